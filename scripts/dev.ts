@@ -1,0 +1,188 @@
+// `npm start`: the whole local stack in one command. Starts the local libSQL server,
+// migrates and seeds it, builds the client, runs `wrangler dev` against it, and prints the
+// URLs once the Worker reports healthy. Ctrl-C stops every process it started; the data
+// stays in .data/ for the next start. Never prompts, never needs the network.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createConnection } from "node:net";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { build } from "vite";
+import { dataDir, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPorts, projectRoot } from "./local-config.ts";
+import { migrateDatabase } from "./migrate.ts";
+import { seedDemoData } from "./seed-demo.ts";
+
+const startedAt = Date.now();
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function say(message: string): void {
+  console.log(`[start] ${message}`);
+}
+
+function elapsed(): string {
+  return `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+}
+
+async function portIsTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Spawns a child in its own process group, so stopping it also stops what it spawned. */
+function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on("line", (line) => console.log(`[${name}] ${line}`));
+  }
+  child.once("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`[start] ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack`);
+      void stop(1);
+    }
+  });
+  return child;
+}
+
+async function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<void> {
+  const stdout = child.stdout;
+  if (!stdout) throw new Error(`${what}: no output to watch`);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not become ready within ${timeoutMs / 1000} s`)), timeoutMs);
+    const lines = createInterface({ input: stdout });
+    lines.on("line", (line) => {
+      if (pattern.test(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", () => reject(new Error(`${what} exited before it was ready`)));
+  });
+}
+
+async function waitForHealthy(url: string, timeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      const body: unknown = await response.json();
+      if (response.ok) return body;
+      last = `HTTP ${response.status} ${JSON.stringify(body)}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the Worker did not report healthy within ${timeoutMs / 1000} s (last: ${last})`);
+}
+
+async function stop(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say("stopping…");
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
+          child.once("exit", () => resolve());
+          process.kill(-child.pid, "SIGTERM");
+          // A child that ignores SIGTERM gets SIGKILL after 5 s.
+          setTimeout(() => {
+            if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+          }, 5_000).unref();
+        }),
+    ),
+  );
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
+  process.once("SIGINT", () => void stop(0));
+  process.once("SIGTERM", () => void stop(0));
+
+  for (const [name, port] of Object.entries(localPorts)) {
+    if (await portIsTaken(port)) {
+      const variable = name === "libsql" ? "LIBSQL_PORT" : "PORT";
+      throw new Error(`port ${port} (${name}) is already in use: stop what runs there or set ${variable}`);
+    }
+  }
+
+  const secrets = loadLocalSecrets();
+  const databaseUrl = localDatabaseUrl();
+  say(`starting the local libSQL server on ${databaseUrl} (db: ${path.relative(projectRoot, localDatabasePath)})`);
+  const libsql = startChild(
+    "libsql",
+    ["scripts/libsql-server.ts", "--port", String(localPorts.libsql), "--db", localDatabasePath, "--auth-token", secrets.libsqlAuthToken],
+    process.env,
+  );
+  await waitForLine(libsql, /libsql-server listening on/, 20_000, "the libSQL server");
+
+  const migration = await migrateDatabase(databaseUrl, secrets.libsqlAuthToken);
+  say(`migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}`);
+  const seed = await seedDemoData(databaseUrl, secrets.libsqlAuthToken);
+  say(
+    seed.seeded
+      ? `seeded synthetic demo data: ${seed.symbols} symbols, ${seed.prices} closes to ${seed.endDate}, ${seed.portfolios} portfolios, ${seed.positions} positions`
+      : `database already has data (${seed.symbols} symbols); keeping it`,
+  );
+
+  say("building the client…");
+  await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
+
+  // wrangler dev takes secrets from process.env when there is no .dev.vars file; a
+  // .dev.vars file would win, so say so rather than silently point somewhere else.
+  if (existsSync(path.join(projectRoot, ".dev.vars"))) {
+    say("warning: .dev.vars exists and overrides the local database settings; remove it to use the local stack");
+  }
+  const workerSecrets = {
+    TURSO_DATABASE_URL: databaseUrl,
+    TURSO_AUTH_TOKEN: secrets.libsqlAuthToken,
+    JWT_SECRET: secrets.jwtSecret,
+  };
+
+  say(`starting wrangler dev on http://127.0.0.1:${localPorts.worker}`);
+  startChild(
+    "wrangler",
+    [
+      "node_modules/wrangler/bin/wrangler.js",
+      "dev",
+      "--ip", "127.0.0.1",
+      "--port", String(localPorts.worker),
+      "--test-scheduled",
+      "--persist-to", path.join(dataDir, "wrangler"),
+      "--show-interactive-dev-session=false",
+    ],
+    { ...process.env, ...workerSecrets, WRANGLER_SEND_METRICS: "false" },
+  );
+
+  const base = `http://127.0.0.1:${localPorts.worker}`;
+  await waitForHealthy(`${base}/api/v1/health`, 90_000);
+  console.log(
+    [
+      "",
+      `  Factor exposure service is up (healthy after ${elapsed()}). Demo data is synthetic.`,
+      "",
+      `  Dashboard      ${base}/`,
+      `  Health         ${base}/api/v1/health`,
+      `  Run the cron   ${base}/__scheduled?cron=30+21+*+*+1-5`,
+      `  libSQL (Hrana) ${databaseUrl}  (bearer token in .data/local-secrets.json)`,
+      "",
+      "  Ctrl-C stops everything; data stays in .data/.",
+      "",
+    ].join("\n"),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`[start] ${error instanceof Error ? error.message : String(error)}`);
+  void stop(1);
+});

@@ -1,0 +1,51 @@
+// Settings of the local stack (`npm start`, `npm run db:*`), overridable by environment.
+// Local secrets are generated once and kept in .data/ (git-ignored), so restarts keep
+// working tokens and the database stays protected by a bearer token as in production.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+export const projectRoot = fileURLToPath(new URL("..", import.meta.url));
+export const dataDir = path.resolve(projectRoot, process.env["DATA_DIR"] ?? ".data");
+
+export const localPorts = {
+  libsql: Number(process.env["LIBSQL_PORT"] ?? 8080),
+  worker: Number(process.env["PORT"] ?? 8787),
+};
+
+export const localDatabasePath = path.join(dataDir, "factor.db");
+
+export function localDatabaseUrl(): string {
+  return `http://127.0.0.1:${localPorts.libsql}`;
+}
+
+export interface LocalSecrets {
+  libsqlAuthToken: string;
+  jwtSecret: string;
+}
+
+export function loadLocalSecrets(): LocalSecrets {
+  const file = path.join(dataDir, "local-secrets.json");
+  if (existsSync(file)) {
+    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (isLocalSecrets(parsed)) return parsed;
+    throw new Error(`${file} is not valid; delete it to generate new local secrets`);
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: LocalSecrets = {
+    libsqlAuthToken: randomBytes(24).toString("base64url"),
+    jwtSecret: randomBytes(32).toString("base64url"),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
+  return secrets;
+}
+
+function isLocalSecrets(value: unknown): value is LocalSecrets {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)["libsqlAuthToken"] === "string" &&
+    typeof (value as Record<string, unknown>)["jwtSecret"] === "string"
+  );
+}

@@ -1,0 +1,52 @@
+// Applies schema/migrations to whatever TURSO_DATABASE_URL points at (the local libSQL
+// server by default, a Turso database in production), then seeds the default factor set.
+// Both steps are idempotent: running this twice changes nothing the second time.
+import { createClient } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { fileURLToPath } from "node:url";
+import { factorDefinitions } from "../schema/index.ts";
+import { defaultFactors } from "../schema/seed/default-factors.ts";
+import { loadLocalSecrets, localDatabaseUrl } from "./local-config.ts";
+
+export const migrationsFolder = fileURLToPath(new URL("../schema/migrations", import.meta.url));
+
+export interface MigrationSummary {
+  migrationsApplied: number;
+  factorsSeeded: number;
+}
+
+export async function migrateDatabase(url: string, authToken?: string): Promise<MigrationSummary> {
+  const client = createClient(authToken ? { url, authToken } : { url });
+  try {
+    const db = drizzle(client);
+    const before = await countAppliedMigrations(client);
+    await migrate(db, { migrationsFolder });
+    const after = await countAppliedMigrations(client);
+    const seeded = await db.insert(factorDefinitions).values([...defaultFactors]).onConflictDoNothing().returning({ id: factorDefinitions.id });
+    return { migrationsApplied: after - before, factorsSeeded: seeded.length };
+  } finally {
+    client.close();
+  }
+}
+
+async function countAppliedMigrations(client: ReturnType<typeof createClient>): Promise<number> {
+  const table = await client.execute(
+    "select count(*) as n from sqlite_master where type = 'table' and name = '__drizzle_migrations'",
+  );
+  if (Number(table.rows[0]?.["n"]) === 0) return 0;
+  const applied = await client.execute("select count(*) as n from __drizzle_migrations");
+  return Number(applied.rows[0]?.["n"]);
+}
+
+if (import.meta.main) {
+  // Without TURSO_DATABASE_URL this targets the local server started by `npm start`.
+  const url = process.env["TURSO_DATABASE_URL"] ?? localDatabaseUrl();
+  const authToken = process.env["TURSO_DATABASE_URL"]
+    ? process.env["TURSO_AUTH_TOKEN"]
+    : loadLocalSecrets().libsqlAuthToken;
+  const summary = await migrateDatabase(url, authToken);
+  console.log(
+    `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) applied, ${summary.factorsSeeded} default factor(s) seeded`,
+  );
+}

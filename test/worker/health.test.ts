@@ -1,0 +1,92 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import packageJson from "../../package.json" with { type: "json" };
+import journal from "../../schema/migrations/meta/_journal.json" with { type: "json" };
+import worker from "../../worker/index.ts";
+import type { HealthReport } from "../../worker/routes/health.ts";
+
+async function callWorker(request: Request, overrides: Partial<Env>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+describe("GET /api/v1/health", () => {
+  it("reports ok after real queries through drizzle, with every migration applied and the live hub reachable", async () => {
+    const response = await exports.default.fetch("http://factor.test/api/v1/health");
+    expect(response.status).toBe(200);
+    const health = await response.json<HealthReport>();
+    expect(health).toEqual({
+      status: "ok",
+      db: "ok",
+      migrations: { applied: journal.entries.length, expected: journal.entries.length, pending: [] },
+      live: "ok",
+      version: packageJson.version,
+    });
+  });
+
+  it("answers 503 with a JSON error when the database is unreachable", async () => {
+    // Port 9 (discard) on loopback has no libSQL server behind it.
+    const response = await callWorker(new Request("http://factor.test/api/v1/health"), {
+      TURSO_DATABASE_URL: "http://127.0.0.1:9",
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    const health = await response.json<HealthReport>();
+    expect(health.status).toBe("unavailable");
+    expect(health.db).toBe("unreachable");
+    expect(health.error?.code).toBe("DB_UNAVAILABLE");
+    expect(JSON.stringify(health)).not.toMatch(/at .*\.ts:\d+|select/i);
+  });
+
+  it("answers 503 rather than crashing when TURSO_DATABASE_URL is not configured", async () => {
+    const response = await callWorker(new Request("http://factor.test/api/v1/health"), { TURSO_DATABASE_URL: "" });
+    expect(response.status).toBe(503);
+    expect(await response.json<HealthReport>()).toMatchObject({ status: "unavailable", db: "unreachable" });
+  });
+
+  it("answers 503 degraded and lists pending migrations on a database that was never migrated", async () => {
+    const response = await callWorker(new Request("http://factor.test/api/v1/health"), {
+      TURSO_DATABASE_URL: inject("emptyLibsqlUrl"),
+    });
+    expect(response.status).toBe(503);
+    const health = await response.json<HealthReport>();
+    expect(health.status).toBe("degraded");
+    expect(health.db).toBe("ok");
+    expect(health.migrations?.applied).toBe(0);
+    expect(health.migrations?.pending).toEqual(journal.entries.map((entry) => entry.tag));
+  });
+
+  it("rejects a wrong database token as unreachable rather than crashing", async () => {
+    const response = await callWorker(new Request("http://factor.test/api/v1/health"), {
+      TURSO_AUTH_TOKEN: "not-the-token",
+    });
+    expect(response.status).toBe(503);
+    expect((await response.json<HealthReport>()).db).toBe("unreachable");
+  });
+});
+
+describe("API errors", () => {
+  it("answers an unknown API route with a JSON 404", async () => {
+    const response = await exports.default.fetch("http://factor.test/api/v1/no-such-thing");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: { code: "NOT_FOUND", message: "no route for GET /api/v1/no-such-thing" },
+    });
+  });
+});
+
+describe("static assets", () => {
+  // In production Cloudflare's router sends non-API paths to the assets before the Worker
+  // (wrangler.toml run_worker_first); here we check what the ASSETS binding serves.
+  it("serves the dashboard page from the built client, and index.html for client routes", async () => {
+    const client = await env.ASSETS.fetch("http://factor.test/portfolios/demo");
+    expect(client.status).toBe(200);
+    expect(await client.text()).toContain("<title>Factor Exposure</title>");
+    const response = await env.ASSETS.fetch("http://factor.test/");
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain("<title>Factor Exposure</title>");
+  });
+});

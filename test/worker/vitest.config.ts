@@ -1,0 +1,29 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// Worker tests run inside workerd with the real wrangler.toml bindings (Durable Object,
+// queues, assets) against a real local libSQL server that global-setup.ts starts.
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) },
+      miniflare: {
+        bindings: {
+          TURSO_DATABASE_URL: inject("libsqlUrl"),
+          TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
+          JWT_SECRET: "worker-test-secret",
+        },
+        // Deliver queue messages promptly so tests can watch a run move through the queue.
+        queueConsumers: { "factor-batch": { maxBatchTimeout: 0.05 } },
+      },
+    })),
+  ],
+  test: {
+    name: "worker",
+    root: fileURLToPath(new URL(".", import.meta.url)),
+    include: ["**/*.test.ts"],
+    globalSetup: ["./global-setup.ts"],
+    testTimeout: 20_000,
+  },
+});
