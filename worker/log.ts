@@ -8,8 +8,19 @@ export function logEvent(level: LogLevel, event: string, fields: Record<string, 
   else console.log(line);
 }
 
-/** A message for logs and telemetry without stack traces or bound values. */
+/**
+ * A one-line description for logs and telemetry: the error and its causes, first line of
+ * each (drizzle's "Failed query" puts bound values on later lines; the reason is the cause).
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    if (!(current instanceof Error)) {
+      parts.push(String(current));
+      break;
+    }
+    parts.push(`${current.name}: ${current.message.split("\n", 1)[0]}`);
+    current = current.cause;
+  }
+  return parts.join(" <- ");
 }

@@ -22,7 +22,7 @@ async function runsForDate(date: string) {
 async function waitForRunStatus(runId: string, status: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const run = await db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
+    const run = await runById(runId);
     if (run?.status === status) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} is ${run?.status ?? "missing"}, expected ${status}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -69,41 +69,39 @@ describe("scheduled()", () => {
   });
 });
 
+/** Delivers one message to worker.queue() and returns what the handler did with it. */
+async function deliver(queue: string, id: string, body: BatchMessage, attempts = 1, overrides: Partial<Env> = {}) {
+  const batch = createMessageBatch<BatchMessage>(queue, [{ id, timestamp: Date.now(), attempts, body }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, ...overrides }, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+async function runById(runId: string) {
+  return db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
+}
+
 describe("queue()", () => {
   it("acks a run.start message and moves its run from queued to running", async () => {
     const runId = await insertQueuedRun("2025-02-03");
-    const batch = createMessageBatch<BatchMessage>(batchQueueName, [
-      { id: "m-start", timestamp: Date.now(), attempts: 1, body: { type: "run.start", runId, date: "2025-02-03" } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    const result = await getQueueResult(batch, ctx);
+    const result = await deliver(batchQueueName, "m-start", { type: "run.start", runId, date: "2025-02-03" });
     expect(result.explicitAcks).toEqual(["m-start"]);
     expect(result.retryMessages).toEqual([]);
-    const run = await db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
-    expect(run?.status).toBe("running");
+    expect((await runById(runId))?.status).toBe("running");
   });
 
   it("acks a malformed message without retrying it or touching any run", async () => {
     const runId = await insertQueuedRun("2025-02-04");
-    const batch = createMessageBatch<BatchMessage>(batchQueueName, [
-      { id: "m-bad", timestamp: Date.now(), attempts: 1, body: { type: "run.start", runId, date: "04/02/2025" } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    const result = await getQueueResult(batch, ctx);
+    const result = await deliver(batchQueueName, "m-bad", { type: "run.start", runId, date: "04/02/2025" });
     expect(result.explicitAcks).toEqual(["m-bad"]);
-    const run = await db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
-    expect(run?.status).toBe("queued");
+    expect(result.retryMessages).toEqual([]);
+    expect((await runById(runId))?.status).toBe("queued");
   });
 
   it("retries (not acks) the message when the database is unreachable", async () => {
-    const batch = createMessageBatch<BatchMessage>(batchQueueName, [
-      { id: "m-retry", timestamp: Date.now(), attempts: 3, body: { type: "run.start", runId: "r", date: "2025-02-05" } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" }, ctx);
-    const result = await getQueueResult(batch, ctx);
+    const result = await deliver(batchQueueName, "m-retry", { type: "run.start", runId: "r", date: "2025-02-05" }, 3, {
+      TURSO_DATABASE_URL: "http://127.0.0.1:9",
+    });
     expect(result.explicitAcks).toEqual([]);
     // The test harness records which messages were retried, not their delay (see backoff.test.ts).
     expect(result.retryMessages).toEqual([{ msgId: "m-retry" }]);
@@ -111,13 +109,9 @@ describe("queue()", () => {
 
   it("marks the run partial, with the reason, when a message reaches the dead-letter queue", async () => {
     const runId = await insertQueuedRun("2025-02-06");
-    const batch = createMessageBatch<BatchMessage>(batchDeadLetterQueueName, [
-      { id: "m-dead", timestamp: Date.now(), attempts: 6, body: { type: "run.start", runId, date: "2025-02-06" } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m-dead"]);
-    const run = await db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
+    const result = await deliver(batchDeadLetterQueueName, "m-dead", { type: "run.start", runId, date: "2025-02-06" }, 6);
+    expect(result.explicitAcks).toEqual(["m-dead"]);
+    const run = await runById(runId);
     expect(run?.status).toBe("partial");
     expect(run?.errorText).toBe("run.start for 2025-02-06 was dead-lettered after 6 attempt(s)");
   });

@@ -1,0 +1,59 @@
+// Runs the local Hrana-over-HTTP server (a stand-in for Turso) until SIGINT or SIGTERM.
+// Flags win over environment variables: --port/LIBSQL_PORT, --host/LIBSQL_HOST,
+// --db/LIBSQL_DB_PATH, --auth-token/LIBSQL_AUTH_TOKEN.
+import { parseArgs } from "node:util";
+import { startLibsqlServer } from "./libsql-server/server.ts";
+
+function fail(message: string): never {
+  process.stderr.write(`libsql-server: ${message}\n`);
+  process.exit(1);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        db: { type: "string" },
+        "auth-token": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    return fail(describeError(error));
+  }
+}
+
+const flags = parseFlags();
+
+const portText = flags.port ?? process.env.LIBSQL_PORT ?? "8080";
+const port = Number(portText);
+if (!/^\d+$/.test(portText) || port > 65_535) fail(`invalid port ${JSON.stringify(portText)}`);
+const host = flags.host ?? process.env.LIBSQL_HOST ?? "127.0.0.1";
+const dbPath = flags.db ?? process.env.LIBSQL_DB_PATH ?? ".data/factor.db";
+const authToken = flags["auth-token"] ?? process.env.LIBSQL_AUTH_TOKEN;
+
+const server = await startLibsqlServer({ dbPath, port, host, ...(authToken ? { authToken } : {}) }).catch((error: unknown) =>
+  fail(`could not start: ${describeError(error)}`),
+);
+process.stdout.write(`libsql-server listening on ${server.url} (db: ${dbPath})\n`);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  server.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      fail(`error while closing: ${describeError(error)}`);
+    },
+  );
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
