@@ -53,6 +53,8 @@ export const positions = sqliteTable(
     /** Given delta; when absent and implied_vol is given, delta comes from Black-Scholes. */
     delta: real("delta"),
     impliedVol: real("implied_vol"),
+    /** Option price per share (per unit of the underlying), for equity; null when unknown. */
+    premium: real("premium"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -66,10 +68,12 @@ export const positions = sqliteTable(
       sql`(${t.instrument} = 'option' and ${t.underlyingSymbol} is not null and ${t.optionType} in ('call', 'put')
             and ${t.strike} > 0 and ${t.expiry} is not null and ${t.multiplier} > 0)
         or (${t.instrument} <> 'option' and ${t.underlyingSymbol} is null and ${t.optionType} is null
-            and ${t.strike} is null and ${t.expiry} is null and ${t.delta} is null and ${t.impliedVol} is null)`,
+            and ${t.strike} is null and ${t.expiry} is null and ${t.delta} is null and ${t.impliedVol} is null
+            and ${t.premium} is null)`,
     ),
     check("positions_delta_range", sql`${t.delta} is null or ${t.delta} between -1 and 1`),
     check("positions_implied_vol", sql`${t.impliedVol} is null or ${t.impliedVol} > 0`),
+    check("positions_premium", sql`${t.premium} is null or ${t.premium} >= 0`),
   ],
 );
 
