@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   await waitForLine(libsql, /libsql-server listening on/, 20_000, "the libSQL server");
 
   const migration = await migrateDatabase(databaseUrl, secrets.libsqlAuthToken);
-  say(`migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}`);
+  say(`migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; built-in stress scenarios written: ${migration.scenariosSeeded}`);
   const seed = await seedDemoData(databaseUrl, secrets.libsqlAuthToken);
   say(
     seed.seeded

@@ -5,7 +5,9 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
-import { factorDefinitions } from "../schema/index.ts";
+import { sql } from "drizzle-orm";
+import { factorDefinitions, stressScenarios } from "../schema/index.ts";
+import { BUILTIN_STRESS_SCENARIOS } from "../worker/factors/stress.ts";
 import { defaultFactors } from "../schema/seed/default-factors.ts";
 import { loadLocalSecrets, localDatabaseUrl } from "./local-config.ts";
 
@@ -14,6 +16,8 @@ export const migrationsFolder = fileURLToPath(new URL("../schema/migrations", im
 export interface MigrationSummary {
   migrationsApplied: number;
   factorsSeeded: number;
+  /** Built-in stress scenarios inserted or brought in line with the code's definitions. */
+  scenariosSeeded: number;
 }
 
 export async function migrateDatabase(url: string, authToken?: string): Promise<MigrationSummary> {
@@ -23,8 +27,20 @@ export async function migrateDatabase(url: string, authToken?: string): Promise<
     const before = await countAppliedMigrations(client);
     await migrate(db, { migrationsFolder });
     const after = await countAppliedMigrations(client);
+    // Factors are seeded once: afterwards they are data that operators may edit.
     const seeded = await db.insert(factorDefinitions).values([...defaultFactors]).onConflictDoNothing().returning({ id: factorDefinitions.id });
-    return { migrationsApplied: after - before, factorsSeeded: seeded.length };
+    // Built-in scenarios belong to the code: updated when their definition changes, and
+    // otherwise untouched, so a second run writes nothing.
+    const scenarios = await db
+      .insert(stressScenarios)
+      .values(BUILTIN_STRESS_SCENARIOS.map((s) => ({ id: s.id, name: s.name, description: s.description, shocks: { ...s.shocks }, builtin: true, owner: null })))
+      .onConflictDoUpdate({
+        target: stressScenarios.id,
+        set: { name: sql`excluded.name`, description: sql`excluded.description`, shocks: sql`excluded.shocks` },
+        setWhere: sql`${stressScenarios.name} is not excluded.name or ${stressScenarios.description} is not excluded.description or ${stressScenarios.shocks} is not excluded.shocks`,
+      })
+      .returning({ id: stressScenarios.id });
+    return { migrationsApplied: after - before, factorsSeeded: seeded.length, scenariosSeeded: scenarios.length };
   } finally {
     client.close();
   }
@@ -47,6 +63,6 @@ if (import.meta.main) {
     : loadLocalSecrets().libsqlAuthToken;
   const summary = await migrateDatabase(url, authToken);
   console.log(
-    `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) applied, ${summary.factorsSeeded} default factor(s) seeded`,
+    `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) applied, ${summary.factorsSeeded} default factor(s) seeded, ${summary.scenariosSeeded} built-in stress scenario(s) written`,
   );
 }

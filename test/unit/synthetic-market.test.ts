@@ -36,11 +36,13 @@ describe("synthetic market", () => {
     expect(closes(equities[7]!)).toHaveLength(days - 5);
   });
 
-  it("labels every instrument as synthetic or with a SYN ticker", () => {
+  it("labels every instrument as synthetic, equities with a SYN ticker too", () => {
     const market = generateSyntheticMarket(options);
     for (const instrument of market.instruments) {
-      expect(instrument.assetType === "etf" ? instrument.companyName.endsWith("(synthetic)") : instrument.symbol.startsWith("SYN")).toBe(true);
+      expect(instrument.companyName.endsWith("(synthetic)")).toBe(true);
+      if (instrument.assetType === "equity") expect(instrument.symbol.startsWith("SYN")).toBe(true);
     }
+    expect(market.prices.every((price) => price.source === "synthetic")).toBe(true);
   });
 
   it("style ETFs move mostly with the market", () => {

@@ -1,0 +1,147 @@
+// The stock-level drill-down of one factor on one date (GET /portfolios/:id/exposures/stocks):
+// each position's weight, delta, beta and contribution w·δ·β, whose sum is the portfolio's
+// exposure, and, listed apart with the reason, every held position that contributes nothing.
+//
+// Decisions: positions with the same symbol, instrument, beta symbol and delta (lots of one
+// stock, or of one option contract at one delta) are one row, with their ids, summed market
+// value, weight and contribution; anything else is its own row, so a row's delta and beta
+// are always single numbers. Rows are sorted by |contribution| descending (by
+// |contributionDollar| when equity ≤ 0 and weights are null: the same order, as equity only
+// scales), ties by symbol then first position id. Private positions are listed as missing
+// (reason `private`) so that the drill-down accounts for every position held on D.
+import { compareText, lookUpBeta } from "./data-quality.ts";
+import type { PositionExclusionReason, SymbolMissingReason } from "./data-quality.ts";
+import { aggregatePortfolio, betasOf } from "./portfolio.ts";
+import type { AggregationInput, FactorExposure, Instrument, PositionValuation } from "./portfolio.ts";
+import type { EstimatedQualityFlag } from "./types.ts";
+
+export interface DrillDownRow {
+  symbol: string;
+  /** Whose betas apply: the underlying for options. */
+  betaSymbol: string;
+  instrument: Instrument;
+  positionIds: string[];
+  marketValue: number;
+  /** Null when equity ≤ 0. */
+  weight: number | null;
+  delta: number;
+  beta: number;
+  qualityFlag: EstimatedQualityFlag;
+  /** weight × delta × beta; null when equity ≤ 0. */
+  contribution: number | null;
+  /** marketValue × delta × beta. */
+  contributionDollar: number;
+}
+
+export interface DrillDownMissingRow {
+  symbol: string;
+  betaSymbol: string;
+  instrument: Instrument;
+  positionIds: string[];
+  reason: "private" | PositionExclusionReason | SymbolMissingReason;
+  detail: string;
+  /** Null when the position could not be valued (private, no price). */
+  marketValue: number | null;
+  weight: number | null;
+}
+
+export interface FactorDrillDown {
+  date: string;
+  factorId: number;
+  factorKey: string;
+  equity: number;
+  gross: number;
+  weightsAvailable: boolean;
+  rows: DrillDownRow[];
+  missing: DrillDownMissingRow[];
+  /** Sums over `rows`; null when there are no rows (or, for weights, when equity ≤ 0). */
+  totals: { weight: number | null; contribution: number | null; contributionDollar: number | null };
+  /** The aggregation's own numbers for the factor: totals.contribution equals `exposure.exposure`. */
+  exposure: FactorExposure;
+}
+
+const sumOrNull = (values: readonly (number | null)[]): number | null =>
+  values.length === 0 || values.some((v) => v === null) ? null : values.reduce<number>((s, v) => s + (v ?? 0), 0);
+
+function missingReason(p: PositionValuation): { reason: DrillDownMissingRow["reason"]; detail: string } | null {
+  if (p.status === "valued") return null;
+  return { reason: p.status, detail: p.detail ?? "" };
+}
+
+export function factorDrillDown(input: AggregationInput, factorKey: string): FactorDrillDown {
+  const factor = input.factors.find((f) => f.key === factorKey);
+  if (factor === undefined) throw new RangeError(`unknown factor key: ${factorKey}`);
+  const aggregation = aggregatePortfolio(input);
+  const exposure = aggregation.exposures.find((e) => e.factorKey === factorKey) as FactorExposure;
+  const factorKeys = input.factors.map((f) => f.key);
+
+  const rows = new Map<string, DrillDownRow>();
+  const missing = new Map<string, DrillDownMissingRow>();
+  for (const p of aggregation.positions) {
+    let excluded = missingReason(p);
+    if (excluded === null) {
+      const lookup = lookUpBeta(betasOf(input.betas, p.betaSymbol, factorKeys), factorKey);
+      if ("estimate" in lookup) {
+        const marketValue = p.marketValue as number;
+        const delta = p.delta as number;
+        const beta = lookup.estimate.beta;
+        const key = JSON.stringify([p.symbol, p.instrument, p.betaSymbol, delta]);
+        const contribution = p.weight === null ? null : p.weight * delta * beta;
+        const contributionDollar = marketValue * delta * beta;
+        const row = rows.get(key);
+        if (row === undefined) {
+          rows.set(key, {
+            symbol: p.symbol, betaSymbol: p.betaSymbol, instrument: p.instrument, positionIds: [p.positionId],
+            marketValue, weight: p.weight, delta, beta, qualityFlag: lookup.estimate.qualityFlag, contribution, contributionDollar,
+          });
+        } else {
+          row.positionIds.push(p.positionId);
+          row.marketValue += marketValue;
+          row.weight = row.weight === null || p.weight === null ? null : row.weight + p.weight;
+          row.contribution = row.contribution === null || contribution === null ? null : row.contribution + contribution;
+          row.contributionDollar += contributionDollar;
+        }
+        continue;
+      }
+      excluded = { reason: lookup.reason, detail: lookup.detail ?? "" };
+    }
+    const key = JSON.stringify([p.symbol, p.instrument, p.betaSymbol, excluded.reason]);
+    const row = missing.get(key);
+    if (row === undefined) {
+      missing.set(key, {
+        symbol: p.symbol, betaSymbol: p.betaSymbol, instrument: p.instrument, positionIds: [p.positionId],
+        reason: excluded.reason, detail: excluded.detail, marketValue: p.marketValue, weight: p.weight,
+      });
+    } else {
+      row.positionIds.push(p.positionId);
+      row.marketValue = row.marketValue === null || p.marketValue === null ? null : row.marketValue + p.marketValue;
+      row.weight = row.weight === null || p.weight === null ? null : row.weight + p.weight;
+    }
+  }
+
+  const sortedRows = [...rows.values()].sort(
+    (a, b) =>
+      Math.abs(b.contributionDollar) - Math.abs(a.contributionDollar) ||
+      compareText(a.symbol, b.symbol) ||
+      compareText(a.positionIds[0] ?? "", b.positionIds[0] ?? ""),
+  );
+  const sortedMissing = [...missing.values()].sort(
+    (a, b) => compareText(a.symbol, b.symbol) || compareText(a.reason, b.reason) || compareText(a.positionIds[0] ?? "", b.positionIds[0] ?? ""),
+  );
+  return {
+    date: aggregation.date,
+    factorId: factor.id,
+    factorKey,
+    equity: aggregation.equity,
+    gross: aggregation.gross,
+    weightsAvailable: aggregation.weightsAvailable,
+    rows: sortedRows,
+    missing: sortedMissing,
+    totals: {
+      weight: sumOrNull(sortedRows.map((r) => r.weight)),
+      contribution: sumOrNull(sortedRows.map((r) => r.contribution)),
+      contributionDollar: sumOrNull(sortedRows.map((r) => r.contributionDollar)),
+    },
+    exposure,
+  };
+}

@@ -1,0 +1,512 @@
+// The regressions of DESIGN.md §4, split into a regressor side and a response side so the
+// regressor side (means, centred or standardized columns, ZᵀZ and its Cholesky factor) can be
+// computed once per factor, window and date and shared by every symbol observed on the same
+// dates. The universe engine, the per-symbol path and the stand-alone fits below all call
+// these same functions in the same order, which is what makes their results identical.
+//
+// Definitions, for one regression over observations i = 1..n with regressor columns x_k:
+//   mean_k = Σ x_k,i / n            x̃_k,i = x_k,i − mean_k          Sxx_k = Σ x̃_k,i²
+//   σ_k = √(Sxx_k / n)   (population, ddof 0, as scikit-learn's StandardScaler)
+//   weight u_k,i = x̃_k,i (OLS and spread) or z_k,i = x̃_k,i / σ_k (ridge)
+// Response side, with the shift y₀ = the first observation's return (any constant gives the
+// same numbers in exact arithmetic; the first return makes a constant series give exact
+// zeros, and keeps the one-pass sums well conditioned):
+//   d_i = y_i − y₀    S1 = Σ d_i    S2 = Σ d_i²    P_k = Σ u_k,i · d_i   (`dotProduct`)
+//   ȳ = y₀ + S1/n     Syy = S2 − S1²/n = Σ(y − ȳ)²
+//   cross_k = P_k − (S1/n)·Σ_i u_k,i = Σ u_k,i (y_i − ȳ)
+// OLS / spread:  beta = cross / Sxx,  r² = cross² / (Sxx·Syy),  intercept = ȳ − beta·mean.
+// Ridge:         b = (ZᵀZ + αI)⁻¹ cross,  beta_k = b_k / σ_k,  intercept = ȳ − Σ beta_k·mean_k,
+//                SSR = Syy − 2·bᵀcross + bᵀ(ZᵀZ)b,  r² = 1 − SSR/Syy — scikit-learn's
+//                Ridge(alpha, fit_intercept=True) on StandardScaler output, in raw units.
+// Both R² lie in [0, 1] in exact arithmetic (Cauchy–Schwarz; ridge's SSR ≤ SST since b = 0 is
+// feasible); they are clamped there so rounding cannot store 1 + 1e-16.
+// Zero variance (docs/factor-engine.md, "Degenerate"): a column or response is constant when
+// its standard deviation is at most n·ε times its root mean square, i.e. indistinguishable
+// from the rounding of a constant (a constant c's computed mean is off by up to ~n·ε·|c|).
+import { choleskyFactor, choleskySolve } from "./linear-algebra.ts";
+import { FactorEngineError } from "./errors.ts";
+
+/** True when values with population variance `variance` and mean `mean` are constant up to rounding. */
+export function isConstant(variance: number, mean: number, observations: number): boolean {
+  const tolerance = observations * Number.EPSILON;
+  return variance <= tolerance * tolerance * (variance + mean * mean);
+}
+
+/**
+ * Σ a[aOffset + i]·b[bOffset + i] for i < n, as two interleaved partial sums (even and odd i;
+ * an odd last term joins the even sum), added at the end. Every cross product of the engine
+ * uses this summation order (here or in `dotProductBatch4`), so the shared and per-symbol
+ * paths add the same terms in the same order.
+ */
+export function dotProduct(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number, n: number): number {
+  let even = 0;
+  let odd = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    even += a[aOffset + i]! * b[bOffset + i]!;
+    odd += a[aOffset + i + 1]! * b[bOffset + i + 1]!;
+  }
+  if (i < n) even += a[aOffset + i]! * b[bOffset + i]!;
+  return even + odd;
+}
+
+/**
+ * `dotProduct` of one weight column with four response rows at once (rows at `b[q·n …]`),
+ * bit-identical to four separate calls; loading each weight once makes it about twice as fast.
+ * Results go to `out[outOffset + q·outStride]`.
+ */
+export function dotProductBatch4(
+  a: Float64Array,
+  aOffset: number,
+  b: Float64Array,
+  n: number,
+  out: Float64Array,
+  outOffset: number,
+  outStride: number,
+): void {
+  let even0 = 0;
+  let odd0 = 0;
+  let even1 = 0;
+  let odd1 = 0;
+  let even2 = 0;
+  let odd2 = 0;
+  let even3 = 0;
+  let odd3 = 0;
+  const row1 = n;
+  const row2 = 2 * n;
+  const row3 = 3 * n;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const w0 = a[aOffset + i]!;
+    const w1 = a[aOffset + i + 1]!;
+    even0 += w0 * b[i]!;
+    odd0 += w1 * b[i + 1]!;
+    even1 += w0 * b[row1 + i]!;
+    odd1 += w1 * b[row1 + i + 1]!;
+    even2 += w0 * b[row2 + i]!;
+    odd2 += w1 * b[row2 + i + 1]!;
+    even3 += w0 * b[row3 + i]!;
+    odd3 += w1 * b[row3 + i + 1]!;
+  }
+  if (i < n) {
+    const w0 = a[aOffset + i]!;
+    even0 += w0 * b[i]!;
+    even1 += w0 * b[row1 + i]!;
+    even2 += w0 * b[row2 + i]!;
+    even3 += w0 * b[row3 + i]!;
+  }
+  out[outOffset] = even0 + odd0;
+  out[outOffset + outStride] = even1 + odd1;
+  out[outOffset + 2 * outStride] = even2 + odd2;
+  out[outOffset + 3 * outStride] = even3 + odd3;
+}
+
+/** The regressor side of one regression over its observation dates. Reusable scratch. */
+export interface RegressorSummary {
+  readonly columnCount: number;
+  /** Ridge α; null for a univariate OLS or spread regression. */
+  readonly ridgeAlpha: number | null;
+  observations: number;
+  readonly mean: Float64Array;
+  readonly centeredSumOfSquares: Float64Array;
+  /** Population standard deviation σ_k. */
+  readonly scale: Float64Array;
+  /** 1 for a column with zero variance: no beta; a ridge regression drops it. */
+  readonly degenerate: Uint8Array;
+  /**
+   * Column-major weights u (x̃, or z for ridge; 0 for a dropped ridge column): column k of
+   * observation i at `k * observations + i`.
+   */
+  weights: Float64Array;
+  /** Σ_i u_k,i (≈ 0; kept so the one-pass cross product is exactly centred). */
+  readonly weightSum: Float64Array;
+  /** Ridge: the non-degenerate columns, the `activeCount × activeCount` ZᵀZ and chol(ZᵀZ + αI). */
+  readonly activeColumns: Int32Array;
+  activeCount: number;
+  readonly gram: Float64Array;
+  readonly choleskyFactor: Float64Array;
+  readonly penalizedGram: Float64Array;
+  /** False when ZᵀZ + αI is not positive definite (possible only with α = 0). */
+  solvable: boolean;
+}
+
+export function createRegressorSummary(columnCount: number, ridgeAlpha: number | null, capacity = 0): RegressorSummary {
+  if (ridgeAlpha === null && columnCount !== 1) throw new RangeError("an OLS or spread regression has one regressor");
+  return {
+    columnCount,
+    ridgeAlpha,
+    observations: 0,
+    mean: new Float64Array(columnCount),
+    centeredSumOfSquares: new Float64Array(columnCount),
+    scale: new Float64Array(columnCount),
+    degenerate: new Uint8Array(columnCount),
+    weights: new Float64Array(capacity * columnCount),
+    weightSum: new Float64Array(columnCount),
+    activeColumns: new Int32Array(columnCount),
+    activeCount: 0,
+    gram: new Float64Array(columnCount * columnCount),
+    choleskyFactor: new Float64Array(columnCount * columnCount),
+    penalizedGram: new Float64Array(columnCount * columnCount),
+    solvable: true,
+  };
+}
+
+/**
+ * Fills `summary` from the regressor series `columns` (indexed by calendar position) at the
+ * observation positions `dates[0..observations)`, ascending.
+ */
+export function summarizeRegressors(
+  summary: RegressorSummary,
+  columns: readonly Float64Array[],
+  dates: Int32Array,
+  observations: number,
+): void {
+  const p = summary.columnCount;
+  const n = observations;
+  summary.observations = n;
+  if (summary.weights.length < n * p) summary.weights = new Float64Array(Math.max(n * p, summary.weights.length * 2));
+  const weights = summary.weights;
+  const ridge = summary.ridgeAlpha !== null;
+  let activeCount = 0;
+  for (let k = 0; k < p; k++) {
+    const column = columns[k]!;
+    const offset = k * n;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += column[dates[i]!]!;
+    const mean = sum / n;
+    let sxx = 0;
+    for (let i = 0; i < n; i++) {
+      const centered = column[dates[i]!]! - mean;
+      weights[offset + i] = centered;
+      sxx += centered * centered;
+    }
+    const variance = sxx / n;
+    const scale = Math.sqrt(variance);
+    const degenerate = n === 0 || isConstant(variance, mean, n);
+    summary.mean[k] = mean;
+    summary.centeredSumOfSquares[k] = sxx;
+    summary.scale[k] = scale;
+    summary.degenerate[k] = degenerate ? 1 : 0;
+    let weightSum = 0;
+    if (ridge) {
+      if (degenerate) {
+        weights.fill(0, offset, offset + n);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const standardized = weights[offset + i]! / scale;
+          weights[offset + i] = standardized;
+          weightSum += standardized;
+        }
+        summary.activeColumns[activeCount++] = k;
+      }
+    } else {
+      for (let i = 0; i < n; i++) weightSum += weights[offset + i]!;
+    }
+    summary.weightSum[k] = weightSum;
+  }
+  summary.activeCount = activeCount;
+  summary.solvable = true;
+  if (ridge && activeCount > 0) {
+    const q = activeCount;
+    const gram = summary.gram;
+    for (let a = 0; a < q; a++) {
+      const ka = summary.activeColumns[a]!;
+      for (let b = 0; b <= a; b++) {
+        const kb = summary.activeColumns[b]!;
+        const sum = dotProduct(weights, ka * n, weights, kb * n, n);
+        gram[a * q + b] = sum;
+        gram[b * q + a] = sum;
+      }
+    }
+    // The factor is of ZᵀZ + αI; `gram` itself stays ZᵀZ for the residual sum of squares.
+    const penalized = summary.penalizedGram;
+    penalized.set(gram.subarray(0, q * q));
+    for (let a = 0; a < q; a++) penalized[a * q + a] = gram[a * q + a]! + summary.ridgeAlpha!;
+    summary.solvable = choleskyFactor(penalized, q, summary.choleskyFactor);
+  }
+}
+
+/** The response side of one fit, reduced to what the solve needs. Reusable scratch. */
+export interface ResponseMoments {
+  observations: number;
+  mean: number;
+  /** Syy = Σ(y − ȳ)². */
+  centeredSumOfSquares: number;
+  /** cross_k = Σ u_k,i (y_i − ȳ), one per column (0 for dropped ridge columns). */
+  readonly cross: Float64Array;
+}
+
+export function createResponseMoments(columnCount: number): ResponseMoments {
+  return { observations: 0, mean: 0, centeredSumOfSquares: 0, cross: new Float64Array(columnCount) };
+}
+
+/**
+ * Completes `moments` from the one-pass shifted sums (see the header): `products[offset + k]`
+ * holds P_k = Σ u_k,i·(y_i − y₀).
+ */
+export function completeMoments(
+  summary: RegressorSummary,
+  observations: number,
+  shift: number,
+  sumDeviation: number,
+  sumSquaredDeviation: number,
+  products: Float64Array,
+  offset: number,
+  moments: ResponseMoments,
+): void {
+  const n = observations;
+  const meanDeviation = sumDeviation / n;
+  moments.observations = n;
+  moments.mean = shift + meanDeviation;
+  moments.centeredSumOfSquares = Math.max(0, sumSquaredDeviation - sumDeviation * meanDeviation);
+  for (let k = 0; k < summary.columnCount; k++) {
+    moments.cross[k] = products[offset + k]! - meanDeviation * summary.weightSum[k]!;
+  }
+}
+
+/** Shifted sums of a response: d_i = y_i − y₀ into `deviations`, with S1 and S2. */
+export interface ResponseSums {
+  shift: number;
+  sumDeviation: number;
+  sumSquaredDeviation: number;
+}
+
+export function createResponseSums(): ResponseSums {
+  return { shift: 0, sumDeviation: 0, sumSquaredDeviation: 0 };
+}
+
+/** d_i = response[i] − response[0], S1 = Σ d_i, S2 = Σ d_i², for i < n. */
+export function shiftResponse(response: Float64Array, n: number, deviations: Float64Array, sums: ResponseSums): void {
+  const shift = n > 0 ? response[0]! : 0;
+  let sumDeviation = 0;
+  let sumSquaredDeviation = 0;
+  for (let i = 0; i < n; i++) {
+    const deviation = response[i]! - shift;
+    deviations[i] = deviation;
+    sumDeviation += deviation;
+    sumSquaredDeviation += deviation * deviation;
+  }
+  sums.shift = shift;
+  sums.sumDeviation = sumDeviation;
+  sums.sumSquaredDeviation = sumSquaredDeviation;
+}
+
+/**
+ * The response side of the per-symbol path, from deviations aligned with `summary`'s
+ * observations (`shiftResponse`). Same operations, in the same order, as the shared path.
+ */
+export function accumulateResponse(
+  summary: RegressorSummary,
+  deviations: Float64Array,
+  sums: ResponseSums,
+  products: Float64Array,
+  moments: ResponseMoments,
+): void {
+  const n = summary.observations;
+  for (let k = 0; k < summary.columnCount; k++) products[k] = dotProduct(summary.weights, k * n, deviations, 0, n);
+  completeMoments(summary, n, sums.shift, sums.sumDeviation, sums.sumSquaredDeviation, products, 0, moments);
+}
+
+/** A solved regression. Reusable scratch; NaN marks "no value" and never leaves the engine. */
+export interface FitResult {
+  /** Raw-unit slopes per column; NaN for a degenerate column. */
+  readonly coefficients: Float64Array;
+  /** Standardized ridge coefficients b_k (equal to `coefficients` for OLS); NaN when dropped. */
+  readonly standardizedCoefficients: Float64Array;
+  intercept: number;
+  /** NaN when the response is constant (R² is 0/0). */
+  rSquared: number;
+  responseConstant: boolean;
+  /** False when ZᵀZ + αI was singular: no coefficient at all. */
+  solved: boolean;
+  /** False when an overflow produced a non-finite coefficient or R²: treat as no estimate. */
+  finite: boolean;
+}
+
+export function createFitResult(columnCount: number): FitResult {
+  return {
+    coefficients: new Float64Array(columnCount),
+    standardizedCoefficients: new Float64Array(columnCount),
+    intercept: 0,
+    rSquared: 0,
+    responseConstant: false,
+    solved: true,
+    finite: true,
+  };
+}
+
+/** Solves one regression from its two sides (formulas in the header). */
+export function solveFit(summary: RegressorSummary, moments: ResponseMoments, result: FitResult, scratch: Float64Array): void {
+  const p = summary.columnCount;
+  const n = moments.observations;
+  const syy = moments.centeredSumOfSquares;
+  const meanY = moments.mean;
+  const responseConstant = isConstant(syy / n, meanY, n);
+  result.responseConstant = responseConstant;
+  // Plain loops: TypedArray.fill's call overhead is noticeable at a few elements per symbol.
+  for (let k = 0; k < p; k++) {
+    result.coefficients[k] = NaN;
+    result.standardizedCoefficients[k] = NaN;
+  }
+  result.solved = true;
+  let intercept = meanY;
+  let rSquared = NaN;
+  if (summary.ridgeAlpha === null) {
+    if (summary.degenerate[0] === 0) {
+      const sxx = summary.centeredSumOfSquares[0]!;
+      const sxy = moments.cross[0]!;
+      const slope = sxy / sxx;
+      result.coefficients[0] = slope;
+      result.standardizedCoefficients[0] = slope;
+      intercept -= slope * summary.mean[0]!;
+      if (!responseConstant) rSquared = Math.min(1, (sxy * sxy) / (sxx * syy));
+    }
+  } else {
+    const q = summary.activeCount;
+    if (q > 0 && !summary.solvable) {
+      result.solved = false;
+    } else if (q > 0) {
+      const cross = scratch.subarray(0, q);
+      const solution = scratch.subarray(q, 2 * q);
+      for (let a = 0; a < q; a++) cross[a] = moments.cross[summary.activeColumns[a]!]!;
+      choleskySolve(summary.choleskyFactor, q, cross, solution);
+      let fitted = 0; // bᵀ·cross
+      let explained = 0; // bᵀ·ZᵀZ·b
+      for (let a = 0; a < q; a++) {
+        const k = summary.activeColumns[a]!;
+        const b = solution[a]!;
+        const slope = b / summary.scale[k]!;
+        result.standardizedCoefficients[k] = b;
+        result.coefficients[k] = slope;
+        intercept -= slope * summary.mean[k]!;
+        fitted += b * cross[a]!;
+        let row = 0;
+        for (let c = 0; c < q; c++) row += summary.gram[a * q + c]! * solution[c]!;
+        explained += b * row;
+      }
+      if (!responseConstant) {
+        const residualSumOfSquares = syy - 2 * fitted + explained;
+        rSquared = Math.min(1, Math.max(0, 1 - residualSumOfSquares / syy));
+      }
+    } else if (!responseConstant) {
+      rSquared = 0;
+    }
+  }
+  result.intercept = intercept;
+  result.rSquared = rSquared;
+  let finite = !(rSquared === Infinity || rSquared === -Infinity) && Number.isFinite(syy);
+  for (let k = 0; k < p; k++) {
+    const coefficient = result.coefficients[k]!;
+    if (coefficient === Infinity || coefficient === -Infinity) finite = false;
+    if (coefficient !== coefficient && summary.degenerate[k] === 0 && result.solved) finite = false;
+  }
+  result.finite = finite;
+}
+
+// ---------------------------------------------------------------------------------------
+// Stand-alone fits on plain arrays (tests, reference fixtures, ad-hoc analysis). They run
+// the same three steps as the engine.
+
+export interface UnivariateOlsFit {
+  observations: number;
+  /** Null when the regressor has zero variance. */
+  slope: number | null;
+  intercept: number | null;
+  /** Null when either side has zero variance. */
+  rSquared: number | null;
+  regressorConstant: boolean;
+  responseConstant: boolean;
+}
+
+export interface RidgeFit {
+  observations: number;
+  alpha: number;
+  /** Raw-unit slopes; null for a column with zero variance (dropped from the fit). */
+  coefficients: (number | null)[];
+  /** Coefficients on the standardized columns (scikit-learn's `coef_`); null when dropped. */
+  standardizedCoefficients: (number | null)[];
+  intercept: number | null;
+  rSquared: number | null;
+  means: number[];
+  scales: number[];
+  responseConstant: boolean;
+}
+
+function toCheckedSeries(values: ArrayLike<number>, name: string, length: number): Float64Array {
+  if (values.length !== length) {
+    throw new FactorEngineError("invalid_return", `${name} has ${values.length} values, expected ${length}`);
+  }
+  const series = Float64Array.from(values);
+  for (let i = 0; i < length; i++) {
+    if (!Number.isFinite(series[i]!)) throw new FactorEngineError("invalid_return", `${name}[${i}] is ${series[i]}`);
+  }
+  return series;
+}
+
+function identityDates(n: number): Int32Array {
+  const dates = new Int32Array(n);
+  for (let i = 0; i < n; i++) dates[i] = i;
+  return dates;
+}
+
+function nullable(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
+/** OLS of y on x with an intercept. */
+export function fitUnivariateOls(x: ArrayLike<number>, y: ArrayLike<number>): UnivariateOlsFit {
+  const n = y.length;
+  if (n < 2) throw new RangeError(`a regression needs at least 2 observations, got ${n}`);
+  const regressor = toCheckedSeries(x, "x", n);
+  const response = toCheckedSeries(y, "y", n);
+  const summary = createRegressorSummary(1, null, n);
+  summarizeRegressors(summary, [regressor], identityDates(n), n);
+  const moments = createResponseMoments(1);
+  const deviations = new Float64Array(n);
+  const sums = createResponseSums();
+  shiftResponse(response, n, deviations, sums);
+  accumulateResponse(summary, deviations, sums, new Float64Array(1), moments);
+  const result = createFitResult(1);
+  solveFit(summary, moments, result, new Float64Array(2));
+  const regressorConstant = summary.degenerate[0] === 1;
+  return {
+    observations: n,
+    slope: regressorConstant ? null : nullable(result.coefficients[0]!),
+    intercept: regressorConstant ? null : nullable(result.intercept),
+    rSquared: nullable(result.rSquared),
+    regressorConstant,
+    responseConstant: result.responseConstant,
+  };
+}
+
+/** Ridge of y on the standardized columns, intercept unpenalized, slopes in raw units. */
+export function fitStandardizedRidge(columns: readonly ArrayLike<number>[], y: ArrayLike<number>, alpha: number): RidgeFit {
+  const n = y.length;
+  const p = columns.length;
+  if (n < 2) throw new RangeError(`a regression needs at least 2 observations, got ${n}`);
+  if (p < 1) throw new RangeError("a ridge regression needs at least one column");
+  if (!(alpha >= 0) || !Number.isFinite(alpha)) throw new RangeError(`ridge α must be finite and ≥ 0, got ${alpha}`);
+  const regressors = columns.map((column, k) => toCheckedSeries(column, `column ${k}`, n));
+  const response = toCheckedSeries(y, "y", n);
+  const summary = createRegressorSummary(p, alpha, n);
+  summarizeRegressors(summary, regressors, identityDates(n), n);
+  const moments = createResponseMoments(p);
+  const deviations = new Float64Array(n);
+  const sums = createResponseSums();
+  shiftResponse(response, n, deviations, sums);
+  accumulateResponse(summary, deviations, sums, new Float64Array(p), moments);
+  const result = createFitResult(p);
+  solveFit(summary, moments, result, new Float64Array(2 * p));
+  const ok = result.solved && result.finite;
+  return {
+    observations: n,
+    alpha,
+    coefficients: Array.from(result.coefficients, (value) => (ok ? nullable(value) : null)),
+    standardizedCoefficients: Array.from(result.standardizedCoefficients, (value) => (ok ? nullable(value) : null)),
+    intercept: ok ? nullable(result.intercept) : null,
+    rSquared: ok ? nullable(result.rSquared) : null,
+    means: Array.from(summary.mean),
+    scales: Array.from(summary.scale),
+    responseConstant: result.responseConstant,
+  };
+}
