@@ -18,24 +18,13 @@ import {
 } from "../worker/factors/engine.ts";
 import type { PriceRow } from "../worker/factors/engine.ts";
 import type { FactorSpec } from "../worker/factors/types.ts";
+import { defaultFactorSpecs } from "../worker/factors/factor-specs.ts";
 
 const equities = Number(process.env.BENCH_EQUITIES ?? 5000);
 const backfillDates = 252;
 const seed = 20240611;
 
-const factorSpecs: FactorSpec[] = defaultFactors.map((row) => ({
-  id: row.id!,
-  key: row.key,
-  name: row.name,
-  category: row.category,
-  method: row.method,
-  inputSymbol: row.inputSymbol ?? null,
-  longSymbol: row.longSymbol ?? null,
-  shortSymbol: row.shortSymbol ?? null,
-  windowDays: row.windowDays,
-  minObservations: row.minObservations,
-  ridgeAlpha: row.ridgeAlpha ?? null,
-}));
+const factorSpecs: readonly FactorSpec[] = defaultFactorSpecs;
 
 function createRandom(state: number): () => number {
   return () => {

@@ -1,6 +1,7 @@
 import type { factorDefinitions } from "../factors.ts";
 
-type FactorSeed = typeof factorDefinitions.$inferInsert;
+/** Seeded rows carry their stable ids (symbol_factor_exposures refers to them). */
+type FactorSeed = typeof factorDefinitions.$inferInsert & { id: number };
 
 const ridgeAlpha = 1.0;
 

@@ -16,7 +16,7 @@ import type { TestUniverse } from "./synthetic-universe.ts";
 
 const tolerance = 1e-10;
 
-function engineInput(universe: TestUniverse, factors: FactorSpec[]): FactorEngineInput {
+function engineInput(universe: TestUniverse, factors: readonly FactorSpec[]): FactorEngineInput {
   return createFactorEngineInput(buildReturnPanelFromReturns(universe.calendar, universe.returns), factors);
 }
 

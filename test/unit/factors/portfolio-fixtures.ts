@@ -1,7 +1,7 @@
 // Shared builders for the portfolio, stress and what-if tests: factor specs from the seeded
 // default set, and beta records as the estimators produce them.
-import { defaultFactors } from "../../../schema/seed/default-factors.ts";
 import type { AggregationInput, BetaTable, HoldingInput } from "../../../worker/factors/portfolio.ts";
+import { defaultFactorSpecs } from "../../../worker/factors/factor-specs.ts";
 import type {
   EstimatedBeta,
   EstimatedQualityFlag,
@@ -13,19 +13,7 @@ import type {
 
 export const DATE = "2025-06-30";
 
-export const ALL_FACTORS: readonly FactorSpec[] = defaultFactors.map((f) => ({
-  id: f.id as number,
-  key: f.key,
-  name: f.name,
-  category: f.category,
-  method: f.method,
-  inputSymbol: f.inputSymbol ?? null,
-  longSymbol: f.longSymbol ?? null,
-  shortSymbol: f.shortSymbol ?? null,
-  windowDays: f.windowDays,
-  minObservations: f.minObservations,
-  ridgeAlpha: f.ridgeAlpha ?? null,
-}));
+export const ALL_FACTORS: readonly FactorSpec[] = defaultFactorSpecs;
 
 export function factor(key: string): FactorSpec {
   const spec = ALL_FACTORS.find((f) => f.key === key);

@@ -3,23 +3,12 @@
 // kinds real data has. Independent of worker/market-data (which has its own generator).
 import { defaultFactors } from "../../../schema/seed/default-factors.ts";
 import type { FactorSpec } from "../../../worker/factors/types.ts";
+import { defaultFactorSpecs } from "../../../worker/factors/factor-specs.ts";
 
 export const factorEtfs = ["SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"] as const;
 
 /** The seeded default factors as the engine's `FactorSpec`s. */
-export const defaultFactorSpecs: FactorSpec[] = defaultFactors.map((seed) => ({
-  id: seed.id!,
-  key: seed.key,
-  name: seed.name,
-  category: seed.category,
-  method: seed.method,
-  inputSymbol: seed.inputSymbol ?? null,
-  longSymbol: seed.longSymbol ?? null,
-  shortSymbol: seed.shortSymbol ?? null,
-  windowDays: seed.windowDays,
-  minObservations: seed.minObservations,
-  ridgeAlpha: seed.ridgeAlpha ?? null,
-}));
+export { defaultFactorSpecs };
 
 /** The default factor set with other windows and minimums (small universes, fast tests). */
 export function scaledFactorSpecs(longWindow: number, shortWindow: number, minObservations: number): FactorSpec[] {

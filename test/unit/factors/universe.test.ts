@@ -14,7 +14,7 @@ import type { UniverseBetas } from "../../../worker/factors/universe.ts";
 import { closeTo, defaultFactorSpecs, generateUniverse, scaledFactorSpecs } from "./synthetic-universe.ts";
 import type { TestUniverse } from "./synthetic-universe.ts";
 
-function engineInput(universe: TestUniverse, factors: FactorSpec[] = defaultFactorSpecs): FactorEngineInput {
+function engineInput(universe: TestUniverse, factors: readonly FactorSpec[] = defaultFactorSpecs): FactorEngineInput {
   return createFactorEngineInput(buildReturnPanelFromReturns(universe.calendar, universe.returns), factors);
 }
 
@@ -280,7 +280,7 @@ describe("factor set as data", () => {
   });
 
   it("rejects factor sets the engine cannot run, naming the factor", () => {
-    const cases: [string, (specs: FactorSpec[]) => FactorSpec[], RegExp][] = [
+    const cases: [string, (specs: readonly FactorSpec[]) => FactorSpec[], RegExp][] = [
       ["two ridge α", (specs) => specs.map((s) => (s.key === "size" ? { ...s, ridgeAlpha: 2 } : s)), /size.*α/],
       ["two ridge windows", (specs) => specs.map((s) => (s.key === "momentum" ? { ...s, windowDays: 180 } : s)), /momentum.*window/],
       ["no input symbol", (specs) => specs.map((s) => (s.key === "market_beta" ? { ...s, inputSymbol: null } : s)), /market_beta.*input_symbol/],
