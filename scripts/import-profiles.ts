@@ -3,45 +3,19 @@
 // symbol and as_of required) into the database TURSO_DATABASE_URL points at (the local libSQL
 // server by default). A file with any bad row is reported line by line and nothing is written
 // (exit code 1); re-importing a file changes nothing.
-import { createClient } from "@libsql/client";
-import { drizzle } from "drizzle-orm/libsql";
-import { readFileSync } from "node:fs";
 import { writeProfiles } from "../worker/market-data/import-writer.ts";
 import { profileColumns, validateProfileCsv } from "../worker/market-data/profile-import.ts";
-import { loadLocalSecrets, localDatabaseUrl } from "./local-config.ts";
+import { runImportCommand } from "./import-cli.ts";
 
-const file = process.argv[2];
-if (!file || process.argv.length > 3) {
-  console.error(`usage: npm run import:profiles -- FILE.csv   (columns: ${profileColumns.join(",")}; symbol and as_of required)`);
-  process.exit(2);
-}
-
-let text: string;
-try {
-  text = readFileSync(file, "utf8");
-} catch (error) {
-  console.error(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(2);
-}
-
-const result = validateProfileCsv(text);
-if (!result.ok) {
-  for (const error of result.errors) console.error(`${file}: line ${error.line}: ${error.reason}`);
-  console.error(`${result.errors.length} error(s) in ${file}; nothing was imported`);
-  process.exit(1);
-}
-
-const url = process.env["TURSO_DATABASE_URL"] ?? localDatabaseUrl();
-const authToken = process.env["TURSO_DATABASE_URL"] ? process.env["TURSO_AUTH_TOKEN"] : loadLocalSecrets().libsqlAuthToken;
-const client = createClient(authToken ? { url, authToken } : { url });
-try {
-  const summary = await writeProfiles(drizzle(client), result.rows, result.fields);
-  const skipped = result.duplicateLines.length > 0 ? `, ${result.duplicateLines.length} repeated line(s) skipped` : "";
-  const older = summary.older > 0 ? `, ${summary.older} older than the stored profile (kept the stored one)` : "";
-  console.log(
-    `imported ${file} into ${new URL(url).host}: ${summary.rows} profile(s): ${summary.inserted} inserted, ${summary.updated} updated, ` +
-      `${summary.unchanged} unchanged${older}${skipped}; ${summary.symbolsRegistered} new symbol(s)`,
-  );
-} finally {
-  client.close();
-}
+process.exitCode = await runImportCommand(
+  {
+    usage: `usage: npm run import:profiles -- FILE.csv   (columns: ${profileColumns.join(",")}; symbol and as_of required)`,
+    validate: validateProfileCsv,
+    async write(db, valid) {
+      const summary = await writeProfiles(db, valid.rows, valid.fields);
+      const older = summary.older > 0 ? `, ${summary.older} older than the stored profile (kept the stored one)` : "";
+      return `${summary.rows} profile(s): ${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged${older}; ${summary.symbolsRegistered} new symbol(s)`;
+    },
+  },
+  process.argv.slice(2),
+);

@@ -49,3 +49,15 @@ function isLocalSecrets(value: unknown): value is LocalSecrets {
     typeof (value as Record<string, unknown>)["jwtSecret"] === "string"
   );
 }
+
+export interface DatabaseTarget {
+  url: string;
+  authToken: string | undefined;
+}
+
+/** Where scripts write: TURSO_DATABASE_URL (+ TURSO_AUTH_TOKEN) when set, else the local server. */
+export function databaseTarget(): DatabaseTarget {
+  const url = process.env["TURSO_DATABASE_URL"];
+  if (url) return { url, authToken: process.env["TURSO_AUTH_TOKEN"] || undefined };
+  return { url: localDatabaseUrl(), authToken: loadLocalSecrets().libsqlAuthToken };
+}

@@ -12,7 +12,7 @@ import { planPriceWrite } from "../worker/market-data/import-writer.ts";
 import type { PriceRow } from "../worker/market-data/price-import.ts";
 import { closesOf, generateSyntheticMarket } from "../worker/market-data/synthetic.ts";
 import type { SyntheticInstrument, SyntheticMarket } from "../worker/market-data/synthetic.ts";
-import { loadLocalSecrets, localDatabaseUrl } from "./local-config.ts";
+import { databaseTarget } from "./local-config.ts";
 
 export const demoOwner = "demo";
 export const demoOrg = "demo-org";
@@ -219,8 +219,7 @@ function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[
 }
 
 if (import.meta.main) {
-  const url = process.env["TURSO_DATABASE_URL"] ?? localDatabaseUrl();
-  const authToken = process.env["TURSO_DATABASE_URL"] ? process.env["TURSO_AUTH_TOKEN"] : loadLocalSecrets().libsqlAuthToken;
+  const { url, authToken } = databaseTarget();
   const started = performance.now();
   const summary = await seedDemoData(url, authToken);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

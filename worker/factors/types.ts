@@ -42,7 +42,7 @@ export interface EstimatedBeta extends BetaCommon {
   status: "estimated";
   /** In raw return units; |beta| <= 5 (see `capped`). Always finite. */
   beta: number;
-  /** The uncapped estimate; equals `beta` unless the flag is `capped`. */
+  /** The uncapped estimate; equals `beta` unless |rawBeta| > 5 (then the flag is `capped`). */
   rawBeta: number;
   /** In-sample R²; null when the symbol's returns have zero variance (R² undefined). */
   rSquared: number | null;

@@ -183,7 +183,7 @@ const medianMarketCap = 1.2e10;
 const marketCapLogSd = 1.3;
 
 /** mulberry32: a tiny, fast, well-distributed 32-bit PRNG; enough for synthetic data. */
-function createRandom(seed: number): () => number {
+export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

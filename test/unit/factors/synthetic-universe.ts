@@ -1,9 +1,11 @@
 // A small deterministic universe for the factor engine's tests: the eight factor ETFs and
 // equities with known loadings, returns aligned to a weekday calendar, optional gaps of the
-// kinds real data has. Independent of worker/market-data (which has its own generator).
+// kinds real data has. Its own model (shares only the PRNG with worker/market-data), so the
+// engine tests control loadings and gaps exactly.
 import { defaultFactors } from "../../../schema/seed/default-factors.ts";
 import type { FactorSpec } from "../../../worker/factors/types.ts";
 import { defaultFactorSpecs } from "../../../worker/factors/factor-specs.ts";
+import { createRandom } from "../../../worker/market-data/synthetic.ts";
 
 export const factorEtfs = ["SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"] as const;
 
@@ -19,17 +21,7 @@ export function scaledFactorSpecs(longWindow: number, shortWindow: number, minOb
   }));
 }
 
-/** mulberry32. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRandom };
 
 export function createNormal(random: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
