@@ -7,17 +7,28 @@
 // bench-results/factors.json. Data generation and input building are timed separately from
 // the engine. Targets (2-core machine): one date ≤ 100 ms, the 252-date backfill ≤ 10 s,
 // peak RSS ≤ 1 GiB, shared path ≥ 10× faster than the per-symbol path.
+//
+// Timing one date: the speed of a shared (virtual) machine drifts by tens of percent, within
+// a second as well as over minutes, and garbage left by the input build gets collected during
+// whichever runs come first. So the heap is collected before each round, and the two paths
+// run finely interleaved: a round is `slices` shared runs, each followed by the per-symbol
+// path over the next 1/`slices` of the symbols, so both paths sample the same stretches of
+// time (a round's per-symbol time is the sum of its slices). Reported: median and minimum of
+// each path (per-symbol: over rounds), the ratio of the medians, of the minimums, and the
+// median over rounds of (round's per-symbol time / round's median shared run) — the steadiest.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { defaultFactors } from "../schema/seed/default-factors.ts";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import {
   buildFactorEngineInput,
   computeBackfill,
   computeSymbolBetasDirect,
   computeUniverseBetas,
 } from "../worker/factors/engine.ts";
-import type { PriceRow } from "../worker/factors/engine.ts";
+import type { PriceRow, UniverseBetas } from "../worker/factors/engine.ts";
 import type { FactorSpec } from "../worker/factors/types.ts";
+import { generateSyntheticMarket, type SyntheticMarket } from "../worker/market-data/synthetic.ts";
 import { defaultFactorSpecs } from "../worker/factors/factor-specs.ts";
 
 const equities = Number(process.env.BENCH_EQUITIES ?? 5000);
@@ -26,77 +37,21 @@ const seed = 20240611;
 
 const factorSpecs: readonly FactorSpec[] = defaultFactorSpecs;
 
-function createRandom(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function weekdaysEndingOn(endDate: string, count: number): string[] {
-  const dates: string[] = [];
-  for (let t = Date.parse(`${endDate}T00:00:00Z`); dates.length < count; t -= 86_400_000) {
-    const day = new Date(t).getUTCDay();
-    if (day !== 0 && day !== 6) dates.push(new Date(t).toISOString().slice(0, 10));
-  }
-  return dates.reverse();
-}
-
-const etfs: readonly { symbol: string; marketBeta: number; noise: number }[] = [
-  { symbol: "SPY", marketBeta: 1, noise: 0 },
-  { symbol: "TLT", marketBeta: -0.25, noise: 0.008 },
-  { symbol: "VTV", marketBeta: 0.9, noise: 0.003 },
-  { symbol: "VUG", marketBeta: 1.1, noise: 0.0035 },
-  { symbol: "MTUM", marketBeta: 1.0, noise: 0.005 },
-  { symbol: "QUAL", marketBeta: 0.95, noise: 0.0025 },
-  { symbol: "IWM", marketBeta: 1.15, noise: 0.006 },
-  { symbol: "USMV", marketBeta: 0.7, noise: 0.003 },
-  { symbol: "QQQ", marketBeta: 1.15, noise: 0.004 },
-];
-
-/** Price rows, produced lazily so the generator never holds millions of row objects. */
-function* generatePriceRows(calendar: readonly string[]): Generator<PriceRow> {
-  const random = createRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const days = calendar.length;
-  const market = Float64Array.from({ length: days }, () => 0.0004 + 0.011 * normal());
-  const etfReturns = etfs.map((etf) => Float64Array.from(market, (m) => etf.marketBeta * m + etf.noise * normal()));
-  const closes = new Float64Array(days);
-  const emit = function* (symbol: string, returns: Float64Array, missing: (t: number) => boolean): Generator<PriceRow> {
-    let close = 20 + random() * 380;
+/**
+ * Price rows of the project's synthetic market (worker/market-data/synthetic.ts, the same
+ * generator as the demo and the recovery tests), read lazily from its typed arrays so the
+ * benchmark never holds millions of generator-side row objects.
+ */
+function* priceRowsOf(market: SyntheticMarket): Generator<PriceRow> {
+  const { days, closes } = market.series;
+  for (let slot = 0; slot < market.instruments.length; slot++) {
+    const symbol = market.instruments[slot]!.symbol;
     for (let t = 0; t < days; t++) {
-      close *= 1 + returns[t]!;
-      closes[t] = Math.round(close * 10_000) / 10_000;
+      const close = closes[slot * days + t]!;
+      // NaN marks a day without a close (late listing, halt, missing day, delisting).
+      if (Number.isNaN(close)) continue;
+      yield { symbol, date: market.calendar[t]!, close, adjClose: close };
     }
-    for (let t = 0; t < days; t++) {
-      if (missing(t)) continue;
-      yield { symbol, date: calendar[t]!, close: closes[t]!, adjClose: closes[t]! };
-    }
-  };
-  for (let e = 0; e < etfs.length; e++) yield* emit(etfs[e]!.symbol, etfReturns[e]!, () => false);
-  const returns = new Float64Array(days);
-  for (let i = 0; i < equities; i++) {
-    const betas = etfs.slice(0, 8).map((etf) => (etf.symbol === "SPY" ? 0.5 + random() * 1.1 : -0.3 + random() * 0.6));
-    const alpha = (random() - 0.5) * 0.0004;
-    const noise = 0.008 + random() * 0.014;
-    for (let t = 0; t < days; t++) {
-      let r = alpha + noise * normal();
-      for (let e = 0; e < 8; e++) r += betas[e]! * etfReturns[e]![t]!;
-      returns[t] = r;
-    }
-    const gap = random();
-    const at = Math.floor(random() * days);
-    // ~2% late listings, 1% delistings, 2% week-long halts, 2% scattered missing days.
-    const missing =
-      gap < 0.02 ? (t: number) => t < at
-      : gap < 0.03 ? (t: number) => t > at
-      : gap < 0.05 ? (t: number) => t >= at && t < at + 5
-      : gap < 0.07 ? (t: number) => (t * 7919 + i) % 31 === 0
-      : () => false;
-    yield* emit(`SYN${String(i).padStart(5, "0")}`, returns, missing);
   }
 }
 
@@ -115,19 +70,30 @@ function time<T>(run: () => T): { result: T; ms: number } {
   return { result, ms: performance.now() - started };
 }
 
-function median(values: number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/** A full garbage collection, outside the timed regions (`global.gc` without a command-line flag). */
+function exposeGarbageCollection(): () => void {
+  setFlagsFromString("--expose-gc");
+  const gc: unknown = runInNewContext("gc");
+  return typeof gc === "function" ? () => void gc() : () => undefined;
+}
+const collectGarbage = exposeGarbageCollection();
 
 const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 // About 2 years of weekdays: 252 backfill dates plus a full 365-day window before the first.
-const calendar = weekdaysEndingOn("2025-06-30", backfillDates + 262 + 5);
+const generation = time(() => {
+  const market = generateSyntheticMarket({ seed, equities, startDate: "2023-07-03", endDate: "2025-06-30", priceRows: false });
+  return { market, rows: [...priceRowsOf(market)] };
+});
+const { market, rows } = generation.result;
+const calendar = market.calendar;
 const lastDate = calendar[calendar.length - 1]!;
-
-const generation = time(() => [...generatePriceRows(calendar)]);
-const rows = generation.result;
 const rowCount = rows.length;
 const build = time(() => buildFactorEngineInput(rows, factorSpecs));
 rows.length = 0;
@@ -135,25 +101,38 @@ const { input, rejectedPrices } = build.result;
 const symbolCount = input.panel.symbols.length;
 const afterBuild = memory();
 
-// One date, shared path: first (cold) run, then the median of warm runs.
-const sharedRuns: number[] = [];
-const cold = time(() => computeUniverseBetas(input, lastDate));
+// One date: the shared path's first (cold) run, a per-symbol warm-up over a tenth of the
+// symbols (compiles its code), then the interleaved rounds (see the header).
+const rounds = 5;
+const slices = 16;
+collectGarbage();
+const fitPaths = { complete: 0, sharedPattern: 0, downdated: 0, perSymbol: 0 };
+const cold = time(() => computeUniverseBetas(input, lastDate, { fitPaths }));
 let universe = cold.result;
-for (let run = 0; run < 7; run++) {
-  const timed = time(() => computeUniverseBetas(input, lastDate));
-  sharedRuns.push(timed.ms);
-  universe = timed.result;
+for (const symbol of input.panel.symbols.slice(0, Math.ceil(symbolCount / 10))) computeSymbolBetasDirect(input, symbol, lastDate);
+const sharedRuns: number[] = [];
+const directRuns: number[] = [];
+const roundRatios: number[] = [];
+let direct: ReturnType<typeof computeSymbolBetasDirect>[] = [];
+for (let r = 0; r < rounds; r++) {
+  direct = [];
+  collectGarbage();
+  const roundShared: number[] = [];
+  let roundDirectMs = 0;
+  for (let slice = 0; slice < slices; slice++) {
+    const shared = time(() => computeUniverseBetas(input, lastDate));
+    roundShared.push(shared.ms);
+    universe = shared.result;
+    const symbols = input.panel.symbols.slice(Math.floor((slice * symbolCount) / slices), Math.floor(((slice + 1) * symbolCount) / slices));
+    const timed = time(() => symbols.map((symbol) => computeSymbolBetasDirect(input, symbol, lastDate)));
+    roundDirectMs += timed.ms;
+    direct.push(...timed.result);
+  }
+  sharedRuns.push(...roundShared);
+  directRuns.push(roundDirectMs);
+  roundRatios.push(roundDirectMs / median(roundShared));
 }
 const materialize = time(() => universe.toArray());
-
-// One date, per-symbol path.
-const directRuns: number[] = [];
-let direct: ReturnType<typeof computeSymbolBetasDirect>[] = [];
-for (let run = 0; run < 3; run++) {
-  const timed = time(() => input.panel.symbols.map((symbol) => computeSymbolBetasDirect(input, symbol, lastDate)));
-  directRuns.push(timed.ms);
-  direct = timed.result;
-}
 
 // The two paths agree (sanity; the unit tests hold them to 1e-12).
 let maxPathDifference = 0;
@@ -171,32 +150,38 @@ direct = [];
 
 // The backfill: the last 252 trading dates, streamed (one date's table alive at a time).
 const dates = calendar.slice(-backfillDates);
-let estimated = 0;
-let missing = 0;
-let checksum = 0;
 const sampleDates = new Set([dates[0]!, dates[126]!, dates[251]!]);
-let maxBackfillDifference = 0;
-let checkMs = 0;
+const tally = { estimated: 0, missing: 0, checksum: 0, maxBackfillDifference: 0, checkMs: 0 };
+function tallyTable(betas: UniverseBetas): void {
+  // Counters updated inside the loop: the loop is compiled while it runs (on-stack
+  // replacement), and code after it would have had no type feedback yet — a deoptimization on
+  // every date.
+  const outcome = betas.outcome;
+  const rawBeta = betas.rawBeta;
+  for (let i = 0; i < outcome.length; i++) {
+    if (outcome[i]! <= 3) {
+      tally.estimated++;
+      tally.checksum += rawBeta[i]!;
+    } else {
+      tally.missing++;
+    }
+  }
+}
+function checkAgainstSingleDate(betas: UniverseBetas): void {
+  const checkStarted = performance.now();
+  const single = computeUniverseBetas(input, betas.calculationDate);
+  for (let i = 0; i < single.rawBeta.length; i++) {
+    const a = single.rawBeta[i]!;
+    if (a === a) tally.maxBackfillDifference = Math.max(tally.maxBackfillDifference, Math.abs(a - betas.rawBeta[i]!) / Math.max(1, Math.abs(a)));
+  }
+  tally.checkMs += performance.now() - checkStarted;
+}
 const backfill = time(() =>
   computeBackfill(input, dates, {
+    // The consumer's work in plain functions (`tallyTable`), checked with --trace-deopt.
     onDate: (betas) => {
-      for (let i = 0; i < betas.outcome.length; i++) {
-        if (betas.outcome[i]! <= 3) {
-          estimated++;
-          checksum += betas.rawBeta[i]!;
-        } else {
-          missing++;
-        }
-      }
-      if (sampleDates.has(betas.calculationDate)) {
-        const checkStarted = performance.now();
-        const single = computeUniverseBetas(input, betas.calculationDate);
-        for (let i = 0; i < single.rawBeta.length; i++) {
-          const a = single.rawBeta[i]!;
-          if (a === a) maxBackfillDifference = Math.max(maxBackfillDifference, Math.abs(a - betas.rawBeta[i]!) / Math.max(1, Math.abs(a)));
-        }
-        checkMs += performance.now() - checkStarted;
-      }
+      tallyTable(betas);
+      if (sampleDates.has(betas.calculationDate)) checkAgainstSingleDate(betas);
     },
   }),
 );
@@ -205,6 +190,8 @@ const maxRssKiB = process.resourceUsage().maxRSS;
 
 const sharedMs = median(sharedRuns);
 const directMs = median(directRuns);
+const sharedMinMs = Math.min(...sharedRuns);
+const directMinMs = Math.min(...directRuns);
 const results = {
   machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
   universe: {
@@ -224,12 +211,24 @@ const results = {
     shared: {
       coldMs: round(cold.ms),
       medianMs: round(sharedMs),
+      minMs: round(sharedMinMs),
+      runs: sharedRuns.length,
       usPerSymbol: round((sharedMs * 1000) / symbolCount, 3),
       materializeMs: round(materialize.ms),
       medianWithMaterializeMs: round(sharedMs + materialize.ms),
+      /** How each symbol × observation set was fitted (universe.ts, `FitPathCounts`). */
+      fitPaths,
     },
-    perSymbol: { medianMs: round(directMs), usPerSymbol: round((directMs * 1000) / symbolCount, 3) },
+    perSymbol: {
+      medianMs: round(directMs),
+      minMs: round(directMinMs),
+      runs: directRuns.length,
+      usPerSymbol: round((directMs * 1000) / symbolCount, 3),
+    },
     ratioPerSymbolOverShared: round(directMs / sharedMs, 1),
+    ratioOfMinimums: round(directMinMs / sharedMinMs, 1),
+    ratioMedianOverRounds: round(median(roundRatios), 1),
+    ratioRangeOverRounds: [round(Math.min(...roundRatios), 1), round(Math.max(...roundRatios), 1)],
     ratioPerSymbolOverSharedWithMaterialize: round(directMs / (sharedMs + materialize.ms), 1),
     maxRelativeDifferenceBetweenPaths: maxPathDifference,
   },
@@ -237,15 +236,15 @@ const results = {
     dates: dates.length,
     firstDate: dates[0],
     lastDate: dates[dates.length - 1],
-    ms: round(backfill.ms - checkMs, 0),
-    msPerDate: round((backfill.ms - checkMs) / dates.length),
-    usPerSymbolDate: round(((backfill.ms - checkMs) * 1000) / (dates.length * symbolCount), 3),
+    ms: round(backfill.ms - tally.checkMs, 0),
+    msPerDate: round((backfill.ms - tally.checkMs) / dates.length),
+    usPerSymbolDate: round(((backfill.ms - tally.checkMs) * 1000) / (dates.length * symbolCount), 3),
     stats: backfill.result.stats,
-    estimatedBetas: estimated,
-    missingBetas: missing,
-    checksum: round(checksum, 6),
-    maxRelativeDifferenceToSingleDate: maxBackfillDifference,
-    excludedCheckMs: round(checkMs, 0),
+    estimatedBetas: tally.estimated,
+    missingBetas: tally.missing,
+    checksum: round(tally.checksum, 6),
+    maxRelativeDifferenceToSingleDate: tally.maxBackfillDifference,
+    excludedCheckMs: round(tally.checkMs, 0),
     note: "wall time excludes the three single-date recomputations of the difference check; includes the consumer's pass over each table",
   },
   memory: { afterBuild, afterBackfill, peakRssMiB: round(maxRssKiB / 1024, 1) },

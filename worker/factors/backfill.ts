@@ -33,18 +33,20 @@
 //     on that date.
 // With these guards the cross products and Syy carry at most ~m·ε·100 of their natural scale
 // (m ≲ 2·exactEvery + n terms), a worst-case bound of ~1e-11; observed differences are ~1e-14.
-// Symbols missing a date of F fall back to the per-symbol fit, exactly as on a single date.
+// Symbols missing a date of F are fitted as on a single date (`fitIncompleteSymbols`).
 // The test suite holds backfill results to single-date results within 1e-10 relative.
 import type { FactorEngineInput } from "./factor-plan.ts";
 import {
   createSharedScratch,
-  fitSetDirect,
+  deferIncomplete,
+  fitIncompleteSymbols,
   planDate,
   recordCompleteSet,
   recordGroup,
   shiftSetResponse,
   UniverseBetas,
 } from "./universe.ts";
+import type { FitPathCounts } from "./universe.ts";
 import { solveFit } from "./regression.ts";
 import { dayNumber, windowEnd, windowStart } from "./returns.ts";
 
@@ -62,8 +64,10 @@ export interface BackfillStats {
   dates: number;
   /** Set-date pairs whose rolling sums were rebuilt from scratch. */
   rebuilds: number;
-  /** Symbol-set-date fits that fell back to the per-symbol path (a date of F missing). */
+  /** Symbol-set-date fits of symbols missing a date of F (`fitIncompleteSymbols`, as on a single date). */
   symbolFallbacks: number;
+  /** How those were fitted: shared missing-date pattern, downdated, or per symbol. */
+  incompletePaths: Omit<FitPathCounts, "complete">;
   /** Symbol-set-date fits recomputed with the exact single-date pass for precision. */
   exactRecomputes: number;
 }
@@ -116,7 +120,13 @@ export function computeBackfill(
   if (!Number.isInteger(exactEvery) || exactEvery < 1) throw new RangeError(`exactEvery must be a positive integer, got ${exactEvery}`);
   for (const date of calculationDates) dayNumber(date);
   const dates = [...new Set(calculationDates)].sort();
-  const stats: BackfillStats = { dates: dates.length, rebuilds: 0, symbolFallbacks: 0, exactRecomputes: 0 };
+  const stats: BackfillStats = {
+    dates: dates.length,
+    rebuilds: 0,
+    symbolFallbacks: 0,
+    incompletePaths: { sharedPattern: 0, downdated: 0, perSymbol: 0 },
+    exactRecomputes: 0,
+  };
   const results: UniverseBetas[] = [];
   if (dates.length === 0) return { calculationDates: dates, results, stats };
 
@@ -263,8 +273,9 @@ export function computeBackfill(
           continue;
         }
         if (rollingCounts[symbolIndex * setCount + setIndex] !== n) {
+          // Fitted after the loop, all together: symbols with the same dates share work.
           stats.symbolFallbacks++;
-          fitSetDirect(input, setIndex, symbolIndex, setPlan.start, setPlan.end, n, scratch, table, symbolIndex);
+          deferIncomplete(scratch, setIndex, symbolIndex);
           continue;
         }
         const s1 = rollingSums[at]!;
@@ -274,7 +285,7 @@ export function computeBackfill(
         const syy = Math.max(0, s2 - s1 * meanDeviation);
         if (exactSet[setIndex] === 1 || syy <= syyShare * traffic) {
           stats.exactRecomputes++;
-          shiftSetResponse(returns, symbolIndex * days, setPlan, scratch);
+          shiftSetResponse(returns, symbolIndex * days, setPlan, scratch.direct);
           recordCompleteSet(input, plan, setIndex, scratch, table, symbolIndex);
           continue;
         }
@@ -287,7 +298,7 @@ export function computeBackfill(
             continue;
           }
           const summary = plan.summaries[g]!;
-          const groupScratch = scratch.groups[g]!;
+          const groupScratch = scratch.direct.groups[g]!;
           const moments = groupScratch.moments;
           moments.observations = n;
           moments.mean = meanY;
@@ -307,6 +318,7 @@ export function computeBackfill(
         }
       }
     }
+    for (let setIndex = 0; setIndex < setCount; setIndex++) fitIncompleteSymbols(input, plan, setIndex, scratch, table);
     for (let setIndex = 0; setIndex < setCount; setIndex++) {
       previousStart[setIndex] = plan.sets[setIndex]!.start;
       previousEnd[setIndex] = plan.sets[setIndex]!.end;
@@ -314,5 +326,8 @@ export function computeBackfill(
     if (options.onDate) options.onDate(table);
     else results.push(table);
   }
+  stats.incompletePaths.sharedPattern = scratch.fitPaths.sharedPattern;
+  stats.incompletePaths.downdated = scratch.fitPaths.downdated;
+  stats.incompletePaths.perSymbol = scratch.fitPaths.perSymbol;
   return { calculationDates: dates, results, stats };
 }

@@ -1,7 +1,8 @@
 // Small dense symmetric positive-definite systems (the ridge normal equations, at most a
 // handful of columns): Cholesky factorization and the two triangular solves. Matrices are
-// row-major Float64Arrays of order `size`; nothing allocates, so the per-symbol solve can
-// reuse one scratch vector for every symbol.
+// row-major Float64Arrays of order `size`; nothing allocates (vectors are addressed by offset
+// rather than by `subarray` views, which would allocate one object per call), so the
+// per-symbol solve can reuse one scratch vector for every symbol.
 
 /**
  * Writes the lower-triangular `L` with `L·Lᵀ = matrix` into `factor` (upper part zeroed).
@@ -28,18 +29,28 @@ export function choleskyFactor(matrix: Float64Array, size: number, factor: Float
   return true;
 }
 
-/** Solves `L·Lᵀ·x = rhs` given the Cholesky factor `L`; `x` may alias `rhs`. */
-export function choleskySolve(factor: Float64Array, size: number, rhs: Float64Array, x: Float64Array): void {
+/**
+ * Solves `L·Lᵀ·x = rhs` given the Cholesky factor `L`, with `rhs` at `rhs[rhsOffset …]` and
+ * `x` written to `x[xOffset …]`; `x` may alias `rhs` (same array and offset).
+ */
+export function choleskySolve(
+  factor: Float64Array,
+  size: number,
+  rhs: Float64Array,
+  rhsOffset: number,
+  x: Float64Array,
+  xOffset: number,
+): void {
   // Forward: L·w = rhs.
   for (let i = 0; i < size; i++) {
-    let sum = rhs[i]!;
-    for (let k = 0; k < i; k++) sum -= factor[i * size + k]! * x[k]!;
-    x[i] = sum / factor[i * size + i]!;
+    let sum = rhs[rhsOffset + i]!;
+    for (let k = 0; k < i; k++) sum -= factor[i * size + k]! * x[xOffset + k]!;
+    x[xOffset + i] = sum / factor[i * size + i]!;
   }
   // Backward: Lᵀ·x = w.
   for (let i = size - 1; i >= 0; i--) {
-    let sum = x[i]!;
-    for (let k = i + 1; k < size; k++) sum -= factor[k * size + i]! * x[k]!;
-    x[i] = sum / factor[i * size + i]!;
+    let sum = x[xOffset + i]!;
+    for (let k = i + 1; k < size; k++) sum -= factor[k * size + i]! * x[xOffset + k]!;
+    x[xOffset + i] = sum / factor[i * size + i]!;
   }
 }

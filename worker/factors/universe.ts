@@ -4,17 +4,30 @@
 // (factor-plan.ts) has one list of factor observation dates F — the window's days on which
 // all of the set's inputs have returns. The regressor side of every group in the set
 // (means, centred or standardized columns, ZᵀZ, chol(ZᵀZ + αI)) is computed once over F
-// (`planDate`). A symbol with a return on every date of F then costs one pass over its
-// returns on F (shifted deviations and their sums, shared by all the set's regressions), one
-// dot product per regressor column against the precomputed weights — computed for four
-// symbols at a time, which loads each weight once for four products — and a tiny solve per
-// group. A symbol missing some date of F falls back, for that set's groups only, to the
+// (`planDate`). Symbols are then taken four at a time, through every set per batch (a batch's
+// return rows come from memory once and are still in cache for the other sets): one pass
+// over the four rows on F (shifted deviations and their sums, shared by all the set's
+// regressions), the products of the deviations with every weight column — two columns and
+// four symbols per loop (`dotProductBatch4x2`) — and a tiny solve per group for each symbol
+// with a return on every date of F.
+//
+// A symbol missing some date of F (its own dates S differ from F) is queued and fitted after
+// the batches (`fitIncompleteSymbols`). Symbols with the same S (listed, delisted or halted on
+// the same days) share one regressor side summarized on S, and go through the same batched
+// products. A symbol alone with its S is downdated from the plan (downdate.ts) when it misses
+// at most half of F and the downdate's rounding bound allows; otherwise it takes the
 // per-symbol fit on its own dates (`fitSetDirect`, the same code `computeSymbolBetasDirect`
-// runs). Both paths call the same summarize / accumulate / solve functions of
-// regression.ts in the same order on the same values, so they agree bit for bit whenever the
-// observation dates coincide (the 1e-12 test checks it).
+// runs).
+//
+// Agreement with the per-symbol path: apart from downdated fits, every path calls the same
+// summarize / complete / solve functions of regression.ts on the same values and forms every
+// sum in the same order (the batched products are bit for bit `dotProduct`'s), so the results
+// are identical bit for bit. Downdated fits differ by rounding only, bounded to 1e-13 relative
+// (the tests hold all paths to 1e-12).
 import { FactorEngineError } from "./errors.ts";
 import type { FactorEngineInput, RegressionGroup } from "./factor-plan.ts";
+import { createDowndateScratch, fitDowndated } from "./downdate.ts";
+import type { DowndateScratch } from "./downdate.ts";
 import { classifyEstimate, materializeBeta, Outcome } from "./quality.ts";
 import type { FactorDescription } from "./quality.ts";
 import {
@@ -26,6 +39,7 @@ import {
   createResponseSums,
   dotProduct,
   dotProductBatch4,
+  dotProductBatch4x2,
   shiftResponse,
   solveFit,
   summarizeRegressors,
@@ -98,14 +112,24 @@ export class UniverseBetas {
   }
 }
 
-/** One observation set on one date. */
-export interface SetPlan {
+/** Observation dates (calendar indices, ascending): a set's F, or a missing-date pattern's S. */
+export interface DateList {
+  readonly dates: Int32Array;
+  readonly count: number;
+}
+
+/** One observation set on one date: its factor observation dates F, and more. */
+export interface SetPlan extends DateList {
   /** Calendar index range `[start, end)` of the set's window. */
   readonly start: number;
   readonly end: number;
-  /** The factor observation dates F (calendar indices, ascending) and their count. */
-  readonly dates: Int32Array;
-  readonly count: number;
+  /**
+   * Per column c of the set (in `setColumnOffset` order): the plan weights holding it and its
+   * offset there, so the batched cross products can run over the set's columns two at a time
+   * whatever group they belong to.
+   */
+  readonly columnWeights: readonly Float64Array[];
+  readonly columnOffsets: Int32Array;
 }
 
 /** The regressor side of a date, shared by all symbols. */
@@ -127,23 +151,33 @@ export function planDate(input: FactorEngineInput, calculationDate: string): Dat
     const dates = new Int32Array(Math.max(0, end - start));
     let count = 0;
     for (let t = start; t < end; t++) if (set.available[t] === 1) dates[count++] = t;
+    const columnWeights: Float64Array[] = [];
+    const columnOffsets = new Int32Array(set.columnCount);
     for (const g of set.groupIndices) {
       const group = input.groups[g]!;
       const summary = createRegressorSummary(group.columns.length, group.ridgeAlpha, count);
       summarizeRegressors(summary, group.columns, dates, count);
       summaries[g] = summary;
+      for (let k = 0; k < group.columns.length; k++) {
+        columnWeights[group.setColumnOffset + k] = summary.weights;
+        columnOffsets[group.setColumnOffset + k] = k * count;
+      }
     }
-    return { start, end, dates, count };
+    return { start, end, dates, count, columnWeights, columnOffsets };
   });
-  return { calculationDate, endIndex: end, sets, summaries };
+  // Copied into a packed array (Array.from with a map function; `new Array(n)` and `map` give
+  // holey ones), as the pattern path's summaries: `solveGroups` then sees one array shape (a
+  // deoptimization otherwise, --trace-deopt).
+  return { calculationDate, endIndex: end, sets, summaries: Array.from(summaries, (summary) => summary) };
 }
 
-/** Reusable per-group buffers for solving and for the per-symbol fallback. */
+/** Reusable per-group buffers for solving and for the per-symbol fits. */
 export interface GroupScratch {
   readonly moments: ResponseMoments;
   readonly fit: FitResult;
   readonly solve: Float64Array;
   readonly products: Float64Array;
+  /** The group's regressor side over a symbol's own dates (per-symbol, pattern and downdated fits). */
   readonly summary: RegressorSummary;
 }
 
@@ -158,51 +192,128 @@ export function createGroupScratch(group: RegressionGroup): GroupScratch {
   };
 }
 
-/** Symbols complete on a set are processed four at a time (see `dotProductBatch4`). */
+/** Symbols are processed four at a time (`shiftReturnsOnDates4`, `dotProductBatch4x2`). */
 const batchSize = 4;
 
-/** Buffers for the per-symbol passes, reused across symbols and dates. */
-export interface SharedScratch {
+/** A growable list of symbol indices. */
+export interface SymbolList {
+  symbols: Int32Array;
+  count: number;
+}
+
+function pushSymbol(list: SymbolList, symbolIndex: number): void {
+  if (list.count === list.symbols.length) {
+    const grown = new Int32Array(Math.max(16, 2 * list.count));
+    grown.set(list.symbols);
+    list.symbols = grown;
+  }
+  list.symbols[list.count++] = symbolIndex;
+}
+
+/** Buffers of the per-symbol fit (`fitSetDirect`), reused across symbols and dates. */
+export interface DirectScratch {
   readonly groups: readonly GroupScratch[];
   readonly sums: ResponseSums;
   observationDates: Int32Array;
   alignedResponse: Float64Array;
   deviations: Float64Array;
-  /** A batch of symbols complete on the current set: their deviations (row q at q·n) and sums. */
-  batchDeviations: Float64Array;
-  readonly batchSymbols: Int32Array;
-  readonly batchSums: ResponseSums[];
-  /** Row q: the P_c of symbol q for every column c of the set. */
-  readonly batchProducts: Float64Array;
-  batchCount: number;
 }
 
-export function createSharedScratch(input: FactorEngineInput): SharedScratch {
-  const widest = input.sets.reduce((widest, set) => Math.max(widest, set.columnCount), 0);
+/** How the shared path fitted each symbol on each observation set (diagnostics). */
+export interface FitPathCounts {
+  /** Complete on the set's F: the batched pass with the plan's regressor side. */
+  complete: number;
+  /** Missing some dates of F that other symbols miss too: one regressor side per pattern. */
+  sharedPattern: number;
+  /** Missing a few dates of F alone: regressor side downdated from the plan's. */
+  downdated: number;
+  /** The per-symbol fit: most of F missing, or a downdate not trusted to the tolerance. */
+  perSymbol: number;
+}
+
+export function createFitPathCounts(): FitPathCounts {
+  return { complete: 0, sharedPattern: 0, downdated: 0, perSymbol: 0 };
+}
+
+/**
+ * Buffers of the shared path: the per-symbol fit's (a separate object, so `fitSetDirect` sees
+ * one object shape from both paths), plus the batch and incomplete-symbol ones.
+ */
+export interface SharedScratch {
+  readonly direct: DirectScratch;
+  readonly fitPaths: FitPathCounts;
+  /** A batch of four symbols on the current set: their deviations (row q at q·n) and sums. */
+  batchDeviations: Float64Array;
+  readonly batchSums: readonly ResponseSums[];
+  /** Row q: the P_c of symbol q for every column c of the set. */
+  readonly batchProducts: Float64Array;
+  /** Per set: the symbols missing some date of F, fitted by `fitIncompleteSymbols`. */
+  readonly incomplete: readonly SymbolList[];
+  /** Per incomplete symbol: a hash of its missing positions and their count (see `fitIncompleteSymbols`). */
+  patternHash: Int32Array;
+  patternMissing: Int32Array;
+  /** The missing positions (indices into F) of the symbol being downdated. */
+  missing: Int32Array;
+  /** The P_c of the symbol being downdated, for every column c of the set. */
+  readonly products: Float64Array;
+  readonly downdate: DowndateScratch;
+  /** Per group: the regressor side over the current pattern's S (the per-symbol fit's buffers). */
+  readonly patternSummaries: readonly RegressorSummary[];
+  /** The current pattern's S, and its weights per set column (as `SetPlan.columnWeights`). */
+  readonly pattern: { dates: Int32Array; count: number };
+  readonly patternWeights: Float64Array[];
+  readonly patternOffsets: Int32Array;
+}
+
+/** The per-symbol path's buffers only: it runs once per symbol, so it allocates no more. */
+export function createDirectScratch(input: FactorEngineInput): DirectScratch {
   return {
     groups: input.groups.map(createGroupScratch),
     sums: createResponseSums(),
     observationDates: new Int32Array(0),
     alignedResponse: new Float64Array(0),
     deviations: new Float64Array(0),
-    batchDeviations: new Float64Array(0),
-    batchSymbols: new Int32Array(batchSize),
-    batchSums: Array.from({ length: batchSize }, createResponseSums),
-    batchProducts: new Float64Array(batchSize * widest),
-    batchCount: 0,
   };
 }
 
-function ensureCapacity(scratch: SharedScratch, size: number): void {
+export function createSharedScratch(input: FactorEngineInput): SharedScratch {
+  const widestSet = input.sets.reduce((widest, set) => Math.max(widest, set.columnCount), 0);
+  const widestGroup = input.groups.reduce((widest, group) => Math.max(widest, group.columns.length), 0);
+  const direct = createDirectScratch(input);
+  return {
+    direct,
+    fitPaths: createFitPathCounts(),
+    batchDeviations: new Float64Array(0),
+    batchSums: Array.from({ length: batchSize }, createResponseSums),
+    batchProducts: new Float64Array(batchSize * widestSet),
+    incomplete: input.sets.map((): SymbolList => ({ symbols: new Int32Array(0), count: 0 })),
+    patternHash: new Int32Array(0),
+    patternMissing: new Int32Array(0),
+    missing: new Int32Array(0),
+    products: new Float64Array(widestSet),
+    downdate: createDowndateScratch(widestGroup),
+    // Packed, as `planDate`'s summaries (see there).
+    patternSummaries: Array.from(direct.groups, (group) => group.summary),
+    pattern: { dates: direct.observationDates, count: 0 },
+    patternWeights: Array.from({ length: widestSet }, () => new Float64Array(0)),
+    patternOffsets: new Int32Array(widestSet),
+  };
+}
+
+function ensureCapacity(scratch: DirectScratch, size: number): void {
   if (scratch.deviations.length >= size) return;
   const capacity = Math.max(size, 2 * scratch.deviations.length);
   scratch.observationDates = new Int32Array(capacity);
   scratch.alignedResponse = new Float64Array(capacity);
   scratch.deviations = new Float64Array(capacity);
-  // A batch may be half filled when a fallback symbol needs more room: keep its rows.
-  const batchDeviations = new Float64Array(batchSize * capacity);
-  batchDeviations.set(scratch.batchDeviations);
-  scratch.batchDeviations = batchDeviations;
+}
+
+/** Room for `size` observations in every buffer of the shared path (call before a batch starts). */
+function ensureSharedCapacity(scratch: SharedScratch, size: number): void {
+  ensureCapacity(scratch.direct, size);
+  const capacity = scratch.direct.deviations.length;
+  if (scratch.missing.length < size) scratch.missing = new Int32Array(capacity);
+  if (scratch.batchDeviations.length < batchSize * size) scratch.batchDeviations = new Float64Array(batchSize * capacity);
 }
 
 /**
@@ -254,7 +365,7 @@ export function fitSetDirect(
   start: number,
   end: number,
   factorObservations: number,
-  scratch: SharedScratch,
+  scratch: DirectScratch,
   table: UniverseBetas,
   tableSymbolIndex: number,
 ): void {
@@ -291,28 +402,28 @@ export function fitSetDirect(
 }
 
 /**
- * A symbol's deviations on a set's dates F: d_i = y_i − y₀ (y₀ = its return on the first date
- * of F) into `deviations[offset + i]`, with S1 = Σ d_i and S2 = Σ d_i² — the same values, in
- * the same order, as `shiftResponse` on the aligned returns. False as soon as a return is
- * missing (the symbol then takes the per-symbol path for this set).
+ * A symbol's deviations on observation dates (a set's F, or a pattern's S): d_i = y_i − y₀
+ * (y₀ = its return on the first date) into `deviations[offset + i]`, with S1 = Σ d_i and
+ * S2 = Σ d_i² — the same values, in the same order, as `shiftResponse` on the aligned returns.
+ * False when a return is missing (or the sums are otherwise not numbers): the symbol is then
+ * fitted by `fitIncompleteSymbols`. A missing return (NaN) makes S1 NaN, so one check after
+ * the loop replaces a branch per date.
  */
 export function shiftReturnsOnDates(
   returns: Float64Array,
   row: number,
-  setPlan: SetPlan,
+  observed: DateList,
   deviations: Float64Array,
   offset: number,
   sums: ResponseSums,
 ): boolean {
-  const dates = setPlan.dates;
-  const n = setPlan.count;
+  const dates = observed.dates;
+  const n = observed.count;
   const shift = n > 0 ? returns[row + dates[0]!]! : 0;
   let sumDeviation = 0;
   let sumSquaredDeviation = 0;
   for (let i = 0; i < n; i++) {
-    const y = returns[row + dates[i]!]!;
-    if (y !== y) return false;
-    const deviation = y - shift;
+    const deviation = returns[row + dates[i]!]! - shift;
     deviations[offset + i] = deviation;
     sumDeviation += deviation;
     sumSquaredDeviation += deviation * deviation;
@@ -320,39 +431,171 @@ export function shiftReturnsOnDates(
   sums.shift = shift;
   sums.sumDeviation = sumDeviation;
   sums.sumSquaredDeviation = sumSquaredDeviation;
-  return true;
+  return sumDeviation === sumDeviation;
+}
+
+/**
+ * `shiftReturnsOnDates` for the four symbols at rows `row`, `row + days`, `row + 2·days` and
+ * `row + 3·days`, deviations to `deviations[q·n …]` and sums to `sums[q]`: per symbol the
+ * same operations in the same order, so bit for bit the same values. One loop over four rows
+ * shares the date lookups and has eight independent sums where a single row's loop waits on
+ * two dependent chains: about 1.8 times as fast. Returns a mask with bit q set when symbol q
+ * is complete on F.
+ */
+function shiftReturnsOnDates4(
+  returns: Float64Array,
+  row: number,
+  days: number,
+  setPlan: SetPlan,
+  deviations: Float64Array,
+  sums: readonly ResponseSums[],
+): number {
+  const dates = setPlan.dates;
+  const n = setPlan.count;
+  const row0 = row;
+  const row1 = row + days;
+  const row2 = row + 2 * days;
+  const row3 = row + 3 * days;
+  const first = dates[0]!;
+  const shift0 = returns[row0 + first]!;
+  const shift1 = returns[row1 + first]!;
+  const shift2 = returns[row2 + first]!;
+  const shift3 = returns[row3 + first]!;
+  let sum0 = 0;
+  let squares0 = 0;
+  let sum1 = 0;
+  let squares1 = 0;
+  let sum2 = 0;
+  let squares2 = 0;
+  let sum3 = 0;
+  let squares3 = 0;
+  for (let i = 0; i < n; i++) {
+    const t = dates[i]!;
+    const d0 = returns[row0 + t]! - shift0;
+    deviations[i] = d0;
+    sum0 += d0;
+    squares0 += d0 * d0;
+    const d1 = returns[row1 + t]! - shift1;
+    deviations[n + i] = d1;
+    sum1 += d1;
+    squares1 += d1 * d1;
+    const d2 = returns[row2 + t]! - shift2;
+    deviations[2 * n + i] = d2;
+    sum2 += d2;
+    squares2 += d2 * d2;
+    const d3 = returns[row3 + t]! - shift3;
+    deviations[3 * n + i] = d3;
+    sum3 += d3;
+    squares3 += d3 * d3;
+  }
+  setSums(sums[0]!, shift0, sum0, squares0);
+  setSums(sums[1]!, shift1, sum1, squares1);
+  setSums(sums[2]!, shift2, sum2, squares2);
+  setSums(sums[3]!, shift3, sum3, squares3);
+  // A missing return makes its symbol's sum NaN.
+  return (sum0 === sum0 ? 1 : 0) | (sum1 === sum1 ? 2 : 0) | (sum2 === sum2 ? 4 : 0) | (sum3 === sum3 ? 8 : 0);
+}
+
+function setSums(sums: ResponseSums, shift: number, sumDeviation: number, sumSquaredDeviation: number): void {
+  sums.shift = shift;
+  sums.sumDeviation = sumDeviation;
+  sums.sumSquaredDeviation = sumSquaredDeviation;
+}
+
+/**
+ * For a symbol missing some dates of F: deviations d_i = y_i − y₀ with y₀ its first return on
+ * F and 0 on the missing dates (so products with the plan's weights are sums over its own
+ * dates), S1 and S2 over its own dates — bit for bit what `shiftResponse` gives on its aligned
+ * returns — and the missing positions (indices into F, ascending) in `missing`. Returns their
+ * count.
+ */
+function shiftReturnsAroundGaps(
+  returns: Float64Array,
+  row: number,
+  setPlan: SetPlan,
+  deviations: Float64Array,
+  sums: ResponseSums,
+  missing: Int32Array,
+): number {
+  const dates = setPlan.dates;
+  const n = setPlan.count;
+  let first = 0;
+  while (first < n && returns[row + dates[first]!]! !== returns[row + dates[first]!]!) first++;
+  const shift = first < n ? returns[row + dates[first]!]! : 0;
+  let k = 0;
+  let sumDeviation = 0;
+  let sumSquaredDeviation = 0;
+  for (let i = 0; i < n; i++) {
+    const y = returns[row + dates[i]!]!;
+    if (y !== y) {
+      missing[k++] = i;
+      deviations[i] = 0;
+      continue;
+    }
+    const deviation = y - shift;
+    deviations[i] = deviation;
+    sumDeviation += deviation;
+    sumSquaredDeviation += deviation * deviation;
+  }
+  sums.shift = shift;
+  sums.sumDeviation = sumDeviation;
+  sums.sumSquaredDeviation = sumSquaredDeviation;
+  return k;
 }
 
 /** One symbol's shared pass over a set (`scratch.deviations`, `scratch.sums`). */
-export function shiftSetResponse(returns: Float64Array, row: number, setPlan: SetPlan, scratch: SharedScratch): boolean {
+export function shiftSetResponse(returns: Float64Array, row: number, setPlan: SetPlan, scratch: DirectScratch): boolean {
   ensureCapacity(scratch, setPlan.count);
   return shiftReturnsOnDates(returns, row, setPlan, scratch.deviations, 0, scratch.sums);
 }
 
-function solveCompleteGroups(
+/**
+ * Completes, solves and records every group of a set for one symbol from its products P_c
+ * (`products[productsOffset + c]` for the set's columns c) and shifted sums, with the
+ * regressor sides `summaries[g]` over its `observations` dates.
+ */
+function solveGroups(
   input: FactorEngineInput,
-  plan: DatePlan,
   setIndex: number,
+  summaries: readonly RegressorSummary[],
+  observations: number,
+  factorObservations: number,
   sums: ResponseSums,
   products: Float64Array,
   productsOffset: number,
-  scratch: SharedScratch,
+  scratch: DirectScratch,
   table: UniverseBetas,
   tableSymbolIndex: number,
 ): void {
-  const n = plan.sets[setIndex]!.count;
   for (const g of input.sets[setIndex]!.groupIndices) {
     const group = input.groups[g]!;
-    if (n < group.smallestMinimum) {
-      recordGroup(table, tableSymbolIndex, group, n, n, null, null);
+    if (observations < group.smallestMinimum) {
+      recordGroup(table, tableSymbolIndex, group, observations, factorObservations, null, null);
       continue;
     }
-    const summary = plan.summaries[g]!;
+    const summary = summaries[g]!;
     const groupScratch = scratch.groups[g]!;
-    completeMoments(summary, n, sums.shift, sums.sumDeviation, sums.sumSquaredDeviation, products, productsOffset + group.setColumnOffset, groupScratch.moments);
+    completeMoments(summary, observations, sums.shift, sums.sumDeviation, sums.sumSquaredDeviation, products, productsOffset + group.setColumnOffset, groupScratch.moments);
     solveFit(summary, groupScratch.moments, groupScratch.fit, groupScratch.solve);
-    recordGroup(table, tableSymbolIndex, group, n, n, summary, groupScratch.fit);
+    recordGroup(table, tableSymbolIndex, group, observations, factorObservations, summary, groupScratch.fit);
   }
+}
+
+/**
+ * P_c for four symbols (deviation rows at q·n) and every column c of a set, two columns at a
+ * time (`dotProductBatch4x2`), into `products[q·width + c]`.
+ */
+function batchCrossProducts(
+  weights: readonly Float64Array[],
+  offsets: Int32Array,
+  width: number,
+  deviations: Float64Array,
+  n: number,
+  products: Float64Array,
+): void {
+  let c = 0;
+  for (; c + 1 < width; c += 2) dotProductBatch4x2(weights[c]!, offsets[c]!, weights[c + 1]!, offsets[c + 1]!, deviations, n, products, c, c + 1, width);
+  if (c < width) dotProductBatch4(weights[c]!, offsets[c]!, deviations, n, products, c, width);
 }
 
 /** Solves and records every group of a set for one symbol complete on F (after `shiftSetResponse`). */
@@ -370,66 +613,252 @@ export function recordCompleteSet(
     const group = input.groups[g]!;
     const summary = plan.summaries[g]!;
     for (let k = 0; k < group.columns.length; k++) {
-      products[group.setColumnOffset + k] = dotProduct(summary.weights, k * n, scratch.deviations, 0, n);
+      products[group.setColumnOffset + k] = dotProduct(summary.weights, k * n, scratch.direct.deviations, 0, n);
     }
   }
-  solveCompleteGroups(input, plan, setIndex, scratch.sums, products, 0, scratch, table, tableSymbolIndex);
-}
-
-/** Cross products and solves for the batch of complete symbols gathered so far. */
-function flushBatch(input: FactorEngineInput, plan: DatePlan, setIndex: number, scratch: SharedScratch, table: UniverseBetas): void {
-  const count = scratch.batchCount;
-  if (count === 0) return;
-  const n = plan.sets[setIndex]!.count;
-  const width = input.sets[setIndex]!.columnCount;
-  const products = scratch.batchProducts;
-  const deviations = scratch.batchDeviations;
-  for (const g of input.sets[setIndex]!.groupIndices) {
-    const group = input.groups[g]!;
-    const weights = plan.summaries[g]!.weights;
-    for (let k = 0; k < group.columns.length; k++) {
-      const column = group.setColumnOffset + k;
-      if (count === batchSize) {
-        dotProductBatch4(weights, k * n, deviations, n, products, column, width);
-      } else {
-        for (let q = 0; q < count; q++) products[q * width + column] = dotProduct(weights, k * n, deviations, q * n, n);
-      }
-    }
-  }
-  for (let q = 0; q < count; q++) {
-    const symbolIndex = scratch.batchSymbols[q]!;
-    solveCompleteGroups(input, plan, setIndex, scratch.batchSums[q]!, products, q * width, scratch, table, symbolIndex);
-  }
-  scratch.batchCount = 0;
+  solveGroups(input, setIndex, plan.summaries, n, n, scratch.direct.sums, products, 0, scratch.direct, table, tableSymbolIndex);
 }
 
 /**
- * The shared path for one observation set over all symbols: complete symbols go through the
- * batched cross products, the others through the per-symbol fit.
+ * The shared path for four consecutive symbols `first … first + 3` on one set: their
+ * deviations on F in one pass, the products with every weight column for the four at once
+ * (`batchCrossProducts`), and the solves of the complete ones; the others are queued for
+ * `fitIncompleteSymbols`. (An incomplete symbol's products are computed and ignored: cheaper
+ * than re-forming the batch.)
  */
-function computeSetShared(input: FactorEngineInput, plan: DatePlan, setIndex: number, scratch: SharedScratch, table: UniverseBetas): void {
+function fitBatch(input: FactorEngineInput, plan: DatePlan, setIndex: number, first: number, scratch: SharedScratch, table: UniverseBetas): void {
   const setPlan = plan.sets[setIndex]!;
-  const symbolCount = input.panel.symbols.length;
-  const days = input.panel.calendar.length;
-  const groupIndices = input.sets[setIndex]!.groupIndices;
-  if (setPlan.count === 0) {
-    for (let s = 0; s < symbolCount; s++) for (const g of groupIndices) recordGroup(table, s, input.groups[g]!, 0, 0, null, null);
-    return;
-  }
-  ensureCapacity(scratch, Math.max(setPlan.count, setPlan.end - setPlan.start));
   const n = setPlan.count;
-  scratch.batchCount = 0;
-  for (let s = 0; s < symbolCount; s++) {
-    const slot = scratch.batchCount;
-    if (shiftReturnsOnDates(input.panel.returns, s * days, setPlan, scratch.batchDeviations, slot * n, scratch.batchSums[slot]!)) {
-      scratch.batchSymbols[slot] = s;
-      scratch.batchCount = slot + 1;
-      if (scratch.batchCount === batchSize) flushBatch(input, plan, setIndex, scratch, table);
-    } else {
-      fitSetDirect(input, setIndex, s, setPlan.start, setPlan.end, n, scratch, table, s);
+  const days = input.panel.calendar.length;
+  const deviations = scratch.batchDeviations;
+  const complete = shiftReturnsOnDates4(input.panel.returns, first * days, days, setPlan, deviations, scratch.batchSums);
+  if (complete !== 0) {
+    const width = input.sets[setIndex]!.columnCount;
+    const products = scratch.batchProducts;
+    batchCrossProducts(setPlan.columnWeights, setPlan.columnOffsets, width, deviations, n, products);
+    for (let q = 0; q < batchSize; q++) {
+      if ((complete & (1 << q)) !== 0) {
+        solveGroups(input, setIndex, plan.summaries, n, n, scratch.batchSums[q]!, products, q * width, scratch.direct, table, first + q);
+        scratch.fitPaths.complete++;
+      }
     }
   }
-  flushBatch(input, plan, setIndex, scratch, table);
+  for (let q = 0; q < batchSize; q++) if ((complete & (1 << q)) === 0) deferIncomplete(scratch, setIndex, first + q);
+}
+
+/**
+ * Symbols missing at most this share of F may be downdated; beyond it the per-symbol fit is
+ * used. Downdating costs O(k·p²) for k missing dates plus the products over F, the per-symbol
+ * fit O((n − k)·p²): past half of F the latter is no dearer, and the downdate's cancellation
+ * (ρ ≈ n/(n − k)) stays below about 2.
+ */
+const maxMissingShare = 0.5;
+
+/** Queues a symbol that misses some date of the set's F for `fitIncompleteSymbols`. */
+export function deferIncomplete(scratch: SharedScratch, setIndex: number, symbolIndex: number): void {
+  pushSymbol(scratch.incomplete[setIndex]!, symbolIndex);
+}
+
+/** True when two symbols have returns on exactly the same dates of F. */
+function samePattern(returns: Float64Array, rowA: number, rowB: number, dates: Int32Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const a = returns[rowA + dates[i]!]!;
+    const b = returns[rowB + dates[i]!]!;
+    if ((a !== a) !== (b !== b)) return false;
+  }
+  return true;
+}
+
+/**
+ * Fits the symbols queued by `deferIncomplete` for a set (each misses some date of F), then
+ * empties the queue. Their own observation dates S differ from F, so the plan's regressor side
+ * does not apply. Symbols are grouped by S (a hash of the missing positions, confirmed date by
+ * date): several symbols with the same S — listed or delisted on the same day, missing the
+ * same days — share one regressor side computed on S exactly as the per-symbol fit computes it
+ * (bit for bit the same results, at the cost of one summary per pattern). A symbol alone with
+ * its S is downdated when it misses few dates (`fitDowndatedSet`), else fitted per symbol.
+ */
+export function fitIncompleteSymbols(input: FactorEngineInput, plan: DatePlan, setIndex: number, scratch: SharedScratch, table: UniverseBetas): void {
+  const list = scratch.incomplete[setIndex]!;
+  const count = list.count;
+  list.count = 0;
+  if (count === 0) return;
+  const setPlan = plan.sets[setIndex]!;
+  const n = setPlan.count;
+  const dates = setPlan.dates;
+  const returns = input.panel.returns;
+  const days = input.panel.calendar.length;
+  ensureSharedCapacity(scratch, Math.max(n, setPlan.end - setPlan.start));
+  if (scratch.patternHash.length < count) {
+    scratch.patternHash = new Int32Array(2 * count);
+    scratch.patternMissing = new Int32Array(2 * count);
+  }
+  const hashes = scratch.patternHash;
+  const missingCounts = scratch.patternMissing;
+  const order: number[] = [];
+  for (let j = 0; j < count; j++) {
+    const row = list.symbols[j]! * days;
+    let hash = 0x811c9dc5 | 0; // FNV-1a over the missing positions
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const y = returns[row + dates[i]!]!;
+      if (y !== y) {
+        hash = Math.imul(hash ^ i, 0x01000193);
+        k++;
+      }
+    }
+    hashes[j] = hash;
+    missingCounts[j] = k;
+    order.push(j);
+  }
+  order.sort((a, b) => hashes[a]! - hashes[b]! || missingCounts[a]! - missingCounts[b]! || a - b);
+  const maxMissing = Math.floor(maxMissingShare * n);
+  for (let first = 0; first < count; ) {
+    const j = order[first]!;
+    const row = list.symbols[j]! * days;
+    let end = first + 1;
+    while (end < count) {
+      const other = order[end]!;
+      if (hashes[other] !== hashes[j] || missingCounts[other] !== missingCounts[j]) break;
+      if (!samePattern(returns, row, list.symbols[other]! * days, dates, n)) break;
+      end++;
+    }
+    if (end - first > 1) {
+      fitPattern(input, plan, setIndex, list.symbols, order, first, end, scratch, table);
+      scratch.fitPaths.sharedPattern += end - first;
+    } else {
+      const symbolIndex = list.symbols[j]!;
+      const k = missingCounts[j]!;
+      if (k > 0 && k <= maxMissing && fitDowndatedSet(input, plan, setIndex, symbolIndex, scratch, table)) {
+        scratch.fitPaths.downdated++;
+      } else {
+        fitSetDirect(input, setIndex, symbolIndex, setPlan.start, setPlan.end, n, scratch.direct, table, symbolIndex);
+        scratch.fitPaths.perSymbol++;
+      }
+    }
+    first = end;
+  }
+}
+
+/**
+ * Symbols `symbols[order[first … end)]`, all with returns on the same dates S of F: the
+ * regressor side of each group is summarized on S once, as the per-symbol fit would, then the
+ * symbols go four at a time through the batched cross products against it, the rest one by
+ * one (`fitSetDirect`'s remaining steps). Every sum is formed as in the per-symbol fit, so
+ * the results are the same bit for bit.
+ */
+function fitPattern(
+  input: FactorEngineInput,
+  plan: DatePlan,
+  setIndex: number,
+  symbols: Int32Array,
+  order: readonly number[],
+  first: number,
+  end: number,
+  scratch: SharedScratch,
+  table: UniverseBetas,
+): void {
+  const setPlan = plan.sets[setIndex]!;
+  const n = setPlan.count;
+  const returns = input.panel.returns;
+  const days = input.panel.calendar.length;
+  const set = input.sets[setIndex]!;
+  const direct = scratch.direct;
+  const pattern = scratch.pattern;
+  pattern.dates = direct.observationDates;
+  const representative = symbols[order[first]!]! * days;
+  let observations = 0;
+  for (let i = 0; i < n; i++) {
+    const t = setPlan.dates[i]!;
+    const y = returns[representative + t]!;
+    if (y === y) pattern.dates[observations++] = t;
+  }
+  pattern.count = observations;
+  let everyGroup = true;
+  for (const g of set.groupIndices) {
+    const group = input.groups[g]!;
+    if (observations < group.smallestMinimum) {
+      everyGroup = false;
+      continue;
+    }
+    const summary = scratch.patternSummaries[g]!;
+    summarizeRegressors(summary, group.columns, pattern.dates, observations);
+    for (let k = 0; k < group.columns.length; k++) {
+      scratch.patternWeights[group.setColumnOffset + k] = summary.weights;
+      scratch.patternOffsets[group.setColumnOffset + k] = k * observations;
+    }
+  }
+  let j = first;
+  if (everyGroup) {
+    const width = set.columnCount;
+    const deviations = scratch.batchDeviations;
+    const products = scratch.batchProducts;
+    for (; j + batchSize <= end; j += batchSize) {
+      for (let q = 0; q < batchSize; q++) {
+        shiftReturnsOnDates(returns, symbols[order[j + q]!]! * days, pattern, deviations, q * observations, scratch.batchSums[q]!);
+      }
+      batchCrossProducts(scratch.patternWeights, scratch.patternOffsets, width, deviations, observations, products);
+      for (let q = 0; q < batchSize; q++) {
+        const symbolIndex = symbols[order[j + q]!]!;
+        solveGroups(input, setIndex, scratch.patternSummaries, observations, n, scratch.batchSums[q]!, products, q * width, direct, table, symbolIndex);
+      }
+    }
+  }
+  for (; j < end; j++) {
+    const symbolIndex = symbols[order[j]!]!;
+    shiftReturnsOnDates(returns, symbolIndex * days, pattern, direct.deviations, 0, direct.sums);
+    for (const g of set.groupIndices) {
+      const group = input.groups[g]!;
+      if (observations < group.smallestMinimum) {
+        recordGroup(table, symbolIndex, group, observations, n, null, null);
+        continue;
+      }
+      const groupScratch = direct.groups[g]!;
+      accumulateResponse(groupScratch.summary, direct.deviations, direct.sums, groupScratch.products, groupScratch.moments);
+      solveFit(groupScratch.summary, groupScratch.moments, groupScratch.fit, groupScratch.solve);
+      recordGroup(table, symbolIndex, group, observations, n, groupScratch.summary, groupScratch.fit);
+    }
+  }
+}
+
+/**
+ * One symbol missing at most `maxMissingShare` of F, every group of the set downdated from the
+ * plan (downdate.ts): deviations on F with 0 on the missing dates, their products with the
+ * plan's weights (sums over the symbol's own dates), then O(k·p²) per group. False, with
+ * nothing recorded that matters, when a group's downdated fit is not trusted to the tolerance
+ * (the caller then fits the symbol per symbol, overwriting every group of the set).
+ */
+function fitDowndatedSet(
+  input: FactorEngineInput,
+  plan: DatePlan,
+  setIndex: number,
+  symbolIndex: number,
+  scratch: SharedScratch,
+  table: UniverseBetas,
+): boolean {
+  const setPlan = plan.sets[setIndex]!;
+  const n = setPlan.count;
+  const days = input.panel.calendar.length;
+  const direct = scratch.direct;
+  const k = shiftReturnsAroundGaps(input.panel.returns, symbolIndex * days, setPlan, direct.deviations, direct.sums, scratch.missing);
+  if (k === 0) return false;
+  const observations = n - k;
+  const products = scratch.products;
+  for (const g of input.sets[setIndex]!.groupIndices) {
+    const group = input.groups[g]!;
+    if (observations < group.smallestMinimum) {
+      recordGroup(table, symbolIndex, group, observations, n, null, null);
+      continue;
+    }
+    const summary = plan.summaries[g]!;
+    for (let c = 0; c < group.columns.length; c++) {
+      products[group.setColumnOffset + c] = dotProduct(summary.weights, c * n, direct.deviations, 0, n);
+    }
+    const groupScratch = direct.groups[g]!;
+    if (!fitDowndated(summary, scratch.missing, 0, k, products, group.setColumnOffset, direct.sums, groupScratch, scratch.downdate)) return false;
+    recordGroup(table, symbolIndex, group, observations, n, groupScratch.summary, groupScratch.fit);
+  }
+  return true;
 }
 
 function fillFactorObservations(input: FactorEngineInput, plan: DatePlan, table: UniverseBetas): void {
@@ -439,14 +868,55 @@ function fillFactorObservations(input: FactorEngineInput, plan: DatePlan, table:
   }
 }
 
+export interface UniverseOptions {
+  /** When given, receives (adds) how many symbol × set fits took each path. */
+  fitPaths?: FitPathCounts;
+}
+
 /** Every symbol's betas on `calculationDate`, sharing the regressor side across symbols. */
-export function computeUniverseBetas(input: FactorEngineInput, calculationDate: string): UniverseBetas {
+export function computeUniverseBetas(input: FactorEngineInput, calculationDate: string, options: UniverseOptions = {}): UniverseBetas {
   const plan = planDate(input, calculationDate);
   const table = new UniverseBetas(calculationDate, input.panel.symbols, input.descriptions);
   fillFactorObservations(input, plan, table);
   const scratch = createSharedScratch(input);
-  for (let setIndex = 0; setIndex < plan.sets.length; setIndex++) computeSetShared(input, plan, setIndex, scratch, table);
+  const symbolCount = input.panel.symbols.length;
+  // Sets without factor observations: every symbol's betas are missing (no_factor_data).
+  const active: number[] = [];
+  plan.sets.forEach((setPlan, setIndex) => {
+    if (setPlan.count > 0) {
+      active.push(setIndex);
+      ensureSharedCapacity(scratch, Math.max(setPlan.count, setPlan.end - setPlan.start));
+    } else {
+      for (let s = 0; s < symbolCount; s++) for (const g of input.sets[setIndex]!.groupIndices) recordGroup(table, s, input.groups[g]!, 0, 0, null, null);
+    }
+  });
+  // Symbol-major: a batch's rows are read from memory for the first set and are still in
+  // cache for the others (the sets' windows overlap, all ending on the date).
+  let s = 0;
+  for (; s + batchSize <= symbolCount; s += batchSize) {
+    for (const setIndex of active) fitBatch(input, plan, setIndex, s, scratch, table);
+  }
+  const days = input.panel.calendar.length;
+  for (; s < symbolCount; s++) {
+    for (const setIndex of active) {
+      if (shiftSetResponse(input.panel.returns, s * days, plan.sets[setIndex]!, scratch.direct)) {
+        recordCompleteSet(input, plan, setIndex, scratch, table, s);
+        scratch.fitPaths.complete++;
+      } else {
+        deferIncomplete(scratch, setIndex, s);
+      }
+    }
+  }
+  for (const setIndex of active) fitIncompleteSymbols(input, plan, setIndex, scratch, table);
+  if (options.fitPaths) addFitPaths(options.fitPaths, scratch.fitPaths);
   return table;
+}
+
+export function addFitPaths(total: FitPathCounts, counts: FitPathCounts): void {
+  total.complete += counts.complete;
+  total.sharedPattern += counts.sharedPattern;
+  total.downdated += counts.downdated;
+  total.perSymbol += counts.perSymbol;
 }
 
 /**
@@ -463,7 +933,7 @@ export function computeSymbolBetasDirect(input: FactorEngineInput, symbol: strin
   const endDay = dayNumber(calculationDate);
   const end = windowEnd(days, endDay);
   const table = new UniverseBetas(calculationDate, [symbol], input.descriptions);
-  const scratch = createSharedScratch(input);
+  const scratch = createDirectScratch(input);
   input.sets.forEach((set, setIndex) => {
     const start = windowStart(days, endDay, set.windowDays);
     let factorObservations = 0;

@@ -9,9 +9,9 @@ import type { FactorEngineInput } from "../../../worker/factors/factor-plan.ts";
 import { fitStandardizedRidge, fitUnivariateOls } from "../../../worker/factors/regression.ts";
 import { buildReturnPanelFromReturns } from "../../../worker/factors/returns.ts";
 import type { FactorSpec, SymbolBetas, SymbolFactorBeta } from "../../../worker/factors/types.ts";
-import { computeSymbolBetasDirect, computeUniverseBetas } from "../../../worker/factors/universe.ts";
-import type { UniverseBetas } from "../../../worker/factors/universe.ts";
-import { closeTo, defaultFactorSpecs, generateUniverse, scaledFactorSpecs } from "./synthetic-universe.ts";
+import { computeSymbolBetasDirect, computeUniverseBetas, createFitPathCounts } from "../../../worker/factors/universe.ts";
+import type { FitPathCounts, UniverseBetas } from "../../../worker/factors/universe.ts";
+import { closeTo, createRandom, defaultFactorSpecs, generateUniverse, scaledFactorSpecs } from "./synthetic-universe.ts";
 import type { TestUniverse } from "./synthetic-universe.ts";
 
 function engineInput(universe: TestUniverse, factors: readonly FactorSpec[] = defaultFactorSpecs): FactorEngineInput {
@@ -55,8 +55,8 @@ function expectSameBeta(actual: SymbolFactorBeta, expected: SymbolFactorBeta, to
   }
 }
 
-function expectSharedEqualsDirect(input: FactorEngineInput, calculationDate: string): UniverseBetas {
-  const table = computeUniverseBetas(input, calculationDate);
+function expectSharedEqualsDirect(input: FactorEngineInput, calculationDate: string, fitPaths?: FitPathCounts): UniverseBetas {
+  const table = computeUniverseBetas(input, calculationDate, fitPaths === undefined ? {} : { fitPaths });
   const shared = table.toArray();
   shared.forEach((symbolBetas) => {
     const direct = computeSymbolBetasDirect(input, symbolBetas.symbol, calculationDate);
@@ -117,6 +117,90 @@ describe("shared path versus per-symbol path", () => {
       const residual = Math.sqrt(0.015 ** 2 + Object.entries(trueBetas).reduce((sum, [etf, b]) => sum + (b * etfNoise[etf]!) ** 2, 0));
       const standardError = residual / (0.011 * Math.sqrt(beta.observations));
       expect(Math.abs(beta.rawBeta - expected)).toBeLessThan(5 * standardError);
+    }
+  });
+});
+
+describe("symbols missing some of the factor observation dates", () => {
+  // Such a symbol's own dates S differ from the set's F. Symbols sharing S share one regressor
+  // side (bit for bit the per-symbol fit); one alone with S is downdated from the plan when it
+  // misses few dates and the rounding model trusts the result, else fitted per symbol.
+  type Gap = "none" | "few" | "many" | "clustered" | "shared";
+
+  /** Removes returns from equities by kind, over the last `span` days (where windows are). */
+  function withGaps(universe: TestUniverse, seed: number, kinds: readonly Gap[], span: number): TestUniverse {
+    const random = createRandom(seed);
+    const days = universe.calendar.length;
+    const from = Math.max(0, days - span);
+    const pick = () => from + Math.floor(random() * (days - from));
+    const sharedStart = pick();
+    const sharedPattern = new Set([sharedStart, sharedStart + 1, pick(), pick()]);
+    const returns = { ...universe.returns };
+    universe.equities.forEach((symbol, e) => {
+      const kind = kinds[e % kinds.length]!;
+      const missing = new Set<number>();
+      if (kind === "few") for (let j = 1 + Math.floor(random() * 3); j > 0; j--) missing.add(pick());
+      if (kind === "many") for (let j = Math.floor(random() * 0.5 * (days - from)); j > 0; j--) missing.add(pick());
+      if (kind === "clustered") {
+        const length = 1 + Math.floor(random() * 0.4 * (days - from));
+        const blockStart = pick();
+        for (let t = blockStart; t < Math.min(days, blockStart + length); t++) missing.add(t);
+      }
+      if (kind === "shared") for (const t of sharedPattern) missing.add(t);
+      returns[symbol] = returns[symbol]!.map((value, t) => (missing.has(t) ? null : value));
+    });
+    return { ...universe, returns };
+  }
+
+  it("agree with the per-symbol path to 1e-12 whether they share a pattern, are downdated or fitted alone", () => {
+    const totals = createFitPathCounts();
+    fc.assert(
+      fc.property(
+        fc.record({
+          seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          equities: fc.integer({ min: 6, max: 16 }),
+          days: fc.integer({ min: 80, max: 300 }),
+          olsOnly: fc.boolean(),
+          calmRates: fc.boolean(),
+          etfGaps: fc.boolean(),
+        }),
+        ({ seed, equities, days, olsOnly, calmRates, etfGaps }) => {
+          let universe = generateUniverse({ seed, equities, days, etfGaps });
+          if (calmRates) {
+            // Awkward regressor: TLT nearly constant over the last third of the calendar, so a
+            // symbol missing the earlier days sees a near-constant TLT over its own dates.
+            const calmFrom = Math.floor((2 * days) / 3);
+            const tlt = universe.returns.TLT!.map((r, t) => (r === null || t < calmFrom ? r : 0.0002 + (r - 0.0002) * 1e-6));
+            universe = { ...universe, returns: { ...universe.returns, TLT: tlt } };
+          }
+          const gaps = withGaps(universe, seed + 1, ["none", "few", "few", "many", "clustered", "shared", "shared"], 150);
+          const specs = scaledFactorSpecs(150, 75, 20).filter((spec) => !olsOnly || spec.method !== "ridge");
+          expectSharedEqualsDirect(engineInput(gaps, specs), gaps.calendar[days - 1]!, totals);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // Every path ran (and was checked above).
+    expect(totals.complete).toBeGreaterThan(0);
+    expect(totals.sharedPattern).toBeGreaterThan(0);
+    expect(totals.downdated).toBeGreaterThan(0);
+    expect(totals.perSymbol).toBeGreaterThan(0);
+  });
+
+  it("share the regressor side when they miss the same dates, with the per-symbol results bit for bit", () => {
+    const universe = generateUniverse({ seed: 31, equities: 9, days: 260 });
+    const returns = { ...universe.returns };
+    // Six equities listed late (no returns before day 100), three complete.
+    for (const symbol of universe.equities.slice(0, 6)) returns[symbol] = returns[symbol]!.map((r, t) => (t < 100 ? null : r));
+    const input = engineInput({ ...universe, returns });
+    const fitPaths = createFitPathCounts();
+    const calculationDate = universe.calendar[259]!;
+    const table = computeUniverseBetas(input, calculationDate, { fitPaths });
+    // The 365-day set's F starts before day 100; the 180-day set's does not. The eight ETFs
+    // are symbols too, complete on both sets.
+    expect(fitPaths).toEqual({ complete: 2 * 8 + 3 + 9, sharedPattern: 6, downdated: 0, perSymbol: 0 });
+    for (const symbol of universe.equities) {
+      expect(table.symbolBetasFor(symbol)).toEqual(computeSymbolBetasDirect(input, symbol, calculationDate));
     }
   });
 });
