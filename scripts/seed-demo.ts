@@ -8,6 +8,7 @@ import { createClient } from "@libsql/client";
 import { count } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/libsql";
 import * as schema from "../schema/index.ts";
+import { demoMarket, demoMarketOptions, lastWeekday } from "../worker/market-data/demo-market.ts";
 import { planPriceWrite } from "../worker/market-data/import-writer.ts";
 import type { PriceRow } from "../worker/market-data/price-import.ts";
 import { closesOf, generateSyntheticMarket } from "../worker/market-data/synthetic.ts";
@@ -16,8 +17,10 @@ import { databaseTarget } from "./local-config.ts";
 
 export const demoOwner = "demo";
 export const demoOrg = "demo-org";
-export const demoEquities = 500;
-export const demoSeed = 20_261_121;
+export const demoEquities = demoMarket.equities;
+export const demoSeed = demoMarket.seed;
+// Shared with the synthetic market data provider, which must build the same market.
+export { lastWeekday };
 
 export interface DemoSeedSummary {
   seeded: boolean;
@@ -26,13 +29,6 @@ export interface DemoSeedSummary {
   portfolios: number;
   positions: number;
   endDate: string;
-}
-
-/** The latest weekday on or before `now` (UTC): the demo's last close. */
-export function lastWeekday(now: Date): string {
-  const date = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  while (date.getUTCDay() === 0 || date.getUTCDay() === 6) date.setUTCDate(date.getUTCDate() - 1);
-  return date.toISOString().slice(0, 10);
 }
 
 function addDays(date: string, days: number): string {
@@ -48,8 +44,7 @@ export async function seedDemoData(url: string, authToken: string | undefined, n
     if ((existing?.n ?? 0) > 0) {
       return { seeded: false, symbols: existing?.n ?? 0, prices: 0, portfolios: 0, positions: 0, endDate };
     }
-    const startDate = addDays(endDate, -365);
-    const market = generateSyntheticMarket({ seed: demoSeed, equities: demoEquities, startDate, endDate });
+    const market = generateSyntheticMarket(demoMarketOptions(endDate));
 
     const universeRows = market.instruments.map((instrument) => ({
       symbol: instrument.symbol,
