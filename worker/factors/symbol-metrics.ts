@@ -12,7 +12,8 @@
 //   return_ytd: base = the last close on or before 31 December of the previous year.
 //   return_1m/3m/1y: base = the last close on or before the same calendar day 1/3/12 months
 //   earlier (clamped to the month's end: 31 March − 1 month → 28 or 29 February).
-//   A return whose base close does not exist is null, never 0.
+//   A return whose base close does not exist is null, never 0; so is one whose base close is
+//   more than 31 days before its target date (a halt or listing gap: not the period asked for).
 // - data_quality_score: the share, 0–100 rounded, of the row's fields that are present:
 //   the price, the six returns, the eight profile fields and one beta per factor.
 import type { SymbolFactorBeta } from "./types.ts";
@@ -80,11 +81,18 @@ function lastCloseOnOrBefore(closes: readonly DailyClose[], date: string): numbe
   return found;
 }
 
+/** A base close older than this before its target date is stale: the return is null. */
+export const maxBaseAgeDays = 31;
+
 function simpleReturn(end: DailyClose, base: DailyClose | undefined): number | null {
   if (!base) return null;
   const useAdjusted = end.adjClose !== null && base.adjClose !== null;
   const value = useAdjusted ? end.adjClose! / base.adjClose! - 1 : end.close / base.close - 1;
   return Number.isFinite(value) ? value : null;
+}
+
+function dayNumber(date: string): number {
+  return Date.parse(`${date}T00:00:00Z`) / 86_400_000;
 }
 
 /** The ISO date `months` calendar months before `date`, clamped to the target month's end. */
@@ -115,7 +123,8 @@ export function computeSymbolMetrics(input: SymbolMetricsInput): SymbolMetrics {
   // Base closes strictly before D: the lookups are for dates before D, so they never find D.
   const baseOnOrBefore = (date: string): DailyClose | undefined => {
     const index = lastCloseOnOrBefore(closes, date);
-    return index >= 0 ? closes[index] : undefined;
+    const base = index >= 0 ? closes[index] : undefined;
+    return base && dayNumber(date) - dayNumber(base.date) <= maxBaseAgeDays ? base : undefined;
   };
   const previous = input.previousTradingDate === null ? undefined : closes[lastCloseOnOrBefore(closes, input.previousTradingDate)];
   const year = Number(metricsDate.slice(0, 4));
@@ -131,15 +140,17 @@ export function computeSymbolMetrics(input: SymbolMetricsInput): SymbolMetrics {
       }
     : { return1d: null, returnMtd: null, returnYtd: null, return1m: null, return3m: null, return1y: null };
 
-  const profile: CompanyProfileFields = input.profile ?? {
-    companyName: null,
-    sector: null,
-    industry: null,
-    marketCap: null,
-    enterpriseValue: null,
-    peRatio: null,
-    psRatio: null,
-    pbRatio: null,
+  // Field by field: a profile row from the database carries more than these fields.
+  const source = input.profile;
+  const profile: CompanyProfileFields = {
+    companyName: source?.companyName ?? null,
+    sector: source?.sector ?? null,
+    industry: source?.industry ?? null,
+    marketCap: source?.marketCap ?? null,
+    enterpriseValue: source?.enterpriseValue ?? null,
+    peRatio: source?.peRatio ?? null,
+    psRatio: source?.psRatio ?? null,
+    pbRatio: source?.pbRatio ?? null,
   };
   const factorBetas: Record<string, number | null> = {};
   for (const key of input.factorKeys) {
@@ -147,8 +158,6 @@ export function computeSymbolMetrics(input: SymbolMetricsInput): SymbolMetrics {
     factorBetas[key] = beta?.status === "estimated" ? beta.beta : null;
   }
 
-  const fields: unknown[] = [end?.close ?? null, ...Object.values(returns), ...Object.values(profile), ...Object.values(factorBetas)];
-  const present = fields.filter((value) => value !== null && value !== "").length;
   return {
     symbol: input.symbol,
     metricsDate,
@@ -156,6 +165,18 @@ export function computeSymbolMetrics(input: SymbolMetricsInput): SymbolMetrics {
     ...returns,
     ...profile,
     factorBetas,
-    dataQualityScore: Math.round((100 * present) / fields.length),
+    dataQualityScore: dataQualityScore([end?.close ?? null, ...Object.values(returns), ...Object.values(profile)], Object.values(factorBetas)),
   };
+}
+
+/**
+ * The share, 0–100 rounded, of a metrics row's fields that are present: its 15 own fields
+ * (price, six returns, eight profile fields) and one beta per factor. The batch recomputes
+ * it with this same function when it denormalizes the date's betas into the row.
+ */
+export function dataQualityScore(ownFields: readonly unknown[], factorBetas: readonly (number | null)[]): number {
+  const fields = [...ownFields, ...factorBetas];
+  if (fields.length === 0) return 0;
+  const present = fields.filter((value) => value !== null && value !== undefined && value !== "").length;
+  return Math.round((100 * present) / fields.length);
 }

@@ -78,6 +78,16 @@ describe("symbol metrics", () => {
     expect(listedInFebruary.returnMtd).toBeCloseTo(130 / 120 - 1, 15);
   });
 
+  it("treats a base close more than 31 days before its target date as stale (null)", () => {
+    // Halted from mid-January to the end of February: no close near 28 Feb.
+    const halted = [close("2024-12-31", 100), close("2025-01-15", 105), close("2025-03-28", 125), close("2025-03-31", 130)];
+    const metrics = computeSymbolMetrics({ ...base, closes: halted });
+    expect(metrics.returnMtd).toBeNull(); // base 15 Jan is 44 days before 28 Feb
+    expect(metrics.return1m).toBeNull();
+    expect(metrics.returnYtd).toBeCloseTo(0.3, 15);
+    expect(metrics.return1y).toBeNull(); // nothing within 31 days before 31 Mar 2024
+  });
+
   it("counts missing betas and profile fields as absent in the score, never as 0", () => {
     const metrics = computeSymbolMetrics({
       ...base,

@@ -1,7 +1,9 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { marketPrices, symbolFactorExposures } from "../../schema/index.ts";
+import { companyProfiles, marketPrices, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
+import { computeSymbolMetricsChunk, denormalizeFactorColumns } from "../../worker/batch/symbol-metrics-phase.ts";
+import { computeSymbolMetrics } from "../../worker/factors/symbol-metrics.ts";
 import { computeUniverseFactorsChunk } from "../../worker/batch/universe-factors.ts";
 import { getDatabase } from "../../worker/db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../../worker/factors/engine.ts";
@@ -31,7 +33,45 @@ beforeAll(async () => {
   for (let i = 0; i < rows.length; i += 500) inserts.push(db.insert(marketPrices).values(rows.slice(i, i + 500)).onConflictDoNothing());
   const [first, ...rest] = inserts;
   await db.batch([first!, ...rest]);
+  // A profile for the first equity only: the others score lower.
+  await db.insert(companyProfiles).values({
+    symbol: equities[0]!, companyName: "WT Test Co (synthetic)", sector: "Energy", industry: "Oil & Gas",
+    marketCap: 5e9, enterpriseValue: 6e9, peRatio: 12, psRatio: 1.5, pbRatio: 2, asOf: calculationDate,
+  }).onConflictDoNothing();
 });
+
+async function metricsRows(symbols: readonly string[]) {
+  return db
+    .select()
+    .from(symbolDailyMetrics)
+    .where(and(eq(symbolDailyMetrics.metricsDate, calculationDate), inArray(symbolDailyMetrics.symbol, [...symbols])))
+    .orderBy(symbolDailyMetrics.symbol);
+}
+
+describe("symbol metrics phase (one chunk), before the factors", () => {
+  it("writes a row per symbol trading on the date, with the pure metrics, and reports the others", async () => {
+    const result = await computeSymbolMetricsChunk(db, { calculationDate, symbols: [...equities, "WTNOPRICE"] });
+    const rows = await metricsRows(equities);
+    const delisted = equities.filter((symbol) => market.prices.filter((p) => p.symbol === symbol).at(-1)?.date !== calculationDate);
+    expect(result.withoutClose.sort()).toEqual([...delisted, "WTNOPRICE"].sort());
+    expect(rows).toHaveLength(equities.length - delisted.length);
+    expect(result.counts).toMatchObject({ rowsWritten: rows.length, symbolsWithoutClose: delisted.length + 1 });
+    const first = rows.find((row) => row.symbol === equities[0])!;
+    const closes = market.prices.filter((p) => p.symbol === equities[0]).map((p) => ({ date: p.date, close: p.close, adjClose: null }));
+    const expected = computeSymbolMetrics({
+      symbol: equities[0]!, metricsDate: calculationDate, closes, previousTradingDate: market.calendar.at(-2)!,
+      profile: { companyName: "WT Test Co (synthetic)", sector: "Energy", industry: "Oil & Gas", marketCap: 5e9, enterpriseValue: 6e9, peRatio: 12, psRatio: 1.5, pbRatio: 2 },
+      betas: {}, factorKeys: defaultFactorSpecs.map((f) => f.key),
+    });
+    expect(first).toMatchObject({
+      currentPrice: expected.currentPrice, return1d: expected.return1d, returnYtd: expected.returnYtd, return1y: expected.return1y,
+      sector: "Energy", factorMarketBeta: null, dataQualityScore: expected.dataQualityScore,
+    });
+    // 15 own fields present of 27 before any beta exists.
+    expect(first.dataQualityScore).toBe(Math.round((100 * 15) / 27));
+  });
+});
+
 
 describe("universe factors phase (one chunk)", () => {
   it("stores the factor engine's betas for every symbol of the chunk, and reports the ones it cannot compute", async () => {
@@ -80,6 +120,24 @@ describe("universe factors phase (one chunk)", () => {
     const rerun = await computeUniverseFactorsChunk(db, { calculationDate, symbols: equities, forceRerun: true });
     expect(rerun.counts).toMatchObject({ symbolsComputed: equities.length, rowsWritten: 0, rowsUnchanged: before.length });
     expect(await storedRows(equities)).toEqual(before);
+  });
+
+  it("denormalizes the date's betas into the factor columns and rescores, then is a no-op", async () => {
+    const result = await denormalizeFactorColumns(db, { calculationDate, symbols: equities });
+    const rows = await metricsRows(equities);
+    expect(result).toMatchObject({ rowsTotal: rows.length, rowsUpdated: rows.length, factorsWithoutColumn: [] });
+    const betas = await storedRows(equities);
+    for (const row of rows) {
+      const market = betas.find((b) => b.symbol === row.symbol && b.factorId === 1);
+      const spread = betas.find((b) => b.symbol === row.symbol && b.factorId === 12);
+      expect(row.factorMarketBeta).toBe(market?.betaValue ?? null);
+      expect(row.factorQualitySpread).toBe(spread?.betaValue ?? null);
+    }
+    const first = rows.find((row) => row.symbol === equities[0])!;
+    expect(first.dataQualityScore).toBe(100);
+    expect((await denormalizeFactorColumns(db, { calculationDate, symbols: equities })).rowsUpdated).toBe(0);
+    // Re-running phase 2 keeps the denormalized betas (it reads the date's betas too).
+    expect((await computeSymbolMetricsChunk(db, { calculationDate, symbols: equities })).counts.rowsWritten).toBe(0);
   });
 
   it("removes a stored beta that is now missing instead of leaving it stale", async () => {
