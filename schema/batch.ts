@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, unique } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, unique } from "drizzle-orm/sqlite-core";
 import { createdAt, updatedAt } from "./columns.ts";
 
 export const batchRunStatuses = ["queued", "running", "completed", "partial", "failed"] as const;
@@ -61,5 +61,38 @@ export const batchPhaseResults = sqliteTable(
   (t) => [
     unique("batch_phase_results_natural_key").on(t.runId, t.calculationDate, t.phase),
     check("batch_phase_results_duration", sql`${t.durationMs} >= 0`),
+  ],
+);
+
+export const batchChunkStatuses = ["pending", "done", "failed"] as const;
+export type BatchChunkStatus = (typeof batchChunkStatuses)[number];
+
+/**
+ * The ledger of a phase's work on a date: one row per chunk of symbols. Consumers move a
+ * chunk from `pending` to `done` (or `failed` once dead-lettered) with a conditional update,
+ * and the phase completes when no chunk is pending — whichever consumer finishes last
+ * records the phase result, and the unique key of `batch_phase_results` lets only one do so.
+ */
+export const batchChunks = sqliteTable(
+  "batch_chunks",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => batchRuns.id, { onDelete: "cascade" }),
+    calculationDate: text("calculation_date").notNull(),
+    phase: text("phase").notNull(),
+    chunkIndex: integer("chunk_index").notNull(),
+    symbols: text("symbols", { mode: "json" }).notNull().$type<string[]>(),
+    status: text("status", { enum: batchChunkStatuses }).notNull().default("pending"),
+    /** The chunk's counts as JSON (the phase's own shape), once done. */
+    counts: text("counts", { mode: "json" }),
+    errorText: text("error_text"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.calculationDate, t.phase, t.chunkIndex] }),
+    index("batch_chunks_status_idx").on(t.runId, t.calculationDate, t.phase, t.status),
+    check("batch_chunks_status", sql`${t.status} in ('pending', 'done', 'failed')`),
   ],
 );

@@ -46,7 +46,7 @@ describe("db:migrate", () => {
   it("creates every table of the data model with its natural-key constraints", async () => {
     const tables = await client.execute("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name");
     expect(tables.rows.map((row) => row["name"])).toEqual([
-      "batch_phase_results", "batch_runs", "company_profiles", "factor_definitions", "market_prices",
+      "batch_chunks", "batch_phase_results", "batch_runs", "company_profiles", "factor_definitions", "market_prices",
       "portfolio_factor_exposures", "portfolio_snapshots", "portfolios", "position_factor_exposures",
       "positions", "stress_scenarios", "symbol_daily_metrics", "symbol_factor_exposures", "symbol_universe",
     ]);

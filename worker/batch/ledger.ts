@@ -1,0 +1,138 @@
+// The batch ledger: which chunks of a phase's work on a date exist, which are done, and who
+// records the phase as complete. State lives in libSQL, changed only by conditional writes,
+// so concurrent queue consumers agree on it:
+// - planning inserts the chunk rows with ON CONFLICT DO NOTHING and reads them back, so a
+//   replayed plan yields the same chunks;
+// - a chunk moves pending → done (or → failed) with `UPDATE … WHERE status = 'pending'`:
+//   of two deliveries of one message, only one sees its update take effect;
+// - the phase completes when no chunk is pending; the completion is an insert into
+//   `batch_phase_results` on its unique key (run, date, phase), so of two consumers that
+//   finish the last chunks at once, exactly one records it and goes on to the next phase.
+import { and, asc, eq, sql } from "drizzle-orm";
+import { batchChunks, batchPhaseResults } from "../../schema/index.ts";
+import { isoNow } from "../../schema/columns.ts";
+import type { Database } from "../db/client.ts";
+
+export interface PhaseKey {
+  runId: string;
+  calculationDate: string;
+  phase: string;
+}
+
+export interface ChunkKey extends PhaseKey {
+  chunkIndex: number;
+}
+
+export interface PlannedChunk extends ChunkKey {
+  symbols: string[];
+}
+
+/** Splits the phase's symbols into chunks and records them; idempotent for the same input. */
+export async function planPhaseChunks(db: Database, key: PhaseKey, symbols: readonly string[], chunkSize: number): Promise<PlannedChunk[]> {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
+  const sorted = [...new Set(symbols)].sort();
+  const rows = [];
+  for (let start = 0, index = 0; start < sorted.length; start += chunkSize, index++) {
+    rows.push({ ...key, chunkIndex: index, symbols: sorted.slice(start, start + chunkSize) });
+  }
+  if (rows.length > 0) await db.insert(batchChunks).values(rows).onConflictDoNothing();
+  const stored = await db
+    .select({ chunkIndex: batchChunks.chunkIndex, symbols: batchChunks.symbols })
+    .from(batchChunks)
+    .where(phaseWhere(key))
+    .orderBy(asc(batchChunks.chunkIndex));
+  return stored.map((row) => ({ ...key, chunkIndex: row.chunkIndex, symbols: row.symbols }));
+}
+
+function phaseWhere(key: PhaseKey) {
+  return and(eq(batchChunks.runId, key.runId), eq(batchChunks.calculationDate, key.calculationDate), eq(batchChunks.phase, key.phase));
+}
+
+function chunkWhere(key: ChunkKey) {
+  return and(phaseWhere(key), eq(batchChunks.chunkIndex, key.chunkIndex));
+}
+
+export async function chunkStatus(db: Database, key: ChunkKey): Promise<"pending" | "done" | "failed" | null> {
+  const row = await db.select({ status: batchChunks.status }).from(batchChunks).where(chunkWhere(key)).get();
+  return row?.status ?? null;
+}
+
+/** Marks the chunk done with its counts; true only for the delivery that did it. */
+export async function completeChunk(db: Database, key: ChunkKey, counts: Record<string, unknown>): Promise<boolean> {
+  const updated = await db
+    .update(batchChunks)
+    .set({ status: "done", counts, updatedAt: sql`${isoNow}` })
+    .where(and(chunkWhere(key), eq(batchChunks.status, "pending")))
+    .returning({ chunkIndex: batchChunks.chunkIndex });
+  return updated.length > 0;
+}
+
+/** Marks a dead-lettered chunk failed, with the reason; true only for the first to do so. */
+export async function failChunk(db: Database, key: ChunkKey, errorText: string): Promise<boolean> {
+  const updated = await db
+    .update(batchChunks)
+    .set({ status: "failed", errorText, updatedAt: sql`${isoNow}` })
+    .where(and(chunkWhere(key), eq(batchChunks.status, "pending")))
+    .returning({ chunkIndex: batchChunks.chunkIndex });
+  return updated.length > 0;
+}
+
+export interface PhaseProgress {
+  total: number;
+  pending: number;
+  done: number;
+  failed: number;
+}
+
+export async function phaseProgress(db: Database, key: PhaseKey): Promise<PhaseProgress> {
+  const rows = await db
+    .select({ status: batchChunks.status, n: sql<number>`count(*)` })
+    .from(batchChunks)
+    .where(phaseWhere(key))
+    .groupBy(batchChunks.status);
+  const progress: PhaseProgress = { total: 0, pending: 0, done: 0, failed: 0 };
+  for (const row of rows) {
+    progress[row.status] = Number(row.n);
+    progress.total += Number(row.n);
+  }
+  return progress;
+}
+
+export interface PhaseCompletion {
+  /** True for the one caller that recorded the phase result (and so starts the next phase). */
+  claimed: boolean;
+  progress: PhaseProgress;
+}
+
+/**
+ * Records the phase's result once no chunk is pending. `summarize` turns the chunks'
+ * counts into the phase result; it runs only when the phase is complete.
+ */
+export async function claimPhaseCompletion(
+  db: Database,
+  key: PhaseKey,
+  startedAt: string,
+  summarize: (progress: PhaseProgress, chunkCounts: readonly unknown[]) => { success: boolean; message: string; counts: Record<string, unknown> },
+): Promise<PhaseCompletion> {
+  const progress = await phaseProgress(db, key);
+  if (progress.pending > 0 || progress.total === 0) return { claimed: false, progress };
+  const chunks = await db.select({ counts: batchChunks.counts }).from(batchChunks).where(phaseWhere(key));
+  const result = summarize(progress, chunks.map((chunk) => chunk.counts));
+  const finishedAt = new Date().toISOString();
+  const inserted = await db
+    .insert(batchPhaseResults)
+    .values({
+      runId: key.runId,
+      calculationDate: key.calculationDate,
+      phase: key.phase,
+      success: result.success,
+      message: result.message,
+      counts: result.counts,
+      durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt)),
+      startedAt,
+      finishedAt,
+    })
+    .onConflictDoNothing({ target: [batchPhaseResults.runId, batchPhaseResults.calculationDate, batchPhaseResults.phase] })
+    .returning({ id: batchPhaseResults.id });
+  return { claimed: inserted.length > 0, progress };
+}
