@@ -14,6 +14,7 @@ import type { PriceRow } from "../worker/market-data/price-import.ts";
 import { closesOf, generateSyntheticMarket } from "../worker/market-data/synthetic.ts";
 import type { SyntheticInstrument, SyntheticMarket } from "../worker/market-data/synthetic.ts";
 import { databaseTarget } from "./local-config.ts";
+import { addDays } from "../worker/dates.ts";
 
 export const demoOwner = "demo";
 export const demoOrg = "demo-org";
@@ -31,9 +32,6 @@ export interface DemoSeedSummary {
   endDate: string;
 }
 
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
 
 export async function seedDemoData(url: string, authToken: string | undefined, now = new Date()): Promise<DemoSeedSummary> {
   const client = createClient(authToken ? { url, authToken } : { url });

@@ -12,9 +12,11 @@
 //
 // Both write only rows whose values differ, in one transaction per chunk.
 import { and, eq, getTableColumns, gt, inArray, lte, lt, max, sql } from "drizzle-orm";
-import { companyProfiles, factorDefinitions, marketPrices, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
+import { companyProfiles, marketPrices, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
+import { addDays } from "../dates.ts";
+import { loadActiveFactors } from "../db/factors.ts";
+import { runInTransaction } from "../db/transaction.ts";
 import type { Database } from "../db/client.ts";
-import { activeFactorSpecs } from "../factors/factor-specs.ts";
 import { computeSymbolMetrics, dataQualityScore, maxBaseAgeDays, type SymbolMetrics } from "../factors/symbol-metrics.ts";
 import type { FactorSpec } from "../factors/types.ts";
 
@@ -47,14 +49,6 @@ const factorColumnProperty = new Map(
     .filter(([, column]) => column.name.startsWith("factor_"))
     .map(([property, column]) => [column.name.slice("factor_".length), property as keyof MetricsRow]),
 );
-
-function daysBefore(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
-}
-
-async function activeFactors(db: Database): Promise<FactorSpec[]> {
-  return activeFactorSpecs(await db.select().from(factorDefinitions));
-}
 
 async function betasOnDate(db: Database, chunk: SymbolChunk): Promise<Map<string, Map<number, number>>> {
   const rows = await db
@@ -108,13 +102,21 @@ function upsertMetrics(db: Database, rows: MetricsRow[]) {
 /** 31 metric columns × 200 rows stays well inside SQLite's bound-parameter limit. */
 const rowsPerInsert = 200;
 
+/** All rows in one transaction, in statements of `rowsPerInsert`; returns the rows written. */
+async function upsertMetricsChunked(db: Database, rows: MetricsRow[]): Promise<number> {
+  const statements = [];
+  for (let i = 0; i < rows.length; i += rowsPerInsert) statements.push(upsertMetrics(db, rows.slice(i, i + rowsPerInsert)));
+  const results: { length: number }[] = await runInTransaction(db, statements);
+  return results.reduce((sum, result) => sum + result.length, 0);
+}
+
 export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk): Promise<{ counts: SymbolMetricsCounts; withoutClose: string[] }> {
   const symbols = [...new Set(chunk.symbols)];
   const date = chunk.calculationDate;
   // The 1-year base can be up to `maxBaseAgeDays` before the date one year earlier.
-  const from = daysBefore(date, 366 + maxBaseAgeDays + 1);
+  const from = addDays(date, -(366 + maxBaseAgeDays + 1));
   const [factors, closes, profiles, previous, betas] = await Promise.all([
-    activeFactors(db),
+    loadActiveFactors(db),
     db
       .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
       .from(marketPrices)
@@ -162,13 +164,7 @@ export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk
     });
   }
   const counts: SymbolMetricsCounts = { symbolsTotal: symbols.length, rowsWritten: 0, rowsUnchanged: 0, symbolsWithoutClose: withoutClose.length };
-  const statements = [];
-  for (let i = 0; i < rows.length; i += rowsPerInsert) statements.push(upsertMetrics(db, rows.slice(i, i + rowsPerInsert)));
-  const [first, ...rest] = statements;
-  if (first) {
-    const results = await db.batch([first, ...rest]);
-    counts.rowsWritten = results.reduce((sum, result) => sum + result.length, 0);
-  }
+  counts.rowsWritten = await upsertMetricsChunked(db, rows);
   counts.rowsUnchanged = rows.length - counts.rowsWritten;
   return { counts, withoutClose };
 }
@@ -176,7 +172,7 @@ export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk
 export async function denormalizeFactorColumns(db: Database, chunk: SymbolChunk): Promise<DenormalizeCounts> {
   const symbols = [...new Set(chunk.symbols)];
   const [factors, stored, betas] = await Promise.all([
-    activeFactors(db),
+    loadActiveFactors(db),
     db
       .select()
       .from(symbolDailyMetrics)
@@ -192,13 +188,9 @@ export async function denormalizeFactorColumns(db: Database, chunk: SymbolChunk)
       dataQualityScore: dataQualityScore(ownFields(row), factors.map((factor) => symbolBetas?.get(factor.id) ?? null)),
     };
   });
-  const statements = [];
-  for (let i = 0; i < rows.length; i += rowsPerInsert) statements.push(upsertMetrics(db, rows.slice(i, i + rowsPerInsert)));
-  const [first, ...rest] = statements;
-  const results = first ? await db.batch([first, ...rest]) : [];
   return {
     rowsTotal: rows.length,
-    rowsUpdated: results.reduce((sum, result) => sum + result.length, 0),
+    rowsUpdated: await upsertMetricsChunked(db, rows),
     factorsWithoutColumn: factors.filter((factor) => !factorColumnProperty.has(factor.key)).map((factor) => factor.key),
   };
 }

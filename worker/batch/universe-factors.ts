@@ -3,10 +3,12 @@
 // to `symbol_factor_exposures`. Idempotent: writes are upserts on the natural key that touch
 // only rows whose values differ, and all of a chunk's writes are one transaction.
 import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { factorDefinitions, marketPrices, symbolFactorExposures } from "../../schema/index.ts";
+import { marketPrices, symbolFactorExposures } from "../../schema/index.ts";
+import { addDays } from "../dates.ts";
+import { loadActiveFactors } from "../db/factors.ts";
+import { runInTransaction } from "../db/transaction.ts";
 import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
-import { activeFactorSpecs } from "../factors/factor-specs.ts";
 import type { FactorSpec, MissingBetaReason } from "../factors/types.ts";
 
 export interface UniverseFactorsChunk {
@@ -49,10 +51,6 @@ const priceLookbackDays = 10;
 /** SQLite's bound-parameter limit is 32,766; 13 columns × 500 rows stays well inside it. */
 const rowsPerInsert = 500;
 
-function daysBefore(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
-}
-
 /** Every symbol a factor regresses on, plus the market reference that defines the calendar. */
 function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
   const symbols = new Set<string>(["SPY"]);
@@ -64,7 +62,7 @@ function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
 
 export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseFactorsChunk): Promise<UniverseFactorsResult> {
   const requested = [...new Set(chunk.symbols)];
-  const factors = activeFactorSpecs(await db.select().from(factorDefinitions));
+  const factors = await loadActiveFactors(db);
   const stored = chunk.forceRerun
     ? new Set<string>()
     : new Set(
@@ -90,7 +88,7 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   if (toCompute.length === 0 || factors.length === 0) return { counts, missing };
 
   const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
-  const from = daysBefore(chunk.calculationDate, windowDays + priceLookbackDays);
+  const from = addDays(chunk.calculationDate, -(windowDays + priceLookbackDays));
   const priceSymbols = [...new Set([...toCompute, ...factorInputSymbols(factors)])];
   const prices = await db
     .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
@@ -182,14 +180,9 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
       )
       .returning({ id: symbolFactorExposures.id }),
   );
-  const statements = [...upserts, ...deletions];
-  const [first, ...rest] = statements;
-  if (first) {
-    const results = await db.batch([first, ...rest]);
-    const written = results.slice(0, upserts.length).reduce((sum, result) => sum + result.length, 0);
-    counts.rowsWritten = written;
-    counts.rowsUnchanged = rows.length - written;
-    counts.rowsDeleted = results.slice(upserts.length).reduce((sum, result) => sum + result.length, 0);
-  }
+  const results: { length: number }[] = await runInTransaction(db, [...upserts, ...deletions]);
+  counts.rowsWritten = results.slice(0, upserts.length).reduce((sum, result) => sum + result.length, 0);
+  counts.rowsUnchanged = rows.length - counts.rowsWritten;
+  counts.rowsDeleted = results.slice(upserts.length).reduce((sum, result) => sum + result.length, 0);
   return { counts, missing };
 }

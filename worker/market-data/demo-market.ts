@@ -5,6 +5,7 @@
 // reproduces the seeded closes exactly only for the same end date; see
 // `providers/synthetic.ts`.
 import type { SyntheticMarketOptions } from "./synthetic.ts";
+import { addDays } from "../dates.ts";
 
 export const demoMarket = {
   seed: 20_261_121,
@@ -30,6 +31,3 @@ export function lastWeekday(now: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
-function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-}
