@@ -87,10 +87,11 @@ export const portfolioFactorExposures = sqliteTable(
       .references(() => portfolios.id, { onDelete: "cascade" }),
     factorId: integer("factor_id").notNull().references(() => factorDefinitions.id),
     calculationDate: text("calculation_date").notNull(),
-    exposureValue: real("exposure_value").notNull(),
+    /** Σ w·δ·β; null when equity ≤ 0 (weights undefined; the snapshot's data_quality says so). */
+    exposureValue: real("exposure_value"),
     exposureDollar: real("exposure_dollar").notNull(),
-    /** Share of gross exposure that had a beta for this factor, 0–1. */
-    coverage: real("coverage").notNull(),
+    /** Share of gross exposure that had a beta for this factor, 0–1; null when gross is 0. */
+    coverage: real("coverage"),
     positionsUsed: integer("positions_used").notNull(),
     positionsTotal: integer("positions_total").notNull(),
     createdAt: createdAt(),
@@ -168,5 +169,36 @@ export const stressScenarios = sqliteTable(
     uniqueIndex("stress_scenarios_owner_name").on(t.owner, t.name).where(sql`${t.owner} is not null`),
     uniqueIndex("stress_scenarios_builtin_name").on(t.name).where(sql`${t.builtin} = 1`),
     check("stress_scenarios_builtin_owner", sql`(${t.builtin} = 1) = (${t.owner} is null)`),
+  ],
+);
+
+/**
+ * A stress scenario's result for a portfolio on a date (batch phase 4, built-in scenarios).
+ * `impacts` is the per-factor list of `StressResult` (worker/factors/stress.ts); totals are
+ * null when no shocked factor had an exposure, never 0.
+ */
+export const portfolioStressResults = sqliteTable(
+  "portfolio_stress_results",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    portfolioId: text("portfolio_id")
+      .notNull()
+      .references(() => portfolios.id, { onDelete: "cascade" }),
+    scenarioId: text("scenario_id")
+      .notNull()
+      .references(() => stressScenarios.id, { onDelete: "cascade" }),
+    calculationDate: text("calculation_date").notNull(),
+    totalImpact: real("total_impact"),
+    totalReturn: real("total_return"),
+    complete: integer("complete", { mode: "boolean" }).notNull(),
+    impacts: text("impacts", { mode: "json" }).notNull(),
+    /** Shocked factor keys without an exposure. */
+    missing: text("missing", { mode: "json" }).notNull().$type<string[]>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique("portfolio_stress_results_natural_key").on(t.portfolioId, t.scenarioId, t.calculationDate),
+    index("portfolio_stress_results_date_idx").on(t.calculationDate),
   ],
 );

@@ -47,7 +47,7 @@ describe("db:migrate", () => {
     const tables = await client.execute("select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name");
     expect(tables.rows.map((row) => row["name"])).toEqual([
       "batch_chunks", "batch_phase_results", "batch_runs", "company_profiles", "factor_definitions", "market_prices",
-      "portfolio_factor_exposures", "portfolio_snapshots", "portfolios", "position_factor_exposures",
+      "portfolio_factor_exposures", "portfolio_snapshots", "portfolio_stress_results", "portfolios", "position_factor_exposures",
       "positions", "stress_scenarios", "symbol_daily_metrics", "symbol_factor_exposures", "symbol_universe",
     ]);
     await client.execute("insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('AAA', 1, '2025-01-02', 1.1, 200, 'ok', 'ols', 365)");
@@ -61,6 +61,16 @@ describe("db:migrate", () => {
     await expect(
       client.execute("insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('BBB', 1, '2025-01-02', 0, 10, 'insufficient_data', 'ols', 365)"),
     ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_CHECK" });
+    // 0003 made exposure_value and coverage nullable in place: the coverage CHECK and the natural key survive.
+    await client.execute("insert into portfolios (id, owner, name) values ('p-migrate', 'o', 'migrate test')");
+    await client.execute("insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 1, '2025-01-02', null, 10, null, 1, 1)");
+    await expect(
+      client.execute("insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 2, '2025-01-02', 1, 10, 1.5, 1, 1)"),
+    ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_CHECK" });
+    await expect(
+      client.execute("insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 1, '2025-01-02', 1, 10, 0.5, 1, 1)"),
+    ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_UNIQUE" });
+    await client.execute("delete from portfolios where id = 'p-migrate'");
   });
 
   it("restores a built-in stress scenario whose stored definition drifted from the code", async () => {
