@@ -19,6 +19,8 @@ export const batchRuns = sqliteTable(
     trigger: text("trigger", { enum: batchTriggers }).notNull(),
     startDate: text("start_date").notNull(),
     endDate: text("end_date").notNull(),
+    /** The dates the run computes, ascending (weekdays of the range, plus missed weekdays a cron run catches up). */
+    dates: text("dates", { mode: "json" }).notNull().$type<string[]>().default(sql`'[]'`),
     portfolioId: text("portfolio_id"),
     forceRerun: integer("force_rerun", { mode: "boolean" }).notNull().default(false),
     status: text("status", { enum: batchRunStatuses }).notNull().default("queued"),

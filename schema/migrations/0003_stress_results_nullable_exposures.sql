@@ -24,3 +24,5 @@ CREATE UNIQUE INDEX `portfolio_stress_results_natural_key` ON `portfolio_stress_
 ALTER TABLE `portfolio_factor_exposures` ALTER COLUMN "exposure_value" TO "exposure_value" real;
 --> statement-breakpoint
 ALTER TABLE `portfolio_factor_exposures` ALTER COLUMN "coverage" TO "coverage" real;
+--> statement-breakpoint
+ALTER TABLE `batch_runs` ADD `dates` text DEFAULT '[]' NOT NULL;

@@ -1,53 +1,130 @@
-import { eq } from "drizzle-orm";
-import { batchRuns } from "../../schema/index.ts";
+// Creating batch runs: the cron's daily run, an admin run for one date, a backfill over a
+// range. Starting is idempotent where it must be:
+// - a cron run is keyed `cron:<date>` for good, so two invocations for a date make one run;
+// - an admin or backfill run is keyed by its request plus `:active` while it is queued or
+//   running, so repeating the same request meanwhile returns the run already under way; when
+//   the run ends the key gets the run id appended (see `finishRun`), and the same request may
+//   run again later (e.g. after a price correction).
+// A cron run also catches up: weekdays of the last `BATCH_CATCH_UP_DAYS` calendar days that no
+// run has published are added to its dates, so a day whose run went missing is backfilled.
+import { and, eq, gte, inArray, lt } from "drizzle-orm";
+import { batchPhaseResults, batchRuns, type BatchTrigger } from "../../schema/index.ts";
 import type { Database } from "../db/client.ts";
+import { addDays } from "../dates.ts";
 import { describeError, logEvent } from "../log.ts";
 import { calculationDateFor, isWeekend } from "./calendar.ts";
 import type { BatchMessage } from "./messages.ts";
 
+export interface RunRequest {
+  trigger: BatchTrigger;
+  startDate: string;
+  endDate: string;
+  portfolioId?: string | null;
+  forceRerun?: boolean;
+  requestedBy?: string | null;
+}
+
+export type CreateRunResult =
+  | { outcome: "started" | "already_running"; runId: string; dates: string[] }
+  | { outcome: "skipped"; reason: "no_weekdays"; dates: string[] };
+
 export type StartRunResult =
-  | { outcome: "started"; runId: string; date: string }
+  | { outcome: "started"; runId: string; date: string; dates: string[] }
   | { outcome: "already_started"; runId: string; date: string }
   | { outcome: "skipped"; date: string; reason: "weekend" };
 
+/** Default look-back of a cron run for weekdays that no run published. */
+export const defaultCatchUpDays = 10;
+
+/** The weekdays from `start` to `end`, inclusive, ascending. */
+export function weekdaysBetween(start: string, end: string): string[] {
+  const dates: string[] = [];
+  for (let date = start; date <= end; date = addDays(date, 1)) if (!isWeekend(date)) dates.push(date);
+  return dates;
+}
+
+/** The dedupe key of a run while it is active; `finishRun` makes it unique to the run. */
+export function activeDedupeKey(request: RunRequest): string {
+  if (request.trigger === "cron") return `cron:${request.endDate}`;
+  return [request.trigger, request.startDate, request.endDate, request.portfolioId ?? "*", request.forceRerun ? "force" : "normal", "active"].join(":");
+}
+
+/** Weekdays before `date` within `days` calendar days that no run has published. */
+export async function unpublishedWeekdays(db: Database, date: string, days: number): Promise<string[]> {
+  if (days <= 0) return [];
+  const candidates = weekdaysBetween(addDays(date, -days), addDays(date, -1));
+  if (candidates.length === 0) return [];
+  const published = await db
+    .selectDistinct({ date: batchPhaseResults.calculationDate })
+    .from(batchPhaseResults)
+    .where(and(eq(batchPhaseResults.phase, "publish"), gte(batchPhaseResults.calculationDate, candidates[0]!), lt(batchPhaseResults.calculationDate, date), inArray(batchPhaseResults.calculationDate, candidates)));
+  const done = new Set(published.map((row) => row.date));
+  return candidates.filter((candidate) => !done.has(candidate));
+}
+
 /**
- * Starts the daily run for the cron firing at `scheduledTime`. Idempotent: the run row is
- * keyed by `cron:<date>`, so a second invocation for the same date finds the first run
- * and enqueues nothing.
+ * Creates the run (or finds the one already under way for the same request) and enqueues
+ * its start. `dates` defaults to the weekdays of the range.
+ */
+export async function createRun(db: Database, queue: Queue<BatchMessage>, request: RunRequest, dates = weekdaysBetween(request.startDate, request.endDate)): Promise<CreateRunResult> {
+  if (dates.length === 0) return { outcome: "skipped", reason: "no_weekdays", dates };
+  const dedupeKey = activeDedupeKey(request);
+  const inserted = await db
+    .insert(batchRuns)
+    .values({
+      id: crypto.randomUUID(),
+      dedupeKey,
+      trigger: request.trigger,
+      startDate: dates[0]!,
+      endDate: dates.at(-1)!,
+      dates,
+      portfolioId: request.portfolioId ?? null,
+      forceRerun: request.forceRerun ?? false,
+      requestedBy: request.requestedBy ?? null,
+    })
+    .onConflictDoNothing({ target: batchRuns.dedupeKey })
+    .returning({ id: batchRuns.id });
+  const created = inserted[0];
+  if (!created) {
+    const existing = await db.select({ id: batchRuns.id, dates: batchRuns.dates }).from(batchRuns).where(eq(batchRuns.dedupeKey, dedupeKey)).get();
+    if (!existing) throw new Error(`batch run ${dedupeKey} conflicted on insert but cannot be read back`);
+    logEvent("info", "batch.run_already_started", { runId: existing.id, dedupeKey });
+    return { outcome: "already_running", runId: existing.id, dates: existing.dates };
+  }
+  try {
+    await queue.send({ type: "run.start", runId: created.id, date: dates[0]! });
+  } catch (error) {
+    // Without its message the run would sit in `queued` forever: record why it failed, and
+    // free the key so the request can be repeated.
+    await db
+      .update(batchRuns)
+      .set({ status: "failed", dedupeKey: `${dedupeKey}:${created.id}`, errorText: `could not enqueue the run: ${describeError(error)}` })
+      .where(eq(batchRuns.id, created.id));
+    throw error;
+  }
+  logEvent("info", "batch.run_started", { runId: created.id, trigger: request.trigger, dates: dates.length, startDate: dates[0], endDate: dates.at(-1) });
+  return { outcome: "started", runId: created.id, dates };
+}
+
+/**
+ * Starts the daily run for the cron firing at `scheduledTime`, with the missed weekdays of
+ * the last `catchUpDays` calendar days before it.
  */
 export async function startScheduledRun(
   db: Database,
   queue: Queue<BatchMessage>,
   scheduledTime: number,
+  catchUpDays = defaultCatchUpDays,
 ): Promise<StartRunResult> {
   const date = calculationDateFor(scheduledTime);
   if (isWeekend(date)) {
     logEvent("info", "batch.run_skipped", { date, reason: "weekend" });
     return { outcome: "skipped", date, reason: "weekend" };
   }
-  const dedupeKey = `cron:${date}`;
-  const inserted = await db
-    .insert(batchRuns)
-    .values({ id: crypto.randomUUID(), dedupeKey, trigger: "cron", startDate: date, endDate: date })
-    .onConflictDoNothing({ target: batchRuns.dedupeKey })
-    .returning({ id: batchRuns.id });
-  const created = inserted[0];
-  if (!created) {
-    const existing = await db.select({ id: batchRuns.id }).from(batchRuns).where(eq(batchRuns.dedupeKey, dedupeKey)).get();
-    if (!existing) throw new Error(`batch run ${dedupeKey} conflicted on insert but cannot be read back`);
-    logEvent("info", "batch.run_already_started", { runId: existing.id, date });
-    return { outcome: "already_started", runId: existing.id, date };
-  }
-  try {
-    await queue.send({ type: "run.start", runId: created.id, date });
-  } catch (error) {
-    // Without its message the run would sit in `queued` forever: record why it failed.
-    await db
-      .update(batchRuns)
-      .set({ status: "failed", errorText: `could not enqueue the run: ${describeError(error)}` })
-      .where(eq(batchRuns.id, created.id));
-    throw error;
-  }
-  logEvent("info", "batch.run_started", { runId: created.id, date, trigger: "cron" });
-  return { outcome: "started", runId: created.id, date };
+  const missed = await unpublishedWeekdays(db, date, catchUpDays);
+  if (missed.length > 0) logEvent("warn", "batch.catch_up", { date, missed });
+  const result = await createRun(db, queue, { trigger: "cron", startDate: missed[0] ?? date, endDate: date }, [...missed, date]);
+  if (result.outcome === "skipped") throw new Error(`cron run for ${date} has no dates`);
+  if (result.outcome === "already_running") return { outcome: "already_started", runId: result.runId, date };
+  return { outcome: "started", runId: result.runId, date, dates: result.dates };
 }

@@ -1,0 +1,108 @@
+// The batch's telemetry shapes, shared by the chunk processors that produce them, the
+// orchestrator that sums them into `batch_phase_results`, the admin API that serves them and
+// the scripts that print them: a key renamed on one side fails to compile on the others.
+//
+// Counts are generic over the phase's unit of work — symbols for the symbol phases,
+// portfolios for portfolio analytics, the date itself for publish — and `unit` says which.
+// A skipped or failed item always carries a reason, counted in `skipped_reasons` /
+// `failed_reasons` and listed (up to `maxListedIssues` per phase) in `issues`.
+
+/** The daily phases in DESIGN.md section 5's order. */
+export const batchPhases = ["market_data", "symbol_metrics", "universe_factors", "portfolio_analytics", "denormalize", "publish"] as const;
+export type BatchPhase = (typeof batchPhases)[number];
+
+export function isBatchPhase(value: string): value is BatchPhase {
+  return (batchPhases as readonly string[]).includes(value);
+}
+
+/** What a phase's items are. */
+export type PhaseUnit = "symbols" | "portfolios" | "dates";
+
+export interface PhaseCounts {
+  unit: PhaseUnit;
+  /** Items the phase was given. */
+  total: number;
+  /** Items it did its work for. */
+  computed: number;
+  /** Items it did not need to work on (already stored, not trading on the date, …): by reason. */
+  skipped: number;
+  skipped_reasons: Record<string, number>;
+  /** Items it could not do (no prices, provider failure, bad data): by reason. */
+  failed: number;
+  failed_reasons: Record<string, number>;
+  /** Rows inserted or changed. */
+  rows_stored: number;
+  /** Rows already stored with the same values (a redelivery, a rerun without changes). */
+  rows_unchanged: number;
+  /** Stale rows removed (e.g. a beta no longer estimable after a price correction). */
+  rows_deleted: number;
+}
+
+/** One skipped or failed item of a phase, with its reason. */
+export interface PhaseIssue {
+  item: string;
+  kind: "skipped" | "failed";
+  reason: string;
+  detail: string;
+  /** The factor, when the issue concerns one factor of a symbol. */
+  factor?: string;
+}
+
+/** What one chunk reports; the orchestrator stores it on the chunk's ledger row. */
+export interface ChunkOutcome {
+  counts: PhaseCounts;
+  /** Every skipped or failed item of the chunk (the phase result keeps the first `maxListedIssues`). */
+  issues: PhaseIssue[];
+  /** Wall time of the chunk's work in the consumer, for "slowest message". */
+  duration_ms: number;
+}
+
+/** The phase result stored in `batch_phase_results` and logged as one line. */
+export interface PhaseTelemetry {
+  name: BatchPhase;
+  date: string;
+  success: boolean;
+  message: string;
+  counts: PhaseCounts & {
+    chunks_total: number;
+    chunks_done: number;
+    /** Chunks dead-lettered after their retries: their items are missing from the phase. */
+    chunks_failed: number;
+    slowest_chunk_ms: number;
+  };
+  /** The first `maxListedIssues` issues of the phase, in chunk order. */
+  issues: PhaseIssue[];
+  issues_truncated: boolean;
+  duration_ms: number;
+}
+
+export const maxListedIssues = 200;
+
+export function emptyCounts(unit: PhaseUnit, total = 0): PhaseCounts {
+  return { unit, total, computed: 0, skipped: 0, skipped_reasons: {}, failed: 0, failed_reasons: {}, rows_stored: 0, rows_unchanged: 0, rows_deleted: 0 };
+}
+
+/** Records a skipped or failed item in both the counts and the issue list. */
+export function recordIssue(counts: PhaseCounts, issues: PhaseIssue[], issue: PhaseIssue): void {
+  if (issue.kind === "skipped") {
+    counts.skipped++;
+    counts.skipped_reasons[issue.reason] = (counts.skipped_reasons[issue.reason] ?? 0) + 1;
+  } else {
+    counts.failed++;
+    counts.failed_reasons[issue.reason] = (counts.failed_reasons[issue.reason] ?? 0) + 1;
+  }
+  issues.push(issue);
+}
+
+/** Sums chunk counts of one phase (same unit). */
+export function addCounts(total: PhaseCounts, add: PhaseCounts): void {
+  total.total += add.total;
+  total.computed += add.computed;
+  total.skipped += add.skipped;
+  total.failed += add.failed;
+  total.rows_stored += add.rows_stored;
+  total.rows_unchanged += add.rows_unchanged;
+  total.rows_deleted += add.rows_deleted;
+  for (const [reason, n] of Object.entries(add.skipped_reasons)) total.skipped_reasons[reason] = (total.skipped_reasons[reason] ?? 0) + n;
+  for (const [reason, n] of Object.entries(add.failed_reasons)) total.failed_reasons[reason] = (total.failed_reasons[reason] ?? 0) + n;
+}
