@@ -57,22 +57,29 @@ export interface ChunkOutcome {
   duration_ms: number;
 }
 
-/** The phase result stored in `batch_phase_results` and logged as one line. */
+/** A phase's counts: its chunks' counts summed, and the chunks themselves. */
+export interface PhaseResultCounts extends PhaseCounts {
+  chunks_total: number;
+  chunks_done: number;
+  /** Chunks dead-lettered after their retries: their items are missing from the phase. */
+  chunks_failed: number;
+  slowest_chunk_ms: number;
+}
+
+/** What `batch_phase_results.counts` holds (JSON): the counts and the phase's listed issues. */
+export interface StoredPhaseCounts extends PhaseResultCounts {
+  /** The first `maxListedIssues` issues of the phase, in chunk order. */
+  issues: PhaseIssue[];
+  issues_truncated: boolean;
+}
+
+/** The phase result, as stored in `batch_phase_results` and logged as one line. */
 export interface PhaseTelemetry {
   name: BatchPhase;
   date: string;
   success: boolean;
   message: string;
-  counts: PhaseCounts & {
-    chunks_total: number;
-    chunks_done: number;
-    /** Chunks dead-lettered after their retries: their items are missing from the phase. */
-    chunks_failed: number;
-    slowest_chunk_ms: number;
-  };
-  /** The first `maxListedIssues` issues of the phase, in chunk order. */
-  issues: PhaseIssue[];
-  issues_truncated: boolean;
+  counts: StoredPhaseCounts;
   duration_ms: number;
 }
 
