@@ -1,9 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `unit` runs in Node (pure code, scripts, the local libSQL server),
-// `worker` runs inside workerd through @cloudflare/vitest-plugin.
+// Three projects: `unit` runs in Node (pure code, scripts, the local libSQL server),
+// `worker` runs inside workerd through @cloudflare/vitest-plugin, `pipeline` runs batch runs
+// end to end in workerd over the demo data set.
 export default defineConfig({
   test: {
-    projects: ["test/unit/vitest.config.ts", "test/worker/vitest.config.ts"],
+    projects: ["test/unit/vitest.config.ts", "test/worker/vitest.config.ts", "test/pipeline/vitest.config.ts"],
   },
 });

@@ -1,16 +1,18 @@
 // Composition root: wires the Hono app, the cron and queue handlers, and exports the
 // Durable Object classes. Logic lives in the modules it imports.
 import { Hono } from "hono";
+import { batchConfig } from "./batch/config.ts";
 import { handleBatchQueue } from "./batch/consumer.ts";
 import type { BatchMessage } from "./batch/messages.ts";
 import { startScheduledRun } from "./batch/runs.ts";
 import { getDatabase } from "./db/client.ts";
 import { handleError, handleNotFound } from "./http/errors.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 
 export { LiveHub } from "./realtime/live-hub.ts";
 
-const api = new Hono<{ Bindings: Env }>().basePath("/api/v1").route("/health", healthRoutes);
+const api = new Hono<{ Bindings: Env }>().basePath("/api/v1").route("/health", healthRoutes).route("/admin", adminRoutes);
 api.onError(handleError);
 api.notFound(handleNotFound);
 
@@ -21,10 +23,10 @@ export default {
   fetch: api.fetch,
 
   async scheduled(controller, env, _ctx) {
-    await startScheduledRun(getDatabase(env), env.BATCH_QUEUE, controller.scheduledTime);
+    await startScheduledRun(getDatabase(env), env.BATCH_QUEUE, controller.scheduledTime, batchConfig(env).catchUpDays);
   },
 
   async queue(batch, env, _ctx) {
-    await handleBatchQueue(batch, getDatabase(env));
+    await handleBatchQueue(batch, env, getDatabase(env));
   },
 } satisfies ExportedHandler<Env, BatchMessage>;

@@ -6,7 +6,7 @@ import { LiveHub, liveHubFor } from "../../worker/realtime/live-hub.ts";
 describe("LiveHub Durable Object", () => {
   it("is reachable from the Worker over RPC and reports its open sockets", async () => {
     const stub = liveHubFor(env, "acme");
-    expect(await stub.status()).toEqual({ ok: true, connections: 0 });
+    expect(await stub.status()).toEqual({ ok: true, connections: 0, lastEvent: null });
   });
 
   it("routes each org to its own object, and callers without an org to the default one", async () => {

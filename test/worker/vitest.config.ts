@@ -13,6 +13,8 @@ export default defineConfig({
           TURSO_DATABASE_URL: inject("libsqlUrl"),
           TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
           JWT_SECRET: "worker-test-secret",
+          // Runs the tests start go through every phase over this shared database: keep them small.
+          BATCH_CATCH_UP_DAYS: "1",
         },
         // Deliver queue messages promptly so tests can watch a run move through the queue.
         queueConsumers: { "factor-batch": { maxBatchTimeout: 0.05 } },

@@ -58,7 +58,7 @@ export async function chunkStatus(db: Database, key: ChunkKey): Promise<"pending
 }
 
 /** Marks the chunk done with its counts; true only for the delivery that did it. */
-export async function completeChunk(db: Database, key: ChunkKey, counts: Record<string, unknown>): Promise<boolean> {
+export async function completeChunk(db: Database, key: ChunkKey, counts: object): Promise<boolean> {
   const updated = await db
     .update(batchChunks)
     .set({ status: "done", counts, updatedAt: sql`${isoNow}` })
@@ -108,16 +108,23 @@ export interface PhaseCompletion {
  * Records the phase's result once no chunk is pending. `summarize` turns the chunks'
  * counts into the phase result; it runs only when the phase is complete.
  */
-export async function claimPhaseCompletion(
-  db: Database,
-  key: PhaseKey,
-  startedAt: string,
-  summarize: (progress: PhaseProgress, chunkCounts: readonly unknown[]) => { success: boolean; message: string; counts: Record<string, unknown> },
-): Promise<PhaseCompletion> {
-  const progress = await phaseProgress(db, key);
-  if (progress.pending > 0 || progress.total === 0) return { claimed: false, progress };
-  const chunks = await db.select({ counts: batchChunks.counts }).from(batchChunks).where(phaseWhere(key));
-  const result = summarize(progress, chunks.map((chunk) => chunk.counts));
+export interface PhaseResultValues {
+  success: boolean;
+  message: string;
+  counts: object;
+  errorText?: string | null;
+}
+
+/**
+ * Records a phase's result on its unique key; true only for the caller whose insert did it.
+ * `startedAt` null: the phase started when its first chunk was planned.
+ */
+export async function recordPhaseResult(db: Database, key: PhaseKey, startedAt: string | null, result: PhaseResultValues): Promise<boolean> {
+  let started = startedAt;
+  if (started === null) {
+    const first = await db.select({ at: sql<string | null>`min(${batchChunks.createdAt})` }).from(batchChunks).where(phaseWhere(key)).get();
+    started = first?.at ?? new Date().toISOString();
+  }
   const finishedAt = new Date().toISOString();
   const inserted = await db
     .insert(batchPhaseResults)
@@ -128,11 +135,47 @@ export async function claimPhaseCompletion(
       success: result.success,
       message: result.message,
       counts: result.counts,
-      durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt)),
-      startedAt,
+      errorText: result.errorText ?? null,
+      durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(started)),
+      startedAt: started,
       finishedAt,
     })
     .onConflictDoNothing({ target: [batchPhaseResults.runId, batchPhaseResults.calculationDate, batchPhaseResults.phase] })
     .returning({ id: batchPhaseResults.id });
-  return { claimed: inserted.length > 0, progress };
+  return inserted.length > 0;
+}
+
+/** Chunk rows of the phase with their stored counts, in chunk order. */
+export async function phaseChunks(db: Database, key: PhaseKey) {
+  return db
+    .select({ chunkIndex: batchChunks.chunkIndex, symbols: batchChunks.symbols, status: batchChunks.status, counts: batchChunks.counts, errorText: batchChunks.errorText })
+    .from(batchChunks)
+    .where(phaseWhere(key))
+    .orderBy(asc(batchChunks.chunkIndex));
+}
+
+/** Whether the phase was planned or recorded (so a lost "start the next phase" can be told apart). */
+export async function phaseStarted(db: Database, key: PhaseKey): Promise<boolean> {
+  const [chunk, result] = await Promise.all([
+    db.select({ n: sql<number>`1` }).from(batchChunks).where(phaseWhere(key)).limit(1),
+    db
+      .select({ n: sql<number>`1` })
+      .from(batchPhaseResults)
+      .where(and(eq(batchPhaseResults.runId, key.runId), eq(batchPhaseResults.calculationDate, key.calculationDate), eq(batchPhaseResults.phase, key.phase)))
+      .limit(1),
+  ]);
+  return chunk.length > 0 || result.length > 0;
+}
+
+export async function claimPhaseCompletion(
+  db: Database,
+  key: PhaseKey,
+  startedAt: string | null,
+  summarize: (progress: PhaseProgress, chunkCounts: readonly unknown[]) => PhaseResultValues,
+): Promise<PhaseCompletion> {
+  const progress = await phaseProgress(db, key);
+  if (progress.pending > 0 || progress.total === 0) return { claimed: false, progress };
+  const chunks = await db.select({ counts: batchChunks.counts }).from(batchChunks).where(phaseWhere(key)).orderBy(asc(batchChunks.chunkIndex));
+  const result = summarize(progress, chunks.map((chunk) => chunk.counts));
+  return { claimed: await recordPhaseResult(db, key, startedAt, result), progress };
 }

@@ -36,6 +36,12 @@ export interface PhaseCounts {
   rows_unchanged: number;
   /** Stale rows removed (e.g. a beta no longer estimable after a price correction). */
   rows_deleted: number;
+  /** Universe factors: betas stored, and betas not estimable for a computed symbol, by reason. */
+  betas_estimated?: number;
+  betas_missing?: number;
+  betas_missing_reasons?: Record<string, number>;
+  /** Publish: live hubs told about the date. */
+  hubs_notified?: number;
 }
 
 /** One skipped or failed item of a phase, with its reason. */
@@ -110,6 +116,13 @@ export function addCounts(total: PhaseCounts, add: PhaseCounts): void {
   total.rows_stored += add.rows_stored;
   total.rows_unchanged += add.rows_unchanged;
   total.rows_deleted += add.rows_deleted;
+  if (add.betas_estimated !== undefined) total.betas_estimated = (total.betas_estimated ?? 0) + add.betas_estimated;
+  if (add.betas_missing !== undefined) total.betas_missing = (total.betas_missing ?? 0) + add.betas_missing;
+  if (add.hubs_notified !== undefined) total.hubs_notified = (total.hubs_notified ?? 0) + add.hubs_notified;
+  for (const [reason, n] of Object.entries(add.betas_missing_reasons ?? {})) {
+    total.betas_missing_reasons ??= {};
+    total.betas_missing_reasons[reason] = (total.betas_missing_reasons[reason] ?? 0) + n;
+  }
   for (const [reason, n] of Object.entries(add.skipped_reasons)) total.skipped_reasons[reason] = (total.skipped_reasons[reason] ?? 0) + n;
   for (const [reason, n] of Object.entries(add.failed_reasons)) total.failed_reasons[reason] = (total.failed_reasons[reason] ?? 0) + n;
 }

@@ -11,21 +11,19 @@ export interface DatabaseConfig {
   TURSO_AUTH_TOKEN: string;
 }
 
-// One client per isolate and database: the web client is a thin HTTP wrapper, so reusing
-// it only saves re-parsing the URL, but it keeps request handlers free of set-up code.
-const clients = new Map<string, Database>();
-
+/**
+ * A client for one request or one queue/cron invocation: call it once per invocation and
+ * pass the result down. It is deliberately not cached per isolate: the web client queues
+ * queries behind a shared concurrency limiter, so a client shared by concurrent invocations
+ * resolves one request's promises from another's I/O, which workerd forbids ("a promise was
+ * resolved from a different request context") and answers with a hung request. The client
+ * is a thin wrapper over fetch, so creating one costs next to nothing.
+ */
 export function getDatabase(config: DatabaseConfig): Database {
-  const cacheKey = `${config.TURSO_DATABASE_URL}\u0000${config.TURSO_AUTH_TOKEN}`;
-  let db = clients.get(cacheKey);
-  if (!db) {
-    const client = createClient({
-      url: config.TURSO_DATABASE_URL,
-      // An empty token means "none" (a local server started without auth).
-      ...(config.TURSO_AUTH_TOKEN ? { authToken: config.TURSO_AUTH_TOKEN } : {}),
-    });
-    db = drizzle(client, { schema });
-    clients.set(cacheKey, db);
-  }
-  return db;
+  const client = createClient({
+    url: config.TURSO_DATABASE_URL,
+    // An empty token means "none" (a local server started without auth).
+    ...(config.TURSO_AUTH_TOKEN ? { authToken: config.TURSO_AUTH_TOKEN } : {}),
+  });
+  return drizzle(client, { schema });
 }

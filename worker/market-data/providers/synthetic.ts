@@ -10,13 +10,15 @@
 // without a close in the requested range is a `no_data` failure that says which window the
 // market covers. Configured by name (see `syntheticProviderFromContext`), it is the demo market
 // ending on SYNTHETIC_MARKET_END_DATE, by default the last weekday on or before today, which is
-// what `scripts/seed-demo.ts` writes when it seeds on the same day.
-import { demoMarketOptions, lastWeekday } from "../demo-market.ts";
+// what `scripts/seed-demo.ts` writes when it seeds on the same day. SYNTHETIC_MARKET_EQUITIES and
+// SYNTHETIC_MARKET_LOOKBACK_DAYS size a bigger market (the batch benchmark's 3,000 symbols).
+import { addDays } from "../../dates.ts";
+import { demoMarket, demoMarketOptions, lastWeekday } from "../demo-market.ts";
 import { parseIsoDate } from "../import-fields.ts";
 import type { DailyClosesRequest, FetchOptions, MarketDataProvider, ProviderContext, ProviderPrice, ProviderResult } from "../provider.ts";
 import { generateSyntheticMarket } from "../synthetic.ts";
 import type { SyntheticMarket, SyntheticMarketOptions } from "../synthetic.ts";
-import { checkRange, ResultCollector, readSetting } from "./result.ts";
+import { checkRange, ResultCollector, readPositiveInteger, readSetting } from "./result.ts";
 
 export const syntheticSource = "synthetic";
 
@@ -92,7 +94,12 @@ export function syntheticProviderFromContext(context: ProviderContext): MarketDa
     if (!parsed.ok) throw new Error(`setting ${parsed.reason}`);
     endDate = parsed.value;
   }
-  return createSyntheticProvider({ market: demoMarketOptions(endDate) });
+  const demo = demoMarketOptions(endDate);
+  // A larger or longer market than the demo's (the batch benchmark's 3,000 symbols): the seed
+  // writer and the Worker must agree on these, like on the end date.
+  const equities = readPositiveInteger(context.env, "SYNTHETIC_MARKET_EQUITIES", demo.equities);
+  const lookbackDays = readPositiveInteger(context.env, "SYNTHETIC_MARKET_LOOKBACK_DAYS", demoMarket.lookbackDays);
+  return createSyntheticProvider({ market: { ...demo, equities, startDate: addDays(endDate, -lookbackDays) } });
 }
 
 /** The first index of sorted `dates` where `test` holds (it must hold for all after it). */

@@ -1,0 +1,116 @@
+// Fetch helpers for scripts that drive the running local stack through its API (`npm run
+// batch`, `npm run compare`): the base URL, JSON requests, and errors that say what went wrong
+// in words a person at a terminal can act on.
+import { localPorts } from "./local-config.ts";
+
+/** The API's error body (worker/http/errors.ts). */
+interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** The stack's base URL: `--url` when given, else http://127.0.0.1:$PORT (8787). */
+export function apiBaseUrl(override?: string): string {
+  return (override ?? `http://127.0.0.1:${localPorts.worker}`).replace(/\/+$/, "");
+}
+
+/** The API answered with an error status. */
+export class ApiRequestError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(status: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.name = "ApiRequestError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Nothing answered at the base URL. */
+export class StackUnreachableError extends Error {
+  constructor(baseUrl: string, cause: unknown) {
+    super(`cannot reach ${baseUrl} (${describeCause(cause)}): is \`npm start\` running?`, { cause });
+    this.name = "StackUnreachableError";
+  }
+}
+
+function describeCause(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (cause instanceof Error) return "code" in cause && typeof cause.code === "string" ? cause.code : cause.message;
+  return String(cause);
+}
+
+function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== "object" || value === null || !("error" in value)) return false;
+  const error = (value as { error: unknown }).error;
+  return typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" && typeof (error as { message?: unknown }).message === "string";
+}
+
+export interface JsonResponse<T> {
+  status: number;
+  body: T;
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
+
+  async get<T>(path: string): Promise<JsonResponse<T>> {
+    return this.request<T>("GET", path);
+  }
+
+  async post<T>(path: string, body: unknown): Promise<JsonResponse<T>> {
+    return this.request<T>("POST", path, body);
+  }
+
+  /** `path` is under /api/v1, e.g. `/admin/batch/runs`. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<JsonResponse<T>> {
+    const url = `${this.baseUrl}/api/v1${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new StackUnreachableError(this.baseUrl, error);
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // Handled: an HTML page or a proxy's error is reported with its status and first bytes.
+      throw new ApiRequestError(response.status, "NOT_JSON", `${method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+    if (!response.ok) {
+      if (isErrorBody(parsed)) throw new ApiRequestError(response.status, parsed.error.code, parsed.error.message, parsed.error.details);
+      throw new ApiRequestError(response.status, "HTTP_ERROR", `${method} ${url} answered ${response.status}`);
+    }
+    return { status: response.status, body: parsed as T };
+  }
+}
+
+/** An error as lines for the terminal: the message, then each field error of a 400. */
+export function formatError(error: unknown): string {
+  if (error instanceof ApiRequestError) {
+    const lines = [`error: ${error.message} (${error.status} ${error.code})`];
+    if (Array.isArray(error.details)) {
+      for (const detail of error.details) {
+        if (typeof detail === "object" && detail !== null && "message" in detail) {
+          const path = "path" in detail && typeof detail.path === "string" && detail.path !== "" ? `${detail.path}: ` : "";
+          lines.push(`  ${path}${String(detail.message)}`);
+        }
+      }
+    }
+    return lines.join("\n");
+  }
+  if (error instanceof Error) return `error: ${error.message}`;
+  return `error: ${String(error)}`;
+}

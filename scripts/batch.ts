@@ -1,0 +1,282 @@
+// `npm run batch`: runs the daily batch on the RUNNING local stack (`npm start`) through the
+// admin API, follows the run, and prints its phases when it ends.
+//
+//   npm run batch -- --date YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
+//   npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
+//
+// Exit code: 0 when the run completed, 2 when it ended partial, 1 when it failed or on any error
+// (bad arguments, the stack not running, a request refused). Repeating a request while its run
+// is still active follows that run instead of starting another. Ctrl-C stops following, not the
+// run. Argument parsing and formatting are pure functions, tested in test/unit/batch-cli.test.ts.
+import { parseArgs } from "node:util";
+import type { BatchRunDetail, BatchRunPhase, BatchRunStartResponse } from "../worker/batch/run-history.ts";
+import { ApiClient, ApiRequestError, apiBaseUrl, formatError, StackUnreachableError } from "./api-client.ts";
+
+export const batchUsage = `usage:
+  npm run batch -- --date YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
+  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
+
+Runs the batch on the running local stack (\`npm start\`) and follows it until it ends.
+  --date        one trading date (a weekday)
+  --from, --to  a backfill over every weekday of the range, both ends included
+  --force       recompute betas already stored (force_rerun)
+  --portfolio   limit portfolio analytics to one portfolio
+  --url         the stack's base URL (default http://127.0.0.1:$PORT, PORT default 8787)
+Exit code: 0 completed, 2 partial, 1 failed or error.`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+interface RunOptions {
+  force: boolean;
+  portfolioId: string | null;
+  baseUrl: string;
+}
+
+export type BatchCommand =
+  | { kind: "help" }
+  | ({ kind: "run"; date: string } & RunOptions)
+  | ({ kind: "backfill"; from: string; to: string } & RunOptions);
+
+const datePattern = /^\d{4}-\d{2}-\d{2}$/;
+
+function requireDate(option: string, value: string): string {
+  // The API checks the calendar and weekdays; this catches a mistyped argument before any request.
+  if (!datePattern.test(value)) throw new UsageError(`--${option} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Parses the arguments after `npm run batch --`; throws `UsageError` with what is wrong. */
+export function parseBatchArgs(args: readonly string[]): BatchCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        date: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
+        force: { type: "boolean", default: false },
+        portfolio: { type: "string" },
+        url: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return { kind: "help" };
+  const options: RunOptions = { force: values.force, portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url) };
+  if (values.portfolio !== undefined && values.portfolio.trim() === "") throw new UsageError("--portfolio needs a portfolio id");
+  if (values.date !== undefined) {
+    if (values.from !== undefined || values.to !== undefined) throw new UsageError("give either --date or --from/--to, not both");
+    return { kind: "run", date: requireDate("date", values.date), ...options };
+  }
+  if (values.from !== undefined || values.to !== undefined) {
+    if (values.from === undefined) throw new UsageError("--to needs --from");
+    if (values.to === undefined) throw new UsageError("--from needs --to");
+    return { kind: "backfill", from: requireDate("from", values.from), to: requireDate("to", values.to), ...options };
+  }
+  throw new UsageError("missing --date (or --from and --to)");
+}
+
+/** The admin request that starts the command's run. */
+export function startRequest(command: Exclude<BatchCommand, { kind: "help" }>): { path: string; body: Record<string, unknown> } {
+  const options = { ...(command.portfolioId === null ? {} : { portfolio_id: command.portfolioId }), ...(command.force ? { force_rerun: true } : {}) };
+  if (command.kind === "run") return { path: "/admin/batch/run", body: { date: command.date, ...options } };
+  return { path: "/admin/batch/backfill", body: { from: command.from, to: command.to, ...options } };
+}
+
+export type RunStatus = BatchRunDetail["run"]["status"];
+
+export function isFinished(status: RunStatus): boolean {
+  return status === "completed" || status === "partial" || status === "failed";
+}
+
+/** 0 completed, 2 partial, 1 failed (and 1 for a run that has not ended). */
+export function exitCodeFor(status: RunStatus): number {
+  if (status === "completed") return 0;
+  if (status === "partial") return 2;
+  return 1;
+}
+
+/** `850 ms`, `12.3 s`, `2 min 05 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`;
+}
+
+/** One line of progress; printed whenever it changes. */
+export function formatProgress(detail: BatchRunDetail): string {
+  const { run, progress } = detail;
+  const parts = [`[${run.status}] ${progress.dates_published}/${progress.dates_total} date(s) published`];
+  if (progress.current_date !== null) {
+    let where = `${progress.current_date}: ${progress.current_phase ?? "finishing"}`;
+    const chunks = progress.current_date_chunks.find((tally) => tally.phase === progress.current_phase);
+    if (chunks) {
+      const total = chunks.pending + chunks.done + chunks.failed;
+      where += ` (${chunks.done}/${total} chunks done${chunks.failed > 0 ? `, ${chunks.failed} failed` : ""})`;
+    }
+    parts.push(where);
+  }
+  if (progress.chunks.failed > 0) parts.push(`${progress.chunks.failed} failed chunk(s) so far`);
+  return parts.join("; ");
+}
+
+/** Lays out rows under headers; columns in `rightAligned` are padded on the left, a left-aligned last column is not padded. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number> = new Set()): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => {
+        if (column === cells.length - 1 && !rightAligned.has(column)) return cell;
+        return rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!);
+      })
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}
+
+/** The run's phases: date, phase, ok, duration, total/computed/skipped/failed, rows stored, message. */
+export function formatPhaseTable(phases: readonly BatchRunPhase[]): string {
+  if (phases.length === 0) return "no phase recorded a result";
+  const headers = ["date", "phase", "ok", "duration", "total", "computed", "skipped", "failed", "rows stored", "message"];
+  const rows = phases.map((phase) => [
+    phase.date,
+    phase.name,
+    phase.success ? "ok" : "FAIL",
+    formatDuration(phase.duration_ms),
+    String(phase.counts.total),
+    String(phase.counts.computed),
+    String(phase.counts.skipped),
+    String(phase.counts.failed),
+    String(phase.counts.rows_stored),
+    phase.error_text ? `${phase.message} (${phase.error_text})` : phase.message,
+  ]);
+  return formatTable(headers, rows, new Set([3, 4, 5, 6, 7, 8]));
+}
+
+const listedItems = 5;
+
+/** Failed chunks, one line each with their first items and error. */
+export function formatFailedChunks(detail: Pick<BatchRunDetail, "failed_chunks" | "failed_chunks_total">): string {
+  if (detail.failed_chunks_total === 0) return "";
+  const lines = [`failed chunks (${detail.failed_chunks_total}):`];
+  for (const chunk of detail.failed_chunks) {
+    const items = chunk.items.slice(0, listedItems).join(", ") + (chunk.items.length > listedItems ? `, … (${chunk.items.length} items)` : "");
+    lines.push(`  ${chunk.date} ${chunk.phase} chunk ${chunk.chunk_index} [${items}]: ${chunk.error_text ?? "no error recorded"}`);
+  }
+  if (detail.failed_chunks.length < detail.failed_chunks_total) lines.push(`  … and ${detail.failed_chunks_total - detail.failed_chunks.length} more`);
+  return lines.join("\n");
+}
+
+/** The first failed items of the phases (their issues), when the detail has them. */
+export function formatFailedItems(phases: readonly BatchRunPhase[], limit = 10): string {
+  const failed = phases.flatMap((phase) => (phase.issues ?? []).filter((issue) => issue.kind === "failed").map((issue) => ({ phase, issue })));
+  if (failed.length === 0) return "";
+  const lines = [`failed items (${failed.length > limit ? `first ${limit} of ${failed.length}` : failed.length}):`];
+  for (const { phase, issue } of failed.slice(0, limit)) {
+    lines.push(`  ${phase.date} ${phase.name} ${issue.item}${issue.factor ? ` ${issue.factor}` : ""}: ${issue.reason} — ${issue.detail}`);
+  }
+  return lines.join("\n");
+}
+
+/** The last line: how the run ended. */
+export function formatOutcome(detail: BatchRunDetail): string {
+  const { run } = detail;
+  const took = run.started_at && run.finished_at ? ` in ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}` : "";
+  const line = `run ${run.id} ${run.status}${took}: ${run.dates_published}/${run.dates_total} date(s) published`;
+  return run.error_text ? `${line}\n${run.error_text}` : line;
+}
+
+/** Consecutive failed polls before the script gives up following. */
+const maxFailedPolls = 3;
+
+function isTransient(error: unknown): boolean {
+  return error instanceof StackUnreachableError || (error instanceof ApiRequestError && error.status >= 500);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+export async function main(args: readonly string[], pollIntervalMs = 1000): Promise<number> {
+  let command: BatchCommand;
+  try {
+    command = parseBatchArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}\n\n${batchUsage}`);
+    return 1;
+  }
+  if (command.kind === "help") {
+    console.log(batchUsage);
+    return 0;
+  }
+
+  const client = new ApiClient(command.baseUrl);
+  let runId: string | null = null;
+  try {
+    const request = startRequest(command);
+    const { body: started } = await client.post<BatchRunStartResponse>(request.path, request.body);
+    runId = started.run_id;
+    const range = started.dates.length === 1 ? started.dates[0] : `${started.dates[0]}..${started.dates.at(-1)}`;
+    console.log(
+      started.outcome === "already_running"
+        ? `run ${runId} for the same request is already under way (${range}); following it`
+        : `started run ${runId}: ${started.dates.length} date(s), ${range}`,
+    );
+    const followed = runId;
+    process.once("SIGINT", () => {
+      console.log(`\nstopped following; run ${followed} goes on (GET ${command.baseUrl}/api/v1/admin/batch/runs/${followed})`);
+      process.exit(130);
+    });
+
+    const detailPath = `/admin/batch/runs/${encodeURIComponent(runId)}`;
+    let lastProgress = "";
+    let failedPolls = 0;
+    for (;;) {
+      let detail: BatchRunDetail;
+      try {
+        // Polls without the phases' issue lists: they can be large, and only the end prints them.
+        detail = (await client.get<BatchRunDetail>(`${detailPath}?include_issues=false`)).body;
+        failedPolls = 0;
+      } catch (error) {
+        // One failed poll (a 5xx, a dropped connection) does not end the run: say so and poll again.
+        if (!isTransient(error) || ++failedPolls >= maxFailedPolls) throw error;
+        console.error(`${clock()} poll failed (${failedPolls}/${maxFailedPolls}), retrying: ${formatError(error)}`);
+        await sleep(pollIntervalMs);
+        continue;
+      }
+      const progress = formatProgress(detail);
+      if (progress !== lastProgress) {
+        console.log(`${clock()} ${progress}`);
+        lastProgress = progress;
+      }
+      if (isFinished(detail.run.status)) break;
+      await sleep(pollIntervalMs);
+    }
+
+    const { body: final } = await client.get<BatchRunDetail>(detailPath);
+    console.log(`\n${formatPhaseTable(final.phases)}`);
+    for (const section of [formatFailedChunks(final), formatFailedItems(final.phases)]) if (section) console.log(`\n${section}`);
+    console.log(`\n${formatOutcome(final)}`);
+    return exitCodeFor(final.run.status);
+  } catch (error) {
+    console.error(formatError(error));
+    if (runId !== null) console.error(`run ${runId} may still be going on the stack`);
+    return 1;
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,288 @@
+// Batch runs end to end: the cron trigger and the admin path create runs, the real queue
+// carries every message, and the consumers write the real tables of a demo-seeded libSQL.
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  batchChunks,
+  batchPhaseResults,
+  batchRuns,
+  marketPrices,
+  portfolioFactorExposures,
+  portfolioSnapshots,
+  portfolioStressResults,
+  positionFactorExposures,
+  symbolDailyMetrics,
+  symbolFactorExposures,
+  symbolUniverse,
+} from "../../schema/index.ts";
+import type { DualWriteReport } from "../../worker/batch/dual-write-report.ts";
+import { batchDeadLetterQueueName, batchQueueName, type BatchMessage } from "../../worker/batch/messages.ts";
+import { planPhaseChunks } from "../../worker/batch/ledger.ts";
+import { createRun } from "../../worker/batch/runs.ts";
+import { batchPhases, type StoredPhaseCounts } from "../../worker/batch/telemetry.ts";
+import { addDays } from "../../worker/dates.ts";
+import { getDatabase } from "../../worker/db/client.ts";
+import { loadActiveFactors } from "../../worker/db/factors.ts";
+import { buildFactorEngineInput, computeUniverseBetas } from "../../worker/factors/engine.ts";
+import { liveHubFor } from "../../worker/realtime/live-hub.ts";
+import worker from "../../worker/index.ts";
+
+const db = getDatabase(env);
+/** Monday 2026-06-29 and the Friday before it (the catch-up of BATCH_CATCH_UP_DAYS = 3). */
+const monday = "2026-06-29";
+const friday = "2026-06-26";
+const tuesday = "2026-06-30";
+const noPriceSymbol = "ZZNOPRICE";
+
+async function fireCron(date: string): Promise<void> {
+  const [year, month, day] = date.split("-").map(Number);
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: Date.UTC(year!, month! - 1, day!, 21, 30), cron: "30 21 * * 1-5" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+async function runById(runId: string) {
+  return db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
+}
+
+async function waitForRunEnd(runId: string, timeoutMs = 100_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await runById(runId);
+    if (run && ["completed", "partial", "failed"].includes(run.status)) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run?.status ?? "missing"}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function phaseResults(runId: string) {
+  return db.select().from(batchPhaseResults).where(eq(batchPhaseResults.runId, runId)).orderBy(asc(batchPhaseResults.calculationDate), asc(batchPhaseResults.id));
+}
+
+/** Every value of the date's symbol-level output, to compare before and after a replay. */
+async function dateSnapshot(date: string) {
+  const [betas, metrics, exposures, snapshots, stress] = await Promise.all([
+    db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, date)).orderBy(symbolFactorExposures.symbol, symbolFactorExposures.factorId),
+    db.select().from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, date)).orderBy(symbolDailyMetrics.symbol),
+    db.select().from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, date)).orderBy(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId),
+    db.select().from(portfolioSnapshots).where(eq(portfolioSnapshots.date, date)).orderBy(portfolioSnapshots.portfolioId),
+    db.select().from(portfolioStressResults).where(eq(portfolioStressResults.calculationDate, date)).orderBy(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId),
+  ]);
+  return { betas, metrics, exposures, snapshots, stress };
+}
+
+/** Delivers one message straight to worker.queue() (as the queue would) and returns the outcome. */
+async function deliver(queue: string, body: BatchMessage, attempts: number, overrides: Partial<Env> = {}) {
+  const id = crypto.randomUUID();
+  const batch = createMessageBatch<BatchMessage>(queue, [{ id, timestamp: Date.now(), attempts, body }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, ...overrides }, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks.includes(id), retried: result.retryMessages.some((m) => m.msgId === id) };
+}
+
+let cronRunId = "";
+
+describe("a cron-triggered run over the demo universe", () => {
+  it("completes every phase of its date and of the missed weekday it catches up", async () => {
+    // A symbol in the universe that no provider knows: it must be reported, never zeroed.
+    await db.insert(symbolUniverse).values({ symbol: noPriceSymbol, assetType: "equity", firstSeenDate: "2026-01-02", lastSeenDate: "2026-06-30" });
+    await fireCron(monday);
+    const run = (await db.select().from(batchRuns).where(eq(batchRuns.dedupeKey, `cron:${monday}`)).get())!;
+    expect(run.dates).toEqual([friday, monday]);
+    cronRunId = run.id;
+    const ended = await waitForRunEnd(run.id);
+    expect(ended.status).toBe("completed");
+    const results = await phaseResults(run.id);
+    for (const date of [friday, monday]) {
+      const ofDate = results.filter((row) => row.calculationDate === date);
+      expect(ofDate.map((row) => row.phase).sort()).toEqual([...batchPhases].sort());
+      for (const row of ofDate) {
+        expect(row.success, `${date} ${row.phase}: ${row.message}`).toBe(true);
+        expect(row.message.length).toBeGreaterThan(0);
+      }
+    }
+    // Phases of a date ran in order.
+    const monday_ = results.filter((row) => row.calculationDate === monday);
+    for (let i = 1; i < batchPhases.length; i++) {
+      const previous = monday_.find((row) => row.phase === batchPhases[i - 1])!;
+      const current = monday_.find((row) => row.phase === batchPhases[i])!;
+      expect(current.startedAt >= previous.finishedAt, `${batchPhases[i]} started before ${batchPhases[i - 1]} finished`).toBe(true);
+    }
+    const universe = monday_.find((row) => row.phase === "universe_factors")!.counts as StoredPhaseCounts;
+    expect(universe.total).toBeGreaterThan(500);
+    expect(universe.computed).toBeGreaterThan(480);
+    expect(universe.rows_stored).toBeGreaterThan(480 * 12 * 0.9);
+  });
+
+  it("stored the factor engine's betas for every symbol of the date", async () => {
+    const factors = await loadActiveFactors(db);
+    const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
+    const prices = await db
+      .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
+      .from(marketPrices)
+      .where(and(gt(marketPrices.date, addDays(monday, -(windowDays + 10))), lte(marketPrices.date, monday)));
+    const { input } = buildFactorEngineInput(prices, factors);
+    const universe = computeUniverseBetas(input, monday);
+    const stored = await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, monday));
+    const storedByKey = new Map(stored.map((row) => [`${row.symbol}|${row.factorId}`, row]));
+    const symbols = (await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(eq(symbolUniverse.isActive, true))).map((r) => r.symbol);
+    let compared = 0;
+    for (const symbol of symbols) {
+      const betas = universe.symbolBetasFor(symbol);
+      for (const factor of factors) {
+        const expected = betas?.betas[factor.key];
+        const row = storedByKey.get(`${symbol}|${factor.id}`);
+        if (!expected || expected.status === "missing") {
+          expect(row, `${symbol} ${factor.key} should have no stored beta`).toBeUndefined();
+          continue;
+        }
+        expect(row, `${symbol} ${factor.key}`).toBeDefined();
+        expect(Math.abs(row!.betaValue - expected.beta)).toBeLessThan(1e-9);
+        expect(row!.observations).toBe(expected.observations);
+        expect(row!.qualityFlag).toBe(expected.qualityFlag);
+        compared++;
+      }
+    }
+    expect(compared).toBe(stored.length);
+    expect(compared).toBeGreaterThan(5000);
+  });
+
+  it("filled the dashboard rows, the portfolio analytics and the live hub", async () => {
+    const metrics = await db.select().from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, monday));
+    expect(metrics.length).toBeGreaterThan(480);
+    const withMarketBeta = metrics.filter((row) => row.factorMarketBeta !== null);
+    expect(withMarketBeta.length).toBeGreaterThan(480);
+    const snapshots = await db.select().from(portfolioSnapshots).where(eq(portfolioSnapshots.date, monday));
+    expect(snapshots).toHaveLength(5);
+    for (const snapshot of snapshots) expect(snapshot.dataQuality).toMatchObject({ date: monday });
+    expect((await db.select().from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, monday))).length).toBeGreaterThanOrEqual(5 * 10);
+    expect((await db.select().from(portfolioStressResults).where(eq(portfolioStressResults.calculationDate, monday))).length).toBe(5 * 5);
+    expect((await db.select().from(positionFactorExposures).where(eq(positionFactorExposures.calculationDate, monday))).length).toBeGreaterThan(0);
+    const status = await liveHubFor(env, "demo-org").status();
+    expect(status.lastEvent).toMatchObject({ type: "batch.date_published", run_id: cronRunId });
+  });
+
+  it("serves the dual-write report over the run's dates: the per-position path agrees with the cached betas", async () => {
+    const response = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`);
+    expect(response.status).toBe(200);
+    const report = await response.json<DualWriteReport>();
+    expect(report.overall.comparisons).toBeGreaterThan(100);
+    expect(report.overall.discrepancies).toBe(0);
+    expect(report.recommendation).toBe("SAFE_TO_DEPRECATE");
+    expect(report.dates.map((d) => d.date)).toEqual([friday, monday]);
+    const invalid = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`);
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ error: { code: "VALIDATION_ERROR", details: [expect.objectContaining({ path: "start_date" })] } });
+  });
+
+  it("reports a symbol without prices with its reason and stores no number for it", async () => {
+    const results = await phaseResults(cronRunId);
+    const marketData = results.find((row) => row.calculationDate === monday && row.phase === "market_data")!.counts as StoredPhaseCounts;
+    expect(marketData.failed_reasons["no_data"]).toBeGreaterThanOrEqual(1);
+    expect(marketData.issues).toContainEqual(expect.objectContaining({ item: noPriceSymbol, kind: "failed", reason: "no_data" }));
+    const factors = results.find((row) => row.calculationDate === monday && row.phase === "universe_factors")!.counts as StoredPhaseCounts;
+    expect(factors.issues).toContainEqual(expect.objectContaining({ item: noPriceSymbol, kind: "failed", reason: "no_prices" }));
+    for (const table of [marketPrices, symbolFactorExposures, symbolDailyMetrics] as const) {
+      const rows = await db.select({ n: sql<number>`count(*)` }).from(table).where(eq(table.symbol, noPriceSymbol)).get();
+      expect(rows?.n).toBe(0);
+    }
+  });
+
+  it("starts one run when two cron invocations overlap, and the next day's run catches up nothing", async () => {
+    await Promise.all([fireCron(tuesday), fireCron(tuesday)]);
+    const runs = await db.select().from(batchRuns).where(eq(batchRuns.endDate, tuesday));
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.dates).toEqual([tuesday]);
+    expect((await waitForRunEnd(runs[0]!.id)).status).toBe("completed");
+  });
+});
+
+describe("replays and reruns", () => {
+  it("leaves every row identical when a chunk's message is delivered again", async () => {
+    const before = await dateSnapshot(monday);
+    for (const phase of ["universe_factors", "symbol_metrics", "portfolio_analytics", "denormalize"] as const) {
+      const outcome = await deliver(batchQueueName, { type: "phase.chunk", runId: cronRunId, date: monday, phase, chunkIndex: 0 }, 2);
+      expect(outcome).toEqual({ acked: true, retried: false });
+    }
+    expect(await dateSnapshot(monday)).toEqual(before);
+    // No phase was recorded twice, and the run is still completed.
+    const results = await phaseResults(cronRunId);
+    expect(results.filter((row) => row.calculationDate === monday)).toHaveLength(batchPhases.length);
+    expect((await runById(cronRunId))?.status).toBe("completed");
+  });
+
+  it("skips stored betas without force_rerun and recomputes them with it", async () => {
+    const sample = (await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, monday)).limit(1).get())!;
+    // A corrupted stored beta: only a forced rerun replaces it.
+    await db.update(symbolFactorExposures).set({ betaValue: 4.5 }).where(eq(symbolFactorExposures.id, sample.id));
+    const queue = env.BATCH_QUEUE;
+    const plain = await createRun(db, queue, { trigger: "admin", startDate: monday, endDate: monday });
+    expect(plain.outcome).toBe("started");
+    if (plain.outcome === "skipped") throw new Error("unreachable");
+    expect((await waitForRunEnd(plain.runId)).status).toBe("completed");
+    const plainFactors = (await phaseResults(plain.runId)).find((row) => row.phase === "universe_factors")!.counts as StoredPhaseCounts;
+    expect(plainFactors.computed).toBe(0);
+    expect(plainFactors.skipped_reasons["already_stored"]).toBeGreaterThan(480);
+    expect((await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.id, sample.id)).get())?.betaValue).toBe(4.5);
+
+    const forced = await createRun(db, queue, { trigger: "admin", startDate: monday, endDate: monday, forceRerun: true });
+    if (forced.outcome === "skipped") throw new Error("unreachable");
+    expect((await waitForRunEnd(forced.runId)).status).toBe("completed");
+    const forcedFactors = (await phaseResults(forced.runId)).find((row) => row.phase === "universe_factors")!.counts as StoredPhaseCounts;
+    expect(forcedFactors.computed).toBeGreaterThan(480);
+    expect(forcedFactors.rows_stored).toBeGreaterThanOrEqual(1);
+    expect((await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.id, sample.id)).get())?.betaValue).toBe(sample.betaValue);
+  });
+});
+
+/** A run with its `denormalize` phase of one date planned by hand, its chunks not yet sent. */
+async function runAwaitingChunks(date: string) {
+  const runId = crypto.randomUUID();
+  await db.insert(batchRuns).values({ id: runId, dedupeKey: `pipeline-test:${runId}`, trigger: "admin", startDate: date, endDate: date, dates: [date], status: "running" });
+  const symbols = (await db.select({ symbol: symbolDailyMetrics.symbol }).from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, date)).limit(40)).map((r) => r.symbol);
+  const chunks = await planPhaseChunks(db, { runId, calculationDate: date, phase: "denormalize" }, symbols, 20);
+  expect(chunks).toHaveLength(2);
+  return runId;
+}
+
+const unreachableDatabase = { TURSO_DATABASE_URL: "http://127.0.0.1:9" } as Partial<Env>;
+
+describe("failures", () => {
+  it("retries a chunk that fails twice, then completes it and moves the run on", async () => {
+    const runId = await runAwaitingChunks(monday);
+    const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 0 };
+    expect(await deliver(batchQueueName, message, 1, unreachableDatabase)).toEqual({ acked: false, retried: true });
+    expect(await deliver(batchQueueName, message, 2, unreachableDatabase)).toEqual({ acked: false, retried: true });
+    expect(await deliver(batchQueueName, message, 3)).toEqual({ acked: true, retried: false });
+    expect(await deliver(batchQueueName, { ...message, chunkIndex: 1 }, 1)).toEqual({ acked: true, retried: false });
+    const chunks = await db.select().from(batchChunks).where(and(eq(batchChunks.runId, runId), eq(batchChunks.phase, "denormalize")));
+    expect(chunks.map((chunk) => chunk.status)).toEqual(["done", "done"]);
+    // The last chunk recorded the phase and the real queue ran publish: the run completed.
+    expect((await waitForRunEnd(runId)).status).toBe("completed");
+    const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
+    expect(denormalize).toMatchObject({ success: true });
+  });
+
+  it("dead-letters a chunk that keeps failing: the phase records what is missing and the run ends partial", async () => {
+    const runId = await runAwaitingChunks(monday);
+    const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      expect(await deliver(batchQueueName, message, attempt, unreachableDatabase)).toEqual({ acked: false, retried: true });
+    }
+    expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
+    // After max_retries the queue moves the message to the dead-letter queue.
+    expect(await deliver(batchDeadLetterQueueName, message, 6)).toEqual({ acked: true, retried: false });
+    const run = await waitForRunEnd(runId);
+    expect(run.status).toBe("partial");
+    expect(run.errorText).toContain("phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)");
+    const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
+    expect(denormalize.success).toBe(false);
+    const counts = denormalize.counts as StoredPhaseCounts;
+    expect(counts).toMatchObject({ chunks_total: 2, chunks_done: 1, chunks_failed: 1, failed: 20 });
+    expect(counts.failed_reasons).toEqual({ chunk_dead_lettered: 20 });
+    expect(denormalize.message).toContain("1 of 2 chunks dead-lettered");
+  });
+});

@@ -1,0 +1,45 @@
+// The batch's tunables, read from the Worker's vars (wrangler.toml) with defaults chosen by
+// `npm run bench:batch` (see README "Batch pipeline"). Invalid values throw at the start of a
+// message, so a misconfiguration shows up as a failing (then dead-lettered) message with the
+// setting's name, not as silently different chunks.
+import { readPositiveInteger, readSetting } from "../market-data/providers/result.ts";
+
+export interface BatchConfig {
+  /** Symbols per chunk of the symbol phases (metrics, universe factors, denormalize). */
+  symbolChunkSize: number;
+  /**
+   * Symbols per market data chunk. An HTTP provider (Stooq) makes one request per symbol, and
+   * every request is a subrequest of the consumer invocation, which a batch of messages shares:
+   * chunk size × max_batch_size (+ a few database requests per message) must stay inside the
+   * plan's per-invocation subrequest limit.
+   */
+  marketDataChunkSize: number;
+  /** Portfolios per portfolio analytics chunk. */
+  portfolioChunkSize: number;
+  /** A cron run looks back this many calendar days for weekdays no run published. */
+  catchUpDays: number;
+  /** Write the per-position path too (`position_factor_exposures`), for dual-write validation. */
+  dualWrite: boolean;
+}
+
+export const defaultBatchConfig: BatchConfig = {
+  symbolChunkSize: 500,
+  marketDataChunkSize: 100,
+  portfolioChunkSize: 25,
+  catchUpDays: 10,
+  dualWrite: false,
+};
+
+export function batchConfig(env: object): BatchConfig {
+  const dualWrite = readSetting(env, "BATCH_DUAL_WRITE");
+  if (dualWrite !== undefined && dualWrite !== "true" && dualWrite !== "false") {
+    throw new Error(`setting BATCH_DUAL_WRITE must be "true" or "false", got "${dualWrite}"`);
+  }
+  return {
+    symbolChunkSize: readPositiveInteger(env, "BATCH_SYMBOL_CHUNK_SIZE", defaultBatchConfig.symbolChunkSize),
+    marketDataChunkSize: readPositiveInteger(env, "BATCH_MARKET_DATA_CHUNK_SIZE", defaultBatchConfig.marketDataChunkSize),
+    portfolioChunkSize: readPositiveInteger(env, "BATCH_PORTFOLIO_CHUNK_SIZE", defaultBatchConfig.portfolioChunkSize),
+    catchUpDays: readPositiveInteger(env, "BATCH_CATCH_UP_DAYS", defaultBatchConfig.catchUpDays),
+    dualWrite: dualWrite === "true",
+  };
+}

@@ -1,0 +1,586 @@
+// Phase 4 of the daily batch for one chunk of portfolios: per portfolio, the factor
+// exposures aggregated from the cached symbol betas, the day's P&L snapshot and the built-in
+// stress results on the calculation date D; with dual-write on, also the per-position betas
+// the old way (DESIGN.md section 6), so `dual-write-report.ts` can compare the two paths.
+//
+// Inputs (no price re-reads on the aggregate path):
+// - closes and 1-day returns of the beta symbols (a stock's or ETF's own symbol, an option's
+//   underlying) from `symbol_daily_metrics` on D (`current_price`, `return_1d`; phase 2);
+// - betas from `symbol_factor_exposures` on D (phase 3). Stored rows are estimates only, so a
+//   symbol phase 3 could not estimate reads as `no_betas` / `beta_not_found` in data_quality
+//   (its own reason is in phase 3's telemetry). The table does not keep the factor
+//   observations of an estimate; the aggregation does not read them, and the loaded beta
+//   carries its own observations there.
+// - every position of the portfolio, in id order (so sums are reproducible to the last bit):
+//   `aggregatePortfolio` keeps those held on D.
+//
+// Writes, all of the chunk's in one transaction, each an upsert on its natural key that
+// leaves identical rows untouched (and counts them as unchanged):
+// - `portfolio_factor_exposures`: one row per factor with an exposure (exposure_dollar not
+//   null). `exposure_value` is null when equity ≤ 0 (weights undefined), `coverage` null when
+//   gross is 0. A factor without an exposure gets no row, and a row stored for it on D by an
+//   earlier run is deleted.
+// - `portfolio_snapshots`: equity, gross, net, the aggregation's `data_quality` (JSON) and
+//   the day's P&L from the symbol returns. For each valued position with a delta whose beta
+//   symbol has a `return_1d` on D:
+//     pnl_i = marketValue_i × delta_i × r_i / (1 + r_i)
+//   (market value today is mv_i, so yesterday's was mv_i / (1 + r_i); options move by their
+//   delta-approximated notional). daily_pnl = Σ pnl_i, null (never 0) when no position has a
+//   return; daily_return = daily_pnl / (equity − daily_pnl), the previous equity at today's
+//   cash, when that base is > 0, else null. A position opened on D is left out of the P&L: it
+//   was not held at the previous close, and the day's return is not its gain (one opened on
+//   a weekend or holiday before D entered at the previous close, so it counts).
+// - `portfolio_stress_results`: every built-in scenario (`stress_scenarios.builtin = 1`)
+//   through `runStressTest`. A built-in scenario that does not validate against the active
+//   factors (a shocked factor deactivated) is skipped for the chunk and logged
+//   (`portfolio_analytics.scenario_invalid`), and its stale rows on D are deleted.
+// - with `dualWrite`, `position_factor_exposures`: per valued position with a weight and a
+//   delta, per factor its beta symbol has an estimate for, computed independently by the
+//   per-symbol path (`computeSymbolBetasDirect` on the closes in `market_prices`): beta_value
+//   (the underlying's for options), weight, delta, exposure_value = weight × delta × beta,
+//   is_option. `symbol` is the beta symbol (the symbol whose beta the row holds; the
+//   underlying for options), so the report compares it with that symbol's cached beta
+//   without re-reading the position. Positions without weight (equity ≤ 0), delta or beta
+//   get no row (never a 0), and stale rows of the portfolio on D are deleted. With dual-write
+//   off the phase does not touch that table.
+//
+// Counts (unit `portfolios`):
+// - `computed`: aggregated and written.
+// - `skipped` `not_found`: no such portfolio; nothing written.
+// - `skipped` `no_positions_held`: the portfolio exists but holds nothing on D. Its snapshot
+//   is still written (equity = cash, gross = net = 0, P&L null), so an equity history has no
+//   hole, and its exposure, stress (and with dual-write, position) rows on D are deleted: no
+//   positions, nothing to stress; rows left from an earlier run would be stale.
+// - `failed` `invalid_holdings` (a `HoldingValidationError`, with every field issue) or
+//   `aggregation_error` (a RangeError: an overflow in the aggregation, stress or P&L): nothing
+//   of that portfolio is written or deleted (the rows of an earlier run stay until a run
+//   succeeds), and the chunk goes on.
+// - rows_stored / rows_unchanged / rows_deleted over every table written.
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import type { SQLWrapper } from "drizzle-orm";
+import {
+  marketPrices,
+  portfolioFactorExposures,
+  portfolioSnapshots,
+  portfolioStressResults,
+  portfolios,
+  positionFactorExposures,
+  positions,
+  stressScenarios,
+  symbolDailyMetrics,
+  symbolFactorExposures,
+} from "../../schema/index.ts";
+import { addDays } from "../dates.ts";
+import type { Database } from "../db/client.ts";
+import { loadActiveFactors } from "../db/factors.ts";
+import { runInTransaction } from "../db/transaction.ts";
+import { buildFactorEngineInput, computeSymbolBetasDirect, FactorEngineError } from "../factors/engine.ts";
+import type { FactorEngineInput } from "../factors/engine.ts";
+import { aggregatePortfolio, HoldingValidationError, isHeldOn } from "../factors/portfolio.ts";
+import type { BetaTable, HoldingInput, PortfolioAggregation } from "../factors/portfolio.ts";
+import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
+import type { StressScenario } from "../factors/stress.ts";
+import type { EstimatedBeta, FactorSpec, SymbolBetas, SymbolFactorBeta } from "../factors/types.ts";
+import { logEvent } from "../log.ts";
+import { emptyCounts, recordIssue } from "./telemetry.ts";
+import type { ChunkOutcome, PhaseIssue } from "./telemetry.ts";
+
+export interface PortfolioAnalyticsChunk {
+  calculationDate: string;
+  portfolioIds: readonly string[];
+  /** Also write `position_factor_exposures` the old, per-position way. */
+  dualWrite: boolean;
+}
+
+/** The market reference symbol: its closes define the trading calendar. */
+const marketReferenceSymbol = "SPY";
+/** Calendar days loaded before the longest window: the close before its first return. */
+const priceLookbackDays = 10;
+/** Rows per multi-row insert: ≤ 10 columns × 500 rows stays far inside SQLite's 32,766 parameters. */
+const rowsPerInsert = 500;
+/** Ids per `id in (…)` delete. */
+const idsPerDelete = 500;
+
+/** The beta symbol of a position: the underlying for options, its own symbol otherwise. */
+function betaSymbolOf(holding: Pick<HoldingInput, "instrument" | "symbol" | "underlyingSymbol">): string {
+  return holding.instrument === "option" && holding.underlyingSymbol ? holding.underlyingSymbol : holding.symbol;
+}
+
+/**
+ * The stored betas of `symbols` on `date` as the aggregation's beta table (factor key →
+ * estimate), for the given factors only.
+ */
+export async function loadStoredBetaTable(
+  db: Database,
+  date: string,
+  symbols: readonly string[],
+  factors: readonly FactorSpec[],
+): Promise<Map<string, Record<string, SymbolFactorBeta>>> {
+  const table = new Map<string, Record<string, SymbolFactorBeta>>();
+  if (symbols.length === 0 || factors.length === 0) return table;
+  const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
+  const rows = await db
+    .select()
+    .from(symbolFactorExposures)
+    .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, [...symbols])));
+  for (const row of rows) {
+    const factor = factorsById.get(row.factorId);
+    // Rows of inactive factors are not part of the aggregation; `insufficient_data` rows
+    // cannot exist (the table's CHECK refuses them) but would not be estimates.
+    if (!factor || row.qualityFlag === "insufficient_data") continue;
+    const estimate: EstimatedBeta = {
+      factorId: factor.id,
+      factorKey: factor.key,
+      method: row.calculationMethod,
+      calculationDate: row.calculationDate,
+      windowDays: row.regressionWindowDays,
+      observations: row.observations,
+      // Not stored (see the header); unused by the aggregation.
+      factorObservations: row.observations,
+      status: "estimated",
+      beta: row.betaValue,
+      rawBeta: row.rawBetaValue ?? row.betaValue,
+      rSquared: row.rSquared,
+      qualityFlag: row.qualityFlag,
+      regularizationAlpha: row.regularizationAlpha,
+    };
+    const betas = table.get(row.symbol) ?? {};
+    betas[factor.key] = estimate;
+    table.set(row.symbol, betas);
+  }
+  return table;
+}
+
+/** The day's P&L from the symbol returns (see the header for the definition). */
+export function dailyPnlOf(
+  aggregation: Pick<PortfolioAggregation, "positions" | "equity" | "date">,
+  openedOn: ReadonlyMap<string, string | null | undefined>,
+  returns: ReadonlyMap<string, number>,
+): { dailyPnl: number | null; dailyReturn: number | null } {
+  let dailyPnl: number | null = null;
+  for (const p of aggregation.positions) {
+    if (p.marketValue === null || p.delta === null) continue;
+    const opened = openedOn.get(p.positionId);
+    if (opened !== null && opened !== undefined && opened >= aggregation.date) continue;
+    const r = returns.get(p.betaSymbol);
+    if (r === undefined) continue;
+    dailyPnl = (dailyPnl ?? 0) + (p.marketValue * p.delta * r) / (1 + r);
+  }
+  if (dailyPnl === null) return { dailyPnl: null, dailyReturn: null };
+  if (!Number.isFinite(dailyPnl)) throw new RangeError(`daily P&L overflowed: ${dailyPnl}`);
+  const base = aggregation.equity - dailyPnl;
+  return { dailyPnl, dailyReturn: base > 0 ? dailyPnl / base : null };
+}
+
+type ExposureRow = typeof portfolioFactorExposures.$inferInsert;
+type SnapshotRow = typeof portfolioSnapshots.$inferInsert;
+type StressRow = typeof portfolioStressResults.$inferInsert;
+type PositionExposureRow = typeof positionFactorExposures.$inferInsert;
+
+/** What the chunk will write: the rows to upsert and the natural keys each portfolio keeps on D. */
+interface ChunkWrites {
+  exposures: ExposureRow[];
+  snapshots: SnapshotRow[];
+  stress: StressRow[];
+  positionExposures: PositionExposureRow[];
+  /** Portfolios whose rows on D are rewritten (computed or skipped with no positions held). */
+  handled: string[];
+}
+
+/** Closes and 1-day returns of the beta symbols on D, from phase 2's rows. */
+async function loadSymbolMarket(db: Database, date: string, symbols: readonly string[]) {
+  const closes = new Map<string, number>();
+  const returns = new Map<string, number>();
+  if (symbols.length === 0) return { closes, returns };
+  const rows = await db
+    .select({ symbol: symbolDailyMetrics.symbol, price: symbolDailyMetrics.currentPrice, return1d: symbolDailyMetrics.return1d })
+    .from(symbolDailyMetrics)
+    .where(and(eq(symbolDailyMetrics.metricsDate, date), inArray(symbolDailyMetrics.symbol, [...symbols])));
+  for (const row of rows) {
+    if (row.price !== null) closes.set(row.symbol, row.price);
+    if (row.return1d !== null) returns.set(row.symbol, row.return1d);
+  }
+  return { closes, returns };
+}
+
+/** The per-symbol path's betas, from the closes in `market_prices` (dual-write only). */
+async function directBetaSource(db: Database, date: string, symbols: readonly string[], factors: readonly FactorSpec[]) {
+  const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
+  const from = addDays(date, -(windowDays + priceLookbackDays));
+  const priceSymbols = new Set<string>([...symbols, marketReferenceSymbol]);
+  for (const factor of factors) for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) priceSymbols.add(symbol);
+  const prices = await db
+    .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
+    .from(marketPrices)
+    .where(and(inArray(marketPrices.symbol, [...priceSymbols]), gt(marketPrices.date, from), lte(marketPrices.date, date)));
+  const input: FactorEngineInput = buildFactorEngineInput(prices, factors).input;
+  const cache = new Map<string, SymbolBetas | null>();
+  return (symbol: string): SymbolBetas | null => {
+    if (!cache.has(symbol)) {
+      let betas: SymbolBetas | null;
+      try {
+        betas = computeSymbolBetasDirect(input, symbol, date);
+      } catch (error) {
+        // No closes in the window: no betas, so no rows (the aggregate path reports the symbol).
+        if (!(error instanceof FactorEngineError && error.code === "unknown_symbol")) throw error;
+        betas = null;
+      }
+      cache.set(symbol, betas);
+    }
+    return cache.get(symbol) ?? null;
+  };
+}
+
+/** The old path's rows of one aggregated portfolio. */
+function positionExposureRows(
+  portfolioId: string,
+  aggregation: PortfolioAggregation,
+  factors: readonly FactorSpec[],
+  directBetas: (symbol: string) => SymbolBetas | null,
+): PositionExposureRow[] {
+  const rows: PositionExposureRow[] = [];
+  for (const p of aggregation.positions) {
+    if (p.status !== "valued" || p.weight === null || p.delta === null) continue;
+    const betas = directBetas(p.betaSymbol);
+    if (!betas) continue;
+    for (const factor of factors) {
+      const beta = betas.betas[factor.key];
+      if (beta?.status !== "estimated") continue;
+      const exposureValue = p.weight * p.delta * beta.beta;
+      if (!Number.isFinite(exposureValue)) throw new RangeError(`position exposure of ${p.positionId} on ${factor.key} overflowed`);
+      rows.push({
+        portfolioId,
+        positionId: p.positionId,
+        symbol: p.betaSymbol,
+        factorId: factor.id,
+        calculationDate: aggregation.date,
+        betaValue: beta.beta,
+        weight: p.weight,
+        delta: p.delta,
+        exposureValue,
+        isOption: p.instrument === "option",
+      });
+    }
+  }
+  return rows;
+}
+
+const excluded = (column: string) => sql.raw(`excluded.${column}`);
+
+/** Multi-row upserts of `rows`, `rowsPerInsert` at a time. */
+function inBatches<Row, Statement>(rows: readonly Row[], build: (batch: Row[]) => Statement): Statement[] {
+  const statements: Statement[] = [];
+  for (let i = 0; i < rows.length; i += rowsPerInsert) statements.push(build(rows.slice(i, i + rowsPerInsert)));
+  return statements;
+}
+
+function upsertExposures(db: Database, rows: ExposureRow[]) {
+  return db
+    .insert(portfolioFactorExposures)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId, portfolioFactorExposures.calculationDate],
+      set: {
+        exposureValue: excluded("exposure_value"),
+        exposureDollar: excluded("exposure_dollar"),
+        coverage: excluded("coverage"),
+        positionsUsed: excluded("positions_used"),
+        positionsTotal: excluded("positions_total"),
+      },
+      setWhere: sql`${portfolioFactorExposures.exposureValue} is not excluded.exposure_value
+        or ${portfolioFactorExposures.exposureDollar} is not excluded.exposure_dollar
+        or ${portfolioFactorExposures.coverage} is not excluded.coverage
+        or ${portfolioFactorExposures.positionsUsed} is not excluded.positions_used
+        or ${portfolioFactorExposures.positionsTotal} is not excluded.positions_total`,
+    })
+    .returning({ id: portfolioFactorExposures.id });
+}
+
+function upsertSnapshots(db: Database, rows: SnapshotRow[]) {
+  return db
+    .insert(portfolioSnapshots)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [portfolioSnapshots.portfolioId, portfolioSnapshots.date],
+      set: {
+        equity: excluded("equity"),
+        gross: excluded("gross"),
+        net: excluded("net"),
+        dailyPnl: excluded("daily_pnl"),
+        dailyReturn: excluded("daily_return"),
+        dataQuality: excluded("data_quality"),
+      },
+      setWhere: sql`${portfolioSnapshots.equity} is not excluded.equity
+        or ${portfolioSnapshots.gross} is not excluded.gross
+        or ${portfolioSnapshots.net} is not excluded.net
+        or ${portfolioSnapshots.dailyPnl} is not excluded.daily_pnl
+        or ${portfolioSnapshots.dailyReturn} is not excluded.daily_return
+        or ${portfolioSnapshots.dataQuality} is not excluded.data_quality`,
+    })
+    .returning({ id: portfolioSnapshots.id });
+}
+
+function upsertStress(db: Database, rows: StressRow[]) {
+  return db
+    .insert(portfolioStressResults)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [portfolioStressResults.portfolioId, portfolioStressResults.scenarioId, portfolioStressResults.calculationDate],
+      set: {
+        totalImpact: excluded("total_impact"),
+        totalReturn: excluded("total_return"),
+        complete: excluded("complete"),
+        impacts: excluded("impacts"),
+        missing: excluded("missing"),
+        updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+      },
+      setWhere: sql`${portfolioStressResults.totalImpact} is not excluded.total_impact
+        or ${portfolioStressResults.totalReturn} is not excluded.total_return
+        or ${portfolioStressResults.complete} is not excluded.complete
+        or ${portfolioStressResults.impacts} is not excluded.impacts
+        or ${portfolioStressResults.missing} is not excluded.missing`,
+    })
+    .returning({ id: portfolioStressResults.id });
+}
+
+function upsertPositionExposures(db: Database, rows: PositionExposureRow[]) {
+  return db
+    .insert(positionFactorExposures)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [positionFactorExposures.positionId, positionFactorExposures.factorId, positionFactorExposures.calculationDate],
+      set: {
+        portfolioId: excluded("portfolio_id"),
+        symbol: excluded("symbol"),
+        betaValue: excluded("beta_value"),
+        weight: excluded("weight"),
+        delta: excluded("delta"),
+        exposureValue: excluded("exposure_value"),
+        isOption: excluded("is_option"),
+      },
+      setWhere: sql`${positionFactorExposures.portfolioId} is not excluded.portfolio_id
+        or ${positionFactorExposures.symbol} is not excluded.symbol
+        or ${positionFactorExposures.betaValue} is not excluded.beta_value
+        or ${positionFactorExposures.weight} is not excluded.weight
+        or ${positionFactorExposures.delta} is not excluded.delta
+        or ${positionFactorExposures.exposureValue} is not excluded.exposure_value
+        or ${positionFactorExposures.isOption} is not excluded.is_option`,
+    })
+    .returning({ id: positionFactorExposures.id });
+}
+
+/**
+ * Ids of the rows stored on D for the handled portfolios whose natural key is not among the
+ * rows about to be written: stale rows. Read before the transaction; an id another delivery
+ * removed meanwhile deletes nothing, and rows it wrote are the same rows this one writes.
+ */
+async function staleIds(
+  db: Database,
+  query: (portfolioIds: string[]) => Promise<{ id: number; key: string }[]>,
+  handled: readonly string[],
+  keep: ReadonlySet<string>,
+): Promise<number[]> {
+  if (handled.length === 0) return [];
+  const stored = await query([...handled]);
+  return stored.filter((row) => !keep.has(row.key)).map((row) => row.id);
+}
+
+const keyOf = (...parts: (string | number)[]) => parts.join("\u001f");
+/** The SQL side of `keyOf`: columns joined by the unit separator, char(31). */
+const storedKey = (...columns: SQLWrapper[]) => sql<string>`${sql.join(columns, sql` || char(31) || `)}`;
+
+export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioAnalyticsChunk): Promise<ChunkOutcome> {
+  const started = Date.now();
+  const date = chunk.calculationDate;
+  const portfolioIds = [...new Set(chunk.portfolioIds)];
+  const counts = emptyCounts("portfolios", portfolioIds.length);
+  const issues: PhaseIssue[] = [];
+  if (portfolioIds.length === 0) return { counts, issues, duration_ms: Date.now() - started };
+
+  const [factors, portfolioRows, positionRows, scenarioRows] = await Promise.all([
+    loadActiveFactors(db),
+    db.select({ id: portfolios.id, cash: portfolios.cash }).from(portfolios).where(inArray(portfolios.id, portfolioIds)),
+    db.select().from(positions).where(inArray(positions.portfolioId, portfolioIds)).orderBy(positions.portfolioId, positions.id),
+    db
+      .select({ id: stressScenarios.id, name: stressScenarios.name, description: stressScenarios.description, shocks: stressScenarios.shocks })
+      .from(stressScenarios)
+      .where(eq(stressScenarios.builtin, true))
+      .orderBy(stressScenarios.id),
+  ]);
+
+  const scenarios: StressScenario[] = [];
+  for (const row of scenarioRows) {
+    const scenarioIssues = stressScenarioIssues(row.shocks, factors);
+    if (scenarioIssues.length > 0) {
+      logEvent("warn", "portfolio_analytics.scenario_invalid", {
+        calculationDate: date,
+        scenarioId: row.id,
+        issues: scenarioIssues.map((issue) => issue.message),
+      });
+      continue;
+    }
+    scenarios.push(row);
+  }
+
+  const holdingsByPortfolio = new Map<string, (typeof positionRows)[number][]>();
+  for (const row of positionRows) {
+    const list = holdingsByPortfolio.get(row.portfolioId) ?? [];
+    list.push(row);
+    holdingsByPortfolio.set(row.portfolioId, list);
+  }
+  const betaSymbols = new Set<string>();
+  for (const row of positionRows) if (row.instrument !== "private" && isHeldOn(row, date)) betaSymbols.add(betaSymbolOf(row));
+  const [{ closes, returns }, betas] = await Promise.all([
+    loadSymbolMarket(db, date, [...betaSymbols]),
+    loadStoredBetaTable(db, date, [...betaSymbols], factors),
+  ]);
+  const betaTable: BetaTable = betas;
+  const directBetas = chunk.dualWrite && betaSymbols.size > 0 && factors.length > 0
+    ? await directBetaSource(db, date, [...betaSymbols], factors)
+    : () => null;
+
+  const cashById = new Map(portfolioRows.map((row) => [row.id, row.cash]));
+  const writes: ChunkWrites = { exposures: [], snapshots: [], stress: [], positionExposures: [], handled: [] };
+  for (const portfolioId of portfolioIds) {
+    const cash = cashById.get(portfolioId);
+    if (cash === undefined) {
+      recordIssue(counts, issues, { item: portfolioId, kind: "skipped", reason: "not_found", detail: "no such portfolio" });
+      continue;
+    }
+    const holdings = holdingsByPortfolio.get(portfolioId) ?? [];
+    let portfolioWrites: Omit<ChunkWrites, "handled">;
+    try {
+      const aggregation = aggregatePortfolio({ date, holdings, cash, closes, betas: betaTable, factors });
+      const snapshot = (pnl: { dailyPnl: number | null; dailyReturn: number | null }): SnapshotRow => ({
+        portfolioId,
+        date,
+        equity: aggregation.equity,
+        gross: aggregation.gross,
+        net: aggregation.net,
+        dailyPnl: pnl.dailyPnl,
+        dailyReturn: pnl.dailyReturn,
+        dataQuality: aggregation.dataQuality,
+      });
+      if (aggregation.positions.length === 0) {
+        recordIssue(counts, issues, {
+          item: portfolioId,
+          kind: "skipped",
+          reason: "no_positions_held",
+          detail: `no position held on ${date} (${holdings.length} on record): snapshot at equity = cash, no exposures`,
+        });
+        portfolioWrites = { exposures: [], snapshots: [snapshot({ dailyPnl: null, dailyReturn: null })], stress: [], positionExposures: [] };
+      } else {
+        const openedOn = new Map(holdings.map((h) => [h.id, h.openedOn]));
+        portfolioWrites = {
+          exposures: aggregation.exposures
+            .filter((e) => e.exposureDollar !== null)
+            .map((e) => ({
+              portfolioId,
+              factorId: e.factorId,
+              calculationDate: date,
+              exposureValue: e.exposure,
+              exposureDollar: e.exposureDollar as number,
+              coverage: e.coverage,
+              positionsUsed: e.positionsUsed,
+              positionsTotal: e.positionsTotal,
+            })),
+          snapshots: [snapshot(dailyPnlOf(aggregation, openedOn, returns))],
+          stress: scenarios.map((scenario) => {
+            const result = runStressTest(aggregation, scenario);
+            return {
+              portfolioId,
+              scenarioId: scenario.id,
+              calculationDate: date,
+              totalImpact: result.total,
+              totalReturn: result.totalReturn,
+              complete: result.complete,
+              impacts: result.impacts,
+              missing: result.missing,
+            };
+          }),
+          positionExposures: chunk.dualWrite ? positionExposureRows(portfolioId, aggregation, factors, directBetas) : [],
+        };
+        counts.computed++;
+      }
+    } catch (error) {
+      if (error instanceof HoldingValidationError) {
+        recordIssue(counts, issues, {
+          item: portfolioId,
+          kind: "failed",
+          reason: "invalid_holdings",
+          detail: error.issues.map((issue) => `${issue.positionId}.${issue.field}: ${issue.message}`).join("; "),
+        });
+        continue;
+      }
+      if (error instanceof RangeError) {
+        recordIssue(counts, issues, { item: portfolioId, kind: "failed", reason: "aggregation_error", detail: error.message });
+        continue;
+      }
+      throw error;
+    }
+    writes.handled.push(portfolioId);
+    writes.exposures.push(...portfolioWrites.exposures);
+    writes.snapshots.push(...portfolioWrites.snapshots);
+    writes.stress.push(...portfolioWrites.stress);
+    writes.positionExposures.push(...portfolioWrites.positionExposures);
+  }
+
+  const [staleExposures, staleStress, stalePositionExposures] = await Promise.all([
+    staleIds(
+      db,
+      (ids) =>
+        db
+          .select({ id: portfolioFactorExposures.id, key: storedKey(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId) })
+          .from(portfolioFactorExposures)
+          .where(and(eq(portfolioFactorExposures.calculationDate, date), inArray(portfolioFactorExposures.portfolioId, ids))),
+      writes.handled,
+      new Set(writes.exposures.map((row) => keyOf(row.portfolioId, row.factorId))),
+    ),
+    staleIds(
+      db,
+      (ids) =>
+        db
+          .select({ id: portfolioStressResults.id, key: storedKey(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId) })
+          .from(portfolioStressResults)
+          .where(and(eq(portfolioStressResults.calculationDate, date), inArray(portfolioStressResults.portfolioId, ids))),
+      writes.handled,
+      new Set(writes.stress.map((row) => keyOf(row.portfolioId, row.scenarioId))),
+    ),
+    chunk.dualWrite
+      ? staleIds(
+          db,
+          (ids) =>
+            db
+              .select({ id: positionFactorExposures.id, key: storedKey(positionFactorExposures.positionId, positionFactorExposures.factorId) })
+              .from(positionFactorExposures)
+              .where(and(eq(positionFactorExposures.calculationDate, date), inArray(positionFactorExposures.portfolioId, ids))),
+          writes.handled,
+          new Set(writes.positionExposures.map((row) => keyOf(row.positionId, row.factorId))),
+        )
+      : Promise.resolve([]),
+  ]);
+
+  const upserts = [
+    ...inBatches(writes.exposures, (rows) => upsertExposures(db, rows)),
+    ...inBatches(writes.snapshots, (rows) => upsertSnapshots(db, rows)),
+    ...inBatches(writes.stress, (rows) => upsertStress(db, rows)),
+    ...inBatches(writes.positionExposures, (rows) => upsertPositionExposures(db, rows)),
+  ];
+  const deletions = [
+    ...deleteByIds(staleExposures, (ids) => db.delete(portfolioFactorExposures).where(inArray(portfolioFactorExposures.id, ids)).returning({ id: portfolioFactorExposures.id })),
+    ...deleteByIds(staleStress, (ids) => db.delete(portfolioStressResults).where(inArray(portfolioStressResults.id, ids)).returning({ id: portfolioStressResults.id })),
+    ...deleteByIds(stalePositionExposures, (ids) => db.delete(positionFactorExposures).where(inArray(positionFactorExposures.id, ids)).returning({ id: positionFactorExposures.id })),
+  ];
+  const results: { length: number }[] = await runInTransaction(db, [...upserts, ...deletions]);
+  const rowsAttempted = writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;
+  counts.rows_stored = results.slice(0, upserts.length).reduce((sum, result) => sum + result.length, 0);
+  counts.rows_unchanged = rowsAttempted - counts.rows_stored;
+  counts.rows_deleted = results.slice(upserts.length).reduce((sum, result) => sum + result.length, 0);
+  return { counts, issues, duration_ms: Date.now() - started };
+}
+
+function deleteByIds<Statement>(ids: readonly number[], build: (ids: number[]) => Statement): Statement[] {
+  const statements: Statement[] = [];
+  for (let i = 0; i < ids.length; i += idsPerDelete) statements.push(build(ids.slice(i, i + idsPerDelete)));
+  return statements;
+}

@@ -1,0 +1,108 @@
+// Input validation for routes: a zod schema parses a body or a query, and any problem becomes
+// one 400 `VALIDATION_ERROR` whose details name every offending field by path, in the same
+// notation as the price upload (`prices[3].close`, `from`, "" for the whole input).
+// Bodies are read with a byte cap (413 beyond it), checked against the declared
+// Content-Length first and against the bytes actually received, so a missing or wrong
+// header cannot get a larger body in.
+import type { z } from "zod";
+import { formatPath } from "../market-data/price-upload.ts";
+import { ApiError } from "./errors.ts";
+
+/** One problem of an input: `path` as `prices[3].close`, `message` in words. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** Bodies of ordinary JSON requests (not uploads) are small; anything larger is a mistake. */
+export const defaultMaxBodyBytes = 64 * 1024;
+
+export function validationError(message: string, details: FieldError[]): ApiError {
+  return new ApiError(400, "VALIDATION_ERROR", message, details);
+}
+
+/** zod's issues as field errors; an unknown key is reported at its own path. */
+export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
+  return issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown field "${key}"` }));
+    }
+    return [{ path: formatPath(issue.path), message: issue.message }];
+  });
+}
+
+/**
+ * Parses `input` with `schema`, or throws a 400 listing every problem. `what` names the input
+ * in the message ("request body", "query").
+ */
+export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown, what: string): z.output<Schema> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = fieldErrors(result.error.issues);
+  const fields = details.map((detail) => detail.path || "(whole input)");
+  throw validationError(`invalid ${what}: ${[...new Set(fields)].join(", ")}`, details);
+}
+
+/** The query string as a plain object (the first value of a repeated key). */
+export function queryObject(request: Request): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [key, value] of new URL(request.url).searchParams) if (!(key in query)) query[key] = value;
+  return query;
+}
+
+function tooLarge(maxBytes: number, received: string): ApiError {
+  return new ApiError(413, "PAYLOAD_TOO_LARGE", `the request body is larger than the ${maxBytes}-byte limit (${received})`, { max_bytes: maxBytes });
+}
+
+/** The body as text, refusing more than `maxBytes` (413) before reading past the cap. */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes, `Content-Length ${declared}`);
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes, `more than ${maxBytes} bytes received`);
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    // Handled: the caller learns exactly what is wrong with its body.
+    throw new ApiError(400, "INVALID_JSON", "the request body is not valid UTF-8");
+  }
+}
+
+/** The body parsed as JSON (400 `INVALID_JSON` when it is not), at most `maxBytes`. */
+export async function readJsonBody(request: Request, maxBytes = defaultMaxBodyBytes): Promise<unknown> {
+  const text = await readBodyText(request, maxBytes);
+  if (text.trim() === "") throw new ApiError(400, "INVALID_JSON", "the request body is empty; expected a JSON object");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ApiError(400, "INVALID_JSON", `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Reads and validates a JSON body in one step. */
+export async function parseJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema, maxBytes = defaultMaxBodyBytes): Promise<z.output<Schema>> {
+  return parseInput(schema, await readJsonBody(request, maxBytes), "request body");
+}
+
+/** Validates the query string in one step. */
+export function parseQuery<Schema extends z.ZodType>(request: Request, schema: Schema): z.output<Schema> {
+  return parseInput(schema, queryObject(request), "query");
+}
