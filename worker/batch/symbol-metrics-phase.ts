@@ -15,6 +15,7 @@ import { and, eq, getTableColumns, gt, inArray, lte, lt, max, sql } from "drizzl
 import { companyProfiles, marketPrices, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
+import { loadClosesBySymbol } from "../db/prices.ts";
 import { runInTransaction } from "../db/transaction.ts";
 import type { Database } from "../db/client.ts";
 import { computeSymbolMetrics, dataQualityScore, maxBaseAgeDays, type SymbolMetrics } from "../factors/symbol-metrics.ts";
@@ -115,24 +116,14 @@ export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk
   const date = chunk.calculationDate;
   // The 1-year base can be up to `maxBaseAgeDays` before the date one year earlier.
   const from = addDays(date, -(366 + maxBaseAgeDays + 1));
-  const [factors, closes, profiles, previous, betas] = await Promise.all([
+  const [factors, closesBySymbol, profiles, previous, betas] = await Promise.all([
     loadActiveFactors(db),
-    db
-      .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
-      .from(marketPrices)
-      .where(and(inArray(marketPrices.symbol, symbols), gt(marketPrices.date, from), lte(marketPrices.date, date)))
-      .orderBy(marketPrices.symbol, marketPrices.date),
+    loadClosesBySymbol(db, symbols, from, date),
     db.select().from(companyProfiles).where(inArray(companyProfiles.symbol, symbols)),
     // The market calendar's previous trading day (SPY's previous close).
     db.select({ date: max(marketPrices.date) }).from(marketPrices).where(and(eq(marketPrices.symbol, "SPY"), lt(marketPrices.date, date))),
     betasOnDate(db, { calculationDate: date, symbols }),
   ]);
-  const closesBySymbol = new Map<string, { date: string; close: number; adjClose: number | null }[]>();
-  for (const row of closes) {
-    const list = closesBySymbol.get(row.symbol) ?? [];
-    list.push({ date: row.date, close: row.close, adjClose: row.adjClose });
-    closesBySymbol.set(row.symbol, list);
-  }
   const profileBySymbol = new Map(profiles.map((profile) => [profile.symbol, profile]));
   const factorKeys = factors.map((factor) => factor.key);
 

@@ -2,10 +2,11 @@
 // calculation date, computed once per symbol from the closes stored in libSQL and written
 // to `symbol_factor_exposures`. Idempotent: writes are upserts on the natural key that touch
 // only rows whose values differ, and all of a chunk's writes are one transaction.
-import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { marketPrices, symbolFactorExposures } from "../../schema/index.ts";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { symbolFactorExposures } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
+import { loadCloseRows } from "../db/prices.ts";
 import { runInTransaction } from "../db/transaction.ts";
 import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
@@ -90,10 +91,7 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
   const from = addDays(chunk.calculationDate, -(windowDays + priceLookbackDays));
   const priceSymbols = [...new Set([...toCompute, ...factorInputSymbols(factors)])];
-  const prices = await db
-    .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
-    .from(marketPrices)
-    .where(and(inArray(marketPrices.symbol, priceSymbols), gt(marketPrices.date, from), lte(marketPrices.date, chunk.calculationDate)));
+  const prices = await loadCloseRows(db, priceSymbols, from, chunk.calculationDate);
   const { input } = buildFactorEngineInput(prices, factors);
   const universe = computeUniverseBetas(input, chunk.calculationDate);
 
