@@ -27,7 +27,7 @@ async function handleMessage(message: Message<unknown>, queue: string, deadLette
   }
   const started = Date.now();
   try {
-    const deps: BatchDeps = { db, env, queue: env.BATCH_QUEUE, config: batchConfig(env) };
+    const deps: BatchDeps = { db, env, queue: env.BATCH_QUEUE, config: batchConfig(env), redelivery: message.attempts > 1 };
     if (deadLetters) await recordDeadLetter(deps, parsed.data, message.attempts);
     else await processBatchMessage(deps, parsed.data);
     message.ack();

@@ -7,6 +7,7 @@
 //   phase.chunk          → the chunk's work (one transaction), the chunk `done` with its
 //                          counts; the consumer that finds no chunk pending records the phase
 //                          result (unique key: exactly one does) and starts the next phase
+//                          itself, as `phase.start` would (one queue hop per phase, not two)
 //   after `publish`      → when every date has published, the run ends `completed`, or
 //                          `partial` when a phase failed or a chunk was dead-lettered
 //
@@ -15,8 +16,9 @@
 //
 // Exactly-once in effect: every step is safe to repeat. Chunk work is an idempotent upsert,
 // a `done` chunk is not redone, and "record the phase, then start the next" is repaired on
-// redelivery: a consumer that finds the phase recorded but the next one not started starts
-// it (a duplicate `phase.start` only re-sends pending chunks, which are idempotent too).
+// redelivery: a consumer that finds the phase recorded but the next one not started, or that
+// handles a redelivered message, starts it again (which only re-sends pending chunks, and
+// those are idempotent too).
 //
 // Non-trading weekdays (holidays): after market data, a date on which the market reference
 // (SPY) has no close skips the computing phases with the reason `not_trading_day`; publish
@@ -54,6 +56,8 @@ export interface BatchDeps {
   env: Env;
   queue: Queue<BatchMessage>;
   config: BatchConfig;
+  /** The message was delivered before (attempts > 1): repeat steps that may have been cut short. */
+  redelivery: boolean;
 }
 
 type RunRow = typeof batchRuns.$inferSelect;
@@ -431,11 +435,12 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
   }
   const next = nextPhase(key.phase);
   if (next) {
-    // The claimer starts the next phase; anyone else does only if that start was lost.
+    // The claimer starts the next phase right here (planning it and sending its chunks saves a
+    // queue hop per phase). Anyone else does so only when that start may have been lost: the
+    // next phase shows no sign of starting, or this message is a redelivery (its first
+    // delivery may have claimed the phase and failed halfway through starting the next one).
     const nextKey = { ...key, phase: next };
-    if (claimed || !(await phaseStarted(db, nextKey))) {
-      await deps.queue.send({ type: "phase.start", runId: key.runId, date: key.calculationDate, phase: next });
-    }
+    if (claimed || deps.redelivery || !(await phaseStarted(db, nextKey))) await startPhase(deps, nextKey);
     return;
   }
   await finishRunIfComplete(deps, run.id);
