@@ -29,19 +29,29 @@ export interface PlannedChunk extends ChunkKey {
 
 /** Splits the phase's symbols into chunks and records them; idempotent for the same input. */
 export async function planPhaseChunks(db: Database, key: PhaseKey, symbols: readonly string[], chunkSize: number): Promise<PlannedChunk[]> {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
-  const sorted = [...new Set(symbols)].sort();
-  const rows = [];
-  for (let start = 0, index = 0; start < sorted.length; start += chunkSize, index++) {
-    rows.push({ ...key, chunkIndex: index, symbols: sorted.slice(start, start + chunkSize) });
-  }
-  if (rows.length > 0) await db.insert(batchChunks).values(rows).onConflictDoNothing();
+  await insertPhaseChunks(db, key, symbols, chunkSize);
   const stored = await db
     .select({ chunkIndex: batchChunks.chunkIndex, symbols: batchChunks.symbols })
     .from(batchChunks)
     .where(phaseWhere(key))
     .orderBy(asc(batchChunks.chunkIndex));
   return stored.map((row) => ({ ...key, chunkIndex: row.chunkIndex, symbols: row.symbols }));
+}
+
+/**
+ * Inserts the phase's chunk rows unless they exist; returns the indexes this call inserted
+ * (none when the phase was planned before), so only the planner sends their messages.
+ */
+export async function insertPhaseChunks(db: Database, key: PhaseKey, symbols: readonly string[], chunkSize: number): Promise<number[]> {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
+  const sorted = [...new Set(symbols)].sort();
+  const rows = [];
+  for (let start = 0, index = 0; start < sorted.length; start += chunkSize, index++) {
+    rows.push({ ...key, chunkIndex: index, symbols: sorted.slice(start, start + chunkSize) });
+  }
+  if (rows.length === 0) return [];
+  const inserted = await db.insert(batchChunks).values(rows).onConflictDoNothing().returning({ chunkIndex: batchChunks.chunkIndex });
+  return inserted.map((row) => row.chunkIndex);
 }
 
 function phaseWhere(key: PhaseKey) {
@@ -152,19 +162,6 @@ export async function phaseChunks(db: Database, key: PhaseKey) {
     .from(batchChunks)
     .where(phaseWhere(key))
     .orderBy(asc(batchChunks.chunkIndex));
-}
-
-/** Whether the phase was planned or recorded (so a lost "start the next phase" can be told apart). */
-export async function phaseStarted(db: Database, key: PhaseKey): Promise<boolean> {
-  const [chunk, result] = await Promise.all([
-    db.select({ n: sql<number>`1` }).from(batchChunks).where(phaseWhere(key)).limit(1),
-    db
-      .select({ n: sql<number>`1` })
-      .from(batchPhaseResults)
-      .where(and(eq(batchPhaseResults.runId, key.runId), eq(batchPhaseResults.calculationDate, key.calculationDate), eq(batchPhaseResults.phase, key.phase)))
-      .limit(1),
-  ]);
-  return chunk.length > 0 || result.length > 0;
 }
 
 export async function claimPhaseCompletion(

@@ -16,9 +16,10 @@
 //
 // Exactly-once in effect: every step is safe to repeat. Chunk work is an idempotent upsert,
 // a `done` chunk is not redone, and "record the phase, then start the next" is repaired on
-// redelivery: a consumer that finds the phase recorded but the next one not started, or that
-// handles a redelivered message, starts it again (which only re-sends pending chunks, and
-// those are idempotent too).
+// redelivery: only the consumer that records a phase starts the next, and a redelivered
+// message (whose first delivery may have died in between) starts it again, re-sending the
+// pending chunks, which are idempotent too. A first start sends only the chunks it inserted,
+// so consumers racing to finish a phase never multiply its successor's messages.
 //
 // Non-trading weekdays (holidays): after market data, a date on which the market reference
 // (SPY) has no close skips the computing phases with the reason `not_trading_day`; publish
@@ -31,7 +32,7 @@ import { loadActiveFactors } from "../db/factors.ts";
 import { logEvent } from "../log.ts";
 import { liveHubFor } from "../realtime/live-hub.ts";
 import type { BatchConfig } from "./config.ts";
-import { chunkStatus, completeChunk, failChunk, phaseChunks, phaseProgress, phaseStarted, planPhaseChunks, recordPhaseResult, type ChunkKey, type PhaseKey } from "./ledger.ts";
+import { chunkStatus, completeChunk, failChunk, insertPhaseChunks, phaseChunks, phaseProgress, recordPhaseResult, type ChunkKey, type PhaseKey } from "./ledger.ts";
 import { marketDataProviderFor, runMarketDataChunk } from "./market-data-phase.ts";
 import type { BatchMessage } from "./messages.ts";
 import { runPortfolioAnalyticsChunk } from "./portfolio-analytics-phase.ts";
@@ -169,7 +170,13 @@ function chunkSizeFor(config: BatchConfig, phase: BatchPhase): number {
   return config.symbolChunkSize;
 }
 
-async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }): Promise<void> {
+/**
+ * Plans the phase and sends its chunks. A first start sends the chunks it planned; a phase
+ * planned before sends nothing (another consumer owns it) unless `repair` is set — a
+ * redelivered message whose first delivery may have planned and died before sending — which
+ * re-sends every pending chunk. So a phase's chunks go out once, not once per racing consumer.
+ */
+async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }, repair = deps.redelivery): Promise<void> {
   const { db } = deps;
   const run = await loadRun(db, key.runId);
   if (!run) {
@@ -193,19 +200,23 @@ async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }
     await recordAndAdvance(deps, run, key, { success: true, message, counts: storedCounts(emptyCounts(unit), [], 0, 0), durationMs: 0 });
     return;
   }
-  await planPhaseChunks(db, key, items, chunkSizeFor(deps.config, key.phase));
-  const chunks = await phaseChunks(db, key);
-  const pending = chunks.filter((chunk) => chunk.status === "pending");
-  if (pending.length === 0) {
-    // A redelivered phase.start after every chunk finished: make sure the phase is recorded and the next one started.
-    await finishPhaseIfComplete(deps, run, key);
-    return;
+  const inserted = await insertPhaseChunks(db, key, items, chunkSizeFor(deps.config, key.phase));
+  let toSend = inserted;
+  if (repair) {
+    const chunks = await phaseChunks(db, key);
+    toSend = chunks.filter((chunk) => chunk.status === "pending").map((chunk) => chunk.chunkIndex);
+    if (toSend.length === 0) {
+      // Every chunk finished: make sure the phase is recorded and the next one started.
+      await finishPhaseIfComplete(deps, run, key);
+      return;
+    }
   }
+  if (toSend.length === 0) return;
   await sendAll(
     deps.queue,
-    pending.map((chunk) => ({ type: "phase.chunk", runId: key.runId, date: key.calculationDate, phase: key.phase, chunkIndex: chunk.chunkIndex })),
+    toSend.map((chunkIndex) => ({ type: "phase.chunk", runId: key.runId, date: key.calculationDate, phase: key.phase, chunkIndex })),
   );
-  logEvent("info", "batch.phase_planned", { runId: key.runId, date: key.calculationDate, phase: key.phase, items: items.length, chunks: chunks.length, pending: pending.length });
+  logEvent("info", "batch.phase_planned", { runId: key.runId, date: key.calculationDate, phase: key.phase, items: items.length, sent: toSend.length, repair });
 }
 
 async function runChunk(deps: BatchDeps, key: ChunkKey & { phase: BatchPhase }): Promise<void> {
@@ -436,11 +447,9 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
   const next = nextPhase(key.phase);
   if (next) {
     // The claimer starts the next phase right here (planning it and sending its chunks saves a
-    // queue hop per phase). Anyone else does so only when that start may have been lost: the
-    // next phase shows no sign of starting, or this message is a redelivery (its first
-    // delivery may have claimed the phase and failed halfway through starting the next one).
-    const nextKey = { ...key, phase: next };
-    if (claimed || deps.redelivery || !(await phaseStarted(db, nextKey))) await startPhase(deps, nextKey);
+    // queue hop per phase). Anyone else does so only when this message is a redelivery: its
+    // first delivery may have claimed the phase and died before starting the next one.
+    if (claimed || deps.redelivery) await startPhase(deps, { ...key, phase: next });
     return;
   }
   await finishRunIfComplete(deps, run.id);
