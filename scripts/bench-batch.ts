@@ -38,7 +38,7 @@
 // - wrangler dev runs one workerd process on this machine, sharing 2 cores with the libSQL
 //   server (this process). Miniflare's queue broker delivers a batch (up to max_batch_size
 //   messages, run concurrently in one invocation) when that many are waiting or after
-//   max_batch_timeout (2 s) — every phase hop with fewer messages waits those 2 s — and
+//   max_batch_timeout — every queue hop with fewer messages waits that long — and
 //   overlaps invocations only while a full batch is waiting; max_concurrency is not applied.
 //   All invocations share one isolate. The database is local: no network round trip to Turso,
 //   which production pays on every query.
@@ -698,7 +698,10 @@ process.once("SIGINT", () => {
   console.error("\n[bench] interrupted; stopping everything");
   void exit(130);
 });
-process.once("SIGTERM", () => void exit(143));
+process.once("SIGTERM", () => {
+  console.error("\n[bench] terminated (SIGTERM); stopping everything");
+  void exit(143);
+});
 
 if (import.meta.main) {
   main().then(
