@@ -208,8 +208,10 @@ interface PhaseFigures {
   rowsStored: number;
   rowsUnchanged: number;
   rowsDeleted: number;
-  /** rows stored / the phase's duration (backfill: / its summed duration). */
+  /** rows stored / the phase's duration (backfill: / its summed duration, which overlaps across dates). */
   rowsStoredPerSecond: number;
+  /** rows stored / spanMs: the phase's throughput over the run (what the backfill table shows). */
+  rowsStoredPerSpanSecond: number;
   /** rows stored + unchanged per second: what the phase processed. */
   rowsProcessedPerSecond: number;
   chunks: number;
@@ -249,6 +251,7 @@ function phaseFigures(rows: PhaseRow[]): Record<string, PhaseFigures> {
       rowsUnchanged,
       rowsDeleted: sum((row) => row.counts.rows_deleted ?? 0),
       rowsStoredPerSecond: totalMs > 0 ? round(rowsStored / (totalMs / 1000)) : 0,
+      rowsStoredPerSpanSecond: spanMs > 0 ? round(rowsStored / (spanMs / 1000)) : 0,
       rowsProcessedPerSecond: totalMs > 0 ? round((rowsStored + rowsUnchanged) / (totalMs / 1000)) : 0,
       chunks: sum((row) => row.counts.chunks_total ?? 0),
       slowestChunkMs: Math.max(...of.map((row) => row.counts.slowest_chunk_ms ?? 0)),
@@ -452,7 +455,7 @@ function printRun(title: string, run: RunFigures): void {
   const perDate = run.kind === "backfill";
   console.log(`\n${title}: run ${run.runId}, ${run.dates} date(s) ${run.firstDate}..${run.lastDate}, status ${run.status}${run.finished ? "" : " (benchmark gave up waiting)"}`);
   const header = perDate
-    ? ["phase", "total s", "mean/date s", "max/date s", "span s", "rows stored", "rows/s", "unchanged", "chunks", "slowest chunk ms"]
+    ? ["phase", "total s", "mean/date s", "max/date s", "span s", "rows stored", "rows/s (span)", "unchanged", "chunks", "slowest chunk ms"]
     : ["phase", "duration s", "rows stored", "rows/s", "unchanged", "computed/total", "skipped", "failed", "chunks", "slowest chunk ms"];
   const rows: string[][] = [];
   for (const phase of batchPhases) {
@@ -464,7 +467,7 @@ function printRun(title: string, run: RunFigures): void {
     const name = f.success ? phase : `${phase} (FAILED)`;
     rows.push(
       perDate
-        ? [name, (f.totalMs / 1000).toFixed(1), (f.meanMsPerDate / 1000).toFixed(2), (f.maxMsPerDate / 1000).toFixed(2), (f.spanMs / 1000).toFixed(1), thousands(f.rowsStored), thousands(f.rowsStoredPerSecond), thousands(f.rowsUnchanged), String(f.chunks), String(f.slowestChunkMs)]
+        ? [name, (f.totalMs / 1000).toFixed(1), (f.meanMsPerDate / 1000).toFixed(2), (f.maxMsPerDate / 1000).toFixed(2), (f.spanMs / 1000).toFixed(1), thousands(f.rowsStored), thousands(f.rowsStoredPerSpanSecond), thousands(f.rowsUnchanged), String(f.chunks), String(f.slowestChunkMs)]
         : [name, (f.totalMs / 1000).toFixed(2), thousands(f.rowsStored), thousands(f.rowsStoredPerSecond), thousands(f.rowsUnchanged), `${f.computed}/${f.total}`, String(f.skipped), String(f.failed), String(f.chunks), String(f.slowestChunkMs)],
     );
   }
@@ -472,6 +475,7 @@ function printRun(title: string, run: RunFigures): void {
   const line = (cells: string[]) => "  " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  if (perDate) console.log("  (total: summed over dates, which run in parallel and wait in the queue; span: first start to last finish)");
   console.log(`  end to end: ${seconds(run.endToEndMs)} (POST to finished_at); POST to first phase start: ${run.toFirstPhaseMs === null ? "n/a" : seconds(run.toFirstPhaseMs)}`);
   console.log(`  rows stored: ${thousands(run.totals.rowsStored)} (${thousands(run.totals.rowsStoredPerSecond)}/s end to end), unchanged ${thousands(run.totals.rowsUnchanged)}, deleted ${thousands(run.totals.rowsDeleted)}; ${run.totals.datesPerMinute} dates/min`);
   const slowest = run.slowestMessages[0];
