@@ -74,6 +74,7 @@ import { addDays } from "../dates.ts";
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { runInTransaction } from "../db/transaction.ts";
+import { changedColumnsUpdate } from "../db/upsert.ts";
 import { buildFactorEngineInput, computeSymbolBetasDirect, FactorEngineError } from "../factors/engine.ts";
 import type { FactorEngineInput } from "../factors/engine.ts";
 import { aggregatePortfolio, HoldingValidationError, isHeldOn } from "../factors/portfolio.ts";
@@ -265,8 +266,6 @@ function positionExposureRows(
   return rows;
 }
 
-const excluded = (column: string) => sql.raw(`excluded.${column}`);
-
 /** Multi-row upserts of `rows`, `rowsPerInsert` at a time. */
 function inBatches<Row, Statement>(rows: readonly Row[], build: (batch: Row[]) => Statement): Statement[] {
   const statements: Statement[] = [];
@@ -280,18 +279,7 @@ function upsertExposures(db: Database, rows: ExposureRow[]) {
     .values(rows)
     .onConflictDoUpdate({
       target: [portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId, portfolioFactorExposures.calculationDate],
-      set: {
-        exposureValue: excluded("exposure_value"),
-        exposureDollar: excluded("exposure_dollar"),
-        coverage: excluded("coverage"),
-        positionsUsed: excluded("positions_used"),
-        positionsTotal: excluded("positions_total"),
-      },
-      setWhere: sql`${portfolioFactorExposures.exposureValue} is not excluded.exposure_value
-        or ${portfolioFactorExposures.exposureDollar} is not excluded.exposure_dollar
-        or ${portfolioFactorExposures.coverage} is not excluded.coverage
-        or ${portfolioFactorExposures.positionsUsed} is not excluded.positions_used
-        or ${portfolioFactorExposures.positionsTotal} is not excluded.positions_total`,
+      ...changedColumnsUpdate(portfolioFactorExposures, ["portfolioId", "factorId", "calculationDate"]),
     })
     .returning({ id: portfolioFactorExposures.id });
 }
@@ -302,20 +290,7 @@ function upsertSnapshots(db: Database, rows: SnapshotRow[]) {
     .values(rows)
     .onConflictDoUpdate({
       target: [portfolioSnapshots.portfolioId, portfolioSnapshots.date],
-      set: {
-        equity: excluded("equity"),
-        gross: excluded("gross"),
-        net: excluded("net"),
-        dailyPnl: excluded("daily_pnl"),
-        dailyReturn: excluded("daily_return"),
-        dataQuality: excluded("data_quality"),
-      },
-      setWhere: sql`${portfolioSnapshots.equity} is not excluded.equity
-        or ${portfolioSnapshots.gross} is not excluded.gross
-        or ${portfolioSnapshots.net} is not excluded.net
-        or ${portfolioSnapshots.dailyPnl} is not excluded.daily_pnl
-        or ${portfolioSnapshots.dailyReturn} is not excluded.daily_return
-        or ${portfolioSnapshots.dataQuality} is not excluded.data_quality`,
+      ...changedColumnsUpdate(portfolioSnapshots, ["portfolioId", "date"]),
     })
     .returning({ id: portfolioSnapshots.id });
 }
@@ -326,19 +301,7 @@ function upsertStress(db: Database, rows: StressRow[]) {
     .values(rows)
     .onConflictDoUpdate({
       target: [portfolioStressResults.portfolioId, portfolioStressResults.scenarioId, portfolioStressResults.calculationDate],
-      set: {
-        totalImpact: excluded("total_impact"),
-        totalReturn: excluded("total_return"),
-        complete: excluded("complete"),
-        impacts: excluded("impacts"),
-        missing: excluded("missing"),
-        updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
-      },
-      setWhere: sql`${portfolioStressResults.totalImpact} is not excluded.total_impact
-        or ${portfolioStressResults.totalReturn} is not excluded.total_return
-        or ${portfolioStressResults.complete} is not excluded.complete
-        or ${portfolioStressResults.impacts} is not excluded.impacts
-        or ${portfolioStressResults.missing} is not excluded.missing`,
+      ...changedColumnsUpdate(portfolioStressResults, ["portfolioId", "scenarioId", "calculationDate"]),
     })
     .returning({ id: portfolioStressResults.id });
 }
@@ -349,22 +312,7 @@ function upsertPositionExposures(db: Database, rows: PositionExposureRow[]) {
     .values(rows)
     .onConflictDoUpdate({
       target: [positionFactorExposures.positionId, positionFactorExposures.factorId, positionFactorExposures.calculationDate],
-      set: {
-        portfolioId: excluded("portfolio_id"),
-        symbol: excluded("symbol"),
-        betaValue: excluded("beta_value"),
-        weight: excluded("weight"),
-        delta: excluded("delta"),
-        exposureValue: excluded("exposure_value"),
-        isOption: excluded("is_option"),
-      },
-      setWhere: sql`${positionFactorExposures.portfolioId} is not excluded.portfolio_id
-        or ${positionFactorExposures.symbol} is not excluded.symbol
-        or ${positionFactorExposures.betaValue} is not excluded.beta_value
-        or ${positionFactorExposures.weight} is not excluded.weight
-        or ${positionFactorExposures.delta} is not excluded.delta
-        or ${positionFactorExposures.exposureValue} is not excluded.exposure_value
-        or ${positionFactorExposures.isOption} is not excluded.is_option`,
+      ...changedColumnsUpdate(positionFactorExposures, ["positionId", "factorId", "calculationDate"]),
     })
     .returning({ id: positionFactorExposures.id });
 }

@@ -11,12 +11,13 @@
 // older beta.
 //
 // Both write only rows whose values differ, in one transaction per chunk.
-import { and, eq, getTableColumns, gt, inArray, lte, lt, max, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, lt, max } from "drizzle-orm";
 import { companyProfiles, marketPrices, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { loadClosesBySymbol } from "../db/prices.ts";
 import { runInTransaction } from "../db/transaction.ts";
+import { changedColumnsUpdate } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
 import { computeSymbolMetrics, dataQualityScore, maxBaseAgeDays, type SymbolMetrics } from "../factors/symbol-metrics.ts";
 import type { FactorSpec } from "../factors/types.ts";
@@ -83,19 +84,12 @@ function ownFields(row: Pick<SymbolMetrics, "currentPrice" | "return1d" | "retur
 
 /** Upserts rows keyed by (symbol, metrics_date), touching only rows whose values differ. */
 function upsertMetrics(db: Database, rows: MetricsRow[]) {
-  const updatable = Object.entries(metricsColumns).filter(([property]) => !["symbol", "metricsDate", "updatedAt"].includes(property));
-  const set = Object.fromEntries(updatable.map(([property, column]) => [property, sql.raw(`excluded.${column.name}`)]));
-  const differs = sql.join(
-    updatable.map(([, column]) => sql`${column} is not ${sql.raw(`excluded.${column.name}`)}`),
-    sql` or `,
-  );
   return db
     .insert(symbolDailyMetrics)
     .values(rows)
     .onConflictDoUpdate({
       target: [symbolDailyMetrics.symbol, symbolDailyMetrics.metricsDate],
-      set: { ...set, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` },
-      setWhere: differs,
+      ...changedColumnsUpdate(symbolDailyMetrics, ["symbol", "metricsDate"]),
     })
     .returning({ symbol: symbolDailyMetrics.symbol });
 }

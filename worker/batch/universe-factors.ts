@@ -2,12 +2,13 @@
 // calculation date, computed once per symbol from the closes stored in libSQL and written
 // to `symbol_factor_exposures`. Idempotent: writes are upserts on the natural key that touch
 // only rows whose values differ, and all of a chunk's writes are one transaction.
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { symbolFactorExposures } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { loadCloseRows } from "../db/prices.ts";
 import { runInTransaction } from "../db/transaction.ts";
+import { changedColumnsUpdate } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
 import type { FactorSpec, MissingBetaReason } from "../factors/types.ts";
@@ -134,7 +135,6 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
     }
   }
 
-  const excluded = (column: string) => sql.raw(`excluded.${column}`);
   const upserts = [];
   for (let i = 0; i < rows.length; i += rowsPerInsert) {
     upserts.push(
@@ -143,24 +143,8 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
         .values(rows.slice(i, i + rowsPerInsert))
         .onConflictDoUpdate({
           target: [symbolFactorExposures.symbol, symbolFactorExposures.factorId, symbolFactorExposures.calculationDate],
-          set: {
-            betaValue: excluded("beta_value"),
-            rawBetaValue: excluded("raw_beta_value"),
-            rSquared: excluded("r_squared"),
-            observations: excluded("observations"),
-            qualityFlag: excluded("quality_flag"),
-            calculationMethod: excluded("calculation_method"),
-            regularizationAlpha: excluded("regularization_alpha"),
-            regressionWindowDays: excluded("regression_window_days"),
-          },
           // A redelivered chunk leaves identical rows untouched (and uncounted as written).
-          setWhere: sql`${symbolFactorExposures.betaValue} is not excluded.beta_value
-            or ${symbolFactorExposures.rawBetaValue} is not excluded.raw_beta_value
-            or ${symbolFactorExposures.rSquared} is not excluded.r_squared
-            or ${symbolFactorExposures.observations} is not excluded.observations
-            or ${symbolFactorExposures.qualityFlag} is not excluded.quality_flag
-            or ${symbolFactorExposures.regularizationAlpha} is not excluded.regularization_alpha
-            or ${symbolFactorExposures.regressionWindowDays} is not excluded.regression_window_days`,
+          ...changedColumnsUpdate(symbolFactorExposures, ["symbol", "factorId", "calculationDate"]),
         })
         .returning({ id: symbolFactorExposures.id }),
     );
