@@ -44,26 +44,8 @@ export async function seedDemoData(url: string, authToken: string | undefined, n
     }
     const market = generateSyntheticMarket(demoMarketOptions(endDate));
 
-    const universeRows = market.instruments.map((instrument) => ({
-      symbol: instrument.symbol,
-      assetType: instrument.assetType,
-      sector: instrument.sector,
-      firstSeenDate: instrument.listedOn,
-      lastSeenDate: instrument.lastTradedOn,
-      isActive: instrument.delistedOn === null,
-    }));
-    const profileRows = market.instruments.map((instrument) => ({
-      symbol: instrument.symbol,
-      companyName: instrument.companyName,
-      sector: instrument.sector,
-      industry: instrument.industry,
-      marketCap: instrument.marketCap,
-      enterpriseValue: instrument.enterpriseValue,
-      peRatio: instrument.peRatio,
-      psRatio: instrument.psRatio,
-      pbRatio: instrument.pbRatio,
-      asOf: endDate,
-    }));
+    const universeRows = market.instruments.map(universeRowOf);
+    const profileRows = market.instruments.map((instrument) => profileRowOf(instrument, endDate));
     // Synthetic prices have no splits or dividends: the adjusted close is the close.
     const priceRows: PriceRow[] = market.prices.map((price, line) => ({
       symbol: price.symbol,
@@ -96,7 +78,35 @@ export async function seedDemoData(url: string, authToken: string | undefined, n
   }
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
+/** The symbol_universe row of a synthetic instrument. */
+export function universeRowOf(instrument: SyntheticInstrument): typeof schema.symbolUniverse.$inferInsert {
+  return {
+    symbol: instrument.symbol,
+    assetType: instrument.assetType,
+    sector: instrument.sector,
+    firstSeenDate: instrument.listedOn,
+    lastSeenDate: instrument.lastTradedOn,
+    isActive: instrument.delistedOn === null,
+  };
+}
+
+/** The company_profiles row of a synthetic instrument, as of `asOf`. */
+export function profileRowOf(instrument: SyntheticInstrument, asOf: string): typeof schema.companyProfiles.$inferInsert {
+  return {
+    symbol: instrument.symbol,
+    companyName: instrument.companyName,
+    sector: instrument.sector,
+    industry: instrument.industry,
+    marketCap: instrument.marketCap,
+    enterpriseValue: instrument.enterpriseValue,
+    peRatio: instrument.peRatio,
+    psRatio: instrument.psRatio,
+    pbRatio: instrument.pbRatio,
+    asOf,
+  };
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;

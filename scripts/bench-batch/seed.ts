@@ -8,6 +8,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { performance } from "node:perf_hooks";
 import * as schema from "../../schema/index.ts";
 import { addDays } from "../../worker/dates.ts";
+import { chunk, profileRowOf, universeRowOf } from "../seed-demo.ts";
 import { demoMarketOptions } from "../../worker/market-data/demo-market.ts";
 import { planPriceWrite } from "../../worker/market-data/import-writer.ts";
 import type { PriceRow } from "../../worker/market-data/price-import.ts";
@@ -78,26 +79,8 @@ export async function seedBenchData(url: string, authToken: string, spec: BenchM
   const db = drizzle(client, { schema });
   try {
     const universeStarted = performance.now();
-    const universeRows = instruments.map((instrument) => ({
-      symbol: instrument.symbol,
-      assetType: instrument.assetType,
-      sector: instrument.sector,
-      firstSeenDate: instrument.listedOn,
-      lastSeenDate: instrument.lastTradedOn,
-      isActive: instrument.delistedOn === null,
-    }));
-    const profileRows = instruments.map((instrument) => ({
-      symbol: instrument.symbol,
-      companyName: instrument.companyName,
-      sector: instrument.sector,
-      industry: instrument.industry,
-      marketCap: instrument.marketCap,
-      enterpriseValue: instrument.enterpriseValue,
-      peRatio: instrument.peRatio,
-      psRatio: instrument.psRatio,
-      pbRatio: instrument.pbRatio,
-      asOf: spec.endDate,
-    }));
+    const universeRows = instruments.map(universeRowOf);
+    const profileRows = instruments.map((instrument) => profileRowOf(instrument, spec.endDate));
     const [firstUniverse, ...restUniverse] = [
       ...chunk(universeRows, 100).map((rows) => db.insert(schema.symbolUniverse).values(rows)),
       ...chunk(profileRows, 100).map((rows) => db.insert(schema.companyProfiles).values(rows)),
@@ -272,12 +255,6 @@ export function benchPortfolios(market: SyntheticMarket, spec: BenchMarketSpec, 
     }
   }
   return { portfolioRows, positionRows };
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 }
 
 function round(ms: number): number {

@@ -325,11 +325,11 @@ async function publishDate(deps: BatchDeps, run: RunRow, date: string): Promise<
     .where(and(eq(batchPhaseResults.runId, run.id), eq(batchPhaseResults.calculationDate, date)));
   const analytics = results.find((row) => row.phase === "portfolio_analytics");
   const analyticsCounts = analytics?.counts as StoredPhaseCounts | undefined;
-  const portfolioIds = await runPortfolios(db, run);
-  const orgRows =
-    portfolioIds.length === 0
-      ? []
-      : await db.selectDistinct({ org: portfolios.org }).from(portfolios).where(inArray(portfolios.id, portfolioIds.slice(0, 5000)));
+  // Every org whose portfolios the run covered (all of them, or the run's one portfolio).
+  const orgRows = await db
+    .selectDistinct({ org: portfolios.org })
+    .from(portfolios)
+    .where(run.portfolioId === null ? undefined : eq(portfolios.id, run.portfolioId));
   const orgs = [...new Set([null, ...orgRows.map((row) => row.org)])];
   const event = {
     type: "batch.date_published" as const,

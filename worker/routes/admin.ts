@@ -16,7 +16,7 @@
 // - Starting a run answers 202 with a Location of its detail; repeating the request while that
 //   run is still queued or running answers 200 with the same run (`outcome: already_running`).
 import { eq } from "drizzle-orm";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { batchRunStatuses, portfolios } from "../../schema/index.ts";
 import { listRuns, readRunDetail, type BatchRunStartResponse } from "../batch/run-history.ts";
@@ -171,37 +171,34 @@ export interface PriceUploadResponse {
   duplicate_indexes: number[];
 }
 
+/** Starts the requested run: 202 with its Location, or 200 with the run already under way. */
+async function startRunResponse(
+  c: Context<AdminEnv>,
+  request: { trigger: "admin" | "backfill"; startDate: string; endDate: string; portfolio_id?: string | undefined; force_rerun?: boolean | undefined },
+) {
+  const db = getDatabase(c.env);
+  await requirePortfolio(db, request.portfolio_id);
+  const started = await startRun(db, c.env.BATCH_QUEUE, {
+    trigger: request.trigger,
+    startDate: request.startDate,
+    endDate: request.endDate,
+    portfolioId: request.portfolio_id ?? null,
+    forceRerun: request.force_rerun ?? false,
+    requestedBy: c.get("adminActor"),
+  });
+  c.header("Location", `/api/v1/admin/batch/runs/${started.run_id}`);
+  return c.json(started, started.outcome === "started" ? 202 : 200);
+}
+
 export const adminRoutes = new Hono<AdminEnv>()
   .use(adminGuard)
   .post("/batch/run", async (c) => {
     const body = await parseJsonBody(c.req.raw, batchRunRequestSchema);
-    const db = getDatabase(c.env);
-    await requirePortfolio(db, body.portfolio_id);
-    const started = await startRun(db, c.env.BATCH_QUEUE, {
-      trigger: "admin",
-      startDate: body.date,
-      endDate: body.date,
-      portfolioId: body.portfolio_id ?? null,
-      forceRerun: body.force_rerun ?? false,
-      requestedBy: c.get("adminActor"),
-    });
-    c.header("Location", `/api/v1/admin/batch/runs/${started.run_id}`);
-    return c.json(started, started.outcome === "started" ? 202 : 200);
+    return startRunResponse(c, { ...body, trigger: "admin", startDate: body.date, endDate: body.date });
   })
   .post("/batch/backfill", async (c) => {
     const body = await parseJsonBody(c.req.raw, batchBackfillRequestSchema);
-    const db = getDatabase(c.env);
-    await requirePortfolio(db, body.portfolio_id);
-    const started = await startRun(db, c.env.BATCH_QUEUE, {
-      trigger: "backfill",
-      startDate: body.from,
-      endDate: body.to,
-      portfolioId: body.portfolio_id ?? null,
-      forceRerun: body.force_rerun ?? false,
-      requestedBy: c.get("adminActor"),
-    });
-    c.header("Location", `/api/v1/admin/batch/runs/${started.run_id}`);
-    return c.json(started, started.outcome === "started" ? 202 : 200);
+    return startRunResponse(c, { ...body, trigger: "backfill", startDate: body.from, endDate: body.to });
   })
   .get("/batch/runs", async (c) => {
     const query = parseQuery(c.req.raw, batchRunListQuerySchema);
