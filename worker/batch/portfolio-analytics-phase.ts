@@ -73,8 +73,8 @@ import {
 import { addDays } from "../dates.ts";
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
-import { runInTransaction } from "../db/transaction.ts";
-import { changedColumnsUpdate } from "../db/upsert.ts";
+import { runWrites } from "../db/transaction.ts";
+import { upsertStatements } from "../db/upsert.ts";
 import { buildFactorEngineInput, computeSymbolBetasDirect, FactorEngineError } from "../factors/engine.ts";
 import type { FactorEngineInput } from "../factors/engine.ts";
 import { aggregatePortfolio, HoldingValidationError, isHeldOn } from "../factors/portfolio.ts";
@@ -97,8 +97,6 @@ export interface PortfolioAnalyticsChunk {
 const marketReferenceSymbol = "SPY";
 /** Calendar days loaded before the longest window: the close before its first return. */
 const priceLookbackDays = 10;
-/** Rows per multi-row insert: ≤ 10 columns × 500 rows stays far inside SQLite's 32,766 parameters. */
-const rowsPerInsert = 500;
 /** Ids per `id in (…)` delete. */
 const idsPerDelete = 500;
 
@@ -264,57 +262,6 @@ function positionExposureRows(
     }
   }
   return rows;
-}
-
-/** Multi-row upserts of `rows`, `rowsPerInsert` at a time. */
-function inBatches<Row, Statement>(rows: readonly Row[], build: (batch: Row[]) => Statement): Statement[] {
-  const statements: Statement[] = [];
-  for (let i = 0; i < rows.length; i += rowsPerInsert) statements.push(build(rows.slice(i, i + rowsPerInsert)));
-  return statements;
-}
-
-function upsertExposures(db: Database, rows: ExposureRow[]) {
-  return db
-    .insert(portfolioFactorExposures)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId, portfolioFactorExposures.calculationDate],
-      ...changedColumnsUpdate(portfolioFactorExposures, ["portfolioId", "factorId", "calculationDate"]),
-    })
-    .returning({ id: portfolioFactorExposures.id });
-}
-
-function upsertSnapshots(db: Database, rows: SnapshotRow[]) {
-  return db
-    .insert(portfolioSnapshots)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [portfolioSnapshots.portfolioId, portfolioSnapshots.date],
-      ...changedColumnsUpdate(portfolioSnapshots, ["portfolioId", "date"]),
-    })
-    .returning({ id: portfolioSnapshots.id });
-}
-
-function upsertStress(db: Database, rows: StressRow[]) {
-  return db
-    .insert(portfolioStressResults)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [portfolioStressResults.portfolioId, portfolioStressResults.scenarioId, portfolioStressResults.calculationDate],
-      ...changedColumnsUpdate(portfolioStressResults, ["portfolioId", "scenarioId", "calculationDate"]),
-    })
-    .returning({ id: portfolioStressResults.id });
-}
-
-function upsertPositionExposures(db: Database, rows: PositionExposureRow[]) {
-  return db
-    .insert(positionFactorExposures)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [positionFactorExposures.positionId, positionFactorExposures.factorId, positionFactorExposures.calculationDate],
-      ...changedColumnsUpdate(positionFactorExposures, ["positionId", "factorId", "calculationDate"]),
-    })
-    .returning({ id: positionFactorExposures.id });
 }
 
 /**
@@ -509,21 +456,21 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
   ]);
 
   const upserts = [
-    ...inBatches(writes.exposures, (rows) => upsertExposures(db, rows)),
-    ...inBatches(writes.snapshots, (rows) => upsertSnapshots(db, rows)),
-    ...inBatches(writes.stress, (rows) => upsertStress(db, rows)),
-    ...inBatches(writes.positionExposures, (rows) => upsertPositionExposures(db, rows)),
+    ...upsertStatements(portfolioFactorExposures, ["portfolioId", "factorId", "calculationDate"], writes.exposures),
+    ...upsertStatements(portfolioSnapshots, ["portfolioId", "date"], writes.snapshots),
+    ...upsertStatements(portfolioStressResults, ["portfolioId", "scenarioId", "calculationDate"], writes.stress),
+    ...upsertStatements(positionFactorExposures, ["positionId", "factorId", "calculationDate"], writes.positionExposures),
   ];
   const deletions = [
     ...deleteByIds(staleExposures, (ids) => db.delete(portfolioFactorExposures).where(inArray(portfolioFactorExposures.id, ids)).returning({ id: portfolioFactorExposures.id })),
     ...deleteByIds(staleStress, (ids) => db.delete(portfolioStressResults).where(inArray(portfolioStressResults.id, ids)).returning({ id: portfolioStressResults.id })),
     ...deleteByIds(stalePositionExposures, (ids) => db.delete(positionFactorExposures).where(inArray(positionFactorExposures.id, ids)).returning({ id: positionFactorExposures.id })),
   ];
-  const results: { length: number }[] = await runInTransaction(db, [...upserts, ...deletions]);
+  const { written, deleted } = await runWrites(db, upserts, deletions);
   const rowsAttempted = writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;
-  counts.rows_stored = results.slice(0, upserts.length).reduce((sum, result) => sum + result.length, 0);
-  counts.rows_unchanged = rowsAttempted - counts.rows_stored;
-  counts.rows_deleted = results.slice(upserts.length).reduce((sum, result) => sum + result.length, 0);
+  counts.rows_stored = written;
+  counts.rows_unchanged = rowsAttempted - written;
+  counts.rows_deleted = deleted;
   return { counts, issues, duration_ms: Date.now() - started };
 }
 

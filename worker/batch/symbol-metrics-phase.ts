@@ -16,8 +16,8 @@ import { companyProfiles, marketPrices, symbolDailyMetrics, symbolFactorExposure
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { loadClosesBySymbol } from "../db/prices.ts";
-import { runInTransaction } from "../db/transaction.ts";
-import { changedColumnsUpdate } from "../db/upsert.ts";
+import { runWrites } from "../db/transaction.ts";
+import { upsertStatements } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
 import { computeSymbolMetrics, dataQualityScore, maxBaseAgeDays, type SymbolMetrics } from "../factors/symbol-metrics.ts";
 import type { FactorSpec } from "../factors/types.ts";
@@ -82,27 +82,9 @@ function ownFields(row: Pick<SymbolMetrics, "currentPrice" | "return1d" | "retur
   ];
 }
 
-/** Upserts rows keyed by (symbol, metrics_date), touching only rows whose values differ. */
-function upsertMetrics(db: Database, rows: MetricsRow[]) {
-  return db
-    .insert(symbolDailyMetrics)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [symbolDailyMetrics.symbol, symbolDailyMetrics.metricsDate],
-      ...changedColumnsUpdate(symbolDailyMetrics, ["symbol", "metricsDate"]),
-    })
-    .returning({ symbol: symbolDailyMetrics.symbol });
-}
-
-/** 31 metric columns × 200 rows stays well inside SQLite's bound-parameter limit. */
-const rowsPerInsert = 200;
-
-/** All rows in one transaction, in statements of `rowsPerInsert`; returns the rows written. */
-async function upsertMetricsChunked(db: Database, rows: MetricsRow[]): Promise<number> {
-  const statements = [];
-  for (let i = 0; i < rows.length; i += rowsPerInsert) statements.push(upsertMetrics(db, rows.slice(i, i + rowsPerInsert)));
-  const results: { length: number }[] = await runInTransaction(db, statements);
-  return results.reduce((sum, result) => sum + result.length, 0);
+/** All rows in one transaction, touching only rows whose values differ; returns the rows written. */
+async function upsertMetrics(db: Database, rows: MetricsRow[]): Promise<number> {
+  return (await runWrites(db, upsertStatements(symbolDailyMetrics, ["symbol", "metricsDate"], rows))).written;
 }
 
 export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk): Promise<{ counts: SymbolMetricsCounts; withoutClose: string[] }> {
@@ -149,7 +131,7 @@ export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk
     });
   }
   const counts: SymbolMetricsCounts = { symbolsTotal: symbols.length, rowsWritten: 0, rowsUnchanged: 0, symbolsWithoutClose: withoutClose.length };
-  counts.rowsWritten = await upsertMetricsChunked(db, rows);
+  counts.rowsWritten = await upsertMetrics(db, rows);
   counts.rowsUnchanged = rows.length - counts.rowsWritten;
   return { counts, withoutClose };
 }
@@ -175,7 +157,7 @@ export async function denormalizeFactorColumns(db: Database, chunk: SymbolChunk)
   });
   return {
     rowsTotal: rows.length,
-    rowsUpdated: await upsertMetricsChunked(db, rows),
+    rowsUpdated: await upsertMetrics(db, rows),
     factorsWithoutColumn: factors.filter((factor) => !factorColumnProperty.has(factor.key)).map((factor) => factor.key),
   };
 }

@@ -7,8 +7,8 @@ import { symbolFactorExposures } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { loadCloseRows } from "../db/prices.ts";
-import { runInTransaction } from "../db/transaction.ts";
-import { changedColumnsUpdate } from "../db/upsert.ts";
+import { runWrites } from "../db/transaction.ts";
+import { upsertStatements } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
 import type { FactorSpec, MissingBetaReason } from "../factors/types.ts";
@@ -50,8 +50,6 @@ export interface UniverseFactorsResult {
 
 /** Calendar days loaded before the window: the close before the window's first return. */
 const priceLookbackDays = 10;
-/** SQLite's bound-parameter limit is 32,766; 13 columns × 500 rows stays well inside it. */
-const rowsPerInsert = 500;
 
 /** Every symbol a factor regresses on, plus the market reference that defines the calendar. */
 function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
@@ -135,20 +133,7 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
     }
   }
 
-  const upserts = [];
-  for (let i = 0; i < rows.length; i += rowsPerInsert) {
-    upserts.push(
-      db
-        .insert(symbolFactorExposures)
-        .values(rows.slice(i, i + rowsPerInsert))
-        .onConflictDoUpdate({
-          target: [symbolFactorExposures.symbol, symbolFactorExposures.factorId, symbolFactorExposures.calculationDate],
-          // A redelivered chunk leaves identical rows untouched (and uncounted as written).
-          ...changedColumnsUpdate(symbolFactorExposures, ["symbol", "factorId", "calculationDate"]),
-        })
-        .returning({ id: symbolFactorExposures.id }),
-    );
-  }
+  const upserts = upsertStatements(symbolFactorExposures, ["symbol", "factorId", "calculationDate"], rows);
   // A beta now missing (e.g. a rerun after a price correction) must not survive as a stale row.
   const deletions = [...staleFactorIds].map(([symbol, factorIds]) =>
     db
@@ -162,9 +147,9 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
       )
       .returning({ id: symbolFactorExposures.id }),
   );
-  const results: { length: number }[] = await runInTransaction(db, [...upserts, ...deletions]);
-  counts.rowsWritten = results.slice(0, upserts.length).reduce((sum, result) => sum + result.length, 0);
-  counts.rowsUnchanged = rows.length - counts.rowsWritten;
-  counts.rowsDeleted = results.slice(upserts.length).reduce((sum, result) => sum + result.length, 0);
+  const { written, deleted } = await runWrites(db, upserts, deletions);
+  counts.rowsWritten = written;
+  counts.rowsUnchanged = rows.length - written;
+  counts.rowsDeleted = deleted;
   return { counts, missing };
 }
