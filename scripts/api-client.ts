@@ -1,7 +1,8 @@
 // Fetch helpers for scripts that drive the running local stack through its API (`npm run
 // batch`, `npm run compare`): the base URL, JSON requests, and errors that say what went wrong
 // in words a person at a terminal can act on.
-import { localPorts } from "./local-config.ts";
+import { allPermissions, mintDevToken } from "./dev-token.ts";
+import { loadLocalSecrets, localPorts } from "./local-config.ts";
 
 /** The API's error body (worker/http/errors.ts). */
 interface ErrorBody {
@@ -53,11 +54,24 @@ export interface JsonResponse<T> {
   body: T;
 }
 
+/**
+ * The bearer token scripts send: API_TOKEN when set (any stack), else a short-lived
+ * development token for `local-operator` with every permission, signed with the local stack's
+ * secret (accepted only by a development Worker).
+ */
+export async function scriptToken(): Promise<string> {
+  const given = process.env["API_TOKEN"];
+  if (given) return given;
+  return mintDevToken({ secret: loadLocalSecrets().jwtSecret, sub: "local-operator", permissions: allPermissions, ttlSeconds: 3600 });
+}
+
 export class ApiClient {
   readonly baseUrl: string;
+  #token: Promise<string> | undefined;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, token?: string) {
     this.baseUrl = baseUrl;
+    this.#token = token === undefined ? undefined : Promise.resolve(token);
   }
 
   async get<T>(path: string): Promise<JsonResponse<T>> {
@@ -71,11 +85,13 @@ export class ApiClient {
   /** `path` is under /api/v1, e.g. `/admin/batch/runs`. */
   async request<T>(method: string, path: string, body?: unknown): Promise<JsonResponse<T>> {
     const url = `${this.baseUrl}/api/v1${path}`;
+    this.#token ??= scriptToken();
+    const authorization = `Bearer ${await this.#token}`;
     let response: Response;
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+        headers: body === undefined ? { accept: "application/json", authorization } : { accept: "application/json", "content-type": "application/json", authorization },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {

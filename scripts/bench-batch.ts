@@ -58,6 +58,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { build } from "vite";
+import { mintDevToken } from "./dev-token.ts";
 import { batchPhases, type BatchPhase } from "../worker/batch/telemetry.ts";
 import { addDays } from "../worker/dates.ts";
 import { startLibsqlServer } from "./libsql-server/server.ts";
@@ -353,8 +354,11 @@ async function waitForRun(
   }
 }
 
+/** The operator's token for the admin API, minted once the stack's secret exists. */
+let benchToken = "";
+
 async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${benchToken}` }, body: JSON.stringify(body) });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -510,6 +514,7 @@ async function main(): Promise<number> {
   });
   const authToken = randomBytes(24).toString("base64url");
   const jwtSecret = randomBytes(32).toString("base64url");
+  benchToken = await mintDevToken({ secret: jwtSecret, sub: "bench-operator", permissions: ["RUN_BATCH"], ttlSeconds: 4 * 3600 });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`);
 

@@ -10,7 +10,8 @@ import { createInterface } from "node:readline";
 import { build } from "vite";
 import { dataDir, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPorts, projectRoot } from "./local-config.ts";
 import { migrateDatabase } from "./migrate.ts";
-import { seedDemoData } from "./seed-demo.ts";
+import { allPermissions, mintDevToken } from "./dev-token.ts";
+import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
 
 const startedAt = Date.now();
 const children: ChildProcess[] = [];
@@ -166,6 +167,8 @@ async function main(): Promise<void> {
 
   const base = `http://127.0.0.1:${localPorts.worker}`;
   await waitForHealthy(`${base}/api/v1/health`, 90_000);
+  // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
+  const demoToken = await mintDevToken({ secret: secrets.jwtSecret, sub: demoOwner, org: demoOrg, permissions: allPermissions });
   console.log(
     [
       "",
@@ -173,8 +176,12 @@ async function main(): Promise<void> {
       "",
       `  Dashboard      ${base}/`,
       `  Health         ${base}/api/v1/health`,
+      `  API docs       ${base}/api/v1/docs  (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  Run the cron   ${base}/__scheduled?cron=30+21+*+*+1-5`,
       `  libSQL (Hrana) ${databaseUrl}  (bearer token in .data/local-secrets.json)`,
+      "",
+      `  Demo token     (${demoOwner}, every permission, 12 h; \`npm run token\` mints others)`,
+      `  ${demoToken}`,
       "",
       "  Ctrl-C stops everything; data stays in .data/.",
       "",

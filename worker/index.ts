@@ -8,16 +8,35 @@ import { startScheduledRun } from "./batch/runs.ts";
 import { getDatabase } from "./db/client.ts";
 import { handleError, handleNotFound } from "./http/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { factorRoutes } from "./routes/factors.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metaRoutes } from "./routes/meta.ts";
+import { portfolioRoutes } from "./routes/portfolios.ts";
+import { stressRoutes } from "./routes/stress.ts";
+import { whatIfRoutes } from "./routes/what-if.ts";
+import { symbolRoutes } from "./routes/symbols.ts";
 
 export { LiveHub } from "./realtime/live-hub.ts";
 
-const api = new Hono<{ Bindings: Env }>().basePath("/api/v1").route("/health", healthRoutes).route("/admin", adminRoutes);
+// Every route's permission is declared in worker/api/contract.ts; each sub-app's routes start
+// with that table's guard.
+const api = new Hono<{ Bindings: Env }>()
+  .basePath("/api/v1")
+  .route("/health", healthRoutes)
+  .route("/", metaRoutes)
+  .route("/data/symbols", symbolRoutes)
+  .route("/factors", factorRoutes)
+  .route("/portfolios", portfolioRoutes)
+  .route("/stress", stressRoutes)
+  .route("/what-if", whatIfRoutes)
+  .route("/admin", adminRoutes);
 api.onError(handleError);
 api.notFound(handleNotFound);
 
 /** The typed API surface for `hono/client`. */
 export type AppType = typeof api;
+/** The Hono app itself, for tests that walk its routes. */
+export { api as app };
 
 export default {
   fetch: api.fetch,

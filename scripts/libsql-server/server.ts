@@ -320,6 +320,11 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
       sendJson(res, 500, { message: `Internal server error: ${error instanceof Error ? error.message : String(error)}`, code: "INTERNAL_ERROR" });
     });
   });
+  // Keep idle connections longer than clients do: workerd's fetch reuses pooled connections,
+  // and a server closing one (Node's default is 5 s idle) just as the Worker sends on it
+  // surfaces as "Network connection lost" in the Worker. Turso's servers keep them longer too.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
   });

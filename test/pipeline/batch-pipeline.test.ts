@@ -4,6 +4,7 @@ import { createExecutionContext, createMessageBatch, createScheduledController, 
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { authHeaders } from "../support/tokens.ts";
 import {
   batchChunks,
   batchPhaseResults,
@@ -166,14 +167,14 @@ describe("a cron-triggered run over the demo universe", () => {
   });
 
   it("serves the dual-write report over the run's dates: the per-position path agrees with the cached betas", async () => {
-    const response = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`);
+    const response = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) });
     expect(response.status).toBe(200);
     const report = await response.json<DualWriteReport>();
     expect(report.overall.comparisons).toBeGreaterThan(100);
     expect(report.overall.discrepancies).toBe(0);
     expect(report.recommendation).toBe("SAFE_TO_DEPRECATE");
     expect(report.dates.map((d) => d.date)).toEqual([friday, monday]);
-    const invalid = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`);
+    const invalid = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) });
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ error: { code: "VALIDATION_ERROR", details: [expect.objectContaining({ path: "start_date" })] } });
   });

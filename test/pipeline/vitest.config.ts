@@ -15,7 +15,7 @@ export default defineConfig({
         bindings: {
           TURSO_DATABASE_URL: inject("libsqlUrl"),
           TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
-          JWT_SECRET: "pipeline-test-secret",
+          JWT_SECRET: "pipeline-test-secret-at-least-32-bytes-long-0123456789",
           // The synthetic provider serves the market the seed wrote.
           SYNTHETIC_MARKET_END_DATE: pipelineMarketEndDate,
           BATCH_CATCH_UP_DAYS: "3",

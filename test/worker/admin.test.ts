@@ -7,7 +7,6 @@
 // Before the file ends, it lets the runs it started settle (bounded, never asserted): ending
 // the file while their messages are still moving through the real queue stalls the vitest
 // plugin's teardown.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { and, eq, inArray, like } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
@@ -17,15 +16,21 @@ import { batchPhases, type StoredPhaseCounts } from "../../worker/batch/telemetr
 import { getDatabase } from "../../worker/db/client.ts";
 import type { ApiErrorBody } from "../../worker/http/errors.ts";
 import type { FieldError } from "../../worker/http/validation.ts";
-import worker from "../../worker/index.ts";
-import { batchBackfillRequestSchema, maxPriceUploadBytes, type PriceUploadResponse } from "../../worker/routes/admin.ts";
+import { authHeaders } from "../support/tokens.ts";
+import { batchBackfillRequestSchema, maxPriceUploadBytes, type PriceUploadResponse } from "../../worker/api/admin.ts";
 
 const db = getDatabase(env);
 const admin = "http://localhost/api/v1/admin";
+const operator = await authHeaders("admin-test");
+
+/** The Worker's fetch with the operator's token (every permission). */
+function adminFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(url, { ...init, headers: { ...operator, ...(init.headers as Record<string, string> | undefined) } });
+}
 const startedRunIds = new Set<string>();
 
 async function postJson(path: string, body: unknown, base = admin): Promise<Response> {
-  const response = await exports.default.fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await adminFetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   if (path.startsWith("/batch/") && response.status < 300) startedRunIds.add((await response.clone().json<BatchRunStartResponse>()).run_id);
   return response;
 }
@@ -62,7 +67,7 @@ describe("POST /admin/batch/run", () => {
     expect(body).toEqual({ run_id: expect.any(String), outcome: "started", dates: ["2021-03-03"] });
     expect(response.headers.get("location")).toBe(`/api/v1/admin/batch/runs/${body.run_id}`);
     const run = await db.select().from(batchRuns).where(eq(batchRuns.id, body.run_id)).get();
-    expect(run).toMatchObject({ trigger: "admin", startDate: "2021-03-03", endDate: "2021-03-03", dates: ["2021-03-03"], forceRerun: true, portfolioId: null, requestedBy: "local" });
+    expect(run).toMatchObject({ trigger: "admin", startDate: "2021-03-03", endDate: "2021-03-03", dates: ["2021-03-03"], forceRerun: true, portfolioId: null, requestedBy: "admin-test" });
   });
 
   it("returns the run already under way (200, same id) when the same request arrives while it is active", async () => {
@@ -117,7 +122,7 @@ describe("POST /admin/batch/run", () => {
   });
 
   it("answers 400 INVALID_JSON for a body that is not JSON", async () => {
-    const response = await exports.default.fetch(`${admin}/batch/run`, { method: "POST", body: "{date: 2021-03-03" });
+    const response = await adminFetch(`${admin}/batch/run`, { method: "POST", body: "{date: 2021-03-03" });
     expect(response.status).toBe(400);
     expect((await errorOf(response)).code).toBe("INVALID_JSON");
   });
@@ -176,36 +181,36 @@ describe("GET /admin/batch/runs", () => {
 
   it("lists runs newest first with paging, and filters by status", async () => {
     const [a, b, c] = await insertListedRuns();
-    const first = await exports.default.fetch(`${admin}/batch/runs?limit=3`);
+    const first = await adminFetch(`${admin}/batch/runs?limit=3`);
     expect(first.status).toBe(200);
     const page = await first.json<RunList>();
     expect(page.runs.map((run) => run.id)).toEqual([c, b, a]);
     expect(page.total_count).toBeGreaterThanOrEqual(3);
     expect(page.runs[0]).toMatchObject({ id: c, trigger: "backfill", status: "failed", start_date: "2021-05-03", end_date: "2021-05-04", dates_total: 2, dates_published: 0 });
 
-    const second = await (await exports.default.fetch(`${admin}/batch/runs?limit=1&offset=1`)).json<RunList>();
+    const second = await (await adminFetch(`${admin}/batch/runs?limit=1&offset=1`)).json<RunList>();
     expect(second.runs.map((run) => run.id)).toEqual([b]);
 
-    const failed = await (await exports.default.fetch(`${admin}/batch/runs?status=failed&limit=2`)).json<RunList>();
+    const failed = await (await adminFetch(`${admin}/batch/runs?status=failed&limit=2`)).json<RunList>();
     expect(failed.runs.map((run) => run.id)).toEqual([c, a]);
     expect(failed.total_count).toBeGreaterThanOrEqual(2);
-    const completed = await (await exports.default.fetch(`${admin}/batch/runs?status=completed`)).json<RunList>();
+    const completed = await (await adminFetch(`${admin}/batch/runs?status=completed`)).json<RunList>();
     expect(completed.runs.every((run) => run.status === "completed")).toBe(true);
     expect(completed.runs[0]?.id).toBe(b);
   });
 
   it("defaults to 20 runs and refuses limits outside 1..100, an unknown status or an unknown parameter", async () => {
-    const defaults = await (await exports.default.fetch(`${admin}/batch/runs`)).json<RunList>();
+    const defaults = await (await adminFetch(`${admin}/batch/runs`)).json<RunList>();
     expect(defaults.runs.length).toBeLessThanOrEqual(20);
-    expect(await fieldErrorsOf(await exports.default.fetch(`${admin}/batch/runs?limit=101`))).toEqual([{ path: "limit", message: "limit must be a whole number from 1 to 100" }]);
-    expect(await fieldErrorsOf(await exports.default.fetch(`${admin}/batch/runs?limit=abc&offset=-1`))).toEqual([
+    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?limit=101`))).toEqual([{ path: "limit", message: "limit must be a whole number from 1 to 100" }]);
+    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?limit=abc&offset=-1`))).toEqual([
       { path: "limit", message: "limit must be a whole number from 1 to 100" },
       { path: "offset", message: `offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` },
     ]);
-    expect(await fieldErrorsOf(await exports.default.fetch(`${admin}/batch/runs?status=done`))).toEqual([
+    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?status=done`))).toEqual([
       { path: "status", message: "status must be one of queued, running, completed, partial, failed" },
     ]);
-    expect(await fieldErrorsOf(await exports.default.fetch(`${admin}/batch/runs?page=2`))).toEqual([{ path: "page", message: 'unknown field "page"' }]);
+    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?page=2`))).toEqual([{ path: "page", message: 'unknown field "page"' }]);
   });
 });
 
@@ -272,7 +277,7 @@ describe("GET /admin/batch/runs/:id", () => {
 
   it("returns the run, its progress, its phases in date and phase order, and its failed chunks", async () => {
     const runId = await insertRunWithHistory();
-    const response = await exports.default.fetch(`${admin}/batch/runs/${runId}`);
+    const response = await adminFetch(`${admin}/batch/runs/${runId}`);
     expect(response.status).toBe(200);
     const detail = await response.json<BatchRunDetail>();
 
@@ -320,13 +325,13 @@ describe("GET /admin/batch/runs/:id", () => {
 
   it("leaves the phases' issues out when include_issues=false", async () => {
     const runId = await insertRunWithHistory();
-    const detail = await (await exports.default.fetch(`${admin}/batch/runs/${runId}?include_issues=false`)).json<BatchRunDetail>();
+    const detail = await (await adminFetch(`${admin}/batch/runs/${runId}?include_issues=false`)).json<BatchRunDetail>();
     expect(detail.phases).toHaveLength(batchPhases.length + 2);
     expect(detail.phases.every((phase) => !("issues" in phase))).toBe(true);
   });
 
   it("answers 404 NOT_FOUND for an unknown run id", async () => {
-    const response = await exports.default.fetch(`${admin}/batch/runs/AD-no-such-run`);
+    const response = await adminFetch(`${admin}/batch/runs/AD-no-such-run`);
     expect(response.status).toBe(404);
     expect((await errorOf(response)).code).toBe("NOT_FOUND");
   });
@@ -385,7 +390,7 @@ describe("POST /admin/market-data/prices", () => {
 
   it("answers 413 for a body over the size cap, by Content-Length and by the bytes actually sent", async () => {
     const oversized = `{"prices":[${" ".repeat(maxPriceUploadBytes)}]}`;
-    const declared = await exports.default.fetch(`${admin}/market-data/prices`, { method: "POST", headers: { "content-type": "application/json" }, body: oversized });
+    const declared = await adminFetch(`${admin}/market-data/prices`, { method: "POST", headers: { "content-type": "application/json" }, body: oversized });
     expect(declared.status).toBe(413);
     expect((await errorOf(declared)).code).toBe("PAYLOAD_TOO_LARGE");
 
@@ -400,32 +405,41 @@ describe("POST /admin/market-data/prices", () => {
         sent += megabyte.byteLength;
       },
     });
-    const streamed = await exports.default.fetch(`${admin}/market-data/prices`, { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+    const streamed = await adminFetch(`${admin}/market-data/prices`, { method: "POST", headers: { "content-type": "application/json" }, body: stream });
     expect(streamed.status).toBe(413);
     expect((await errorOf(streamed)).code).toBe("PAYLOAD_TOO_LARGE");
   });
 });
 
-describe("admin guard", () => {
-  it("answers 403 ADMIN_LOCAL_ONLY for a non-local hostname, before reading the request, and creates nothing", async () => {
-    const response = await postJson("/batch/run", { date: "2021-03-09" }, "http://factor.test/api/v1/admin");
-    expect(response.status).toBe(403);
-    expect((await errorOf(response)).code).toBe("ADMIN_LOCAL_ONLY");
+describe("admin permissions", () => {
+  it("answers 401 without a token and 403 without RUN_BATCH, before reading the request, and creates nothing", async () => {
+    const noToken = await exports.default.fetch(`${admin}/batch/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ date: "2021-03-09" }) });
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get("www-authenticate")).toMatch(/^Bearer /);
+    const viewer = await authHeaders("admin-viewer", ["VIEW_FACTOR_ANALYTICS", "IMPORT_MARKET_DATA"]);
+    const forbidden = await exports.default.fetch(`${admin}/batch/run`, { method: "POST", headers: { ...viewer, "content-type": "application/json" }, body: JSON.stringify({ date: "2021-03-09" }) });
+    expect(forbidden.status).toBe(403);
+    expect(await errorOf(forbidden)).toMatchObject({ code: "FORBIDDEN", details: { required: "RUN_BATCH" } });
     expect(await db.select().from(batchRuns).where(eq(batchRuns.startDate, "2021-03-09"))).toHaveLength(0);
-    expect((await exports.default.fetch("http://factor.test/api/v1/admin/batch/runs")).status).toBe(403);
+    expect((await exports.default.fetch(`${admin}/batch/runs`, { headers: viewer })).status).toBe(403);
   });
 
-  it("answers 403 on localhost when ENVIRONMENT is not development", async () => {
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(new Request(`${admin}/batch/runs`), { ...env, ENVIRONMENT: "production" }, ctx);
-    await waitOnExecutionContext(ctx);
+  it("needs IMPORT_MARKET_DATA, not RUN_BATCH, for the price upload", async () => {
+    const runner = await authHeaders("admin-runner", ["RUN_BATCH"]);
+    const response = await exports.default.fetch(`${admin}/market-data/prices`, { method: "POST", headers: { ...runner, "content-type": "application/json" }, body: JSON.stringify({ prices: [] }) });
     expect(response.status).toBe(403);
-    expect((await errorOf(response)).code).toBe("ADMIN_LOCAL_ONLY");
+    expect(await errorOf(response)).toMatchObject({ code: "FORBIDDEN", details: { required: "IMPORT_MARKET_DATA" } });
   });
 
-  it("allows 127.0.0.1 and ::1 as well as localhost", async () => {
-    for (const host of ["http://127.0.0.1:8787", "http://[::1]:8787"]) {
-      expect((await exports.default.fetch(`${host}/api/v1/admin/batch/runs?limit=1`)).status).toBe(200);
-    }
+  it("records the caller's sub as the run's requested_by", async () => {
+    const response = await exports.default.fetch(`${admin}/batch/run`, {
+      method: "POST",
+      headers: { ...(await authHeaders("operator-7", ["RUN_BATCH"])), "content-type": "application/json" },
+      body: JSON.stringify({ date: "2021-03-10" }),
+    });
+    expect(response.status).toBe(202);
+    const { run_id } = await response.json<BatchRunStartResponse>();
+    startedRunIds.add(run_id);
+    expect((await db.select().from(batchRuns).where(eq(batchRuns.id, run_id)).get())?.requestedBy).toBe("operator-7");
   });
 });

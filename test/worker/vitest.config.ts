@@ -12,7 +12,7 @@ export default defineConfig({
         bindings: {
           TURSO_DATABASE_URL: inject("libsqlUrl"),
           TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
-          JWT_SECRET: "worker-test-secret",
+          JWT_SECRET: "worker-test-secret-at-least-32-bytes-long-0123456789",
           // Runs the tests start go through every phase over this shared database: keep them small.
           BATCH_CATCH_UP_DAYS: "1",
         },

@@ -68,20 +68,20 @@ import {
   positions,
   stressScenarios,
   symbolDailyMetrics,
-  symbolFactorExposures,
 } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import type { Database } from "../db/client.ts";
+import { loadStoredBetaTable } from "../db/betas.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { runWrites } from "../db/transaction.ts";
 import { upsertStatements } from "../db/upsert.ts";
 import { buildFactorEngineInput, computeSymbolBetasDirect, FactorEngineError } from "../factors/engine.ts";
 import type { FactorEngineInput } from "../factors/engine.ts";
-import { aggregatePortfolio, HoldingValidationError, isHeldOn } from "../factors/portfolio.ts";
-import type { BetaTable, HoldingInput, PortfolioAggregation } from "../factors/portfolio.ts";
+import { aggregatePortfolio, betaSymbolOf, HoldingValidationError, isHeldOn } from "../factors/portfolio.ts";
+import type { BetaTable, PortfolioAggregation } from "../factors/portfolio.ts";
 import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
 import type { StressScenario } from "../factors/stress.ts";
-import type { EstimatedBeta, FactorSpec, SymbolBetas, SymbolFactorBeta } from "../factors/types.ts";
+import type { FactorSpec, SymbolBetas } from "../factors/types.ts";
 import { logEvent } from "../log.ts";
 import { emptyCounts, recordIssue } from "./telemetry.ts";
 import type { ChunkOutcome, PhaseIssue } from "./telemetry.ts";
@@ -99,56 +99,6 @@ const marketReferenceSymbol = "SPY";
 const priceLookbackDays = 10;
 /** Ids per `id in (…)` delete. */
 const idsPerDelete = 500;
-
-/** The beta symbol of a position: the underlying for options, its own symbol otherwise. */
-function betaSymbolOf(holding: Pick<HoldingInput, "instrument" | "symbol" | "underlyingSymbol">): string {
-  return holding.instrument === "option" && holding.underlyingSymbol ? holding.underlyingSymbol : holding.symbol;
-}
-
-/**
- * The stored betas of `symbols` on `date` as the aggregation's beta table (factor key →
- * estimate), for the given factors only.
- */
-export async function loadStoredBetaTable(
-  db: Database,
-  date: string,
-  symbols: readonly string[],
-  factors: readonly FactorSpec[],
-): Promise<Map<string, Record<string, SymbolFactorBeta>>> {
-  const table = new Map<string, Record<string, SymbolFactorBeta>>();
-  if (symbols.length === 0 || factors.length === 0) return table;
-  const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
-  const rows = await db
-    .select()
-    .from(symbolFactorExposures)
-    .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, [...symbols])));
-  for (const row of rows) {
-    const factor = factorsById.get(row.factorId);
-    // Rows of inactive factors are not part of the aggregation; `insufficient_data` rows
-    // cannot exist (the table's CHECK refuses them) but would not be estimates.
-    if (!factor || row.qualityFlag === "insufficient_data") continue;
-    const estimate: EstimatedBeta = {
-      factorId: factor.id,
-      factorKey: factor.key,
-      method: row.calculationMethod,
-      calculationDate: row.calculationDate,
-      windowDays: row.regressionWindowDays,
-      observations: row.observations,
-      // Not stored (see the header); unused by the aggregation.
-      factorObservations: row.observations,
-      status: "estimated",
-      beta: row.betaValue,
-      rawBeta: row.rawBetaValue ?? row.betaValue,
-      rSquared: row.rSquared,
-      qualityFlag: row.qualityFlag,
-      regularizationAlpha: row.regularizationAlpha,
-    };
-    const betas = table.get(row.symbol) ?? {};
-    betas[factor.key] = estimate;
-    table.set(row.symbol, betas);
-  }
-  return table;
-}
 
 /** The day's P&L from the symbol returns (see the header for the definition). */
 export function dailyPnlOf(

@@ -12,7 +12,7 @@ import { batchPhaseResults, batchRuns, type BatchTrigger } from "../../schema/in
 import type { Database } from "../db/client.ts";
 import { addDays } from "../dates.ts";
 import { describeError, logEvent } from "../log.ts";
-import { calculationDateFor, isWeekend } from "./calendar.ts";
+import { calculationDateFor, isWeekend, weekdaysBetween } from "./calendar.ts";
 import type { BatchMessage } from "./messages.ts";
 
 export interface RunRequest {
@@ -36,12 +36,6 @@ export type StartRunResult =
 /** Default look-back of a cron run for weekdays that no run published. */
 export const defaultCatchUpDays = 10;
 
-/** The weekdays from `start` to `end`, inclusive, ascending. */
-export function weekdaysBetween(start: string, end: string): string[] {
-  const dates: string[] = [];
-  for (let date = start; date <= end; date = addDays(date, 1)) if (!isWeekend(date)) dates.push(date);
-  return dates;
-}
 
 /** The dedupe key of a run while it is active; `finishRun` makes it unique to the run. */
 export function activeDedupeKey(request: RunRequest): string {

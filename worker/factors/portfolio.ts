@@ -213,6 +213,11 @@ export function validateHoldings(holdings: readonly HoldingInput[]): HoldingIssu
   return issues;
 }
 
+/** The symbol whose close and betas apply to a holding: the underlying for options. */
+export function betaSymbolOf(holding: Pick<HoldingInput, "instrument" | "symbol" | "underlyingSymbol">): string {
+  return holding.instrument === "option" ? (holding.underlyingSymbol ?? holding.symbol) : holding.symbol;
+}
+
 /** Held on D: opened on or before D, not closed on or before D, and (options) not expired before D. */
 export function isHeldOn(holding: HoldingInput, date: string): boolean {
   if (!isAbsent(holding.openedOn) && holding.openedOn > date) return false;
@@ -240,7 +245,7 @@ function usableClose(closes: ReadonlyMap<string, number>, symbol: string): { clo
 
 function valuePosition(h: HoldingInput, date: string, closes: ReadonlyMap<string, number>, riskFreeRate: number): PositionValuation {
   const isOption = h.instrument === "option";
-  const betaSymbol = isOption ? (h.underlyingSymbol ?? h.symbol) : h.symbol;
+  const betaSymbol = betaSymbolOf(h);
   const base: PositionValuation = {
     positionId: h.id, symbol: h.symbol, betaSymbol, instrument: h.instrument, status: "valued",
     price: null, marketValue: null, premiumValue: null, delta: null, deltaSource: null, weight: null, detail: null,

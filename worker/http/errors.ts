@@ -12,9 +12,12 @@ export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
   readonly code: string;
   readonly details: unknown;
+  /** Headers the response must carry (`WWW-Authenticate` on a 401, `Retry-After` on a 429). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: ContentfulStatusCode, code: string, message: string, details?: unknown) {
+  constructor(status: ContentfulStatusCode, code: string, message: string, details?: unknown, headers: Readonly<Record<string, string>> = {}) {
     super(message);
+    this.headers = headers;
     this.name = "ApiError";
     this.status = status;
     this.code = code;
@@ -29,7 +32,7 @@ export function errorBody(code: string, message: string, details?: unknown): Api
 /** The one error boundary: known errors map to their status, anything else is logged and a bare 500. */
 export function handleError(error: Error, c: Context): Response {
   if (error instanceof ApiError) {
-    return c.json(errorBody(error.code, error.message, error.details), error.status);
+    return c.json(errorBody(error.code, error.message, error.details), error.status, { ...error.headers });
   }
   if (error instanceof HTTPException) {
     return c.json(errorBody("HTTP_ERROR", error.message || "request failed"), error.status);

@@ -1,0 +1,137 @@
+// The symbol table, one symbol's page and the factor list, over the batch's real output.
+import { beforeAll, describe, expect, it } from "vitest";
+import type { FactorsResponse } from "../../worker/api/factors.ts";
+import { symbolSortColumns, type SymbolDetailResponse, type SymbolRow, type SymbolsResponse } from "../../worker/api/symbols.ts";
+import { call, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
+
+beforeAll(ensureBatchOutput);
+
+async function page(query: string): Promise<SymbolsResponse> {
+  return json<SymbolsResponse>(await call(`/data/symbols?${query}`));
+}
+
+/** Every row of the latest date (the demo universe is larger than one page). */
+async function allRows(): Promise<SymbolRow[]> {
+  const first = await page("limit=500");
+  const second = await page("limit=500&offset=500");
+  return [...first.symbols, ...second.symbols];
+}
+
+function expectedOrder(rows: readonly SymbolRow[], column: string, order: "asc" | "desc"): string[] {
+  const value = (row: SymbolRow) => (row as Record<string, string | number | null>)[column] ?? null;
+  return [...rows]
+    .sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      if (x === null || y === null) return x === y ? (a.symbol < b.symbol ? -1 : 1) : x === null ? 1 : -1;
+      if (x !== y) return (x < y ? -1 : 1) * (order === "asc" ? 1 : -1);
+      return a.symbol < b.symbol ? -1 : 1;
+    })
+    .map((row) => row.symbol);
+}
+
+describe("GET /data/symbols", () => {
+  it("serves the latest metrics date with every column, 100 rows by default, and the total", async () => {
+    const body = await page("");
+    expect(body.metrics_date).toBe(latestDate);
+    expect(body.symbols).toHaveLength(100);
+    expect(body.total_count).toBeGreaterThan(500);
+    const row = body.symbols[0]!;
+    for (const column of ["symbol", "sector", "market_cap", "return_1d", "return_ytd", "factor_market_beta", "factor_quality_spread", "data_quality_score"]) expect(row).toHaveProperty(column);
+  });
+
+  it("sorts on every whitelisted column in both directions, nulls last, ties by symbol, across pages", async () => {
+    const rows = await allRows();
+    expect(rows.some((row) => row.pe_ratio === null)).toBe(true); // ETFs have no P/E: the nulls are real
+    for (const column of symbolSortColumns) {
+      for (const order of ["asc", "desc"] as const) {
+        const first = await page(`sort_by=${column}&sort_order=${order}&limit=500`);
+        const second = await page(`sort_by=${column}&sort_order=${order}&limit=500&offset=500`);
+        expect([...first.symbols, ...second.symbols].map((row) => row.symbol), `${column} ${order}`).toEqual(expectedOrder(rows, column, order));
+      }
+    }
+  });
+
+  it("filters by sector, minimum market cap and maximum P/E, and counts what matches", async () => {
+    const rows = await allRows();
+    const sector = rows.find((row) => row.sector !== null)!.sector!;
+    const bySector = await page(`sector=${encodeURIComponent(sector)}&limit=500`);
+    expect(bySector.symbols.length).toBeGreaterThan(0);
+    expect(bySector.symbols.every((row) => row.sector === sector)).toBe(true);
+    expect(bySector.total_count).toBe(rows.filter((row) => row.sector === sector).length);
+
+    const caps = rows.map((row) => row.market_cap).filter((cap): cap is number => cap !== null).sort((a, b) => a - b);
+    const median = caps[Math.floor(caps.length / 2)]!;
+    const big = await page(`min_market_cap=${median}&limit=500`);
+    expect(big.total_count).toBe(rows.filter((row) => row.market_cap !== null && row.market_cap >= median).length);
+    expect(big.symbols.every((row) => row.market_cap !== null && row.market_cap >= median)).toBe(true);
+
+    const cheap = await page(`max_pe_ratio=20&min_market_cap=${median}&sector=${encodeURIComponent(sector)}&limit=500`);
+    expect(cheap.total_count).toBe(rows.filter((row) => row.sector === sector && row.market_cap !== null && row.market_cap >= median && row.pe_ratio !== null && row.pe_ratio <= 20).length);
+  });
+
+  it("pages to the edges: offset past the end is empty with the total, limit 500 is allowed and 501 is not", async () => {
+    const past = await page("offset=100000");
+    expect(past.symbols).toEqual([]);
+    expect(past.total_count).toBeGreaterThan(500);
+    expect((await page("limit=500")).symbols).toHaveLength(500);
+    const error = await errorOf(await call("/data/symbols?limit=501"), 400);
+    expect(error.code).toBe("VALIDATION_ERROR");
+    expect(error.details).toEqual([{ path: "limit", message: "limit must be at most 500" }]);
+  });
+
+  it("rejects unknown sort columns, bad numbers and unknown parameters with the field and the reason", async () => {
+    const sort = await errorOf(await call("/data/symbols?sort_by=password"), 400);
+    expect((sort.details as { path: string }[])[0]!.path).toBe("sort_by");
+    const number = await errorOf(await call("/data/symbols?min_market_cap=lots&offset=-1"), 400);
+    expect((number.details as { path: string }[]).map((detail) => detail.path).sort()).toEqual(["min_market_cap", "offset"]);
+    const unknown = await errorOf(await call("/data/symbols?sortBy=symbol"), 400);
+    expect(unknown.details).toEqual([{ path: "sortBy", message: 'unknown field "sortBy"' }]);
+  });
+
+  it("exports the page as CSV with Accept: text/csv or ?format=csv, missing values as empty fields", async () => {
+    for (const response of [await call("/data/symbols?limit=5&sort_by=pe_ratio&sort_order=desc", { headers: { accept: "text/csv" } }), await call("/data/symbols?limit=5&format=csv")]) {
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/csv/);
+      const lines = (await response.text()).trim().split("\r\n");
+      expect(lines).toHaveLength(6);
+      expect(lines[0]!.split(",").slice(0, 2)).toEqual(["symbol", "current_price"]);
+    }
+    const nullsLast = await call("/data/symbols?limit=500&offset=450&sort_by=pe_ratio&format=csv");
+    const last = (await nullsLast.text()).trim().split("\r\n").at(-1)!;
+    expect(last).toMatch(/,,/); // a null P/E is an empty field, never 0
+  });
+});
+
+describe("GET /data/symbols/:symbol", () => {
+  it("serves the profile, latest metrics, every factor's beta with its statistics, and the history", async () => {
+    const body = await json<SymbolDetailResponse>(await call("/data/symbols/spy"));
+    expect(body.symbol).toBe("SPY");
+    expect(body.betas_date).toBe(latestDate);
+    expect(body.metrics?.metrics_date).toBe(latestDate);
+    const market = body.betas.find((beta) => beta.factor_key === "market_beta")!;
+    expect(market.beta).toBeCloseTo(1, 10); // SPY on itself
+    expect(market).toMatchObject({ method: "ols", window_days: 365, quality_flag: "ok" });
+    expect(market.r_squared).toBeCloseTo(1, 10);
+    expect(market.observations).toBeGreaterThan(200);
+    expect(body.betas.length + body.missing_betas.length).toBe(12);
+    const history = body.history.series.find((series) => series.factor_key === "market_beta")!;
+    expect(history.points.map((point) => point.date)).toEqual(["2026-06-26", "2026-06-29", "2026-06-30"]);
+  });
+
+  it("answers 404 for a symbol outside the universe and 400 for a malformed one", async () => {
+    expect((await errorOf(await call("/data/symbols/NOPE123"), 404)).code).toBe("NOT_FOUND");
+    expect((await errorOf(await call("/data/symbols/%24%24"), 400)).code).toBe("VALIDATION_ERROR");
+  });
+});
+
+describe("GET /factors", () => {
+  it("lists the twelve default factors in display order", async () => {
+    const body = await json<FactorsResponse>(await call("/factors"));
+    expect(body.factors.map((factor) => factor.key)).toEqual([
+      "market_beta", "interest_rate_beta", "value", "growth", "momentum", "quality", "size", "low_volatility",
+      "growth_value_spread", "momentum_spread", "size_spread", "quality_spread",
+    ]);
+    expect(body.factors.find((factor) => factor.key === "value")).toMatchObject({ method: "ridge", input_symbol: "VTV", ridge_alpha: 1, window_days: 365 });
+  });
+});

@@ -1,0 +1,134 @@
+// The admin API's request schemas (`/api/v1/admin`): batch runs and backfills, run history,
+// the dual-write report, the JSON price upload. Decisions are listed in worker/routes/admin.ts.
+import { z } from "zod";
+import { batchRunStatuses } from "../../schema/index.ts";
+import { isWeekend, weekdaysBetween } from "../batch/calendar.ts";
+import { addDays } from "../dates.ts";
+
+export { priceUploadSchema } from "../market-data/price-upload.ts";
+
+/** The longest backfill one request may ask for, in calendar days with both ends included. */
+export const maxBackfillCalendarDays = 400;
+
+/** The largest JSON price upload, in bytes: `maxPriceUploadRows` rows at ~90 bytes, with room for pretty-printing. */
+export const maxPriceUploadBytes = 16 * 1024 * 1024;
+
+const weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+function dayName(date: string): string {
+  return weekdayNames[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
+}
+
+function todayUtc(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+function isoDateField(field: string) {
+  return z
+    .iso.date({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(issue.input)}`) })
+    .meta({ format: "date", examples: ["2025-01-02"] });
+}
+
+const runOptions = {
+  portfolio_id: z
+    .string({ error: "portfolio_id must be a string" })
+    .min(1, { error: "portfolio_id must not be empty" })
+    .optional()
+    .meta({ description: "Limit portfolio analytics to this portfolio; symbol phases still cover the universe." }),
+  force_rerun: z
+    .boolean({ error: "force_rerun must be true or false" })
+    .optional()
+    .meta({ description: "Recompute betas already stored for the date(s)." }),
+};
+
+/** `POST /admin/batch/run`. */
+export const batchRunRequestSchema = z
+  .strictObject({ date: isoDateField("date").meta({ description: "The trading date to compute (a weekday, not after today UTC)." }), ...runOptions })
+  .superRefine((body, ctx) => {
+    if (isWeekend(body.date)) {
+      ctx.addIssue({ code: "custom", path: ["date"], message: `${body.date} is a ${dayName(body.date)}; batch runs compute weekdays only` });
+    } else if (body.date > todayUtc()) {
+      ctx.addIssue({ code: "custom", path: ["date"], message: `${body.date} is after today (${todayUtc()} UTC); its closes do not exist yet` });
+    }
+  })
+  .meta({ description: "Run the daily batch for one date." });
+
+/** `POST /admin/batch/backfill`. */
+export const batchBackfillRequestSchema = z
+  .strictObject({
+    from: isoDateField("from").meta({ description: "First date of the range, inclusive." }),
+    to: isoDateField("to").meta({ description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.` }),
+    ...runOptions,
+  })
+  .superRefine((body, ctx) => {
+    if (body.from > body.to) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: `from (${body.from}) is after to (${body.to})` });
+      return;
+    }
+    if (body.to > todayUtc()) {
+      ctx.addIssue({ code: "custom", path: ["to"], message: `${body.to} is after today (${todayUtc()} UTC); its closes do not exist yet` });
+    }
+    const lastAllowed = addDays(body.from, maxBackfillCalendarDays - 1);
+    if (body.to > lastAllowed) {
+      ctx.addIssue({ code: "custom", path: ["to"], message: `the range is longer than ${maxBackfillCalendarDays} calendar days (to must be on or before ${lastAllowed}); split the backfill` });
+    } else if (weekdaysBetween(body.from, body.to).length === 0) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: `${body.from}..${body.to} has no weekday; batch runs compute weekdays only` });
+    }
+  })
+  .meta({ description: "Run the daily batch for every weekday of a date range." });
+
+const wholeNumber = (field: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${field} must be a whole number from ${min} to ${max}` })
+    .int({ error: `${field} must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `${field} must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `${field} must be a whole number from ${min} to ${max}` });
+
+/** `GET /admin/batch/runs` query. */
+export const batchRunListQuerySchema = z.strictObject({
+  limit: wholeNumber("limit", 1, 100).default(20).meta({ description: "Runs per page, at most 100." }),
+  offset: wholeNumber("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
+  status: z.enum(batchRunStatuses, { error: `status must be one of ${batchRunStatuses.join(", ")}` }).optional(),
+});
+
+/** `GET /admin/batch/runs/:id` query. */
+export const batchRunDetailQuerySchema = z.strictObject({
+  include_issues: z
+    .enum(["true", "false"], { error: "include_issues must be true or false" })
+    .default("true")
+    .transform((value) => value === "true")
+    .meta({ description: "Include each phase's listed skipped/failed items (false for polling)." }),
+});
+
+export const dualWriteReportQuerySchema = z
+  .strictObject({
+    start_date: isoDateField("start_date").meta({ description: "First date of the report, inclusive." }),
+    end_date: isoDateField("end_date").meta({ description: `Last date, inclusive; at most ${maxBackfillCalendarDays} calendar days after start_date.` }),
+    portfolio_id: z.string().min(1, { error: "portfolio_id must not be empty" }).optional().meta({ description: "Only this portfolio." }),
+  })
+  .superRefine((query, ctx) => {
+    if (query.start_date > query.end_date) {
+      ctx.addIssue({ code: "custom", path: ["start_date"], message: `start_date (${query.start_date}) is after end_date (${query.end_date})` });
+    } else if (addDays(query.start_date, maxBackfillCalendarDays - 1) < query.end_date) {
+      ctx.addIssue({ code: "custom", path: ["end_date"], message: `the range spans more than ${maxBackfillCalendarDays} calendar days` });
+    }
+  });
+
+
+/** `POST /admin/market-data/prices` answer: what the write changed. */
+export interface PriceUploadResponse {
+  /** Distinct (symbol, date) rows written. */
+  rows: number;
+  inserted: number;
+  /** Stored rows whose values the upload corrected. */
+  updated: number;
+  /** Rows already stored with the same values. */
+  unchanged: number;
+  /** Symbols new to the universe. */
+  symbols_registered: number;
+  /** Known symbols whose first/last seen date the upload widened. */
+  symbols_widened: number;
+  /** Elements that repeated an earlier one exactly and were skipped, and their indexes. */
+  duplicates_skipped: number;
+  duplicate_indexes: number[];
+}

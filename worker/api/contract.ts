@@ -1,0 +1,190 @@
+// The route table: every API route's method, path (under /api/v1), permission and schemas.
+// It is the one place a route's permission is declared: the guard middleware reads it
+// (worker/auth/guard.ts), the OpenAPI document is generated from it (worker/api/openapi.ts),
+// and a test fails when the app serves a route the table lacks, or the table a route the app
+// does not serve. Request schemas here are the ones the routes validate with.
+import type { z } from "zod";
+import type { Permission } from "../auth/permissions.ts";
+import {
+  batchBackfillRequestSchema,
+  batchRunDetailQuerySchema,
+  batchRunListQuerySchema,
+  batchRunRequestSchema,
+  dualWriteReportQuerySchema,
+  priceUploadSchema,
+} from "./admin.ts";
+import {
+  drillDownQuerySchema,
+  drillDownResponseSchema,
+  exposuresQuerySchema,
+  exposuresResponseSchema,
+  scenarioParamsSchema,
+  stressRequestSchema,
+  stressResponseSchema,
+  stressScenarioCreateSchema,
+  stressScenarioListSchema,
+  stressScenarioSchema,
+  whatIfRequestSchema,
+  whatIfResponseSchema,
+} from "./analytics.ts";
+import { factorsResponseSchema } from "./factors.ts";
+import {
+  portfolioCreateSchema,
+  portfolioListSchema,
+  portfolioParamsSchema,
+  portfolioSchema,
+  portfolioUpdateSchema,
+  positionCreateSchema,
+  positionImportQuerySchema,
+  positionImportResponseSchema,
+  positionListQuerySchema,
+  positionListSchema,
+  positionParamsSchema,
+  positionSchema,
+  positionUpdateSchema,
+} from "./portfolios.ts";
+import { symbolDetailQuerySchema, symbolDetailResponseSchema, symbolParamsSchema, symbolsQuerySchema, symbolsResponseSchema } from "./symbols.ts";
+
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+export interface RouteContract {
+  method: HttpMethod;
+  /** Hono's path pattern under /api/v1 (`:name` parameters). */
+  path: string;
+  /** The permission the caller's token must carry; "public" routes take no token. */
+  permission: Permission | "public";
+  summary: string;
+  tag: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** The body's media type when it is not JSON (CSV imports). */
+  bodyMediaType?: "text/csv";
+  /** The success response's schema and status. */
+  response?: z.ZodType;
+  status?: 200 | 201 | 202 | 204;
+  /** The route also answers text/csv (`Accept: text/csv` or `?format=csv`). */
+  csv?: boolean;
+}
+
+export const routes = {
+  health: { method: "get", path: "/health", permission: "public", tag: "service", summary: "Service status and database reachability." },
+  openapi: { method: "get", path: "/openapi.json", permission: "public", tag: "service", summary: "This API's OpenAPI 3.1 document." },
+  docs: { method: "get", path: "/docs", permission: "public", tag: "service", summary: "A page rendering the OpenAPI document." },
+
+  listSymbols: {
+    method: "get", path: "/data/symbols", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols", csv: true,
+    summary: "The symbol table of a metrics date: server-side sort (nulls last), filters and paging.",
+    query: symbolsQuerySchema, response: symbolsResponseSchema,
+  },
+  getSymbol: {
+    method: "get", path: "/data/symbols/:symbol", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols",
+    summary: "One symbol: profile, latest metrics, betas of a date with their statistics, and each beta's history.",
+    params: symbolParamsSchema, query: symbolDetailQuerySchema, response: symbolDetailResponseSchema,
+  },
+  listFactors: {
+    method: "get", path: "/factors", permission: "VIEW_FACTOR_ANALYTICS", tag: "factors",
+    summary: "The factor definitions.", response: factorsResponseSchema,
+  },
+
+  listPortfolios: {
+    method: "get", path: "/portfolios", permission: "VIEW_FACTOR_ANALYTICS", tag: "portfolios",
+    summary: "The caller's portfolios, and its org's with VIEW_ALL_POSITIONS.", response: portfolioListSchema,
+  },
+  createPortfolio: {
+    method: "post", path: "/portfolios", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201,
+    summary: "Create a portfolio owned by the caller.", body: portfolioCreateSchema, response: portfolioSchema,
+  },
+  getPortfolio: {
+    method: "get", path: "/portfolios/:id", permission: "VIEW_FACTOR_ANALYTICS", tag: "portfolios",
+    summary: "One portfolio.", params: portfolioParamsSchema, response: portfolioSchema,
+  },
+  updatePortfolio: {
+    method: "patch", path: "/portfolios/:id", permission: "MANAGE_PORTFOLIOS", tag: "portfolios",
+    summary: "Rename a portfolio, set its cash or benchmark.", params: portfolioParamsSchema, body: portfolioUpdateSchema, response: portfolioSchema,
+  },
+  deletePortfolio: {
+    method: "delete", path: "/portfolios/:id", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 204,
+    summary: "Delete a portfolio with its positions and results.", params: portfolioParamsSchema,
+  },
+  listPositions: {
+    method: "get", path: "/portfolios/:id/positions", permission: "VIEW_FACTOR_ANALYTICS", tag: "portfolios",
+    summary: "A portfolio's positions (all, or those held on a date).", params: portfolioParamsSchema, query: positionListQuerySchema, response: positionListSchema,
+  },
+  createPosition: {
+    method: "post", path: "/portfolios/:id/positions", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201,
+    summary: "Add an effective-dated position (stock, ETF, option or private).", params: portfolioParamsSchema, body: positionCreateSchema, response: positionSchema,
+  },
+  updatePosition: {
+    method: "patch", path: "/portfolios/:id/positions/:positionId", permission: "MANAGE_PORTFOLIOS", tag: "portfolios",
+    summary: "Change a position; the result must be a valid position.", params: positionParamsSchema, body: positionUpdateSchema, response: positionSchema,
+  },
+  deletePosition: {
+    method: "delete", path: "/portfolios/:id/positions/:positionId", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 204,
+    summary: "Delete a position.", params: positionParamsSchema,
+  },
+  importPositions: {
+    method: "post", path: "/portfolios/:id/positions/import", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", bodyMediaType: "text/csv",
+    summary: "Import positions from CSV: all or nothing, errors by line and field.", params: portfolioParamsSchema, query: positionImportQuerySchema, response: positionImportResponseSchema,
+  },
+  getExposures: {
+    method: "get", path: "/portfolios/:id/exposures", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", csv: true,
+    summary: "Exposures over a date range: portfolio, benchmark, active, coverage and data_quality per date.", params: portfolioParamsSchema, query: exposuresQuerySchema, response: exposuresResponseSchema,
+  },
+  getDrillDown: {
+    method: "get", path: "/portfolios/:id/exposures/stocks", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", csv: true,
+    summary: "The stocks behind one factor's exposure on a date: weight × delta × beta, sorted by |contribution|.", params: portfolioParamsSchema, query: drillDownQuerySchema, response: drillDownResponseSchema,
+  },
+  runStress: {
+    method: "post", path: "/portfolios/:id/stress", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
+    summary: "$ impact of a scenario (or hand-set shocks) per factor and in total.", params: portfolioParamsSchema, body: stressRequestSchema, response: stressResponseSchema,
+  },
+  listScenarios: {
+    method: "get", path: "/stress/scenarios", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
+    summary: "Built-in stress scenarios and the caller's saved ones.", response: stressScenarioListSchema,
+  },
+  createScenario: {
+    method: "post", path: "/stress/scenarios", permission: "MANAGE_PORTFOLIOS", tag: "analytics", status: 201,
+    summary: "Save a stress scenario.", body: stressScenarioCreateSchema, response: stressScenarioSchema,
+  },
+  deleteScenario: {
+    method: "delete", path: "/stress/scenarios/:id", permission: "MANAGE_PORTFOLIOS", tag: "analytics", status: 204,
+    summary: "Delete one of the caller's saved scenarios.", params: scenarioParamsSchema,
+  },
+  whatIf: {
+    method: "post", path: "/what-if", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
+    summary: "Exposures of a hypothetical portfolio, optionally compared with a stored one; nothing is stored.", body: whatIfRequestSchema, response: whatIfResponseSchema,
+  },
+
+  runBatch: {
+    method: "post", path: "/admin/batch/run", permission: "RUN_BATCH", tag: "admin", status: 202,
+    summary: "Start the daily batch for one date (200 with the run already under way).", body: batchRunRequestSchema,
+  },
+  backfillBatch: {
+    method: "post", path: "/admin/batch/backfill", permission: "RUN_BATCH", tag: "admin", status: 202,
+    summary: "Start the batch for every weekday of a range.", body: batchBackfillRequestSchema,
+  },
+  listBatchRuns: {
+    method: "get", path: "/admin/batch/runs", permission: "RUN_BATCH", tag: "admin",
+    summary: "Batch run history, newest first.", query: batchRunListQuerySchema,
+  },
+  getBatchRun: {
+    method: "get", path: "/admin/batch/runs/:id", permission: "RUN_BATCH", tag: "admin",
+    summary: "One run with its phases, counts and errors.", query: batchRunDetailQuerySchema,
+  },
+  dualWriteReport: {
+    method: "get", path: "/admin/dual-write/report", permission: "RUN_BATCH", tag: "admin",
+    summary: "The dual-write validation report over a date range.", query: dualWriteReportQuerySchema,
+  },
+  uploadPrices: {
+    method: "post", path: "/admin/market-data/prices", permission: "IMPORT_MARKET_DATA", tag: "admin",
+    summary: "Bulk JSON price upload (the CSV import's validation).", body: priceUploadSchema,
+  },
+} as const satisfies Record<string, RouteContract>;
+
+export type RouteName = keyof typeof routes;
+
+/** `METHOD /path` of a route, as tests and logs name it. */
+export function routeKey(route: Pick<RouteContract, "method" | "path">): string {
+  return `${route.method.toUpperCase()} ${route.path}`;
+}

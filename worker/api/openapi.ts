@@ -1,0 +1,140 @@
+// The OpenAPI 3.1 document, generated from the route table (worker/api/contract.ts) with zod's
+// own JSON Schema output (`z.toJSONSchema`): the schemas that validate requests are the ones
+// documented, so the two cannot drift. Request schemas are rendered as their input side (what
+// a caller sends: query values as text), responses as their output side. Written here rather
+// than with a generator library: OpenAPI 3.1 takes JSON Schema as is, and zod 4 emits it.
+import { z } from "zod";
+import { routes, type RouteContract } from "./contract.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * Schemas with a `.meta({id})` go to `components.schemas` once; zod renders them under `$defs`
+ * with `#/$defs/<id>` references, which this rewrites to `#/components/schemas/<id>`.
+ */
+class SchemaCollector {
+  readonly components: Record<string, JsonSchema> = {};
+
+  render(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+    const { $schema: _dialect, $defs, ...root } = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    const names = new Map<string, string>();
+    for (const [id, definition] of Object.entries($defs ?? {})) {
+      // A schema rendered both ways (input and output) can differ; the input side gets its own name then.
+      const existing = this.components[id];
+      const name = existing === undefined || JSON.stringify(existing) === JSON.stringify(definition) ? id : `${id}${io === "input" ? "Input" : "Output"}`;
+      names.set(id, name);
+    }
+    const rewrite = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(rewrite);
+      if (value === null || typeof value !== "object") return value;
+      const out: JsonSchema = {};
+      for (const [key, inner] of Object.entries(value)) {
+        out[key] = key === "$ref" && typeof inner === "string" && inner.startsWith("#/$defs/") ? `#/components/schemas/${names.get(inner.slice("#/$defs/".length)) ?? inner.slice("#/$defs/".length)}` : rewrite(inner);
+      }
+      return out;
+    };
+    for (const [id, definition] of Object.entries($defs ?? {})) this.components[names.get(id)!] = rewrite(definition) as JsonSchema;
+    return rewrite(root) as JsonSchema;
+  }
+}
+
+let collector = new SchemaCollector();
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+  return collector.render(schema, io);
+}
+
+/** A schema as a plain object: a top-level reference resolved to its component. */
+function resolved(schema: JsonSchema): JsonSchema {
+  const ref = schema["$ref"];
+  if (typeof ref === "string" && ref.startsWith("#/components/schemas/")) return collector.components[ref.slice("#/components/schemas/".length)] ?? schema;
+  return schema;
+}
+
+function parametersOf(schema: z.ZodType | undefined, where: "path" | "query", required: boolean): JsonSchema[] {
+  if (!schema) return [];
+  const object = resolved(jsonSchema(schema, "input"));
+  const properties = (object["properties"] ?? {}) as Record<string, JsonSchema>;
+  const requiredNames = new Set((object["required"] as string[] | undefined) ?? []);
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === "path" ? true : required && requiredNames.has(name),
+    ...(typeof property["description"] === "string" ? { description: property["description"] } : {}),
+    schema: property,
+  }));
+}
+
+const errorResponse = {
+  description: "An error: `{error: {code, message, details}}`.",
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: {} } },
+        },
+      },
+    },
+  },
+};
+
+function operation(name: string, route: RouteContract): JsonSchema {
+  const status = String(route.status ?? 200);
+  const success: JsonSchema = { description: "Success." };
+  if (route.status !== 204) {
+    const content: JsonSchema = { "application/json": { schema: route.response ? jsonSchema(route.response, "output") : {} } };
+    if (route.csv) content["text/csv"] = { schema: { type: "string" } };
+    success["content"] = content;
+  }
+  const responses: JsonSchema = { [status]: success };
+  if (route.permission !== "public") {
+    responses["401"] = errorResponse;
+    responses["403"] = errorResponse;
+    responses["429"] = errorResponse;
+  }
+  const hasBody = route.body !== undefined || route.bodyMediaType !== undefined;
+  if (route.params || route.query || hasBody) responses["400"] = errorResponse;
+  if (route.params) responses["404"] = errorResponse;
+  if (hasBody) responses["413"] = errorResponse;
+  return {
+    operationId: name,
+    summary: route.summary,
+    tags: [route.tag],
+    ...(route.permission === "public" ? { security: [] } : { "x-required-permission": route.permission }),
+    parameters: [...parametersOf(route.params, "path", true), ...parametersOf(route.query, "query", true)],
+    ...(route.bodyMediaType === "text/csv"
+      ? { requestBody: { required: true, content: { "text/csv": { schema: { type: "string" } } } } }
+      : route.body
+        ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body, "input") } } } }
+        : {}),
+    responses,
+  };
+}
+
+/** `/data/symbols/:symbol` → `/data/symbols/{symbol}`. */
+function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}");
+}
+
+export function openApiDocument(serverUrl = "/api/v1"): JsonSchema {
+  collector = new SchemaCollector();
+  const paths: Record<string, JsonSchema> = {};
+  for (const [name, route] of Object.entries(routes) as [string, RouteContract][]) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...(paths[path] ?? {}), [route.method]: operation(name, route) };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Factor exposure service",
+      version: "1",
+      description: "Factor betas of every symbol, portfolio exposures aggregated from them, stress tests and what-if portfolios. Bearer JWT on every route but health and this document; each operation names its permission in x-required-permission.",
+    },
+    servers: [{ url: serverUrl }],
+    security: [{ bearer: [] }],
+    components: { schemas: collector.components, securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    paths,
+  };
+}

@@ -1,0 +1,132 @@
+// The symbol API's shapes: `GET /data/symbols` (the universe table) and
+// `GET /data/symbols/:symbol` (one symbol's profile, metrics and betas with their history).
+import { getTableColumns } from "drizzle-orm";
+import { z } from "zod";
+import { factorMethods, qualityFlags, symbolDailyMetrics } from "../../schema/index.ts";
+import { formatField, isoDate, queryInteger, queryNumber, symbolField } from "./fields.ts";
+
+const metricsColumns = getTableColumns(symbolDailyMetrics);
+
+/** Every denormalized `factor_*` column of the table, by its API name. */
+export const factorSortColumns = Object.values(metricsColumns)
+  .map((column) => column.name)
+  .filter((name) => name.startsWith("factor_"));
+
+/** The sort whitelist (DESIGN.md section 8): each has an index on (metrics_date, column). */
+export const symbolSortColumns = ["symbol", "sector", "market_cap", "pe_ratio", "ps_ratio", "return_1d", "return_ytd", ...factorSortColumns] as [string, ...string[]];
+
+export const maxSymbolsLimit = 500;
+export const maxSymbolsOffset = 1_000_000;
+
+export const symbolsQuerySchema = z
+  .strictObject({
+    sort_by: z.enum(symbolSortColumns, { error: `sort_by must be one of ${symbolSortColumns.join(", ")}` }).optional().meta({ description: "Column to sort on (nulls always last)." }),
+    sort_order: z.enum(["asc", "desc"], { error: "sort_order must be asc or desc" }).optional(),
+    sector: z.string().trim().min(1, { error: "sector must not be empty" }).max(100).optional(),
+    min_market_cap: queryNumber("min_market_cap").optional(),
+    max_pe_ratio: queryNumber("max_pe_ratio").optional(),
+    limit: queryInteger("limit", 1, maxSymbolsLimit).optional().meta({ description: `Rows per page, at most ${maxSymbolsLimit} (default 100).` }),
+    offset: queryInteger("offset", 0, maxSymbolsOffset).optional(),
+    date: isoDate("date").optional().meta({ description: "Metrics date; default the latest." }),
+    format: formatField,
+  })
+  .meta({ id: "SymbolsQuery" });
+export type SymbolsQuery = z.output<typeof symbolsQuerySchema>;
+
+const nullableNumber = z.number().nullable();
+
+export const symbolRowSchema = z
+  .object({
+    symbol: z.string(),
+    company_name: z.string().nullable(),
+    sector: z.string().nullable(),
+    industry: z.string().nullable(),
+    current_price: nullableNumber,
+    return_1d: nullableNumber,
+    return_mtd: nullableNumber,
+    return_ytd: nullableNumber,
+    return_1m: nullableNumber,
+    return_3m: nullableNumber,
+    return_1y: nullableNumber,
+    market_cap: nullableNumber,
+    enterprise_value: nullableNumber,
+    pe_ratio: nullableNumber,
+    ps_ratio: nullableNumber,
+    pb_ratio: nullableNumber,
+    ...Object.fromEntries(factorSortColumns.map((name) => [name, nullableNumber])),
+    data_quality_score: z.number().int(),
+  })
+  .meta({ id: "SymbolRow" });
+export type SymbolRow = z.output<typeof symbolRowSchema>;
+
+export const symbolsResponseSchema = z
+  .object({
+    symbols: z.array(symbolRowSchema),
+    total_count: z.number().int(),
+    /** Null when no metrics exist yet (before the first batch). */
+    metrics_date: z.string().nullable(),
+  })
+  .meta({ id: "SymbolsResponse" });
+export type SymbolsResponse = z.output<typeof symbolsResponseSchema>;
+
+export const symbolParamsSchema = z.strictObject({ symbol: symbolField });
+
+export const maxHistoryDays = 3 * 366;
+
+export const symbolDetailQuerySchema = z
+  .strictObject({
+    date: isoDate("date").optional().meta({ description: "Betas of this date (default: the latest with betas)." }),
+    from: isoDate("from").optional().meta({ description: "History start (default: one year before `date`)." }),
+    to: isoDate("to").optional().meta({ description: "History end (default: `date`)." }),
+  })
+  .superRefine((query, ctx) => {
+    if (query.from && query.to && query.from > query.to) ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
+  })
+  .meta({ id: "SymbolDetailQuery" });
+
+export const symbolBetaSchema = z
+  .object({
+    factor_key: z.string(),
+    factor_name: z.string(),
+    beta: z.number(),
+    raw_beta: z.number().nullable().meta({ description: "The uncapped estimate when |beta| was capped at 5." }),
+    r_squared: z.number().nullable(),
+    observations: z.number().int(),
+    quality_flag: z.enum(qualityFlags),
+    method: z.enum(factorMethods),
+    window_days: z.number().int(),
+    regularization_alpha: z.number().nullable(),
+  })
+  .meta({ id: "SymbolBeta" });
+
+export const symbolDetailResponseSchema = z
+  .object({
+    symbol: z.string(),
+    asset_type: z.string(),
+    is_active: z.boolean(),
+    profile: z
+      .object({
+        company_name: z.string().nullable(),
+        sector: z.string().nullable(),
+        industry: z.string().nullable(),
+        market_cap: nullableNumber,
+        enterprise_value: nullableNumber,
+        pe_ratio: nullableNumber,
+        ps_ratio: nullableNumber,
+        pb_ratio: nullableNumber,
+        as_of: z.string().nullable(),
+      })
+      .nullable(),
+    metrics: symbolRowSchema.extend({ metrics_date: z.string() }).nullable(),
+    betas_date: z.string().nullable(),
+    betas: z.array(symbolBetaSchema),
+    /** Active factors without a stored beta on `betas_date`: never reported as 0. */
+    missing_betas: z.array(z.object({ factor_key: z.string(), reason: z.string() })),
+    history: z.object({
+      from: z.string(),
+      to: z.string(),
+      series: z.array(z.object({ factor_key: z.string(), points: z.array(z.object({ date: z.string(), beta: z.number(), r_squared: z.number().nullable() })) })),
+    }),
+  })
+  .meta({ id: "SymbolDetail" });
+export type SymbolDetailResponse = z.output<typeof symbolDetailResponseSchema>;

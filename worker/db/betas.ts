@@ -1,0 +1,52 @@
+// Stored symbol betas as the aggregation's beta table: what every portfolio computation (the
+// batch's portfolio analytics, the drill-down, stress tests, what-if) reads instead of
+// regressing anything per request.
+import { and, eq, inArray } from "drizzle-orm";
+import { symbolFactorExposures } from "../../schema/index.ts";
+import type { EstimatedBeta, FactorSpec, SymbolFactorBeta } from "../factors/types.ts";
+import type { Database } from "./client.ts";
+
+/**
+ * The stored betas of `symbols` on `date` as the aggregation's beta table (factor key →
+ * estimate), for the given factors only.
+ */
+export async function loadStoredBetaTable(
+  db: Database,
+  date: string,
+  symbols: readonly string[],
+  factors: readonly FactorSpec[],
+): Promise<Map<string, Record<string, SymbolFactorBeta>>> {
+  const table = new Map<string, Record<string, SymbolFactorBeta>>();
+  if (symbols.length === 0 || factors.length === 0) return table;
+  const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
+  const rows = await db
+    .select()
+    .from(symbolFactorExposures)
+    .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, [...symbols])));
+  for (const row of rows) {
+    const factor = factorsById.get(row.factorId);
+    // Rows of inactive factors are not part of the aggregation; `insufficient_data` rows
+    // cannot exist (the table's CHECK refuses them) but would not be estimates.
+    if (!factor || row.qualityFlag === "insufficient_data") continue;
+    const estimate: EstimatedBeta = {
+      factorId: factor.id,
+      factorKey: factor.key,
+      method: row.calculationMethod,
+      calculationDate: row.calculationDate,
+      windowDays: row.regressionWindowDays,
+      observations: row.observations,
+      // Not stored (see the header); unused by the aggregation.
+      factorObservations: row.observations,
+      status: "estimated",
+      beta: row.betaValue,
+      rawBeta: row.rawBetaValue ?? row.betaValue,
+      rSquared: row.rSquared,
+      qualityFlag: row.qualityFlag,
+      regularizationAlpha: row.regularizationAlpha,
+    };
+    const betas = table.get(row.symbol) ?? {};
+    betas[factor.key] = estimate;
+    table.set(row.symbol, betas);
+  }
+  return table;
+}

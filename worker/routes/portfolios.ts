@@ -1,0 +1,208 @@
+// Portfolios and their effective-dated positions: list, create, read, update, delete, and the
+// position CSV import. Shapes: worker/api/portfolios.ts; who may do what:
+// worker/auth/ownership.ts (another owner's portfolio is a 404, an org member's read-only one
+// a 403 on writes).
+//
+// Decisions:
+// - Creating a position registers its symbol (an option's underlying) in the universe, so the
+//   next batch fetches its closes and computes its betas; private positions are not registered.
+// - A position update is merged into the stored position and the result must satisfy every
+//   rule a new one does (an option keeps needing a delta or an implied volatility).
+// - The CSV import is all or nothing: every line's errors are reported (line, field, reason)
+//   and nothing is written unless the whole file is valid. `mode=replace` swaps the
+//   portfolio's positions for the file's in one transaction.
+import { and, asc, eq, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { portfolios, positions, symbolUniverse } from "../../schema/index.ts";
+import { routes } from "../api/contract.ts";
+import {
+  portfolioCreateSchema,
+  portfolioParamsSchema,
+  portfolioUpdateSchema,
+  positionCreateSchema,
+  positionIssues,
+  positionListQuerySchema,
+  positionParamsSchema,
+  positionUpdateSchema,
+  type PositionCreate,
+} from "../api/portfolios.ts";
+import { guard, type ApiEnv } from "../auth/guard.ts";
+import { readablePortfolio, visiblePortfolios, writablePortfolio } from "../auth/ownership.ts";
+import { getDatabase, type Database } from "../db/client.ts";
+import { runWrites, type Write } from "../db/transaction.ts";
+import { isHeldOn } from "../factors/portfolio.ts";
+import { ApiError } from "../http/errors.ts";
+import { validate } from "../http/validate.ts";
+import { validationError } from "../http/validation.ts";
+import { importPositionsCsv } from "../portfolios/position-import.ts";
+import { portfolioResponse, positionBody, positionResponse, positionRow, type PositionInsert } from "../portfolios/records.ts";
+import { analyticsRoutes } from "./portfolio-analytics.ts";
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** Inserts into the universe for the positions' market symbols (nothing for private ones). */
+export function registerSymbols(db: Database, rows: readonly PositionInsert[]): Write[] {
+  const bySymbol = new Map<string, "equity" | "etf" | "option_underlying">();
+  for (const row of rows) {
+    if (row.instrument === "private") continue;
+    if (row.instrument === "option") {
+      if (row.underlyingSymbol && !bySymbol.has(row.underlyingSymbol)) bySymbol.set(row.underlyingSymbol, "option_underlying");
+    } else bySymbol.set(row.symbol, row.instrument === "etf" ? "etf" : "equity");
+  }
+  if (bySymbol.size === 0) return [];
+  const date = today();
+  return [
+    db
+      .insert(symbolUniverse)
+      .values([...bySymbol].map(([symbol, assetType]) => ({ symbol, assetType, firstSeenDate: date, lastSeenDate: date })))
+      .onConflictDoNothing()
+      .returning({ symbol: symbolUniverse.symbol }),
+  ];
+}
+
+async function requireUniverseSymbol(db: Database, symbol: string, path: string): Promise<void> {
+  const found = await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)).get();
+  if (!found) throw validationError(`${path} ${symbol} is not in the universe`, [{ path, message: `${symbol} is not in the universe (no prices or betas); choose a listed symbol` }]);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (/UNIQUE constraint failed/i.test(current.message)) return true;
+  }
+  return false;
+}
+
+function nameTaken(name: string): ApiError {
+  return new ApiError(409, "CONFLICT", `you already have a portfolio named "${name}"`, [{ path: "name", message: "must be unique among your portfolios" }]);
+}
+
+function checkPosition(body: PositionCreate): void {
+  const issues = positionIssues(body);
+  if (issues.length > 0) throw validationError(`invalid position: ${issues.map((issue) => issue.path).join(", ")}`, issues);
+}
+
+export const portfolioRoutes = new Hono<ApiEnv>()
+  .get("/", guard(routes.listPortfolios), async (c) => {
+    const caller = c.get("caller");
+    const rows = await getDatabase(c.env).select().from(portfolios).where(visiblePortfolios(caller)).orderBy(asc(portfolios.name), asc(portfolios.id));
+    return c.json({ portfolios: rows.map((row) => portfolioResponse(row, caller)) }, 200);
+  })
+  .post("/", guard(routes.createPortfolio), validate("json", portfolioCreateSchema), async (c) => {
+    const caller = c.get("caller");
+    const body = c.req.valid("json");
+    const db = getDatabase(c.env);
+    const benchmark = body.benchmark_symbol ?? "SPY";
+    await requireUniverseSymbol(db, benchmark, "benchmark_symbol");
+    const existing = await db.select({ id: portfolios.id }).from(portfolios).where(and(eq(portfolios.owner, caller.sub), eq(portfolios.name, body.name))).get();
+    if (existing) throw nameTaken(body.name);
+    const id = crypto.randomUUID();
+    try {
+      await db.insert(portfolios).values({ id, owner: caller.sub, org: caller.org, name: body.name, cash: body.cash ?? 0, benchmarkSymbol: benchmark });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw nameTaken(body.name);
+      throw error;
+    }
+    const row = await readablePortfolio(db, caller, id);
+    c.header("Location", `/api/v1/portfolios/${id}`);
+    return c.json(portfolioResponse(row, caller), 201);
+  })
+  .get("/:id", guard(routes.getPortfolio), validate("param", portfolioParamsSchema), async (c) => {
+    const caller = c.get("caller");
+    const row = await readablePortfolio(getDatabase(c.env), caller, c.req.valid("param").id);
+    return c.json(portfolioResponse(row, caller), 200);
+  })
+  .patch("/:id", guard(routes.updatePortfolio), validate("param", portfolioParamsSchema), validate("json", portfolioUpdateSchema), async (c) => {
+    const caller = c.get("caller");
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const db = getDatabase(c.env);
+    await writablePortfolio(db, caller, id);
+    if (body.benchmark_symbol !== undefined) await requireUniverseSymbol(db, body.benchmark_symbol, "benchmark_symbol");
+    if (body.name !== undefined) {
+      const clash = await db.select({ id: portfolios.id }).from(portfolios).where(and(eq(portfolios.owner, caller.sub), eq(portfolios.name, body.name))).get();
+      if (clash && clash.id !== id) throw nameTaken(body.name);
+    }
+    try {
+      await db
+        .update(portfolios)
+        .set({
+          ...(body.name !== undefined ? { name: body.name } : {}),
+          ...(body.cash !== undefined ? { cash: body.cash } : {}),
+          ...(body.benchmark_symbol !== undefined ? { benchmarkSymbol: body.benchmark_symbol } : {}),
+          updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+        })
+        .where(eq(portfolios.id, id));
+    } catch (error) {
+      if (isUniqueViolation(error) && body.name !== undefined) throw nameTaken(body.name);
+      throw error;
+    }
+    return c.json(portfolioResponse(await readablePortfolio(db, caller, id), caller), 200);
+  })
+  .delete("/:id", guard(routes.deletePortfolio), validate("param", portfolioParamsSchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const db = getDatabase(c.env);
+    await writablePortfolio(db, c.get("caller"), id);
+    // Positions, exposures, snapshots and stress results go with it (ON DELETE CASCADE).
+    await db.delete(portfolios).where(eq(portfolios.id, id));
+    return c.body(null, 204);
+  })
+  .get("/:id/positions", guard(routes.listPositions), validate("param", portfolioParamsSchema), validate("query", positionListQuerySchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const { date } = c.req.valid("query");
+    const db = getDatabase(c.env);
+    await readablePortfolio(db, c.get("caller"), id);
+    const rows = await db.select().from(positions).where(eq(positions.portfolioId, id)).orderBy(asc(positions.openedOn), asc(positions.symbol), asc(positions.id));
+    const held = date === undefined ? rows : rows.filter((row) => isHeldOn(row, date));
+    return c.json({ positions: held.map(positionResponse) }, 200);
+  })
+  .post("/:id/positions", guard(routes.createPosition), validate("param", portfolioParamsSchema), validate("json", positionCreateSchema), async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const db = getDatabase(c.env);
+    await writablePortfolio(db, c.get("caller"), id);
+    const row = positionRow(id, crypto.randomUUID(), body);
+    await runWrites(db, [...registerSymbols(db, [row]), db.insert(positions).values(row).returning({ id: positions.id })]);
+    const stored = await db.select().from(positions).where(eq(positions.id, row.id)).get();
+    c.header("Location", `/api/v1/portfolios/${id}/positions/${row.id}`);
+    return c.json(positionResponse(stored!), 201);
+  })
+  .patch("/:id/positions/:positionId", guard(routes.updatePosition), validate("param", positionParamsSchema), validate("json", positionUpdateSchema), async (c) => {
+    const { id, positionId } = c.req.valid("param");
+    const update = c.req.valid("json");
+    const db = getDatabase(c.env);
+    await writablePortfolio(db, c.get("caller"), id);
+    const existing = await db.select().from(positions).where(and(eq(positions.id, positionId), eq(positions.portfolioId, id))).get();
+    if (!existing) throw new ApiError(404, "NOT_FOUND", `position ${positionId} does not exist in portfolio ${id}`);
+    const merged = { ...positionBody(existing), ...update } as PositionCreate;
+    checkPosition(merged);
+    const row = positionRow(id, positionId, merged);
+    const { id: _id, portfolioId: _portfolioId, ...changes } = row;
+    await runWrites(db, [
+      ...registerSymbols(db, [row]),
+      db
+        .update(positions)
+        .set({ ...changes, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` })
+        .where(eq(positions.id, positionId))
+        .returning({ id: positions.id }),
+    ]);
+    return c.json(positionResponse((await db.select().from(positions).where(eq(positions.id, positionId)).get())!), 200);
+  })
+  .delete("/:id/positions/:positionId", guard(routes.deletePosition), validate("param", positionParamsSchema), async (c) => {
+    const { id, positionId } = c.req.valid("param");
+    const db = getDatabase(c.env);
+    await writablePortfolio(db, c.get("caller"), id);
+    const deleted = await db.delete(positions).where(and(eq(positions.id, positionId), eq(positions.portfolioId, id))).returning({ id: positions.id });
+    if (deleted.length === 0) throw new ApiError(404, "NOT_FOUND", `position ${positionId} does not exist in portfolio ${id}`);
+    return c.body(null, 204);
+  })
+  .post("/:id/positions/import", guard(routes.importPositions), validate("param", portfolioParamsSchema), validate("query", routes.importPositions.query), async (c) => {
+    const { id } = c.req.valid("param");
+    const mode = c.req.valid("query").mode ?? "append";
+    const db = getDatabase(c.env);
+    await writablePortfolio(db, c.get("caller"), id);
+    const result = await importPositionsCsv(db, c.req.raw, id, mode, registerSymbols);
+    return c.json(result, 200);
+  })
+  .route("/", analyticsRoutes);

@@ -1,0 +1,167 @@
+// The symbol API: the universe table (`GET /data/symbols`) and one symbol's page
+// (`GET /data/symbols/:symbol`). Shapes: worker/api/symbols.ts.
+//
+// The table reads one metrics date (default the latest): one query for the page and one for
+// the count, both filtered on the (metrics_date, column) indexes. Nulls sort last in both
+// directions (`column is null` first in the ORDER BY), then by symbol, so pages are stable.
+import { and, asc, desc, eq, getTableColumns, gte, lte, max, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { Hono } from "hono";
+import { companyProfiles, factorDefinitions, symbolDailyMetrics, symbolFactorExposures, symbolUniverse } from "../../schema/index.ts";
+import { routes } from "../api/contract.ts";
+import {
+  maxHistoryDays,
+  symbolDetailQuerySchema,
+  symbolParamsSchema,
+  symbolsQuerySchema,
+  type SymbolDetailResponse,
+  type SymbolRow,
+  type SymbolsResponse,
+} from "../api/symbols.ts";
+import { guard, type ApiEnv } from "../auth/guard.ts";
+import { addDays } from "../dates.ts";
+import { getDatabase, type Database } from "../db/client.ts";
+import { csvResponse, wantsCsv } from "../http/csv-export.ts";
+import { ApiError } from "../http/errors.ts";
+import { validate } from "../http/validate.ts";
+import { validationError } from "../http/validation.ts";
+import { latestMetricsDate } from "../portfolios/aggregation-input.ts";
+
+const metricsColumns = getTableColumns(symbolDailyMetrics);
+/** API name (the SQL column name) → drizzle column. */
+const columnByName = new Map<string, SQLiteColumn>(Object.values(metricsColumns).map((column) => [column.name, column]));
+
+type MetricsRecord = typeof symbolDailyMetrics.$inferSelect;
+
+function symbolRowOf(row: MetricsRecord): SymbolRow {
+  const record = row as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [property, column] of Object.entries(metricsColumns)) {
+    if (property === "metricsDate" || property === "updatedAt") continue;
+    out[column.name] = record[property] ?? null;
+  }
+  return out as SymbolRow;
+}
+
+
+const csvColumns = [...Object.values(metricsColumns)].map((column) => column.name).filter((name) => name !== "metrics_date" && name !== "updated_at");
+
+export const symbolRoutes = new Hono<ApiEnv>()
+  .get("/", guard(routes.listSymbols), validate("query", symbolsQuerySchema), async (c) => {
+    const query = c.req.valid("query");
+    const db = getDatabase(c.env);
+    const metricsDate = query.date ?? (await latestMetricsDate(db));
+    const limit = query.limit ?? 100;
+    const offset = query.offset ?? 0;
+    let response: SymbolsResponse = { symbols: [], total_count: 0, metrics_date: metricsDate };
+    if (metricsDate !== null) {
+      const filters: SQL[] = [eq(symbolDailyMetrics.metricsDate, metricsDate)];
+      if (query.sector !== undefined) filters.push(eq(symbolDailyMetrics.sector, query.sector));
+      if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
+      if (query.max_pe_ratio !== undefined) filters.push(lte(symbolDailyMetrics.peRatio, query.max_pe_ratio));
+      const where = and(...filters);
+      const sortColumn = columnByName.get(query.sort_by ?? "symbol")!;
+      const direction = query.sort_order === "desc" ? desc : asc;
+      const [page, total] = await Promise.all([
+        db
+          .select()
+          .from(symbolDailyMetrics)
+          .where(where)
+          .orderBy(sql`${sortColumn} is null`, direction(sortColumn), asc(symbolDailyMetrics.symbol))
+          .limit(limit)
+          .offset(offset),
+        db.select({ n: sql<number>`count(*)` }).from(symbolDailyMetrics).where(where).get(),
+      ]);
+      response = { symbols: page.map(symbolRowOf), total_count: total?.n ?? 0, metrics_date: metricsDate };
+    }
+    if (wantsCsv(c, query.format)) {
+      return csvResponse(c, `symbols-${metricsDate ?? "none"}.csv`, csvColumns, response.symbols.map((row) => csvColumns.map((name) => (row as Record<string, string | number | null>)[name])));
+    }
+    return c.json(response, 200);
+  })
+  .get("/:symbol", guard(routes.getSymbol), validate("param", symbolParamsSchema), validate("query", symbolDetailQuerySchema), async (c) => {
+    const { symbol } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const db = getDatabase(c.env);
+    const [universe, profile, factors] = await Promise.all([
+      db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)).get(),
+      db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)).get(),
+      db.select().from(factorDefinitions).where(eq(factorDefinitions.isActive, true)).orderBy(factorDefinitions.displayOrder),
+    ]);
+    if (!universe) throw new ApiError(404, "NOT_FOUND", `symbol ${symbol} is not in the universe`);
+
+    const betasDate =
+      query.date ??
+      (await db.select({ date: max(symbolFactorExposures.calculationDate) }).from(symbolFactorExposures).where(eq(symbolFactorExposures.symbol, symbol)).get())?.date ??
+      null;
+    const to = query.to ?? betasDate ?? query.date ?? new Date().toISOString().slice(0, 10);
+    const from = query.from ?? addDays(to, -365);
+    if (addDays(from, maxHistoryDays) < to) throw validationError(`the history range is longer than ${maxHistoryDays} days`, [{ path: "from", message: `from must be within ${maxHistoryDays} days of to` }]);
+
+    const metricsFilter = [eq(symbolDailyMetrics.symbol, symbol), ...(query.date ? [lte(symbolDailyMetrics.metricsDate, query.date)] : [])];
+    const [metrics, betaRows, historyRows] = await Promise.all([
+      db.select().from(symbolDailyMetrics).where(and(...metricsFilter)).orderBy(desc(symbolDailyMetrics.metricsDate)).limit(1).get(),
+      betasDate === null
+        ? Promise.resolve([])
+        : db.select().from(symbolFactorExposures).where(and(eq(symbolFactorExposures.symbol, symbol), eq(symbolFactorExposures.calculationDate, betasDate))),
+      db
+        .select({ factorId: symbolFactorExposures.factorId, date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue, rSquared: symbolFactorExposures.rSquared })
+        .from(symbolFactorExposures)
+        .where(and(eq(symbolFactorExposures.symbol, symbol), gte(symbolFactorExposures.calculationDate, from), lte(symbolFactorExposures.calculationDate, to)))
+        .orderBy(asc(symbolFactorExposures.calculationDate)),
+    ]);
+    const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
+    const response: SymbolDetailResponse = {
+      symbol,
+      asset_type: universe.assetType,
+      is_active: universe.isActive,
+      profile: profile
+        ? {
+            company_name: profile.companyName,
+            sector: profile.sector,
+            industry: profile.industry,
+            market_cap: profile.marketCap,
+            enterprise_value: profile.enterpriseValue,
+            pe_ratio: profile.peRatio,
+            ps_ratio: profile.psRatio,
+            pb_ratio: profile.pbRatio,
+            as_of: profile.asOf,
+          }
+        : null,
+      metrics: metrics ? { ...symbolRowOf(metrics), metrics_date: metrics.metricsDate } : null,
+      betas_date: betasDate,
+      betas: factors.flatMap((factor) => {
+        const row = betaByFactor.get(factor.id);
+        if (!row) return [];
+        return [
+          {
+            factor_key: factor.key,
+            factor_name: factor.name,
+            beta: row.betaValue,
+            raw_beta: row.rawBetaValue,
+            r_squared: row.rSquared,
+            observations: row.observations,
+            quality_flag: row.qualityFlag,
+            method: row.calculationMethod,
+            window_days: row.regressionWindowDays,
+            regularization_alpha: row.regularizationAlpha,
+          },
+        ];
+      }),
+      missing_betas: factors
+        .filter((factor) => !betaByFactor.has(factor.id))
+        .map((factor) => ({
+          factor_key: factor.key,
+          reason: betasDate === null ? "no_betas_computed" : `no estimate stored for ${betasDate} (insufficient data, no prices, or not computed yet)`,
+        })),
+      history: {
+        from,
+        to,
+        series: factors.map((factor) => ({
+          factor_key: factor.key,
+          points: historyRows.filter((row) => row.factorId === factor.id).map((row) => ({ date: row.date, beta: row.beta, r_squared: row.rSquared })),
+        })),
+      },
+    };
+    return c.json(response, 200);
+  });
