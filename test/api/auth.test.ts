@@ -150,4 +150,13 @@ describe("limits and errors", () => {
     const error = await errorOf(response, 503);
     expect(error).toMatchObject({ code: "AUTH_NOT_CONFIGURED" });
   });
+
+  it("answers a bare 500 when the database fails: no stack, no SQL, no connection details", async () => {
+    const token = await tokenFor(owner);
+    const response = await app.fetch(new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", { headers: { authorization: `Bearer ${token}` } }), { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" });
+    const text = await response.text();
+    expect(response.status).toBe(500);
+    expect(JSON.parse(text)).toEqual({ error: { code: "INTERNAL_ERROR", message: "internal error" } });
+    expect(text).not.toMatch(/select|127\.0\.0\.1|Error:/i);
+  });
 });

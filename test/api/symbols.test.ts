@@ -2,7 +2,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { FactorsResponse } from "../../worker/api/factors.ts";
 import { symbolSortColumns, type SymbolDetailResponse, type SymbolRow, type SymbolsResponse } from "../../worker/api/symbols.ts";
-import { call, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
+import { symbolsQueries } from "../../worker/routes/symbols.ts";
+import { call, db, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
 
 beforeAll(ensureBatchOutput);
 
@@ -100,6 +101,23 @@ describe("GET /data/symbols", () => {
     const nullsLast = await call("/data/symbols?limit=500&offset=450&sort_by=pe_ratio&format=csv");
     const last = (await nullsLast.text()).trim().split("\r\n").at(-1)!;
     expect(last).toMatch(/,,/); // a null P/E is an empty field, never 0
+  });
+});
+
+describe("the symbol table's queries", () => {
+  it("search an index of the metrics date for the page and the count, for every sort column and filter", async () => {
+    const filters = { sector: "Energy", min_market_cap: 1e9, max_pe_ratio: 30 };
+    for (const sort_by of symbolSortColumns) {
+      for (const query of [{ sort_by }, { sort_by, sort_order: "desc" as const, ...filters }]) {
+        const { page: pageQuery, count } = symbolsQueries(db, latestDate, query);
+        for (const statement of [pageQuery.toSQL(), count.toSQL()]) {
+          const plan = await db.$client.execute({ sql: `explain query plan ${statement.sql}`, args: statement.params as never[] });
+          const details = plan.rows.map((row) => String(row["detail"]));
+          expect(details.some((detail) => /^SEARCH symbol_daily_metrics USING (COVERING )?INDEX symbol_daily_metrics_\w+ \(metrics_date=/.test(detail)), `${sort_by}: ${details.join(" | ")}`).toBe(true);
+          expect(details.some((detail) => detail.startsWith("SCAN symbol_daily_metrics")), `${sort_by}: ${details.join(" | ")}`).toBe(false);
+        }
+      }
+    }
   });
 });
 

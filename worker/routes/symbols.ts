@@ -16,6 +16,7 @@ import {
   symbolsQuerySchema,
   type SymbolDetailResponse,
   type SymbolRow,
+  type SymbolsQuery,
   type SymbolsResponse,
 } from "../api/symbols.ts";
 import { guard, type ApiEnv } from "../auth/guard.ts";
@@ -44,6 +45,30 @@ function symbolRowOf(row: MetricsRecord): SymbolRow {
 }
 
 
+/**
+ * The page and the count of `GET /data/symbols`: both filter on one metrics date, so both
+ * start from a (metrics_date, …) index (test/api/symbols.test.ts checks the plans).
+ */
+export function symbolsQueries(db: Database, metricsDate: string, query: SymbolsQuery) {
+  const filters: SQL[] = [eq(symbolDailyMetrics.metricsDate, metricsDate)];
+  if (query.sector !== undefined) filters.push(eq(symbolDailyMetrics.sector, query.sector));
+  if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
+  if (query.max_pe_ratio !== undefined) filters.push(lte(symbolDailyMetrics.peRatio, query.max_pe_ratio));
+  const where = and(...filters);
+  const sortColumn = columnByName.get(query.sort_by ?? "symbol")!;
+  const direction = query.sort_order === "desc" ? desc : asc;
+  return {
+    page: db
+      .select()
+      .from(symbolDailyMetrics)
+      .where(where)
+      .orderBy(sql`${sortColumn} is null`, direction(sortColumn), asc(symbolDailyMetrics.symbol))
+      .limit(query.limit ?? 100)
+      .offset(query.offset ?? 0),
+    count: db.select({ n: sql<number>`count(*)` }).from(symbolDailyMetrics).where(where),
+  };
+}
+
 const csvColumns = [...Object.values(metricsColumns)].map((column) => column.name).filter((name) => name !== "metrics_date" && name !== "updated_at");
 
 export const symbolRoutes = new Hono<ApiEnv>()
@@ -51,27 +76,10 @@ export const symbolRoutes = new Hono<ApiEnv>()
     const query = c.req.valid("query");
     const db = getDatabase(c.env);
     const metricsDate = query.date ?? (await latestMetricsDate(db));
-    const limit = query.limit ?? 100;
-    const offset = query.offset ?? 0;
     let response: SymbolsResponse = { symbols: [], total_count: 0, metrics_date: metricsDate };
     if (metricsDate !== null) {
-      const filters: SQL[] = [eq(symbolDailyMetrics.metricsDate, metricsDate)];
-      if (query.sector !== undefined) filters.push(eq(symbolDailyMetrics.sector, query.sector));
-      if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
-      if (query.max_pe_ratio !== undefined) filters.push(lte(symbolDailyMetrics.peRatio, query.max_pe_ratio));
-      const where = and(...filters);
-      const sortColumn = columnByName.get(query.sort_by ?? "symbol")!;
-      const direction = query.sort_order === "desc" ? desc : asc;
-      const [page, total] = await Promise.all([
-        db
-          .select()
-          .from(symbolDailyMetrics)
-          .where(where)
-          .orderBy(sql`${sortColumn} is null`, direction(sortColumn), asc(symbolDailyMetrics.symbol))
-          .limit(limit)
-          .offset(offset),
-        db.select({ n: sql<number>`count(*)` }).from(symbolDailyMetrics).where(where).get(),
-      ]);
+      const queries = symbolsQueries(db, metricsDate, query);
+      const [page, total] = await Promise.all([queries.page, queries.count.get()]);
       response = { symbols: page.map(symbolRowOf), total_count: total?.n ?? 0, metrics_date: metricsDate };
     }
     if (wantsCsv(c, query.format)) {
