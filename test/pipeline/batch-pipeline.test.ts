@@ -1,7 +1,7 @@
 // Batch runs end to end: the cron trigger and the admin path create runs, the real queue
 // carries every message, and the consumers write the real tables of a demo-seeded libSQL.
 import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
-import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { authHeaders } from "../support/tokens.ts";
