@@ -58,6 +58,7 @@
 //   records the load average at start and end.
 import { createClient, type Client } from "@libsql/client";
 import { fork, type ChildProcess } from "node:child_process";
+import type { ExposuresResponse } from "../worker/api/analytics.ts";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -78,7 +79,8 @@ const targets = { p99Ms: 100 };
 const expectedFactors = 12;
 const raisedRateLimit = 1_000_000;
 const benchmarkSymbol = "SPY";
-const routeNames = ["symbols_sorted", "symbols_sector", "symbols_deep_page", "exposures", "drill_down"] as const;
+/** `floor` is a reference, not a target: a public static page with no token, no database. */
+const routeNames = ["floor", "symbols_sorted", "symbols_sector", "symbols_deep_page", "exposures", "drill_down"] as const;
 type RouteName = (typeof routeNames)[number];
 
 const { values: flags } = parseArgs({
@@ -281,25 +283,19 @@ function checkSymbols(body: unknown, minRows: number): string {
   return `${page.symbols.length} rows of ${page.total_count}, metrics date ${page.metrics_date}`;
 }
 
-interface ExposuresBody {
-  factors: { key: string }[];
-  dates: { date: string; exposures: { factor_key: string; portfolio: number | null; benchmark: number | null; active: number | null }[] }[];
-  benchmark: string | null;
-}
-
 function checkExposures(body: unknown): string {
-  const answer = body as ExposuresBody;
+  const answer = body as Partial<ExposuresResponse>;
   const dates = answer.dates ?? [];
   const factors = answer.factors ?? [];
-  if (dates.length !== exposureDates.length || factors.length !== expectedFactors || dates.some((day) => day.exposures.length !== expectedFactors)) {
-    throw new Error(`expected ${exposureDates.length} dates × ${expectedFactors} factors, got ${dates.length} dates × ${factors.length} factors`);
+  const aligned = factors.every((factor) => factor.portfolio.length === dates.length && factor.benchmark.length === dates.length && factor.active.length === dates.length);
+  if (dates.length !== exposureDates.length || factors.length !== expectedFactors || !aligned) {
+    throw new Error(`expected ${exposureDates.length} dates × ${expectedFactors} factors, got ${dates.length} dates × ${factors.length} factors${aligned ? "" : " (series not aligned with the dates)"}`);
   }
-  const cells = dates.flatMap((day) => day.exposures);
-  const portfolio = cells.filter((cell) => cell.portfolio !== null).length;
-  const benchmark = cells.filter((cell) => cell.benchmark !== null).length;
-  const active = cells.filter((cell) => cell.active !== null).length;
-  if (portfolio < cells.length || benchmark < cells.length) say(`  WARNING: not every cell has a value: ${portfolio}/${cells.length} portfolio, ${benchmark}/${cells.length} benchmark`);
-  return `${dates.length} dates × ${factors.length} factors (${dates[0]?.date}..${dates.at(-1)?.date}), benchmark ${answer.benchmark}; values: portfolio ${portfolio}/${cells.length}, benchmark ${benchmark}/${cells.length}, active ${active}/${cells.length}`;
+  const cells = dates.length * factors.length;
+  const count = (key: "portfolio" | "benchmark" | "active") => factors.reduce((sum, factor) => sum + factor[key].filter((value) => value !== null).length, 0);
+  const [portfolio, benchmark, active] = [count("portfolio"), count("benchmark"), count("active")];
+  if (portfolio < cells || benchmark < cells) say(`  WARNING: not every cell has a value: ${portfolio}/${cells} portfolio, ${benchmark}/${cells} benchmark`);
+  return `${dates.length} dates × ${factors.length} factors (${dates[0]}..${dates.at(-1)}), benchmark ${answer.benchmark}; values: portfolio ${portfolio}/${cells}, benchmark ${benchmark}/${cells}, active ${active}/${cells}`;
 }
 
 interface DrillDownBody {
@@ -318,6 +314,14 @@ function checkDrillDown(body: unknown): string {
 function routeSpecs(sector: string): RouteSpec[] {
   const from = exposureDates[0]!;
   const specs: RouteSpec[] = [
+    {
+      name: "floor",
+      path: "/docs",
+      check: (body) => {
+        if (typeof body !== "string" || !body.startsWith("<!doctype html>")) throw new Error("expected the docs page");
+        return "the static docs page (no token check, no database): what wrangler dev serves at best on this machine";
+      },
+    },
     { name: "symbols_sorted", path: "/data/symbols?sort_by=factor_momentum&sort_order=desc&limit=100", check: (body) => checkSymbols(body, 100) },
     { name: "symbols_sector", path: `/data/symbols?sector=${encodeURIComponent(sector)}&sort_by=market_cap&sort_order=desc`, check: (body) => checkSymbols(body, 1) },
     { name: "symbols_deep_page", path: "/data/symbols?sort_by=return_ytd&limit=100&offset=2800", check: (body) => checkSymbols(body, 1) },
@@ -609,8 +613,11 @@ async function main(): Promise<number> {
   console.log();
   printTable(routes);
   console.log(`  (latency of 2xx answers in whole ms; CPU seconds during each measured run; rate limit raised to ${thousands(raisedRateLimit)}/period for the benchmark)`);
-  const allMet = routes.every((route) => route.target.met);
-  console.log(`\nTarget: p99 ≤ ${targets.p99Ms} ms on every route, no errors: ${allMet ? "MET" : "NOT MET"}${allMet ? "" : ` (${routes.filter((route) => !route.target.met).map((route) => route.name).join(", ")})`}`);
+  const measured = routes.filter((route) => route.name !== "floor");
+  const allMet = measured.every((route) => route.target.met);
+  console.log(`\nTarget: p99 ≤ ${targets.p99Ms} ms on every route, no errors: ${allMet ? "MET" : "NOT MET"}${allMet ? "" : ` (${measured.filter((route) => !route.target.met).map((route) => route.name).join(", ")})`}`);
+  const floor = routes.find((route) => route.name === "floor");
+  if (floor) console.log(`Floor (the docs page: no token, no database): p99 ${floor.latencyMs.p99} ms at ${round(floor.requestsPerSecond)} req/s with ${connections} connections`);
 
   const results = {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, node: process.version, platform: `${os.platform()} ${os.release()}`, memoryGiB: round(os.totalmem() / 2 ** 30, 1), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
@@ -635,7 +642,7 @@ async function main(): Promise<number> {
     },
     setup: { ms: round(setupMs), migrateMs: round(migrateMs), seed, bundleMs: round(bundleMs), wranglerHealthyMs: round(healthyMs), batch, copiedRows: copied },
     routes,
-    targets: { p99Ms: targets.p99Ms, met: allMet, notMet: routes.filter((route) => !route.target.met).map((route) => route.name) },
+    targets: { p99Ms: targets.p99Ms, met: allMet, notMet: measured.filter((route) => !route.target.met).map((route) => route.name) },
     notes: [
       "requestsPerSecond: autocannon's mean of per-second response counts over the measured run",
       "latencyMs: 2xx answers only, whole milliseconds (autocannon's histogram); closed loop, so latency ≈ connections / throughput",

@@ -4,7 +4,7 @@ import { exports } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { hc } from "hono/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { portfolioFactorExposures, portfolioSnapshots } from "../../schema/index.ts";
+import { portfolioFactorExposures, portfolioSnapshots, symbolFactorExposures } from "../../schema/index.ts";
 import type { DrillDownResponse, ExposuresResponse, StressResponse, WhatIfResponse } from "../../worker/api/analytics.ts";
 import type { PortfolioResponse, PositionResponse } from "../../worker/api/portfolios.ts";
 import type { AppType } from "../../worker/index.ts";
@@ -112,33 +112,43 @@ describe("positions", () => {
 });
 
 describe("exposures", () => {
-  it("serves the stored exposures per date with the benchmark's betas and the active difference", async () => {
+  it("serves the stored exposures per date with the benchmark's betas and the active difference, columnar", async () => {
     const body = await json<ExposuresResponse>(await call(`/portfolios/demo-long-short/exposures?from=${batchDates[0]}`));
     expect(body.benchmark).toBe("QQQ");
-    expect(body.dates.map((day) => day.date)).toEqual(batchDates);
+    expect(body.dates).toEqual(batchDates);
     expect(body.factors).toHaveLength(12);
+    for (const factor of body.factors) {
+      for (const key of ["portfolio", "exposure_dollar", "coverage", "benchmark", "benchmark_r_squared", "active"] as const) expect(factor[key], `${factor.key}.${key}`).toHaveLength(batchDates.length);
+    }
     const stored = await db
       .select()
       .from(portfolioFactorExposures)
       .where(and(eq(portfolioFactorExposures.portfolioId, "demo-long-short"), eq(portfolioFactorExposures.calculationDate, latestDate), eq(portfolioFactorExposures.factorId, 1)))
       .get();
-    const last = body.dates.at(-1)!;
-    const market = last.exposures.find((cell) => cell.factor_key === "market_beta")!;
-    expect(market.portfolio).toBe(stored!.exposureValue);
-    expect(market.coverage).toBe(stored!.coverage);
-    expect(market.active).toBeCloseTo(market.portfolio! - market.benchmark!, 14);
-    expect(last.data_quality).toMatchObject({ date: latestDate, positions_total: expect.any(Number) });
+    const last = batchDates.length - 1;
+    const market = body.factors.find((factor) => factor.key === "market_beta")!;
+    // Exact: the numbers cross as round-trip text.
+    expect(market.portfolio[last]).toBe(stored!.exposureValue);
+    expect(market.exposure_dollar[last]).toBe(stored!.exposureDollar);
+    expect(market.coverage[last]).toBe(stored!.coverage);
+    const qqq = await db.select().from(symbolFactorExposures).where(and(eq(symbolFactorExposures.symbol, "QQQ"), eq(symbolFactorExposures.calculationDate, latestDate), eq(symbolFactorExposures.factorId, 1))).get();
+    expect(market.benchmark[last]).toBe(qqq!.betaValue);
+    expect(market.benchmark_r_squared[last]).toBe(qqq!.rSquared);
+    expect(market.active[last]).toBe(market.portfolio[last]! - market.benchmark[last]!);
+    expect(body.data_quality).toMatchObject({ date: latestDate, positions_total: expect.any(Number) });
     const snapshot = await db.select().from(portfolioSnapshots).where(and(eq(portfolioSnapshots.portfolioId, "demo-long-short"), eq(portfolioSnapshots.date, latestDate))).get();
-    expect(last.equity).toBe(snapshot!.equity);
+    expect(body.equity[last]).toBe(snapshot!.equity);
   });
 
   it("takes a factor subset and benchmark=none, exports CSV, and refuses unknown factors and reversed ranges", async () => {
     const body = await json<ExposuresResponse>(await call("/portfolios/demo-core-equity/exposures?factors=value,growth&benchmark=none"));
     expect(body.factors.map((factor) => factor.key)).toEqual(["value", "growth"]);
     expect(body.benchmark).toBeNull();
-    expect(body.dates.every((day) => day.exposures.every((cell) => cell.benchmark === null && cell.active === null))).toBe(true);
+    expect(body.factors.every((factor) => factor.benchmark.every((value) => value === null) && factor.active.every((value) => value === null))).toBe(true);
     const csv = await call("/portfolios/demo-core-equity/exposures?factors=value&format=csv");
-    expect((await csv.text()).split("\r\n")[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,benchmark,active");
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,benchmark,active");
+    expect(lines).toHaveLength(1 + body.dates.length);
     expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?factors=luck"), 400)).details).toEqual([{ path: "factors", message: expect.stringContaining("luck") }]);
     expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?from=2026-06-30&to=2026-06-01"), 400)).details).toEqual([{ path: "from", message: expect.any(String) }]);
   });
@@ -158,7 +168,7 @@ describe("drill-down", () => {
       if (option) expect(option.contribution).toBeCloseTo(option.weight! * option.delta * option.beta, 14);
       // The batch stored the same exposure for the date.
       const stored = await json<ExposuresResponse>(await call(`/portfolios/demo-options/exposures?from=${latestDate}&to=${latestDate}&factors=${factor}&benchmark=none`));
-      expect(stored.dates[0]!.exposures[0]!.portfolio).toBeCloseTo(body.exposure!, 12);
+      expect(stored.factors[0]!.portfolio[0]).toBeCloseTo(body.exposure!, 12);
     }
     const csv = await (await call(`/portfolios/demo-options/exposures/stocks?factor=value&format=csv`)).text();
     expect(csv.split("\r\n")[0]).toBe("symbol,beta_symbol,instrument,market_value,weight,delta,beta,contribution,contribution_dollar,quality_flag");

@@ -61,21 +61,24 @@ export const exposuresQuerySchema = z
   })
   .meta({ id: "ExposuresQuery" });
 
-export const exposureCellSchema = z
+const series = z.array(n);
+
+export const exposureFactorSeriesSchema = z
   .object({
-    factor_key: z.string(),
-    /** Σ weight × delta × beta; null when no position had a beta (never 0 for missing). */
-    portfolio: n,
-    exposure_dollar: n,
-    coverage: n,
-    positions_used: z.number().int().nullable(),
-    positions_total: z.number().int().nullable(),
-    benchmark: n,
-    benchmark_r_squared: n,
+    key: z.string(),
+    name: z.string(),
+    /** Per date (aligned with `dates`): Σ weight × delta × beta; null when no position had a beta (never 0 for missing). */
+    portfolio: series,
+    exposure_dollar: series,
+    /** Share of gross exposure that had a beta, 0–1. */
+    coverage: series,
+    /** The benchmark symbol's beta; null without a benchmark or a stored beta. */
+    benchmark: series,
+    benchmark_r_squared: series,
     /** portfolio − benchmark; null when either is missing. */
-    active: n,
+    active: series,
   })
-  .meta({ id: "ExposureCell" });
+  .meta({ id: "ExposureFactorSeries" });
 
 export const exposuresResponseSchema = z
   .object({
@@ -83,17 +86,14 @@ export const exposuresResponseSchema = z
     from: z.string(),
     to: z.string(),
     benchmark: z.string().nullable(),
-    factors: z.array(z.object({ key: z.string(), name: z.string() })),
-    dates: z.array(
-      z.object({
-        date: z.string(),
-        equity: n,
-        exposures: z.array(exposureCellSchema),
-        data_quality: dataQualitySchema.nullable(),
-      }),
-    ),
+    /** The dates the batch computed for the portfolio in the range, ascending; every series aligns with it. */
+    dates: z.array(z.string()),
+    equity: series,
+    factors: z.array(exposureFactorSeriesSchema),
+    /** The data_quality of the last date (null before the first computed date). */
+    data_quality: dataQualitySchema.nullable(),
   })
-  .meta({ id: "Exposures" });
+  .meta({ id: "Exposures", description: "Columnar: one array per measure, aligned with `dates` (what a chart takes as is)." });
 export type ExposuresResponse = z.output<typeof exposuresResponseSchema>;
 
 // ---- drill-down ---------------------------------------------------------------------------

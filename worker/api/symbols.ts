@@ -5,10 +5,32 @@ import { z } from "zod";
 import { factorMethods, qualityFlags, symbolDailyMetrics } from "../../schema/index.ts";
 import { formatField, isoDate, queryInteger, queryNumber, symbolField } from "./fields.ts";
 
-const metricsColumns = getTableColumns(symbolDailyMetrics);
+const nullableFactor = z.number().nullable();
+
+/**
+ * The denormalized `factor_*` columns, written out so their names are in the type (a test
+ * keeps this list equal to the table's columns).
+ */
+const factorColumnShape = {
+  factor_market_beta: nullableFactor,
+  factor_interest_rate_beta: nullableFactor,
+  factor_value: nullableFactor,
+  factor_growth: nullableFactor,
+  factor_momentum: nullableFactor,
+  factor_quality: nullableFactor,
+  factor_size: nullableFactor,
+  factor_low_volatility: nullableFactor,
+  factor_growth_value_spread: nullableFactor,
+  factor_momentum_spread: nullableFactor,
+  factor_size_spread: nullableFactor,
+  factor_quality_spread: nullableFactor,
+};
 
 /** Every denormalized `factor_*` column of the table, by its API name. */
-export const factorSortColumns = Object.values(metricsColumns)
+export const factorSortColumns = Object.keys(factorColumnShape) as (keyof typeof factorColumnShape)[];
+
+/** The table's own factor columns (what `factorSortColumns` must equal). */
+export const tableFactorColumns = Object.values(getTableColumns(symbolDailyMetrics))
   .map((column) => column.name)
   .filter((name) => name.startsWith("factor_"));
 
@@ -53,7 +75,7 @@ export const symbolRowSchema = z
     pe_ratio: nullableNumber,
     ps_ratio: nullableNumber,
     pb_ratio: nullableNumber,
-    ...Object.fromEntries(factorSortColumns.map((name) => [name, nullableNumber])),
+    ...factorColumnShape,
     data_quality_score: z.number().int(),
   })
   .meta({ id: "SymbolRow" });

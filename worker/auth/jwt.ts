@@ -15,7 +15,7 @@
 // The JWKS is cached per isolate as plain data (jose's `jwksCache` hook), never as a pending
 // promise: workerd forbids resolving one request's promise from another request's I/O, which
 // a shared `createRemoteJWKSet` instance would do while it refreshes.
-import { createRemoteJWKSet, errors, jwtVerify, jwksCache, type JWKSCacheInput, type JWTPayload } from "jose";
+import { createRemoteJWKSet, errors, jwtVerify, jwksCache, type CryptoKey, type JWKSCacheInput, type JWTPayload } from "jose";
 import { ApiError } from "../http/errors.ts";
 import { isPermission, type Caller, type Permission } from "./permissions.ts";
 
@@ -61,6 +61,21 @@ export function authMode(env: AuthEnv): AuthMode {
   return { kind: "shared_secret", secret, algorithms: ["HS256"], ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
 }
 
+/**
+ * HS256 keys by secret, imported once per isolate: importing on every request cost about a
+ * tenth of a millisecond. The resolved CryptoKey is shared, never a pending promise.
+ */
+const hmacKeys = new Map<string, CryptoKey>();
+
+async function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
+  const id = new TextDecoder().decode(secret);
+  const cached = hmacKeys.get(id);
+  if (cached) return cached;
+  const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  hmacKeys.set(id, key);
+  return key;
+}
+
 /** The JWKS of the configured URL, kept between requests of an isolate as plain data. */
 const jwksCaches = new Map<string, JWKSCacheInput>();
 
@@ -89,11 +104,40 @@ function describeJoseError(error: unknown): string {
   return "the token could not be verified";
 }
 
+/**
+ * Tokens verified in this isolate, with their caller, until their `exp` (at most
+ * `verifiedCacheSeconds`): a dashboard sends the same token with every request, and checking
+ * its signature and claims again cost close to a millisecond of CPU each time. The key
+ * includes the verification settings, so a change of configuration verifies afresh. Bounded;
+ * the oldest entries go first.
+ */
+const verifiedTokens = new Map<string, { caller: Caller; until: number }>();
+const verifiedCacheSeconds = 300;
+const verifiedCacheSize = 10_000;
+
+function modeKey(mode: Exclude<AuthMode, { kind: "misconfigured" }>): string {
+  return mode.kind === "jwks"
+    ? `jwks|${mode.url.href}|${mode.algorithms.join(",")}|${mode.issuer}|${mode.audience}`
+    : `secret|${new TextDecoder().decode(mode.secret)}|${mode.issuer ?? ""}|${mode.audience ?? ""}`;
+}
+
 /** Verifies the request's bearer token and returns its caller, or throws a 401 (503 when misconfigured). */
 export async function authenticate(request: Request, env: AuthEnv): Promise<Caller> {
   const mode = authMode(env);
   if (mode.kind === "misconfigured") throw new ApiError(503, "AUTH_NOT_CONFIGURED", `authentication is not configured: ${mode.reason}`);
   const token = bearerToken(request);
+  const cacheKey = `${modeKey(mode)}|${token}`;
+  const cached = verifiedTokens.get(cacheKey);
+  if (cached && cached.until > Date.now()) return cached.caller;
+  if (cached) verifiedTokens.delete(cacheKey);
+  const caller = await verify(token, mode);
+  if (verifiedTokens.size >= verifiedCacheSize) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+  const exp = typeof caller.exp === "number" ? caller.exp * 1_000 : 0;
+  verifiedTokens.set(cacheKey, { caller: caller.caller, until: Math.min(exp, Date.now() + verifiedCacheSeconds * 1_000) });
+  return caller.caller;
+}
+
+async function verify(token: string, mode: Exclude<AuthMode, { kind: "misconfigured" }>): Promise<{ caller: Caller; exp: number | undefined }> {
   let payload: JWTPayload;
   try {
     const options = {
@@ -104,7 +148,7 @@ export async function authenticate(request: Request, env: AuthEnv): Promise<Call
       ...(mode.audience ? { audience: mode.audience } : {}),
     };
     if (mode.kind === "shared_secret") {
-      ({ payload } = await jwtVerify(token, mode.secret, options));
+      ({ payload } = await jwtVerify(token, await hmacKey(mode.secret), options));
     } else {
       const key = mode.url.href;
       const cache = jwksCaches.get(key) ?? {};
@@ -119,5 +163,5 @@ export async function authenticate(request: Request, env: AuthEnv): Promise<Call
   const claimed = Array.isArray(payload["permissions"]) ? payload["permissions"] : [];
   const granted = new Set<Permission>(claimed.filter(isPermission));
   const org = typeof payload["org"] === "string" && payload["org"] !== "" ? payload["org"] : null;
-  return { sub: payload.sub, org, permissions: granted };
+  return { caller: { sub: payload.sub, org, permissions: granted }, exp: payload.exp };
 }

@@ -20,9 +20,28 @@ export async function loadStoredBetaTable(
   if (symbols.length === 0 || factors.length === 0) return table;
   const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
   const rows = await db
-    .select()
+    .select({
+      symbol: symbolFactorExposures.symbol,
+      factorId: symbolFactorExposures.factorId,
+      calculationDate: symbolFactorExposures.calculationDate,
+      betaValue: symbolFactorExposures.betaValue,
+      rawBetaValue: symbolFactorExposures.rawBetaValue,
+      rSquared: symbolFactorExposures.rSquared,
+      observations: symbolFactorExposures.observations,
+      qualityFlag: symbolFactorExposures.qualityFlag,
+      calculationMethod: symbolFactorExposures.calculationMethod,
+      regularizationAlpha: symbolFactorExposures.regularizationAlpha,
+      regressionWindowDays: symbolFactorExposures.regressionWindowDays,
+    })
     .from(symbolFactorExposures)
-    .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, [...symbols])));
+    .where(
+      and(
+        eq(symbolFactorExposures.calculationDate, date),
+        inArray(symbolFactorExposures.symbol, [...symbols]),
+        // Only the factors asked for (a drill-down reads one of twelve).
+        inArray(symbolFactorExposures.factorId, [...factorsById.keys()]),
+      ),
+    );
   for (const row of rows) {
     const factor = factorsById.get(row.factorId);
     // Rows of inactive factors are not part of the aggregation; `insufficient_data` rows

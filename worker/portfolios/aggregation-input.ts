@@ -28,9 +28,10 @@ export async function analyticsDate(db: Database, date: string | undefined): Pro
   return date;
 }
 
-/** The aggregation input of `holdings` and `cash` on `date`. */
-export async function aggregationInputFor(db: Database, date: string, holdings: readonly HoldingInput[], cash: number): Promise<AggregationInput> {
-  const factors = await loadActiveFactors(db);
+/** The aggregation input of `holdings` and `cash` on `date`, for every active factor or the keys given. */
+export async function aggregationInputFor(db: Database, date: string, holdings: readonly HoldingInput[], cash: number, factorKeys?: readonly string[]): Promise<AggregationInput> {
+  const active = await loadActiveFactors(db);
+  const factors = factorKeys === undefined ? active : active.filter((factor) => factorKeys.includes(factor.key));
   const symbols = [...new Set(holdings.filter((h) => h.instrument !== "private" && isHeldOn(h, date)).map(betaSymbolOf))];
   const closes = new Map<string, number>();
   const [prices, betas] = await Promise.all([

@@ -9,7 +9,7 @@
 // - The range defaults to the 180 days up to the portfolio's latest computed date, and is
 //   capped at `maxExposureRangeDays`; a factor not held (no beta for any position) is null,
 //   never 0.
-import { and, asc, eq, gte, inArray, lte, max, or } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lte, max, or, sql, type SQLWrapper } from "drizzle-orm";
 import { Hono } from "hono";
 import { portfolioFactorExposures, portfolioSnapshots, stressScenarios, symbolFactorExposures } from "../../schema/index.ts";
 import {
@@ -27,6 +27,7 @@ import { guard, type ApiEnv } from "../auth/guard.ts";
 import { readablePortfolio } from "../auth/ownership.ts";
 import { addDays } from "../dates.ts";
 import { getDatabase } from "../db/client.ts";
+import { exactText, numberOrNull, packedRows, unpackRows } from "../db/compact.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import type { DataQuality } from "../factors/data-quality.ts";
 import { aggregatePortfolio } from "../factors/portfolio.ts";
@@ -56,58 +57,79 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     if (addDays(from, maxExposureRangeDays) < to) throw validationError(`the range is longer than ${maxExposureRangeDays} days`, [{ path: "from", message: `from must be within ${maxExposureRangeDays} days of to` }]);
 
     const factorIds = chosen.map((factor) => factor.id);
+    const inRange = (column: SQLWrapper) => and(gte(column, from), lte(column, to));
     const [snapshots, exposureRows, benchmarkRows] = await Promise.all([
       db
-        .select({ date: portfolioSnapshots.date, equity: portfolioSnapshots.equity, dataQuality: portfolioSnapshots.dataQuality })
+        .select({ date: portfolioSnapshots.date, equity: portfolioSnapshots.equity })
         .from(portfolioSnapshots)
-        .where(and(eq(portfolioSnapshots.portfolioId, id), gte(portfolioSnapshots.date, from), lte(portfolioSnapshots.date, to)))
+        .where(and(eq(portfolioSnapshots.portfolioId, id), inRange(portfolioSnapshots.date)))
         .orderBy(asc(portfolioSnapshots.date)),
-      db
-        .select()
-        .from(portfolioFactorExposures)
-        .where(and(eq(portfolioFactorExposures.portfolioId, id), gte(portfolioFactorExposures.calculationDate, from), lte(portfolioFactorExposures.calculationDate, to), inArray(portfolioFactorExposures.factorId, factorIds))),
+      factorIds.length === 0
+        ? Promise.resolve([])
+        : db
+            .select({
+              factorId: portfolioFactorExposures.factorId,
+              rows: packedRows([
+                sql`${portfolioFactorExposures.calculationDate}`,
+                exactText(portfolioFactorExposures.exposureValue),
+                exactText(portfolioFactorExposures.exposureDollar),
+                exactText(portfolioFactorExposures.coverage),
+              ]),
+            })
+            .from(portfolioFactorExposures)
+            .where(and(eq(portfolioFactorExposures.portfolioId, id), inArray(portfolioFactorExposures.factorId, factorIds), inRange(portfolioFactorExposures.calculationDate)))
+            .groupBy(portfolioFactorExposures.factorId),
       benchmark === null || factorIds.length === 0
         ? Promise.resolve([])
         : db
-            .select({ date: symbolFactorExposures.calculationDate, factorId: symbolFactorExposures.factorId, beta: symbolFactorExposures.betaValue, rSquared: symbolFactorExposures.rSquared })
+            .select({
+              factorId: symbolFactorExposures.factorId,
+              rows: packedRows([sql`${symbolFactorExposures.calculationDate}`, exactText(symbolFactorExposures.betaValue), exactText(symbolFactorExposures.rSquared)]),
+            })
             .from(symbolFactorExposures)
-            .where(and(eq(symbolFactorExposures.symbol, benchmark), gte(symbolFactorExposures.calculationDate, from), lte(symbolFactorExposures.calculationDate, to), inArray(symbolFactorExposures.factorId, factorIds))),
+            .where(and(eq(symbolFactorExposures.symbol, benchmark), inArray(symbolFactorExposures.factorId, factorIds), inRange(symbolFactorExposures.calculationDate)))
+            .groupBy(symbolFactorExposures.factorId),
     ]);
-    const key = (date: string, factorId: number) => `${date}|${factorId}`;
-    const exposureByKey = new Map(exposureRows.map((row) => [key(row.calculationDate, row.factorId), row]));
-    const benchmarkByKey = new Map(benchmarkRows.map((row) => [key(row.date, row.factorId), row]));
+    const dates = snapshots.map((snapshot) => snapshot.date);
+    const dateIndex = new Map(dates.map((date, index) => [date, index]));
+    const lastDate = dates.at(-1);
+    const lastSnapshot = lastDate === undefined ? undefined : await db.select({ dataQuality: portfolioSnapshots.dataQuality }).from(portfolioSnapshots).where(and(eq(portfolioSnapshots.portfolioId, id), eq(portfolioSnapshots.date, lastDate))).get();
+    const empty = () => dates.map((): number | null => null);
+    const exposureText = new Map(exposureRows.map((row) => [row.factorId, row.rows]));
+    const benchmarkText = new Map(benchmarkRows.map((row) => [row.factorId, row.rows]));
     const response: ExposuresResponse = {
       portfolio_id: id,
       from,
       to,
       benchmark,
-      factors: chosen.map((factor) => ({ key: factor.key, name: factor.name })),
-      dates: snapshots.map((snapshot) => ({
-        date: snapshot.date,
-        equity: snapshot.equity,
-        data_quality: (snapshot.dataQuality as DataQuality | null) ?? null,
-        exposures: chosen.map((factor) => {
-          const row = exposureByKey.get(key(snapshot.date, factor.id));
-          const bench = benchmarkByKey.get(key(snapshot.date, factor.id));
-          const portfolioValue = row?.exposureValue ?? null;
-          const benchmarkValue = bench?.beta ?? null;
-          return {
-            factor_key: factor.key,
-            portfolio: portfolioValue,
-            exposure_dollar: row?.exposureDollar ?? null,
-            coverage: row?.coverage ?? null,
-            positions_used: row?.positionsUsed ?? null,
-            positions_total: row?.positionsTotal ?? null,
-            benchmark: benchmarkValue,
-            benchmark_r_squared: bench?.rSquared ?? null,
-            active: portfolioValue !== null && benchmarkValue !== null ? portfolioValue - benchmarkValue : null,
-          };
-        }),
-      })),
+      dates,
+      equity: snapshots.map((snapshot) => snapshot.equity),
+      factors: chosen.map((factor) => {
+        const series = { portfolio: empty(), exposure_dollar: empty(), coverage: empty(), benchmark: empty(), benchmark_r_squared: empty(), active: empty() };
+        for (const [date, exposure, dollars, coverage] of unpackRows(exposureText.get(factor.id) ?? null)) {
+          const index = dateIndex.get(date!);
+          if (index === undefined) continue;
+          series.portfolio[index] = numberOrNull(exposure);
+          series.exposure_dollar[index] = numberOrNull(dollars);
+          series.coverage[index] = numberOrNull(coverage);
+        }
+        for (const [date, beta, rSquared] of unpackRows(benchmarkText.get(factor.id) ?? null)) {
+          const index = dateIndex.get(date!);
+          if (index === undefined) continue;
+          series.benchmark[index] = numberOrNull(beta);
+          series.benchmark_r_squared[index] = numberOrNull(rSquared);
+        }
+        series.active = series.portfolio.map((value, index) => {
+          const bench = series.benchmark[index] ?? null;
+          return value !== null && bench !== null ? value - bench : null;
+        });
+        return { key: factor.key, name: factor.name, ...series };
+      }),
+      data_quality: (lastSnapshot?.dataQuality as DataQuality | null | undefined) ?? null,
     };
     if (wantsCsv(c, query.format)) {
       const header = ["date", "factor_key", "portfolio", "exposure_dollar", "coverage", "benchmark", "active"];
-      const rows = response.dates.flatMap((day) => day.exposures.map((cell) => [day.date, cell.factor_key, cell.portfolio, cell.exposure_dollar, cell.coverage, cell.benchmark, cell.active]));
+      const rows = dates.flatMap((date, index) => response.factors.map((factor) => [date, factor.key, factor.portfolio[index], factor.exposure_dollar[index], factor.coverage[index], factor.benchmark[index], factor.active[index]]));
       return csvResponse(c, `exposures-${id}-${from}-${to}.csv`, header, rows);
     }
     return c.json(response, 200);
@@ -116,12 +138,16 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
     const db = getDatabase(c.env);
+    // Read together, but a portfolio the caller may not read answers 404 before anything else.
+    const reads = Promise.all([analyticsDate(db, query.date), portfolioHoldings(db, id), loadActiveFactors(db)]);
+    reads.catch(() => undefined);
     const portfolio = await readablePortfolio(db, c.get("caller"), id);
-    const date = await analyticsDate(db, query.date);
-    const input = await aggregationInputFor(db, date, await portfolioHoldings(db, id), portfolio.cash);
-    if (!input.factors.some((factor) => factor.key === query.factor)) {
+    const [date, holdings, factors] = await reads;
+    if (!factors.some((factor) => factor.key === query.factor)) {
       throw validationError(`unknown factor ${query.factor}`, [{ path: "factor", message: `unknown factor key ${query.factor}; see GET /factors` }]);
     }
+    // Only the asked factor's betas are read: the aggregation of one factor is the same sum.
+    const input = await aggregationInputFor(db, date, holdings, portfolio.cash, [query.factor]);
     const drill = factorDrillDown(input, query.factor);
     const response: DrillDownResponse = {
       portfolio_id: id,
