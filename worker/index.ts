@@ -10,6 +10,7 @@ import { handleError, handleNotFound } from "./http/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { factorRoutes } from "./routes/factors.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { liveRoutes } from "./routes/live.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { portfolioRoutes } from "./routes/portfolios.ts";
 import { stressRoutes } from "./routes/stress.ts";
@@ -29,6 +30,7 @@ const api = new Hono<{ Bindings: Env }>()
   .route("/portfolios", portfolioRoutes)
   .route("/stress", stressRoutes)
   .route("/what-if", whatIfRoutes)
+  .route("/live", liveRoutes)
   .route("/admin", adminRoutes);
 api.onError(handleError);
 api.notFound(handleNotFound);

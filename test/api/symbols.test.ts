@@ -92,7 +92,7 @@ describe("GET /data/symbols", () => {
     expect((await page("limit=500")).symbols).toHaveLength(500);
     const error = await errorOf(await call("/data/symbols?limit=501"), 400);
     expect(error.code).toBe("VALIDATION_ERROR");
-    expect(error.details).toEqual([{ path: "limit", message: "limit must be at most 500" }]);
+    expect(error.details).toEqual([{ path: "limit", message: "limit must be a whole number from 1 to 500" }]);
   });
 
   it("rejects unknown sort columns, bad numbers and unknown parameters with the field and the reason", async () => {

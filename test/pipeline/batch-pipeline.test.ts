@@ -162,8 +162,8 @@ describe("a cron-triggered run over the demo universe", () => {
     expect((await db.select().from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, monday))).length).toBeGreaterThanOrEqual(5 * 10);
     expect((await db.select().from(portfolioStressResults).where(eq(portfolioStressResults.calculationDate, monday))).length).toBe(5 * 5);
     expect((await db.select().from(positionFactorExposures).where(eq(positionFactorExposures.calculationDate, monday))).length).toBeGreaterThan(0);
-    const status = await liveHubFor(env, "demo-org").status();
-    expect(status.lastEvent).toMatchObject({ type: "batch.date_published", run_id: cronRunId });
+    const status = await liveHubFor(env, { org: "demo-org", sub: "demo" }).status();
+    expect(status.lastEvent).toMatchObject({ type: "batch.completed", run_id: cronRunId, summary: { portfolios_updated: 5 } });
   });
 
   it("serves the dual-write report over the run's dates: the per-position path agrees with the cached betas", async () => {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { batchRunStatuses } from "../../schema/index.ts";
 import { isWeekend, weekdaysBetween } from "../batch/calendar.ts";
 import { addDays } from "../dates.ts";
+import { isoDate, queryInteger } from "./fields.ts";
 
 export { priceUploadSchema } from "../market-data/price-upload.ts";
 
@@ -23,11 +24,6 @@ function todayUtc(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-function isoDateField(field: string) {
-  return z
-    .iso.date({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(issue.input)}`) })
-    .meta({ format: "date", examples: ["2025-01-02"] });
-}
 
 const runOptions = {
   portfolio_id: z
@@ -43,7 +39,7 @@ const runOptions = {
 
 /** `POST /admin/batch/run`. */
 export const batchRunRequestSchema = z
-  .strictObject({ date: isoDateField("date").meta({ description: "The trading date to compute (a weekday, not after today UTC)." }), ...runOptions })
+  .strictObject({ date: isoDate("date").meta({ description: "The trading date to compute (a weekday, not after today UTC)." }), ...runOptions })
   .superRefine((body, ctx) => {
     if (isWeekend(body.date)) {
       ctx.addIssue({ code: "custom", path: ["date"], message: `${body.date} is a ${dayName(body.date)}; batch runs compute weekdays only` });
@@ -56,8 +52,8 @@ export const batchRunRequestSchema = z
 /** `POST /admin/batch/backfill`. */
 export const batchBackfillRequestSchema = z
   .strictObject({
-    from: isoDateField("from").meta({ description: "First date of the range, inclusive." }),
-    to: isoDateField("to").meta({ description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.` }),
+    from: isoDate("from").meta({ description: "First date of the range, inclusive." }),
+    to: isoDate("to").meta({ description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.` }),
     ...runOptions,
   })
   .superRefine((body, ctx) => {
@@ -77,17 +73,10 @@ export const batchBackfillRequestSchema = z
   })
   .meta({ description: "Run the daily batch for every weekday of a date range." });
 
-const wholeNumber = (field: string, min: number, max: number) =>
-  z.coerce
-    .number({ error: `${field} must be a whole number from ${min} to ${max}` })
-    .int({ error: `${field} must be a whole number from ${min} to ${max}` })
-    .min(min, { error: `${field} must be a whole number from ${min} to ${max}` })
-    .max(max, { error: `${field} must be a whole number from ${min} to ${max}` });
-
 /** `GET /admin/batch/runs` query. */
 export const batchRunListQuerySchema = z.strictObject({
-  limit: wholeNumber("limit", 1, 100).default(20).meta({ description: "Runs per page, at most 100." }),
-  offset: wholeNumber("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
+  limit: queryInteger("limit", 1, 100).default(20).meta({ description: "Runs per page, at most 100." }),
+  offset: queryInteger("offset", 0, Number.MAX_SAFE_INTEGER).default(0),
   status: z.enum(batchRunStatuses, { error: `status must be one of ${batchRunStatuses.join(", ")}` }).optional(),
 });
 
@@ -102,8 +91,8 @@ export const batchRunDetailQuerySchema = z.strictObject({
 
 export const dualWriteReportQuerySchema = z
   .strictObject({
-    start_date: isoDateField("start_date").meta({ description: "First date of the report, inclusive." }),
-    end_date: isoDateField("end_date").meta({ description: `Last date, inclusive; at most ${maxBackfillCalendarDays} calendar days after start_date.` }),
+    start_date: isoDate("start_date").meta({ description: "First date of the report, inclusive." }),
+    end_date: isoDate("end_date").meta({ description: `Last date, inclusive; at most ${maxBackfillCalendarDays} calendar days after start_date.` }),
     portfolio_id: z.string().min(1, { error: "portfolio_id must not be empty" }).optional().meta({ description: "Only this portfolio." }),
   })
   .superRefine((query, ctx) => {

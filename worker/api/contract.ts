@@ -28,6 +28,7 @@ import {
   whatIfResponseSchema,
 } from "./analytics.ts";
 import { factorsResponseSchema } from "./factors.ts";
+import { liveConnectQuerySchema, liveTicketResponseSchema } from "./live.ts";
 import {
   portfolioCreateSchema,
   portfolioListSchema,
@@ -51,8 +52,11 @@ export interface RouteContract {
   method: HttpMethod;
   /** Hono's path pattern under /api/v1 (`:name` parameters). */
   path: string;
-  /** The permission the caller's token must carry; "public" routes take no token. */
-  permission: Permission | "public";
+  /**
+   * The permission the caller's token must carry; "public" routes take no token, "ticket"
+   * routes a single-use live ticket instead (the WebSocket upgrade, which cannot carry a header).
+   */
+  permission: Permission | "public" | "ticket";
   summary: string;
   tag: string;
   params?: z.ZodType;
@@ -154,6 +158,15 @@ export const routes = {
   whatIf: {
     method: "post", path: "/what-if", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
     summary: "Exposures of a hypothetical portfolio, optionally compared with a stored one; nothing is stored.", body: whatIfRequestSchema, response: whatIfResponseSchema,
+  },
+
+  liveTicket: {
+    method: "post", path: "/live/ticket", permission: "VIEW_FACTOR_ANALYTICS", tag: "live",
+    summary: "A single-use ticket (valid 30 s) for opening the live WebSocket.", response: liveTicketResponseSchema,
+  },
+  liveConnect: {
+    method: "get", path: "/live", permission: "ticket", tag: "live",
+    summary: "Upgrade to the live WebSocket (Upgrade: websocket, an allowed Origin, ?ticket=). Messages: worker/realtime/messages.ts.", query: liveConnectQuerySchema,
   },
 
   runBatch: {

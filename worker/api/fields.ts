@@ -8,13 +8,14 @@ export function isoDate(field: string) {
     .meta({ format: "date", examples: ["2026-06-30"] });
 }
 
-/** An integer query parameter (query values arrive as text). */
+/** An integer query parameter (query values arrive as text); one message for every way it can be wrong. */
 export function queryInteger(field: string, min: number, max: number) {
+  const message = `${field} must be a whole number from ${min} to ${max}`;
   return z
-    .string({ error: `${field} must be an integer from ${min} to ${max}` })
-    .regex(/^-?\d+$/, { error: (issue) => `${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(issue.input)}` })
+    .string({ error: message })
+    .regex(/^-?\d+$/, { error: message })
     .transform(Number)
-    .pipe(z.number().int().min(min, { error: `${field} must be at least ${min}` }).max(max, { error: `${field} must be at most ${max}` }))
+    .pipe(z.number().int({ error: message }).min(min, { error: message }).max(max, { error: message }))
     .meta({ type: "integer", minimum: min, maximum: max });
 }
 

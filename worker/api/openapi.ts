@@ -89,7 +89,11 @@ function operation(name: string, route: RouteContract): JsonSchema {
     success["content"] = content;
   }
   const responses: JsonSchema = { [status]: success };
-  if (route.permission !== "public") {
+  if (route.permission === "ticket") {
+    responses["401"] = errorResponse;
+    responses["403"] = errorResponse;
+    responses["426"] = errorResponse;
+  } else if (route.permission !== "public") {
     responses["401"] = errorResponse;
     responses["403"] = errorResponse;
     responses["429"] = errorResponse;
@@ -102,7 +106,7 @@ function operation(name: string, route: RouteContract): JsonSchema {
     operationId: name,
     summary: route.summary,
     tags: [route.tag],
-    ...(route.permission === "public" ? { security: [] } : { "x-required-permission": route.permission }),
+    ...(route.permission === "public" || route.permission === "ticket" ? { security: [] } : { "x-required-permission": route.permission }),
     parameters: [...parametersOf(route.params, "path", true), ...parametersOf(route.query, "query", true)],
     ...(route.bodyMediaType === "text/csv"
       ? { requestBody: { required: true, content: { "text/csv": { schema: { type: "string" } } } } }

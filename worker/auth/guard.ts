@@ -21,7 +21,8 @@ export const rateLimitPeriodSeconds = 60;
 /** Authenticates, authorizes and rate-limits the caller of `route`. */
 export function guard(route: RouteContract) {
   return createMiddleware<ApiEnv>(async (c, next) => {
-    if (route.permission === "public") return next();
+    // Public routes take no token; the WebSocket upgrade checks its ticket itself.
+    if (route.permission === "public" || route.permission === "ticket") return next();
     const caller = await authenticate(c.req.raw, c.env);
     if (!caller.permissions.has(route.permission)) {
       throw new ApiError(403, "FORBIDDEN", `this route requires the ${route.permission} permission`, { required: route.permission });

@@ -29,8 +29,9 @@ import { batchChunks, batchPhaseResults, batchRuns, marketPrices, portfolios, po
 import { isoNow } from "../../schema/columns.ts";
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
-import { logEvent } from "../log.ts";
-import { liveHubFor } from "../realtime/live-hub.ts";
+import { describeError, logEvent } from "../log.ts";
+import type { BatchCompleted, BatchProgress } from "../realtime/messages.ts";
+import { hubsOfPortfolios, publishBatchEvent, publishExposureUpdates, storedExposureUpdates } from "../realtime/publish.ts";
 import type { BatchConfig } from "./config.ts";
 import { chunkStatus, completeChunk, failChunk, insertPhaseChunks, phaseChunks, phaseProgress, recordPhaseResult, type ChunkKey, type PhaseKey } from "./ledger.ts";
 import { marketDataProviderFor, runMarketDataChunk } from "./market-data-phase.ts";
@@ -315,7 +316,10 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
   }
 }
 
-/** Phase 6: tells each affected org's live hub that the date's numbers changed. */
+/**
+ * Phase 6: pushes the date's exposures of every portfolio the run computed to its live hub
+ * (`exposures.updated`, cause "batch"), then `batch.completed` to the same hubs.
+ */
 async function publishDate(deps: BatchDeps, run: RunRow, date: string): Promise<ChunkOutcome> {
   const started = Date.now();
   const { db, env } = deps;
@@ -325,24 +329,29 @@ async function publishDate(deps: BatchDeps, run: RunRow, date: string): Promise<
     .where(and(eq(batchPhaseResults.runId, run.id), eq(batchPhaseResults.calculationDate, date)));
   const analytics = results.find((row) => row.phase === "portfolio_analytics");
   const analyticsCounts = analytics?.counts as StoredPhaseCounts | undefined;
-  // Every org whose portfolios the run covered (all of them, or the run's one portfolio).
-  const orgRows = await db
-    .selectDistinct({ org: portfolios.org })
-    .from(portfolios)
-    .where(run.portfolioId === null ? undefined : eq(portfolios.id, run.portfolioId));
-  const orgs = [...new Set([null, ...orgRows.map((row) => row.org)])];
-  const event = {
-    type: "batch.date_published" as const,
+  const hubs = await hubsOfPortfolios(db, run.portfolioId === null ? null : [run.portfolioId]);
+  const updates = await storedExposureUpdates(db, [...hubs.keys()], date, "batch");
+  const delivered = await publishExposureUpdates(env, db, updates);
+  const event: BatchCompleted = {
+    type: "batch.completed",
     run_id: run.id,
     date,
-    phases_ok: results.filter((row) => row.success).length,
-    phases_failed: results.filter((row) => !row.success).length,
-    portfolios_updated: analyticsCounts?.computed ?? 0,
+    summary: {
+      phases_ok: results.filter((row) => row.success).length,
+      phases_failed: results.filter((row) => !row.success).length,
+      portfolios_updated: analyticsCounts?.computed ?? 0,
+    },
   };
-  for (const org of orgs) await liveHubFor(env, org).publish(event);
-  const counts = emptyCounts("dates", 1);
-  counts.computed = 1;
-  counts.hubs_notified = orgs.length;
+  await publishBatchEvent(env, db, run.portfolioId, event);
+  const counts = emptyCounts("portfolios", hubs.size);
+  counts.computed = updates.length;
+  const withoutNumbers = hubs.size - updates.length;
+  if (withoutNumbers > 0) {
+    counts.skipped = withoutNumbers;
+    counts.skipped_reasons["no_snapshot_for_date"] = withoutNumbers;
+  }
+  counts.hubs_notified = new Set(hubs.values()).size;
+  logEvent("info", "batch.published", { runId: run.id, date, portfolios: updates.length, sockets: delivered });
   return { counts, issues: [], duration_ms: Date.now() - started };
 }
 
@@ -443,6 +452,21 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
       issues_listed: issues.length + (issues_truncated ? 1 : 0),
     };
     logEvent(outcome.success ? "info" : "error", "batch.phase", { runId: key.runId, ...telemetry });
+    const progress: BatchProgress = {
+      type: "batch.progress",
+      run_id: key.runId,
+      date: key.calculationDate,
+      phase: key.phase,
+      done: outcome.counts.chunks_done,
+      total: outcome.counts.chunks_total,
+      success: outcome.success,
+    };
+    // Progress is news, not state: a hub that cannot be reached must not hold the batch up.
+    try {
+      await publishBatchEvent(deps.env, db, run.portfolioId, progress);
+    } catch (error) {
+      logEvent("warn", "batch.progress_not_published", { runId: key.runId, phase: key.phase, error: describeError(error) });
+    }
   }
   const next = nextPhase(key.phase);
   if (next) {

@@ -1,54 +1,277 @@
+// The LiveHub Durable Object (DESIGN.md section 9): holds the dashboards' WebSockets with the
+// hibernation API and pushes batch progress and exposure updates to them.
+//
+// Sharding: one hub per org (`org:<org>`), and one per user without an org (`user:<sub>`). A
+// caller always connects to its own hub (`hubNameFor(caller)`); a portfolio's updates go to
+// the hub of its org, or of its owner when it has none — the same hub, since a portfolio
+// takes its creator's org. Everyone who may read a portfolio is therefore on its hub, and
+// a hub never sees another org's traffic.
+//
+// Per socket, in its attachment (so it survives hibernation): the caller (sub, org,
+// permissions), its subscriptions and how many bad messages it sent. In the hub's SQLite
+// storage: single-use tickets, and per portfolio a sequence number and the last messages
+// (a bounded window) for resuming clients. Heartbeats are answered by the runtime
+// (`setWebSocketAutoResponse`) without waking the hub.
 import { DurableObject } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { portfolios } from "../../schema/index.ts";
+import { visiblePortfolios } from "../auth/ownership.ts";
+import { isPermission, type Caller, type Permission } from "../auth/permissions.ts";
+import { getDatabase } from "../db/client.ts";
+import { describeError, logEvent } from "../log.ts";
+import {
+  clientMessage,
+  maxClientErrors,
+  maxClientMessageBytes,
+  parseMessage,
+  pingMessage,
+  pongMessage,
+  type BatchCompleted,
+  type BatchProgress,
+  type ExposuresUpdated,
+  type ServerMessage,
+} from "./messages.ts";
+
+/** Seconds a ticket is valid. */
+export const ticketTtlSeconds = 30;
+/** Messages kept per portfolio for resuming clients, and for how long. */
+export const replayWindowMessages = 100;
+export const replayWindowSeconds = 3_600;
+/** How often clients should ping (the welcome message says so). */
+export const heartbeatSeconds = 25;
 
 export interface LiveHubStatus {
   ok: true;
   connections: number;
-  /** The last event published to this hub, if any. */
-  lastEvent: LiveHubEvent | null;
+  /** The last batch event published to this hub, if any. */
+  lastEvent: BatchCompleted | null;
 }
 
-/** The batch's publish phase: a date's numbers changed for this hub's org. */
-export interface BatchDatePublishedEvent {
-  type: "batch.date_published";
-  run_id: string;
-  date: string;
-  phases_ok: number;
-  phases_failed: number;
-  portfolios_updated: number;
+/** What the hub keeps about a socket (serializeAttachment: ≤ 2 KiB, survives hibernation). */
+interface SocketState {
+  sub: string;
+  org: string | null;
+  permissions: Permission[];
+  topics: string[];
+  errors: number;
 }
 
-export type LiveHubEvent = BatchDatePublishedEvent;
+export type ExposureUpdate = Omit<ExposuresUpdated, "type" | "seq">;
 
-/**
- * Pushes batch progress and exposure updates to browsers over hibernatable WebSockets.
- * One hub per org (see README, "Live updates"). This version records what the batch
- * publishes and forwards it to connected sockets; the socket protocol (tickets, topics,
- * sequence numbers) arrives with the live-updates issue.
- */
+export function hubNameFor(identity: { org: string | null; sub: string }): string {
+  return identity.org ? `org:${identity.org}` : `user:${identity.sub}`;
+}
+
+export function liveHub(env: Env, name: string): DurableObjectStub<LiveHub> {
+  return env.LIVE_HUB.get(env.LIVE_HUB.idFromName(name));
+}
+
+/** The hub of a caller (its org's, or its own without an org). */
+export function liveHubFor(env: Env, identity: { org: string | null; sub: string }): DurableObjectStub<LiveHub> {
+  return liveHub(env, hubNameFor(identity));
+}
+
+function unauthorized(message: string): Response {
+  return Response.json({ error: { code: "INVALID_TICKET", message } }, { status: 401 });
+}
+
 export class LiveHub extends DurableObject<Env> {
-  async status(): Promise<LiveHubStatus> {
-    const lastEvent = (await this.ctx.storage.get<LiveHubEvent>("lastEvent")) ?? null;
-    return { ok: true, connections: this.ctx.getWebSockets().length, lastEvent };
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(pingMessage, pongMessage));
+    ctx.storage.sql.exec(`
+      create table if not exists tickets (ticket text primary key, sub text not null, org text, permissions text not null, expires_at integer not null);
+      create table if not exists topics (topic text primary key, seq integer not null);
+      create table if not exists messages (topic text not null, seq integer not null, payload text not null, at integer not null, primary key (topic, seq));
+      create table if not exists events (id integer primary key check (id = 1), payload text not null);
+    `);
   }
 
-  /** Records the event and sends it to every connected socket; returns how many got it. */
-  async publish(event: LiveHubEvent): Promise<{ delivered: number }> {
-    await this.ctx.storage.put("lastEvent", event);
-    const text = JSON.stringify(event);
-    let delivered = 0;
-    for (const socket of this.ctx.getWebSockets()) {
+  async status(): Promise<LiveHubStatus> {
+    const row = this.ctx.storage.sql.exec<{ payload: string }>("select payload from events where id = 1").toArray()[0];
+    return { ok: true, connections: this.ctx.getWebSockets().length, lastEvent: row ? (JSON.parse(row.payload) as BatchCompleted) : null };
+  }
+
+  /** A single-use ticket for `caller`, valid `ticketTtlSeconds`; its first part names this hub. */
+  async issueTicket(caller: { sub: string; org: string | null; permissions: string[] }, hubName: string): Promise<{ ticket: string; expires_at: string }> {
+    const random = new Uint8Array(32);
+    crypto.getRandomValues(random);
+    const secret = [...random].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    const ticket = `${encodeHubName(hubName)}.${secret}`;
+    const expiresAt = Date.now() + ticketTtlSeconds * 1_000;
+    this.ctx.storage.sql.exec("delete from tickets where expires_at <= ?", Date.now());
+    this.ctx.storage.sql.exec("insert into tickets (ticket, sub, org, permissions, expires_at) values (?, ?, ?, ?, ?)", ticket, caller.sub, caller.org, JSON.stringify(caller.permissions), expiresAt);
+    return { ticket, expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  /** The upgrade, forwarded by the Worker after its Origin check: consumes the ticket, accepts the socket. */
+  override async fetch(request: Request): Promise<Response> {
+    const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
+    // Consumed whatever happens next: a ticket is good for one attempt.
+    const row = this.ctx.storage.sql
+      .exec<{ sub: string; org: string | null; permissions: string; expires_at: number }>("delete from tickets where ticket = ? returning sub, org, permissions, expires_at", ticket)
+      .toArray()[0];
+    if (!row) return unauthorized("the ticket is unknown or was already used");
+    if (row.expires_at <= Date.now()) return unauthorized("the ticket has expired");
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const state: SocketState = { sub: row.sub, org: row.org, permissions: (JSON.parse(row.permissions) as unknown[]).filter(isPermission), topics: [], errors: 0 };
+    this.ctx.acceptWebSocket(server, [`sub:${row.sub}`]);
+    server.serializeAttachment(state);
+    send(server, { type: "welcome", sub: row.sub, hub: hubNameFromTicket(ticket) ?? "", heartbeat_seconds: heartbeatSeconds });
+    logEvent("info", "live.connected", { sub: row.sub, connections: this.ctx.getWebSockets().length });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      const state = ws.deserializeAttachment() as SocketState;
+      const size = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
+      if (typeof message !== "string" || size > maxClientMessageBytes) {
+        this.#refuse(ws, state, "TOO_LARGE", typeof message === "string" ? `messages are at most ${maxClientMessageBytes} bytes` : "binary messages are not accepted");
+        return;
+      }
+      const parsed = parseMessage(clientMessage, message);
+      if (!parsed.ok) {
+        this.#refuse(ws, state, "MALFORMED", `not a valid message: ${parsed.reason}`);
+        return;
+      }
+      const { message: request } = parsed;
+      if (request.type === "unsubscribe") {
+        state.topics = state.topics.filter((topic) => topic !== request.portfolio_id);
+        ws.serializeAttachment(state);
+        send(ws, { type: "unsubscribed", portfolio_id: request.portfolio_id });
+        return;
+      }
+      if (!(await this.#mayRead(state, request.portfolio_id))) {
+        // The same answer for another owner's portfolio as for one that does not exist.
+        this.#refuse(ws, state, "NOT_FOUND", `portfolio ${request.portfolio_id} does not exist`, request.portfolio_id);
+        return;
+      }
+      if (!state.topics.includes(request.portfolio_id)) state.topics.push(request.portfolio_id);
+      ws.serializeAttachment(state);
+      const seq = this.#currentSeq(request.portfolio_id);
+      let replayed = 0;
+      if (request.last_seq !== undefined && request.last_seq < seq) {
+        const missed = this.ctx.storage.sql
+          .exec<{ seq: number; payload: string }>("select seq, payload from messages where topic = ? and seq > ? order by seq", request.portfolio_id, request.last_seq)
+          .toArray();
+        if (missed.length === seq - request.last_seq) {
+          for (const row of missed) ws.send(row.payload);
+          replayed = missed.length;
+        } else {
+          send(ws, { type: "resync", portfolio_id: request.portfolio_id, seq, reason: `messages after ${request.last_seq} are no longer kept; refetch the exposures` });
+        }
+      } else if (request.last_seq !== undefined && request.last_seq > seq) {
+        send(ws, { type: "resync", portfolio_id: request.portfolio_id, seq, reason: `sequence ${request.last_seq} is ahead of this hub's ${seq}; refetch the exposures` });
+      }
+      send(ws, { type: "subscribed", portfolio_id: request.portfolio_id, seq, replayed });
+    } catch (error) {
+      logEvent("error", "live.message_failed", { error: describeError(error) });
       try {
-        socket.send(text);
-        delivered++;
+        send(ws, { type: "error", code: "INTERNAL", message: "the hub could not handle the message" });
       } catch {
-        // A socket closing as we send: it resyncs when it reconnects.
+        // The socket is gone; nothing to tell.
+      }
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      // Reciprocate, so the client's close handshake completes.
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+    logEvent("info", "live.closed", { code, connections: this.ctx.getWebSockets().length });
+  }
+
+  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
+    logEvent("warn", "live.socket_error", { error: describeError(error) });
+  }
+
+  /** New exposures of portfolios on this hub: a sequence number each, kept for resuming, sent to subscribers. */
+  async publishExposures(updates: readonly ExposureUpdate[]): Promise<{ delivered: number }> {
+    const now = Date.now();
+    let delivered = 0;
+    const sockets = this.ctx.getWebSockets();
+    for (const update of updates) {
+      const seq = this.#currentSeq(update.portfolio_id) + 1;
+      const payload = JSON.stringify({ type: "exposures.updated", seq, ...update } satisfies ExposuresUpdated);
+      this.ctx.storage.sql.exec("insert into topics (topic, seq) values (?, ?) on conflict (topic) do update set seq = excluded.seq", update.portfolio_id, seq);
+      this.ctx.storage.sql.exec("insert into messages (topic, seq, payload, at) values (?, ?, ?, ?)", update.portfolio_id, seq, payload, now);
+      this.ctx.storage.sql.exec("delete from messages where topic = ? and (seq <= ? or at < ?)", update.portfolio_id, seq - replayWindowMessages, now - replayWindowSeconds * 1_000);
+      for (const ws of sockets) {
+        const state = ws.deserializeAttachment() as SocketState | null;
+        if (!state?.topics.includes(update.portfolio_id)) continue;
+        try {
+          ws.send(payload);
+          delivered++;
+        } catch {
+          // Closing as we send: the client resumes from its last sequence number.
+        }
       }
     }
     return { delivered };
   }
+
+  /** Batch progress goes to callers who may run the batch; a completed date to everyone. */
+  async publishBatch(event: BatchProgress | BatchCompleted): Promise<{ delivered: number }> {
+    if (event.type === "batch.completed") this.ctx.storage.sql.exec("insert into events (id, payload) values (1, ?) on conflict (id) do update set payload = excluded.payload", JSON.stringify(event));
+    const payload = JSON.stringify(event);
+    let delivered = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = ws.deserializeAttachment() as SocketState | null;
+      if (!state || (event.type === "batch.progress" && !state.permissions.includes("RUN_BATCH"))) continue;
+      try {
+        ws.send(payload);
+        delivered++;
+      } catch {
+        // Closing as we send.
+      }
+    }
+    return { delivered };
+  }
+
+  #currentSeq(topic: string): number {
+    return this.ctx.storage.sql.exec<{ seq: number }>("select seq from topics where topic = ?", topic).toArray()[0]?.seq ?? 0;
+  }
+
+  async #mayRead(state: SocketState, portfolioId: string): Promise<boolean> {
+    if (!state.permissions.includes("VIEW_FACTOR_ANALYTICS")) return false;
+    const caller: Caller = { sub: state.sub, org: state.org, permissions: new Set(state.permissions) };
+    const row = await getDatabase(this.env).select({ id: portfolios.id }).from(portfolios).where(and(eq(portfolios.id, portfolioId), visiblePortfolios(caller))).get();
+    return row !== undefined;
+  }
+
+  /** Answers a refused message with an error; a socket that keeps sending them is closed (1008). */
+  #refuse(ws: WebSocket, state: SocketState, code: "TOO_LARGE" | "MALFORMED" | "NOT_FOUND", message: string, portfolioId?: string): void {
+    state.errors++;
+    ws.serializeAttachment(state);
+    send(ws, { type: "error", code, message, ...(portfolioId ? { portfolio_id: portfolioId } : {}) });
+    if (state.errors >= maxClientErrors) {
+      logEvent("warn", "live.closed_for_errors", { sub: state.sub, errors: state.errors });
+      ws.close(1008, "too many invalid messages");
+    }
+  }
 }
 
-/** The hub that serves an org; callers without an org share the default hub. */
-export function liveHubFor(env: Env, org: string | null): DurableObjectStub<LiveHub> {
-  return env.LIVE_HUB.get(env.LIVE_HUB.idFromName(`org:${org ?? "default"}`));
+function send(ws: WebSocket, message: ServerMessage): void {
+  ws.send(JSON.stringify(message));
+}
+
+/** Tickets start with the hub's name (base64url), so the Worker knows where to forward them. */
+export function encodeHubName(name: string): string {
+  return btoa(name).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function hubNameFromTicket(ticket: string): string | null {
+  const [encoded, secret] = ticket.split(".");
+  if (!encoded || !secret || !/^[0-9a-f]{64}$/.test(secret)) return null;
+  try {
+    const name = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
+    return /^(org|user):./.test(name) ? name : null;
+  } catch {
+    return null;
+  }
 }

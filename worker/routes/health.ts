@@ -4,7 +4,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import journal from "../../schema/migrations/meta/_journal.json" with { type: "json" };
 import { getDatabase } from "../db/client.ts";
 import { describeError, logEvent } from "../log.ts";
-import { liveHubFor } from "../realtime/live-hub.ts";
+import { liveHub } from "../realtime/live-hub.ts";
 
 export interface MigrationState {
   applied: number;
@@ -68,7 +68,8 @@ async function readMigrationState(env: Env): Promise<MigrationState | Error> {
 
 async function pingLiveHub(env: Env): Promise<"ok" | "unavailable"> {
   try {
-    const status = await liveHubFor(env, null).status();
+    // A hub of its own: health checks never wake a dashboard's hub.
+    const status = await liveHub(env, "service:health").status();
     return status.ok ? "ok" : "unavailable";
   } catch (error) {
     logEvent("error", "health.live_hub_unavailable", { error: describeError(error) });

@@ -36,6 +36,7 @@ import { validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { importPositionsCsv } from "../portfolios/position-import.ts";
 import { portfolioResponse, positionBody, positionResponse, positionRow, type PositionInsert } from "../portfolios/records.ts";
+import { refreshLatestExposures } from "../realtime/publish.ts";
 import { analyticsRoutes } from "./portfolio-analytics.ts";
 
 function today(): string {
@@ -138,6 +139,8 @@ export const portfolioRoutes = new Hono<ApiEnv>()
       if (isUniqueViolation(error) && body.name !== undefined) throw nameTaken(body.name);
       throw error;
     }
+    // Cash changes equity, and so every weight.
+    if (body.cash !== undefined) c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
     return c.json(portfolioResponse(await readablePortfolio(db, caller, id), caller), 200);
   })
   .delete("/:id", guard(routes.deletePortfolio), validate("param", portfolioParamsSchema), async (c) => {
@@ -165,6 +168,7 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     const row = positionRow(id, crypto.randomUUID(), body);
     await runWrites(db, [...registerSymbols(db, [row]), db.insert(positions).values(row).returning({ id: positions.id })]);
     const stored = await db.select().from(positions).where(eq(positions.id, row.id)).get();
+    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
     c.header("Location", `/api/v1/portfolios/${id}/positions/${row.id}`);
     return c.json(positionResponse(stored!), 201);
   })
@@ -187,6 +191,7 @@ export const portfolioRoutes = new Hono<ApiEnv>()
         .where(eq(positions.id, positionId))
         .returning({ id: positions.id }),
     ]);
+    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
     return c.json(positionResponse((await db.select().from(positions).where(eq(positions.id, positionId)).get())!), 200);
   })
   .delete("/:id/positions/:positionId", guard(routes.deletePosition), validate("param", positionParamsSchema), async (c) => {
@@ -195,6 +200,7 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     await writablePortfolio(db, c.get("caller"), id);
     const deleted = await db.delete(positions).where(and(eq(positions.id, positionId), eq(positions.portfolioId, id))).returning({ id: positions.id });
     if (deleted.length === 0) throw new ApiError(404, "NOT_FOUND", `position ${positionId} does not exist in portfolio ${id}`);
+    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
     return c.body(null, 204);
   })
   .post("/:id/positions/import", guard(routes.importPositions), validate("param", portfolioParamsSchema), validate("query", routes.importPositions.query), async (c) => {
@@ -203,6 +209,7 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
     const result = await importPositionsCsv(db, c.req.raw, id, mode, registerSymbols);
+    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
     return c.json(result, 200);
   })
   .route("/", analyticsRoutes);

@@ -1,0 +1,261 @@
+// The live WebSocket through the real Worker and its LiveHub Durable Object: tickets, Origin,
+// subscriptions checked against ownership, exposures pushed after a position change and after
+// a batch run, resuming by sequence number, bad messages and closing.
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { LiveTicketResponse } from "../../worker/api/live.ts";
+import type { PortfolioResponse, PositionResponse } from "../../worker/api/portfolios.ts";
+import type { Permission } from "../../worker/auth/permissions.ts";
+import { encodeHubName, liveHub, type LiveHub } from "../../worker/realtime/live-hub.ts";
+import { maxClientErrors, pingMessage, pongMessage, serverMessage, type ServerMessage } from "../../worker/realtime/messages.ts";
+import { allPermissions } from "../support/tokens.ts";
+import { call, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
+
+const origin = "http://localhost:8787";
+
+interface Identity {
+  sub: string;
+  org: string | null;
+  permissions?: readonly Permission[];
+}
+
+async function ticketFor(identity: Identity): Promise<string> {
+  const body = await json<LiveTicketResponse>(await call("/live/ticket", { method: "POST", sub: identity.sub, org: identity.org, permissions: identity.permissions ?? allPermissions }));
+  expect(body.url).toBe(`/api/v1/live?ticket=${encodeURIComponent(body.ticket)}`);
+  return body.ticket;
+}
+
+function upgrade(ticket: string | null, headers: Record<string, string> = { Upgrade: "websocket", Origin: origin }): Promise<Response> {
+  return exports.default.fetch(`http://localhost/api/v1/live${ticket === null ? "" : `?ticket=${encodeURIComponent(ticket)}`}`, { headers });
+}
+
+/** A connected client: every message it received, validated with the shared schema. */
+class LiveClient {
+  readonly messages: ServerMessage[] = [];
+  closed: { code: number; reason: string } | null = null;
+  #waiters: (() => void)[] = [];
+
+  readonly ws: WebSocket;
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.accept();
+    ws.addEventListener("message", (event) => {
+      if (event.data === pongMessage) return;
+      const parsed = serverMessage.safeParse(JSON.parse(String(event.data)));
+      if (!parsed.success) throw new Error(`the hub sent a message outside the schema: ${String(event.data)}`);
+      this.messages.push(parsed.data);
+      this.#wake();
+    });
+    ws.addEventListener("close", (event) => {
+      this.closed = { code: event.code, reason: event.reason };
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === "string" ? message : JSON.stringify(message));
+  }
+
+  /** The first message (from `from` on) matching `predicate`, waiting up to `timeoutMs`. */
+  async next<T extends ServerMessage["type"]>(type: T, predicate: (message: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 20_000, from = 0): Promise<Extract<ServerMessage, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.slice(from).find((message): message is Extract<ServerMessage, { type: T }> => message.type === type && predicate(message as Extract<ServerMessage, { type: T }>));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`);
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  async closedWith(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error("the socket was not closed");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.closed;
+  }
+}
+
+async function connect(identity: Identity): Promise<LiveClient> {
+  const response = await upgrade(await ticketFor(identity));
+  expect(response.status).toBe(101);
+  const client = new LiveClient(response.webSocket!);
+  const welcome = await client.next("welcome");
+  expect(welcome).toMatchObject({ sub: identity.sub });
+  return client;
+}
+
+const owner: Identity = { sub: "live-owner", org: "live-org" };
+const stranger: Identity = { sub: "live-stranger", org: "other-org" };
+let portfolioId = "";
+let positionId = "";
+/** SPY's close on the latest date, from the symbol table. */
+let spyClose = 0;
+
+beforeAll(async () => {
+  await ensureBatchOutput();
+  const portfolio = await json<PortfolioResponse>(await call("/portfolios", { method: "POST", sub: owner.sub, org: owner.org, body: { name: `Live ${crypto.randomUUID()}`, cash: 10_000 } }), 201);
+  portfolioId = portfolio.id;
+  const position = await json<PositionResponse>(await call(`/portfolios/${portfolioId}/positions`, { method: "POST", sub: owner.sub, org: owner.org, body: { symbol: "SPY", instrument: "etf", quantity: 100, opened_on: "2026-01-02" } }), 201);
+  positionId = position.id;
+  const spy = await json<{ metrics: { current_price: number } }>(await call("/data/symbols/SPY"));
+  spyClose = spy.metrics.current_price;
+});
+
+async function changeQuantity(quantity: number): Promise<void> {
+  await json<PositionResponse>(await call(`/portfolios/${portfolioId}/positions/${positionId}`, { method: "PATCH", sub: owner.sub, org: owner.org, body: { quantity } }));
+}
+
+describe("the upgrade", () => {
+  it("is refused before any socket for a missing, malformed, reused, foreign or expired ticket and a wrong Origin", async () => {
+    expect((await errorOf(await upgrade(null), 401)).code).toBe("INVALID_TICKET");
+    expect((await errorOf(await upgrade("not-a-ticket"), 401)).code).toBe("INVALID_TICKET");
+
+    const ticket = await ticketFor(owner);
+    expect((await errorOf(await upgrade(ticket, { Upgrade: "websocket", Origin: "https://evil.example" }), 403)).code).toBe("ORIGIN_NOT_ALLOWED");
+    expect((await errorOf(await upgrade(ticket, { Upgrade: "websocket" }), 403)).code).toBe("ORIGIN_NOT_ALLOWED");
+    expect((await errorOf(await upgrade(ticket, { Origin: origin }), 426)).code).toBe("UPGRADE_REQUIRED");
+    const first = await upgrade(ticket);
+    expect(first.status).toBe(101);
+    first.webSocket!.accept();
+    first.webSocket!.close(1000, "done");
+    expect((await errorOf(await upgrade(ticket), 401)).code).toBe("INVALID_TICKET"); // single use
+
+    // Someone else's hub does not know the ticket.
+    const foreign = (await ticketFor(owner)).replace(/^[^.]+/, encodeHubName("org:other-org"));
+    expect((await errorOf(await upgrade(foreign), 401)).code).toBe("INVALID_TICKET");
+
+    const expired = await ticketFor(owner);
+    await runInDurableObject(liveHub(env, "org:live-org"), (hub: LiveHub, state) => {
+      void hub;
+      state.storage.sql.exec("update tickets set expires_at = ? where ticket = ?", Date.now() - 1, expired);
+    });
+    expect((await errorOf(await upgrade(expired), 401)).message).toMatch(/expired/);
+  });
+
+  it("needs a JWT for the ticket itself", async () => {
+    expect((await call("/live/ticket", { method: "POST", token: null })).status).toBe(401);
+  });
+});
+
+describe("subscriptions", () => {
+  it("pushes exposures.updated to a subscriber of its own portfolio after a position change, with the recomputed numbers", async () => {
+    const client = await connect(owner);
+    client.send({ type: "subscribe", portfolio_id: portfolioId });
+    const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
+    await changeQuantity(200);
+    const update = await client.next("exposures.updated", (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq);
+    expect(update).toMatchObject({ cause: "positions", date: latestDate });
+    expect(update.exposures).toHaveLength(12);
+    // The last push agrees with what is stored once the refreshes settle (an earlier change's
+    // refresh may still be pushing when this one starts); SPY on itself has beta 1, so the
+    // market exposure is the weight of 200 SPY shares in the equity.
+    const marketOf = (message: { exposures: { factor_key: string; exposure: number | null }[] }) => message.exposures.find((exposure) => exposure.factor_key === "market_beta")!.exposure;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const stored = await json<{ factors: { portfolio: (number | null)[] }[] }>(await call(`/portfolios/${portfolioId}/exposures?factors=market_beta&from=${latestDate}`, { sub: owner.sub, org: owner.org }));
+      const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as { exposures: { factor_key: string; exposure: number | null }[] };
+      const expected = (200 * spyClose) / (10_000 + 200 * spyClose);
+      if (stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) && Math.abs(marketOf(pushed)! - expected) < 1e-9) break;
+      if (Date.now() > deadline) throw new Error(`stored ${stored.factors[0]!.portfolio.at(-1)} and pushed ${marketOf(pushed)} never agreed on ${expected}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    client.ws.close(1000, "done");
+  });
+
+  it("pushes the batch's exposures, its progress and the completed date", async () => {
+    const client = await connect(owner);
+    client.send({ type: "subscribe", portfolio_id: portfolioId });
+    await client.next("subscribed");
+    const started = await call("/admin/batch/run", { method: "POST", sub: owner.sub, org: owner.org, body: { date: latestDate, portfolio_id: portfolioId } });
+    const { run_id: runId } = await json<{ run_id: string }>(started, started.status === 200 ? 200 : 202);
+    const progress = await client.next("batch.progress", (message) => message.run_id === runId, 60_000);
+    expect(progress).toMatchObject({ date: latestDate });
+    const update = await client.next("exposures.updated", (message) => message.cause === "batch" && message.portfolio_id === portfolioId, 60_000);
+    expect(update.date).toBe(latestDate);
+    const completed = await client.next("batch.completed", (message) => message.run_id === runId, 60_000);
+    expect(completed.summary.phases_failed).toBe(0);
+    client.ws.close(1000, "done");
+  });
+
+  it("answers a subscription to another owner's portfolio with an error and sends it nothing", async () => {
+    const client = await connect(stranger);
+    client.send({ type: "subscribe", portfolio_id: portfolioId });
+    const error = await client.next("error");
+    expect(error).toMatchObject({ code: "NOT_FOUND", portfolio_id: portfolioId });
+    const missing = await connect(stranger);
+    missing.send({ type: "subscribe", portfolio_id: "no-such-portfolio" });
+    expect((await missing.next("error")).message.replace("no-such-portfolio", "ID")).toBe(error.message.replace(portfolioId, "ID"));
+    await changeQuantity(150);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(client.messages.filter((message) => message.type === "exposures.updated")).toEqual([]);
+    client.ws.close(1000, "done");
+    missing.ws.close(1000, "done");
+  });
+});
+
+describe("resuming", () => {
+  it("sends exactly the missed messages to a client reconnecting with its last sequence number", async () => {
+    const first = await connect(owner);
+    first.send({ type: "subscribe", portfolio_id: portfolioId });
+    const { seq: seen } = await first.next("subscribed");
+    first.ws.close(1000, "going offline");
+    await changeQuantity(110);
+    await changeQuantity(120);
+    // Wait until the hub has both (each change publishes after its response).
+    const hub = liveHub(env, "org:live-org");
+    const deadline = Date.now() + 20_000;
+    while ((await runInDurableObject(hub, (_: LiveHub, state) => state.storage.sql.exec<{ seq: number }>("select seq from topics where topic = ?", portfolioId).toArray()[0]?.seq ?? 0)) < seen + 2) {
+      if (Date.now() > deadline) throw new Error("the hub did not get both updates");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const again = await connect(owner);
+    again.send({ type: "subscribe", portfolio_id: portfolioId, last_seq: seen });
+    const subscribed = await again.next("subscribed");
+    expect(subscribed).toMatchObject({ seq: seen + 2, replayed: 2 });
+    const replayed = again.messages.filter((message) => message.type === "exposures.updated");
+    expect(replayed.map((message) => (message as { seq: number }).seq)).toEqual([seen + 1, seen + 2]);
+    // Nothing twice, no gap: a subscriber that is up to date gets nothing replayed.
+    const current = await connect(owner);
+    current.send({ type: "subscribe", portfolio_id: portfolioId, last_seq: seen + 2 });
+    expect(await current.next("subscribed")).toMatchObject({ replayed: 0 });
+    expect(current.messages.filter((message) => message.type === "exposures.updated")).toEqual([]);
+    const ahead = await connect(owner);
+    ahead.send({ type: "subscribe", portfolio_id: portfolioId, last_seq: seen + 1_000 });
+    expect(await ahead.next("resync")).toMatchObject({ portfolio_id: portfolioId, seq: seen + 2 });
+    for (const client of [again, current, ahead]) client.ws.close(1000, "done");
+  });
+});
+
+describe("bad messages and closing", () => {
+  it("answers malformed and oversized messages with an error, and closes a client that keeps sending them", async () => {
+    const client = await connect(owner);
+    client.send("not json");
+    expect((await client.next("error")).code).toBe("MALFORMED");
+    client.send({ type: "subscribe" });
+    expect((await client.next("error", (message) => message.message.includes("portfolio_id"))).code).toBe("MALFORMED");
+    client.send({ type: "subscribe", portfolio_id: "x".repeat(5_000) });
+    expect((await client.next("error", (message) => message.code === "TOO_LARGE")).code).toBe("TOO_LARGE");
+    for (let i = 3; i < maxClientErrors; i++) client.send({ type: "dance" });
+    expect(await client.closedWith()).toMatchObject({ code: 1008 });
+  });
+
+  it("answers the heartbeat without waking the hub, and reciprocates a close", async () => {
+    const client = await connect(owner);
+    const pong = new Promise<string>((resolve) => client.ws.addEventListener("message", (event) => resolve(String(event.data))));
+    client.ws.send(pingMessage);
+    expect(await pong).toBe(pongMessage);
+    client.ws.close(1000, "bye");
+    expect(await client.closedWith()).toMatchObject({ code: 1000 });
+  });
+});

@@ -1,0 +1,96 @@
+// The live WebSocket protocol (DESIGN.md section 9): every message between the LiveHub and a
+// browser, as zod/mini schemas shared by worker/ and client/ and validated on both sides. zod
+// mini keeps the client's bundle small (its functional API tree-shakes).
+//
+// Client → hub: `subscribe` (to a portfolio's exposures, optionally resuming after the last
+// sequence number it saw), `unsubscribe`. Heartbeats are the literal text `{"type":"ping"}`,
+// answered `{"type":"pong"}` by the runtime without waking the hub (see `pingMessage`).
+// Hub → client: `welcome`, `subscribed`, `unsubscribed`, `exposures.updated` (with a
+// per-portfolio sequence number), `resync` (missed messages are no longer kept: refetch),
+// `batch.progress`, `batch.completed`, `error`.
+import * as z from "zod/mini";
+
+/** Largest client message the hub reads; anything longer is refused. */
+export const maxClientMessageBytes = 4_096;
+/** Malformed or refused messages a socket may send before the hub closes it (1008). */
+export const maxClientErrors = 5;
+/** Heartbeat text and its automatic answer (byte-exact: the runtime compares strings). */
+export const pingMessage = '{"type":"ping"}';
+export const pongMessage = '{"type":"pong"}';
+
+const portfolioId = z.string().check(z.minLength(1), z.maxLength(100));
+const sequence = z.number().check(z.int(), z.gte(0));
+
+export const subscribeMessage = z.strictObject({ type: z.literal("subscribe"), portfolio_id: portfolioId, last_seq: z.optional(sequence) });
+export const unsubscribeMessage = z.strictObject({ type: z.literal("unsubscribe"), portfolio_id: portfolioId });
+export const clientMessage = z.discriminatedUnion("type", [subscribeMessage, unsubscribeMessage]);
+export type ClientMessage = z.infer<typeof clientMessage>;
+
+const nullableNumber = z.nullable(z.number());
+
+export const exposureValue = z.object({
+  factor_key: z.string(),
+  exposure: nullableNumber,
+  exposure_dollar: nullableNumber,
+  coverage: nullableNumber,
+});
+
+export const welcomeMessage = z.object({ type: z.literal("welcome"), sub: z.string(), hub: z.string(), heartbeat_seconds: z.number() });
+export const subscribedMessage = z.object({ type: z.literal("subscribed"), portfolio_id: z.string(), seq: sequence, replayed: z.number() });
+export const unsubscribedMessage = z.object({ type: z.literal("unsubscribed"), portfolio_id: z.string() });
+export const exposuresUpdatedMessage = z.object({
+  type: z.literal("exposures.updated"),
+  portfolio_id: z.string(),
+  seq: sequence,
+  date: z.string(),
+  /** What changed the numbers: the batch's publish phase or a position change. */
+  cause: z.enum(["batch", "positions"]),
+  equity: nullableNumber,
+  exposures: z.array(exposureValue),
+});
+export const resyncMessage = z.object({ type: z.literal("resync"), portfolio_id: z.string(), seq: sequence, reason: z.string() });
+export const batchProgressMessage = z.object({
+  type: z.literal("batch.progress"),
+  run_id: z.string(),
+  date: z.string(),
+  phase: z.string(),
+  done: z.number(),
+  total: z.number(),
+  success: z.boolean(),
+});
+export const batchCompletedMessage = z.object({
+  type: z.literal("batch.completed"),
+  run_id: z.string(),
+  date: z.string(),
+  summary: z.object({ phases_ok: z.number(), phases_failed: z.number(), portfolios_updated: z.number() }),
+});
+export const errorCodes = ["MALFORMED", "TOO_LARGE", "FORBIDDEN", "NOT_FOUND", "INTERNAL"] as const;
+export const errorMessage = z.object({ type: z.literal("error"), code: z.enum(errorCodes), message: z.string(), portfolio_id: z.optional(z.string()) });
+
+export const serverMessage = z.discriminatedUnion("type", [
+  welcomeMessage,
+  subscribedMessage,
+  unsubscribedMessage,
+  exposuresUpdatedMessage,
+  resyncMessage,
+  batchProgressMessage,
+  batchCompletedMessage,
+  errorMessage,
+]);
+export type ServerMessage = z.infer<typeof serverMessage>;
+export type ExposuresUpdated = z.infer<typeof exposuresUpdatedMessage>;
+export type BatchProgress = z.infer<typeof batchProgressMessage>;
+export type BatchCompleted = z.infer<typeof batchCompletedMessage>;
+
+/** Parses a message from the other side; `null` with the reason when it is not one. */
+export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): { ok: true; message: z.infer<S> } | { ok: false; reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: "not JSON" };
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, message: result.data as z.infer<S> };
+  return { ok: false, reason: result.error.issues.map((issue) => `${issue.path.join(".") || "(message)"}: ${issue.message}`).join("; ") };
+}
