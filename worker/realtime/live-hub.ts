@@ -106,6 +106,15 @@ export class LiveHub extends DurableObject<Env> {
 
   /** The upgrade, forwarded by the Worker after its Origin check: consumes the ticket, accepts the socket. */
   override async fetch(request: Request): Promise<Response> {
+    try {
+      return this.#accept(request);
+    } catch (error) {
+      logEvent("error", "live.upgrade_failed", { error: describeError(error) });
+      return Response.json({ error: { code: "INTERNAL_ERROR", message: "internal error" } }, { status: 500 });
+    }
+  }
+
+  #accept(request: Request): Response {
     const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
     // Consumed whatever happens next: a ticket is good for one attempt.
     const row = this.ctx.storage.sql
@@ -193,17 +202,31 @@ export class LiveHub extends DurableObject<Env> {
   /** New exposures of portfolios on this hub: a sequence number each, kept for resuming, sent to subscribers. */
   async publishExposures(updates: readonly ExposureUpdate[]): Promise<{ delivered: number }> {
     const now = Date.now();
+    // Numbers and the replay window in one storage transaction, then the sends: outgoing
+    // messages wait for the writes to be durable anyway (output gate), so one commit, not one per update.
+    const payloads = this.ctx.storage.transactionSync(() =>
+      updates.map((update) => {
+        const seq = this.#currentSeq(update.portfolio_id) + 1;
+        const payload = JSON.stringify({ type: "exposures.updated", seq, ...update } satisfies ExposuresUpdated);
+        this.ctx.storage.sql.exec("insert into topics (topic, seq) values (?, ?) on conflict (topic) do update set seq = excluded.seq", update.portfolio_id, seq);
+        this.ctx.storage.sql.exec("insert into messages (topic, seq, payload, at) values (?, ?, ?, ?)", update.portfolio_id, seq, payload, now);
+        this.ctx.storage.sql.exec("delete from messages where topic = ? and (seq <= ? or at < ?)", update.portfolio_id, seq - replayWindowMessages, now - replayWindowSeconds * 1_000);
+        return { topic: update.portfolio_id, payload };
+      }),
+    );
+    // Each socket's subscriptions read once (not once per update): topic → its sockets.
+    const subscribers = new Map<string, WebSocket[]>();
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = ws.deserializeAttachment() as SocketState | null;
+      for (const topic of state?.topics ?? []) {
+        const list = subscribers.get(topic);
+        if (list) list.push(ws);
+        else subscribers.set(topic, [ws]);
+      }
+    }
     let delivered = 0;
-    const sockets = this.ctx.getWebSockets();
-    for (const update of updates) {
-      const seq = this.#currentSeq(update.portfolio_id) + 1;
-      const payload = JSON.stringify({ type: "exposures.updated", seq, ...update } satisfies ExposuresUpdated);
-      this.ctx.storage.sql.exec("insert into topics (topic, seq) values (?, ?) on conflict (topic) do update set seq = excluded.seq", update.portfolio_id, seq);
-      this.ctx.storage.sql.exec("insert into messages (topic, seq, payload, at) values (?, ?, ?, ?)", update.portfolio_id, seq, payload, now);
-      this.ctx.storage.sql.exec("delete from messages where topic = ? and (seq <= ? or at < ?)", update.portfolio_id, seq - replayWindowMessages, now - replayWindowSeconds * 1_000);
-      for (const ws of sockets) {
-        const state = ws.deserializeAttachment() as SocketState | null;
-        if (!state?.topics.includes(update.portfolio_id)) continue;
+    for (const { topic, payload } of payloads) {
+      for (const ws of subscribers.get(topic) ?? []) {
         try {
           ws.send(payload);
           delivered++;
