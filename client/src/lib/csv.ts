@@ -1,0 +1,17 @@
+// CSV downloads built in the browser (the heatmap's data): the same RFC 4180 writer as the
+// server's exports, numbers in JavaScript's shortest round-trip form, missing values empty.
+import { formatCsv } from "../../../worker/market-data/csv.ts";
+
+export type CsvCell = string | number | null | undefined;
+
+export function buildCsv(header: readonly string[], rows: readonly (readonly CsvCell[])[]): string {
+  const cell = (value: CsvCell) => (value === null || value === undefined || (typeof value === "number" && !Number.isFinite(value)) ? "" : String(value));
+  return formatCsv([header, ...rows.map((row) => row.map(cell))]);
+}
+
+/** The heatmap's matrix as long CSV: one line per factor and column (date or portfolio). */
+export function heatmapCsv(rowKeys: readonly string[], columnKeys: readonly string[], value: (row: number, column: number) => number | null, columnName = "date"): string {
+  const rows: CsvCell[][] = [];
+  for (let c = 0; c < columnKeys.length; c++) for (let r = 0; r < rowKeys.length; r++) rows.push([columnKeys[c]!, rowKeys[r]!, value(r, c)]);
+  return buildCsv([columnName, "factor_key", "value"], rows);
+}
