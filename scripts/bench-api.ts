@@ -25,8 +25,9 @@
 // the synthetic provider matching the seed), with one change to the copied wrangler.toml: the
 // per-caller rate limit (API_RATE_LIMIT, 1,200 requests a minute) is raised to 1,000,000, so
 // that the benchmark measures the routes, not 429s. Then the real batch for the end date runs
-// through the admin API (POST /admin/batch/run, polled until it ends): it stores the metrics,
-// betas, portfolio exposures and snapshots the symbol routes and the drill-down read.
+// through the admin API (POST /admin/batch/run, polled until it ends: runBatch in
+// scripts/bench-batch/common.ts, with the setup steps the benchmarks share): it stores the
+// metrics, betas, portfolio exposures and snapshots the symbol routes and the drill-down read.
 // The exposures route reads stored rows only (portfolio_factor_exposures, portfolio_snapshots,
 // and the benchmark's symbol_factor_exposures); rather than a 13-minute backfill, the end date's
 // rows of the measured portfolio and of SPY are copied in SQL to the 119 weekdays before it
@@ -59,20 +60,15 @@
 import { createClient, type Client } from "@libsql/client";
 import { fork, type ChildProcess } from "node:child_process";
 import type { ExposuresResponse } from "../worker/api/analytics.ts";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { build } from "vite";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
-import { addDays } from "../worker/dates.ts";
-import { startLibsqlServer } from "./libsql-server/server.ts";
 import { projectRoot } from "./local-config.ts";
-import { migrateDatabase } from "./migrate.ts";
-import { benchMarketOptions, benchOrg, benchOwner, seedBenchData, type SeedSummary } from "./bench-batch/seed.ts";
-import { freePort, groupCpuSeconds, onStop, snapshotWorker, startWrangler, stopAll, tail, waitForHealthy, type ManagedChild } from "./bench-batch/stack.ts";
+import { benchSay, benchSecrets, benchTempDir, benchWorkerVars, buildClientIfMissing, checkEndDate, excerpt, exitOnSignals, loadAverage, lookbackDaysFor, machineInfo, printColumns, request, round, runAndExit, runBatch, seconds, sleep, startBenchDatabase, startHealthyWorker, thousands, weekdaysBefore, wholeNumber, writeResults } from "./bench-batch/common.ts";
+import { benchMarketOptions, benchOrg, benchOwner } from "./bench-batch/seed.ts";
+import { freePort, groupCpuSeconds, onStop, snapshotWorker, tail, type ManagedChild } from "./bench-batch/stack.ts";
 import type { LoadReply, LoadRequest, LoadResult } from "./bench-api/load.ts";
 
 const targets = { p99Ms: 100 };
@@ -101,26 +97,7 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-function wholeNumber(name: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}, got ${value}`);
-  return n;
-}
-
-function isWeekend(date: string): boolean {
-  const day = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return day === 0 || day === 6;
-}
-
-/** The `count` weekdays before `date`, ascending. */
-function weekdaysBefore(date: string, count: number): string[] {
-  const dates: string[] = [];
-  for (let day = addDays(date, -1); dates.length < count; day = addDays(day, -1)) if (!isWeekend(day)) dates.unshift(day);
-  return dates;
-}
-
-const endDate = flags["end-date"];
-if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || isWeekend(endDate)) throw new Error(`--end-date must be a weekday YYYY-MM-DD, got ${endDate}`);
+const endDate = checkEndDate(flags["end-date"]);
 const connections = wholeNumber("connections", flags.connections, 1);
 const durationSeconds = wholeNumber("duration", flags.duration, 1);
 const warmupSeconds = wholeNumber("warmup", flags.warmup, 0);
@@ -137,108 +114,11 @@ const exposureDates = [...weekdaysBefore(endDate, dateCount - 1), endDate];
 /** Positions open before this date, as `npm run bench:batch` seeds them (its first backfill date). */
 const firstMeasuredDate = weekdaysBefore(endDate, dateCount)[0]!;
 // A year of history before the first measured date, plus a margin (as bench-batch computes it).
-const lookbackDays = Math.max(540, Math.ceil((Date.parse(endDate) - Date.parse(firstMeasuredDate)) / 86_400_000) + 372);
+const lookbackDays = lookbackDaysFor(endDate, firstMeasuredDate);
 
-const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-const started = performance.now();
-const say = (line: string) => console.log(`[bench ${seconds(performance.now() - started).padStart(7)}] ${line}`);
-const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function loadAverage(): number[] {
-  return os.loadavg().map((n) => round(n, 2));
-}
+const say = benchSay();
 
 // ---------------------------------------------------------------------------------------------
-
-interface HttpAnswer {
-  status: number;
-  text: string;
-  body: unknown;
-  ms: number;
-}
-
-async function request(url: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<HttpAnswer> {
-  const sent = performance.now();
-  const response = await fetch(url, {
-    method: init.method ?? "GET",
-    headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await response.text();
-  const ms = performance.now() - sent;
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, text, body, ms };
-}
-
-/** The first 2,000 characters of an answer, for an error message. */
-function excerpt(answer: HttpAnswer): string {
-  return answer.text.length > 2_000 ? `${answer.text.slice(0, 2_000)}… (${answer.text.length} characters)` : answer.text;
-}
-
-interface BatchFigures {
-  runId: string;
-  status: string;
-  /** POST to the poll that saw the run end. */
-  ms: number;
-  datesPublished: number;
-  errorText: string | null;
-  failedPhases: { date: string; phase: string; message: string }[];
-}
-
-interface RunDetail {
-  run: { id: string; status: string; dates_published: number; error_text: string | null };
-  progress: { chunks: { pending: number; done: number; failed: number } };
-  phases: { date: string; name: string; success: boolean; message: string }[];
-}
-
-/** Runs the batch for `date` through the admin API and polls its detail until it ends. */
-async function runBatch(base: string, token: string, wrangler: ManagedChild, date: string): Promise<BatchFigures> {
-  const postAt = performance.now();
-  const answer = await request(`${base}/api/v1/admin/batch/run`, token, { method: "POST", body: { date } });
-  if (answer.status !== 202 && answer.status !== 200) throw new Error(`POST /admin/batch/run answered ${answer.status}: ${excerpt(answer)}`);
-  const runId = (answer.body as { run_id: string }).run_id;
-  say(`  run ${runId} ${(answer.body as { outcome: string }).outcome}`);
-  const hardLimitMs = 20 * 60_000;
-  let lastReport = performance.now();
-  for (;;) {
-    if (wrangler.child.exitCode !== null || wrangler.child.signalCode !== null) {
-      throw new Error(`wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the batch run:\n${tail(wrangler.logFile, 40)}`);
-    }
-    await sleep(1_000);
-    const poll = await request(`${base}/api/v1/admin/batch/runs/${runId}?include_issues=false`, token).catch((error: unknown) => error);
-    if (poll instanceof Error || (poll as HttpAnswer).status !== 200) {
-      // A busy stack may miss a poll; the run goes on.
-      if (performance.now() - postAt > hardLimitMs) throw new Error(`the batch run ${runId} did not end within ${hardLimitMs / 60_000} min`);
-      continue;
-    }
-    const detail = (poll as HttpAnswer).body as RunDetail;
-    const status = detail.run.status;
-    if (status === "completed" || status === "partial" || status === "failed") {
-      return {
-        runId,
-        status,
-        ms: round(performance.now() - postAt),
-        datesPublished: detail.run.dates_published,
-        errorText: detail.run.error_text,
-        failedPhases: detail.phases.filter((phase) => !phase.success).map((phase) => ({ date: phase.date, phase: phase.name, message: phase.message })),
-      };
-    }
-    if (performance.now() - lastReport >= 15_000) {
-      lastReport = performance.now();
-      const chunks = detail.progress.chunks;
-      say(`  ${status}: ${detail.phases.length} phases recorded, chunks ${chunks.done} done, ${chunks.pending} pending, ${chunks.failed} failed (${seconds(performance.now() - postAt)})`);
-    }
-    if (performance.now() - postAt > hardLimitMs) throw new Error(`the batch run ${runId} is still ${status} after ${hardLimitMs / 60_000} min`);
-  }
-}
 
 /**
  * Copies the rows of `table` stored for `endDate` (where `keyColumn` = `keyValue`) to `dates`,
@@ -479,52 +359,32 @@ function printTable(routes: readonly RouteFigures[]): void {
     cpu(route.cpuMsPerRequest.workerd),
     cpu(route.cpuMsPerRequest.libsqlServerProcess),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
-  const line = (cells: string[]) => "  " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  printColumns(header, rows);
 }
 
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const loadAtStart = loadAverage();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-api-"));
-  onStop(() => {
-    if (flags.keep) console.log(`[bench] kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  });
-  const authToken = randomBytes(24).toString("base64url");
-  const jwtSecret = randomBytes(32).toString("base64url");
-  const operatorToken = await mintDevToken({ secret: jwtSecret, sub: "bench-operator", permissions: ["RUN_BATCH"], ttlSeconds: 4 * 3600 });
+  const dir = benchTempDir("bench-api-", flags.keep);
+  const { authToken, jwtSecret, operatorToken } = await benchSecrets();
   const readerToken = await mintDevToken({ secret: jwtSecret, sub: benchOwner, org: benchOrg, permissions: allPermissions, ttlSeconds: 4 * 3600 });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`);
 
   // 1. Database: server, migrations, bench data.
   const setupStarted = performance.now();
-  const server = await startLibsqlServer({ dbPath: path.join(dir, "bench.db"), port: 0, authToken });
-  onStop(() => server.close());
-  say(`libSQL server on ${server.url}`);
-  const migrateStarted = performance.now();
-  const migration = await migrateDatabase(server.url, authToken);
-  const migrateMs = performance.now() - migrateStarted;
-  say(`migrated (${migration.migrationsApplied} migrations) in ${seconds(migrateMs)}`);
-  const seed: SeedSummary = await seedBenchData(
-    server.url,
+  const { server, migrateMs, seed } = await startBenchDatabase(
+    dir,
     authToken,
     { endDate, symbols, lookbackDays, portfolios: portfolioCount, positionsPerPortfolio, firstMeasuredDate },
-    (line) => say(line),
+    say,
   );
-  say(`seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions (${seed.optionPositions} options) in ${seconds(seed.ms.total)}`);
 
   // 2. The Worker: snapshot (bundle, assets, config with the rate limit raised), wrangler dev.
   const wranglerStarted = performance.now();
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  if (!existsSync(path.join(projectRoot, "dist/client/index.html"))) {
-    say("building the client (wrangler serves dist/client as static assets)…");
-    await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
-  }
+  await buildClientIfMissing(say);
   const bundleStarted = performance.now();
   const config = await snapshotWorker(path.join(dir, "worker"), path.join(dir, "wrangler-build.log"));
   const bundleMs = performance.now() - bundleStarted;
@@ -535,17 +395,10 @@ async function main(): Promise<number> {
   writeFileSync(config, toml.replace(rateLimit, `$1${raisedRateLimit}`));
   say(`bundled the Worker and copied its config and assets in ${seconds(bundleMs)}`);
   say(`raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} requests a period in the snapshot's wrangler.toml (the project's is unchanged)`);
-  const vars: Record<string, string> = {
-    MARKET_DATA_PROVIDER: "synthetic",
-    SYNTHETIC_MARKET_END_DATE: endDate,
-    SYNTHETIC_MARKET_EQUITIES: String(marketOptions.equities),
-    SYNTHETIC_MARKET_LOOKBACK_DAYS: String(lookbackDays),
-    BATCH_CATCH_UP_DAYS: "1",
-    LIVE_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
-  };
+  const vars = benchWorkerVars({ endDate, equities: marketOptions.equities, lookbackDays }, `http://127.0.0.1:${port}`);
   const logFile = path.join(dir, "wrangler.log");
   say(`starting wrangler dev on http://127.0.0.1:${port} (log ${logFile})`);
-  const wrangler = startWrangler({
+  const { wrangler, base } = await startHealthyWorker({
     port,
     inspectorPort,
     persistTo: path.join(dir, "wrangler-state"),
@@ -555,19 +408,14 @@ async function main(): Promise<number> {
     config,
     noBundle: true,
   });
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHealthy(`${base}/api/v1/health`, wrangler, 120_000);
-  } catch (error) {
-    console.error(`[bench] wrangler log tail:\n${tail(logFile, 40)}`);
-    throw error;
-  }
   const healthyMs = performance.now() - wranglerStarted;
   say(`Worker healthy after ${seconds(healthyMs)}`);
 
   // 3. The batch for the end date: metrics, betas, exposures, snapshots.
   say(`batch: POST /api/v1/admin/batch/run {"date": "${endDate}"}`);
-  const batch = await runBatch(base, operatorToken, wrangler, endDate);
+  // Polled every 1 s, progress every 15 s, 20 min at most; the POST's wall-clock time (what
+  // bench:live measures from) is not one of this benchmark's figures.
+  const { postedAt: _postedAt, ...batch } = await runBatch(base, operatorToken, wrangler, endDate, { say, hardLimitMs: 20 * 60_000, pollMs: 1_000, progressEveryMs: 15_000 });
   say(`  run ${batch.runId} ${batch.status} in ${seconds(batch.ms)} (${batch.datesPublished} date(s) published)`);
   for (const failed of batch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
   if (batch.status === "failed") throw new Error(`the batch run failed: ${batch.errorText ?? "(no error text)"}`);
@@ -620,7 +468,7 @@ async function main(): Promise<number> {
   if (floor) console.log(`Floor (the docs page: no token, no database): p99 ${floor.latencyMs.p99} ms at ${round(floor.requestsPerSecond)} req/s with ${connections} connections`);
 
   const results = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, node: process.version, platform: `${os.platform()} ${os.release()}`, memoryGiB: round(os.totalmem() / 2 ** 30, 1), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
+    machine: machineInfo(loadAtStart),
     configuration: {
       endDate,
       symbols,
@@ -652,35 +500,9 @@ async function main(): Promise<number> {
       "wrangler dev: the Worker behind wrangler's proxy on this machine, database on loopback; no network round trips as in production",
     ],
   };
-  const out = path.resolve(projectRoot, flags.out);
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(projectRoot, out)}`);
+  writeResults(flags.out, results);
   return 0;
 }
 
-let exiting = false;
-async function exit(code: number): Promise<void> {
-  if (exiting) return;
-  exiting = true;
-  await stopAll();
-  process.exit(code);
-}
-process.once("SIGINT", () => {
-  console.error("\n[bench] interrupted; stopping everything");
-  void exit(130);
-});
-process.once("SIGTERM", () => {
-  console.error("\n[bench] terminated (SIGTERM); stopping everything");
-  void exit(143);
-});
-
-if (import.meta.main) {
-  main().then(
-    (code) => exit(code),
-    (error: unknown) => {
-      console.error(`[bench] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      void exit(1);
-    },
-  );
-}
+exitOnSignals();
+if (import.meta.main) runAndExit(main);

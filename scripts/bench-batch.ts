@@ -27,7 +27,8 @@
 // equities, end date and window), and the chunk sizes come from `--symbol-chunk`,
 // `--market-chunk`, `--portfolio-chunk` when given (else wrangler.toml's). The runs' telemetry
 // is read from the database directly, not through the API. Everything started is stopped
-// (process groups) on exit, error or Ctrl-C; `--keep` keeps the temp dir.
+// (process groups) on exit, error or Ctrl-C; `--keep` keeps the temp dir. The setup steps and
+// helpers the three benchmarks share are in scripts/bench-batch/common.ts.
 //
 // Options: --dates N (backfill dates, default 120), --skip-backfill, --symbols N (default 3000),
 // --portfolios N (100), --positions N (50), --end-date YYYY-MM-DD (2026-06-30), chunk sizes as
@@ -51,21 +52,15 @@
 // - Other processes on the machine (tests, another dev stack) skew wall times; the JSON
 //   records the load average at start and end.
 import { createClient, type Client } from "@libsql/client";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { build } from "vite";
-import { mintDevToken } from "./dev-token.ts";
-import { batchPhases, type BatchPhase } from "../worker/batch/telemetry.ts";
-import { addDays } from "../worker/dates.ts";
-import { startLibsqlServer } from "./libsql-server/server.ts";
+import { batchPhases } from "../worker/batch/telemetry.ts";
 import { projectRoot } from "./local-config.ts";
-import { migrateDatabase } from "./migrate.ts";
-import { benchMarketOptions, seedBenchData, type SeedSummary } from "./bench-batch/seed.ts";
-import { freePort, groupCpuSeconds, onStop, snapshotWorker, startWrangler, stopAll, tail, waitForHealthy, type ManagedChild } from "./bench-batch/stack.ts";
+import { benchSay, benchSecrets, benchTempDir, benchWorkerVars, buildClientIfMissing, checkEndDate, exitOnSignals, loadAverage, lookbackDaysFor, machineInfo, printColumns, round, runAndExit, seconds, sleep, startBenchDatabase, startHealthyWorker, thousands, weekdaysBefore, writeResults } from "./bench-batch/common.ts";
+import { benchMarketOptions } from "./bench-batch/seed.ts";
+import { freePort, groupCpuSeconds, onStop, snapshotWorker, tail, type ManagedChild } from "./bench-batch/stack.ts";
 import {
   readChunkStats,
   readPhases,
@@ -106,8 +101,7 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   return n;
 }
 
-const endDate = flags["end-date"];
-if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || isWeekend(endDate)) throw new Error(`--end-date must be a weekday YYYY-MM-DD, got ${endDate}`);
+const endDate = checkEndDate(flags["end-date"]);
 const backfillDateCount = positiveInteger("dates", flags.dates)!;
 const symbols = positiveInteger("symbols", flags.symbols)!;
 const portfolioCount = positiveInteger("portfolios", flags.portfolios)!;
@@ -119,36 +113,16 @@ const chunkFlags = {
   BATCH_PORTFOLIO_CHUNK_SIZE: positiveInteger("portfolio-chunk", flags["portfolio-chunk"]),
 };
 
-function isWeekend(date: string): boolean {
-  const day = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return day === 0 || day === 6;
-}
-
-/** The `count` weekdays before `date`, ascending. */
-function weekdaysBefore(date: string, count: number): string[] {
-  const dates: string[] = [];
-  for (let day = addDays(date, -1); dates.length < count; day = addDays(day, -1)) if (!isWeekend(day)) dates.unshift(day);
-  return dates;
-}
-
 const backfillDates = weekdaysBefore(endDate, backfillDateCount);
 // A year of history before the first measured date (the factor windows are 365 calendar days),
 // plus a margin: ~540 calendar days for the default 120 dates.
-const lookbackDays = Math.max(540, Math.ceil((Date.parse(endDate) - Date.parse(backfillDates[0]!)) / 86_400_000) + 372);
+const lookbackDays = lookbackDaysFor(endDate, backfillDates[0]!);
 
-const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-const started = performance.now();
-const say = (line: string) => console.log(`[bench ${seconds(performance.now() - started).padStart(7)}] ${line}`);
-const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
+const say = benchSay();
 
 /** The wrangler config's value of a var (the chunk sizes a run uses when no flag overrides them). */
 function wranglerVar(toml: string, name: string): string | undefined {
   return new RegExp(`^\\s*${name}\\s*=\\s*"([^"]*)"`, "m").exec(toml)?.[1];
-}
-
-function loadAverage(): number[] {
-  return os.loadavg().map((n) => round(n, 2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,7 +266,7 @@ async function retrying<T>(read: () => Promise<T>): Promise<T> {
       return await read();
     } catch (error) {
       if (attempt >= 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await sleep(2_000);
     }
   }
 }
@@ -329,7 +303,7 @@ async function waitForRun(
       // The database is busy serving the Worker; a failed poll is not the run's failure.
       readErrorSince ??= Date.now();
       if (Date.now() - readErrorSince > 60_000) throw new RunStalled(`cannot read the run for 60 s: ${describe(error)}`);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       continue;
     }
     if (!progress) throw new Error(`run ${runId} is not in the database`);
@@ -350,7 +324,7 @@ async function waitForRun(
     }
     if (Date.now() - lastChange > stallMs) throw new RunStalled(`no progress for ${stallMs / 60_000} min (${signature})`);
     if (Date.now() - pollStarted > hardLimitMs) throw new RunStalled(`still ${progress.status} after ${hardLimitMs / 60_000} min`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
   }
 }
 
@@ -409,7 +383,7 @@ async function benchRun(
   const wranglerGroup =
     groupBefore && groupAfter ? Object.fromEntries(Object.entries(groupAfter).map(([comm, s]) => [comm, round(s - (groupBefore[comm] ?? 0), 2)])) : null;
   // Give the log a moment to receive the last delivery line.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await sleep(500);
   const run = (await retrying(() => readRun(client, started.run_id)))!;
   const phases = await retrying(() => readPhases(client, started.run_id));
   const figures = phaseFigures(phases);
@@ -475,10 +449,7 @@ function printRun(title: string, run: RunFigures): void {
         : [name, (f.totalMs / 1000).toFixed(2), thousands(f.rowsStored), thousands(f.rowsStoredPerSecond), thousands(f.rowsUnchanged), `${f.computed}/${f.total}`, String(f.skipped), String(f.failed), String(f.chunks), String(f.slowestChunkMs)],
     );
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
-  const line = (cells: string[]) => "  " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  printColumns(header, rows);
   if (perDate) console.log("  (total: summed over dates, which run in parallel and wait in the queue; span: first start to last finish)");
   console.log(`  end to end: ${seconds(run.endToEndMs)} (POST to finished_at); POST to first phase start: ${run.toFirstPhaseMs === null ? "n/a" : seconds(run.toFirstPhaseMs)}`);
   console.log(`  rows stored: ${thousands(run.totals.rowsStored)} (${thousands(run.totals.rowsStoredPerSecond)}/s end to end), unchanged ${thousands(run.totals.rowsUnchanged)}, deleted ${thousands(run.totals.rowsDeleted)}; ${run.totals.datesPerMinute} dates/min`);
@@ -507,41 +478,25 @@ function printRun(title: string, run: RunFigures): void {
 
 async function main(): Promise<number> {
   const loadAtStart = loadAverage();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-batch-"));
-  onStop(() => {
-    if (flags.keep) console.log(`[bench] kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  });
-  const authToken = randomBytes(24).toString("base64url");
-  const jwtSecret = randomBytes(32).toString("base64url");
-  benchToken = await mintDevToken({ secret: jwtSecret, sub: "bench-operator", permissions: ["RUN_BATCH"], ttlSeconds: 4 * 3600 });
+  const dir = benchTempDir("bench-batch-", flags.keep);
+  const { authToken, jwtSecret, operatorToken } = await benchSecrets();
+  benchToken = operatorToken;
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`);
 
   // 1. Database: server, migrations, bench data.
   const setupStarted = performance.now();
-  const server = await startLibsqlServer({ dbPath: path.join(dir, "bench.db"), port: 0, authToken });
-  onStop(() => server.close());
-  say(`libSQL server on ${server.url}`);
-  const migrateStarted = performance.now();
-  const migration = await migrateDatabase(server.url, authToken);
-  const migrateMs = performance.now() - migrateStarted;
-  say(`migrated (${migration.migrationsApplied} migrations) in ${seconds(migrateMs)}`);
-  const seed: SeedSummary = await seedBenchData(
-    server.url,
+  const { server, migrateMs, seed } = await startBenchDatabase(
+    dir,
     authToken,
     { endDate, symbols, lookbackDays, portfolios: portfolioCount, positionsPerPortfolio, firstMeasuredDate: backfillDates[0]! },
-    (line) => say(line),
+    say,
   );
-  say(`seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions (${seed.optionPositions} options) in ${seconds(seed.ms.total)}`);
 
   // 2. The Worker: bundle (unless --live-source), client assets, wrangler dev, health.
   const wranglerStarted = performance.now();
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  if (!existsSync(path.join(projectRoot, "dist/client/index.html"))) {
-    say("building the client (wrangler serves dist/client as static assets)…");
-    await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
-  }
+  await buildClientIfMissing(say);
   let config: string | undefined;
   let bundleMs = 0;
   if (!flags["live-source"]) {
@@ -550,14 +505,7 @@ async function main(): Promise<number> {
     bundleMs = performance.now() - bundleStarted;
     say(`bundled the Worker and copied its config and assets in ${seconds(bundleMs)}`);
   }
-  const vars: Record<string, string> = {
-    MARKET_DATA_PROVIDER: "synthetic",
-    SYNTHETIC_MARKET_END_DATE: endDate,
-    SYNTHETIC_MARKET_EQUITIES: String(marketOptions.equities),
-    SYNTHETIC_MARKET_LOOKBACK_DAYS: String(lookbackDays),
-    BATCH_CATCH_UP_DAYS: "1",
-    LIVE_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
-  };
+  const vars = benchWorkerVars({ endDate, equities: marketOptions.equities, lookbackDays }, `http://127.0.0.1:${port}`);
   for (const [name, value] of Object.entries(chunkFlags)) if (value !== undefined) vars[name] = String(value);
   const configText = readFileSync(config ?? path.join(projectRoot, "wrangler.toml"), "utf8");
   const chunkConfig = {
@@ -568,7 +516,7 @@ async function main(): Promise<number> {
   };
   const logFile = path.join(dir, "wrangler.log");
   say(`starting wrangler dev on http://127.0.0.1:${port} (log ${logFile}); chunks: ${chunkConfig.symbolChunkSize} symbols, ${chunkConfig.marketDataChunkSize} market data, ${chunkConfig.portfolioChunkSize} portfolios`);
-  const wrangler = startWrangler({
+  const { wrangler, base } = await startHealthyWorker({
     port,
     inspectorPort,
     persistTo: path.join(dir, "wrangler-state"),
@@ -577,13 +525,6 @@ async function main(): Promise<number> {
     secrets: { TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: authToken, JWT_SECRET: jwtSecret },
     ...(config ? { config, noBundle: true } : {}),
   });
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHealthy(`${base}/api/v1/health`, wrangler, 120_000);
-  } catch (error) {
-    console.error(`[bench] wrangler log tail:\n${tail(logFile, 40)}`);
-    throw error;
-  }
   const healthyMs = performance.now() - wranglerStarted;
   const setupMs = performance.now() - setupStarted;
   say(`Worker healthy after ${seconds(healthyMs)}; setup took ${seconds(setupMs)}`);
@@ -654,7 +595,7 @@ async function main(): Promise<number> {
   );
 
   const results = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, node: process.version, platform: `${os.platform()} ${os.release()}`, memoryGiB: round(os.totalmem() / 2 ** 30, 1), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
+    machine: machineInfo(loadAtStart),
     configuration: {
       endDate,
       symbols,
@@ -688,36 +629,10 @@ async function main(): Promise<number> {
       "wrangler dev: one workerd process, one queue batch delivered at a time, no CPU limit enforced",
     ],
   };
-  const out = path.resolve(projectRoot, flags.out);
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(projectRoot, out)}`);
+  writeResults(flags.out, results);
   const ok = oneDate.finished && (backfill === null || backfill.finished);
   return ok ? 0 : 1;
 }
 
-let exiting = false;
-async function exit(code: number): Promise<void> {
-  if (exiting) return;
-  exiting = true;
-  await stopAll();
-  process.exit(code);
-}
-process.once("SIGINT", () => {
-  console.error("\n[bench] interrupted; stopping everything");
-  void exit(130);
-});
-process.once("SIGTERM", () => {
-  console.error("\n[bench] terminated (SIGTERM); stopping everything");
-  void exit(143);
-});
-
-if (import.meta.main) {
-  main().then(
-    (code) => exit(code),
-    (error: unknown) => {
-      console.error(`[bench] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      void exit(1);
-    },
-  );
-}
+exitOnSignals();
+if (import.meta.main) runAndExit(main);

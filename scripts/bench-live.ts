@@ -40,15 +40,17 @@
 // `wrangler dev --no-bundle`, the synthetic provider's vars matching the seed,
 // LIVE_ALLOWED_ORIGINS = the dev server's own origin, which the clients send). The project's
 // wrangler.toml is used unchanged: each client has its own `sub`, so the per-caller rate limit
-// (1,200 requests a minute) is not in the way. The batch runs once for the end date, so that
-// every portfolio has stored exposures and a sequence number (1). Clients connect in a
-// pipeline, `--concurrency` at a time, each using its ticket as soon as it has it (a ticket is
-// valid 30 s); tokens carry VIEW_FACTOR_ANALYTICS and VIEW_ALL_POSITIONS (an org member reads
-// the org's portfolios only with the latter). Receipts are stamped with Date.now() in the
-// message event; the database's timestamps come from SQLite's clock on the same machine. After
-// the batch run ends the benchmark waits (`--wait`) for the missing messages, then 1 s more for
-// duplicates. Everything started is stopped and every socket closed on exit, error or Ctrl-C;
-// `--keep` keeps the temp dir (the wrangler log: wrangler.log).
+// (1,200 requests a minute) is not in the way. The batch runs once for the end date, through
+// the admin API as bench:api runs it (runBatch in scripts/bench-batch/common.ts, with the setup
+// steps the benchmarks share), so that every portfolio has stored exposures and a sequence
+// number (1). Clients connect in a pipeline, `--concurrency` at a time, each using its ticket
+// as soon as it has it (a ticket is valid 30 s); tokens carry VIEW_FACTOR_ANALYTICS and
+// VIEW_ALL_POSITIONS (an org member reads the org's portfolios only with the latter). Receipts
+// are stamped with Date.now() in the message event; the database's timestamps come from
+// SQLite's clock on the same machine. After the batch run ends the benchmark waits (`--wait`)
+// for the missing messages, then 1 s more for duplicates. Everything started is stopped and
+// every socket closed on exit, error or Ctrl-C; `--keep` keeps the temp dir (the wrangler log:
+// wrangler.log).
 //
 // Options: --clients N (1000), --portfolios N (100), --concurrency N (connections being set up
 // at a time, 50), --symbols N (500), --positions N (50), --end-date YYYY-MM-DD (2026-06-30),
@@ -73,18 +75,15 @@
 // - Other processes on the machine (tests, another benchmark) skew the figures; the JSON
 //   records the load average at start and end.
 import { createClient, type Client } from "@libsql/client";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { build } from "vite";
 import { mintDevToken } from "./dev-token.ts";
-import { projectRoot } from "./local-config.ts";
 import { migrateDatabase } from "./migrate.ts";
+import { benchSay, benchSecrets, benchTempDir, benchWorkerVars, buildClientIfMissing, checkEndDate, excerpt, exitOnSignals, loadAverage, machineInfo, request, round, runAndExit, runBatch, seconds, sleep, startHealthyWorker, thousands, wholeNumber, writeResults, type RunBatchOptions } from "./bench-batch/common.ts";
 import { benchMarketOptions, benchOrg, benchOwner, seedBenchData, type SeedSummary } from "./bench-batch/seed.ts";
-import { freePort, groupCpuSeconds, onStop, snapshotWorker, startChild, startWrangler, stopAll, tail, waitForHealthy, type ManagedChild } from "./bench-batch/stack.ts";
+import { freePort, groupCpuSeconds, groupProcesses, onStop, snapshotWorker, startChild, tail, type ManagedChild } from "./bench-batch/stack.ts";
 import { LiveClient, settleWithLimit, type ClientSpec } from "./bench-live/clients.ts";
 import { parseMessage, serverMessage } from "../worker/realtime/messages.ts";
 
@@ -107,19 +106,7 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 
-function wholeNumber(name: string, value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}, got ${value}`);
-  return n;
-}
-
-function isWeekend(date: string): boolean {
-  const day = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return day === 0 || day === 6;
-}
-
-const endDate = flags["end-date"];
-if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || isWeekend(endDate)) throw new Error(`--end-date must be a weekday YYYY-MM-DD, got ${endDate}`);
+const endDate = checkEndDate(flags["end-date"]);
 const clientCount = wholeNumber("clients", flags.clients, 1);
 const portfolioCount = wholeNumber("portfolios", flags.portfolios, 1);
 const concurrency = wholeNumber("concurrency", flags.concurrency, 1);
@@ -137,101 +124,9 @@ const lookbackDays = 540;
 const clientPermissions = ["VIEW_FACTOR_ANALYTICS", "VIEW_ALL_POSITIONS"] as const;
 const connectTimeoutMs = 30_000;
 
-const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-const started = performance.now();
-const say = (line: string) => console.log(`[bench ${seconds(performance.now() - started).padStart(7)}] ${line}`);
-const thousands = (n: number) => Math.round(n).toLocaleString("en-US");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function loadAverage(): number[] {
-  return os.loadavg().map((n) => round(n, 2));
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface HttpAnswer {
-  status: number;
-  text: string;
-  body: unknown;
-  ms: number;
-}
-
-async function request(url: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<HttpAnswer> {
-  const sent = performance.now();
-  const response = await fetch(url, {
-    method: init.method ?? "GET",
-    headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await response.text();
-  const ms = performance.now() - sent;
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, text, body, ms };
-}
-
-function excerpt(answer: HttpAnswer): string {
-  return answer.text.length > 2_000 ? `${answer.text.slice(0, 2_000)}… (${answer.text.length} characters)` : answer.text;
-}
-
-interface BatchFigures {
-  runId: string;
-  status: string;
-  /** Date.now() just before the POST. */
-  postedAt: number;
-  /** POST to the poll that saw the run end. */
-  ms: number;
-  datesPublished: number;
-  errorText: string | null;
-  failedPhases: { date: string; phase: string; message: string }[];
-}
-
-interface RunDetail {
-  run: { id: string; status: string; dates_published: number; error_text: string | null };
-  phases: { date: string; name: string; success: boolean; message: string }[];
-}
-
-/** Runs the batch for `date` through the admin API and polls its detail until it ends. */
-async function runBatch(base: string, token: string, wrangler: ManagedChild, date: string): Promise<BatchFigures> {
-  const postedAt = Date.now();
-  const postAt = performance.now();
-  const answer = await request(`${base}/api/v1/admin/batch/run`, token, { method: "POST", body: { date } });
-  if (answer.status !== 202 && answer.status !== 200) throw new Error(`POST /admin/batch/run answered ${answer.status}: ${excerpt(answer)}`);
-  const runId = (answer.body as { run_id: string }).run_id;
-  say(`  run ${runId} ${(answer.body as { outcome: string }).outcome}`);
-  const hardLimitMs = 15 * 60_000;
-  for (;;) {
-    if (wrangler.child.exitCode !== null || wrangler.child.signalCode !== null) {
-      throw new Error(`wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the batch run:\n${tail(wrangler.logFile, 40)}`);
-    }
-    await sleep(500);
-    const poll = await request(`${base}/api/v1/admin/batch/runs/${runId}?include_issues=false`, token).catch((error: unknown) => error);
-    if (poll instanceof Error || (poll as HttpAnswer).status !== 200) {
-      if (performance.now() - postAt > hardLimitMs) throw new Error(`the batch run ${runId} did not end within ${hardLimitMs / 60_000} min`);
-      continue;
-    }
-    const detail = (poll as HttpAnswer).body as RunDetail;
-    const status = detail.run.status;
-    if (status === "completed" || status === "partial" || status === "failed") {
-      return {
-        runId,
-        status,
-        postedAt,
-        ms: round(performance.now() - postAt),
-        datesPublished: detail.run.dates_published,
-        errorText: detail.run.error_text,
-        failedPhases: detail.phases.filter((phase) => !phase.success).map((phase) => ({ date: phase.date, phase: phase.name, message: phase.message })),
-      };
-    }
-    if (performance.now() - postAt > hardLimitMs) throw new Error(`the batch run ${runId} is still ${status} after ${hardLimitMs / 60_000} min`);
-  }
-}
+const say = benchSay();
+/** How this benchmark polls a batch run (runBatch): every 0.5 s, no progress lines, 15 min at most. */
+const batchPolling: RunBatchOptions = { say, hardLimitMs: 15 * 60_000, pollMs: 500, progressEveryMs: null };
 
 // ---------------------------------------------------------------------------------------------
 
@@ -244,24 +139,16 @@ interface ProcessMemory {
 
 /** RSS of every process in a process group, from /proc (VmRSS); [] where /proc is not available. */
 function groupMemory(pgid: number, devPort: number): ProcessMemory[] {
-  if (!existsSync("/proc/self/status")) return [];
   const found: ProcessMemory[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
+  for (const { pid, comm: command } of groupProcesses(pgid) ?? []) {
     let status: string;
     let cmdline: string;
     try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      status = readFileSync(`/proc/${entry}/status`, "utf8");
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      status = readFileSync(`/proc/${pid}/status`, "utf8");
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
     } catch {
       continue; // exited meanwhile
     }
-    const close = stat.lastIndexOf(")");
-    const command = stat.slice(stat.indexOf("(") + 1, close);
-    const fields = stat.slice(close + 2).split(" ");
-    if (Number(fields[2]) !== pgid) continue;
     const kib = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0);
     const role =
       command === "workerd"
@@ -271,7 +158,7 @@ function groupMemory(pgid: number, devPort: number): ProcessMemory[] {
         : command === "node"
           ? "wrangler (node)"
           : command;
-    found.push({ pid: Number(entry), command, role, rssMiB: round(kib / 1024, 1) });
+    found.push({ pid, command, role, rssMiB: round(kib / 1024, 1) });
   }
   return found.sort((a, b) => a.pid - b.pid);
 }
@@ -462,14 +349,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 async function main(): Promise<number> {
   const loadAtStart = loadAverage();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-live-"));
-  onStop(() => {
-    if (flags.keep) console.log(`[bench] kept ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  });
-  const authToken = randomBytes(24).toString("base64url");
-  const jwtSecret = randomBytes(32).toString("base64url");
-  const operatorToken = await mintDevToken({ secret: jwtSecret, sub: "bench-operator", permissions: ["RUN_BATCH"], ttlSeconds: 4 * 3600 });
+  const dir = benchTempDir("bench-live-", flags.keep);
+  const { authToken, jwtSecret, operatorToken } = await benchSecrets();
   const ownerToken = await mintDevToken({ secret: jwtSecret, sub: benchOwner, org: benchOrg, permissions: ["VIEW_FACTOR_ANALYTICS", "VIEW_ALL_POSITIONS", "MANAGE_PORTFOLIOS"], ttlSeconds: 4 * 3600 });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), ${portfolioCount} portfolios of ${positionsPerPortfolio} positions; ${clientCount} clients`);
@@ -509,24 +390,14 @@ async function main(): Promise<number> {
 
   // 2. The Worker: snapshot, wrangler dev.
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  if (!existsSync(path.join(projectRoot, "dist/client/index.html"))) {
-    say("building the client (wrangler serves dist/client as static assets)…");
-    await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
-  }
+  await buildClientIfMissing(say);
   const config = await snapshotWorker(path.join(dir, "worker"), path.join(dir, "wrangler-build.log"));
   say("bundled the Worker and copied its config and assets (wrangler.toml unchanged)");
   const origin = `http://127.0.0.1:${port}`;
-  const vars: Record<string, string> = {
-    MARKET_DATA_PROVIDER: "synthetic",
-    SYNTHETIC_MARKET_END_DATE: endDate,
-    SYNTHETIC_MARKET_EQUITIES: String(marketOptions.equities),
-    SYNTHETIC_MARKET_LOOKBACK_DAYS: String(lookbackDays),
-    BATCH_CATCH_UP_DAYS: "1",
-    LIVE_ALLOWED_ORIGINS: origin,
-  };
+  const vars = benchWorkerVars({ endDate, equities: marketOptions.equities, lookbackDays }, origin);
   const logFile = path.join(dir, "wrangler.log");
   say(`starting wrangler dev on ${origin} (log ${logFile})`);
-  const wrangler = startWrangler({
+  const { wrangler, base } = await startHealthyWorker({
     port,
     inspectorPort,
     persistTo: path.join(dir, "wrangler-state"),
@@ -536,18 +407,11 @@ async function main(): Promise<number> {
     config,
     noBundle: true,
   });
-  const base = origin;
-  try {
-    await waitForHealthy(`${base}/api/v1/health`, wrangler, 120_000);
-  } catch (error) {
-    console.error(`[bench] wrangler log tail:\n${tail(logFile, 40)}`);
-    throw error;
-  }
   say("Worker healthy");
 
   // 3. The batch for the end date, so that every portfolio has stored exposures (and seq 1).
   say(`batch: POST /api/v1/admin/batch/run {"date": "${endDate}"} (stores every portfolio's exposures)`);
-  const firstBatch = await runBatch(base, operatorToken, wrangler, endDate);
+  const firstBatch = await runBatch(base, operatorToken, wrangler, endDate, batchPolling);
   say(`  run ${firstBatch.runId} ${firstBatch.status} in ${seconds(firstBatch.ms)}`);
   for (const failed of firstBatch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
   if (firstBatch.status === "failed") throw new Error(`the batch run failed: ${firstBatch.errorText ?? "(no error text)"}`);
@@ -624,7 +488,7 @@ async function main(): Promise<number> {
   const cpuBeforePublish = groupCpuSeconds(pgid);
   say(`publish: POST /api/v1/admin/batch/run {"date": "${endDate}"} again, ${subscribed.length} clients listening`);
   loopDelay.enable();
-  const secondBatch = await runBatch(base, operatorToken, wrangler, endDate);
+  const secondBatch = await runBatch(base, operatorToken, wrangler, endDate, batchPolling);
   say(`  run ${secondBatch.runId} ${secondBatch.status} in ${seconds(secondBatch.ms)}`);
   for (const failed of secondBatch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
   const allUpdated = new Set(portfolioIds);
@@ -776,7 +640,7 @@ async function main(): Promise<number> {
   console.log(`  (from the publish phase's start, queue hop included: p99 ${fromPhase?.p99 ?? "n/a"} ms, ${fromPhase !== null && fromPhase.p99 <= targets.p99Ms ? "within" : "over"} ${targets.p99Ms} ms)`);
 
   const results = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, node: process.version, platform: `${os.platform()} ${os.release()}`, memoryGiB: round(os.totalmem() / 2 ** 30, 1), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
+    machine: machineInfo(loadAtStart),
     configuration: {
       clients: clientCount,
       portfolios: portfolioCount,
@@ -809,35 +673,9 @@ async function main(): Promise<number> {
       "memory: VmRSS of each process in wrangler dev's process group, from /proc",
     ],
   };
-  const out = path.resolve(projectRoot, flags.out);
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(projectRoot, out)}`);
+  writeResults(flags.out, results);
   return 0;
 }
 
-let exiting = false;
-async function exit(code: number): Promise<void> {
-  if (exiting) return;
-  exiting = true;
-  await stopAll();
-  process.exit(code);
-}
-process.once("SIGINT", () => {
-  console.error("\n[bench] interrupted; stopping everything");
-  void exit(130);
-});
-process.once("SIGTERM", () => {
-  console.error("\n[bench] terminated (SIGTERM); stopping everything");
-  void exit(143);
-});
-
-if (import.meta.main) {
-  main().then(
-    (code) => exit(code),
-    (error: unknown) => {
-      console.error(`[bench] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      void exit(1);
-    },
-  );
-}
+exitOnSignals();
+if (import.meta.main) runAndExit(main);

@@ -170,14 +170,18 @@ export async function waitForHealthy(url: string, child: ManagedChild, timeoutMs
   throw new Error(`the Worker did not report healthy within ${timeoutMs / 1000} s (last: ${last})`);
 }
 
-/**
- * CPU seconds (user + system) used so far by every process in a process group, by command
- * name (wrangler's node, workerd), from /proc. Null where /proc is not available.
- */
-export function groupCpuSeconds(pgid: number): Record<string, number> | null {
+export interface GroupProcess {
+  pid: number;
+  /** The command name (comm: workerd, node…). */
+  comm: string;
+  /** /proc/<pid>/stat's fields after the command: state, ppid, pgrp, … utime (11), stime (12). */
+  fields: string[];
+}
+
+/** The processes in a process group, from /proc/<pid>/stat. Null where /proc is not available. */
+export function groupProcesses(pgid: number): GroupProcess[] | null {
   if (!existsSync("/proc/self/stat")) return null;
-  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux architecture Node supports
-  const usage: Record<string, number> = {};
+  const found: GroupProcess[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -191,6 +195,21 @@ export function groupCpuSeconds(pgid: number): Record<string, number> | null {
     const comm = stat.slice(stat.indexOf("(") + 1, close);
     const fields = stat.slice(close + 2).split(" ");
     if (Number(fields[2]) !== pgid) continue;
+    found.push({ pid: Number(entry), comm, fields });
+  }
+  return found;
+}
+
+/**
+ * CPU seconds (user + system) used so far by every process in a process group, by command
+ * name (wrangler's node, workerd), from /proc. Null where /proc is not available.
+ */
+export function groupCpuSeconds(pgid: number): Record<string, number> | null {
+  const processes = groupProcesses(pgid);
+  if (processes === null) return null;
+  const ticksPerSecond = 100; // USER_HZ: 100 on every Linux architecture Node supports
+  const usage: Record<string, number> = {};
+  for (const { comm, fields } of processes) {
     const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
     usage[comm] = Math.round(((usage[comm] ?? 0) + seconds) * 100) / 100;
   }
