@@ -4,10 +4,13 @@
 // phases; one text per symbol, concatenated by SQLite, is about ten times faster end to end.
 // Written by hand: no client library offers a compact bulk read over Hrana.
 //
-// Numbers cross as `printf('%!.17g')` text, which round-trips a double exactly (SQLite's own
-// JSON rendering keeps only 15 significant digits), so the closes read here are bit for bit
-// those a plain select returns.
-import { sql } from "drizzle-orm";
+// Numbers cross as exact text (worker/db/compact.ts: `printf('%!.17g')`, which round-trips a
+// double; SQLite's own JSON rendering keeps only 15 significant digits), so the closes read
+// here are bit for bit those a plain select returns. The parser below is prices' own: it is
+// the batch's hottest, written to scan rather than split.
+import { and, gt, lte, sql } from "drizzle-orm";
+import { marketPrices } from "../../schema/index.ts";
+import { exactText, packedRows } from "./compact.ts";
 import type { Database } from "./client.ts";
 
 export interface StoredClose {
@@ -27,12 +30,11 @@ export async function loadClosesBySymbol(db: Database, symbols: readonly string[
   // Grouping straight off the primary key's (symbol, date) order, without an ordered
   // subquery, spares SQLite a temporary B-tree over every close: 1.7× faster. SQL does not
   // promise the order inside a group, so parseCloses checks it (and sorts if ever needed).
-  const rows = await db.all<{ symbol: string; closes: string }>(sql`
-    select symbol, group_concat(date || ',' || printf('%!.17g', close) || ',' || case when adj_close is null then '' else printf('%!.17g', adj_close) end, ';') as closes
-    from market_prices
-    where symbol in (select value from json_each(${JSON.stringify([...new Set(symbols)])}))
-      and date > ${after} and date <= ${to}
-    group by symbol`);
+  const rows = await db
+    .select({ symbol: marketPrices.symbol, closes: packedRows([sql`${marketPrices.date}`, exactText(marketPrices.close), exactText(marketPrices.adjClose)]) })
+    .from(marketPrices)
+    .where(and(sql`${marketPrices.symbol} in (select value from json_each(${JSON.stringify([...new Set(symbols)])}))`, gt(marketPrices.date, after), lte(marketPrices.date, to)))
+    .groupBy(marketPrices.symbol);
   for (const row of rows) bySymbol.set(row.symbol, parseCloses(row.symbol, row.closes));
   return bySymbol;
 }

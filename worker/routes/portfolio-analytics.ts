@@ -58,12 +58,23 @@ export const analyticsRoutes = new Hono<ApiEnv>()
 
     const factorIds = chosen.map((factor) => factor.id);
     const inRange = (column: SQLWrapper) => and(gte(column, from), lte(column, to));
-    const [snapshots, exposureRows, benchmarkRows] = await Promise.all([
+    const [snapshots, lastSnapshot, exposureRows, benchmarkRows] = await Promise.all([
       db
         .select({ date: portfolioSnapshots.date, equity: portfolioSnapshots.equity })
         .from(portfolioSnapshots)
         .where(and(eq(portfolioSnapshots.portfolioId, id), inRange(portfolioSnapshots.date)))
         .orderBy(asc(portfolioSnapshots.date)),
+      // The data_quality of the range's last date, read with the dates rather than after them.
+      db
+        .select({ dataQuality: portfolioSnapshots.dataQuality })
+        .from(portfolioSnapshots)
+        .where(
+          and(
+            eq(portfolioSnapshots.portfolioId, id),
+            eq(portfolioSnapshots.date, sql`(select max(date) from ${portfolioSnapshots} where portfolio_id = ${id} and date >= ${from} and date <= ${to})`),
+          ),
+        )
+        .get(),
       factorIds.length === 0
         ? Promise.resolve([])
         : db
@@ -92,8 +103,6 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     ]);
     const dates = snapshots.map((snapshot) => snapshot.date);
     const dateIndex = new Map(dates.map((date, index) => [date, index]));
-    const lastDate = dates.at(-1);
-    const lastSnapshot = lastDate === undefined ? undefined : await db.select({ dataQuality: portfolioSnapshots.dataQuality }).from(portfolioSnapshots).where(and(eq(portfolioSnapshots.portfolioId, id), eq(portfolioSnapshots.date, lastDate))).get();
     const empty = () => dates.map((): number | null => null);
     const exposureText = new Map(exposureRows.map((row) => [row.factorId, row.rows]));
     const benchmarkText = new Map(benchmarkRows.map((row) => [row.factorId, row.rows]));
