@@ -12,6 +12,13 @@ import { dataDir, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPo
 import { migrateDatabase } from "./migrate.ts";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
+import { addDays } from "../worker/dates.ts";
+
+/**
+ * Calendar days of history the first start computes, so the dashboard opens with numbers
+ * (84 ≈ 60 trading days); DEMO_BACKFILL_DAYS=0 skips it (the end-to-end tests run their own).
+ */
+const firstStartBackfillDays = Number(process.env["DEMO_BACKFILL_DAYS"] ?? 84);
 
 const startedAt = Date.now();
 const children: ChildProcess[] = [];
@@ -161,6 +168,10 @@ async function main(): Promise<void> {
       "--test-scheduled",
       "--persist-to", path.join(dataDir, "wrangler"),
       "--show-interactive-dev-session=false",
+      // The live socket accepts pages served by this stack, whatever its port.
+      "--var", `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${localPorts.worker},http://localhost:${localPorts.worker}`,
+      // A second stack (the end-to-end tests' own) needs its own inspector port.
+      ...(process.env["INSPECTOR_PORT"] ? ["--inspector-port", process.env["INSPECTOR_PORT"]] : []),
     ],
     { ...process.env, ...workerSecrets, WRANGLER_SEND_METRICS: "false" },
   );
@@ -169,12 +180,14 @@ async function main(): Promise<void> {
   await waitForHealthy(`${base}/api/v1/health`, 90_000);
   // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
   const demoToken = await mintDevToken({ secret: secrets.jwtSecret, sub: demoOwner, org: demoOrg, permissions: allPermissions });
+  const backfill = await startFirstBackfill(base, demoToken, seed.endDate);
   console.log(
     [
       "",
       `  Factor exposure service is up (healthy after ${elapsed()}). Demo data is synthetic.`,
       "",
-      `  Dashboard      ${base}/`,
+      `  Dashboard      ${base}/#token=${demoToken}`,
+      "                 (signed in as the demo analyst; the token stays in the URL fragment, never sent to a server)",
       `  Health         ${base}/api/v1/health`,
       `  API docs       ${base}/api/v1/docs  (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  Run the cron   ${base}/__scheduled?cron=30+21+*+*+1-5`,
@@ -183,10 +196,29 @@ async function main(): Promise<void> {
       `  Demo token     (${demoOwner}, every permission, 12 h; \`npm run token\` mints others)`,
       `  ${demoToken}`,
       "",
+      ...(backfill ? [backfill, ""] : []),
       "  Ctrl-C stops everything; data stays in .data/.",
       "",
     ].join("\n"),
   );
+}
+
+/**
+ * On a database that has never run the batch, computes the demo's recent history in the
+ * background (a backfill through the admin API), so the dashboard's heatmap has numbers; its
+ * progress shows live on the Batch page and the heatmap fills in as dates are published.
+ */
+async function startFirstBackfill(base: string, token: string, endDate: string): Promise<string | null> {
+  if (!(firstStartBackfillDays > 0)) return null;
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const runs = await fetch(`${base}/api/v1/admin/batch/runs?limit=1`, { headers });
+  if (!runs.ok) return `  Could not read the batch history (HTTP ${runs.status}); run \`npm run batch\` yourself.`;
+  const history = (await runs.json()) as { total_count: number };
+  if (history.total_count > 0) return null;
+  const from = addDays(endDate, -firstStartBackfillDays);
+  const started = await fetch(`${base}/api/v1/admin/batch/backfill`, { method: "POST", headers, body: JSON.stringify({ from, to: endDate }) });
+  if (!started.ok) return `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); run \`npm run batch\` yourself.`;
+  return `  First start: computing ${from}..${endDate} in the background (about a minute; follow it on the Batch page).`;
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,258 @@
+// The factor heatmap, drawn by uPlot: rows are factors, columns dates (or portfolios). The
+// cells are a canvas layer painted in uPlot's draw hook inside the plot box, so axes, the
+// cursor, sizing, high-DPI scaling (uPlot sizes its canvas in device pixels) and cursor sync
+// with the exposure lines all come from the same chart. Columns sit at integer x positions
+// (`xs`): for dates, the date's index in the loaded range, which the lines chart shares.
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { formatExposure } from "../lib/format.ts";
+import { css, missingColor, textColorOn, type DivergingScale } from "../lib/scale.ts";
+
+export interface HeatmapGrid {
+  /** Column x positions (ascending integers) and their axis labels. */
+  xs: number[];
+  columnLabels: string[];
+  /** Row labels, top to bottom. */
+  rowLabels: string[];
+  /** values[row][column]; null is missing. */
+  values: (number | null)[][];
+}
+
+export interface HeatmapCell {
+  row: number;
+  column: number;
+}
+
+export interface HeatmapOptions {
+  width: number;
+  height: number;
+  syncKey?: string;
+  onHover: (cell: HeatmapCell | null, position: { left: number; top: number } | null) => void;
+  onClick: (cell: HeatmapCell) => void;
+}
+
+export interface HeatmapChart {
+  setGrid(grid: HeatmapGrid, scale: DivergingScale): void;
+  setSelected(cell: HeatmapCell | null): void;
+  setFocused(cell: HeatmapCell | null): void;
+  setSize(width: number, height: number): void;
+  /** The plot box in CSS pixels relative to the chart's root element (for tests and overlays). */
+  plotBox(): { left: number; top: number; width: number; height: number };
+  /** The centre of a cell in CSS pixels relative to the chart's root element. */
+  cellCenter(cell: HeatmapCell): { left: number; top: number };
+  canvas(): HTMLCanvasElement;
+  destroy(): void;
+}
+
+const font = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+const axisStroke = "#52606d";
+
+function rowLabelWidth(labels: readonly string[]): number {
+  const context = document.createElement("canvas").getContext("2d");
+  if (!context) return 140;
+  context.font = font;
+  return Math.ceil(Math.max(60, ...labels.map((label) => context.measureText(label).width)) + 16);
+}
+
+export function createHeatmap(root: HTMLElement, options: HeatmapOptions): HeatmapChart {
+  let grid: HeatmapGrid = { xs: [], columnLabels: [], rowLabels: [], values: [] };
+  let scale: DivergingScale | null = null;
+  let selected: HeatmapCell | null = null;
+  let focused: HeatmapCell | null = null;
+  let hovered: HeatmapCell | null = null;
+
+  const rows = () => grid.rowLabels.length;
+  /** Row r is drawn at y = rows − 1 − r, so row 0 is at the top. */
+  const rowY = (row: number) => rows() - 1 - row;
+
+  function columnOf(x: number): number {
+    // xs are ascending integers; the nearest one.
+    let best = -1;
+    let distance = Infinity;
+    for (let i = 0; i < grid.xs.length; i++) {
+      const d = Math.abs(grid.xs[i]! - x);
+      if (d < distance) {
+        distance = d;
+        best = i;
+      }
+    }
+    return distance <= 0.5 ? best : -1;
+  }
+
+  function cellRect(u: uPlot, cell: HeatmapCell): [number, number, number, number] {
+    const x = grid.xs[cell.column]!;
+    const y = rowY(cell.row);
+    // Whole device pixels so neighbouring cells neither overlap nor leave seams.
+    const left = Math.round(u.valToPos(x - 0.5, "x", true));
+    const right = Math.round(u.valToPos(x + 0.5, "x", true));
+    const top = Math.round(u.valToPos(y + 0.5, "y", true));
+    const bottom = Math.round(u.valToPos(y - 0.5, "y", true));
+    return [left, top, right - left, bottom - top];
+  }
+
+  function drawCells(u: uPlot): void {
+    if (!scale || grid.xs.length === 0) return;
+    const context = u.ctx;
+    const ratio = uPlot.pxRatio;
+    context.save();
+    context.beginPath();
+    context.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    context.clip();
+    const gap = Math.max(1, Math.round(ratio));
+    let cellWidth = Infinity;
+    let cellHeight = Infinity;
+    for (let column = 0; column < grid.xs.length; column++) {
+      for (let row = 0; row < rows(); row++) {
+        const [left, top, width, height] = cellRect(u, { row, column });
+        const value = grid.values[row]?.[column] ?? null;
+        const color = value === null ? missingColor : scale.color(value);
+        context.fillStyle = css(color);
+        context.fillRect(left, top, width - gap, height - gap);
+        if (value === null) {
+          // Missing is grey with a diagonal stroke: told apart from a small value without colour.
+          context.strokeStyle = "rgba(82, 96, 109, 0.55)";
+          context.lineWidth = ratio;
+          context.beginPath();
+          context.moveTo(left + 2 * ratio, top + height - gap - 2 * ratio);
+          context.lineTo(left + width - gap - 2 * ratio, top + 2 * ratio);
+          context.stroke();
+        }
+        cellWidth = Math.min(cellWidth, width - gap);
+        cellHeight = Math.min(cellHeight, height - gap);
+      }
+    }
+    // Values printed in the cells when they fit (wide columns: few dates, or portfolios).
+    if (cellWidth >= 46 * ratio && cellHeight >= 14 * ratio) {
+      context.font = `${Math.round(11 * ratio)}px system-ui, sans-serif`;
+      context.textAlign = "center";
+      context.textBaseline = "middle";
+      for (let column = 0; column < grid.xs.length; column++) {
+        for (let row = 0; row < rows(); row++) {
+          const value = grid.values[row]?.[column] ?? null;
+          if (value === null) continue;
+          const [left, top, width, height] = cellRect(u, { row, column });
+          context.fillStyle = css(textColorOn(scale.color(value)));
+          context.fillText(formatExposure(value, 2), left + (width - gap) / 2, top + (height - gap) / 2);
+        }
+      }
+    }
+    for (const [cell, stroke] of [
+      [focused, "#2458c6"],
+      [selected, "#111827"],
+    ] as const) {
+      if (!cell || cell.column >= grid.xs.length || cell.row >= rows()) continue;
+      const [left, top, width, height] = cellRect(u, cell);
+      context.strokeStyle = stroke;
+      context.lineWidth = 2 * ratio;
+      context.strokeRect(left + ratio, top + ratio, width - gap - 2 * ratio, height - gap - 2 * ratio);
+    }
+    context.restore();
+  }
+
+  const plot = new uPlot(
+    {
+      width: options.width,
+      height: options.height,
+      legend: { show: false },
+      cursor: {
+        sync: options.syncKey ? { key: options.syncKey, setSeries: false } : undefined,
+        points: { show: false },
+        drag: { x: false, y: false, setScale: false },
+        y: false,
+      },
+      scales: {
+        x: { time: false, range: () => (grid.xs.length ? [grid.xs[0]! - 0.5, grid.xs[grid.xs.length - 1]! + 0.5] : [0, 1]) },
+        y: { range: () => [-0.5, Math.max(0, rows() - 0.5)] },
+      },
+      axes: [
+        {
+          stroke: axisStroke,
+          font,
+          grid: { show: false },
+          ticks: { show: true, size: 4, stroke: "#bcccdc" },
+          splits: (u) => {
+            const count = grid.xs.length;
+            if (count === 0) return [];
+            // About one label per 80 CSS pixels, whatever the chart's current width.
+            const max = Math.max(2, Math.floor(u.bbox.width / uPlot.pxRatio / 80));
+            const step = Math.max(1, Math.ceil(count / max));
+            const indices: number[] = [];
+            for (let i = count - 1; i >= 0; i -= step) indices.unshift(i);
+            return indices.map((i) => grid.xs[i]!);
+          },
+          values: (_u, splits) => splits.map((x) => grid.columnLabels[grid.xs.indexOf(x)] ?? ""),
+        },
+        {
+          stroke: axisStroke,
+          font,
+          grid: { show: false },
+          ticks: { show: false },
+          size: () => rowLabelWidth(grid.rowLabels),
+          gap: 6,
+          splits: () => grid.rowLabels.map((_, row) => rowY(row)),
+          values: (_u, splits) => splits.map((y) => grid.rowLabels[rows() - 1 - y] ?? ""),
+        },
+      ],
+      series: [{}, { label: "cells", show: true, stroke: "transparent", points: { show: false }, paths: () => null }],
+      hooks: {
+        draw: [drawCells],
+        setCursor: [
+          (u) => {
+            const { left, top } = u.cursor;
+            if (left === undefined || top === undefined || left < 0 || top < 0) {
+              hovered = null;
+              options.onHover(null, null);
+              return;
+            }
+            const column = columnOf(u.posToVal(left, "x"));
+            const row = rows() - 1 - Math.round(u.posToVal(top, "y"));
+            hovered = column >= 0 && row >= 0 && row < rows() ? { row, column } : null;
+            options.onHover(hovered, hovered ? { left: left + u.bbox.left / uPlot.pxRatio, top: top + u.bbox.top / uPlot.pxRatio } : null);
+          },
+        ],
+      },
+    },
+    [[], []],
+    root,
+  );
+  plot.over.style.cursor = "pointer";
+  plot.over.addEventListener("click", () => {
+    if (hovered) options.onClick(hovered);
+  });
+
+  function plotBox() {
+    const ratio = uPlot.pxRatio;
+    return { left: plot.bbox.left / ratio, top: plot.bbox.top / ratio, width: plot.bbox.width / ratio, height: plot.bbox.height / ratio };
+  }
+
+  return {
+    setGrid(next, nextScale) {
+      grid = next;
+      scale = nextScale;
+      // A y placeholder per column: uPlot needs aligned series even though the cells draw themselves.
+      plot.setData([next.xs, next.xs.map(() => null)], true);
+      plot.redraw(false, true);
+    },
+    setSelected(cell) {
+      selected = cell;
+      plot.redraw(false, false);
+    },
+    setFocused(cell) {
+      focused = cell;
+      plot.redraw(false, false);
+    },
+    setSize(width, height) {
+      plot.setSize({ width, height });
+    },
+    plotBox,
+    cellCenter(cell) {
+      const ratio = uPlot.pxRatio;
+      const [left, top, width, height] = cellRect(plot, cell);
+      return { left: (left + width / 2) / ratio, top: (top + height / 2) / ratio };
+    },
+    canvas: () => plot.ctx.canvas,
+    destroy() {
+      plot.destroy();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+// The heatmap as a Preact component: the uPlot chart (charts/heatmap.ts), its tooltip, a colour
+// legend, keyboard navigation (arrow keys move a focused cell, Enter drills down), a table view
+// of the same numbers, and PNG export (chart + title + legend composed on one canvas).
+import type { ComponentChildren, JSX } from "preact";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { createHeatmap, type HeatmapCell, type HeatmapChart } from "../charts/heatmap.ts";
+import { formatExposure } from "../lib/format.ts";
+import { css, textColorOn, type DivergingScale } from "../lib/scale.ts";
+
+export interface HeatmapProps {
+  xs: number[];
+  columnLabels: string[];
+  /** Full column names for tooltips and the table (dates, or portfolio names). */
+  columnTitles: string[];
+  rowLabels: string[];
+  values: (number | null)[][];
+  scale: DivergingScale;
+  selected: HeatmapCell | null;
+  syncKey: string;
+  label: string;
+  tooltip: (cell: HeatmapCell) => ComponentChildren;
+  onSelect: (cell: HeatmapCell) => void;
+  /** Called with the chart's canvas getter, for PNG export. */
+  onReady?: (exportPng: (title: string) => Promise<Blob>) => void;
+  showTable: boolean;
+}
+
+const rowHeight = 30;
+
+export function Legend(props: { scale: DivergingScale; width?: number }): JSX.Element {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const width = props.width ?? 220;
+  useLayoutEffect(() => {
+    const canvas = ref.current;
+    if (!canvas) return;
+    drawLegendBar(canvas, props.scale, width, 12);
+  }, [props.scale, width]);
+  return (
+    <div class="legend" aria-label={`Colour scale from ${formatExposure(-props.scale.extent)} (red) through 0 (white) to ${formatExposure(props.scale.extent)} (green)`} role="img">
+      <span>{formatExposure(-props.scale.extent, 2)}</span>
+      <canvas ref={ref} style={{ width: `${width}px`, height: "12px" }} />
+      <span>{formatExposure(props.scale.extent, 2)}</span>
+      <span class="legend-missing">
+        <span class="swatch-missing" aria-hidden="true" /> missing
+      </span>
+    </div>
+  );
+}
+
+function drawLegendBar(canvas: HTMLCanvasElement, scale: DivergingScale, width: number, height: number): void {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  const context = canvas.getContext("2d");
+  if (!context) return;
+  for (let x = 0; x < canvas.width; x++) {
+    const value = -scale.extent + (2 * scale.extent * (x + 0.5)) / canvas.width;
+    context.fillStyle = css(scale.color(value));
+    context.fillRect(x, 0, 1, canvas.height);
+  }
+}
+
+async function composePng(chart: HeatmapChart, scale: DivergingScale, title: string): Promise<Blob> {
+  const source = chart.canvas();
+  const ratio = source.width / Math.max(1, source.clientWidth || source.width);
+  const header = Math.round(34 * ratio);
+  const footer = Math.round(34 * ratio);
+  const output = document.createElement("canvas");
+  output.width = source.width;
+  output.height = source.height + header + footer;
+  const context = output.getContext("2d");
+  if (!context) throw new Error("this browser cannot draw the PNG");
+  context.fillStyle = "#ffffff";
+  context.fillRect(0, 0, output.width, output.height);
+  context.fillStyle = "#1f2933";
+  context.font = `600 ${Math.round(14 * ratio)}px system-ui, sans-serif`;
+  context.textBaseline = "middle";
+  context.fillText(title, Math.round(8 * ratio), header / 2);
+  context.drawImage(source, 0, header);
+  // The legend: the scale's bar with its extent either side.
+  const barWidth = Math.round(200 * ratio);
+  const barHeight = Math.round(10 * ratio);
+  const y = header + source.height + (footer - barHeight) / 2;
+  const x = Math.round(70 * ratio);
+  for (let i = 0; i < barWidth; i++) {
+    context.fillStyle = css(scale.color(-scale.extent + (2 * scale.extent * (i + 0.5)) / barWidth));
+    context.fillRect(x + i, y, 1, barHeight);
+  }
+  context.fillStyle = "#52606d";
+  context.font = `${Math.round(11 * ratio)}px system-ui, sans-serif`;
+  context.textAlign = "right";
+  context.fillText(formatExposure(-scale.extent, 2), x - 6 * ratio, y + barHeight / 2);
+  context.textAlign = "left";
+  context.fillText(formatExposure(scale.extent, 2), x + barWidth + 6 * ratio, y + barHeight / 2);
+  return new Promise((resolve, reject) => output.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the PNG could not be encoded"))), "image/png"));
+}
+
+export function HeatmapView(props: HeatmapProps): JSX.Element {
+  const host = useRef<HTMLDivElement>(null);
+  const chart = useRef<HeatmapChart | null>(null);
+  const latest = useRef(props);
+  latest.current = props;
+  const [hover, setHover] = useState<{ cell: HeatmapCell; left: number; top: number } | null>(null);
+  const [focused, setFocused] = useState<HeatmapCell | null>(null);
+  const [box, setBox] = useState({ left: 0, top: 0, width: 0, height: 0 });
+
+  const height = props.rowLabels.length * rowHeight + 34;
+
+  useEffect(() => {
+    const element = host.current;
+    if (!element) return;
+    const created = createHeatmap(element, {
+      width: Math.max(280, element.clientWidth),
+      height,
+      syncKey: props.syncKey,
+      onHover: (cell, position) => setHover(cell && position ? { cell, ...position } : null),
+      onClick: (cell) => latest.current.onSelect(cell),
+    });
+    chart.current = created;
+    const observer = new ResizeObserver(() => {
+      created.setSize(Math.max(280, element.clientWidth), latest.current.rowLabels.length * rowHeight + 34);
+      setBox(created.plotBox());
+    });
+    observer.observe(element);
+    props.onReady?.((title) => composePng(created, latest.current.scale, title));
+    return () => {
+      observer.disconnect();
+      created.destroy();
+      chart.current = null;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the chart is created once
+  }, []);
+
+  useEffect(() => {
+    const current = chart.current;
+    if (!current) return;
+    current.setGrid({ xs: props.xs, columnLabels: props.columnLabels, rowLabels: props.rowLabels, values: props.values }, props.scale);
+    const element = host.current;
+    if (element) current.setSize(Math.max(280, element.clientWidth), height);
+    setBox(current.plotBox());
+  }, [props.xs, props.columnLabels, props.rowLabels, props.values, props.scale, height]);
+
+  useEffect(() => chart.current?.setSelected(props.selected), [props.selected]);
+  useEffect(() => chart.current?.setFocused(focused), [focused]);
+
+  const columns = props.xs.length;
+  const rows = props.rowLabels.length;
+
+  const onKeyDown = (event: KeyboardEvent): void => {
+    if (columns === 0 || rows === 0) return;
+    const current = focused ?? { row: 0, column: columns - 1 };
+    const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], Home: [0, -columns], End: [0, columns] };
+    const move = moves[event.key];
+    if (move) {
+      event.preventDefault();
+      setFocused({ row: Math.min(rows - 1, Math.max(0, current.row + move[0])), column: Math.min(columns - 1, Math.max(0, current.column + move[1])) });
+    } else if ((event.key === "Enter" || event.key === " ") && focused) {
+      event.preventDefault();
+      props.onSelect(focused);
+    } else if (event.key === "Escape") {
+      setFocused(null);
+    }
+  };
+
+  // The focused cell's tooltip sits at its centre; the hovered one follows the mouse.
+  const tip = hover ?? (focused && chart.current ? { cell: focused, ...chart.current.cellCenter(focused) } : null);
+  const validTip = tip && tip.cell.column < columns && tip.cell.row < rows ? tip : null;
+
+  return (
+    <div class="heatmap">
+      <div
+        class="chart heatmap-chart"
+        ref={host}
+        tabIndex={0}
+        role="grid"
+        aria-label={`${props.label}. Arrow keys move between cells, Enter shows the stocks behind a cell.`}
+        aria-rowcount={rows}
+        aria-colcount={columns}
+        data-testid="heatmap"
+        data-plot-box={`${box.left},${box.top},${box.width},${box.height}`}
+        data-columns={props.columnTitles.join("|")}
+        data-rows={props.rowLabels.join("|")}
+        onKeyDown={onKeyDown}
+        onBlur={() => setFocused(null)}
+      >
+        {validTip ? (
+          <div
+            class="tooltip"
+            role="tooltip"
+            // Right of the pointer, or left of it in the chart's right half, so it never hides the cell's neighbours off-screen.
+            style={{ left: `${validTip.left}px`, top: `${validTip.top + 14}px`, transform: validTip.left > (host.current?.clientWidth ?? 0) / 2 ? "translateX(calc(-100% - 14px))" : "translateX(14px)" }}
+          >
+            {props.tooltip(validTip.cell)}
+          </div>
+        ) : null}
+        {focused && !hover ? (
+          <span class="visually-hidden" aria-live="polite">
+            {props.rowLabels[focused.row]}, {props.columnTitles[focused.column]}: {formatExposure(props.values[focused.row]?.[focused.column] ?? null)}
+          </span>
+        ) : null}
+      </div>
+      {props.showTable ? <HeatmapTable {...props} /> : null}
+    </div>
+  );
+}
+
+function HeatmapTable(props: HeatmapProps): JSX.Element {
+  return (
+    <div class="table-wrap heatmap-table" tabIndex={0} aria-label={`${props.label} as a table`}>
+      <table class="data">
+        <thead>
+          <tr>
+            <th scope="col">Factor</th>
+            {props.columnTitles.map((title) => (
+              <th scope="col" class="num" key={title}>
+                {title}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rowLabels.map((label, row) => (
+            <tr key={label}>
+              <th scope="row">{label}</th>
+              {props.xs.map((_, column) => {
+                const value = props.values[row]?.[column] ?? null;
+                const color = props.scale.color(value);
+                return (
+                  <td key={column} class="num" style={{ background: css(color), color: css(textColorOn(color)) }}>
+                    <button type="button" class="cell-button" onClick={() => props.onSelect({ row, column })}>
+                      {formatExposure(value)}
+                    </button>
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

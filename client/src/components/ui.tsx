@@ -1,0 +1,162 @@
+// The dashboard's building blocks: page frame, loading / empty / error states, labelled form
+// fields, buttons and notices. Every state a page can be in has one look, everywhere.
+import type { ComponentChildren, InputHTMLAttributes, JSX, PartialInputHTMLAttributes } from "preact";
+import { describeFailure, ApiFailure } from "../api/client.ts";
+import type { AsyncState } from "../state/use-async.ts";
+
+export function Page(props: { title: string; subtitle?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren }): JSX.Element {
+  return (
+    <section class="page" aria-labelledby="page-title">
+      <header class="page-header">
+        <div>
+          <h1 id="page-title">{props.title}</h1>
+          {props.subtitle ? <p class="subtitle">{props.subtitle}</p> : null}
+        </div>
+        {props.actions ? <div class="page-actions">{props.actions}</div> : null}
+      </header>
+      {props.children}
+    </section>
+  );
+}
+
+export function Card(props: { title?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string; label?: string }): JSX.Element {
+  return (
+    <section class={`card ${props.class ?? ""}`} aria-label={props.label}>
+      {props.title || props.actions ? (
+        <header class="card-header">
+          {props.title ? <h2>{props.title}</h2> : <span />}
+          {props.actions ? <div class="card-actions">{props.actions}</div> : null}
+        </header>
+      ) : null}
+      {props.children}
+    </section>
+  );
+}
+
+export function Loading(props: { what?: string }): JSX.Element {
+  return (
+    <div class="state state-loading" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" />
+      Loading{props.what ? ` ${props.what}` : ""}…
+    </div>
+  );
+}
+
+export function Empty(props: { children: ComponentChildren }): JSX.Element {
+  return <div class="state state-empty">{props.children}</div>;
+}
+
+export function ErrorNotice(props: { error: unknown; retry?: () => void; title?: string }): JSX.Element {
+  const issues = props.error instanceof ApiFailure ? props.error.issues : [];
+  return (
+    <div class="state state-error" role="alert">
+      <strong>{props.title ?? "Something went wrong"}:</strong> {describeFailure(props.error)}
+      {issues.length > 0 ? (
+        <ul class="issues">
+          {issues.map((issue, index) => (
+            <li key={index}>
+              {issue.line !== undefined ? <span class="issue-line">line {issue.line}</span> : null}
+              {issue.path ? <code>{issue.path}</code> : null} {issue.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {props.retry ? (
+        <button type="button" class="button small" onClick={props.retry}>
+          Try again
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * Renders an async state: a spinner before the first answer, the error with a retry, the
+ * content otherwise (kept visible, dimmed, while a reload runs).
+ */
+export function Async<T>(props: { state: AsyncState<T> & { reload: () => void }; what?: string; children: (data: T) => ComponentChildren }): JSX.Element {
+  const { state } = props;
+  if (state.status === "error" && state.data === undefined) return <ErrorNotice error={state.error} retry={state.reload} />;
+  if (state.data === undefined) return <Loading what={props.what} />;
+  return (
+    <div class="async" aria-busy={state.status === "loading"} data-stale={state.status === "loading" ? "" : undefined}>
+      {state.status === "error" ? <ErrorNotice error={state.error} retry={state.reload} title="Could not refresh" /> : null}
+      {props.children(state.data)}
+    </div>
+  );
+}
+
+// The loose (role-agnostic) input attributes: a field may be text, number, date or a combobox.
+type InputProps = PartialInputHTMLAttributes<HTMLInputElement>;
+
+/** A labelled input; `hint` and `error` are announced with it. */
+export function Field(props: { label: string; hint?: string; error?: string | null } & InputProps): JSX.Element {
+  const { label, hint, error, id, ...input } = props;
+  const fieldId = id ?? `field-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+  const described = [hint ? `${fieldId}-hint` : "", error ? `${fieldId}-error` : ""].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class={`field ${error ? "field-invalid" : ""}`}>
+      <label for={fieldId}>{label}</label>
+      {/* The loose attributes are the same object at run time; preact's stricter union only narrows `type`/`role`. */}
+      <input id={fieldId} aria-invalid={error ? true : undefined} aria-describedby={described} {...(input as InputHTMLAttributes)} />
+      {hint ? <small id={`${fieldId}-hint`} class="hint">{hint}</small> : null}
+      {error ? <small id={`${fieldId}-error`} class="field-error">{error}</small> : null}
+    </div>
+  );
+}
+
+export function SelectField<V extends string>(props: {
+  label: string;
+  value: V;
+  options: readonly { value: V; label: string }[];
+  onChange: (value: V) => void;
+  id?: string;
+  disabled?: boolean;
+}): JSX.Element {
+  const fieldId = props.id ?? `select-${props.label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+  return (
+    <div class="field">
+      <label for={fieldId}>{props.label}</label>
+      <select id={fieldId} value={props.value} disabled={props.disabled} onChange={(event) => props.onChange(event.currentTarget.value as V)}>
+        {props.options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** A group of mutually exclusive buttons (a labelled radio group). */
+export function Segmented<V extends string>(props: { label: string; value: V; options: readonly { value: V; label: string; disabled?: boolean }[]; onChange: (value: V) => void }): JSX.Element {
+  return (
+    <div class="segmented" role="radiogroup" aria-label={props.label}>
+      {props.options.map((option) => (
+        <button
+          key={option.value}
+          type="button"
+          role="radio"
+          aria-checked={option.value === props.value}
+          disabled={option.disabled}
+          class={option.value === props.value ? "active" : ""}
+          onClick={() => props.onChange(option.value)}
+        >
+          {option.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** Saves a Blob as a file through a temporary link (how browsers offer downloads). */
+export function download(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1_000);
+}

@@ -1,0 +1,267 @@
+// The universe table's state as a URL query (so links and reloads keep sort, filters and page),
+// the API query it stands for, and the small pure rules around it: which columns sort, which
+// way a first click sorts, the pager's numbers, the sector list's discovery, the CSV export's
+// pages. No DOM and no fetch here: the pages pass their I/O in.
+
+/** Factor columns of `GET /data/symbols`, in the API's order (`factor_<key>` of GET /factors). */
+export const factorColumns = [
+  "factor_market_beta",
+  "factor_interest_rate_beta",
+  "factor_value",
+  "factor_growth",
+  "factor_momentum",
+  "factor_quality",
+  "factor_size",
+  "factor_low_volatility",
+  "factor_growth_value_spread",
+  "factor_momentum_spread",
+  "factor_size_spread",
+  "factor_quality_spread",
+] as const;
+export type FactorColumn = (typeof factorColumns)[number];
+
+/** The API's sort whitelist (worker/api/symbols.ts `symbolSortColumns`). */
+export const sortColumns = ["symbol", "sector", "market_cap", "pe_ratio", "ps_ratio", "return_1d", "return_ytd", ...factorColumns] as const;
+export type SortColumn = (typeof sortColumns)[number];
+export type SortOrder = "asc" | "desc";
+
+export const pageSizes = [25, 50, 100, 250, 500] as const;
+export const defaultPageSize = 50;
+/** The API's cap on `limit` (worker/api/symbols.ts `maxSymbolsLimit`). */
+export const maxApiLimit = 500;
+
+export interface UniverseState {
+  sortBy: SortColumn;
+  sortOrder: SortOrder;
+  sector: string | null;
+  /** Dollars. */
+  minMarketCap: number | null;
+  maxPeRatio: number | null;
+  pageSize: number;
+  /** 1-based. */
+  page: number;
+  /** A pinned metrics date; null = the latest. */
+  date: string | null;
+}
+
+export const defaultUniverseState: UniverseState = {
+  sortBy: "symbol",
+  sortOrder: "asc",
+  sector: null,
+  minMarketCap: null,
+  maxPeRatio: null,
+  pageSize: defaultPageSize,
+  page: 1,
+  date: null,
+};
+
+const isSortColumn = (value: string | undefined): value is SortColumn => (sortColumns as readonly string[]).includes(value ?? "");
+const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A decimal as typed (`1.5`, `-3`, `.5`, `2e3`): null when blank, "invalid" when not a finite number. */
+export function parseDecimal(text: string): number | null | "invalid" {
+  const trimmed = text.trim();
+  if (trimmed === "") return null;
+  if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed)) return "invalid";
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : "invalid";
+}
+
+function numberParam(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const parsed = parseDecimal(value);
+  return typeof parsed === "number" ? parsed : null;
+}
+
+/**
+ * The table's state from the URL's query: unknown or malformed values fall back to the
+ * defaults (a hand-edited link shows the table, not a 400).
+ */
+export function readUniverseState(query: Readonly<Record<string, string | undefined>>): UniverseState {
+  const sortBy = isSortColumn(query["sort_by"]) ? query["sort_by"] : defaultUniverseState.sortBy;
+  const order = query["sort_order"];
+  const sortOrder: SortOrder = order === "asc" || order === "desc" ? order : defaultOrder(sortBy);
+  const sector = query["sector"]?.trim() || null;
+  const size = Number(query["limit"]);
+  const pageSize = (pageSizes as readonly number[]).includes(size) ? size : defaultPageSize;
+  const page = /^\d+$/.test(query["page"] ?? "") ? Math.max(1, Number(query["page"])) : 1;
+  const date = isoDatePattern.test(query["date"] ?? "") ? query["date"]! : null;
+  const minMarketCap = numberParam(query["min_market_cap"]);
+  const maxPeRatio = numberParam(query["max_pe_ratio"]);
+  return { sortBy, sortOrder, sector, minMarketCap: minMarketCap !== null && minMarketCap >= 0 ? minMarketCap : null, maxPeRatio, pageSize, page, date };
+}
+
+/** The URL query for a state (`?…`, or "" for the defaults); defaults are left out. */
+export function universeSearch(state: UniverseState): string {
+  const params = new URLSearchParams();
+  if (state.sortBy !== defaultUniverseState.sortBy) params.set("sort_by", state.sortBy);
+  if (state.sortOrder !== defaultOrder(state.sortBy)) params.set("sort_order", state.sortOrder);
+  if (state.sector !== null) params.set("sector", state.sector);
+  if (state.minMarketCap !== null) params.set("min_market_cap", String(state.minMarketCap));
+  if (state.maxPeRatio !== null) params.set("max_pe_ratio", String(state.maxPeRatio));
+  if (state.pageSize !== defaultPageSize) params.set("limit", String(state.pageSize));
+  if (state.page !== 1) params.set("page", String(state.page));
+  if (state.date !== null) params.set("date", state.date);
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** The filters and sort as `GET /data/symbols` query values (no paging). */
+export function filterQuery(state: UniverseState): Record<string, string> {
+  const query: Record<string, string> = { sort_by: state.sortBy, sort_order: state.sortOrder };
+  if (state.sector !== null) query["sector"] = state.sector;
+  if (state.minMarketCap !== null) query["min_market_cap"] = String(state.minMarketCap);
+  if (state.maxPeRatio !== null) query["max_pe_ratio"] = String(state.maxPeRatio);
+  if (state.date !== null) query["date"] = state.date;
+  return query;
+}
+
+/** The page's query for `GET /data/symbols`. */
+export function pageQuery(state: UniverseState): Record<string, string> {
+  return { ...filterQuery(state), limit: String(state.pageSize), offset: String((state.page - 1) * state.pageSize) };
+}
+
+/** Text columns read A→Z first; numbers largest first (the usual question: who is highest?). */
+export function defaultOrder(column: SortColumn): SortOrder {
+  return column === "symbol" || column === "sector" ? "asc" : "desc";
+}
+
+/** A header click: the same column flips its direction, another starts at its default; page 1. */
+export function sortedBy(state: UniverseState, column: SortColumn): UniverseState {
+  const sortOrder = state.sortBy === column ? (state.sortOrder === "asc" ? "desc" : "asc") : defaultOrder(column);
+  return { ...state, sortBy: column, sortOrder, page: 1 };
+}
+
+/** `aria-sort` for a column header: only the sorted column carries one. */
+export function ariaSort(state: UniverseState, column: SortColumn): "ascending" | "descending" | undefined {
+  if (state.sortBy !== column) return undefined;
+  return state.sortOrder === "asc" ? "ascending" : "descending";
+}
+
+export interface PageRange {
+  /** 1-based number of the first row shown (0 when none). */
+  first: number;
+  last: number;
+  total: number;
+  pages: number;
+  hasPrevious: boolean;
+  hasNext: boolean;
+}
+
+export function pageRange(page: number, pageSize: number, total: number, rowsShown: number): PageRange {
+  const offset = (page - 1) * pageSize;
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  return {
+    first: rowsShown > 0 ? offset + 1 : 0,
+    last: offset + rowsShown,
+    total,
+    pages,
+    hasPrevious: page > 1,
+    hasNext: offset + rowsShown < total,
+  };
+}
+
+/**
+ * The fixed colour extent of a factor column: full red or green at ±extent, so a value keeps
+ * its colour across pages, sorts and filters (an extent from the visible page would repaint
+ * the same beta when the page changes). Market beta centres on 1 across a universe, so its
+ * extent is 2 (a very high-beta stock); the style and spread loadings rarely pass ±1. Values
+ * beyond are clamped to full colour; the number is always printed in the cell.
+ */
+export function factorExtent(column: string): number {
+  return column === "factor_market_beta" ? 2 : 1;
+}
+
+/** `market_beta` → `Market beta`: a label when GET /factors has not answered. */
+export function humanizeKey(key: string): string {
+  const words = key.replace(/^factor_/, "").split("_");
+  return words.map((word, index) => (index === 0 ? word.charAt(0).toUpperCase() + word.slice(1) : word)).join(" ");
+}
+
+/** Market cap in the filter's unit (billions of dollars) ↔ dollars. */
+export const billions = 1e9;
+export function dollarsFromBillions(value: number): number {
+  return Math.round(value * billions);
+}
+export function billionsText(dollars: number | null): string {
+  return dollars === null ? "" : String(Number((dollars / billions).toPrecision(12)));
+}
+
+/** A ratio (P/E, P/S, P/B) to one decimal with U+2212 for negatives; missing is an em dash. */
+export function formatRatio(value: number | null | undefined, decimals = 1): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "\u2014";
+  const rounded = Number(value.toFixed(decimals));
+  const text = Math.abs(rounded).toFixed(decimals);
+  return rounded < 0 ? `\u2212${text}` : text;
+}
+
+/** The queries that fetch every row of the filtered, sorted table in pages of the API's cap. */
+export function exportQueries(state: UniverseState, total: number, metricsDate: string | null): Record<string, string>[] {
+  const base = { ...filterQuery(state), ...(metricsDate ? { date: metricsDate } : {}), format: "csv" };
+  const queries: Record<string, string>[] = [];
+  for (let offset = 0; offset < Math.max(total, 1); offset += maxApiLimit) queries.push({ ...base, limit: String(maxApiLimit), offset: String(offset) });
+  return queries;
+}
+
+/**
+ * CSV pages of one export joined into one file: the first page's header once, then every
+ * page's records. The header is the first line (column names: no quotes, no line breaks).
+ */
+export function joinCsvPages(pages: readonly string[]): string {
+  let out = "";
+  pages.forEach((page, index) => {
+    let body = page;
+    if (index > 0) {
+      const end = body.indexOf("\n");
+      body = end === -1 ? "" : body.slice(end + 1);
+    }
+    if (body === "") return;
+    if (out !== "" && !out.endsWith("\n")) out += "\r\n";
+    out += body;
+  });
+  return out;
+}
+
+/** One `GET /data/symbols` call as the sector discovery needs it. */
+export type SectorProbe = (query: Record<string, string>) => Promise<{ symbols: readonly { sector: string | null }[]; total_count: number }>;
+
+/**
+ * The sectors present on a metrics date, without reading every row: the table sorted by
+ * sector gives the first sector at an offset, a sector filter gives its row count, and the
+ * next sector starts that many rows further on (nulls sort last and end the walk). Two small
+ * requests per sector. A sector whose filter finds no rows (the filter trims, the stored value
+ * did not) is skipped a row at a time and left out of the list: selecting it would find nothing.
+ */
+export async function discoverSectors(probe: SectorProbe, date: string | null, maxSectors = 200): Promise<string[]> {
+  const dated: Record<string, string> = date ? { date } : {};
+  const sectors: string[] = [];
+  let offset = 0;
+  for (let step = 0; step < maxSectors * 2; step++) {
+    const at = await probe({ ...dated, sort_by: "sector", sort_order: "asc", limit: "1", offset: String(offset) });
+    const sector = at.symbols[0]?.sector ?? null;
+    if (sector === null) break;
+    const count = (await probe({ ...dated, sector, limit: "1" })).total_count;
+    if (count > 0) sectors.push(sector);
+    offset += Math.max(1, count);
+    if (offset >= at.total_count || sectors.length >= maxSectors) break;
+  }
+  return sectors;
+}
+
+/** How a stored beta's quality flag reads, and the badge class that goes with it. */
+export function qualityBadge(flag: string): { label: string; tone: "ok" | "warn" | "bad" } {
+  switch (flag) {
+    case "ok":
+      return { label: "OK", tone: "ok" };
+    case "limited_history":
+      return { label: "Limited history", tone: "warn" };
+    case "capped":
+      return { label: "Capped", tone: "warn" };
+    case "insufficient_data":
+      return { label: "Insufficient data", tone: "bad" };
+    case "degenerate":
+      return { label: "Degenerate", tone: "bad" };
+    default:
+      return { label: humanizeKey(flag), tone: "warn" };
+  }
+}

@@ -1,0 +1,453 @@
+// The home page: a portfolio's factor exposures as a heatmap (factors × dates, or factors ×
+// portfolios on one date), portfolio / benchmark / active, a time slider that plays the window
+// through the loaded range, a drill-down to the stocks behind any cell, PNG and CSV export,
+// and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers.
+// The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=&end=).
+import type { JSX } from "preact";
+import { useLocation } from "preact-iso";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, unwrap } from "../api/client.ts";
+import type { Exposures, Factor, Portfolio } from "../api/types.ts";
+import { DrillDownPanel, type DrillDownTarget } from "../components/drill-down.tsx";
+import { ExposureLines } from "../components/exposure-lines.tsx";
+import { HeatmapView, Legend } from "../components/heatmap-view.tsx";
+import { Card, Empty, ErrorNotice, Loading, Page, Segmented, SelectField, download } from "../components/ui.tsx";
+import { heatmapCsv } from "../lib/csv.ts";
+import { formatDateTick, formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
+import { applyUpdate, datesMatrix, nextPlayEnd, portfoliosMatrix, viewValues, windowRange, type HeatmapView as View } from "../lib/heatmap-grid.ts";
+import { divergingScale } from "../lib/scale.ts";
+import { onLive, subscribePortfolio } from "../state/live.ts";
+import { useAsync } from "../state/use-async.ts";
+import "./exposures.css";
+
+type Columns = "dates" | "portfolios";
+
+const views: readonly { value: View; label: string }[] = [
+  { value: "portfolio", label: "Portfolio" },
+  { value: "benchmark", label: "Benchmark" },
+  { value: "active", label: "Active" },
+];
+const columnModes: readonly { value: Columns; label: string }[] = [
+  { value: "dates", label: "Dates" },
+  { value: "portfolios", label: "Portfolios" },
+];
+const windowSizes = ["20", "60", "120"] as const;
+const syncKey = "exposures";
+const playIntervalMs = 400;
+
+function useQueryState(): [Record<string, string>, (changes: Record<string, string | null>) => void] {
+  const location = useLocation();
+  const set = (changes: Record<string, string | null>): void => {
+    const query = new URLSearchParams(location.query);
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null || value === "") query.delete(key);
+      else query.set(key, value);
+    }
+    const text = query.toString();
+    location.route(`${location.path}${text ? `?${text}` : ""}`, true);
+  };
+  return [location.query, set];
+}
+
+/** Benchmarks to compare with: "none", each portfolio's, and the factor ETFs. */
+function benchmarkOptions(portfolios: readonly Portfolio[], factors: readonly Factor[]): string[] {
+  const symbols = new Set<string>();
+  for (const portfolio of portfolios) if (portfolio.benchmark_symbol) symbols.add(portfolio.benchmark_symbol);
+  for (const factor of factors) for (const symbol of [factor.input_symbol, factor.long_symbol, factor.short_symbol]) if (symbol) symbols.add(symbol);
+  return [...symbols].sort();
+}
+
+export function ExposuresPage(): JSX.Element {
+  const [query, setQuery] = useQueryState();
+  const basics = useAsync(async () => {
+    const [portfolios, factors] = await Promise.all([unwrap(api.portfolios.$get({ query: {} })), unwrap(api.factors.$get())]);
+    return { portfolios: portfolios.portfolios, factors: factors.factors };
+  }, []);
+
+  if (basics.status === "error" && !basics.data) return <Page title="Exposures"><ErrorNotice error={basics.error} retry={basics.reload} /></Page>;
+  if (!basics.data) return <Page title="Exposures"><Loading what="portfolios" /></Page>;
+  const { portfolios, factors } = basics.data;
+  if (portfolios.length === 0) {
+    return (
+      <Page title="Exposures">
+        <Empty>
+          No portfolios yet. <a href="/portfolios">Create one</a> to see its factor exposures.
+        </Empty>
+      </Page>
+    );
+  }
+  const portfolio = portfolios.find((candidate) => candidate.id === query["portfolio"]) ?? portfolios[0]!;
+  return <ExposuresView portfolios={portfolios} factors={factors} portfolio={portfolio} query={query} setQuery={setQuery} />;
+}
+
+interface ViewProps {
+  portfolios: Portfolio[];
+  factors: Factor[];
+  portfolio: Portfolio;
+  query: Record<string, string>;
+  setQuery: (changes: Record<string, string | null>) => void;
+}
+
+function ExposuresView(props: ViewProps): JSX.Element {
+  const { portfolios, factors, portfolio, query, setQuery } = props;
+  const view: View = views.some((option) => option.value === query["view"]) ? (query["view"] as View) : "portfolio";
+  const columns: Columns = query["columns"] === "portfolios" ? "portfolios" : "dates";
+  const windowSize = windowSizes.includes(query["window"] as (typeof windowSizes)[number]) ? Number(query["window"]) : 20;
+  const benchmark = query["benchmark"] ?? "";
+  const benchmarkChoices = useMemo(() => benchmarkOptions(portfolios, factors), [portfolios, factors]);
+
+  // Which portfolios' exposures are needed: the chosen one, or all of them as columns.
+  const needed = columns === "portfolios" ? portfolios.map((entry) => entry.id) : [portfolio.id];
+  const [loaded, setLoaded] = useState<Record<string, Exposures>>({});
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [version, setVersion] = useState(0);
+  const reload = (): void => setVersion((value) => value + 1);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setLoading(true);
+    setLoadError(null);
+    const benchmarkQuery = benchmark ? { benchmark } : {};
+    Promise.all(needed.map((id) => unwrap(api.portfolios[":id"].exposures.$get({ param: { id }, query: benchmarkQuery }, { init: { signal: controller.signal } })).then((body) => [id, body] as const))).then(
+      (entries) => {
+        if (controller.signal.aborted) return;
+        setLoaded(Object.fromEntries(entries));
+        setLoading(false);
+      },
+      (error: unknown) => {
+        if (controller.signal.aborted) return;
+        setLoadError(error);
+        setLoading(false);
+      },
+    );
+    return () => controller.abort();
+  }, [needed.join(","), benchmark, version]);
+
+  // Live: subscribe to what is shown; fold updates in place, refetch what cannot be folded.
+  useEffect(() => {
+    const unsubscribes = needed.map((id) => subscribePortfolio(id));
+    const stop = onLive((message) => {
+      if (message.type === "exposures.updated") {
+        setLoaded((current) => {
+          const exposures = current[message.portfolio_id];
+          if (!exposures) return current;
+          const next = applyUpdate(exposures, message);
+          if (next === null) {
+            reload();
+            return current;
+          }
+          return { ...current, [message.portfolio_id]: next };
+        });
+      } else if ((message.type === "resync" && needed.includes(message.portfolio_id)) || message.type === "batch.completed") {
+        reload();
+      }
+    });
+    return () => {
+      stop();
+      for (const unsubscribe of unsubscribes) unsubscribe();
+    };
+  }, [needed.join(",")]);
+
+  const main = loaded[portfolio.id];
+  const dates = useMemo(() => {
+    if (columns === "dates") return main?.dates ?? [];
+    const all = new Set<string>();
+    for (const id of needed) for (const date of loaded[id]?.dates ?? []) all.add(date);
+    return [...all].sort();
+  }, [loaded, columns, main]);
+
+  // The slider: the index of the window's last date (or the date shown, with portfolios as columns).
+  const requestedEnd = query["end"] !== undefined ? Number(query["end"]) : Number.NaN;
+  const [end, setEnd] = useState<number>(Number.isFinite(requestedEnd) ? requestedEnd : Number.MAX_SAFE_INTEGER);
+  const [playing, setPlaying] = useState(false);
+  const lastIndex = dates.length - 1;
+  const clampedEnd = Math.min(Math.max(end, 0), Math.max(0, lastIndex));
+  const size = columns === "dates" ? windowSize : 1;
+  const range = windowRange(dates.length, size, clampedEnd);
+
+  useEffect(() => {
+    if (!playing) return;
+    const timer = setInterval(() => setEnd((current) => {
+      const clamped = Math.min(Math.max(current, 0), Math.max(0, dates.length - 1));
+      const next = nextPlayEnd(dates.length, size, clamped);
+      if (next <= clamped && clamped === dates.length - 1 && current !== Number.MAX_SAFE_INTEGER) {
+        // Reached the end: stop there rather than loop.
+        setPlaying(false);
+        return clamped;
+      }
+      return next;
+    }), playIntervalMs);
+    return () => clearInterval(timer);
+  }, [playing, dates.length, size]);
+
+  const startPlaying = (): void => {
+    if (clampedEnd >= lastIndex) setEnd(Math.min(size, dates.length) - 1);
+    setPlaying(true);
+  };
+
+  const [selected, setSelected] = useState<{ row: number; column: number } | null>(null);
+  const [drill, setDrill] = useState<DrillDownTarget | null>(null);
+  const [showTable, setShowTable] = useState(false);
+  const [chosen, setChosen] = useState<string[]>(() => factors.slice(0, 3).map((factor) => factor.key));
+  const exportPng = useRef<((title: string) => Promise<Blob>) | null>(null);
+
+  const factorKeys = (main ?? Object.values(loaded)[0])?.factors.map((factor) => factor.key) ?? factors.map((factor) => factor.key);
+  const factorNames = factorKeys.map((key) => factors.find((factor) => factor.key === key)?.name ?? key);
+  const portfolioName = (id: string) => portfolios.find((entry) => entry.id === id)?.name ?? id;
+
+  const matrix = useMemo(() => {
+    if (columns === "dates") return main ? datesMatrix(main, view, range) : null;
+    const date = dates[range[1]];
+    if (!date) return null;
+    return portfoliosMatrix(needed.map((id) => ({ id, exposures: loaded[id] })), factorKeys, view, date);
+  }, [loaded, main, view, columns, range[0], range[1], dates]);
+
+  // One colour scale over everything loaded for this view: stable while the slider moves.
+  const scale = useMemo(() => divergingScale(viewValues(columns === "dates" ? (main ? [main] : []) : needed.flatMap((id) => (loaded[id] ? [loaded[id]] : [])), view)), [loaded, main, view, columns]);
+
+  const columnTitles = matrix ? (columns === "dates" ? matrix.columnKeys : matrix.columnKeys.map(portfolioName)) : [];
+  const columnLabels = matrix ? (columns === "dates" ? matrix.columnKeys.map((date, i) => formatDateTick(date, i > 0 ? matrix.columnKeys[i - 1] : undefined)) : columnTitles) : [];
+
+  const selectCell = (cell: { row: number; column: number }): void => {
+    if (!matrix) return;
+    setSelected(cell);
+    const factorKey = factorKeys[cell.row]!;
+    const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
+    const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
+    setDrill({ portfolioId, portfolioName: portfolioName(portfolioId), factorKey, factorName: factorNames[cell.row]!, date });
+  };
+
+  const tooltip = (cell: { row: number; column: number }): JSX.Element => {
+    if (!matrix) return <></>;
+    const key = factorKeys[cell.row]!;
+    const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
+    const exposures = loaded[portfolioId];
+    const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
+    const index = exposures ? exposures.dates.indexOf(date) : -1;
+    const factor = exposures?.factors.find((entry) => entry.key === key);
+    const at = (values: (number | null)[] | undefined) => (index < 0 || !values ? null : (values[index] ?? null));
+    return (
+      <>
+        <strong>{factorNames[cell.row]}</strong>
+        <div>
+          {columns === "dates" ? date : `${portfolioName(portfolioId)} · ${date}`}
+        </div>
+        <dl>
+          <dt>{views.find((option) => option.value === view)?.label}</dt>
+          <dd data-testid="tooltip-value">{formatExposure(matrix.values[cell.row]?.[cell.column] ?? null)}</dd>
+          {view !== "portfolio" ? (
+            <>
+              <dt>Portfolio</dt>
+              <dd>{formatExposure(at(factor?.portfolio))}</dd>
+            </>
+          ) : null}
+          <dt>Exposure $</dt>
+          <dd>{formatDollars(at(factor?.exposure_dollar))}</dd>
+          <dt>Coverage</dt>
+          <dd>{formatPercent(at(factor?.coverage))}</dd>
+          <dt>Benchmark{exposures?.benchmark ? ` (${exposures.benchmark})` : ""}</dt>
+          <dd>{formatExposure(at(factor?.benchmark))}</dd>
+          <dt>R² (benchmark)</dt>
+          <dd>{formatPercent(at(factor?.benchmark_r_squared))}</dd>
+        </dl>
+      </>
+    );
+  };
+
+  const rangeLabel = dates.length ? (columns === "dates" ? `${dates[range[0]]} – ${dates[range[1]]}` : dates[range[1]]) : "";
+  const heatmapTitle = `${columns === "dates" ? portfolio.name : "All portfolios"} · ${views.find((option) => option.value === view)?.label} exposures · ${rangeLabel}`;
+
+  const exportCsv = (): void => {
+    if (!matrix) return;
+    const csv = heatmapCsv(factorKeys, matrix.columnKeys, (row, column) => matrix.values[row]?.[column] ?? null, columns === "dates" ? "date" : "portfolio_id");
+    download(new Blob([csv], { type: "text/csv" }), `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${matrix.columnKeys[0] ?? ""}${columns === "dates" ? `-${matrix.columnKeys[matrix.columnKeys.length - 1] ?? ""}` : `-${dates[range[1]] ?? ""}`}.csv`);
+  };
+  const exportImage = async (): Promise<void> => {
+    if (!exportPng.current) return;
+    download(await exportPng.current(heatmapTitle), `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${dates[range[1]] ?? ""}.png`);
+  };
+
+  const effectiveBenchmark = main?.benchmark ?? (benchmark || portfolio.benchmark_symbol);
+  const quality = main?.data_quality;
+
+  return (
+    <Page
+      title="Exposures"
+      subtitle={
+        <>
+          {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark {effectiveBenchmark ?? "none"}
+          {main && main.dates.length ? ` · ${main.dates.length} dates loaded (${main.from} – ${main.to})` : ""}
+        </>
+      }
+    >
+      <Card label="Heatmap controls" class="controls">
+        <div class="toolbar">
+          {columns === "dates" ? (
+            <SelectField
+              label="Portfolio"
+              value={portfolio.id}
+              options={portfolios.map((entry) => ({ value: entry.id, label: entry.name }))}
+              onChange={(value) => {
+                setSelected(null);
+                setDrill(null);
+                setQuery({ portfolio: value });
+              }}
+            />
+          ) : null}
+          <div class="field">
+            <span class="label" id="columns-label">Columns</span>
+            <Segmented label="Columns" value={columns} options={columnModes} onChange={(value) => { setSelected(null); setQuery({ columns: value === "dates" ? null : value }); }} />
+          </div>
+          <div class="field">
+            <span class="label">Show</span>
+            <Segmented label="Show" value={view} options={views} onChange={(value) => setQuery({ view: value === "portfolio" ? null : value })} />
+          </div>
+          <SelectField
+            label="Benchmark"
+            value={benchmark}
+            options={[{ value: "", label: columns === "dates" ? `Portfolio's (${portfolio.benchmark_symbol ?? "none"})` : "Each portfolio's" }, { value: "none", label: "None" }, ...benchmarkChoices.map((symbol) => ({ value: symbol, label: symbol }))]}
+            onChange={(value) => setQuery({ benchmark: value || null })}
+          />
+          {columns === "dates" ? (
+            <SelectField label="Window" value={String(windowSize)} options={windowSizes.map((value) => ({ value, label: `${value} days` }))} onChange={(value) => setQuery({ window: value === "20" ? null : value })} />
+          ) : null}
+          <div class="toolbar-end">
+            <button type="button" class="button" onClick={() => setShowTable((value) => !value)} aria-pressed={showTable}>
+              {showTable ? "Hide table" : "Show table"}
+            </button>
+            <button type="button" class="button" onClick={exportCsv} disabled={!matrix}>
+              Export CSV
+            </button>
+            <button type="button" class="button" onClick={() => void exportImage()} disabled={!matrix}>
+              Export PNG
+            </button>
+          </div>
+        </div>
+        <div class="slider-row">
+          <button
+            type="button"
+            class="button play"
+            onClick={() => (playing ? setPlaying(false) : startPlaying())}
+            disabled={dates.length <= size}
+            aria-label={playing ? "Pause" : "Play"}
+          >
+            {playing ? "❚❚ Pause" : "▶ Play"}
+          </button>
+          <label class="visually-hidden" for="time-slider">
+            {columns === "dates" ? "Last date of the window" : "Date"}
+          </label>
+          <input
+            id="time-slider"
+            type="range"
+            min={Math.min(size, dates.length) - 1}
+            max={Math.max(0, lastIndex)}
+            step={1}
+            value={clampedEnd}
+            disabled={dates.length <= size}
+            aria-valuetext={rangeLabel}
+            onInput={(event) => {
+              setPlaying(false);
+              setEnd(Number(event.currentTarget.value));
+            }}
+          />
+          <output for="time-slider" class="range-label" data-testid="window-label">
+            {rangeLabel || "no dates"}
+          </output>
+        </div>
+      </Card>
+
+      <Card
+        label="Heatmap"
+        title={
+          <>
+            {views.find((option) => option.value === view)?.label} exposure by factor{columns === "dates" ? " and date" : " and portfolio"}
+          </>
+        }
+        actions={<Legend scale={scale} />}
+      >
+        {loadError ? <ErrorNotice error={loadError} retry={reload} /> : null}
+        {loading && !matrix ? <Loading what="exposures" /> : null}
+        {!loading && matrix && matrix.xs.length === 0 ? (
+          <Empty>No computed exposures yet. The daily batch computes them{" "}{"(the Batch page runs it)"}.</Empty>
+        ) : null}
+        {matrix && matrix.xs.length > 0 ? (
+          <HeatmapView
+            xs={matrix.xs}
+            columnLabels={columnLabels}
+            columnTitles={columnTitles}
+            rowLabels={factorNames}
+            values={matrix.values}
+            scale={scale}
+            selected={selected}
+            syncKey={syncKey}
+            label={heatmapTitle}
+            tooltip={tooltip}
+            onSelect={selectCell}
+            onReady={(exporter) => (exportPng.current = exporter)}
+            showTable={showTable}
+          />
+        ) : null}
+        {quality && columns === "dates" ? <QualityNote quality={quality} date={main?.to ?? ""} /> : null}
+      </Card>
+
+      {drill ? <DrillDownPanel target={drill} onClose={() => { setDrill(null); setSelected(null); }} /> : null}
+
+      {columns === "dates" && main && main.dates.length > 0 ? (
+        <Card label="Exposure lines" title="Exposure over time" actions={<FactorPicker factors={main.factors.map((factor) => ({ key: factor.key, name: factor.name }))} chosen={chosen} onChange={setChosen} />}>
+          <ExposureLines exposures={main} range={range} chosen={chosen} syncKey={syncKey} benchmarkLabel={main.benchmark} />
+        </Card>
+      ) : null}
+    </Page>
+  );
+}
+
+function FactorPicker(props: { factors: { key: string; name: string }[]; chosen: string[]; onChange: (keys: string[]) => void }): JSX.Element {
+  return (
+    <details class="factor-picker">
+      <summary class="button small">Factors ({props.chosen.length})</summary>
+      <fieldset>
+        <legend class="visually-hidden">Factors to draw</legend>
+        {props.factors.map((factor) => (
+          <label key={factor.key}>
+            <input
+              type="checkbox"
+              checked={props.chosen.includes(factor.key)}
+              onChange={(event) => props.onChange(event.currentTarget.checked ? [...props.chosen, factor.key] : props.chosen.filter((key) => key !== factor.key))}
+            />{" "}
+            {factor.name}
+          </label>
+        ))}
+      </fieldset>
+    </details>
+  );
+}
+
+function QualityNote(props: { quality: NonNullable<Exposures["data_quality"]>; date: string }): JSX.Element {
+  const { quality } = props;
+  const missing = quality.symbols_missing;
+  const excluded = quality.positions_excluded;
+  if (missing.length === 0 && excluded.length === 0) {
+    return <p class="muted small quality-note">Data quality on {props.date}: all {quality.total_symbols} symbols had betas; {quality.positions_valued} of {quality.positions_total} positions valued.</p>;
+  }
+  return (
+    <details class="muted small quality-note">
+      <summary>
+        Data quality on {props.date}: {missing.length} symbol{missing.length === 1 ? "" : "s"} without betas, {excluded.length} position{excluded.length === 1 ? "" : "s"} excluded
+      </summary>
+      <ul>
+        {missing.map((item) => (
+          <li key={`s-${item.symbol}`}>
+            <strong>{item.symbol}</strong>: {item.reason.replace(/_/g, " ")}
+            {item.detail ? ` (${item.detail})` : ""}
+          </li>
+        ))}
+        {excluded.map((item) => (
+          <li key={`p-${item.position_id}`}>
+            <strong>{item.symbol}</strong> position {item.position_id}: {item.reason.replace(/_/g, " ")} ({item.detail})
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}

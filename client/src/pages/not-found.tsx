@@ -1,0 +1,12 @@
+import type { JSX } from "preact";
+
+export function NotFoundPage(): JSX.Element {
+  return (
+    <section class="page">
+      <h1>Page not found</h1>
+      <p>
+        Nothing lives at this address. <a href="/">Back to exposures</a>.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,789 @@
+// One portfolio: its name, benchmark and cash (editable by its owner with MANAGE_PORTFOLIOS),
+// its effective-dated positions — stocks, ETFs, options with their contract fields, private
+// holdings — added, edited in place and deleted, and a CSV import whose refusals list every
+// bad line and field. Read-only for an org member's portfolio or without MANAGE_PORTFOLIOS.
+import type { ComponentChildren, JSX, TargetedEvent } from "preact";
+import { useRoute } from "preact-iso";
+import { useRef, useState } from "preact/hooks";
+import type { PortfolioResponse, PositionCreate, PositionResponse } from "../../../.types/worker/api/portfolios";
+import type { Instrument, OptionType } from "../../../.types/schema/portfolios";
+import { ApiFailure, api, authorizedFetch, unwrap } from "../api/client.ts";
+import { Async, Card, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
+import { formatExposure, formatPercent, missing } from "../lib/format.ts";
+import { can } from "../state/session.ts";
+import { useAsync } from "../state/use-async.ts";
+import { canEdit, formatMoney, formatNumber, heldOn, splitIssues, todayIso } from "./portfolios.tsx";
+import "./portfolios.css";
+
+// ---- the position fields ---------------------------------------------------------------------
+
+/** Every field of a position a caller sends, in the CSV's column order. */
+const positionColumns = [
+  "symbol",
+  "instrument",
+  "quantity",
+  "cost_basis",
+  "opened_on",
+  "closed_on",
+  "underlying_symbol",
+  "option_type",
+  "strike",
+  "expiry",
+  "multiplier",
+  "delta",
+  "implied_vol",
+  "premium",
+] as const satisfies readonly (keyof PositionCreate)[];
+type PositionField = (typeof positionColumns)[number];
+// A field added to the API's position and missing here fails to compile.
+const everyFieldListed: [Exclude<keyof PositionCreate, PositionField>] extends [never] ? true : never = true;
+void everyFieldListed;
+
+const requiredColumns: readonly PositionField[] = ["symbol", "instrument", "quantity", "opened_on"];
+const optionFields = ["underlying_symbol", "option_type", "strike", "expiry", "multiplier", "delta", "implied_vol", "premium"] as const satisfies readonly PositionField[];
+const numberFields: ReadonlySet<PositionField> = new Set(["quantity", "cost_basis", "strike", "multiplier", "delta", "implied_vol", "premium"]);
+
+const instrumentLabels = { stock: "Stock", etf: "ETF", option: "Option", private: "Private" } as const satisfies Record<Instrument, string>;
+const instrumentOptions = Object.entries(instrumentLabels) as [Instrument, string][];
+const optionTypeLabels = { call: "Call", put: "Put" } as const satisfies Record<OptionType, string>;
+
+const fieldLabels: Record<PositionField, string> = {
+  symbol: "Symbol",
+  instrument: "Instrument",
+  quantity: "Quantity",
+  cost_basis: "Cost basis ($)",
+  opened_on: "Opened on",
+  closed_on: "Closed on",
+  underlying_symbol: "Underlying",
+  option_type: "Option type",
+  strike: "Strike",
+  expiry: "Expiry",
+  multiplier: "Multiplier",
+  delta: "Delta",
+  implied_vol: "Implied vol",
+  premium: "Premium",
+};
+
+type Draft = Record<PositionField, string>;
+
+function draftOf(position: PositionResponse | undefined): Draft {
+  const text = (value: string | number | null | undefined): string => (value === null || value === undefined ? "" : String(value));
+  return Object.fromEntries(
+    positionColumns.map((field) => [field, position ? text(position[field]) : field === "instrument" ? "stock" : field === "opened_on" ? todayIso() : ""]),
+  ) as Draft;
+}
+
+type PositionBody = { [K in PositionField]-?: Exclude<PositionCreate[K], undefined> | (K extends (typeof requiredColumns)[number] ? never : null) };
+
+/** The body the form describes (absent values as null, so an edit clears them), or what is wrong locally. */
+function readDraft(draft: Draft): { body: PositionBody | null; errors: Partial<Record<PositionField, string>> } {
+  const errors: Partial<Record<PositionField, string>> = {};
+  const instrument = draft.instrument as Instrument;
+  const isOption = instrument === "option";
+  const numberOf = (field: PositionField): number | null => {
+    const text = draft[field].trim();
+    if (text === "") return null;
+    const value = Number(text);
+    if (!Number.isFinite(value)) errors[field] = `${fieldLabels[field]} must be a number`;
+    return value;
+  };
+  const textOf = (field: PositionField): string | null => (draft[field].trim() === "" ? null : draft[field].trim());
+  const symbol = draft.symbol.trim();
+  if (symbol === "") errors.symbol = "Symbol is required";
+  const quantity = numberOf("quantity");
+  if (draft.quantity.trim() === "") errors.quantity = "Quantity is required";
+  else if (quantity === 0) errors.quantity = "Quantity must not be 0";
+  if (draft.opened_on.trim() === "") errors.opened_on = "Opened on is required";
+  const optional = (value: () => number | string | null, field: PositionField) => (isOption || !(optionFields as readonly string[]).includes(field) ? value() : null);
+  const body = {
+    symbol: instrument === "stock" || instrument === "etf" ? symbol.toUpperCase() : symbol,
+    instrument,
+    quantity: quantity ?? 0,
+    cost_basis: numberOf("cost_basis"),
+    opened_on: draft.opened_on.trim(),
+    closed_on: textOf("closed_on"),
+    underlying_symbol: optional(() => textOf("underlying_symbol")?.toUpperCase() ?? null, "underlying_symbol") as string | null,
+    option_type: optional(() => textOf("option_type"), "option_type") as OptionType | null,
+    strike: optional(() => numberOf("strike"), "strike") as number | null,
+    expiry: optional(() => textOf("expiry"), "expiry") as string | null,
+    multiplier: optional(() => numberOf("multiplier"), "multiplier") as number | null,
+    delta: optional(() => numberOf("delta"), "delta") as number | null,
+    implied_vol: optional(() => numberOf("implied_vol"), "implied_vol") as number | null,
+    premium: optional(() => numberOf("premium"), "premium") as number | null,
+  } satisfies PositionBody;
+  return { body: Object.keys(errors).length > 0 ? null : body, errors };
+}
+
+// ---- the position form (add, and edit in place) ------------------------------------------------
+
+function SelectInput(props: { id: string; label: string; value: string; error?: string | undefined; onChange: (value: string) => void; children: ComponentChildren }): JSX.Element {
+  return (
+    <div class={`field ${props.error ? "field-invalid" : ""}`}>
+      <label for={props.id}>{props.label}</label>
+      <select
+        id={props.id}
+        value={props.value}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={props.error ? `${props.id}-error` : undefined}
+        onChange={(event) => props.onChange(event.currentTarget.value)}
+      >
+        {props.children}
+      </select>
+      {props.error ? (
+        <small id={`${props.id}-error`} class="field-error">
+          {props.error}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+function PositionForm(props: {
+  idPrefix: string;
+  label: string;
+  initial?: PositionResponse;
+  submitLabel: string;
+  onSubmit: (body: PositionBody) => Promise<void>;
+  onCancel: () => void;
+}): JSX.Element {
+  const [draft, setDraft] = useState<Draft>(() => draftOf(props.initial));
+  const [localErrors, setLocalErrors] = useState<Partial<Record<PositionField, string>>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const { byField, rest } = splitIssues(error, positionColumns);
+  const errors: Partial<Record<PositionField, string>> = { ...byField, ...localErrors };
+  const isOption = draft.instrument === "option";
+  const id = (field: PositionField) => `${props.idPrefix}-${field.replace(/_/g, "-")}`;
+
+  const set = (field: PositionField, value: string): void => {
+    setDraft((previous) => ({ ...previous, [field]: value }));
+    setLocalErrors((previous) => {
+      if (!previous[field]) return previous;
+      const next = { ...previous };
+      delete next[field];
+      return next;
+    });
+  };
+  const input = (field: PositionField, extra: { hint?: string; placeholder?: string; class?: string; date?: boolean } = {}): JSX.Element => {
+    const common = {
+      label: fieldLabels[field],
+      id: id(field),
+      value: draft[field],
+      error: errors[field],
+      hint: extra.hint,
+      placeholder: extra.placeholder,
+      class: extra.class,
+      onInput: (event: TargetedEvent<HTMLInputElement>) => set(field, event.currentTarget.value),
+    };
+    if (extra.date) return <Field {...common} type="date" />;
+    if (numberFields.has(field)) return <Field {...common} type="number" step="any" inputMode="decimal" />;
+    return <Field {...common} type="text" autoComplete="off" spellcheck={false} />;
+  };
+
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    const read = readDraft(draft);
+    setLocalErrors(read.errors);
+    setError(null);
+    if (!read.body) return;
+    setBusy(true);
+    try {
+      await props.onSubmit(read.body);
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="form-row position-form" onSubmit={submit} aria-label={props.label} noValidate>
+      {rest ? <ErrorNotice error={rest} title="Not saved" /> : null}
+      {input("symbol", isOption ? { hint: "Any label, e.g. the OCC symbol" } : {})}
+      <SelectInput id={id("instrument")} label={fieldLabels.instrument} value={draft.instrument} error={errors.instrument} onChange={(value) => set("instrument", value)}>
+        {instrumentOptions.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </SelectInput>
+      {input("quantity", { hint: isOption ? "Contracts; negative is short" : "Shares; negative is short" })}
+      {input("cost_basis")}
+      {input("opened_on", { date: true })}
+      {input("closed_on", { date: true, hint: "First day no longer held" })}
+      {isOption ? (
+        <fieldset class="form-group">
+          <legend>Option contract</legend>
+          {input("underlying_symbol", { class: "upper" })}
+          <SelectInput id={id("option_type")} label={fieldLabels.option_type} value={draft.option_type} error={errors.option_type} onChange={(value) => set("option_type", value)}>
+            <option value="">{missing}</option>
+            {(Object.entries(optionTypeLabels) as [OptionType, string][]).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </SelectInput>
+          {input("strike")}
+          {input("expiry", { date: true })}
+          {input("multiplier", { placeholder: "100" })}
+          {input("delta", { hint: "Call 0..1, put −1..0" })}
+          {input("implied_vol", { hint: "0.25 = 25%; or give delta" })}
+          {input("premium")}
+        </fieldset>
+      ) : null}
+      <div class="form-submit">
+        <button type="submit" class="button primary" disabled={busy}>
+          {busy ? "Saving…" : props.submitLabel}
+        </button>
+        <button type="button" class="button ghost" disabled={busy} onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+// ---- the positions table ----------------------------------------------------------------------
+
+function PositionDelete(props: { portfolioId: string; position: PositionResponse; onDeleted: () => void }): JSX.Element {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const { position } = props;
+  if (!confirming) {
+    return (
+      <button type="button" class="button small danger" onClick={() => setConfirming(true)} aria-label={`Delete position ${position.symbol}`}>
+        Delete
+      </button>
+    );
+  }
+  const remove = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await unwrap(api.portfolios[":id"].positions[":positionId"].$delete({ param: { id: props.portfolioId, positionId: position.id } }));
+      props.onDeleted();
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="confirm" role="group" aria-label={`Confirm deleting ${position.symbol}`}>
+      <button type="button" class="button small danger" disabled={busy} onClick={() => void remove()} ref={(element) => element?.focus()}>
+        {busy ? "Deleting…" : "Confirm delete"}
+      </button>
+      <button type="button" class="button small ghost" disabled={busy} onClick={() => setConfirming(false)}>
+        Cancel
+      </button>
+      {error ? <ErrorNotice error={error} title="Not deleted" /> : null}
+    </span>
+  );
+}
+
+function PositionsTable(props: {
+  portfolioId: string;
+  positions: readonly PositionResponse[];
+  editable: boolean;
+  onChanged: (message: string) => void;
+}): JSX.Element {
+  const [editing, setEditing] = useState<string | null>(null);
+  const { positions, editable } = props;
+  const hasOptions = positions.some((position) => position.instrument === "option");
+  const today = todayIso();
+  const columns = 5 + (hasOptions ? 8 : 0) + (editable ? 1 : 0);
+  const save = async (position: PositionResponse, body: PositionBody): Promise<void> => {
+    await unwrap(api.portfolios[":id"].positions[":positionId"].$patch({ param: { id: props.portfolioId, positionId: position.id }, json: body }));
+    setEditing(null);
+    props.onChanged(`Saved ${body.symbol}.`);
+  };
+
+  return (
+    <div class="table-wrap">
+      <table class="data positions" data-testid="positions-table">
+        <caption class="visually-hidden">Positions</caption>
+        <thead>
+          <tr>
+            <th scope="col">Symbol</th>
+            <th scope="col">Instrument</th>
+            <th scope="col" class="num">
+              Quantity
+            </th>
+            <th scope="col" class="num">
+              Cost basis
+            </th>
+            <th scope="col" title="Opened on → first day no longer held">
+              Held
+            </th>
+            {hasOptions ? (
+              <>
+                <th scope="col">Underlying</th>
+                <th scope="col">Type</th>
+                <th scope="col" class="num">
+                  Strike
+                </th>
+                <th scope="col">Expiry</th>
+                <th scope="col" class="num" title="Contract multiplier">
+                  Mult.
+                </th>
+                <th scope="col" class="num">
+                  Delta
+                </th>
+                <th scope="col" class="num" title="Implied volatility">
+                  Impl. vol
+                </th>
+                <th scope="col" class="num">
+                  Premium
+                </th>
+              </>
+            ) : null}
+            {editable ? (
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>
+          {positions.map((position) => {
+            const held = heldOn(position, today);
+            const isEditing = editing === position.id;
+            return [
+              <tr key={position.id} class={`${held ? "" : "closed"} ${isEditing ? "editing" : ""}`} data-position-id={position.id} title={held ? undefined : "Not held today"}>
+                <td>
+                  <strong>{position.symbol}</strong>
+                </td>
+                <td>{instrumentLabels[position.instrument]}</td>
+                <td class="num">{formatNumber(position.quantity)}</td>
+                <td class="num">{formatMoney(position.cost_basis)}</td>
+                <td>
+                  {position.opened_on} →{position.closed_on ? ` ${position.closed_on}` : ""}
+                  {held ? null : <span class="visually-hidden"> (not held today)</span>}
+                </td>
+                {hasOptions ? (
+                  <>
+                    <td>{position.underlying_symbol ?? missing}</td>
+                    <td>{position.option_type ? optionTypeLabels[position.option_type] : missing}</td>
+                    <td class="num">{formatNumber(position.strike, 2)}</td>
+                    <td>{position.expiry ?? missing}</td>
+                    <td class="num">{formatNumber(position.multiplier)}</td>
+                    <td class="num">{formatExposure(position.delta, 2)}</td>
+                    <td class="num">{formatPercent(position.implied_vol)}</td>
+                    <td class="num">{formatMoney(position.premium)}</td>
+                  </>
+                ) : null}
+                {editable ? (
+                  <td class="actions">
+                    {isEditing ? null : (
+                      <>
+                        <button type="button" class="button small" onClick={() => setEditing(position.id)} aria-label={`Edit position ${position.symbol}`}>
+                          Edit
+                        </button>
+                        <PositionDelete portfolioId={props.portfolioId} position={position} onDeleted={() => props.onChanged(`Deleted ${position.symbol}.`)} />
+                      </>
+                    )}
+                  </td>
+                ) : null}
+              </tr>,
+              isEditing ? (
+                <tr key={`${position.id}-editor`} class="editor-row">
+                  <td colSpan={columns}>
+                    <PositionForm
+                      idPrefix={`edit-${position.id}`}
+                      label={`Edit position ${position.symbol}`}
+                      initial={position}
+                      submitLabel="Save position"
+                      onSubmit={(body) => save(position, body)}
+                      onCancel={() => setEditing(null)}
+                    />
+                  </td>
+                </tr>
+              ) : null,
+            ];
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+// ---- CSV import -------------------------------------------------------------------------------
+
+const exampleCsv = `symbol,instrument,quantity,cost_basis,opened_on,closed_on,underlying_symbol,option_type,strike,expiry,multiplier,delta,implied_vol,premium
+SPY,etf,100,58000,2026-01-05,,,,,,,,,
+QQQ 261218C00500000,option,-5,,2026-01-05,,QQQ,call,500,2026-12-18,100,0.45,,12.5
+`;
+
+interface ImportResult {
+  mode: "append" | "replace";
+  imported: number;
+  deleted: number;
+}
+
+function CsvImport(props: { portfolioId: string; positionCount: number; onImported: (result: ImportResult) => void }): JSX.Element {
+  const [text, setText] = useState("");
+  const [fileName, setFileName] = useState<string | null>(null);
+  const [mode, setMode] = useState<"append" | "replace">("append");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<ImportResult | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const readFile = async (event: Event): Promise<void> => {
+    const file = (event.currentTarget as HTMLInputElement).files?.[0];
+    if (!file) return;
+    setError(null);
+    setResult(null);
+    try {
+      setText(await file.text());
+      setFileName(file.name);
+    } catch (failure) {
+      setError(new Error(`could not read ${file.name}: ${failure instanceof Error ? failure.message : String(failure)}`));
+    }
+  };
+
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      const response = await authorizedFetch(`/api/v1/portfolios/${encodeURIComponent(props.portfolioId)}/positions/import?mode=${mode}`, {
+        method: "POST",
+        headers: { "content-type": "text/csv" },
+        body: text,
+      });
+      const answer = (await response.json()) as ImportResult;
+      setResult(answer);
+      setText("");
+      setFileName(null);
+      if (fileInput.current) fileInput.current.value = "";
+      props.onImported(answer);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="import-grid" onSubmit={submit} aria-label="Import positions from CSV">
+      <div>
+        <div class="field file-input">
+          <label for="csv-file">CSV file</label>
+          <input id="csv-file" ref={fileInput} type="file" accept=".csv,text/csv,text/plain" onChange={(event) => void readFile(event)} />
+        </div>
+        <div class="field" style={{ marginTop: "0.6rem" }}>
+          <label for="csv-text">CSV text {fileName ? <span class="muted">(from {fileName})</span> : null}</label>
+          <textarea
+            id="csv-text"
+            rows={8}
+            spellcheck={false}
+            placeholder="Paste CSV here, or choose a file above"
+            value={text}
+            onInput={(event) => {
+              setText(event.currentTarget.value);
+              setFileName(null);
+            }}
+          />
+        </div>
+        <div class="import-actions">
+          <Segmented
+            label="Import mode"
+            value={mode}
+            options={[
+              { value: "append", label: "Append" },
+              { value: "replace", label: "Replace all" },
+            ]}
+            onChange={setMode}
+          />
+          <button type="submit" class={`button ${mode === "replace" ? "danger" : "primary"}`} disabled={busy || text.trim() === ""}>
+            {busy ? "Importing…" : mode === "replace" ? `Import and replace ${props.positionCount} position${props.positionCount === 1 ? "" : "s"}` : "Import positions"}
+          </button>
+        </div>
+        <div aria-live="polite" class="import-outcome">
+          {result ? (
+            <p class="notice" role="status" data-testid="import-result">
+              Imported {result.imported} position{result.imported === 1 ? "" : "s"}
+              {result.mode === "replace" ? `, replacing ${result.deleted}` : ""}.
+            </p>
+          ) : null}
+        </div>
+        {error ? <ErrorNotice error={error} title="Import refused" /> : null}
+      </div>
+      <div class="small">
+        <p class="muted" style={{ margin: 0 }}>
+          A header row naming the columns (any order), then one position per line. All or nothing: if any line is wrong, every error is listed by line and field and nothing is written.
+        </p>
+        <p class="label" style={{ margin: "0.6rem 0 0" }}>
+          Columns (<span class="required-key">highlighted</span> are required)
+        </p>
+        <ul class="columns-list" aria-label="Expected columns">
+          {positionColumns.map((column) => (
+            <li key={column} class={requiredColumns.includes(column) ? "required" : ""}>
+              <code>{column}</code>
+              {requiredColumns.includes(column) ? <span class="visually-hidden"> (required)</span> : null}
+            </li>
+          ))}
+        </ul>
+        <p class="muted" style={{ margin: 0 }}>
+          instrument: {Object.keys(instrumentLabels).join(", ")} · dates YYYY-MM-DD · option_type call or put · options need underlying_symbol, option_type, strike, expiry and delta or implied_vol.
+        </p>
+        <p class="label" style={{ margin: "0.6rem 0 0" }}>
+          Example
+        </p>
+        <pre class="example">{exampleCsv}</pre>
+        <button type="button" class="button small" onClick={() => setText(exampleCsv)}>
+          Use the example
+        </button>
+      </div>
+    </form>
+  );
+}
+
+// ---- portfolio details ------------------------------------------------------------------------
+
+function DetailsEditor(props: { portfolio: PortfolioResponse; onSaved: (portfolio: PortfolioResponse) => void; onCancel: () => void }): JSX.Element {
+  const { portfolio } = props;
+  const [name, setName] = useState(portfolio.name);
+  const [cash, setCash] = useState(String(portfolio.cash));
+  const [benchmark, setBenchmark] = useState(portfolio.benchmark_symbol);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
+  const { byField, rest } = splitIssues(error, ["name", "cash", "benchmark_symbol"]);
+  const errors = { ...byField, ...localErrors };
+
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    const problems: Record<string, string> = {};
+    const cashValue = cash.trim() === "" ? Number.NaN : Number(cash);
+    if (!Number.isFinite(cashValue)) problems["cash"] = "cash must be a number (0 for none)";
+    if (name.trim() === "") problems["name"] = "the name must not be empty";
+    setLocalErrors(problems);
+    setError(null);
+    if (Object.keys(problems).length > 0) return;
+    const changes = {
+      ...(name.trim() !== portfolio.name ? { name: name.trim() } : {}),
+      ...(cashValue !== portfolio.cash ? { cash: cashValue } : {}),
+      ...(benchmark.trim().toUpperCase() !== portfolio.benchmark_symbol ? { benchmark_symbol: benchmark.trim().toUpperCase() } : {}),
+    };
+    if (Object.keys(changes).length === 0) {
+      props.onCancel();
+      return;
+    }
+    setBusy(true);
+    try {
+      props.onSaved(await unwrap(api.portfolios[":id"].$patch({ param: { id: portfolio.id }, json: changes })));
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="form-row" onSubmit={submit} aria-label="Edit portfolio details" noValidate>
+      {rest ? <ErrorNotice error={rest} title="Not saved" /> : null}
+      <Field label="Name" id="portfolio-name" class="wide" value={name} error={errors["name"]} onInput={(event) => setName(event.currentTarget.value)} maxLength={100} autoComplete="off" />
+      <Field label="Cash ($)" id="portfolio-cash" type="number" step="any" inputMode="decimal" value={cash} error={errors["cash"]} onInput={(event) => setCash(event.currentTarget.value)} hint="Negative for a margin loan" />
+      <Field label="Benchmark" id="portfolio-benchmark" class="upper" value={benchmark} error={errors["benchmark_symbol"]} onInput={(event) => setBenchmark(event.currentTarget.value)} autoComplete="off" spellcheck={false} />
+      <div class="form-submit">
+        <button type="submit" class="button primary" disabled={busy}>
+          {busy ? "Saving…" : "Save details"}
+        </button>
+        <button type="button" class="button ghost" disabled={busy} onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Details(props: { portfolio: PortfolioResponse; editable: boolean; onSaved: (portfolio: PortfolioResponse) => void }): JSX.Element {
+  const [editing, setEditing] = useState(false);
+  const { portfolio } = props;
+  return (
+    <Card
+      title="Details"
+      label="Portfolio details"
+      actions={
+        props.editable && !editing ? (
+          <button type="button" class="button small" onClick={() => setEditing(true)}>
+            Edit details
+          </button>
+        ) : null
+      }
+    >
+      {editing ? (
+        <DetailsEditor
+          portfolio={portfolio}
+          onSaved={(saved) => {
+            setEditing(false);
+            props.onSaved(saved);
+          }}
+          onCancel={() => setEditing(false)}
+        />
+      ) : (
+        <dl class="facts">
+          <div>
+            <dt>Benchmark</dt>
+            <dd data-testid="portfolio-benchmark">{portfolio.benchmark_symbol}</dd>
+          </div>
+          <div>
+            <dt>Cash</dt>
+            <dd data-testid="portfolio-cash">{formatMoney(portfolio.cash)}</dd>
+          </div>
+          <div>
+            <dt>Owner</dt>
+            <dd>
+              {portfolio.owner}
+              {portfolio.org ? <span class="muted"> · {portfolio.org}</span> : null}
+            </dd>
+          </div>
+          <div>
+            <dt>ID</dt>
+            <dd>
+              <code class="id">{portfolio.id}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Updated</dt>
+            <dd title={portfolio.updated_at}>{portfolio.updated_at.slice(0, 16).replace("T", " ")} UTC</dd>
+          </div>
+        </dl>
+      )}
+    </Card>
+  );
+}
+
+// ---- the page ---------------------------------------------------------------------------------
+
+function readOnlyReason(portfolio: PortfolioResponse): string | null {
+  if (!portfolio.writable) return `Read-only: this portfolio belongs to ${portfolio.owner}${portfolio.org ? ` and is shared with ${portfolio.org}` : ""}.`;
+  if (!can("MANAGE_PORTFOLIOS")) return "Read-only: your token does not carry MANAGE_PORTFOLIOS.";
+  return null;
+}
+
+export function PortfolioPage(props: { id?: string; params?: { id?: string } }): JSX.Element {
+  const route = useRoute();
+  const id = props.params?.id ?? props.id ?? route.params["id"] ?? "";
+  const [saved, setSaved] = useState<PortfolioResponse | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const portfolio = useAsync((signal) => unwrap(api.portfolios[":id"].$get({ param: { id } }, { init: { signal } })), [id]);
+  const positions = useAsync((signal) => unwrap(api.portfolios[":id"].positions.$get({ param: { id }, query: {} }, { init: { signal } })), [id]);
+  const current = saved?.id === id ? saved : portfolio.data;
+
+  if (!current) {
+    const notFound = portfolio.error instanceof ApiFailure && portfolio.error.status === 404;
+    return (
+      <Page title="Portfolio" subtitle={<a href="/portfolios">← All portfolios</a>}>
+        {portfolio.status === "error" ? <ErrorNotice error={portfolio.error} title={notFound ? "No such portfolio" : "Could not load the portfolio"} retry={notFound ? undefined : portfolio.reload} /> : <Loading what="the portfolio" />}
+      </Page>
+    );
+  }
+
+  const editable = canEdit(current);
+  const reason = readOnlyReason(current);
+  const changed = (text: string): void => {
+    setMessage(text);
+    positions.reload();
+  };
+  const count = positions.data?.positions.length ?? 0;
+  const encoded = encodeURIComponent(current.id);
+
+  return (
+    <Page
+      title={current.name}
+      subtitle={
+        <>
+          <a href="/portfolios">← All portfolios</a>
+          {current.writable ? null : (
+            <>
+              {" "}
+              <span class="badge">read-only</span>
+            </>
+          )}
+        </>
+      }
+      actions={
+        <>
+          <a class="button" href={`/?portfolio=${encoded}`}>
+            Exposures
+          </a>
+          <a class="button" href={`/what-if?portfolio=${encoded}`}>
+            What-if
+          </a>
+        </>
+      }
+    >
+      {reason ? (
+        <p class="readonly-note" data-testid="read-only-note">
+          {reason}
+        </p>
+      ) : null}
+      <Details portfolio={current} editable={editable} onSaved={setSaved} />
+      <Card
+        title={positions.data ? `Positions (${count})` : "Positions"}
+        label="Positions"
+        actions={
+          editable && !adding ? (
+            <button
+              type="button"
+              class="button primary small"
+              onClick={() => {
+                setAdding(true);
+                setMessage(null);
+              }}
+            >
+              Add position
+            </button>
+          ) : null
+        }
+      >
+        <div aria-live="polite">
+          {message && positions.status !== "loading" ? (
+            <p class="notice" role="status" data-testid="positions-message" style={{ marginTop: 0 }}>
+              {message}
+            </p>
+          ) : null}
+        </div>
+        {adding ? (
+          <div class="card add-position">
+            <PositionForm
+              idPrefix="new-position"
+              label="Add position"
+              submitLabel="Add position"
+              onSubmit={async (body) => {
+                await unwrap(api.portfolios[":id"].positions.$post({ param: { id }, json: body }));
+                setAdding(false);
+                changed(`Added ${body.symbol}.`);
+              }}
+              onCancel={() => setAdding(false)}
+            />
+          </div>
+        ) : null}
+        <Async state={positions} what="positions">
+          {(data) =>
+            data.positions.length === 0 ? (
+              <Empty>{editable ? "No positions yet: add one, or import a CSV below." : "This portfolio has no positions."}</Empty>
+            ) : (
+              <PositionsTable portfolioId={id} positions={data.positions} editable={editable} onChanged={changed} />
+            )
+          }
+        </Async>
+      </Card>
+      {editable ? (
+        <Card title="Import positions from CSV" label="Import positions from CSV">
+          <CsvImport
+            portfolioId={id}
+            positionCount={count}
+            onImported={() => {
+              setMessage(null);
+              positions.reload();
+            }}
+          />
+        </Card>
+      ) : null}
+    </Page>
+  );
+}

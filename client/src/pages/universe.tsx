@@ -1,0 +1,502 @@
+// The universe: the symbol table of one metrics date (`GET /data/symbols`), sorted, filtered
+// and paged by the server. The table's state lives in the URL query, so a link or a reload
+// shows the same rows; the factor columns are coloured on a fixed diverging scale per column.
+import type { JSX } from "preact";
+import { useLocation } from "preact-iso";
+import { useEffect, useState } from "preact/hooks";
+import { api, authorizedFetch, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
+import { Async, Empty, Page, download } from "../components/ui.tsx";
+import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
+import { css, divergingScale, textColorOn, type DivergingScale } from "../lib/scale.ts";
+import {
+  ariaSort,
+  billionsText,
+  defaultUniverseState,
+  discoverSectors,
+  dollarsFromBillions,
+  exportQueries,
+  factorColumns,
+  factorExtent,
+  formatRatio,
+  humanizeKey,
+  joinCsvPages,
+  pageQuery,
+  pageRange,
+  pageSizes,
+  parseDecimal,
+  readUniverseState,
+  sortedBy,
+  universeSearch,
+  type FactorColumn,
+  type SortColumn,
+  type UniverseState,
+} from "../lib/universe-query.ts";
+import { onLive } from "../state/live.ts";
+import { useAsync, useDebounced } from "../state/use-async.ts";
+import "./universe.css";
+
+type SymbolsBody = JsonBody<Awaited<ReturnType<typeof api.data.symbols.$get>>>;
+type SymbolRow = SymbolsBody["symbols"][number];
+type FactorsBody = JsonBody<Awaited<ReturnType<typeof api.factors.$get>>>;
+export type FactorDefinition = FactorsBody["factors"][number];
+
+// The helper's column lists must stay names of the API's row (a renamed column fails here).
+const _columnsAreRowKeys: readonly (keyof SymbolRow)[] = factorColumns;
+void _columnsAreRowKeys;
+
+/** The factor definitions, fetched once per page load (they change only with a migration). */
+let factorsPromise: Promise<FactorDefinition[]> | null = null;
+export function loadFactors(): Promise<FactorDefinition[]> {
+  factorsPromise ??= unwrap(api.factors.$get()).then(
+    (body) => [...body.factors].sort((a, b) => a.display_order - b.display_order),
+    (error: unknown) => {
+      factorsPromise = null; // the next page retries
+      throw error;
+    },
+  );
+  return factorsPromise;
+}
+
+/** The sectors of each metrics date, discovered once per page load. */
+const sectorsByDate = new Map<string, Promise<string[]>>();
+function loadSectors(metricsDate: string): Promise<string[]> {
+  let pending = sectorsByDate.get(metricsDate);
+  if (!pending) {
+    pending = discoverSectors((query) => unwrap(api.data.symbols.$get({ query })), metricsDate);
+    pending.catch(() => sectorsByDate.delete(metricsDate));
+    sectorsByDate.set(metricsDate, pending);
+  }
+  return pending;
+}
+
+/** The universe's last query, so a symbol page's back link returns to the same rows. */
+const searchKey = "factor-exposure.universe-search";
+let lastSearch = "";
+function rememberSearch(search: string): void {
+  lastSearch = search;
+  try {
+    sessionStorage.setItem(searchKey, search);
+  } catch {
+    // Storage refused (private mode, quota): the in-memory copy still serves this tab.
+  }
+}
+/** `/universe` with the query the table last had in this tab. */
+export function universeHref(): string {
+  let search = lastSearch;
+  if (!search) {
+    try {
+      search = sessionStorage.getItem(searchKey) ?? "";
+    } catch {
+      search = "";
+    }
+  }
+  return `/universe${search.startsWith("?") ? search : ""}`;
+}
+
+interface Column {
+  key: string;
+  label: string;
+  sort?: SortColumn;
+  numeric: boolean;
+  title?: string;
+  cell: (row: SymbolRow) => JSX.Element;
+  /** Factor columns: the row's value and the column's colour scale. */
+  factor?: { column: FactorColumn; scale: DivergingScale };
+}
+
+function FactorCell(props: { value: number | null; scale: DivergingScale; label: string; symbol: string }): JSX.Element {
+  const background = props.scale.color(props.value);
+  const shown = formatExposure(props.value, 2);
+  return (
+    <td
+      class="num factor-cell"
+      style={{ background: css(background), color: css(textColorOn(background)) }}
+      title={`${props.symbol} · ${props.label}: ${props.value === null ? "no beta" : formatExposure(props.value, 3)}`}
+    >
+      {shown}
+    </td>
+  );
+}
+
+function buildColumns(factors: readonly FactorDefinition[] | undefined, date: string | null): Column[] {
+  const detailQuery = date ? `?date=${encodeURIComponent(date)}` : "";
+  const base: Column[] = [
+    {
+      key: "symbol",
+      label: "Symbol",
+      sort: "symbol",
+      numeric: false,
+      cell: (row) => (
+        <a class="symbol-link" href={`/universe/${encodeURIComponent(row.symbol)}${detailQuery}`}>
+          {row.symbol}
+        </a>
+      ),
+    },
+    { key: "company_name", label: "Company", numeric: false, cell: (row) => <span class="company" title={row.company_name ?? undefined}>{row.company_name ?? missing}</span> },
+    { key: "sector", label: "Sector", sort: "sector", numeric: false, cell: (row) => <span class="sector" title={row.sector ?? undefined}>{row.sector ?? missing}</span> },
+    { key: "market_cap", label: "Market cap", sort: "market_cap", numeric: true, cell: (row) => <>{formatDollars(row.market_cap)}</> },
+    { key: "pe_ratio", label: "P/E", sort: "pe_ratio", numeric: true, title: "Price / earnings", cell: (row) => <>{formatRatio(row.pe_ratio)}</> },
+    { key: "ps_ratio", label: "P/S", sort: "ps_ratio", numeric: true, title: "Price / sales", cell: (row) => <>{formatRatio(row.ps_ratio)}</> },
+    { key: "return_1d", label: "1D", sort: "return_1d", numeric: true, title: "Return over the last day", cell: (row) => <>{formatPercent(row.return_1d)}</> },
+    { key: "return_ytd", label: "YTD", sort: "return_ytd", numeric: true, title: "Return year to date", cell: (row) => <>{formatPercent(row.return_ytd)}</> },
+  ];
+  // Factor columns in GET /factors' display order when it answered, the API's order otherwise.
+  const byColumn = new Map((factors ?? []).map((factor) => [`factor_${factor.key}`, factor]));
+  const ordered = [...factorColumns].sort((a, b) => (byColumn.get(a)?.display_order ?? 1e9) - (byColumn.get(b)?.display_order ?? 1e9));
+  return [
+    ...base,
+    ...ordered.map((column): Column => {
+      const factor = byColumn.get(column);
+      const label = factor?.name ?? humanizeKey(column);
+      const scale = divergingScale([], factorExtent(column));
+      return {
+        key: column,
+        label,
+        sort: column,
+        numeric: true,
+        title: factor?.description,
+        cell: (row) => <>{formatExposure(row[column], 2)}</>,
+        factor: { column, scale },
+      };
+    }),
+  ];
+}
+
+function SortHeader(props: { column: Column; state: UniverseState; onSort: (column: SortColumn) => void }): JSX.Element {
+  const { column, state } = props;
+  const sort = column.sort;
+  const isFactor = column.key.startsWith("factor_");
+  if (!sort) {
+    return (
+      <th scope="col" class={column.numeric ? "num" : ""} title={column.title}>
+        {column.label}
+      </th>
+    );
+  }
+  const current = ariaSort(state, sort);
+  return (
+    <th scope="col" class={`${column.numeric ? "num" : ""} ${isFactor ? "factor-head" : ""}`} aria-sort={current} data-column={sort}>
+      <button type="button" class="sort-button" title={column.title ? `${column.title} (sort)` : `Sort by ${column.label}`} onClick={() => props.onSort(sort)}>
+        <span>{column.label}</span>
+        <span class={`sort-mark ${current ? "active" : ""}`} aria-hidden="true">
+          {current === "ascending" ? "▲" : current === "descending" ? "▼" : "↕"}
+        </span>
+      </button>
+    </th>
+  );
+}
+
+function Legend(): JSX.Element {
+  const stops = [-1, -0.5, 0, 0.5, 1];
+  const scale = divergingScale([], 1);
+  return (
+    <div class="legend universe-legend" aria-label="Factor colour scale">
+      <span>Factor cells:</span>
+      {stops.map((stop) => {
+        const color = scale.color(stop);
+        return (
+          <span key={stop} class="legend-swatch" style={{ background: css(color), color: css(textColorOn(color)) }}>
+            {formatExposure(stop, 1)}
+          </span>
+        );
+      })}
+      <span class="legend-swatch" style={{ background: css(scale.color(null)) }}>
+        {missing}
+      </span>
+      <span class="muted">full colour at ±1 (market beta ±2); grey = no beta</span>
+    </div>
+  );
+}
+
+/**
+ * A filter input that follows the URL and writes back to it once typing pauses. `fromNumber`
+ * turns a typed number into the URL's value ("invalid" when out of range).
+ */
+function useFilterText(current: number | null, toText: (value: number | null) => string, fromNumber: (value: number) => number | "invalid", apply: (value: number | null) => void) {
+  const [textValue, setText] = useState(() => toText(current));
+  const settled = useDebounced(textValue, 450);
+  const read = (typed: string): number | null | "invalid" => {
+    const parsed = parseDecimal(typed);
+    return parsed === null || parsed === "invalid" ? parsed : fromNumber(parsed);
+  };
+  const parsedValue = read(textValue);
+  useEffect(() => {
+    const next = read(settled);
+    if (next !== "invalid" && next !== current) apply(next);
+    // Deliberately only on a settled edit: that is what writes the URL.
+  }, [settled]);
+  useEffect(() => {
+    // The URL changed elsewhere (back button, clear): show its value unless that is what is typed.
+    if (parsedValue !== current) setText(toText(current));
+    // Deliberately only on a URL change.
+  }, [current]);
+  return { text: textValue, setText, invalid: parsedValue === "invalid", parsedValue };
+}
+
+export function UniversePage(): JSX.Element {
+  const location = useLocation();
+  const state = readUniverseState(location.query);
+  const search = universeSearch(state);
+  const navigate = (next: UniverseState) => location.route(`/universe${universeSearch(next)}`, true);
+
+  useEffect(() => rememberSearch(search), [search]);
+
+  const query = pageQuery(state);
+  const table = useAsync(() => unwrap(api.data.symbols.$get({ query })), [JSON.stringify(query)]);
+  const factors = useAsync(() => loadFactors(), []);
+  const metricsDate = table.data?.metrics_date ?? null;
+  const sectors = useAsync(() => (metricsDate ? loadSectors(metricsDate) : Promise.resolve([])), [metricsDate]);
+  const { reload: reloadTable } = table;
+  const { reload: reloadSectors } = sectors;
+  useEffect(
+    () =>
+      // A finished batch rewrites a date's metrics (usually a new latest date): show it.
+      onLive((message) => {
+        if (message.type !== "batch.completed") return;
+        sectorsByDate.delete(message.date);
+        reloadTable();
+        reloadSectors();
+      }),
+    [reloadTable, reloadSectors],
+  );
+
+  const cap = useFilterText(
+    state.minMarketCap,
+    billionsText,
+    (value) => (value < 0 ? "invalid" : dollarsFromBillions(value)),
+    (value) => navigate({ ...state, minMarketCap: value, page: 1 }),
+  );
+  const pe = useFilterText(
+    state.maxPeRatio,
+    (value) => (value === null ? "" : String(value)),
+    (value) => value,
+    (value) => navigate({ ...state, maxPeRatio: value, page: 1 }),
+  );
+
+  /** Enter in a filter applies both typed values at once (they otherwise apply after a pause). */
+  function applyNow(): void {
+    const next = { ...state, page: 1 };
+    if (cap.parsedValue !== "invalid") next.minMarketCap = cap.parsedValue;
+    if (pe.parsedValue !== "invalid") next.maxPeRatio = pe.parsedValue;
+    if (next.minMarketCap !== state.minMarketCap || next.maxPeRatio !== state.maxPeRatio) navigate(next);
+  }
+
+  const columns = buildColumns(factors.data, state.date);
+  const sectorOptions = [...(sectors.data ?? [])];
+  if (state.sector !== null && !sectorOptions.includes(state.sector)) sectorOptions.push(state.sector);
+  const filtered = state.sector !== null || state.minMarketCap !== null || state.maxPeRatio !== null;
+
+  const [exporting, setExporting] = useState<{ status: "idle" | "running" | "error"; message?: string }>({ status: "idle" });
+  async function exportCsv(total: number): Promise<void> {
+    setExporting({ status: "running" });
+    try {
+      const pages: string[] = [];
+      for (const part of exportQueries(state, total, metricsDate)) {
+        const response = await authorizedFetch(`/api/v1/data/symbols?${new URLSearchParams(part).toString()}`, { headers: { accept: "text/csv" } });
+        pages.push(await response.text());
+      }
+      const name = ["symbols", metricsDate ?? "latest", state.sector?.toLowerCase().replace(/[^a-z0-9]+/g, "-")].filter(Boolean).join("-");
+      download(new Blob([joinCsvPages(pages)], { type: "text/csv;charset=utf-8" }), `${name}.csv`);
+      setExporting({ status: "idle" });
+    } catch (error) {
+      setExporting({ status: "error", message: describeFailure(error) });
+    }
+  }
+
+  const total = table.data?.total_count;
+  return (
+    <Page
+      title="Universe"
+      subtitle={
+        table.data ? (
+          <>
+            {table.data.metrics_date ? <>Metrics of {table.data.metrics_date}</> : <>No metrics computed yet</>}
+            {state.date ? " (pinned)" : ""} · {table.data.total_count.toLocaleString("en-US")} {filtered ? "matching " : ""}symbols
+          </>
+        ) : (
+          "The symbol table: sort on any column, filter, page"
+        )
+      }
+      actions={
+        <>
+          <button
+            type="button"
+            class="button"
+            data-testid="universe-export"
+            // Not while the table reloads: the export's page count comes from the shown total.
+            disabled={total === undefined || total === 0 || table.status === "loading" || exporting.status === "running"}
+            onClick={() => total !== undefined && void exportCsv(total)}
+            title="Every row that matches the filters, in the table's sort order, with every column the API returns"
+          >
+            {exporting.status === "running" ? "Preparing CSV…" : `Download CSV${total ? ` (all ${total.toLocaleString("en-US")} rows)` : ""}`}
+          </button>
+        </>
+      }
+    >
+      {exporting.status === "error" ? (
+        <div class="state state-error" role="alert">
+          <strong>CSV export failed:</strong> {exporting.message}
+        </div>
+      ) : null}
+      <div class="toolbar universe-filters" role="group" aria-label="Filters">
+        <div class="field">
+          <label for="universe-sector">Sector</label>
+          <select
+            id="universe-sector"
+            value={state.sector ?? ""}
+            onChange={(event) => navigate({ ...state, sector: event.currentTarget.value || null, page: 1 })}
+            aria-describedby={sectors.status === "error" ? "universe-sector-error" : undefined}
+          >
+            <option value="">All sectors</option>
+            {sectorOptions.map((sector) => (
+              <option key={sector} value={sector}>
+                {sector}
+              </option>
+            ))}
+          </select>
+          {sectors.status === "error" ? (
+            <small id="universe-sector-error" class="field-error">
+              Sectors unavailable: {describeFailure(sectors.error)}
+            </small>
+          ) : null}
+        </div>
+        <div class={`field ${cap.invalid ? "field-invalid" : ""}`}>
+          <label for="universe-min-cap">Min market cap ($B)</label>
+          <input
+            id="universe-min-cap"
+            class="filter-number"
+            inputMode="decimal"
+            autocomplete="off"
+            placeholder="any"
+            value={cap.text}
+            aria-invalid={cap.invalid || undefined}
+            aria-describedby={cap.invalid ? "universe-min-cap-error" : undefined}
+            onInput={(event) => cap.setText(event.currentTarget.value)}
+            onKeyDown={(event) => event.key === "Enter" && applyNow()}
+          />
+          {cap.invalid ? (
+            <small id="universe-min-cap-error" class="field-error">
+              A number of billions, 0 or more
+            </small>
+          ) : null}
+        </div>
+        <div class={`field ${pe.invalid ? "field-invalid" : ""}`}>
+          <label for="universe-max-pe">Max P/E</label>
+          <input
+            id="universe-max-pe"
+            class="filter-number"
+            inputMode="decimal"
+            autocomplete="off"
+            placeholder="any"
+            value={pe.text}
+            aria-invalid={pe.invalid || undefined}
+            aria-describedby={pe.invalid ? "universe-max-pe-error" : undefined}
+            onInput={(event) => pe.setText(event.currentTarget.value)}
+            onKeyDown={(event) => event.key === "Enter" && applyNow()}
+          />
+          {pe.invalid ? (
+            <small id="universe-max-pe-error" class="field-error">
+              A number
+            </small>
+          ) : null}
+        </div>
+        <div class="field">
+          <label for="universe-page-size">Rows per page</label>
+          <select id="universe-page-size" value={String(state.pageSize)} onChange={(event) => navigate({ ...state, pageSize: Number(event.currentTarget.value), page: 1 })}>
+            {pageSizes.map((size) => (
+              <option key={size} value={String(size)}>
+                {size}
+              </option>
+            ))}
+          </select>
+        </div>
+        {filtered ? (
+          <button type="button" class="button ghost" onClick={() => navigate({ ...defaultUniverseState, sortBy: state.sortBy, sortOrder: state.sortOrder, pageSize: state.pageSize, date: state.date })}>
+            Clear filters
+          </button>
+        ) : null}
+        <Legend />
+      </div>
+
+      <Async state={table} what="symbols">
+        {(body) => {
+          if (body.metrics_date === null) return <Empty>No metrics have been computed yet: the table fills after the first batch run.</Empty>;
+          const range = pageRange(state.page, state.pageSize, body.total_count, body.symbols.length);
+          if (body.symbols.length === 0) {
+            return body.total_count > 0 ? (
+              <Empty>
+                Page {state.page} is past the last page ({range.pages}).{" "}
+                <button type="button" class="link-button" onClick={() => navigate({ ...state, page: range.pages })}>
+                  Go to page {range.pages}
+                </button>
+              </Empty>
+            ) : (
+              <Empty>
+                No symbols match these filters.{" "}
+                {filtered ? (
+                  <button type="button" class="link-button" onClick={() => navigate({ ...state, sector: null, minMarketCap: null, maxPeRatio: null, page: 1 })}>
+                    Clear filters
+                  </button>
+                ) : null}
+              </Empty>
+            );
+          }
+          return (
+            <>
+              <div class="table-wrap universe-wrap">
+                <table class="data universe-table" aria-label="Symbols" aria-rowcount={body.total_count + 1}>
+                  <thead>
+                    <tr>
+                      {columns.map((column) => (
+                        <SortHeader key={column.key} column={column} state={state} onSort={(sort) => navigate(sortedBy(state, sort))} />
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {body.symbols.map((row, index) => (
+                      <tr key={row.symbol} aria-rowindex={range.first + index + 1}>
+                        {columns.map((column) =>
+                          column.factor ? (
+                            <FactorCell key={column.key} value={row[column.factor.column]} scale={column.factor.scale} label={column.label} symbol={row.symbol} />
+                          ) : column.key === "symbol" ? (
+                            <th key={column.key} scope="row">
+                              {column.cell(row)}
+                            </th>
+                          ) : (
+                            <td key={column.key} class={column.numeric ? "num" : ""}>
+                              {column.cell(row)}
+                            </td>
+                          ),
+                        )}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <nav class="pager" aria-label="Pages">
+                <span data-testid="universe-range" aria-live="polite">
+                  Rows {range.first.toLocaleString("en-US")}–{range.last.toLocaleString("en-US")} of {range.total.toLocaleString("en-US")}
+                </span>
+                <span class="muted">
+                  Page {state.page} of {range.pages}
+                </span>
+                <button type="button" class="button small" disabled={!range.hasPrevious} onClick={() => navigate({ ...state, page: 1 })}>
+                  First
+                </button>
+                <button type="button" class="button small" disabled={!range.hasPrevious} onClick={() => navigate({ ...state, page: state.page - 1 })}>
+                  Previous
+                </button>
+                <button type="button" class="button small" disabled={!range.hasNext} onClick={() => navigate({ ...state, page: state.page + 1 })}>
+                  Next
+                </button>
+                <button type="button" class="button small" disabled={!range.hasNext} onClick={() => navigate({ ...state, page: range.pages })}>
+                  Last
+                </button>
+              </nav>
+            </>
+          );
+        }}
+      </Async>
+    </Page>
+  );
+}

@@ -1,0 +1,44 @@
+// Loading data for a page: one hook that runs an async load when its inputs change, keeps the
+// last result while reloading (no flash of empty content), drops stale answers, and exposes
+// `reload` for live updates and retries.
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+
+export type AsyncState<T> =
+  | { status: "loading"; data: T | undefined; error: null }
+  | { status: "ok"; data: T; error: null }
+  | { status: "error"; data: T | undefined; error: unknown };
+
+export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, inputs: readonly unknown[]): AsyncState<T> & { reload: () => void } {
+  const [state, setState] = useState<AsyncState<T>>({ status: "loading", data: undefined, error: null });
+  const [version, setVersion] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setState((previous) => ({ status: "loading", data: previous.data, error: null }));
+    loadRef.current(controller.signal).then(
+      (data) => {
+        if (!controller.signal.aborted) setState({ status: "ok", data, error: null });
+      },
+      (error: unknown) => {
+        if (!controller.signal.aborted) setState((previous) => ({ status: "error", data: previous.data, error }));
+      },
+    );
+    return () => controller.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller lists the inputs
+  }, [...inputs, version]);
+
+  const reload = useCallback(() => setVersion((value) => value + 1), []);
+  return { ...state, reload };
+}
+
+/** A value that follows `value` after it has stopped changing for `delayMs`. */
+export function useDebounced<T>(value: T, delayMs: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), delayMs);
+    return () => clearTimeout(timer);
+  }, [value, delayMs]);
+  return settled;
+}
