@@ -15,7 +15,7 @@ import { metaRoutes } from "./routes/meta.ts";
 import { portfolioRoutes } from "./routes/portfolios.ts";
 import { stressRoutes } from "./routes/stress.ts";
 import { whatIfRoutes } from "./routes/what-if.ts";
-import { symbolRoutes } from "./routes/symbols.ts";
+import { sectorRoutes, symbolRoutes } from "./routes/symbols.ts";
 
 export { LiveHub } from "./realtime/live-hub.ts";
 
@@ -26,6 +26,7 @@ const api = new Hono<{ Bindings: Env }>()
   .route("/health", healthRoutes)
   .route("/", metaRoutes)
   .route("/data/symbols", symbolRoutes)
+  .route("/data/sectors", sectorRoutes)
   .route("/factors", factorRoutes)
   .route("/portfolios", portfolioRoutes)
   .route("/stress", stressRoutes)

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { symbolDailyMetrics } from "../../schema/index.ts";
 import type { FactorsResponse } from "../../worker/api/factors.ts";
-import { factorSortColumns, symbolRowSchema, symbolSortColumns, tableFactorColumns, symbolsResponseSchema, type SymbolDetailResponse, type SymbolRow, type SymbolsResponse } from "../../worker/api/symbols.ts";
+import { factorSortColumns, type SectorsResponse, symbolRowSchema, symbolSortColumns, tableFactorColumns, symbolsResponseSchema, type SymbolDetailResponse, type SymbolRow, type SymbolsResponse } from "../../worker/api/symbols.ts";
 import { symbolsQueries } from "../../worker/routes/symbols.ts";
 import { call, db, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
 
@@ -85,6 +85,26 @@ describe("GET /data/symbols", () => {
     expect(cheap.total_count).toBe(rows.filter((row) => row.sector === sector && row.market_cap !== null && row.market_cap >= median && row.pe_ratio !== null && row.pe_ratio <= 20).length);
   });
 
+  it("searches with q: symbols starting with it or company names containing it, case-insensitive, % and _ literal", async () => {
+    const rows = await allRows();
+    const target = rows.find((row) => row.company_name !== null && row.symbol.length >= 3)!;
+    const prefix = target.symbol.slice(0, 3).toLowerCase();
+    const word = target.company_name!.split(" ")[0]!.toUpperCase();
+    const matches = (q: string) =>
+      rows.filter((row) => row.symbol.toLowerCase().startsWith(q.toLowerCase()) || (row.company_name ?? "").toLowerCase().includes(q.toLowerCase())).map((row) => row.symbol).sort();
+    for (const q of [prefix, word]) {
+      const found = await page(`q=${encodeURIComponent(q)}&limit=500`);
+      expect(found.symbols.map((row) => row.symbol).sort()).toEqual(matches(q));
+      expect(found.total_count).toBe(matches(q).length);
+      expect(found.symbols.map((row) => row.symbol)).toContain(target.symbol);
+    }
+    // LIKE's wildcards are plain characters in q.
+    expect((await page("q=%25")).total_count).toBe(0);
+    expect((await page("q=_")).total_count).toBe(0);
+    const empty = await errorOf(await call("/data/symbols?q=%20"), 400);
+    expect(empty.details).toEqual([{ path: "q", message: "q must not be empty" }]);
+  });
+
   it("pages to the edges: offset past the end is empty with the total, limit 500 is allowed and 501 is not", async () => {
     const past = await page("offset=100000");
     expect(past.symbols).toEqual([]);
@@ -140,6 +160,27 @@ describe("the symbol table's queries", () => {
         }
       }
     }
+  });
+});
+
+describe("GET /data/sectors", () => {
+  it("lists the date's sectors by name with their symbol counts, equal to the sector filter's totals", async () => {
+    const rows = await allRows();
+    const sectors = await json<SectorsResponse>(await call("/data/sectors"));
+    expect(sectors.metrics_date).toBe((await page("limit=1")).metrics_date);
+    const expected = new Map<string, number>();
+    for (const row of rows) if (row.sector !== null) expected.set(row.sector, (expected.get(row.sector) ?? 0) + 1);
+    expect(sectors.sectors).toEqual([...expected.keys()].sort().map((sector) => ({ sector, count: expected.get(sector) })));
+    expect(sectors.without_sector).toBe(rows.filter((row) => row.sector === null).length);
+    const first = sectors.sectors[0]!;
+    expect((await page(`sector=${encodeURIComponent(first.sector)}&limit=1`)).total_count).toBe(first.count);
+  });
+
+  it("answers an empty list for a date without metrics and refuses a malformed date", async () => {
+    const none = await json<SectorsResponse>(await call("/data/sectors?date=2001-01-02"));
+    expect(none).toEqual({ metrics_date: "2001-01-02", sectors: [], without_sector: 0 });
+    const error = await errorOf(await call("/data/sectors?date=yesterday"), 400);
+    expect((error.details as { path: string }[])[0]!.path).toBe("date");
   });
 });
 

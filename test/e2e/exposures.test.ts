@@ -233,6 +233,21 @@ describe("the heatmap", () => {
     await page.getByRole("radio", { name: "Portfolios" }).click();
     const { portfolios } = await apiJson<{ portfolios: { id: string; name: string }[] }>(baseUrl, token, "/portfolios");
     await expect.poll(() => heatmapColumns(page)).toEqual(portfolios.map((entry) => entry.name));
+    const date = exposures.dates.at(-1)!;
+    expect(await page.getByTestId("window-label").innerText()).toBe(date);
+    // Each portfolio's market beta on that date, as the API has it.
+    const expected = await Promise.all(
+      portfolios.map(async (entry) => {
+        const response = await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${entry.id}/exposures`);
+        const index = response.dates.indexOf(date);
+        return formatExposure(index < 0 ? null : response.factors[0]!.portfolio[index]);
+      }),
+    );
+    expect(expected.filter((text) => text !== "\u2014").length).toBeGreaterThan(1);
+    await page.getByRole("button", { name: "Show table" }).click();
+    const marketRow = page.locator(".heatmap-table tbody tr").first();
+    await expect.poll(async () => (await marketRow.locator("td").allInnerTexts()).map((text) => text.trim())).toEqual(expected);
+    await page.getByRole("button", { name: "Hide table" }).click();
     await screenshot(page, "exposures-portfolios");
     await page.getByRole("radio", { name: "Dates" }).click();
   });

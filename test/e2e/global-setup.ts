@@ -1,8 +1,8 @@
 // The end-to-end suite's stack: `npm start`'s own script (scripts/dev.ts) on free ports over a
 // fresh data directory, so the suite runs exactly what a user runs (libSQL server, migrations,
 // demo seed, client build, wrangler dev) without touching the developer's .data/. The
-// history the tests need is computed through the admin API: every weekday of the last six
-// weeks except the last one, which a test then runs from the dashboard's Batch page.
+// history the tests need is computed through the admin API: every weekday of the five weeks
+// before the last one, which a test then runs from the dashboard's Batch page.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,7 +79,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const pendingDate = lastWeekday(new Date());
   const computedTo = lastWeekday(new Date(`${addDays(pendingDate, -1)}T12:00:00Z`));
-  const computedFrom = addDays(computedTo, -44);
+  const computedFrom = addDays(computedTo, -36);
   const started = (await api(baseUrl, token, "/admin/batch/backfill", { method: "POST", body: JSON.stringify({ from: computedFrom, to: computedTo }) })) as { run_id: string };
   const runId = started.run_id;
   const deadline = Date.now() + 180_000;

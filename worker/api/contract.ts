@@ -44,7 +44,7 @@ import {
   positionSchema,
   positionUpdateSchema,
 } from "./portfolios.ts";
-import { symbolDetailQuerySchema, symbolDetailResponseSchema, symbolParamsSchema, symbolsQuerySchema, symbolsResponseSchema } from "./symbols.ts";
+import { sectorsQuerySchema, sectorsResponseSchema, symbolDetailQuerySchema, symbolDetailResponseSchema, symbolParamsSchema, symbolsQuerySchema, symbolsResponseSchema } from "./symbols.ts";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
@@ -80,6 +80,11 @@ export const routes = {
     method: "get", path: "/data/symbols", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols", csv: true,
     summary: "The symbol table of a metrics date: server-side sort (nulls last), filters and paging.",
     query: symbolsQuerySchema, response: symbolsResponseSchema,
+  },
+  listSectors: {
+    method: "get", path: "/data/sectors", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols",
+    summary: "The sectors of a metrics date's symbols (the symbol table's sector filter), with counts.",
+    query: sectorsQuerySchema, response: sectorsResponseSchema,
   },
   getSymbol: {
     method: "get", path: "/data/symbols/:symbol", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols",

@@ -45,6 +45,13 @@ export const symbolsQuerySchema = z
     sort_by: z.enum(symbolSortColumns, { error: `sort_by must be one of ${symbolSortColumns.join(", ")}` }).optional().meta({ description: "Column to sort on (nulls always last)." }),
     sort_order: z.enum(["asc", "desc"], { error: "sort_order must be asc or desc" }).optional(),
     sector: z.string().trim().min(1, { error: "sector must not be empty" }).max(100).optional(),
+    q: z
+      .string()
+      .trim()
+      .min(1, { error: "q must not be empty" })
+      .max(40, { error: "q must be at most 40 characters" })
+      .optional()
+      .meta({ description: "Search (autocomplete): symbols starting with q, or company names containing it; case-insensitive." }),
     min_market_cap: queryNumber("min_market_cap").optional(),
     max_pe_ratio: queryNumber("max_pe_ratio").optional(),
     limit: queryInteger("limit", 1, maxSymbolsLimit).optional().meta({ description: `Rows per page, at most ${maxSymbolsLimit} (default 100).` }),
@@ -90,6 +97,22 @@ export const symbolsResponseSchema = z
   })
   .meta({ id: "SymbolsResponse" });
 export type SymbolsResponse = z.output<typeof symbolsResponseSchema>;
+
+export const sectorsQuerySchema = z
+  .strictObject({ date: isoDate("date").optional().meta({ description: "Metrics date; default the latest." }) })
+  .meta({ id: "SectorsQuery" });
+
+export const sectorsResponseSchema = z
+  .object({
+    /** Null when no metrics exist yet (before the first batch). */
+    metrics_date: z.string().nullable(),
+    /** The sectors of the date's symbols (the `sector` filter's values), by name, with how many symbols each has. */
+    sectors: z.array(z.object({ sector: z.string(), count: z.number().int() })),
+    /** Symbols of the date without a sector. */
+    without_sector: z.number().int(),
+  })
+  .meta({ id: "SectorsResponse" });
+export type SectorsResponse = z.output<typeof sectorsResponseSchema>;
 
 export const symbolParamsSchema = z.strictObject({ symbol: symbolField });
 

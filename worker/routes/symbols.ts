@@ -4,16 +4,18 @@
 // The table reads one metrics date (default the latest): one query for the page and one for
 // the count, both filtered on the (metrics_date, column) indexes. Nulls sort last in both
 // directions (`column is null` first in the ORDER BY), then by symbol, so pages are stable.
-import { and, asc, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, max, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, max, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { Hono, type TypedResponse } from "hono";
 import { companyProfiles, factorDefinitions, symbolDailyMetrics, symbolFactorExposures, symbolUniverse } from "../../schema/index.ts";
 import { routes } from "../api/contract.ts";
 import {
   maxHistoryDays,
+  sectorsQuerySchema,
   symbolDetailQuerySchema,
   symbolParamsSchema,
   symbolsQuerySchema,
+  type SectorsResponse,
   type SymbolDetailResponse,
   type SymbolRow,
   type SymbolsQuery,
@@ -77,6 +79,11 @@ const rowJson = sql<string>`(${sql.join(
 export function symbolsQueries(db: Database, metricsDate: string, query: SymbolsQuery) {
   const filters: SQL[] = [eq(symbolDailyMetrics.metricsDate, metricsDate)];
   if (query.sector !== undefined) filters.push(eq(symbolDailyMetrics.sector, query.sector));
+  if (query.q !== undefined) {
+    // LIKE is case-insensitive for ASCII in SQLite; the search text's own % and _ are escaped.
+    const text = query.q.replace(/[\\%_]/g, (char) => `\\${char}`);
+    filters.push(or(sql`${symbolDailyMetrics.symbol} like ${`${text}%`} escape '\\'`, sql`${symbolDailyMetrics.companyName} like ${`%${text}%`} escape '\\'`)!);
+  }
   if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
   if (query.max_pe_ratio !== undefined) filters.push(lte(symbolDailyMetrics.peRatio, query.max_pe_ratio));
   const sortColumn = columnByName.get(query.sort_by ?? "symbol")!;
@@ -127,6 +134,28 @@ async function symbolsPage(db: Database, metricsDate: string, query: SymbolsQuer
 }
 
 const csvColumns = [...Object.values(metricsColumns)].map((column) => column.name).filter((name) => name !== "metrics_date" && name !== "updated_at");
+
+/** `GET /data/sectors`: the values the symbol table's sector filter takes, with counts. */
+export const sectorRoutes = new Hono<ApiEnv>().get("/", guard(routes.listSectors), validate("query", sectorsQuerySchema), async (c) => {
+  const query = c.req.valid("query");
+  const db = getDatabase(c.env);
+  const metricsDate = query.date ?? (await latestMetricsDate(db));
+  const rows =
+    metricsDate === null
+      ? []
+      : await db
+          .select({ sector: symbolDailyMetrics.sector, count: count() })
+          .from(symbolDailyMetrics)
+          .where(eq(symbolDailyMetrics.metricsDate, metricsDate))
+          .groupBy(symbolDailyMetrics.sector)
+          .orderBy(asc(symbolDailyMetrics.sector));
+  const body: SectorsResponse = {
+    metrics_date: metricsDate,
+    sectors: rows.flatMap((row) => (row.sector === null ? [] : [{ sector: row.sector, count: row.count }])),
+    without_sector: rows.find((row) => row.sector === null)?.count ?? 0,
+  };
+  return c.json(body, 200);
+});
 
 export const symbolRoutes = new Hono<ApiEnv>()
   .get("/", guard(routes.listSymbols), validate("query", symbolsQuerySchema), async (c) => {

@@ -1,6 +1,6 @@
 // The universe table's state as a URL query (so links and reloads keep sort, filters and page),
 // the API query it stands for, and the small pure rules around it: which columns sort, which
-// way a first click sorts, the pager's numbers, the sector list's discovery, the CSV export's
+// way a first click sorts, the pager's numbers, the CSV export's
 // pages. No DOM and no fetch here: the pages pass their I/O in.
 
 /** Factor columns of `GET /data/symbols`, in the API's order (`factor_<key>` of GET /factors). */
@@ -220,32 +220,6 @@ export function joinCsvPages(pages: readonly string[]): string {
     out += body;
   });
   return out;
-}
-
-/** One `GET /data/symbols` call as the sector discovery needs it. */
-export type SectorProbe = (query: Record<string, string>) => Promise<{ symbols: readonly { sector: string | null }[]; total_count: number }>;
-
-/**
- * The sectors present on a metrics date, without reading every row: the table sorted by
- * sector gives the first sector at an offset, a sector filter gives its row count, and the
- * next sector starts that many rows further on (nulls sort last and end the walk). Two small
- * requests per sector. A sector whose filter finds no rows (the filter trims, the stored value
- * did not) is skipped a row at a time and left out of the list: selecting it would find nothing.
- */
-export async function discoverSectors(probe: SectorProbe, date: string | null, maxSectors = 200): Promise<string[]> {
-  const dated: Record<string, string> = date ? { date } : {};
-  const sectors: string[] = [];
-  let offset = 0;
-  for (let step = 0; step < maxSectors * 2; step++) {
-    const at = await probe({ ...dated, sort_by: "sector", sort_order: "asc", limit: "1", offset: String(offset) });
-    const sector = at.symbols[0]?.sector ?? null;
-    if (sector === null) break;
-    const count = (await probe({ ...dated, sector, limit: "1" })).total_count;
-    if (count > 0) sectors.push(sector);
-    offset += Math.max(1, count);
-    if (offset >= at.total_count || sectors.length >= maxSectors) break;
-  }
-  return sectors;
 }
 
 /** How a stored beta's quality flag reads, and the badge class that goes with it. */

@@ -369,24 +369,27 @@ function ExposuresView(props: ViewProps): JSX.Element {
         {loadError ? <ErrorNotice error={loadError} retry={reload} /> : null}
         {loading && !matrix ? <Loading what="exposures" /> : null}
         {!loading && matrix && matrix.xs.length === 0 ? (
-          <Empty>No computed exposures yet. The daily batch computes them{" "}{"(the Batch page runs it)"}.</Empty>
+          <Empty>No computed exposures yet: the daily batch computes them (an operator can run it from the Batch page).</Empty>
         ) : null}
         {matrix && matrix.xs.length > 0 ? (
-          <HeatmapView
-            xs={matrix.xs}
-            columnLabels={columnLabels}
-            columnTitles={columnTitles}
-            rowLabels={factorNames}
-            values={matrix.values}
-            scale={scale}
-            selected={selected}
-            syncKey={syncKey}
-            label={heatmapTitle}
-            tooltip={tooltip}
-            onSelect={selectCell}
-            onReady={(exporter) => (exportPng.current = exporter)}
-            showTable={showTable}
-          />
+          // While a reload runs the old numbers stay, dimmed and marked busy.
+          <div class="async" aria-busy={loading} data-stale={loading ? "" : undefined}>
+            <HeatmapView
+              xs={matrix.xs}
+              columnLabels={columnLabels}
+              columnTitles={columnTitles}
+              rowLabels={factorNames}
+              values={matrix.values}
+              scale={scale}
+              selected={selected}
+              syncKey={syncKey}
+              label={heatmapTitle}
+              tooltip={tooltip}
+              onSelect={selectCell}
+              onReady={(exporter) => (exportPng.current = exporter)}
+              showTable={showTable}
+            />
+          </div>
         ) : null}
         {quality && columns === "dates" ? <QualityNote quality={quality} date={main?.to ?? ""} /> : null}
       </Card>

@@ -12,7 +12,6 @@ import {
   ariaSort,
   billionsText,
   defaultUniverseState,
-  discoverSectors,
   dollarsFromBillions,
   exportQueries,
   factorColumns,
@@ -57,12 +56,12 @@ export function loadFactors(): Promise<FactorDefinition[]> {
   return factorsPromise;
 }
 
-/** The sectors of each metrics date, discovered once per page load. */
+/** The sectors of each metrics date (`GET /data/sectors`), read once per page load. */
 const sectorsByDate = new Map<string, Promise<string[]>>();
 function loadSectors(metricsDate: string): Promise<string[]> {
   let pending = sectorsByDate.get(metricsDate);
   if (!pending) {
-    pending = discoverSectors((query) => unwrap(api.data.symbols.$get({ query })), metricsDate);
+    pending = unwrap(api.data.sectors.$get({ query: { date: metricsDate } })).then((body) => body.sectors.map((entry) => entry.sector));
     pending.catch(() => sectorsByDate.delete(metricsDate));
     sectorsByDate.set(metricsDate, pending);
   }

@@ -39,11 +39,11 @@ interface UniverseSymbol extends SymbolOption {
   price: number | null;
 }
 
-// The symbol API has no prefix filter (GET /data/symbols filters by sector, market cap and
-// P/E only), so the universe is loaded once per session, 500 rows a page (its maximum),
-// sorted by symbol, and filtered here: typing then costs no request per key. A few thousand
-// symbols are a few requests; the cap below keeps a huge universe from loading forever
-// (beyond it, suggestions are partial and any ticker can still be typed).
+// The universe is loaded once per session, 500 rows a page (the API's maximum), sorted by
+// symbol, and filtered here rather than with the API's `q` search: typing then costs no
+// request per key, and the rows carry the prices the holdings table values positions with.
+// A few thousand symbols are a few requests; the cap below keeps a huge universe from loading
+// forever (beyond it, suggestions are partial and any ticker can still be typed).
 const maxUniversePages = 20;
 let universeLoad: Promise<{ symbols: UniverseSymbol[]; date: string | null }> | null = null;
 

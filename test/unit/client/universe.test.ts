@@ -7,7 +7,6 @@ import {
   billionsText,
   defaultOrder,
   defaultUniverseState,
-  discoverSectors,
   dollarsFromBillions,
   exportQueries,
   factorColumns,
@@ -23,7 +22,6 @@ import {
   sortColumns,
   sortedBy,
   universeSearch,
-  type SectorProbe,
   type UniverseState,
 } from "../../../client/src/lib/universe-query.ts";
 
@@ -169,34 +167,3 @@ describe("CSV export", () => {
   });
 });
 
-describe("discoverSectors", () => {
-  /** A fake `GET /data/symbols` over rows: sorted by sector (nulls last), filtered by sector. */
-  function fakeApi(sectors: (string | null)[]): { probe: SectorProbe; calls: Record<string, string>[] } {
-    const sorted = [...sectors].sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0));
-    const calls: Record<string, string>[] = [];
-    const probe: SectorProbe = async (q) => {
-      calls.push(q);
-      const rows = q["sector"] !== undefined ? sorted.filter((s) => s === q["sector"]!.trim()) : sorted;
-      const offset = Number(q["offset"] ?? 0);
-      return { symbols: rows.slice(offset, offset + Number(q["limit"])).map((sector) => ({ sector })), total_count: rows.length };
-    };
-    return { probe, calls };
-  }
-
-  it("finds every sector with two small requests each, stopping at the nulls", async () => {
-    const { probe, calls } = fakeApi([...Array(50).fill("Energy"), ...Array(9).fill("ETF"), null, ...Array(3).fill("Utilities"), null]);
-    expect(await discoverSectors(probe, "2026-11-20")).toEqual(["ETF", "Energy", "Utilities"]);
-    expect(calls.length).toBe(7);
-    expect(calls.every((call) => call["date"] === "2026-11-20" && call["limit"] === "1")).toBe(true);
-  });
-
-  it("skips a stored sector the trimmed filter cannot find instead of looping", async () => {
-    const { probe } = fakeApi(["Energy", " Odd ", " Odd ", "Utilities"]);
-    expect(await discoverSectors(probe, null)).toEqual(["Energy", "Utilities"]);
-  });
-
-  it("returns nothing for an empty table or one without sectors", async () => {
-    expect(await discoverSectors(fakeApi([]).probe, null)).toEqual([]);
-    expect(await discoverSectors(fakeApi([null, null]).probe, null)).toEqual([]);
-  });
-});
