@@ -143,7 +143,23 @@ describe("the heatmap", () => {
     expect(await page.getByTestId("tooltip-value").innerText()).toBe(formatExposure(exposures.factors[0]!.portfolio[last]));
     expect(text).toMatch(/Coverage\s+\d+\.\d%/);
     expect(text).toMatch(/R² \(benchmark\)\s+\d+\.\d%/);
+    // The exposure lines follow the heatmap's cursor (uPlot cursor sync): their readout shows the hovered date.
+    await page.mouse.move(bounds.x + box[0] + box[2] * (10.5 / 20), bounds.y + box[1] + box[3] * (0.5 / 12));
+    await expect.poll(() => page.locator(".readout caption").innerText()).toBe(exposures.dates[last - 19 + 10]);
     await page.mouse.move(0, 0);
+  });
+
+  it("is reachable from the keyboard: arrows move between cells, Enter drills down", async () => {
+    const last = exposures.dates.length - 1;
+    await page.getByTestId("heatmap").focus();
+    await page.keyboard.press("ArrowLeft");
+    await page.keyboard.press("ArrowDown");
+    expect(await page.getByTestId("tooltip-value").innerText()).toBe(formatExposure(exposures.factors[1]!.portfolio[last - 1]));
+    await page.keyboard.press("Enter");
+    const heading = page.getByRole("region", { name: "Drill-down" }).getByRole("heading");
+    await expect.poll(() => heading.innerText()).toContain(`${exposures.factors[1]!.name} · `);
+    expect(await heading.innerText()).toContain(exposures.dates[last - 1]);
+    await page.getByRole("button", { name: "Close the drill-down" }).click();
   });
 
   it("switches between portfolio, benchmark and active values", async () => {
