@@ -34,6 +34,26 @@ export function formatDollars(value: number | null | undefined): string {
   return signed(`$${abs.toFixed(0)}`, Math.round(value) === 0 ? 0 : value, false);
 }
 
+/**
+ * Dollars exactly, grouped: `$250,000`, `−$1,234.50`. Cents: "auto" shows them only when there
+ * are any, "always" (prices) or "never" (rounded to whole dollars). `sign` adds "+" to positives.
+ */
+export function formatMoney(value: number | null | undefined, options: { cents?: "auto" | "always" | "never"; sign?: boolean } = {}): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
+  const cents = options.cents ?? "auto";
+  const amount = cents === "never" ? Math.round(value) : Math.round(value * 100) / 100;
+  const fraction = cents === "always" || (cents === "auto" && Math.round(Math.abs(amount) * 100) % 100 !== 0) ? 2 : 0;
+  const text = `$${Math.abs(amount).toLocaleString("en-US", { minimumFractionDigits: fraction, maximumFractionDigits: fraction })}`;
+  return signed(text, amount, options.sign ?? false);
+}
+
+/** A plain number, grouped, up to `decimals` decimals, with a real minus sign (`1,250`, `−0.45`). */
+export function formatNumber(value: number | null | undefined, decimals = 4): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
+  const text = Math.abs(value).toLocaleString("en-US", { maximumFractionDigits: decimals });
+  return text === "0" ? "0" : signed(text, value, false);
+}
+
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** An ISO date as an axis tick: `Jun 30`, with the year when it changes (`Jan 2 2026`). */

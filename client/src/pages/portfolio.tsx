@@ -9,10 +9,10 @@ import type { PortfolioResponse, PositionCreate, PositionResponse } from "../../
 import type { Instrument, OptionType } from "../../../.types/schema/portfolios";
 import { ApiFailure, api, authorizedFetch, unwrap } from "../api/client.ts";
 import { Async, Card, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
-import { formatExposure, formatPercent, missing } from "../lib/format.ts";
+import { formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
 import { useAsync } from "../state/use-async.ts";
-import { canEdit, formatMoney, formatNumber, heldOn, splitIssues, todayIso } from "./portfolios.tsx";
+import { canEdit, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
 import "./portfolios.css";
 
 // ---- the position fields ---------------------------------------------------------------------

@@ -5,63 +5,13 @@ import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useState } from "preact/hooks";
 import type { PortfolioResponse, PositionResponse } from "../../../.types/worker/api/portfolios";
-import { ApiFailure, api, unwrap } from "../api/client.ts";
+import { api, unwrap } from "../api/client.ts";
 import { Async, Card, Empty, ErrorNotice, Field, Page } from "../components/ui.tsx";
-import { missing } from "../lib/format.ts";
+import { formatMoney, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
+import { canEdit, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./portfolios.css";
-
-const minus = "\u2212";
-
-/** Dollars exactly, grouped, cents only when there are any (`$250,000`, `−$1,234.50`); missing "—". */
-export function formatMoney(value: number | null | undefined): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
-  const cents = Math.round(Math.abs(value) * 100) % 100 !== 0;
-  const text = Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: cents ? 2 : 0, maximumFractionDigits: 2 });
-  return `${value < 0 ? minus : ""}$${text}`;
-}
-
-/** A plain number, grouped, up to `decimals` decimals, with a real minus sign; missing "—". */
-export function formatNumber(value: number | null | undefined, decimals = 4): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
-  const text = Math.abs(value).toLocaleString("en-US", { maximumFractionDigits: decimals });
-  return value < 0 && text !== "0" ? `${minus}${text}` : text;
-}
-
-/** Today's date (the browser's calendar) as YYYY-MM-DD. */
-export function todayIso(): string {
-  const now = new Date();
-  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
-}
-
-/** Whether a position is held on `date` (opened on or before it, not yet closed). */
-export function heldOn(position: Pick<PositionResponse, "opened_on" | "closed_on">, date: string): boolean {
-  return position.opened_on <= date && (position.closed_on === null || position.closed_on > date);
-}
-
-/**
- * Splits an error into messages for the named fields (shown beside them) and the rest (shown
- * above the form). `fields` are the form's field names.
- */
-export function splitIssues(error: unknown, fields: readonly string[]): { byField: Record<string, string>; rest: unknown } {
-  if (!(error instanceof ApiFailure)) return { byField: {}, rest: error };
-  const byField: Record<string, string> = {};
-  let unplaced = 0;
-  for (const issue of error.issues) {
-    const field = issue.path.split(".")[0] ?? "";
-    if (fields.includes(field) && issue.line === undefined) byField[field] = byField[field] ? `${byField[field]}; ${issue.message}` : issue.message;
-    else unplaced++;
-  }
-  const placed = Object.keys(byField).length > 0;
-  // Every issue sits beside its field: the summary above the form says only that.
-  return { byField, rest: placed && unplaced === 0 ? null : error };
-}
-
-/** Whether the caller may change this portfolio (its own, and the permission to). */
-export function canEdit(portfolio: Pick<PortfolioResponse, "writable">): boolean {
-  return portfolio.writable && can("MANAGE_PORTFOLIOS");
-}
 
 interface Draft {
   name: string;

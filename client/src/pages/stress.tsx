@@ -9,7 +9,7 @@ import { useMemo, useState } from "preact/hooks";
 import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
 import { ImpactBars, type ImpactBarItem } from "../components/impact-bars.tsx";
 import { Async, Card, Empty, ErrorNotice, Field, Loading, Page } from "../components/ui.tsx";
-import { formatDollars, formatPercent, missing } from "../lib/format.ts";
+import { formatDollars, formatMoney, formatPercent, missing } from "../lib/format.ts";
 import { parseNumberInput } from "../lib/what-if-holdings.ts";
 import { can, session } from "../state/session.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
@@ -35,14 +35,8 @@ function shockInputText(shock: number): string {
   return String(Number((shock * 100).toPrecision(10)));
 }
 
-const wholeDollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
 /** Whole dollars with an explicit sign (`−$200,104`, `+$8,295`) for the detail table. */
-function formatDollarsFull(value: number | null | undefined): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
-  const rounded = Math.round(value);
-  return `${rounded < 0 ? minus : rounded > 0 ? "+" : ""}$${wholeDollars.format(Math.abs(rounded))}`;
-}
+const formatDollarsFull = (value: number | null | undefined): string => formatMoney(value, { cents: "never", sign: true });
 
 /** Compact dollars with an explicit sign for the bars (`−$200K`, `+$8.30K`). */
 function formatImpact(value: number | null): string {

@@ -6,7 +6,7 @@ import { useLocation, useRoute } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { ApiFailure, api, unwrap, type JsonBody } from "../api/client.ts";
 import { Async, Card, Empty, ErrorNotice, Page } from "../components/ui.tsx";
-import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
+import { formatDollars, formatExposure, formatMoney, formatPercent, missing } from "../lib/format.ts";
 import { css, divergingScale, textColorOn } from "../lib/scale.ts";
 import { factorExtent, formatRatio, humanizeKey, qualityBadge } from "../lib/universe-query.ts";
 import { onLive } from "../state/live.ts";
@@ -19,9 +19,7 @@ type Beta = SymbolDetail["betas"][number];
 
 const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
 
-function formatPrice(value: number | null | undefined): string {
-  return value === null || value === undefined || !Number.isFinite(value) ? missing : `$${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-}
+const formatPrice = (value: number | null | undefined): string => formatMoney(value, { cents: "always" });
 
 function formatRSquared(value: number | null | undefined): string {
   return value === null || value === undefined || !Number.isFinite(value) ? missing : value.toFixed(3);

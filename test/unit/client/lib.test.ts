@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildCsv, heatmapCsv } from "../../../client/src/lib/csv.ts";
-import { dateTicks, formatDateTick, formatDollars, formatExposure, formatPercent, missing } from "../../../client/src/lib/format.ts";
+import { dateTicks, formatDateTick, formatDollars, formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../../../client/src/lib/format.ts";
 import { css, divergingScale, missingColor, negativeColor, positiveColor, textColorOn, zeroColor } from "../../../client/src/lib/scale.ts";
 import { parseCsv } from "../../../worker/market-data/csv.ts";
 
@@ -83,5 +83,28 @@ describe("CSV", () => {
   it("lays the heatmap out long: one line per column and factor", () => {
     const text = heatmapCsv(["market_beta", "value"], ["2026-06-29", "2026-06-30"], (r, c) => (r === 1 && c === 0 ? null : r + c / 10));
     expect(text.trim().split("\r\n")).toEqual(["date,factor_key,value", "2026-06-29,market_beta,0", "2026-06-29,value,", "2026-06-30,market_beta,0.1", "2026-06-30,value,1.1"]);
+  });
+});
+
+describe("formatMoney and formatNumber", () => {
+  it("prints exact grouped dollars, cents only when there are any unless told, a real minus, + on request", () => {
+    expect(formatMoney(250000)).toBe("$250,000");
+    expect(formatMoney(-1234.5)).toBe("\u2212$1,234.50");
+    expect(formatMoney(125000.504)).toBe("$125,000.50");
+    expect(formatMoney(0.004)).toBe("$0");
+    expect(formatMoney(12.3, { cents: "always" })).toBe("$12.30");
+    expect(formatMoney(-200103.6, { cents: "never", sign: true })).toBe("\u2212$200,104");
+    expect(formatMoney(8295.2, { cents: "never", sign: true })).toBe("+$8,295");
+    expect(formatMoney(0.2, { cents: "never", sign: true })).toBe("$0");
+    expect(formatMoney(null)).toBe("\u2014");
+    expect(formatMoney(Number.NaN)).toBe("\u2014");
+  });
+
+  it("prints plain numbers grouped with up to the given decimals", () => {
+    expect(formatNumber(1250)).toBe("1,250");
+    expect(formatNumber(-0.45)).toBe("\u22120.45");
+    expect(formatNumber(105.123456, 2)).toBe("105.12");
+    expect(formatNumber(-0.00001)).toBe("0");
+    expect(formatNumber(undefined)).toBe("\u2014");
   });
 });
