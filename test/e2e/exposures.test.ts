@@ -127,6 +127,14 @@ describe("the heatmap", () => {
     const red = await cellPixel(page, mostNegative);
     expect(red[0]).toBeGreaterThan(red[1]);
     await screenshot(page, "exposures");
+    // Nothing is wider than the window, at 1280 px and at 420 px.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    await screenshot(page, "exposures-narrow");
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.waitForTimeout(300);
   });
 
   it("shows value, coverage and R² on hover", async () => {

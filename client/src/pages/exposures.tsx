@@ -277,7 +277,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
       subtitle={
         <>
           {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark {effectiveBenchmark ?? "none"}
-          {main && main.dates.length ? ` · ${main.dates.length} dates loaded (${main.from} – ${main.to})` : ""}
+          {main && main.dates.length ? ` · ${main.dates.length} dates loaded (${main.dates[0]} – ${main.dates[main.dates.length - 1]})` : ""}
         </>
       }
     >
@@ -312,17 +312,6 @@ function ExposuresView(props: ViewProps): JSX.Element {
           {columns === "dates" ? (
             <SelectField label="Window" value={String(windowSize)} options={windowSizes.map((value) => ({ value, label: `${value} days` }))} onChange={(value) => setQuery({ window: value === "20" ? null : value })} />
           ) : null}
-          <div class="toolbar-end">
-            <button type="button" class="button" onClick={() => setShowTable((value) => !value)} aria-pressed={showTable}>
-              {showTable ? "Hide table" : "Show table"}
-            </button>
-            <button type="button" class="button" onClick={exportCsv} disabled={!matrix}>
-              Export CSV
-            </button>
-            <button type="button" class="button" onClick={() => void exportImage()} disabled={!matrix}>
-              Export PNG
-            </button>
-          </div>
         </div>
         <div class="slider-row">
           <button
@@ -364,7 +353,20 @@ function ExposuresView(props: ViewProps): JSX.Element {
             {views.find((option) => option.value === view)?.label} exposure by factor{columns === "dates" ? " and date" : " and portfolio"}
           </>
         }
-        actions={<Legend scale={scale} />}
+        actions={
+          <>
+            <Legend scale={scale} />
+            <button type="button" class="button small" onClick={() => setShowTable((value) => !value)} aria-pressed={showTable}>
+              {showTable ? "Hide table" : "Show table"}
+            </button>
+            <button type="button" class="button small" onClick={exportCsv} disabled={!matrix}>
+              Export CSV
+            </button>
+            <button type="button" class="button small" onClick={() => void exportImage()} disabled={!matrix}>
+              Export PNG
+            </button>
+          </>
+        }
       >
         {loadError ? <ErrorNotice error={loadError} retry={reload} /> : null}
         {loading && !matrix ? <Loading what="exposures" /> : null}
