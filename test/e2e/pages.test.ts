@@ -5,6 +5,7 @@
 // Every page is screenshotted at 1280×800 and 420 px wide into test/e2e/artifacts/.
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { formatExposure } from "../../client/src/lib/format.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
 import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
 
@@ -149,6 +150,70 @@ describe("batch and live updates", () => {
     expect(columns.at(-1)).toBe(pendingDate);
     expect(heatmapErrors).toEqual([]);
     await heatmapPage.close();
+  });
+});
+
+describe("reconnecting", () => {
+  it("reconnects after the socket drops and replays the update it missed, in place", async () => {
+    const { portfolios } = await apiJson<{ portfolios: { id: string }[] }>(baseUrl, token, "/portfolios");
+    const portfolioId = portfolios[0]!.id;
+    const { positions } = await apiJson<{ positions: { id: string; symbol: string; instrument: string; quantity: number; closed_on: string | null }[] }>(baseUrl, token, `/portfolios/${portfolioId}/positions`);
+    const position = positions.find((entry) => entry.instrument !== "option" && entry.closed_on === null && entry.symbol === "SPY") ?? positions.find((entry) => entry.instrument !== "option" && entry.closed_on === null)!;
+
+    const live = await context.newPage();
+    const liveErrors = watchErrors(live);
+    // Test instrumentation only: keep a handle on the page's sockets so the test can drop one.
+    await live.addInitScript(() => {
+      const Native = window.WebSocket;
+      const sockets: WebSocket[] = [];
+      (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets = sockets;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          sockets.push(this);
+        }
+      };
+    });
+    await live.goto(`${baseUrl}/?portfolio=${portfolioId}`);
+    await live.getByTestId("heatmap").locator("canvas").waitFor();
+    const state = live.getByTestId("connection-state");
+    await expect.poll(() => state.innerText()).toBe("Live");
+    await live.evaluate(() => ((window as unknown as { e2eMarker: string }).e2eMarker = "still here"));
+    await live.getByRole("button", { name: "Show table" }).click();
+    const marketLast = live.locator(".heatmap-table tbody tr").first().locator("td").last();
+    const before = (await marketLast.innerText()).trim();
+
+    // No tickets for a while: the socket drops and the dashboard keeps retrying with backoff.
+    await live.route("**/api/v1/live/ticket", (route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"code":"UNAVAILABLE","message":"test outage"}}' }));
+    await live.evaluate(() => (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.at(-1)!.close(4001, "test drop"));
+    await expect.poll(() => state.innerText()).toBe("Live: reconnecting");
+
+    // Meanwhile a position change is published to the hub, which this client misses.
+    await apiJson(baseUrl, token, `/portfolios/${portfolioId}/positions/${position.id}`, { method: "PATCH", body: JSON.stringify({ quantity: position.quantity * 3 }) });
+    // The recompute may finish after the PATCH answers: wait for the stored number to change.
+    let expected = before;
+    await expect
+      .poll(async () => {
+        const changed = await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolioId}/exposures`);
+        expected = formatExposure(changed.factors[0]!.portfolio.at(-1));
+        return expected;
+      })
+      .not.toBe(before);
+    await live.waitForTimeout(1_000);
+    expect((await marketLast.innerText()).trim()).toBe(before);
+
+    // Tickets again: the next attempt reconnects, resumes from the last sequence number and
+    // receives the missed update.
+    await live.unroute("**/api/v1/live/ticket");
+    await expect.poll(() => state.innerText(), { timeout: 20_000 }).toBe("Live");
+    await expect.poll(async () => (await marketLast.innerText()).trim(), { timeout: 10_000 }).toBe(expected);
+    expect(await live.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe("still here");
+    expect(await live.evaluate(() => (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.length)).toBe(2);
+    // Only the simulated outage's refused tickets were logged.
+    expect(liveErrors.filter((error) => !error.includes("status of 503"))).toEqual([]);
+
+    await apiJson(baseUrl, token, `/portfolios/${portfolioId}/positions/${position.id}`, { method: "PATCH", body: JSON.stringify({ quantity: position.quantity }) });
+    await live.close();
   });
 });
 

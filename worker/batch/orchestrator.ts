@@ -67,13 +67,14 @@ type RunRow = typeof batchRuns.$inferSelect;
 /** The symbol that defines the market calendar: no close on a weekday means no trading. */
 export const marketReferenceSymbol = "SPY";
 
+/** What each phase's counts count (publish: the portfolios whose numbers it pushed; its one chunk is the date). */
 const phaseUnits: Record<BatchPhase, PhaseUnit> = {
   market_data: "symbols",
   symbol_metrics: "symbols",
   universe_factors: "symbols",
   portfolio_analytics: "portfolios",
   denormalize: "symbols",
-  publish: "dates",
+  publish: "portfolios",
 };
 
 /** Phases that compute from the date's closes, skipped on a day without trading. */
