@@ -51,7 +51,14 @@ export class ApiFailure extends Error {
   }
 }
 
-async function failure(response: Response): Promise<ApiFailure> {
+/** What reading an error needs of a response (a fetch Response or hono's ClientResponse). */
+interface ErrorResponse {
+  status: number;
+  statusText: string;
+  json(): Promise<unknown>;
+}
+
+async function failure(response: ErrorResponse): Promise<ApiFailure> {
   let code = `HTTP_${response.status}`;
   let message = response.statusText || "request failed";
   let details: unknown;
@@ -78,11 +85,11 @@ export async function unwrap<R extends ClientResponse<unknown, number, string>>(
     throw new ApiFailure(0, "NETWORK", `the service did not answer (${error instanceof Error ? error.message : String(error)})`, undefined);
   }
   if (response.status === 401) {
-    const problem = await failure(response as unknown as Response);
+    const problem = await failure(response);
     signOut(`The service refused the token: ${problem.message}.`);
     throw problem;
   }
-  if (!response.ok) throw await failure(response as unknown as Response);
+  if (!response.ok) throw await failure(response);
   if (response.status === 204) return undefined as JsonBody<R>;
   return (await response.json()) as JsonBody<R>;
 }

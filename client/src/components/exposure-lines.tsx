@@ -27,7 +27,7 @@ export function ExposureLines(props: { exposures: Exposures; range: [number, num
       chart.current?.destroy();
       chart.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- created once
+    // Dependencies on purpose: created once
   }, []);
 
   useEffect(() => {

@@ -131,7 +131,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
       created.destroy();
       chart.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the chart is created once
+    // Dependencies on purpose: the chart is created once
   }, []);
 
   useEffect(() => {

@@ -399,7 +399,7 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
       if (timer) clearTimeout(timer);
       pollNow.current = () => undefined;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- onStatusChange is the parent's reload
+    // Dependencies on purpose: onStatusChange is the parent's reload
   }, [runId, version]);
 
   // Live: progress of this run moves the bars at once and asks for its telemetry.

@@ -9,7 +9,7 @@
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, ApiFailure, unwrap, type JsonBody } from "../api/client.ts";
+import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
 import { barExtent, MiniBar } from "../components/impact-bars.tsx";
 import { SymbolPicker } from "../components/symbol-picker.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page } from "../components/ui.tsx";
@@ -284,7 +284,7 @@ export function WhatIfPage(): JSX.Element {
               <span class="row-mark changed" aria-hidden="true" /> changed <span class="row-mark added" aria-hidden="true" /> added since the start
             </p>
           ) : null}
-          {universe.status === "error" ? <p class="hint">Symbol suggestions are unavailable ({(universe.error as Error).message}); any ticker can still be typed.</p> : null}
+          {universe.status === "error" ? <p class="hint">Symbol suggestions are unavailable ({describeFailure(universe.error)}); any ticker can still be typed.</p> : null}
           {excluded.length > 0 ? (
             <p class="analysis-note" role="note" data-testid="rows-left-out">
               <span class="badge warn">{excluded.length === 1 ? "1 row" : `${excluded.length} rows`} left out</span> The exposures leave out the rows with errors until they are fixed.

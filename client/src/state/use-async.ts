@@ -26,7 +26,7 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, inputs: r
       },
     );
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller lists the inputs
+    // Dependencies on purpose: the caller lists the inputs
   }, [...inputs, version]);
 
   const reload = useCallback(() => setVersion((value) => value + 1), []);
