@@ -92,6 +92,8 @@ export const portfolioFactorExposures = sqliteTable(
     exposureDollar: real("exposure_dollar").notNull(),
     /** Share of gross exposure that had a beta for this factor, 0–1; null when gross is 0. */
     coverage: real("coverage"),
+    /** The holdings' R² for the factor weighted by |mv·δ|, 0–1; null when no holding's beta has one. */
+    rSquared: real("r_squared"),
     positionsUsed: integer("positions_used").notNull(),
     positionsTotal: integer("positions_total").notNull(),
     createdAt: createdAt(),

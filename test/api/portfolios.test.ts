@@ -118,7 +118,7 @@ describe("exposures", () => {
     expect(body.dates).toEqual(batchDates);
     expect(body.factors).toHaveLength(12);
     for (const factor of body.factors) {
-      for (const key of ["portfolio", "exposure_dollar", "coverage", "benchmark", "benchmark_r_squared", "active"] as const) expect(factor[key], `${factor.key}.${key}`).toHaveLength(batchDates.length);
+      for (const key of ["portfolio", "exposure_dollar", "coverage", "r_squared", "benchmark", "benchmark_r_squared", "active"] as const) expect(factor[key], `${factor.key}.${key}`).toHaveLength(batchDates.length);
     }
     const stored = await db
       .select()
@@ -131,6 +131,22 @@ describe("exposures", () => {
     expect(market.portfolio[last]).toBe(stored!.exposureValue);
     expect(market.exposure_dollar[last]).toBe(stored!.exposureDollar);
     expect(market.coverage[last]).toBe(stored!.coverage);
+    expect(market.r_squared[last]).toBe(stored!.rSquared);
+    // The holdings' R²: their symbols' R² weighted by |market value × delta| (the drill-down's rows).
+    const drill = await json<DrillDownResponse>(await call(`/portfolios/demo-long-short/exposures/stocks?factor=market_beta&date=${latestDate}`));
+    let weighted = 0;
+    let weights = 0;
+    for (const row of drill.rows) {
+      const beta = await db.select().from(symbolFactorExposures).where(and(eq(symbolFactorExposures.symbol, row.beta_symbol), eq(symbolFactorExposures.calculationDate, latestDate), eq(symbolFactorExposures.factorId, 1))).get();
+      if (beta?.rSquared === null || beta?.rSquared === undefined) continue;
+      weighted += Math.abs(row.market_value * row.delta) * beta.rSquared;
+      weights += Math.abs(row.market_value * row.delta);
+    }
+    expect(weights).toBeGreaterThan(0);
+    expect(market.r_squared[last]).toBeCloseTo(weighted / weights, 12);
+    const allRSquared = body.factors.flatMap((factor) => factor.r_squared.filter((value): value is number => value !== null));
+    expect(allRSquared.length).toBeGreaterThan(0);
+    expect(allRSquared.every((value) => value >= 0 && value <= 1)).toBe(true);
     const qqq = await db.select().from(symbolFactorExposures).where(and(eq(symbolFactorExposures.symbol, "QQQ"), eq(symbolFactorExposures.calculationDate, latestDate), eq(symbolFactorExposures.factorId, 1))).get();
     expect(market.benchmark[last]).toBe(qqq!.betaValue);
     expect(market.benchmark_r_squared[last]).toBe(qqq!.rSquared);
@@ -147,7 +163,7 @@ describe("exposures", () => {
     expect(body.factors.every((factor) => factor.benchmark.every((value) => value === null) && factor.active.every((value) => value === null))).toBe(true);
     const csv = await call("/portfolios/demo-core-equity/exposures?factors=value&format=csv");
     const lines = (await csv.text()).trim().split("\r\n");
-    expect(lines[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,benchmark,active");
+    expect(lines[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,r_squared,benchmark,active");
     expect(lines).toHaveLength(1 + body.dates.length);
     expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?factors=luck"), 400)).details).toEqual([{ path: "factors", message: expect.stringContaining("luck") }]);
     expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?from=2026-06-30&to=2026-06-01"), 400)).details).toEqual([{ path: "from", message: expect.any(String) }]);

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { formatExposure } from "../../client/src/lib/format.ts";
+import { formatExposure, formatPercent } from "../../client/src/lib/format.ts";
 import { divergingScale } from "../../client/src/lib/scale.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
 import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
@@ -151,6 +151,8 @@ describe("the heatmap", () => {
     expect(await page.getByTestId("tooltip-value").innerText()).toBe(formatExposure(exposures.factors[0]!.portfolio[last]));
     expect(text).toMatch(/Coverage\s+\d+\.\d%/);
     expect(text).toMatch(/R² \(benchmark\)\s+\d+\.\d%/);
+    expect(await page.getByTestId("tooltip-r-squared").innerText()).toBe(formatPercent(exposures.factors[0]!.r_squared[last]));
+    expect(exposures.factors[0]!.r_squared[last]).not.toBeNull();
     // The exposure lines follow the heatmap's cursor (uPlot cursor sync): their readout shows the hovered date.
     await page.mouse.move(bounds.x + box[0] + box[2] * (10.5 / 20), bounds.y + box[1] + box[3] * (0.5 / 12));
     await expect.poll(() => page.locator(".readout caption").innerText()).toBe(exposures.dates[last - 19 + 10]);

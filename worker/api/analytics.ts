@@ -72,6 +72,8 @@ export const exposureFactorSeriesSchema = z
     exposure_dollar: series,
     /** Share of gross exposure that had a beta, 0–1. */
     coverage: series,
+    /** The holdings' R² for the factor, weighted by |market value × delta|, 0–1; null when no holding's beta has an R². */
+    r_squared: series,
     /** The benchmark symbol's beta; null without a benchmark or a stored beta. */
     benchmark: series,
     benchmark_r_squared: series,

@@ -326,6 +326,7 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
               exposureValue: e.exposure,
               exposureDollar: e.exposureDollar as number,
               coverage: e.coverage,
+              rSquared: e.rSquared,
               positionsUsed: e.positionsUsed,
               positionsTotal: e.positionsTotal,
             })),

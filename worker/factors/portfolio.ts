@@ -28,6 +28,11 @@
 //   0); `coverage` is 0 then, and null only when gross is 0 (nothing to cover).
 // - `positionsTotal` per factor counts the public positions held on D (priced or not), so
 //   positionsUsed / positionsTotal is the count-based companion of coverage.
+// - rSquared[f] = Σ |mv_i·δ_i|·R²_i[f] / Σ |mv_i·δ_i| over the positions used whose beta has an
+//   R²: how much of its holdings' return variance the factor's regressions explain, weighted
+//   by each holding's delta-adjusted size (the weight its beta gets in the exposure). In [0, 1]
+//   (each R² is, OLS and ridge alike, both fitted with an intercept); null when no position
+//   used has an R², and when every such position's delta-adjusted size is 0.
 // - Betas of a symbol whose record has no entry for any factor of the list count as no betas.
 // - A result that overflows (only possible with absurd magnitudes, ~1e150 and beyond) is a
 //   RangeError rather than an Infinity in the output.
@@ -124,6 +129,8 @@ export interface FactorExposure {
   exposureDollar: number | null;
   /** Σ |mv| of the positions used / gross; null when gross is 0. */
   coverage: number | null;
+  /** The holdings' R² for the factor, weighted by |mv·δ| (see the header); null when none has one. */
+  rSquared: number | null;
   positionsUsed: number;
   positionsTotal: number;
 }
@@ -353,6 +360,8 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
     let exposure = 0;
     let exposureDollar = 0;
     let coveredGross = 0;
+    let rSquaredWeighted = 0;
+    let rSquaredWeight = 0;
     for (const p of positions) {
       if (p.marketValue === null || p.delta === null) continue;
       const lookup = lookUpBeta(betasBySymbol.get(p.betaSymbol), factor.key);
@@ -362,6 +371,12 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
       exposureDollar += p.marketValue * p.delta * beta;
       if (p.weight !== null) exposure += p.weight * p.delta * beta;
       coveredGross += Math.abs(p.marketValue);
+      const rSquared = lookup.estimate.rSquared;
+      if (rSquared !== null) {
+        const size = Math.abs(p.marketValue * p.delta);
+        rSquaredWeighted += size * rSquared;
+        rSquaredWeight += size;
+      }
     }
     return {
       factorId: factor.id,
@@ -369,6 +384,7 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
       exposure: used > 0 && weightsAvailable ? requireFiniteOutput(`exposure of ${factor.key}`, exposure) : null,
       exposureDollar: used > 0 ? requireFiniteOutput(`exposure_dollar of ${factor.key}`, exposureDollar) : null,
       coverage: gross > 0 ? Math.min(1, coveredGross / gross) : null,
+      rSquared: rSquaredWeight > 0 ? Math.min(1, Math.max(0, requireFiniteOutput(`r_squared of ${factor.key}`, rSquaredWeighted / rSquaredWeight))) : null,
       positionsUsed: used,
       positionsTotal: publicHeld,
     };

@@ -33,6 +33,8 @@ export const exposureValue = z.object({
   exposure: nullableNumber,
   exposure_dollar: nullableNumber,
   coverage: nullableNumber,
+  /** The holdings' R² for the factor (|mv·δ|-weighted); absent in messages stored before it existed. */
+  r_squared: z.optional(nullableNumber),
 });
 
 export const welcomeMessage = z.object({ type: z.literal("welcome"), sub: z.string(), hub: z.string(), heartbeat_seconds: z.number() });

@@ -26,7 +26,7 @@ export async function storedExposureUpdates(db: Database, ids: readonly string[]
   const [factors, exposures, snapshots] = await Promise.all([
     loadActiveFactors(db),
     db
-      .select({ portfolioId: portfolioFactorExposures.portfolioId, factorId: portfolioFactorExposures.factorId, exposure: portfolioFactorExposures.exposureValue, dollars: portfolioFactorExposures.exposureDollar, coverage: portfolioFactorExposures.coverage })
+      .select({ portfolioId: portfolioFactorExposures.portfolioId, factorId: portfolioFactorExposures.factorId, exposure: portfolioFactorExposures.exposureValue, dollars: portfolioFactorExposures.exposureDollar, coverage: portfolioFactorExposures.coverage, rSquared: portfolioFactorExposures.rSquared })
       .from(portfolioFactorExposures)
       .where(and(inArray(portfolioFactorExposures.portfolioId, [...ids]), eq(portfolioFactorExposures.calculationDate, date))),
     db
@@ -46,7 +46,7 @@ export async function storedExposureUpdates(db: Database, ids: readonly string[]
       equity: equity.get(id) ?? null,
       exposures: factors.map((factor) => {
         const row = byKey.get(`${id}|${factor.id}`);
-        return { factor_key: factor.key, exposure: row?.exposure ?? null, exposure_dollar: row?.dollars ?? null, coverage: row?.coverage ?? null };
+        return { factor_key: factor.key, exposure: row?.exposure ?? null, exposure_dollar: row?.dollars ?? null, coverage: row?.coverage ?? null, r_squared: row?.rSquared ?? null };
       }),
     }));
 }

@@ -85,6 +85,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
                 exactText(portfolioFactorExposures.exposureValue),
                 exactText(portfolioFactorExposures.exposureDollar),
                 exactText(portfolioFactorExposures.coverage),
+                exactText(portfolioFactorExposures.rSquared),
               ]),
             })
             .from(portfolioFactorExposures)
@@ -114,13 +115,14 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       dates,
       equity: snapshots.map((snapshot) => snapshot.equity),
       factors: chosen.map((factor) => {
-        const series = { portfolio: empty(), exposure_dollar: empty(), coverage: empty(), benchmark: empty(), benchmark_r_squared: empty(), active: empty() };
-        for (const [date, exposure, dollars, coverage] of unpackRows(exposureText.get(factor.id) ?? null)) {
+        const series = { portfolio: empty(), exposure_dollar: empty(), coverage: empty(), r_squared: empty(), benchmark: empty(), benchmark_r_squared: empty(), active: empty() };
+        for (const [date, exposure, dollars, coverage, rSquared] of unpackRows(exposureText.get(factor.id) ?? null)) {
           const index = dateIndex.get(date!);
           if (index === undefined) continue;
           series.portfolio[index] = numberOrNull(exposure);
           series.exposure_dollar[index] = numberOrNull(dollars);
           series.coverage[index] = numberOrNull(coverage);
+          series.r_squared[index] = numberOrNull(rSquared);
         }
         for (const [date, beta, rSquared] of unpackRows(benchmarkText.get(factor.id) ?? null)) {
           const index = dateIndex.get(date!);
@@ -137,8 +139,8 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       data_quality: (lastSnapshot?.dataQuality as DataQuality | null | undefined) ?? null,
     };
     if (wantsCsv(c, query.format)) {
-      const header = ["date", "factor_key", "portfolio", "exposure_dollar", "coverage", "benchmark", "active"];
-      const rows = dates.flatMap((date, index) => response.factors.map((factor) => [date, factor.key, factor.portfolio[index], factor.exposure_dollar[index], factor.coverage[index], factor.benchmark[index], factor.active[index]]));
+      const header = ["date", "factor_key", "portfolio", "exposure_dollar", "coverage", "r_squared", "benchmark", "active"];
+      const rows = dates.flatMap((date, index) => response.factors.map((factor) => [date, factor.key, factor.portfolio[index], factor.exposure_dollar[index], factor.coverage[index], factor.r_squared[index], factor.benchmark[index], factor.active[index]]));
       return csvResponse(c, `exposures-${id}-${from}-${to}.csv`, header, rows);
     }
     return c.json(response, 200);

@@ -82,6 +82,8 @@ export function applyUpdate(exposures: Exposures, update: ExposuresUpdated): Exp
         portfolio: replace(factor.portfolio, value.exposure),
         exposure_dollar: replace(factor.exposure_dollar, value.exposure_dollar),
         coverage: replace(factor.coverage, value.coverage),
+        // A message stored before the hub sent R² has none: keep the loaded number then.
+        r_squared: value.r_squared === undefined ? factor.r_squared : replace(factor.r_squared, value.r_squared),
         active: replace(factor.active, value.exposure === null || benchmark === null ? null : value.exposure - benchmark),
       };
     }),

@@ -246,6 +246,8 @@ function ExposuresView(props: ViewProps): JSX.Element {
           <dd>{formatDollars(at(factor?.exposure_dollar))}</dd>
           <dt>Coverage</dt>
           <dd>{formatPercent(at(factor?.coverage))}</dd>
+          <dt>R² (holdings)</dt>
+          <dd data-testid="tooltip-r-squared">{formatPercent(at(factor?.r_squared))}</dd>
           <dt>Benchmark{exposures?.benchmark ? ` (${exposures.benchmark})` : ""}</dt>
           <dd>{formatExposure(at(factor?.benchmark))}</dd>
           <dt>R² (benchmark)</dt>

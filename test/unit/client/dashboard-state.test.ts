@@ -22,6 +22,7 @@ function exposures(id: string, dates: string[], market: (number | null)[], bench
         portfolio: market,
         exposure_dollar: market.map((value) => (value === null ? null : value * 1_000_000)),
         coverage: market.map((value) => (value === null ? null : 1)),
+        r_squared: market.map((value) => (value === null ? null : 0.5)),
         benchmark,
         benchmark_r_squared: benchmark.map((value) => (value === null ? null : 0.9)),
         active: market.map((value, i) => (value === null || benchmark[i] === null ? null : value - benchmark[i]!)),
@@ -109,7 +110,7 @@ describe("live updates folded into loaded exposures", () => {
     date,
     cause: "positions" as const,
     equity: 2_000_000,
-    exposures: [{ factor_key: "market_beta", exposure, exposure_dollar: exposure === null ? null : exposure * 2_000_000, coverage: 0.95 }],
+    exposures: [{ factor_key: "market_beta", exposure, exposure_dollar: exposure === null ? null : exposure * 2_000_000, coverage: 0.95, r_squared: 0.7 }],
   });
 
   it("replaces the date's numbers and recomputes active against the benchmark", () => {
@@ -118,6 +119,7 @@ describe("live updates folded into loaded exposures", () => {
     expect(factor.portfolio).toEqual([1.1, 1.2, null, 1.4, 0.8]);
     expect(factor.exposure_dollar[4]).toBe(1_600_000);
     expect(factor.coverage[4]).toBe(0.95);
+    expect(factor.r_squared[4]).toBe(0.7);
     expect(factor.active[4]).toBeCloseTo(-0.2, 12);
     expect(next.equity[4]).toBe(2_000_000);
     // The loaded object is not modified (Preact sees a new value).
@@ -129,6 +131,13 @@ describe("live updates folded into loaded exposures", () => {
     const cleared = applyUpdate(core, update("2026-06-24", null))!.factors[0]!;
     expect(cleared.portfolio[0]).toBeNull();
     expect(cleared.active[0]).toBeNull();
+  });
+
+  it("keeps the loaded R² when a message has none (stored before the hub sent it)", () => {
+    const { r_squared: _dropped, ...withoutRSquared } = update("2026-06-30", 0.8).exposures[0]!;
+    const next = applyUpdate(core, { ...update("2026-06-30", 0.8), exposures: [withoutRSquared] })!;
+    expect(next.factors[0]!.r_squared[4]).toBe(0.5);
+    expect(next.factors[0]!.portfolio[4]).toBe(0.8);
   });
 
   it("asks for a refetch (null) for a date the range does not hold, and ignores other portfolios", () => {

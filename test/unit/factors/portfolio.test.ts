@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { positions } from "../../../schema/portfolios.ts";
 import type { HoldingInput } from "../../../worker/factors/portfolio.ts";
 import { aggregatePortfolio, HoldingValidationError, isHeldOn, validateHoldings } from "../../../worker/factors/portfolio.ts";
-import { betaTable, DATE, factor, HAND_PORTFOLIO as input, PUT_DELTA } from "./portfolio-fixtures.ts";
+import { betaTable, DATE, estimated, factor, HAND_PORTFOLIO as input, PUT_DELTA } from "./portfolio-fixtures.ts";
 
 describe("aggregatePortfolio: a hand-computed portfolio", () => {
   const result = aggregatePortfolio(input);
@@ -107,9 +107,31 @@ describe("aggregatePortfolio: edge cases", () => {
   it("returns null exposures (never 0 or NaN) when no position has a beta", () => {
     const result = aggregatePortfolio({ ...base, betas: new Map(), holdings: [{ id: "a", symbol: "AAPL", instrument: "stock", quantity: 10 }] });
     expect(result.exposures[0]).toEqual({
-      factorId: 1, factorKey: "market_beta", exposure: null, exposureDollar: null, coverage: 0, positionsUsed: 0, positionsTotal: 1,
+      factorId: 1, factorKey: "market_beta", exposure: null, exposureDollar: null, coverage: 0, rSquared: null, positionsUsed: 0, positionsTotal: 1,
     });
     expect(result.dataQuality.symbols_missing).toEqual([{ symbol: "AAPL", reason: "no_betas", position_ids: ["a"] }]);
+  });
+
+  it("weights the holdings' R² by |market value × delta|, ignoring betas without one", () => {
+    const withRSquared = (beta: number, rSquared: number | null) => ({ ...estimated("market_beta", beta), rSquared });
+    const result = aggregatePortfolio({
+      ...base,
+      cash: 10_000,
+      closes: new Map([["AAPL", 100], ["MSFT", 200], ["TSLA", 50], ["FLAT", 10]]),
+      betas: betaTable({ AAPL: { market_beta: withRSquared(1.2, 0.2) }, MSFT: { market_beta: withRSquared(1.1, 0.8) }, TSLA: { market_beta: withRSquared(2, 0.6) }, FLAT: { market_beta: withRSquared(0.1, null) } }),
+      holdings: [
+        { id: "long", symbol: "AAPL", instrument: "stock", quantity: 300 }, // |mv·δ| = 30,000, R² 0.2
+        { id: "short", symbol: "MSFT", instrument: "stock", quantity: -50 }, // 10,000, R² 0.8
+        { id: "call", symbol: "TSLA260116C00050000", instrument: "option", quantity: 4, underlyingSymbol: "TSLA", optionType: "call", strike: 50, expiry: "2026-01-16", multiplier: 100, delta: 0.5 }, // 20,000 × 0.5 = 10,000, R² 0.6
+        { id: "flat", symbol: "FLAT", instrument: "stock", quantity: 100 }, // R² undefined: left out of the mean
+      ],
+    });
+    // (30,000·0.2 + 10,000·0.8 + 10,000·0.6) / 50,000
+    expect(result.exposures[0]?.rSquared).toBeCloseTo(0.4, 15);
+    expect(result.exposures[0]?.positionsUsed).toBe(4);
+    const none = aggregatePortfolio({ ...base, betas: betaTable({ AAPL: { market_beta: withRSquared(1.2, null) } }), holdings: [{ id: "a", symbol: "AAPL", instrument: "stock", quantity: 10 }] });
+    expect(none.exposures[0]?.rSquared).toBeNull();
+    expect(none.exposures[0]?.exposureDollar).toBeCloseTo(2_400, 12);
   });
 
   it("has null coverage for an empty portfolio", () => {

@@ -1,0 +1,1 @@
+ALTER TABLE `portfolio_factor_exposures` ADD `r_squared` real;
