@@ -139,7 +139,19 @@ describe("batch and live updates", () => {
     await page.getByLabel("Run date").fill(pendingDate);
     await page.getByRole("button", { name: /Run batch|Rerun batch/ }).click();
     await page.getByTestId("run-started").waitFor();
-    await expect.poll(() => page.getByTestId("run-detail").getAttribute("data-status"), { timeout: 60_000 }).toBe("completed");
+    // Watch the phase bars while the run goes: they move through running to completed, one
+    // phase after another, without a reload.
+    const seen = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          for (const phase of await page.locator("li[data-testid^=phase-][data-state=running]").evaluateAll((items) => items.map((item) => item.getAttribute("data-testid")))) seen.add(phase!);
+          return page.getByTestId("run-detail").getAttribute("data-status");
+        },
+        { timeout: 60_000, interval: 100 },
+      )
+      .toBe("completed");
+    expect(seen.size).toBeGreaterThanOrEqual(2);
     expect(await page.locator("li[data-testid^=phase-] .progress[data-state=completed]").count()).toBe(6);
     await screenshot(page, "batch");
     await narrowScreenshot(page, "batch");

@@ -179,10 +179,12 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
         class="chart heatmap-chart"
         ref={host}
         tabIndex={0}
-        role="grid"
+        // A custom keyboard widget over a canvas (not an ARIA grid: it has no cell elements); the
+        // focused cell is announced through the live region below, and "Show table" is the
+        // same numbers as a real table.
+        role="group"
+        aria-roledescription="heatmap"
         aria-label={`${props.label}. Arrow keys move between cells, Enter shows the stocks behind a cell.`}
-        aria-rowcount={rows}
-        aria-colcount={columns}
         data-testid="heatmap"
         data-plot-box={`${box.left},${box.top},${box.width},${box.height}`}
         data-columns={props.columnTitles.join("|")}
