@@ -38,3 +38,15 @@ export function canEdit(portfolio: Pick<PortfolioResponse, "writable">): boolean
   return portfolio.writable && can("MANAGE_PORTFOLIOS");
 }
 
+
+/**
+ * The portfolio form's own checks, before the API's: a name, and cash as a finite number.
+ * Empty cash is `undefined` (the API's default, 0) when creating, a problem when editing.
+ */
+export function checkPortfolioFields(name: string, cash: string, cashRequired: boolean): { problems: Record<string, string>; cash: number | undefined } {
+  const problems: Record<string, string> = {};
+  if (name.trim() === "") problems["name"] = "give the portfolio a name";
+  const value = cash.trim() === "" ? (cashRequired ? Number.NaN : undefined) : Number(cash);
+  if (value !== undefined && !Number.isFinite(value)) problems["cash"] = cashRequired ? "cash must be a number (0 for none)" : "cash must be a number";
+  return { problems, cash: value };
+}

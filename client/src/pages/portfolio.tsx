@@ -12,7 +12,7 @@ import { Async, Card, Empty, ErrorNotice, Field, Loading, Page, Segmented } from
 import { formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
 import { useAsync } from "../state/use-async.ts";
-import { canEdit, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
+import { canEdit, checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
 import "./portfolios.css";
 
 // ---- the position fields ---------------------------------------------------------------------
@@ -555,13 +555,10 @@ function DetailsEditor(props: { portfolio: PortfolioResponse; onSaved: (portfoli
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
-    const problems: Record<string, string> = {};
-    const cashValue = cash.trim() === "" ? Number.NaN : Number(cash);
-    if (!Number.isFinite(cashValue)) problems["cash"] = "cash must be a number (0 for none)";
-    if (name.trim() === "") problems["name"] = "the name must not be empty";
+    const { problems, cash: cashValue } = checkPortfolioFields(name, cash, true);
     setLocalErrors(problems);
     setError(null);
-    if (Object.keys(problems).length > 0) return;
+    if (Object.keys(problems).length > 0 || cashValue === undefined) return;
     const changes = {
       ...(name.trim() !== portfolio.name ? { name: name.trim() } : {}),
       ...(cashValue !== portfolio.cash ? { cash: cashValue } : {}),

@@ -9,7 +9,7 @@ import { api, unwrap } from "../api/client.ts";
 import { Async, Card, Empty, ErrorNotice, Field, Page } from "../components/ui.tsx";
 import { formatMoney, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
-import { canEdit, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
+import { canEdit, checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./portfolios.css";
 
@@ -31,10 +31,7 @@ function CreatePortfolio(props: { onCreated: (portfolio: PortfolioResponse) => v
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
-    const problems: Record<string, string> = {};
-    if (draft.name.trim() === "") problems["name"] = "give the portfolio a name";
-    const cash = draft.cash.trim() === "" ? undefined : Number(draft.cash);
-    if (cash !== undefined && !Number.isFinite(cash)) problems["cash"] = "cash must be a number";
+    const { problems, cash } = checkPortfolioFields(draft.name, draft.cash, false);
     setLocalErrors(problems);
     setError(null);
     if (Object.keys(problems).length > 0) return;

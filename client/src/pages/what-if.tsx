@@ -543,19 +543,7 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
           <thead>
             <tr>
               <th scope="col">As of {result.date}</th>
-              {compared ? (
-                <th scope="col" class="num" title={props.portfolioName ?? undefined}>
-                  Original
-                </th>
-              ) : null}
-              <th scope="col" class="num">
-                What-if
-              </th>
-              {compared ? (
-                <th scope="col" class="num">
-                  Change
-                </th>
-              ) : null}
+              <ComparisonHeads compared={compared} original={props.portfolioName} />
             </tr>
           </thead>
           <tbody>
@@ -577,19 +565,7 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
           <thead>
             <tr>
               <th scope="col">Factor</th>
-              {compared ? (
-                <th scope="col" class="num">
-                  Original
-                </th>
-              ) : null}
-              <th scope="col" class="num">
-                What-if
-              </th>
-              {compared ? (
-                <th scope="col" class="num">
-                  Change
-                </th>
-              ) : null}
+              <ComparisonHeads compared={compared} original={props.portfolioName} />
               <th scope="col" class="bar-col">
                 <span class="legend-inline">{compared ? <><span class="mini-bar-reference legend-mark" aria-hidden="true" /> original, bar: what-if</> : "what-if"}</span>
               </th>
@@ -628,5 +604,26 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
         {quality.symbols_missing.length > 0 ? `; ${quality.symbols_missing.length} symbol${quality.symbols_missing.length === 1 ? "" : "s"} without betas for some factors` : ""}.
       </p>
     </div>
+  );
+}
+
+/** The Original / What-if / Change column heads both comparison tables share. */
+function ComparisonHeads(props: { compared: boolean; original: string | null | undefined }): JSX.Element {
+  return (
+    <>
+      {props.compared ? (
+        <th scope="col" class="num" title={props.original ?? undefined}>
+          Original
+        </th>
+      ) : null}
+      <th scope="col" class="num">
+        What-if
+      </th>
+      {props.compared ? (
+        <th scope="col" class="num">
+          Change
+        </th>
+      ) : null}
+    </>
   );
 }
