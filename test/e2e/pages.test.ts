@@ -116,7 +116,11 @@ describe("portfolios", () => {
     await page.goto(`${baseUrl}/portfolios`);
     await page.getByTestId("portfolio-table").waitFor();
     await screenshot(page, "portfolios");
-    await fetch(`${baseUrl}/api/v1/portfolios/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    // Deleting asks in place first.
+    await page.getByRole("button", { name: "Delete E2E portfolio" }).click();
+    await page.getByRole("group", { name: "Confirm deleting E2E portfolio" }).getByRole("button", { name: "Confirm delete" }).click();
+    await expect.poll(() => page.locator(`tr[data-portfolio-id="${id}"]`).count()).toBe(0);
+    expect((await fetch(`${baseUrl}/api/v1/portfolios/${id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
   });
 });
 

@@ -1,6 +1,7 @@
 // The dashboard's building blocks: page frame, loading / empty / error states, labelled form
 // fields, buttons and notices. Every state a page can be in has one look, everywhere.
 import type { ComponentChildren, InputHTMLAttributes, JSX, PartialInputHTMLAttributes } from "preact";
+import { useState } from "preact/hooks";
 import { describeFailure, ApiFailure } from "../api/client.ts";
 import type { AsyncState } from "../state/use-async.ts";
 
@@ -146,6 +147,46 @@ export function Segmented<V extends string>(props: { label: string; value: V; op
         </button>
       ))}
     </div>
+  );
+}
+
+/**
+ * A Delete button that asks in place ("Confirm delete" / Cancel, focus on the confirmation),
+ * runs `remove`, and shows why it failed; `onDeleted` after it succeeds.
+ */
+export function ConfirmDelete(props: { what: string; buttonLabel: string; question?: string; remove: () => Promise<unknown>; onDeleted: () => void }): JSX.Element {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  if (!confirming) {
+    return (
+      <button type="button" class="button small danger" onClick={() => setConfirming(true)} aria-label={props.buttonLabel}>
+        Delete
+      </button>
+    );
+  }
+  const confirm = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await props.remove();
+      props.onDeleted();
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="confirm" role="group" aria-label={`Confirm deleting ${props.what}`}>
+      {props.question ? <span>{props.question}</span> : null}
+      <button type="button" class="button small danger" disabled={busy} onClick={() => void confirm()} ref={(element) => element?.focus()}>
+        {busy ? "Deleting…" : "Confirm delete"}
+      </button>
+      <button type="button" class="button small ghost" disabled={busy} onClick={() => setConfirming(false)}>
+        Cancel
+      </button>
+      {error ? <ErrorNotice error={error} title="Not deleted" /> : null}
+    </span>
   );
 }
 

@@ -8,7 +8,7 @@ import { useRef, useState } from "preact/hooks";
 import type { PortfolioResponse, PositionCreate, PositionResponse } from "../../../.types/worker/api/portfolios";
 import type { Instrument, OptionType } from "../../../.types/schema/portfolios";
 import { ApiFailure, api, authorizedFetch, unwrap } from "../api/client.ts";
-import { Async, Card, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
+import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
 import { formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
 import { useAsync } from "../state/use-async.ts";
@@ -245,38 +245,14 @@ function PositionForm(props: {
 // ---- the positions table ----------------------------------------------------------------------
 
 function PositionDelete(props: { portfolioId: string; position: PositionResponse; onDeleted: () => void }): JSX.Element {
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const { position } = props;
-  if (!confirming) {
-    return (
-      <button type="button" class="button small danger" onClick={() => setConfirming(true)} aria-label={`Delete position ${position.symbol}`}>
-        Delete
-      </button>
-    );
-  }
-  const remove = async (): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await unwrap(api.portfolios[":id"].positions[":positionId"].$delete({ param: { id: props.portfolioId, positionId: position.id } }));
-      props.onDeleted();
-    } catch (failure) {
-      setError(failure);
-      setBusy(false);
-    }
-  };
   return (
-    <span class="confirm" role="group" aria-label={`Confirm deleting ${position.symbol}`}>
-      <button type="button" class="button small danger" disabled={busy} onClick={() => void remove()} ref={(element) => element?.focus()}>
-        {busy ? "Deleting…" : "Confirm delete"}
-      </button>
-      <button type="button" class="button small ghost" disabled={busy} onClick={() => setConfirming(false)}>
-        Cancel
-      </button>
-      {error ? <ErrorNotice error={error} title="Not deleted" /> : null}
-    </span>
+    <ConfirmDelete
+      what={position.symbol}
+      buttonLabel={`Delete position ${position.symbol}`}
+      remove={() => unwrap(api.portfolios[":id"].positions[":positionId"].$delete({ param: { id: props.portfolioId, positionId: position.id } }))}
+      onDeleted={props.onDeleted}
+    />
   );
 }
 

@@ -6,7 +6,7 @@ import { useLocation } from "preact-iso";
 import { useState } from "preact/hooks";
 import type { PortfolioResponse, PositionResponse } from "../../../.types/worker/api/portfolios";
 import { api, unwrap } from "../api/client.ts";
-import { Async, Card, Empty, ErrorNotice, Field, Page } from "../components/ui.tsx";
+import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Page } from "../components/ui.tsx";
 import { formatMoney, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
 import { canEdit, checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
@@ -97,39 +97,15 @@ function PositionCount(props: { positions: readonly PositionResponse[] | undefin
 }
 
 function DeleteControl(props: { portfolio: PortfolioResponse; onDeleted: () => void }): JSX.Element {
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const { portfolio } = props;
-  const remove = async (): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await unwrap(api.portfolios[":id"].$delete({ param: { id: portfolio.id } }));
-      props.onDeleted();
-    } catch (failure) {
-      setError(failure);
-      setBusy(false);
-    }
-  };
-  if (!confirming) {
-    return (
-      <button type="button" class="button small danger" onClick={() => setConfirming(true)} aria-label={`Delete ${portfolio.name}`}>
-        Delete
-      </button>
-    );
-  }
   return (
-    <div class="confirm" role="group" aria-label={`Confirm deleting ${portfolio.name}`}>
-      <span>Delete it with its positions and results?</span>
-      <button type="button" class="button small danger" disabled={busy} onClick={() => void remove()} ref={(element) => element?.focus()}>
-        {busy ? "Deleting…" : "Confirm delete"}
-      </button>
-      <button type="button" class="button small ghost" disabled={busy} onClick={() => setConfirming(false)}>
-        Cancel
-      </button>
-      {error ? <ErrorNotice error={error} title="Not deleted" /> : null}
-    </div>
+    <ConfirmDelete
+      what={portfolio.name}
+      buttonLabel={`Delete ${portfolio.name}`}
+      question="Delete it with its positions and results?"
+      remove={() => unwrap(api.portfolios[":id"].$delete({ param: { id: portfolio.id } }))}
+      onDeleted={props.onDeleted}
+    />
   );
 }
 
