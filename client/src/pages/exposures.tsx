@@ -2,7 +2,8 @@
 // portfolios on one date), portfolio / benchmark / active, a time slider that plays the window
 // through the loaded range, a drill-down to the stocks behind any cell, PNG and CSV export,
 // and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers.
-// The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=&end=).
+// The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=); the
+// slider follows the latest date until it is moved.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -158,31 +159,28 @@ function ExposuresView(props: ViewProps): JSX.Element {
   }, [loaded, columns, main]);
 
   // The slider: the index of the window's last date (or the date shown, with portfolios as columns).
-  const requestedEnd = query["end"] !== undefined ? Number(query["end"]) : Number.NaN;
-  const [end, setEnd] = useState<number>(Number.isFinite(requestedEnd) ? requestedEnd : Number.MAX_SAFE_INTEGER);
+  // MAX_SAFE_INTEGER: the latest date, whichever it is (a batch adding a date moves the window).
+  const [end, setEnd] = useState<number>(Number.MAX_SAFE_INTEGER);
   const [playing, setPlaying] = useState(false);
   const lastIndex = dates.length - 1;
   const clampedEnd = Math.min(Math.max(end, 0), Math.max(0, lastIndex));
   const size = columns === "dates" ? windowSize : 1;
   const range = windowRange(dates.length, size, clampedEnd);
 
+  // Playing: one date on every interval, stopping at the last date.
   useEffect(() => {
     if (!playing) return;
-    const timer = setInterval(() => setEnd((current) => {
-      const clamped = Math.min(Math.max(current, 0), Math.max(0, dates.length - 1));
-      const next = nextPlayEnd(dates.length, size, clamped);
-      if (next <= clamped && clamped === dates.length - 1 && current !== Number.MAX_SAFE_INTEGER) {
-        // Reached the end: stop there rather than loop.
-        setPlaying(false);
-        return clamped;
-      }
-      return next;
-    }), playIntervalMs);
-    return () => clearInterval(timer);
-  }, [playing, dates.length, size]);
+    if (clampedEnd >= lastIndex) {
+      setPlaying(false);
+      return;
+    }
+    const timer = setTimeout(() => setEnd(nextPlayEnd(dates.length, size, clampedEnd)), playIntervalMs);
+    return () => clearTimeout(timer);
+  }, [playing, clampedEnd, lastIndex, dates.length, size]);
 
   const startPlaying = (): void => {
-    if (clampedEnd >= lastIndex) setEnd(Math.min(size, dates.length) - 1);
+    // From the end, start over at the first full window.
+    if (clampedEnd >= lastIndex) setEnd(nextPlayEnd(dates.length, size, clampedEnd));
     setPlaying(true);
   };
 

@@ -5,7 +5,7 @@ import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useState } from "preact/hooks";
 import { api, authorizedFetch, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
-import { Async, Empty, Page, download } from "../components/ui.tsx";
+import { Async, Empty, Field, Page, download } from "../components/ui.tsx";
 import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
 import { css, divergingScale, textColorOn, type DivergingScale } from "../lib/scale.ts";
 import {
@@ -359,46 +359,30 @@ export function UniversePage(): JSX.Element {
             </small>
           ) : null}
         </div>
-        <div class={`field ${cap.invalid ? "field-invalid" : ""}`}>
-          <label for="universe-min-cap">Min market cap ($B)</label>
-          <input
-            id="universe-min-cap"
-            class="filter-number"
-            inputMode="decimal"
-            autocomplete="off"
-            placeholder="any"
-            value={cap.text}
-            aria-invalid={cap.invalid || undefined}
-            aria-describedby={cap.invalid ? "universe-min-cap-error" : undefined}
-            onInput={(event) => cap.setText(event.currentTarget.value)}
-            onKeyDown={(event) => event.key === "Enter" && applyNow()}
-          />
-          {cap.invalid ? (
-            <small id="universe-min-cap-error" class="field-error">
-              A number of billions, 0 or more
-            </small>
-          ) : null}
-        </div>
-        <div class={`field ${pe.invalid ? "field-invalid" : ""}`}>
-          <label for="universe-max-pe">Max P/E</label>
-          <input
-            id="universe-max-pe"
-            class="filter-number"
-            inputMode="decimal"
-            autocomplete="off"
-            placeholder="any"
-            value={pe.text}
-            aria-invalid={pe.invalid || undefined}
-            aria-describedby={pe.invalid ? "universe-max-pe-error" : undefined}
-            onInput={(event) => pe.setText(event.currentTarget.value)}
-            onKeyDown={(event) => event.key === "Enter" && applyNow()}
-          />
-          {pe.invalid ? (
-            <small id="universe-max-pe-error" class="field-error">
-              A number
-            </small>
-          ) : null}
-        </div>
+        <Field
+          label="Min market cap ($B)"
+          id="universe-min-cap"
+          class="filter-number"
+          inputMode="decimal"
+          autocomplete="off"
+          placeholder="any"
+          value={cap.text}
+          error={cap.invalid ? "A number of billions, 0 or more" : null}
+          onInput={(event) => cap.setText(event.currentTarget.value)}
+          onKeyDown={(event) => event.key === "Enter" && applyNow()}
+        />
+        <Field
+          label="Max P/E"
+          id="universe-max-pe"
+          class="filter-number"
+          inputMode="decimal"
+          autocomplete="off"
+          placeholder="any"
+          value={pe.text}
+          error={pe.invalid ? "A number" : null}
+          onInput={(event) => pe.setText(event.currentTarget.value)}
+          onKeyDown={(event) => event.key === "Enter" && applyNow()}
+        />
         <div class="field">
           <label for="universe-page-size">Rows per page</label>
           <select id="universe-page-size" value={String(state.pageSize)} onChange={(event) => navigate({ ...state, pageSize: Number(event.currentTarget.value), page: 1 })}>
