@@ -3,7 +3,8 @@ import { check, index, integer, primaryKey, sqliteTable, text, unique } from "dr
 import { createdAt, updatedAt } from "./columns.ts";
 
 export const batchRunStatuses = ["queued", "running", "completed", "partial", "failed"] as const;
-export const batchTriggers = ["cron", "admin", "backfill"] as const;
+/** `portfolio`: a portfolio's history after its positions changed (portfolio phases only). */
+export const batchTriggers = ["cron", "admin", "backfill", "portfolio"] as const;
 export type BatchRunStatus = (typeof batchRunStatuses)[number];
 export type BatchTrigger = (typeof batchTriggers)[number];
 
@@ -23,6 +24,12 @@ export const batchRuns = sqliteTable(
     dates: text("dates", { mode: "json" }).notNull().$type<string[]>().default(sql`'[]'`),
     portfolioId: text("portfolio_id"),
     forceRerun: integer("force_rerun", { mode: "boolean" }).notNull().default(false),
+    /** Market data: replace closes of another source that differ (an admin's `replace_prices`); default keep and report them. */
+    replacePrices: integer("replace_prices", { mode: "boolean" }).notNull().default(false),
+    /** The phases the run goes through, in order; null = every phase (a portfolio history run has only the portfolio phases). */
+    phases: text("phases", { mode: "json" }).$type<string[]>(),
+    /** Dates added because a price revision made their stored betas stale, with what was revised. */
+    staleDates: text("stale_dates", { mode: "json" }).$type<{ date: string; symbols: string[] }[]>(),
     status: text("status", { enum: batchRunStatuses }).notNull().default("queued"),
     requestedBy: text("requested_by"),
     /** Summary counts as JSON (symbols total / computed / skipped / failed, rows stored). */
@@ -97,4 +104,33 @@ export const batchChunks = sqliteTable(
     index("batch_chunks_status_idx").on(t.runId, t.calculationDate, t.phase, t.status),
     check("batch_chunks_status", sql`${t.status} in ('pending', 'done', 'failed')`),
   ],
+);
+
+/**
+ * Price revisions not yet turned into recomputations: a close changed (or appeared) on a date
+ * the batch had already computed. `earliest_date` is the earliest such close of the symbol.
+ * The next full run turns each into `stale_betas` rows for the computed dates whose windows
+ * hold it and deletes it (worker/batch/revisions.ts).
+ */
+export const priceRevisions = sqliteTable("price_revisions", {
+  symbol: text("symbol").primaryKey(),
+  earliestDate: text("earliest_date").notNull(),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Stored betas that a price revision made stale: the universe factors phase recomputes them
+ * as if forced, and the mark goes once a run's phase for the date has succeeded. `symbol` is
+ * `*` when every symbol of the date is stale (a factor input such as SPY was revised).
+ */
+export const staleBetas = sqliteTable(
+  "stale_betas",
+  {
+    calculationDate: text("calculation_date").notNull(),
+    symbol: text("symbol").notNull(),
+    /** What was revised: `SPY from 2025-03-04`. */
+    cause: text("cause").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.calculationDate, t.symbol] })],
 );

@@ -81,6 +81,35 @@ export const symbolFactorExposures = sqliteTable(
   ],
 );
 
+export const betaGapReasons = ["insufficient_data", "stale_prices", "no_prices", "degenerate", "no_factor_data"] as const;
+export type BetaGapReason = (typeof betaGapReasons)[number];
+
+/**
+ * Why a symbol has no beta for a factor on a date the batch computed: every missing beta is
+ * stored with its reason and figures, so the API serves it as such and never as a bare null
+ * (DESIGN.md section 4). A date the batch never computed for the symbol has no row here
+ * either: the API answers `not_computed`.
+ */
+export const symbolBetaGaps = sqliteTable(
+  "symbol_beta_gaps",
+  {
+    symbol: text("symbol").notNull(),
+    factorId: integer("factor_id").notNull().references(() => factorDefinitions.id),
+    calculationDate: text("calculation_date").notNull(),
+    reason: text("reason", { enum: betaGapReasons }).notNull(),
+    /** insufficient_data: observations in the window, and the factor's minimum. */
+    observations: integer("observations"),
+    minObservations: integer("min_observations"),
+    /** stale_prices: the symbol's last close on or before the date. */
+    lastCloseDate: text("last_close_date"),
+    detail: text("detail").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.symbol, t.calculationDate, t.factorId] }),
+    check("symbol_beta_gaps_reason", sql`${t.reason} in ('insufficient_data', 'stale_prices', 'no_prices', 'degenerate', 'no_factor_data')`),
+  ],
+);
+
 /**
  * The symbol dashboard row per symbol and date: returns, fundamentals and the latest beta of
  * each factor, denormalized so the table sorts on an index. One `factor_<key>` column per

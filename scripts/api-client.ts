@@ -1,5 +1,5 @@
 // Fetch helpers for scripts that drive the running local stack through its API (`npm run
-// batch`, `npm run compare`): the base URL, JSON requests, and errors that say what went wrong
+// batch`, `npm run compare`, `npm run import:positions`): the base URL, JSON requests, and errors that say what went wrong
 // in words a person at a terminal can act on.
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { loadLocalSecrets, localPorts } from "./local-config.ts";
@@ -65,6 +65,17 @@ export async function scriptToken(): Promise<string> {
   return mintDevToken({ secret: loadLocalSecrets().jwtSecret, sub: "local-operator", permissions: allPermissions, ttlSeconds: 3600 });
 }
 
+/**
+ * The bearer token of a script acting for a given user: API_TOKEN when set (any stack), else a
+ * short-lived development token for `sub` (in `org`, when given) with every permission, signed
+ * with the local stack's secret. `npm run import:positions` uses it to own what it creates.
+ */
+export async function userToken(sub: string, org: string | null): Promise<string> {
+  const given = process.env["API_TOKEN"];
+  if (given) return given;
+  return mintDevToken({ secret: loadLocalSecrets().jwtSecret, sub, org, permissions: allPermissions, ttlSeconds: 3600 });
+}
+
 export class ApiClient {
   readonly baseUrl: string;
   #token: Promise<string> | undefined;
@@ -84,6 +95,15 @@ export class ApiClient {
 
   /** `path` is under /api/v1, e.g. `/admin/batch/runs`. */
   async request<T>(method: string, path: string, body?: unknown): Promise<JsonResponse<T>> {
+    return this.#send<T>(method, path, body === undefined ? undefined : { contentType: "application/json", text: JSON.stringify(body) });
+  }
+
+  /** POSTs a text body as it is (e.g. a CSV file as `text/csv`); the answer is JSON like any other. */
+  async postText<T>(path: string, text: string, contentType: string): Promise<JsonResponse<T>> {
+    return this.#send<T>("POST", path, { contentType, text });
+  }
+
+  async #send<T>(method: string, path: string, body: { contentType: string; text: string } | undefined): Promise<JsonResponse<T>> {
     const url = `${this.baseUrl}/api/v1${path}`;
     this.#token ??= scriptToken();
     const authorization = `Bearer ${await this.#token}`;
@@ -91,8 +111,8 @@ export class ApiClient {
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? { accept: "application/json", authorization } : { accept: "application/json", "content-type": "application/json", authorization },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: body === undefined ? { accept: "application/json", authorization } : { accept: "application/json", "content-type": body.contentType, authorization },
+        ...(body === undefined ? {} : { body: body.text }),
       });
     } catch (error) {
       throw new StackUnreachableError(this.baseUrl, error);

@@ -13,13 +13,15 @@ import type { BatchRunDetail, BatchRunPhase, BatchRunStartResponse } from "../wo
 import { ApiClient, ApiRequestError, apiBaseUrl, formatError, StackUnreachableError } from "./api-client.ts";
 
 export const batchUsage = `usage:
-  npm run batch -- --date YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
-  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
+  npm run batch -- --date YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL]
+  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL]
 
 Runs the batch on the running local stack (\`npm start\`) and follows it until it ends.
   --date        one trading date (a weekday)
   --from, --to  a backfill over every weekday of the range, both ends included
   --force       recompute betas already stored (force_rerun)
+  --replace-prices  replace stored closes of another source (your imports) with the
+                provider's where they differ; by default they are kept and reported
   --portfolio   limit portfolio analytics to one portfolio
   --url         the stack's base URL (default http://127.0.0.1:$PORT, PORT default 8787)
 Exit code: 0 completed, 2 partial, 1 failed or error.`;
@@ -33,6 +35,7 @@ export class UsageError extends Error {
 
 interface RunOptions {
   force: boolean;
+  replacePrices: boolean;
   portfolioId: string | null;
   baseUrl: string;
 }
@@ -61,6 +64,7 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
         from: { type: "string" },
         to: { type: "string" },
         force: { type: "boolean", default: false },
+        "replace-prices": { type: "boolean", default: false },
         portfolio: { type: "string" },
         url: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -72,7 +76,7 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   if (values.help) return { kind: "help" };
-  const options: RunOptions = { force: values.force, portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url) };
+  const options: RunOptions = { force: values.force, replacePrices: values["replace-prices"], portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url) };
   if (values.portfolio !== undefined && values.portfolio.trim() === "") throw new UsageError("--portfolio needs a portfolio id");
   if (values.date !== undefined) {
     if (values.from !== undefined || values.to !== undefined) throw new UsageError("give either --date or --from/--to, not both");
@@ -88,7 +92,9 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
 
 /** The admin request that starts the command's run. */
 export function startRequest(command: Exclude<BatchCommand, { kind: "help" }>): { path: string; body: Record<string, unknown> } {
-  const options = { ...(command.portfolioId === null ? {} : { portfolio_id: command.portfolioId }), ...(command.force ? { force_rerun: true } : {}) };
+  const options = { ...(command.portfolioId === null ? {} : { portfolio_id: command.portfolioId }), ...(command.force ? { force_rerun: true } : {}),
+    ...(command.replacePrices ? { replace_prices: true } : {}),
+  };
   if (command.kind === "run") return { path: "/admin/batch/run", body: { date: command.date, ...options } };
   return { path: "/admin/batch/backfill", body: { from: command.from, to: command.to, ...options } };
 }

@@ -2,17 +2,114 @@
 // migrates and seeds it, builds the client, runs `wrangler dev` against it, and prints the
 // URLs once the Worker reports healthy. Ctrl-C stops every process it started; the data
 // stays in .data/ for the next start. Never prompts, never needs the network.
+//
+// `npm start -- --no-demo` (or NO_DEMO=1) seeds no demo data and computes no demo history:
+// a clean database holds only what the migrations seed (factor definitions, built-in stress
+// scenarios), ready for the user's own prices; a database that already has data is kept.
+//
+// The Worker's market data provider (`--var MARKET_DATA_PROVIDER:<name>`): `synthetic` only
+// when the database holds the synthetic demo (closes with source 'synthetic'), `stored` (the
+// batch runs on the prices in the database, fetches nothing) otherwise; MARKET_DATA_PROVIDER
+// in the environment wins.
+import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createConnection } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import { build } from "vite";
 import { dataDir, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPorts, projectRoot } from "./local-config.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
 import { addDays } from "../worker/dates.ts";
+import { isMarketDataProviderName, marketDataProviderNames } from "../worker/market-data/provider.ts";
+
+const usage = `usage: npm start [-- --no-demo]
+
+Starts the local stack: libSQL server, migrations, client build, wrangler dev.
+  --no-demo   no synthetic demo: on an empty database nothing but the factor definitions and
+              built-in stress scenarios; bring your own prices (README "Use your own data").
+              A database that already has data is kept as it is. NO_DEMO=1 does the same.
+  -h, --help  this text
+Environment: PORT (8787), LIBSQL_PORT (8080), DATA_DIR (.data), MARKET_DATA_PROVIDER
+(default: synthetic on the demo's database, stored otherwise), DEMO_BACKFILL_DAYS (84).`;
+
+interface StartOptions {
+  /** Seed the synthetic demo into an empty database and compute its recent history. */
+  demo: boolean;
+}
+
+/** `--no-demo` or NO_DEMO=1 (true/yes); anything else unknown is an error, never ignored. */
+function parseStartOptions(args: readonly string[], env: NodeJS.ProcessEnv): StartOptions | "help" {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { "no-demo": { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  const flag = (env["NO_DEMO"] ?? "").trim().toLowerCase();
+  let noDemoFromEnv: boolean;
+  if (["", "0", "false", "no"].includes(flag)) noDemoFromEnv = false;
+  else if (["1", "true", "yes"].includes(flag)) noDemoFromEnv = true;
+  else throw new Error(`NO_DEMO must be 1 (no demo) or 0, got ${JSON.stringify(env["NO_DEMO"])}`);
+  return { demo: !(values["no-demo"] || noDemoFromEnv) };
+}
+
+/** What the database holds, as far as the start decides anything on it. */
+interface DatabaseContents {
+  symbols: number;
+  prices: number;
+  /** Closes written by the demo seed (or the synthetic provider). */
+  syntheticPrices: number;
+  lastPriceDate: string | null;
+  portfolios: number;
+}
+
+async function inspectDatabase(url: string, authToken: string): Promise<DatabaseContents> {
+  const client = createClient({ url, authToken });
+  try {
+    const [universe, prices, owned] = await client.batch(
+      [
+        "select count(*) as n from symbol_universe",
+        "select count(*) as n, coalesce(sum(source = 'synthetic'), 0) as synthetic, max(date) as last from market_prices",
+        "select count(*) as n from portfolios",
+      ],
+      "read",
+    );
+    const priceRow = prices!.rows[0]!;
+    return {
+      symbols: Number(universe!.rows[0]!["n"]),
+      prices: Number(priceRow["n"]),
+      syntheticPrices: Number(priceRow["synthetic"]),
+      lastPriceDate: typeof priceRow["last"] === "string" ? priceRow["last"] : null,
+      portfolios: Number(owned!.rows[0]!["n"]),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+interface ProviderChoice {
+  name: string;
+  reason: string;
+}
+
+/** The rule README's Configuration states: the environment, else synthetic only on the demo's data. */
+function chooseProvider(fromEnv: string | undefined, contents: DatabaseContents): ProviderChoice {
+  const given = fromEnv?.trim();
+  if (given) {
+    if (!isMarketDataProviderName(given.toLowerCase())) {
+      throw new Error(`MARKET_DATA_PROVIDER=${given} is not a provider; known: ${marketDataProviderNames.join(", ")}`);
+    }
+    return { name: given.toLowerCase(), reason: "MARKET_DATA_PROVIDER is set in the environment" };
+  }
+  if (contents.syntheticPrices > 0) return { name: "synthetic", reason: "the database holds the synthetic demo" };
+  if (contents.prices === 0) return { name: "stored", reason: "no synthetic demo in the database: the batch will use the prices you import and fetch nothing" };
+  return { name: "stored", reason: "the database holds your own prices, no synthetic demo: the batch uses them and fetches nothing" };
+}
 
 /**
  * Calendar days of history the first start computes, so the dashboard opens with numbers
@@ -113,7 +210,7 @@ async function stop(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
-async function main(): Promise<void> {
+async function main(options: StartOptions): Promise<void> {
   process.once("SIGINT", () => void stop(0));
   process.once("SIGTERM", () => void stop(0));
 
@@ -136,12 +233,27 @@ async function main(): Promise<void> {
 
   const migration = await migrateDatabase(databaseUrl, secrets.libsqlAuthToken);
   say(`migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; built-in stress scenarios written: ${migration.scenariosSeeded}`);
-  const seed = await seedDemoData(databaseUrl, secrets.libsqlAuthToken);
-  say(
-    seed.seeded
-      ? `seeded synthetic demo data: ${seed.symbols} symbols, ${seed.prices} closes to ${seed.endDate}, ${seed.portfolios} portfolios, ${seed.positions} positions`
-      : `database already has data (${seed.symbols} symbols); keeping it`,
-  );
+  let demoEndDate: string | null = null;
+  if (options.demo) {
+    const seed = await seedDemoData(databaseUrl, secrets.libsqlAuthToken);
+    demoEndDate = seed.endDate;
+    say(
+      seed.seeded
+        ? `seeded synthetic demo data: ${seed.symbols} symbols, ${seed.prices} closes to ${seed.endDate}, ${seed.portfolios} portfolios, ${seed.positions} positions`
+        : `database already has data (${seed.symbols} symbols); keeping it`,
+    );
+  }
+  const contents = await inspectDatabase(databaseUrl, secrets.libsqlAuthToken);
+  const holdsDemo = contents.syntheticPrices > 0;
+  if (!options.demo) {
+    say(
+      contents.symbols === 0 && contents.portfolios === 0
+        ? "--no-demo: a clean start; no demo data seeded (the database holds the factor definitions and built-in stress scenarios only)"
+        : `--no-demo: the database already has data (${contents.symbols} symbols, ${contents.prices} closes, ${contents.portfolios} portfolios${holdsDemo ? ", the synthetic demo among them" : ""}); keeping it, nothing is deleted`,
+    );
+  }
+  const provider = chooseProvider(process.env["MARKET_DATA_PROVIDER"], contents);
+  say(`market data provider: ${provider.name} (${provider.reason})`);
 
   say("building the client…");
   await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
@@ -170,6 +282,7 @@ async function main(): Promise<void> {
       "--show-interactive-dev-session=false",
       // The live socket accepts pages served by this stack, whatever its port.
       "--var", `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${localPorts.worker},http://localhost:${localPorts.worker}`,
+      "--var", `MARKET_DATA_PROVIDER:${provider.name}`,
       // A second stack (the end-to-end tests' own) needs its own inspector port.
       ...(process.env["INSPECTOR_PORT"] ? ["--inspector-port", process.env["INSPECTOR_PORT"]] : []),
     ],
@@ -180,11 +293,15 @@ async function main(): Promise<void> {
   await waitForHealthy(`${base}/api/v1/health`, 90_000);
   // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
   const demoToken = await mintDevToken({ secret: secrets.jwtSecret, sub: demoOwner, org: demoOrg, permissions: allPermissions });
-  const backfill = await startFirstBackfill(base, demoToken, seed.endDate);
+  // Only the demo's database gets a first-start history (its closes end on the last weekday).
+  const backfill = options.demo && holdsDemo && demoEndDate !== null ? await startFirstBackfill(base, demoToken, demoEndDate) : null;
   console.log(
     [
       "",
-      `  Factor exposure service is up (healthy after ${elapsed()}). Demo data is synthetic.`,
+      `  Factor exposure service is up (healthy after ${elapsed()}).${holdsDemo ? " Demo data is synthetic." : ""}`,
+      "",
+      `  Market data    ${provider.name}: ${provider.reason}`,
+      ...(holdsDemo ? [] : ownDataLines(contents)),
       "",
       `  Dashboard      ${base}/#token=${demoToken}`,
       "                 (signed in as the demo analyst; the token stays in the URL fragment, never sent to a server)",
@@ -201,6 +318,29 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+}
+
+/** The banner's lines for a database without the demo: next steps, or what it holds. */
+function ownDataLines(contents: DatabaseContents): string[] {
+  // Another terminal must reach the same stack: the scripts read the same variables.
+  const custom = ["PORT", "LIBSQL_PORT", "DATA_DIR"].filter((name) => process.env[name]);
+  const sameEnv = custom.length > 0 ? ` (with the same ${custom.join(", ")})` : "";
+  if (contents.prices === 0) {
+    return [
+      "",
+      `  Clean start: no prices yet. Next steps, in another terminal in this folder${sameEnv}`,
+      "  (README \"Use your own data\" has the file formats):",
+      "    npm run import:prices -- prices.csv        date,symbol,close[,adj_close,volume]; SPY TLT VTV VUG MTUM QUAL IWM USMV included",
+      "    npm run import:profiles -- profiles.csv    optional: company names, sectors, ratios",
+      '    npm run import:positions -- --name "My portfolio" positions.csv',
+      "    npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD",
+      "  then open the Dashboard link below: it signs in as the demo analyst, who owns the portfolio import:positions creates.",
+    ];
+  }
+  return [
+    `  Your data      ${contents.symbols} symbols, ${contents.prices} closes up to ${contents.lastPriceDate ?? "?"}, ${contents.portfolios} portfolio(s)`,
+    `                 compute dates with \`npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD\`${sameEnv}`,
+  ];
 }
 
 /**
@@ -221,7 +361,18 @@ async function startFirstBackfill(base: string, token: string, endDate: string):
   return `  First start: computing ${from}..${endDate} in the background (about a minute; follow it on the Batch page).`;
 }
 
-main().catch((error: unknown) => {
+let options: StartOptions | "help";
+try {
+  options = parseStartOptions(process.argv.slice(2), process.env);
+} catch (error) {
+  console.error(`[start] error: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+  process.exit(2);
+}
+if (options === "help") {
+  console.log(usage);
+  process.exit(0);
+}
+main(options).catch((error: unknown) => {
   console.error(`[start] ${error instanceof Error ? error.message : String(error)}`);
   void stop(1);
 });

@@ -12,6 +12,8 @@ export default defineConfig({
       wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) },
       miniflare: {
         bindings: {
+          // The demo's synthetic market (wrangler.toml's default is \`stored\`: a deployment never invents prices).
+          MARKET_DATA_PROVIDER: "synthetic",
           TURSO_DATABASE_URL: inject("libsqlUrl"),
           TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
           JWT_SECRET: "api-test-secret-at-least-32-bytes-long-0123456789",
@@ -27,6 +29,7 @@ export default defineConfig({
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
     globalSetup: ["../pipeline/global-setup.ts"],
+    setupFiles: ["./setup.ts"],
     // One file at a time: the files share the database and the batch output the first makes.
     fileParallelism: false,
     testTimeout: 60_000,

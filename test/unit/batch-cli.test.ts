@@ -9,10 +9,11 @@ import type { PhaseResultCounts } from "../../worker/batch/telemetry.ts";
 
 describe("parseBatchArgs", () => {
   it("parses a one-date run with its options and the default base URL", () => {
-    expect(parseBatchArgs(["--date", "2025-01-15", "--force", "--portfolio", "p1"])).toEqual({
+    expect(parseBatchArgs(["--date", "2025-01-15", "--force", "--replace-prices", "--portfolio", "p1"])).toEqual({
       kind: "run",
       date: "2025-01-15",
       force: true,
+      replacePrices: true,
       portfolioId: "p1",
       baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
     });
@@ -24,6 +25,7 @@ describe("parseBatchArgs", () => {
       from: "2025-01-01",
       to: "2025-01-31",
       force: false,
+      replacePrices: false,
       portfolioId: null,
       baseUrl: "http://localhost:9999",
     });
@@ -55,10 +57,10 @@ describe("parseBatchArgs", () => {
 
 describe("startRequest", () => {
   it("sends snake_case bodies and leaves out options not given", () => {
-    expect(startRequest({ kind: "run", date: "2025-01-15", force: false, portfolioId: null, baseUrl: "" })).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
-    expect(startRequest({ kind: "backfill", from: "2025-01-01", to: "2025-01-31", force: true, portfolioId: "p1", baseUrl: "" })).toEqual({
+    expect(startRequest({ kind: "run", date: "2025-01-15", force: false, replacePrices: false, portfolioId: null, baseUrl: "" })).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
+    expect(startRequest({ kind: "backfill", from: "2025-01-01", to: "2025-01-31", force: true, replacePrices: true, portfolioId: "p1", baseUrl: "" })).toEqual({
       path: "/admin/batch/backfill",
-      body: { from: "2025-01-01", to: "2025-01-31", portfolio_id: "p1", force_rerun: true },
+      body: { from: "2025-01-01", to: "2025-01-31", portfolio_id: "p1", force_rerun: true, replace_prices: true },
     });
   });
 });
@@ -137,6 +139,9 @@ function detail(overrides: Partial<BatchRunDetail> = {}): BatchRunDetail {
       dates_published: 1,
       portfolio_id: null,
       force_rerun: false,
+      replace_prices: false,
+      stale_dates: [],
+      phase_plan: ["market_data", "symbol_metrics", "universe_factors", "portfolio_analytics", "denormalize", "publish"],
       requested_by: "local",
       counts: null,
       error_text: null,

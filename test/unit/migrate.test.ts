@@ -48,7 +48,8 @@ describe("db:migrate", () => {
     expect(tables.rows.map((row) => row["name"])).toEqual([
       "batch_chunks", "batch_phase_results", "batch_runs", "company_profiles", "factor_definitions", "market_prices",
       "portfolio_factor_exposures", "portfolio_snapshots", "portfolio_stress_results", "portfolios", "position_factor_exposures",
-      "positions", "stress_scenarios", "symbol_daily_metrics", "symbol_factor_exposures", "symbol_universe",
+      "positions", "price_revisions", "stale_betas", "stress_scenarios", "symbol_beta_gaps", "symbol_daily_metrics",
+      "symbol_factor_exposures", "symbol_universe",
     ]);
     await client.execute("insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('AAA', 1, '2025-01-02', 1.1, 200, 'ok', 'ols', 365)");
     await expect(

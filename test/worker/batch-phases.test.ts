@@ -1,7 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { companyProfiles, marketPrices, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
+import { companyProfiles, marketPrices, symbolBetaGaps, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
 import { computeSymbolMetricsChunk, denormalizeFactorColumns } from "../../worker/batch/symbol-metrics-phase.ts";
 import { computeSymbolMetrics } from "../../worker/factors/symbol-metrics.ts";
 import { computeUniverseFactorsChunk } from "../../worker/batch/universe-factors.ts";
@@ -18,6 +18,11 @@ const equities = market.instruments.filter((i) => i.assetType === "equity").map(
 const shortHistory = "WTSHORT";
 const shortRows = market.prices.filter((p) => p.symbol === equities[0]).slice(-30).map((p) => ({ ...p, symbol: shortHistory }));
 const allPrices = [...market.prices, ...shortRows];
+// Symbols whose last close is more than 5 trading days before the date (the synthetic market's
+// delisting): `stale_prices`, no betas (DESIGN.md section 4).
+const lastCloseOf = (symbol: string) => market.prices.filter((p) => p.symbol === symbol).at(-1)?.date ?? "";
+const staleEquities = equities.filter((symbol) => market.calendar.filter((date) => date > lastCloseOf(symbol)).length > 5);
+const liveEquities = equities.filter((symbol) => !staleEquities.includes(symbol));
 
 async function storedRows(symbols: readonly string[]) {
   return db
@@ -98,14 +103,36 @@ describe("universe factors phase (one chunk)", () => {
       expect(row.regularizationAlpha).toBe(beta.regularizationAlpha);
       compared++;
     }
-    const estimatedCount = equities.flatMap((s) => Object.values(expected.symbolBetasFor(s)!.betas)).filter((b) => b.status === "estimated").length;
+    const estimatedCount = liveEquities.flatMap((s) => Object.values(expected.symbolBetasFor(s)!.betas)).filter((b) => b.status === "estimated").length;
     expect(compared).toBe(estimatedCount);
-    expect(compared).toBeGreaterThan(equities.length * defaultFactorSpecs.length * 0.9);
-    expect(result.counts).toMatchObject({ symbolsTotal: 14, symbolsComputed: 13, symbolsSkipped: 0, rowsWritten: estimatedCount, rowsDeleted: 0 });
+    expect(compared).toBeGreaterThan(liveEquities.length * defaultFactorSpecs.length * 0.9);
+    expect(staleEquities.length).toBeGreaterThan(0);
+    expect(result.counts).toMatchObject({
+      symbolsTotal: 14,
+      symbolsComputed: 13 - staleEquities.length,
+      symbolsSkipped: 0,
+      rowsWritten: estimatedCount,
+      rowsDeleted: 0,
+    });
     expect(result.missing).toContainEqual(expect.objectContaining({ symbol: "WTNOPRICE", factorKey: null, reason: "no_prices" }));
     const short = result.missing.filter((m) => m.symbol === shortHistory);
     expect(short.map((m) => m.reason)).toEqual(Array(defaultFactorSpecs.length).fill("insufficient_data"));
-    expect(await storedRows([shortHistory, "WTNOPRICE"])).toEqual([]);
+    expect(await storedRows([shortHistory, "WTNOPRICE", ...staleEquities])).toEqual([]);
+    // Every missing beta is stored with its reason and figures.
+    const gaps = await db.select().from(symbolBetaGaps).where(eq(symbolBetaGaps.calculationDate, calculationDate));
+    const gapsOf = (symbol: string) => gaps.filter((gap) => gap.symbol === symbol);
+    expect(gapsOf(shortHistory)).toHaveLength(defaultFactorSpecs.length);
+    for (const gap of gapsOf(shortHistory)) {
+      expect(gap).toMatchObject({ reason: "insufficient_data", minObservations: 60 });
+      expect(gap.observations).toBeGreaterThan(20);
+      expect(gap.observations).toBeLessThan(60);
+    }
+    expect(gapsOf("WTNOPRICE").map((gap) => gap.reason)).toEqual(Array(defaultFactorSpecs.length).fill("no_prices"));
+    for (const symbol of staleEquities) {
+      expect(gapsOf(symbol)).toHaveLength(defaultFactorSpecs.length);
+      for (const gap of gapsOf(symbol)) expect(gap).toMatchObject({ reason: "stale_prices", lastCloseDate: lastCloseOf(symbol) });
+      expect(result.missing).toContainEqual(expect.objectContaining({ symbol, factorKey: null, reason: "stale_prices" }));
+    }
   });
 
   it("skips symbols already stored for the date, and changes nothing when the chunk is delivered again", async () => {
@@ -118,7 +145,7 @@ describe("universe factors phase (one chunk)", () => {
   it("recomputes with force_rerun, rewriting nothing that did not change", async () => {
     const before = await storedRows(equities);
     const rerun = await computeUniverseFactorsChunk(db, { calculationDate, symbols: equities, forceRerun: true });
-    expect(rerun.counts).toMatchObject({ symbolsComputed: equities.length, rowsWritten: 0, rowsUnchanged: before.length });
+    expect(rerun.counts).toMatchObject({ symbolsComputed: liveEquities.length, rowsWritten: 0, rowsUnchanged: before.length });
     expect(await storedRows(equities)).toEqual(before);
   });
 

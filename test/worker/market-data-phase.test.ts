@@ -97,6 +97,8 @@ describe("market data phase (one chunk)", () => {
       rows_stored: expected.length,
       rows_unchanged: 0,
       rows_deleted: 0,
+      price_conflicts_kept: 0,
+      price_conflicts_replaced: 0,
     });
     expect(outcome.issues).toEqual([
       { item: prefix + delisted.symbol, kind: "skipped", reason: "no_close_on_date", detail: expect.stringContaining(calculationDate) },

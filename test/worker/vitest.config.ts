@@ -10,6 +10,8 @@ export default defineConfig({
       wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) },
       miniflare: {
         bindings: {
+          // The demo's synthetic market (wrangler.toml's default is \`stored\`: a deployment never invents prices).
+          MARKET_DATA_PROVIDER: "synthetic",
           TURSO_DATABASE_URL: inject("libsqlUrl"),
           TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
           JWT_SECRET: "worker-test-secret-at-least-32-bytes-long-0123456789",

@@ -35,6 +35,13 @@ const runOptions = {
     .boolean({ error: "force_rerun must be true or false" })
     .optional()
     .meta({ description: "Recompute betas already stored for the date(s)." }),
+  replace_prices: z
+    .boolean({ error: "replace_prices must be true or false" })
+    .optional()
+    .meta({
+      description:
+        "Market data: replace stored closes of another source (imports, uploads) that differ from the provider's. By default they are kept and each conflict is reported.",
+    }),
 };
 
 /** `POST /admin/batch/run`. */

@@ -4,7 +4,7 @@
 // its schema here is checked against that type at compile time (see the end of the file).
 import { z } from "zod";
 import { instruments } from "../../schema/index.ts";
-import type { DataQuality } from "../factors/data-quality.ts";
+import { positionExclusionReasons, symbolMissingReasons, type DataQuality } from "../factors/data-quality.ts";
 import { isoDate, symbolField } from "./fields.ts";
 import { positionFieldSchemas, positionIssues } from "./portfolios.ts";
 
@@ -18,7 +18,7 @@ export const dataQualitySchema = z
     symbols_missing: z.array(
       z.object({
         symbol: z.string(),
-        reason: z.enum(["no_price", "no_betas", "beta_not_found", "insufficient_data", "degenerate", "no_factor_data"]),
+        reason: z.enum(symbolMissingReasons),
         factors: z.array(z.string()).optional(),
         position_ids: z.array(z.string()),
         detail: z.string().optional(),
@@ -28,7 +28,7 @@ export const dataQualitySchema = z
     positions_private: z.number().int(),
     date: z.string(),
     positions_valued: z.number().int(),
-    positions_excluded: z.array(z.object({ position_id: z.string(), symbol: z.string(), reason: z.enum(["no_price", "no_delta", "invalid_delta"]), detail: z.string() })),
+    positions_excluded: z.array(z.object({ position_id: z.string(), symbol: z.string(), reason: z.enum(positionExclusionReasons), detail: z.string() })),
     options_without_premium: z.number().int(),
     equity: z.number(),
     gross: z.number(),
@@ -70,8 +70,13 @@ export const exposureFactorSeriesSchema = z
     /** Per date (aligned with `dates`): Σ weight × delta × beta; null when no position had a beta (never 0 for missing). */
     portfolio: series,
     exposure_dollar: series,
-    /** Share of gross exposure that had a beta, 0–1. */
+    /** Share of gross exposure that had a beta, 0–1 (by value: unpriced and expired positions are outside gross, so see coverage_count too). */
     coverage: series,
+    /** Coverage by count: positions with a beta for the factor / public positions held (priced or not, expired included), 0–1. */
+    coverage_count: series,
+    /** The counts behind coverage_count. */
+    positions_used: series,
+    positions_total: series,
     /** The holdings' R² for the factor, weighted by |market value × delta|, 0–1; null when no holding's beta has an R². */
     r_squared: series,
     /** The benchmark symbol's beta; null without a benchmark or a stored beta. */

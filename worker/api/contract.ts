@@ -42,6 +42,7 @@ import {
   positionListSchema,
   positionParamsSchema,
   positionSchema,
+  positionWriteResponseSchema,
   positionUpdateSchema,
 } from "./portfolios.ts";
 import { sectorsQuerySchema, sectorsResponseSchema, symbolDetailQuerySchema, symbolDetailResponseSchema, symbolParamsSchema, symbolsQuerySchema, symbolsResponseSchema } from "./symbols.ts";
@@ -122,11 +123,11 @@ export const routes = {
   },
   createPosition: {
     method: "post", path: "/portfolios/:id/positions", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201,
-    summary: "Add an effective-dated position (stock, ETF, option or private).", params: portfolioParamsSchema, body: positionCreateSchema, response: positionSchema,
+    summary: "Add an effective-dated position (stock, ETF, option or private).", params: portfolioParamsSchema, body: positionCreateSchema, response: positionWriteResponseSchema,
   },
   updatePosition: {
     method: "patch", path: "/portfolios/:id/positions/:positionId", permission: "MANAGE_PORTFOLIOS", tag: "portfolios",
-    summary: "Change a position; the result must be a valid position.", params: positionParamsSchema, body: positionUpdateSchema, response: positionSchema,
+    summary: "Change a position; the result must be a valid position.", params: positionParamsSchema, body: positionUpdateSchema, response: positionWriteResponseSchema,
   },
   deletePosition: {
     method: "delete", path: "/portfolios/:id/positions/:positionId", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 204,

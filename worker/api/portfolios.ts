@@ -3,6 +3,7 @@
 // tests and scenarios, and what-if portfolios. Field names are snake_case like the tables.
 import { z } from "zod";
 import { instruments, optionTypes } from "../../schema/index.ts";
+import { positionWarningReasons, type PositionWarning } from "../portfolios/position-warnings.ts";
 import { isoDate, symbolField } from "./fields.ts";
 
 const finite = (field: string) => z.number({ error: `${field} must be a number` }).finite({ error: `${field} must be a finite number` });
@@ -150,9 +151,38 @@ export const positionImportQuerySchema = z
   .strictObject({ mode: z.enum(["append", "replace"], { error: "mode must be append or replace" }).optional().meta({ description: "append (default) adds the file's positions; replace deletes the portfolio's positions first." }) })
   .meta({ id: "PositionImportQuery" });
 
+/** A position the numbers cannot use yet (worker/portfolios/position-warnings.ts): accepted, and said so. */
+export const positionWarningSchema = z
+  .object({
+    line: z.number().int().optional().meta({ description: "The CSV line, for an import." }),
+    position_id: z.string(),
+    symbol: z.string(),
+    reason: z.enum(positionWarningReasons).meta({
+      description:
+        "no_prices: no close of the symbol (an option's underlying) is stored; stale_prices: its last close is too old for betas; no_betas: prices but no betas on the latest computed date (the detail says why); not_computed: no batch run has computed it yet; expired: an option past its expiry.",
+    }),
+    detail: z.string(),
+  })
+  .meta({ id: "PositionWarning" });
+
+/** A created or changed position, and the warnings that apply to it. */
+export const positionWriteResponseSchema = positionSchema.extend({ warnings: z.array(positionWarningSchema) }).meta({ id: "PositionWriteResult" });
+
 export const positionImportResponseSchema = z
-  .object({ mode: z.enum(["append", "replace"]), imported: z.number().int(), deleted: z.number().int(), positions: z.array(positionSchema) })
+  .object({
+    mode: z.enum(["append", "replace"]),
+    imported: z.number().int(),
+    deleted: z.number().int(),
+    positions: z.array(positionSchema),
+    /** Imported positions the numbers cannot use yet, by line. */
+    warnings: z.array(positionWarningSchema),
+  })
   .meta({ id: "PositionImportResult" });
+
+// The schema and the producer's type must describe the same object.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const warningMatches: Exact<z.output<typeof positionWarningSchema>, PositionWarning> = true;
+void warningMatches;
 
 /** The import's columns; `symbol`, `instrument`, `quantity`, `opened_on` are required. */
 export const positionCsvColumns = Object.keys(positionFields) as (keyof typeof positionFields)[];

@@ -2,7 +2,7 @@
 // `GET /data/symbols/:symbol` (one symbol's profile, metrics and betas with their history).
 import { getTableColumns } from "drizzle-orm";
 import { z } from "zod";
-import { factorMethods, qualityFlags, symbolDailyMetrics } from "../../schema/index.ts";
+import { betaGapReasons, factorMethods, qualityFlags, symbolDailyMetrics } from "../../schema/index.ts";
 import { formatField, isoDate, queryInteger, queryNumber, symbolField } from "./fields.ts";
 
 const nullableFactor = z.number().nullable();
@@ -144,6 +144,25 @@ export const symbolBetaSchema = z
   })
   .meta({ id: "SymbolBeta" });
 
+export const missingBetaReasons = [...betaGapReasons, "not_computed"] as const;
+
+export const missingBetaSchema = z
+  .object({
+    factor_key: z.string(),
+    factor_name: z.string(),
+    reason: z.enum(missingBetaReasons).meta({
+      description:
+        "insufficient_data: fewer observations than the factor's minimum; stale_prices: the last close is too old (last_close_date); no_prices: no close in the window (not listed yet, or gone); degenerate: a regressor without variance; no_factor_data: the factor's inputs have no returns; not_computed: no batch run has computed this symbol on this date.",
+    }),
+    detail: z.string(),
+    /** insufficient_data: observations in the window, and the factor's minimum. */
+    observations: z.number().int().nullable(),
+    min_observations: z.number().int().nullable(),
+    /** stale_prices: the symbol's last close on or before the date. */
+    last_close_date: z.string().nullable(),
+  })
+  .meta({ id: "MissingBeta" });
+
 export const symbolDetailResponseSchema = z
   .object({
     symbol: z.string(),
@@ -165,8 +184,8 @@ export const symbolDetailResponseSchema = z
     metrics: symbolRowSchema.extend({ metrics_date: z.string() }).nullable(),
     betas_date: z.string().nullable(),
     betas: z.array(symbolBetaSchema),
-    /** Active factors without a stored beta on `betas_date`: never reported as 0. */
-    missing_betas: z.array(z.object({ factor_key: z.string(), reason: z.string() })),
+    /** Active factors without a stored beta on `betas_date`, each with its reason and figures: never reported as 0. */
+    missing_betas: z.array(missingBetaSchema),
     history: z.object({
       from: z.string(),
       to: z.string(),

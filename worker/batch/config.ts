@@ -20,6 +20,17 @@ export interface BatchConfig {
   catchUpDays: number;
   /** Write the per-position path too (`position_factor_exposures`), for dual-write validation. */
   dualWrite: boolean;
+  /**
+   * A symbol whose last close is more than this many trading days before the calculation date
+   * gets no betas for it (`stale_prices`, DESIGN.md section 4): a delisted or halted symbol
+   * must not keep "ok" betas for weeks.
+   */
+  stalePriceTradingDays: number;
+  /**
+   * A daily return whose gross move P_t / P_prev is beyond this factor either way is not used
+   * (`suspect_move`, reported): a single bad tick must never silently move a beta.
+   */
+  maxDailyMove: number;
 }
 
 export const defaultBatchConfig: BatchConfig = {
@@ -28,6 +39,8 @@ export const defaultBatchConfig: BatchConfig = {
   portfolioChunkSize: 25,
   catchUpDays: 10,
   dualWrite: false,
+  stalePriceTradingDays: 5,
+  maxDailyMove: 5,
 };
 
 export function batchConfig(env: object): BatchConfig {
@@ -41,5 +54,16 @@ export function batchConfig(env: object): BatchConfig {
     portfolioChunkSize: readPositiveInteger(env, "BATCH_PORTFOLIO_CHUNK_SIZE", defaultBatchConfig.portfolioChunkSize),
     catchUpDays: readPositiveInteger(env, "BATCH_CATCH_UP_DAYS", defaultBatchConfig.catchUpDays),
     dualWrite: dualWrite === "true",
+    stalePriceTradingDays: readPositiveInteger(env, "BATCH_STALE_PRICE_DAYS", defaultBatchConfig.stalePriceTradingDays),
+    maxDailyMove: readMoveBound(env, "PRICE_MAX_DAILY_MOVE", defaultBatchConfig.maxDailyMove),
   };
+}
+
+/** A factor > 1 (e.g. "5"), or the default when the setting is absent or empty. */
+function readMoveBound(env: object, name: string, fallback: number): number {
+  const raw = readSetting(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 1) throw new Error(`setting ${name} must be a number greater than 1, got "${raw}"`);
+  return value;
 }

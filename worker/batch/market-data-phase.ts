@@ -24,6 +24,13 @@
 //   is what a retry can fix or a person must: the provider throwing (misconfiguration, the
 //   signal aborted), a result breaking the provider contract, or the database write failing.
 //   The queue then retries the chunk and finally dead-letters it, marking the run partial.
+// - Provenance (DESIGN.md section 4). The provider's rows never replace a close of another
+//   source (an imported CSV, an upload): such a conflict is kept, counted
+//   (`price_conflicts_kept`) and listed with both values (`source_conflict`), unless the run
+//   was started with `replace_prices`, which replaces them and counts how many. The synthetic
+//   demo market (`onlyOwnInstruments`) is not even asked for a symbol that has any close from
+//   another source: skipped `other_source`. The `stored` provider (`fetchesNothing`) fetches
+//   nothing; the phase reports from the database which symbols have a close on the date.
 // - One transaction. All of the chunk's rows are one `writePrices` call, one `db.batch`: a
 //   failure leaves none of them, and a redelivered message writes the same rows again.
 //
@@ -40,6 +47,8 @@
 // fetch throws: Stooq reports the rest of the chunk as `network_error`, the database write
 // fails, and the chunk is retried with the same size until it is dead-lettered. The synthetic
 // and CSV providers make no subrequests.
+import { and, inArray, lte, max, min, ne } from "drizzle-orm";
+import { marketPrices } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import type { Database } from "../db/client.ts";
 import { lastWeekday } from "../market-data/demo-market.ts";
@@ -49,7 +58,7 @@ import { createMarketDataProvider } from "../market-data/provider.ts";
 import type { MarketDataProvider, ProviderFailure, ProviderPrice, ProviderResult } from "../market-data/provider.ts";
 import { readSetting } from "../market-data/providers/result.ts";
 import { emptyCounts, recordIssue } from "./telemetry.ts";
-import type { ChunkOutcome, PhaseIssue } from "./telemetry.ts";
+import type { ChunkOutcome, PhaseCounts, PhaseIssue } from "./telemetry.ts";
 
 /** Calendar days before the calculation date whose closes every run fetches again. */
 export const defaultMarketDataLookbackDays = 7;
@@ -59,7 +68,12 @@ export interface MarketDataChunk {
   symbols: readonly string[];
   /** Calendar days before `calculationDate` to fetch too; default 7. */
   lookbackDays?: number;
+  /** Replace stored closes of another source that differ (default: keep them and report). */
+  replacePrices?: boolean;
 }
+
+/** How many conflicts a chunk lists as issues (all are counted). */
+const listedConflictsPerChunk = 5;
 
 export async function runMarketDataChunk(
   db: Database,
@@ -76,12 +90,42 @@ export async function runMarketDataChunk(
   const issues: PhaseIssue[] = [];
   if (symbols.length === 0) return { counts, issues, duration_ms: Date.now() - started };
 
-  const from = addDays(calculationDate, -lookbackDays);
-  const result = await provider.fetchDailyCloses({ symbols, from, to: calculationDate }, options.signal ? { signal: options.signal } : {});
-  const outcomes = outcomesBySymbol(symbols, result, provider.name);
-  const written = await writePrices(db, result.prices, { source: provider.name });
+  if (provider.fetchesNothing) return reportStoredCloses(db, calculationDate, symbols, counts, started);
 
-  for (const symbol of symbols) {
+  let requested = symbols;
+  if (provider.onlyOwnInstruments) {
+    const others = await symbolsWithOtherSources(db, symbols, provider.name);
+    requested = symbols.filter((symbol) => !others.has(symbol));
+    for (const [symbol, source] of others) {
+      recordIssue(counts, issues, {
+        item: symbol,
+        kind: "skipped",
+        reason: "other_source",
+        detail: `${symbol} has closes from ${source}: the ${provider.name} market writes only its own instruments`,
+      });
+    }
+    if (requested.length === 0) return { counts, issues, duration_ms: Date.now() - started };
+  }
+
+  const from = addDays(calculationDate, -lookbackDays);
+  const result = await provider.fetchDailyCloses({ symbols: requested, from, to: calculationDate }, options.signal ? { signal: options.signal } : {});
+  const outcomes = outcomesBySymbol(requested, result, provider.name);
+  const written = await writePrices(db, result.prices, { source: provider.name, otherSources: chunk.replacePrices ? "replace" : "keep" });
+  counts.price_conflicts_kept = written.conflicts.kept;
+  counts.price_conflicts_replaced = written.conflicts.replaced;
+  for (const conflict of written.conflicts.examples.slice(0, listedConflictsPerChunk)) {
+    // Listed, not counted as skipped items: the symbol's other closes were still written.
+    issues.push({
+      item: conflict.symbol,
+      kind: "skipped",
+      reason: chunk.replacePrices ? "source_conflict_replaced" : "source_conflict",
+      detail: `${conflict.symbol} on ${conflict.date}: stored ${conflict.storedClose} (${conflict.storedSource}), ${provider.name} has ${conflict.close}; ${
+        chunk.replacePrices ? "replaced (replace_prices)" : `kept the ${conflict.storedSource} close`
+      }`,
+    });
+  }
+
+  for (const symbol of requested) {
     const outcome = outcomes.get(symbol)!;
     if (outcome.kind === "failure") {
       recordIssue(counts, issues, { item: symbol, kind: "failed", reason: outcome.failure.reason, detail: outcome.failure.detail });
@@ -98,6 +142,44 @@ export async function runMarketDataChunk(
   }
   counts.rows_stored = written.inserted + written.updated;
   counts.rows_unchanged = written.unchanged;
+  return { counts, issues, duration_ms: Date.now() - started };
+}
+
+/** Symbols of `symbols` with any close from a source other than `source`, with one such source. */
+async function symbolsWithOtherSources(db: Database, symbols: readonly string[], source: string): Promise<Map<string, string>> {
+  const rows = await db
+    .select({ symbol: marketPrices.symbol, source: min(marketPrices.source) })
+    .from(marketPrices)
+    .where(and(inArray(marketPrices.symbol, [...symbols]), ne(marketPrices.source, source)))
+    .groupBy(marketPrices.symbol);
+  return new Map(rows.map((row) => [row.symbol, row.source ?? "another source"]));
+}
+
+/**
+ * The `stored` provider's phase: nothing fetched. Each symbol with a stored close on the date
+ * is computed; each without one is skipped `no_close_on_date`, with its last close before it.
+ */
+async function reportStoredCloses(db: Database, calculationDate: string, symbols: readonly string[], counts: PhaseCounts, started: number): Promise<ChunkOutcome> {
+  const issues: PhaseIssue[] = [];
+  const rows = await db
+    .select({ symbol: marketPrices.symbol, last: max(marketPrices.date) })
+    .from(marketPrices)
+    .where(and(inArray(marketPrices.symbol, [...symbols]), lte(marketPrices.date, calculationDate)))
+    .groupBy(marketPrices.symbol);
+  const lastClose = new Map(rows.map((row) => [row.symbol, row.last]));
+  for (const symbol of symbols) {
+    const last = lastClose.get(symbol) ?? null;
+    if (last === calculationDate) {
+      counts.computed++;
+      continue;
+    }
+    recordIssue(counts, issues, {
+      item: symbol,
+      kind: "skipped",
+      reason: "no_close_on_date",
+      detail: last === null ? `no close of ${symbol} is stored on or before ${calculationDate}` : `no stored close of ${symbol} on ${calculationDate}; its last is on ${last}`,
+    });
+  }
   return { counts, issues, duration_ms: Date.now() - started };
 }
 

@@ -43,6 +43,7 @@ import {
   batchPhases,
   emptyCounts,
   maxListedIssues,
+  phasesOfRun,
   recordIssue,
   type BatchPhase,
   type ChunkOutcome,
@@ -51,6 +52,7 @@ import {
   type PhaseUnit,
   type StoredPhaseCounts,
 } from "./telemetry.ts";
+import { clearStaleMarks } from "./revisions.ts";
 import { computeUniverseFactorsChunk } from "./universe-factors.ts";
 
 export interface BatchDeps {
@@ -117,17 +119,31 @@ async function startRun(deps: BatchDeps, runId: string): Promise<void> {
   }
   await db
     .update(batchRuns)
-    .set({ status: "running", startedAt: sql`coalesce(${batchRuns.startedAt}, ${isoNow})`, updatedAt: sql`${isoNow}` })
+    .set({
+      status: "running",
+      startedAt: sql`coalesce(${batchRuns.startedAt}, ${isoNow})`,
+      updatedAt: sql`${isoNow}`,
+      // A portfolio history run frees its "queued" key when it starts: later changes start another.
+      dedupeKey: sql`case when ${batchRuns.trigger} = 'portfolio' then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
+    })
     .where(and(eq(batchRuns.id, runId), eq(batchRuns.status, "queued")));
-  logEvent("info", "batch.run_running", { runId, dates: run.dates.length, startDate: run.startDate, endDate: run.endDate });
-  if (run.dates.length === 0) {
+  // Read again: a queued history run's dates may have widened until the update above.
+  const started = (await loadRun(db, runId)) ?? run;
+  logEvent("info", "batch.run_running", { runId, dates: started.dates.length, startDate: started.startDate, endDate: started.endDate });
+  if (started.dates.length === 0) {
     await finishRunIfComplete(deps, runId);
     return;
   }
+  const [first] = runPhases(started);
+  if (!first) throw new Error(`run ${runId} has no phases`);
   await sendAll(
     deps.queue,
-    run.dates.map((date) => ({ type: "phase.start", runId, date, phase: batchPhases[0] })),
+    started.dates.map((date) => ({ type: "phase.start", runId, date, phase: first })),
   );
+}
+
+function runPhases(run: Pick<RunRow, "phases">): readonly BatchPhase[] {
+  return phasesOfRun(run.phases);
 }
 
 /** The symbols the run's symbol phases cover: the active universe, or one portfolio's. */
@@ -256,7 +272,7 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
   const started = Date.now();
   switch (key.phase) {
     case "market_data":
-      return runMarketDataChunk(db, marketDataProviderFor(env), { calculationDate, symbols: items });
+      return runMarketDataChunk(db, marketDataProviderFor(env), { calculationDate, symbols: items, replacePrices: run.replacePrices });
     case "symbol_metrics": {
       const result = await computeSymbolMetricsChunk(db, { calculationDate, symbols: items });
       const counts = emptyCounts("symbols", result.counts.symbolsTotal);
@@ -270,7 +286,13 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
       return { counts, issues, duration_ms: Date.now() - started };
     }
     case "universe_factors": {
-      const result = await computeUniverseFactorsChunk(db, { calculationDate, symbols: items, forceRerun: run.forceRerun });
+      const result = await computeUniverseFactorsChunk(db, {
+        calculationDate,
+        symbols: items,
+        forceRerun: run.forceRerun,
+        stalePriceTradingDays: config.stalePriceTradingDays,
+        maxDailyMove: config.maxDailyMove,
+      });
       const counts = emptyCounts("symbols", result.counts.symbolsTotal);
       const issues: PhaseIssue[] = [];
       counts.computed = result.counts.symbolsComputed;
@@ -291,6 +313,12 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
       counts.rows_stored = result.counts.rowsWritten;
       counts.rows_unchanged = result.counts.rowsUnchanged;
       counts.rows_deleted = result.counts.rowsDeleted;
+      counts.recomputed_stale = result.counts.recomputedStale;
+      counts.returns_rejected = result.rejectedReturns.length;
+      for (const rejected of result.rejectedReturns) {
+        // Listed, not counted as skipped symbols: the symbol's betas were computed without that return.
+        issues.push({ item: rejected.symbol, kind: "skipped", reason: rejected.reason, detail: `${rejected.date}: ${rejected.detail}` });
+      }
       return { counts, issues, duration_ms: Date.now() - started };
     }
     case "portfolio_analytics":
@@ -381,6 +409,10 @@ export function phaseMessage(counts: StoredPhaseCounts): string {
   if (counts.skipped > 0) parts.push(`${counts.skipped} skipped (${describeReasons(counts.skipped_reasons)})`);
   if (counts.failed > 0) parts.push(`${counts.failed} failed (${describeReasons(counts.failed_reasons)})`);
   parts.push(`${counts.rows_stored} rows stored, ${counts.rows_unchanged} unchanged${counts.rows_deleted > 0 ? `, ${counts.rows_deleted} deleted` : ""}`);
+  if ((counts.price_conflicts_kept ?? 0) > 0) parts.push(`${counts.price_conflicts_kept} closes of another source kept (source_conflict; replace_prices replaces them)`);
+  if ((counts.price_conflicts_replaced ?? 0) > 0) parts.push(`${counts.price_conflicts_replaced} closes of another source replaced (replace_prices)`);
+  if ((counts.recomputed_stale ?? 0) > 0) parts.push(`${counts.recomputed_stale} symbols recomputed after a price revision`);
+  if ((counts.returns_rejected ?? 0) > 0) parts.push(`${counts.returns_rejected} daily returns not used (suspect moves)`);
   if (counts.chunks_failed > 0) parts.push(`${counts.chunks_failed} of ${counts.chunks_total} chunks dead-lettered`);
   return parts.join("; ");
 }
@@ -424,8 +456,9 @@ interface PhaseOutcome {
   errorText?: string;
 }
 
-function nextPhase(phase: BatchPhase): BatchPhase | undefined {
-  return batchPhases[batchPhases.indexOf(phase) + 1];
+function nextPhase(run: Pick<RunRow, "phases">, phase: BatchPhase): BatchPhase | undefined {
+  const phases = runPhases(run);
+  return phases[phases.indexOf(phase) + 1];
 }
 
 async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { phase: BatchPhase }, outcome: PhaseOutcome): Promise<void> {
@@ -436,6 +469,9 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
     counts: outcome.counts,
     errorText: outcome.errorText ?? null,
   });
+  if (claimed && key.phase === "universe_factors" && outcome.success && run.portfolioId === null && run.trigger !== "portfolio") {
+    await clearStaleMarks(db, key.calculationDate, run.createdAt);
+  }
   if (claimed) {
     const stored = await db
       .select({ durationMs: batchPhaseResults.durationMs })
@@ -469,7 +505,7 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
       logEvent("warn", "batch.progress_not_published", { runId: key.runId, phase: key.phase, error: describeError(error) });
     }
   }
-  const next = nextPhase(key.phase);
+  const next = nextPhase(run, key.phase);
   if (next) {
     // The claimer starts the next phase right here (planning it and sending its chunks saves a
     // queue hop per phase). Anyone else does so only when this message is a redelivery: its

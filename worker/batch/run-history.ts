@@ -12,7 +12,7 @@
 import { and, asc, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { batchChunks, batchPhaseResults, batchRuns, type BatchChunkStatus, type BatchRunStatus, type BatchTrigger } from "../../schema/index.ts";
 import type { Database } from "../db/client.ts";
-import { batchPhases, isBatchPhase, type BatchPhase, type PhaseIssue, type PhaseResultCounts, type StoredPhaseCounts } from "./telemetry.ts";
+import { batchPhases, isBatchPhase, phasesOfRun, type BatchPhase, type PhaseIssue, type PhaseResultCounts, type StoredPhaseCounts } from "./telemetry.ts";
 
 /** `POST /admin/batch/run` and `/admin/batch/backfill` answer. */
 export interface BatchRunStartResponse {
@@ -35,6 +35,12 @@ export interface BatchRunSummary {
   dates_published: number;
   portfolio_id: string | null;
   force_rerun: boolean;
+  /** The phases the run goes through, in order (a portfolio history run: portfolio_analytics and publish). */
+  phase_plan: BatchPhase[];
+  /** Market data replaced closes of another source (`replace_prices`). */
+  replace_prices: boolean;
+  /** Dates the run added because a price revision made their stored betas stale. */
+  stale_dates: { date: string; symbols: string[] }[];
   requested_by: string | null;
   /** The run's summary counts as the orchestrator records them (JSON), null until then. */
   counts: unknown;
@@ -145,6 +151,9 @@ function toSummary(row: BatchRunRow, datesPublished: number): BatchRunSummary {
     dates_published: datesPublished,
     portfolio_id: row.portfolioId,
     force_rerun: row.forceRerun,
+    phase_plan: [...phasesOfRun(row.phases)],
+    replace_prices: row.replacePrices,
+    stale_dates: row.staleDates ?? [],
     requested_by: row.requestedBy,
     counts: row.counts ?? null,
     error_text: row.errorText,
@@ -224,7 +233,7 @@ export async function readRunDetail(db: Database, runId: string, options: RunDet
     .sort((a, b) => a.date.localeCompare(b.date) || phaseOrder(a.name) - phaseOrder(b.name) || a.name.localeCompare(b.name));
 
   const publishedDates = new Set(phases.filter((phase) => phase.name === "publish" && phase.success).map((phase) => phase.date));
-  const progress = buildProgress(run.dates.length, publishedDates.size, phases, chunkTallies);
+  const progress = buildProgress(run.dates.length, publishedDates.size, phases, chunkTallies, phasesOfRun(run.phases));
   const failedChunksTotal = progress.chunks.failed;
 
   return {
@@ -250,7 +259,13 @@ interface ChunkTallyRow {
   n: number;
 }
 
-function buildProgress(datesTotal: number, datesPublished: number, phases: readonly BatchRunPhase[], chunkRows: readonly ChunkTallyRow[]): BatchRunProgress {
+function buildProgress(
+  datesTotal: number,
+  datesPublished: number,
+  phases: readonly BatchRunPhase[],
+  chunkRows: readonly ChunkTallyRow[],
+  runPhases: readonly BatchPhase[],
+): BatchRunProgress {
   const chunks: ChunkTally = { pending: 0, done: 0, failed: 0 };
   for (const row of chunkRows) chunks[row.status] += Number(row.n);
 
@@ -261,7 +276,7 @@ function buildProgress(datesTotal: number, datesPublished: number, phases: reado
   if (currentDate === null) return { dates_total: datesTotal, dates_published: datesPublished, current_date: null, current_phase: null, current_date_chunks: [], chunks };
 
   const recorded = new Set(phases.filter((phase) => phase.date === currentDate).map((phase) => phase.name));
-  const currentPhase = batchPhases.find((phase) => !recorded.has(phase)) ?? null;
+  const currentPhase = runPhases.find((phase) => !recorded.has(phase)) ?? null;
   const byPhase = new Map<string, PhaseChunkTally>();
   for (const row of chunkRows) {
     if (row.date !== currentDate) continue;

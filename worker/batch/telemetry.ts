@@ -15,6 +15,12 @@ export function isBatchPhase(value: string): value is BatchPhase {
   return (batchPhases as readonly string[]).includes(value);
 }
 
+/** A run's phases in order: every phase (`null`), or the subset it was created with (a portfolio history run). */
+export function phasesOfRun(phases: readonly string[] | null): readonly BatchPhase[] {
+  if (!phases) return batchPhases;
+  return batchPhases.filter((phase) => phases.includes(phase));
+}
+
 /** What a phase's items are. */
 export type PhaseUnit = "symbols" | "portfolios" | "dates";
 
@@ -42,6 +48,17 @@ export interface PhaseCounts {
   betas_missing_reasons?: Record<string, number>;
   /** Publish: live hubs told about the date. */
   hubs_notified?: number;
+  /**
+   * Market data: closes the provider had that differ from a stored close of another source
+   * (an import, say). Kept by default (`price_conflicts_kept`, listed as `source_conflict`
+   * issues with both values); replaced only by a run with `replace_prices`.
+   */
+  price_conflicts_kept?: number;
+  price_conflicts_replaced?: number;
+  /** Universe factors: symbols recomputed because a price revision made their stored betas stale. */
+  recomputed_stale?: number;
+  /** Universe factors: daily returns not used (a `suspect_move` beyond PRICE_MAX_DAILY_MOVE, …), listed as issues. */
+  returns_rejected?: number;
 }
 
 /** One skipped or failed item of a phase, with its reason. */
@@ -119,6 +136,10 @@ export function addCounts(total: PhaseCounts, add: PhaseCounts): void {
   if (add.betas_estimated !== undefined) total.betas_estimated = (total.betas_estimated ?? 0) + add.betas_estimated;
   if (add.betas_missing !== undefined) total.betas_missing = (total.betas_missing ?? 0) + add.betas_missing;
   if (add.hubs_notified !== undefined) total.hubs_notified = (total.hubs_notified ?? 0) + add.hubs_notified;
+  if (add.price_conflicts_kept !== undefined) total.price_conflicts_kept = (total.price_conflicts_kept ?? 0) + add.price_conflicts_kept;
+  if (add.price_conflicts_replaced !== undefined) total.price_conflicts_replaced = (total.price_conflicts_replaced ?? 0) + add.price_conflicts_replaced;
+  if (add.returns_rejected !== undefined) total.returns_rejected = (total.returns_rejected ?? 0) + add.returns_rejected;
+  if (add.recomputed_stale !== undefined) total.recomputed_stale = (total.recomputed_stale ?? 0) + add.recomputed_stale;
   for (const [reason, n] of Object.entries(add.betas_missing_reasons ?? {})) {
     total.betas_missing_reasons ??= {};
     total.betas_missing_reasons[reason] = (total.betas_missing_reasons[reason] ?? 0) + n;

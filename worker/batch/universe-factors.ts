@@ -2,26 +2,44 @@
 // calculation date, computed once per symbol from the closes stored in libSQL and written
 // to `symbol_factor_exposures`. Idempotent: writes are upserts on the natural key that touch
 // only rows whose values differ, and all of a chunk's writes are one transaction.
-import { and, eq, inArray } from "drizzle-orm";
-import { symbolFactorExposures } from "../../schema/index.ts";
+//
+// Every beta it cannot estimate is stored in `symbol_beta_gaps` with its reason and figures
+// (DESIGN.md section 4): `insufficient_data` (observations and the minimum), `degenerate`,
+// `no_factor_data`, `stale_prices` (the last close, when it is more than
+// `stalePriceTradingDays` trading days before the date: no betas at all for the date),
+// `no_prices` (no close in the window: not listed yet, or long gone). A symbol the chunk
+// recomputes has its old gaps and betas of the date replaced, so nothing stale survives.
+//
+// Stored betas are skipped (`already_stored`) unless the run forces them or a price revision
+// marked them stale (`stale_betas`, see ./revisions.ts): those are recomputed and counted in
+// `recomputed_stale`.
+import { and, eq, inArray, lte, max, or, sql } from "drizzle-orm";
+import { marketPrices, staleBetas, symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
+import type { BetaGapReason } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { loadCloseRows } from "../db/prices.ts";
-import { runWrites } from "../db/transaction.ts";
+import { runTransaction } from "../db/transaction.ts";
 import { upsertStatements } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
+import type { RejectedPrice } from "../factors/engine.ts";
 import type { FactorSpec, MissingBetaReason } from "../factors/types.ts";
+import { defaultBatchConfig } from "./config.ts";
 
 export interface UniverseFactorsChunk {
   calculationDate: string;
   symbols: readonly string[];
   /** Recompute symbols that already have betas stored for the date. */
   forceRerun: boolean;
+  /** No betas when the last close is more than this many trading days old; default 5. */
+  stalePriceTradingDays?: number;
+  /** Daily moves beyond this factor either way are not used as returns; default 5. */
+  maxDailyMove?: number;
 }
 
 /** Why a symbol of the chunk has no beta for a factor (or none at all). */
-export type UniverseFactorsMissingReason = MissingBetaReason | "no_prices";
+export type UniverseFactorsMissingReason = MissingBetaReason | "no_prices" | "stale_prices";
 
 export interface UniverseFactorsMissing {
   symbol: string;
@@ -41,11 +59,15 @@ export interface UniverseFactorsCounts {
   rowsWritten: number;
   rowsUnchanged: number;
   rowsDeleted: number;
+  /** Symbols recomputed because a price revision marked their stored betas stale. */
+  recomputedStale: number;
 }
 
 export interface UniverseFactorsResult {
   counts: UniverseFactorsCounts;
   missing: UniverseFactorsMissing[];
+  /** Returns the engine did not use (e.g. `suspect_move`), for the phase's issues. */
+  rejectedReturns: RejectedPrice[];
 }
 
 /** Calendar days loaded before the window: the close before the window's first return. */
@@ -62,18 +84,32 @@ function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
 
 export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseFactorsChunk): Promise<UniverseFactorsResult> {
   const requested = [...new Set(chunk.symbols)];
+  const date = chunk.calculationDate;
+  const staleAfter = chunk.stalePriceTradingDays ?? defaultBatchConfig.stalePriceTradingDays;
   const factors = await loadActiveFactors(db);
-  const stored = chunk.forceRerun
-    ? new Set<string>()
-    : new Set(
-        (
-          await db
-            .selectDistinct({ symbol: symbolFactorExposures.symbol })
-            .from(symbolFactorExposures)
-            .where(and(eq(symbolFactorExposures.calculationDate, chunk.calculationDate), inArray(symbolFactorExposures.symbol, requested)))
-        ).map((row) => row.symbol),
-      );
-  const toCompute = requested.filter((symbol) => !stored.has(symbol));
+  const [storedRows, staleRows] = chunk.forceRerun
+    ? [[], []]
+    : await Promise.all([
+        db
+          .selectDistinct({ symbol: symbolFactorExposures.symbol })
+          .from(symbolFactorExposures)
+          .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, requested))),
+        db
+          .select({ symbol: staleBetas.symbol })
+          .from(staleBetas)
+          .where(and(eq(staleBetas.calculationDate, date), or(eq(staleBetas.symbol, "*"), inArray(staleBetas.symbol, requested)))),
+      ]);
+  const staleMarked = new Set(staleRows.map((row) => row.symbol));
+  const isStale = (symbol: string) => staleMarked.has("*") || staleMarked.has(symbol);
+  // A symbol with a gap stored but no beta counts as computed too (its reason is stored).
+  const gapRows = chunk.forceRerun
+    ? []
+    : await db
+        .selectDistinct({ symbol: symbolBetaGaps.symbol })
+        .from(symbolBetaGaps)
+        .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, requested)));
+  const stored = new Set([...storedRows, ...gapRows].map((row) => row.symbol));
+  const toCompute = requested.filter((symbol) => !stored.has(symbol) || isStale(symbol));
   const counts: UniverseFactorsCounts = {
     symbolsTotal: requested.length,
     symbolsComputed: 0,
@@ -83,23 +119,74 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
     rowsWritten: 0,
     rowsUnchanged: 0,
     rowsDeleted: 0,
+    recomputedStale: toCompute.filter((symbol) => stored.has(symbol)).length,
   };
   const missing: UniverseFactorsMissing[] = [];
-  if (toCompute.length === 0 || factors.length === 0) return { counts, missing };
+  if (toCompute.length === 0 || factors.length === 0) return { counts, missing, rejectedReturns: [] };
 
   const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
-  const from = addDays(chunk.calculationDate, -(windowDays + priceLookbackDays));
+  const from = addDays(date, -(windowDays + priceLookbackDays));
   const priceSymbols = [...new Set([...toCompute, ...factorInputSymbols(factors)])];
-  const prices = await loadCloseRows(db, priceSymbols, from, chunk.calculationDate);
-  const { input } = buildFactorEngineInput(prices, factors);
-  const universe = computeUniverseBetas(input, chunk.calculationDate);
+  const prices = await loadCloseRows(db, priceSymbols, from, date);
+  const { input, rejectedPrices } = buildFactorEngineInput(prices, factors, { maxDailyMove: chunk.maxDailyMove ?? defaultBatchConfig.maxDailyMove });
+  const universe = computeUniverseBetas(input, date);
+  // Each symbol's unused returns are reported by the chunk that computes it (a factor input's
+  // affect every symbol, but are listed once); off-calendar closes are not news.
+  const wanted = new Set(toCompute);
+  const rejectedReturns = rejectedPrices.filter((rejected) => wanted.has(rejected.symbol) && rejected.reason !== "off_calendar");
+
+  // Staleness: trading days (the market reference's closes) after each symbol's last close, up to the date.
+  const calendar = prices.filter((row) => row.symbol === marketReferenceSymbol && row.date <= date).map((row) => row.date);
+  const lastCloseInWindow = new Map<string, string>();
+  for (const row of prices) if (row.date <= date && (lastCloseInWindow.get(row.symbol) ?? "") < row.date) lastCloseInWindow.set(row.symbol, row.date);
+  const tradingDaysAfter = (last: string) => calendar.filter((day) => day > last).length;
+  // Symbols without a close in the loaded range: their last close before it, or none at all.
+  const withoutCloses = toCompute.filter((symbol) => !lastCloseInWindow.has(symbol));
+  const earlierClose = new Map<string, string>();
+  if (withoutCloses.length > 0) {
+    const rows = await db
+      .select({ symbol: marketPrices.symbol, last: max(marketPrices.date) })
+      .from(marketPrices)
+      .where(and(inArray(marketPrices.symbol, withoutCloses), lte(marketPrices.date, date)))
+      .groupBy(marketPrices.symbol);
+    for (const row of rows) if (row.last !== null) earlierClose.set(row.symbol, row.last);
+  }
+  const firstCloseAfter = new Map<string, string>();
+  const neverListed = withoutCloses.filter((symbol) => !earlierClose.has(symbol));
+  if (neverListed.length > 0) {
+    const rows = await db
+      .select({ symbol: marketPrices.symbol, first: sql<string>`min(${marketPrices.date})` })
+      .from(marketPrices)
+      .where(inArray(marketPrices.symbol, neverListed))
+      .groupBy(marketPrices.symbol);
+    for (const row of rows) firstCloseAfter.set(row.symbol, row.first);
+  }
 
   const rows: (typeof symbolFactorExposures.$inferInsert)[] = [];
-  const staleFactorIds = new Map<string, number[]>();
+  const gaps: (typeof symbolBetaGaps.$inferInsert)[] = [];
+  const gapOfEveryFactor = (symbol: string, reason: BetaGapReason, detail: string, lastCloseDate: string | null) => {
+    missing.push({ symbol, factorKey: null, reason, detail });
+    for (const factor of factors) {
+      gaps.push({ symbol, factorId: factor.id, calculationDate: date, reason, observations: null, minObservations: null, lastCloseDate, detail });
+    }
+  };
   for (const symbol of toCompute) {
+    const last = lastCloseInWindow.get(symbol) ?? earlierClose.get(symbol) ?? null;
+    if (last === null) {
+      const first = firstCloseAfter.get(symbol);
+      gapOfEveryFactor(symbol, "no_prices", first ? `no close of ${symbol} on or before ${date}: its first close is on ${first}` : `no close of ${symbol} is stored`, null);
+      continue;
+    }
+    // A symbol whose last close is before the loaded range is stale by far more than any bound.
+    const staleDays = lastCloseInWindow.has(symbol) ? tradingDaysAfter(last) : Number.POSITIVE_INFINITY;
+    if (staleDays > staleAfter) {
+      const behind = Number.isFinite(staleDays) ? `${staleDays} trading days` : `more than ${windowDays} calendar days`;
+      gapOfEveryFactor(symbol, "stale_prices", `${symbol}'s last close is on ${last}, ${behind} before ${date} (the limit is ${staleAfter}): halted or delisted`, last);
+      continue;
+    }
     const symbolBetas = universe.symbolBetasFor(symbol);
     if (!symbolBetas) {
-      missing.push({ symbol, factorKey: null, reason: "no_prices", detail: `no closes between ${from} and ${chunk.calculationDate}` });
+      gapOfEveryFactor(symbol, "no_prices", `no usable close of ${symbol} between ${from} and ${date}`, last);
       continue;
     }
     counts.symbolsComputed++;
@@ -107,12 +194,18 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
       const beta = symbolBetas.betas[factor.key];
       if (!beta || beta.status === "missing") {
         counts.betasMissing++;
-        staleFactorIds.set(symbol, [...(staleFactorIds.get(symbol) ?? []), factor.id]);
-        missing.push({
+        const reason = beta?.reason ?? "no_factor_data";
+        const detail = beta?.detail ?? "the engine returned no result for this factor";
+        missing.push({ symbol, factorKey: factor.key, reason, detail });
+        gaps.push({
           symbol,
-          factorKey: factor.key,
-          reason: beta?.reason ?? "no_factor_data",
-          detail: beta?.detail ?? "the engine returned no result for this factor",
+          factorId: factor.id,
+          calculationDate: date,
+          reason,
+          observations: beta?.observations ?? null,
+          minObservations: reason === "insufficient_data" ? factor.minObservations : null,
+          lastCloseDate: null,
+          detail,
         });
         continue;
       }
@@ -120,7 +213,7 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
       rows.push({
         symbol,
         factorId: factor.id,
-        calculationDate: chunk.calculationDate,
+        calculationDate: date,
         betaValue: beta.beta,
         rawBetaValue: beta.rawBeta === beta.beta ? null : beta.rawBeta,
         rSquared: beta.rSquared,
@@ -134,22 +227,37 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   }
 
   const upserts = upsertStatements(symbolFactorExposures, ["symbol", "factorId", "calculationDate"], rows);
-  // A beta now missing (e.g. a rerun after a price correction) must not survive as a stale row.
-  const deletions = [...staleFactorIds].map(([symbol, factorIds]) =>
+  const estimatedKeys = new Set(rows.map((row) => `${row.symbol}\u0000${row.factorId}`));
+  // A beta now missing (a rerun after a price correction, a symbol gone stale) must not survive as a stale row.
+  const missingBySymbol = new Map<string, number[]>();
+  for (const gap of gaps) {
+    if (estimatedKeys.has(`${gap.symbol}\u0000${gap.factorId}`)) continue;
+    missingBySymbol.set(gap.symbol, [...(missingBySymbol.get(gap.symbol) ?? []), gap.factorId]);
+  }
+  const deletions = [...missingBySymbol].map(([symbol, factorIds]) =>
     db
       .delete(symbolFactorExposures)
-      .where(
-        and(
-          eq(symbolFactorExposures.symbol, symbol),
-          inArray(symbolFactorExposures.factorId, factorIds),
-          eq(symbolFactorExposures.calculationDate, chunk.calculationDate),
-        ),
-      )
+      .where(and(eq(symbolFactorExposures.symbol, symbol), inArray(symbolFactorExposures.factorId, factorIds), eq(symbolFactorExposures.calculationDate, date)))
       .returning({ id: symbolFactorExposures.id }),
   );
-  const { written, deleted } = await runWrites(db, upserts, deletions);
+  // The recomputed symbols' gaps of the date are replaced whole.
+  const gapWrites = [
+    db.delete(symbolBetaGaps).where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, toCompute))),
+    ...chunked(gaps, 500).map((part) => db.insert(symbolBetaGaps).values(part)),
+  ];
+  const results = await runTransaction(db, [...upserts, ...deletions, ...gapWrites]);
+  const written = results.slice(0, upserts.length).reduce((sum, n) => sum + n, 0);
   counts.rowsWritten = written;
   counts.rowsUnchanged = rows.length - written;
-  counts.rowsDeleted = deleted;
-  return { counts, missing };
+  counts.rowsDeleted = results.slice(upserts.length, upserts.length + deletions.length).reduce((sum, n) => sum + n, 0);
+  return { counts, missing, rejectedReturns };
+}
+
+/** The market reference whose closes are the trading calendar. */
+const marketReferenceSymbol = "SPY";
+
+function chunked<T>(items: readonly T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+  return parts;
 }

@@ -2,8 +2,8 @@
 // batch's portfolio analytics, the drill-down, stress tests, what-if) reads instead of
 // regressing anything per request.
 import { and, eq, inArray } from "drizzle-orm";
-import { symbolFactorExposures } from "../../schema/index.ts";
-import type { EstimatedBeta, FactorSpec, SymbolFactorBeta } from "../factors/types.ts";
+import { symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
+import type { EstimatedBeta, FactorSpec, MissingBeta, SymbolFactorBeta } from "../factors/types.ts";
 import type { Database } from "./client.ts";
 
 /**
@@ -66,6 +66,32 @@ export async function loadStoredBetaTable(
     const betas = table.get(row.symbol) ?? {};
     betas[factor.key] = estimate;
     table.set(row.symbol, betas);
+  }
+  // The batch's stored reasons for the betas it could not estimate: the aggregation's
+  // data_quality then says `insufficient_data` or `stale_prices`, not a bare "no betas".
+  const gaps = await db
+    .select()
+    .from(symbolBetaGaps)
+    .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, [...symbols]), inArray(symbolBetaGaps.factorId, [...factorsById.keys()])));
+  for (const gap of gaps) {
+    const factor = factorsById.get(gap.factorId);
+    if (!factor) continue;
+    const betas = table.get(gap.symbol) ?? {};
+    if (betas[factor.key]) continue;
+    const missing: MissingBeta = {
+      factorId: factor.id,
+      factorKey: factor.key,
+      method: factor.method,
+      calculationDate: gap.calculationDate,
+      windowDays: factor.windowDays,
+      observations: gap.observations ?? 0,
+      factorObservations: gap.observations ?? 0,
+      status: "missing",
+      reason: gap.reason,
+      detail: gap.detail,
+    };
+    betas[factor.key] = missing;
+    table.set(gap.symbol, betas);
   }
   return table;
 }

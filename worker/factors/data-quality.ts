@@ -26,12 +26,25 @@
 //   columns of the drill-down) are then undefined and null; dollar exposures still hold.
 import type { EstimatedBeta, FactorMethod, MissingBetaReason, SymbolFactorBeta } from "./types.ts";
 
-/** Why a symbol is (partly) missing from an aggregation. */
-export type SymbolMissingReason =
-  | "no_price" // no usable close on D (absent, not finite, or not positive)
-  | "no_betas" // the beta lookup has nothing (no estimate, no recorded reason) for any factor of the list
-  | "beta_not_found" // the symbol has betas on D, but none (estimated or missing) for this factor
-  | MissingBetaReason; // the estimator's own reason: insufficient_data, degenerate, no_factor_data
+/**
+ * Why a symbol is (partly) missing from an aggregation:
+ * - `no_price`: no usable close on D (absent, not finite, or not positive);
+ * - `no_betas`: the beta lookup has nothing (no estimate, no recorded reason) for any factor of the list;
+ * - `beta_not_found`: the symbol has betas on D, but none (estimated or missing) for this factor;
+ * - the estimator's own reasons (`MissingBetaReason`): insufficient_data, degenerate, no_factor_data,
+ *   and the batch's stale_prices / no_prices when they are stored as the symbol's gaps.
+ */
+export const symbolMissingReasons = [
+  "no_price",
+  "no_betas",
+  "beta_not_found",
+  "insufficient_data",
+  "degenerate",
+  "no_factor_data",
+  "stale_prices",
+  "no_prices",
+] as const satisfies readonly ("no_price" | "no_betas" | "beta_not_found" | MissingBetaReason)[];
+export type SymbolMissingReason = (typeof symbolMissingReasons)[number];
 
 export interface SymbolMissing {
   symbol: string;
@@ -43,11 +56,14 @@ export interface SymbolMissing {
   detail?: string;
 }
 
-/** Why a held public position contributes to no factor. */
-export type PositionExclusionReason =
-  | "no_price" // its symbol (an option's underlying) has no usable close on D
-  | "no_delta" // an option with neither a delta nor an implied volatility
-  | "invalid_delta"; // an option whose given delta has the wrong sign for its type
+/**
+ * Why a held public position contributes to no factor: `no_price` (its symbol, an option's
+ * underlying, has no usable close on D), `no_delta` (an option with neither a delta nor an
+ * implied volatility), `invalid_delta` (a given delta of the wrong sign for the option's type),
+ * `expired` (an option past its expiry: no value, no delta; still held, since nobody closed it).
+ */
+export const positionExclusionReasons = ["no_price", "no_delta", "invalid_delta", "expired"] as const;
+export type PositionExclusionReason = (typeof positionExclusionReasons)[number];
 
 export interface PositionExcluded {
   position_id: string;

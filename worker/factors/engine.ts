@@ -29,11 +29,14 @@ export { betaCap, Outcome } from "./quality.ts";
 
 export interface FactorEngineBuild {
   input: FactorEngineInput;
-  /** Prices not used, with date and reason (bad values, off-calendar dates). */
+  /** Prices not used, with date and reason (bad values, off-calendar dates, suspect moves when `maxDailyMove` is set). */
   rejectedPrices: RejectedPrice[];
 }
 
-/** The engine's input from stored price rows `{symbol, date, close, adjClose}` and the active factors. */
+/**
+ * The engine's input from stored price rows `{symbol, date, close, adjClose}` and the active
+ * factors. `options.maxDailyMove` drops one-day returns beyond that factor (`suspect_move`).
+ */
 export function buildFactorEngineInput(
   rows: Iterable<PriceRow>,
   factors: readonly FactorSpec[],

@@ -96,7 +96,7 @@ export interface AggregationInput {
   riskFreeRate?: number;
 }
 
-export type PositionStatus = "valued" | "private" | "no_price" | "no_delta" | "invalid_delta";
+export type PositionStatus = "valued" | "private" | "no_price" | "no_delta" | "invalid_delta" | "expired";
 
 /** How a held position entered the aggregation. */
 export interface PositionValuation {
@@ -225,12 +225,20 @@ export function betaSymbolOf(holding: Pick<HoldingInput, "instrument" | "symbol"
   return holding.instrument === "option" ? (holding.underlyingSymbol ?? holding.symbol) : holding.symbol;
 }
 
-/** Held on D: opened on or before D, not closed on or before D, and (options) not expired before D. */
+/**
+ * Held on D: opened on or before D and not closed on or before D. An option past its expiry is
+ * still held (nobody closed it) but is excluded from the numbers with the reason `expired`, so
+ * it is listed and flagged rather than silently gone (see `isExpiredOn`).
+ */
 export function isHeldOn(holding: HoldingInput, date: string): boolean {
   if (!isAbsent(holding.openedOn) && holding.openedOn > date) return false;
   if (!isAbsent(holding.closedOn) && holding.closedOn <= date) return false;
-  if (holding.instrument === "option" && !isAbsent(holding.expiry) && holding.expiry < date) return false;
   return true;
+}
+
+/** An option whose expiry is before D: it has no value or delta on D. */
+export function isExpiredOn(holding: Pick<HoldingInput, "instrument" | "expiry">, date: string): boolean {
+  return holding.instrument === "option" && !isAbsent(holding.expiry) && holding.expiry < date;
 }
 
 /** A symbol's betas, with a record that has none of the listed factors treated as none at all. */
@@ -258,6 +266,7 @@ function valuePosition(h: HoldingInput, date: string, closes: ReadonlyMap<string
     price: null, marketValue: null, premiumValue: null, delta: null, deltaSource: null, weight: null, detail: null,
   };
   if (h.instrument === "private") return { ...base, status: "private", detail: "private position: no public returns" };
+  if (isExpiredOn(h, date)) return { ...base, status: "expired", detail: `the option expired on ${h.expiry as string}` };
   const priced = usableClose(closes, betaSymbol);
   if ("detail" in priced) return { ...base, status: "no_price", detail: priced.detail };
   const price = priced.close;
@@ -339,6 +348,11 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
   const excluded: PositionExcluded[] = [];
   for (const p of positions) {
     if (p.status === "private") continue;
+    if (p.status === "expired") {
+      // Outside equity, gross and every exposure; its underlying is not a symbol of the aggregation.
+      excluded.push({ position_id: p.positionId, symbol: p.symbol, reason: "expired", detail: p.detail ?? "" });
+      continue;
+    }
     if (!betasBySymbol.has(p.betaSymbol)) betasBySymbol.set(p.betaSymbol, betasOf(input.betas, p.betaSymbol, factorKeys));
     const coverage = symbolCoverage.get(p.betaSymbol) ?? {
       symbol: p.betaSymbol,

@@ -36,9 +36,17 @@ export type RejectedPriceReason =
   /** A date on which the market reference symbol has no close: not a trading day. */
   | "off_calendar"
   /** Two valid closes whose ratio overflows (e.g. 1e300 after 1e-10). */
-  | "return_not_finite";
+  | "return_not_finite"
+  /**
+   * A one-day gross return `P_t / P_prev` beyond `maxDailyMove` either way: a likely bad
+   * tick. Only that return is dropped; both closes stay (see `PriceRowOptions.maxDailyMove`).
+   */
+  | "suspect_move";
 
-/** A price the engine did not use; the day counts as "no close" (see docs/factor-engine.md). */
+/**
+ * A price the engine did not use; the day counts as "no close" (see docs/factor-engine.md).
+ * For `suspect_move` and `return_not_finite` it is the return dated `date` that is not used.
+ */
 export interface RejectedPrice {
   symbol: string;
   date: string;
@@ -56,6 +64,15 @@ export interface PriceRowOptions {
   marketSymbol?: string;
   /** An explicit trading calendar; overrides the market symbol's dates. */
   calendar?: readonly string[];
+  /**
+   * The engine's safety net against bad ticks that reached the database (imports refuse them
+   * at the door, `defaultMaxDailyMove` in market-data/price-import.ts): a daily return whose
+   * gross ratio `P_t / P_prev` (on the prices the return uses) is > maxDailyMove or
+   * < 1 / maxDailyMove is not used — NaN in the panel, reported as `suspect_move` — while the
+   * closes stay, so a 1000× spike that comes back removes exactly two returns. A ratio at the
+   * bound is used. Must be > 1; undefined (the default) checks nothing.
+   */
+  maxDailyMove?: number;
 }
 
 const msPerDay = 86_400_000;
@@ -164,6 +181,15 @@ export function buildReturnPanelFromReturns(
   return { calendar: [...calendar], calendarDays, symbols, symbolIndex: indexSymbols(symbols), returns };
 }
 
+/**
+ * A rejected ratio for a detail: four significant digits, or every digit when four would
+ * print the bound itself (a ratio of 5.000000000000001 against a bound of 5).
+ */
+function formatRatio(ratio: number, maxDailyMove: number): string {
+  const short = Number(ratio.toPrecision(4));
+  return String(short > maxDailyMove || short < 1 / maxDailyMove ? short : ratio);
+}
+
 function compareRowDates(a: PriceRow, b: PriceRow): number {
   return a.date < b.date ? -1 : a.date > b.date ? 1 : 0;
 }
@@ -179,10 +205,18 @@ function sameAdjClose(a: number | null | undefined, b: number | null | undefined
  * close on both days (never a mix). A close that is not finite or not positive is rejected
  * and its day treated as missing; an invalid adjusted close is rejected and the day falls
  * back to closes. Rows come in any order; a repeated (symbol, date) with the same values is
- * ignored, with different values it is a `duplicate_price` error.
+ * ignored, with different values it is a `duplicate_price` error. With `maxDailyMove`, a
+ * return beyond it is left out and reported `suspect_move`.
  */
 export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: PriceRowOptions = {}): ReturnPanelBuild {
   const marketSymbol = options.marketSymbol ?? "SPY";
+  // Without a bound the limits are ±∞ / 0, which no finite positive ratio crosses: the loop
+  // below has one code path and the reference numbers stay bit-identical.
+  const maxDailyMove = options.maxDailyMove ?? Number.POSITIVE_INFINITY;
+  if (!(maxDailyMove > 1)) {
+    throw new RangeError(`maxDailyMove must be a number > 1 (or undefined for no check), got ${options.maxDailyMove}`);
+  }
+  const minDailyMove = 1 / maxDailyMove;
   const rowsBySymbol = new Map<string, PriceRow[]>();
   for (const row of rows) {
     let symbolRows = rowsBySymbol.get(row.symbol);
@@ -267,17 +301,29 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
       const adjusted = adjustedCloses[t]!;
       const previousAdjusted = adjustedCloses[t - 1]!;
       // r_t = P_t / P_prev − 1, on adjusted closes only when both days have one.
-      const simpleReturn =
-        adjusted === adjusted && previousAdjusted === previousAdjusted ? adjusted / previousAdjusted - 1 : close / previousClose - 1;
-      if (Number.isFinite(simpleReturn)) {
-        returns[row + t] = simpleReturn;
-      } else {
+      const useAdjusted = adjusted === adjusted && previousAdjusted === previousAdjusted;
+      const ratio = useAdjusted ? adjusted / previousAdjusted : close / previousClose;
+      const simpleReturn = ratio - 1;
+      if (!Number.isFinite(simpleReturn)) {
         rejectedPrices.push({
           symbol,
           date: calendar[t]!,
           reason: "return_not_finite",
           detail: `return from ${previousClose} to ${close} is not finite`,
         });
+      } else if (ratio > maxDailyMove || ratio < minDailyMove) {
+        // Cold path: strings are only built for the rare rejected return.
+        const price = useAdjusted ? "adjusted close" : "close";
+        const from = useAdjusted ? previousAdjusted : previousClose;
+        const to = useAdjusted ? adjusted : close;
+        rejectedPrices.push({
+          symbol,
+          date: calendar[t]!,
+          reason: "suspect_move",
+          detail: `${price} moves ×${formatRatio(ratio, maxDailyMove)} from ${from} on ${calendar[t - 1]} to ${to} on ${calendar[t]}; the bound is a factor of ${maxDailyMove}`,
+        });
+      } else {
+        returns[row + t] = simpleReturn;
       }
     }
   });

@@ -54,7 +54,10 @@ export interface EstimatedBeta extends BetaCommon {
 export type MissingBetaReason =
   | "insufficient_data" // fewer observations than the factor's minimum
   | "degenerate" // a regressor with zero variance in the window: no slope exists
-  | "no_factor_data"; // the factor's input ETFs have no returns in the window
+  | "no_factor_data" // the factor's input ETFs have no returns in the window
+  // Decided by the batch before the engine runs (stored in symbol_beta_gaps, read back by the aggregation):
+  | "stale_prices" // the symbol's last close is too many trading days before the date
+  | "no_prices"; // the symbol has no usable close in the window
 
 export interface MissingBeta extends BetaCommon {
   status: "missing";

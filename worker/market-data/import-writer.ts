@@ -15,9 +15,13 @@
 //
 // Decisions:
 // - A price that differs from the stored one for (symbol, date) is a correction: the file
-//   wins and the row counts as updated. The provider is the source of truth; its row replaces
-//   the stored row whole (close, adj_close, volume, source), so a close is never paired with a
-//   stale adjusted close.
+//   wins and the row counts as updated; its row replaces the stored row whole (close,
+//   adj_close, volume, source), so a close is never paired with a stale adjusted close. A
+//   provider's write (`otherSources: "keep"`) never replaces a close from another source: the
+//   conflict is counted and listed instead. Either way the summary says how many closes of
+//   another source were replaced or kept, with examples.
+// - A close that changes on a date the batch has computed records a price revision, so the
+//   next run recomputes the dates whose windows hold it (worker/batch/revisions.ts).
 // - A profile row is applied when its as_of is on or after the stored as_of, field by field for
 //   the columns the file has (a column the file lacks keeps its stored value; an empty cell
 //   stores NULL). A profile older than the stored one is skipped and counted as `older`.
@@ -49,7 +53,32 @@ export interface PriceWriteSummary extends WriteCounts {
   symbolsRegistered: number;
   /** Known symbols whose first/last_seen_date the file widened. */
   symbolsWidened: number;
+  /**
+   * Rows whose (symbol, date) holds a different close from another source. With
+   * `otherSources: "keep"` (providers) they are left alone and counted in `kept`; with
+   * "replace" (imports, or an admin's `replace_prices`) they are written and counted in
+   * `replaced`. `examples` shows the first few.
+   */
+  conflicts: PriceConflicts;
 }
+
+export interface PriceConflicts {
+  kept: number;
+  replaced: number;
+  examples: PriceConflict[];
+}
+
+export interface PriceConflict {
+  symbol: string;
+  date: string;
+  storedClose: number;
+  storedSource: string;
+  close: number;
+  source: string;
+}
+
+/** How many conflicts a write lists (per statement chunk of 20,000 rows). */
+export const maxConflictExamples = 5;
 
 export interface ProfileWriteSummary extends WriteCounts {
   /** Rows skipped because the stored profile has a later as_of. */
@@ -66,6 +95,13 @@ export interface WritePlan<Summary> {
 export interface PriceWriteOptions {
   /** Stored in market_prices.source; default "csv". */
   source?: string;
+  /**
+   * A stored close from another source with a different value: "replace" it (an import: the
+   * user's file is the source of truth; an admin's forced provider run) or "keep" it (a
+   * provider: DESIGN.md section 4, a provider never overwrites another source's close).
+   * Default "replace".
+   */
+  otherSources?: "replace" | "keep";
   /** Rows per statement; default 20,000 (about 1 MB of JSON). */
   chunkRows?: number;
 }
@@ -100,9 +136,13 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
   options: PriceWriteOptions = {},
 ): WritePlan<PriceWriteSummary> {
   const source = options.source ?? "csv";
+  const replaceOthers = options.otherSources !== "keep";
   const chunkRows = options.chunkRows ?? 20_000;
   if (rows.length === 0) {
-    return { statements: [], summarize: () => ({ rows: 0, inserted: 0, updated: 0, unchanged: 0, symbolsRegistered: 0, symbolsWidened: 0 }) };
+    return {
+      statements: [],
+      summarize: () => ({ rows: 0, inserted: 0, updated: 0, unchanged: 0, symbolsRegistered: 0, symbolsWidened: 0, conflicts: { kept: 0, replaced: 0, examples: [] } }),
+    };
   }
   const seen = new Map<string, { first: string; last: string }>();
   for (const row of rows) {
@@ -117,17 +157,43 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
   const countPrices = db.get(sql`select count(*) as n from market_prices where symbol in (select value from json_each(${symbolsJson}))`);
   const countUniverse = db.get(sql`select count(*) as n from symbol_universe where symbol in (select value from json_each(${symbolsJson}))`);
 
-  const upserts = chunk(rows, chunkRows).map((part) => {
-    const payload = JSON.stringify(part.map((row) => [row.symbol, row.date, row.close, row.adjClose, row.volume]));
-    return db.run(sql`
+  const payloads = chunk(rows, chunkRows).map((part) => JSON.stringify(part.map((row) => [row.symbol, row.date, row.close, row.adjClose, row.volume])));
+  // A different close from another source, before the write (both modes count them).
+  const conflictsOf = (payload: string) => sql`
+      from json_each(${payload}) as j join market_prices as p on p.symbol = j.value ->> 0 and p.date = j.value ->> 1
+      where p.source is not ${source} and (p.close is not j.value ->> 2 or p.adj_close is not j.value ->> 3)`;
+  const conflictCounts = payloads.map((payload) => db.get(sql`select count(*) as n ${conflictsOf(payload)}`));
+  const conflictExamples = payloads.map((payload) =>
+    db.all(sql`select j.value ->> 0 as symbol, j.value ->> 1 as date, p.close as stored_close, p.source as stored_source, j.value ->> 2 as close
+      ${conflictsOf(payload)} order by 1, 2 limit ${maxConflictExamples}`),
+  );
+  // A close that changes (or appears) on a date the batch already computed is a revision: the
+  // betas of the dates whose windows hold it are stale, and the next run recomputes them
+  // (worker/batch/revisions.ts). Closes after the last computed date are simply new.
+  const revisions = payloads.map((payload) =>
+    db.run(sql`
+      insert into price_revisions (symbol, earliest_date, updated_at)
+      select j.value ->> 0, min(j.value ->> 1), ${isoNow}
+      from json_each(${payload}) as j
+      left join market_prices as p on p.symbol = j.value ->> 0 and p.date = j.value ->> 1
+      where (p.symbol is null or p.close is not j.value ->> 2 or p.adj_close is not j.value ->> 3)
+        and (${replaceOthers ? 1 : 0} or p.symbol is null or p.source = ${source})
+        and j.value ->> 1 <= (select max(r.calculation_date) from batch_phase_results as r where r.phase = 'universe_factors')
+      group by j.value ->> 0
+      on conflict (symbol) do update set
+        earliest_date = min(price_revisions.earliest_date, excluded.earliest_date), updated_at = excluded.updated_at`),
+  );
+  const upserts = payloads.map((payload) =>
+    db.run(sql`
       insert into market_prices (symbol, date, close, adj_close, volume, source)
       select j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, ${source}
       from json_each(${payload}) as j where true
       on conflict (symbol, date) do update set
         close = excluded.close, adj_close = excluded.adj_close, volume = excluded.volume, source = excluded.source
-      where market_prices.close is not excluded.close or market_prices.adj_close is not excluded.adj_close
-         or market_prices.volume is not excluded.volume or market_prices.source is not excluded.source`);
-  });
+      where (${replaceOthers ? 1 : 0} or market_prices.source = excluded.source)
+        and (market_prices.close is not excluded.close or market_prices.adj_close is not excluded.adj_close
+         or market_prices.volume is not excluded.volume or market_prices.source is not excluded.source)`),
+  );
   const universePayload = JSON.stringify([...seen].map(([symbol, dates]) => [symbol, dates.first, dates.last]));
   const registerSymbols = db.run(sql`
     insert into symbol_universe (symbol, asset_type, sector, first_seen_date, last_seen_date)
@@ -142,16 +208,34 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
     where excluded.first_seen_date < symbol_universe.first_seen_date
        or excluded.last_seen_date > symbol_universe.last_seen_date`);
 
-  const statements: BatchItem<"sqlite">[] = [countPrices, countUniverse, ...upserts, registerSymbols, countPrices, countUniverse];
+  const statements: BatchItem<"sqlite">[] = [
+    countPrices,
+    countUniverse,
+    ...conflictCounts,
+    ...conflictExamples,
+    ...revisions,
+    ...upserts,
+    registerSymbols,
+    countPrices,
+    countUniverse,
+  ];
+  const n = payloads.length;
   return {
     statements,
     summarize(results) {
       const pricesBefore = countOf(results[0]);
       const universeBefore = countOf(results[1]);
-      const upserted = results.slice(2, 2 + upserts.length).reduce<number>((sum, result) => sum + rowsAffected(result), 0);
-      const universeChanged = rowsAffected(results[2 + upserts.length]);
-      const inserted = countOf(results[3 + upserts.length]) - pricesBefore;
-      const symbolsRegistered = countOf(results[4 + upserts.length]) - universeBefore;
+      const conflicting = results.slice(2, 2 + n).reduce<number>((sum, result) => sum + countOf(result), 0);
+      const examples = results
+        .slice(2 + n, 2 + 2 * n)
+        .flatMap((result) => conflictRows(result))
+        .slice(0, maxConflictExamples)
+        .map((row) => ({ ...row, source }));
+      const upsertsAt = 2 + 3 * n;
+      const upserted = results.slice(upsertsAt, upsertsAt + n).reduce<number>((sum, result) => sum + rowsAffected(result), 0);
+      const universeChanged = rowsAffected(results[upsertsAt + n]);
+      const inserted = countOf(results[upsertsAt + n + 1]) - pricesBefore;
+      const symbolsRegistered = countOf(results[upsertsAt + n + 2]) - universeBefore;
       const updated = upserted - inserted;
       return {
         rows: rows.length,
@@ -160,9 +244,25 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
         unchanged: rows.length - inserted - updated,
         symbolsRegistered,
         symbolsWidened: universeChanged - symbolsRegistered,
+        conflicts: { kept: replaceOthers ? 0 : conflicting, replaced: replaceOthers ? conflicting : 0, examples },
       };
     },
   };
+}
+
+/** The conflict examples' rows, read defensively (libSQL returns plain row objects). */
+function conflictRows(result: unknown): Omit<PriceConflict, "source">[] {
+  if (!Array.isArray(result)) throw new Error("expected the conflict examples' rows");
+  return result.map((row: unknown) => {
+    const record = (typeof row === "object" && row !== null ? row : {}) as Record<string, unknown>;
+    return {
+      symbol: String(record["symbol"]),
+      date: String(record["date"]),
+      storedClose: Number(record["stored_close"]),
+      storedSource: String(record["stored_source"]),
+      close: Number(record["close"]),
+    };
+  });
 }
 
 const profileFieldColumns: Record<ProfileField, string> = {

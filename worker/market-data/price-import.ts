@@ -1,7 +1,14 @@
 // Validation of a prices CSV file: `date,symbol,close[,adj_close,volume]`, columns in any
 // order. Pure: text in, rows or every problem out (all bad rows, not just the first), so a
 // file is imported whole or not at all.
-import { parseIsoDate, parseOptionalCount, parseOptionalPositive, parseRequiredPositive, parseSymbol, readTable, sortErrors } from "./import-fields.ts";
+//
+// Besides each cell's own rules, a file is checked for bad ticks: a symbol's close (and its
+// adjusted close) may not move by more than a factor of `maxDailyMove` between two of its
+// consecutive rows by date. One stray 1000× print otherwise turns into two huge returns and
+// drags every beta of the symbol to the ±5 cap; refusing it at the door, with both lines
+// named, is cheaper than finding it in the exposures. The JSON upload (`price-upload.ts`)
+// applies the same check through `findSuspectMoves` / `describeSuspectMove`.
+import { parseIsoDate, parseOptionalCount, parseOptionalNumber, parseOptionalPositive, parseRequiredPositive, parseSymbol, readTable, sortErrors } from "./import-fields.ts";
 import type { CellResult, ImportError } from "./import-fields.ts";
 
 export type { ImportError };
@@ -20,6 +27,36 @@ export interface PriceRow {
   line: number;
 }
 
+/**
+ * The default bound on a one-day move: a close may be at most 5 times, and at least a fifth
+ * of, the symbol's previous close in the file. Wide enough for real crashes and squeezes of
+ * liquid names; a 10:1 split in unadjusted closes needs a wider bound (`--max-daily-move`).
+ */
+export const defaultMaxDailyMove = 5;
+
+export interface PriceValidationOptions {
+  /**
+   * The largest factor a close or adjusted close may move by between a symbol's consecutive
+   * rows (by date) in one file, either way (ratio > bound or < 1/bound is refused); > 1.
+   * `Infinity` disables the check. Default `defaultMaxDailyMove`.
+   */
+  maxDailyMove?: number;
+}
+
+/** The price columns the move check compares, each against itself. */
+export type PriceField = "close" | "adj_close";
+
+/** A move beyond the bound between two consecutive rows (by date) of one symbol. */
+export interface SuspectMove {
+  field: PriceField;
+  /** The earlier row by date, cited. */
+  from: PriceRow;
+  /** The later row by date; the problem is reported on it. */
+  to: PriceRow;
+  /** `to / from` of the field's values. */
+  ratio: number;
+}
+
 export type PriceImportResult =
   | {
       ok: true;
@@ -31,7 +68,8 @@ export type PriceImportResult =
     }
   | { ok: false; errors: ImportError[] };
 
-export function validatePriceCsv(text: string): PriceImportResult {
+export function validatePriceCsv(text: string, options: PriceValidationOptions = {}): PriceImportResult {
+  const maxDailyMove = checkMaxDailyMove(options.maxDailyMove ?? defaultMaxDailyMove);
   const table = readTable(text, { columns: priceColumns, required: ["date", "symbol", "close"] });
   const errors = [...table.errors];
   const rows: PriceRow[] = [];
@@ -78,8 +116,90 @@ export function validatePriceCsv(text: string): PriceImportResult {
     byDate.set(date, price);
     rows.push(price);
   }
+  // Over the rows that passed every other check, so one run lists every problem of the file.
+  for (const move of findSuspectMoves(rows, maxDailyMove)) {
+    errors.push({ line: move.to.line, column: move.field, reason: describeSuspectMove(move, maxDailyMove, (row) => `line ${row.line}`, "--max-daily-move") });
+  }
   if (errors.length > 0) return { ok: false, errors: sortErrors(errors) };
   return { ok: true, rows, columns: table.columns, duplicateLines };
+}
+
+/** `value` when it is a usable bound (> 1, `Infinity` included); a RangeError otherwise (a caller's bug). */
+export function checkMaxDailyMove(value: number): number {
+  if (!(value > 1)) throw new RangeError(`maxDailyMove must be a number > 1 (Infinity disables the check), got ${value}`);
+  return value;
+}
+
+/** A bound as a user writes it (`--max-daily-move 8`): a plain number > 1, or `Infinity` to disable the check. */
+export function parseMaxDailyMove(raw: string): CellResult<number> {
+  const text = raw.trim();
+  if (/^\+?inf(inity)?$/i.test(text)) return { ok: true, value: Number.POSITIVE_INFINITY };
+  const parsed = parseOptionalNumber(text, "the maximum daily move");
+  if (!parsed.ok) return { ok: false, reason: `${parsed.reason}; expected a factor > 1, e.g. 5, or Infinity` };
+  if (parsed.value === null || !(parsed.value > 1)) {
+    return { ok: false, reason: `the maximum daily move must be a factor > 1, e.g. 5, or Infinity, got "${raw}"` };
+  }
+  return { ok: true, value: parsed.value };
+}
+
+/**
+ * Every move beyond `maxDailyMove` between consecutive rows (by date) of one symbol: close
+ * against close, and adjusted close against adjusted close when both rows have one. `rows`
+ * holds one row per (symbol, date), in any order. A ratio exactly at the bound (or its
+ * inverse) is accepted. Nothing is checked when the bound is `Infinity`.
+ */
+export function findSuspectMoves(rows: readonly PriceRow[], maxDailyMove: number): SuspectMove[] {
+  const moves: SuspectMove[] = [];
+  if (maxDailyMove === Number.POSITIVE_INFINITY) return moves;
+  const minimum = 1 / maxDailyMove;
+  const bySymbol = new Map<string, PriceRow[]>();
+  for (const row of rows) {
+    let symbolRows = bySymbol.get(row.symbol);
+    if (!symbolRows) bySymbol.set(row.symbol, (symbolRows = []));
+    symbolRows.push(row);
+  }
+  for (const symbolRows of bySymbol.values()) {
+    // Files are usually in date order; a symbol's list (built here) is sorted only when it is not.
+    let sorted = true;
+    for (let i = 1; i < symbolRows.length && sorted; i++) sorted = symbolRows[i - 1]!.date <= symbolRows[i]!.date;
+    if (!sorted) symbolRows.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    for (let i = 1; i < symbolRows.length; i++) {
+      const from = symbolRows[i - 1]!;
+      const to = symbolRows[i]!;
+      // The price the return uses: the adjusted close when both rows have one (a 10:1 split moves
+      // the close but not the adjusted close, and is no bad tick), else the close.
+      if (from.adjClose !== null && to.adjClose !== null) {
+        const adjustedRatio = to.adjClose / from.adjClose;
+        if (adjustedRatio > maxDailyMove || adjustedRatio < minimum) moves.push({ field: "adj_close", from, to, ratio: adjustedRatio });
+      } else {
+        const closeRatio = to.close / from.close;
+        if (closeRatio > maxDailyMove || closeRatio < minimum) moves.push({ field: "close", from, to, ratio: closeRatio });
+      }
+    }
+  }
+  return moves;
+}
+
+/**
+ * The message of a suspect move, e.g. `AAPL close moves ×1000 from 2025-03-03 (line 11, 150)
+ * to 2025-03-04 (150000); the bound is a factor of 5 (--max-daily-move)`. `at` names where a
+ * row is (a line, an upload index); `setting` names what changes the bound.
+ */
+export function describeSuspectMove(move: SuspectMove, maxDailyMove: number, at: (row: PriceRow) => string, setting: string): string {
+  const value = (row: PriceRow) => (move.field === "close" ? row.close : row.adjClose);
+  return (
+    `${move.to.symbol} ${move.field} moves ×${formatRatio(move.ratio, maxDailyMove)} from ${move.from.date} (${at(move.from)}, ${value(move.from)}) ` +
+    `to ${move.to.date} (${value(move.to)}); the bound is a factor of ${maxDailyMove} (${setting})`
+  );
+}
+
+/**
+ * A refused ratio for a message: four significant digits (×1000, ×0.001, ×7.333), or every
+ * digit when four would print the bound itself (0.000001 → 0.000005 is ×5.000000000000001).
+ */
+export function formatRatio(ratio: number, maxDailyMove: number): string {
+  const short = Number(ratio.toPrecision(4));
+  return String(short > maxDailyMove || short < 1 / maxDailyMove ? short : ratio);
 }
 
 function memoize<T>(parse: (raw: string) => T): (raw: string) => T {

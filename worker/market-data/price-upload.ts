@@ -10,15 +10,23 @@
 // string is a type error), and adj_close / volume may be null or left out (the CSV's empty cell).
 // Strings are trimmed as the CSV reader trims cells, and symbols are upper-cased, so the same
 // data uploaded as CSV or JSON gives the same rows.
+//
+// Bad ticks are refused as in the CSV: a symbol's close or adjusted close moving by more than a
+// factor of `max_daily_move` (default 5) between its consecutive elements by date is an error at
+// the later element's field, citing the earlier element. The body may set the bound for its
+// own rows; it may only be a number > 1 (JSON has no Infinity; a caller that must disable the
+// check passes `maxDailyMove: Infinity` in the options).
 import { z } from "zod";
 import { parseIsoDate, parseOptionalCount, parseOptionalPositive, parseRequiredPositive, parseSymbol } from "./import-fields.ts";
 import type { CellResult } from "./import-fields.ts";
+import { checkMaxDailyMove, defaultMaxDailyMove, describeSuspectMove, findSuspectMoves } from "./price-import.ts";
 import type { PriceRow } from "./price-import.ts";
 
 /** More rows than this in one request is refused; larger histories go in several uploads. */
 export const maxPriceUploadRows = 100_000;
 
 const fieldNames = ["date", "symbol", "close", "adj_close", "volume"] as const;
+const bodyFieldNames = ["prices", "max_daily_move"] as const;
 /** The order the CSV import checks a row's cells in, so one row's errors read the same in both. */
 const checkOrder: readonly string[] = ["symbol", "date", "close", "adj_close", "volume"];
 
@@ -70,10 +78,22 @@ export const priceUploadRowSchema = z
   })
   .meta({ description: "One daily close." });
 
+/** The body's optional bound on a one-day move (the CSV import's `--max-daily-move`). */
+const maxDailyMoveSchema = z
+  .number({ error: typeError("max_daily_move", "a number") })
+  .gt(1, { error: (issue) => `max_daily_move must be a factor > 1, e.g. 5, got ${String(issue.input)}` })
+  .meta({
+    description:
+      `The largest factor a symbol's close (or adjusted close) may move by between its consecutive rows by date in this upload, ` +
+      `either way: a ratio above it or below its inverse is refused. > 1; default ${defaultMaxDailyMove}.`,
+    examples: [8],
+  });
+
 /** The request body. Exported for the API's OpenAPI document. */
 export const priceUploadSchema = z
   .strictObject({
     prices: z.array(priceUploadRowSchema).max(maxPriceUploadRows).meta({ description: `At most ${maxPriceUploadRows} rows.` }),
+    max_daily_move: maxDailyMoveSchema.optional(),
   })
   .meta({ description: "A bulk price upload; validated like the prices CSV import, all-or-nothing." });
 
@@ -98,10 +118,21 @@ export type PriceUploadResult =
     }
   | { ok: false; errors: PriceUploadError[] };
 
-const bodySchema = z.strictObject({ prices: z.array(z.unknown(), { error: typeError("prices", "an array") }) });
+export interface PriceUploadOptions {
+  /**
+   * The bound on a one-day move when the body has no `max_daily_move` (> 1; `Infinity`
+   * disables the check). Default `defaultMaxDailyMove`.
+   */
+  maxDailyMove?: number;
+}
+
+// The envelope only: rows are checked one by one below and `max_daily_move` on its own, so a
+// bad element or bound never hides the other problems.
+const bodySchema = z.strictObject({ prices: z.array(z.unknown(), { error: typeError("prices", "an array") }), max_daily_move: z.unknown().optional() });
 
 /** Validates a parsed JSON body (`unknown`: whatever `JSON.parse` / `c.req.json()` gave). */
-export function validatePriceUpload(body: unknown): PriceUploadResult {
+export function validatePriceUpload(body: unknown, options: PriceUploadOptions = {}): PriceUploadResult {
+  const defaultBound = checkMaxDailyMove(options.maxDailyMove ?? defaultMaxDailyMove);
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { ok: false, errors: [{ path: "", reason: `the body must be a JSON object {"prices": [...]}, got ${jsonType(body)}` }] };
   }
@@ -113,6 +144,16 @@ export function validatePriceUpload(body: unknown): PriceUploadResult {
   }
 
   const errors: PriceUploadError[] = [];
+  let maxDailyMove: number | undefined = defaultBound;
+  if (shape.data.max_daily_move !== undefined) {
+    const bound = maxDailyMoveSchema.safeParse(shape.data.max_daily_move);
+    if (bound.success) maxDailyMove = bound.data;
+    else {
+      // Without a bound the caller meant, the move check is skipped rather than run on a guess.
+      maxDailyMove = undefined;
+      errors.push(...bound.error.issues.flatMap((issue) => toErrors(issue, ["max_daily_move"])));
+    }
+  }
   const rows: PriceRow[] = [];
   const duplicateIndexes: number[] = [];
   const firstBySymbolDate = new Map<string, PriceRow>();
@@ -149,6 +190,16 @@ export function validatePriceUpload(body: unknown): PriceUploadResult {
       });
     }
   });
+  if (maxDailyMove !== undefined) {
+    for (const move of findSuspectMoves(rows, maxDailyMove)) {
+      errors.push({
+        path: `prices[${move.to.line}].${move.field}`,
+        index: move.to.line,
+        field: move.field,
+        reason: describeSuspectMove(move, maxDailyMove, (row) => `prices[${row.line}]`, "max_daily_move"),
+      });
+    }
+  }
   if (errors.length > 0) return { ok: false, errors: sortErrors(errors) };
   return { ok: true, rows, duplicateIndexes };
 }
@@ -171,7 +222,7 @@ function toErrors(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): Pric
     return { path: formatPath(full), ...(index === undefined ? {} : { index }), ...(field === undefined ? {} : { field }), reason };
   };
   if (issue.code === "unrecognized_keys") {
-    const allowed = path.length === 0 ? "prices" : fieldNames.join(", ");
+    const allowed = (path.length === 0 ? bodyFieldNames : fieldNames).join(", ");
     return issue.keys.map((key) => at([...path, key], `unknown field "${key}"; allowed fields: ${allowed}`));
   }
   return [at(path, issue.message)];

@@ -15,12 +15,21 @@
 // Cancelling through `options.signal` rejects the call with the signal's reason: a cancelled
 // fetch has no per-symbol outcome to report.
 //
+// Precedence (DESIGN.md section 4, "Where prices come from"): a provider never overwrites a close
+// that came from another source (the market data phase keeps it and reports the conflict; an
+// admin run with `replace_prices` replaces it and counts it). Two providers are special:
+//   - `stored` fetches nothing: the batch runs on the closes already in the database (imported
+//     CSV files, uploads) and reports each symbol without a close on the date. A CSV file is
+//     imported (`npm run import:prices`), not fetched, so there is no `csv` provider.
+//   - `synthetic` is the demo's market: it writes only the demo's own instruments, never a
+//     symbol whose stored closes come from another source (`onlyOwnInstruments`).
+//
 // The provider in use is configuration (`MARKET_DATA_PROVIDER`). Adding one (Polygon, Tiingo,
 // FMP) is one module under `providers/` exporting a `ProviderFactory`, plus one line in
 // `marketDataProviders` below. Everything here runs in the Workers runtime: fetch, URL and
 // AbortSignal only, no Node APIs.
 import type { PriceRow } from "./price-import.ts";
-import { csvProviderFromContext } from "./providers/csv.ts";
+import { storedProviderFromContext } from "./providers/stored.ts";
 import { stooqProviderFromContext } from "./providers/stooq.ts";
 import { syntheticProviderFromContext } from "./providers/synthetic.ts";
 
@@ -96,6 +105,16 @@ export interface ProviderResult {
 
 export interface MarketDataProvider {
   readonly name: string;
+  /**
+   * True for `stored`: nothing is fetched and `fetchDailyCloses` is never called; the market
+   * data phase reports, from the database, each symbol without a close on the date.
+   */
+  readonly fetchesNothing?: boolean;
+  /**
+   * True for the synthetic demo market: the phase never writes a symbol that has a close from
+   * any other source (its own market's SPY must not extend a user's imported SPY).
+   */
+  readonly onlyOwnInstruments?: boolean;
   fetchDailyCloses(request: DailyClosesRequest, options?: FetchOptions): Promise<ProviderResult>;
 }
 
@@ -107,17 +126,15 @@ export interface ProviderContext {
   fetch?: typeof fetch;
   /** Today, for providers whose defaults depend on it (the synthetic market's window). */
   now?: () => Date;
-  /** The `csv` provider's file contents. */
-  csvText?: string;
 }
 
 export type ProviderFactory = (context: ProviderContext) => MarketDataProvider;
 
 /** Every provider by its configuration name. Adding a provider is one line here. */
 export const marketDataProviders = {
+  stored: storedProviderFromContext,
   synthetic: syntheticProviderFromContext,
   stooq: stooqProviderFromContext,
-  csv: csvProviderFromContext,
 } as const satisfies Record<string, ProviderFactory>;
 
 export type MarketDataProviderName = keyof typeof marketDataProviders;

@@ -62,7 +62,7 @@ export async function importPositionsCsv(
   if (records.length > maxPositionImportRows) throw importFailed([{ line: records[maxPositionImportRows]!.line, path: "", message: `at most ${maxPositionImportRows} positions per import` }]);
   if (errors.length > 0) throw importFailed(errors);
 
-  const bodies: PositionCreate[] = [];
+  const bodies: (PositionCreate & { line: number })[] = [];
   for (const record of records) {
     if (record.fields.length !== columns.length) {
       errors.push({ line: record.line, path: "", message: `expected ${columns.length} fields, found ${record.fields.length}` });
@@ -89,18 +89,29 @@ export async function importPositionsCsv(
       for (const issue of result.error.issues) errors.push({ line: record.line, path: issue.path.map(String).join("."), message: issue.message });
       continue;
     }
-    bodies.push(result.data);
+    bodies.push({ ...result.data, line: record.line });
   }
   if (errors.length > 0) throw importFailed(errors);
 
-  const rows = bodies.map((body) => positionRow(portfolioId, crypto.randomUUID(), body));
-  const deletions: Write[] = mode === "replace" ? [db.delete(positions).where(eq(positions.portfolioId, portfolioId)).returning({ id: positions.id })] : [];
+  const rows = bodies.map(({ line, ...body }) => ({ ...positionRow(portfolioId, crypto.randomUUID(), body), line }));
+  const deletions: Write[] = mode === "replace" ? [db.delete(positions).where(eq(positions.portfolioId, portfolioId)).returning({ id: positions.id, openedOn: positions.openedOn })] : [];
   const inserts: Write[] = [];
   for (let i = 0; i < rows.length; i += 500) inserts.push(db.insert(positions).values(rows.slice(i, i + 500)).returning({ id: positions.id }));
   // Deletions first (replace), then the universe and the rows, in one transaction.
+  // The replaced positions' earliest opened_on matters to the history too: read it first.
+  const replaced = mode === "replace" ? await db.select({ openedOn: positions.openedOn }).from(positions).where(eq(positions.portfolioId, portfolioId)) : [];
   const counts = await runTransaction(db, [...deletions, ...registerSymbols(db, rows), ...inserts]);
-  const deleted = deletions.length > 0 ? counts[0]! : 0;
+  const deleted = deletions.length > 0 ? (counts[0] ?? 0) : 0;
   const stored = await db.select().from(positions).where(eq(positions.portfolioId, portfolioId));
   const ids = new Set(rows.map((row) => row.id));
-  return { mode, imported: rows.length, deleted, positions: stored.filter((row) => ids.has(row.id)).map(positionResponse) };
+  return {
+    mode,
+    imported: rows.length,
+    deleted,
+    positions: stored.filter((row) => ids.has(row.id)).map(positionResponse),
+    /** The imported rows with their lines, for the warnings. */
+    rows,
+    openedOn: rows.map((row) => row.openedOn),
+    replacedOpenedOn: replaced.map((row) => row.openedOn),
+  };
 }

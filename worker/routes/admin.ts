@@ -58,7 +58,7 @@ async function startRun(db: Database, queue: Env["BATCH_QUEUE"], request: RunReq
 /** Starts the requested run: 202 with its Location, or 200 with the run already under way. */
 async function startRunResponse(
   c: Context<ApiEnv>,
-  request: { trigger: "admin" | "backfill"; startDate: string; endDate: string; portfolio_id?: string | undefined; force_rerun?: boolean | undefined },
+  request: { trigger: "admin" | "backfill"; startDate: string; endDate: string; portfolio_id?: string | undefined; force_rerun?: boolean | undefined; replace_prices?: boolean | undefined },
 ) {
   const db = getDatabase(c.env);
   await requirePortfolio(db, request.portfolio_id);
@@ -68,6 +68,7 @@ async function startRunResponse(
     endDate: request.endDate,
     portfolioId: request.portfolio_id ?? null,
     forceRerun: request.force_rerun ?? false,
+    replacePrices: request.replace_prices ?? false,
     requestedBy: c.get("caller").sub,
   });
   c.header("Location", `/api/v1/admin/batch/runs/${started.run_id}`);

@@ -86,6 +86,8 @@ export const analyticsRoutes = new Hono<ApiEnv>()
                 exactText(portfolioFactorExposures.exposureDollar),
                 exactText(portfolioFactorExposures.coverage),
                 exactText(portfolioFactorExposures.rSquared),
+                exactText(portfolioFactorExposures.positionsUsed),
+                exactText(portfolioFactorExposures.positionsTotal),
               ]),
             })
             .from(portfolioFactorExposures)
@@ -115,14 +117,30 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       dates,
       equity: snapshots.map((snapshot) => snapshot.equity),
       factors: chosen.map((factor) => {
-        const series = { portfolio: empty(), exposure_dollar: empty(), coverage: empty(), r_squared: empty(), benchmark: empty(), benchmark_r_squared: empty(), active: empty() };
-        for (const [date, exposure, dollars, coverage, rSquared] of unpackRows(exposureText.get(factor.id) ?? null)) {
+        const series = {
+          portfolio: empty(),
+          exposure_dollar: empty(),
+          coverage: empty(),
+          coverage_count: empty(),
+          positions_used: empty(),
+          positions_total: empty(),
+          r_squared: empty(),
+          benchmark: empty(),
+          benchmark_r_squared: empty(),
+          active: empty(),
+        };
+        for (const [date, exposure, dollars, coverage, rSquared, used, total] of unpackRows(exposureText.get(factor.id) ?? null)) {
           const index = dateIndex.get(date!);
           if (index === undefined) continue;
           series.portfolio[index] = numberOrNull(exposure);
           series.exposure_dollar[index] = numberOrNull(dollars);
           series.coverage[index] = numberOrNull(coverage);
           series.r_squared[index] = numberOrNull(rSquared);
+          const usedCount = numberOrNull(used);
+          const totalCount = numberOrNull(total);
+          series.positions_used[index] = usedCount;
+          series.positions_total[index] = totalCount;
+          series.coverage_count[index] = usedCount !== null && totalCount !== null && totalCount > 0 ? usedCount / totalCount : null;
         }
         for (const [date, beta, rSquared] of unpackRows(benchmarkText.get(factor.id) ?? null)) {
           const index = dateIndex.get(date!);

@@ -8,11 +8,17 @@
 //   next batch fetches its closes and computes its betas; private positions are not registered.
 // - A position update is merged into the stored position and the result must satisfy every
 //   rule a new one does (an option keeps needing a delta or an implied volatility).
+// - A position the numbers cannot use yet (no prices, no betas, an expired option) is accepted
+//   and reported: create, update and import answer `warnings`, per position and CSV line.
+// - A change to positions that were held before the latest computed date starts the
+//   portfolio's history run (portfolio phases only, from stored betas, through the queue) for
+//   every computed date since the earliest affected `opened_on`; the latest date is refreshed
+//   at once as before. Progress goes out on the live channel.
 // - The CSV import is all or nothing: every line's errors are reported (line, field, reason)
 //   and nothing is written unless the whole file is valid. `mode=replace` swaps the
 //   portfolio's positions for the file's in one transaction.
 import { and, asc, eq, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { portfolios, positions, symbolUniverse } from "../../schema/index.ts";
 import { routes } from "../api/contract.ts";
 import {
@@ -36,6 +42,9 @@ import { validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { importPositionsCsv } from "../portfolios/position-import.ts";
 import { portfolioResponse, positionBody, positionResponse, positionRow, type PositionInsert } from "../portfolios/records.ts";
+import { startPortfolioHistoryRun } from "../batch/runs.ts";
+import { describeError, logEvent } from "../log.ts";
+import { positionWarnings } from "../portfolios/position-warnings.ts";
 import { refreshLatestExposures } from "../realtime/publish.ts";
 import { analyticsRoutes } from "./portfolio-analytics.ts";
 
@@ -77,6 +86,24 @@ function isUniqueViolation(error: unknown): boolean {
 
 function nameTaken(name: string): ApiError {
   return new ApiError(409, "CONFLICT", `you already have a portfolio named "${name}"`, [{ path: "name", message: "must be unique among your portfolios" }]);
+}
+
+/**
+ * After a change to the portfolio's positions: the latest date at once, and the history since
+ * `since` (the earliest opened_on the change touched) through a portfolio history run.
+ */
+function afterPositionsChanged(c: Context<ApiEnv>, db: Database, portfolioId: string, openedOn: readonly string[]): void {
+  c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, portfolioId));
+  const since = [...openedOn].sort()[0];
+  if (since === undefined || since >= today()) return;
+  c.executionCtx.waitUntil(
+    startPortfolioHistoryRun(db, c.env.BATCH_QUEUE, portfolioId, since, c.get("caller").sub).then(
+      (run) => {
+        if (run && run.outcome !== "skipped") logEvent("info", "portfolio.history_run", { portfolioId, runId: run.runId, since, dates: run.dates.length, outcome: run.outcome });
+      },
+      (error: unknown) => logEvent("error", "portfolio.history_run_failed", { portfolioId, since, error: describeError(error) }),
+    ),
+  );
 }
 
 function checkPosition(body: PositionCreate): void {
@@ -168,9 +195,10 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     const row = positionRow(id, crypto.randomUUID(), body);
     await runWrites(db, [...registerSymbols(db, [row]), db.insert(positions).values(row).returning({ id: positions.id })]);
     const stored = await db.select().from(positions).where(eq(positions.id, row.id)).get();
-    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
+    if (!stored) throw new Error(`position ${row.id} was written but cannot be read back`);
+    afterPositionsChanged(c, db, id, [row.openedOn]);
     c.header("Location", `/api/v1/portfolios/${id}/positions/${row.id}`);
-    return c.json(positionResponse(stored!), 201);
+    return c.json({ ...positionResponse(stored), warnings: await positionWarnings(db, [row], today()) }, 201);
   })
   .patch("/:id/positions/:positionId", guard(routes.updatePosition), validate("param", positionParamsSchema), validate("json", positionUpdateSchema), async (c) => {
     const { id, positionId } = c.req.valid("param");
@@ -191,16 +219,18 @@ export const portfolioRoutes = new Hono<ApiEnv>()
         .where(eq(positions.id, positionId))
         .returning({ id: positions.id }),
     ]);
-    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
-    return c.json(positionResponse((await db.select().from(positions).where(eq(positions.id, positionId)).get())!), 200);
+    afterPositionsChanged(c, db, id, [existing.openedOn, row.openedOn]);
+    const stored = await db.select().from(positions).where(eq(positions.id, positionId)).get();
+    if (!stored) throw new ApiError(404, "NOT_FOUND", `position ${positionId} does not exist in portfolio ${id}`);
+    return c.json({ ...positionResponse(stored), warnings: await positionWarnings(db, [row], today()) }, 200);
   })
   .delete("/:id/positions/:positionId", guard(routes.deletePosition), validate("param", positionParamsSchema), async (c) => {
     const { id, positionId } = c.req.valid("param");
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
-    const deleted = await db.delete(positions).where(and(eq(positions.id, positionId), eq(positions.portfolioId, id))).returning({ id: positions.id });
+    const deleted = await db.delete(positions).where(and(eq(positions.id, positionId), eq(positions.portfolioId, id))).returning({ id: positions.id, openedOn: positions.openedOn });
     if (deleted.length === 0) throw new ApiError(404, "NOT_FOUND", `position ${positionId} does not exist in portfolio ${id}`);
-    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
+    afterPositionsChanged(c, db, id, deleted.map((row) => row.openedOn));
     return c.body(null, 204);
   })
   .post("/:id/positions/import", guard(routes.importPositions), validate("param", portfolioParamsSchema), validate("query", routes.importPositions.query), async (c) => {
@@ -209,7 +239,8 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
     const result = await importPositionsCsv(db, c.req.raw, id, mode, registerSymbols);
-    c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
-    return c.json(result, 200);
+    afterPositionsChanged(c, db, id, [...result.openedOn, ...result.replacedOpenedOn]);
+    const { openedOn: _openedOn, replacedOpenedOn: _replaced, rows, ...answer } = result;
+    return c.json({ ...answer, warnings: await positionWarnings(db, rows, today()) }, 200);
   })
   .route("/", analyticsRoutes);

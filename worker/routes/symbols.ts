@@ -7,7 +7,7 @@
 import { and, asc, count, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, max, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { Hono, type TypedResponse } from "hono";
-import { companyProfiles, factorDefinitions, symbolDailyMetrics, symbolFactorExposures, symbolUniverse } from "../../schema/index.ts";
+import { batchPhaseResults, companyProfiles, factorDefinitions, symbolBetaGaps, symbolDailyMetrics, symbolFactorExposures, symbolUniverse } from "../../schema/index.ts";
 import { routes } from "../api/contract.ts";
 import {
   maxHistoryDays,
@@ -182,16 +182,15 @@ export const symbolRoutes = new Hono<ApiEnv>()
     ]);
     if (!universe) throw new ApiError(404, "NOT_FOUND", `symbol ${symbol} is not in the universe`);
 
-    const betasDate =
-      query.date ??
-      (await db.select({ date: max(symbolFactorExposures.calculationDate) }).from(symbolFactorExposures).where(eq(symbolFactorExposures.symbol, symbol)).get())?.date ??
-      null;
+    // Default: the latest date the batch computed for this symbol (a beta or a stored reason),
+    // else the latest date it computed at all (the symbol is then `not_computed` on it).
+    const betasDate = query.date ?? (await latestSymbolDate(db, symbol)) ?? (await latestComputedDate(db));
     const to = query.to ?? betasDate ?? query.date ?? new Date().toISOString().slice(0, 10);
     const from = query.from ?? addDays(to, -365);
     if (addDays(from, maxHistoryDays) < to) throw validationError(`the history range is longer than ${maxHistoryDays} days`, [{ path: "from", message: `from must be within ${maxHistoryDays} days of to` }]);
 
     const metricsFilter = [eq(symbolDailyMetrics.symbol, symbol), ...(query.date ? [lte(symbolDailyMetrics.metricsDate, query.date)] : [])];
-    const [metrics, betaRows, historyRows] = await Promise.all([
+    const [metrics, betaRows, historyRows, gapRows, dateComputed] = await Promise.all([
       db.select().from(symbolDailyMetrics).where(and(...metricsFilter)).orderBy(desc(symbolDailyMetrics.metricsDate)).limit(1).get(),
       betasDate === null
         ? Promise.resolve([])
@@ -201,7 +200,12 @@ export const symbolRoutes = new Hono<ApiEnv>()
         .from(symbolFactorExposures)
         .where(and(eq(symbolFactorExposures.symbol, symbol), gte(symbolFactorExposures.calculationDate, from), lte(symbolFactorExposures.calculationDate, to)))
         .orderBy(asc(symbolFactorExposures.calculationDate)),
+      betasDate === null
+        ? Promise.resolve([])
+        : db.select().from(symbolBetaGaps).where(and(eq(symbolBetaGaps.symbol, symbol), eq(symbolBetaGaps.calculationDate, betasDate))),
+      betasDate === null ? Promise.resolve(false) : isComputedDate(db, betasDate),
     ]);
+    const gapByFactor = new Map(gapRows.map((row) => [row.factorId, row]));
     const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
     const response: SymbolDetailResponse = {
       symbol,
@@ -242,10 +246,27 @@ export const symbolRoutes = new Hono<ApiEnv>()
       }),
       missing_betas: factors
         .filter((factor) => !betaByFactor.has(factor.id))
-        .map((factor) => ({
-          factor_key: factor.key,
-          reason: betasDate === null ? "no_betas_computed" : `no estimate stored for ${betasDate} (insufficient data, no prices, or not computed yet)`,
-        })),
+        .map((factor) => {
+          const gap = gapByFactor.get(factor.id);
+          const common = { factor_key: factor.key, factor_name: factor.name };
+          if (gap) {
+            return {
+              ...common,
+              reason: gap.reason,
+              detail: gap.detail,
+              observations: gap.observations,
+              min_observations: gap.minObservations,
+              last_close_date: gap.lastCloseDate,
+            };
+          }
+          const detail =
+            betasDate === null
+              ? "no batch run has computed any date yet"
+              : dateComputed
+                ? `${symbol} was not part of the batch run that computed ${betasDate} (added to the universe since?); the next run computes it`
+                : `no batch run has computed ${betasDate}`;
+          return { ...common, reason: "not_computed" as const, detail, observations: null, min_observations: null, last_close_date: null };
+        }),
       history: {
         from,
         to,
@@ -257,3 +278,32 @@ export const symbolRoutes = new Hono<ApiEnv>()
     };
     return c.json(response, 200);
   });
+
+/** The latest date with a stored beta or a stored reason for the symbol. */
+async function latestSymbolDate(db: Database, symbol: string): Promise<string | null> {
+  const [beta, gap] = await Promise.all([
+    db.select({ date: max(symbolFactorExposures.calculationDate) }).from(symbolFactorExposures).where(eq(symbolFactorExposures.symbol, symbol)).get(),
+    db.select({ date: max(symbolBetaGaps.calculationDate) }).from(symbolBetaGaps).where(eq(symbolBetaGaps.symbol, symbol)).get(),
+  ]);
+  const dates = [beta?.date, gap?.date].filter((date): date is string => typeof date === "string").sort();
+  return dates.at(-1) ?? null;
+}
+
+/** The latest date a universe factors phase succeeded on. */
+async function latestComputedDate(db: Database): Promise<string | null> {
+  const row = await db
+    .select({ date: max(batchPhaseResults.calculationDate) })
+    .from(batchPhaseResults)
+    .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.success, true)))
+    .get();
+  return row?.date ?? null;
+}
+
+async function isComputedDate(db: Database, date: string): Promise<boolean> {
+  const row = await db
+    .select({ n: count() })
+    .from(batchPhaseResults)
+    .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.calculationDate, date)))
+    .get();
+  return (row?.n ?? 0) > 0;
+}

@@ -32,6 +32,10 @@ describe("factorDrillDown on the hand-computed portfolio", () => {
         reason: "private", detail: "private position: no public returns", marketValue: null, weight: null,
       },
       {
+        symbol: "SPY250627C00500000", betaSymbol: "SPY", instrument: "option", positionIds: ["p-expired"],
+        reason: "expired", detail: "the option expired on 2025-06-27", marketValue: null, weight: null,
+      },
+      {
         symbol: "XYZ", betaSymbol: "XYZ", instrument: "stock", positionIds: ["p-noprice"],
         reason: "no_price", detail: "no close for XYZ on the date", marketValue: null, weight: null,
       },

@@ -1,17 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { positions } from "../../../schema/portfolios.ts";
 import type { HoldingInput } from "../../../worker/factors/portfolio.ts";
-import { aggregatePortfolio, HoldingValidationError, isHeldOn, validateHoldings } from "../../../worker/factors/portfolio.ts";
+import { aggregatePortfolio, HoldingValidationError, isExpiredOn, isHeldOn, validateHoldings } from "../../../worker/factors/portfolio.ts";
 import { betaTable, DATE, estimated, factor, HAND_PORTFOLIO as input, PUT_DELTA } from "./portfolio-fixtures.ts";
 
 describe("aggregatePortfolio: a hand-computed portfolio", () => {
   const result = aggregatePortfolio(input);
   const byId = new Map(result.positions.map((p) => [p.positionId, p]));
 
-  it("holds the positions effective on D only", () => {
+  it("holds the positions effective on D only; an option past its expiry is held but expired", () => {
     expect(result.positions.map((p) => p.positionId)).toEqual([
-      "p-long", "p-short", "p-etf", "p-call", "p-put", "p-private", "p-noprice", "p-newco",
+      "p-long", "p-short", "p-etf", "p-call", "p-put", "p-private", "p-noprice", "p-newco", "p-expired",
     ]);
+    expect(byId.get("p-expired")).toMatchObject({ status: "expired", marketValue: null, delta: null, detail: "the option expired on 2025-06-27" });
   });
 
   it("values positions: stocks at quantity × close, options at notional, premium into equity", () => {
@@ -53,14 +54,14 @@ describe("aggregatePortfolio: a hand-computed portfolio", () => {
     // value: −6,000 + 12,000 + 4,000 − 9,600 + 18,000·δp (NEWCO has none) = 400 + 18,000·δp
     // growth−value spread: 10,000 − 22,500 + 1,000 + 28,800 − 30,000·δp = 17,300 − 30,000·δp
     const [market, value, spread] = result.exposures;
-    expect(market).toMatchObject({ factorId: 1, factorKey: "market_beta", coverage: 1, positionsUsed: 6, positionsTotal: 7 });
+    expect(market).toMatchObject({ factorId: 1, factorKey: "market_beta", coverage: 1, positionsUsed: 6, positionsTotal: 8 });
     expect(market?.exposureDollar).toBeCloseTo(86_964.772399291941, 8);
     expect(market?.exposure).toBeCloseTo(2.5577874235085865, 12);
-    expect(value).toMatchObject({ factorKey: "value", positionsUsed: 5, positionsTotal: 7 });
+    expect(value).toMatchObject({ factorKey: "value", positionsUsed: 5, positionsTotal: 8 });
     expect(value?.exposureDollar).toBeCloseTo(-5_516.1930998229852, 8);
     expect(value?.exposure).toBeCloseTo(-0.16224097352420545, 12);
     expect(value?.coverage).toBeCloseTo(185_000 / 190_000, 15);
-    expect(spread).toMatchObject({ factorKey: "growth_value_spread", positionsUsed: 5, positionsTotal: 7 });
+    expect(spread).toMatchObject({ factorKey: "growth_value_spread", positionsUsed: 5, positionsTotal: 8 });
     expect(spread?.exposureDollar).toBeCloseTo(27_160.321833038309, 8);
     expect(spread?.exposure).toBeCloseTo(0.79883299508936202, 12);
     expect(spread?.coverage).toBeCloseTo(185_000 / 190_000, 15);
@@ -80,11 +81,14 @@ describe("aggregatePortfolio: a hand-computed portfolio", () => {
         },
         { symbol: "XYZ", reason: "no_price", position_ids: ["p-noprice"], detail: "no close for XYZ on the date" },
       ],
-      positions_total: 8,
+      positions_total: 9, // the expired option is held (nobody closed it) and excluded with its reason
       positions_private: 1,
       date: DATE,
       positions_valued: 6,
-      positions_excluded: [{ position_id: "p-noprice", symbol: "XYZ", reason: "no_price", detail: "no close for XYZ on the date" }],
+      positions_excluded: [
+        { position_id: "p-expired", symbol: "SPY250627C00500000", reason: "expired", detail: "the option expired on 2025-06-27" },
+        { position_id: "p-noprice", symbol: "XYZ", reason: "no_price", detail: "no close for XYZ on the date" },
+      ],
       options_without_premium: 1,
       equity: 34_000,
       gross: 190_000,
@@ -238,13 +242,15 @@ describe("isHeldOn (effective dating)", () => {
     expect(isHeldOn(stock(null, null), "1990-01-01")).toBe(true);
   });
 
-  it("drops an option expiring before D, keeps one expiring on or after D", () => {
+  it("keeps an option past its expiry held (nobody closed it) but expired before D; on or after D it is live", () => {
     const option = (expiry: string): HoldingInput => ({
       id: "o", symbol: "O", instrument: "option", quantity: 1, openedOn: "2025-01-01",
       underlyingSymbol: "X", optionType: "call", strike: 10, expiry, delta: 0.5,
     });
-    expect(isHeldOn(option("2025-06-29"), "2025-06-30")).toBe(false);
-    expect(isHeldOn(option("2025-06-30"), "2025-06-30")).toBe(true);
-    expect(isHeldOn(option("2025-07-18"), "2025-06-30")).toBe(true);
+    expect(isHeldOn(option("2025-06-29"), "2025-06-30")).toBe(true);
+    expect(isExpiredOn(option("2025-06-29"), "2025-06-30")).toBe(true);
+    expect(isExpiredOn(option("2025-06-30"), "2025-06-30")).toBe(false);
+    expect(isExpiredOn(option("2025-07-18"), "2025-06-30")).toBe(false);
+    expect(isExpiredOn({ instrument: "stock", expiry: null }, "2025-06-30")).toBe(false);
   });
 });

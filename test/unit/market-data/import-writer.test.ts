@@ -78,7 +78,7 @@ const priceFile = [
 describe("writePrices", () => {
   it("inserts the rows, keeps missing values NULL and registers new symbols with their dates", async () => {
     const summary = await writePrices(db(), prices(priceFile));
-    expect(summary).toEqual({ rows: 5, inserted: 5, updated: 0, unchanged: 0, symbolsRegistered: 3, symbolsWidened: 0 });
+    expect(summary).toEqual({ rows: 5, inserted: 5, updated: 0, unchanged: 0, symbolsRegistered: 3, symbolsWidened: 0, conflicts: { kept: 0, replaced: 0, examples: [] } });
     const state = await snapshot();
     expect(state.prices).toContainEqual({ symbol: "SPY", date: "2025-01-02", close: 590.12, adj_close: null, volume: null, source: "csv" });
     expect(state.prices).toContainEqual({ symbol: "AAA", date: "2025-01-03", close: 10.5, adj_close: 10.35, volume: 1200, source: "csv" });
@@ -93,7 +93,7 @@ describe("writePrices", () => {
     await writePrices(db(), prices(priceFile));
     const before = await snapshot();
     await new Promise((resolve) => setTimeout(resolve, 5)); // so a rewritten timestamp would differ
-    expect(await writePrices(db(), prices(priceFile))).toEqual({ rows: 5, inserted: 0, updated: 0, unchanged: 5, symbolsRegistered: 0, symbolsWidened: 0 });
+    expect(await writePrices(db(), prices(priceFile))).toEqual({ rows: 5, inserted: 0, updated: 0, unchanged: 5, symbolsRegistered: 0, symbolsWidened: 0, conflicts: { kept: 0, replaced: 0, examples: [] } });
     expect(await snapshot()).toEqual(before);
   });
 
@@ -105,7 +105,7 @@ describe("writePrices", () => {
       "2025-01-02,AAA,10.3,1000", // corrected close; the file has no adj_close, so it becomes NULL
       "2025-01-03,SPY,592.4,", // same as stored
     ].join("\n");
-    expect(await writePrices(db(), prices(corrections))).toEqual({ rows: 3, inserted: 1, updated: 1, unchanged: 1, symbolsRegistered: 0, symbolsWidened: 1 });
+    expect(await writePrices(db(), prices(corrections))).toEqual({ rows: 3, inserted: 1, updated: 1, unchanged: 1, symbolsRegistered: 0, symbolsWidened: 1, conflicts: { kept: 0, replaced: 0, examples: [] } });
     const state = await snapshot();
     expect(state.prices).toContainEqual({ symbol: "AAA", date: "2025-01-02", close: 10.3, adj_close: null, volume: 1000, source: "csv" });
     expect(state.universe.find((row) => row.symbol === "AAA")).toMatchObject({ first_seen_date: "2024-12-31", last_seen_date: "2025-01-03" });

@@ -4,22 +4,29 @@ import { z } from "zod";
 import { formatCsv } from "../../../worker/market-data/csv.ts";
 import { validatePriceCsv } from "../../../worker/market-data/price-import.ts";
 import { priceUploadSchema, validatePriceUpload } from "../../../worker/market-data/price-upload.ts";
+import type { PriceUploadOptions } from "../../../worker/market-data/price-upload.ts";
 
-function errorsOf(body: unknown) {
-  const result = validatePriceUpload(body);
+function errorsOf(body: unknown, options?: PriceUploadOptions) {
+  const result = validatePriceUpload(body, options);
   if (result.ok) throw new Error("expected validation errors");
   return result.errors;
 }
 
 describe("validatePriceUpload", () => {
   it("accepts rows, normalizes symbols and dates like the CSV import, and keeps missing values as null", () => {
-    const result = validatePriceUpload({
-      prices: [
-        { date: "2025-01-02", symbol: " brk.b ", close: 412.5, volume: 1200 },
-        { date: " 2025-01-02 ", symbol: "AAPL", close: 243.85, adj_close: 243.1, volume: null },
-        { date: "2025-01-03", symbol: "AAPL", close: 1e-7, adj_close: null, volume: -0 },
-      ],
-    });
+    // A tiny close is a valid number; the one-day move from 243.85 to it is refused unless the
+    // check is off (see "one-day moves" below).
+    const unchecked = { maxDailyMove: Number.POSITIVE_INFINITY };
+    const result = validatePriceUpload(
+      {
+        prices: [
+          { date: "2025-01-02", symbol: " brk.b ", close: 412.5, volume: 1200 },
+          { date: " 2025-01-02 ", symbol: "AAPL", close: 243.85, adj_close: 243.1, volume: null },
+          { date: "2025-01-03", symbol: "AAPL", close: 1e-7, adj_close: null, volume: -0 },
+        ],
+      },
+      unchecked,
+    );
     expect(result).toEqual({
       ok: true,
       duplicateIndexes: [],
@@ -87,7 +94,7 @@ describe("validatePriceUpload", () => {
     expect(errorsOf({})).toEqual([{ path: "prices", reason: "prices is missing" }]);
     expect(errorsOf({ prices: {}, extra: 1 })).toEqual([
       { path: "prices", reason: "prices must be an array, got an object" },
-      { path: "extra", reason: 'unknown field "extra"; allowed fields: prices' },
+      { path: "extra", reason: 'unknown field "extra"; allowed fields: prices, max_daily_move' },
     ]);
   });
 
@@ -138,6 +145,12 @@ describe("validatePriceUpload", () => {
   });
 
   it("accepts and refuses the same data as the CSV import, with the same rows and field messages", () => {
+    // Move errors cite the other row as the file names it: `(line 4, …)` in the CSV, `(prices[2], …)`
+    // in the upload, and the bound's setting as each caller knows it; the rest of the message is shared.
+    const sameCitation = (reason: string, at: (position: number) => number) =>
+      reason
+        .replace(/\((?:line |prices\[)(\d+)\]?, /, (_, position: string) => `(#${at(Number(position))}, `)
+        .replace(/ \((?:--max-daily-move|max_daily_move)\)$/, "");
     const symbol = fc.constantFrom("AAA", "aaa", " BBB ", "BRK.B", "^SPX", "C C", "");
     const date = fc.constantFrom("2025-01-02", "2025-01-03", "2025-02-28", "2025-02-30", "2025-1-2", "");
     const price = fc.oneof(fc.double({ min: 1e-6, max: 1e6, noNaN: true }), fc.constantFrom(0, -1, 3, 1e-300, 1.5e21));
@@ -146,22 +159,23 @@ describe("validatePriceUpload", () => {
       { symbol, date, close: price, adj_close: fc.option(price), volume: fc.option(volume) },
       { requiredKeys: ["symbol", "date", "close"] },
     );
+    const bound = fc.constantFrom(undefined, 2, 1e4, Number.POSITIVE_INFINITY);
     fc.assert(
-      fc.property(fc.array(row, { maxLength: 12 }), (rows) => {
+      fc.property(fc.array(row, { maxLength: 12 }), bound, (rows, maxDailyMove) => {
         const csv = formatCsv([
           ["date", "symbol", "close", "adj_close", "volume"],
           ...rows.map((r) => [r.date, r.symbol, String(r.close), r.adj_close == null ? "" : String(r.adj_close), r.volume == null ? "" : String(r.volume)]),
         ]);
-        const fromCsv = validatePriceCsv(csv);
-        const fromJson = validatePriceUpload({ prices: rows });
+        const fromCsv = validatePriceCsv(csv, { maxDailyMove });
+        const fromJson = validatePriceUpload({ prices: rows }, { maxDailyMove });
         expect(fromJson.ok).toBe(fromCsv.ok);
         if (fromCsv.ok && fromJson.ok) {
           // CSV lines count from the header (line 1), upload indexes from 0.
           expect(fromJson.rows).toEqual(fromCsv.rows.map((r) => ({ ...r, line: r.line - 2 })));
           expect(fromJson.duplicateIndexes).toEqual(fromCsv.duplicateLines.map((line) => line - 2));
         } else if (!fromCsv.ok && !fromJson.ok) {
-          const csvFieldErrors = fromCsv.errors.filter((e) => e.column !== undefined).map((e) => [e.line - 2, e.column, e.reason]);
-          const jsonFieldErrors = fromJson.errors.filter((e) => e.field !== undefined).map((e) => [e.index, e.field, e.reason]);
+          const csvFieldErrors = fromCsv.errors.filter((e) => e.column !== undefined).map((e) => [e.line - 2, e.column, sameCitation(e.reason, (line) => line - 2)]);
+          const jsonFieldErrors = fromJson.errors.filter((e) => e.field !== undefined).map((e) => [e.index, e.field, sameCitation(e.reason, (index) => index)]);
           expect(jsonFieldErrors).toEqual(csvFieldErrors);
           const csvRowErrors = fromCsv.errors.filter((e) => e.column === undefined).map((e) => e.line - 2);
           const jsonRowErrors = fromJson.errors.filter((e) => e.field === undefined).map((e) => e.index);
@@ -170,5 +184,76 @@ describe("validatePriceUpload", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  describe("one-day moves", () => {
+    const spike = [
+      { date: "2025-03-03", symbol: "AAPL", close: 150 },
+      { date: "2025-03-03", symbol: "MSFT", close: 400 },
+      { date: "2025-03-05", symbol: "AAPL", close: 151, adj_close: 151 },
+      { date: "2025-03-04", symbol: "AAPL", close: 150_000, adj_close: 150_000 },
+      { date: "2025-03-04", symbol: "MSFT", close: 401 },
+    ];
+
+    it("refuses a move beyond a factor of 5 at the later element's field, citing the earlier element", () => {
+      // 03-04 → 03-05: both have an adjusted close, which is what the return uses; 03-03 → 03-04: closes.
+      expect(errorsOf({ prices: spike })).toEqual([
+        {
+          path: "prices[2].adj_close",
+          index: 2,
+          field: "adj_close",
+          reason: "AAPL adj_close moves ×0.001007 from 2025-03-04 (prices[3], 150000) to 2025-03-05 (151); the bound is a factor of 5 (max_daily_move)",
+        },
+        {
+          path: "prices[3].close",
+          index: 3,
+          field: "close",
+          reason: "AAPL close moves ×1000 from 2025-03-03 (prices[0], 150) to 2025-03-04 (150000); the bound is a factor of 5 (max_daily_move)",
+        },
+      ]);
+    });
+
+    it("accepts a move of exactly the bound either way", () => {
+      const edge = [
+        { date: "2025-03-03", symbol: "AAA", close: 10 },
+        { date: "2025-03-04", symbol: "AAA", close: 50 },
+        { date: "2025-03-05", symbol: "AAA", close: 10 },
+      ];
+      expect(validatePriceUpload({ prices: edge }).ok).toBe(true);
+      expect(errorsOf({ prices: [...edge, { date: "2025-03-06", symbol: "AAA", close: 1.999 }] })).toEqual([
+        { path: "prices[3].close", index: 3, field: "close", reason: expect.stringContaining("AAA close moves ×0.1999 from 2025-03-05 (prices[2], 10)") },
+      ]);
+    });
+
+    it("takes the bound from the body's max_daily_move, else from the options; Infinity turns the check off", () => {
+      const sixfold = [
+        { date: "2025-03-03", symbol: "AAA", close: 10 },
+        { date: "2025-03-04", symbol: "AAA", close: 60 },
+      ];
+      expect(errorsOf({ prices: sixfold })).toHaveLength(1);
+      expect(validatePriceUpload({ prices: sixfold, max_daily_move: 8 }).ok).toBe(true);
+      expect(validatePriceUpload({ prices: sixfold }, { maxDailyMove: 8 }).ok).toBe(true);
+      expect(errorsOf({ prices: sixfold, max_daily_move: 5.5 }, { maxDailyMove: 8 })[0]?.reason).toContain("the bound is a factor of 5.5 (max_daily_move)");
+      expect(errorsOf({ prices: spike, max_daily_move: 8 })[1]?.reason).toContain("the bound is a factor of 8 (max_daily_move)");
+      expect(validatePriceUpload({ prices: spike }, { maxDailyMove: Number.POSITIVE_INFINITY })).toMatchObject({ ok: true });
+      expect(() => validatePriceUpload({ prices: sixfold }, { maxDailyMove: 1 })).toThrow(RangeError);
+    });
+
+    it("refuses a max_daily_move that is not a number > 1, and still checks every row", () => {
+      const rows = [...spike, { date: "2025-03-05", symbol: "MSFT", close: -1 }];
+      expect(errorsOf({ prices: rows, max_daily_move: 1 })).toEqual([
+        { path: "max_daily_move", reason: "max_daily_move must be a factor > 1, e.g. 5, got 1" },
+        { path: "prices[5].close", index: 5, field: "close", reason: "close -1 is not positive" },
+      ]);
+      expect(errorsOf({ prices: [], max_daily_move: "8" })).toEqual([{ path: "max_daily_move", reason: 'max_daily_move must be a number, got the string "8"' }]);
+      expect(errorsOf({ prices: [], max_daily_move: null })).toEqual([{ path: "max_daily_move", reason: "max_daily_move must be a number, got null" }]);
+    });
+
+    it("documents max_daily_move in the JSON Schema", () => {
+      expect(z.toJSONSchema(priceUploadSchema)).toMatchObject({
+        additionalProperties: false,
+        properties: { max_daily_move: { type: "number", exclusiveMinimum: 1, description: expect.stringContaining("default 5") } },
+      });
+    });
   });
 });

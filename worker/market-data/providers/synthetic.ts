@@ -39,6 +39,7 @@ export function createSyntheticProvider(options: SyntheticProviderOptions): Mark
 
   return {
     name: syntheticSource,
+    onlyOwnInstruments: true,
     async fetchDailyCloses(request: DailyClosesRequest, fetchOptions: FetchOptions = {}): Promise<ProviderResult> {
       fetchOptions.signal?.throwIfAborted();
       const { from, to } = checkRange(request);

@@ -10,25 +10,27 @@ afterEach(async () => {
 });
 
 describe("market data provider registry", () => {
-  it("knows synthetic, stooq and csv", () => {
-    expect(marketDataProviderNames).toEqual(["synthetic", "stooq", "csv"]);
+  it("knows stored, synthetic and stooq (a CSV file is imported, not fetched)", () => {
+    expect(marketDataProviderNames).toEqual(["stored", "synthetic", "stooq"]);
   });
 
   it("selects each provider by name (trimmed, any case)", () => {
     expect(createMarketDataProvider({ name: "synthetic" }).name).toBe("synthetic");
     expect(createMarketDataProvider({ name: " Stooq ", env: { STOOQ_API_KEY: "key" } }).name).toBe("stooq");
-    expect(createMarketDataProvider({ name: "csv", csvText: "date,symbol,close\n" }).name).toBe("csv");
+    expect(createMarketDataProvider({ name: "STORED" }).name).toBe("stored");
+    expect(createMarketDataProvider({ name: "stored" }).fetchesNothing).toBe(true);
+    expect(createMarketDataProvider({ name: "synthetic" }).onlyOwnInstruments).toBe(true);
   });
 
   it("refuses an unknown name, listing the known ones", () => {
-    expect(() => createMarketDataProvider({ name: "polygon" })).toThrow('unknown market data provider "polygon"; known providers: synthetic, stooq, csv');
+    expect(() => createMarketDataProvider({ name: "polygon" })).toThrow('unknown market data provider "polygon"; known providers: stored, synthetic, stooq');
   });
 
   it("refuses a provider whose settings are missing or malformed", () => {
     expect(() => createMarketDataProvider({ name: "stooq", env: {} })).toThrow(/STOOQ_API_KEY/);
     expect(() => createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: "k", STOOQ_TIMEOUT_MS: "10s" } })).toThrow(/STOOQ_TIMEOUT_MS/);
     expect(() => createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: "k", STOOQ_BASE_URL: "ftp://x" } })).toThrow(/STOOQ_BASE_URL/);
-    expect(() => createMarketDataProvider({ name: "csv" })).toThrow(/csvText/);
+    expect(() => createMarketDataProvider({ name: "csv" })).toThrow(/unknown market data provider "csv"/);
   });
 
   it("configures Stooq from env the way a Worker passes it", async () => {
