@@ -3,6 +3,7 @@
 //
 //   npm run batch -- --date YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
 //   npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--portfolio ID] [--url URL]
+//   npm run batch -- --last N [--force] [--portfolio ID] [--url URL]
 //
 // Exit code: 0 when the run completed, 2 when it ended partial, 1 when it failed or on any error
 // (bad arguments, the stack not running, a request refused). Repeating a request while its run
@@ -15,10 +16,13 @@ import { ApiClient, ApiRequestError, apiBaseUrl, formatError, StackUnreachableEr
 export const batchUsage = `usage:
   npm run batch -- --date YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL]
   npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL]
+  npm run batch -- --last N [--force] [--replace-prices] [--portfolio ID] [--url URL]
 
 Runs the batch on the running local stack (\`npm start\`) and follows it until it ends.
   --date        one trading date (a weekday)
   --from, --to  a backfill over every weekday of the range, both ends included
+  --last        the N most recent trading days of the stored closes (SPY's dates), e.g.
+                after importing your own prices
   --force       recompute betas already stored (force_rerun)
   --replace-prices  replace stored closes of another source (your imports) with the
                 provider's where they differ; by default they are kept and reported
@@ -43,7 +47,8 @@ interface RunOptions {
 export type BatchCommand =
   | { kind: "help" }
   | ({ kind: "run"; date: string } & RunOptions)
-  | ({ kind: "backfill"; from: string; to: string } & RunOptions);
+  | ({ kind: "backfill"; from: string; to: string } & RunOptions)
+  | ({ kind: "last"; days: number } & RunOptions);
 
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -63,6 +68,7 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
         date: { type: "string" },
         from: { type: "string" },
         to: { type: "string" },
+        last: { type: "string" },
         force: { type: "boolean", default: false },
         "replace-prices": { type: "boolean", default: false },
         portfolio: { type: "string" },
@@ -78,6 +84,11 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
   if (values.help) return { kind: "help" };
   const options: RunOptions = { force: values.force, replacePrices: values["replace-prices"], portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url) };
   if (values.portfolio !== undefined && values.portfolio.trim() === "") throw new UsageError("--portfolio needs a portfolio id");
+  if (values.last !== undefined) {
+    if (values.date !== undefined || values.from !== undefined || values.to !== undefined) throw new UsageError("give one of --date, --from/--to or --last");
+    if (!/^\d+$/.test(values.last) || Number(values.last) < 1) throw new UsageError(`--last must be a whole number of trading days ≥ 1, got ${JSON.stringify(values.last)}`);
+    return { kind: "last", days: Number(values.last), ...options };
+  }
   if (values.date !== undefined) {
     if (values.from !== undefined || values.to !== undefined) throw new UsageError("give either --date or --from/--to, not both");
     return { kind: "run", date: requireDate("date", values.date), ...options };
@@ -87,7 +98,7 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
     if (values.to === undefined) throw new UsageError("--from needs --to");
     return { kind: "backfill", from: requireDate("from", values.from), to: requireDate("to", values.to), ...options };
   }
-  throw new UsageError("missing --date (or --from and --to)");
+  throw new UsageError("missing --date (or --from and --to, or --last)");
 }
 
 /** The admin request that starts the command's run. */
@@ -96,6 +107,7 @@ export function startRequest(command: Exclude<BatchCommand, { kind: "help" }>): 
     ...(command.replacePrices ? { replace_prices: true } : {}),
   };
   if (command.kind === "run") return { path: "/admin/batch/run", body: { date: command.date, ...options } };
+  if (command.kind === "last") return { path: "/admin/batch/backfill", body: { last_trading_days: command.days, ...options } };
   return { path: "/admin/batch/backfill", body: { from: command.from, to: command.to, ...options } };
 }
 

@@ -22,9 +22,18 @@ if (!flag.ok) {
       validate: (text) => validatePriceCsv(text, { maxDailyMove: flag.value }),
       async write(db, valid) {
         const summary = await writePrices(db, valid.rows, { source: "csv" });
+        // The file is the source of truth: say which closes of another source (a provider's, the demo's) it replaced.
+        const { replaced, examples } = summary.conflicts;
+        const replacedNote =
+          replaced === 0
+            ? ""
+            : `; replaced ${replaced} close(s) from another source, e.g. ${examples
+                .slice(0, 3)
+                .map((example) => `${example.symbol} ${example.date} ${example.storedClose} (${example.storedSource}) → ${example.close}`)
+                .join(", ")}`;
         return (
           `${summary.rows} price(s): ${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged; ` +
-          `${summary.symbolsRegistered} new symbol(s), ${summary.symbolsWidened} with a wider date range`
+          `${summary.symbolsRegistered} new symbol(s), ${summary.symbolsWidened} with a wider date range${replacedNote}`
         );
       },
     },

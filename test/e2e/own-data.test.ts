@@ -187,13 +187,21 @@ async function stopStack(): Promise<void> {
   stack = null;
 }
 
-/** The date range of the README's batch command: the fixture's prices end on its last date. */
+/** The fixture's last trading day (a fixed past Friday, so the data and the numbers are reproducible). */
+const fixtureEndDate = "2026-11-13";
+
+/**
+ * The dates the README's batch command computes: `--from D1 --to D2`, or `--last N` (the N most
+ * recent trading days of the stored closes, which end on the fixture's last day).
+ */
 function batchRange(): { from: string; to: string } {
   for (const command of commands) {
     const range = /^npm run batch -- .*--from (\d{4}-\d{2}-\d{2}) --to (\d{4}-\d{2}-\d{2})\b/.exec(command);
     if (range) return { from: range[1]!, to: range[2]! };
+    const last = /^npm run batch -- .*--last (\d+)\b/.exec(command);
+    if (last) return { from: weekdaysEndingOn(fixtureEndDate, Number(last[1]))[0]!, to: fixtureEndDate };
   }
-  throw new Error(`the section computes no dates (no \`npm run batch -- --from D1 --to D2\`); its commands:\n${commands.join("\n")}`);
+  throw new Error(`the section computes no dates (no \`npm run batch -- --last N\` or \`--from D1 --to D2\`); its commands:\n${commands.join("\n")}`);
 }
 
 beforeAll(async () => {

@@ -32,8 +32,11 @@ describe("parseBatchArgs", () => {
   });
 
   it.each([
-    [[], "missing --date (or --from and --to)"],
-    [["--force"], "missing --date (or --from and --to)"],
+    [[], "missing --date (or --from and --to, or --last)"],
+    [["--force"], "missing --date (or --from and --to, or --last)"],
+    [["--last", "0"], '--last must be a whole number of trading days ≥ 1, got "0"'],
+    [["--last", "ten"], '--last must be a whole number of trading days ≥ 1, got "ten"'],
+    [["--last", "5", "--date", "2025-01-15"], "give one of --date, --from/--to or --last"],
     [["--date", "2025-01-15", "--from", "2025-01-01"], "give either --date or --from/--to, not both"],
     [["--from", "2025-01-01"], "--from needs --to"],
     [["--to", "2025-01-01"], "--to needs --from"],
@@ -52,6 +55,15 @@ describe("parseBatchArgs", () => {
   it("answers --help and -h with the help command", () => {
     expect(parseBatchArgs(["--help"])).toEqual({ kind: "help" });
     expect(parseBatchArgs(["-h", "--date", "x"])).toEqual({ kind: "help" });
+  });
+});
+
+describe("--last", () => {
+  it("asks the backfill for the N most recent trading days of the stored closes", () => {
+    const command = parseBatchArgs(["--last", "10"]);
+    expect(command).toMatchObject({ kind: "last", days: 10, force: false, replacePrices: false, portfolioId: null });
+    if (command.kind === "help") throw new Error("unexpected help");
+    expect(startRequest(command)).toEqual({ path: "/admin/batch/backfill", body: { last_trading_days: 10 } });
   });
 });
 

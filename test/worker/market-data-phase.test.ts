@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { marketPrices } from "../../schema/index.ts";
 import { marketDataProviderFor, runMarketDataChunk } from "../../worker/batch/market-data-phase.ts";
+import { phaseMessage } from "../../worker/batch/orchestrator.ts";
+import { writePrices } from "../../worker/market-data/import-writer.ts";
 import { addDays } from "../../worker/dates.ts";
 import { getDatabase } from "../../worker/db/client.ts";
 import { describeError } from "../../worker/log.ts";
@@ -283,5 +285,76 @@ describe("marketDataProviderFor", () => {
     expect(marketDataProviderFor(defaults)).toBe(marketDataProviderFor({ ...defaults }));
     expect(() => marketDataProviderFor({ ...env, MARKET_DATA_PROVIDER: "stooq" })).toThrow(/STOOQ_API_KEY/);
     expect(() => marketDataProviderFor({ ...env, MARKET_DATA_PROVIDER: "md-nope" })).toThrow(/unknown market data provider/);
+  });
+});
+
+describe("provenance (DESIGN.md section 4, where prices come from)", () => {
+  const calculationDate = "2023-06-30";
+  const from = addDays(calculationDate, -7);
+  /** A provider whose every close is 101 for the window's weekdays. */
+  const quoting = (name: string, symbols: readonly string[], close = 101): MarketDataProvider =>
+    fixedProvider(name, {
+      prices: symbols.flatMap((symbol) =>
+        market.calendar.filter((date) => date >= from && date <= calculationDate).map((date, index) => ({ symbol, date, close, adjClose: close, volume: 1000, line: index + 2, source: name })),
+      ),
+      failures: [],
+    });
+
+  it("never overwrites an imported close: the conflict is kept, counted and listed with both values", async () => {
+    const symbol = "PVAAA";
+    await writePrices(db, [{ symbol, date: calculationDate, close: 55.5, adjClose: null, volume: null, line: 2 }], { source: "csv" });
+    const outcome = await runMarketDataChunk(db, quoting("stooq", [symbol]), { calculationDate, symbols: [symbol] });
+    expect(outcome.counts).toMatchObject({ computed: 1, price_conflicts_kept: 1, price_conflicts_replaced: 0 });
+    expect(outcome.issues).toEqual([
+      { item: symbol, kind: "skipped", reason: "source_conflict", detail: `${symbol} on ${calculationDate}: stored 55.5 (csv), stooq has 101; kept the csv close` },
+    ]);
+    const rows = await storedPrices([symbol]);
+    expect(rows.find((row) => row.date === calculationDate)).toMatchObject({ close: 55.5, source: "csv" });
+    // The provider's other dates were written: only the conflicting close was kept.
+    expect(rows.filter((row) => row.source === "stooq").length).toBeGreaterThan(2);
+    expect(phaseMessage({ ...outcome.counts, chunks_total: 1, chunks_done: 1, chunks_failed: 0, slowest_chunk_ms: 0, issues: outcome.issues, issues_truncated: false })).toContain(
+      "1 closes of another source kept (source_conflict",
+    );
+  });
+
+  it("replaces conflicting closes with replace_prices, and says how many", async () => {
+    const symbol = "PVBBB";
+    await writePrices(db, [
+      { symbol, date: calculationDate, close: 55.5, adjClose: null, volume: null, line: 2 },
+      { symbol, date: addDays(calculationDate, -1), close: 56, adjClose: null, volume: null, line: 3 },
+    ], { source: "csv" });
+    const outcome = await runMarketDataChunk(db, quoting("stooq", [symbol]), { calculationDate, symbols: [symbol], replacePrices: true });
+    expect(outcome.counts).toMatchObject({ price_conflicts_kept: 0, price_conflicts_replaced: 2 });
+    expect(outcome.issues.map((issue) => issue.reason)).toEqual(["source_conflict_replaced", "source_conflict_replaced"]);
+    expect((await storedPrices([symbol])).every((row) => row.close === 101 && row.source === "stooq")).toBe(true);
+  });
+
+  it("the synthetic market never writes a symbol that has closes from another source", async () => {
+    const own = equities[0]!.symbol;
+    const imported = equities[1]!.symbol;
+    const prefix = "PVS";
+    await writePrices(db, [{ symbol: prefix + imported, date: "2023-05-01", close: 42, adjClose: null, volume: null, line: 2 }], { source: "csv" });
+    const provider = { ...prefixed(createSyntheticProvider({ market: marketOptions }), prefix), onlyOwnInstruments: true };
+    const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols: [prefix + own, prefix + imported] });
+    expect(outcome.issues).toEqual([
+      { item: prefix + imported, kind: "skipped", reason: "other_source", detail: `${prefix + imported} has closes from csv: the synthetic market writes only its own instruments` },
+    ]);
+    expect((await storedPrices([prefix + imported])).map((row) => row.source)).toEqual(["csv"]);
+    expect((await storedPrices([prefix + own])).length).toBeGreaterThan(2);
+  });
+
+  it("`stored` fetches nothing and reports each symbol without a close on the date, with its last one", async () => {
+    await writePrices(db, [
+      { symbol: "PVSTA", date: calculationDate, close: 10, adjClose: null, volume: null, line: 2 },
+      { symbol: "PVSTB", date: "2023-06-20", close: 10, adjClose: null, volume: null, line: 3 },
+    ], { source: "csv" });
+    const provider = createMarketDataProvider({ name: "stored" });
+    const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols: ["PVSTA", "PVSTB", "PVSTC"] });
+    expect(outcome.counts).toMatchObject({ total: 3, computed: 1, skipped: 2, skipped_reasons: { no_close_on_date: 2 }, rows_stored: 0 });
+    expect(outcome.issues).toEqual([
+      { item: "PVSTB", kind: "skipped", reason: "no_close_on_date", detail: `no stored close of PVSTB on ${calculationDate}; its last is on 2023-06-20` },
+      { item: "PVSTC", kind: "skipped", reason: "no_close_on_date", detail: `no close of PVSTC is stored on or before ${calculationDate}` },
+    ]);
+    expect(await storedPrices(["PVSTC"])).toEqual([]);
   });
 });

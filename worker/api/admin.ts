@@ -57,28 +57,50 @@ export const batchRunRequestSchema = z
   .meta({ description: "Run the daily batch for one date." });
 
 /** `POST /admin/batch/backfill`. */
+/** The most trading days `last_trading_days` may ask for (about two years). */
+export const maxLastTradingDays = 520;
+
 export const batchBackfillRequestSchema = z
   .strictObject({
-    from: isoDate("from").meta({ description: "First date of the range, inclusive." }),
-    to: isoDate("to").meta({ description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.` }),
+    from: isoDate("from").optional().meta({ description: "First date of the range, inclusive (with `to`)." }),
+    to: isoDate("to").optional().meta({ description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.` }),
+    last_trading_days: z
+      .number({ error: "last_trading_days must be a whole number" })
+      .int({ error: "last_trading_days must be a whole number" })
+      .min(1, { error: "last_trading_days must be at least 1" })
+      .max(maxLastTradingDays, { error: `last_trading_days must be at most ${maxLastTradingDays}` })
+      .optional()
+      .meta({
+        description:
+          "Instead of from/to: the N most recent trading days of the stored closes (the dates on which the market reference SPY has a close, up to today), e.g. after importing your own prices.",
+      }),
     ...runOptions,
   })
   .superRefine((body, ctx) => {
+    if (body.last_trading_days !== undefined) {
+      if (body.from !== undefined || body.to !== undefined) ctx.addIssue({ code: "custom", path: ["last_trading_days"], message: "give either last_trading_days or from/to, not both" });
+      return;
+    }
+    if (body.from === undefined || body.to === undefined) {
+      ctx.addIssue({ code: "custom", path: [body.from === undefined ? "from" : "to"], message: "give from and to (or last_trading_days)" });
+      return;
+    }
     if (body.from > body.to) {
       ctx.addIssue({ code: "custom", path: ["from"], message: `from (${body.from}) is after to (${body.to})` });
       return;
     }
-    if (body.to > todayUtc()) {
-      ctx.addIssue({ code: "custom", path: ["to"], message: `${body.to} is after today (${todayUtc()} UTC); its closes do not exist yet` });
+    const { from, to } = body;
+    if (to > todayUtc()) {
+      ctx.addIssue({ code: "custom", path: ["to"], message: `${to} is after today (${todayUtc()} UTC); its closes do not exist yet` });
     }
-    const lastAllowed = addDays(body.from, maxBackfillCalendarDays - 1);
-    if (body.to > lastAllowed) {
+    const lastAllowed = addDays(from, maxBackfillCalendarDays - 1);
+    if (to > lastAllowed) {
       ctx.addIssue({ code: "custom", path: ["to"], message: `the range is longer than ${maxBackfillCalendarDays} calendar days (to must be on or before ${lastAllowed}); split the backfill` });
-    } else if (weekdaysBetween(body.from, body.to).length === 0) {
-      ctx.addIssue({ code: "custom", path: ["from"], message: `${body.from}..${body.to} has no weekday; batch runs compute weekdays only` });
+    } else if (weekdaysBetween(from, to).length === 0) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: `${from}..${to} has no weekday; batch runs compute weekdays only` });
     }
   })
-  .meta({ description: "Run the daily batch for every weekday of a date range." });
+  .meta({ description: "Run the daily batch for every weekday of a date range, or for the last N trading days of the stored closes." });
 
 /** `GET /admin/batch/runs` query. */
 export const batchRunListQuerySchema = z.strictObject({
@@ -127,4 +149,7 @@ export interface PriceUploadResponse {
   /** Elements that repeated an earlier one exactly and were skipped, and their indexes. */
   duplicates_skipped: number;
   duplicate_indexes: number[];
+  /** Stored closes of another source (a provider's, the demo's) that the upload replaced, with a few examples. */
+  other_source_replaced: number;
+  other_source_examples: { symbol: string; date: string; stored_close: number; stored_source: string; close: number }[];
 }

@@ -16,9 +16,9 @@
 // - Unknown body fields are errors (a typo like `forceRerun` must not silently run without it).
 // - Starting a run answers 202 with a Location of its detail; repeating the request while that
 //   run is still queued or running answers 200 with the same run (`outcome: already_running`).
-import { eq } from "drizzle-orm";
+import { and, desc, eq, lte } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { portfolios } from "../../schema/index.ts";
+import { marketPrices, portfolios } from "../../schema/index.ts";
 import {
   batchBackfillRequestSchema,
   batchRunDetailQuerySchema,
@@ -32,6 +32,7 @@ import { routes } from "../api/contract.ts";
 import { guard, type ApiEnv } from "../auth/guard.ts";
 import { listRuns, readRunDetail, type BatchRunStartResponse } from "../batch/run-history.ts";
 import { buildDualWriteReport } from "../batch/dual-write-report.ts";
+import { marketReferenceSymbol } from "../batch/orchestrator.ts";
 import { createRun, type RunRequest } from "../batch/runs.ts";
 import { getDatabase, type Database } from "../db/client.ts";
 import { ApiError } from "../http/errors.ts";
@@ -47,8 +48,8 @@ async function requirePortfolio(db: Database, portfolioId: string | undefined): 
   if (!found) throw new ApiError(404, "NOT_FOUND", `portfolio ${portfolioId} does not exist`);
 }
 
-async function startRun(db: Database, queue: Env["BATCH_QUEUE"], request: RunRequest): Promise<BatchRunStartResponse> {
-  const result = await createRun(db, queue, request);
+async function startRun(db: Database, queue: Env["BATCH_QUEUE"], request: RunRequest, dates?: string[]): Promise<BatchRunStartResponse> {
+  const result = await createRun(db, queue, request, dates);
   // Unreachable after validation (weekend dates and weekday-less ranges are refused), kept honest.
   if (result.outcome === "skipped") throw validationError("the request has no weekday to compute", [{ path: "", message: "no weekday in the requested dates" }]);
   return { run_id: result.runId, outcome: result.outcome, dates: result.dates };
@@ -59,6 +60,7 @@ async function startRun(db: Database, queue: Env["BATCH_QUEUE"], request: RunReq
 async function startRunResponse(
   c: Context<ApiEnv>,
   request: { trigger: "admin" | "backfill"; startDate: string; endDate: string; portfolio_id?: string | undefined; force_rerun?: boolean | undefined; replace_prices?: boolean | undefined },
+  dates?: string[],
 ) {
   const db = getDatabase(c.env);
   await requirePortfolio(db, request.portfolio_id);
@@ -70,7 +72,7 @@ async function startRunResponse(
     forceRerun: request.force_rerun ?? false,
     replacePrices: request.replace_prices ?? false,
     requestedBy: c.get("caller").sub,
-  });
+  }, dates);
   c.header("Location", `/api/v1/admin/batch/runs/${started.run_id}`);
   return c.json(started, started.outcome === "started" ? 202 : 200);
 }
@@ -81,8 +83,20 @@ export const adminRoutes = new Hono<ApiEnv>()
     return startRunResponse(c, { ...body, trigger: "admin", startDate: body.date, endDate: body.date });
   })
   .post("/batch/backfill", guard(routes.backfillBatch), validate("json", batchBackfillRequestSchema), async (c) => {
-    const body = c.req.valid("json");
-    return startRunResponse(c, { ...body, trigger: "backfill", startDate: body.from, endDate: body.to });
+    const { from, to, last_trading_days: last, ...options } = c.req.valid("json");
+    if (last !== undefined) {
+      const dates = await lastTradingDays(getDatabase(c.env), last);
+      const [first] = dates;
+      if (first === undefined) {
+        throw new ApiError(409, "NO_DATA", `no close of ${marketReferenceSymbol} is stored up to today: import prices first (npm run import:prices)`, [
+          { path: "last_trading_days", message: `the trading calendar is ${marketReferenceSymbol}'s closes, and there are none` },
+        ]);
+      }
+      return startRunResponse(c, { ...options, trigger: "backfill", startDate: first, endDate: dates.at(-1) ?? first }, dates);
+    }
+    // The schema guarantees both when last_trading_days is absent.
+    if (from === undefined || to === undefined) throw validationError("give from and to", [{ path: "from", message: "give from and to (or last_trading_days)" }]);
+    return startRunResponse(c, { ...options, trigger: "backfill", startDate: from, endDate: to });
   })
   .get("/batch/runs", guard(routes.listBatchRuns), validate("query", batchRunListQuerySchema), async (c) => {
     return c.json(await listRuns(getDatabase(c.env), c.req.valid("query")), 200);
@@ -120,6 +134,25 @@ export const adminRoutes = new Hono<ApiEnv>()
       symbols_widened: summary.symbolsWidened,
       duplicates_skipped: validation.duplicateIndexes.length,
       duplicate_indexes: validation.duplicateIndexes,
+      other_source_replaced: summary.conflicts.replaced,
+      other_source_examples: summary.conflicts.examples.map((example) => ({
+        symbol: example.symbol,
+        date: example.date,
+        stored_close: example.storedClose,
+        stored_source: example.storedSource,
+        close: example.close,
+      })),
     };
     return c.json(response, 200);
   });
+
+/** The `count` most recent dates (ascending) on which the market reference has a stored close, up to today. */
+async function lastTradingDays(db: Database, count: number): Promise<string[]> {
+  const rows = await db
+    .select({ date: marketPrices.date })
+    .from(marketPrices)
+    .where(and(eq(marketPrices.symbol, marketReferenceSymbol), lte(marketPrices.date, new Date().toISOString().slice(0, 10))))
+    .orderBy(desc(marketPrices.date))
+    .limit(count);
+  return rows.map((row) => row.date).reverse();
+}
