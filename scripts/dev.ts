@@ -14,12 +14,11 @@
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createConnection } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { build } from "vite";
-import { dataDir, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPorts, projectRoot } from "./local-config.ts";
+import { dataDir, isPortOpen, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPorts, projectRoot } from "./local-config.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
@@ -129,16 +128,6 @@ function elapsed(): string {
   return `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
 }
 
-async function portIsTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /** Spawns a child in its own process group, so stopping it also stops what it spawned. */
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -215,7 +204,7 @@ async function main(options: StartOptions): Promise<void> {
   process.once("SIGTERM", () => void stop(0));
 
   for (const [name, port] of Object.entries(localPorts)) {
-    if (await portIsTaken(port)) {
+    if (await isPortOpen(port)) {
       const variable = name === "libsql" ? "LIBSQL_PORT" : "PORT";
       throw new Error(`port ${port} (${name}) is already in use: stop what runs there or set ${variable}`);
     }

@@ -2,6 +2,7 @@
 // Local secrets are generated once and kept in .data/ (git-ignored), so restarts keep
 // working tokens and the database stays protected by a bearer token as in production.
 import { randomBytes } from "node:crypto";
+import { createConnection } from "node:net";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -13,6 +14,18 @@ export const localPorts = {
   libsql: Number(process.env["LIBSQL_PORT"] ?? 8080),
   worker: Number(process.env["PORT"] ?? 8787),
 };
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+export async function isPortOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
 
 export const localDatabasePath = path.join(dataDir, "factor.db");
 

@@ -5,6 +5,7 @@
 // noise); company profiles for the stocks; and a positions CSV of six stocks, one of them held
 // for months. Nothing here is labelled synthetic because, to the service, it is a user's data.
 import { addDays } from "../../worker/dates.ts";
+import { createRandom } from "../../worker/market-data/synthetic.ts";
 
 /** The factor inputs the default factor set names (schema/seed/default-factors.ts). */
 export const factorEtfs = ["SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"] as const;
@@ -37,17 +38,8 @@ const stocks: readonly Stock[] = [
 
 const etfFirstClose: Record<(typeof factorEtfs)[number], number> = { SPY: 520, TLT: 92, VTV: 165, VUG: 360, MTUM: 190, QUAL: 170, IWM: 205, USMV: 86 };
 
-/** mulberry32: a small deterministic PRNG, enough for test data. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The synthetic market's deterministic PRNG (mulberry32), enough for test data. */
+const random = createRandom;
 
 function normal(uniform: () => number): () => number {
   return () => {

@@ -11,14 +11,13 @@
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/bench-batch/stack.ts";
-import { projectRoot } from "../../scripts/local-config.ts";
+import { isPortOpen, projectRoot } from "../../scripts/local-config.ts";
 import { validatePriceCsv } from "../../worker/market-data/price-import.ts";
 import { validateProfileCsv } from "../../worker/market-data/profile-import.ts";
 import { launchBrowser, newContext, screenshot, watchErrors } from "./browser.ts";
@@ -99,16 +98,6 @@ function runningOf(pids: Iterable<number>): number[] {
   });
 }
 
-async function portIsOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /** Runs one README command through `sh -c` in the project folder, in a process group of its own. */
 function runCommand(command: string, timeoutMs: number): Promise<CommandResult> {
@@ -318,6 +307,6 @@ describe("README: Use your own data", () => {
     expect(stackProcesses.size).toBeGreaterThanOrEqual(3);
     await stopStack();
     expect(runningOf(stackProcesses)).toEqual([]);
-    for (const port of Object.values(ports)) expect(await portIsOpen(port), `port ${port}`).toBe(false);
+    for (const port of Object.values(ports)) expect(await isPortOpen(port), `port ${port}`).toBe(false);
   });
 });
