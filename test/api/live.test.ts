@@ -180,7 +180,7 @@ describe("subscriptions", () => {
     const started = await call("/admin/batch/run", { method: "POST", sub: owner.sub, org: owner.org, body: { date: latestDate, portfolio_id: portfolioId } });
     const { run_id: runId } = await json<{ run_id: string }>(started, started.status === 200 ? 200 : 202);
     const progress = await client.next("batch.progress", (message) => message.run_id === runId, 60_000);
-    expect(progress).toMatchObject({ date: latestDate });
+    expect(progress).toMatchObject({ date: latestDate, run: { trigger: "admin", portfolio_id: portfolioId, dates_total: 1 } });
     const update = await client.next("exposures.updated", (message) => message.cause === "batch" && message.portfolio_id === portfolioId, 60_000);
     expect(update.date).toBe(latestDate);
     const completed = await client.next("batch.completed", (message) => message.run_id === runId, 60_000);

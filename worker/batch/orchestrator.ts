@@ -364,6 +364,7 @@ async function publishDate(deps: BatchDeps, run: RunRow, date: string): Promise<
   const event: BatchCompleted = {
     type: "batch.completed",
     run_id: run.id,
+    run: { trigger: run.trigger, portfolio_id: run.portfolioId, dates_total: run.dates.length },
     date,
     summary: {
       phases_ok: results.filter((row) => row.success).length,
@@ -492,6 +493,7 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
     const progress: BatchProgress = {
       type: "batch.progress",
       run_id: key.runId,
+      run: { trigger: run.trigger, portfolio_id: run.portfolioId, dates_total: run.dates.length },
       date: key.calculationDate,
       phase: key.phase,
       done: outcome.counts.chunks_done,

@@ -51,9 +51,12 @@ export const exposuresUpdatedMessage = z.object({
   exposures: z.array(exposureValue),
 });
 export const resyncMessage = z.object({ type: z.literal("resync"), portfolio_id: z.string(), seq: sequence, reason: z.string() });
+/** What a run is: its trigger (`portfolio` for a portfolio's history run), its portfolio (null: all), and how many dates it computes. */
+export const batchRunFacts = z.object({ trigger: z.string(), portfolio_id: z.nullable(z.string()), dates_total: z.number() });
 export const batchProgressMessage = z.object({
   type: z.literal("batch.progress"),
   run_id: z.string(),
+  run: batchRunFacts,
   date: z.string(),
   phase: z.string(),
   done: z.number(),
@@ -63,6 +66,7 @@ export const batchProgressMessage = z.object({
 export const batchCompletedMessage = z.object({
   type: z.literal("batch.completed"),
   run_id: z.string(),
+  run: batchRunFacts,
   date: z.string(),
   summary: z.object({ phases_ok: z.number(), phases_failed: z.number(), portfolios_updated: z.number() }),
 });

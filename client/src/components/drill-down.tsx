@@ -4,9 +4,11 @@
 import type { JSX } from "preact";
 import { api, authorizedFetch, unwrap } from "../api/client.ts";
 import type { DrillDown } from "../api/types.ts";
+import { drillDownCoverage, reasonLabel } from "../lib/data-quality.ts";
 import { formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
 import { useAsync } from "../state/use-async.ts";
 import { Async, Card, download } from "./ui.tsx";
+import "./data-quality.css";
 
 export interface DrillDownTarget {
   portfolioId: string;
@@ -55,10 +57,12 @@ export function DrillDownPanel(props: { target: DrillDownTarget; onClose: () => 
 
 function DrillDownTable(props: { data: DrillDown }): JSX.Element {
   const { data } = props;
+  const coverage = drillDownCoverage(data);
+  const leftOut = data.missing.reduce((sum, item) => sum + item.position_ids.length, 0);
   return (
     <>
       <p class="muted small" data-testid="drill-down-summary">
-        Exposure {formatExposure(data.exposure)} ({formatDollars(data.exposure_dollar)}), coverage {formatPercent(data.coverage)}, equity {formatDollars(data.equity)}.
+        Exposure {formatExposure(data.exposure)} ({formatDollars(data.exposure_dollar)}), coverage <span data-testid="drill-down-coverage">{coverage.text}</span>, equity {formatDollars(data.equity)}.
         {data.weights_available ? "" : " Weights are not available (equity is not positive); contributions are shown in dollars only."}
       </p>
       <div class="table-wrap">
@@ -92,6 +96,33 @@ function DrillDownTable(props: { data: DrillDown }): JSX.Element {
               </tr>
             ))}
           </tbody>
+          {data.missing.length > 0 ? (
+            <tbody class="left-out-rows" data-testid="drill-down-left-out">
+              <tr class="group-row">
+                <th scope="rowgroup" colSpan={7}>
+                  Left out of the total: {leftOut} position{leftOut === 1 ? "" : "s"} without a beta for this factor
+                </th>
+              </tr>
+              {data.missing.map((item) => (
+                <tr key={`${item.symbol}-${item.reason}-${item.position_ids.join(",")}`} class="left-out-row" data-reason={item.reason}>
+                  <td>
+                    <a href={`/universe/${encodeURIComponent(item.beta_symbol)}`}>{item.symbol}</a>
+                    {item.beta_symbol !== item.symbol ? <span class="muted small"> (β of {item.beta_symbol})</span> : null}
+                    {item.position_ids.length > 1 ? <span class="muted small"> ×{item.position_ids.length}</span> : null}
+                  </td>
+                  <td>{item.instrument}</td>
+                  <td class="num">{item.weight === null ? <span class="muted">no weight</span> : formatPercent(item.weight, 2)}</td>
+                  <td colSpan={3} class="reason" title={item.detail || undefined}>
+                    <strong>{reasonLabel(item.reason)}</strong>
+                    {item.detail ? <span class="muted">: {item.detail}</span> : null}
+                  </td>
+                  <td class="num" title="Market value (not counted)">
+                    {item.market_value === null ? <span class="muted">no value</span> : <span class="muted">{formatDollars(item.market_value)}</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          ) : null}
           <tfoot>
             <tr>
               <td colSpan={2}>Total ({data.rows.length} holdings)</td>
@@ -106,20 +137,6 @@ function DrillDownTable(props: { data: DrillDown }): JSX.Element {
           </tfoot>
         </table>
       </div>
-      {data.missing.length > 0 ? (
-        <details class="missing-list">
-          <summary>
-            {data.missing.length} holding{data.missing.length === 1 ? "" : "s"} without a beta (left out of the total)
-          </summary>
-          <ul>
-            {data.missing.map((item) => (
-              <li key={`${item.symbol}-${item.position_ids.join(",")}`}>
-                <strong>{item.symbol}</strong> ({formatPercent(item.weight, 2)}): {item.reason} — {item.detail}
-              </li>
-            ))}
-          </ul>
-        </details>
-      ) : null}
     </>
   );
 }

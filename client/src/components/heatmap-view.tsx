@@ -6,6 +6,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { createHeatmap, type HeatmapCell, type HeatmapChart } from "../charts/heatmap.ts";
 import { formatExposure } from "../lib/format.ts";
 import { css, textColorOn, type DivergingScale } from "../lib/scale.ts";
+import "./data-quality.css";
 
 export interface HeatmapProps {
   xs: number[];
@@ -23,6 +24,8 @@ export interface HeatmapProps {
   /** Called with the chart's canvas getter, for PNG export. */
   onReady?: (exportPng: (title: string) => Promise<Blob>) => void;
   showTable: boolean;
+  /** In the table view, a note under a cell's value (coverage while positions are left out) and its title. */
+  cellNote?: (cell: HeatmapCell) => { short: string | null; title: string } | null;
 }
 
 const rowHeight = 30;
@@ -234,9 +237,11 @@ function HeatmapTable(props: HeatmapProps): JSX.Element {
               {props.xs.map((_, column) => {
                 const value = props.values[row]?.[column] ?? null;
                 const color = props.scale.color(value);
+                const note = value === null ? null : (props.cellNote?.({ row, column }) ?? null);
                 return (
-                  <td key={column} class="num" style={{ background: css(color), color: css(textColorOn(color)) }}>
-                    <button type="button" class="cell-button" onClick={() => props.onSelect({ row, column })}>
+                  <td key={column} class="num" style={{ background: css(color), color: css(textColorOn(color)) }} title={note?.title}>
+                    {/* The coverage note is drawn from data-note (CSS), so the cell's text stays its number. */}
+                    <button type="button" class="cell-button" data-note={note?.short ?? undefined} aria-description={note?.short ? note.title : undefined} onClick={() => props.onSelect({ row, column })}>
                       {formatExposure(value)}
                     </button>
                   </td>

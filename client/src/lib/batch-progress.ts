@@ -1,8 +1,11 @@
 // The batch page's pure parts: what is known about a run's progress, per date and phase, folded
 // from two sources that arrive in any order — the run's detail (polled) and the live socket's
 // `batch.progress` / `batch.completed` messages. Progress only moves forward within a run, so
-// merging keeps the more advanced of two reports of the same phase. Also: the default run date
-// (the last weekday) and durations as people read them.
+// merging keeps the more advanced of two reports of the same phase. The phases are the run's
+// own plan (`phase_plan`: a portfolio history run has only portfolio_analytics and publish), all
+// six until its detail says. Also: the data warnings a phase's counts carry (price conflicts,
+// rejected returns, stale betas recomputed), the default run date (the last weekday) and
+// durations as people read them.
 import { batchPhases } from "../../../worker/batch/telemetry.ts";
 import type { BatchRunDetail } from "../../../.types/worker/batch/run-history";
 import type { BatchCompleted, BatchProgress } from "../../../worker/realtime/messages.ts";
@@ -23,6 +26,8 @@ export interface PhaseBar {
 
 export interface RunProgress {
   runId: string;
+  /** The run's phases in order (its `phase_plan`; every phase until the detail says). */
+  plan: readonly string[];
   /** Date → phase → bar. */
   dates: Readonly<Record<string, Readonly<Record<string, PhaseBar>>>>;
   /** Dates whose publish phase finished (a `batch.completed` or a recorded publish result). */
@@ -31,14 +36,14 @@ export interface RunProgress {
 
 /** The shape of the run detail this module reads (the API's `BatchRunDetail`, issues optional). */
 export type RunDetailInput = Pick<BatchRunDetail, "progress"> & {
-  run: Pick<BatchRunDetail["run"], "id" | "status">;
+  run: Pick<BatchRunDetail["run"], "id" | "status"> & Partial<Pick<BatchRunDetail["run"], "phase_plan">>;
   phases: readonly Pick<BatchRunDetail["phases"][number], "date" | "name" | "success" | "counts">[];
 };
 
 const rank: Record<PhaseState, number> = { pending: 0, running: 1, completed: 2, failed: 2 };
 
-export function emptyRunProgress(runId: string): RunProgress {
-  return { runId, dates: {}, completedDates: [] };
+export function emptyRunProgress(runId: string, plan: readonly string[] = batchPhases): RunProgress {
+  return { runId, plan, dates: {}, completedDates: [] };
 }
 
 export function pendingBar(phase: string): PhaseBar {
@@ -75,15 +80,21 @@ function withCompletedDate(progress: RunProgress, date: string): RunProgress {
   return progress.completedDates.includes(date) ? progress : { ...progress, completedDates: [...progress.completedDates, date].sort() };
 }
 
-function nextPhaseOf(phase: string): string | undefined {
-  const index = (batchPhases as readonly string[]).indexOf(phase);
-  return index < 0 ? undefined : batchPhases[index + 1];
+/** The phase after `phase` in the run's plan; undefined after the last (or for a phase not in it). */
+export function nextPhaseOf(plan: readonly string[], phase: string): string | undefined {
+  const index = plan.indexOf(phase);
+  return index < 0 ? undefined : plan[index + 1];
+}
+
+function samePlan(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((phase, index) => phase === b[index]);
 }
 
 /** Folds a run detail (a poll's answer) into what is known. A detail of another run is ignored. */
 export function mergeDetail(progress: RunProgress, detail: RunDetailInput): RunProgress {
   if (detail.run.id !== progress.runId) return progress;
-  let next = progress;
+  const plan = detail.run.phase_plan;
+  let next = plan && plan.length > 0 && !samePlan(plan, progress.plan) ? { ...progress, plan: [...plan] } : progress;
   for (const phase of detail.phases) {
     next = withBar(next, phase.date, {
       phase: phase.name,
@@ -122,18 +133,18 @@ export function applyLiveMessage(progress: RunProgress, message: BatchProgress |
   const total = Math.max(0, message.total);
   const done = Math.min(Math.max(0, message.done), total);
   let next = withBar(progress, message.date, { phase: message.phase, state: message.success ? "completed" : "failed", done, failed: total - done, total });
-  const following = nextPhaseOf(message.phase);
+  const following = nextPhaseOf(progress.plan, message.phase);
   if (following) next = withBar(next, message.date, { ...pendingBar(following), state: "running" });
   return next;
 }
 
-/** The phases of a date in the batch's order (unknown phases after them), pending where nothing is known. */
+/** The phases of a date in the run's plan order (phases reported outside it after them), pending where nothing is known. */
 export function phaseBars(progress: RunProgress, date: string): PhaseBar[] {
   const known = progress.dates[date] ?? {};
   const others = Object.keys(known)
-    .filter((phase) => !(batchPhases as readonly string[]).includes(phase))
+    .filter((phase) => !progress.plan.includes(phase))
     .sort();
-  return [...batchPhases, ...others].map((phase) => known[phase] ?? pendingBar(phase));
+  return [...progress.plan, ...others].map((phase) => known[phase] ?? pendingBar(phase));
 }
 
 /** How full a bar is, 0..1: a finished phase is full; a running one by its finished chunks. */
@@ -201,4 +212,75 @@ export function elapsedMs(from: string | null | undefined, to: string | null | u
   if (!from || !to) return null;
   const ms = Date.parse(to) - Date.parse(from);
   return Number.isFinite(ms) ? ms : null;
+}
+
+// ---- data warnings of a phase ---------------------------------------------------------------------
+
+/** What this module reads of a phase result's counts and issues. */
+export interface PhaseDataInput {
+  date: string;
+  name: string;
+  counts: Pick<BatchRunDetail["phases"][number]["counts"], "price_conflicts_kept" | "price_conflicts_replaced" | "recomputed_stale" | "returns_rejected">;
+  issues?: readonly { item: string; reason: string; detail: string; factor?: string | undefined }[] | undefined;
+}
+
+export interface DataWarning {
+  kind: "price_conflicts_kept" | "price_conflicts_replaced" | "returns_rejected" | "recomputed_stale";
+  /** "warn": the operator must look (a kept conflict, a rejected return); "info": done as asked. */
+  tone: "warn" | "info";
+  count: number;
+  text: string;
+  /** The phase's listed issues that show it (both values of a conflict, the suspect move). */
+  examples: { item: string; detail: string }[];
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+
+/** The data warnings a phase's counts carry, most important first. */
+export function phaseDataWarnings(phase: PhaseDataInput): DataWarning[] {
+  const { counts } = phase;
+  const issues = phase.issues ?? [];
+  const examples = (reason: string) => issues.filter((issue) => issue.reason === reason).map((issue) => ({ item: issue.factor ? `${issue.item} · ${issue.factor}` : issue.item, detail: issue.detail }));
+  const warnings: DataWarning[] = [];
+  const kept = counts.price_conflicts_kept ?? 0;
+  if (kept > 0) {
+    warnings.push({
+      kind: "price_conflicts_kept",
+      tone: "warn",
+      count: kept,
+      text: `${plural(kept, "price conflict")}: the provider's close differs from a stored close of another source (an import); the stored close was kept. Check the examples, then rerun with "replace prices" if the provider is right.`,
+      examples: examples("source_conflict"),
+    });
+  }
+  const rejected = counts.returns_rejected ?? 0;
+  if (rejected > 0) {
+    warnings.push({ kind: "returns_rejected", tone: "warn", count: rejected, text: `${plural(rejected, "daily return")} not used in the regressions: a suspect move (beyond the allowed daily change).`, examples: examples("suspect_move") });
+  }
+  const replaced = counts.price_conflicts_replaced ?? 0;
+  if (replaced > 0) {
+    warnings.push({ kind: "price_conflicts_replaced", tone: "info", count: replaced, text: `${plural(replaced, "stored close")} of another source replaced by the provider's (replace prices).`, examples: examples("source_conflict_replaced") });
+  }
+  const stale = counts.recomputed_stale ?? 0;
+  if (stale > 0) {
+    warnings.push({ kind: "recomputed_stale", tone: "info", count: stale, text: `${plural(stale, "symbol")} recomputed: a price revision had made their stored betas stale.`, examples: [] });
+  }
+  return warnings;
+}
+
+/** A run's data warnings summed over its dates (for the run's banner), by kind, with the dates they occurred on. */
+export function runDataWarnings(phases: readonly PhaseDataInput[]): { kind: DataWarning["kind"]; tone: DataWarning["tone"]; count: number; dates: string[] }[] {
+  const byKind = new Map<DataWarning["kind"], { kind: DataWarning["kind"]; tone: DataWarning["tone"]; count: number; dates: string[] }>();
+  for (const phase of phases) {
+    for (const warning of phaseDataWarnings(phase)) {
+      const entry = byKind.get(warning.kind) ?? { kind: warning.kind, tone: warning.tone, count: 0, dates: [] };
+      entry.count += warning.count;
+      if (!entry.dates.includes(phase.date)) entry.dates.push(phase.date);
+      byKind.set(warning.kind, entry);
+    }
+  }
+  const order: DataWarning["kind"][] = ["price_conflicts_kept", "returns_rejected", "price_conflicts_replaced", "recomputed_stale"];
+  return order.flatMap((kind) => {
+    const entry = byKind.get(kind);
+    return entry ? [{ ...entry, dates: [...entry.dates].sort() }] : [];
+  });
 }

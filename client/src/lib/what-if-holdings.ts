@@ -227,7 +227,7 @@ type Nullable = number | null;
 
 /** The what-if response's parts the comparison table reads. */
 export interface WhatIfLike {
-  what_if: { exposures: readonly { factor_key: string; exposure: Nullable; exposure_dollar: Nullable; coverage: Nullable }[] };
+  what_if: { exposures: readonly { factor_key: string; exposure: Nullable; exposure_dollar: Nullable; coverage: Nullable; positions_used?: number; positions_total?: number }[] };
   original: { exposures: readonly { factor_key: string; exposure: Nullable; exposure_dollar: Nullable; coverage: Nullable }[] } | null;
   comparison: { factors: readonly { factor_key: string; exposure: { original: Nullable; what_if: Nullable; change: Nullable }; exposure_dollar: { original: Nullable; what_if: Nullable; change: Nullable } }[] } | null;
 }
@@ -242,6 +242,9 @@ export interface ExposureComparisonRow {
   originalDollar: Nullable;
   whatIfDollar: Nullable;
   coverage: Nullable;
+  /** Holdings with a beta for the factor, of the public holdings (coverage by count); null when not given. */
+  positionsUsed: Nullable;
+  positionsTotal: Nullable;
 }
 
 /**
@@ -270,6 +273,8 @@ export function exposureComparison(result: WhatIfLike, factors: readonly { key: 
         originalDollar: finite(compared?.exposure_dollar.original ?? theirs?.exposure_dollar),
         whatIfDollar: finite(compared?.exposure_dollar.what_if ?? mine?.exposure_dollar),
         coverage: finite(mine?.coverage),
+        positionsUsed: finite(mine?.positions_used),
+        positionsTotal: finite(mine?.positions_total),
       };
     });
 }

@@ -20,10 +20,14 @@ import {
   lastWeekday,
   mergeDetail,
   phaseBars,
+  phaseDataWarnings,
+  runDataWarnings,
+  type DataWarning,
   type PhaseBar,
   type RunProgress,
 } from "../lib/batch-progress.ts";
 import { missing } from "../lib/format.ts";
+import { batchPhases } from "../../../worker/batch/telemetry.ts";
 import { onLive } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./batch.css";
@@ -100,6 +104,7 @@ function todayUtc(): string {
 function RunForm(props: { onStarted: (runId: string, outcome: "started" | "already_running") => void }): JSX.Element {
   const [date, setDate] = useState(() => lastWeekday(todayUtc()));
   const [force, setForce] = useState(false);
+  const [replacePrices, setReplacePrices] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [started, setStarted] = useState<string | null>(null);
@@ -113,7 +118,7 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
     setError(null);
     setStarted(null);
     try {
-      const answer = await unwrap(api.admin.batch.run.$post({ json: { date, ...(force ? { force_rerun: true } : {}) } }));
+      const answer = await unwrap(api.admin.batch.run.$post({ json: { date, ...(force ? { force_rerun: true } : {}), ...(replacePrices ? { replace_prices: true } : {}) } }));
       setStarted(answer.outcome === "started" ? `Started run ${shortId(answer.run_id)} for ${answer.dates.join(", ")}.` : `A run for ${answer.dates.join(", ")} is already under way: showing it.`);
       props.onStarted(answer.run_id, answer.outcome);
     } catch (failure) {
@@ -143,6 +148,10 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
         <label class="check" title="Recompute betas and results already stored for the date">
           <input type="checkbox" id="force-rerun" checked={force} onChange={(event) => setForce(event.currentTarget.checked)} />
           Force rerun
+        </label>
+        <label class="check" title="Market data: replace stored closes of another source (imports, uploads) that differ from the provider's; by default they are kept and each conflict is reported">
+          <input type="checkbox" id="replace-prices" checked={replacePrices} onChange={(event) => setReplacePrices(event.currentTarget.checked)} />
+          Replace prices
         </label>
         <button type="submit" class="button primary" disabled={busy || date === "" || weekend}>
           {busy ? "Starting…" : force ? "Rerun batch" : "Run batch"}
@@ -204,6 +213,32 @@ function reasonsText(reasons: Record<string, number> | undefined): string {
   return entries.length === 0 ? "" : entries.map(([reason, n]) => `${reason} ${n}`).join(", ");
 }
 
+/** A phase's data warnings with their examples: a kept price conflict is for the operator to settle. */
+function DataWarnings(props: { warnings: readonly DataWarning[]; truncated: boolean }): JSX.Element | null {
+  if (props.warnings.length === 0) return null;
+  return (
+    <ul class="data-warnings">
+      {props.warnings.map((warning) => (
+        <li key={warning.kind} class={`data-warning ${warning.tone}`} data-kind={warning.kind}>
+          <span class={`badge ${warning.tone === "warn" ? "warn" : ""}`}>{warning.tone === "warn" ? "check" : "note"}</span> {warning.text}
+          {warning.examples.length > 0 ? (
+            <ul class="examples" aria-label="Examples">
+              {warning.examples.slice(0, 12).map((example, index) => (
+                <li key={index}>
+                  <code>{example.item}</code> <span class="muted">{example.detail}</span>
+                </li>
+              ))}
+              {warning.examples.length > 12 || props.truncated ? <li class="muted">{warning.examples.length > 12 ? `and ${warning.examples.length - 12} more listed` : "more may have happened than are listed"}</li> : null}
+            </ul>
+          ) : warning.kind === "price_conflicts_kept" || warning.kind === "returns_rejected" ? (
+            <span class="muted small"> (examples are listed once the run finishes)</span>
+          ) : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly PhaseBar[] }): JSX.Element {
   const byName = new Map(props.phases.map((phase) => [phase.name, phase]));
   return (
@@ -260,6 +295,7 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
             }
             const { counts } = phase;
             const issues = phase.issues ?? [];
+            const warnings = phaseDataWarnings(phase);
             return [
               <tr key={bar.phase} data-phase={bar.phase} class={phase.success ? "" : "phase-failed"}>
                 <th scope="row">{name}</th>
@@ -289,6 +325,7 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
               <tr key={`${bar.phase}-message`} class="phase-message" data-phase={bar.phase}>
                 <td colSpan={9}>
                   <span class="muted">{phase.message}</span>
+                  <DataWarnings warnings={warnings} truncated={phase.issues_truncated} />
                   {phase.error_text ? (
                     <div class="bad-text" role="note">
                       Error: {phase.error_text}
@@ -322,6 +359,20 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
 }
 
 type RunDetailData = Awaited<ReturnType<typeof loadDetail>>;
+
+function runWarningText(kind: DataWarning["kind"], count: number): string {
+  const n = count.toLocaleString("en-US");
+  switch (kind) {
+    case "price_conflicts_kept":
+      return `${n} price conflict${count === 1 ? "" : "s"} kept: the provider's close differs from an imported one`;
+    case "price_conflicts_replaced":
+      return `${n} imported close${count === 1 ? "" : "s"} replaced by the provider's`;
+    case "returns_rejected":
+      return `${n} daily return${count === 1 ? "" : "s"} rejected as suspect moves`;
+    case "recomputed_stale":
+      return `${n} symbol${count === 1 ? "" : "s"} recomputed after a price revision`;
+  }
+}
 
 function loadDetail(id: string, includeIssues: boolean, signal?: AbortSignal) {
   return unwrap(api.admin.batch.runs[":id"].$get({ param: { id }, query: { include_issues: includeIssues ? "true" : "false" } }, signal ? { init: { signal } } : undefined));
@@ -431,6 +482,8 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
   const bars = date ? phaseBars(progress, date) : [];
   const phasesOfDate = detail.phases.filter((phase) => phase.date === date);
   const published = Math.max(run.dates_published, progress.completedDates.length);
+  const fullPlan = run.phase_plan.length === 0 || (run.phase_plan.length === batchPhases.length && batchPhases.every((phase, index) => run.phase_plan[index] === phase));
+  const dataWarnings = runDataWarnings(detail.phases);
   const datesBar: PhaseBar = {
     phase: "dates",
     state: isActive(run.status) ? "running" : run.status === "completed" ? "completed" : run.status === "queued" ? "pending" : "failed",
@@ -459,8 +512,15 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
             {run.trigger}
             {run.requested_by ? <span class="muted"> by {run.requested_by}</span> : null}
             {run.force_rerun ? <span class="badge warn small-badge">force</span> : null}
+            {run.replace_prices ? <span class="badge warn small-badge" title="Stored closes of other sources that differ from the provider's are replaced">replace prices</span> : null}
           </dd>
         </div>
+        {!fullPlan ? (
+          <div>
+            <dt>Phases</dt>
+            <dd data-testid="run-plan">{run.phase_plan.map((phase) => phaseNames[phase] ?? phase).join(" → ")}</dd>
+          </div>
+        ) : null}
         <div>
           <dt>Scope</dt>
           <dd>{run.portfolio_id ? <a href={`/portfolios/${encodeURIComponent(run.portfolio_id)}`}>{run.portfolio_id}</a> : "all portfolios"}</dd>
@@ -485,6 +545,36 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
         <p class="state state-error" role="alert">
           <strong>Run error:</strong> {run.error_text}
         </p>
+      ) : null}
+      {dataWarnings.length > 0 ? (
+        <ul class="run-data-warnings" data-testid="run-data-warnings" aria-label="Data warnings">
+          {dataWarnings.map((warning) => (
+            <li key={warning.kind} class={`data-warning ${warning.tone}`} data-kind={warning.kind}>
+              <span class={`badge ${warning.tone === "warn" ? "warn" : ""}`}>{warning.tone === "warn" ? "check" : "note"}</span> {runWarningText(warning.kind, warning.count)}{" "}
+              <span class="muted">
+                on {warning.dates.length === 1 ? warning.dates[0] : `${warning.dates.length} dates (${warning.dates[0]} → ${warning.dates[warning.dates.length - 1]})`}; see the {warning.kind === "returns_rejected" || warning.kind === "recomputed_stale" ? "Universe factors" : "Market data"} phase
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {run.stale_dates.length > 0 ? (
+        <details class="stale-dates" data-testid="stale-dates">
+          <summary>
+            {run.stale_dates.length} earlier date{run.stale_dates.length === 1 ? "" : "s"} added: a price revision made their stored betas stale
+          </summary>
+          <ul>
+            {run.stale_dates.map((entry) => (
+              <li key={entry.date}>
+                <strong>{entry.date}</strong>: {entry.symbols.length} symbol{entry.symbols.length === 1 ? "" : "s"}{" "}
+                <span class="muted">
+                  ({entry.symbols.slice(0, 12).join(", ")}
+                  {entry.symbols.length > 12 ? ", …" : ""})
+                </span>
+              </li>
+            ))}
+          </ul>
+        </details>
       ) : null}
 
       <div class="dates-progress">
@@ -598,6 +688,8 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
                 <td>
                   {run.trigger}
                   {run.force_rerun ? <span class="badge warn small-badge" title="Force rerun">force</span> : null}
+                  {run.replace_prices ? <span class="badge warn small-badge" title="Replace prices">replace prices</span> : null}
+                  {run.stale_dates.length > 0 ? <span class="badge small-badge" title={`Dates added because a price revision made their betas stale: ${run.stale_dates.map((entry) => entry.date).join(", ")}`}>+{run.stale_dates.length} stale</span> : null}
                 </td>
                 <td>{run.start_date === run.end_date ? run.start_date : `${run.start_date} → ${run.end_date}`}</td>
                 <td class="num">

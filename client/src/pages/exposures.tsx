@@ -14,6 +14,9 @@ import { ExposureLines } from "../components/exposure-lines.tsx";
 import { HeatmapView, Legend } from "../components/heatmap-view.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page, Segmented, SelectField, download } from "../components/ui.tsx";
 import { heatmapCsv } from "../lib/csv.ts";
+import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
+import { LeftOutNote } from "../components/left-out.tsx";
+import { coverageLabel, type CoverageLabel } from "../lib/data-quality.ts";
 import { formatDateTick, formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
 import { applyUpdate, datesMatrix, nextPlayEnd, portfoliosMatrix, viewValues, windowRange, type HeatmapView as View } from "../lib/heatmap-grid.ts";
 import { divergingScale } from "../lib/scale.ts";
@@ -35,6 +38,8 @@ const columnModes: readonly { value: Columns; label: string }[] = [
 const windowSizes = ["20", "60", "120"] as const;
 const syncKey = "exposures";
 const playIntervalMs = 400;
+/** Live news that needs a refetch (new dates, counts) refetches at most this often. */
+const reloadGapMs = 1_000;
 
 function useQueryState(): [Record<string, string>, (changes: Record<string, string | null>) => void] {
   const location = useLocation();
@@ -104,6 +109,26 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const [loading, setLoading] = useState(true);
   const [version, setVersion] = useState(0);
   const reload = (): void => setVersion((value) => value + 1);
+  // Live news (a history run publishing dates one after another) refetches once per gap, not
+  // once per message: each refetch aborts the previous one, so a burst would starve them all.
+  const reloadTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const lastReload = useRef(0);
+  const requestReload = (): void => {
+    if (reloadTimer.current !== null) return;
+    const wait = Math.max(0, lastReload.current + reloadGapMs - Date.now());
+    reloadTimer.current = setTimeout(() => {
+      reloadTimer.current = null;
+      lastReload.current = Date.now();
+      setVersion((value) => value + 1);
+    }, wait);
+  };
+  useEffect(
+    () => () => {
+      if (reloadTimer.current !== null) clearTimeout(reloadTimer.current);
+    },
+    [],
+  );
+  const history = useHistoryRun(portfolio.id);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -135,13 +160,16 @@ function ExposuresView(props: ViewProps): JSX.Element {
           if (!exposures) return current;
           const next = applyUpdate(exposures, message);
           if (next === null) {
-            reload();
+            // A date the page does not hold (a batch or the portfolio's history run computing it).
+            requestReload();
             return current;
           }
+          // A position change: the message has the numbers, not the counts or data_quality.
+          if (message.cause === "positions") requestReload();
           return { ...current, [message.portfolio_id]: next };
         });
       } else if ((message.type === "resync" && needed.includes(message.portfolio_id)) || message.type === "batch.completed") {
-        reload();
+        requestReload();
       }
     });
     return () => {
@@ -216,6 +244,23 @@ function ExposuresView(props: ViewProps): JSX.Element {
     setDrill({ portfolioId, portfolioName: portfolioName(portfolioId), factorKey, factorName: factorNames[cell.row]!, date });
   };
 
+  /** Coverage by value and by count of a cell (its portfolio, factor and date). */
+  const coverageOf = (cell: { row: number; column: number }): CoverageLabel | null => {
+    if (!matrix) return null;
+    const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
+    const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
+    const exposures = loaded[portfolioId];
+    const index = exposures ? exposures.dates.indexOf(date) : -1;
+    const factor = exposures?.factors.find((entry) => entry.key === factorKeys[cell.row]);
+    if (index < 0 || !factor) return null;
+    return coverageLabel({ value: factor.coverage[index], used: factor.positions_used[index], total: factor.positions_total[index] });
+  };
+  const cellNote = (cell: { row: number; column: number }): { short: string | null; title: string } | null => {
+    if (view === "benchmark") return null;
+    const coverage = coverageOf(cell);
+    return coverage ? { short: coverage.short, title: `Coverage: ${coverage.text}` } : null;
+  };
+
   const tooltip = (cell: { row: number; column: number }): JSX.Element => {
     if (!matrix) return <></>;
     const key = factorKeys[cell.row]!;
@@ -243,7 +288,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
           <dt>Exposure $</dt>
           <dd>{formatDollars(at(factor?.exposure_dollar))}</dd>
           <dt>Coverage</dt>
-          <dd>{formatPercent(at(factor?.coverage))}</dd>
+          <dd data-testid="tooltip-coverage">{coverageOf(cell)?.text ?? formatPercent(at(factor?.coverage))}</dd>
           <dt>R² (holdings)</dt>
           <dd data-testid="tooltip-r-squared">{formatPercent(at(factor?.r_squared))}</dd>
           <dt>Benchmark{exposures?.benchmark ? ` (${exposures.benchmark})` : ""}</dt>
@@ -278,6 +323,12 @@ function ExposuresView(props: ViewProps): JSX.Element {
         <>
           {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark {effectiveBenchmark ?? "none"}
           {main && main.dates.length ? ` · ${main.dates.length} dates loaded (${main.dates[0]} – ${main.dates[main.dates.length - 1]})` : ""}
+          {columns === "dates" && history ? (
+            <>
+              {" · "}
+              <HistoryProgress indicator={history} />
+            </>
+          ) : null}
         </>
       }
     >
@@ -371,7 +422,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
         {loadError ? <ErrorNotice error={loadError} retry={reload} /> : null}
         {loading && !matrix ? <Loading what="exposures" /> : null}
         {!loading && matrix && matrix.xs.length === 0 ? (
-          <Empty>No computed exposures yet: the daily batch computes them (an operator can run it from the Batch page).</Empty>
+          <Empty>
+            {history
+              ? "Computing this portfolio's history: its dates appear here as they are computed."
+              : "No computed exposures yet: the daily batch computes them (an operator can run it from the Batch page)."}
+          </Empty>
         ) : null}
         {matrix && matrix.xs.length > 0 ? (
           // While a reload runs the old numbers stay, dimmed and marked busy.
@@ -390,10 +445,13 @@ function ExposuresView(props: ViewProps): JSX.Element {
               onSelect={selectCell}
               onReady={(exporter) => (exportPng.current = exporter)}
               showTable={showTable}
+              cellNote={cellNote}
             />
           </div>
         ) : null}
-        {quality && columns === "dates" ? <QualityNote quality={quality} date={main?.to ?? ""} /> : null}
+        {quality && columns === "dates" ? (
+          <LeftOutNote portfolioId={portfolio.id} quality={quality} factorKeys={main?.factors.map((factor) => factor.key) ?? []} factorName={(key) => factors.find((factor) => factor.key === key)?.name ?? key} />
+        ) : null}
       </Card>
 
       {drill ? <DrillDownPanel target={drill} onClose={() => { setDrill(null); setSelected(null); }} /> : null}
@@ -424,35 +482,6 @@ function FactorPicker(props: { factors: { key: string; name: string }[]; chosen:
           </label>
         ))}
       </fieldset>
-    </details>
-  );
-}
-
-function QualityNote(props: { quality: NonNullable<Exposures["data_quality"]>; date: string }): JSX.Element {
-  const { quality } = props;
-  const missing = quality.symbols_missing;
-  const excluded = quality.positions_excluded;
-  if (missing.length === 0 && excluded.length === 0) {
-    return <p class="muted small quality-note">Data quality on {props.date}: all {quality.total_symbols} symbols had betas; {quality.positions_valued} of {quality.positions_total} positions valued.</p>;
-  }
-  return (
-    <details class="muted small quality-note">
-      <summary>
-        Data quality on {props.date}: {missing.length} symbol{missing.length === 1 ? "" : "s"} without betas, {excluded.length} position{excluded.length === 1 ? "" : "s"} excluded
-      </summary>
-      <ul>
-        {missing.map((item) => (
-          <li key={`s-${item.symbol}`}>
-            <strong>{item.symbol}</strong>: {item.reason.replace(/_/g, " ")}
-            {item.detail ? ` (${item.detail})` : ""}
-          </li>
-        ))}
-        {excluded.map((item) => (
-          <li key={`p-${item.position_id}`}>
-            <strong>{item.symbol}</strong> position {item.position_id}: {item.reason.replace(/_/g, " ")} ({item.detail})
-          </li>
-        ))}
-      </ul>
     </details>
   );
 }

@@ -4,16 +4,55 @@
 // bad line and field. Read-only for an org member's portfolio or without MANAGE_PORTFOLIOS.
 import type { ComponentChildren, JSX, TargetedEvent } from "preact";
 import { useRoute } from "preact-iso";
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { PortfolioResponse, PositionCreate, PositionResponse } from "../../../.types/worker/api/portfolios";
 import type { Instrument, OptionType } from "../../../.types/schema/portfolios";
-import { ApiFailure, api, authorizedFetch, unwrap } from "../api/client.ts";
+import { ApiFailure, api, authorizedFetch, unwrap, type JsonBody } from "../api/client.ts";
+import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
+import { LeftOutNote } from "../components/left-out.tsx";
 import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
+import { isExpiredOption, leftOutSummary, positionFlags, warningLines, type LeftOutKind, type PositionWarningLike } from "../lib/data-quality.ts";
 import { formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
+import { onLive, subscribePortfolio } from "../state/live.ts";
 import { can } from "../state/session.ts";
 import { useAsync } from "../state/use-async.ts";
+import { loadFactors } from "./universe.tsx";
 import { canEdit, checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
 import "./portfolios.css";
+
+type PositionWrite = JsonBody<Awaited<ReturnType<(typeof api.portfolios)[":id"]["positions"]["$post"]>>>;
+type ImportAnswer = JsonBody<Awaited<ReturnType<(typeof api.portfolios)[":id"]["positions"]["import"]["$post"]>>>;
+// The warnings of a write are the contract's (a renamed field fails here).
+const _warningsMatch: readonly PositionWarningLike[] = [] as PositionWrite["warnings"];
+void _warningsMatch;
+
+/** A change's outcome on the positions card: what was done, and the warnings the API gave. */
+interface Outcome {
+  text: string;
+  warnings: readonly PositionWarningLike[];
+}
+
+/** Positions the numbers cannot use (yet), as the API said after a write: per CSV line for an import. */
+function PositionWarnings(props: { warnings: readonly PositionWarningLike[]; imported?: boolean }): JSX.Element | null {
+  const lines = warningLines(props.warnings);
+  if (lines.length === 0) return null;
+  const what = props.imported ? `${lines.length} imported position${lines.length === 1 ? "" : "s"}` : lines.length === 1 ? "This position" : `${lines.length} positions`;
+  return (
+    <div class="warning-list" role="status" data-testid="position-warnings">
+      <p>
+        {what} {lines.length === 1 ? "is" : "are"} accepted but left out of the numbers for now:
+      </p>
+      <ul>
+        {lines.map((line) => (
+          <li key={line.key} data-line={line.line ?? undefined}>
+            {line.line !== null ? <span class="issue-line">line {line.line}</span> : null}
+            <strong>{line.symbol}</strong>: <strong>{line.label}</strong> <span class="muted">— {line.detail}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
 
 // ---- the position fields ---------------------------------------------------------------------
 
@@ -256,11 +295,15 @@ function PositionDelete(props: { portfolioId: string; position: PositionResponse
   );
 }
 
+const flagTone: Record<LeftOutKind, string> = { unpriced: "bad", expired: "warn", no_delta: "bad", no_betas: "warn", some_betas: "" };
+
 function PositionsTable(props: {
   portfolioId: string;
   positions: readonly PositionResponse[];
   editable: boolean;
-  onChanged: (message: string) => void;
+  onChanged: (outcome: Outcome) => void;
+  /** Positions the latest computed date left out, with why (from its data_quality). */
+  flags: ReadonlyMap<string, { label: string; detail: string; kind: LeftOutKind }>;
 }): JSX.Element {
   const [editing, setEditing] = useState<string | null>(null);
   const { positions, editable } = props;
@@ -268,9 +311,9 @@ function PositionsTable(props: {
   const today = todayIso();
   const columns = 5 + (hasOptions ? 8 : 0) + (editable ? 1 : 0);
   const save = async (position: PositionResponse, body: PositionBody): Promise<void> => {
-    await unwrap(api.portfolios[":id"].positions[":positionId"].$patch({ param: { id: props.portfolioId, positionId: position.id }, json: body }));
+    const saved = await unwrap(api.portfolios[":id"].positions[":positionId"].$patch({ param: { id: props.portfolioId, positionId: position.id }, json: body }));
     setEditing(null);
-    props.onChanged(`Saved ${body.symbol}.`);
+    props.onChanged({ text: `Saved ${body.symbol}.`, warnings: saved.warnings });
   };
 
   return (
@@ -327,6 +370,7 @@ function PositionsTable(props: {
               <tr key={position.id} class={`${held ? "" : "closed"} ${isEditing ? "editing" : ""}`} data-position-id={position.id} title={held ? undefined : "Not held today"}>
                 <td>
                   <strong>{position.symbol}</strong>
+                  <PositionBadges position={position} today={today} flag={props.flags.get(position.id)} />
                 </td>
                 <td>{instrumentLabels[position.instrument]}</td>
                 <td class="num">{formatNumber(position.quantity)}</td>
@@ -354,7 +398,7 @@ function PositionsTable(props: {
                         <button type="button" class="button small" onClick={() => setEditing(position.id)} aria-label={`Edit position ${position.symbol}`}>
                           Edit
                         </button>
-                        <PositionDelete portfolioId={props.portfolioId} position={position} onDeleted={() => props.onChanged(`Deleted ${position.symbol}.`)} />
+                        <PositionDelete portfolioId={props.portfolioId} position={position} onDeleted={() => props.onChanged({ text: `Deleted ${position.symbol}.`, warnings: [] })} />
                       </>
                     )}
                   </td>
@@ -382,6 +426,28 @@ function PositionsTable(props: {
   );
 }
 
+/** An option past its expiry ("expired"), and why the latest computed date left the position out. */
+function PositionBadges(props: { position: PositionResponse; today: string; flag: { label: string; detail: string; kind: LeftOutKind } | undefined }): JSX.Element | null {
+  const { position, flag } = props;
+  const expired = isExpiredOption(position, props.today);
+  const showFlag = flag !== undefined && !(expired && flag.kind === "expired");
+  if (!expired && !showFlag) return null;
+  return (
+    <>
+      {expired ? (
+        <span class="badge warn small-badge" data-testid="expired-badge" title={`Expired on ${position.expiry ?? ""}: still held, left out of every number`}>
+          expired
+        </span>
+      ) : null}
+      {showFlag ? (
+        <span class={`badge small-badge ${flagTone[flag.kind]}`} data-testid="left-out-badge" title={flag.detail || undefined}>
+          {flag.label}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
 // ---- CSV import -------------------------------------------------------------------------------
 
 const exampleCsv = `symbol,instrument,quantity,cost_basis,opened_on,closed_on,underlying_symbol,option_type,strike,expiry,multiplier,delta,implied_vol,premium
@@ -389,11 +455,7 @@ SPY,etf,100,58000,2026-01-05,,,,,,,,,
 QQQ 261218C00500000,option,-5,,2026-01-05,,QQQ,call,500,2026-12-18,100,0.45,,12.5
 `;
 
-interface ImportResult {
-  mode: "append" | "replace";
-  imported: number;
-  deleted: number;
-}
+type ImportResult = ImportAnswer;
 
 function CsvImport(props: { portfolioId: string; positionCount: number; onImported: (result: ImportResult) => void }): JSX.Element {
   const [text, setText] = useState("");
@@ -483,6 +545,7 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
               {result.mode === "replace" ? `, replacing ${result.deleted}` : ""}.
             </p>
           ) : null}
+          {result ? <PositionWarnings warnings={result.warnings} imported /> : null}
         </div>
         {error ? <ErrorNotice error={error} title="Import refused" /> : null}
       </div>
@@ -641,9 +704,35 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
   const id = props.params?.id ?? props.id ?? route.params["id"] ?? "";
   const [saved, setSaved] = useState<PortfolioResponse | null>(null);
   const [adding, setAdding] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
+  const [message, setMessage] = useState<Outcome | null>(null);
   const portfolio = useAsync((signal) => unwrap(api.portfolios[":id"].$get({ param: { id } }, { init: { signal } })), [id]);
   const positions = useAsync((signal) => unwrap(api.portfolios[":id"].positions.$get({ param: { id }, query: {} }, { init: { signal } })), [id]);
+  // What the latest computed date could not use: its data_quality (one factor's series suffices).
+  const quality = useAsync(async (signal) => {
+    const factors = (await loadFactors()).filter((factor) => factor.is_active);
+    const first = factors[0];
+    const body = await unwrap(api.portfolios[":id"].exposures.$get({ param: { id }, query: first ? { factors: first.key } : {} }, { init: { signal } }));
+    return { quality: body.data_quality, factors };
+  }, [id]);
+  const history = useHistoryRun(id);
+  // A position change refreshes the latest date (an `exposures.updated`), a batch or the history
+  // run may recompute it: read data_quality again, once things settle.
+  const reloadQuality = quality.reload;
+  useEffect(() => {
+    const unsubscribe = subscribePortfolio(id);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const stop = onLive((message) => {
+      if ((message.type === "exposures.updated" || message.type === "resync") && message.portfolio_id !== id) return;
+      if (message.type !== "exposures.updated" && message.type !== "resync" && message.type !== "batch.completed") return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(reloadQuality, 800);
+    });
+    return () => {
+      if (timer) clearTimeout(timer);
+      stop();
+      unsubscribe();
+    };
+  }, [id, reloadQuality]);
   const current = saved?.id === id ? saved : portfolio.data;
 
   if (!current) {
@@ -657,12 +746,16 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
 
   const editable = canEdit(current);
   const reason = readOnlyReason(current);
-  const changed = (text: string): void => {
-    setMessage(text);
+  const changed = (outcome: Outcome): void => {
+    setMessage(outcome);
     positions.reload();
   };
   const count = positions.data?.positions.length ?? 0;
   const encoded = encodeURIComponent(current.id);
+  const qualityData = quality.data?.quality ?? null;
+  const factorKeys = quality.data?.factors.map((factor) => factor.key) ?? [];
+  const flags = qualityData ? positionFlags(leftOutSummary(qualityData, factorKeys)) : new Map<string, { label: string; detail: string; kind: LeftOutKind }>();
+  const factorName = (key: string): string => quality.data?.factors.find((factor) => factor.key === key)?.name ?? key;
 
   return (
     <Page
@@ -676,6 +769,12 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
               <span class="badge">read-only</span>
             </>
           )}
+          {history ? (
+            <>
+              {" · "}
+              <HistoryProgress indicator={history} />
+            </>
+          ) : null}
         </>
       }
       actions={
@@ -716,10 +815,13 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
         <div aria-live="polite">
           {message && positions.status !== "loading" ? (
             <p class="notice" role="status" data-testid="positions-message" style={{ marginTop: 0 }}>
-              {message}
+              {message.text}
             </p>
           ) : null}
+          {message && positions.status !== "loading" ? <PositionWarnings warnings={message.warnings} /> : null}
         </div>
+        {qualityData && count > 0 ? <LeftOutNote portfolioId={id} quality={qualityData} factorKeys={factorKeys} factorName={factorName} /> : null}
+        {quality.status === "error" ? <ErrorNotice error={quality.error} retry={quality.reload} title="Could not read what the numbers left out" /> : null}
         {adding ? (
           <div class="card add-position">
             <PositionForm
@@ -727,9 +829,9 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
               label="Add position"
               submitLabel="Add position"
               onSubmit={async (body) => {
-                await unwrap(api.portfolios[":id"].positions.$post({ param: { id }, json: body }));
+                const created = await unwrap(api.portfolios[":id"].positions.$post({ param: { id }, json: body }));
                 setAdding(false);
-                changed(`Added ${body.symbol}.`);
+                changed({ text: `Added ${body.symbol}.`, warnings: created.warnings });
               }}
               onCancel={() => setAdding(false)}
             />
@@ -740,7 +842,7 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
             data.positions.length === 0 ? (
               <Empty>{editable ? "No positions yet: add one, or import a CSV below." : "This portfolio has no positions."}</Empty>
             ) : (
-              <PositionsTable portfolioId={id} positions={data.positions} editable={editable} onChanged={changed} />
+              <PositionsTable portfolioId={id} positions={data.positions} editable={editable} onChanged={changed} flags={flags} />
             )
           }
         </Async>

@@ -6,6 +6,7 @@ import { useLocation, useRoute } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { ApiFailure, api, unwrap, type JsonBody } from "../api/client.ts";
 import { Async, Card, Empty, ErrorNotice, Page } from "../components/ui.tsx";
+import { missingBetaText } from "../lib/data-quality.ts";
 import { formatDollars, formatExposure, formatMoney, formatPercent, missing } from "../lib/format.ts";
 import { css, divergingScale, textColorOn } from "../lib/scale.ts";
 import { factorExtent, formatRatio, humanizeKey, qualityBadge } from "../lib/universe-query.ts";
@@ -16,6 +17,7 @@ import "./universe.css";
 
 type SymbolDetail = JsonBody<Awaited<ReturnType<(typeof api.data.symbols)[":symbol"]["$get"]>>>;
 type Beta = SymbolDetail["betas"][number];
+type MissingBeta = SymbolDetail["missing_betas"][number];
 
 const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -26,10 +28,6 @@ function formatRSquared(value: number | null | undefined): string {
 }
 
 const methodLabels: Record<string, string> = { ols: "OLS", ridge: "Ridge", spread: "Spread" };
-
-function missingReason(reason: string): string {
-  return reason === "no_betas_computed" ? "No betas have been computed for this symbol yet" : reason;
-}
 
 function Fact(props: { label: string; children: ComponentChildren; title?: string }): JSX.Element {
   return (
@@ -53,7 +51,7 @@ interface FactorRow {
   key: string;
   name: string;
   beta: Beta | null;
-  reason: string | null;
+  gap: MissingBeta | null;
 }
 
 /** Every factor once, in display order: its stored beta, or why there is none. */
@@ -61,8 +59,8 @@ function factorRows(detail: SymbolDetail, factors: readonly FactorDefinition[] |
   const names = new Map((factors ?? []).map((factor) => [factor.key, factor.name]));
   const order = new Map((factors ?? []).map((factor) => [factor.key, factor.display_order]));
   const rows: FactorRow[] = [
-    ...detail.betas.map((beta) => ({ key: beta.factor_key, name: beta.factor_name, beta, reason: null })),
-    ...detail.missing_betas.map((gap) => ({ key: gap.factor_key, name: names.get(gap.factor_key) ?? humanizeKey(gap.factor_key), beta: null, reason: missingReason(gap.reason) })),
+    ...detail.betas.map((beta) => ({ key: beta.factor_key, name: beta.factor_name, beta, gap: null })),
+    ...detail.missing_betas.map((gap) => ({ key: gap.factor_key, name: gap.factor_name || (names.get(gap.factor_key) ?? humanizeKey(gap.factor_key)), beta: null, gap })),
   ];
   return rows.sort((a, b) => (order.get(a.key) ?? 1e9) - (order.get(b.key) ?? 1e9));
 }
@@ -99,15 +97,18 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
             <tbody>
               {rows.map((row) => {
                 if (!row.beta) {
+                  // Why there is no beta, with its figures, where the beta would be; the detail on hover.
+                  const gap = row.gap;
+                  const text = gap ? missingBetaText(gap) : "No beta";
                   return (
-                    <tr key={row.key} data-factor={row.key} data-missing="">
+                    <tr key={row.key} data-factor={row.key} data-missing="" data-reason={gap?.reason}>
                       <th scope="row">{row.name}</th>
-                      <BetaCell factorKey={row.key} value={null} title={`${row.name}: no beta`} />
-                      <td colSpan={4} class="reason">
-                        {row.reason}
+                      <td colSpan={5} class="reason" title={gap?.detail || undefined} data-testid="missing-beta-reason">
+                        {text}
+                        {gap?.detail ? <span class="visually-hidden"> ({gap.detail})</span> : null}
                       </td>
                       <td>
-                        <span class="badge bad">Missing</span>
+                        <span class={`badge ${gap?.reason === "not_computed" ? "" : "warn"}`}>No beta</span>
                       </td>
                     </tr>
                   );

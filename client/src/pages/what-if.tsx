@@ -13,6 +13,7 @@ import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/
 import { barExtent, MiniBar } from "../components/impact-bars.tsx";
 import { SymbolPicker } from "../components/symbol-picker.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page } from "../components/ui.tsx";
+import { coverageLabel } from "../lib/data-quality.ts";
 import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
 import {
   blankDraft,
@@ -579,7 +580,7 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
               <tr
                 key={row.key}
                 data-testid={`exposure-${row.key}`}
-                title={`${row.name}: coverage ${formatPercent(row.coverage, 0)} of gross exposure has a beta${compared ? `; $ exposure ${formatDollars(row.originalDollar)} → ${formatDollars(row.whatIfDollar)}` : ""}`}
+                title={`${row.name}: coverage ${coverageLabel({ value: row.coverage, used: row.positionsUsed, total: row.positionsTotal }).text}${compared ? `; $ exposure ${formatDollars(row.originalDollar)} → ${formatDollars(row.whatIfDollar)}` : ""}`}
               >
                 <th scope="row" class="row-head">
                   {row.name}

@@ -14,7 +14,10 @@ import {
   lastWeekday,
   mergeBar,
   mergeDetail,
+  nextPhaseOf,
   phaseBars,
+  phaseDataWarnings,
+  runDataWarnings,
   type PhaseBar,
   type RunDetailInput,
 } from "../../../client/src/lib/batch-progress.ts";
@@ -25,11 +28,11 @@ const runId = "run-1";
 const date = "2026-11-20";
 
 function progressMessage(phase: string, done: number, total: number, success = true, run = runId): BatchProgress {
-  return { type: "batch.progress", run_id: run, date, phase, done, total, success };
+  return { type: "batch.progress", run_id: run, run: { trigger: "admin", portfolio_id: null, dates_total: 1 }, date, phase, done, total, success };
 }
 
 function completedMessage(run = runId): BatchCompleted {
-  return { type: "batch.completed", run_id: run, date, summary: { phases_ok: 6, phases_failed: 0, portfolios_updated: 5 } };
+  return { type: "batch.completed", run_id: run, run: { trigger: "admin", portfolio_id: null, dates_total: 1 }, date, summary: { phases_ok: 6, phases_failed: 0, portfolios_updated: 5 } };
 }
 
 function counts(done: number, total: number, failed = 0) {
@@ -147,6 +150,90 @@ describe("applyLiveMessage", () => {
         if (order.includes(2)) expect(phaseBars(progress, date)[1]?.state).toBe("completed");
       }),
     );
+  });
+});
+
+describe("the run's phase plan", () => {
+  const historyPlan = ["portfolio_analytics", "publish"];
+  const historyDetail: RunDetailInput = {
+    run: { id: runId, status: "running", phase_plan: ["portfolio_analytics", "publish"] },
+    phases: [],
+    progress: { dates_total: 20, dates_published: 0, current_date: date, current_phase: "portfolio_analytics", current_date_chunks: [], chunks: { pending: 1, done: 0, failed: 0 } },
+  };
+
+  it("shows only the plan's phases for a portfolio history run", () => {
+    const progress = mergeDetail(emptyRunProgress(runId), historyDetail);
+    expect(progress.plan).toEqual(historyPlan);
+    const bars = phaseBars(progress, date);
+    expect(bars.map((bar) => bar.phase)).toEqual(historyPlan);
+    expect(bars[0]?.state).toBe("running");
+    expect(bars[1]?.state).toBe("pending");
+  });
+
+  it("starts the plan's next phase, not the batch's (portfolio_analytics → publish, no denormalize)", () => {
+    const progress = applyLiveMessage(emptyRunProgress(runId, historyPlan), progressMessage("portfolio_analytics", 1, 1));
+    const bars = phaseBars(progress, date);
+    expect(bars.map((bar) => [bar.phase, bar.state])).toEqual([
+      ["portfolio_analytics", "completed"],
+      ["publish", "running"],
+    ]);
+    expect(progress.dates[date]?.["denormalize"]).toBeUndefined();
+    // The last phase of the plan starts nothing.
+    const last = applyLiveMessage(progress, progressMessage("publish", 1, 1));
+    expect(Object.keys(last.dates[date] ?? {}).sort()).toEqual(["portfolio_analytics", "publish"]);
+  });
+
+  it("knows the next phase of any plan", () => {
+    expect(nextPhaseOf(batchPhases, "portfolio_analytics")).toBe("denormalize");
+    expect(nextPhaseOf(historyPlan, "portfolio_analytics")).toBe("publish");
+    expect(nextPhaseOf(historyPlan, "publish")).toBeUndefined();
+    expect(nextPhaseOf(historyPlan, "market_data")).toBeUndefined();
+  });
+
+  it("keeps the full plan when a detail names none (an older Worker) and lists phases reported outside the plan after it", () => {
+    expect(mergeDetail(emptyRunProgress(runId), midRun).plan).toEqual([...batchPhases]);
+    const progress = applyLiveMessage(emptyRunProgress(runId, historyPlan), progressMessage("market_data", 1, 1));
+    expect(phaseBars(progress, date).map((bar) => bar.phase)).toEqual([...historyPlan, "market_data"]);
+  });
+});
+
+describe("data warnings", () => {
+  const phase = (name: string, extra: Record<string, number>, issues: { item: string; reason: string; detail: string; factor?: string }[] = [], day = date) => ({ date: day, name, counts: extra, issues });
+
+  it("makes a kept price conflict a warning with its listed examples (both values)", () => {
+    const warnings = phaseDataWarnings(
+      phase("market_data", { price_conflicts_kept: 2 }, [
+        { item: "AAPL", reason: "source_conflict", detail: "stored 272.41 (csv), provider 271.90 (stooq): kept 272.41" },
+        { item: "MSFT", reason: "source_conflict", detail: "stored 501.00 (upload), provider 499.10 (stooq): kept 501.00" },
+        { item: "ZZZQ", reason: "no_close", detail: "no close" },
+      ]),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ kind: "price_conflicts_kept", tone: "warn", count: 2 });
+    expect(warnings[0]!.text).toMatch(/^2 price conflicts: /);
+    expect(warnings[0]!.examples.map((example) => example.item)).toEqual(["AAPL", "MSFT"]);
+  });
+
+  it("reports rejected returns, replaced closes and stale betas recomputed; nothing for plain counts", () => {
+    const warnings = phaseDataWarnings(phase("universe_factors", { returns_rejected: 1, recomputed_stale: 3, price_conflicts_replaced: 0 }, [{ item: "XYZ", reason: "suspect_move", detail: "+85% on 2026-11-19", factor: "market_beta" }]));
+    expect(warnings.map((warning) => [warning.kind, warning.tone, warning.count])).toEqual([
+      ["returns_rejected", "warn", 1],
+      ["recomputed_stale", "info", 3],
+    ]);
+    expect(warnings[0]!.examples).toEqual([{ item: "XYZ · market_beta", detail: "+85% on 2026-11-19" }]);
+    expect(phaseDataWarnings(phase("market_data", {}))).toEqual([]);
+  });
+
+  it("sums a run's warnings over its dates, conflicts first", () => {
+    const summary = runDataWarnings([
+      phase("universe_factors", { recomputed_stale: 2 }, [], "2026-11-19"),
+      phase("market_data", { price_conflicts_kept: 1 }, [], "2026-11-19"),
+      phase("market_data", { price_conflicts_kept: 3, price_conflicts_replaced: 0 }, [], "2026-11-20"),
+    ]);
+    expect(summary).toEqual([
+      { kind: "price_conflicts_kept", tone: "warn", count: 4, dates: ["2026-11-19", "2026-11-20"] },
+      { kind: "recomputed_stale", tone: "info", count: 2, dates: ["2026-11-19"] },
+    ]);
   });
 });
 
