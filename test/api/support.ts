@@ -1,6 +1,6 @@
 // Shared by the API tests: requests through the real Worker, and the batch output they read.
 import { env, exports } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { batchRuns, portfolioSnapshots } from "../../schema/index.ts";
 import type { Permission } from "../../worker/auth/permissions.ts";
@@ -71,5 +71,16 @@ export async function ensureBatchOutput(): Promise<void> {
     }
     if (Date.now() > deadline) throw new Error(`the batch run ${runId} did not finish in time (${run?.status})`);
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Waits until no batch run is queued or running (a position change starts its portfolio's history run). */
+export async function waitForIdleRuns(timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const active = await db.select({ id: batchRuns.id }).from(batchRuns).where(inArray(batchRuns.status, ["queued", "running"]));
+    if (active.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`batch runs still active: ${active.map((run) => run.id).join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

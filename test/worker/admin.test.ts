@@ -155,7 +155,17 @@ describe("POST /admin/batch/backfill", () => {
     expect(await fieldErrorsOf(await postJson("/batch/backfill", { from: "2021-03-20", to: "2021-03-21" }))).toEqual([
       { path: "from", message: "2021-03-20..2021-03-21 has no weekday; batch runs compute weekdays only" },
     ]);
-    expect(await fieldErrorsOf(await postJson("/batch/backfill", { from: "2021-03-22" }))).toEqual([{ path: "to", message: "to is required" }]);
+    expect(await fieldErrorsOf(await postJson("/batch/backfill", { from: "2021-03-22" }))).toEqual([
+      { path: "to", message: "to is required (or give last_trading_days instead of from and to)" },
+    ]);
+  });
+
+  it("takes last_trading_days instead of a range, not both, and only a whole number from 1", async () => {
+    expect(await fieldErrorsOf(await postJson("/batch/backfill", { from: "2021-03-22", to: "2021-03-23", last_trading_days: 5 }))).toEqual([
+      { path: "last_trading_days", message: "give either last_trading_days or from/to, not both" },
+    ]);
+    expect(await fieldErrorsOf(await postJson("/batch/backfill", { last_trading_days: 0 }))).toEqual([{ path: "last_trading_days", message: "last_trading_days must be at least 1" }]);
+    expect(await fieldErrorsOf(await postJson("/batch/backfill", { last_trading_days: 2.5 }))).toEqual([{ path: "last_trading_days", message: "last_trading_days must be a whole number" }]);
   });
 });
 
@@ -360,6 +370,8 @@ describe("POST /admin/market-data/prices", () => {
       symbols_widened: 0,
       duplicates_skipped: 1,
       duplicate_indexes: [3],
+      other_source_replaced: 0,
+      other_source_examples: [],
     });
     expect(await pricesOf(["ADPX1", "ADPX2"])).toEqual([
       { symbol: "ADPX1", date: "2021-06-01", close: 10.5, adjClose: 10.4, volume: 1000, source: "upload" },
@@ -370,6 +382,17 @@ describe("POST /admin/market-data/prices", () => {
 
     const again = await postJson("/market-data/prices", upload);
     expect(await again.json<PriceUploadResponse>()).toMatchObject({ rows: 3, inserted: 0, updated: 0, unchanged: 3, symbols_registered: 0 });
+  });
+
+  it("replaces a provider's close with the user's, and says so with the values", async () => {
+    await db.insert(marketPrices).values({ symbol: "ADPXS", date: "2021-06-01", close: 20, adjClose: null, volume: null, source: "stooq" });
+    const response = await postJson("/market-data/prices", { prices: [{ date: "2021-06-01", symbol: "adpxs", close: 21.5 }] });
+    expect(await response.json<PriceUploadResponse>()).toMatchObject({
+      updated: 1,
+      other_source_replaced: 1,
+      other_source_examples: [{ symbol: "ADPXS", date: "2021-06-01", stored_close: 20, stored_source: "stooq", close: 21.5 }],
+    });
+    expect(await pricesOf(["ADPXS"])).toEqual([{ symbol: "ADPXS", date: "2021-06-01", close: 21.5, adjClose: null, volume: null, source: "upload" }]);
   });
 
   it("refuses an upload with bad rows with 400 listing every path, and writes nothing", async () => {

@@ -82,7 +82,8 @@ export const batchBackfillRequestSchema = z
       return;
     }
     if (body.from === undefined || body.to === undefined) {
-      ctx.addIssue({ code: "custom", path: [body.from === undefined ? "from" : "to"], message: "give from and to (or last_trading_days)" });
+      const missing = body.from === undefined ? "from" : "to";
+      ctx.addIssue({ code: "custom", path: [missing], message: `${missing} is required (or give last_trading_days instead of from and to)` });
       return;
     }
     if (body.from > body.to) {
