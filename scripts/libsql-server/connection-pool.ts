@@ -4,7 +4,17 @@
 import Database from "libsql";
 
 type LibsqlDatabase = InstanceType<typeof Database>;
-type LibsqlStatement = ReturnType<LibsqlDatabase["prepare"]>;
+export type LibsqlStatement = ReturnType<LibsqlDatabase["prepare"]>;
+
+/** Prepared statements kept per connection: re-preparing every execution leaves the native objects to the GC. */
+const maxCachedStatements = 64;
+/** SQL texts whose "does it write" answer is remembered per database. */
+const maxRememberedWrites = 2000;
+/**
+ * Longer SQL texts are neither cached nor remembered: the batch's writers inline their values
+ * (worker/db/upsert.ts), so such a text is used once, and keeping it would hold megabytes.
+ */
+const maxCachedSqlLength = 4096;
 
 export class Connection {
   readonly db: LibsqlDatabase;
@@ -12,13 +22,48 @@ export class Connection {
   tainted = false;
   /** Set while a "BEGIN TRANSACTION READONLY" is emulated with PRAGMA query_only. */
   queryOnly = false;
+  /**
+   * Set when a statement failed in a way that may have left it (or the connection) in progress,
+   * e.g. SQLITE_BUSY, after which SQLite does not halt the statement: such a connection is closed
+   * when its stream ends, never pooled.
+   */
+  retired = false;
   #changesStatement: LibsqlStatement | undefined;
+  readonly #statements = new Map<string, LibsqlStatement>();
 
   constructor(dbPath: string) {
     this.db = new Database(dbPath);
     this.db.defaultSafeIntegers(true);
     // FULL makes every commit fsync the WAL; foreign keys mirror libsql-server, which enables them on every connection.
     this.db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
+  }
+
+  /**
+   * A prepared statement for `sql`, reused across executions. The `libsql` package resets a
+   * statement before each run()/iterate()/get(); every execution here ends with the statement
+   * halted (run to completion, or stopped by an error that halts it), so a cached one is never
+   * "in progress" between uses.
+   */
+  prepare(sql: string): LibsqlStatement {
+    if (sql.length > maxCachedSqlLength) return this.db.prepare(sql);
+    const cached = this.#statements.get(sql);
+    if (cached !== undefined) {
+      this.#statements.delete(sql);
+      this.#statements.set(sql, cached);
+      return cached;
+    }
+    const statement = this.db.prepare(sql);
+    this.#statements.set(sql, statement);
+    if (this.#statements.size > maxCachedStatements) {
+      const [oldest] = this.#statements.keys();
+      if (oldest !== undefined) this.#statements.delete(oldest);
+    }
+    return statement;
+  }
+
+  /** Drops a statement from the cache, e.g. one whose state is uncertain. */
+  forget(sql: string): void {
+    this.#statements.delete(sql);
   }
 
   get inTransaction(): boolean {
@@ -44,6 +89,7 @@ export class Connection {
   /** Leaves the connection as a fresh one would be, or reports that it cannot. */
   reset(): boolean {
     try {
+      if (this.retired) return false;
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
       if (this.queryOnly) this.setQueryOnly(false);
       if (this.tainted) return false;
@@ -55,6 +101,8 @@ export class Connection {
   }
 
   close(): void {
+    this.#statements.clear();
+    this.#changesStatement = undefined;
     try {
       this.db.close();
     } catch {
@@ -67,9 +115,10 @@ export class ConnectionPool {
   readonly #dbPath: string;
   readonly #maxIdle: number;
   readonly #idle: Connection[] = [];
+  readonly #writes = new Map<string, boolean>();
   #closed = false;
 
-  constructor(dbPath: string, maxIdle = 8) {
+  constructor(dbPath: string, maxIdle = 32) {
     this.#dbPath = dbPath;
     this.#maxIdle = maxIdle;
   }
@@ -87,6 +136,20 @@ export class ConnectionPool {
       throw error;
     }
     this.release(connection);
+  }
+
+  /** The remembered answer to "does this SQL text write?", if any. */
+  rememberedWrites(sql: string): boolean | undefined {
+    return this.#writes.get(sql);
+  }
+
+  rememberWrites(sql: string, writes: boolean): void {
+    if (sql.length > maxCachedSqlLength) return;
+    if (this.#writes.size >= maxRememberedWrites) {
+      const [oldest] = this.#writes.keys();
+      if (oldest !== undefined) this.#writes.delete(oldest);
+    }
+    this.#writes.set(sql, writes);
   }
 
   acquire(): Connection {

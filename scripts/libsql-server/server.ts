@@ -25,6 +25,7 @@ import { CursorRequestSchema, HranaError, PipelineRequestSchema, describeSchemaI
 import type { BatchResult, CursorEntry, PipelineResponse, StreamResult } from "./protocol.ts";
 import { Stream, toProtoError } from "./stream.ts";
 import { encodeJson } from "./values.ts";
+import { WriteLock } from "./write-lock.ts";
 
 export interface LibsqlServerOptions {
   dbPath: string;
@@ -34,9 +35,9 @@ export interface LibsqlServerOptions {
   host?: string;
   /** When set, Hrana requests need `Authorization: Bearer <authToken>`. */
   authToken?: string;
-  /** A stream (and its transaction) is dropped after this long without requests; default 10 s. */
+  /** A stream (and its transaction, which is rolled back, releasing the write turn) is dropped after this long without requests; default 10 s. */
   streamIdleMs?: number;
-  /** How long a statement waits for another stream's write lock; default 5 s. */
+  /** How long a write waits for its turn (another stream's write or write transaction), then SQLITE_BUSY; default 5 s. */
   busyTimeoutMs?: number;
   /** Larger request bodies get HTTP 413; default 32 MiB. */
   maxBodyBytes?: number;
@@ -224,7 +225,8 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
   pool.initialize();
 
   let stopping = false;
-  const registry = new StreamRegistry(() => new Stream(pool, { busyTimeoutMs, isStopping: () => stopping }), streamIdleMs);
+  const writeLock = new WriteLock();
+  const registry = new StreamRegistry(() => new Stream(pool, { busyTimeoutMs, writeLock, isStopping: () => stopping }), streamIdleMs);
 
   function streamFor(baton: string | null | undefined): StreamEntry {
     return baton == null ? registry.open() : registry.take(baton);
@@ -348,6 +350,8 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolveClose) => {
       stopping = true;
+      // Writers still waiting for their turn get an answer now rather than at their deadline.
+      writeLock.close("database is locked: the server is shutting down");
       const forceTimer = setTimeout(() => server.closeAllConnections(), 2_000);
       server.close(() => {
         clearTimeout(forceTimer);

@@ -19,11 +19,14 @@ import type {
 import { describeStatement, splitStatements } from "./sql-scan.ts";
 import type { ParameterTable, StatementInfo } from "./sql-scan.ts";
 import { fromSqliteValue, toSqliteValue } from "./values.ts";
+import type { WriteLock } from "./write-lock.ts";
 import type { SqliteValue } from "./values.ts";
 
 export interface StreamOptions {
-  /** How long a statement keeps retrying while another stream holds the write lock. */
+  /** How long a statement may wait for the write turn (and retry another process's lock) before SQLITE_BUSY. */
   busyTimeoutMs: number;
+  /** The database's write turn, shared by its streams. */
+  writeLock: WriteLock;
   /** True once the server is shutting down, so lock waits give up instead of delaying shutdown. */
   isStopping: () => boolean;
 }
@@ -60,8 +63,9 @@ export function toProtoError(error: unknown): ProtoError | undefined {
   return undefined;
 }
 
-// Plain SQLITE_BUSY means another connection holds a lock we need; SQLite uses the same code for
-// "cannot commit transaction - SQL statements in progress", which waiting cannot fix.
+// Plain SQLITE_BUSY means another connection (another process: this server's streams take turns)
+// holds a lock we need; SQLite uses the same code for "cannot commit transaction - SQL statements
+// in progress", which waiting cannot fix, and SQLITE_BUSY_SNAPSHOT cannot be waited out either.
 function isLockContention(error: unknown): boolean {
   return sqliteErrorCode(error) === "SQLITE_BUSY" && error instanceof Error && !error.message.includes("in progress");
 }
@@ -168,13 +172,17 @@ export class Stream {
     return this.#closed;
   }
 
-  /** Rolls back whatever is in progress and gives the connection back. Idempotent. */
+  /** Rolls back whatever is in progress, gives the connection back, then the write turn. Idempotent. */
   close(): void {
     this.#closed = true;
     this.#storedSql.clear();
     const connection = this.#connection;
     this.#connection = undefined;
-    if (connection !== undefined) this.#pool.release(connection);
+    try {
+      if (connection !== undefined) this.#pool.release(connection);
+    } finally {
+      this.#options.writeLock.release(this);
+    }
   }
 
   async handle(request: StreamRequest): Promise<StreamResult> {
@@ -290,26 +298,121 @@ export class Stream {
   }
 
   async #run(info: StatementInfo, args: SqliteValue[], wantRows: boolean): Promise<StmtResult> {
+    const deadline = Date.now() + this.#options.busyTimeoutMs;
     const connection = this.#connectionForUse();
     if (info.changesConnectionState) connection.tainted = true;
     try {
       if (info.beginsReadonlyTransaction) {
         // libSQL's READONLY transaction, emulated: a deferred transaction on a connection that may not write.
-        await this.#retryingLockContention(() => connection.db.exec("BEGIN DEFERRED"));
+        // exec() finalizes what it prepares, whatever happens, so a failed BEGIN leaves nothing in progress.
+        await this.#retryingBusy(deadline, () => connection.db.exec("BEGIN DEFERRED"));
         connection.setQueryOnly(true);
         const { lastInsertRowid } = connection.changesAndLastInsertRowid();
         return { cols: [], rows: [], affected_row_count: 0, last_insert_rowid: lastInsertRowid.toString() };
       }
-      return await this.#retryingLockContention(() => runPrepared(connection, info, args, wantRows));
+      // One writer at a time: a statement that writes waits for the database's write turn first,
+      // so it never meets another stream's lock inside SQLite. A read-only transaction cannot write.
+      if (!connection.queryOnly && !this.#options.writeLock.holds(this) && this.#writes(connection, info.sql)) {
+        await this.#takeWriteTurn(deadline);
+      }
+      const statement = await this.#retryingBusy(deadline, () => connection.prepare(info.sql));
+      return await this.#execute(connection, statement, info, args, wantRows, deadline);
     } finally {
-      if (connection.queryOnly && !connection.inTransaction) connection.setQueryOnly(false);
+      if (connection.queryOnly && !connection.inTransaction && !connection.retired) connection.setQueryOnly(false);
+      this.#afterStatement();
     }
+  }
+
+  /** Whether `sql` writes, from its program (cached per database); when that cannot be told, it is assumed to. */
+  #writes(connection: Connection, sql: string): boolean {
+    const remembered = this.#pool.rememberedWrites(sql);
+    if (remembered !== undefined) return remembered;
+    let writes: boolean;
+    try {
+      const explained = connection.db.prepare(`EXPLAIN ${sql}`).raw(true);
+      writes = programWrites(explained.iterate([]));
+      resetExplain(explained, []);
+    } catch {
+      // Not preparable now (a syntax error, a missing table, a lock): the real prepare reports it;
+      // taking the turn meanwhile is the safe side.
+      return true;
+    }
+    this.#pool.rememberWrites(sql, writes);
+    return writes;
+  }
+
+  async #takeWriteTurn(deadline: number): Promise<void> {
+    if (this.#options.isStopping()) throw new HranaError("database is locked: the server is shutting down", "SQLITE_BUSY");
+    await this.#options.writeLock.acquire(this, deadline - Date.now());
+    if (this.#closed) {
+      // The stream was closed (expired, server stopping) while it waited.
+      this.#options.writeLock.release(this);
+      throw new HranaError("The stream has been closed", "STREAM_CLOSED");
+    }
+  }
+
+  /**
+   * After every statement: a connection left in an uncertain state is dropped (its transaction, if
+   * any, rolled back), and the write turn is given back once the connection is out of its transaction.
+   */
+  #afterStatement(): void {
+    const connection = this.#connection;
+    if (connection?.retired === true && !connection.inTransaction) {
+      this.#connection = undefined;
+      this.#pool.release(connection);
+    }
+    if (!(this.#connection?.inTransaction ?? false)) this.#options.writeLock.release(this);
+  }
+
+  /**
+   * Runs a prepared statement. SQLITE_BUSY (another process holding the lock: streams of this
+   * server wait for their turn instead) is retried with the same statement, which the `libsql`
+   * package resets before running it again, until the deadline. An error after which SQLite may
+   * not have halted the statement is followed by halting it (haltStatement), so no statement ever
+   * stays "in progress" on the connection.
+   */
+  async #execute(connection: Connection, statement: PreparedStatement, info: StatementInfo, args: SqliteValue[], wantRows: boolean, deadline: number): Promise<StmtResult> {
+    let delayMs = 2;
+    for (;;) {
+      try {
+        return runPrepared(connection, statement, info, args, wantRows);
+      } catch (error) {
+        if (!mayLeaveStatementActive(error)) throw error;
+        connection.retired = true;
+        if (!haltStatement(connection, statement)) {
+          this.#abandonConnection(connection, info.sql);
+          throw error;
+        }
+        const remainingMs = deadline - Date.now();
+        if (!isLockContention(error) || remainingMs <= 0 || this.#options.isStopping()) throw error;
+        await sleep(Math.min(delayMs, remainingMs));
+        delayMs = Math.min(delayMs * 2, 25);
+      }
+    }
+  }
+
+  /** A connection whose statement could not be halted: roll back what it has open and never use it again. */
+  #abandonConnection(connection: Connection, sql: string): void {
+    connection.forget(sql);
+    connection.retired = true;
+    if (connection.inTransaction) {
+      try {
+        // ROLLBACK works with statements in progress (they are aborted).
+        connection.db.exec("ROLLBACK");
+      } catch {
+        // Closing the connection is what is left.
+      }
+    }
+    if (this.#connection === connection) this.#connection = undefined;
+    this.#pool.release(connection);
   }
 
   async #describe(sql: string): Promise<DescribeResult> {
     const info = singleStatement(sql);
     const connection = this.#connectionForUse();
-    return this.#retryingLockContention(() => {
+    const deadline = Date.now() + this.#options.busyTimeoutMs;
+    // Only prepares (and EXPLAIN, which writes nothing and is reset after), so a retry is harmless.
+    return this.#retryingBusy(deadline, () => {
       const statement = connection.db.prepare(info.sql);
       const cols = statement.reader ? statement.columns().map((column) => ({ name: column.name, decltype: column.type })) : [];
       let isReadonly = true;
@@ -327,9 +430,9 @@ export class Stream {
     });
   }
 
-  // Retries asynchronously, so a stream waiting for another stream's write transaction does not block the event loop.
-  async #retryingLockContention<T>(operation: () => T): Promise<T> {
-    const deadline = Date.now() + this.#options.busyTimeoutMs;
+  // For operations that leave nothing in progress when they fail (prepare, exec): retried
+  // asynchronously, so a wait does not block the event loop.
+  async #retryingBusy<T>(deadline: number, operation: () => T): Promise<T> {
     let delayMs = 2;
     for (;;) {
       try {
@@ -373,18 +476,62 @@ function resetExplain(statement: PreparedStatement, args: SqliteValue[]): void {
   statement.get(args);
 }
 
-function runPrepared(connection: Connection, info: StatementInfo, args: SqliteValue[], wantRows: boolean): StmtResult {
-  const statement = connection.db.prepare(info.sql);
+/**
+ * After SQLITE_BUSY (and the other lock errors) SQLite returns from sqlite3_step() without halting
+ * the statement: it stays "in progress", and while it does, the connection's autocommit statements
+ * never commit (their changes pile up in a transaction that is rolled back later) and COMMIT fails
+ * with "SQL statements in progress". The same holds for a statement left half-read. Other SQLite
+ * errors halt the statement.
+ */
+function mayLeaveStatementActive(error: unknown): boolean {
+  const code = sqliteErrorCode(error);
+  return code === undefined || code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+}
+
+/**
+ * Halts a statement that may be in progress, without side effects. The `libsql` package has no
+ * reset(); its get() resets the statement, steps it once and resets it again. With PRAGMA
+ * query_only on, a writing statement stops at its first step with SQLITE_READONLY (which halts
+ * it) and a reading one reads one row. True when the statement is known halted.
+ */
+function haltStatement(connection: Connection, statement: PreparedStatement): boolean {
+  const wasQueryOnly = connection.queryOnly;
+  try {
+    if (!wasQueryOnly) connection.db.exec("PRAGMA query_only=ON");
+    try {
+      statement.get([]);
+    } catch (error) {
+      // Binding nothing leaves the previous values bound, so a reading statement runs as it did.
+      if (mayLeaveStatementActive(error)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (!wasQueryOnly) {
+      try {
+        connection.db.exec("PRAGMA query_only=OFF");
+      } catch {
+        connection.retired = true;
+      }
+    }
+  }
+}
+
+function runPrepared(connection: Connection, statement: PreparedStatement, info: StatementInfo, args: SqliteValue[], wantRows: boolean): StmtResult {
   let cols: Col[] = [];
-  const rows: Value[][] = [];
+  let rows: Value[][] = [];
   if (statement.reader) {
     cols = statement.columns().map((column) => ({ name: column.name, decltype: column.type }));
     statement.raw(true);
-    // Always drain: the statement must run to completion even when the client does not want rows.
+    // Always drain, and only then convert: the statement must run to completion even when the
+    // client does not want rows, and nothing thrown here may leave it half-read.
+    const raw: unknown[] = [];
     for (const row of statement.iterate(args)) {
-      if (wantRows) rows.push(rowValues(row));
+      if (wantRows) raw.push(row);
     }
     if (info.isExplain) resetExplain(statement, args);
+    rows = raw.map(rowValues);
   } else {
     statement.run(args);
   }
