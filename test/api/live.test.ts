@@ -3,14 +3,16 @@
 // a batch run, resuming by sequence number, bad messages and closing.
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { symbolDailyMetrics } from "../../schema/index.ts";
 import type { LiveTicketResponse } from "../../worker/api/live.ts";
 import type { PortfolioResponse, PositionResponse } from "../../worker/api/portfolios.ts";
 import type { Permission } from "../../worker/auth/permissions.ts";
 import { encodeHubName, liveHub, type LiveHub } from "../../worker/realtime/live-hub.ts";
 import { maxClientErrors, pingMessage, pongMessage, serverMessage, type ServerMessage } from "../../worker/realtime/messages.ts";
 import { allPermissions } from "../support/tokens.ts";
-import { call, ensureBatchOutput, errorOf, json, latestDate, waitForIdleRuns } from "./support.ts";
+import { call, db, ensureBatchOutput, errorOf, json, latestDate, waitForIdleRuns } from "./support.ts";
 
 const origin = "http://localhost:8787";
 
@@ -171,6 +173,25 @@ describe("subscriptions", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     client.ws.close(1000, "done");
+  });
+
+  it("never pushes a date whose betas are not written yet: a position change during a batch uses the latest date with betas", async () => {
+    // A batch in progress has written the next date's metrics (phase 2) but not its betas (phase 3).
+    const nextDate = "2026-07-01";
+    await db.insert(symbolDailyMetrics).values({ symbol: "SPY", metricsDate: nextDate, currentPrice: spyClose, dataQualityScore: 10 });
+    try {
+      await waitForIdleRuns();
+      const client = await connect(owner);
+      client.send({ type: "subscribe", portfolio_id: portfolioId });
+      const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
+      await changeQuantity(175);
+      const update = await client.next("exposures.updated", (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq && message.cause === "positions");
+      expect(update.date).toBe(latestDate);
+      expect(update.exposures.some((exposure) => exposure.exposure !== null)).toBe(true);
+      client.ws.close(1000, "done");
+    } finally {
+      await db.delete(symbolDailyMetrics).where(and(eq(symbolDailyMetrics.symbol, "SPY"), eq(symbolDailyMetrics.metricsDate, nextDate)));
+    }
   });
 
   it("pushes the batch's exposures, its progress and the completed date", async () => {

@@ -1,8 +1,8 @@
 // Stored symbol betas as the aggregation's beta table: what every portfolio computation (the
 // batch's portfolio analytics, the drill-down, stress tests, what-if) reads instead of
 // regressing anything per request.
-import { and, eq, inArray } from "drizzle-orm";
-import { symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
+import { and, eq, inArray, max } from "drizzle-orm";
+import { batchPhaseResults, symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
 import type { EstimatedBeta, FactorSpec, MissingBeta, SymbolFactorBeta } from "../factors/types.ts";
 import type { Database } from "./client.ts";
 
@@ -94,4 +94,18 @@ export async function loadStoredBetaTable(
     table.set(gap.symbol, betas);
   }
   return table;
+}
+
+/**
+ * The latest date whose symbol betas are written: a universe factors phase succeeded on it.
+ * Phase 2 writes a date's metrics before phase 3 writes its betas, so the latest metrics date
+ * can be one without betas (live recomputes on it would push every exposure null).
+ */
+export async function latestBetaDate(db: Database): Promise<string | null> {
+  const row = await db
+    .select({ date: max(batchPhaseResults.calculationDate) })
+    .from(batchPhaseResults)
+    .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.success, true)))
+    .get();
+  return row?.date ?? null;
 }

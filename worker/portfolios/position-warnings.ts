@@ -11,7 +11,8 @@
 //   expired        an option whose expiry is before today.
 // Private positions are excluded by design and counted in data_quality; they are not warned about.
 import { and, eq, inArray, max, min, sql } from "drizzle-orm";
-import { batchPhaseResults, marketPrices, symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
+import { marketPrices, symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
+import { latestBetaDate } from "../db/betas.ts";
 import type { Database } from "../db/client.ts";
 import { isExpiredOn } from "../factors/portfolio.ts";
 import type { PositionInsert } from "./records.ts";
@@ -33,20 +34,15 @@ export async function positionWarnings(db: Database, rows: readonly (PositionIns
   const betaSymbolOf = (row: PositionInsert) => (row.instrument === "option" ? (row.underlyingSymbol ?? row.symbol) : row.symbol);
   const symbols = [...new Set(rows.filter((row) => row.instrument !== "private").map(betaSymbolOf))];
   if (symbols.length === 0) return [];
-  const [closes, computed] = await Promise.all([
+  const [closes, date] = await Promise.all([
     db
       .select({ symbol: marketPrices.symbol, first: min(marketPrices.date), last: max(marketPrices.date) })
       .from(marketPrices)
       .where(inArray(marketPrices.symbol, symbols))
       .groupBy(marketPrices.symbol),
-    db
-      .select({ date: max(batchPhaseResults.calculationDate) })
-      .from(batchPhaseResults)
-      .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.success, true)))
-      .get(),
+    latestBetaDate(db),
   ]);
   const closeRange = new Map(closes.map((row) => [row.symbol, row]));
-  const date = computed?.date ?? null;
   const withBetas = new Set<string>();
   const gaps = new Map<string, { reason: string; detail: string }>();
   if (date !== null) {

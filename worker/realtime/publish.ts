@@ -7,7 +7,7 @@ import { runPortfolioAnalyticsChunk } from "../batch/portfolio-analytics-phase.t
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { describeError, logEvent } from "../log.ts";
-import { latestMetricsDate } from "../portfolios/aggregation-input.ts";
+import { latestBetaDate } from "../db/betas.ts";
 import { hubNameFor, liveHub, type ExposureUpdate } from "./live-hub.ts";
 import type { BatchCompleted, BatchProgress } from "./messages.ts";
 
@@ -81,7 +81,8 @@ export async function publishBatchEvent(env: Env, db: Database, portfolioId: str
  */
 export async function refreshLatestExposures(env: Env, db: Database, portfolioId: string): Promise<void> {
   try {
-    const date = await latestMetricsDate(db);
+    // The latest date with betas, never one whose betas are not written yet (a batch in progress).
+    const date = await latestBetaDate(db);
     if (date === null) return;
     // Two changes close together refresh concurrently; one that read the positions before the
     // other's change could store and push the older numbers last. So: compute, then check the

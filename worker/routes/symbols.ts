@@ -28,6 +28,7 @@ import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
+import { latestBetaDate } from "../db/betas.ts";
 import { latestMetricsDate } from "../portfolios/aggregation-input.ts";
 
 const metricsColumns = getTableColumns(symbolDailyMetrics);
@@ -184,7 +185,7 @@ export const symbolRoutes = new Hono<ApiEnv>()
 
     // Default: the latest date the batch computed for this symbol (a beta or a stored reason),
     // else the latest date it computed at all (the symbol is then `not_computed` on it).
-    const betasDate = query.date ?? (await latestSymbolDate(db, symbol)) ?? (await latestComputedDate(db));
+    const betasDate = query.date ?? (await latestSymbolDate(db, symbol)) ?? (await latestBetaDate(db));
     const to = query.to ?? betasDate ?? query.date ?? new Date().toISOString().slice(0, 10);
     const from = query.from ?? addDays(to, -365);
     if (addDays(from, maxHistoryDays) < to) throw validationError(`the history range is longer than ${maxHistoryDays} days`, [{ path: "from", message: `from must be within ${maxHistoryDays} days of to` }]);
@@ -289,15 +290,6 @@ async function latestSymbolDate(db: Database, symbol: string): Promise<string | 
   return dates.at(-1) ?? null;
 }
 
-/** The latest date a universe factors phase succeeded on. */
-async function latestComputedDate(db: Database): Promise<string | null> {
-  const row = await db
-    .select({ date: max(batchPhaseResults.calculationDate) })
-    .from(batchPhaseResults)
-    .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.success, true)))
-    .get();
-  return row?.date ?? null;
-}
 
 async function isComputedDate(db: Database, date: string): Promise<boolean> {
   const row = await db
