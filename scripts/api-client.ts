@@ -19,14 +19,25 @@ export class ApiRequestError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: unknown;
+  /** The response's `Retry-After` in seconds (a 503 DATABASE_UNAVAILABLE, a 429), else null. */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(status: number, code: string, message: string, details?: unknown) {
+  constructor(status: number, code: string, message: string, details?: unknown, retryAfterSeconds: number | null = null) {
     super(message);
     this.name = "ApiRequestError";
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/** `Retry-After` as seconds: a number of seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | null {
+  if (header === null || header.trim() === "") return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /** Nothing answered at the base URL. */
@@ -38,6 +49,7 @@ export class StackUnreachableError extends Error {
 }
 
 function describeCause(error: unknown): string {
+  if (error instanceof Error && error.name === "TimeoutError") return "no answer in time";
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   if (cause instanceof Error) return "code" in cause && typeof cause.code === "string" ? cause.code : cause.message;
   return String(cause);
@@ -80,9 +92,13 @@ export class ApiClient {
   readonly baseUrl: string;
   #token: Promise<string> | undefined;
 
-  constructor(baseUrl: string, token?: string) {
+  /** When set, a request that gets no answer within this many ms fails (StackUnreachableError). */
+  readonly requestTimeoutMs: number | undefined;
+
+  constructor(baseUrl: string, token?: string, options: { requestTimeoutMs?: number } = {}) {
     this.baseUrl = baseUrl;
     this.#token = token === undefined ? undefined : Promise.resolve(token);
+    this.requestTimeoutMs = options.requestTimeoutMs;
   }
 
   async get<T>(path: string): Promise<JsonResponse<T>> {
@@ -113,11 +129,17 @@ export class ApiClient {
         method,
         headers: body === undefined ? { accept: "application/json", authorization } : { accept: "application/json", "content-type": body.contentType, authorization },
         ...(body === undefined ? {} : { body: body.text }),
+        ...(this.requestTimeoutMs === undefined ? {} : { signal: AbortSignal.timeout(this.requestTimeoutMs) }),
       });
     } catch (error) {
       throw new StackUnreachableError(this.baseUrl, error);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new StackUnreachableError(this.baseUrl, error);
+    }
     let parsed: unknown;
     try {
       parsed = text === "" ? undefined : JSON.parse(text);
@@ -126,8 +148,9 @@ export class ApiClient {
       throw new ApiRequestError(response.status, "NOT_JSON", `${method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
     }
     if (!response.ok) {
-      if (isErrorBody(parsed)) throw new ApiRequestError(response.status, parsed.error.code, parsed.error.message, parsed.error.details);
-      throw new ApiRequestError(response.status, "HTTP_ERROR", `${method} ${url} answered ${response.status}`);
+      const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+      if (isErrorBody(parsed)) throw new ApiRequestError(response.status, parsed.error.code, parsed.error.message, parsed.error.details, retryAfter);
+      throw new ApiRequestError(response.status, "HTTP_ERROR", `${method} ${url} answered ${response.status}`, undefined, retryAfter);
     }
     return { status: response.status, body: parsed as T };
   }

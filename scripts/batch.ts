@@ -6,7 +6,10 @@
 //   npm run batch -- --last N [--force] [--portfolio ID] [--url URL]
 //
 // Exit code: 0 when the run completed, 2 when it ended partial, 1 when it failed or on any error
-// (bad arguments, the stack not running, a request refused). Repeating a request while its run
+// (bad arguments, the stack not running, a request refused), and 1 with its own message when
+// --timeout passes while the run is still going. While following a run, transient errors (the
+// stack unreachable, a 5xx, a 503 DATABASE_UNAVAILABLE with Retry-After) are retried with
+// backoff until --timeout. Repeating a request while its run
 // is still active follows that run instead of starting another. Ctrl-C stops following, not the
 // run. Argument parsing and formatting are pure functions, tested in test/unit/batch-cli.test.ts.
 import { parseArgs } from "node:util";
@@ -14,9 +17,9 @@ import type { BatchRunDetail, BatchRunPhase, BatchRunStartResponse } from "../wo
 import { ApiClient, ApiRequestError, apiBaseUrl, formatError, StackUnreachableError } from "./api-client.ts";
 
 export const batchUsage = `usage:
-  npm run batch -- --date YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL]
-  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL]
-  npm run batch -- --last N [--force] [--replace-prices] [--portfolio ID] [--url URL]
+  npm run batch -- --date YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
+  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
+  npm run batch -- --last N [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
 
 Runs the batch on the running local stack (\`npm start\`) and follows it until it ends.
   --date        one trading date (a weekday)
@@ -28,7 +31,9 @@ Runs the batch on the running local stack (\`npm start\`) and follows it until i
                 provider's where they differ; by default they are kept and reported
   --portfolio   limit portfolio analytics to one portfolio
   --url         the stack's base URL (default http://127.0.0.1:$PORT, PORT default 8787)
-Exit code: 0 completed, 2 partial, 1 failed or error.`;
+  --timeout     stop following after this many seconds (default 3600); the run goes on.
+                Until then, failed polls (stack or database briefly down) are retried
+Exit code: 0 completed, 2 partial, 1 failed, error, or --timeout passed with the run still going.`;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -42,7 +47,11 @@ interface RunOptions {
   replacePrices: boolean;
   portfolioId: string | null;
   baseUrl: string;
+  /** How long to follow the run, in seconds (`--timeout`). */
+  timeoutSeconds: number;
 }
+
+export const defaultTimeoutSeconds = 3600;
 
 export type BatchCommand =
   | { kind: "help" }
@@ -73,6 +82,7 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
         "replace-prices": { type: "boolean", default: false },
         portfolio: { type: "string" },
         url: { type: "string" },
+        timeout: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -82,7 +92,12 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   if (values.help) return { kind: "help" };
-  const options: RunOptions = { force: values.force, replacePrices: values["replace-prices"], portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url) };
+  let timeoutSeconds = defaultTimeoutSeconds;
+  if (values.timeout !== undefined) {
+    timeoutSeconds = Number(values.timeout);
+    if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0)) throw new UsageError(`--timeout must be a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
+  }
+  const options: RunOptions = { force: values.force, replacePrices: values["replace-prices"], portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url), timeoutSeconds };
   if (values.portfolio !== undefined && values.portfolio.trim() === "") throw new UsageError("--portfolio needs a portfolio id");
   if (values.last !== undefined) {
     if (values.date !== undefined || values.from !== undefined || values.to !== undefined) throw new UsageError("give one of --date, --from/--to or --last");
@@ -215,11 +230,44 @@ export function formatOutcome(detail: BatchRunDetail): string {
   return run.error_text ? `${line}\n${run.error_text}` : line;
 }
 
-/** Consecutive failed polls before the script gives up following. */
-const maxFailedPolls = 3;
+/** An error worth retrying while following a run: the stack unreachable or silent, a 5xx (503 DATABASE_UNAVAILABLE), a 429 or 408. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof StackUnreachableError || (error instanceof ApiRequestError && (error.status >= 500 || error.status === 429 || error.status === 408));
+}
 
-function isTransient(error: unknown): boolean {
-  return error instanceof StackUnreachableError || (error instanceof ApiRequestError && error.status >= 500);
+export const retryBaseMs = 1000;
+export const retryMaxMs = 30_000;
+
+/**
+ * The wait before retry number `failures` (1, 2, …): 1 s doubling to at most 30 s, and never
+ * less than the server's Retry-After (itself capped at 60 s).
+ */
+export function retryDelayMs(failures: number, retryAfterSeconds: number | null = null): number {
+  const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.max(0, failures - 1));
+  return retryAfterSeconds === null ? backoff : Math.max(backoff, Math.min(60_000, retryAfterSeconds * 1000));
+}
+
+export type RetryPlan = { kind: "retry"; delayMs: number } | { kind: "fail" } | { kind: "timeout" };
+
+/**
+ * What to do after a failed request while following a run: give up at once on an error that
+ * is not transient, stop when the deadline has passed, else wait (never past the deadline) and retry.
+ */
+export function planRetry(error: unknown, failures: number, now: number, deadline: number): RetryPlan {
+  if (!isTransient(error)) return { kind: "fail" };
+  if (now >= deadline) return { kind: "timeout" };
+  const retryAfter = error instanceof ApiRequestError ? error.retryAfterSeconds : null;
+  return { kind: "retry", delayMs: Math.min(retryDelayMs(failures, retryAfter), deadline - now) };
+}
+
+/** The message when --timeout passes while the run is still going (exit code 1). */
+export function formatTimeout(runId: string, baseUrl: string, timeoutSeconds: number, lastStatus: RunStatus | null): string {
+  const state = lastStatus === null ? "its state is unknown (the last polls failed)" : `it was ${lastStatus} at the last poll`;
+  return [
+    `timed out after ${formatDuration(timeoutSeconds * 1000)} following run ${runId}; ${state} and it is still running on the stack.`,
+    `Follow it with: curl -H "authorization: Bearer $TOKEN" ${baseUrl}/api/v1/admin/batch/runs/${runId}`,
+    `or repeat the same \`npm run batch\` command (it follows the active run rather than starting another), with a larger --timeout.`,
+  ].join("\n");
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -242,7 +290,9 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
     return 0;
   }
 
-  const client = new ApiClient(command.baseUrl);
+  // A silent stack fails a request after a minute rather than hanging past --timeout.
+  const client = new ApiClient(command.baseUrl, undefined, { requestTimeoutMs: 60_000 });
+  const deadline = Date.now() + command.timeoutSeconds * 1000;
   let runId: string | null = null;
   try {
     const request = startRequest(command);
@@ -261,31 +311,44 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
     });
 
     const detailPath = `/admin/batch/runs/${encodeURIComponent(runId)}`;
-    let lastProgress = "";
-    let failedPolls = 0;
-    for (;;) {
-      let detail: BatchRunDetail;
-      try {
-        // Polls without the phases' issue lists: they can be large, and only the end prints them.
-        detail = (await client.get<BatchRunDetail>(`${detailPath}?include_issues=false`)).body;
-        failedPolls = 0;
-      } catch (error) {
-        // One failed poll (a 5xx, a dropped connection) does not end the run: say so and poll again.
-        if (!isTransient(error) || ++failedPolls >= maxFailedPolls) throw error;
-        console.error(`${clock()} poll failed (${failedPolls}/${maxFailedPolls}), retrying: ${formatError(error)}`);
-        await sleep(pollIntervalMs);
-        continue;
+    let lastStatus: RunStatus | null = null;
+    /** The run's detail, retrying transient errors with backoff; null once the deadline passes. */
+    const getDetail = async (path: string): Promise<BatchRunDetail | null> => {
+      for (let failures = 1; ; failures++) {
+        try {
+          return (await client.get<BatchRunDetail>(path)).body;
+        } catch (error) {
+          const plan = planRetry(error, failures, Date.now(), deadline);
+          if (plan.kind === "fail") throw error;
+          if (plan.kind === "timeout") return null;
+          console.error(`${clock()} poll failed (attempt ${failures}), retrying in ${formatDuration(plan.delayMs)}: ${formatError(error).split("\n", 1)[0]}`);
+          await sleep(plan.delayMs);
+        }
       }
+    };
+    const timedOut = () => {
+      console.error(formatTimeout(followed, command.baseUrl, command.timeoutSeconds, lastStatus));
+      return 1;
+    };
+
+    let lastProgress = "";
+    for (;;) {
+      // Polls without the phases' issue lists: they can be large, and only the end prints them.
+      const detail = await getDetail(`${detailPath}?include_issues=false`);
+      if (detail === null) return timedOut();
+      lastStatus = detail.run.status;
       const progress = formatProgress(detail);
       if (progress !== lastProgress) {
         console.log(`${clock()} ${progress}`);
         lastProgress = progress;
       }
       if (isFinished(detail.run.status)) break;
-      await sleep(pollIntervalMs);
+      if (Date.now() >= deadline) return timedOut();
+      await sleep(Math.min(pollIntervalMs, deadline - Date.now()));
     }
 
-    const { body: final } = await client.get<BatchRunDetail>(detailPath);
+    const final = await getDetail(detailPath);
+    if (final === null) return timedOut();
     console.log(`\n${formatPhaseTable(final.phases)}`);
     for (const section of [formatFailedChunks(final), formatFailedItems(final.phases)]) if (section) console.log(`\n${section}`);
     console.log(`\n${formatOutcome(final)}`);

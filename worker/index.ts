@@ -5,6 +5,7 @@ import { batchConfig } from "./batch/config.ts";
 import { handleBatchQueue } from "./batch/consumer.ts";
 import type { BatchMessage } from "./batch/messages.ts";
 import { startScheduledRun } from "./batch/runs.ts";
+import { sweepOnCron } from "./batch/sweep.ts";
 import { getDatabase } from "./db/client.ts";
 import { handleError, handleNotFound } from "./http/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -45,7 +46,10 @@ export default {
   fetch: api.fetch,
 
   async scheduled(controller, env, _ctx) {
-    await startScheduledRun(getDatabase(env), env.BATCH_QUEUE, controller.scheduledTime, batchConfig(env).catchUpDays);
+    const db = getDatabase(env);
+    // Every tick first re-enqueues the work of stalled runs (./batch/sweep.ts; never throws).
+    await sweepOnCron(env, db);
+    await startScheduledRun(db, env.BATCH_QUEUE, controller.scheduledTime, batchConfig(env).catchUpDays);
   },
 
   async queue(batch, env, _ctx) {

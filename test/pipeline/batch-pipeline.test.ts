@@ -20,8 +20,13 @@ import {
 } from "../../schema/index.ts";
 import type { DualWriteReport } from "../../worker/batch/dual-write-report.ts";
 import { batchDeadLetterQueueName, batchQueueName, type BatchMessage } from "../../worker/batch/messages.ts";
+import { handleBatchQueue } from "../../worker/batch/consumer.ts";
 import { planPhaseChunks } from "../../worker/batch/ledger.ts";
+import { processBatchMessage } from "../../worker/batch/orchestrator.ts";
+import type { BatchRunDetail } from "../../worker/batch/run-history.ts";
 import { createRun } from "../../worker/batch/runs.ts";
+import { recoveryOf, sweepStalledRuns, type SweptRun } from "../../worker/batch/sweep.ts";
+import { batchConfig } from "../../worker/batch/config.ts";
 import { batchPhases, type StoredPhaseCounts } from "../../worker/batch/telemetry.ts";
 import { addDays } from "../../worker/dates.ts";
 import { getDatabase } from "../../worker/db/client.ts";
@@ -285,5 +290,165 @@ describe("failures", () => {
     expect(counts).toMatchObject({ chunks_total: 2, chunks_done: 1, chunks_failed: 1, failed: 20 });
     expect(counts.failed_reasons).toEqual({ chunk_dead_lettered: 20 });
     expect(denormalize.message).toContain("1 of 2 chunks dead-lettered");
+  });
+});
+
+/** A queue that takes messages and delivers none: a `wrangler dev` killed with its queues in memory. */
+function droppingQueue() {
+  const sent: BatchMessage[] = [];
+  const queue = {
+    async send(body: BatchMessage) {
+      sent.push(body);
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest<BatchMessage>>) {
+      for (const message of messages) sent.push(message.body);
+    },
+  } as unknown as Queue<BatchMessage>;
+  return { queue, sent };
+}
+
+/** Longer than the tests' stall time (1 s): the run counts as stalled. */
+async function stall(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+}
+
+async function sweepRun(queue: Queue<BatchMessage>, runId: string, maxSweeps = 5): Promise<SweptRun[]> {
+  return sweepStalledRuns({ db, queue, config: { stallSeconds: 1, maxSweeps } }, { runId });
+}
+
+/** The pipeline's database, with its first `failures` writes (`update`) failing as an unavailable database's would. */
+function flakyDatabase(failures: number) {
+  let left = failures;
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "update" && left > 0) {
+        left--;
+        return () => {
+          throw new Error("database unavailable (test)");
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Delivers one message to the consumer with a given database (worker.queue() builds its own). */
+async function deliverWithDatabase(queue: string, body: BatchMessage, attempts: number, database: typeof db) {
+  const id = crypto.randomUUID();
+  const batch = createMessageBatch<BatchMessage>(queue, [{ id, timestamp: Date.now(), attempts, body }]);
+  const ctx = createExecutionContext();
+  await handleBatchQueue(batch, env, database);
+  await waitOnExecutionContext(ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks.includes(id), retried: result.retryMessages.some((m) => m.msgId === id) };
+}
+
+describe("recovery: the ledger drives it, the queue is a doorbell", () => {
+  it("completes a run whose every message was dropped, through the sweep, with rows identical to a clean run", async () => {
+    const before = await dateSnapshot(monday);
+    const { queue, sent } = droppingQueue();
+    const created = await createRun(db, queue, { trigger: "admin", startDate: monday, endDate: monday, forceRerun: true });
+    if (created.outcome !== "started") throw new Error(`expected a new run, got ${created.outcome}`);
+    const runId = created.runId;
+    expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
+    const deps = { db, env, queue, config: batchConfig(env), redelivery: false };
+
+    // Queued, its run.start lost: the sweep rings it again.
+    sent.length = 0;
+    expect(await sweepRun(queue, runId)).toEqual([]); // not stalled yet
+    await stall();
+    expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: 1 }]);
+    expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
+    // Running, the first phase's phase.start lost.
+    await processBatchMessage(deps, sent.splice(0)[0]!);
+    expect((await runById(runId))?.status).toBe("running");
+    expect(sent.splice(0)).toEqual([{ type: "phase.start", runId, date: monday, phase: "market_data" }]); // lost
+    await stall();
+    expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: 1 }]);
+    expect(sent).toEqual([{ type: "phase.start", runId, date: monday, phase: "market_data" }]);
+    // The phase planned, its chunk messages lost: the sweep re-sends the pending chunks.
+    await processBatchMessage(deps, sent.splice(0)[0]!);
+    const planned = sent.splice(0);
+    expect(planned.length).toBeGreaterThan(1);
+    expect(planned.every((message) => message.type === "phase.chunk" && message.phase === "market_data")).toBe(true);
+    await stall();
+    expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: planned.length }]);
+    expect(sent).toEqual(planned);
+
+    // Lost again; this time reading the run's status (the admin detail) sweeps it onto the real queue.
+    await stall();
+    const ctx = createExecutionContext();
+    const response = await worker.fetch!(
+      new Request(`http://localhost/api/v1/admin/batch/runs/${runId}?include_issues=false`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) }),
+      { ...env, BATCH_STALL_SECONDS: "1" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    const ended = await waitForRunEnd(runId);
+    expect(ended.status).toBe("completed");
+    expect(ended.errorText).toBeNull();
+    expect(recoveryOf(ended.counts)).toMatchObject({ sweeps_total: 4 });
+    const results = await phaseResults(runId);
+    expect(results.map((row) => row.phase).sort()).toEqual([...batchPhases].sort());
+    expect(results.every((row) => row.success)).toBe(true);
+    expect(await dateSnapshot(monday)).toEqual(before);
+  });
+
+  it("retries the dead-letter write when the database fails, and ends the run partial with the reason", async () => {
+    const runId = await runAwaitingChunks(monday);
+    const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
+    expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
+    // The database fails for the whole invocation: the message is redelivered, never acked unrecorded.
+    expect(await deliverWithDatabase(batchDeadLetterQueueName, message, 6, flakyDatabase(100))).toEqual({ acked: false, retried: true });
+    expect((await db.select().from(batchChunks).where(and(eq(batchChunks.runId, runId), eq(batchChunks.chunkIndex, 1))).get())?.status).toBe("pending");
+    expect((await runById(runId))?.status).toBe("running");
+    // Redelivered, the database fails the first two writes: the consumer's own retries record it.
+    expect(await deliverWithDatabase(batchDeadLetterQueueName, message, 6, flakyDatabase(2))).toEqual({ acked: true, retried: false });
+    const run = await waitForRunEnd(runId);
+    expect(run.status).toBe("partial");
+    const reason = "phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)";
+    expect(run.errorText).toContain(reason);
+    expect(run.errorText!.split(reason)).toHaveLength(2); // recorded once
+    const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
+    expect(denormalize.counts as StoredPhaseCounts).toMatchObject({ chunks_done: 1, chunks_failed: 1 });
+  });
+
+  it("shows a retrying chunk's error in the run detail, and ends a run that cannot progress as failed with the reason", async () => {
+    const runId = await runAwaitingChunks(monday);
+    await db.update(batchRuns).set({ phases: ["denormalize", "publish"] }).where(eq(batchRuns.id, runId));
+    // The chunk throws (a misconfigured setting): retried, its error recorded on the chunk row.
+    const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
+    expect(await deliver(batchQueueName, message, 1, { BATCH_SYMBOL_CHUNK_SIZE: "many" } as Partial<Env>)).toEqual({ acked: false, retried: true });
+    const response = await exports.default.fetch(`http://localhost/api/v1/admin/batch/runs/${runId}`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) });
+    const detail = await response.json<BatchRunDetail>();
+    expect(detail.progress.last_error).toMatchObject({ date: monday, phase: "denormalize", chunk_index: 1, attempt: 1, message: expect.stringContaining("BATCH_SYMBOL_CHUNK_SIZE") });
+    expect(detail.progress.last_error!.message.length).toBeLessThanOrEqual(500);
+
+    // Its retry is due in 30 s: the sweep leaves the run alone until then.
+    const { queue, sent } = droppingQueue();
+    await stall();
+    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "waiting_retry" }]);
+    expect(sent).toEqual([]);
+    // The retry's time passed and its message was lost too: every sweep re-enqueues, nothing progresses.
+    await db.update(batchChunks).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchChunks.runId, runId));
+    await db.update(batchRuns).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchRuns.id, runId));
+    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "reenqueued", messages: 2, sweeps: 1 }]);
+    expect(sent.splice(0)).toEqual([
+      { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 0 },
+      { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 },
+    ]);
+    await stall();
+    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "reenqueued", messages: 2, sweeps: 2 }]);
+    await stall();
+    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "ended", sweeps: 3 }]);
+    const run = (await runById(runId))!;
+    expect(run.status).toBe("failed");
+    expect(run.finishedAt).not.toBeNull();
+    expect(run.errorText).toMatch(/^no progress for \d+s after 2 re-enqueues: 2026-06-29 denormalize: 2 of 2 chunks pending \(last error, attempt 1: .*BATCH_SYMBOL_CHUNK_SIZE/);
+    // Ended: no later sweep touches it.
+    await stall();
+    expect(await sweepRun(queue, runId, 2)).toEqual([]);
   });
 });

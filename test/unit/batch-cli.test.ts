@@ -1,7 +1,8 @@
 // The pure parts of `npm run batch` and `npm run compare`: argument parsing, the requests they
 // make, and what they print.
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, formatDuration, formatFailedChunks, formatPhaseTable, formatProgress, parseBatchArgs, startRequest, UsageError } from "../../scripts/batch.ts";
+import { exitCodeFor, formatDuration, formatTimeout, isTransient, planRetry, retryDelayMs, formatFailedChunks, formatPhaseTable, formatProgress, parseBatchArgs, startRequest, UsageError } from "../../scripts/batch.ts";
+import { ApiRequestError, parseRetryAfter, StackUnreachableError } from "../../scripts/api-client.ts";
 import { compareExitCode, formatReportSummary, parseCompareArgs, reportPath } from "../../scripts/compare.ts";
 import type { DualWriteReport } from "../../worker/batch/dual-write-report.ts";
 import type { BatchRunDetail, BatchRunPhase } from "../../worker/batch/run-history.ts";
@@ -16,6 +17,7 @@ describe("parseBatchArgs", () => {
       replacePrices: true,
       portfolioId: "p1",
       baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      timeoutSeconds: 3600,
     });
   });
 
@@ -28,6 +30,7 @@ describe("parseBatchArgs", () => {
       replacePrices: false,
       portfolioId: null,
       baseUrl: "http://localhost:9999",
+      timeoutSeconds: 3600,
     });
   });
 
@@ -69,8 +72,8 @@ describe("--last", () => {
 
 describe("startRequest", () => {
   it("sends snake_case bodies and leaves out options not given", () => {
-    expect(startRequest({ kind: "run", date: "2025-01-15", force: false, replacePrices: false, portfolioId: null, baseUrl: "" })).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
-    expect(startRequest({ kind: "backfill", from: "2025-01-01", to: "2025-01-31", force: true, replacePrices: true, portfolioId: "p1", baseUrl: "" })).toEqual({
+    expect(startRequest({ kind: "run", date: "2025-01-15", force: false, replacePrices: false, portfolioId: null, baseUrl: "", timeoutSeconds: 3600 })).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
+    expect(startRequest({ kind: "backfill", from: "2025-01-01", to: "2025-01-31", force: true, replacePrices: true, portfolioId: "p1", baseUrl: "", timeoutSeconds: 3600 })).toEqual({
       path: "/admin/batch/backfill",
       body: { from: "2025-01-01", to: "2025-01-31", portfolio_id: "p1", force_rerun: true, replace_prices: true },
     });
@@ -241,5 +244,57 @@ describe("npm run compare", () => {
     expect(summary).toContain("recommendation: KEEP_DUAL_WRITE (1 discrepancy beyond tolerance)");
     expect(compareExitCode(report)).toBe(2);
     expect(compareExitCode({ recommendation: "SAFE_TO_DEPRECATE" })).toBe(0);
+  });
+});
+
+describe("following a run through transient errors (--timeout)", () => {
+  const refused = new StackUnreachableError("http://127.0.0.1:8787", Object.assign(new Error("fetch failed"), { code: "ECONNREFUSED" }));
+  const dbDown = new ApiRequestError(503, "DATABASE_UNAVAILABLE", "the database cannot be reached", { reason: "unreachable" }, 5);
+
+  it("parses --timeout in seconds and refuses anything but a positive number", () => {
+    expect(parseBatchArgs(["--date", "2025-01-15", "--timeout", "90"])).toMatchObject({ timeoutSeconds: 90 });
+    expect(() => parseBatchArgs(["--date", "2025-01-15", "--timeout", "0"])).toThrow(new UsageError('--timeout must be a number of seconds > 0, got "0"'));
+    expect(() => parseBatchArgs(["--date", "2025-01-15", "--timeout", "soon"])).toThrow(UsageError);
+  });
+
+  it("treats connection refused, 5xx, 503 and 429 as transient; a 400, 404 or a bug is not", () => {
+    expect(isTransient(refused)).toBe(true);
+    expect(isTransient(dbDown)).toBe(true);
+    expect(isTransient(new ApiRequestError(500, "INTERNAL_ERROR", "x"))).toBe(true);
+    expect(isTransient(new ApiRequestError(429, "RATE_LIMITED", "x"))).toBe(true);
+    expect(isTransient(new ApiRequestError(404, "NOT_FOUND", "x"))).toBe(false);
+    expect(isTransient(new ApiRequestError(400, "VALIDATION_ERROR", "x"))).toBe(false);
+    expect(isTransient(new TypeError("bug"))).toBe(false);
+  });
+
+  it("backs off 1 s, 2 s, 4 s … up to 30 s, never less than Retry-After (capped at 60 s)", () => {
+    expect([1, 2, 3, 4, 5, 6, 10].map((n) => retryDelayMs(n))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+    expect(retryDelayMs(1, 5)).toBe(5000);
+    expect(retryDelayMs(5, 5)).toBe(16_000);
+    expect(retryDelayMs(1, 3600)).toBe(60_000);
+  });
+
+  it("retries transient errors until the deadline, never sleeping past it; fails at once on others", () => {
+    expect(planRetry(refused, 1, 0, 60_000)).toEqual({ kind: "retry", delayMs: 1000 });
+    expect(planRetry(dbDown, 1, 0, 60_000)).toEqual({ kind: "retry", delayMs: 5000 });
+    expect(planRetry(refused, 20, 0, 60_000)).toEqual({ kind: "retry", delayMs: 30_000 });
+    expect(planRetry(refused, 6, 59_000, 60_000)).toEqual({ kind: "retry", delayMs: 1000 });
+    expect(planRetry(refused, 6, 60_000, 60_000)).toEqual({ kind: "timeout" });
+    expect(planRetry(new ApiRequestError(404, "NOT_FOUND", "no run"), 1, 0, 60_000)).toEqual({ kind: "fail" });
+  });
+
+  it("says the run is still going and how to follow it when the timeout passes", () => {
+    const message = formatTimeout("run-1", "http://127.0.0.1:8787", 3600, "running");
+    expect(message).toContain("timed out after 60 min 00 s following run run-1; it was running at the last poll and it is still running on the stack");
+    expect(message).toContain("http://127.0.0.1:8787/api/v1/admin/batch/runs/run-1");
+    expect(message).toContain("npm run batch");
+    expect(formatTimeout("run-1", "http://x", 5, null)).toContain("its state is unknown");
+  });
+
+  it("reads Retry-After as seconds or an HTTP date", () => {
+    expect(parseRetryAfter("5")).toBe(5);
+    expect(parseRetryAfter(null)).toBeNull();
+    expect(parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 0)).toBe(10);
+    expect(parseRetryAfter("later")).toBeNull();
   });
 });

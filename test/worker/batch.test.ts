@@ -88,6 +88,19 @@ describe("scheduled()", () => {
     expect(await runsForDate("2025-01-16")).toHaveLength(1);
   });
 
+  it("sweeps on every tick: a queued run whose run.start was lost is started again and ends", async () => {
+    // A run created long ago whose message never arrived (a `wrangler dev` killed with its queue in memory).
+    const runId = await insertQueuedRun("2025-01-20");
+    await db.update(batchRuns).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchRuns.id, runId));
+    const ctx = createExecutionContext();
+    // A Saturday: the tick starts no run of its own, it only sweeps.
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.UTC(2025, 0, 25, 21, 30), cron: "30 21 * * 1-5" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const ended = await waitForRunEnd(runId);
+    expect(ended.status).toBe("completed");
+    expect(ended.counts).toMatchObject({ recovery: { sweeps: 1, sweeps_total: 1 } });
+  });
+
   it("records no run on a weekend date", async () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.UTC(2025, 0, 18, 21, 30) }), env, ctx);
@@ -141,6 +154,16 @@ describe("queue()", () => {
     expect(result.explicitAcks).toEqual([]);
     // The test harness records which messages were retried, not their delay (see backoff.test.ts).
     expect(result.retryMessages).toEqual([{ msgId: "m-retry" }]);
+  });
+
+  it("redelivers (not acks) a dead letter whose outcome cannot be recorded", async () => {
+    const runId = await insertQueuedRun("2025-02-07");
+    const result = await deliver(batchDeadLetterQueueName, "m-dead-unrecorded", { type: "run.start", runId, date: "2025-02-07" }, 6, {
+      TURSO_DATABASE_URL: "http://127.0.0.1:9",
+    });
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: "m-dead-unrecorded" }]);
+    expect((await runById(runId))?.status).toBe("queued");
   });
 
   it("marks the run partial, with the reason, when a message reaches the dead-letter queue", async () => {

@@ -27,7 +27,7 @@ export default defineConfig({
     name: "worker",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
-    globalSetup: ["./global-setup.ts"],
+    globalSetup: ["./global-setup.ts", "./db-faults-setup.mjs"],
     testTimeout: 20_000,
   },
 });

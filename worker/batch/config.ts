@@ -31,6 +31,13 @@ export interface BatchConfig {
    * (`suspect_move`, reported): a single bad tick must never silently move a beta.
    */
   maxDailyMove: number;
+  /**
+   * A queued or running run with no ledger activity (no chunk, phase result or run update)
+   * for this many seconds is stalled: the sweep (./sweep.ts) re-enqueues what it waits for.
+   */
+  stallSeconds: number;
+  /** Sweeps in a row without progress after which the sweep ends the run `failed` (or `partial`). */
+  maxSweeps: number;
 }
 
 export const defaultBatchConfig: BatchConfig = {
@@ -41,6 +48,8 @@ export const defaultBatchConfig: BatchConfig = {
   dualWrite: false,
   stalePriceTradingDays: 5,
   maxDailyMove: 5,
+  stallSeconds: 120,
+  maxSweeps: 5,
 };
 
 export function batchConfig(env: object): BatchConfig {
@@ -56,6 +65,8 @@ export function batchConfig(env: object): BatchConfig {
     dualWrite: dualWrite === "true",
     stalePriceTradingDays: readPositiveInteger(env, "BATCH_STALE_PRICE_DAYS", defaultBatchConfig.stalePriceTradingDays),
     maxDailyMove: readMoveBound(env, "PRICE_MAX_DAILY_MOVE", defaultBatchConfig.maxDailyMove),
+    stallSeconds: readPositiveInteger(env, "BATCH_STALL_SECONDS", defaultBatchConfig.stallSeconds),
+    maxSweeps: readPositiveInteger(env, "BATCH_RUN_MAX_SWEEPS", defaultBatchConfig.maxSweeps),
   };
 }
 

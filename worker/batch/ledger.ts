@@ -87,6 +87,29 @@ export async function failChunk(db: Database, key: ChunkKey, errorText: string):
   return updated.length > 0;
 }
 
+/** Longest error text kept on a chunk row (the message is cut, never the row rejected). */
+export const maxChunkErrorChars = 500;
+
+/**
+ * A pending chunk's latest failure while its message is retried (`attempt N: error`); the
+ * chunk stays pending. Bumps `updated_at`, so the sweep sees the retry as activity.
+ */
+export async function recordChunkError(db: Database, key: ChunkKey, attempt: number, error: string): Promise<boolean> {
+  const text = `attempt ${attempt}: ${error}`.slice(0, maxChunkErrorChars);
+  const updated = await db
+    .update(batchChunks)
+    .set({ errorText: text, updatedAt: sql`${isoNow}` })
+    .where(and(chunkWhere(key), eq(batchChunks.status, "pending")))
+    .returning({ chunkIndex: batchChunks.chunkIndex });
+  return updated.length > 0;
+}
+
+/** The attempt and message of a chunk error recorded by `recordChunkError`; null for any other text. */
+export function parseChunkError(text: string | null): { attempt: number; message: string } | null {
+  const match = text === null ? null : /^attempt (\d+): ([\s\S]*)$/.exec(text);
+  return match ? { attempt: Number(match[1]), message: match[2]! } : null;
+}
+
 export interface PhaseProgress {
   total: number;
   pending: number;

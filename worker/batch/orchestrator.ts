@@ -21,6 +21,10 @@
 // pending chunks, which are idempotent too. A first start sends only the chunks it inserted,
 // so consumers racing to finish a phase never multiply its successor's messages.
 //
+// Lost messages (a `wrangler dev` killed with its queues in memory, a dead letter that could
+// not be recorded) are made up for by the sweep (./sweep.ts): it reads what a stalled run
+// waits for from the ledger and re-enqueues it; the messages are only its doorbell.
+//
 // Non-trading weekdays (holidays): after market data, a date on which the market reference
 // (SPY) has no close skips the computing phases with the reason `not_trading_day`; publish
 // still reports it, so the date counts as published and is not caught up again.
@@ -544,11 +548,13 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
     totals.items_failed += counts?.failed ?? 0;
   }
   const missing = failedPhases.map((row) => `${row.date} ${row.phase}: ${row.message}`);
+  // What the sweep recorded while the run stalled (./sweep.ts) stays beside the totals.
+  const recovery = typeof run.counts === "object" && run.counts !== null ? (run.counts as { recovery?: unknown }).recovery : undefined;
   const finished = await db
     .update(batchRuns)
     .set({
       status,
-      counts: totals,
+      counts: recovery === undefined ? totals : { ...totals, recovery },
       finishedAt: sql`${isoNow}`,
       updatedAt: sql`${isoNow}`,
       // An admin or backfill run frees its request key, so the same request can run again.
@@ -564,15 +570,18 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
  * A message that exhausted its retries. A chunk is marked failed and its phase completes
  * without it; a phase that could not start is recorded as failed; either way the run goes on
  * and ends `partial`, with what is missing in its error text. A lost `run.start` ends the run.
+ * Every step is safe to repeat: the consumer retries the whole function when a write fails
+ * (./consumer.ts), and the DLQ redelivers it rather than dropping an unrecorded outcome.
  */
 export async function recordDeadLetter(deps: BatchDeps, message: BatchMessage, attempts: number): Promise<void> {
   const { db } = deps;
   const where = message.type === "run.start" ? `run.start for ${message.date}` : `${message.type} ${message.phase}${message.type === "phase.chunk" ? ` chunk ${message.chunkIndex}` : ""} for ${message.date}`;
   const reason = `${where} was dead-lettered after ${attempts} attempt(s)`;
+  // Appended once: the consumer repeats this whole function when a later write fails.
   await db
     .update(batchRuns)
     .set({
-      errorText: sql`trim(coalesce(${batchRuns.errorText} || char(10), '') || ${reason})`,
+      errorText: sql`case when instr(coalesce(${batchRuns.errorText}, ''), ${reason}) > 0 then ${batchRuns.errorText} else trim(coalesce(${batchRuns.errorText} || char(10), '') || ${reason}) end`,
       updatedAt: sql`${isoNow}`,
       ...(message.type === "run.start" ? { status: "partial" as const, finishedAt: sql`${isoNow}` } : {}),
     })

@@ -9,9 +9,10 @@
 //   long backfill's detail would run to megabytes; a poller asks for `include_issues=false` and
 //   gets the numbers only (`issues` absent, never an empty list that would look like "none").
 // - Failed chunks are listed up to `maxListedFailedChunks`, with the total beside them.
-import { and, asc, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
 import { batchChunks, batchPhaseResults, batchRuns, type BatchChunkStatus, type BatchRunStatus, type BatchTrigger } from "../../schema/index.ts";
 import type { Database } from "../db/client.ts";
+import { maxChunkErrorChars, parseChunkError } from "./ledger.ts";
 import { batchPhases, isBatchPhase, phasesOfRun, type BatchPhase, type PhaseIssue, type PhaseResultCounts, type StoredPhaseCounts } from "./telemetry.ts";
 
 /** `POST /admin/batch/run` and `/admin/batch/backfill` answer. */
@@ -72,6 +73,23 @@ export interface BatchRunProgress {
   current_date_chunks: PhaseChunkTally[];
   /** Every chunk of the run. */
   chunks: ChunkTally;
+  /**
+   * The latest failure of a chunk still pending (its message is being retried): why the run
+   * waits. Absent when no pending chunk has a recorded error.
+   */
+  last_error?: ChunkRetryError;
+}
+
+/** A pending chunk's latest failure, as the consumer recorded it before the retry. */
+export interface ChunkRetryError {
+  date: string;
+  phase: string;
+  chunk_index: number;
+  /** The delivery attempt that failed. */
+  attempt: number | null;
+  /** The error, at most `maxChunkErrorChars` characters. */
+  message: string;
+  at: string;
 }
 
 /** One phase result of one date. */
@@ -197,7 +215,7 @@ export interface RunDetailOptions {
 export async function readRunDetail(db: Database, runId: string, options: RunDetailOptions = {}): Promise<BatchRunDetail | null> {
   const run = await db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
   if (!run) return null;
-  const [phaseRows, chunkTallies, failedRows] = await Promise.all([
+  const [phaseRows, chunkTallies, failedRows, lastErrorRow] = await Promise.all([
     db.select().from(batchPhaseResults).where(eq(batchPhaseResults.runId, runId)),
     db
       .select({ date: batchChunks.calculationDate, phase: batchChunks.phase, status: batchChunks.status, n: sql<number>`count(*)` })
@@ -210,6 +228,13 @@ export async function readRunDetail(db: Database, runId: string, options: RunDet
       .where(and(eq(batchChunks.runId, runId), eq(batchChunks.status, "failed")))
       .orderBy(asc(batchChunks.calculationDate), asc(phaseOrderSql(batchChunks.phase)), asc(batchChunks.chunkIndex))
       .limit(maxListedFailedChunks),
+    db
+      .select({ date: batchChunks.calculationDate, phase: batchChunks.phase, chunkIndex: batchChunks.chunkIndex, errorText: batchChunks.errorText, updatedAt: batchChunks.updatedAt })
+      .from(batchChunks)
+      .where(and(eq(batchChunks.runId, runId), eq(batchChunks.status, "pending"), isNotNull(batchChunks.errorText)))
+      .orderBy(desc(batchChunks.updatedAt))
+      .limit(1)
+      .get(),
   ]);
 
   const includeIssues = options.includeIssues ?? true;
@@ -234,6 +259,17 @@ export async function readRunDetail(db: Database, runId: string, options: RunDet
 
   const publishedDates = new Set(phases.filter((phase) => phase.name === "publish" && phase.success).map((phase) => phase.date));
   const progress = buildProgress(run.dates.length, publishedDates.size, phases, chunkTallies, phasesOfRun(run.phases));
+  if (lastErrorRow?.errorText) {
+    const parsed = parseChunkError(lastErrorRow.errorText);
+    progress.last_error = {
+      date: lastErrorRow.date,
+      phase: lastErrorRow.phase,
+      chunk_index: lastErrorRow.chunkIndex,
+      attempt: parsed?.attempt ?? null,
+      message: (parsed?.message ?? lastErrorRow.errorText).slice(0, maxChunkErrorChars),
+      at: lastErrorRow.updatedAt,
+    };
+  }
   const failedChunksTotal = progress.chunks.failed;
 
   return {

@@ -34,6 +34,7 @@ import { listRuns, readRunDetail, type BatchRunStartResponse } from "../batch/ru
 import { buildDualWriteReport } from "../batch/dual-write-report.ts";
 import { marketReferenceSymbol } from "../batch/orchestrator.ts";
 import { createRun, type RunRequest } from "../batch/runs.ts";
+import { sweepOnRead } from "../batch/sweep.ts";
 import { getDatabase, type Database } from "../db/client.ts";
 import { ApiError } from "../http/errors.ts";
 import { validate } from "../http/validate.ts";
@@ -104,6 +105,8 @@ export const adminRoutes = new Hono<ApiEnv>()
   .get("/batch/runs/:id", guard(routes.getBatchRun), validate("query", batchRunDetailQuerySchema), async (c) => {
     const query = c.req.valid("query");
     const runId = c.req.param("id");
+    // Reading a run's status sweeps it when it stalled (re-enqueues its waiting work).
+    await sweepOnRead(c.env, getDatabase(c.env), runId);
     const detail = await readRunDetail(getDatabase(c.env), runId, { includeIssues: query.include_issues });
     if (!detail) throw new ApiError(404, "NOT_FOUND", `batch run ${runId} does not exist`);
     return c.json(detail, 200);

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import packageJson from "../../package.json" with { type: "json" };
 import journal from "../../schema/migrations/meta/_journal.json" with { type: "json" };
-import { getDatabase } from "../db/client.ts";
+import { databaseFault, getDatabase } from "../db/client.ts";
 import { describeError, logEvent } from "../log.ts";
 import { liveHub } from "../realtime/live-hub.ts";
 
@@ -24,6 +24,39 @@ export interface HealthReport {
 // drizzle records each applied migration with the journal entry's `when` as created_at.
 const expectedMigrations = journal.entries.map((entry) => ({ tag: entry.tag, when: entry.when }));
 
+/**
+ * How long each check may take: /health answers within about this long even when the database
+ * or the live hub never answers (the database client's own deadline, and a race as a backstop).
+ */
+export const healthCheckTimeoutMs = 1500;
+
+class CheckTimeoutError extends Error {
+  constructor(what: string) {
+    super(`${what} did not answer within ${healthCheckTimeoutMs} ms`);
+    this.name = "CheckTimeoutError";
+  }
+}
+
+/** `promise`, or a CheckTimeoutError after `healthCheckTimeoutMs`. */
+async function withDeadline<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckTimeoutError(what)), healthCheckTimeoutMs + 100);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function dbErrorMessage(error: Error): string {
+  if (error instanceof CheckTimeoutError) return `the database did not answer within ${healthCheckTimeoutMs} ms`;
+  const fault = databaseFault(error);
+  if (fault?.reason === "timeout") return `the database did not answer within ${healthCheckTimeoutMs} ms`;
+  return fault?.message ?? "the database did not answer";
+}
+
 export const healthRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => {
   const [migrations, live] = await Promise.all([readMigrationState(c.env), pingLiveHub(c.env)]);
   if (migrations instanceof Error) {
@@ -33,9 +66,9 @@ export const healthRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => 
       migrations: null,
       live,
       version: packageJson.version,
-      error: { code: "DB_UNAVAILABLE", message: "the database did not answer" },
+      error: { code: "DB_UNAVAILABLE", message: dbErrorMessage(migrations) },
     };
-    return c.json(body, 503);
+    return c.json(body, 503, { "Retry-After": "5" });
   }
   const healthy = migrations.pending.length === 0 && live === "ok";
   const body: HealthReport = {
@@ -50,26 +83,35 @@ export const healthRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => 
 
 async function readMigrationState(env: Env): Promise<MigrationState | Error> {
   try {
-    // Inside the try: a missing or malformed TURSO_DATABASE_URL throws here, and is a 503 too.
-    const db = getDatabase(env);
-    const table = await db.get<{ n: number }>(
-      sql`select count(*) as n from sqlite_master where type = 'table' and name = '__drizzle_migrations'`,
-    );
-    const appliedRows: { created_at: number }[] =
-      table && table.n > 0 ? await db.all(sql`select created_at from __drizzle_migrations`) : [];
-    const applied = new Set(appliedRows.map((row) => Number(row.created_at)));
-    const pending = expectedMigrations.filter((m) => !applied.has(m.when)).map((m) => m.tag);
-    return { applied: expectedMigrations.length - pending.length, expected: expectedMigrations.length, pending };
+    return await withDeadline("the database", queryMigrationState(env));
   } catch (error) {
     logEvent("error", "health.db_unreachable", { error: describeError(error) });
     return error instanceof Error ? error : new Error(String(error));
   }
 }
 
+/**
+ * Read-only, by design: /health never writes. A full disk (SQLITE_FULL) shows only when
+ * something writes, so /health cannot see it; writes that hit it answer 503
+ * DATABASE_UNAVAILABLE (reason "full") from the error boundary.
+ */
+async function queryMigrationState(env: Env): Promise<MigrationState> {
+  // A missing or malformed TURSO_DATABASE_URL throws here, and is a 503 too.
+  const db = getDatabase(env, { timeoutMs: healthCheckTimeoutMs });
+  const table = await db.get<{ n: number }>(
+    sql`select count(*) as n from sqlite_master where type = 'table' and name = '__drizzle_migrations'`,
+  );
+  const appliedRows: { created_at: number }[] =
+    table && table.n > 0 ? await db.all(sql`select created_at from __drizzle_migrations`) : [];
+  const applied = new Set(appliedRows.map((row) => Number(row.created_at)));
+  const pending = expectedMigrations.filter((m) => !applied.has(m.when)).map((m) => m.tag);
+  return { applied: expectedMigrations.length - pending.length, expected: expectedMigrations.length, pending };
+}
+
 async function pingLiveHub(env: Env): Promise<"ok" | "unavailable"> {
   try {
     // A hub of its own: health checks never wake a dashboard's hub.
-    const status = await liveHub(env, "service:health").status();
+    const status = await withDeadline("the live hub", liveHub(env, "service:health").status());
     return status.ok ? "ok" : "unavailable";
   } catch (error) {
     logEvent("error", "health.live_hub_unavailable", { error: describeError(error) });
