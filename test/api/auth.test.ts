@@ -154,12 +154,13 @@ describe("limits and errors", () => {
     expect(error).toMatchObject({ code: "AUTH_NOT_CONFIGURED" });
   });
 
-  it("answers a bare 500 when the database fails: no stack, no SQL, no connection details", async () => {
+  it("answers 503 DATABASE_UNAVAILABLE with Retry-After when the database cannot be reached: no stack, no SQL, no connection details", async () => {
     const token = await tokenFor(owner);
     const response = await app.fetch(new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", { headers: { authorization: `Bearer ${token}` } }), { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" });
     const text = await response.text();
-    expect(response.status).toBe(500);
-    expect(JSON.parse(text)).toEqual({ error: { code: "INTERNAL_ERROR", message: "internal error" } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "DATABASE_UNAVAILABLE", details: { reason: "unreachable" } } });
     expect(text).not.toMatch(/select|127\.0\.0\.1|Error:/i);
   });
 });
