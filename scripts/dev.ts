@@ -322,13 +322,13 @@ function ownDataLines(contents: DatabaseContents): string[] {
       "    npm run import:prices -- prices.csv        date,symbol,close[,adj_close,volume]; SPY TLT VTV VUG MTUM QUAL IWM USMV included",
       "    npm run import:profiles -- profiles.csv    optional: company names, sectors, ratios",
       '    npm run import:positions -- --name "My portfolio" positions.csv',
-      "    npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD",
+      "    npm run batch -- --last 10                 the last 10 trading days of your prices (or --from D1 --to D2)",
       "  then open the Dashboard link below: it signs in as the demo analyst, who owns the portfolio import:positions creates.",
     ];
   }
   return [
     `  Your data      ${contents.symbols} symbols, ${contents.prices} closes up to ${contents.lastPriceDate ?? "?"}, ${contents.portfolios} portfolio(s)`,
-    `                 compute dates with \`npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD\`${sameEnv}`,
+    `                 compute dates with \`npm run batch -- --last 10\` (or \`--from YYYY-MM-DD --to YYYY-MM-DD\`)${sameEnv}`,
   ];
 }
 
