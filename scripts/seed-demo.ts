@@ -15,6 +15,7 @@ import { closesOf, generateSyntheticMarket } from "../worker/market-data/synthet
 import type { SyntheticInstrument, SyntheticMarket } from "../worker/market-data/synthetic.ts";
 import { databaseTarget } from "./local-config.ts";
 import { addDays } from "../worker/dates.ts";
+import { chunk } from "../worker/chunk.ts";
 
 export const demoOwner = "demo";
 export const demoOrg = "demo-org";
@@ -106,11 +107,6 @@ export function profileRowOf(instrument: SyntheticInstrument, asOf: string): typ
   };
 }
 
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
 
 type PortfolioRow = typeof schema.portfolios.$inferInsert;
 type PositionRow = typeof schema.positions.$inferInsert;

@@ -1,5 +1,8 @@
 import { addDays } from "../dates.ts";
 
+/** The market reference: its closes are the trading calendar (no close on a weekday means no trading). */
+export const marketReferenceSymbol = "SPY";
+
 /**
  * The calculation date of a cron firing: the UTC calendar date of the scheduled time.
  * The trigger fires at 21:30 UTC, after the New York close of that same date.

@@ -28,6 +28,8 @@
 // Non-trading weekdays (holidays): after market data, a date on which the market reference
 // (SPY) has no close skips the computing phases with the reason `not_trading_day`; publish
 // still reports it, so the date counts as published and is not caught up again.
+import { marketReferenceSymbol } from "./calendar.ts";
+import { factorInputSymbols } from "../factors/factor-specs.ts";
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import { batchChunks, batchPhaseResults, batchRuns, marketPrices, portfolios, positions, symbolUniverse } from "../../schema/index.ts";
 import { isoNow } from "../../schema/columns.ts";
@@ -70,8 +72,6 @@ export interface BatchDeps {
 
 type RunRow = typeof batchRuns.$inferSelect;
 
-/** The symbol that defines the market calendar: no close on a weekday means no trading. */
-export const marketReferenceSymbol = "SPY";
 
 /** What each phase's counts count (publish: the portfolios whose numbers it pushed; its one chunk is the date). */
 const phaseUnits: Record<BatchPhase, PhaseUnit> = {
@@ -167,7 +167,7 @@ async function runSymbols(db: Database, run: RunRow): Promise<string[]> {
     if (position.instrument === "private") continue;
     symbols.add(position.instrument === "option" && position.underlying ? position.underlying : position.symbol);
   }
-  for (const factor of factors) for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) symbols.add(symbol);
+  for (const symbol of factorInputSymbols(factors)) symbols.add(symbol);
   return [...symbols];
 }
 

@@ -56,6 +56,8 @@
 //   of that portfolio is written or deleted (the rows of an earlier run stay until a run
 //   succeeds), and the chunk goes on.
 // - rows_stored / rows_unchanged / rows_deleted over every table written.
+import { marketReferenceSymbol } from "./calendar.ts";
+import { factorInputSymbols } from "../factors/factor-specs.ts";
 import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { SQLWrapper } from "drizzle-orm";
 import {
@@ -93,8 +95,6 @@ export interface PortfolioAnalyticsChunk {
   dualWrite: boolean;
 }
 
-/** The market reference symbol: its closes define the trading calendar. */
-const marketReferenceSymbol = "SPY";
 /** Calendar days loaded before the longest window: the close before its first return. */
 const priceLookbackDays = 10;
 /** Ids per `id in (…)` delete. */
@@ -157,7 +157,7 @@ async function directBetaSource(db: Database, date: string, symbols: readonly st
   const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
   const from = addDays(date, -(windowDays + priceLookbackDays));
   const priceSymbols = new Set<string>([...symbols, marketReferenceSymbol]);
-  for (const factor of factors) for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) priceSymbols.add(symbol);
+  for (const symbol of factorInputSymbols(factors)) priceSymbols.add(symbol);
   const prices = await db
     .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
     .from(marketPrices)

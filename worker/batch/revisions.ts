@@ -17,6 +17,9 @@ import { addDays } from "../dates.ts";
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { runTransaction } from "../db/transaction.ts";
+import { chunk } from "../chunk.ts";
+import { factorInputSymbols } from "../factors/factor-specs.ts";
+import { marketReferenceSymbol } from "./calendar.ts";
 
 /** Calendar days a close stays in some window: the longest factor window plus the price look-back. */
 const extraDays = 10;
@@ -35,8 +38,7 @@ export async function takeStaleDates(db: Database, endDate: string): Promise<Sta
   const revisions = await db.select().from(priceRevisions);
   if (revisions.length > 0) {
     const factors = await loadActiveFactors(db);
-    const inputs = new Set<string>(["SPY"]);
-    for (const factor of factors) for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) inputs.add(symbol);
+    const inputs = new Set([marketReferenceSymbol, ...factorInputSymbols(factors)]);
     const windowDays = Math.max(0, ...factors.map((factor) => factor.windowDays)) + extraDays;
     const computed = (
       await db
@@ -75,10 +77,4 @@ export async function takeStaleDates(db: Database, endDate: string): Promise<Sta
 /** After a run's universe factors phase succeeded on `date`: the marks it honoured go. */
 export async function clearStaleMarks(db: Database, date: string, runCreatedAt: string): Promise<void> {
   await db.delete(staleBetas).where(and(eq(staleBetas.calculationDate, date), sql`${staleBetas.createdAt} <= ${runCreatedAt}`));
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const parts: T[][] = [];
-  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
-  return parts;
 }

@@ -81,7 +81,7 @@ export async function unpublishedWeekdays(db: Database, date: string, days: numb
 export async function createRun(db: Database, queue: Queue<BatchMessage>, request: RunRequest, requestedDates = weekdaysBetween(request.startDate, request.endDate)): Promise<CreateRunResult> {
   if (requestedDates.length === 0) return { outcome: "skipped", reason: "no_weekdays", dates: requestedDates };
   // A full run also recomputes the dates a price revision made stale (./revisions.ts).
-  const staleDates = request.portfolioId == null && request.trigger !== "portfolio" ? await takeStaleDates(db, request.endDate) : [];
+  const staleDates = (request.portfolioId ?? null) === null && request.trigger !== "portfolio" ? await takeStaleDates(db, request.endDate) : [];
   const dates = [...new Set([...requestedDates, ...staleDates.map((stale) => stale.date)])].sort();
   const dedupeKey = activeDedupeKey(request);
   const inserted = await db

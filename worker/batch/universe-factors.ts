@@ -25,6 +25,9 @@ import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
 import type { RejectedPrice } from "../factors/engine.ts";
 import type { FactorSpec, MissingBetaReason } from "../factors/types.ts";
+import { chunk as chunked } from "../chunk.ts";
+import { factorInputSymbols } from "../factors/factor-specs.ts";
+import { marketReferenceSymbol } from "./calendar.ts";
 import { defaultBatchConfig } from "./config.ts";
 
 export interface UniverseFactorsChunk {
@@ -73,27 +76,24 @@ export interface UniverseFactorsResult {
 /** Calendar days loaded before the window: the close before the window's first return. */
 const priceLookbackDays = 10;
 
-/** Every symbol a factor regresses on, plus the market reference that defines the calendar. */
-function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
-  const symbols = new Set<string>(["SPY"]);
-  for (const factor of factors) {
-    for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) symbols.add(symbol);
-  }
-  return [...symbols];
-}
 
 export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseFactorsChunk): Promise<UniverseFactorsResult> {
   const requested = [...new Set(chunk.symbols)];
   const date = chunk.calculationDate;
   const staleAfter = chunk.stalePriceTradingDays ?? defaultBatchConfig.stalePriceTradingDays;
   const factors = await loadActiveFactors(db);
-  const [storedRows, staleRows] = chunk.forceRerun
-    ? [[], []]
+  // Stored betas, stored reasons (a symbol without any beta is computed too) and stale marks, read together.
+  const [storedRows, gapRows, staleRows] = chunk.forceRerun
+    ? [[], [], []]
     : await Promise.all([
         db
           .selectDistinct({ symbol: symbolFactorExposures.symbol })
           .from(symbolFactorExposures)
           .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, requested))),
+        db
+          .selectDistinct({ symbol: symbolBetaGaps.symbol })
+          .from(symbolBetaGaps)
+          .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, requested))),
         db
           .select({ symbol: staleBetas.symbol })
           .from(staleBetas)
@@ -101,13 +101,6 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
       ]);
   const staleMarked = new Set(staleRows.map((row) => row.symbol));
   const isStale = (symbol: string) => staleMarked.has("*") || staleMarked.has(symbol);
-  // A symbol with a gap stored but no beta counts as computed too (its reason is stored).
-  const gapRows = chunk.forceRerun
-    ? []
-    : await db
-        .selectDistinct({ symbol: symbolBetaGaps.symbol })
-        .from(symbolBetaGaps)
-        .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, requested)));
   const stored = new Set([...storedRows, ...gapRows].map((row) => row.symbol));
   const toCompute = requested.filter((symbol) => !stored.has(symbol) || isStale(symbol));
   const counts: UniverseFactorsCounts = {
@@ -126,7 +119,7 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
 
   const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
   const from = addDays(date, -(windowDays + priceLookbackDays));
-  const priceSymbols = [...new Set([...toCompute, ...factorInputSymbols(factors)])];
+  const priceSymbols = [...new Set([...toCompute, marketReferenceSymbol, ...factorInputSymbols(factors)])];
   const prices = await loadCloseRows(db, priceSymbols, from, date);
   const { input, rejectedPrices } = buildFactorEngineInput(prices, factors, { maxDailyMove: chunk.maxDailyMove ?? defaultBatchConfig.maxDailyMove });
   const universe = computeUniverseBetas(input, date);
@@ -251,13 +244,4 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   counts.rowsUnchanged = rows.length - written;
   counts.rowsDeleted = results.slice(upserts.length, upserts.length + deletions.length).reduce((sum, n) => sum + n, 0);
   return { counts, missing, rejectedReturns };
-}
-
-/** The market reference whose closes are the trading calendar. */
-const marketReferenceSymbol = "SPY";
-
-function chunked<T>(items: readonly T[], size: number): T[][] {
-  const parts: T[][] = [];
-  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
-  return parts;
 }

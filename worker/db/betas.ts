@@ -19,7 +19,11 @@ export async function loadStoredBetaTable(
   const table = new Map<string, Record<string, SymbolFactorBeta>>();
   if (symbols.length === 0 || factors.length === 0) return table;
   const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
-  const rows = await db
+  // The estimates and the batch's stored reasons for the betas it could not estimate (so the
+  // aggregation's data_quality says `insufficient_data` or `stale_prices`, not a bare "no
+  // betas"), read together.
+  const [rows, gaps] = await Promise.all([
+    db
     .select({
       symbol: symbolFactorExposures.symbol,
       factorId: symbolFactorExposures.factorId,
@@ -41,7 +45,12 @@ export async function loadStoredBetaTable(
         // Only the factors asked for (a drill-down reads one of twelve).
         inArray(symbolFactorExposures.factorId, [...factorsById.keys()]),
       ),
-    );
+    ),
+    db
+      .select()
+      .from(symbolBetaGaps)
+      .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, [...symbols]), inArray(symbolBetaGaps.factorId, [...factorsById.keys()]))),
+  ]);
   for (const row of rows) {
     const factor = factorsById.get(row.factorId);
     // Rows of inactive factors are not part of the aggregation; `insufficient_data` rows
@@ -67,12 +76,6 @@ export async function loadStoredBetaTable(
     betas[factor.key] = estimate;
     table.set(row.symbol, betas);
   }
-  // The batch's stored reasons for the betas it could not estimate: the aggregation's
-  // data_quality then says `insufficient_data` or `stale_prices`, not a bare "no betas".
-  const gaps = await db
-    .select()
-    .from(symbolBetaGaps)
-    .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, [...symbols]), inArray(symbolBetaGaps.factorId, [...factorsById.keys()])));
   for (const gap of gaps) {
     const factor = factorsById.get(gap.factorId);
     if (!factor) continue;
@@ -84,8 +87,9 @@ export async function loadStoredBetaTable(
       method: factor.method,
       calculationDate: gap.calculationDate,
       windowDays: factor.windowDays,
-      observations: gap.observations ?? 0,
-      factorObservations: gap.observations ?? 0,
+      observations: gap.observations,
+      // Not stored (only the estimator's own count of the factor's dates has it); unused by the aggregation.
+      factorObservations: null,
       status: "missing",
       reason: gap.reason,
       detail: gap.detail,

@@ -32,3 +32,10 @@ export function activeFactorSpecs(rows: readonly FactorDefinitionRow[]): FactorS
 
 /** The seeded default factor set (DESIGN.md section 4) as specs. */
 export const defaultFactorSpecs: readonly FactorSpec[] = activeFactorSpecs(defaultFactors);
+
+/** Every symbol the factors regress on (OLS and ridge inputs, both legs of each spread), once each. */
+export function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
+  const symbols = new Set<string>();
+  for (const factor of factors) for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) symbols.add(symbol);
+  return [...symbols];
+}

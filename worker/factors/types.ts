@@ -59,8 +59,14 @@ export type MissingBetaReason =
   | "stale_prices" // the symbol's last close is too many trading days before the date
   | "no_prices"; // the symbol has no usable close in the window
 
-export interface MissingBeta extends BetaCommon {
+export interface MissingBeta extends Omit<BetaCommon, "observations" | "factorObservations"> {
   status: "missing";
+  /**
+   * As on an estimate; null when nothing was counted: a reason the batch decided before any
+   * regression (`stale_prices`, `no_prices`), read back from symbol_beta_gaps.
+   */
+  observations: number | null;
+  factorObservations: number | null;
   reason: MissingBetaReason;
   /** Human-readable detail, e.g. "12 observations, 60 required". */
   detail: string;

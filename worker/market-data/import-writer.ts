@@ -34,6 +34,7 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { isoNow } from "../../schema/columns.ts";
+import { chunk } from "../chunk.ts";
 import { knownEtfSymbols } from "./etfs.ts";
 import type { PriceRow } from "./price-import.ts";
 import type { ProfileField, ProfileRow } from "./profile-import.ts";
@@ -354,11 +355,6 @@ function assetTypeOf(symbol: SQL): SQL {
     then 'etf' else 'equity' end`;
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
 
 /** `count(*) as n` from a `db.get` result (a row object). */
 function countOf(result: unknown): number {

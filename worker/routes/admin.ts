@@ -32,7 +32,7 @@ import { routes } from "../api/contract.ts";
 import { guard, type ApiEnv } from "../auth/guard.ts";
 import { listRuns, readRunDetail, type BatchRunStartResponse } from "../batch/run-history.ts";
 import { buildDualWriteReport } from "../batch/dual-write-report.ts";
-import { marketReferenceSymbol } from "../batch/orchestrator.ts";
+import { marketReferenceSymbol } from "../batch/calendar.ts";
 import { createRun, type RunRequest } from "../batch/runs.ts";
 import { sweepOnRead } from "../batch/sweep.ts";
 import { getDatabase, type Database } from "../db/client.ts";
