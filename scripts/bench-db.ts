@@ -56,6 +56,34 @@ function latencySummary(values: number[]) {
   return { count: sorted.length, p50: round(percentile(sorted, 50), 2), p95: round(percentile(sorted, 95), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted.at(-1) ?? 0, 2) };
 }
 
+/** RSS from a third into the run to its end: after the warm-up (connections opened, caches filled), flat memory shows as ~0. */
+function steadyGrowth(samples: readonly { t: number; rss: number | null }[], atEnd: number | null) {
+  const last = samples.at(-1);
+  if (last === undefined || atEnd === null) return null;
+  const from = samples.find((sample) => sample.t >= last.t / 3 && sample.rss !== null);
+  if (from?.rss == null) return null;
+  return { fromSecond: from.t, fromMiB: from.rss, toMiB: atEnd, growthMiB: round(atEnd - from.rss, 1) };
+}
+
+interface ConnectionStats {
+  open: number;
+  idle: number;
+  waiting: number;
+  opened: number;
+  max: number;
+}
+
+/** The server's connection figures, from its /health. */
+async function serverConnections(url: string): Promise<ConnectionStats | null> {
+  try {
+    const body: unknown = await (await fetch(`${url}/health`)).json();
+    if (typeof body !== "object" || body === null || !("connections" in body)) return null;
+    return body.connections as ConnectionStats;
+  } catch {
+    return null;
+  }
+}
+
 function rssMiB(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
@@ -219,6 +247,7 @@ async function main(): Promise<number> {
   for (const client of clients) client.close();
   const rssAtEnd = rssMiB(pid);
   if (rssAtEnd !== null) rssPeak = Math.max(rssPeak, rssAtEnd);
+  const connections = await serverConnections(url);
   say(`load done after ${round(elapsedMs / 1000, 1)} s; stopping the server (SIGTERM)`);
 
   server.child.kill("SIGTERM");
@@ -257,6 +286,9 @@ async function main(): Promise<number> {
   else printColumns(["operation: code", "count"], [...errorsByKind].sort((a, b) => b[1] - a[1]).map(([code, n]) => [code, thousands(n)]));
   for (const [code, message] of errorSamples) console.log(`  e.g. ${code}: ${message}`);
   console.log(`\nserver RSS: ${rssAfterSetup ?? "?"} MiB after setup, peak ${rssPeak} MiB, ${rssAtEnd ?? "?"} MiB at the end`);
+  const steady = steadyGrowth(rssSamples, rssAtEnd);
+  if (steady !== null) console.log(`  steady state: ${steady.fromMiB} MiB at ${steady.fromSecond} s (a third in), ${steady.toMiB} MiB at the end: ${steady.growthMiB >= 0 ? "+" : ""}${steady.growthMiB} MiB`);
+  if (connections !== null) console.log(`server connections: ${connections.opened} opened in all, ${connections.open} open at the end (cap ${connections.max})`);
   console.log(`server stopped cleanly: ${stoppedCleanly ? "yes" : `no (${JSON.stringify(exit)})`}; integrity_check: ${integrity}`);
   console.log(`acknowledged writes: ${thousands(acknowledged.size)}; on disk: ${thousands(onDisk.size)}; acknowledged but MISSING: ${missing.length}; on disk but not acknowledged: ${unacknowledgedPresent}`);
   if (missing.length > 0) console.log(`  missing, first ones: ${missing.slice(0, 10).join(", ")}`);
@@ -272,7 +304,8 @@ async function main(): Promise<number> {
     errors: Object.fromEntries(errors),
     errorsByKind: Object.fromEntries(errorsByKind),
     errorSamples: Object.fromEntries(errorSamples),
-    serverRssMiB: { afterSetup: rssAfterSetup, peak: rssPeak, atEnd: rssAtEnd, samples: rssSamples },
+    serverRssMiB: { afterSetup: rssAfterSetup, peak: rssPeak, atEnd: rssAtEnd, steady, samples: rssSamples },
+    serverConnections: connections,
     durability: { acknowledged: acknowledged.size, onDisk: onDisk.size, missing: missing.length, missingSample: missing.slice(0, 20), unacknowledgedPresent, strays, integrity, stoppedCleanly, exit },
   });
   return missing.length === 0 && stoppedCleanly && strays === 0 ? 0 : 1;

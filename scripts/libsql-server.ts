@@ -1,6 +1,7 @@
 // Runs the local Hrana-over-HTTP server (a stand-in for Turso) until SIGINT or SIGTERM.
 // Flags win over environment variables: --port/LIBSQL_PORT, --host/LIBSQL_HOST,
-// --db/LIBSQL_DB_PATH, --auth-token/LIBSQL_AUTH_TOKEN.
+// --db/LIBSQL_DB_PATH, --auth-token/LIBSQL_AUTH_TOKEN; LIBSQL_MAX_CONNECTIONS (128) and
+// LIBSQL_MIN_FREE_BYTES (16 MiB, under which /health says degraded) from the environment only.
 import { parseArgs } from "node:util";
 import { startLibsqlServer } from "./libsql-server/server.ts";
 
@@ -39,7 +40,23 @@ const host = flags.host ?? process.env.LIBSQL_HOST ?? "127.0.0.1";
 const dbPath = flags.db ?? process.env.LIBSQL_DB_PATH ?? ".data/factor.db";
 const authToken = flags["auth-token"] ?? process.env.LIBSQL_AUTH_TOKEN;
 
-const server = await startLibsqlServer({ dbPath, port, host, ...(authToken ? { authToken } : {}) }).catch((error: unknown) =>
+function positiveIntegerFromEnv(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+const maxConnections = positiveIntegerFromEnv("LIBSQL_MAX_CONNECTIONS");
+const minFreeBytes = positiveIntegerFromEnv("LIBSQL_MIN_FREE_BYTES");
+
+const server = await startLibsqlServer({
+  dbPath,
+  port,
+  host,
+  ...(authToken ? { authToken } : {}),
+  ...(maxConnections === undefined ? {} : { maxConnections }),
+  ...(minFreeBytes === undefined ? {} : { minFreeBytes }),
+}).catch((error: unknown) =>
   fail(`could not start: ${describeError(error)}`),
 );
 process.stdout.write(`libsql-server listening on ${server.url} (db: ${dbPath})\n`);

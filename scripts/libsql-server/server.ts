@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { ConnectionPool } from "./connection-pool.ts";
+import { StorageMonitor } from "./storage.ts";
 import { CursorRequestSchema, HranaError, PipelineRequestSchema, describeSchemaIssues } from "./protocol.ts";
 import type { BatchResult, CursorEntry, PipelineResponse, StreamResult } from "./protocol.ts";
 import { Stream, toProtoError } from "./stream.ts";
@@ -39,6 +40,10 @@ export interface LibsqlServerOptions {
   streamIdleMs?: number;
   /** How long a write waits for its turn (another stream's write or write transaction), then SQLITE_BUSY; default 5 s. */
   busyTimeoutMs?: number;
+  /** SQLite connections open at once, idle or in use (default 128); a stream finding all in use waits up to busyTimeoutMs. */
+  maxConnections?: number;
+  /** Under this much free disk space GET /health answers 503 degraded; default 16 MiB. */
+  minFreeBytes?: number;
   /** Larger request bodies get HTTP 413; default 32 MiB. */
   maxBodyBytes?: number;
   log?: (line: string) => void;
@@ -221,12 +226,13 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 
   mkdirSync(dirname(dbPath), { recursive: true });
-  const pool = new ConnectionPool(dbPath);
+  const pool = new ConnectionPool(dbPath, options.maxConnections);
   pool.initialize();
+  const storage = new StorageMonitor(dbPath, options.minFreeBytes);
 
   let stopping = false;
   const writeLock = new WriteLock();
-  const registry = new StreamRegistry(() => new Stream(pool, { busyTimeoutMs, writeLock, isStopping: () => stopping }), streamIdleMs);
+  const registry = new StreamRegistry(() => new Stream(pool, { busyTimeoutMs, writeLock, isStopping: () => stopping, onError: (code) => storage.noteError(code) }), streamIdleMs);
 
   function streamFor(baton: string | null | undefined): StreamEntry {
     return baton == null ? registry.open() : registry.take(baton);
@@ -277,7 +283,9 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
     };
     if (path === "/health") {
       requireMethod("GET");
-      sendJson(res, 200, { status: "ok" });
+      // Storage first (free space, a recent SQLITE_FULL), then the connection pool's figures.
+      const report = storage.report();
+      sendJson(res, report.status === "ok" ? 200 : 503, { ...report, connections: pool.stats });
       return;
     }
     // Clients probe these to pick a protocol version; we speak JSON only, so v3-protobuf must look absent.

@@ -47,6 +47,8 @@ export interface StatementInfo {
   beginsReadonlyTransaction: boolean;
   /** PRAGMA, ATTACH and DETACH change per-connection state that must not leak into another stream via the pool. */
   changesConnectionState: boolean;
+  /** A RETURNING keyword appears (so an INSERT/UPDATE/DELETE may return rows); false positives only cost the general path. */
+  mayReturnRows: boolean;
 }
 
 const maxVariableNumber = 32766;
@@ -316,5 +318,6 @@ export function describeStatement(statement: SqlStatement): StatementInfo {
     changesRows: verb !== undefined && changingVerbs.has(verb),
     beginsReadonlyTransaction: isBeginReadonly(tokens),
     changesConnectionState: first === "PRAGMA" || first === "ATTACH" || first === "DETACH",
+    mayReturnRows: tokens.some((token) => keyword(token) === "RETURNING"),
   };
 }

@@ -1,7 +1,7 @@
 // A Hrana stream: one SQLite connection plus the SQL texts the client stored on it, executing the
 // stream requests of a pipeline strictly in order.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Connection, ConnectionPool } from "./connection-pool.ts";
+import { maxCachedSqlLength, type Connection, type ConnectionPool } from "./connection-pool.ts";
 import { HranaError } from "./protocol.ts";
 import type {
   Batch,
@@ -29,6 +29,8 @@ export interface StreamOptions {
   writeLock: WriteLock;
   /** True once the server is shutting down, so lock waits give up instead of delaying shutdown. */
   isStopping: () => boolean;
+  /** Told the code of every error a statement answers with (the server watches for a full disk). */
+  onError?: (code: string) => void;
 }
 
 /** Stored SQL texts per stream; generous for @libsql/client (which caches 30) but bounded. */
@@ -215,6 +217,7 @@ export class Stream {
     } catch (error) {
       const protoError = toProtoError(error);
       if (protoError === undefined) throw error;
+      this.#options.onError?.(protoError.code);
       return { type: "error", error: protoError };
     }
   }
@@ -242,6 +245,7 @@ export class Stream {
       } catch (error) {
         const protoError = toProtoError(error);
         if (protoError === undefined) throw error;
+        this.#options.onError?.(protoError.code);
         result.step_results.push(null);
         result.step_errors.push(protoError);
       }
@@ -282,9 +286,17 @@ export class Stream {
     this.#storedSql.set(id, sql);
   }
 
-  #connectionForUse(): Connection {
-    this.#connection ??= this.#pool.acquire();
-    return this.#connection;
+  async #connectionForUse(deadline: number): Promise<Connection> {
+    if (this.#connection !== undefined) return this.#connection;
+    const connection = await this.#pool.acquire(deadline - Date.now());
+    if (this.#closed || this.#connection !== undefined) {
+      // Closed (expired, server stopping) while it waited, or a concurrent request got one first.
+      this.#pool.release(connection);
+      if (this.#closed) throw new HranaError("The stream has been closed", "STREAM_CLOSED");
+      return this.#connection ?? (await this.#connectionForUse(deadline));
+    }
+    this.#connection = connection;
+    return connection;
   }
 
   async #sequence(sql: string): Promise<void> {
@@ -299,7 +311,7 @@ export class Stream {
 
   async #run(info: StatementInfo, args: SqliteValue[], wantRows: boolean): Promise<StmtResult> {
     const deadline = Date.now() + this.#options.busyTimeoutMs;
-    const connection = this.#connectionForUse();
+    const connection = await this.#connectionForUse(deadline);
     if (info.changesConnectionState) connection.tainted = true;
     try {
       if (info.beginsReadonlyTransaction) {
@@ -315,6 +327,9 @@ export class Stream {
       if (!connection.queryOnly && !this.#options.writeLock.holds(this) && this.#writes(connection, info.sql)) {
         await this.#takeWriteTurn(deadline);
       }
+      if (args.length === 0 && info.changesRows && !info.mayReturnRows && info.sql.length > maxCachedSqlLength) {
+        return await this.#executeOnce(connection, info, deadline);
+      }
       const statement = await this.#retryingBusy(deadline, () => connection.prepare(info.sql));
       return await this.#execute(connection, statement, info, args, wantRows, deadline);
     } finally {
@@ -323,8 +338,25 @@ export class Stream {
     }
   }
 
-  /** Whether `sql` writes, from its program (cached per database); when that cannot be told, it is assumed to. */
+  /**
+   * A long write with its values inline (the batch's multi-row upserts, worker/db/upsert.ts), run
+   * with exec(), which finalizes its statement whatever happens: such a text is used once, and a
+   * prepared statement would hold its native memory until the garbage collector finalized it.
+   */
+  async #executeOnce(connection: Connection, info: StatementInfo, deadline: number): Promise<StmtResult> {
+    await this.#retryingBusy(deadline, () => connection.db.exec(info.sql));
+    const { changes, lastInsertRowid } = connection.changesAndLastInsertRowid();
+    return { cols: [], rows: [], affected_row_count: Number(changes), last_insert_rowid: lastInsertRowid.toString() };
+  }
+
+  /**
+   * Whether `sql` writes, from its program (cached per database); when that cannot be told, it is
+   * assumed to. A text too long to remember is assumed to write without asking: an EXPLAIN of it
+   * would be one more statement left to the garbage collector, and the cost of the assumption is
+   * only that a long read waits for the write turn.
+   */
   #writes(connection: Connection, sql: string): boolean {
+    if (sql.length > maxCachedSqlLength) return true;
     const remembered = this.#pool.rememberedWrites(sql);
     if (remembered !== undefined) return remembered;
     let writes: boolean;
@@ -378,7 +410,9 @@ export class Stream {
         return runPrepared(connection, statement, info, args, wantRows);
       } catch (error) {
         if (!mayLeaveStatementActive(error)) throw error;
-        connection.retired = true;
+        // Halted, the statement leaves the connection as healthy as before, and it stays in use: a
+        // connection closed instead would hold its native memory until the garbage collector got to
+        // its statements (see connection-pool.ts). One that cannot be halted is retired.
         if (!haltStatement(connection, statement)) {
           this.#abandonConnection(connection, info.sql);
           throw error;
@@ -409,8 +443,8 @@ export class Stream {
 
   async #describe(sql: string): Promise<DescribeResult> {
     const info = singleStatement(sql);
-    const connection = this.#connectionForUse();
     const deadline = Date.now() + this.#options.busyTimeoutMs;
+    const connection = await this.#connectionForUse(deadline);
     // Only prepares (and EXPLAIN, which writes nothing and is reset after), so a retry is harmless.
     return this.#retryingBusy(deadline, () => {
       const statement = connection.db.prepare(info.sql);

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
 import journal from "../../schema/migrations/meta/_journal.json" with { type: "json" };
 import worker from "../../worker/index.ts";
-import type { HealthReport } from "../../worker/routes/health.ts";
+import { databaseHealthUrl, type HealthReport } from "../../worker/routes/health.ts";
 
 async function callWorker(request: Request, overrides: Partial<Env>): Promise<Response> {
   const ctx = createExecutionContext();
@@ -21,6 +21,7 @@ describe("GET /api/v1/health", () => {
     expect(health).toEqual({
       status: "ok",
       db: "ok",
+      storage: "ok",
       migrations: { applied: journal.entries.length, expected: journal.entries.length, pending: [] },
       live: "ok",
       version: packageJson.version,
@@ -57,6 +58,27 @@ describe("GET /api/v1/health", () => {
     expect(health.db).toBe("ok");
     expect(health.migrations?.applied).toBe(0);
     expect(health.migrations?.pending).toEqual(journal.entries.map((entry) => entry.tag));
+  });
+
+  it("answers 503 degraded, with the database server's storage problem, when its disk is nearly full", async () => {
+    const started = Date.now();
+    const response = await callWorker(new Request("http://factor.test/api/v1/health"), {
+      TURSO_DATABASE_URL: inject("lowDiskLibsqlUrl"),
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    const health = await response.json<HealthReport>();
+    expect(health).toMatchObject({ status: "degraded", db: "ok", storage: "degraded", live: "ok", migrations: { pending: [] } });
+    expect(health.problems).toEqual([{ code: "DISK_LOW", message: expect.stringMatching(/bytes free, under the \d+ the server requires/) }]);
+  });
+
+  it("finds the database server's /health from its URL, and none for other schemes", () => {
+    expect(databaseHealthUrl("http://127.0.0.1:8080")).toBe("http://127.0.0.1:8080/health");
+    expect(databaseHealthUrl("libsql://db-org.turso.io")).toBe("https://db-org.turso.io/health");
+    expect(databaseHealthUrl("wss://db.example:8443/some/path")).toBe("https://db.example:8443/health");
+    expect(databaseHealthUrl("file:local.db")).toBeNull();
+    expect(databaseHealthUrl("")).toBeNull();
   });
 
   it("rejects a wrong database token as unreachable rather than crashing", async () => {

@@ -4,6 +4,7 @@ declare module "vitest" {
     libsqlUrl: string;
     libsqlAuthToken: string;
     emptyLibsqlUrl: string;
+    lowDiskLibsqlUrl: string;
   }
 }
 export {};

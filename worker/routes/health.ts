@@ -12,12 +12,24 @@ export interface MigrationState {
   pending: string[];
 }
 
+export interface StorageProblem {
+  code: string;
+  message: string;
+}
+
 export interface HealthReport {
   status: "ok" | "degraded" | "unavailable";
   db: "ok" | "unreachable";
+  /**
+   * The database server's own account of its storage, from its GET /health: "degraded" with the
+   * problems it names (a disk nearly full, a recent SQLITE_FULL), "unknown" when the server does
+   * not say (Turso's cloud, or a server that did not answer in time). Read without writing.
+   */
+  storage: "ok" | "degraded" | "unknown";
   migrations: MigrationState | null;
   live: "ok" | "unavailable";
   version: string;
+  problems?: StorageProblem[];
   error?: { code: string; message: string };
 }
 
@@ -58,11 +70,12 @@ function dbErrorMessage(error: Error): string {
 }
 
 export const healthRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => {
-  const [migrations, live] = await Promise.all([readMigrationState(c.env), pingLiveHub(c.env)]);
+  const [migrations, live, storage] = await Promise.all([readMigrationState(c.env), pingLiveHub(c.env), readStorageState(c.env)]);
   if (migrations instanceof Error) {
     const body: HealthReport = {
       status: "unavailable",
       db: "unreachable",
+      storage: "unknown",
       migrations: null,
       live,
       version: packageJson.version,
@@ -70,16 +83,64 @@ export const healthRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => 
     };
     return c.json(body, 503, { "Retry-After": "5" });
   }
-  const healthy = migrations.pending.length === 0 && live === "ok";
+  const healthy = migrations.pending.length === 0 && live === "ok" && storage.state !== "degraded";
   const body: HealthReport = {
     status: healthy ? "ok" : "degraded",
     db: "ok",
+    storage: storage.state,
     migrations,
     live,
     version: packageJson.version,
+    ...(storage.problems.length > 0 ? { problems: storage.problems } : {}),
   };
-  return c.json(body, healthy ? 200 : 503);
+  return c.json(body, healthy ? 200 : 503, healthy ? {} : { "Retry-After": "5" });
 });
+
+/** The database server's /health URL, for the HTTP(S) URLs a libSQL server answers on; null for others. */
+export function databaseHealthUrl(databaseUrl: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return null;
+  }
+  const protocol = { "http:": "http:", "https:": "https:", "libsql:": "https:", "ws:": "http:", "wss:": "https:" }[url.protocol];
+  if (protocol === undefined) return null;
+  return `${protocol}//${url.host}/health`;
+}
+
+function isStorageProblem(value: unknown): value is StorageProblem {
+  return typeof value === "object" && value !== null && typeof (value as { code?: unknown }).code === "string" && typeof (value as { message?: unknown }).message === "string";
+}
+
+/**
+ * Asks the database server how its storage is (our local server answers with free space and
+ * recent SQLITE_FULL failures; see docs/libsql-server.md). Anything but a clear answer is
+ * "unknown" and does not degrade /health: the SELECTs above already tell whether it answers.
+ */
+async function readStorageState(env: Env): Promise<{ state: HealthReport["storage"]; problems: StorageProblem[] }> {
+  const unknown = { state: "unknown" as const, problems: [] };
+  const url = databaseHealthUrl(env.TURSO_DATABASE_URL ?? "");
+  if (url === null) return unknown;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(healthCheckTimeoutMs) });
+    if (!(response.headers.get("content-type") ?? "").includes("application/json")) {
+      await response.body?.cancel();
+      return unknown;
+    }
+    const body: unknown = await response.json();
+    if (typeof body !== "object" || body === null) return unknown;
+    const { status, problems } = body as { status?: unknown; problems?: unknown };
+    if (status === "ok") return { state: "ok", problems: [] };
+    if (status === "degraded" && Array.isArray(problems)) {
+      return { state: "degraded", problems: problems.filter(isStorageProblem).map(({ code, message }) => ({ code, message })) };
+    }
+    return unknown;
+  } catch (error) {
+    logEvent("warn", "health.storage_unknown", { error: describeError(error) });
+    return unknown;
+  }
+}
 
 async function readMigrationState(env: Env): Promise<MigrationState | Error> {
   try {
@@ -91,9 +152,9 @@ async function readMigrationState(env: Env): Promise<MigrationState | Error> {
 }
 
 /**
- * Read-only, by design: /health never writes. A full disk (SQLITE_FULL) shows only when
- * something writes, so /health cannot see it; writes that hit it answer 503
- * DATABASE_UNAVAILABLE (reason "full") from the error boundary.
+ * Read-only, by design: /health never writes. A full disk shows through the database server's
+ * own /health (readStorageState); writes that hit SQLITE_FULL answer 503 DATABASE_UNAVAILABLE
+ * (reason "full") from the error boundary.
  */
 async function queryMigrationState(env: Env): Promise<MigrationState> {
   // A missing or malformed TURSO_DATABASE_URL throws here, and is a 503 too.

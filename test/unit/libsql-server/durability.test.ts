@@ -66,7 +66,7 @@ describe("CLI and durability", () => {
     expect(cli.line).toMatch(readyLine);
     expect(readyLine.exec(cli.line)?.[3]).toBe(dbPath);
     const response = await fetch(new URL("/health", cli.url));
-    expect(await response.json()).toEqual({ status: "ok" });
+    expect(await response.json()).toMatchObject({ status: "ok", problems: [], connections: { max: 128 } });
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toEqual({ code: 0, signal: null });
   });

@@ -27,10 +27,14 @@ function expectJsonError(reply: HttpReply, status: number, code: string, message
 }
 
 describe("endpoints", () => {
-  it("GET /health answers 200 {status: ok}", async () => {
+  it("GET /health answers 200 ok with the disk's free space and the connection pool's figures", async () => {
     const response = await fetch(new URL("/health", server.url));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "ok" });
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: "ok", problems: [], last_write_failure: null, connections: { max: 128, waiting: 0 } });
+    const disk = body.disk as { free_bytes: number; total_bytes: number };
+    expect(disk.free_bytes).toBeGreaterThan(0);
+    expect(disk.total_bytes).toBeGreaterThanOrEqual(disk.free_bytes);
   });
 
   it("GET /v2 and /v3 answer 200 while /v3-protobuf and /v3-protobuf/pipeline answer 404", async () => {
