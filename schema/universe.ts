@@ -15,12 +15,19 @@ export const symbolUniverse = sqliteTable(
     firstSeenDate: text("first_seen_date").notNull(),
     lastSeenDate: text("last_seen_date").notNull(),
     isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    /**
+     * Who brought the symbol in through a position ("org:<org>" or "user:<sub>", the same key as
+     * the live hubs); null for the system's own (seeds, price imports, factor inputs). Counts
+     * against that tenant's daily quota of new symbols (worker/quotas.ts).
+     */
+    addedBy: text("added_by"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     check("symbol_universe_asset_type", sql`${t.assetType} in ('equity', 'etf', 'option_underlying')`),
     index("symbol_universe_active_idx").on(t.isActive, t.symbol),
+    index("symbol_universe_added_by_idx").on(t.addedBy, t.firstSeenDate),
   ],
 );
 

@@ -213,10 +213,12 @@ async function main(options: StartOptions): Promise<void> {
   const secrets = loadLocalSecrets();
   const databaseUrl = localDatabaseUrl();
   say(`starting the local libSQL server on ${databaseUrl} (db: ${path.relative(projectRoot, localDatabasePath)})`);
+  // The token goes through the child's environment, not its command line: any local user can
+  // read a process's arguments (`ps`, /proc/<pid>/cmdline), only its owner its environment.
   const libsql = startChild(
     "libsql",
-    ["scripts/libsql-server.ts", "--port", String(localPorts.libsql), "--db", localDatabasePath, "--auth-token", secrets.libsqlAuthToken],
-    process.env,
+    ["scripts/libsql-server.ts", "--port", String(localPorts.libsql), "--db", localDatabasePath],
+    { ...process.env, LIBSQL_AUTH_TOKEN: secrets.libsqlAuthToken },
   );
   await waitForLine(libsql, /libsql-server listening on/, 20_000, "the libSQL server");
 
@@ -272,6 +274,8 @@ async function main(options: StartOptions): Promise<void> {
       // The live socket accepts pages served by this stack, whatever its port.
       "--var", `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${localPorts.worker},http://localhost:${localPorts.worker}`,
       "--var", `MARKET_DATA_PROVIDER:${provider.name}`,
+      // wrangler.toml describes production; the local stack accepts the HS256 tokens it mints.
+      "--var", "ENVIRONMENT:development",
       // A second stack (the end-to-end tests' own) needs its own inspector port.
       ...(process.env["INSPECTOR_PORT"] ? ["--inspector-port", process.env["INSPECTOR_PORT"]] : []),
     ],

@@ -2,8 +2,16 @@
 // Flags win over environment variables: --port/LIBSQL_PORT, --host/LIBSQL_HOST,
 // --db/LIBSQL_DB_PATH, --auth-token/LIBSQL_AUTH_TOKEN; LIBSQL_MAX_CONNECTIONS (128) and
 // LIBSQL_MIN_FREE_BYTES (16 MiB, under which /health says degraded) from the environment only.
+// Prefer LIBSQL_AUTH_TOKEN to --auth-token: a command line is readable by every local user
+// (`ps`, /proc/<pid>/cmdline), a process's environment only by its owner.
+import { chmodSync, existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startLibsqlServer } from "./libsql-server/server.ts";
+
+// Owner-only files: the database holds every tenant's portfolios. The umask is process-wide, so
+// it also covers what the native libsql library creates (the database file, its -wal and -shm)
+// and the database directory the server creates (0700). Set before anything is created.
+process.umask(0o077);
 
 function fail(message: string): never {
   process.stderr.write(`libsql-server: ${message}\n`);
@@ -48,6 +56,13 @@ function positiveIntegerFromEnv(name: string): number | undefined {
 }
 const maxConnections = positiveIntegerFromEnv("LIBSQL_MAX_CONNECTIONS");
 const minFreeBytes = positiveIntegerFromEnv("LIBSQL_MIN_FREE_BYTES");
+
+// A database created before the umask above (0644) is tightened too; an existing directory is
+// left as it is (it may be shared, e.g. a --db under /tmp).
+for (const suffix of ["", "-wal", "-shm"]) {
+  const file = dbPath + suffix;
+  if (existsSync(file)) chmodSync(file, 0o600);
+}
 
 const server = await startLibsqlServer({
   dbPath,

@@ -3,7 +3,7 @@
 // working tokens and the database stays protected by a bearer token as in production.
 import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -41,11 +41,14 @@ export interface LocalSecrets {
 export function loadLocalSecrets(): LocalSecrets {
   const file = path.join(dataDir, "local-secrets.json");
   if (existsSync(file)) {
+    // Owner-only, also for a file an older version wrote with the default mode.
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
     const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
     if (isLocalSecrets(parsed)) return parsed;
     throw new Error(`${file} is not valid; delete it to generate new local secrets`);
   }
-  mkdirSync(dataDir, { recursive: true });
+  // The data directory holds the secrets and the database: owner-only when created here.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets: LocalSecrets = {
     libsqlAuthToken: randomBytes(24).toString("base64url"),
     jwtSecret: randomBytes(32).toString("base64url"),

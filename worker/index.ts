@@ -1,6 +1,7 @@
 // Composition root: wires the Hono app, the cron and queue handlers, and exports the
 // Durable Object classes. Logic lives in the modules it imports.
 import { Hono } from "hono";
+import { limitAuthFailures } from "./auth/guard.ts";
 import { batchConfig } from "./batch/config.ts";
 import { handleBatchQueue } from "./batch/consumer.ts";
 import type { BatchMessage } from "./batch/messages.ts";
@@ -8,6 +9,7 @@ import { startScheduledRun } from "./batch/runs.ts";
 import { sweepOnCron } from "./batch/sweep.ts";
 import { getDatabase } from "./db/client.ts";
 import { handleError, handleNotFound } from "./http/errors.ts";
+import { apiSecurityHeaders } from "./http/security-headers.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { factorRoutes } from "./routes/factors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -21,9 +23,12 @@ import { sectorRoutes, symbolRoutes } from "./routes/symbols.ts";
 export { LiveHub } from "./realtime/live-hub.ts";
 
 // Every route's permission is declared in worker/api/contract.ts; each sub-app's routes start
-// with that table's guard.
+// with that table's guard. Around them all, outermost first: the security headers (every answer,
+// errors and 404s included) and the budget of refused (401/403) requests per client address.
 const api = new Hono<{ Bindings: Env }>()
   .basePath("/api/v1")
+  .use("*", apiSecurityHeaders)
+  .use("*", limitAuthFailures)
   .route("/health", healthRoutes)
   .route("/", metaRoutes)
   .route("/data/symbols", symbolRoutes)

@@ -144,6 +144,9 @@ export function startWrangler(options: WranglerOptions): ManagedChild {
     "--test-scheduled",
     "--persist-to", options.persistTo,
     "--show-interactive-dev-session=false",
+    // wrangler.toml describes production; the benchmarks sign HS256 development tokens (a
+    // caller's own ENVIRONMENT in `vars` comes later and wins).
+    "--var", "ENVIRONMENT:development",
     ...Object.entries(options.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
   return startChild("wrangler", args, { ...process.env, ...options.secrets, WRANGLER_SEND_METRICS: "false" }, options.logFile);

@@ -9,7 +9,8 @@ import { symbolDailyMetrics } from "../../schema/index.ts";
 import type { LiveTicketResponse } from "../../worker/api/live.ts";
 import type { PortfolioResponse, PositionResponse } from "../../worker/api/portfolios.ts";
 import type { Permission } from "../../worker/auth/permissions.ts";
-import { encodeHubName, liveHub, type LiveHub } from "../../worker/realtime/live-hub.ts";
+import { liveHub, type LiveHub } from "../../worker/realtime/live-hub.ts";
+import { encodeHubName } from "../../worker/realtime/tickets.ts";
 import { maxClientErrors, pingMessage, pongMessage, serverMessage, type ServerMessage } from "../../worker/realtime/messages.ts";
 import { allPermissions } from "../support/tokens.ts";
 import { call, db, ensureBatchOutput, errorOf, json, latestDate, waitForIdleRuns } from "./support.ts";
@@ -133,9 +134,14 @@ describe("the upgrade", () => {
     first.webSocket!.close(1000, "done");
     expect((await errorOf(await upgrade(ticket), 401)).code).toBe("INVALID_TICKET"); // single use
 
-    // Someone else's hub does not know the ticket.
+    // A ticket pointed at another hub no longer matches its signature: refused by the Worker,
+    // before any Durable Object is addressed (so no hub is created for a made-up name).
     const foreign = (await ticketFor(owner)).replace(/^[^.]+/, encodeHubName("org:other-org"));
-    expect((await errorOf(await upgrade(foreign), 401)).code).toBe("INVALID_TICKET");
+    expect(await errorOf(await upgrade(foreign), 401)).toMatchObject({ code: "INVALID_TICKET", message: expect.stringMatching(/signature/) });
+    const forged = `${encodeHubName("org:any-name")}.${Date.now().toString(36)}.${"ab".repeat(16)}.${"cd".repeat(32)}`;
+    expect(await errorOf(await upgrade(forged), 401)).toMatchObject({ code: "INVALID_TICKET", message: expect.stringMatching(/signature/) });
+    // The old format (hub name and 64 hex characters) is malformed now.
+    expect((await errorOf(await upgrade(`${encodeHubName("org:any-name")}.${"ab".repeat(32)}`), 401)).message).toMatch(/required|malformed/);
 
     const expired = await ticketFor(owner);
     await runInDurableObject(liveHub(env, "org:live-org"), (hub: LiveHub, state) => {
@@ -143,6 +149,36 @@ describe("the upgrade", () => {
       state.storage.sql.exec("update tickets set expires_at = ? where ticket = ?", Date.now() - 1, expired);
     });
     expect((await errorOf(await upgrade(expired), 401)).message).toMatch(/expired/);
+  });
+
+  it("works for an org and sub outside Latin-1, and for a sub longer than a socket tag may be", async () => {
+    for (const identity of [{ sub: "живой-пользователь", org: "组织-✓" }, { sub: "s".repeat(400), org: null }]) {
+      const client = await connect(identity);
+      client.ws.close(1000, "done");
+    }
+  });
+
+  it("caps the live sockets one user may hold open (LIVE_MAX_SOCKETS_PER_USER, 8)", async () => {
+    const identity: Identity = { sub: "live-many-tabs", org: "live-many-org" };
+    const clients: LiveClient[] = [];
+    for (let i = 0; i < 8; i++) clients.push(await connect(identity));
+    const refused = await upgrade(await ticketFor(identity));
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("TOO_MANY_SOCKETS");
+    // Another user of the same org (the same hub) is not affected.
+    const colleague = await connect({ sub: "live-colleague", org: "live-many-org" });
+    colleague.ws.close(1000, "done");
+    // Closing one makes room.
+    clients.pop()!.ws.close(1000, "done");
+    let reopened: Response | null = null;
+    for (let attempt = 0; attempt < 50 && reopened?.status !== 101; attempt++) {
+      reopened = await upgrade(await ticketFor(identity));
+      if (reopened.status !== 101) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(reopened?.status).toBe(101);
+    reopened!.webSocket!.accept();
+    reopened!.webSocket!.close(1000, "done");
+    for (const client of clients) client.ws.close(1000, "done");
   });
 
   it("needs a JWT for the ticket itself", async () => {
@@ -277,6 +313,16 @@ describe("bad messages and closing", () => {
     expect((await client.next("error", (message) => message.code === "TOO_LARGE")).code).toBe("TOO_LARGE");
     for (let i = 3; i < maxClientErrors; i++) client.send({ type: "dance" });
     expect(await client.closedWith()).toMatchObject({ code: 1008 });
+  });
+
+  it("answers a flood of messages with RATE_LIMITED, without querying for each, and closes the socket", async () => {
+    const client = await connect({ sub: "live-flooder", org: "live-flood-org" });
+    // 20 (twice LIVE_MAX_MESSAGES_PER_SECOND) pass at once; the rest of a burst of 200 is refused.
+    for (let i = 0; i < 200; i++) client.send({ type: "subscribe", portfolio_id: `p-${i}` });
+    expect((await client.next("error", (message) => message.code === "RATE_LIMITED")).message).toMatch(/messages per second/);
+    expect(await client.closedWith(10_000)).toMatchObject({ code: 1008 });
+    const answered = client.messages.filter((message) => message.type === "error" && message.code === "NOT_FOUND").length;
+    expect(answered).toBeLessThanOrEqual(21);
   });
 
   it("answers the heartbeat without waking the hub, and reciprocates a close", async () => {

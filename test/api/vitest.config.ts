@@ -12,6 +12,8 @@ export default defineConfig({
       wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) },
       miniflare: {
         bindings: {
+          // wrangler.toml ships ENVIRONMENT=production; the tests sign HS256 development tokens.
+          ENVIRONMENT: "development",
           // The demo's synthetic market (wrangler.toml's default is \`stored\`: a deployment never invents prices).
           MARKET_DATA_PROVIDER: "synthetic",
           TURSO_DATABASE_URL: inject("libsqlUrl"),

@@ -90,7 +90,8 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     // The exposures page is open before the import: the history must arrive there live.
     heatmapPage = await context.newPage();
     heatmapErrors = watchErrors(heatmapPage);
-    await heatmapPage.goto(`${baseUrl}/?portfolio=${portfolioId}`);
+    // A new tab: the token is per tab (sessionStorage), so this one signs in from the link too.
+    await heatmapPage.goto(`${baseUrl}/?portfolio=${portfolioId}#token=${token}`);
     await heatmapPage.getByText("No computed exposures yet").waitFor();
     await expect.poll(() => heatmapPage.getByTestId("connection-state").innerText()).toBe("Live");
     await heatmapPage.evaluate(() => {

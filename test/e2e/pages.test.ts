@@ -132,7 +132,8 @@ describe("batch and live updates", () => {
 
     const heatmapPage = await context.newPage();
     const heatmapErrors = watchErrors(heatmapPage);
-    await heatmapPage.goto(`${baseUrl}/`);
+    // A new tab: the token is per tab (sessionStorage), so this one signs in from the link too.
+    await heatmapPage.goto(`${baseUrl}/#token=${token}`);
     await heatmapPage.getByTestId("heatmap").locator("canvas").waitFor();
     await expect.poll(() => heatmapPage.getByTestId("connection-state").innerText()).toBe("Live");
     const label = heatmapPage.getByTestId("window-label");
@@ -190,7 +191,7 @@ describe("reconnecting", () => {
         }
       };
     });
-    await live.goto(`${baseUrl}/?portfolio=${portfolioId}`);
+    await live.goto(`${baseUrl}/?portfolio=${portfolioId}#token=${token}`);
     await live.getByTestId("heatmap").locator("canvas").waitFor();
     const state = live.getByTestId("connection-state");
     await expect.poll(() => state.innerText()).toBe("Live");

@@ -13,6 +13,8 @@ export default defineConfig({
       wrangler: { configPath: fileURLToPath(new URL("../../wrangler.toml", import.meta.url)) },
       miniflare: {
         bindings: {
+          // wrangler.toml ships ENVIRONMENT=production; the tests sign HS256 development tokens.
+          ENVIRONMENT: "development",
           TURSO_DATABASE_URL: inject("libsqlUrl"),
           TURSO_AUTH_TOKEN: inject("libsqlAuthToken"),
           JWT_SECRET: "own-data-test-secret-at-least-32-bytes-long-0123456789",

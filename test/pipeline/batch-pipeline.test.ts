@@ -13,7 +13,9 @@ import {
   portfolioFactorExposures,
   portfolioSnapshots,
   portfolioStressResults,
+  portfolios,
   positionFactorExposures,
+  positions,
   symbolDailyMetrics,
   symbolFactorExposures,
   symbolUniverse,
@@ -450,5 +452,55 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     // Ended: no later sweep touches it.
     await stall();
     expect(await sweepRun(queue, runId, 2)).toEqual([]);
+  });
+});
+
+describe("isolation: one portfolio cannot fail the others (issue 15)", () => {
+  it("computes 20 ordinary portfolios and refuses, alone and with its reason, one over the position cap", async () => {
+    const date = "2026-06-24";
+    const owner = "isolation-test";
+    const heldSymbols = (await db.selectDistinct({ symbol: positions.symbol }).from(positions).where(eq(positions.instrument, "stock")).limit(3)).map((row) => row.symbol);
+    expect(heldSymbols.length).toBe(3);
+    const ordinary = Array.from({ length: 20 }, (_, i) => `iso-ordinary-${String(i).padStart(2, "0")}`);
+    const huge = "iso-huge";
+    await db.insert(portfolios).values([...ordinary, huge].map((id) => ({ id, owner, org: null, name: id, cash: 1_000 })));
+    await db.insert(positions).values(
+      ordinary.flatMap((portfolioId) => heldSymbols.map((symbol, i) => ({ id: `${portfolioId}-${i}`, portfolioId, symbol, instrument: "stock" as const, quantity: 10 + i, openedOn: "2026-01-05" }))),
+    );
+    // One more than MAX_POSITIONS_PER_PORTFOLIO's default (10,000): it got there around the API.
+    const hugeRows = Array.from({ length: 10_001 }, (_, i) => ({ id: `${huge}-${i}`, portfolioId: huge, symbol: heldSymbols[i % 3]!, instrument: "stock" as const, quantity: 1, openedOn: "2026-01-05" }));
+    for (let i = 0; i < hugeRows.length; i += 500) await db.insert(positions).values(hugeRows.slice(i, i + 500));
+    try {
+      const created = await createRun(db, env.BATCH_QUEUE, { trigger: "admin", startDate: date, endDate: date, forceRerun: false });
+      if (created.outcome !== "started") throw new Error(`expected a new run, got ${created.outcome}`);
+      const ended = await waitForRunEnd(created.runId);
+
+      // The huge portfolio had a chunk of its own: its size, not the count of 25, cut the chunks.
+      const chunks = await db
+        .select()
+        .from(batchChunks)
+        .where(and(eq(batchChunks.runId, created.runId), eq(batchChunks.phase, "portfolio_analytics")));
+      const hugeChunk = chunks.find((chunk) => chunk.symbols.includes(huge));
+      expect(hugeChunk?.symbols).toEqual([huge]);
+      expect(chunks.every((chunk) => chunk.status === "done")).toBe(true);
+
+      const phase = (await phaseResults(created.runId)).find((row) => row.phase === "portfolio_analytics")!;
+      const counts = phase.counts as StoredPhaseCounts;
+      expect(counts.failed).toBe(1);
+      expect(counts.failed_reasons).toEqual({ too_many_positions: 1 });
+      expect(JSON.stringify(counts.issues)).toContain("10001 positions, over the limit of 10000");
+      expect(ended.status).toBe("partial");
+
+      const snapshots = await db.select({ id: portfolioSnapshots.portfolioId }).from(portfolioSnapshots).where(eq(portfolioSnapshots.date, date));
+      const computed = new Set(snapshots.map((row) => row.id));
+      for (const id of ordinary) expect(computed.has(id), id).toBe(true);
+      expect(computed.has(huge)).toBe(false);
+      const exposures = await db.select({ id: portfolioFactorExposures.portfolioId }).from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, date));
+      expect(new Set(exposures.map((row) => row.id)).has(huge)).toBe(false);
+      expect(ordinary.every((id) => exposures.some((row) => row.id === id))).toBe(true);
+    } finally {
+      // Positions and results go with their portfolios (ON DELETE CASCADE).
+      await db.delete(portfolios).where(eq(portfolios.owner, owner));
+    }
   });
 });

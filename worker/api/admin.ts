@@ -4,7 +4,7 @@ import { z } from "zod";
 import { batchRunStatuses } from "../../schema/index.ts";
 import { isWeekend, weekdaysBetween } from "../batch/calendar.ts";
 import { addDays } from "../dates.ts";
-import { isoDate, queryInteger } from "./fields.ts";
+import { idField, isoDate, queryInteger, whenFieldsValid } from "./fields.ts";
 
 export { priceUploadSchema } from "../market-data/price-upload.ts";
 
@@ -26,9 +26,7 @@ function todayUtc(): string {
 
 
 const runOptions = {
-  portfolio_id: z
-    .string({ error: "portfolio_id must be a string" })
-    .min(1, { error: "portfolio_id must not be empty" })
+  portfolio_id: idField("portfolio_id")
     .optional()
     .meta({ description: "Limit portfolio analytics to this portfolio; symbol phases still cover the universe." }),
   force_rerun: z
@@ -53,7 +51,7 @@ export const batchRunRequestSchema = z
     } else if (body.date > todayUtc()) {
       ctx.addIssue({ code: "custom", path: ["date"], message: `${body.date} is after today (${todayUtc()} UTC); its closes do not exist yet` });
     }
-  })
+  }, whenFieldsValid)
   .meta({ description: "Run the daily batch for one date." });
 
 /** `POST /admin/batch/backfill`. */
@@ -100,7 +98,7 @@ export const batchBackfillRequestSchema = z
     } else if (weekdaysBetween(from, to).length === 0) {
       ctx.addIssue({ code: "custom", path: ["from"], message: `${from}..${to} has no weekday; batch runs compute weekdays only` });
     }
-  })
+  }, whenFieldsValid)
   .meta({ description: "Run the daily batch for every weekday of a date range, or for the last N trading days of the stored closes." });
 
 /** `GET /admin/batch/runs` query. */
@@ -123,7 +121,7 @@ export const dualWriteReportQuerySchema = z
   .strictObject({
     start_date: isoDate("start_date").meta({ description: "First date of the report, inclusive." }),
     end_date: isoDate("end_date").meta({ description: `Last date, inclusive; at most ${maxBackfillCalendarDays} calendar days after start_date.` }),
-    portfolio_id: z.string().min(1, { error: "portfolio_id must not be empty" }).optional().meta({ description: "Only this portfolio." }),
+    portfolio_id: idField("portfolio_id").optional().meta({ description: "Only this portfolio." }),
   })
   .superRefine((query, ctx) => {
     if (query.start_date > query.end_date) {
@@ -131,7 +129,10 @@ export const dualWriteReportQuerySchema = z
     } else if (addDays(query.start_date, maxBackfillCalendarDays - 1) < query.end_date) {
       ctx.addIssue({ code: "custom", path: ["end_date"], message: `the range spans more than ${maxBackfillCalendarDays} calendar days` });
     }
-  });
+  }, whenFieldsValid);
+
+/** `GET /admin/batch/runs/:id` path. */
+export const batchRunParamsSchema = z.strictObject({ id: idField("id") });
 
 
 /** `POST /admin/market-data/prices` answer: what the write changed. */

@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { instruments } from "../../schema/index.ts";
 import { positionExclusionReasons, symbolMissingReasons, type DataQuality } from "../factors/data-quality.ts";
-import { isoDate, symbolField } from "./fields.ts";
+import { controlCharacterMessage } from "../http/control-characters.ts";
+import { boundedNumber, idField, isoDate, maxAmount, plainText, symbolField, whenFieldsValid } from "./fields.ts";
 import { positionFieldSchemas, positionIssues } from "./portfolios.ts";
 
 const n = z.number().nullable();
@@ -58,7 +59,7 @@ export const exposuresQuerySchema = z
   })
   .superRefine((query, ctx) => {
     if (query.from && query.to && query.from > query.to) ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
-  })
+  }, whenFieldsValid)
   .meta({ id: "ExposuresQuery" });
 
 const series = z.array(n);
@@ -150,8 +151,14 @@ export type DrillDownResponse = z.output<typeof drillDownResponseSchema>;
 
 // ---- stress -------------------------------------------------------------------------------
 
+/** A factor key as a record key: never one of Object.prototype's names (`__proto__`, `constructor`). */
+const shockKey = z
+  .string()
+  .regex(/^[a-z0-9_]+$/, { error: "shock keys must be factor keys" })
+  .refine((key) => !(key in Object.prototype), { error: (issue) => `${String(issue.input)} is not a factor key` });
+
 const shocksSchema = z
-  .record(z.string().regex(/^[a-z0-9_]+$/, { error: "shock keys must be factor keys" }), z.number().finite().min(-1, { error: "a shock must be ≥ -1 (-100%)" }).max(10, { error: "a shock must be ≤ 10 (+1000%)" }))
+  .record(shockKey, z.number().finite().min(-1, { error: "a shock must be ≥ -1 (-100%)" }).max(10, { error: "a shock must be ≤ 10 (+1000%)" }))
   .refine((shocks) => Object.keys(shocks).length > 0, { message: "give at least one shock" })
   .meta({ description: "Factor key → shock in the factor's return units (-0.10 = the factor falls 10%)." });
 
@@ -163,23 +170,30 @@ export const stressScenarioListSchema = z.object({ scenarios: z.array(stressScen
 
 export const stressScenarioCreateSchema = z
   .strictObject({
-    name: z.string().trim().min(1, { error: "name must not be empty" }).max(100),
-    description: z.string().max(1000).optional(),
+    name: plainText("name", { max: 100 }),
+    description: z
+      .string({ error: "description must be a string" })
+      .max(1000, { error: "description must be at most 1000 characters" })
+      .superRefine((value, ctx) => {
+        const message = controlCharacterMessage(value, "text", "description");
+        if (message !== null) ctx.addIssue({ code: "custom", message });
+      })
+      .optional(),
     shocks: shocksSchema,
   })
   .meta({ id: "StressScenarioCreate" });
 
-export const scenarioParamsSchema = z.strictObject({ id: z.string().min(1).max(100) });
+export const scenarioParamsSchema = z.strictObject({ id: idField("id") });
 
 export const stressRequestSchema = z
   .strictObject({
-    scenario_id: z.string().min(1).optional().meta({ description: "A built-in or saved scenario." }),
+    scenario_id: idField("scenario_id").optional().meta({ description: "A built-in or saved scenario." }),
     shocks: shocksSchema.optional().meta({ description: "Shocks set by hand (instead of scenario_id)." }),
     date: isoDate("date").optional().meta({ description: "Default: the latest metrics date." }),
   })
   .superRefine((body, ctx) => {
     if ((body.scenario_id === undefined) === (body.shocks === undefined)) ctx.addIssue({ code: "custom", path: [], message: "give exactly one of scenario_id and shocks" });
-  })
+  }, whenFieldsValid)
   .meta({ id: "StressRequest" });
 
 export const stressResponseSchema = z
@@ -212,9 +226,9 @@ export const maxWhatIfHoldings = 2_000;
 
 export const whatIfRequestSchema = z
   .strictObject({
-    portfolio_id: z.string().min(1).optional().meta({ description: "Compare with this portfolio (and start from its cash unless cash is given)." }),
+    portfolio_id: idField("portfolio_id").optional().meta({ description: "Compare with this portfolio (and start from its cash unless cash is given)." }),
     holdings: z.array(hypotheticalHoldingSchema).max(maxWhatIfHoldings, { error: `at most ${maxWhatIfHoldings} holdings` }),
-    cash: z.number().finite().optional(),
+    cash: boundedNumber("cash", { max: maxAmount }).optional(),
     date: isoDate("date").optional().meta({ description: "Default: the latest metrics date." }),
   })
   .meta({ id: "WhatIfRequest" });

@@ -9,6 +9,7 @@ import {
   batchBackfillRequestSchema,
   batchRunDetailQuerySchema,
   batchRunListQuerySchema,
+  batchRunParamsSchema,
   batchRunRequestSchema,
   dualWriteReportQuerySchema,
   priceUploadSchema,
@@ -49,6 +50,9 @@ import { sectorsQuerySchema, sectorsResponseSchema, symbolDetailQuerySchema, sym
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
+/** The error statuses a route may answer, each with the error body (docs/api.md, "Errors and limits"). */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 426 | 429 | 503;
+
 export interface RouteContract {
   method: HttpMethod;
   /** Hono's path pattern under /api/v1 (`:name` parameters). */
@@ -68,14 +72,25 @@ export interface RouteContract {
   /** The success response's schema and status. */
   response?: z.ZodType;
   status?: 200 | 201 | 202 | 204;
+  /** Another success status the route answers with the same body (200 for a run already under way). */
+  alsoStatus?: 200;
+  /** The success body's media type when it is not JSON (the docs page). */
+  responseMediaType?: "text/html";
+  /**
+   * Error statuses beyond those every route of its kind answers (worker/api/openapi.ts
+   * `errorStatuses`: 401/403/429/503 with a token, 400 with any input, 404 with a path
+   * parameter, 413 with a body, 415 with a CSV body): 409 on a name conflict or a quota, 404
+   * for an id in the body, 422 for stored values out of range.
+   */
+  errors?: readonly ErrorStatus[];
   /** The route also answers text/csv (`Accept: text/csv` or `?format=csv`). */
   csv?: boolean;
 }
 
 export const routes = {
-  health: { method: "get", path: "/health", permission: "public", tag: "service", summary: "Service status and database reachability." },
+  health: { method: "get", path: "/health", permission: "public", tag: "service", errors: [503], summary: "Service status and database reachability." },
   openapi: { method: "get", path: "/openapi.json", permission: "public", tag: "service", summary: "This API's OpenAPI 3.1 document." },
-  docs: { method: "get", path: "/docs", permission: "public", tag: "service", summary: "A page rendering the OpenAPI document." },
+  docs: { method: "get", path: "/docs", permission: "public", tag: "service", responseMediaType: "text/html", summary: "A page rendering the OpenAPI document." },
 
   listSymbols: {
     method: "get", path: "/data/symbols", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols", csv: true,
@@ -89,11 +104,12 @@ export const routes = {
   },
   getSymbol: {
     method: "get", path: "/data/symbols/:symbol", permission: "VIEW_FACTOR_ANALYTICS", tag: "symbols",
+    errors: [404],
     summary: "One symbol: profile, latest metrics, betas of a date with their statistics, and each beta's history.",
     params: symbolParamsSchema, query: symbolDetailQuerySchema, response: symbolDetailResponseSchema,
   },
   listFactors: {
-    method: "get", path: "/factors", permission: "VIEW_FACTOR_ANALYTICS", tag: "factors",
+    method: "get", path: "/factors", permission: "VIEW_FACTOR_ANALYTICS", tag: "factors", errors: [400],
     summary: "The factor definitions.", response: factorsResponseSchema,
   },
 
@@ -102,7 +118,7 @@ export const routes = {
     summary: "The caller's portfolios, and its org's with VIEW_ALL_POSITIONS.", response: portfolioListSchema,
   },
   createPortfolio: {
-    method: "post", path: "/portfolios", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201,
+    method: "post", path: "/portfolios", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201, errors: [409],
     summary: "Create a portfolio owned by the caller.", body: portfolioCreateSchema, response: portfolioSchema,
   },
   getPortfolio: {
@@ -110,7 +126,7 @@ export const routes = {
     summary: "One portfolio.", params: portfolioParamsSchema, response: portfolioSchema,
   },
   updatePortfolio: {
-    method: "patch", path: "/portfolios/:id", permission: "MANAGE_PORTFOLIOS", tag: "portfolios",
+    method: "patch", path: "/portfolios/:id", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", errors: [409],
     summary: "Rename a portfolio, set its cash or benchmark.", params: portfolioParamsSchema, body: portfolioUpdateSchema, response: portfolioSchema,
   },
   deletePortfolio: {
@@ -122,11 +138,11 @@ export const routes = {
     summary: "A portfolio's positions (all, or those held on a date).", params: portfolioParamsSchema, query: positionListQuerySchema, response: positionListSchema,
   },
   createPosition: {
-    method: "post", path: "/portfolios/:id/positions", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201,
+    method: "post", path: "/portfolios/:id/positions", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", status: 201, errors: [409],
     summary: "Add an effective-dated position (stock, ETF, option or private).", params: portfolioParamsSchema, body: positionCreateSchema, response: positionWriteResponseSchema,
   },
   updatePosition: {
-    method: "patch", path: "/portfolios/:id/positions/:positionId", permission: "MANAGE_PORTFOLIOS", tag: "portfolios",
+    method: "patch", path: "/portfolios/:id/positions/:positionId", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", errors: [409],
     summary: "Change a position; the result must be a valid position.", params: positionParamsSchema, body: positionUpdateSchema, response: positionWriteResponseSchema,
   },
   deletePosition: {
@@ -134,7 +150,7 @@ export const routes = {
     summary: "Delete a position.", params: positionParamsSchema,
   },
   importPositions: {
-    method: "post", path: "/portfolios/:id/positions/import", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", bodyMediaType: "text/csv",
+    method: "post", path: "/portfolios/:id/positions/import", permission: "MANAGE_PORTFOLIOS", tag: "portfolios", bodyMediaType: "text/csv", errors: [409],
     summary: "Import positions from CSV: all or nothing, errors by line and field.", params: portfolioParamsSchema, query: positionImportQuerySchema, response: positionImportResponseSchema,
   },
   getExposures: {
@@ -142,19 +158,19 @@ export const routes = {
     summary: "Exposures over a date range: portfolio, benchmark, active, coverage and data_quality per date.", params: portfolioParamsSchema, query: exposuresQuerySchema, response: exposuresResponseSchema,
   },
   getDrillDown: {
-    method: "get", path: "/portfolios/:id/exposures/stocks", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", csv: true,
+    method: "get", path: "/portfolios/:id/exposures/stocks", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", csv: true, errors: [422],
     summary: "The stocks behind one factor's exposure on a date: weight × delta × beta, sorted by |contribution|.", params: portfolioParamsSchema, query: drillDownQuerySchema, response: drillDownResponseSchema,
   },
   runStress: {
-    method: "post", path: "/portfolios/:id/stress", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
+    method: "post", path: "/portfolios/:id/stress", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", errors: [422],
     summary: "$ impact of a scenario (or hand-set shocks) per factor and in total.", params: portfolioParamsSchema, body: stressRequestSchema, response: stressResponseSchema,
   },
   listScenarios: {
-    method: "get", path: "/stress/scenarios", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
+    method: "get", path: "/stress/scenarios", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", errors: [400],
     summary: "Built-in stress scenarios and the caller's saved ones.", response: stressScenarioListSchema,
   },
   createScenario: {
-    method: "post", path: "/stress/scenarios", permission: "MANAGE_PORTFOLIOS", tag: "analytics", status: 201,
+    method: "post", path: "/stress/scenarios", permission: "MANAGE_PORTFOLIOS", tag: "analytics", status: 201, errors: [409],
     summary: "Save a stress scenario.", body: stressScenarioCreateSchema, response: stressScenarioSchema,
   },
   deleteScenario: {
@@ -162,7 +178,7 @@ export const routes = {
     summary: "Delete one of the caller's saved scenarios.", params: scenarioParamsSchema,
   },
   whatIf: {
-    method: "post", path: "/what-if", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics",
+    method: "post", path: "/what-if", permission: "VIEW_FACTOR_ANALYTICS", tag: "analytics", errors: [404, 422],
     summary: "Exposures of a hypothetical portfolio, optionally compared with a stored one; nothing is stored.", body: whatIfRequestSchema, response: whatIfResponseSchema,
   },
 
@@ -176,12 +192,12 @@ export const routes = {
   },
 
   runBatch: {
-    method: "post", path: "/admin/batch/run", permission: "RUN_BATCH", tag: "admin", status: 202,
+    method: "post", path: "/admin/batch/run", permission: "RUN_BATCH", tag: "admin", status: 202, alsoStatus: 200, errors: [404],
     summary: "Start the daily batch for one date (200 with the run already under way).", body: batchRunRequestSchema,
   },
   backfillBatch: {
-    method: "post", path: "/admin/batch/backfill", permission: "RUN_BATCH", tag: "admin", status: 202,
-    summary: "Start the batch for every weekday of a range.", body: batchBackfillRequestSchema,
+    method: "post", path: "/admin/batch/backfill", permission: "RUN_BATCH", tag: "admin", status: 202, alsoStatus: 200, errors: [404, 409],
+    summary: "Start the batch for every weekday of a range (409 with the run's id while another run covers any of its dates).", body: batchBackfillRequestSchema,
   },
   listBatchRuns: {
     method: "get", path: "/admin/batch/runs", permission: "RUN_BATCH", tag: "admin",
@@ -189,10 +205,10 @@ export const routes = {
   },
   getBatchRun: {
     method: "get", path: "/admin/batch/runs/:id", permission: "RUN_BATCH", tag: "admin",
-    summary: "One run with its phases, counts and errors.", query: batchRunDetailQuerySchema,
+    summary: "One run with its phases, counts and errors.", params: batchRunParamsSchema, query: batchRunDetailQuerySchema,
   },
   dualWriteReport: {
-    method: "get", path: "/admin/dual-write/report", permission: "RUN_BATCH", tag: "admin",
+    method: "get", path: "/admin/dual-write/report", permission: "RUN_BATCH", tag: "admin", errors: [404],
     summary: "The dual-write validation report over a date range.", query: dualWriteReportQuerySchema,
   },
   uploadPrices: {

@@ -1,6 +1,7 @@
 // The live WebSocket's HTTP side: the ticket (`POST /live/ticket`) and the upgrade's query.
 // The messages on the socket are worker/realtime/messages.ts.
 import { z } from "zod";
+import { plainText } from "./fields.ts";
 
 export const liveTicketResponseSchema = z
   .object({
@@ -13,5 +14,5 @@ export const liveTicketResponseSchema = z
 export type LiveTicketResponse = z.output<typeof liveTicketResponseSchema>;
 
 export const liveConnectQuerySchema = z
-  .strictObject({ ticket: z.string().min(1).max(300).meta({ description: "From POST /live/ticket; single use, valid 30 s." }) })
+  .strictObject({ ticket: plainText("ticket", { max: 2000, trim: false }).meta({ description: "From POST /live/ticket; single use, valid 30 s." }) })
   .meta({ id: "LiveConnectQuery" });

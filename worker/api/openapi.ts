@@ -4,7 +4,7 @@
 // a caller sends: query values as text), responses as their output side. Written here rather
 // than with a generator library: OpenAPI 3.1 takes JSON Schema as is, and zod 4 emits it.
 import { z } from "zod";
-import { routes, type RouteContract } from "./contract.ts";
+import { routes, type ErrorStatus, type RouteContract } from "./contract.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -65,43 +65,77 @@ function parametersOf(schema: z.ZodType | undefined, where: "path" | "query", re
   }));
 }
 
-const errorResponse = {
-  description: "An error: `{error: {code, message, details}}`.",
-  content: {
-    "application/json": {
-      schema: {
-        type: "object",
-        required: ["error"],
-        properties: {
-          error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: {} } },
-        },
-      },
+const errorSchema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
     },
   },
 };
+
+/** What each error status means, as the document says it (docs/api.md, "Errors and limits"). */
+const errorDescriptions: Record<ErrorStatus, string> = {
+  400: "Invalid input (`VALIDATION_ERROR` with every field and reason in `details`, or `INVALID_JSON`).",
+  401: "No token, or one that fails verification (`AUTH_REQUIRED`, `INVALID_TOKEN`; a ticket: `INVALID_TICKET`).",
+  403: "The token lacks the permission (`details.required`), or the object is read-only to the caller.",
+  404: "No such object visible to the caller (`NOT_FOUND`), or no data for the date (`NO_DATA`).",
+  409: "A conflict: a name already used, a quota reached, or a run already covering the dates.",
+  413: "The body is larger than the route's limit (`PAYLOAD_TOO_LARGE`).",
+  415: "The body's media type is not the one the route takes (`UNSUPPORTED_MEDIA_TYPE`).",
+  422: "Stored values are out of range for the computation (`VALUE_OUT_OF_RANGE`, naming each).",
+  426: "The request is not a WebSocket upgrade (`UPGRADE_REQUIRED`).",
+  429: "Too many requests from the caller (`RATE_LIMITED`, with Retry-After).",
+  503:
+    "The database or the authentication is unavailable " +
+    "(`DATABASE_UNAVAILABLE` with Retry-After, `AUTH_NOT_CONFIGURED`).",
+};
+
+function errorResponse(status: ErrorStatus): JsonSchema {
+  const header = (name: string, description: string, type: string) => ({ headers: { [name]: { description, schema: { type } } } });
+  const retry = status === 429 || status === 503 ? header("Retry-After", "Seconds to wait before retrying.", "integer") : {};
+  const authenticate = status === 401 ? header("WWW-Authenticate", "The bearer challenge.", "string") : {};
+  const content = { "application/json": { schema: errorSchema } };
+  return { description: errorDescriptions[status], ...retry, ...authenticate, content };
+}
+
+/**
+ * Every error status a route can answer: those of its kind (a token: 401, 403, 429 and 503;
+ * a live ticket: 401, 403, 426 and 503; any input, or any guarded route (unknown query keys): 400; a path parameter: 404; a body: 413;
+ * a CSV body: 415) and the route's own (`errors` in the table).
+ */
+export function errorStatuses(route: RouteContract): ErrorStatus[] {
+  const statuses = new Set<ErrorStatus>(route.errors ?? []);
+  if (route.permission === "ticket") for (const status of [401, 403, 426, 503] as const) statuses.add(status);
+  else if (route.permission !== "public") for (const status of [401, 403, 429, 503] as const) statuses.add(status);
+  const hasBody = route.body !== undefined || route.bodyMediaType !== undefined;
+  // Every guarded route refuses unknown query keys (noQuery or its query schema): a 400.
+  if (route.permission !== "public" || route.params || route.query || hasBody) statuses.add(400);
+  if (route.params) statuses.add(404);
+  if (hasBody) statuses.add(413);
+  if (route.bodyMediaType !== undefined) statuses.add(415);
+  return [...statuses].sort((a, b) => a - b);
+}
 
 function operation(name: string, route: RouteContract): JsonSchema {
   const status = String(route.status ?? 200);
   const success: JsonSchema = { description: "Success." };
   if (route.status !== 204) {
-    const content: JsonSchema = { "application/json": { schema: route.response ? jsonSchema(route.response, "output") : {} } };
+    const content: JsonSchema =
+      route.responseMediaType === "text/html"
+        ? { "text/html": { schema: { type: "string" } } }
+        : { "application/json": { schema: route.response ? jsonSchema(route.response, "output") : {} } };
     if (route.csv) content["text/csv"] = { schema: { type: "string" } };
     success["content"] = content;
   }
   const responses: JsonSchema = { [status]: success };
-  if (route.permission === "ticket") {
-    responses["401"] = errorResponse;
-    responses["403"] = errorResponse;
-    responses["426"] = errorResponse;
-  } else if (route.permission !== "public") {
-    responses["401"] = errorResponse;
-    responses["403"] = errorResponse;
-    responses["429"] = errorResponse;
+  if (route.alsoStatus !== undefined) {
+    responses[String(route.alsoStatus)] = { ...success, description: "Success: the same run was already under way." };
   }
-  const hasBody = route.body !== undefined || route.bodyMediaType !== undefined;
-  if (route.params || route.query || hasBody) responses["400"] = errorResponse;
-  if (route.params) responses["404"] = errorResponse;
-  if (hasBody) responses["413"] = errorResponse;
+  for (const error of errorStatuses(route)) responses[String(error)] = errorResponse(error);
   return {
     operationId: name,
     summary: route.summary,

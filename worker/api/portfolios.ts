@@ -4,9 +4,21 @@
 import { z } from "zod";
 import { instruments, optionTypes } from "../../schema/index.ts";
 import { positionWarningReasons, type PositionWarning } from "../portfolios/position-warnings.ts";
-import { isoDate, symbolField } from "./fields.ts";
+import {
+  boundedNumber,
+  idField,
+  isoDate,
+  maxAmount,
+  maxMultiplier,
+  maxQuantity,
+  maxUnitPrice,
+  plainText,
+  symbolField,
+} from "./fields.ts";
 
 const finite = (field: string) => z.number({ error: `${field} must be a number` }).finite({ error: `${field} must be a finite number` });
+/** Cash: a finite amount within ±`maxAmount`, so no sum with it can overflow. */
+const cashField = () => boundedNumber("cash", { max: maxAmount });
 
 // ---- portfolios ---------------------------------------------------------------------------
 
@@ -28,23 +40,23 @@ export type PortfolioResponse = z.output<typeof portfolioSchema>;
 
 export const portfolioListSchema = z.object({ portfolios: z.array(portfolioSchema) }).meta({ id: "PortfolioList" });
 
-const nameField = z.string({ error: "name must be a string" }).trim().min(1, { error: "name must not be empty" }).max(100, { error: "name must be at most 100 characters" });
+const nameField = plainText("name", { max: 100 });
 
 export const portfolioCreateSchema = z
   .strictObject({
     name: nameField,
-    cash: finite("cash").optional().meta({ description: "Cash balance (default 0); negative for a margin loan." }),
+    cash: cashField().optional().meta({ description: "Cash balance (default 0); negative for a margin loan." }),
     benchmark_symbol: symbolField.optional().meta({ description: "Default benchmark (default SPY); must be in the universe." }),
   })
   .meta({ id: "PortfolioCreate" });
 
 export const portfolioUpdateSchema = z
-  .strictObject({ name: nameField.optional(), cash: finite("cash").optional(), benchmark_symbol: symbolField.optional() })
+  .strictObject({ name: nameField.optional(), cash: cashField().optional(), benchmark_symbol: symbolField.optional() })
   .refine((body) => Object.keys(body).length > 0, { message: "give at least one of name, cash, benchmark_symbol" })
   .meta({ id: "PortfolioUpdate" });
 
-export const portfolioParamsSchema = z.strictObject({ id: z.string().min(1).max(100) });
-export const positionParamsSchema = z.strictObject({ id: z.string().min(1).max(100), positionId: z.string().min(1).max(100) });
+export const portfolioParamsSchema = z.strictObject({ id: idField("id") });
+export const positionParamsSchema = z.strictObject({ id: idField("id"), positionId: idField("positionId") });
 
 // ---- positions ----------------------------------------------------------------------------
 
@@ -78,25 +90,23 @@ export const positionListQuerySchema = z
 
 /** The fields of a position a caller sends (create; update takes any subset). */
 const positionFields = {
-  symbol: z
-    .string({ error: "symbol must be a string" })
-    .trim()
-    .min(1, { error: "symbol must not be empty" })
-    .max(100, { error: "symbol must be at most 100 characters" })
-    .meta({ description: "The ticker of a stock or ETF; any label for an option (e.g. its OCC symbol) or a private holding." }),
+  symbol: plainText("symbol", { max: 100 }).meta({ description: "The ticker of a stock or ETF; any label for an option (e.g. its OCC symbol) or a private holding." }),
   instrument: z.enum(instruments, { error: `instrument must be one of ${instruments.join(", ")}` }),
-  quantity: finite("quantity").refine((value) => value !== 0, { message: "quantity must not be 0" }).meta({ description: "Signed: shares, or contracts for options; negative is short." }),
-  cost_basis: finite("cost_basis").nullable().optional(),
+  quantity: boundedNumber("quantity", { max: maxQuantity }).refine((value) => value !== 0, { message: "quantity must not be 0" }).meta({ description: "Signed: shares, or contracts for options; negative is short." }),
+  cost_basis: boundedNumber("cost_basis", { max: maxAmount }).nullable().optional(),
   opened_on: isoDate("opened_on"),
   closed_on: isoDate("closed_on").nullable().optional().meta({ description: "First day no longer held (exclusive)." }),
   underlying_symbol: symbolField.nullable().optional(),
   option_type: z.enum(optionTypes, { error: "option_type must be call or put" }).nullable().optional(),
-  strike: finite("strike").positive({ error: "strike must be > 0" }).nullable().optional(),
+  strike: boundedNumber("strike", { min: 0, max: maxUnitPrice }).positive({ error: "strike must be > 0" }).nullable().optional(),
   expiry: isoDate("expiry").nullable().optional(),
-  multiplier: finite("multiplier").positive({ error: "multiplier must be > 0" }).nullable().optional(),
+  multiplier: boundedNumber("multiplier", { min: 0, max: maxMultiplier })
+    .positive({ error: "multiplier must be > 0" })
+    .nullable()
+    .optional(),
   delta: finite("delta").min(-1, { error: "delta must be in [-1, 1]" }).max(1, { error: "delta must be in [-1, 1]" }).nullable().optional(),
   implied_vol: finite("implied_vol").positive({ error: "implied_vol must be > 0" }).max(10, { error: "implied_vol must be at most 10 (1000%)" }).nullable().optional(),
-  premium: finite("premium").min(0, { error: "premium must be ≥ 0" }).nullable().optional(),
+  premium: boundedNumber("premium", { min: 0, max: maxUnitPrice }).nullable().optional(),
 };
 
 const tickerPattern = /^[A-Za-z0-9][A-Za-z0-9.\-]{0,19}$/;

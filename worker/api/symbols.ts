@@ -3,7 +3,7 @@
 import { getTableColumns } from "drizzle-orm";
 import { z } from "zod";
 import { betaGapReasons, factorMethods, qualityFlags, symbolDailyMetrics } from "../../schema/index.ts";
-import { formatField, isoDate, queryInteger, queryNumber, symbolField } from "./fields.ts";
+import { formatField, isoDate, plainText, queryInteger, queryNumber, symbolField, whenFieldsValid } from "./fields.ts";
 
 const nullableFactor = z.number().nullable();
 
@@ -44,12 +44,8 @@ export const symbolsQuerySchema = z
   .strictObject({
     sort_by: z.enum(symbolSortColumns, { error: `sort_by must be one of ${symbolSortColumns.join(", ")}` }).optional().meta({ description: "Column to sort on (nulls always last)." }),
     sort_order: z.enum(["asc", "desc"], { error: "sort_order must be asc or desc" }).optional(),
-    sector: z.string().trim().min(1, { error: "sector must not be empty" }).max(100).optional(),
-    q: z
-      .string()
-      .trim()
-      .min(1, { error: "q must not be empty" })
-      .max(40, { error: "q must be at most 40 characters" })
+    sector: plainText("sector", { max: 100 }).optional(),
+    q: plainText("q", { max: 40 })
       .optional()
       .meta({ description: "Search (autocomplete): symbols starting with q, or company names containing it; case-insensitive." }),
     min_market_cap: queryNumber("min_market_cap").optional(),
@@ -126,7 +122,7 @@ export const symbolDetailQuerySchema = z
   })
   .superRefine((query, ctx) => {
     if (query.from && query.to && query.from > query.to) ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
-  })
+  }, whenFieldsValid)
   .meta({ id: "SymbolDetailQuery" });
 
 export const symbolBetaSchema = z

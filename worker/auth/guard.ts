@@ -1,8 +1,9 @@
 // The middleware every API route starts with: who is calling (worker/auth/jwt.ts), whether the
 // route's permission (from the route table, worker/api/contract.ts) is in the token, and
-// whether the caller is within its rate limit. Public routes pass through untouched.
+// whether the caller is within its rate limit. Public routes pass through untouched. And the
+// budget of refused requests (401/403) per client address, which limitAuthFailures enforces.
 import { createMiddleware } from "hono/factory";
-import { ApiError } from "../http/errors.ts";
+import { ApiError, errorBody } from "../http/errors.ts";
 import { logEvent } from "../log.ts";
 import type { RouteContract } from "../api/contract.ts";
 import { authenticate } from "./jwt.ts";
@@ -37,3 +38,43 @@ export function guard(route: RouteContract) {
     await next();
   });
 }
+
+/**
+ * The client's address for the failed-authentication budget: Cloudflare's `CF-Connecting-IP`.
+ * Without it (requests that did not come through Cloudflare's edge, tests calling the Worker
+ * directly) every request shares one constant budget.
+ */
+export function clientAddress(request: Request): string {
+  return request.headers.get("cf-connecting-ip")?.trim() || "local";
+}
+
+/**
+ * Rate-limits refused requests (401 and 403, from any route) per client address, so a client
+ * hammering the API with bad or under-privileged tokens gets 429 with Retry-After once its
+ * address has used the budget. Registered around the whole API (worker/index.ts), after the
+ * answer is known: it counts only refusals, so valid callers behind the same address are never
+ * slowed by someone else's bad tokens, and it covers the 403s route handlers raise themselves
+ * (ownership, the live socket's Origin), not only the guard's.
+ *
+ * It uses the API_RATE_LIMIT binding (wrangler.toml: 1,200 per 60 s) under a key prefix of its
+ * own, `auth-failure:ip:`, which can never collide with the per-caller `sub:` keys. A tighter
+ * budget needs a binding of its own (a second [[ratelimits]] entry).
+ */
+export const limitAuthFailures = createMiddleware<ApiEnv>(async (c, next) => {
+  await next();
+  if (c.res.status !== 401 && c.res.status !== 403) return;
+  const address = clientAddress(c.req.raw);
+  const { success } = await c.env.API_RATE_LIMIT.limit({ key: `auth-failure:ip:${address}` });
+  if (success) return;
+  logEvent("warn", "http.auth_failures_limited", { address, status: c.res.status, path: new URL(c.req.url).pathname });
+  // Replace, not merge: the refusal's own headers (WWW-Authenticate) do not belong on a 429.
+  c.res = undefined;
+  c.res = c.json(
+    errorBody(
+      "RATE_LIMITED",
+      `too many refused requests from this address; try again in up to ${rateLimitPeriodSeconds} s`,
+    ),
+    429,
+    { "Retry-After": String(rateLimitPeriodSeconds) },
+  );
+});

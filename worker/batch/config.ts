@@ -16,6 +16,13 @@ export interface BatchConfig {
   marketDataChunkSize: number;
   /** Portfolios per portfolio analytics chunk. */
   portfolioChunkSize: number;
+  /**
+   * Positions per portfolio analytics chunk, summed over its portfolios: chunks are cut by size
+   * as well as by count, so one large portfolio gets a chunk of its own (issue 15).
+   */
+  portfolioChunkPositions: number;
+  /** A portfolio with more positions than this is not computed (`too_many_positions`), alone. */
+  maxPositionsPerPortfolio: number;
   /** A cron run looks back this many calendar days for weekdays no run published. */
   catchUpDays: number;
   /** Write the per-position path too (`position_factor_exposures`), for dual-write validation. */
@@ -44,6 +51,8 @@ export const defaultBatchConfig: BatchConfig = {
   symbolChunkSize: 500,
   marketDataChunkSize: 100,
   portfolioChunkSize: 25,
+  portfolioChunkPositions: 10_000,
+  maxPositionsPerPortfolio: 10_000,
   catchUpDays: 10,
   dualWrite: false,
   stalePriceTradingDays: 5,
@@ -61,6 +70,10 @@ export function batchConfig(env: object): BatchConfig {
     symbolChunkSize: readPositiveInteger(env, "BATCH_SYMBOL_CHUNK_SIZE", defaultBatchConfig.symbolChunkSize),
     marketDataChunkSize: readPositiveInteger(env, "BATCH_MARKET_DATA_CHUNK_SIZE", defaultBatchConfig.marketDataChunkSize),
     portfolioChunkSize: readPositiveInteger(env, "BATCH_PORTFOLIO_CHUNK_SIZE", defaultBatchConfig.portfolioChunkSize),
+    portfolioChunkPositions: readPositiveInteger(env, "BATCH_PORTFOLIO_CHUNK_POSITIONS", defaultBatchConfig.portfolioChunkPositions),
+    // The same cap the API keeps on writes (worker/quotas.ts): a portfolio over it got there
+    // around the API (a direct import, an older version) and is refused alone.
+    maxPositionsPerPortfolio: readPositiveInteger(env, "MAX_POSITIONS_PER_PORTFOLIO", defaultBatchConfig.maxPositionsPerPortfolio),
     catchUpDays: readPositiveInteger(env, "BATCH_CATCH_UP_DAYS", defaultBatchConfig.catchUpDays),
     dualWrite: dualWrite === "true",
     stalePriceTradingDays: readPositiveInteger(env, "BATCH_STALE_PRICE_DAYS", defaultBatchConfig.stalePriceTradingDays),

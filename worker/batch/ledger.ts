@@ -42,13 +42,40 @@ export async function planPhaseChunks(db: Database, key: PhaseKey, symbols: read
  * Inserts the phase's chunk rows unless they exist; returns the indexes this call inserted
  * (none when the phase was planned before), so only the planner sends their messages.
  */
-export async function insertPhaseChunks(db: Database, key: PhaseKey, symbols: readonly string[], chunkSize: number): Promise<number[]> {
+/**
+ * A phase's items in chunks of at most `chunkSize`, in sorted order. With `weights` (e.g. a
+ * portfolio's positions), a chunk also stays within `budget` of total weight: an item heavier
+ * than the budget gets a chunk of its own, so one large item never drags others into a request
+ * that is too large for the database, and fails (if it does) alone.
+ */
+export function planChunks(items: readonly string[], chunkSize: number, weighting?: { weights: ReadonlyMap<string, number>; budget: number }): string[][] {
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
-  const sorted = [...new Set(symbols)].sort();
-  const rows = [];
-  for (let start = 0, index = 0; start < sorted.length; start += chunkSize, index++) {
-    rows.push({ ...key, chunkIndex: index, symbols: sorted.slice(start, start + chunkSize) });
+  const sorted = [...new Set(items)].sort();
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let weight = 0;
+  for (const item of sorted) {
+    const itemWeight = weighting?.weights.get(item) ?? 0;
+    if (current.length > 0 && (current.length >= chunkSize || (weighting !== undefined && weight + itemWeight > weighting.budget))) {
+      chunks.push(current);
+      current = [];
+      weight = 0;
+    }
+    current.push(item);
+    weight += itemWeight;
   }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export async function insertPhaseChunks(
+  db: Database,
+  key: PhaseKey,
+  symbols: readonly string[],
+  chunkSize: number,
+  weighting?: { weights: ReadonlyMap<string, number>; budget: number },
+): Promise<number[]> {
+  const rows = planChunks(symbols, chunkSize, weighting).map((items, index) => ({ ...key, chunkIndex: index, symbols: items }));
   if (rows.length === 0) return [];
   const inserted = await db.insert(batchChunks).values(rows).onConflictDoNothing().returning({ chunkIndex: batchChunks.chunkIndex });
   return inserted.map((row) => row.chunkIndex);

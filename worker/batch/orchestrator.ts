@@ -150,10 +150,29 @@ function runPhases(run: Pick<RunRow, "phases">): readonly BatchPhase[] {
   return phasesOfRun(run.phases);
 }
 
-/** The symbols the run's symbol phases cover: the active universe, or one portfolio's. */
+/**
+ * The symbols the run's symbol phases cover: one portfolio's, or the active universe. The
+ * system's own symbols (seeded, imported with prices: `added_by` null) always belong; a symbol
+ * a tenant brought in through a position belongs while it has prices or while a position open
+ * at the run's start holds it (an option through its underlying). A ticker someone added and
+ * deleted again, never priced, drops out instead of growing every run for good (issue 15).
+ */
 async function runSymbols(db: Database, run: RunRow): Promise<string[]> {
   if (run.portfolioId === null) {
-    const rows = await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(eq(symbolUniverse.isActive, true));
+    const rows = await db
+      .select({ symbol: symbolUniverse.symbol })
+      .from(symbolUniverse)
+      .where(
+        and(
+          eq(symbolUniverse.isActive, true),
+          sql`(${symbolUniverse.addedBy} is null
+            or exists (select 1 from ${marketPrices} where ${marketPrices.symbol} = ${symbolUniverse.symbol})
+            or ${symbolUniverse.symbol} in (
+              select case when ${positions.instrument} = 'option' then ${positions.underlyingSymbol} else ${positions.symbol} end
+              from ${positions}
+              where ${positions.instrument} <> 'private' and (${positions.closedOn} is null or ${positions.closedOn} > ${run.startDate})))`,
+        ),
+      );
     return rows.map((row) => row.symbol);
   }
   const [held, portfolio, factors] = await Promise.all([
@@ -169,6 +188,15 @@ async function runSymbols(db: Database, run: RunRow): Promise<string[]> {
   }
   for (const symbol of factorInputSymbols(factors)) symbols.add(symbol);
   return [...symbols];
+}
+
+/** Positions per portfolio, which size the portfolio phase's chunks. */
+async function positionCounts(db: Database, portfolioIds: readonly string[]): Promise<Map<string, number>> {
+  const wanted = new Set(portfolioIds);
+  // A few portfolios (a history run's one) by id; many, by one pass over positions.
+  const filter = portfolioIds.length <= 500 ? inArray(positions.portfolioId, [...wanted]) : undefined;
+  const rows = await db.select({ id: positions.portfolioId, n: count() }).from(positions).where(filter).groupBy(positions.portfolioId);
+  return new Map(rows.filter((row) => wanted.has(row.id)).map((row) => [row.id, row.n]));
 }
 
 async function runPortfolios(db: Database, run: RunRow): Promise<string[]> {
@@ -222,7 +250,8 @@ async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }
     await recordAndAdvance(deps, run, key, { success: true, message, counts: storedCounts(emptyCounts(unit), [], 0, 0), durationMs: 0 });
     return;
   }
-  const inserted = await insertPhaseChunks(db, key, items, chunkSizeFor(deps.config, key.phase));
+  const weighting = unit === "portfolios" ? { weights: await positionCounts(db, items), budget: deps.config.portfolioChunkPositions } : undefined;
+  const inserted = await insertPhaseChunks(db, key, items, chunkSizeFor(deps.config, key.phase), weighting);
   let toSend = inserted;
   if (repair) {
     const chunks = await phaseChunks(db, key);
@@ -326,7 +355,7 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
       return { counts, issues, duration_ms: Date.now() - started };
     }
     case "portfolio_analytics":
-      return runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds: items, dualWrite: config.dualWrite });
+      return runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds: items, dualWrite: config.dualWrite, maxPositions: config.maxPositionsPerPortfolio });
     case "denormalize": {
       const result = await denormalizeFactorColumns(db, { calculationDate, symbols: items });
       const counts = emptyCounts("symbols", items.length);

@@ -55,10 +55,17 @@
 //   `aggregation_error` (a RangeError: an overflow in the aggregation, stress or P&L): nothing
 //   of that portfolio is written or deleted (the rows of an earlier run stay until a run
 //   succeeds), and the chunk goes on.
+// - `failed` `too_many_positions`: more positions than `maxPositions` (MAX_POSITIONS_PER_PORTFOLIO,
+//   the API's cap; one got there around it); its positions are not even loaded.
+// - `failed` `write_failed`: the chunk's one write batch failed for a reason of the data (not
+//   the database's: those retry the chunk), so each portfolio was computed and written alone,
+//   and this one's write failed too; the others keep their numbers (issue 15).
+// The orchestrator also cuts the phase's chunks by positions (BATCH_PORTFOLIO_CHUNK_POSITIONS),
+// so a large portfolio has a chunk of its own.
 // - rows_stored / rows_unchanged / rows_deleted over every table written.
 import { marketReferenceSymbol } from "./calendar.ts";
 import { factorInputSymbols } from "../factors/factor-specs.ts";
-import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { SQLWrapper } from "drizzle-orm";
 import {
   marketPrices,
@@ -72,7 +79,7 @@ import {
   symbolDailyMetrics,
 } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
-import type { Database } from "../db/client.ts";
+import { databaseFault, type Database } from "../db/client.ts";
 import { loadStoredBetaTable } from "../db/betas.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { runWrites } from "../db/transaction.ts";
@@ -85,7 +92,7 @@ import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
 import type { StressScenario } from "../factors/stress.ts";
 import type { FactorSpec, SymbolBetas } from "../factors/types.ts";
 import { logEvent } from "../log.ts";
-import { emptyCounts, recordIssue } from "./telemetry.ts";
+import { addCounts, emptyCounts, recordIssue } from "./telemetry.ts";
 import type { ChunkOutcome, PhaseIssue } from "./telemetry.ts";
 
 export interface PortfolioAnalyticsChunk {
@@ -93,7 +100,13 @@ export interface PortfolioAnalyticsChunk {
   portfolioIds: readonly string[];
   /** Also write `position_factor_exposures` the old, per-position way. */
   dualWrite: boolean;
+  /** A portfolio holding more positions is not computed: `failed` `too_many_positions` (default 10,000). */
+  maxPositions?: number;
 }
+
+const defaultMaxPositions = 10_000;
+/** Characters of a write error kept in a portfolio's issue. */
+const maxErrorDetail = 300;
 
 /** Calendar days loaded before the longest window: the close before its first return. */
 const priceLookbackDays = 10;
@@ -242,10 +255,22 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
   const issues: PhaseIssue[] = [];
   if (portfolioIds.length === 0) return { counts, issues, duration_ms: Date.now() - started };
 
+  // Sizes first: a portfolio over the cap is refused alone, and its positions are never loaded.
+  const maxPositions = chunk.maxPositions ?? defaultMaxPositions;
+  const sizes = await db
+    .select({ id: positions.portfolioId, n: count() })
+    .from(positions)
+    .where(inArray(positions.portfolioId, portfolioIds))
+    .groupBy(positions.portfolioId);
+  const oversized = new Map(sizes.filter((row) => row.n > maxPositions).map((row) => [row.id, row.n]));
+  const loadable = portfolioIds.filter((id) => !oversized.has(id));
+
   const [factors, portfolioRows, positionRows, scenarioRows] = await Promise.all([
     loadActiveFactors(db),
     db.select({ id: portfolios.id, cash: portfolios.cash }).from(portfolios).where(inArray(portfolios.id, portfolioIds)),
-    db.select().from(positions).where(inArray(positions.portfolioId, portfolioIds)).orderBy(positions.portfolioId, positions.id),
+    loadable.length === 0
+      ? Promise.resolve([])
+      : db.select().from(positions).where(inArray(positions.portfolioId, loadable)).orderBy(positions.portfolioId, positions.id),
     db
       .select({ id: stressScenarios.id, name: stressScenarios.name, description: stressScenarios.description, shocks: stressScenarios.shocks })
       .from(stressScenarios)
@@ -290,6 +315,17 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     const cash = cashById.get(portfolioId);
     if (cash === undefined) {
       recordIssue(counts, issues, { item: portfolioId, kind: "skipped", reason: "not_found", detail: "no such portfolio" });
+      continue;
+    }
+    const size = oversized.get(portfolioId);
+    if (size !== undefined) {
+      // Nothing of it is written or deleted: its rows of an earlier run stay until it fits again.
+      recordIssue(counts, issues, {
+        item: portfolioId,
+        kind: "failed",
+        reason: "too_many_positions",
+        detail: `${size} positions, over the limit of ${maxPositions} (MAX_POSITIONS_PER_PORTFOLIO); not computed`,
+      });
       continue;
     }
     const holdings = holdingsByPortfolio.get(portfolioId) ?? [];
@@ -417,11 +453,55 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     ...deleteByIds(staleStress, (ids) => db.delete(portfolioStressResults).where(inArray(portfolioStressResults.id, ids)).returning({ id: portfolioStressResults.id })),
     ...deleteByIds(stalePositionExposures, (ids) => db.delete(positionFactorExposures).where(inArray(positionFactorExposures.id, ids)).returning({ id: positionFactorExposures.id })),
   ];
-  const { written, deleted } = await runWrites(db, upserts, deletions);
+  let result: { written: number; deleted: number };
+  try {
+    result = await runWrites(db, upserts, deletions);
+  } catch (error) {
+    // The database's trouble (down, busy, full) is worth a retry of the whole chunk; anything
+    // else (a request too large, a constraint) is the data's, and must not fail the others.
+    if (databaseFault(error) !== null || writes.handled.length === 0) throw error;
+    if (portfolioIds.length > 1) return computeEachAlone(db, chunk, portfolioIds, started);
+    const failed = emptyCounts("portfolios", 1);
+    const failedIssues: PhaseIssue[] = [];
+    const message = error instanceof Error ? error.message : String(error);
+    recordIssue(failed, failedIssues, {
+      item: portfolioId0(portfolioIds),
+      kind: "failed",
+      reason: "write_failed",
+      detail: message.length > maxErrorDetail ? `${message.slice(0, maxErrorDetail)}…` : message,
+    });
+    return { counts: failed, issues: failedIssues, duration_ms: Date.now() - started };
+  }
+  const { written, deleted } = result;
   const rowsAttempted = writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;
   counts.rows_stored = written;
   counts.rows_unchanged = rowsAttempted - written;
   counts.rows_deleted = deleted;
+  return { counts, issues, duration_ms: Date.now() - started };
+}
+
+function portfolioId0(ids: readonly string[]): string {
+  const [first] = ids;
+  if (first === undefined) throw new Error("a chunk with no portfolios has nothing to fail");
+  return first;
+}
+
+/**
+ * The chunk again, one portfolio at a time, after its shared write failed for a reason of the
+ * data: each portfolio is written (or fails with its reason) on its own, so one portfolio that
+ * cannot be written never costs the others their numbers.
+ */
+async function computeEachAlone(db: Database, chunk: PortfolioAnalyticsChunk, portfolioIds: readonly string[], started: number): Promise<ChunkOutcome> {
+  const counts = emptyCounts("portfolios", 0);
+  const issues: PhaseIssue[] = [];
+  for (const portfolioId of portfolioIds) {
+    const outcome = await runPortfolioAnalyticsChunk(db, { ...chunk, portfolioIds: [portfolioId] });
+    addCounts(counts, outcome.counts);
+    for (const [reason, n] of Object.entries(outcome.counts.skipped_reasons)) counts.skipped_reasons[reason] = (counts.skipped_reasons[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(outcome.counts.failed_reasons)) counts.failed_reasons[reason] = (counts.failed_reasons[reason] ?? 0) + n;
+    issues.push(...outcome.issues);
+  }
+  logEvent("warn", "portfolio_analytics.isolated", { calculationDate: chunk.calculationDate, portfolios: portfolioIds.length, failed: counts.failed });
   return { counts, issues, duration_ms: Date.now() - started };
 }
 

@@ -38,3 +38,26 @@ export class FactorEngineError extends Error {
     this.factorKey = context.factorKey ?? null;
   }
 }
+
+/**
+ * A computation whose result is not a finite number (an overflow: only absurd magnitudes, such
+ * as a quantity of 1e308 stored before the API capped its inputs). A RangeError, as before, so
+ * callers that treat a RangeError as a failed computation keep doing so; the API turns it into
+ * a 422 naming the stored values that caused it (worker/portfolios/aggregation-input.ts).
+ */
+export class NumericOverflowError extends RangeError {
+  /** What overflowed, e.g. `equity` or `exposure_dollar of market_beta`. */
+  readonly quantity: string;
+
+  constructor(message: string, quantity: string) {
+    super(message);
+    this.name = "NumericOverflowError";
+    this.quantity = quantity;
+  }
+}
+
+/** `value`, or a `NumericOverflowError` naming `what` when it is not finite. */
+export function requireFinite(what: string, value: number, context = "computation"): number {
+  if (!Number.isFinite(value)) throw new NumericOverflowError(`${context} overflowed: ${what} is ${value}`, what);
+  return value;
+}

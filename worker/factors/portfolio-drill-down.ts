@@ -10,6 +10,7 @@
 // scales), ties by symbol then first position id. Private positions are listed as missing
 // (reason `private`) so that the drill-down accounts for every position held on D.
 import { compareText, lookUpBeta } from "./data-quality.ts";
+import { requireFinite } from "./errors.ts";
 import type { PositionExclusionReason, SymbolMissingReason } from "./data-quality.ts";
 import { aggregatePortfolio, betasOf } from "./portfolio.ts";
 import type { AggregationInput, FactorExposure, Instrument, PositionValuation } from "./portfolio.ts";
@@ -62,6 +63,9 @@ export interface FactorDrillDown {
 
 const sumOrNull = (values: readonly (number | null)[]): number | null =>
   values.length === 0 || values.some((v) => v === null) ? null : values.reduce<number>((s, v) => s + (v ?? 0), 0);
+
+const finiteOrNull = (what: string, value: number | null): number | null =>
+  value === null ? null : requireFinite(what, value, "drill-down");
 
 function missingReason(p: PositionValuation): { reason: DrillDownMissingRow["reason"]; detail: string } | null {
   if (p.status === "valued") return null;
@@ -119,6 +123,11 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
     }
   }
 
+  // Each row's numbers are finite when the aggregation's sums are, except with absurd magnitudes.
+  for (const row of rows.values()) {
+    requireFinite(`contribution_dollar of ${row.symbol}`, row.contributionDollar, "drill-down");
+    requireFinite(`market_value of ${row.symbol}`, row.marketValue, "drill-down");
+  }
   const sortedRows = [...rows.values()].sort(
     (a, b) =>
       Math.abs(b.contributionDollar) - Math.abs(a.contributionDollar) ||
@@ -138,9 +147,12 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
     rows: sortedRows,
     missing: sortedMissing,
     totals: {
-      weight: sumOrNull(sortedRows.map((r) => r.weight)),
-      contribution: sumOrNull(sortedRows.map((r) => r.contribution)),
-      contributionDollar: sumOrNull(sortedRows.map((r) => r.contributionDollar)),
+      weight: finiteOrNull("total weight", sumOrNull(sortedRows.map((r) => r.weight))),
+      contribution: finiteOrNull("total contribution", sumOrNull(sortedRows.map((r) => r.contribution))),
+      contributionDollar: finiteOrNull(
+        "total contribution_dollar",
+        sumOrNull(sortedRows.map((r) => r.contributionDollar)),
+      ),
     },
     exposure,
   };

@@ -39,6 +39,7 @@
 import type { Instrument, OptionType } from "../../schema/portfolios.ts";
 import { buildDataQuality, hasNoBetas, lookUpBeta } from "./data-quality.ts";
 import type { DataQuality, PositionExcluded, SymbolCoverage } from "./data-quality.ts";
+import { requireFinite } from "./errors.ts";
 import { blackScholesDelta, DEFAULT_RISK_FREE_RATE, isoDateToDayNumber, yearFraction } from "./options.ts";
 import type { FactorSpec, SymbolFactorBeta } from "./types.ts";
 
@@ -302,8 +303,7 @@ function valuePosition(h: HoldingInput, date: string, closes: ReadonlyMap<string
 }
 
 function requireFiniteOutput(name: string, value: number): number {
-  if (!Number.isFinite(value)) throw new RangeError(`portfolio aggregation overflowed: ${name} is ${value}`);
-  return value;
+  return requireFinite(name, value, "portfolio aggregation");
 }
 
 /** The portfolio's factor exposures on `input.date` (see the header for every definition). */

@@ -17,6 +17,7 @@
 // - `totalReturn` = total / equity, null when equity ≤ 0.
 // - Validation: every shocked key must be a factor of the list (error names it), every shock
 //   finite, at least one shock. Shocks are not bounded: a spread can move more than 100%.
+import { requireFinite } from "./errors.ts";
 import type { FactorSpec } from "./types.ts";
 import type { PortfolioAggregation } from "./portfolio.ts";
 
@@ -141,8 +142,7 @@ export interface StressResult {
 }
 
 function finite(name: string, value: number): number {
-  if (!Number.isFinite(value)) throw new RangeError(`stress ${name} overflowed: ${value}`);
-  return value;
+  return requireFinite(name, value, "stress");
 }
 
 /** Impacts of a scenario on an aggregation; the scenario is validated against its factors. */

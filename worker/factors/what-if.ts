@@ -6,6 +6,7 @@
 // change is what-if − original, null when either side is null (a factor that appears or
 // disappears is visible from the two sides, not hidden behind a number). Factors are
 // compared in the original's order, then any the what-if has in addition.
+import { requireFinite } from "./errors.ts";
 import { aggregatePortfolio } from "./portfolio.ts";
 import type { AggregationInput, FactorExposure, HoldingInput, PortfolioAggregation } from "./portfolio.ts";
 
@@ -54,8 +55,11 @@ export interface AggregationComparison {
   factors: FactorComparison[];
 }
 
-function change(original: number | null, whatIf: number | null): Change {
-  return { original, whatIf, change: original === null || whatIf === null ? null : whatIf - original };
+function change(original: number | null, whatIf: number | null, what: string): Change {
+  // Both sides are finite; their difference overflows only for absurd magnitudes.
+  const difference =
+    original === null || whatIf === null ? null : requireFinite(what, whatIf - original, "what-if comparison");
+  return { original, whatIf, change: difference };
 }
 
 /** What-if minus original, per factor and for equity, gross and net. */
@@ -72,15 +76,15 @@ export function compareAggregations(
     return {
       factorId: ((a ?? b) as FactorExposure).factorId, // every key comes from one side or the other
       factorKey: key,
-      exposure: change(a?.exposure ?? null, b?.exposure ?? null),
-      exposureDollar: change(a?.exposureDollar ?? null, b?.exposureDollar ?? null),
-      coverage: change(a?.coverage ?? null, b?.coverage ?? null),
+      exposure: change(a?.exposure ?? null, b?.exposure ?? null, `exposure of ${key}`),
+      exposureDollar: change(a?.exposureDollar ?? null, b?.exposureDollar ?? null, `exposure_dollar of ${key}`),
+      coverage: change(a?.coverage ?? null, b?.coverage ?? null, `coverage of ${key}`),
     };
   });
   return {
-    equity: change(original.equity, whatIf.equity),
-    gross: change(original.gross, whatIf.gross),
-    net: change(original.net, whatIf.net),
+    equity: change(original.equity, whatIf.equity, "equity"),
+    gross: change(original.gross, whatIf.gross, "gross"),
+    net: change(original.net, whatIf.net, "net"),
     factors,
   };
 }

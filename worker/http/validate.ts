@@ -8,7 +8,7 @@
 // boundary (field paths in our notation, INVALID_JSON, 413 before the body is read), which
 // that middleware's hook would have to re-create from hono's own JSON parsing.
 import type { Env as HonoEnv, MiddlewareHandler } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { defaultMaxBodyBytes, parseInput, queryObject, readJsonBody } from "./validation.ts";
 
 type Target = "json" | "query" | "param";
@@ -23,6 +23,9 @@ type Validated<T extends Target, S extends z.ZodType> = {
   out: { [K in T]: z.output<S> };
 };
 
+/** A query with no keys: every key is unknown. */
+const noQuerySchema = z.strictObject({});
+
 const names: Record<Target, string> = { json: "request body", query: "query", param: "path" };
 
 export function validate<T extends Target, S extends z.ZodType, E extends HonoEnv = HonoEnv>(
@@ -36,6 +39,17 @@ export function validate<T extends Target, S extends z.ZodType, E extends HonoEn
     else if (target === "query") input = queryObject(c.req.raw);
     else input = c.req.param();
     c.req.addValidatedData(target, parseInput(schema, input, names[target]) as never);
+    await next();
+  };
+}
+
+/**
+ * For a route that takes no query parameters: any key is a 400 naming it (docs/api.md: unknown
+ * query keys are errors). Not a typed validator, so `hc` asks its callers for no `query`.
+ */
+export function noQuery<E extends HonoEnv = HonoEnv>(): MiddlewareHandler<E> {
+  return async (c, next) => {
+    parseInput(noQuerySchema, queryObject(c.req.raw), "query");
     await next();
   };
 }

@@ -6,6 +6,7 @@
 // header cannot get a larger body in.
 import type { z } from "zod";
 import { formatPath } from "../market-data/price-upload.ts";
+import { controlCharacterErrors, type ControlCharacterPolicy } from "./control-characters.ts";
 import { ApiError } from "./errors.ts";
 
 /** One problem of an input: `path` as `prices[3].close`, `message` in words. */
@@ -27,26 +28,49 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown field "${key}"` }));
     }
+    // A record's key: the key schema's own message ("Bad is not a factor key"), not zod's generic one.
+    if (issue.code === "invalid_key") {
+      return [{ path: formatPath(issue.path), message: issue.issues[0]?.message ?? issue.message }];
+    }
     return [{ path: formatPath(issue.path), message: issue.message }];
   });
 }
 
 /**
  * Parses `input` with `schema`, or throws a 400 listing every problem. `what` names the input
- * in the message ("request body", "query").
+ * in the message ("request body", "query"). Strings with control characters are refused first
+ * (`policy`: none at all in a query or path, only tab and line breaks in a body).
  */
-export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown, what: string): z.output<Schema> {
+export function parseInput<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+  what: string,
+  policy: ControlCharacterPolicy = what === "request body" ? "text" : "line",
+): z.output<Schema> {
+  const controls = controlCharacterErrors(input, policy);
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const details = fieldErrors(result.error.issues);
+  if (result.success && controls.length === 0) return result.data;
+  const flagged = new Set(controls.map((error) => error.path));
+  const schemaErrors = result.success
+    ? []
+    : fieldErrors(result.error.issues).filter((error) => !flagged.has(error.path));
+  const details = [...controls, ...schemaErrors];
   const fields = details.map((detail) => detail.path || "(whole input)");
   throw validationError(`invalid ${what}: ${[...new Set(fields)].join(", ")}`, details);
 }
 
-/** The query string as a plain object (the first value of a repeated key). */
+/**
+ * The query string as a plain object (the first value of a repeated key). Keys are own
+ * properties whatever they are called: `constructor`, `toString` or `__proto__` become fields
+ * a strict schema refuses as unknown, instead of being taken for Object.prototype's and
+ * silently dropped (or, for `__proto__`, setting the object's prototype).
+ */
 export function queryObject(request: Request): Record<string, string> {
   const query: Record<string, string> = {};
-  for (const [key, value] of new URL(request.url).searchParams) if (!(key in query)) query[key] = value;
+  for (const [key, value] of new URL(request.url).searchParams) {
+    if (Object.hasOwn(query, key)) continue;
+    Object.defineProperty(query, key, { value, enumerable: true, writable: true, configurable: true });
+  }
   return query;
 }
 
@@ -90,11 +114,19 @@ export async function readBodyText(request: Request, maxBytes: number): Promise<
 export async function readJsonBody(request: Request, maxBytes = defaultMaxBodyBytes): Promise<unknown> {
   const text = await readBodyText(request, maxBytes);
   if (text.trim() === "") throw new ApiError(400, "INVALID_JSON", "the request body is empty; expected a JSON object");
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch (error) {
     throw new ApiError(400, "INVALID_JSON", `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // Every JSON body, including those a route validates by hand (the price upload).
+  const controls = controlCharacterErrors(body, "text");
+  if (controls.length > 0) {
+    const fields = [...new Set(controls.map((error) => error.path || "(whole input)"))];
+    throw validationError(`invalid request body: ${fields.join(", ")}`, controls);
+  }
+  return body;
 }
 
 /** Reads and validates a JSON body in one step. */

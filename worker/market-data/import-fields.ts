@@ -132,17 +132,26 @@ export function parseOptionalNumber(raw: string, column: string): CellResult<num
   return { ok: true, value: value === 0 ? 0 : value };
 }
 
-export function parseOptionalPositive(raw: string, column: string): CellResult<number | null> {
+/** The largest close a price file may carry: far above any traded price, far below what overflows a product (issue 15). */
+export const maxPrice = 1e9;
+/** The largest positive amount otherwise (a market cap, an enterprise value). */
+export const maxAmount = 1e15;
+
+export function parseOptionalPositive(raw: string, column: string, max = maxAmount): CellResult<number | null> {
   const parsed = parseOptionalNumber(raw, column);
   if (parsed.ok && parsed.value !== null && parsed.value <= 0) {
     return { ok: false, reason: `${column} ${raw} is not positive` };
   }
+  if (parsed.ok && parsed.value !== null && parsed.value > max) {
+    return { ok: false, reason: `${column} ${raw} is over the largest accepted value, ${max}` };
+  }
   return parsed;
 }
 
+/** A required price (a close): positive and at most `maxPrice`. */
 export function parseRequiredPositive(raw: string, column: string): CellResult<number> {
   if (raw === "") return { ok: false, reason: `${column} is empty` };
-  const parsed = parseOptionalPositive(raw, column);
+  const parsed = parseOptionalPositive(raw, column, maxPrice);
   return parsed.ok ? { ok: true, value: parsed.value ?? Number.NaN } : parsed;
 }
 

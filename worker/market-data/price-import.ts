@@ -8,7 +8,7 @@
 // drags every beta of the symbol to the ±5 cap; refusing it at the door, with both lines
 // named, is cheaper than finding it in the exposures. The JSON upload (`price-upload.ts`)
 // applies the same check through `findSuspectMoves` / `describeSuspectMove`.
-import { parseIsoDate, parseOptionalCount, parseOptionalNumber, parseOptionalPositive, parseRequiredPositive, parseSymbol, readTable, sortErrors } from "./import-fields.ts";
+import { maxPrice, parseIsoDate, parseOptionalCount, parseOptionalNumber, parseOptionalPositive, parseRequiredPositive, parseSymbol, readTable, sortErrors } from "./import-fields.ts";
 import type { CellResult, ImportError } from "./import-fields.ts";
 
 export type { ImportError };
@@ -92,7 +92,7 @@ export function validatePriceCsv(text: string, options: PriceValidationOptions =
     const symbol = take("symbol", symbols(cells.symbol ?? ""));
     const date = take("date", dates(cells.date ?? ""));
     const close = take("close", parseRequiredPositive(cells.close ?? "", "close"));
-    const adjClose = take("adj_close", parseOptionalPositive(cells.adj_close ?? "", "adj_close"));
+    const adjClose = take("adj_close", parseOptionalPositive(cells.adj_close ?? "", "adj_close", maxPrice));
     const volume = take("volume", parseOptionalCount(cells.volume ?? "", "volume"));
     if (errors.length > errorsBefore || symbol === undefined || date === undefined || close === undefined || adjClose === undefined || volume === undefined) {
       continue;

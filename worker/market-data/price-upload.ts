@@ -17,7 +17,7 @@
 // own rows; it may only be a number > 1 (JSON has no Infinity; a caller that must disable the
 // check passes `maxDailyMove: Infinity` in the options).
 import { z } from "zod";
-import { parseIsoDate, parseOptionalCount, parseOptionalPositive, parseRequiredPositive, parseSymbol } from "./import-fields.ts";
+import { maxPrice, parseIsoDate, parseOptionalCount, parseOptionalPositive, parseRequiredPositive, parseSymbol } from "./import-fields.ts";
 import type { CellResult } from "./import-fields.ts";
 import { checkMaxDailyMove, defaultMaxDailyMove, describeSuspectMove, findSuspectMoves } from "./price-import.ts";
 import type { PriceRow } from "./price-import.ts";
@@ -60,7 +60,7 @@ const rowShape = {
     .meta({ exclusiveMinimum: 0, description: "Closing price, > 0.", examples: [243.85] }),
   adj_close: z
     .number({ error: typeError("adj_close", "a number or null") })
-    .superRefine(rule((value: number) => parseOptionalPositive(text(value), "adj_close")))
+    .superRefine(rule((value: number) => parseOptionalPositive(text(value), "adj_close", maxPrice)))
     .nullable()
     .optional()
     .meta({ exclusiveMinimum: 0, description: "Adjusted close, > 0; null or absent when unknown." }),

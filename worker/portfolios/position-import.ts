@@ -11,6 +11,7 @@ import { runTransaction, type Write } from "../db/transaction.ts";
 import { ApiError } from "../http/errors.ts";
 import { readBodyText } from "../http/validation.ts";
 import { parseCsv } from "../market-data/csv.ts";
+import type { HoldingWritePlan } from "./holding-writes.ts";
 import { positionResponse, positionRow, type PositionInsert } from "./records.ts";
 
 export const maxPositionImportBytes = 2 * 1024 * 1024;
@@ -38,7 +39,7 @@ export async function importPositionsCsv(
   request: Request,
   portfolioId: string,
   mode: "append" | "replace",
-  registerSymbols: (db: Database, rows: readonly PositionInsert[]) => Write[],
+  planWrites: (rows: readonly PositionInsert[]) => Promise<HoldingWritePlan>,
 ) {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^text\/csv\b/i.test(contentType)) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `send the positions as text/csv (got ${contentType || "no Content-Type"})`);
@@ -100,7 +101,8 @@ export async function importPositionsCsv(
   // Deletions first (replace), then the universe and the rows, in one transaction.
   // The replaced positions' earliest opened_on matters to the history too: read it first.
   const replaced = mode === "replace" ? await db.select({ openedOn: positions.openedOn }).from(positions).where(eq(positions.portfolioId, portfolioId)) : [];
-  const counts = await runTransaction(db, [...deletions, ...registerSymbols(db, rows), ...inserts]);
+  const plan = await planWrites(rows);
+  const counts = await runTransaction(db, [...deletions, ...plan.before, ...inserts, ...plan.after]);
   const deleted = deletions.length > 0 ? (counts[0] ?? 0) : 0;
   const stored = await db.select().from(positions).where(eq(positions.portfolioId, portfolioId));
   const ids = new Set(rows.map((row) => row.id));

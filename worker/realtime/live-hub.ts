@@ -18,7 +18,9 @@ import { portfolios } from "../../schema/index.ts";
 import { visiblePortfolios } from "../auth/ownership.ts";
 import { isPermission, type Caller, type Permission } from "../auth/permissions.ts";
 import { getDatabase } from "../db/client.ts";
+import { quotas, tenantOf } from "../quotas.ts";
 import { describeError, logEvent } from "../log.ts";
+import { decodeHubName } from "./tickets.ts";
 import {
   clientMessage,
   maxClientErrors,
@@ -54,12 +56,15 @@ interface SocketState {
   permissions: Permission[];
   topics: string[];
   errors: number;
+  /** Messages the socket may still send now, and when that was computed (#takeAllowance). */
+  allowance?: number;
+  allowanceAt?: number;
 }
 
 export type ExposureUpdate = Omit<ExposuresUpdated, "type" | "seq">;
 
 export function hubNameFor(identity: { org: string | null; sub: string }): string {
-  return identity.org ? `org:${identity.org}` : `user:${identity.sub}`;
+  return tenantOf(identity);
 }
 
 export function liveHub(env: Env, name: string): DurableObjectStub<LiveHub> {
@@ -92,13 +97,11 @@ export class LiveHub extends DurableObject<Env> {
     return { ok: true, connections: this.ctx.getWebSockets().length, lastEvent: row ? (JSON.parse(row.payload) as BatchCompleted) : null };
   }
 
-  /** A single-use ticket for `caller`, valid `ticketTtlSeconds`; its first part names this hub. */
-  async issueTicket(caller: { sub: string; org: string | null; permissions: string[] }, hubName: string): Promise<{ ticket: string; expires_at: string }> {
-    const random = new Uint8Array(32);
-    crypto.getRandomValues(random);
-    const secret = [...random].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-    const ticket = `${encodeHubName(hubName)}.${secret}`;
-    const expiresAt = Date.now() + ticketTtlSeconds * 1_000;
+  /**
+   * Keeps a single-use ticket for `caller`, signed by the Worker (./tickets.ts) for this hub and
+   * valid until `expiresAt`: the hub accepts only tickets it keeps, once.
+   */
+  async issueTicket(caller: { sub: string; org: string | null; permissions: string[] }, ticket: string, expiresAt: number): Promise<{ ticket: string; expires_at: string }> {
     this.ctx.storage.sql.exec("delete from tickets where expires_at <= ?", Date.now());
     this.ctx.storage.sql.exec("insert into tickets (ticket, sub, org, permissions, expires_at) values (?, ?, ?, ?, ?)", ticket, caller.sub, caller.org, JSON.stringify(caller.permissions), expiresAt);
     return { ticket, expires_at: new Date(expiresAt).toISOString() };
@@ -107,14 +110,14 @@ export class LiveHub extends DurableObject<Env> {
   /** The upgrade, forwarded by the Worker after its Origin check: consumes the ticket, accepts the socket. */
   override async fetch(request: Request): Promise<Response> {
     try {
-      return this.#accept(request);
+      return await this.#accept(request);
     } catch (error) {
       logEvent("error", "live.upgrade_failed", { error: describeError(error) });
       return Response.json({ error: { code: "INTERNAL_ERROR", message: "internal error" } }, { status: 500 });
     }
   }
 
-  #accept(request: Request): Response {
+  async #accept(request: Request): Promise<Response> {
     const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
     // Consumed whatever happens next: a ticket is good for one attempt.
     const row = this.ctx.storage.sql
@@ -122,19 +125,46 @@ export class LiveHub extends DurableObject<Env> {
       .toArray()[0];
     if (!row) return unauthorized("the ticket is unknown or was already used");
     if (row.expires_at <= Date.now()) return unauthorized("the ticket has expired");
+    // Tags are at most 256 characters, a sub may be longer: the socket is tagged with its hash.
+    const tag = await subTag(row.sub);
+    const limits = quotas(this.env);
+    const open = this.ctx.getWebSockets(tag).length;
+    if (open >= limits.socketsPerUser) {
+      return Response.json(
+        { error: { code: "TOO_MANY_SOCKETS", message: `you have ${open} live sockets open, the most one user may (LIVE_MAX_SOCKETS_PER_USER); close one first` } },
+        { status: 429, headers: { "Retry-After": String(heartbeatSeconds) } },
+      );
+    }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const state: SocketState = { sub: row.sub, org: row.org, permissions: (JSON.parse(row.permissions) as unknown[]).filter(isPermission), topics: [], errors: 0 };
-    this.ctx.acceptWebSocket(server, [`sub:${row.sub}`]);
+    const state: SocketState = {
+      sub: row.sub,
+      org: row.org,
+      permissions: (JSON.parse(row.permissions) as unknown[]).filter(isPermission),
+      topics: [],
+      errors: 0,
+      allowance: 2 * limits.messagesPerSecond,
+      allowanceAt: Date.now(),
+    };
+    this.ctx.acceptWebSocket(server, [tag]);
     server.serializeAttachment(state);
-    send(server, { type: "welcome", sub: row.sub, hub: hubNameFromTicket(ticket) ?? "", heartbeat_seconds: heartbeatSeconds });
+    send(server, { type: "welcome", sub: row.sub, hub: decodeHubName(ticket.split(".")[0] ?? "") ?? "", heartbeat_seconds: heartbeatSeconds });
     logEvent("info", "live.connected", { sub: row.sub, connections: this.ctx.getWebSockets().length });
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
+      // Messages of one socket are handled concurrently (each awaits the database), so the
+      // attachment is read and written back synchronously around each change, never across an await.
       const state = ws.deserializeAttachment() as SocketState;
+      const allowed = this.#takeAllowance(state);
+      ws.serializeAttachment(state);
+      if (!allowed) {
+        // Answered without a database query: a flood costs the hub next to nothing, and ends the socket.
+        this.#refuse(ws, state, "RATE_LIMITED", `at most ${quotas(this.env).messagesPerSecond} messages per second (LIVE_MAX_MESSAGES_PER_SECOND)`);
+        return;
+      }
       const size = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
       if (typeof message !== "string" || size > maxClientMessageBytes) {
         this.#refuse(ws, state, "TOO_LARGE", typeof message === "string" ? `messages are at most ${maxClientMessageBytes} bytes` : "binary messages are not accepted");
@@ -157,8 +187,9 @@ export class LiveHub extends DurableObject<Env> {
         this.#refuse(ws, state, "NOT_FOUND", `portfolio ${request.portfolio_id} does not exist`, request.portfolio_id);
         return;
       }
-      if (!state.topics.includes(request.portfolio_id)) state.topics.push(request.portfolio_id);
-      ws.serializeAttachment(state);
+      const current = ws.deserializeAttachment() as SocketState;
+      if (!current.topics.includes(request.portfolio_id)) current.topics.push(request.portfolio_id);
+      ws.serializeAttachment(current);
       const seq = this.#currentSeq(request.portfolio_id);
       let replayed = 0;
       if (request.last_seq !== undefined && request.last_seq < seq) {
@@ -267,8 +298,27 @@ export class LiveHub extends DurableObject<Env> {
     return row !== undefined;
   }
 
+  /**
+   * A token bucket per socket, kept in its attachment (so it survives hibernation): refilled at
+   * LIVE_MAX_MESSAGES_PER_SECOND, holding up to twice that. False when the message is over it.
+   */
+  #takeAllowance(state: SocketState): boolean {
+    const rate = quotas(this.env).messagesPerSecond;
+    const now = Date.now();
+    const allowance = Math.min(2 * rate, (state.allowance ?? 2 * rate) + ((now - (state.allowanceAt ?? now)) / 1000) * rate);
+    state.allowanceAt = now;
+    if (allowance < 1) {
+      state.allowance = allowance;
+      return false;
+    }
+    state.allowance = allowance - 1;
+    return true;
+  }
+
   /** Answers a refused message with an error; a socket that keeps sending them is closed (1008). */
-  #refuse(ws: WebSocket, state: SocketState, code: "TOO_LARGE" | "MALFORMED" | "NOT_FOUND", message: string, portfolioId?: string): void {
+  #refuse(ws: WebSocket, stale: SocketState, code: "TOO_LARGE" | "MALFORMED" | "NOT_FOUND" | "RATE_LIMITED", message: string, portfolioId?: string): void {
+    // The attachment as it is now: another message of the socket may have changed it meanwhile.
+    const state = (ws.deserializeAttachment() as SocketState | null) ?? stale;
     state.errors++;
     ws.serializeAttachment(state);
     send(ws, { type: "error", code, message, ...(portfolioId ? { portfolio_id: portfolioId } : {}) });
@@ -283,18 +333,8 @@ function send(ws: WebSocket, message: ServerMessage): void {
   ws.send(JSON.stringify(message));
 }
 
-/** Tickets start with the hub's name (base64url), so the Worker knows where to forward them. */
-export function encodeHubName(name: string): string {
-  return btoa(name).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-export function hubNameFromTicket(ticket: string): string | null {
-  const [encoded, secret] = ticket.split(".");
-  if (!encoded || !secret || !/^[0-9a-f]{64}$/.test(secret)) return null;
-  try {
-    const name = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
-    return /^(org|user):./.test(name) ? name : null;
-  } catch {
-    return null;
-  }
+/** The tag of a user's sockets: a hash of the sub, since tags are limited to 256 characters. */
+async function subTag(sub: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sub)));
+  return `sub:${[...digest.slice(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }

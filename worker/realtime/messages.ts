@@ -70,7 +70,7 @@ export const batchCompletedMessage = z.object({
   date: z.string(),
   summary: z.object({ phases_ok: z.number(), phases_failed: z.number(), portfolios_updated: z.number() }),
 });
-export const errorCodes = ["MALFORMED", "TOO_LARGE", "FORBIDDEN", "NOT_FOUND", "INTERNAL"] as const;
+export const errorCodes = ["MALFORMED", "TOO_LARGE", "FORBIDDEN", "NOT_FOUND", "RATE_LIMITED", "INTERNAL"] as const;
 export const errorMessage = z.object({ type: z.literal("error"), code: z.enum(errorCodes), message: z.string(), portfolio_id: z.optional(z.string()) });
 
 export const serverMessage = z.discriminatedUnion("type", [

@@ -16,13 +16,19 @@
 // - Unknown body fields are errors (a typo like `forceRerun` must not silently run without it).
 // - Starting a run answers 202 with a Location of its detail; repeating the request while that
 //   run is still queued or running answers 200 with the same run (`outcome: already_running`).
-import { and, desc, eq, lte } from "drizzle-orm";
+// - A backfill whose range overlaps a different run that is still queued or running (a
+//   backfill, an admin run or the cron's; not a portfolio's history run, which computes no
+//   symbol) answers 409 `RUN_IN_PROGRESS` with that run's id: two runs computing the same
+//   dates would race on the same rows. The check reads the runs table before creating the
+//   run; two overlapping requests in the same instant can still both pass it.
+import { and, desc, eq, gte, inArray, lte, ne } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { marketPrices, portfolios } from "../../schema/index.ts";
+import { batchRuns, marketPrices, portfolios } from "../../schema/index.ts";
 import {
   batchBackfillRequestSchema,
   batchRunDetailQuerySchema,
   batchRunListQuerySchema,
+  batchRunParamsSchema,
   batchRunRequestSchema,
   dualWriteReportQuerySchema,
   maxPriceUploadBytes,
@@ -33,11 +39,11 @@ import { guard, type ApiEnv } from "../auth/guard.ts";
 import { listRuns, readRunDetail, type BatchRunStartResponse } from "../batch/run-history.ts";
 import { buildDualWriteReport } from "../batch/dual-write-report.ts";
 import { marketReferenceSymbol } from "../batch/calendar.ts";
-import { createRun, type RunRequest } from "../batch/runs.ts";
+import { activeDedupeKey, createRun, type RunRequest } from "../batch/runs.ts";
 import { sweepOnRead } from "../batch/sweep.ts";
 import { getDatabase, type Database } from "../db/client.ts";
 import { ApiError } from "../http/errors.ts";
-import { validate } from "../http/validate.ts";
+import { noQuery, validate } from "../http/validate.ts";
 import { readJsonBody, validationError } from "../http/validation.ts";
 import { writePrices } from "../market-data/import-writer.ts";
 import { validatePriceUpload } from "../market-data/price-upload.ts";
@@ -57,6 +63,49 @@ async function startRun(db: Database, queue: Env["BATCH_QUEUE"], request: RunReq
 }
 
 
+/**
+ * 409 when another run that computes symbols is queued or running over any date of
+ * `startDate`..`endDate`; the same request's own run (its dedupe key) is left to `createRun`,
+ * which answers it with 200 `already_running`.
+ */
+async function refuseOverlappingRun(db: Database, request: RunRequest): Promise<void> {
+  const overlapping = await db
+    .select({
+      id: batchRuns.id,
+      trigger: batchRuns.trigger,
+      status: batchRuns.status,
+      startDate: batchRuns.startDate,
+      endDate: batchRuns.endDate,
+    })
+    .from(batchRuns)
+    .where(
+      and(
+        inArray(batchRuns.status, ["queued", "running"]),
+        inArray(batchRuns.trigger, ["backfill", "admin", "cron"]),
+        lte(batchRuns.startDate, request.endDate),
+        gte(batchRuns.endDate, request.startDate),
+        ne(batchRuns.dedupeKey, activeDedupeKey(request)),
+      ),
+    )
+    .orderBy(batchRuns.createdAt)
+    .limit(1)
+    .get();
+  if (!overlapping) return;
+  const range = `${overlapping.startDate}..${overlapping.endDate}`;
+  throw new ApiError(
+    409,
+    "RUN_IN_PROGRESS",
+    `batch run ${overlapping.id} (${overlapping.trigger}, ${overlapping.status}) already covers ${range}; ` +
+      `wait for it to end (GET /api/v1/admin/batch/runs/${overlapping.id})`,
+    {
+      run_id: overlapping.id,
+      status: overlapping.status,
+      start_date: overlapping.startDate,
+      end_date: overlapping.endDate,
+    },
+  );
+}
+
 /** Starts the requested run: 202 with its Location, or 200 with the run already under way. */
 async function startRunResponse(
   c: Context<ApiEnv>,
@@ -65,7 +114,7 @@ async function startRunResponse(
 ) {
   const db = getDatabase(c.env);
   await requirePortfolio(db, request.portfolio_id);
-  const started = await startRun(db, c.env.BATCH_QUEUE, {
+  const run: RunRequest = {
     trigger: request.trigger,
     startDate: request.startDate,
     endDate: request.endDate,
@@ -73,17 +122,19 @@ async function startRunResponse(
     forceRerun: request.force_rerun ?? false,
     replacePrices: request.replace_prices ?? false,
     requestedBy: c.get("caller").sub,
-  }, dates);
+  };
+  if (request.trigger === "backfill") await refuseOverlappingRun(db, run);
+  const started = await startRun(db, c.env.BATCH_QUEUE, run, dates);
   c.header("Location", `/api/v1/admin/batch/runs/${started.run_id}`);
   return c.json(started, started.outcome === "started" ? 202 : 200);
 }
 
 export const adminRoutes = new Hono<ApiEnv>()
-  .post("/batch/run", guard(routes.runBatch), validate("json", batchRunRequestSchema), async (c) => {
+  .post("/batch/run", guard(routes.runBatch), noQuery(), validate("json", batchRunRequestSchema), async (c) => {
     const body = c.req.valid("json");
     return startRunResponse(c, { ...body, trigger: "admin", startDate: body.date, endDate: body.date });
   })
-  .post("/batch/backfill", guard(routes.backfillBatch), validate("json", batchBackfillRequestSchema), async (c) => {
+  .post("/batch/backfill", guard(routes.backfillBatch), noQuery(), validate("json", batchBackfillRequestSchema), async (c) => {
     const { from, to, last_trading_days: last, ...options } = c.req.valid("json");
     if (last !== undefined) {
       const dates = await lastTradingDays(getDatabase(c.env), last);
@@ -102,9 +153,9 @@ export const adminRoutes = new Hono<ApiEnv>()
   .get("/batch/runs", guard(routes.listBatchRuns), validate("query", batchRunListQuerySchema), async (c) => {
     return c.json(await listRuns(getDatabase(c.env), c.req.valid("query")), 200);
   })
-  .get("/batch/runs/:id", guard(routes.getBatchRun), validate("query", batchRunDetailQuerySchema), async (c) => {
+  .get("/batch/runs/:id", guard(routes.getBatchRun), validate("param", batchRunParamsSchema), validate("query", batchRunDetailQuerySchema), async (c) => {
     const query = c.req.valid("query");
-    const runId = c.req.param("id");
+    const runId = c.req.valid("param").id;
     // Reading a run's status sweeps it when it stalled (re-enqueues its waiting work).
     await sweepOnRead(c.env, getDatabase(c.env), runId);
     const detail = await readRunDetail(getDatabase(c.env), runId, { includeIssues: query.include_issues });
@@ -118,7 +169,7 @@ export const adminRoutes = new Hono<ApiEnv>()
     const report = await buildDualWriteReport(db, { startDate: query.start_date, endDate: query.end_date, portfolioId: query.portfolio_id ?? null });
     return c.json(report, 200);
   })
-  .post("/market-data/prices", guard(routes.uploadPrices), async (c) => {
+  .post("/market-data/prices", guard(routes.uploadPrices), noQuery(), async (c) => {
     const body = await readJsonBody(c.req.raw, maxPriceUploadBytes);
     const validation = validatePriceUpload(body);
     if (!validation.ok) {

@@ -6,8 +6,9 @@ import { routes } from "../api/contract.ts";
 import type { FactorsResponse } from "../api/factors.ts";
 import { guard, type ApiEnv } from "../auth/guard.ts";
 import { getDatabase } from "../db/client.ts";
+import { noQuery } from "../http/validate.ts";
 
-export const factorRoutes = new Hono<ApiEnv>().get("/", guard(routes.listFactors), async (c) => {
+export const factorRoutes = new Hono<ApiEnv>().get("/", guard(routes.listFactors), noQuery(), async (c) => {
   const rows = await getDatabase(c.env).select().from(factorDefinitions).orderBy(asc(factorDefinitions.displayOrder), asc(factorDefinitions.id));
   const response: FactorsResponse = {
     factors: rows.map((row) => ({

@@ -35,9 +35,14 @@ import { factorDrillDown } from "../factors/portfolio-drill-down.ts";
 import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
-import { validate } from "../http/validate.ts";
+import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
-import { aggregationInputFor, analyticsDate, portfolioHoldings } from "../portfolios/aggregation-input.ts";
+import {
+  aggregationInputFor,
+  analyticsDate,
+  computeWithinRange,
+  portfolioHoldings,
+} from "../portfolios/aggregation-input.ts";
 
 export const analyticsRoutes = new Hono<ApiEnv>()
   .get("/:id/exposures", guard(routes.getExposures), validate("param", portfolioParamsSchema), validate("query", exposuresQuerySchema), async (c) => {
@@ -177,7 +182,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     }
     // Only the asked factor's betas are read: the aggregation of one factor is the same sum.
     const input = await aggregationInputFor(db, date, holdings, portfolio.cash, [query.factor]);
-    const drill = factorDrillDown(input, query.factor);
+    const drill = computeWithinRange([{ input }], () => factorDrillDown(input, query.factor));
     const response: DrillDownResponse = {
       portfolio_id: id,
       date,
@@ -224,7 +229,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     }
     return c.json(response, 200);
   })
-  .post("/:id/stress", guard(routes.runStress), validate("param", portfolioParamsSchema), validate("json", stressRequestSchema), async (c) => {
+  .post("/:id/stress", guard(routes.runStress), noQuery(), validate("param", portfolioParamsSchema), validate("json", stressRequestSchema), async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const caller = c.get("caller");
@@ -246,8 +251,11 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     const input = await aggregationInputFor(db, date, await portfolioHoldings(db, id), portfolio.cash);
     const issues = stressScenarioIssues(scenario.shocks, input.factors);
     if (issues.length > 0) throw validationError(`invalid shocks: ${issues.map((issue) => issue.message).join("; ")}`, issues.map((issue) => ({ path: issue.factorKey === null ? "shocks" : `shocks.${issue.factorKey}`, message: issue.message })));
-    const aggregation = aggregatePortfolio(input);
-    const result = runStressTest(aggregation, { id: scenario.id ?? "custom", name: scenario.name, description: scenario.description, shocks: scenario.shocks });
+    const stressed = { ...scenario, id: scenario.id ?? "custom" };
+    const { aggregation, result } = computeWithinRange([{ input }], () => {
+      const aggregated = aggregatePortfolio(input);
+      return { aggregation: aggregated, result: runStressTest(aggregated, stressed) };
+    });
     const response: StressResponse = {
       portfolio_id: id,
       date,

@@ -6,6 +6,8 @@
 // Decisions:
 // - Creating a position registers its symbol (an option's underlying) in the universe, so the
 //   next batch fetches its closes and computes its betas; private positions are not registered.
+//   Caps (worker/quotas.ts, ../portfolios/holding-writes.ts): portfolios per owner, positions
+//   per portfolio, new universe symbols per tenant per day; over one, a 409 or 429 and no write.
 // - A position update is merged into the stored position and the result must satisfy every
 //   rule a new one does (an option keeps needing a delta or an implied volatility).
 // - A position the numbers cannot use yet (no prices, no betas, an expired option) is accepted
@@ -17,7 +19,7 @@
 // - The CSV import is all or nothing: every line's errors are reported (line, field, reason)
 //   and nothing is written unless the whole file is valid. `mode=replace` swaps the
 //   portfolio's positions for the file's in one transaction.
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { portfolios, positions, symbolUniverse } from "../../schema/index.ts";
 import { routes } from "../api/contract.ts";
@@ -38,38 +40,20 @@ import { getDatabase, type Database } from "../db/client.ts";
 import { runWrites, type Write } from "../db/transaction.ts";
 import { isHeldOn } from "../factors/portfolio.ts";
 import { ApiError } from "../http/errors.ts";
-import { validate } from "../http/validate.ts";
+import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { importPositionsCsv } from "../portfolios/position-import.ts";
 import { portfolioResponse, positionBody, positionResponse, positionRow, type PositionInsert } from "../portfolios/records.ts";
 import { startPortfolioHistoryRun } from "../batch/runs.ts";
 import { describeError, logEvent } from "../log.ts";
 import { positionWarnings } from "../portfolios/position-warnings.ts";
+import { isCapGuardFailure, planHoldingWrites } from "../portfolios/holding-writes.ts";
+import { quotaExceeded, quotas } from "../quotas.ts";
 import { refreshLatestExposures } from "../realtime/publish.ts";
 import { analyticsRoutes } from "./portfolio-analytics.ts";
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
-}
-
-/** Inserts into the universe for the positions' market symbols (nothing for private ones). */
-export function registerSymbols(db: Database, rows: readonly PositionInsert[]): Write[] {
-  const bySymbol = new Map<string, "equity" | "etf" | "option_underlying">();
-  for (const row of rows) {
-    if (row.instrument === "private") continue;
-    if (row.instrument === "option") {
-      if (row.underlyingSymbol && !bySymbol.has(row.underlyingSymbol)) bySymbol.set(row.underlyingSymbol, "option_underlying");
-    } else bySymbol.set(row.symbol, row.instrument === "etf" ? "etf" : "equity");
-  }
-  if (bySymbol.size === 0) return [];
-  const date = today();
-  return [
-    db
-      .insert(symbolUniverse)
-      .values([...bySymbol].map(([symbol, assetType]) => ({ symbol, assetType, firstSeenDate: date, lastSeenDate: date })))
-      .onConflictDoNothing()
-      .returning({ symbol: symbolUniverse.symbol }),
-  ];
 }
 
 async function requireUniverseSymbol(db: Database, symbol: string, path: string): Promise<void> {
@@ -106,18 +90,29 @@ function afterPositionsChanged(c: Context<ApiEnv>, db: Database, portfolioId: st
   );
 }
 
+/** Runs a write whose batch ends with a cap guard; the guard's failure (a concurrent request got there first) is the cap's 409. */
+async function writeWithinCaps<T>(env: object, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isCapGuardFailure(error)) throw error;
+    const limit = quotas(env).positionsPerPortfolio;
+    throw quotaExceeded(`the portfolio would hold more than ${limit} positions (another change came in meanwhile); nothing was written`, "MAX_POSITIONS_PER_PORTFOLIO", limit);
+  }
+}
+
 function checkPosition(body: PositionCreate): void {
   const issues = positionIssues(body);
   if (issues.length > 0) throw validationError(`invalid position: ${issues.map((issue) => issue.path).join(", ")}`, issues);
 }
 
 export const portfolioRoutes = new Hono<ApiEnv>()
-  .get("/", guard(routes.listPortfolios), async (c) => {
+  .get("/", guard(routes.listPortfolios), noQuery(), async (c) => {
     const caller = c.get("caller");
     const rows = await getDatabase(c.env).select().from(portfolios).where(visiblePortfolios(caller)).orderBy(asc(portfolios.name), asc(portfolios.id));
     return c.json({ portfolios: rows.map((row) => portfolioResponse(row, caller)) }, 200);
   })
-  .post("/", guard(routes.createPortfolio), validate("json", portfolioCreateSchema), async (c) => {
+  .post("/", guard(routes.createPortfolio), noQuery(), validate("json", portfolioCreateSchema), async (c) => {
     const caller = c.get("caller");
     const body = c.req.valid("json");
     const db = getDatabase(c.env);
@@ -125,6 +120,9 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     await requireUniverseSymbol(db, benchmark, "benchmark_symbol");
     const existing = await db.select({ id: portfolios.id }).from(portfolios).where(and(eq(portfolios.owner, caller.sub), eq(portfolios.name, body.name))).get();
     if (existing) throw nameTaken(body.name);
+    const limit = quotas(c.env).portfoliosPerOwner;
+    const owned = (await db.select({ n: count() }).from(portfolios).where(eq(portfolios.owner, caller.sub)).get())?.n ?? 0;
+    if (owned >= limit) throw quotaExceeded(`you own ${owned} portfolios, the most one owner may have; delete one first`, "MAX_PORTFOLIOS_PER_OWNER", limit);
     const id = crypto.randomUUID();
     try {
       await db.insert(portfolios).values({ id, owner: caller.sub, org: caller.org, name: body.name, cash: body.cash ?? 0, benchmarkSymbol: benchmark });
@@ -136,12 +134,12 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     c.header("Location", `/api/v1/portfolios/${id}`);
     return c.json(portfolioResponse(row, caller), 201);
   })
-  .get("/:id", guard(routes.getPortfolio), validate("param", portfolioParamsSchema), async (c) => {
+  .get("/:id", guard(routes.getPortfolio), noQuery(), validate("param", portfolioParamsSchema), async (c) => {
     const caller = c.get("caller");
     const row = await readablePortfolio(getDatabase(c.env), caller, c.req.valid("param").id);
     return c.json(portfolioResponse(row, caller), 200);
   })
-  .patch("/:id", guard(routes.updatePortfolio), validate("param", portfolioParamsSchema), validate("json", portfolioUpdateSchema), async (c) => {
+  .patch("/:id", guard(routes.updatePortfolio), noQuery(), validate("param", portfolioParamsSchema), validate("json", portfolioUpdateSchema), async (c) => {
     const caller = c.get("caller");
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
@@ -170,7 +168,7 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     if (body.cash !== undefined) c.executionCtx.waitUntil(refreshLatestExposures(c.env, db, id));
     return c.json(portfolioResponse(await readablePortfolio(db, caller, id), caller), 200);
   })
-  .delete("/:id", guard(routes.deletePortfolio), validate("param", portfolioParamsSchema), async (c) => {
+  .delete("/:id", guard(routes.deletePortfolio), noQuery(), validate("param", portfolioParamsSchema), async (c) => {
     const { id } = c.req.valid("param");
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
@@ -187,20 +185,21 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     const held = date === undefined ? rows : rows.filter((row) => isHeldOn(row, date));
     return c.json({ positions: held.map(positionResponse) }, 200);
   })
-  .post("/:id/positions", guard(routes.createPosition), validate("param", portfolioParamsSchema), validate("json", positionCreateSchema), async (c) => {
+  .post("/:id/positions", guard(routes.createPosition), noQuery(), validate("param", portfolioParamsSchema), validate("json", positionCreateSchema), async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
     const row = positionRow(id, crypto.randomUUID(), body);
-    await runWrites(db, [...registerSymbols(db, [row]), db.insert(positions).values(row).returning({ id: positions.id })]);
+    const plan = await planHoldingWrites(db, c.env, c.get("caller"), id, [row], { added: 1 });
+    await writeWithinCaps(c.env, () => runWrites(db, [...plan.before, db.insert(positions).values(row).returning({ id: positions.id }), ...plan.after]));
     const stored = await db.select().from(positions).where(eq(positions.id, row.id)).get();
     if (!stored) throw new Error(`position ${row.id} was written but cannot be read back`);
     afterPositionsChanged(c, db, id, [row.openedOn]);
     c.header("Location", `/api/v1/portfolios/${id}/positions/${row.id}`);
     return c.json({ ...positionResponse(stored), warnings: await positionWarnings(db, [row], today()) }, 201);
   })
-  .patch("/:id/positions/:positionId", guard(routes.updatePosition), validate("param", positionParamsSchema), validate("json", positionUpdateSchema), async (c) => {
+  .patch("/:id/positions/:positionId", guard(routes.updatePosition), noQuery(), validate("param", positionParamsSchema), validate("json", positionUpdateSchema), async (c) => {
     const { id, positionId } = c.req.valid("param");
     const update = c.req.valid("json");
     const db = getDatabase(c.env);
@@ -211,8 +210,9 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     checkPosition(merged);
     const row = positionRow(id, positionId, merged);
     const { id: _id, portfolioId: _portfolioId, ...changes } = row;
+    const plan = await planHoldingWrites(db, c.env, c.get("caller"), id, [row], { added: 0 });
     await runWrites(db, [
-      ...registerSymbols(db, [row]),
+      ...plan.before,
       db
         .update(positions)
         .set({ ...changes, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` })
@@ -224,7 +224,7 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     if (!stored) throw new ApiError(404, "NOT_FOUND", `position ${positionId} does not exist in portfolio ${id}`);
     return c.json({ ...positionResponse(stored), warnings: await positionWarnings(db, [row], today()) }, 200);
   })
-  .delete("/:id/positions/:positionId", guard(routes.deletePosition), validate("param", positionParamsSchema), async (c) => {
+  .delete("/:id/positions/:positionId", guard(routes.deletePosition), noQuery(), validate("param", positionParamsSchema), async (c) => {
     const { id, positionId } = c.req.valid("param");
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
@@ -238,7 +238,10 @@ export const portfolioRoutes = new Hono<ApiEnv>()
     const mode = c.req.valid("query").mode ?? "append";
     const db = getDatabase(c.env);
     await writablePortfolio(db, c.get("caller"), id);
-    const result = await importPositionsCsv(db, c.req.raw, id, mode, registerSymbols);
+    const caller = c.get("caller");
+    const result = await writeWithinCaps(c.env, () =>
+      importPositionsCsv(db, c.req.raw, id, mode, (rows) => planHoldingWrites(db, c.env, caller, id, rows, { added: rows.length, replacing: mode === "replace" })),
+    );
     afterPositionsChanged(c, db, id, [...result.openedOn, ...result.replacedOpenedOn]);
     const { openedOn: _openedOn, replacedOpenedOn: _replaced, rows, ...answer } = result;
     return c.json({ ...answer, warnings: await positionWarnings(db, rows, today()) }, 200);

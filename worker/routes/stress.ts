@@ -11,7 +11,7 @@ import { getDatabase } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { stressScenarioIssues } from "../factors/stress.ts";
 import { ApiError } from "../http/errors.ts";
-import { validate } from "../http/validate.ts";
+import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 
 type ScenarioRow = typeof stressScenarios.$inferSelect;
@@ -21,7 +21,7 @@ function scenarioResponse(row: ScenarioRow) {
 }
 
 export const stressRoutes = new Hono<ApiEnv>()
-  .get("/scenarios", guard(routes.listScenarios), async (c) => {
+  .get("/scenarios", guard(routes.listScenarios), noQuery(), async (c) => {
     const caller = c.get("caller");
     const rows = await getDatabase(c.env)
       .select()
@@ -30,7 +30,7 @@ export const stressRoutes = new Hono<ApiEnv>()
       .orderBy(desc(stressScenarios.builtin), asc(stressScenarios.name));
     return c.json({ scenarios: rows.map(scenarioResponse) }, 200);
   })
-  .post("/scenarios", guard(routes.createScenario), validate("json", stressScenarioCreateSchema), async (c) => {
+  .post("/scenarios", guard(routes.createScenario), noQuery(), validate("json", stressScenarioCreateSchema), async (c) => {
     const caller = c.get("caller");
     const body = c.req.valid("json");
     const db = getDatabase(c.env);
@@ -45,7 +45,7 @@ export const stressRoutes = new Hono<ApiEnv>()
     c.header("Location", `/api/v1/stress/scenarios/${row!.id}`);
     return c.json(scenarioResponse(row!), 201);
   })
-  .delete("/scenarios/:id", guard(routes.deleteScenario), validate("param", scenarioParamsSchema), async (c) => {
+  .delete("/scenarios/:id", guard(routes.deleteScenario), noQuery(), validate("param", scenarioParamsSchema), async (c) => {
     const caller = c.get("caller");
     const { id } = c.req.valid("param");
     const db = getDatabase(c.env);

@@ -7,7 +7,17 @@
 import { and, asc, count, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, max, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { Hono, type TypedResponse } from "hono";
-import { batchPhaseResults, companyProfiles, factorDefinitions, symbolBetaGaps, symbolDailyMetrics, symbolFactorExposures, symbolUniverse } from "../../schema/index.ts";
+import {
+  batchPhaseResults,
+  companyProfiles,
+  factorDefinitions,
+  marketPrices,
+  symbolBetaGaps,
+  symbolDailyMetrics,
+  symbolFactorExposures,
+  symbolUniverse,
+} from "../../schema/index.ts";
+import { tenantOf } from "../quotas.ts";
 import { routes } from "../api/contract.ts";
 import {
   maxHistoryDays,
@@ -181,7 +191,15 @@ export const symbolRoutes = new Hono<ApiEnv>()
       db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)).get(),
       db.select().from(factorDefinitions).where(eq(factorDefinitions.isActive, true)).orderBy(factorDefinitions.displayOrder),
     ]);
-    if (!universe) throw new ApiError(404, "NOT_FOUND", `symbol ${symbol} is not in the universe`);
+    // A ticker a tenant brought in (through a position) and that has no prices yet is that
+    // tenant's to see: to anyone else it is as unknown as one never added, so the universe does
+    // not tell who holds what (issue 15). Prices make it market data, shown to everyone.
+    const visible =
+      universe !== undefined &&
+      (universe.addedBy === null ||
+        universe.addedBy === tenantOf(c.get("caller")) ||
+        (await db.select({ symbol: marketPrices.symbol }).from(marketPrices).where(eq(marketPrices.symbol, symbol)).limit(1).get()) !== undefined);
+    if (!universe || !visible) throw new ApiError(404, "NOT_FOUND", `symbol ${symbol} is not in the universe`);
 
     // Default: the latest date the batch computed for this symbol (a beta or a stored reason),
     // else the latest date it computed at all (the symbol is then `not_computed` on it).

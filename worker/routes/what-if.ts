@@ -10,8 +10,13 @@ import { readablePortfolio } from "../auth/ownership.ts";
 import { getDatabase } from "../db/client.ts";
 import { aggregatePortfolio, type HoldingInput, type PortfolioAggregation } from "../factors/portfolio.ts";
 import { compareAggregations, type Change } from "../factors/what-if.ts";
-import { validate } from "../http/validate.ts";
-import { aggregationInputFor, analyticsDate, portfolioHoldings } from "../portfolios/aggregation-input.ts";
+import { noQuery, validate } from "../http/validate.ts";
+import {
+  aggregationInputFor,
+  analyticsDate,
+  computeWithinRange,
+  portfolioHoldings,
+} from "../portfolios/aggregation-input.ts";
 import { storedSymbol } from "../portfolios/records.ts";
 
 function summary(aggregation: PortfolioAggregation) {
@@ -33,7 +38,7 @@ function summary(aggregation: PortfolioAggregation) {
 
 const change = (value: Change) => ({ original: value.original, what_if: value.whatIf, change: value.change });
 
-export const whatIfRoutes = new Hono<ApiEnv>().post("/", guard(routes.whatIf), validate("json", whatIfRequestSchema), async (c) => {
+export const whatIfRoutes = new Hono<ApiEnv>().post("/", guard(routes.whatIf), noQuery(), validate("json", whatIfRequestSchema), async (c) => {
   const body = c.req.valid("json");
   const db = getDatabase(c.env);
   const date = await analyticsDate(db, body.date);
@@ -55,10 +60,18 @@ export const whatIfRoutes = new Hono<ApiEnv>().post("/", guard(routes.whatIf), v
     premium: holding.premium ?? null,
   }));
   const cash = body.cash ?? original?.cash ?? 0;
-  const whatIf = aggregatePortfolio(await aggregationInputFor(db, date, holdings, cash));
-  let originalAggregation: PortfolioAggregation | null = null;
-  if (original) originalAggregation = aggregatePortfolio(await aggregationInputFor(db, date, await portfolioHoldings(db, original.id), original.cash));
-  const comparison = originalAggregation ? compareAggregations(originalAggregation, whatIf) : null;
+  const whatIfInput = await aggregationInputFor(db, date, holdings, cash);
+  const originalInput = original
+    ? await aggregationInputFor(db, date, await portfolioHoldings(db, original.id), original.cash)
+    : null;
+  // The hypothetical holdings are capped by the schema; the stored portfolio's values may not be.
+  const inputs = [{ input: whatIfInput }, ...(originalInput ? [{ input: originalInput, prefix: "portfolio." }] : [])];
+  const { whatIf, originalAggregation, comparison } = computeWithinRange(inputs, () => {
+    const aggregated = aggregatePortfolio(whatIfInput);
+    const stored: PortfolioAggregation | null = originalInput ? aggregatePortfolio(originalInput) : null;
+    const compared = stored ? compareAggregations(stored, aggregated) : null;
+    return { whatIf: aggregated, originalAggregation: stored, comparison: compared };
+  });
   const response: WhatIfResponse = {
     date,
     what_if: summary(whatIf),

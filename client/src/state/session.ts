@@ -9,6 +9,11 @@ import type { Permission } from "../../../worker/auth/permissions.ts";
 export type { Permission };
 export { readToken, type Session };
 
+// The token is kept in sessionStorage, not localStorage: it survives reloads and in-tab
+// navigation, but is not shared with other tabs and is gone when the tab closes, so a token does
+// not outlive the session that signed in (nor linger on a shared machine). A script injected
+// into the page could still read it, as with any storage a script can reach; the dashboard's CSP
+// (client/public/_headers) is what keeps such scripts out.
 const storageKey = "factor-exposure.token";
 
 /** Why the user is on the sign-in page (an expired token, a 401), shown there. */
@@ -22,16 +27,16 @@ function initialSession(): Session | null {
     history.replaceState(history.state, "", location.pathname + location.search);
     const read = readToken(fromUrl);
     if (read.ok) {
-      localStorage.setItem(storageKey, read.session.token);
+      sessionStorage.setItem(storageKey, read.session.token);
       return read.session;
     }
     signInReason.value = `The link's token cannot be used: ${read.reason}.`;
   }
-  const stored = localStorage.getItem(storageKey);
+  const stored = sessionStorage.getItem(storageKey);
   if (!stored) return null;
   const read = readToken(stored);
   if (read.ok) return read.session;
-  localStorage.removeItem(storageKey);
+  sessionStorage.removeItem(storageKey);
   signInReason.value = `Signed out: ${read.reason}.`;
   return null;
 }
@@ -41,13 +46,13 @@ export const session = signal<Session | null>(initialSession());
 export const signedIn = computed(() => session.value !== null);
 
 export function signIn(next: Session): void {
-  localStorage.setItem(storageKey, next.token);
+  sessionStorage.setItem(storageKey, next.token);
   signInReason.value = null;
   session.value = next;
 }
 
 export function signOut(reason: string | null = null): void {
-  localStorage.removeItem(storageKey);
+  sessionStorage.removeItem(storageKey);
   signInReason.value = reason;
   session.value = null;
 }
