@@ -489,7 +489,9 @@ describe("isolation: one portfolio cannot fail the others (issue 15)", () => {
       expect(counts.failed).toBe(1);
       expect(counts.failed_reasons).toEqual({ too_many_positions: 1 });
       expect(JSON.stringify(counts.issues)).toContain("10001 positions, over the limit of 10000");
-      expect(ended.status).toBe("partial");
+      // Every chunk finished: the run completes, and its totals count the portfolio that failed.
+      expect(ended.status).toBe("completed");
+      expect((ended.counts as { items_failed: number }).items_failed).toBeGreaterThanOrEqual(1);
 
       const snapshots = await db.select({ id: portfolioSnapshots.portfolioId }).from(portfolioSnapshots).where(eq(portfolioSnapshots.date, date));
       const computed = new Set(snapshots.map((row) => row.id));
