@@ -13,7 +13,7 @@
 // in the environment wins.
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -24,6 +24,34 @@ import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
 import { addDays } from "../worker/dates.ts";
 import { isMarketDataProviderName, marketDataProviderNames } from "../worker/market-data/provider.ts";
+
+/** The newest modification time under `dir` (files only), 0 when it does not exist. */
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    // tsc -b's incremental state is not a source of the bundle.
+    if (!entry.isFile() || entry.name.endsWith(".tsbuildinfo")) continue;
+    newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Whether dist/client was built after every source it comes from changed. A second stack on the
+ * same checkout (the e2e suite runs two) must not rebuild it under the first: Vite empties the
+ * folder first, and a running wrangler dev that sees it empty serves 404s for the dashboard's
+ * routes from then on.
+ */
+function clientIsFresh(): boolean {
+  const built = path.join(projectRoot, "dist/client/index.html");
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
+  const sources = [path.join(projectRoot, "client"), path.join(projectRoot, "worker")];
+  const lockfile = path.join(projectRoot, "package-lock.json");
+  const newestSource = Math.max(...sources.map(newestMtime), existsSync(lockfile) ? statSync(lockfile).mtimeMs : 0);
+  return builtAt > newestSource;
+}
 
 const usage = `usage: npm start [-- --no-demo]
 
@@ -246,8 +274,12 @@ async function main(options: StartOptions): Promise<void> {
   const provider = chooseProvider(process.env["MARKET_DATA_PROVIDER"], contents);
   say(`market data provider: ${provider.name} (${provider.reason})`);
 
-  say("building the client…");
-  await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
+  if (clientIsFresh()) {
+    say("the client is up to date (dist/client is newer than client/, worker/ and the lockfile); not rebuilding");
+  } else {
+    say("building the client…");
+    await build({ configFile: path.join(projectRoot, "client/vite.config.ts"), logLevel: "warn" });
+  }
 
   // wrangler dev takes secrets from process.env when there is no .dev.vars file; a
   // .dev.vars file would win, so say so rather than silently point somewhere else.
