@@ -8,6 +8,13 @@ import { defineConfig } from "vitest/config";
 // `e2e` drives the dashboard in Chromium against the stack `npm start` runs.
 export default defineConfig({
   test: {
-    projects: ["test/unit/vitest.config.ts", "test/worker/vitest.config.ts", "test/pipeline/vitest.config.ts", "test/api/vitest.config.ts", "test/own-data/vitest.config.ts", "test/e2e/vitest.config.ts"],
+    projects: [
+      "test/unit/vitest.config.ts",
+      "test/worker/vitest.config.ts",
+      "test/pipeline/vitest.config.ts",
+      "test/api/vitest.config.ts",
+      "test/own-data/vitest.config.ts",
+      "test/e2e/vitest.config.ts",
+    ],
   },
 });

@@ -57,7 +57,9 @@ export const symbolFactorExposures = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     symbol: text("symbol").notNull(),
-    factorId: integer("factor_id").notNull().references(() => factorDefinitions.id),
+    factorId: integer("factor_id")
+      .notNull()
+      .references(() => factorDefinitions.id),
     calculationDate: text("calculation_date").notNull(),
     betaValue: real("beta_value").notNull(),
     rawBetaValue: real("raw_beta_value"),
@@ -81,7 +83,13 @@ export const symbolFactorExposures = sqliteTable(
   ],
 );
 
-export const betaGapReasons = ["insufficient_data", "stale_prices", "no_prices", "degenerate", "no_factor_data"] as const;
+export const betaGapReasons = [
+  "insufficient_data",
+  "stale_prices",
+  "no_prices",
+  "degenerate",
+  "no_factor_data",
+] as const;
 export type BetaGapReason = (typeof betaGapReasons)[number];
 
 /**
@@ -94,7 +102,9 @@ export const symbolBetaGaps = sqliteTable(
   "symbol_beta_gaps",
   {
     symbol: text("symbol").notNull(),
-    factorId: integer("factor_id").notNull().references(() => factorDefinitions.id),
+    factorId: integer("factor_id")
+      .notNull()
+      .references(() => factorDefinitions.id),
     calculationDate: text("calculation_date").notNull(),
     reason: text("reason", { enum: betaGapReasons }).notNull(),
     /** insufficient_data: observations in the window, and the factor's minimum. */
@@ -106,7 +116,10 @@ export const symbolBetaGaps = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.symbol, t.calculationDate, t.factorId] }),
-    check("symbol_beta_gaps_reason", sql`${t.reason} in ('insufficient_data', 'stale_prices', 'no_prices', 'degenerate', 'no_factor_data')`),
+    check(
+      "symbol_beta_gaps_reason",
+      sql`${t.reason} in ('insufficient_data', 'stale_prices', 'no_prices', 'degenerate', 'no_factor_data')`,
+    ),
   ],
 );
 

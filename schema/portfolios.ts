@@ -21,10 +21,7 @@ export const portfolios = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [
-    unique("portfolios_owner_name").on(t.owner, t.name),
-    index("portfolios_org_idx").on(t.org),
-  ],
+  (t) => [unique("portfolios_owner_name").on(t.owner, t.name), index("portfolios_org_idx").on(t.org)],
 );
 
 /**
@@ -85,7 +82,9 @@ export const portfolioFactorExposures = sqliteTable(
     portfolioId: text("portfolio_id")
       .notNull()
       .references(() => portfolios.id, { onDelete: "cascade" }),
-    factorId: integer("factor_id").notNull().references(() => factorDefinitions.id),
+    factorId: integer("factor_id")
+      .notNull()
+      .references(() => factorDefinitions.id),
     calculationDate: text("calculation_date").notNull(),
     /** Σ w·δ·β; null when equity ≤ 0 (weights undefined; the snapshot's data_quality says so). */
     exposureValue: real("exposure_value"),
@@ -117,7 +116,9 @@ export const positionFactorExposures = sqliteTable(
       .notNull()
       .references(() => positions.id, { onDelete: "cascade" }),
     symbol: text("symbol").notNull(),
-    factorId: integer("factor_id").notNull().references(() => factorDefinitions.id),
+    factorId: integer("factor_id")
+      .notNull()
+      .references(() => factorDefinitions.id),
     calculationDate: text("calculation_date").notNull(),
     betaValue: real("beta_value").notNull(),
     weight: real("weight").notNull(),

@@ -22,7 +22,13 @@ export class ApiRequestError extends Error {
   /** The response's `Retry-After` in seconds (a 503 DATABASE_UNAVAILABLE, a 429), else null. */
   readonly retryAfterSeconds: number | null;
 
-  constructor(status: number, code: string, message: string, details?: unknown, retryAfterSeconds: number | null = null) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details?: unknown,
+    retryAfterSeconds: number | null = null,
+  ) {
     super(message);
     this.name = "ApiRequestError";
     this.status = status;
@@ -58,7 +64,12 @@ function describeCause(error: unknown): string {
 function isErrorBody(value: unknown): value is ErrorBody {
   if (typeof value !== "object" || value === null || !("error" in value)) return false;
   const error = (value as { error: unknown }).error;
-  return typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" && typeof (error as { message?: unknown }).message === "string";
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === "string" &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
 }
 
 export interface JsonResponse<T> {
@@ -74,7 +85,12 @@ export interface JsonResponse<T> {
 export async function scriptToken(): Promise<string> {
   const given = process.env["API_TOKEN"];
   if (given) return given;
-  return mintDevToken({ secret: loadLocalSecrets().jwtSecret, sub: "local-operator", permissions: allPermissions, ttlSeconds: 3600 });
+  return mintDevToken({
+    secret: loadLocalSecrets().jwtSecret,
+    sub: "local-operator",
+    permissions: allPermissions,
+    ttlSeconds: 3600,
+  });
 }
 
 /**
@@ -85,7 +101,13 @@ export async function scriptToken(): Promise<string> {
 export async function userToken(sub: string, org: string | null): Promise<string> {
   const given = process.env["API_TOKEN"];
   if (given) return given;
-  return mintDevToken({ secret: loadLocalSecrets().jwtSecret, sub, org, permissions: allPermissions, ttlSeconds: 3600 });
+  return mintDevToken({
+    secret: loadLocalSecrets().jwtSecret,
+    sub,
+    org,
+    permissions: allPermissions,
+    ttlSeconds: 3600,
+  });
 }
 
 export class ApiClient {
@@ -111,7 +133,11 @@ export class ApiClient {
 
   /** `path` is under /api/v1, e.g. `/admin/batch/runs`. */
   async request<T>(method: string, path: string, body?: unknown): Promise<JsonResponse<T>> {
-    return this.#send<T>(method, path, body === undefined ? undefined : { contentType: "application/json", text: JSON.stringify(body) });
+    return this.#send<T>(
+      method,
+      path,
+      body === undefined ? undefined : { contentType: "application/json", text: JSON.stringify(body) },
+    );
   }
 
   /** POSTs a text body as it is (e.g. a CSV file as `text/csv`); the answer is JSON like any other. */
@@ -119,7 +145,11 @@ export class ApiClient {
     return this.#send<T>("POST", path, { contentType, text });
   }
 
-  async #send<T>(method: string, path: string, body: { contentType: string; text: string } | undefined): Promise<JsonResponse<T>> {
+  async #send<T>(
+    method: string,
+    path: string,
+    body: { contentType: string; text: string } | undefined,
+  ): Promise<JsonResponse<T>> {
     const url = `${this.baseUrl}/api/v1${path}`;
     this.#token ??= scriptToken();
     const authorization = `Bearer ${await this.#token}`;
@@ -127,7 +157,10 @@ export class ApiClient {
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? { accept: "application/json", authorization } : { accept: "application/json", "content-type": body.contentType, authorization },
+        headers:
+          body === undefined
+            ? { accept: "application/json", authorization }
+            : { accept: "application/json", "content-type": body.contentType, authorization },
         ...(body === undefined ? {} : { body: body.text }),
         ...(this.requestTimeoutMs === undefined ? {} : { signal: AbortSignal.timeout(this.requestTimeoutMs) }),
       });
@@ -145,12 +178,29 @@ export class ApiClient {
       parsed = text === "" ? undefined : JSON.parse(text);
     } catch {
       // Handled: an HTML page or a proxy's error is reported with its status and first bytes.
-      throw new ApiRequestError(response.status, "NOT_JSON", `${method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new ApiRequestError(
+        response.status,
+        "NOT_JSON",
+        `${method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      );
     }
     if (!response.ok) {
       const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
-      if (isErrorBody(parsed)) throw new ApiRequestError(response.status, parsed.error.code, parsed.error.message, parsed.error.details, retryAfter);
-      throw new ApiRequestError(response.status, "HTTP_ERROR", `${method} ${url} answered ${response.status}`, undefined, retryAfter);
+      if (isErrorBody(parsed))
+        throw new ApiRequestError(
+          response.status,
+          parsed.error.code,
+          parsed.error.message,
+          parsed.error.details,
+          retryAfter,
+        );
+      throw new ApiRequestError(
+        response.status,
+        "HTTP_ERROR",
+        `${method} ${url} answered ${response.status}`,
+        undefined,
+        retryAfter,
+      );
     }
     return { status: response.status, body: parsed as T };
   }
@@ -163,7 +213,8 @@ export function formatError(error: unknown): string {
     if (Array.isArray(error.details)) {
       for (const detail of error.details) {
         if (typeof detail === "object" && detail !== null && "message" in detail) {
-          const path = "path" in detail && typeof detail.path === "string" && detail.path !== "" ? `${detail.path}: ` : "";
+          const path =
+            "path" in detail && typeof detail.path === "string" && detail.path !== "" ? `${detail.path}: ` : "";
           lines.push(`  ${path}${String(detail.message)}`);
         }
       }

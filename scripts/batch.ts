@@ -63,7 +63,8 @@ const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 
 function requireDate(option: string, value: string): string {
   // The API checks the calendar and weekdays; this catches a mistyped argument before any request.
-  if (!datePattern.test(value)) throw new UsageError(`--${option} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  if (!datePattern.test(value))
+    throw new UsageError(`--${option} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -95,17 +96,28 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
   let timeoutSeconds = defaultTimeoutSeconds;
   if (values.timeout !== undefined) {
     timeoutSeconds = Number(values.timeout);
-    if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0)) throw new UsageError(`--timeout must be a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
+    if (!/^\d+(\.\d+)?$/.test(values.timeout) || !(timeoutSeconds > 0))
+      throw new UsageError(`--timeout must be a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
   }
-  const options: RunOptions = { force: values.force, replacePrices: values["replace-prices"], portfolioId: values.portfolio ?? null, baseUrl: apiBaseUrl(values.url), timeoutSeconds };
-  if (values.portfolio !== undefined && values.portfolio.trim() === "") throw new UsageError("--portfolio needs a portfolio id");
+  const options: RunOptions = {
+    force: values.force,
+    replacePrices: values["replace-prices"],
+    portfolioId: values.portfolio ?? null,
+    baseUrl: apiBaseUrl(values.url),
+    timeoutSeconds,
+  };
+  if (values.portfolio !== undefined && values.portfolio.trim() === "")
+    throw new UsageError("--portfolio needs a portfolio id");
   if (values.last !== undefined) {
-    if (values.date !== undefined || values.from !== undefined || values.to !== undefined) throw new UsageError("give one of --date, --from/--to or --last");
-    if (!/^\d+$/.test(values.last) || Number(values.last) < 1) throw new UsageError(`--last must be a whole number of trading days ≥ 1, got ${JSON.stringify(values.last)}`);
+    if (values.date !== undefined || values.from !== undefined || values.to !== undefined)
+      throw new UsageError("give one of --date, --from/--to or --last");
+    if (!/^\d+$/.test(values.last) || Number(values.last) < 1)
+      throw new UsageError(`--last must be a whole number of trading days ≥ 1, got ${JSON.stringify(values.last)}`);
     return { kind: "last", days: Number(values.last), ...options };
   }
   if (values.date !== undefined) {
-    if (values.from !== undefined || values.to !== undefined) throw new UsageError("give either --date or --from/--to, not both");
+    if (values.from !== undefined || values.to !== undefined)
+      throw new UsageError("give either --date or --from/--to, not both");
     return { kind: "run", date: requireDate("date", values.date), ...options };
   }
   if (values.from !== undefined || values.to !== undefined) {
@@ -117,12 +129,18 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
 }
 
 /** The admin request that starts the command's run. */
-export function startRequest(command: Exclude<BatchCommand, { kind: "help" }>): { path: string; body: Record<string, unknown> } {
-  const options = { ...(command.portfolioId === null ? {} : { portfolio_id: command.portfolioId }), ...(command.force ? { force_rerun: true } : {}),
+export function startRequest(command: Exclude<BatchCommand, { kind: "help" }>): {
+  path: string;
+  body: Record<string, unknown>;
+} {
+  const options = {
+    ...(command.portfolioId === null ? {} : { portfolio_id: command.portfolioId }),
+    ...(command.force ? { force_rerun: true } : {}),
     ...(command.replacePrices ? { replace_prices: true } : {}),
   };
   if (command.kind === "run") return { path: "/admin/batch/run", body: { date: command.date, ...options } };
-  if (command.kind === "last") return { path: "/admin/batch/backfill", body: { last_trading_days: command.days, ...options } };
+  if (command.kind === "last")
+    return { path: "/admin/batch/backfill", body: { last_trading_days: command.days, ...options } };
   return { path: "/admin/batch/backfill", body: { from: command.from, to: command.to, ...options } };
 }
 
@@ -165,8 +183,14 @@ export function formatProgress(detail: BatchRunDetail): string {
 }
 
 /** Lays out rows under headers; columns in `rightAligned` are padded on the left, a left-aligned last column is not padded. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number> = new Set()): string {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)));
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: ReadonlySet<number> = new Set(),
+): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, column) => {
@@ -181,7 +205,18 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
 /** The run's phases: date, phase, ok, duration, total/computed/skipped/failed, rows stored, message. */
 export function formatPhaseTable(phases: readonly BatchRunPhase[]): string {
   if (phases.length === 0) return "no phase recorded a result";
-  const headers = ["date", "phase", "ok", "duration", "total", "computed", "skipped", "failed", "rows stored", "message"];
+  const headers = [
+    "date",
+    "phase",
+    "ok",
+    "duration",
+    "total",
+    "computed",
+    "skipped",
+    "failed",
+    "rows stored",
+    "message",
+  ];
   const rows = phases.map((phase) => [
     phase.date,
     phase.name,
@@ -204,20 +239,29 @@ export function formatFailedChunks(detail: Pick<BatchRunDetail, "failed_chunks" 
   if (detail.failed_chunks_total === 0) return "";
   const lines = [`failed chunks (${detail.failed_chunks_total}):`];
   for (const chunk of detail.failed_chunks) {
-    const items = chunk.items.slice(0, listedItems).join(", ") + (chunk.items.length > listedItems ? `, … (${chunk.items.length} items)` : "");
-    lines.push(`  ${chunk.date} ${chunk.phase} chunk ${chunk.chunk_index} [${items}]: ${chunk.error_text ?? "no error recorded"}`);
+    const items =
+      chunk.items.slice(0, listedItems).join(", ") +
+      (chunk.items.length > listedItems ? `, … (${chunk.items.length} items)` : "");
+    lines.push(
+      `  ${chunk.date} ${chunk.phase} chunk ${chunk.chunk_index} [${items}]: ${chunk.error_text ?? "no error recorded"}`,
+    );
   }
-  if (detail.failed_chunks.length < detail.failed_chunks_total) lines.push(`  … and ${detail.failed_chunks_total - detail.failed_chunks.length} more`);
+  if (detail.failed_chunks.length < detail.failed_chunks_total)
+    lines.push(`  … and ${detail.failed_chunks_total - detail.failed_chunks.length} more`);
   return lines.join("\n");
 }
 
 /** The first failed items of the phases (their issues), when the detail has them. */
 export function formatFailedItems(phases: readonly BatchRunPhase[], limit = 10): string {
-  const failed = phases.flatMap((phase) => (phase.issues ?? []).filter((issue) => issue.kind === "failed").map((issue) => ({ phase, issue })));
+  const failed = phases.flatMap((phase) =>
+    (phase.issues ?? []).filter((issue) => issue.kind === "failed").map((issue) => ({ phase, issue })),
+  );
   if (failed.length === 0) return "";
   const lines = [`failed items (${failed.length > limit ? `first ${limit} of ${failed.length}` : failed.length}):`];
   for (const { phase, issue } of failed.slice(0, limit)) {
-    lines.push(`  ${phase.date} ${phase.name} ${issue.item}${issue.factor ? ` ${issue.factor}` : ""}: ${issue.reason} — ${issue.detail}`);
+    lines.push(
+      `  ${phase.date} ${phase.name} ${issue.item}${issue.factor ? ` ${issue.factor}` : ""}: ${issue.reason} — ${issue.detail}`,
+    );
   }
   return lines.join("\n");
 }
@@ -225,14 +269,20 @@ export function formatFailedItems(phases: readonly BatchRunPhase[], limit = 10):
 /** The last line: how the run ended. */
 export function formatOutcome(detail: BatchRunDetail): string {
   const { run } = detail;
-  const took = run.started_at && run.finished_at ? ` in ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}` : "";
+  const took =
+    run.started_at && run.finished_at
+      ? ` in ${formatDuration(Date.parse(run.finished_at) - Date.parse(run.started_at))}`
+      : "";
   const line = `run ${run.id} ${run.status}${took}: ${run.dates_published}/${run.dates_total} date(s) published`;
   return run.error_text ? `${line}\n${run.error_text}` : line;
 }
 
 /** An error worth retrying while following a run: the stack unreachable or silent, a 5xx (503 DATABASE_UNAVAILABLE), a 429 or 408. */
 export function isTransient(error: unknown): boolean {
-  return error instanceof StackUnreachableError || (error instanceof ApiRequestError && (error.status >= 500 || error.status === 429 || error.status === 408));
+  return (
+    error instanceof StackUnreachableError ||
+    (error instanceof ApiRequestError && (error.status >= 500 || error.status === 429 || error.status === 408))
+  );
 }
 
 export const retryBaseMs = 1000;
@@ -261,8 +311,14 @@ export function planRetry(error: unknown, failures: number, now: number, deadlin
 }
 
 /** The message when --timeout passes while the run is still going (exit code 1). */
-export function formatTimeout(runId: string, baseUrl: string, timeoutSeconds: number, lastStatus: RunStatus | null): string {
-  const state = lastStatus === null ? "its state is unknown (the last polls failed)" : `it was ${lastStatus} at the last poll`;
+export function formatTimeout(
+  runId: string,
+  baseUrl: string,
+  timeoutSeconds: number,
+  lastStatus: RunStatus | null,
+): string {
+  const state =
+    lastStatus === null ? "its state is unknown (the last polls failed)" : `it was ${lastStatus} at the last poll`;
   return [
     `timed out after ${formatDuration(timeoutSeconds * 1000)} following run ${runId}; ${state} and it is still running on the stack.`,
     `Follow it with: curl -H "authorization: Bearer $TOKEN" ${baseUrl}/api/v1/admin/batch/runs/${runId}`,
@@ -306,7 +362,9 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
     );
     const followed = runId;
     process.once("SIGINT", () => {
-      console.log(`\nstopped following; run ${followed} goes on (GET ${command.baseUrl}/api/v1/admin/batch/runs/${followed})`);
+      console.log(
+        `\nstopped following; run ${followed} goes on (GET ${command.baseUrl}/api/v1/admin/batch/runs/${followed})`,
+      );
       process.exit(130);
     });
 
@@ -321,7 +379,9 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
           const plan = planRetry(error, failures, Date.now(), deadline);
           if (plan.kind === "fail") throw error;
           if (plan.kind === "timeout") return null;
-          console.error(`${clock()} poll failed (attempt ${failures}), retrying in ${formatDuration(plan.delayMs)}: ${formatError(error).split("\n", 1)[0]}`);
+          console.error(
+            `${clock()} poll failed (attempt ${failures}), retrying in ${formatDuration(plan.delayMs)}: ${formatError(error).split("\n", 1)[0]}`,
+          );
           await sleep(plan.delayMs);
         }
       }
@@ -350,7 +410,8 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
     const final = await getDetail(detailPath);
     if (final === null) return timedOut();
     console.log(`\n${formatPhaseTable(final.phases)}`);
-    for (const section of [formatFailedChunks(final), formatFailedItems(final.phases)]) if (section) console.log(`\n${section}`);
+    for (const section of [formatFailedChunks(final), formatFailedItems(final.phases)])
+      if (section) console.log(`\n${section}`);
     console.log(`\n${formatOutcome(final)}`);
     return exitCodeFor(final.run.status);
   } catch (error) {

@@ -66,7 +66,32 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { projectRoot } from "./local-config.ts";
-import { benchSay, benchSecrets, benchTempDir, benchWorkerVars, buildClientIfMissing, checkEndDate, excerpt, exitOnSignals, loadAverage, lookbackDaysFor, machineInfo, printColumns, request, round, runAndExit, runBatch, seconds, sleep, startBenchDatabase, startHealthyWorker, thousands, weekdaysBefore, wholeNumber, writeResults } from "./bench-batch/common.ts";
+import {
+  benchSay,
+  benchSecrets,
+  benchTempDir,
+  benchWorkerVars,
+  buildClientIfMissing,
+  checkEndDate,
+  excerpt,
+  exitOnSignals,
+  loadAverage,
+  lookbackDaysFor,
+  machineInfo,
+  printColumns,
+  request,
+  round,
+  runAndExit,
+  runBatch,
+  seconds,
+  sleep,
+  startBenchDatabase,
+  startHealthyWorker,
+  thousands,
+  weekdaysBefore,
+  wholeNumber,
+  writeResults,
+} from "./bench-batch/common.ts";
 import { benchMarketOptions, benchOrg, benchOwner } from "./bench-batch/seed.ts";
 import { freePort, groupCpuSeconds, onStop, snapshotWorker, tail, type ManagedChild } from "./bench-batch/stack.ts";
 import type { LoadReply, LoadRequest, LoadResult } from "./bench-api/load.ts";
@@ -76,7 +101,14 @@ const expectedFactors = 12;
 const raisedRateLimit = 1_000_000;
 const benchmarkSymbol = "SPY";
 /** `floor` is a reference, not a target: a public static page with no token, no database. */
-const routeNames = ["floor", "symbols_sorted", "symbols_sector", "symbols_deep_page", "exposures", "drill_down"] as const;
+const routeNames = [
+  "floor",
+  "symbols_sorted",
+  "symbols_sector",
+  "symbols_deep_page",
+  "exposures",
+  "drill_down",
+] as const;
 type RouteName = (typeof routeNames)[number];
 
 const { values: flags } = parseArgs({
@@ -106,8 +138,13 @@ const portfolioCount = wholeNumber("portfolios", flags.portfolios, 1);
 const positionsPerPortfolio = wholeNumber("positions", flags.positions, 1);
 const dateCount = wholeNumber("dates", flags.dates, 1);
 const portfolioId = flags.portfolio;
-const selectedRoutes = flags.routes.split(",").map((name) => name.trim()).filter((name) => name !== "");
-for (const name of selectedRoutes) if (!(routeNames as readonly string[]).includes(name)) throw new Error(`--routes: unknown route ${name}; one of ${routeNames.join(", ")}`);
+const selectedRoutes = flags.routes
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name) => name !== "");
+for (const name of selectedRoutes)
+  if (!(routeNames as readonly string[]).includes(name))
+    throw new Error(`--routes: unknown route ${name}; one of ${routeNames.join(", ")}`);
 
 /** The exposures route's dates: the end date and the weekdays before it. */
 const exposureDates = [...weekdaysBefore(endDate, dateCount - 1), endDate];
@@ -125,13 +162,25 @@ const say = benchSay();
  * every column but the id and created_at kept, the date column replaced; rows that exist are
  * left alone. Returns [rows on the end date, rows inserted].
  */
-async function copyEndDateRows(client: Client, table: string, dateColumn: string, keyColumn: string, keyValue: string, dates: readonly string[]): Promise<[number, number]> {
+async function copyEndDateRows(
+  client: Client,
+  table: string,
+  dateColumn: string,
+  keyColumn: string,
+  keyValue: string,
+  dates: readonly string[],
+): Promise<[number, number]> {
   const info = await client.execute(`PRAGMA table_info("${table}")`);
   const columns = info.rows.map((row) => String(row["name"])).filter((name) => name !== "id" && name !== "created_at");
-  if (!columns.includes(dateColumn) || !columns.includes(keyColumn)) throw new Error(`${table} has no ${dateColumn} or ${keyColumn} column`);
-  const source = await client.execute({ sql: `SELECT count(*) AS n FROM "${table}" WHERE "${keyColumn}" = ? AND "${dateColumn}" = ?`, args: [keyValue, endDate] });
+  if (!columns.includes(dateColumn) || !columns.includes(keyColumn))
+    throw new Error(`${table} has no ${dateColumn} or ${keyColumn} column`);
+  const source = await client.execute({
+    sql: `SELECT count(*) AS n FROM "${table}" WHERE "${keyColumn}" = ? AND "${dateColumn}" = ?`,
+    args: [keyValue, endDate],
+  });
   const sourceRows = Number(source.rows[0]?.["n"] ?? 0);
-  if (sourceRows === 0) throw new Error(`${table} has no row for ${keyColumn} = ${keyValue} on ${endDate}: did the batch store it?`);
+  if (sourceRows === 0)
+    throw new Error(`${table} has no row for ${keyColumn} = ${keyValue} on ${endDate}: did the batch store it?`);
   const list = columns.map((name) => `"${name}"`).join(", ");
   const select = columns.map((name) => (name === dateColumn ? "d.value" : `t."${name}"`)).join(", ");
   const inserted = await client.execute({
@@ -158,8 +207,10 @@ interface SymbolsBody {
 
 function checkSymbols(body: unknown, minRows: number): string {
   const page = body as SymbolsBody;
-  if (!Array.isArray(page.symbols) || page.metrics_date !== endDate) throw new Error(`expected symbols for ${endDate}, got metrics_date ${String(page.metrics_date)}`);
-  if (page.symbols.length < minRows) throw new Error(`expected at least ${minRows} rows, got ${page.symbols.length} (total_count ${page.total_count})`);
+  if (!Array.isArray(page.symbols) || page.metrics_date !== endDate)
+    throw new Error(`expected symbols for ${endDate}, got metrics_date ${String(page.metrics_date)}`);
+  if (page.symbols.length < minRows)
+    throw new Error(`expected at least ${minRows} rows, got ${page.symbols.length} (total_count ${page.total_count})`);
   return `${page.symbols.length} rows of ${page.total_count}, metrics date ${page.metrics_date}`;
 }
 
@@ -167,14 +218,23 @@ function checkExposures(body: unknown): string {
   const answer = body as Partial<ExposuresResponse>;
   const dates = answer.dates ?? [];
   const factors = answer.factors ?? [];
-  const aligned = factors.every((factor) => factor.portfolio.length === dates.length && factor.benchmark.length === dates.length && factor.active.length === dates.length);
+  const aligned = factors.every(
+    (factor) =>
+      factor.portfolio.length === dates.length &&
+      factor.benchmark.length === dates.length &&
+      factor.active.length === dates.length,
+  );
   if (dates.length !== exposureDates.length || factors.length !== expectedFactors || !aligned) {
-    throw new Error(`expected ${exposureDates.length} dates × ${expectedFactors} factors, got ${dates.length} dates × ${factors.length} factors${aligned ? "" : " (series not aligned with the dates)"}`);
+    throw new Error(
+      `expected ${exposureDates.length} dates × ${expectedFactors} factors, got ${dates.length} dates × ${factors.length} factors${aligned ? "" : " (series not aligned with the dates)"}`,
+    );
   }
   const cells = dates.length * factors.length;
-  const count = (key: "portfolio" | "benchmark" | "active") => factors.reduce((sum, factor) => sum + factor[key].filter((value) => value !== null).length, 0);
+  const count = (key: "portfolio" | "benchmark" | "active") =>
+    factors.reduce((sum, factor) => sum + factor[key].filter((value) => value !== null).length, 0);
   const [portfolio, benchmark, active] = [count("portfolio"), count("benchmark"), count("active")];
-  if (portfolio < cells || benchmark < cells) say(`  WARNING: not every cell has a value: ${portfolio}/${cells} portfolio, ${benchmark}/${cells} benchmark`);
+  if (portfolio < cells || benchmark < cells)
+    say(`  WARNING: not every cell has a value: ${portfolio}/${cells} portfolio, ${benchmark}/${cells} benchmark`);
   return `${dates.length} dates × ${factors.length} factors (${dates[0]}..${dates.at(-1)}), benchmark ${answer.benchmark}; values: portfolio ${portfolio}/${cells}, benchmark ${benchmark}/${cells}, active ${active}/${cells}`;
 }
 
@@ -187,7 +247,8 @@ interface DrillDownBody {
 
 function checkDrillDown(body: unknown): string {
   const drill = body as DrillDownBody;
-  if (drill.date !== endDate || !Array.isArray(drill.rows) || drill.rows.length === 0) throw new Error(`expected rows for ${endDate}, got ${drill.rows?.length ?? 0} rows for ${drill.date}`);
+  if (drill.date !== endDate || !Array.isArray(drill.rows) || drill.rows.length === 0)
+    throw new Error(`expected rows for ${endDate}, got ${drill.rows?.length ?? 0} rows for ${drill.date}`);
   return `${drill.rows.length} rows, ${drill.missing.length} missing, exposure ${drill.exposure === null ? "null" : round(drill.exposure, 4)}`;
 }
 
@@ -202,11 +263,31 @@ function routeSpecs(sector: string): RouteSpec[] {
         return "the static docs page (no token check, no database): what wrangler dev serves at best on this machine";
       },
     },
-    { name: "symbols_sorted", path: "/data/symbols?sort_by=factor_momentum&sort_order=desc&limit=100", check: (body) => checkSymbols(body, 100) },
-    { name: "symbols_sector", path: `/data/symbols?sector=${encodeURIComponent(sector)}&sort_by=market_cap&sort_order=desc`, check: (body) => checkSymbols(body, 1) },
-    { name: "symbols_deep_page", path: "/data/symbols?sort_by=return_ytd&limit=100&offset=2800", check: (body) => checkSymbols(body, 1) },
-    { name: "exposures", path: `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`, check: checkExposures },
-    { name: "drill_down", path: `/portfolios/${portfolioId}/exposures/stocks?factor=market_beta&date=${endDate}`, check: checkDrillDown },
+    {
+      name: "symbols_sorted",
+      path: "/data/symbols?sort_by=factor_momentum&sort_order=desc&limit=100",
+      check: (body) => checkSymbols(body, 100),
+    },
+    {
+      name: "symbols_sector",
+      path: `/data/symbols?sector=${encodeURIComponent(sector)}&sort_by=market_cap&sort_order=desc`,
+      check: (body) => checkSymbols(body, 1),
+    },
+    {
+      name: "symbols_deep_page",
+      path: "/data/symbols?sort_by=return_ytd&limit=100&offset=2800",
+      check: (body) => checkSymbols(body, 1),
+    },
+    {
+      name: "exposures",
+      path: `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`,
+      check: checkExposures,
+    },
+    {
+      name: "drill_down",
+      path: `/portfolios/${portfolioId}/exposures/stocks?factor=market_beta&date=${endDate}`,
+      check: checkDrillDown,
+    },
   ];
   return specs.filter((spec) => selectedRoutes.includes(spec.name));
 }
@@ -219,7 +300,10 @@ class LoadGenerator {
   #pending: { resolve: (result: LoadResult) => void; reject: (error: Error) => void } | null = null;
 
   constructor() {
-    this.#child = fork(path.join(projectRoot, "scripts/bench-api/load.ts"), [], { cwd: projectRoot, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.#child = fork(path.join(projectRoot, "scripts/bench-api/load.ts"), [], {
+      cwd: projectRoot,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     this.#child.on("message", (message: LoadReply) => {
       const pending = this.#pending;
       this.#pending = null;
@@ -260,7 +344,13 @@ interface RouteFigures {
   non2xx: number;
   statusCodes: Record<string, number>;
   /** CPU seconds during the measured run (the warm-up excluded). */
-  cpuSeconds: { workerd: number | null; wranglerNode: number | null; libsqlServerProcess: number; loadGenerator: number; wallSeconds: number };
+  cpuSeconds: {
+    workerd: number | null;
+    wranglerNode: number | null;
+    libsqlServerProcess: number;
+    loadGenerator: number;
+    wallSeconds: number;
+  };
   /** CPU milliseconds per answered request during the measured run. */
   cpuMsPerRequest: { workerd: number | null; libsqlServerProcess: number };
   target: { p99Ms: number; p99Met: boolean; noErrors: boolean; met: boolean };
@@ -274,24 +364,42 @@ interface RouteFigures {
 const settleMs = 2_000;
 const settle = () => sleep(settleMs);
 
-async function measureRoute(spec: RouteSpec, base: string, token: string, loader: LoadGenerator, wrangler: ManagedChild): Promise<RouteFigures> {
+async function measureRoute(
+  spec: RouteSpec,
+  base: string,
+  token: string,
+  loader: LoadGenerator,
+  wrangler: ManagedChild,
+): Promise<RouteFigures> {
   const url = `${base}/api/v1${spec.path}`;
   const first = await request(url, token);
   if (first.status !== 200) {
-    throw new Error(`${spec.name}: GET ${spec.path} answered ${first.status}, not 200:\n${excerpt(first)}\nwrangler log tail:\n${tail(wrangler.logFile, 20)}`);
+    throw new Error(
+      `${spec.name}: GET ${spec.path} answered ${first.status}, not 200:\n${excerpt(first)}\nwrangler log tail:\n${tail(wrangler.logFile, 20)}`,
+    );
   }
   let holds: string;
   try {
     holds = spec.check(first.body);
   } catch (error) {
-    throw new Error(`${spec.name}: GET ${spec.path} answered 200 but not what it should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(first)}`);
+    throw new Error(
+      `${spec.name}: GET ${spec.path} answered 200 but not what it should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(first)}`,
+    );
   }
   say(`${spec.name}: GET /api/v1${spec.path}`);
   say(`  first answer 200 in ${round(first.ms)} ms, ${thousands(first.text.length)} bytes: ${holds}`);
   const headers = { authorization: `Bearer ${token}` };
   if (warmupSeconds > 0) {
-    const warm = await loader.run({ url, connections, durationSeconds: warmupSeconds, headers, title: `${spec.name} warm-up` });
-    say(`  warm-up ${warmupSeconds} s: ${round(warm.requests.average)} req/s, p99 ${warm.latency.p99} ms, ${warm.errors} errors, ${warm.non2xx} non-2xx (not counted)`);
+    const warm = await loader.run({
+      url,
+      connections,
+      durationSeconds: warmupSeconds,
+      headers,
+      title: `${spec.name} warm-up`,
+    });
+    say(
+      `  warm-up ${warmupSeconds} s: ${round(warm.requests.average)} req/s, p99 ${warm.latency.p99} ms, ${warm.errors} errors, ${warm.non2xx} non-2xx (not counted)`,
+    );
     await settle();
   }
   const pid = wrangler.child.pid;
@@ -303,7 +411,8 @@ async function measureRoute(spec: RouteSpec, base: string, token: string, loader
   const own = process.cpuUsage(ownBefore);
   const groupAfter = pid === undefined ? null : groupCpuSeconds(pid);
   await settle();
-  const groupDelta = (comm: string) => (groupBefore && groupAfter ? round((groupAfter[comm] ?? 0) - (groupBefore[comm] ?? 0), 2) : null);
+  const groupDelta = (comm: string) =>
+    groupBefore && groupAfter ? round((groupAfter[comm] ?? 0) - (groupBefore[comm] ?? 0), 2) : null;
   const workerd = groupDelta("workerd");
   const libsqlSeconds = round((own.user + own.system) / 1e6, 2);
   const latency = result.latency;
@@ -316,7 +425,15 @@ async function measureRoute(spec: RouteSpec, base: string, token: string, loader
     requestsPerSecond: round(result.requests.average, 1),
     requestsPerSecondStddev: round(result.requests.stddev, 1),
     requestsTotal: result.requests.total,
-    latencyMs: { p50: latency.p50, p90: latency.p90, p97_5: latency.p97_5, p99: latency.p99, max: latency.max, mean: round(latency.mean, 2), stddev: round(latency.stddev, 2) },
+    latencyMs: {
+      p50: latency.p50,
+      p90: latency.p90,
+      p97_5: latency.p97_5,
+      p99: latency.p99,
+      max: latency.max,
+      mean: round(latency.mean, 2),
+      stddev: round(latency.stddev, 2),
+    },
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
@@ -329,19 +446,39 @@ async function measureRoute(spec: RouteSpec, base: string, token: string, loader
       wallSeconds: round(wallSeconds, 1),
     },
     cpuMsPerRequest: {
-      workerd: workerd === null || result.requests.total === 0 ? null : round((workerd * 1000) / result.requests.total, 1),
+      workerd:
+        workerd === null || result.requests.total === 0 ? null : round((workerd * 1000) / result.requests.total, 1),
       libsqlServerProcess: result.requests.total === 0 ? 0 : round((libsqlSeconds * 1000) / result.requests.total, 1),
     },
     target: { p99Ms: targets.p99Ms, p99Met, noErrors, met: p99Met && noErrors },
     autocannon: result,
   };
-  const codes = Object.entries(result.statusCodes).map(([code, n]) => `${code}×${thousands(n)}`).join(", ");
-  say(`  measured ${result.duration} s: ${figures.requestsPerSecond} req/s, p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms; ${result.errors} errors, ${result.non2xx} non-2xx (${codes || "no answers"})`);
+  const codes = Object.entries(result.statusCodes)
+    .map(([code, n]) => `${code}×${thousands(n)}`)
+    .join(", ");
+  say(
+    `  measured ${result.duration} s: ${figures.requestsPerSecond} req/s, p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms; ${result.errors} errors, ${result.non2xx} non-2xx (${codes || "no answers"})`,
+  );
   return figures;
 }
 
 function printTable(routes: readonly RouteFigures[]): void {
-  const header = ["route", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "non-2xx", `p99 ≤ ${targets.p99Ms} ms, no errors`, "CPU s: workerd", "wrangler node", "libSQL proc", "autocannon", "CPU ms/req: workerd", "libSQL proc"];
+  const header = [
+    "route",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "errors",
+    "non-2xx",
+    `p99 ≤ ${targets.p99Ms} ms, no errors`,
+    "CPU s: workerd",
+    "wrangler node",
+    "libSQL proc",
+    "autocannon",
+    "CPU ms/req: workerd",
+    "libSQL proc",
+  ];
   const cpu = (value: number | null) => (value === null ? "n/a" : value.toFixed(1));
   const rows = routes.map((route) => [
     route.name,
@@ -351,7 +488,9 @@ function printTable(routes: readonly RouteFigures[]): void {
     String(route.latencyMs.max),
     String(route.errors),
     String(route.non2xx),
-    route.target.met ? "MET" : `NOT MET${route.target.p99Met ? " (errors)" : route.target.noErrors ? "" : " (p99, errors)"}`,
+    route.target.met
+      ? "MET"
+      : `NOT MET${route.target.p99Met ? " (errors)" : route.target.noErrors ? "" : " (p99, errors)"}`,
     cpu(route.cpuSeconds.workerd),
     cpu(route.cpuSeconds.wranglerNode),
     cpu(route.cpuSeconds.libsqlServerProcess),
@@ -368,9 +507,17 @@ async function main(): Promise<number> {
   const loadAtStart = loadAverage();
   const dir = benchTempDir("bench-api-", flags.keep);
   const { authToken, jwtSecret, operatorToken } = await benchSecrets();
-  const readerToken = await mintDevToken({ secret: jwtSecret, sub: benchOwner, org: benchOrg, permissions: allPermissions, ttlSeconds: 4 * 3600 });
+  const readerToken = await mintDevToken({
+    secret: jwtSecret,
+    sub: benchOwner,
+    org: benchOrg,
+    permissions: allPermissions,
+    ttlSeconds: 4 * 3600,
+  });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
-  say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`);
+  say(
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`,
+  );
 
   // 1. Database: server, migrations, bench data.
   const setupStarted = performance.now();
@@ -391,10 +538,15 @@ async function main(): Promise<number> {
   const toml = readFileSync(config, "utf8");
   const rateLimit = /(name\s*=\s*"API_RATE_LIMIT"[^\[]*?simple\s*=\s*\{\s*limit\s*=\s*)(\d+)/;
   const originalRateLimit = rateLimit.exec(toml)?.[2];
-  if (originalRateLimit === undefined) throw new Error(`the snapshot's wrangler.toml (${config}) has no API_RATE_LIMIT "simple = { limit = N … }" to raise`);
+  if (originalRateLimit === undefined)
+    throw new Error(
+      `the snapshot's wrangler.toml (${config}) has no API_RATE_LIMIT "simple = { limit = N … }" to raise`,
+    );
   writeFileSync(config, toml.replace(rateLimit, `$1${raisedRateLimit}`));
   say(`bundled the Worker and copied its config and assets in ${seconds(bundleMs)}`);
-  say(`raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} requests a period in the snapshot's wrangler.toml (the project's is unchanged)`);
+  say(
+    `raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} requests a period in the snapshot's wrangler.toml (the project's is unchanged)`,
+  );
   const vars = benchWorkerVars({ endDate, equities: marketOptions.equities, lookbackDays }, `http://127.0.0.1:${port}`);
   const logFile = path.join(dir, "wrangler.log");
   say(`starting wrangler dev on http://127.0.0.1:${port} (log ${logFile})`);
@@ -415,7 +567,12 @@ async function main(): Promise<number> {
   say(`batch: POST /api/v1/admin/batch/run {"date": "${endDate}"}`);
   // Polled every 1 s, progress every 15 s, 20 min at most; the POST's wall-clock time (what
   // bench:live measures from) is not one of this benchmark's figures.
-  const { postedAt: _postedAt, ...batch } = await runBatch(base, operatorToken, wrangler, endDate, { say, hardLimitMs: 20 * 60_000, pollMs: 1_000, progressEveryMs: 15_000 });
+  const { postedAt: _postedAt, ...batch } = await runBatch(base, operatorToken, wrangler, endDate, {
+    say,
+    hardLimitMs: 20 * 60_000,
+    pollMs: 1_000,
+    progressEveryMs: 15_000,
+  });
   say(`  run ${batch.runId} ${batch.status} in ${seconds(batch.ms)} (${batch.datesPublished} date(s) published)`);
   for (const failed of batch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
   if (batch.status === "failed") throw new Error(`the batch run failed: ${batch.errorText ?? "(no error text)"}`);
@@ -425,9 +582,30 @@ async function main(): Promise<number> {
   onStop(() => client.close());
   const earlier = exposureDates.slice(0, -1);
   const copyStarted = performance.now();
-  const [exposureSource, exposureRows] = await copyEndDateRows(client, "portfolio_factor_exposures", "calculation_date", "portfolio_id", portfolioId, earlier);
-  const [snapshotSource, snapshotRows] = await copyEndDateRows(client, "portfolio_snapshots", "date", "portfolio_id", portfolioId, earlier);
-  const [benchmarkSource, benchmarkRows] = await copyEndDateRows(client, "symbol_factor_exposures", "calculation_date", "symbol", benchmarkSymbol, earlier);
+  const [exposureSource, exposureRows] = await copyEndDateRows(
+    client,
+    "portfolio_factor_exposures",
+    "calculation_date",
+    "portfolio_id",
+    portfolioId,
+    earlier,
+  );
+  const [snapshotSource, snapshotRows] = await copyEndDateRows(
+    client,
+    "portfolio_snapshots",
+    "date",
+    "portfolio_id",
+    portfolioId,
+    earlier,
+  );
+  const [benchmarkSource, benchmarkRows] = await copyEndDateRows(
+    client,
+    "symbol_factor_exposures",
+    "calculation_date",
+    "symbol",
+    benchmarkSymbol,
+    earlier,
+  );
   const copied = {
     dates: earlier.length,
     from: earlier[0] ?? null,
@@ -445,27 +623,46 @@ async function main(): Promise<number> {
     args: [endDate],
   });
   const sector = sectorRow.rows[0]?.["sector"];
-  if (typeof sector !== "string") throw new Error(`no symbol_daily_metrics with a sector on ${endDate}: did the batch store metrics?`);
+  if (typeof sector !== "string")
+    throw new Error(`no symbol_daily_metrics with a sector on ${endDate}: did the batch store metrics?`);
   const setupMs = performance.now() - setupStarted;
   say(`setup took ${seconds(setupMs)}; sector filter: ${sector} (${String(sectorRow.rows[0]?.["n"])} symbols)`);
 
   // 5. The routes.
   const loader = new LoadGenerator();
   onStop(() => loader.stop());
-  say(`measuring ${selectedRoutes.length} route(s): ${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s each, autocannon in a child process`);
+  say(
+    `measuring ${selectedRoutes.length} route(s): ${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s each, autocannon in a child process`,
+  );
   const routes: RouteFigures[] = [];
   for (const spec of routeSpecs(sector)) routes.push(await measureRoute(spec, base, readerToken, loader, wrangler));
 
-  console.log(`\nAPI routes: ${connections} connections, ${durationSeconds} s each (after ${warmupSeconds} s warm-up), ${seed.symbols} symbols, ${exposureDates.length} exposure dates × ${expectedFactors} factors, portfolio ${portfolioId}`);
+  console.log(
+    `\nAPI routes: ${connections} connections, ${durationSeconds} s each (after ${warmupSeconds} s warm-up), ${seed.symbols} symbols, ${exposureDates.length} exposure dates × ${expectedFactors} factors, portfolio ${portfolioId}`,
+  );
   for (const route of routes) console.log(`  ${route.name.padEnd(18)} GET /api/v1${route.path}`);
   console.log();
   printTable(routes);
-  console.log(`  (latency of 2xx answers in whole ms; CPU seconds during each measured run; rate limit raised to ${thousands(raisedRateLimit)}/period for the benchmark)`);
+  console.log(
+    `  (latency of 2xx answers in whole ms; CPU seconds during each measured run; rate limit raised to ${thousands(raisedRateLimit)}/period for the benchmark)`,
+  );
   const measured = routes.filter((route) => route.name !== "floor");
   const allMet = measured.every((route) => route.target.met);
-  console.log(`\nTarget: p99 ≤ ${targets.p99Ms} ms on every route, no errors: ${allMet ? "MET" : "NOT MET"}${allMet ? "" : ` (${measured.filter((route) => !route.target.met).map((route) => route.name).join(", ")})`}`);
+  console.log(
+    `\nTarget: p99 ≤ ${targets.p99Ms} ms on every route, no errors: ${allMet ? "MET" : "NOT MET"}${
+      allMet
+        ? ""
+        : ` (${measured
+            .filter((route) => !route.target.met)
+            .map((route) => route.name)
+            .join(", ")})`
+    }`,
+  );
   const floor = routes.find((route) => route.name === "floor");
-  if (floor) console.log(`Floor (the docs page: no token, no database): p99 ${floor.latencyMs.p99} ms at ${round(floor.requestsPerSecond)} req/s with ${connections} connections`);
+  if (floor)
+    console.log(
+      `Floor (the docs page: no token, no database): p99 ${floor.latencyMs.p99} ms at ${round(floor.requestsPerSecond)} req/s with ${connections} connections`,
+    );
 
   const results = {
     machine: machineInfo(loadAtStart),
@@ -488,9 +685,21 @@ async function main(): Promise<number> {
       workerVars: vars,
       workerSource: "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle)",
     },
-    setup: { ms: round(setupMs), migrateMs: round(migrateMs), seed, bundleMs: round(bundleMs), wranglerHealthyMs: round(healthyMs), batch, copiedRows: copied },
+    setup: {
+      ms: round(setupMs),
+      migrateMs: round(migrateMs),
+      seed,
+      bundleMs: round(bundleMs),
+      wranglerHealthyMs: round(healthyMs),
+      batch,
+      copiedRows: copied,
+    },
     routes,
-    targets: { p99Ms: targets.p99Ms, met: allMet, notMet: measured.filter((route) => !route.target.met).map((route) => route.name) },
+    targets: {
+      p99Ms: targets.p99Ms,
+      met: allMet,
+      notMet: measured.filter((route) => !route.target.met).map((route) => route.name),
+    },
     notes: [
       "requestsPerSecond: autocannon's mean of per-second response counts over the measured run",
       "latencyMs: 2xx answers only, whole milliseconds (autocannon's histogram); closed loop, so latency ≈ connections / throughput",

@@ -58,7 +58,28 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { batchPhases } from "../worker/batch/telemetry.ts";
 import { projectRoot } from "./local-config.ts";
-import { benchSay, benchSecrets, benchTempDir, benchWorkerVars, buildClientIfMissing, checkEndDate, exitOnSignals, loadAverage, lookbackDaysFor, machineInfo, printColumns, round, runAndExit, seconds, sleep, startBenchDatabase, startHealthyWorker, thousands, weekdaysBefore, writeResults } from "./bench-batch/common.ts";
+import {
+  benchSay,
+  benchSecrets,
+  benchTempDir,
+  benchWorkerVars,
+  buildClientIfMissing,
+  checkEndDate,
+  exitOnSignals,
+  loadAverage,
+  lookbackDaysFor,
+  machineInfo,
+  printColumns,
+  round,
+  runAndExit,
+  seconds,
+  sleep,
+  startBenchDatabase,
+  startHealthyWorker,
+  thousands,
+  weekdaysBefore,
+  writeResults,
+} from "./bench-batch/common.ts";
 import { benchMarketOptions } from "./bench-batch/seed.ts";
 import { freePort, groupCpuSeconds, onStop, snapshotWorker, tail, type ManagedChild } from "./bench-batch/stack.ts";
 import {
@@ -143,7 +164,13 @@ interface RunFigures {
   errorText: string | null;
   failedPhases: { phase: string; date: string; message: string; errorText: string | null }[];
   phases: Record<string, PhaseFigures>;
-  totals: { rowsStored: number; rowsUnchanged: number; rowsDeleted: number; rowsStoredPerSecond: number; datesPerMinute: number };
+  totals: {
+    rowsStored: number;
+    rowsUnchanged: number;
+    rowsDeleted: number;
+    rowsStoredPerSecond: number;
+    datesPerMinute: number;
+  };
   chunks: Awaited<ReturnType<typeof readChunkStats>>;
   slowestMessages: Awaited<ReturnType<typeof readSlowestChunks>>;
   queue: QueueDeliveries;
@@ -162,7 +189,16 @@ interface RunFigures {
   /** [ms since the POST, workerd CPU s, libSQL server process CPU s], cumulative, one per poll (~1 s). */
   cpuSamples: CpuSample[];
   /** Per date and phase (backfill: every date), for the JSON. */
-  perDate: { date: string; phase: string; success: boolean; durationMs: number; rowsStored: number; rowsUnchanged: number; chunks: number; slowestChunkMs: number }[];
+  perDate: {
+    date: string;
+    phase: string;
+    success: boolean;
+    durationMs: number;
+    rowsStored: number;
+    rowsUnchanged: number;
+    chunks: number;
+    slowestChunkMs: number;
+  }[];
 }
 
 interface PhaseFigures {
@@ -203,12 +239,15 @@ function phaseFigures(rows: PhaseRow[]): Record<string, PhaseFigures> {
     const sum = (pick: (row: PhaseRow) => number) => of.reduce((total, row) => total + pick(row), 0);
     const reasons = (pick: (row: PhaseRow) => Record<string, number>) => {
       const merged: Record<string, number> = {};
-      for (const row of of) for (const [reason, n] of Object.entries(pick(row) ?? {})) merged[reason] = (merged[reason] ?? 0) + n;
+      for (const row of of)
+        for (const [reason, n] of Object.entries(pick(row) ?? {})) merged[reason] = (merged[reason] ?? 0) + n;
       return merged;
     };
     const rowsStored = sum((row) => row.counts.rows_stored ?? 0);
     const rowsUnchanged = sum((row) => row.counts.rows_unchanged ?? 0);
-    const spanMs = Math.max(...of.map((row) => Date.parse(row.finishedAt))) - Math.min(...of.map((row) => Date.parse(row.startedAt)));
+    const spanMs =
+      Math.max(...of.map((row) => Date.parse(row.finishedAt))) -
+      Math.min(...of.map((row) => Date.parse(row.startedAt)));
     figures[phase] = {
       dates: of.length,
       success: of.every((row) => row.success),
@@ -293,7 +332,9 @@ async function waitForRun(
   for (;;) {
     sample();
     if (wrangler.child.exitCode !== null || wrangler.child.signalCode !== null) {
-      throw new RunStalled(`wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the run`);
+      throw new RunStalled(
+        `wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the run`,
+      );
     }
     let progress: Awaited<ReturnType<typeof readProgress>>;
     try {
@@ -302,7 +343,8 @@ async function waitForRun(
     } catch (error) {
       // The database is busy serving the Worker; a failed poll is not the run's failure.
       readErrorSince ??= Date.now();
-      if (Date.now() - readErrorSince > 60_000) throw new RunStalled(`cannot read the run for 60 s: ${describe(error)}`);
+      if (Date.now() - readErrorSince > 60_000)
+        throw new RunStalled(`cannot read the run for 60 s: ${describe(error)}`);
       await sleep(1_000);
       continue;
     }
@@ -316,14 +358,19 @@ async function waitForRun(
     const failuresNow = wrangler.count(failures);
     if (Date.now() - lastReport >= 15_000 || failuresNow > reportedFailures) {
       lastReport = Date.now();
-      const failed = failuresNow > reportedFailures ? `; ${failuresNow - reportedFailures} message failure(s) in the log (retried)` : "";
+      const failed =
+        failuresNow > reportedFailures
+          ? `; ${failuresNow - reportedFailures} message failure(s) in the log (retried)`
+          : "";
       reportedFailures = failuresNow;
       say(
         `  ${progress.status}: ${progress.phasesRecorded}/${expectedPhases} phases, chunks ${progress.chunksDone} done, ${progress.chunksPending} pending, ${progress.chunksFailed} failed (${seconds(Date.now() - pollStarted)})${failed}`,
       );
     }
-    if (Date.now() - lastChange > stallMs) throw new RunStalled(`no progress for ${stallMs / 60_000} min (${signature})`);
-    if (Date.now() - pollStarted > hardLimitMs) throw new RunStalled(`still ${progress.status} after ${hardLimitMs / 60_000} min`);
+    if (Date.now() - lastChange > stallMs)
+      throw new RunStalled(`no progress for ${stallMs / 60_000} min (${signature})`);
+    if (Date.now() - pollStarted > hardLimitMs)
+      throw new RunStalled(`still ${progress.status} after ${hardLimitMs / 60_000} min`);
     await sleep(1_000);
   }
 }
@@ -332,7 +379,11 @@ async function waitForRun(
 let benchToken = "";
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${benchToken}` }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${benchToken}` },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -359,14 +410,22 @@ async function benchRun(
   const sample = () => {
     const group = wrangler.child.pid === undefined ? null : groupCpuSeconds(wrangler.child.pid);
     const own = process.cpuUsage(cpuBefore);
-    samples.push([Date.now() - postAt, round((group?.["workerd"] ?? 0) - (groupBefore?.["workerd"] ?? 0), 2), round((own.user + own.system) / 1e6, 2)]);
+    samples.push([
+      Date.now() - postAt,
+      round((group?.["workerd"] ?? 0) - (groupBefore?.["workerd"] ?? 0), 2),
+      round((own.user + own.system) / 1e6, 2),
+    ]);
   };
   const response = await postJson(`${base}${request.path}`, request.body);
   if (response.status !== 202 && response.status !== 200) {
-    throw new Error(`POST ${request.path} answered ${response.status}: ${JSON.stringify(response.body)}${response.status === 404 ? " (is the admin API wired in worker/index.ts?)" : ""}`);
+    throw new Error(
+      `POST ${request.path} answered ${response.status}: ${JSON.stringify(response.body)}${response.status === 404 ? " (is the admin API wired in worker/index.ts?)" : ""}`,
+    );
   }
   const started = response.body as { run_id: string; outcome: string; dates: string[] };
-  say(`  run ${started.run_id} ${started.outcome}: ${started.dates.length} date(s) ${started.dates[0]}..${started.dates.at(-1)}`);
+  say(
+    `  run ${started.run_id} ${started.outcome}: ${started.dates.length} date(s) ${started.dates[0]}..${started.dates.at(-1)}`,
+  );
   let finished = true;
   try {
     await waitForRun(client, wrangler, started.run_id, started.dates.length * batchPhases.length, hardLimitMs, sample);
@@ -381,7 +440,11 @@ async function benchRun(
   const cpuUsed = process.cpuUsage(cpuBefore);
   const groupAfter = wrangler.child.pid === undefined ? null : groupCpuSeconds(wrangler.child.pid);
   const wranglerGroup =
-    groupBefore && groupAfter ? Object.fromEntries(Object.entries(groupAfter).map(([comm, s]) => [comm, round(s - (groupBefore[comm] ?? 0), 2)])) : null;
+    groupBefore && groupAfter
+      ? Object.fromEntries(
+          Object.entries(groupAfter).map(([comm, s]) => [comm, round(s - (groupBefore[comm] ?? 0), 2)]),
+        )
+      : null;
   // Give the log a moment to receive the last delivery line.
   await sleep(500);
   const run = (await retrying(() => readRun(client, started.run_id)))!;
@@ -402,7 +465,9 @@ async function benchRun(
     endToEndMs,
     toFirstPhaseMs: firstPhaseStart === null ? null : firstPhaseStart - postAt,
     errorText: run.errorText,
-    failedPhases: phases.filter((row) => !row.success).map((row) => ({ phase: row.phase, date: row.date, message: row.message, errorText: row.errorText })),
+    failedPhases: phases
+      .filter((row) => !row.success)
+      .map((row) => ({ phase: row.phase, date: row.date, message: row.message, errorText: row.errorText })),
     phases: figures,
     totals: {
       rowsStored,
@@ -414,7 +479,12 @@ async function benchRun(
     chunks: await retrying(() => readChunkStats(client, started.run_id)),
     slowestMessages: await retrying(() => readSlowestChunks(client, started.run_id)),
     queue: readQueueDeliveries(wrangler.logFile, logOffset, batchQueue),
-    cpuSeconds: { libsqlServerProcess: round((cpuUsed.user + cpuUsed.system) / 1e6, 2), wranglerGroup, wallSeconds: round((gaveUpAt - postAt) / 1000, 1), ...cpuPeaks(samples) },
+    cpuSeconds: {
+      libsqlServerProcess: round((cpuUsed.user + cpuUsed.system) / 1e6, 2),
+      wranglerGroup,
+      wallSeconds: round((gaveUpAt - postAt) / 1000, 1),
+      ...cpuPeaks(samples),
+    },
     cpuSamples: samples,
     perDate: phases.map((row) => ({
       date: row.date,
@@ -431,10 +501,34 @@ async function benchRun(
 
 function printRun(title: string, run: RunFigures): void {
   const perDate = run.kind === "backfill";
-  console.log(`\n${title}: run ${run.runId}, ${run.dates} date(s) ${run.firstDate}..${run.lastDate}, status ${run.status}${run.finished ? "" : " (benchmark gave up waiting)"}`);
+  console.log(
+    `\n${title}: run ${run.runId}, ${run.dates} date(s) ${run.firstDate}..${run.lastDate}, status ${run.status}${run.finished ? "" : " (benchmark gave up waiting)"}`,
+  );
   const header = perDate
-    ? ["phase", "total s", "mean/date s", "max/date s", "span s", "rows stored", "rows/s (span)", "unchanged", "chunks", "slowest chunk ms"]
-    : ["phase", "duration s", "rows stored", "rows/s", "unchanged", "computed/total", "skipped", "failed", "chunks", "slowest chunk ms"];
+    ? [
+        "phase",
+        "total s",
+        "mean/date s",
+        "max/date s",
+        "span s",
+        "rows stored",
+        "rows/s (span)",
+        "unchanged",
+        "chunks",
+        "slowest chunk ms",
+      ]
+    : [
+        "phase",
+        "duration s",
+        "rows stored",
+        "rows/s",
+        "unchanged",
+        "computed/total",
+        "skipped",
+        "failed",
+        "chunks",
+        "slowest chunk ms",
+      ];
   const rows: string[][] = [];
   for (const phase of batchPhases) {
     const f = run.phases[phase];
@@ -445,14 +539,43 @@ function printRun(title: string, run: RunFigures): void {
     const name = f.success ? phase : `${phase} (FAILED)`;
     rows.push(
       perDate
-        ? [name, (f.totalMs / 1000).toFixed(1), (f.meanMsPerDate / 1000).toFixed(2), (f.maxMsPerDate / 1000).toFixed(2), (f.spanMs / 1000).toFixed(1), thousands(f.rowsStored), thousands(f.rowsStoredPerSpanSecond), thousands(f.rowsUnchanged), String(f.chunks), String(f.slowestChunkMs)]
-        : [name, (f.totalMs / 1000).toFixed(2), thousands(f.rowsStored), thousands(f.rowsStoredPerSecond), thousands(f.rowsUnchanged), `${f.computed}/${f.total}`, String(f.skipped), String(f.failed), String(f.chunks), String(f.slowestChunkMs)],
+        ? [
+            name,
+            (f.totalMs / 1000).toFixed(1),
+            (f.meanMsPerDate / 1000).toFixed(2),
+            (f.maxMsPerDate / 1000).toFixed(2),
+            (f.spanMs / 1000).toFixed(1),
+            thousands(f.rowsStored),
+            thousands(f.rowsStoredPerSpanSecond),
+            thousands(f.rowsUnchanged),
+            String(f.chunks),
+            String(f.slowestChunkMs),
+          ]
+        : [
+            name,
+            (f.totalMs / 1000).toFixed(2),
+            thousands(f.rowsStored),
+            thousands(f.rowsStoredPerSecond),
+            thousands(f.rowsUnchanged),
+            `${f.computed}/${f.total}`,
+            String(f.skipped),
+            String(f.failed),
+            String(f.chunks),
+            String(f.slowestChunkMs),
+          ],
     );
   }
   printColumns(header, rows);
-  if (perDate) console.log("  (total: summed over dates, which run in parallel and wait in the queue; span: first start to last finish)");
-  console.log(`  end to end: ${seconds(run.endToEndMs)} (POST to finished_at); POST to first phase start: ${run.toFirstPhaseMs === null ? "n/a" : seconds(run.toFirstPhaseMs)}`);
-  console.log(`  rows stored: ${thousands(run.totals.rowsStored)} (${thousands(run.totals.rowsStoredPerSecond)}/s end to end), unchanged ${thousands(run.totals.rowsUnchanged)}, deleted ${thousands(run.totals.rowsDeleted)}; ${run.totals.datesPerMinute} dates/min`);
+  if (perDate)
+    console.log(
+      "  (total: summed over dates, which run in parallel and wait in the queue; span: first start to last finish)",
+    );
+  console.log(
+    `  end to end: ${seconds(run.endToEndMs)} (POST to finished_at); POST to first phase start: ${run.toFirstPhaseMs === null ? "n/a" : seconds(run.toFirstPhaseMs)}`,
+  );
+  console.log(
+    `  rows stored: ${thousands(run.totals.rowsStored)} (${thousands(run.totals.rowsStoredPerSecond)}/s end to end), unchanged ${thousands(run.totals.rowsUnchanged)}, deleted ${thousands(run.totals.rowsDeleted)}; ${run.totals.datesPerMinute} dates/min`,
+  );
   const slowest = run.slowestMessages[0];
   console.log(
     slowest
@@ -465,11 +588,18 @@ function printRun(title: string, run: RunFigures): void {
   );
   for (const [error, n] of Object.entries(q.errors)) console.log(`    ${n}× ${error}`);
   const cpu = run.cpuSeconds;
-  const group = cpu.wranglerGroup ? Object.entries(cpu.wranglerGroup).map(([comm, s]) => `${comm} ${s.toFixed(1)} s`).join(", ") : "n/a";
+  const group = cpu.wranglerGroup
+    ? Object.entries(cpu.wranglerGroup)
+        .map(([comm, s]) => `${comm} ${s.toFixed(1)} s`)
+        .join(", ")
+    : "n/a";
   console.log(
     `  CPU during the run (${cpu.wallSeconds.toFixed(1)} s wall): libSQL server process ${cpu.libsqlServerProcess.toFixed(1)} s; wrangler group: ${group}; busiest 5 s: workerd ${cpu.workerdPeakCores5s} cores, libSQL ${cpu.libsqlPeakCores5s} cores`,
   );
-  for (const failed of run.failedPhases.slice(0, 10)) console.log(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}${failed.errorText ? ` — ${failed.errorText}` : ""}`);
+  for (const failed of run.failedPhases.slice(0, 10))
+    console.log(
+      `  FAILED ${failed.date} ${failed.phase}: ${failed.message}${failed.errorText ? ` — ${failed.errorText}` : ""}`,
+    );
   if (run.failedPhases.length > 10) console.log(`  … ${run.failedPhases.length - 10} more failed phases`);
   if (run.errorText) console.log(`  run error: ${run.errorText.split("\n").slice(0, 5).join(" | ")}`);
 }
@@ -482,14 +612,23 @@ async function main(): Promise<number> {
   const { authToken, jwtSecret, operatorToken } = await benchSecrets();
   benchToken = operatorToken;
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
-  say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`);
+  say(
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`,
+  );
 
   // 1. Database: server, migrations, bench data.
   const setupStarted = performance.now();
   const { server, migrateMs, seed } = await startBenchDatabase(
     dir,
     authToken,
-    { endDate, symbols, lookbackDays, portfolios: portfolioCount, positionsPerPortfolio, firstMeasuredDate: backfillDates[0]! },
+    {
+      endDate,
+      symbols,
+      lookbackDays,
+      portfolios: portfolioCount,
+      positionsPerPortfolio,
+      firstMeasuredDate: backfillDates[0]!,
+    },
     say,
   );
 
@@ -510,12 +649,20 @@ async function main(): Promise<number> {
   const configText = readFileSync(config ?? path.join(projectRoot, "wrangler.toml"), "utf8");
   const chunkConfig = {
     symbolChunkSize: Number(vars["BATCH_SYMBOL_CHUNK_SIZE"] ?? wranglerVar(configText, "BATCH_SYMBOL_CHUNK_SIZE")),
-    marketDataChunkSize: Number(vars["BATCH_MARKET_DATA_CHUNK_SIZE"] ?? wranglerVar(configText, "BATCH_MARKET_DATA_CHUNK_SIZE")),
-    portfolioChunkSize: Number(vars["BATCH_PORTFOLIO_CHUNK_SIZE"] ?? wranglerVar(configText, "BATCH_PORTFOLIO_CHUNK_SIZE")),
-    fromFlags: Object.entries(chunkFlags).filter(([, value]) => value !== undefined).map(([name]) => name),
+    marketDataChunkSize: Number(
+      vars["BATCH_MARKET_DATA_CHUNK_SIZE"] ?? wranglerVar(configText, "BATCH_MARKET_DATA_CHUNK_SIZE"),
+    ),
+    portfolioChunkSize: Number(
+      vars["BATCH_PORTFOLIO_CHUNK_SIZE"] ?? wranglerVar(configText, "BATCH_PORTFOLIO_CHUNK_SIZE"),
+    ),
+    fromFlags: Object.entries(chunkFlags)
+      .filter(([, value]) => value !== undefined)
+      .map(([name]) => name),
   };
   const logFile = path.join(dir, "wrangler.log");
-  say(`starting wrangler dev on http://127.0.0.1:${port} (log ${logFile}); chunks: ${chunkConfig.symbolChunkSize} symbols, ${chunkConfig.marketDataChunkSize} market data, ${chunkConfig.portfolioChunkSize} portfolios`);
+  say(
+    `starting wrangler dev on http://127.0.0.1:${port} (log ${logFile}); chunks: ${chunkConfig.symbolChunkSize} symbols, ${chunkConfig.marketDataChunkSize} market data, ${chunkConfig.portfolioChunkSize} portfolios`,
+  );
   const { wrangler, base } = await startHealthyWorker({
     port,
     inspectorPort,
@@ -534,7 +681,14 @@ async function main(): Promise<number> {
 
   // 3. One date.
   say(`one date: POST /api/v1/admin/batch/run {"date": "${endDate}"}`);
-  const oneDate = await benchRun("one_date", base, client, wrangler, { path: "/api/v1/admin/batch/run", body: { date: endDate } }, 20 * 60_000);
+  const oneDate = await benchRun(
+    "one_date",
+    base,
+    client,
+    wrangler,
+    { path: "/api/v1/admin/batch/run", body: { date: endDate } },
+    20 * 60_000,
+  );
   printRun("One date", oneDate);
 
   // 4. Backfill.
@@ -542,9 +696,18 @@ async function main(): Promise<number> {
   if (!flags["skip-backfill"] && oneDate.finished) {
     const from = backfillDates[0]!;
     const to = backfillDates.at(-1)!;
-    say(`backfill: POST /api/v1/admin/batch/backfill {"from": "${from}", "to": "${to}"} (${backfillDates.length} weekdays)`);
+    say(
+      `backfill: POST /api/v1/admin/batch/backfill {"from": "${from}", "to": "${to}"} (${backfillDates.length} weekdays)`,
+    );
     const hardLimitMs = Math.max(20, Math.ceil((backfillDates.length / targets.backfillDates) * 120)) * 60_000;
-    backfill = await benchRun("backfill", base, client, wrangler, { path: "/api/v1/admin/batch/backfill", body: { from, to } }, hardLimitMs);
+    backfill = await benchRun(
+      "backfill",
+      base,
+      client,
+      wrangler,
+      { path: "/api/v1/admin/batch/backfill", body: { from, to } },
+      hardLimitMs,
+    );
     printRun(`Backfill (${backfillDates.length} dates)`, backfill);
   } else if (!flags["skip-backfill"]) {
     say("skipping the backfill: the one-date run did not finish");
@@ -555,7 +718,11 @@ async function main(): Promise<number> {
   const slowestOf = (run: RunFigures | null) => run?.slowestMessages[0] ?? null;
   const scaledBackfillMs = backfill ? round((backfill.endToEndMs * targets.backfillDates) / backfill.dates) : null;
   const verdict = {
-    oneDate: { ms: oneDate.endToEndMs, targetMs: targets.oneDateMs, met: oneDate.finished && oneDate.status === "completed" && oneDate.endToEndMs <= targets.oneDateMs },
+    oneDate: {
+      ms: oneDate.endToEndMs,
+      targetMs: targets.oneDateMs,
+      met: oneDate.finished && oneDate.status === "completed" && oneDate.endToEndMs <= targets.oneDateMs,
+    },
     backfill: backfill
       ? {
           ms: backfill.endToEndMs,
@@ -565,7 +732,10 @@ async function main(): Promise<number> {
           /** Scaled linearly to 120 dates when fewer were run. */
           projectedMsFor120Dates: scaledBackfillMs,
           /** Null when fewer dates ran: a linear projection overstates (dates overlap), so no verdict. */
-          met: backfill.dates < targets.backfillDates ? null : backfill.finished && backfill.status === "completed" && backfill.endToEndMs <= targets.backfillMs,
+          met:
+            backfill.dates < targets.backfillDates
+              ? null
+              : backfill.finished && backfill.status === "completed" && backfill.endToEndMs <= targets.backfillMs,
           projected: backfill.dates !== targets.backfillDates,
         }
       : null,
@@ -579,13 +749,18 @@ async function main(): Promise<number> {
     },
   };
   console.log("\nTargets");
-  console.log(`  one date end to end ≤ ${seconds(targets.oneDateMs)}: ${seconds(oneDate.endToEndMs)} ${verdict.oneDate.met ? "MET" : "NOT MET"}${oneDate.status !== "completed" ? ` (status ${oneDate.status})` : ""}`);
+  console.log(
+    `  one date end to end ≤ ${seconds(targets.oneDateMs)}: ${seconds(oneDate.endToEndMs)} ${verdict.oneDate.met ? "MET" : "NOT MET"}${oneDate.status !== "completed" ? ` (status ${oneDate.status})` : ""}`,
+  );
   if (verdict.backfill && backfill) {
-    const verdictText = verdict.backfill.met === null ? "(no verdict: run the full 120 dates)" : verdict.backfill.met ? "MET" : "NOT MET";
+    const verdictText =
+      verdict.backfill.met === null ? "(no verdict: run the full 120 dates)" : verdict.backfill.met ? "MET" : "NOT MET";
     const measured = verdict.backfill.projected
       ? `${backfill.dates} dates in ${seconds(backfill.endToEndMs)}; linear projection to ${targets.backfillDates} dates ${((scaledBackfillMs ?? 0) / 60_000).toFixed(1)} min, an overestimate since dates overlap`
       : `${(backfill.endToEndMs / 60_000).toFixed(1)} min`;
-    console.log(`  ${targets.backfillDates}-date backfill ≤ ${targets.backfillMs / 60_000} min: ${measured} ${verdictText}${backfill.status !== "completed" ? ` (status ${backfill.status})` : ""}`);
+    console.log(
+      `  ${targets.backfillDates}-date backfill ≤ ${targets.backfillMs / 60_000} min: ${measured} ${verdictText}${backfill.status !== "completed" ? ` (status ${backfill.status})` : ""}`,
+    );
   } else {
     console.log("  backfill: not run");
   }
@@ -605,7 +780,9 @@ async function main(): Promise<number> {
       lookbackDays,
       chunks: chunkConfig,
       workerVars: vars,
-      workerSource: flags["live-source"] ? "sources (wrangler dev bundles and watches)" : "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle)",
+      workerSource: flags["live-source"]
+        ? "sources (wrangler dev bundles and watches)"
+        : "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle)",
       queueConsumer: {
         maxBatchSize: Number(/max_batch_size\s*=\s*(\d+)/.exec(configText)?.[1] ?? NaN),
         maxBatchTimeoutSeconds: Number(/max_batch_timeout\s*=\s*(\d+)/.exec(configText)?.[1] ?? NaN),

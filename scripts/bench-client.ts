@@ -45,7 +45,9 @@ async function main(): Promise<number> {
   const css = files.filter((file) => file.name.endsWith(".css"));
   const jsGzip = js.reduce((sum, file) => sum + file.gzipBytes, 0);
   const cssGzip = css.reduce((sum, file) => sum + file.gzipBytes, 0);
-  say(`JavaScript: ${(jsGzip / 1024).toFixed(1)} KB gzipped (${(js.reduce((s, f) => s + f.bytes, 0) / 1024).toFixed(0)} KB raw, ${js.length} file(s)); budget 150 KB`);
+  say(
+    `JavaScript: ${(jsGzip / 1024).toFixed(1)} KB gzipped (${(js.reduce((s, f) => s + f.bytes, 0) / 1024).toFixed(0)} KB raw, ${js.length} file(s)); budget 150 KB`,
+  );
   say(`CSS: ${(cssGzip / 1024).toFixed(1)} KB gzipped`);
 
   say("starting the demo stack (scripts/dev.ts on free ports) and computing 30 dates…");
@@ -59,7 +61,9 @@ async function main(): Promise<number> {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 2 });
       const page = await context.newPage();
       const measure = async (): Promise<number> => {
-        await page.waitForFunction(() => performance.getEntriesByName("heatmap-drawn").length > 0, undefined, { timeout: 30_000 });
+        await page.waitForFunction(() => performance.getEntriesByName("heatmap-drawn").length > 0, undefined, {
+          timeout: 30_000,
+        });
         return page.evaluate(() => performance.getEntriesByName("heatmap-drawn")[0]!.startTime);
       };
       await page.goto(`${stack.baseUrl}/#token=${stack.demoToken}`);
@@ -80,10 +84,22 @@ async function main(): Promise<number> {
   cold.sort((a, b) => a - b);
   warm.sort((a, b) => a - b);
   const figures = {
-    cold_ms: { median: round(quantile(cold, 0.5)), p95: round(quantile(cold, 0.95)), max: round(cold.at(-1)!), all: cold.map((value) => round(value)) },
-    warm_ms: { median: round(quantile(warm, 0.5)), p95: round(quantile(warm, 0.95)), max: round(warm.at(-1)!), all: warm.map((value) => round(value)) },
+    cold_ms: {
+      median: round(quantile(cold, 0.5)),
+      p95: round(quantile(cold, 0.95)),
+      max: round(cold.at(-1)!),
+      all: cold.map((value) => round(value)),
+    },
+    warm_ms: {
+      median: round(quantile(warm, 0.5)),
+      p95: round(quantile(warm, 0.95)),
+      max: round(warm.at(-1)!),
+      all: warm.map((value) => round(value)),
+    },
   };
-  say(`first load to the heatmap, cold cache (${runs} runs): median ${figures.cold_ms.median} ms, p95 ${figures.cold_ms.p95} ms, max ${figures.cold_ms.max} ms; budget 2,000 ms`);
+  say(
+    `first load to the heatmap, cold cache (${runs} runs): median ${figures.cold_ms.median} ms, p95 ${figures.cold_ms.p95} ms, max ${figures.cold_ms.max} ms; budget 2,000 ms`,
+  );
   say(`first load to the heatmap, warm cache: median ${figures.warm_ms.median} ms, p95 ${figures.warm_ms.p95} ms`);
   const withinBudget = jsGzip <= jsBudgetBytes && figures.cold_ms.max <= firstLoadBudgetMs;
   writeResults("bench-results/client.json", {

@@ -31,7 +31,20 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { benchSay, benchTempDir, exitOnSignals, loadAverage, machineInfo, printColumns, round, runAndExit, sleep, thousands, wholeNumber, writeResults } from "./bench-batch/common.ts";
+import {
+  benchSay,
+  benchTempDir,
+  exitOnSignals,
+  loadAverage,
+  machineInfo,
+  printColumns,
+  round,
+  runAndExit,
+  sleep,
+  thousands,
+  wholeNumber,
+  writeResults,
+} from "./bench-batch/common.ts";
 import { freePort, startChild, tail } from "./bench-batch/stack.ts";
 
 type Kind = "read" | "write" | "batch" | "transaction" | "deferred";
@@ -53,7 +66,13 @@ function percentile(sorted: readonly number[], p: number): number {
 
 function latencySummary(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { count: sorted.length, p50: round(percentile(sorted, 50), 2), p95: round(percentile(sorted, 95), 2), p99: round(percentile(sorted, 99), 2), max: round(sorted.at(-1) ?? 0, 2) };
+  return {
+    count: sorted.length,
+    p50: round(percentile(sorted, 50), 2),
+    p95: round(percentile(sorted, 95), 2),
+    p99: round(percentile(sorted, 99), 2),
+    max: round(sorted.at(-1) ?? 0, 2),
+  };
 }
 
 /** RSS from a third into the run to its end: after the warm-up (connections opened, caches filled), flat memory shows as ~0. */
@@ -124,23 +143,34 @@ async function main(): Promise<number> {
   const dbPath = path.join(dir, "bench.db");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = startChild("libsql-server", ["scripts/libsql-server.ts", "--port", String(port), "--db", dbPath], { ...process.env }, path.join(dir, "libsql-server.log"));
-  const serverExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => server.child.once("exit", (code, signal) => resolve({ code, signal })));
+  const server = startChild(
+    "libsql-server",
+    ["scripts/libsql-server.ts", "--port", String(port), "--db", dbPath],
+    { ...process.env },
+    path.join(dir, "libsql-server.log"),
+  );
+  const serverExited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    server.child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   for (let attempt = 0; ; attempt++) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`the libSQL server exited:\n${tail(server.logFile, 20)}`);
+    if (server.child.exitCode !== null || server.child.signalCode !== null)
+      throw new Error(`the libSQL server exited:\n${tail(server.logFile, 20)}`);
     const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
       (response) => response.ok,
       () => false,
     );
     if (ok) break;
-    if (attempt > 100) throw new Error(`the libSQL server did not answer /health within 20 s:\n${tail(server.logFile, 20)}`);
+    if (attempt > 100)
+      throw new Error(`the libSQL server did not answer /health within 20 s:\n${tail(server.logFile, 20)}`);
     await sleep(200);
   }
   const pid = server.child.pid;
   say(`libSQL server on ${url} (pid ${pid}), database ${dbPath}; ${clientCount} clients for ${durationSeconds} s`);
 
   const setup = createClient({ url });
-  await setup.execute("CREATE TABLE acks (id TEXT PRIMARY KEY, kind TEXT NOT NULL, client INTEGER NOT NULL, payload TEXT NOT NULL)");
+  await setup.execute(
+    "CREATE TABLE acks (id TEXT PRIMARY KEY, kind TEXT NOT NULL, client INTEGER NOT NULL, payload TEXT NOT NULL)",
+  );
   setup.close();
   const rssAfterSetup = rssMiB(pid);
   let rssPeak = rssAfterSetup ?? 0;
@@ -157,15 +187,27 @@ async function main(): Promise<number> {
   const newId = (client: number) => `${client}-${++idCounter}`;
   const payload = "x".repeat(64);
 
-  async function insertOne(client: Client | { execute: Client["execute"] }, id: string, kind: Kind, clientIndex: number): Promise<void> {
-    await client.execute({ sql: "INSERT INTO acks (id, kind, client, payload) VALUES (?, ?, ?, ?)", args: [id, kind, clientIndex, payload] });
+  async function insertOne(
+    client: Client | { execute: Client["execute"] },
+    id: string,
+    kind: Kind,
+    clientIndex: number,
+  ): Promise<void> {
+    await client.execute({
+      sql: "INSERT INTO acks (id, kind, client, payload) VALUES (?, ?, ?, ?)",
+      args: [id, kind, clientIndex, payload],
+    });
   }
 
   async function operation(client: Client, clientIndex: number, kind: Kind): Promise<void> {
     switch (kind) {
       case "read": {
         if (Math.random() < 0.5) await client.execute("SELECT count(*) FROM acks");
-        else await client.execute({ sql: "SELECT id, kind, payload FROM acks WHERE id = ?", args: [`${clientIndex}-${Math.floor(Math.random() * Math.max(1, idCounter))}`] });
+        else
+          await client.execute({
+            sql: "SELECT id, kind, payload FROM acks WHERE id = ?",
+            args: [`${clientIndex}-${Math.floor(Math.random() * Math.max(1, idCounter))}`],
+          });
         return;
       }
       case "write": {
@@ -179,7 +221,10 @@ async function main(): Promise<number> {
         const ids = [newId(clientIndex), newId(clientIndex), newId(clientIndex)];
         for (const id of ids) attempted.add(id);
         await client.batch(
-          ids.map((id) => ({ sql: "INSERT INTO acks (id, kind, client, payload) VALUES (?, ?, ?, ?)", args: [id, kind, clientIndex, payload] })),
+          ids.map((id) => ({
+            sql: "INSERT INTO acks (id, kind, client, payload) VALUES (?, ?, ?, ?)",
+            args: [id, kind, clientIndex, payload],
+          })),
           "write",
         );
         for (const id of ids) acknowledged.add(id);
@@ -219,7 +264,9 @@ async function main(): Promise<number> {
   const progress = setInterval(() => {
     const done = [...okCounts.values()].reduce((a, b) => a + b, 0);
     const failed = [...errors.values()].reduce((a, b) => a + b, 0);
-    say(`${thousands(done)} ops ok, ${thousands(failed)} errors, ${thousands(acknowledged.size)} rows acknowledged, server RSS ${rssMiB(pid) ?? "?"} MiB`);
+    say(
+      `${thousands(done)} ops ok, ${thousands(failed)} errors, ${thousands(acknowledged.size)} rows acknowledged, server RSS ${rssMiB(pid) ?? "?"} MiB`,
+    );
   }, 10_000);
 
   const clients = Array.from({ length: clientCount }, () => createClient({ url }));
@@ -236,7 +283,8 @@ async function main(): Promise<number> {
           const code = errorKind(error);
           errors.set(code, (errors.get(code) ?? 0) + 1);
           errorsByKind.set(`${kind}: ${code}`, (errorsByKind.get(`${kind}: ${code}`) ?? 0) + 1);
-          if (!errorSamples.has(code)) errorSamples.set(code, error instanceof Error ? error.message.slice(0, 300) : String(error));
+          if (!errorSamples.has(code))
+            errorSamples.set(code, error instanceof Error ? error.message.slice(0, 300) : String(error));
         }
       }
     }),
@@ -258,7 +306,8 @@ async function main(): Promise<number> {
   // A separate read of the file, with the server gone.
   const reader = new Database(dbPath, { readonly: true });
   const onDisk = new Set<string>();
-  for (const row of reader.prepare("SELECT id FROM acks").raw(true).iterate()) onDisk.add(String((row as unknown[])[0]));
+  for (const row of reader.prepare("SELECT id FROM acks").raw(true).iterate())
+    onDisk.add(String((row as unknown[])[0]));
   const integrity = String((reader.prepare("PRAGMA integrity_check").raw(true).get() as unknown[])[0]);
   reader.close();
   const missing = [...acknowledged].filter((id) => !onDisk.has(id));
@@ -272,7 +321,9 @@ async function main(): Promise<number> {
   const overall = latencySummary(allLatencies);
   const perKind = Object.fromEntries(kinds.map((kind) => [kind, latencySummary(latencies.get(kind)!)]));
 
-  console.log(`\n${clientCount} clients, ${round(elapsedMs / 1000, 1)} s: ${thousands(totalOk)} operations ok (${opsPerSecond} ops/s), ${thousands(totalErrors)} errors`);
+  console.log(
+    `\n${clientCount} clients, ${round(elapsedMs / 1000, 1)} s: ${thousands(totalOk)} operations ok (${opsPerSecond} ops/s), ${thousands(totalErrors)} errors`,
+  );
   console.log("\nlatency (ms)");
   printColumns(
     ["kind", "ok", "p50", "p95", "p99", "max"],
@@ -283,21 +334,42 @@ async function main(): Promise<number> {
   );
   console.log("\nerrors by kind");
   if (errorsByKind.size === 0) console.log("  none");
-  else printColumns(["operation: code", "count"], [...errorsByKind].sort((a, b) => b[1] - a[1]).map(([code, n]) => [code, thousands(n)]));
+  else
+    printColumns(
+      ["operation: code", "count"],
+      [...errorsByKind].sort((a, b) => b[1] - a[1]).map(([code, n]) => [code, thousands(n)]),
+    );
   for (const [code, message] of errorSamples) console.log(`  e.g. ${code}: ${message}`);
-  console.log(`\nserver RSS: ${rssAfterSetup ?? "?"} MiB after setup, peak ${rssPeak} MiB, ${rssAtEnd ?? "?"} MiB at the end`);
+  console.log(
+    `\nserver RSS: ${rssAfterSetup ?? "?"} MiB after setup, peak ${rssPeak} MiB, ${rssAtEnd ?? "?"} MiB at the end`,
+  );
   const steady = steadyGrowth(rssSamples, rssAtEnd);
-  if (steady !== null) console.log(`  steady state: ${steady.fromMiB} MiB at ${steady.fromSecond} s (a third in), ${steady.toMiB} MiB at the end: ${steady.growthMiB >= 0 ? "+" : ""}${steady.growthMiB} MiB`);
-  if (connections !== null) console.log(`server connections: ${connections.opened} opened in all, ${connections.open} open at the end (cap ${connections.max})`);
-  console.log(`server stopped cleanly: ${stoppedCleanly ? "yes" : `no (${JSON.stringify(exit)})`}; integrity_check: ${integrity}`);
-  console.log(`acknowledged writes: ${thousands(acknowledged.size)}; on disk: ${thousands(onDisk.size)}; acknowledged but MISSING: ${missing.length}; on disk but not acknowledged: ${unacknowledgedPresent}`);
+  if (steady !== null)
+    console.log(
+      `  steady state: ${steady.fromMiB} MiB at ${steady.fromSecond} s (a third in), ${steady.toMiB} MiB at the end: ${steady.growthMiB >= 0 ? "+" : ""}${steady.growthMiB} MiB`,
+    );
+  if (connections !== null)
+    console.log(
+      `server connections: ${connections.opened} opened in all, ${connections.open} open at the end (cap ${connections.max})`,
+    );
+  console.log(
+    `server stopped cleanly: ${stoppedCleanly ? "yes" : `no (${JSON.stringify(exit)})`}; integrity_check: ${integrity}`,
+  );
+  console.log(
+    `acknowledged writes: ${thousands(acknowledged.size)}; on disk: ${thousands(onDisk.size)}; acknowledged but MISSING: ${missing.length}; on disk but not acknowledged: ${unacknowledgedPresent}`,
+  );
   if (missing.length > 0) console.log(`  missing, first ones: ${missing.slice(0, 10).join(", ")}`);
 
   writeResults(flags.out, {
     benchmark: "db",
     date: new Date().toISOString(),
     machine: machineInfo(loadAtStart),
-    config: { clients: clientCount, seconds: durationSeconds, mix: { read: 0.4, write: 0.25, batch: 0.15, transaction: 0.15, deferred: 0.05 }, rolledBackOnPurpose: "10% of transactions" },
+    config: {
+      clients: clientCount,
+      seconds: durationSeconds,
+      mix: { read: 0.4, write: 0.25, batch: 0.15, transaction: 0.15, deferred: 0.05 },
+      rolledBackOnPurpose: "10% of transactions",
+    },
     elapsedSeconds: round(elapsedMs / 1000, 2),
     operations: { ok: totalOk, errors: totalErrors, opsPerSecond, okByKind: Object.fromEntries(okCounts) },
     latencyMs: { all: overall, ...perKind },
@@ -306,7 +378,17 @@ async function main(): Promise<number> {
     errorSamples: Object.fromEntries(errorSamples),
     serverRssMiB: { afterSetup: rssAfterSetup, peak: rssPeak, atEnd: rssAtEnd, steady, samples: rssSamples },
     serverConnections: connections,
-    durability: { acknowledged: acknowledged.size, onDisk: onDisk.size, missing: missing.length, missingSample: missing.slice(0, 20), unacknowledgedPresent, strays, integrity, stoppedCleanly, exit },
+    durability: {
+      acknowledged: acknowledged.size,
+      onDisk: onDisk.size,
+      missing: missing.length,
+      missingSample: missing.slice(0, 20),
+      unacknowledgedPresent,
+      strays,
+      integrity,
+      stoppedCleanly,
+      exit,
+    },
   });
   return missing.length === 0 && stoppedCleanly && strays === 0 ? 0 : 1;
 }

@@ -88,7 +88,13 @@ const round = (value: number, digits = 2): number => Math.round(value * 10 ** di
 
 // About 2 years of weekdays: 252 backfill dates plus a full 365-day window before the first.
 const generation = time(() => {
-  const market = generateSyntheticMarket({ seed, equities, startDate: "2023-07-03", endDate: "2025-06-30", priceRows: false });
+  const market = generateSyntheticMarket({
+    seed,
+    equities,
+    startDate: "2023-07-03",
+    endDate: "2025-06-30",
+    priceRows: false,
+  });
   return { market, rows: [...priceRowsOf(market)] };
 });
 const { market, rows } = generation.result;
@@ -109,7 +115,8 @@ collectGarbage();
 const fitPaths = { complete: 0, sharedPattern: 0, downdated: 0, perSymbol: 0 };
 const cold = time(() => computeUniverseBetas(input, lastDate, { fitPaths }));
 let universe = cold.result;
-for (const symbol of input.panel.symbols.slice(0, Math.ceil(symbolCount / 10))) computeSymbolBetasDirect(input, symbol, lastDate);
+for (const symbol of input.panel.symbols.slice(0, Math.ceil(symbolCount / 10)))
+  computeSymbolBetasDirect(input, symbol, lastDate);
 const sharedRuns: number[] = [];
 const directRuns: number[] = [];
 const roundRatios: number[] = [];
@@ -123,7 +130,10 @@ for (let r = 0; r < rounds; r++) {
     const shared = time(() => computeUniverseBetas(input, lastDate));
     roundShared.push(shared.ms);
     universe = shared.result;
-    const symbols = input.panel.symbols.slice(Math.floor((slice * symbolCount) / slices), Math.floor(((slice + 1) * symbolCount) / slices));
+    const symbols = input.panel.symbols.slice(
+      Math.floor((slice * symbolCount) / slices),
+      Math.floor(((slice + 1) * symbolCount) / slices),
+    );
     const timed = time(() => symbols.map((symbol) => computeSymbolBetasDirect(input, symbol, lastDate)));
     roundDirectMs += timed.ms;
     direct.push(...timed.result);
@@ -142,7 +152,10 @@ for (let s = 0; s < symbolCount; s++) {
     const b = direct[s]!.betas[key]!;
     if (a.status !== b.status) throw new Error(`paths disagree on ${shared[s]!.symbol} ${key}`);
     if (a.status === "estimated" && b.status === "estimated") {
-      maxPathDifference = Math.max(maxPathDifference, Math.abs(a.rawBeta - b.rawBeta) / Math.max(1, Math.abs(a.rawBeta)));
+      maxPathDifference = Math.max(
+        maxPathDifference,
+        Math.abs(a.rawBeta - b.rawBeta) / Math.max(1, Math.abs(a.rawBeta)),
+      );
     }
   }
 }
@@ -172,7 +185,11 @@ function checkAgainstSingleDate(betas: UniverseBetas): void {
   const single = computeUniverseBetas(input, betas.calculationDate);
   for (let i = 0; i < single.rawBeta.length; i++) {
     const a = single.rawBeta[i]!;
-    if (a === a) tally.maxBackfillDifference = Math.max(tally.maxBackfillDifference, Math.abs(a - betas.rawBeta[i]!) / Math.max(1, Math.abs(a)));
+    if (a === a)
+      tally.maxBackfillDifference = Math.max(
+        tally.maxBackfillDifference,
+        Math.abs(a - betas.rawBeta[i]!) / Math.max(1, Math.abs(a)),
+      );
   }
   tally.checkMs += performance.now() - checkStarted;
 }

@@ -81,9 +81,40 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { mintDevToken } from "./dev-token.ts";
 import { migrateDatabase } from "./migrate.ts";
-import { benchSay, benchSecrets, benchTempDir, benchWorkerVars, buildClientIfMissing, checkEndDate, excerpt, exitOnSignals, loadAverage, machineInfo, request, round, runAndExit, runBatch, seconds, sleep, startHealthyWorker, thousands, wholeNumber, writeResults, type RunBatchOptions } from "./bench-batch/common.ts";
+import {
+  benchSay,
+  benchSecrets,
+  benchTempDir,
+  benchWorkerVars,
+  buildClientIfMissing,
+  checkEndDate,
+  excerpt,
+  exitOnSignals,
+  loadAverage,
+  machineInfo,
+  request,
+  round,
+  runAndExit,
+  runBatch,
+  seconds,
+  sleep,
+  startHealthyWorker,
+  thousands,
+  wholeNumber,
+  writeResults,
+  type RunBatchOptions,
+} from "./bench-batch/common.ts";
 import { benchMarketOptions, benchOrg, benchOwner, seedBenchData, type SeedSummary } from "./bench-batch/seed.ts";
-import { freePort, groupCpuSeconds, groupProcesses, onStop, snapshotWorker, startChild, tail, type ManagedChild } from "./bench-batch/stack.ts";
+import {
+  freePort,
+  groupCpuSeconds,
+  groupProcesses,
+  onStop,
+  snapshotWorker,
+  startChild,
+  tail,
+  type ManagedChild,
+} from "./bench-batch/stack.ts";
 import { LiveClient, settleWithLimit, type ClientSpec } from "./bench-live/clients.ts";
 import { parseMessage, serverMessage } from "../worker/realtime/messages.ts";
 
@@ -114,8 +145,12 @@ const symbols = wholeNumber("symbols", flags.symbols, 1);
 const positionsPerPortfolio = wholeNumber("positions", flags.positions, 1);
 const waitSeconds = wholeNumber("wait", flags.wait, 1);
 const changedPortfolio = flags.portfolio;
-const portfolioIds = Array.from({ length: portfolioCount }, (_, p) => `bench-portfolio-${String(p + 1).padStart(3, "0")}`);
-if (!flags["skip-position-change"] && !portfolioIds.includes(changedPortfolio)) throw new Error(`--portfolio ${changedPortfolio} is not one of the ${portfolioCount} bench portfolios`);
+const portfolioIds = Array.from(
+  { length: portfolioCount },
+  (_, p) => `bench-portfolio-${String(p + 1).padStart(3, "0")}`,
+);
+if (!flags["skip-position-change"] && !portfolioIds.includes(changedPortfolio))
+  throw new Error(`--portfolio ${changedPortfolio} is not one of the ${portfolioCount} bench portfolios`);
 // Positions open two weeks before the end date; a year of closes before it, plus a margin (as
 // the other benchmarks compute the window).
 const firstMeasuredDate = endDate;
@@ -174,7 +209,11 @@ interface MemorySnapshot {
 
 function memorySnapshot(label: string, wrangler: ManagedChild, devPort: number): MemorySnapshot {
   const processes = wrangler.child.pid === undefined ? [] : groupMemory(wrangler.child.pid, devPort);
-  const sum = (list: ProcessMemory[]) => round(list.reduce((total, p) => total + p.rssMiB, 0), 1);
+  const sum = (list: ProcessMemory[]) =>
+    round(
+      list.reduce((total, p) => total + p.rssMiB, 0),
+      1,
+    );
   return {
     label,
     processes,
@@ -213,7 +252,9 @@ function latencyFigures(values: readonly number[]): LatencyFigures | null {
 }
 
 function describeLatency(figures: LatencyFigures | null): string {
-  return figures === null ? "no receipts" : `p50 ${figures.p50} ms, p99 ${figures.p99} ms, max ${figures.max} ms (min ${figures.min} ms, n ${figures.count})`;
+  return figures === null
+    ? "no receipts"
+    : `p50 ${figures.p50} ms, p99 ${figures.p99} ms, max ${figures.max} ms (min ${figures.min} ms, n ${figures.count})`;
 }
 
 interface DeliveryCheck {
@@ -241,8 +282,26 @@ interface DeliveryCheck {
  * (for their portfolio, seq = `expectedSeq(client)`, cause `cause`) when their portfolio is in
  * `updated`, none otherwise.
  */
-function checkDelivery(clients: readonly LiveClient[], marks: readonly number[], updated: ReadonlySet<string>, cause: string, expectedSeq: (client: LiveClient) => number): DeliveryCheck {
-  const check: DeliveryCheck = { expected: 0, received: 0, lost: 0, duplicates: 0, wrongSeq: 0, wrongCause: 0, foreign: 0, invalid: 0, types: {}, receiptTimes: [], lostClients: [] };
+function checkDelivery(
+  clients: readonly LiveClient[],
+  marks: readonly number[],
+  updated: ReadonlySet<string>,
+  cause: string,
+  expectedSeq: (client: LiveClient) => number,
+): DeliveryCheck {
+  const check: DeliveryCheck = {
+    expected: 0,
+    received: 0,
+    lost: 0,
+    duplicates: 0,
+    wrongSeq: 0,
+    wrongCause: 0,
+    foreign: 0,
+    invalid: 0,
+    types: {},
+    receiptTimes: [],
+    lostClients: [],
+  };
   clients.forEach((client, i) => {
     const window = client.inbox.slice(marks[i] ?? 0);
     for (const receipt of window) {
@@ -261,7 +320,12 @@ function checkDelivery(clients: readonly LiveClient[], marks: readonly number[],
     if (first === undefined) {
       check.lost++;
       if (check.lostClients.length < 20) {
-        check.lostClients.push({ sub: client.spec.sub, portfolioId: client.spec.portfolioId, socketOpen: client.open, closed: client.closed ? `${client.closed.code} ${client.closed.reason}` : null });
+        check.lostClients.push({
+          sub: client.spec.sub,
+          portfolioId: client.spec.portfolioId,
+          socketOpen: client.open,
+          closed: client.closed ? `${client.closed.code} ${client.closed.reason}` : null,
+        });
       }
       return;
     }
@@ -275,10 +339,22 @@ function checkDelivery(clients: readonly LiveClient[], marks: readonly number[],
 }
 
 /** Waits until every client whose portfolio is in `updated` has its update, or the time is up; then `extraMs` more. */
-async function waitForUpdates(clients: readonly LiveClient[], marks: readonly number[], updated: ReadonlySet<string>, timeoutMs: number, extraMs: number): Promise<boolean> {
+async function waitForUpdates(
+  clients: readonly LiveClient[],
+  marks: readonly number[],
+  updated: ReadonlySet<string>,
+  timeoutMs: number,
+  extraMs: number,
+): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   const missing = () =>
-    clients.some((client, i) => updated.has(client.spec.portfolioId) && !client.inbox.slice(marks[i] ?? 0).some((receipt) => receipt.type === "exposures.updated" && receipt.portfolioId === client.spec.portfolioId));
+    clients.some(
+      (client, i) =>
+        updated.has(client.spec.portfolioId) &&
+        !client.inbox
+          .slice(marks[i] ?? 0)
+          .some((receipt) => receipt.type === "exposures.updated" && receipt.portfolioId === client.spec.portfolioId),
+    );
   let complete = !missing();
   while (!complete && performance.now() < deadline) {
     await sleep(50);
@@ -351,9 +427,17 @@ async function main(): Promise<number> {
   const loadAtStart = loadAverage();
   const dir = benchTempDir("bench-live-", flags.keep);
   const { authToken, jwtSecret, operatorToken } = await benchSecrets();
-  const ownerToken = await mintDevToken({ secret: jwtSecret, sub: benchOwner, org: benchOrg, permissions: ["VIEW_FACTOR_ANALYTICS", "VIEW_ALL_POSITIONS", "MANAGE_PORTFOLIOS"], ttlSeconds: 4 * 3600 });
+  const ownerToken = await mintDevToken({
+    secret: jwtSecret,
+    sub: benchOwner,
+    org: benchOrg,
+    permissions: ["VIEW_FACTOR_ANALYTICS", "VIEW_ALL_POSITIONS", "MANAGE_PORTFOLIOS"],
+    ttlSeconds: 4 * 3600,
+  });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
-  say(`temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), ${portfolioCount} portfolios of ${positionsPerPortfolio} positions; ${clientCount} clients`);
+  say(
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), ${portfolioCount} portfolios of ${positionsPerPortfolio} positions; ${clientCount} clients`,
+  );
 
   // 1. Database: the libSQL server in a child process, migrations, the bench data.
   const setupStarted = performance.now();
@@ -367,13 +451,15 @@ async function main(): Promise<number> {
     path.join(dir, "libsql-server.log"),
   );
   for (let attempt = 0; ; attempt++) {
-    if (libsql.child.exitCode !== null || libsql.child.signalCode !== null) throw new Error(`the libSQL server exited:\n${tail(libsql.logFile, 20)}`);
+    if (libsql.child.exitCode !== null || libsql.child.signalCode !== null)
+      throw new Error(`the libSQL server exited:\n${tail(libsql.logFile, 20)}`);
     const ok = await fetch(`${dbUrl}/health`, { signal: AbortSignal.timeout(2_000) }).then(
       (response) => response.ok,
       () => false,
     );
     if (ok) break;
-    if (attempt > 100) throw new Error(`the libSQL server did not answer /health within 20 s:\n${tail(libsql.logFile, 20)}`);
+    if (attempt > 100)
+      throw new Error(`the libSQL server did not answer /health within 20 s:\n${tail(libsql.logFile, 20)}`);
     await sleep(200);
   }
   say(`libSQL server on ${dbUrl} (pid ${libsql.child.pid})`);
@@ -385,7 +471,9 @@ async function main(): Promise<number> {
     { endDate, symbols, lookbackDays, portfolios: portfolioCount, positionsPerPortfolio, firstMeasuredDate },
     (line) => say(line),
   );
-  say(`seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions in ${seconds(seed.ms.total)}`);
+  say(
+    `seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions in ${seconds(seed.ms.total)}`,
+  );
   const db = createClient({ url: dbUrl, authToken });
   onStop(() => db.close());
 
@@ -415,19 +503,33 @@ async function main(): Promise<number> {
   const firstBatch = await runBatch(base, operatorToken, wrangler, endDate, batchPolling);
   say(`  run ${firstBatch.runId} ${firstBatch.status} in ${seconds(firstBatch.ms)}`);
   for (const failed of firstBatch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
-  if (firstBatch.status === "failed") throw new Error(`the batch run failed: ${firstBatch.errorText ?? "(no error text)"}`);
+  if (firstBatch.status === "failed")
+    throw new Error(`the batch run failed: ${firstBatch.errorText ?? "(no error text)"}`);
   const setupMs = performance.now() - setupStarted;
   await sleep(2_000);
   const pgid = wrangler.child.pid;
   if (pgid === undefined) throw new Error("wrangler has no pid");
   const memory: MemorySnapshot[] = [memorySnapshot("before connecting", wrangler, port)];
-  say(`memory before connecting: workerd ${memory[0]!.workerdMiB} MiB (${memory[0]!.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`);
+  say(
+    `memory before connecting: workerd ${memory[0]!.workerdMiB} MiB (${memory[0]!.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
+  );
 
   // 4. The clients: ticket, socket, welcome, subscribe, subscribed; `concurrency` at a time.
   const specs: ClientSpec[] = [];
   for (let i = 0; i < clientCount; i++) {
     const sub = `bench-live-${String(i + 1).padStart(4, "0")}`;
-    specs.push({ index: i, sub, token: await mintDevToken({ secret: jwtSecret, sub, org: benchOrg, permissions: clientPermissions, ttlSeconds: 4 * 3600 }), portfolioId: portfolioIds[i % portfolioCount]! });
+    specs.push({
+      index: i,
+      sub,
+      token: await mintDevToken({
+        secret: jwtSecret,
+        sub,
+        org: benchOrg,
+        permissions: clientPermissions,
+        ttlSeconds: 4 * 3600,
+      }),
+      portfolioId: portfolioIds[i % portfolioCount]!,
+    });
   }
   const clients = specs.map((spec) => new LiveClient(spec));
   onStop(async () => {
@@ -439,7 +541,9 @@ async function main(): Promise<number> {
     for (const client of clients) client.heartbeat(now);
   }, 1_000);
   onStop(() => clearInterval(heartbeat));
-  say(`connecting ${clientCount} clients (${concurrency} at a time; ${Math.ceil(clientCount / portfolioCount)} per portfolio), Origin ${origin}`);
+  say(
+    `connecting ${clientCount} clients (${concurrency} at a time; ${Math.ceil(clientCount / portfolioCount)} per portfolio), Origin ${origin}`,
+  );
   const cpuBeforeConnect = groupCpuSeconds(pgid);
   const connectStarted = performance.now();
   let connectedSoFar = 0;
@@ -473,15 +577,27 @@ async function main(): Promise<number> {
     welcomeMs: latencyFigures(timings.map((t) => round(t.welcomeMs, 1))),
     subscribeMs: latencyFigures(timings.map((t) => round(t.subscribeMs, 1))),
     totalMs: latencyFigures(timings.map((t) => round(t.totalMs, 1))),
-    subscribedSeqs: Object.fromEntries([...new Set(subscribed.map((client) => client.subscribedSeq!))].map((seq) => [String(seq), subscribed.filter((client) => client.subscribedSeq === seq).length])),
-    workerdCpuSeconds: cpuBeforeConnect && cpuAfterConnect ? round((cpuAfterConnect["workerd"] ?? 0) - (cpuBeforeConnect["workerd"] ?? 0), 2) : null,
+    subscribedSeqs: Object.fromEntries(
+      [...new Set(subscribed.map((client) => client.subscribedSeq!))].map((seq) => [
+        String(seq),
+        subscribed.filter((client) => client.subscribedSeq === seq).length,
+      ]),
+    ),
+    workerdCpuSeconds:
+      cpuBeforeConnect && cpuAfterConnect
+        ? round((cpuAfterConnect["workerd"] ?? 0) - (cpuBeforeConnect["workerd"] ?? 0), 2)
+        : null,
   };
-  say(`${subscribed.length} of ${clientCount} clients subscribed in ${seconds(connectMs)} (${connectFigures.perSecond}/s); per client: ${describeLatency(connectFigures.totalMs)}`);
+  say(
+    `${subscribed.length} of ${clientCount} clients subscribed in ${seconds(connectMs)} (${connectFigures.perSecond}/s); per client: ${describeLatency(connectFigures.totalMs)}`,
+  );
   for (const [reason, n] of failures) say(`  FAILED ×${n}: ${reason}`);
   if (subscribed.length === 0) throw new Error(`no client subscribed; wrangler log tail:\n${tail(logFile, 40)}`);
   await sleep(2_000);
   memory.push(memorySnapshot("all connected and subscribed", wrangler, port));
-  say(`memory with ${subscribed.length} clients: workerd ${memory[1]!.workerdMiB} MiB (${memory[1]!.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`);
+  say(
+    `memory with ${subscribed.length} clients: workerd ${memory[1]!.workerdMiB} MiB (${memory[1]!.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
+  );
 
   // 5. The batch publish: the same date again; its publish phase sends every portfolio.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -493,7 +609,13 @@ async function main(): Promise<number> {
   say(`  run ${secondBatch.runId} ${secondBatch.status} in ${seconds(secondBatch.ms)}`);
   for (const failed of secondBatch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
   const allUpdated = new Set(portfolioIds);
-  const batchComplete = await waitForUpdates(subscribed, subscribed.map((client) => batchMarks[client.spec.index]!), allUpdated, waitSeconds * 1000, 1_000);
+  const batchComplete = await waitForUpdates(
+    subscribed,
+    subscribed.map((client) => batchMarks[client.spec.index]!),
+    allUpdated,
+    waitSeconds * 1000,
+    1_000,
+  );
   loopDelay.disable();
   const cpuAfterPublish = groupCpuSeconds(pgid);
   const references = await publishReferences(db, secondBatch.runId, logFile);
@@ -504,25 +626,50 @@ async function main(): Promise<number> {
     "batch",
     (client) => client.subscribedSeq! + 1,
   );
-  const batchCompletedReceived = subscribed.filter((client) => client.inbox.slice(batchMarks[client.spec.index]!).some((receipt) => receipt.type === "batch.completed")).length;
+  const batchCompletedReceived = subscribed.filter((client) =>
+    client.inbox.slice(batchMarks[client.spec.index]!).some((receipt) => receipt.type === "batch.completed"),
+  ).length;
   const receipts = batchCheck.receiptTimes;
   const firstReceipt = receipts.length > 0 ? Math.min(...receipts) : null;
   const lastReceipt = receipts.length > 0 ? Math.max(...receipts) : null;
-  const fromWork = references.workStartedAt === null ? null : latencyFigures(receipts.map((at) => at - references.workStartedAt!));
+  const fromWork =
+    references.workStartedAt === null ? null : latencyFigures(receipts.map((at) => at - references.workStartedAt!));
   const fromPhase = latencyFigures(receipts.map((at) => at - references.phaseStartedAt));
   const fromFirst = firstReceipt === null ? null : latencyFigures(receipts.map((at) => at - firstReceipt));
-  const loopDelayMs = { max: round(loopDelay.max / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), mean: round(loopDelay.mean / 1e6, 1) };
+  const loopDelayMs = {
+    max: round(loopDelay.max / 1e6, 1),
+    p99: round(loopDelay.percentile(99) / 1e6, 1),
+    mean: round(loopDelay.mean / 1e6, 1),
+  };
   // Receipts per portfolio, in id order (the order the publish builds its updates in): a rising
   // series means the clients' wait grows with the portfolio's place in the hub's loop.
   const receiptReference = references.workStartedAt ?? firstReceipt ?? 0;
   const byPortfolio = portfolioIds.map((id) => {
     const times = subscribed
       .filter((client) => client.spec.portfolioId === id)
-      .map((client) => client.inbox.slice(batchMarks[client.spec.index]!).find((receipt) => receipt.type === "exposures.updated" && receipt.portfolioId === id)?.at)
+      .map(
+        (client) =>
+          client.inbox
+            .slice(batchMarks[client.spec.index]!)
+            .find((receipt) => receipt.type === "exposures.updated" && receipt.portfolioId === id)?.at,
+      )
       .filter((at): at is number => at !== undefined);
-    return { portfolio: id, received: times.length, firstMs: times.length > 0 ? Math.min(...times) - receiptReference : null, lastMs: times.length > 0 ? Math.max(...times) - receiptReference : null };
+    return {
+      portfolio: id,
+      received: times.length,
+      firstMs: times.length > 0 ? Math.min(...times) - receiptReference : null,
+      lastMs: times.length > 0 ? Math.max(...times) - receiptReference : null,
+    };
   });
-  const portfolioSamples = [...new Set([0, Math.floor(portfolioCount / 4), Math.floor(portfolioCount / 2), Math.floor((3 * portfolioCount) / 4), portfolioCount - 1])]
+  const portfolioSamples = [
+    ...new Set([
+      0,
+      Math.floor(portfolioCount / 4),
+      Math.floor(portfolioCount / 2),
+      Math.floor((3 * portfolioCount) / 4),
+      portfolioCount - 1,
+    ]),
+  ]
     .map((i) => byPortfolio[i]!)
     .map((row) => `${row.portfolio.replace("bench-portfolio-", "#")} ${row.firstMs ?? "?"}–${row.lastMs ?? "?"}`)
     .join(", ");
@@ -550,36 +697,79 @@ async function main(): Promise<number> {
     latencyFromPhaseStartMs: fromPhase,
     spreadFirstToLastMs: lastReceipt !== null && firstReceipt !== null ? lastReceipt - firstReceipt : null,
     sinceFirstReceiptMs: fromFirst,
-    lastReceiptAfterWorkerLogMs: lastReceipt !== null && references.loggedPublishedAt !== null ? lastReceipt - references.loggedPublishedAt : null,
+    lastReceiptAfterWorkerLogMs:
+      lastReceipt !== null && references.loggedPublishedAt !== null ? lastReceipt - references.loggedPublishedAt : null,
     delivery: { ...batchCheck, receiptTimes: undefined },
-    receiptsByPortfolioMs: { reference: references.workStartedAt === null ? "first receipt" : "publish work start", portfolios: byPortfolio },
+    receiptsByPortfolioMs: {
+      reference: references.workStartedAt === null ? "first receipt" : "publish work start",
+      portfolios: byPortfolio,
+    },
     batchCompletedReceived,
     benchEventLoopDelayMs: loopDelayMs,
-    workerdCpuSeconds: cpuBeforePublish && cpuAfterPublish ? round((cpuAfterPublish["workerd"] ?? 0) - (cpuBeforePublish["workerd"] ?? 0), 2) : null,
+    workerdCpuSeconds:
+      cpuBeforePublish && cpuAfterPublish
+        ? round((cpuAfterPublish["workerd"] ?? 0) - (cpuBeforePublish["workerd"] ?? 0), 2)
+        : null,
   };
-  say(`  publish phase started ${iso(references.phaseStartedAt)}, its work ${iso(references.workStartedAt)} (queue hop ${batchPublish.references.queueHopMs ?? "?"} ms), chunk ${references.chunkDurationMs ?? "?"} ms`);
-  say(`  received by ${batchCheck.received} of ${batchCheck.expected}: from the publish work ${describeLatency(fromWork)}; first → last ${batchPublish.spreadFirstToLastMs ?? "?"} ms`);
-  say(`  lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, foreign ${batchCheck.foreign}, invalid ${batchCheck.invalid}; batch.completed received by ${batchCompletedReceived}`);
+  say(
+    `  publish phase started ${iso(references.phaseStartedAt)}, its work ${iso(references.workStartedAt)} (queue hop ${batchPublish.references.queueHopMs ?? "?"} ms), chunk ${references.chunkDurationMs ?? "?"} ms`,
+  );
+  say(
+    `  received by ${batchCheck.received} of ${batchCheck.expected}: from the publish work ${describeLatency(fromWork)}; first → last ${batchPublish.spreadFirstToLastMs ?? "?"} ms`,
+  );
+  say(
+    `  lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, foreign ${batchCheck.foreign}, invalid ${batchCheck.invalid}; batch.completed received by ${batchCompletedReceived}`,
+  );
   memory.push(memorySnapshot("after the batch publish", wrangler, port));
 
   // 6. A position change on one portfolio: its clients only.
   let positionChange: Record<string, unknown> | null = null;
   if (!flags["skip-position-change"]) {
     const positionsAnswer = await request(`${base}/api/v1/portfolios/${changedPortfolio}/positions`, ownerToken);
-    if (positionsAnswer.status !== 200) throw new Error(`GET /portfolios/${changedPortfolio}/positions answered ${positionsAnswer.status}: ${excerpt(positionsAnswer)}`);
-    const held = (positionsAnswer.body as { positions: { id: string; quantity: number; instrument: string }[] }).positions;
+    if (positionsAnswer.status !== 200)
+      throw new Error(
+        `GET /portfolios/${changedPortfolio}/positions answered ${positionsAnswer.status}: ${excerpt(positionsAnswer)}`,
+      );
+    const held = (positionsAnswer.body as { positions: { id: string; quantity: number; instrument: string }[] })
+      .positions;
     const position = held.find((p) => p.instrument === "stock") ?? held[0];
     if (!position) throw new Error(`${changedPortfolio} has no positions`);
-    const quantity = Math.round(position.quantity * 1.1) === position.quantity ? position.quantity + Math.sign(position.quantity || 1) : Math.round(position.quantity * 1.1);
+    const quantity =
+      Math.round(position.quantity * 1.1) === position.quantity
+        ? position.quantity + Math.sign(position.quantity || 1)
+        : Math.round(position.quantity * 1.1);
     const marks = clients.map((client) => client.inbox.length);
-    const seqBefore = new Map(subscribed.map((client) => [client.spec.index, client.inbox.filter((r) => r.type === "exposures.updated" && r.portfolioId === client.spec.portfolioId).at(-1)?.seq ?? client.subscribedSeq!]));
+    const seqBefore = new Map(
+      subscribed.map((client) => [
+        client.spec.index,
+        client.inbox.filter((r) => r.type === "exposures.updated" && r.portfolioId === client.spec.portfolioId).at(-1)
+          ?.seq ?? client.subscribedSeq!,
+      ]),
+    );
     const listeners = subscribed.filter((client) => client.spec.portfolioId === changedPortfolio);
-    say(`position change: PATCH /api/v1/portfolios/${changedPortfolio}/positions/${position.id} quantity ${position.quantity} → ${quantity} (${listeners.length} clients listening)`);
+    say(
+      `position change: PATCH /api/v1/portfolios/${changedPortfolio}/positions/${position.id} quantity ${position.quantity} → ${quantity} (${listeners.length} clients listening)`,
+    );
     const sentAt = Date.now();
-    const patch = await request(`${base}/api/v1/portfolios/${changedPortfolio}/positions/${position.id}`, ownerToken, { method: "PATCH", body: { quantity } });
+    const patch = await request(`${base}/api/v1/portfolios/${changedPortfolio}/positions/${position.id}`, ownerToken, {
+      method: "PATCH",
+      body: { quantity },
+    });
     if (patch.status !== 200) throw new Error(`PATCH answered ${patch.status}: ${excerpt(patch)}`);
-    const complete = await waitForUpdates(subscribed, subscribed.map((client) => marks[client.spec.index]!), new Set([changedPortfolio]), waitSeconds * 1000, 1_000);
-    const check = checkDelivery(subscribed, subscribed.map((client) => marks[client.spec.index]!), new Set([changedPortfolio]), "positions", (client) => seqBefore.get(client.spec.index)! + 1);
+    const complete = await waitForUpdates(
+      subscribed,
+      subscribed.map((client) => marks[client.spec.index]!),
+      new Set([changedPortfolio]),
+      waitSeconds * 1000,
+      1_000,
+    );
+    const check = checkDelivery(
+      subscribed,
+      subscribed.map((client) => marks[client.spec.index]!),
+      new Set([changedPortfolio]),
+      "positions",
+      (client) => seqBefore.get(client.spec.index)! + 1,
+    );
     const latency = latencyFigures(check.receiptTimes.map((at) => at - sentAt));
     positionChange = {
       portfolio: changedPortfolio,
@@ -591,8 +781,12 @@ async function main(): Promise<number> {
       latencyFromPatchSentMs: latency,
       delivery: { ...check, receiptTimes: undefined },
     };
-    say(`  PATCH answered 200 in ${round(patch.ms)} ms; received by ${check.received} of ${check.expected}: from the PATCH ${describeLatency(latency)}`);
-    say(`  lost ${check.lost}, duplicates ${check.duplicates} (others' clients getting it count here), wrong seq ${check.wrongSeq}, foreign ${check.foreign}, invalid ${check.invalid}`);
+    say(
+      `  PATCH answered 200 in ${round(patch.ms)} ms; received by ${check.received} of ${check.expected}: from the PATCH ${describeLatency(latency)}`,
+    );
+    say(
+      `  lost ${check.lost}, duplicates ${check.duplicates} (others' clients getting it count here), wrong seq ${check.wrongSeq}, foreign ${check.foreign}, invalid ${check.invalid}`,
+    );
   }
   await sleep(1_000);
   memory.push(memorySnapshot("at the end", wrangler, port));
@@ -600,45 +794,83 @@ async function main(): Promise<number> {
   // 7. Close every socket.
   const stillOpen = subscribed.filter((client) => client.open).length;
   const unexpectedCloses = clients.filter((client) => client.closed !== null && client.subscribedSeq !== null);
-  const closedCleanly = (await Promise.all(clients.filter((client) => client.open).map((client) => client.close(5_000)))).filter(Boolean).length;
+  const closedCleanly = (
+    await Promise.all(clients.filter((client) => client.open).map((client) => client.close(5_000)))
+  ).filter(Boolean).length;
   const closeCodes: Record<string, number> = {};
-  for (const client of clients) if (client.closed) closeCodes[String(client.closed.code)] = (closeCodes[String(client.closed.code)] ?? 0) + 1;
-  const heartbeats = { pingsSent: clients.reduce((n, c) => n + c.pingsSent, 0), pongs: clients.reduce((n, c) => n + c.pongs, 0) };
+  for (const client of clients)
+    if (client.closed) closeCodes[String(client.closed.code)] = (closeCodes[String(client.closed.code)] ?? 0) + 1;
+  const heartbeats = {
+    pingsSent: clients.reduce((n, c) => n + c.pingsSent, 0),
+    pongs: clients.reduce((n, c) => n + c.pongs, 0),
+  };
   clearInterval(heartbeat);
-  say(`closed ${closedCleanly} of ${stillOpen} open sockets (close codes: ${JSON.stringify(closeCodes)}); ${unexpectedCloses.length} closed by the other side before the end; pings ${heartbeats.pingsSent}, pongs ${heartbeats.pongs}`);
+  say(
+    `closed ${closedCleanly} of ${stillOpen} open sockets (close codes: ${JSON.stringify(closeCodes)}); ${unexpectedCloses.length} closed by the other side before the end; pings ${heartbeats.pingsSent}, pongs ${heartbeats.pongs}`,
+  );
 
   // Summary.
   const p99 = fromWork?.p99 ?? null;
   const p99Met = p99 !== null && p99 <= targets.p99Ms && batchCheck.received > 0;
-  const lostMet = batchCheck.lost === 0 && batchCheck.duplicates === 0 && batchCheck.wrongSeq === 0 && batchCheck.foreign === 0;
+  const lostMet =
+    batchCheck.lost === 0 && batchCheck.duplicates === 0 && batchCheck.wrongSeq === 0 && batchCheck.foreign === 0;
   const allConnected = subscribed.length === clientCount;
   const met = p99Met && lostMet && allConnected;
   const mem = (label: string) => memory.find((m) => m.label === label);
-  console.log(`\nLive updates: ${clientCount} clients, ${portfolioCount} portfolios (${Math.ceil(clientCount / portfolioCount)} clients each), one hub (org:${benchOrg}), ${seed.symbols} symbols, end date ${endDate}`);
-  console.log(`  connected and subscribed  ${subscribed.length} of ${clientCount} in ${seconds(connectMs)} (${connectFigures.perSecond}/s, ${concurrency} at a time); per client ticket ${describeLatency(connectFigures.ticketMs)}`);
-  console.log(`                            upgrade→welcome ${describeLatency(connectFigures.welcomeMs)}; subscribe ${describeLatency(connectFigures.subscribeMs)}`);
+  console.log(
+    `\nLive updates: ${clientCount} clients, ${portfolioCount} portfolios (${Math.ceil(clientCount / portfolioCount)} clients each), one hub (org:${benchOrg}), ${seed.symbols} symbols, end date ${endDate}`,
+  );
+  console.log(
+    `  connected and subscribed  ${subscribed.length} of ${clientCount} in ${seconds(connectMs)} (${connectFigures.perSecond}/s, ${concurrency} at a time); per client ticket ${describeLatency(connectFigures.ticketMs)}`,
+  );
+  console.log(
+    `                            upgrade→welcome ${describeLatency(connectFigures.welcomeMs)}; subscribe ${describeLatency(connectFigures.subscribeMs)}`,
+  );
   console.log(`  batch publish (run ${secondBatch.runId}, ${secondBatch.status} in ${seconds(secondBatch.ms)}):`);
   console.log(`    publish work → receipt  ${describeLatency(fromWork)}`);
-  console.log(`    phase start → receipt   ${describeLatency(fromPhase)} (includes the queue hop of ${batchPublish.references.queueHopMs ?? "?"} ms)`);
-  console.log(`    first → last receipt    ${batchPublish.spreadFirstToLastMs ?? "?"} ms; by portfolio in id order (first–last client, ms from the publish work): ${portfolioSamples}`);
-  console.log(`    publish chunk ${references.chunkDurationMs ?? "?"} ms; the Worker logged batch.published (${references.loggedSockets ?? "?"} sockets; after batch.completed) ${batchPublish.lastReceiptAfterWorkerLogMs === null ? "?" : -batchPublish.lastReceiptAfterWorkerLogMs} ms after the last receipt`);
-  console.log(`    delivered ${batchCheck.received} of ${batchCheck.expected}; lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, wrong cause ${batchCheck.wrongCause}, foreign ${batchCheck.foreign}, invalid ${batchCheck.invalid}; batch.completed ${batchCompletedReceived} of ${subscribed.length}`);
+  console.log(
+    `    phase start → receipt   ${describeLatency(fromPhase)} (includes the queue hop of ${batchPublish.references.queueHopMs ?? "?"} ms)`,
+  );
+  console.log(
+    `    first → last receipt    ${batchPublish.spreadFirstToLastMs ?? "?"} ms; by portfolio in id order (first–last client, ms from the publish work): ${portfolioSamples}`,
+  );
+  console.log(
+    `    publish chunk ${references.chunkDurationMs ?? "?"} ms; the Worker logged batch.published (${references.loggedSockets ?? "?"} sockets; after batch.completed) ${batchPublish.lastReceiptAfterWorkerLogMs === null ? "?" : -batchPublish.lastReceiptAfterWorkerLogMs} ms after the last receipt`,
+  );
+  console.log(
+    `    delivered ${batchCheck.received} of ${batchCheck.expected}; lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, wrong cause ${batchCheck.wrongCause}, foreign ${batchCheck.foreign}, invalid ${batchCheck.invalid}; batch.completed ${batchCompletedReceived} of ${subscribed.length}`,
+  );
   console.log(`    this process's event-loop delay during it: max ${loopDelayMs.max} ms, p99 ${loopDelayMs.p99} ms`);
   if (positionChange) {
     const delivery = positionChange["delivery"] as Omit<DeliveryCheck, "receiptTimes">;
-    console.log(`  position change on ${changedPortfolio} (PATCH answered in ${String(positionChange["patchMs"])} ms):`);
-    console.log(`    PATCH sent → receipt    ${describeLatency(positionChange["latencyFromPatchSentMs"] as LatencyFigures | null)}`);
-    console.log(`    delivered ${delivery.received} of ${delivery.expected}; lost ${delivery.lost}, duplicates ${delivery.duplicates}, wrong seq ${delivery.wrongSeq}, foreign ${delivery.foreign}`);
+    console.log(
+      `  position change on ${changedPortfolio} (PATCH answered in ${String(positionChange["patchMs"])} ms):`,
+    );
+    console.log(
+      `    PATCH sent → receipt    ${describeLatency(positionChange["latencyFromPatchSentMs"] as LatencyFigures | null)}`,
+    );
+    console.log(
+      `    delivered ${delivery.received} of ${delivery.expected}; lost ${delivery.lost}, duplicates ${delivery.duplicates}, wrong seq ${delivery.wrongSeq}, foreign ${delivery.foreign}`,
+    );
   }
   console.log(`  memory (RSS, MiB)          ${memory.map((m) => `${m.label}: workerd ${m.workerdMiB}`).join("; ")}`);
-  for (const snapshot of memory) console.log(`    ${snapshot.label.padEnd(29)} ${snapshot.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")}; this process ${snapshot.benchProcessMiB}`);
+  for (const snapshot of memory)
+    console.log(
+      `    ${snapshot.label.padEnd(29)} ${snapshot.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")}; this process ${snapshot.benchProcessMiB}`,
+    );
   const before = mem("before connecting");
   const connected = mem("all connected and subscribed");
   if (before && connected && subscribed.length > 0) {
-    console.log(`    per connected client: ${round(((connected.workerdMiB - before.workerdMiB) * 1024) / subscribed.length, 1)} KiB of workerd RSS`);
+    console.log(
+      `    per connected client: ${round(((connected.workerdMiB - before.workerdMiB) * 1024) / subscribed.length, 1)} KiB of workerd RSS`,
+    );
   }
-  console.log(`\nTarget: p99 ≤ ${targets.p99Ms} ms from the publish work to receipt: ${p99Met ? "MET" : "NOT MET"} (p99 ${p99 ?? "n/a"} ms); zero lost (no duplicates, seq + 1): ${lostMet ? "MET" : "NOT MET"} (lost ${batchCheck.lost}); all ${clientCount} connected: ${allConnected ? "yes" : `NO (${subscribed.length})`} → ${met ? "MET" : "NOT MET"}`);
-  console.log(`  (from the publish phase's start, queue hop included: p99 ${fromPhase?.p99 ?? "n/a"} ms, ${fromPhase !== null && fromPhase.p99 <= targets.p99Ms ? "within" : "over"} ${targets.p99Ms} ms)`);
+  console.log(
+    `\nTarget: p99 ≤ ${targets.p99Ms} ms from the publish work to receipt: ${p99Met ? "MET" : "NOT MET"} (p99 ${p99 ?? "n/a"} ms); zero lost (no duplicates, seq + 1): ${lostMet ? "MET" : "NOT MET"} (lost ${batchCheck.lost}); all ${clientCount} connected: ${allConnected ? "yes" : `NO (${subscribed.length})`} → ${met ? "MET" : "NOT MET"}`,
+  );
+  console.log(
+    `  (from the publish phase's start, queue hop included: p99 ${fromPhase?.p99 ?? "n/a"} ms, ${fromPhase !== null && fromPhase.p99 <= targets.p99Ms ? "within" : "over"} ${targets.p99Ms} ms)`,
+  );
 
   const results = {
     machine: machineInfo(loadAtStart),
@@ -656,7 +888,8 @@ async function main(): Promise<number> {
       waitSeconds,
       positionChangePortfolio: flags["skip-position-change"] ? null : changedPortfolio,
       workerVars: vars,
-      workerSource: "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle); wrangler.toml unchanged (rate limit per sub; every client has its own sub)",
+      workerSource:
+        "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle); wrangler.toml unchanged (rate limit per sub; every client has its own sub)",
     },
     setup: { ms: round(setupMs), seed, migrationsApplied: migration.migrationsApplied, firstBatch },
     connect: connectFigures,
@@ -665,7 +898,16 @@ async function main(): Promise<number> {
     memory,
     heartbeats,
     close: { stillOpenAtEnd: stillOpen, closedCleanly, closedByServerBeforeEnd: unexpectedCloses.length, closeCodes },
-    targets: { p99Ms: targets.p99Ms, reference: "publish work start (publish chunk updated_at − duration_ms)", p99: p99, p99Met, lost: batchCheck.lost, lostMet, allConnected, met },
+    targets: {
+      p99Ms: targets.p99Ms,
+      reference: "publish work start (publish chunk updated_at − duration_ms)",
+      p99: p99,
+      p99Met,
+      lost: batchCheck.lost,
+      lostMet,
+      allConnected,
+      met,
+    },
     notes: [
       "receipt times: Date.now() in the client's message event (one Node process for every client); database times: SQLite's strftime('now') on the same machine",
       "publish work start = the publish chunk's updated_at − its duration_ms (measured by the consumer in workerd, whose clock advances across I/O): may be a few ms late",

@@ -20,7 +20,14 @@ Exit code: 0 SAFE_TO_DEPRECATE, 2 KEEP_DUAL_WRITE, 1 error.`;
 
 export type CompareCommand =
   | { kind: "help" }
-  | { kind: "compare"; startDate: string; endDate: string; portfolioId: string | null; output: string; baseUrl: string };
+  | {
+      kind: "compare";
+      startDate: string;
+      endDate: string;
+      portfolioId: string | null;
+      output: string;
+      baseUrl: string;
+    };
 
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -47,15 +54,25 @@ export function parseCompareArgs(args: readonly string[]): CompareCommand {
   const date = (option: "start-date" | "end-date") => {
     const value = values[option];
     if (value === undefined) throw new UsageError(`missing --${option}`);
-    if (!datePattern.test(value)) throw new UsageError(`--${option} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+    if (!datePattern.test(value))
+      throw new UsageError(`--${option} must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
     return value;
   };
   const startDate = date("start-date");
   const endDate = date("end-date");
   if (startDate > endDate) throw new UsageError(`--start-date (${startDate}) is after --end-date (${endDate})`);
-  if (values.output === undefined || values.output === "") throw new UsageError("missing --output FILE (where the report's JSON goes)");
-  if (values.portfolio !== undefined && values.portfolio.trim() === "") throw new UsageError("--portfolio needs a portfolio id");
-  return { kind: "compare", startDate, endDate, portfolioId: values.portfolio ?? null, output: values.output, baseUrl: apiBaseUrl(values.url) };
+  if (values.output === undefined || values.output === "")
+    throw new UsageError("missing --output FILE (where the report's JSON goes)");
+  if (values.portfolio !== undefined && values.portfolio.trim() === "")
+    throw new UsageError("--portfolio needs a portfolio id");
+  return {
+    kind: "compare",
+    startDate,
+    endDate,
+    portfolioId: values.portfolio ?? null,
+    output: values.output,
+    baseUrl: apiBaseUrl(values.url),
+  };
 }
 
 /** The report request's path and query. */
@@ -96,14 +113,21 @@ export function formatReportSummary(report: DualWriteReport): string {
   if (worstDates.length > 0) {
     lines.push(`dates with differences (${worstDates.length} of ${report.dates.length}):`);
     for (const date of worstDates.slice(0, listedDiscrepancies)) {
-      lines.push(`  ${date.date}: ${date.discrepancies} discrepancies, ${date.missing_symbols} missing, match rate ${percent(date.match_rate)}`);
+      lines.push(
+        `  ${date.date}: ${date.discrepancies} discrepancies, ${date.missing_symbols} missing, match rate ${percent(date.match_rate)}`,
+      );
     }
   }
   if (report.discrepancies.length > 0) {
     lines.push(`first discrepancies:`);
     for (const d of report.discrepancies.slice(0, listedDiscrepancies)) {
-      const where = d.kind === "position_beta" ? `${d.portfolio_id} position ${d.position_id} ${d.symbol}${d.is_option ? " (option)" : ""}` : `${d.portfolio_id} portfolio`;
-      lines.push(`  ${d.date} ${where} ${d.factor_key}: old ${d.old_value}, new ${d.new_value ?? "missing"}, difference ${d.difference ?? "n/a"}`);
+      const where =
+        d.kind === "position_beta"
+          ? `${d.portfolio_id} position ${d.position_id} ${d.symbol}${d.is_option ? " (option)" : ""}`
+          : `${d.portfolio_id} portfolio`;
+      lines.push(
+        `  ${d.date} ${where} ${d.factor_key}: old ${d.old_value}, new ${d.new_value ?? "missing"}, difference ${d.difference ?? "n/a"}`,
+      );
     }
   }
   lines.push(`recommendation: ${report.recommendation} (${report.reason})`);

@@ -34,7 +34,10 @@ export interface DemoStackOptions {
 function waitForUp(child: ChildProcess, timeoutMs: number, verbose: boolean): Promise<void> {
   const lines: string[] = [];
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the stack was not up within ${timeoutMs / 1000} s:\n${lines.slice(-30).join("\n")}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the stack was not up within ${timeoutMs / 1000} s:\n${lines.slice(-30).join("\n")}`)),
+      timeoutMs,
+    );
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
@@ -54,20 +57,36 @@ function waitForUp(child: ChildProcess, timeoutMs: number, verbose: boolean): Pr
 }
 
 async function adminJson(baseUrl: string, token: string, route: string, init: RequestInit = {}): Promise<unknown> {
-  const response = await fetch(`${baseUrl}/api/v1${route}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+  const response = await fetch(`${baseUrl}/api/v1${route}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+  });
   const body: unknown = await response.json();
-  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${route}: HTTP ${response.status} ${JSON.stringify(body)}`);
+  if (!response.ok)
+    throw new Error(`${init.method ?? "GET"} ${route}: HTTP ${response.status} ${JSON.stringify(body)}`);
   return body;
 }
 
-async function runBackfill(baseUrl: string, token: string, range: { from: string; to: string }, timeoutMs: number): Promise<void> {
-  const started = (await adminJson(baseUrl, token, "/admin/batch/backfill", { method: "POST", body: JSON.stringify(range) })) as { run_id: string };
+async function runBackfill(
+  baseUrl: string,
+  token: string,
+  range: { from: string; to: string },
+  timeoutMs: number,
+): Promise<void> {
+  const started = (await adminJson(baseUrl, token, "/admin/batch/backfill", {
+    method: "POST",
+    body: JSON.stringify(range),
+  })) as { run_id: string };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const detail = (await adminJson(baseUrl, token, `/admin/batch/runs/${started.run_id}`)) as { run: { status: string } };
+    const detail = (await adminJson(baseUrl, token, `/admin/batch/runs/${started.run_id}`)) as {
+      run: { status: string };
+    };
     if (detail.run.status === "completed") return;
-    if (detail.run.status === "failed" || detail.run.status === "partial") throw new Error(`the backfill ${range.from}..${range.to} ended ${detail.run.status}`);
-    if (Date.now() > deadline) throw new Error(`the backfill ${range.from}..${range.to} did not finish within ${timeoutMs / 1000} s`);
+    if (detail.run.status === "failed" || detail.run.status === "partial")
+      throw new Error(`the backfill ${range.from}..${range.to} ended ${detail.run.status}`);
+    if (Date.now() > deadline)
+      throw new Error(`the backfill ${range.from}..${range.to} did not finish within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }
@@ -111,7 +130,12 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     await waitForUp(child, options.startTimeoutMs ?? 180_000, options.verbose ?? Boolean(process.env["E2E_VERBOSE"]));
     const baseUrl = `http://127.0.0.1:${port}`;
     const secrets = JSON.parse(readFileSync(path.join(dataDir, "local-secrets.json"), "utf8")) as { jwtSecret: string };
-    const demoToken = await mintDevToken({ secret: secrets.jwtSecret, sub: demoOwner, org: demoOrg, permissions: allPermissions });
+    const demoToken = await mintDevToken({
+      secret: secrets.jwtSecret,
+      sub: demoOwner,
+      org: demoOrg,
+      permissions: allPermissions,
+    });
     if (options.backfill) await runBackfill(baseUrl, demoToken, options.backfill, options.backfillTimeoutMs ?? 300_000);
     return { baseUrl, jwtSecret: secrets.jwtSecret, demoToken, stop };
   } catch (error) {

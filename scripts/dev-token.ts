@@ -34,4 +34,10 @@ export async function mintDevToken(request: DevTokenRequest): Promise<string> {
 }
 
 /** Every permission: the local operator's scripts and the demo analyst. */
-export const allPermissions: readonly Permission[] = ["VIEW_FACTOR_ANALYTICS", "VIEW_ALL_POSITIONS", "MANAGE_PORTFOLIOS", "RUN_BATCH", "IMPORT_MARKET_DATA"];
+export const allPermissions: readonly Permission[] = [
+  "VIEW_FACTOR_ANALYTICS",
+  "VIEW_ALL_POSITIONS",
+  "MANAGE_PORTFOLIOS",
+  "RUN_BATCH",
+  "IMPORT_MARKET_DATA",
+];

@@ -18,7 +18,15 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { build } from "vite";
-import { dataDir, isPortOpen, loadLocalSecrets, localDatabasePath, localDatabaseUrl, localPorts, projectRoot } from "./local-config.ts";
+import {
+  dataDir,
+  isPortOpen,
+  loadLocalSecrets,
+  localDatabasePath,
+  localDatabaseUrl,
+  localPorts,
+  projectRoot,
+} from "./local-config.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
@@ -134,8 +142,15 @@ function chooseProvider(fromEnv: string | undefined, contents: DatabaseContents)
     return { name: given.toLowerCase(), reason: "MARKET_DATA_PROVIDER is set in the environment" };
   }
   if (contents.syntheticPrices > 0) return { name: "synthetic", reason: "the database holds the synthetic demo" };
-  if (contents.prices === 0) return { name: "stored", reason: "no synthetic demo in the database: the batch will use the prices you import and fetch nothing" };
-  return { name: "stored", reason: "the database holds your own prices, no synthetic demo: the batch uses them and fetches nothing" };
+  if (contents.prices === 0)
+    return {
+      name: "stored",
+      reason: "no synthetic demo in the database: the batch will use the prices you import and fetch nothing",
+    };
+  return {
+    name: "stored",
+    reason: "the database holds your own prices, no synthetic demo: the batch uses them and fetches nothing",
+  };
 }
 
 /**
@@ -156,10 +171,14 @@ function elapsed(): string {
   return `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
 }
 
-
 /** Spawns a child in its own process group, so stopping it also stops what it spawned. */
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on("line", (line) => console.log(`[${name}] ${line}`));
@@ -177,7 +196,10 @@ async function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: numb
   const stdout = child.stdout;
   if (!stdout) throw new Error(`${what}: no output to watch`);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not become ready within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${what} did not become ready within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     const lines = createInterface({ input: stdout });
     lines.on("line", (line) => {
       if (pattern.test(line)) {
@@ -219,7 +241,8 @@ async function stop(exitCode: number): Promise<void> {
           process.kill(-child.pid, "SIGTERM");
           // A child that ignores SIGTERM gets SIGKILL after 5 s.
           setTimeout(() => {
-            if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+            if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+              process.kill(-child.pid, "SIGKILL");
           }, 5_000).unref();
         }),
     ),
@@ -251,7 +274,9 @@ async function main(options: StartOptions): Promise<void> {
   await waitForLine(libsql, /libsql-server listening on/, 20_000, "the libSQL server");
 
   const migration = await migrateDatabase(databaseUrl, secrets.libsqlAuthToken);
-  say(`migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; built-in stress scenarios written: ${migration.scenariosSeeded}`);
+  say(
+    `migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; built-in stress scenarios written: ${migration.scenariosSeeded}`,
+  );
   let demoEndDate: string | null = null;
   if (options.demo) {
     const seed = await seedDemoData(databaseUrl, secrets.libsqlAuthToken);
@@ -298,16 +323,22 @@ async function main(options: StartOptions): Promise<void> {
     [
       "node_modules/wrangler/bin/wrangler.js",
       "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(localPorts.worker),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(localPorts.worker),
       "--test-scheduled",
-      "--persist-to", path.join(dataDir, "wrangler"),
+      "--persist-to",
+      path.join(dataDir, "wrangler"),
       "--show-interactive-dev-session=false",
       // The live socket accepts pages served by this stack, whatever its port.
-      "--var", `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${localPorts.worker},http://localhost:${localPorts.worker}`,
-      "--var", `MARKET_DATA_PROVIDER:${provider.name}`,
+      "--var",
+      `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${localPorts.worker},http://localhost:${localPorts.worker}`,
+      "--var",
+      `MARKET_DATA_PROVIDER:${provider.name}`,
       // wrangler.toml describes production; the local stack accepts the HS256 tokens it mints.
-      "--var", "ENVIRONMENT:development",
+      "--var",
+      "ENVIRONMENT:development",
       // A second stack (the end-to-end tests' own) needs its own inspector port.
       ...(process.env["INSPECTOR_PORT"] ? ["--inspector-port", process.env["INSPECTOR_PORT"]] : []),
     ],
@@ -317,9 +348,15 @@ async function main(options: StartOptions): Promise<void> {
   const base = `http://127.0.0.1:${localPorts.worker}`;
   await waitForHealthy(`${base}/api/v1/health`, 90_000);
   // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
-  const demoToken = await mintDevToken({ secret: secrets.jwtSecret, sub: demoOwner, org: demoOrg, permissions: allPermissions });
+  const demoToken = await mintDevToken({
+    secret: secrets.jwtSecret,
+    sub: demoOwner,
+    org: demoOrg,
+    permissions: allPermissions,
+  });
   // Only the demo's database gets a first-start history (its closes end on the last weekday).
-  const backfill = options.demo && holdsDemo && demoEndDate !== null ? await startFirstBackfill(base, demoToken, demoEndDate) : null;
+  const backfill =
+    options.demo && holdsDemo && demoEndDate !== null ? await startFirstBackfill(base, demoToken, demoEndDate) : null;
   console.log(
     [
       "",
@@ -354,7 +391,7 @@ function ownDataLines(contents: DatabaseContents): string[] {
     return [
       "",
       `  Clean start: no prices yet. Next steps, in another terminal in this folder${sameEnv}`,
-      "  (README \"Use your own data\" has the file formats):",
+      '  (README "Use your own data" has the file formats):',
       "    npm run import:prices -- prices.csv        date,symbol,close[,adj_close,volume]; SPY TLT VTV VUG MTUM QUAL IWM USMV included",
       "    npm run import:profiles -- profiles.csv    optional: company names, sectors, ratios",
       '    npm run import:positions -- --name "My portfolio" positions.csv',
@@ -381,8 +418,13 @@ async function startFirstBackfill(base: string, token: string, endDate: string):
   const history = (await runs.json()) as { total_count: number };
   if (history.total_count > 0) return null;
   const from = addDays(endDate, -firstStartBackfillDays);
-  const started = await fetch(`${base}/api/v1/admin/batch/backfill`, { method: "POST", headers, body: JSON.stringify({ from, to: endDate }) });
-  if (!started.ok) return `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); run \`npm run batch\` yourself.`;
+  const started = await fetch(`${base}/api/v1/admin/batch/backfill`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ from, to: endDate }),
+  });
+  if (!started.ok)
+    return `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); run \`npm run batch\` yourself.`;
   return `  First start: computing ${from}..${endDate} in the background (about a minute; follow it on the Batch page).`;
 }
 

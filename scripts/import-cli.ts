@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import type { CellResult, ImportError } from "../worker/market-data/import-fields.ts";
 import { databaseTarget } from "./local-config.ts";
 
-export type CsvValidation<Valid> = ({ ok: true; duplicateLines: readonly number[] } & Valid) | { ok: false; errors: readonly ImportError[] };
+export type CsvValidation<Valid> =
+  | ({ ok: true; duplicateLines: readonly number[] } & Valid)
+  | { ok: false; errors: readonly ImportError[] };
 
 export interface ImportCommand<Valid> {
   usage: string;
@@ -40,7 +42,11 @@ export type FlagResult<T> = { ok: true; value: T | undefined; rest: string[] } |
  * undefined when the flag is absent. A flag without a value, given twice or with a value
  * `parse` refuses is a reason naming the flag.
  */
-export function takeFlag<T>(args: readonly string[], name: string, parse: (raw: string) => CellResult<T>): FlagResult<T> {
+export function takeFlag<T>(
+  args: readonly string[],
+  name: string,
+  parse: (raw: string) => CellResult<T>,
+): FlagResult<T> {
   const rest: string[] = [];
   let raw: string | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -79,10 +85,13 @@ export async function runImportCommand<Valid>(command: ImportCommand<Valid>, arg
     return 1;
   }
   const target = databaseTarget();
-  const client = createClient(target.authToken ? { url: target.url, authToken: target.authToken } : { url: target.url });
+  const client = createClient(
+    target.authToken ? { url: target.url, authToken: target.authToken } : { url: target.url },
+  );
   try {
     const summary = await command.write(drizzle(client), result);
-    const skipped = result.duplicateLines.length > 0 ? `, ${result.duplicateLines.length} repeated line(s) skipped` : "";
+    const skipped =
+      result.duplicateLines.length > 0 ? `, ${result.duplicateLines.length} repeated line(s) skipped` : "";
     console.log(`imported ${file} into ${new URL(target.url).host}: ${summary}${skipped}`);
     return 0;
   } finally {

@@ -75,23 +75,39 @@ export function parseImportPositionsArgs(args: readonly string[]): ImportPositio
   }
   const { values, positionals } = parsed;
   if (values.help) return "help";
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing FILE.csv" : `one file at a time, got ${positionals.join(" ")}`);
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0 ? "missing FILE.csv" : `one file at a time, got ${positionals.join(" ")}`,
+    );
   const name = values.name?.trim();
   if (!name) throw new UsageError("--name is required (the portfolio to create or import into)");
   let cash: number | null = null;
   if (values.cash !== undefined) {
     cash = Number(values.cash);
-    if (values.cash.trim() === "" || !Number.isFinite(cash)) throw new UsageError(`--cash must be a number, got ${JSON.stringify(values.cash)}`);
+    if (values.cash.trim() === "" || !Number.isFinite(cash))
+      throw new UsageError(`--cash must be a number, got ${JSON.stringify(values.cash)}`);
   }
   const benchmark = values.benchmark?.trim().toUpperCase() || null;
   if (values.benchmark !== undefined && !benchmark) throw new UsageError("--benchmark needs a symbol");
   const owner = values.owner?.trim() || defaultOwner;
-  if (values.owner !== undefined && values.owner.trim() === "") throw new UsageError("--owner needs a user id (a token's sub)");
+  if (values.owner !== undefined && values.owner.trim() === "")
+    throw new UsageError("--owner needs a user id (a token's sub)");
   if (process.env["API_TOKEN"] && (values.owner !== undefined || values.org !== undefined)) {
-    throw new UsageError("--owner and --org choose the development token's user; with API_TOKEN set, its user owns the portfolio");
+    throw new UsageError(
+      "--owner and --org choose the development token's user; with API_TOKEN set, its user owns the portfolio",
+    );
   }
   const org = values.org !== undefined ? values.org.trim() || null : owner === defaultOwner ? defaultOrg : null;
-  return { file: positionals[0]!, name, benchmark, cash, mode: values.replace ? "replace" : "append", owner, org, baseUrl: apiBaseUrl(values.url) };
+  return {
+    file: positionals[0]!,
+    name,
+    benchmark,
+    cash,
+    mode: values.replace ? "replace" : "append",
+    owner,
+    org,
+    baseUrl: apiBaseUrl(values.url),
+  };
 }
 
 /** A warning the import may answer with beside what it imported (e.g. a symbol without prices). */
@@ -161,20 +177,35 @@ async function findOrCreatePortfolio(client: ApiClient, command: ImportPositions
   // `writable` marks the caller's own portfolios (an org member's are listed read-only).
   const existing = list.portfolios.find((portfolio) => portfolio.writable && portfolio.name === command.name);
   if (!existing) {
-    const body = { name: command.name, ...(command.cash === null ? {} : { cash: command.cash }), ...(command.benchmark === null ? {} : { benchmark_symbol: command.benchmark }) };
+    const body = {
+      name: command.name,
+      ...(command.cash === null ? {} : { cash: command.cash }),
+      ...(command.benchmark === null ? {} : { benchmark_symbol: command.benchmark }),
+    };
     const { body: portfolio } = await client.post<PortfolioResponse>("/portfolios", body);
     return { portfolio, created: true, positionsBefore: 0, changes: {} };
   }
-  const { body: held } = await client.get<{ positions: unknown[] }>(`/portfolios/${encodeURIComponent(existing.id)}/positions`);
+  const { body: held } = await client.get<{ positions: unknown[] }>(
+    `/portfolios/${encodeURIComponent(existing.id)}/positions`,
+  );
   const changes = {
     ...(command.cash !== null && command.cash !== existing.cash ? { cash: command.cash } : {}),
-    ...(command.benchmark !== null && command.benchmark !== existing.benchmark_symbol ? { benchmark_symbol: command.benchmark } : {}),
+    ...(command.benchmark !== null && command.benchmark !== existing.benchmark_symbol
+      ? { benchmark_symbol: command.benchmark }
+      : {}),
   };
   return { portfolio: existing, created: false, positionsBefore: held.positions.length, changes };
 }
 
 function isBenchmarkRefusal(error: unknown): boolean {
-  return error instanceof ApiRequestError && Array.isArray(error.details) && (error.details as unknown[]).some((detail) => typeof detail === "object" && detail !== null && (detail as { path?: unknown }).path === "benchmark_symbol");
+  return (
+    error instanceof ApiRequestError &&
+    Array.isArray(error.details) &&
+    (error.details as unknown[]).some(
+      (detail) =>
+        typeof detail === "object" && detail !== null && (detail as { path?: unknown }).path === "benchmark_symbol",
+    )
+  );
 }
 
 export async function main(args: readonly string[]): Promise<number> {
@@ -206,10 +237,21 @@ export async function main(args: readonly string[]): Promise<number> {
         : `using portfolio "${portfolio.name}" (${portfolio.id}) of ${portfolio.owner}: ${positionsBefore} position(s) so far`,
     );
     importing = true;
-    const { body: answer } = await client.postText<ImportAnswer>(`${portfolioPath}/positions/import?mode=${command.mode}`, text, "text/csv; charset=utf-8");
+    const { body: answer } = await client.postText<ImportAnswer>(
+      `${portfolioPath}/positions/import?mode=${command.mode}`,
+      text,
+      "text/csv; charset=utf-8",
+    );
     importing = false;
-    const replaced = answer.mode === "replace" ? `, replacing ${answer.deleted} position(s)` : positionsBefore > 0 ? ` beside its ${positionsBefore} earlier one(s) (--replace swaps them instead)` : "";
-    console.log(`imported ${command.file} into "${portfolio.name}": ${answer.imported} position(s) imported${replaced}`);
+    const replaced =
+      answer.mode === "replace"
+        ? `, replacing ${answer.deleted} position(s)`
+        : positionsBefore > 0
+          ? ` beside its ${positionsBefore} earlier one(s) (--replace swaps them instead)`
+          : "";
+    console.log(
+      `imported ${command.file} into "${portfolio.name}": ${answer.imported} position(s) imported${replaced}`,
+    );
     const warnings = formatWarnings(command.file, answer.warnings);
     if (warnings.length > 0) {
       console.log(`${warnings.length} warning(s):`);
@@ -219,7 +261,9 @@ export async function main(args: readonly string[]): Promise<number> {
       const { body: updated } = await client.request<PortfolioResponse>("PATCH", portfolioPath, target.changes);
       console.log(`set "${updated.name}": benchmark ${updated.benchmark_symbol}, cash ${updated.cash}`);
     }
-    console.log("its exposures show on the dashboard for the dates the batch computes (npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD)");
+    console.log(
+      "its exposures show on the dashboard for the dates the batch computes (npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD)",
+    );
     return 0;
   } catch (error) {
     if (importing && error instanceof ApiRequestError && target) {
@@ -230,13 +274,18 @@ export async function main(args: readonly string[]): Promise<number> {
           await client.request("DELETE", `/portfolios/${encodeURIComponent(target.portfolio.id)}`);
           console.error(`nothing was imported; the portfolio "${target.portfolio.name}" created for it was removed`);
         } catch (cleanup) {
-          console.error(`nothing was imported; the empty portfolio "${target.portfolio.name}" created for it could not be removed: ${formatError(cleanup)}`);
+          console.error(
+            `nothing was imported; the empty portfolio "${target.portfolio.name}" created for it could not be removed: ${formatError(cleanup)}`,
+          );
         }
       } else console.error(`nothing was imported into "${target.portfolio.name}"`);
       return 1;
     }
     console.error(formatError(error));
-    if (isBenchmarkRefusal(error)) console.error("a benchmark needs prices: import them first (npm run import:prices -- prices.csv), or choose another with --benchmark");
+    if (isBenchmarkRefusal(error))
+      console.error(
+        "a benchmark needs prices: import them first (npm run import:prices -- prices.csv), or choose another with --benchmark",
+      );
     return 1;
   }
 }

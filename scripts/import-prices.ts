@@ -8,7 +8,8 @@ import { writePrices } from "../worker/market-data/import-writer.ts";
 import { parseMaxDailyMove, validatePriceCsv } from "../worker/market-data/price-import.ts";
 import { runImportCommand, takeFlag } from "./import-cli.ts";
 
-const usage = "usage: npm run import:prices -- FILE.csv [--max-daily-move FACTOR]   (columns: date,symbol,close[,adj_close,volume]; FACTOR > 1, default 5, Infinity = no check)";
+const usage =
+  "usage: npm run import:prices -- FILE.csv [--max-daily-move FACTOR]   (columns: date,symbol,close[,adj_close,volume]; FACTOR > 1, default 5, Infinity = no check)";
 const flag = takeFlag(process.argv.slice(2), "--max-daily-move", parseMaxDailyMove);
 
 if (!flag.ok) {
@@ -29,7 +30,10 @@ if (!flag.ok) {
             ? ""
             : `; replaced ${replaced} close(s) from another source, e.g. ${examples
                 .slice(0, 3)
-                .map((example) => `${example.symbol} ${example.date} ${example.storedClose} (${example.storedSource}) → ${example.close}`)
+                .map(
+                  (example) =>
+                    `${example.symbol} ${example.date} ${example.storedClose} (${example.storedSource}) → ${example.close}`,
+                )
                 .join(", ")}`;
         return (
           `${summary.rows} price(s): ${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged; ` +

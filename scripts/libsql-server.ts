@@ -71,9 +71,7 @@ const server = await startLibsqlServer({
   ...(authToken ? { authToken } : {}),
   ...(maxConnections === undefined ? {} : { maxConnections }),
   ...(minFreeBytes === undefined ? {} : { minFreeBytes }),
-}).catch((error: unknown) =>
-  fail(`could not start: ${describeError(error)}`),
-);
+}).catch((error: unknown) => fail(`could not start: ${describeError(error)}`));
 process.stdout.write(`libsql-server listening on ${server.url} (db: ${dbPath})\n`);
 
 let stopping = false;

@@ -28,12 +28,25 @@ export async function migrateDatabase(url: string, authToken?: string): Promise<
     await migrate(db, { migrationsFolder });
     const after = await countAppliedMigrations(client);
     // Factors are seeded once: afterwards they are data that operators may edit.
-    const seeded = await db.insert(factorDefinitions).values([...defaultFactors]).onConflictDoNothing().returning({ id: factorDefinitions.id });
+    const seeded = await db
+      .insert(factorDefinitions)
+      .values([...defaultFactors])
+      .onConflictDoNothing()
+      .returning({ id: factorDefinitions.id });
     // Built-in scenarios belong to the code: updated when their definition changes, and
     // otherwise untouched, so a second run writes nothing.
     const scenarios = await db
       .insert(stressScenarios)
-      .values(BUILTIN_STRESS_SCENARIOS.map((s) => ({ id: s.id, name: s.name, description: s.description, shocks: { ...s.shocks }, builtin: true, owner: null })))
+      .values(
+        BUILTIN_STRESS_SCENARIOS.map((s) => ({
+          id: s.id,
+          name: s.name,
+          description: s.description,
+          shocks: { ...s.shocks },
+          builtin: true,
+          owner: null,
+        })),
+      )
       .onConflictDoUpdate({
         target: stressScenarios.id,
         set: { name: sql`excluded.name`, description: sql`excluded.description`, shocks: sql`excluded.shocks` },

@@ -33,8 +33,11 @@ export interface DemoSeedSummary {
   endDate: string;
 }
 
-
-export async function seedDemoData(url: string, authToken: string | undefined, now = new Date()): Promise<DemoSeedSummary> {
+export async function seedDemoData(
+  url: string,
+  authToken: string | undefined,
+  now = new Date(),
+): Promise<DemoSeedSummary> {
   const client = createClient(authToken ? { url, authToken } : { url });
   const db = drizzle(client, { schema });
   const endDate = lastWeekday(now);
@@ -92,7 +95,10 @@ export function universeRowOf(instrument: SyntheticInstrument): typeof schema.sy
 }
 
 /** The company_profiles row of a synthetic instrument, as of `asOf`. */
-export function profileRowOf(instrument: SyntheticInstrument, asOf: string): typeof schema.companyProfiles.$inferInsert {
+export function profileRowOf(
+  instrument: SyntheticInstrument,
+  asOf: string,
+): typeof schema.companyProfiles.$inferInsert {
   return {
     symbol: instrument.symbol,
     companyName: instrument.companyName,
@@ -106,7 +112,6 @@ export function profileRowOf(instrument: SyntheticInstrument, asOf: string): typ
     asOf,
   };
 }
-
 
 type PortfolioRow = typeof schema.portfolios.$inferInsert;
 type PositionRow = typeof schema.positions.$inferInsert;
@@ -138,23 +143,69 @@ function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[
   const delisted = equities.find((instrument) => instrument.gap === "delisting" && instrument.delistedOn !== null);
 
   const portfolioRows: PortfolioRow[] = [
-    { id: "demo-core-equity", owner: demoOwner, org: demoOrg, name: "Core Equity (synthetic)", cash: 250_000, benchmarkSymbol: "SPY" },
-    { id: "demo-long-short", owner: demoOwner, org: demoOrg, name: "Long/Short Tech (synthetic)", cash: 1_000_000, benchmarkSymbol: "QQQ" },
-    { id: "demo-options", owner: demoOwner, org: demoOrg, name: "Options Overlay (synthetic)", cash: 500_000, benchmarkSymbol: "SPY" },
-    { id: "demo-defensive", owner: demoOwner, org: demoOrg, name: "Defensive Income (synthetic)", cash: 100_000, benchmarkSymbol: "USMV" },
-    { id: "demo-small-cap", owner: demoOwner, org: demoOrg, name: "Small Cap Tilt (synthetic)", cash: 50_000, benchmarkSymbol: "IWM" },
+    {
+      id: "demo-core-equity",
+      owner: demoOwner,
+      org: demoOrg,
+      name: "Core Equity (synthetic)",
+      cash: 250_000,
+      benchmarkSymbol: "SPY",
+    },
+    {
+      id: "demo-long-short",
+      owner: demoOwner,
+      org: demoOrg,
+      name: "Long/Short Tech (synthetic)",
+      cash: 1_000_000,
+      benchmarkSymbol: "QQQ",
+    },
+    {
+      id: "demo-options",
+      owner: demoOwner,
+      org: demoOrg,
+      name: "Options Overlay (synthetic)",
+      cash: 500_000,
+      benchmarkSymbol: "SPY",
+    },
+    {
+      id: "demo-defensive",
+      owner: demoOwner,
+      org: demoOrg,
+      name: "Defensive Income (synthetic)",
+      cash: 100_000,
+      benchmarkSymbol: "USMV",
+    },
+    {
+      id: "demo-small-cap",
+      owner: demoOwner,
+      org: demoOrg,
+      name: "Small Cap Tilt (synthetic)",
+      cash: 50_000,
+      benchmarkSymbol: "IWM",
+    },
   ];
   const positionRows: PositionRow[] = [];
   let next = 0;
   const add = (row: Omit<PositionRow, "id">) => positionRows.push({ id: `demo-position-${++next}`, ...row });
   /** Shares worth about `dollars` on the opening date (negative dollars: a short). */
   const shares = (symbol: string, dollars: number, openedOn: string) => Math.round(dollars / closeOn(symbol, openedOn));
-  const hold = (portfolioId: string, instrument: SyntheticInstrument | undefined, dollars: number, openedOn = startDate, closedOn: string | null = null) => {
+  const hold = (
+    portfolioId: string,
+    instrument: SyntheticInstrument | undefined,
+    dollars: number,
+    openedOn = startDate,
+    closedOn: string | null = null,
+  ) => {
     if (!instrument) return;
     const quantity = shares(instrument.symbol, dollars, openedOn);
     add({
-      portfolioId, symbol: instrument.symbol, instrument: instrument.assetType === "etf" ? "etf" : "stock", quantity,
-      costBasis: Math.round(quantity * closeOn(instrument.symbol, openedOn) * 100) / 100, openedOn, closedOn,
+      portfolioId,
+      symbol: instrument.symbol,
+      instrument: instrument.assetType === "etf" ? "etf" : "stock",
+      quantity,
+      costBasis: Math.round(quantity * closeOn(instrument.symbol, openedOn) * 100) / 100,
+      openedOn,
+      closedOn,
     });
   };
   const etf = (symbol: string) => market.instruments.find((instrument) => instrument.symbol === symbol);
@@ -171,9 +222,19 @@ function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[
     const strike = Math.max(1, Math.round(closeOn(underlying, openedOn) * moneyness));
     const occ = `${underlying} ${expiry.slice(2).replaceAll("-", "")}${optionType === "call" ? "C" : "P"}${String(strike * 1000).padStart(8, "0")}`;
     add({
-      portfolioId, symbol: occ, instrument: "option", quantity: contracts, openedOn,
-      underlyingSymbol: underlying, optionType, strike, expiry, multiplier: 100,
-      delta: pricing.delta ?? null, impliedVol: pricing.impliedVol ?? null, premium: pricing.premium ?? null,
+      portfolioId,
+      symbol: occ,
+      instrument: "option",
+      quantity: contracts,
+      openedOn,
+      underlyingSymbol: underlying,
+      optionType,
+      strike,
+      expiry,
+      multiplier: 100,
+      delta: pricing.delta ?? null,
+      impliedVol: pricing.impliedVol ?? null,
+      premium: pricing.premium ?? null,
     });
   };
 
@@ -181,12 +242,22 @@ function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[
   // position closed three months ago.
   for (const instrument of largest.slice(0, 15)) hold("demo-core-equity", instrument, 40_000);
   hold("demo-core-equity", etf("SPY"), 200_000);
-  add({ portfolioId: "demo-core-equity", symbol: "Private Co. LP (synthetic)", instrument: "private", quantity: 1, costBasis: 150_000, openedOn: startDate });
+  add({
+    portfolioId: "demo-core-equity",
+    symbol: "Private Co. LP (synthetic)",
+    instrument: "private",
+    quantity: 1,
+    costBasis: 150_000,
+    openedOn: startDate,
+  });
   hold("demo-core-equity", largest[15], 60_000, startDate, addDays(endDate, -91));
 
   // Long/short tech against QQQ.
   for (const instrument of bySector("Information Technology").slice(0, 8)) hold("demo-long-short", instrument, 80_000);
-  for (const instrument of [...bySector("Communication Services").slice(0, 3), ...bySector("Consumer Discretionary").slice(0, 3)]) {
+  for (const instrument of [
+    ...bySector("Communication Services").slice(0, 3),
+    ...bySector("Consumer Discretionary").slice(0, 3),
+  ]) {
     hold("demo-long-short", instrument, -60_000);
   }
   hold("demo-long-short", etf("QQQ"), -150_000);
@@ -204,7 +275,8 @@ function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[
   }
 
   // Defensive income: utilities and staples, bonds, the min-vol ETF (bought mid-year).
-  for (const instrument of [...bySector("Utilities").slice(0, 5), ...bySector("Consumer Staples").slice(0, 5)]) hold("demo-defensive", instrument, 25_000);
+  for (const instrument of [...bySector("Utilities").slice(0, 5), ...bySector("Consumer Staples").slice(0, 5)])
+    hold("demo-defensive", instrument, 25_000);
   hold("demo-defensive", etf("TLT"), 60_000);
   hold("demo-defensive", etf("USMV"), 40_000, midDate);
 
@@ -222,5 +294,9 @@ if (import.meta.main) {
   const started = performance.now();
   const summary = await seedDemoData(url, authToken);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(summary.seeded ? `seeded demo data in ${seconds} s: ${JSON.stringify(summary)}` : "demo data already present; nothing seeded");
+  console.log(
+    summary.seeded
+      ? `seeded demo data in ${seconds} s: ${JSON.stringify(summary)}`
+      : "demo data already present; nothing seeded",
+  );
 }

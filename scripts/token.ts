@@ -12,7 +12,15 @@ permissions: ${knownPermissions.join(", ")}`;
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { sub: { type: "string" }, permissions: { type: "string" }, org: { type: "string" }, ttl: { type: "string" }, help: { type: "boolean" } } }));
+    ({ values } = parseArgs({
+      options: {
+        sub: { type: "string" },
+        permissions: { type: "string" },
+        org: { type: "string" },
+        ttl: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
     return 2;
@@ -25,7 +33,10 @@ async function main(): Promise<number> {
     console.error(`--sub is required\n${usage}`);
     return 2;
   }
-  const requested = (values.permissions ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+  const requested = (values.permissions ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = requested.filter((name) => !isPermission(name));
   if (unknown.length > 0) {
     console.error(`unknown permission(s): ${unknown.join(", ")}\n${usage}`);
@@ -36,7 +47,13 @@ async function main(): Promise<number> {
     console.error(`--ttl must be a whole number of seconds from 1 to ${30 * 24 * 3600}`);
     return 2;
   }
-  const token = await mintDevToken({ secret: loadLocalSecrets().jwtSecret, sub: values.sub, permissions: requested as Permission[], org: values.org ?? null, ttlSeconds: ttl });
+  const token = await mintDevToken({
+    secret: loadLocalSecrets().jwtSecret,
+    sub: values.sub,
+    permissions: requested as Permission[],
+    org: values.org ?? null,
+    ttlSeconds: ttl,
+  });
   console.log(token);
   return 0;
 }

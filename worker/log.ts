@@ -36,14 +36,20 @@ export function boundLogValue(value: unknown, depth = 0): unknown {
     if (value.length > maxLogArrayItems) kept.push(`… [${value.length - maxLogArrayItems} more items cut]`);
     return kept;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return boundLogValue((value as { toJSON: () => unknown }).toJSON(), depth);
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function")
+    return boundLogValue((value as { toJSON: () => unknown }).toJSON(), depth);
   const bounded: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) bounded[key] = boundLogValue(item, depth + 1);
   return bounded;
 }
 
 /** The JSON line `logEvent` writes: every field bounded (`boundLogValue`). */
-export function formatLogLine(level: LogLevel, event: string, fields: Record<string, unknown> = {}, at = new Date()): string {
+export function formatLogLine(
+  level: LogLevel,
+  event: string,
+  fields: Record<string, unknown> = {},
+  at = new Date(),
+): string {
   return JSON.stringify({ level, event, at: at.toISOString(), ...(boundLogValue(fields) as Record<string, unknown>) });
 }
 

@@ -60,6 +60,10 @@ export function tenantOf(caller: { org: string | null; sub: string }): string {
  * can race with a concurrent request, this cannot. SQLite has RAISE only inside triggers, so the
  * failure is json() of a text that is not JSON, which the CASE evaluates only when over the cap.
  */
-export function capGuard(countSql: string, args: readonly (string | number)[], cap: number): { sql: string; args: (string | number)[] } {
+export function capGuard(
+  countSql: string,
+  args: readonly (string | number)[],
+  cap: number,
+): { sql: string; args: (string | number)[] } {
   return { sql: `select case when (${countSql}) > ? then json('quota exceeded') end`, args: [...args, cap] };
 }

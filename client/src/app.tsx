@@ -36,12 +36,21 @@ function isCurrent(href: string, path: string): boolean {
   return href === "/" ? path === "/" : path === href || path.startsWith(`${href}/`);
 }
 
-const stateLabels = { idle: "Live: off", connecting: "Live: connecting", open: "Live", reconnecting: "Live: reconnecting", offline: "Live: offline" } as const;
+const stateLabels = {
+  idle: "Live: off",
+  connecting: "Live: connecting",
+  open: "Live",
+  reconnecting: "Live: reconnecting",
+  offline: "Live: offline",
+} as const;
 
 function ConnectionPill(): JSX.Element {
   const state = connectionState.value;
   const retryIn = nextAttemptAt.value ? Math.max(0, Math.round((nextAttemptAt.value - Date.now()) / 1000)) : null;
-  const title = state === "open" ? "Updates arrive as they happen" : `${lastError.value ?? "not connected"}${retryIn !== null ? `; retrying in ${retryIn} s` : ""}`;
+  const title =
+    state === "open"
+      ? "Updates arrive as they happen"
+      : `${lastError.value ?? "not connected"}${retryIn !== null ? `; retrying in ${retryIn} s` : ""}`;
   return (
     <div class="connection" data-state={state} role="status" aria-live="polite" title={title}>
       <span class="dot" aria-hidden="true" />
@@ -61,7 +70,10 @@ function Header(): JSX.Element {
   return (
     <header class="topbar">
       <a class="brand" href="/">
-        <span class="brand-mark" aria-hidden="true">β</span> Factor Exposure
+        <span class="brand-mark" aria-hidden="true">
+          β
+        </span>{" "}
+        Factor Exposure
       </a>
       <nav aria-label="Main">
         <ul>
@@ -105,7 +117,8 @@ function Forbidden(props: { permission: Permission }): JSX.Element {
 }
 
 function guarded<P>(permission: Permission, Component: (props: P) => JSX.Element): (props: P) => JSX.Element {
-  return (props: P) => (can(permission) ? <Component {...(props as P & JSX.IntrinsicAttributes)} /> : <Forbidden permission={permission} />);
+  return (props: P) =>
+    can(permission) ? <Component {...(props as P & JSX.IntrinsicAttributes)} /> : <Forbidden permission={permission} />;
 }
 
 const Exposures = guarded("VIEW_FACTOR_ANALYTICS", ExposuresPage);
@@ -150,7 +163,10 @@ export function App(): JSX.Element {
     // A token that expires while the page is open signs out at that moment.
     const current = session.value;
     if (!current) return;
-    const timer = setTimeout(() => signOut("Signed out: the token expired."), Math.max(0, current.expiresAt - Date.now()));
+    const timer = setTimeout(
+      () => signOut("Signed out: the token expired."),
+      Math.max(0, current.expiresAt - Date.now()),
+    );
     return () => clearTimeout(timer);
   }, [session.value]);
   return <LocationProvider>{session.value ? <SignedIn /> : <SignInPage />}</LocationProvider>;

@@ -66,13 +66,18 @@ async function run(request: LoadRequest): Promise<LoadResult> {
 }
 
 if (import.meta.main) {
-  if (!process.send) throw new Error("scripts/bench-api/load.ts runs as a child of scripts/bench-api.ts (it needs an IPC channel)");
+  if (!process.send)
+    throw new Error("scripts/bench-api/load.ts runs as a child of scripts/bench-api.ts (it needs an IPC channel)");
   const send = process.send.bind(process);
   process.on("disconnect", () => process.exit(0));
   process.on("message", (message: LoadRequest) => {
     run(message).then(
       (result) => send({ ok: true, result } satisfies LoadReply),
-      (error: unknown) => send({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies LoadReply),
+      (error: unknown) =>
+        send({
+          ok: false,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        } satisfies LoadReply),
     );
   });
 }

@@ -18,7 +18,15 @@ import { startLibsqlServer, type LibsqlServer } from "../libsql-server/server.ts
 import { projectRoot } from "../local-config.ts";
 import { migrateDatabase } from "../migrate.ts";
 import { seedBenchData, type BenchMarketSpec, type SeedSummary } from "./seed.ts";
-import { onStop, startWrangler, stopAll, tail, waitForHealthy, type ManagedChild, type WranglerOptions } from "./stack.ts";
+import {
+  onStop,
+  startWrangler,
+  stopAll,
+  tail,
+  waitForHealthy,
+  type ManagedChild,
+  type WranglerOptions,
+} from "./stack.ts";
 
 export const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -36,7 +44,15 @@ export function loadAverage(): number[] {
 
 /** The machine, for the JSON: cores, CPU, Node, OS, memory, and the load average at the start and now. */
 export function machineInfo(loadAverageAtStart: number[]) {
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, node: process.version, platform: `${os.platform()} ${os.release()}`, memoryGiB: round(os.totalmem() / 2 ** 30, 1), loadAverageAtStart, loadAverageAtEnd: loadAverage() };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    loadAverageAtStart,
+    loadAverageAtEnd: loadAverage(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -49,14 +65,16 @@ export function wholeNumber(name: string, value: string, min: number): number {
 
 /** `--end-date`'s value, checked: a weekday YYYY-MM-DD. */
 export function checkEndDate(endDate: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || isWeekend(endDate)) throw new Error(`--end-date must be a weekday YYYY-MM-DD, got ${endDate}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || isWeekend(endDate))
+    throw new Error(`--end-date must be a weekday YYYY-MM-DD, got ${endDate}`);
   return endDate;
 }
 
 /** The `count` weekdays before `date`, ascending. */
 export function weekdaysBefore(date: string, count: number): string[] {
   const dates: string[] = [];
-  for (let day = addDays(date, -1); dates.length < count; day = addDays(day, -1)) if (!isWeekend(day)) dates.unshift(day);
+  for (let day = addDays(date, -1); dates.length < count; day = addDays(day, -1))
+    if (!isWeekend(day)) dates.unshift(day);
   return dates;
 }
 
@@ -88,7 +106,12 @@ export function benchTempDir(prefix: string, keep: boolean): string {
 export async function benchSecrets(): Promise<{ authToken: string; jwtSecret: string; operatorToken: string }> {
   const authToken = randomBytes(24).toString("base64url");
   const jwtSecret = randomBytes(32).toString("base64url");
-  const operatorToken = await mintDevToken({ secret: jwtSecret, sub: "bench-operator", permissions: ["RUN_BATCH"], ttlSeconds: 4 * 3600 });
+  const operatorToken = await mintDevToken({
+    secret: jwtSecret,
+    sub: "bench-operator",
+    permissions: ["RUN_BATCH"],
+    ttlSeconds: 4 * 3600,
+  });
   return { authToken, jwtSecret, operatorToken };
 }
 
@@ -110,7 +133,9 @@ export async function startBenchDatabase(
   const migrateMs = performance.now() - migrateStarted;
   say(`migrated (${migration.migrationsApplied} migrations) in ${seconds(migrateMs)}`);
   const seed = await seedBenchData(server.url, authToken, spec, (line) => say(line));
-  say(`seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions (${seed.optionPositions} options) in ${seconds(seed.ms.total)}`);
+  say(
+    `seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions (${seed.optionPositions} options) in ${seconds(seed.ms.total)}`,
+  );
   return { server, migrateMs, seed };
 }
 
@@ -127,7 +152,10 @@ export async function buildClientIfMissing(say: (line: string) => void): Promise
  * serving exactly the seeded market (same end date, equities and window, and the demo market's
  * seed), one catch-up day, and `origin` (the dev server's own) allowed to open live sockets.
  */
-export function benchWorkerVars(market: { endDate: string; equities: number; lookbackDays: number }, origin: string): Record<string, string> {
+export function benchWorkerVars(
+  market: { endDate: string; equities: number; lookbackDays: number },
+  origin: string,
+): Record<string, string> {
   return {
     MARKET_DATA_PROVIDER: "synthetic",
     SYNTHETIC_MARKET_END_DATE: market.endDate,
@@ -165,11 +193,18 @@ export interface HttpAnswer {
 }
 
 /** A request with a bearer token (and a JSON body when given), 60 s at most: the answer's text, its JSON when it is JSON, and the time to the whole answer. */
-export async function request(url: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<HttpAnswer> {
+export async function request(
+  url: string,
+  token: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<HttpAnswer> {
   const sent = performance.now();
   const response = await fetch(url, {
     method: init.method ?? "GET",
-    headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+    },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     signal: AbortSignal.timeout(60_000),
   });
@@ -186,7 +221,9 @@ export async function request(url: string, token: string, init: { method?: strin
 
 /** The first 2,000 characters of an answer, for an error message. */
 export function excerpt(answer: HttpAnswer): string {
-  return answer.text.length > 2_000 ? `${answer.text.slice(0, 2_000)}… (${answer.text.length} characters)` : answer.text;
+  return answer.text.length > 2_000
+    ? `${answer.text.slice(0, 2_000)}… (${answer.text.length} characters)`
+    : answer.text;
 }
 
 export interface BatchFigures {
@@ -218,24 +255,36 @@ export interface RunBatchOptions {
 }
 
 /** Runs the batch for `date` through the admin API and polls its detail until it ends. */
-export async function runBatch(base: string, token: string, wrangler: ManagedChild, date: string, options: RunBatchOptions): Promise<BatchFigures> {
+export async function runBatch(
+  base: string,
+  token: string,
+  wrangler: ManagedChild,
+  date: string,
+  options: RunBatchOptions,
+): Promise<BatchFigures> {
   const { say, hardLimitMs } = options;
   const postedAt = Date.now();
   const postAt = performance.now();
   const answer = await request(`${base}/api/v1/admin/batch/run`, token, { method: "POST", body: { date } });
-  if (answer.status !== 202 && answer.status !== 200) throw new Error(`POST /admin/batch/run answered ${answer.status}: ${excerpt(answer)}`);
+  if (answer.status !== 202 && answer.status !== 200)
+    throw new Error(`POST /admin/batch/run answered ${answer.status}: ${excerpt(answer)}`);
   const runId = (answer.body as { run_id: string }).run_id;
   say(`  run ${runId} ${(answer.body as { outcome: string }).outcome}`);
   let lastReport = performance.now();
   for (;;) {
     if (wrangler.child.exitCode !== null || wrangler.child.signalCode !== null) {
-      throw new Error(`wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the batch run:\n${tail(wrangler.logFile, 40)}`);
+      throw new Error(
+        `wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the batch run:\n${tail(wrangler.logFile, 40)}`,
+      );
     }
     await sleep(options.pollMs);
-    const poll = await request(`${base}/api/v1/admin/batch/runs/${runId}?include_issues=false`, token).catch((error: unknown) => error);
+    const poll = await request(`${base}/api/v1/admin/batch/runs/${runId}?include_issues=false`, token).catch(
+      (error: unknown) => error,
+    );
     if (poll instanceof Error || (poll as HttpAnswer).status !== 200) {
       // A busy stack may miss a poll; the run goes on.
-      if (performance.now() - postAt > hardLimitMs) throw new Error(`the batch run ${runId} did not end within ${hardLimitMs / 60_000} min`);
+      if (performance.now() - postAt > hardLimitMs)
+        throw new Error(`the batch run ${runId} did not end within ${hardLimitMs / 60_000} min`);
       continue;
     }
     const detail = (poll as HttpAnswer).body as RunDetail;
@@ -248,15 +297,20 @@ export async function runBatch(base: string, token: string, wrangler: ManagedChi
         ms: round(performance.now() - postAt),
         datesPublished: detail.run.dates_published,
         errorText: detail.run.error_text,
-        failedPhases: detail.phases.filter((phase) => !phase.success).map((phase) => ({ date: phase.date, phase: phase.name, message: phase.message })),
+        failedPhases: detail.phases
+          .filter((phase) => !phase.success)
+          .map((phase) => ({ date: phase.date, phase: phase.name, message: phase.message })),
       };
     }
     if (options.progressEveryMs !== null && performance.now() - lastReport >= options.progressEveryMs) {
       lastReport = performance.now();
       const chunks = detail.progress.chunks;
-      say(`  ${status}: ${detail.phases.length} phases recorded, chunks ${chunks.done} done, ${chunks.pending} pending, ${chunks.failed} failed (${seconds(performance.now() - postAt)})`);
+      say(
+        `  ${status}: ${detail.phases.length} phases recorded, chunks ${chunks.done} done, ${chunks.pending} pending, ${chunks.failed} failed (${seconds(performance.now() - postAt)})`,
+      );
     }
-    if (performance.now() - postAt > hardLimitMs) throw new Error(`the batch run ${runId} is still ${status} after ${hardLimitMs / 60_000} min`);
+    if (performance.now() - postAt > hardLimitMs)
+      throw new Error(`the batch run ${runId} is still ${status} after ${hardLimitMs / 60_000} min`);
   }
 }
 
@@ -265,7 +319,8 @@ export async function runBatch(base: string, token: string, wrangler: ManagedChi
 /** Prints `rows` under `header` in columns, indented by two: the first left-aligned, the others right-aligned. */
 export function printColumns(header: readonly string[], rows: readonly string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
-  const line = (cells: readonly string[]) => "  " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+  const line = (cells: readonly string[]) =>
+    "  " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 }

@@ -14,7 +14,11 @@ import { demoMarketOptions } from "../../worker/market-data/demo-market.ts";
 import { planPriceWrite } from "../../worker/market-data/import-writer.ts";
 import type { PriceRow } from "../../worker/market-data/price-import.ts";
 import { createRandom, generateSyntheticMarket } from "../../worker/market-data/synthetic.ts";
-import type { SyntheticInstrument, SyntheticMarket, SyntheticMarketOptions } from "../../worker/market-data/synthetic.ts";
+import type {
+  SyntheticInstrument,
+  SyntheticMarket,
+  SyntheticMarketOptions,
+} from "../../worker/market-data/synthetic.ts";
 
 export const benchOwner = "bench";
 export const benchOrg = "bench-org";
@@ -37,10 +41,14 @@ export interface BenchMarketSpec {
  * SYNTHETIC_MARKET_END_DATE / _EQUITIES / _LOOKBACK_DAYS: the demo seed with more equities and
  * a longer window. `equities` is the universe size minus the ETFs the generator always adds.
  */
-export function benchMarketOptions(spec: Pick<BenchMarketSpec, "endDate" | "symbols" | "lookbackDays">): SyntheticMarketOptions & { etfs: number } {
+export function benchMarketOptions(
+  spec: Pick<BenchMarketSpec, "endDate" | "symbols" | "lookbackDays">,
+): SyntheticMarketOptions & { etfs: number } {
   const demo = demoMarketOptions(spec.endDate);
-  const etfs = generateSyntheticMarket({ ...demo, equities: 0, startDate: addDays(spec.endDate, -7), priceRows: false }).instruments.length;
-  if (spec.symbols <= etfs) throw new Error(`the universe needs more than the generator's ${etfs} ETFs, got ${spec.symbols} symbols`);
+  const etfs = generateSyntheticMarket({ ...demo, equities: 0, startDate: addDays(spec.endDate, -7), priceRows: false })
+    .instruments.length;
+  if (spec.symbols <= etfs)
+    throw new Error(`the universe needs more than the generator's ${etfs} ETFs, got ${spec.symbols} symbols`);
   return { ...demo, equities: spec.symbols - etfs, startDate: addDays(spec.endDate, -spec.lookbackDays), etfs };
 }
 
@@ -66,7 +74,12 @@ export interface SeedSummary {
 /** Symbols per price transaction: ~100k rows, 5 statements of ~1 MB JSON each. */
 const priceSymbolsPerRequest = 260;
 
-export async function seedBenchData(url: string, authToken: string, spec: BenchMarketSpec, log: (line: string) => void): Promise<SeedSummary> {
+export async function seedBenchData(
+  url: string,
+  authToken: string,
+  spec: BenchMarketSpec,
+  log: (line: string) => void,
+): Promise<SeedSummary> {
   const started = performance.now();
   const options = benchMarketOptions(spec);
   const { etfs, ...marketOptions } = options;
@@ -74,7 +87,9 @@ export async function seedBenchData(url: string, authToken: string, spec: BenchM
   const market = generateSyntheticMarket({ ...marketOptions, priceRows: false });
   const generateMs = performance.now() - generated;
   const { calendar, instruments, series } = market;
-  log(`generated the market: ${instruments.length} symbols (${etfs} ETFs), ${calendar.length} weekdays ${calendar[0]} to ${calendar.at(-1)} in ${(generateMs / 1000).toFixed(1)} s`);
+  log(
+    `generated the market: ${instruments.length} symbols (${etfs} ETFs), ${calendar.length} weekdays ${calendar[0]} to ${calendar.at(-1)} in ${(generateMs / 1000).toFixed(1)} s`,
+  );
 
   const client = createClient({ url, authToken });
   const db = drizzle(client, { schema });
@@ -111,7 +126,14 @@ export async function seedBenchData(url: string, authToken: string, spec: BenchM
         for (let t = 0; t < series.days; t++) {
           const close = series.closes[slot * series.days + t]!;
           if (Number.isNaN(close)) continue;
-          rows.push({ symbol, date: calendar[t]!, close, adjClose: close, volume: series.volumes[slot * series.days + t]!, line: rows.length + 1 });
+          rows.push({
+            symbol,
+            date: calendar[t]!,
+            close,
+            adjClose: close,
+            volume: series.volumes[slot * series.days + t]!,
+            line: rows.length + 1,
+          });
         }
       }
       const plan = planPriceWrite(db, rows, { source: "synthetic" });
@@ -121,7 +143,9 @@ export async function seedBenchData(url: string, authToken: string, spec: BenchM
       requests++;
     }
     const pricesMs = performance.now() - pricesStarted;
-    log(`wrote ${priceRows.toLocaleString("en-US")} closes in ${requests} transactions in ${(pricesMs / 1000).toFixed(1)} s (${Math.round(priceRows / (pricesMs / 1000)).toLocaleString("en-US")} rows/s)`);
+    log(
+      `wrote ${priceRows.toLocaleString("en-US")} closes in ${requests} transactions in ${(pricesMs / 1000).toFixed(1)} s (${Math.round(priceRows / (pricesMs / 1000)).toLocaleString("en-US")} rows/s)`,
+    );
 
     return {
       symbols: instruments.length,
@@ -135,7 +159,13 @@ export async function seedBenchData(url: string, authToken: string, spec: BenchM
       portfolios: portfolioRows.length,
       positions: positionRows.length,
       optionPositions: positionRows.filter((row) => row.instrument === "option").length,
-      ms: { generate: round(generateMs), universe: round(universeMs), portfolios: round(portfoliosMs), prices: round(pricesMs), total: round(performance.now() - started) },
+      ms: {
+        generate: round(generateMs),
+        universe: round(universeMs),
+        portfolios: round(portfoliosMs),
+        prices: round(pricesMs),
+        total: round(performance.now() - started),
+      },
       priceRequests: requests,
       priceRowsPerRequest: Math.round(priceRows / requests),
     };
@@ -154,7 +184,11 @@ type PositionRow = typeof schema.positions.$inferInsert;
  * premium on some of each. Most positions are open from before the first measured date; a few
  * open or close inside the measured range (effective dating).
  */
-export function benchPortfolios(market: SyntheticMarket, spec: BenchMarketSpec, seed: number): { portfolioRows: PortfolioRow[]; positionRows: PositionRow[] } {
+export function benchPortfolios(
+  market: SyntheticMarket,
+  spec: BenchMarketSpec,
+  seed: number,
+): { portfolioRows: PortfolioRow[]; positionRows: PositionRow[] } {
   const random = createRandom(seed ^ 0x62656e63);
   const { calendar, series } = market;
   const slotOf = new Map(market.instruments.map((instrument, slot) => [instrument.symbol, slot]));
@@ -176,7 +210,9 @@ export function benchPortfolios(market: SyntheticMarket, spec: BenchMarketSpec, 
     throw new Error(`${symbol} has no close`);
   };
   // Stocks that trade through the measured range (no late listing, delisting or long halt).
-  const stocks = market.instruments.filter((instrument) => instrument.assetType === "equity" && (instrument.gap === null || instrument.gap === "missing_days"));
+  const stocks = market.instruments.filter(
+    (instrument) => instrument.assetType === "equity" && (instrument.gap === null || instrument.gap === "missing_days"),
+  );
   const etfs = market.instruments.filter((instrument) => instrument.assetType === "etf");
   const indexEtfs = ["SPY", "QQQ", "IWM"].filter((symbol) => slotOf.has(symbol));
   const measured = calendar.filter((date) => date >= spec.firstMeasuredDate);
@@ -200,7 +236,8 @@ export function benchPortfolios(market: SyntheticMarket, spec: BenchMarketSpec, 
       benchmarkSymbol: pick(indexEtfs),
     });
     let n = 0;
-    const add = (row: Omit<PositionRow, "id" | "portfolioId">) => positionRows.push({ id: `${id}-position-${++n}`, portfolioId: id, ...row });
+    const add = (row: Omit<PositionRow, "id" | "portfolioId">) =>
+      positionRows.push({ id: `${id}-position-${++n}`, portfolioId: id, ...row });
     const held = new Set<string>();
     const hold = (instrument: SyntheticInstrument, dollars: number) => {
       // Effective dating: 1 in 10 opens inside the measured range, 1 in 20 closes inside it.
@@ -235,7 +272,7 @@ export function benchPortfolios(market: SyntheticMarket, spec: BenchMarketSpec, 
       let expiry = addDays(spec.endDate, Math.round(between(30, 365)));
       while (new Date(`${expiry}T00:00:00Z`).getUTCDay() !== 5) expiry = addDays(expiry, 1);
       const givenDelta = o % 2 === 0;
-      const delta = givenDelta ? Math.round(between(0.2, 0.8) * 100) / 100 * (optionType === "call" ? 1 : -1) : null;
+      const delta = givenDelta ? (Math.round(between(0.2, 0.8) * 100) / 100) * (optionType === "call" ? 1 : -1) : null;
       const impliedVol = givenDelta ? null : Math.round(between(0.15, 0.6) * 100) / 100;
       const premium = random() < 0.5 ? Math.round(spot * between(0.01, 0.08) * 100) / 100 : null;
       const occ = `${underlying} ${expiry.slice(2).replaceAll("-", "")}${optionType === "call" ? "C" : "P"}${String(strike * 1000).padStart(8, "0")}`;

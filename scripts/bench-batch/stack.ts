@@ -2,7 +2,15 @@
 // scripts/dev.ts starts it (same flags, secrets through the environment), its output kept in a
 // log file, and every child stopped by process group on exit, error or Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync, type WriteStream } from "node:fs";
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  type WriteStream,
+} from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { projectRoot } from "../local-config.ts";
@@ -42,7 +50,12 @@ export function onStop(hook: () => Promise<void> | void): void {
  * wrangler's workerd), output appended to `logFile`.
  */
 export function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ManagedChild {
-  const child = spawn(process.execPath, args, { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const log: WriteStream = createWriteStream(logFile, { flags: "a" });
   const counters = new Map<RegExp, number>();
   let pending = "";
@@ -131,25 +144,38 @@ export interface WranglerOptions {
 
 export function startWrangler(options: WranglerOptions): ManagedChild {
   if (options.config === undefined && existsSync(path.join(projectRoot, ".dev.vars"))) {
-    throw new Error(".dev.vars exists and would override the benchmark's database settings; move it away while benchmarking");
+    throw new Error(
+      ".dev.vars exists and would override the benchmark's database settings; move it away while benchmarking",
+    );
   }
   const args = [
     "node_modules/wrangler/bin/wrangler.js",
     "dev",
-    "--config", options.config ?? path.join(projectRoot, "wrangler.toml"),
+    "--config",
+    options.config ?? path.join(projectRoot, "wrangler.toml"),
     ...(options.noBundle ? ["--no-bundle"] : []),
-    "--ip", "127.0.0.1",
-    "--port", String(options.port),
-    "--inspector-port", String(options.inspectorPort),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--inspector-port",
+    String(options.inspectorPort),
     "--test-scheduled",
-    "--persist-to", options.persistTo,
+    "--persist-to",
+    options.persistTo,
     "--show-interactive-dev-session=false",
     // wrangler.toml describes production; the benchmarks sign HS256 development tokens (a
     // caller's own ENVIRONMENT in `vars` comes later and wins).
-    "--var", "ENVIRONMENT:development",
+    "--var",
+    "ENVIRONMENT:development",
     ...Object.entries(options.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
-  return startChild("wrangler", args, { ...process.env, ...options.secrets, WRANGLER_SEND_METRICS: "false" }, options.logFile);
+  return startChild(
+    "wrangler",
+    args,
+    { ...process.env, ...options.secrets, WRANGLER_SEND_METRICS: "false" },
+    options.logFile,
+  );
 }
 
 /** Polls the health endpoint until it answers 200, the child exits, or the time is up. */
@@ -158,7 +184,9 @@ export async function waitForHealthy(url: string, child: ManagedChild, timeoutMs
   let last = "no answer yet";
   while (Date.now() < deadline) {
     if (child.child.exitCode !== null || child.child.signalCode !== null) {
-      throw new Error(`${child.name} exited (${child.child.signalCode ?? `code ${child.child.exitCode}`}) before the Worker was healthy`);
+      throw new Error(
+        `${child.name} exited (${child.child.signalCode ?? `code ${child.child.exitCode}`}) before the Worker was healthy`,
+      );
     }
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
@@ -234,7 +262,9 @@ export async function snapshotWorker(dir: string, logFile: string): Promise<stri
     { ...process.env, WRANGLER_SEND_METRICS: "false" },
     logFile,
   );
-  const code = await new Promise<number | null>((resolve) => builder.child.once("exit", (exitCode) => resolve(exitCode)));
+  const code = await new Promise<number | null>((resolve) =>
+    builder.child.once("exit", (exitCode) => resolve(exitCode)),
+  );
   if (code !== 0) throw new Error(`bundling the Worker failed (code ${code}):\n${tail(logFile, 30)}`);
   const assets = path.join(dir, "assets");
   cpSync(path.join(projectRoot, "dist/client"), assets, { recursive: true });

@@ -198,7 +198,9 @@ export function readQueueDeliveries(logFile: string, from: number, queueName: st
   let deadLettered = 0;
   let reloads = 0;
   const errors: Record<string, number> = {};
-  const delivery = new RegExp(`QUEUE ${queueName.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&")} (\\d+)/(\\d+) \\((\\d+)ms\\)`);
+  const delivery = new RegExp(
+    `QUEUE ${queueName.replace(/[-/\\^$*+?.()|[\]{}]/g, "\\$&")} (\\d+)/(\\d+) \\((\\d+)ms\\)`,
+  );
   for (const line of slice.split("\n")) {
     const match = delivery.exec(line);
     if (match) {
@@ -214,7 +216,10 @@ export function readQueueDeliveries(logFile: string, from: number, queueName: st
       const error = /"error":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? "unknown";
       // drizzle's "Failed query: <sql> <- <cause>": the cause says what went wrong.
       const causes = error.split(" <- ");
-      const key = causes.length > 1 ? `${causes[0]!.slice(0, 80)}… <- ${causes.slice(1).join(" <- ")}`.slice(0, 300) : error.slice(0, 300);
+      const key =
+        causes.length > 1
+          ? `${causes[0]!.slice(0, 80)}… <- ${causes.slice(1).join(" <- ")}`.slice(0, 300)
+          : error.slice(0, 300);
       errors[key] = (errors[key] ?? 0) + 1;
     }
     if (line.includes('"batch.message_dead_lettered"')) deadLettered++;

@@ -73,7 +73,8 @@ export class LiveClient {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    if (response.status !== 200) throw new Error(`POST /api/v1/live/ticket answered ${response.status}: ${text.slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(`POST /api/v1/live/ticket answered ${response.status}: ${text.slice(0, 300)}`);
     const { url } = JSON.parse(text) as { url: string };
     const ticketed = performance.now();
 
@@ -97,13 +98,23 @@ export class LiveClient {
     this.lastPingAt = Date.now();
 
     const portfolioId = this.spec.portfolioId;
-    const answered = this.#waitFor((receipt) => (receipt.type === "subscribed" || receipt.type === "error") && receipt.portfolioId === portfolioId, timeoutMs, "subscribed");
+    const answered = this.#waitFor(
+      (receipt) => (receipt.type === "subscribed" || receipt.type === "error") && receipt.portfolioId === portfolioId,
+      timeoutMs,
+      "subscribed",
+    );
     ws.send(JSON.stringify({ type: "subscribe", portfolio_id: portfolioId }));
     const answer = await answered;
-    if (answer.type !== "subscribed" || answer.seq === null) throw new Error(`subscribe ${portfolioId} was answered ${answer.text}`);
+    if (answer.type !== "subscribed" || answer.seq === null)
+      throw new Error(`subscribe ${portfolioId} was answered ${answer.text}`);
     this.subscribedSeq = answer.seq;
     const done = performance.now();
-    this.timings = { ticketMs: ticketed - started, welcomeMs: welcomed - ticketed, subscribeMs: done - welcomed, totalMs: done - started };
+    this.timings = {
+      ticketMs: ticketed - started,
+      welcomeMs: welcomed - ticketed,
+      subscribeMs: done - welcomed,
+      totalMs: done - started,
+    };
     return this.timings;
   }
 
@@ -185,7 +196,11 @@ export class LiveClient {
 }
 
 /** Runs `task` over `items`, at most `limit` at a time; the settled results in order. */
-export async function settleWithLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function settleWithLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

@@ -142,7 +142,8 @@ export class ConnectionPool {
   #closed = false;
 
   constructor(dbPath: string, maxConnections = defaultMaxConnections) {
-    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`maxConnections must be a positive integer, got ${maxConnections}`);
+    if (!Number.isInteger(maxConnections) || maxConnections < 1)
+      throw new Error(`maxConnections must be a positive integer, got ${maxConnections}`);
     this.#dbPath = dbPath;
     this.#maxConnections = maxConnections;
   }
@@ -153,7 +154,9 @@ export class ConnectionPool {
     try {
       const mode: unknown = connection.db.prepare("PRAGMA journal_mode=WAL").raw(true).get();
       if (!Array.isArray(mode) || String(mode[0]).toLowerCase() !== "wal") {
-        throw new Error(`could not switch ${this.#dbPath} to WAL mode (journal_mode is ${String(Array.isArray(mode) ? mode[0] : mode)})`);
+        throw new Error(
+          `could not switch ${this.#dbPath} to WAL mode (journal_mode is ${String(Array.isArray(mode) ? mode[0] : mode)})`,
+        );
       }
     } catch (error) {
       this.#discard(connection);
@@ -163,7 +166,13 @@ export class ConnectionPool {
   }
 
   get stats(): { open: number; idle: number; waiting: number; opened: number; max: number } {
-    return { open: this.#openCount, idle: this.#idle.length, waiting: this.#waiters.length, opened: this.#opened, max: this.#maxConnections };
+    return {
+      open: this.#openCount,
+      idle: this.#idle.length,
+      waiting: this.#waiters.length,
+      opened: this.#opened,
+      max: this.#maxConnections,
+    };
   }
 
   /** The remembered answer to "does this SQL text write?", if any. */
@@ -182,7 +191,8 @@ export class ConnectionPool {
 
   /** A connection for a stream: an idle one, a new one while under the cap, or the next one released, waiting at most `timeoutMs`. */
   acquire(timeoutMs: number): Promise<Connection> {
-    if (this.#closed) return Promise.reject(new HranaError("database is locked: the server is shutting down", "SQLITE_BUSY"));
+    if (this.#closed)
+      return Promise.reject(new HranaError("database is locked: the server is shutting down", "SQLITE_BUSY"));
     const idle = this.#idle.pop();
     if (idle !== undefined) return Promise.resolve(idle);
     if (this.#openCount < this.#maxConnections) return Promise.resolve(this.#openConnection());
@@ -191,15 +201,18 @@ export class ConnectionPool {
       const waiter: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-          reject(
-            new HranaError(
-              `database is locked: this statement waited ${Date.now() - started} ms (the busy timeout) for one of the server's ${this.#maxConnections} connections, all in use by other streams; retry later`,
-              "SQLITE_BUSY",
-            ),
-          );
-        }, Math.max(0, timeoutMs)),
+        timer: setTimeout(
+          () => {
+            this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+            reject(
+              new HranaError(
+                `database is locked: this statement waited ${Date.now() - started} ms (the busy timeout) for one of the server's ${this.#maxConnections} connections, all in use by other streams; retry later`,
+                "SQLITE_BUSY",
+              ),
+            );
+          },
+          Math.max(0, timeoutMs),
+        ),
       };
       this.#waiters.push(waiter);
     });

@@ -28,7 +28,11 @@ export const ValueSchema = z.discriminatedUnion("type", [
 ]);
 export type Value = z.infer<typeof ValueSchema>;
 
-const SqlId = z.number().int().min(0).max(2 ** 31 - 1);
+const SqlId = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 
 // Some clients send `null` for absent optional fields; treat it as absent.
 const sqlOrSqlId = {
@@ -36,7 +40,10 @@ const sqlOrSqlId = {
   sql_id: SqlId.nullish(),
 };
 
-function exactlyOneOfSqlAndSqlId(value: { sql?: string | null | undefined; sql_id?: number | null | undefined }): boolean {
+function exactlyOneOfSqlAndSqlId(value: {
+  sql?: string | null | undefined;
+  sql_id?: number | null | undefined;
+}): boolean {
   return (value.sql != null) !== (value.sql_id != null);
 }
 const exactlyOneMessage = { message: "exactly one of `sql` and `sql_id` must be given", path: ["sql"] };

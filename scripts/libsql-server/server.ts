@@ -96,9 +96,17 @@ class StreamRegistry {
     const entry = this.#byBaton.get(baton);
     if (entry === undefined) {
       if (this.#expiredBatons.has(baton)) {
-        throw new HttpError(400, "The stream has expired because it was idle for too long; any transaction on it was rolled back", "STREAM_EXPIRED");
+        throw new HttpError(
+          400,
+          "The stream has expired because it was idle for too long; any transaction on it was rolled back",
+          "STREAM_EXPIRED",
+        );
       }
-      throw new HttpError(400, "The baton is not valid: it was never issued, was already used, or its stream was closed", "BATON_INVALID");
+      throw new HttpError(
+        400,
+        "The baton is not valid: it was never issued, was already used, or its stream was closed",
+        "BATON_INVALID",
+      );
     }
     this.#byBaton.delete(baton);
     clearTimeout(entry.idleTimer);
@@ -181,10 +189,13 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.on("end", () => {
-      if (tooLarge) reject(new HttpError(413, `The request body is larger than the limit of ${maxBytes} bytes`, "BODY_TOO_LARGE"));
+      if (tooLarge)
+        reject(new HttpError(413, `The request body is larger than the limit of ${maxBytes} bytes`, "BODY_TOO_LARGE"));
       else resolveBody(Buffer.concat(chunks));
     });
-    req.on("error", (error) => reject(new HttpError(400, `The request failed while being read: ${error.message}`, "REQUEST_ABORTED")));
+    req.on("error", (error) =>
+      reject(new HttpError(400, `The request failed while being read: ${error.message}`, "REQUEST_ABORTED")),
+    );
     req.on("close", () => {
       if (!req.complete) reject(new HttpError(400, "The request body was cut short", "REQUEST_ABORTED"));
     });
@@ -197,7 +208,11 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
     const parsed: unknown = JSON.parse(body.toString("utf8"));
     return parsed;
   } catch (error) {
-    throw new HttpError(400, `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, "JSON_INVALID");
+    throw new HttpError(
+      400,
+      `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      "JSON_INVALID",
+    );
   }
 }
 
@@ -208,7 +223,11 @@ function cursorEntries(result: BatchResult): CursorEntry[] {
     if (stepResult != null) {
       entries.push({ type: "step_begin", step, cols: stepResult.cols });
       for (const row of stepResult.rows) entries.push({ type: "row", row });
-      entries.push({ type: "step_end", affected_row_count: stepResult.affected_row_count, last_insert_rowid: stepResult.last_insert_rowid });
+      entries.push({
+        type: "step_end",
+        affected_row_count: stepResult.affected_row_count,
+        last_insert_rowid: stepResult.last_insert_rowid,
+      });
     } else if (stepError != null) {
       entries.push({ type: "step_error", step, error: stepError });
     }
@@ -232,7 +251,16 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
 
   let stopping = false;
   const writeLock = new WriteLock();
-  const registry = new StreamRegistry(() => new Stream(pool, { busyTimeoutMs, writeLock, isStopping: () => stopping, onError: (code) => storage.noteError(code) }), streamIdleMs);
+  const registry = new StreamRegistry(
+    () =>
+      new Stream(pool, {
+        busyTimeoutMs,
+        writeLock,
+        isStopping: () => stopping,
+        onError: (code) => storage.noteError(code),
+      }),
+    streamIdleMs,
+  );
 
   function streamFor(baton: string | null | undefined): StreamEntry {
     return baton == null ? registry.open() : registry.take(baton);
@@ -240,7 +268,8 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
 
   async function handlePipeline(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = PipelineRequestSchema.safeParse(await readJson(req, maxBodyBytes));
-    if (!parsed.success) throw new HttpError(400, `Invalid pipeline request: ${describeSchemaIssues(parsed.error)}`, "REQUEST_INVALID");
+    if (!parsed.success)
+      throw new HttpError(400, `Invalid pipeline request: ${describeSchemaIssues(parsed.error)}`, "REQUEST_INVALID");
     const entry = streamFor(parsed.data.baton);
     const results: StreamResult[] = [];
     try {
@@ -256,7 +285,8 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
 
   async function handleCursor(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const parsed = CursorRequestSchema.safeParse(await readJson(req, maxBodyBytes));
-    if (!parsed.success) throw new HttpError(400, `Invalid cursor request: ${describeSchemaIssues(parsed.error)}`, "REQUEST_INVALID");
+    if (!parsed.success)
+      throw new HttpError(400, `Invalid cursor request: ${describeSchemaIssues(parsed.error)}`, "REQUEST_INVALID");
     const entry = streamFor(parsed.data.baton);
     let entries: CursorEntry[];
     try {
@@ -279,7 +309,8 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const method = req.method ?? "GET";
     const requireMethod = (allowed: string): void => {
-      if (method !== allowed) throw new HttpError(405, `${path} accepts only ${allowed} requests`, "METHOD_NOT_ALLOWED");
+      if (method !== allowed)
+        throw new HttpError(405, `${path} accepts only ${allowed} requests`, "METHOD_NOT_ALLOWED");
     };
     if (path === "/health") {
       requireMethod("GET");
@@ -300,7 +331,11 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
     }
     if (path.startsWith("/v2/") || path.startsWith("/v3/")) {
       if (authToken !== undefined && method === "POST" && !isAuthorized(req.headers.authorization, authToken)) {
-        throw new HttpError(401, "Missing or wrong authentication token (expected `Authorization: Bearer <token>`)", "UNAUTHORIZED");
+        throw new HttpError(
+          401,
+          "Missing or wrong authentication token (expected `Authorization: Bearer <token>`)",
+          "UNAUTHORIZED",
+        );
       }
       if (path === "/v2/pipeline" || path === "/v3/pipeline") {
         requireMethod("POST");
@@ -326,8 +361,13 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
         sendJson(res, error.status, { message: error.message, code: error.code });
         return;
       }
-      log(`libsql-server: internal error on ${req.method ?? "?"} ${req.url ?? "?"}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      sendJson(res, 500, { message: `Internal server error: ${error instanceof Error ? error.message : String(error)}`, code: "INTERNAL_ERROR" });
+      log(
+        `libsql-server: internal error on ${req.method ?? "?"} ${req.url ?? "?"}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      sendJson(res, 500, {
+        message: `Internal server error: ${error instanceof Error ? error.message : String(error)}`,
+        code: "INTERNAL_ERROR",
+      });
     });
   });
   // Keep idle connections longer than clients do: workerd's fetch reuses pooled connections,

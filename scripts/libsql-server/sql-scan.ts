@@ -135,7 +135,11 @@ export function tokenize(sql: string): Token[] {
         const c = sql.charCodeAt(i);
         if (isIdentifierChar(c) || c === 0x2e) {
           i++;
-        } else if ((c === 0x2b || c === 0x2d) && (sql[i - 1] === "e" || sql[i - 1] === "E") && !/^0[xX]/.test(sql.slice(start, i))) {
+        } else if (
+          (c === 0x2b || c === 0x2d) &&
+          (sql[i - 1] === "e" || sql[i - 1] === "E") &&
+          !/^0[xX]/.test(sql.slice(start, i))
+        ) {
           i++;
         } else {
           break;

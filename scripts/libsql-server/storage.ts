@@ -36,7 +36,8 @@ export class StorageMonitor {
 
   /** Called with the SQLite code of every statement error; remembers the ones that mean storage trouble. */
   noteError(code: string): void {
-    if (code.startsWith("SQLITE_FULL") || code.startsWith("SQLITE_IOERR")) this.#lastFailure = { code, at: this.#now() };
+    if (code.startsWith("SQLITE_FULL") || code.startsWith("SQLITE_IOERR"))
+      this.#lastFailure = { code, at: this.#now() };
   }
 
   report(): StorageReport {
@@ -52,7 +53,10 @@ export class StorageMonitor {
         });
       }
     } catch (error) {
-      problems.push({ code: "DISK_IO_ERROR", message: `cannot read the free space of ${this.#directory}: ${error instanceof Error ? error.message : String(error)}` });
+      problems.push({
+        code: "DISK_IO_ERROR",
+        message: `cannot read the free space of ${this.#directory}: ${error instanceof Error ? error.message : String(error)}`,
+      });
     }
     const failure = this.#lastFailure;
     if (failure !== undefined && this.#now() - failure.at < recentFailureMs) {

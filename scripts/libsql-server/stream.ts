@@ -44,7 +44,12 @@ function programWrites(rows: Iterable<unknown>): boolean {
     if (!Array.isArray(row)) continue;
     const opcode: unknown = row[1];
     const p2: unknown = row[3];
-    if ((opcode === "Transaction" && p2 !== 0n && p2 !== 0) || opcode === "Vacuum" || opcode === "JournalMode" || opcode === "OpenWrite") {
+    if (
+      (opcode === "Transaction" && p2 !== 0n && p2 !== 0) ||
+      opcode === "Vacuum" ||
+      opcode === "JournalMode" ||
+      opcode === "OpenWrite"
+    ) {
       writes = true;
     }
   }
@@ -85,7 +90,10 @@ function bindArguments(parameters: ParameterTable, stmt: Stmt): SqliteValue[] {
   const positional = stmt.args ?? [];
   const named = stmt.named_args ?? [];
   if (positional.length > 0 && named.length > 0) {
-    throw new HranaError("Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED");
+    throw new HranaError(
+      "Specifying both positional and named arguments is not supported",
+      "ARGS_BOTH_POSITIONAL_AND_NAMED",
+    );
   }
   const values: SqliteValue[] = new Array<SqliteValue>(parameters.count).fill(null);
   if (named.length === 0) {
@@ -109,7 +117,10 @@ function bindArguments(parameters: ParameterTable, stmt: Stmt): SqliteValue[] {
   for (const { name, value } of named) {
     const index = resolveParameterName(indexByName, name);
     if (given.has(index)) {
-      throw new HranaError(`Argument for parameter ${parameterLabel(parameters, index)} was given more than once`, "ARGS_INVALID");
+      throw new HranaError(
+        `Argument for parameter ${parameterLabel(parameters, index)} was given more than once`,
+        "ARGS_INVALID",
+      );
     }
     given.add(index);
     values[index - 1] = toSqliteValue(value, `argument ${JSON.stringify(name)}`);
@@ -127,15 +138,24 @@ function resolveParameterName(indexByName: ReadonlyMap<string, number>, name: st
   const exact = indexByName.get(name);
   if (exact !== undefined) return exact;
   if (/^[:@$?#]/.test(name)) {
-    throw new HranaError(`Unknown named argument ${JSON.stringify(name)}: the statement has no such parameter`, "ARGS_INVALID");
+    throw new HranaError(
+      `Unknown named argument ${JSON.stringify(name)}: the statement has no such parameter`,
+      "ARGS_INVALID",
+    );
   }
   const candidates = [":", "@", "$"].map((prefix) => prefix + name).filter((candidate) => indexByName.has(candidate));
   const [only] = candidates;
   if (only === undefined) {
-    throw new HranaError(`Unknown named argument ${JSON.stringify(name)}: the statement has no parameter :${name}, @${name} or $${name}`, "ARGS_INVALID");
+    throw new HranaError(
+      `Unknown named argument ${JSON.stringify(name)}: the statement has no parameter :${name}, @${name} or $${name}`,
+      "ARGS_INVALID",
+    );
   }
   if (candidates.length > 1) {
-    throw new HranaError(`Ambiguous named argument ${JSON.stringify(name)}: the statement has parameters ${candidates.join(" and ")}`, "ARGS_INVALID");
+    throw new HranaError(
+      `Ambiguous named argument ${JSON.stringify(name)}: the statement has parameters ${candidates.join(" and ")}`,
+      "ARGS_INVALID",
+    );
   }
   return indexByName.get(only) ?? 0;
 }
@@ -204,7 +224,10 @@ export class Stream {
           await this.#sequence(this.#resolveSql(request));
           return { type: "ok", response: { type: "sequence" } };
         case "describe":
-          return { type: "ok", response: { type: "describe", result: await this.#describe(this.#resolveSql(request)) } };
+          return {
+            type: "ok",
+            response: { type: "describe", result: await this.#describe(this.#resolveSql(request)) },
+          };
         case "store_sql":
           this.#storeSql(request.sql_id, request.sql);
           return { type: "ok", response: { type: "store_sql" } };
@@ -212,7 +235,10 @@ export class Stream {
           this.#storedSql.delete(request.sql_id);
           return { type: "ok", response: { type: "close_sql" } };
         case "get_autocommit":
-          return { type: "ok", response: { type: "get_autocommit", is_autocommit: !(this.#connection?.inTransaction ?? false) } };
+          return {
+            type: "ok",
+            response: { type: "get_autocommit", is_autocommit: !(this.#connection?.inTransaction ?? false) },
+          };
       }
     } catch (error) {
       const protoError = toProtoError(error);
@@ -274,14 +300,19 @@ export class Stream {
     if (source.sql != null) return source.sql;
     const id = source.sql_id;
     const sql = id == null ? undefined : this.#storedSql.get(id);
-    if (sql === undefined) throw new HranaError(`No SQL text is stored under sql_id ${String(id)} on this stream`, "SQL_ID_NOT_FOUND");
+    if (sql === undefined)
+      throw new HranaError(`No SQL text is stored under sql_id ${String(id)} on this stream`, "SQL_ID_NOT_FOUND");
     return sql;
   }
 
   #storeSql(id: number, sql: string): void {
-    if (this.#storedSql.has(id)) throw new HranaError(`A SQL text is already stored under sql_id ${id}`, "SQL_ID_EXISTS");
+    if (this.#storedSql.has(id))
+      throw new HranaError(`A SQL text is already stored under sql_id ${id}`, "SQL_ID_EXISTS");
     if (this.#storedSql.size >= maxStoredSql) {
-      throw new HranaError(`A stream can store at most ${maxStoredSql} SQL texts; close some with close_sql`, "SQL_STORE_FULL");
+      throw new HranaError(
+        `A stream can store at most ${maxStoredSql} SQL texts; close some with close_sql`,
+        "SQL_STORE_FULL",
+      );
     }
     this.#storedSql.set(id, sql);
   }
@@ -303,7 +334,10 @@ export class Stream {
     for (const statement of splitStatements(sql)) {
       const info = describeStatement(statement);
       if (info.parameters.count > 0) {
-        throw new HranaError(`Statements in a sequence cannot take parameters, but this one has ${describeParameterCount(info.parameters)}: ${info.sql}`, "ARGS_INVALID");
+        throw new HranaError(
+          `Statements in a sequence cannot take parameters, but this one has ${describeParameterCount(info.parameters)}: ${info.sql}`,
+          "ARGS_INVALID",
+        );
       }
       await this.#run(info, [], false);
     }
@@ -374,7 +408,8 @@ export class Stream {
   }
 
   async #takeWriteTurn(deadline: number): Promise<void> {
-    if (this.#options.isStopping()) throw new HranaError("database is locked: the server is shutting down", "SQLITE_BUSY");
+    if (this.#options.isStopping())
+      throw new HranaError("database is locked: the server is shutting down", "SQLITE_BUSY");
     await this.#options.writeLock.acquire(this, deadline - Date.now());
     if (this.#closed) {
       // The stream was closed (expired, server stopping) while it waited.
@@ -403,7 +438,14 @@ export class Stream {
    * not have halted the statement is followed by halting it (haltStatement), so no statement ever
    * stays "in progress" on the connection.
    */
-  async #execute(connection: Connection, statement: PreparedStatement, info: StatementInfo, args: SqliteValue[], wantRows: boolean, deadline: number): Promise<StmtResult> {
+  async #execute(
+    connection: Connection,
+    statement: PreparedStatement,
+    info: StatementInfo,
+    args: SqliteValue[],
+    wantRows: boolean,
+    deadline: number,
+  ): Promise<StmtResult> {
     let delayMs = 2;
     for (;;) {
       try {
@@ -448,7 +490,9 @@ export class Stream {
     // Only prepares (and EXPLAIN, which writes nothing and is reset after), so a retry is harmless.
     return this.#retryingBusy(deadline, () => {
       const statement = connection.db.prepare(info.sql);
-      const cols = statement.reader ? statement.columns().map((column) => ({ name: column.name, decltype: column.type })) : [];
+      const cols = statement.reader
+        ? statement.columns().map((column) => ({ name: column.name, decltype: column.type }))
+        : [];
       let isReadonly = true;
       if (!info.isExplain && !info.beginsReadonlyTransaction) {
         const explained = connection.db.prepare(`EXPLAIN ${info.sql}`).raw(true);
@@ -486,7 +530,10 @@ function checkConditionSteps(condition: BatchCond, stepIndex: number): void {
     case "ok":
     case "error":
       if (condition.step >= stepIndex) {
-        throw new HranaError(`The condition of batch step ${stepIndex} refers to step ${condition.step}, which is not an earlier step`, "BATCH_COND_INVALID");
+        throw new HranaError(
+          `The condition of batch step ${stepIndex} refers to step ${condition.step}, which is not an earlier step`,
+          "BATCH_COND_INVALID",
+        );
       }
       return;
     case "not":
@@ -552,7 +599,13 @@ function haltStatement(connection: Connection, statement: PreparedStatement): bo
   }
 }
 
-function runPrepared(connection: Connection, statement: PreparedStatement, info: StatementInfo, args: SqliteValue[], wantRows: boolean): StmtResult {
+function runPrepared(
+  connection: Connection,
+  statement: PreparedStatement,
+  info: StatementInfo,
+  args: SqliteValue[],
+  wantRows: boolean,
+): StmtResult {
   let cols: Col[] = [];
   let rows: Value[][] = [];
   if (statement.reader) {

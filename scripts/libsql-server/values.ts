@@ -17,7 +17,10 @@ export function toSqliteValue(value: Value, where: string): SqliteValue {
     case "text":
       // The libsql binding passes text as a C string, so it would silently cut it at the first NUL.
       if (value.value.includes("\u0000")) {
-        throw new HranaError(`${where}: text values containing NUL characters are not supported by this server`, "ARGS_INVALID");
+        throw new HranaError(
+          `${where}: text values containing NUL characters are not supported by this server`,
+          "ARGS_INVALID",
+        );
       }
       return value.value;
     case "blob":
@@ -30,7 +33,8 @@ export function fromSqliteValue(value: unknown): Value {
   if (typeof value === "bigint") return { type: "integer", value: value.toString() };
   if (typeof value === "number") return { type: "float", value };
   if (typeof value === "string") return { type: "text", value };
-  if (value instanceof Uint8Array) return { type: "blob", base64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
+  if (value instanceof Uint8Array)
+    return { type: "blob", base64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
   throw new Error(`unexpected value of type ${typeof value} from libsql`);
 }
 

@@ -51,7 +51,8 @@ export class WriteLock {
           const index = this.#waiters.indexOf(waiter);
           if (index === -1) return;
           this.#waiters.splice(index, 1);
-          const heldFor = this.#holder === undefined ? "" : ` (held by another stream for ${Date.now() - this.#heldSince} ms)`;
+          const heldFor =
+            this.#holder === undefined ? "" : ` (held by another stream for ${Date.now() - this.#heldSince} ms)`;
           reject(
             new HranaError(
               `database is locked: this write waited ${Date.now() - startedAt} ms (the busy timeout) for the database's write lock${heldFor}, ` +

@@ -21,8 +21,21 @@ const ids = { portfolio: "matrix-portfolio", position: "matrix-position", scenar
 beforeAll(async () => {
   await ensureBatchOutput();
   await db.insert(portfolios).values({ id: ids.portfolio, owner, org: ownerOrg, name: "Matrix" }).onConflictDoNothing();
-  await db.insert(positions).values({ id: ids.position, portfolioId: ids.portfolio, symbol: "SPY", instrument: "etf", quantity: 1, openedOn: "2026-01-02" }).onConflictDoNothing();
-  await db.insert(stressScenarios).values({ id: ids.scenario, name: "Matrix", shocks: { market_beta: -0.1 }, owner }).onConflictDoNothing();
+  await db
+    .insert(positions)
+    .values({
+      id: ids.position,
+      portfolioId: ids.portfolio,
+      symbol: "SPY",
+      instrument: "etf",
+      quantity: 1,
+      openedOn: "2026-01-02",
+    })
+    .onConflictDoNothing();
+  await db
+    .insert(stressScenarios)
+    .values({ id: ids.scenario, name: "Matrix", shocks: { market_beta: -0.1 }, owner })
+    .onConflictDoNothing();
 });
 
 /** A concrete request for a route of the table: its path with ids filled in and a valid body. */
@@ -30,7 +43,10 @@ function requestFor(route: RouteContract): { path: string; body?: unknown; heade
   const path = route.path
     .replace(":symbol", "SPY")
     .replace(":positionId", ids.position)
-    .replace(":id", route.path.startsWith("/stress/") ? ids.scenario : route.path.startsWith("/admin/") ? "some-run" : ids.portfolio);
+    .replace(
+      ":id",
+      route.path.startsWith("/stress/") ? ids.scenario : route.path.startsWith("/admin/") ? "some-run" : ids.portfolio,
+    );
   const bodies: Partial<Record<string, unknown>> = {
     "POST /portfolios": { name: `matrix ${crypto.randomUUID()}` },
     "PATCH /portfolios/:id": { cash: 5 },
@@ -45,33 +61,63 @@ function requestFor(route: RouteContract): { path: string; body?: unknown; heade
   };
   const queries: Partial<Record<string, string>> = { "GET /portfolios/:id/exposures/stocks": "?factor=market_beta" };
   const query = queries[routeKey(route)] ?? "";
-  if (route.bodyMediaType === "text/csv") return { path: path + query, body: "symbol,instrument,quantity,opened_on\nSPY,etf,1,2026-01-02\n", headers: { "content-type": "text/csv" } };
+  if (route.bodyMediaType === "text/csv")
+    return {
+      path: path + query,
+      body: "symbol,instrument,quantity,opened_on\nSPY,etf,1,2026-01-02\n",
+      headers: { "content-type": "text/csv" },
+    };
   const body = bodies[routeKey(route)];
   return body === undefined ? { path: path + query } : { path: path + query, body };
 }
 
-const protectedRoutes = (Object.entries(routes) as [string, RouteContract][]).filter(([, route]) => route.permission !== "public" && route.permission !== "ticket");
+const protectedRoutes = (Object.entries(routes) as [string, RouteContract][]).filter(
+  ([, route]) => route.permission !== "public" && route.permission !== "ticket",
+);
 
 async function send(route: RouteContract, token: string | null): Promise<Response> {
   const request = requestFor(route);
-  return call(request.path, { method: route.method.toUpperCase(), token, ...(request.body === undefined ? {} : { body: request.body }), ...(request.headers ? { headers: request.headers } : {}) });
+  return call(request.path, {
+    method: route.method.toUpperCase(),
+    token,
+    ...(request.body === undefined ? {} : { body: request.body }),
+    ...(request.headers ? { headers: request.headers } : {}),
+  });
 }
 
 const secret = () => new TextEncoder().encode(env.JWT_SECRET);
 const now = () => Math.floor(Date.now() / 1000);
 
-async function signed(alg: "HS256" | "HS384", claims: { aud?: string; iss?: string; exp?: number; sub?: string } = {}): Promise<string> {
-  const jwt = new SignJWT({ permissions: [...permissions] }).setProtectedHeader({ alg }).setIssuedAt(now() - 60).setIssuer(claims.iss ?? devIssuer).setAudience(claims.aud ?? devAudience).setExpirationTime(claims.exp ?? now() + 600);
+async function signed(
+  alg: "HS256" | "HS384",
+  claims: { aud?: string; iss?: string; exp?: number; sub?: string } = {},
+): Promise<string> {
+  const jwt = new SignJWT({ permissions: [...permissions] })
+    .setProtectedHeader({ alg })
+    .setIssuedAt(now() - 60)
+    .setIssuer(claims.iss ?? devIssuer)
+    .setAudience(claims.aud ?? devAudience)
+    .setExpirationTime(claims.exp ?? now() + 600);
   if (claims.sub !== "") jwt.setSubject(claims.sub ?? owner);
   return jwt.sign(secret());
 }
 
 describe("the route table", () => {
   it("lists exactly the routes the app serves, each with a permission", () => {
-    const served = new Set(app.routes.filter((route) => route.method !== "ALL").map((route) => `${route.method} ${route.path.replace(/^\/api\/v1/, "").replace(/(.)\/$/, "$1")}`));
+    const served = new Set(
+      app.routes
+        .filter((route) => route.method !== "ALL")
+        .map((route) => `${route.method} ${route.path.replace(/^\/api\/v1/, "").replace(/(.)\/$/, "$1")}`),
+    );
     const declared = new Set(Object.values(routes).map((route) => routeKey(route)));
     expect([...served].sort()).toEqual([...declared].sort());
-    for (const route of Object.values(routes) as RouteContract[]) expect(route.permission === "public" || route.permission === "ticket" || permissions.includes(route.permission as Permission), routeKey(route)).toBe(true);
+    for (const route of Object.values(routes) as RouteContract[])
+      expect(
+        route.permission === "public" ||
+          route.permission === "ticket" ||
+          permissions.includes(route.permission as Permission),
+        routeKey(route),
+      ).toBe(true);
   });
 });
 
@@ -82,7 +128,17 @@ describe("every protected route refuses", () => {
     ["a token for another audience", async () => signed("HS256", { aud: "someone-else" }), 401],
     ["a token from another issuer", async () => signed("HS256", { iss: "evil" }), 401],
     ["a token signed with another algorithm", async () => signed("HS384"), 401],
-    ["an unsigned token (alg none)", async () => new UnsecuredJWT({ permissions: [...permissions] }).setSubject(owner).setIssuer(devIssuer).setAudience(devAudience).setExpirationTime(now() + 600).encode(), 401],
+    [
+      "an unsigned token (alg none)",
+      async () =>
+        new UnsecuredJWT({ permissions: [...permissions] })
+          .setSubject(owner)
+          .setIssuer(devIssuer)
+          .setAudience(devAudience)
+          .setExpirationTime(now() + 600)
+          .encode(),
+      401,
+    ],
     ["a token without sub", async () => signed("HS256", { sub: "" }), 401],
     ["garbage", async () => "not.a.jwt", 401],
   ];
@@ -109,14 +165,20 @@ describe("every protected route refuses", () => {
 
   it("another owner's portfolio, position or scenario: 404, as if it did not exist", async () => {
     const stranger = await tokenFor("matrix-stranger", permissions, { org: "stranger-org" });
-    const objectRoutes = protectedRoutes.filter(([, route]) => route.path.includes(":id") && !route.path.startsWith("/admin/"));
+    const objectRoutes = protectedRoutes.filter(
+      ([, route]) => route.path.includes(":id") && !route.path.startsWith("/admin/"),
+    );
     expect(objectRoutes.length).toBeGreaterThan(10);
     for (const [routeName, route] of objectRoutes) {
       const response = await send(route, stranger);
       expect(response.status, routeName).toBe(404);
     }
     // what-if comparing with someone else's portfolio
-    const whatIf = await call("/what-if", { method: "POST", token: stranger, body: { holdings: [], portfolio_id: ids.portfolio } });
+    const whatIf = await call("/what-if", {
+      method: "POST",
+      token: stranger,
+      body: { holdings: [], portfolio_id: ids.portfolio },
+    });
     expect(whatIf.status).toBe(404);
     // and nothing changed
     expect((await db.select().from(portfolios).where(eq(portfolios.id, ids.portfolio)).get())?.cash).toBe(0);
@@ -125,7 +187,12 @@ describe("every protected route refuses", () => {
 
 describe("limits and errors", () => {
   it("answers 413 for a JSON body over the limit, before parsing it", async () => {
-    const response = await call("/portfolios", { sub: owner, method: "POST", body: JSON.stringify({ name: "x".repeat(70_000) }), headers: { "content-type": "application/json" } });
+    const response = await call("/portfolios", {
+      sub: owner,
+      method: "POST",
+      body: JSON.stringify({ name: "x".repeat(70_000) }),
+      headers: { "content-type": "application/json" },
+    });
     expect((await errorOf(response, 413)).code).toBe("PAYLOAD_TOO_LARGE");
   });
 
@@ -149,18 +216,28 @@ describe("limits and errors", () => {
   it("answers 404 JSON for an unknown route, and 503 on a non-development Worker without a JWKS URL", async () => {
     expect((await errorOf(await call("/nothing-here"), 404)).code).toBe("NOT_FOUND");
     const token = await tokenFor(owner);
-    const response = await app.fetch(new Request("http://localhost/api/v1/factors", { headers: { authorization: `Bearer ${token}` } }), { ...env, ENVIRONMENT: "production" });
+    const response = await app.fetch(
+      new Request("http://localhost/api/v1/factors", { headers: { authorization: `Bearer ${token}` } }),
+      { ...env, ENVIRONMENT: "production" },
+    );
     const error = await errorOf(response, 503);
     expect(error).toMatchObject({ code: "AUTH_NOT_CONFIGURED" });
   });
 
   it("answers 503 DATABASE_UNAVAILABLE with Retry-After when the database cannot be reached: no stack, no SQL, no connection details", async () => {
     const token = await tokenFor(owner);
-    const response = await app.fetch(new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", { headers: { authorization: `Bearer ${token}` } }), { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" });
+    const response = await app.fetch(
+      new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+      { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" },
+    );
     const text = await response.text();
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
-    expect(JSON.parse(text)).toMatchObject({ error: { code: "DATABASE_UNAVAILABLE", details: { reason: "unreachable" } } });
+    expect(JSON.parse(text)).toMatchObject({
+      error: { code: "DATABASE_UNAVAILABLE", details: { reason: "unreachable" } },
+    });
     expect(text).not.toMatch(/select|127\.0\.0\.1|Error:/i);
   });
 });

@@ -21,8 +21,15 @@ describe("CSV downloads neutralise formula-like text", () => {
       // Alternate long and short, so the CSV has negative weights and contributions too.
       const quantity = index % 2 === 0 ? 3 : -2;
       const body = {
-        symbol, instrument: "option", quantity, opened_on: "2026-01-02",
-        underlying_symbol: "SPY", option_type: "call", strike: 500, expiry: "2026-12-18", delta: 0.5,
+        symbol,
+        instrument: "option",
+        quantity,
+        opened_on: "2026-01-02",
+        underlying_symbol: "SPY",
+        option_type: "call",
+        strike: 500,
+        expiry: "2026-12-18",
+        delta: 0.5,
       };
       await json(await call(`/portfolios/${portfolio.id}/positions`, { ...own, method: "POST", body }), 201);
     }
@@ -46,8 +53,16 @@ describe("CSV downloads neutralise formula-like text", () => {
     expect(errors).toEqual([]);
     const [header, ...rows] = records.map((record) => record.fields);
     expect(header).toEqual([
-      "symbol", "beta_symbol", "instrument", "market_value", "weight",
-      "delta", "beta", "contribution", "contribution_dollar", "quality_flag",
+      "symbol",
+      "beta_symbol",
+      "instrument",
+      "market_value",
+      "weight",
+      "delta",
+      "beta",
+      "contribution",
+      "contribution_dollar",
+      "quality_flag",
     ]);
     expect(rows.map((row) => row[0]).sort()).toEqual(labels.map((label) => `'${label}`).sort());
     const column = (name: string) => header!.indexOf(name);

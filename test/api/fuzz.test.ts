@@ -512,74 +512,72 @@ beforeAll(async () => {
 });
 
 describe("schema-driven fuzz of every operation", () => {
-  it(
-    `answers no 5xx, only declared statuses, and schema-valid 2xx bodies (seed ${seed})`,
-    { timeout: budgetMs + 60_000 },
-    async () => {
-      const operations: Operation[] = Object.entries(document.paths).flatMap(([path, item]) =>
-        Object.entries(item).map(([method, op]) => {
-          const content = (op["requestBody"] as { content?: Record<string, { schema: Schema }> } | undefined)?.content;
-          const [mediaType, media] = Object.entries(content ?? {})[0] ?? [];
-          return {
-            name: op["operationId"] as string,
-            method,
-            path,
-            parameters: (op["parameters"] ?? []) as Operation["parameters"],
-            body: mediaType && media ? { mediaType, schema: media.schema } : null,
-            declared: new Set(Object.keys(op["responses"] as object).map(Number)),
-          };
-        }),
-      );
-      expect(operations.map((operation) => operation.name).sort()).toEqual(Object.keys(routes).sort());
-      console.log(`fuzz: seed ${seed}, budget ${budgetMs} ms, ${operations.length} operations`);
-      const started = Date.now();
-      const failures: string[] = [];
-      for (const [index, operation] of operations.entries()) {
-        const route = routes[operation.name as keyof typeof routes] as RouteContract;
-        const fixtures = await fixturesFor(`fuzz-${operation.name}`, `fuzz-org-${operation.name}`);
-        const deadline = started + ((index + 1) * budgetMs) / operations.length;
-        const samples = fc.sample(requestArbitrary(operation, fixtures), {
-          seed: seed + index,
-          numRuns: maxRunsPerOperation,
-        });
-        const entry = { operation: operation.name, requests: 0, statuses: {} as Record<number, number> };
-        stats.push(entry);
-        for (const sample of samples) {
-          if (Date.now() > deadline && entry.requests >= 10) break;
-          const request = await defuse(operation, sample, fixtures);
-          const response = await send(operation, request, fixtures.token);
-          entry.requests++;
-          entry.statuses[response.status] = (entry.statuses[response.status] ?? 0) + 1;
-          const problem =
-            response.status >= 500
-              ? `${response.status}: ${response.body.slice(0, 300)}`
-              : !operation.declared.has(response.status)
-                ? `undeclared status ${response.status}: ${response.body.slice(0, 300)}`
-                : response.status < 300 && route.response && response.type.startsWith("application/json")
-                  ? (() => {
-                      const result = route.response.safeParse(JSON.parse(response.body));
-                      return result.success
-                        ? null
-                        : `2xx body does not match its schema: ${JSON.stringify(result.error.issues.slice(0, 3))}`;
-                    })()
-                  : null;
-          if (problem !== null && failures.length < 20)
-            failures.push(`${operation.name} ${routeKey(route)}: ${problem}\n  request: ${response.url}`);
-        }
+  it(`answers no 5xx, only declared statuses, and schema-valid 2xx bodies (seed ${seed})`, {
+    timeout: budgetMs + 60_000,
+  }, async () => {
+    const operations: Operation[] = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => {
+        const content = (op["requestBody"] as { content?: Record<string, { schema: Schema }> } | undefined)?.content;
+        const [mediaType, media] = Object.entries(content ?? {})[0] ?? [];
+        return {
+          name: op["operationId"] as string,
+          method,
+          path,
+          parameters: (op["parameters"] ?? []) as Operation["parameters"],
+          body: mediaType && media ? { mediaType, schema: media.schema } : null,
+          declared: new Set(Object.keys(op["responses"] as object).map(Number)),
+        };
+      }),
+    );
+    expect(operations.map((operation) => operation.name).sort()).toEqual(Object.keys(routes).sort());
+    console.log(`fuzz: seed ${seed}, budget ${budgetMs} ms, ${operations.length} operations`);
+    const started = Date.now();
+    const failures: string[] = [];
+    for (const [index, operation] of operations.entries()) {
+      const route = routes[operation.name as keyof typeof routes] as RouteContract;
+      const fixtures = await fixturesFor(`fuzz-${operation.name}`, `fuzz-org-${operation.name}`);
+      const deadline = started + ((index + 1) * budgetMs) / operations.length;
+      const samples = fc.sample(requestArbitrary(operation, fixtures), {
+        seed: seed + index,
+        numRuns: maxRunsPerOperation,
+      });
+      const entry = { operation: operation.name, requests: 0, statuses: {} as Record<number, number> };
+      stats.push(entry);
+      for (const sample of samples) {
+        if (Date.now() > deadline && entry.requests >= 10) break;
+        const request = await defuse(operation, sample, fixtures);
+        const response = await send(operation, request, fixtures.token);
+        entry.requests++;
+        entry.statuses[response.status] = (entry.statuses[response.status] ?? 0) + 1;
+        const problem =
+          response.status >= 500
+            ? `${response.status}: ${response.body.slice(0, 300)}`
+            : !operation.declared.has(response.status)
+              ? `undeclared status ${response.status}: ${response.body.slice(0, 300)}`
+              : response.status < 300 && route.response && response.type.startsWith("application/json")
+                ? (() => {
+                    const result = route.response.safeParse(JSON.parse(response.body));
+                    return result.success
+                      ? null
+                      : `2xx body does not match its schema: ${JSON.stringify(result.error.issues.slice(0, 3))}`;
+                  })()
+                : null;
+        if (problem !== null && failures.length < 20)
+          failures.push(`${operation.name} ${routeKey(route)}: ${problem}\n  request: ${response.url}`);
       }
-      const duration = Date.now() - started;
-      const total = stats.reduce((sum, entry) => sum + entry.requests, 0);
-      console.log(
-        `fuzz: ${total} requests over ${stats.length} operations in ${(duration / 1000).toFixed(1)} s (seed ${seed})`,
-      );
-      for (const entry of stats)
-        console.log(`  ${entry.operation}: ${entry.requests} requests, statuses ${JSON.stringify(entry.statuses)}`);
-      expect(failures, failures.join("\n")).toEqual([]);
-      expect(stats).toHaveLength(Object.keys(routes).length);
-      for (const entry of stats) expect(entry.requests, entry.operation).toBeGreaterThanOrEqual(10);
-      // The fuzz reaches past validation: most operations answer some 2xx.
-      const succeeded = stats.filter((entry) => Object.keys(entry.statuses).some((status) => Number(status) < 300));
-      expect(succeeded.length).toBeGreaterThanOrEqual(20);
-    },
-  );
+    }
+    const duration = Date.now() - started;
+    const total = stats.reduce((sum, entry) => sum + entry.requests, 0);
+    console.log(
+      `fuzz: ${total} requests over ${stats.length} operations in ${(duration / 1000).toFixed(1)} s (seed ${seed})`,
+    );
+    for (const entry of stats)
+      console.log(`  ${entry.operation}: ${entry.requests} requests, statuses ${JSON.stringify(entry.statuses)}`);
+    expect(failures, failures.join("\n")).toEqual([]);
+    expect(stats).toHaveLength(Object.keys(routes).length);
+    for (const entry of stats) expect(entry.requests, entry.operation).toBeGreaterThanOrEqual(10);
+    // The fuzz reaches past validation: most operations answer some 2xx.
+    const succeeded = stats.filter((entry) => Object.keys(entry.statuses).some((status) => Number(status) < 300));
+    expect(succeeded.length).toBeGreaterThanOrEqual(20);
+  });
 });

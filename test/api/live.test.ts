@@ -11,7 +11,13 @@ import type { PortfolioResponse, PositionResponse } from "../../worker/api/portf
 import type { Permission } from "../../worker/auth/permissions.ts";
 import { liveHub, type LiveHub } from "../../worker/realtime/live-hub.ts";
 import { encodeHubName } from "../../worker/realtime/tickets.ts";
-import { maxClientErrors, pingMessage, pongMessage, serverMessage, type ServerMessage } from "../../worker/realtime/messages.ts";
+import {
+  maxClientErrors,
+  pingMessage,
+  pongMessage,
+  serverMessage,
+  type ServerMessage,
+} from "../../worker/realtime/messages.ts";
 import { allPermissions } from "../support/tokens.ts";
 import { call, db, ensureBatchOutput, errorOf, json, latestDate, waitForIdleRuns } from "./support.ts";
 
@@ -24,13 +30,26 @@ interface Identity {
 }
 
 async function ticketFor(identity: Identity): Promise<string> {
-  const body = await json<LiveTicketResponse>(await call("/live/ticket", { method: "POST", sub: identity.sub, org: identity.org, permissions: identity.permissions ?? allPermissions }));
+  const body = await json<LiveTicketResponse>(
+    await call("/live/ticket", {
+      method: "POST",
+      sub: identity.sub,
+      org: identity.org,
+      permissions: identity.permissions ?? allPermissions,
+    }),
+  );
   expect(body.url).toBe(`/api/v1/live?ticket=${encodeURIComponent(body.ticket)}`);
   return body.ticket;
 }
 
-function upgrade(ticket: string | null, headers: Record<string, string> = { Upgrade: "websocket", Origin: origin }): Promise<Response> {
-  return exports.default.fetch(`http://localhost/api/v1/live${ticket === null ? "" : `?ticket=${encodeURIComponent(ticket)}`}`, { headers });
+function upgrade(
+  ticket: string | null,
+  headers: Record<string, string> = { Upgrade: "websocket", Origin: origin },
+): Promise<Response> {
+  return exports.default.fetch(
+    `http://localhost/api/v1/live${ticket === null ? "" : `?ticket=${encodeURIComponent(ticket)}`}`,
+    { headers },
+  );
 }
 
 /** A connected client: every message it received, validated with the shared schema. */
@@ -66,12 +85,23 @@ class LiveClient {
   }
 
   /** The first message (from `from` on) matching `predicate`, waiting up to `timeoutMs`. */
-  async next<T extends ServerMessage["type"]>(type: T, predicate: (message: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 20_000, from = 0): Promise<Extract<ServerMessage, { type: T }>> {
+  async next<T extends ServerMessage["type"]>(
+    type: T,
+    predicate: (message: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+    timeoutMs = 20_000,
+    from = 0,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.messages.slice(from).find((message): message is Extract<ServerMessage, { type: T }> => message.type === type && predicate(message as Extract<ServerMessage, { type: T }>));
+      const found = this.messages
+        .slice(from)
+        .find(
+          (message): message is Extract<ServerMessage, { type: T }> =>
+            message.type === type && predicate(message as Extract<ServerMessage, { type: T }>),
+        );
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`);
       await new Promise<void>((resolve) => {
         this.#waiters.push(resolve);
         setTimeout(resolve, 50);
@@ -107,16 +137,39 @@ let spyClose = 0;
 
 beforeAll(async () => {
   await ensureBatchOutput();
-  const portfolio = await json<PortfolioResponse>(await call("/portfolios", { method: "POST", sub: owner.sub, org: owner.org, body: { name: `Live ${crypto.randomUUID()}`, cash: 10_000 } }), 201);
+  const portfolio = await json<PortfolioResponse>(
+    await call("/portfolios", {
+      method: "POST",
+      sub: owner.sub,
+      org: owner.org,
+      body: { name: `Live ${crypto.randomUUID()}`, cash: 10_000 },
+    }),
+    201,
+  );
   portfolioId = portfolio.id;
-  const position = await json<PositionResponse>(await call(`/portfolios/${portfolioId}/positions`, { method: "POST", sub: owner.sub, org: owner.org, body: { symbol: "SPY", instrument: "etf", quantity: 100, opened_on: "2026-01-02" } }), 201);
+  const position = await json<PositionResponse>(
+    await call(`/portfolios/${portfolioId}/positions`, {
+      method: "POST",
+      sub: owner.sub,
+      org: owner.org,
+      body: { symbol: "SPY", instrument: "etf", quantity: 100, opened_on: "2026-01-02" },
+    }),
+    201,
+  );
   positionId = position.id;
   const spy = await json<{ metrics: { current_price: number } }>(await call("/data/symbols/SPY"));
   spyClose = spy.metrics.current_price;
 });
 
 async function changeQuantity(quantity: number): Promise<void> {
-  await json<PositionResponse>(await call(`/portfolios/${portfolioId}/positions/${positionId}`, { method: "PATCH", sub: owner.sub, org: owner.org, body: { quantity } }));
+  await json<PositionResponse>(
+    await call(`/portfolios/${portfolioId}/positions/${positionId}`, {
+      method: "PATCH",
+      sub: owner.sub,
+      org: owner.org,
+      body: { quantity },
+    }),
+  );
 }
 
 describe("the upgrade", () => {
@@ -125,7 +178,9 @@ describe("the upgrade", () => {
     expect((await errorOf(await upgrade("not-a-ticket"), 401)).code).toBe("INVALID_TICKET");
 
     const ticket = await ticketFor(owner);
-    expect((await errorOf(await upgrade(ticket, { Upgrade: "websocket", Origin: "https://evil.example" }), 403)).code).toBe("ORIGIN_NOT_ALLOWED");
+    expect(
+      (await errorOf(await upgrade(ticket, { Upgrade: "websocket", Origin: "https://evil.example" }), 403)).code,
+    ).toBe("ORIGIN_NOT_ALLOWED");
     expect((await errorOf(await upgrade(ticket, { Upgrade: "websocket" }), 403)).code).toBe("ORIGIN_NOT_ALLOWED");
     expect((await errorOf(await upgrade(ticket, { Origin: origin }), 426)).code).toBe("UPGRADE_REQUIRED");
     const first = await upgrade(ticket);
@@ -137,11 +192,19 @@ describe("the upgrade", () => {
     // A ticket pointed at another hub no longer matches its signature: refused by the Worker,
     // before any Durable Object is addressed (so no hub is created for a made-up name).
     const foreign = (await ticketFor(owner)).replace(/^[^.]+/, encodeHubName("org:other-org"));
-    expect(await errorOf(await upgrade(foreign), 401)).toMatchObject({ code: "INVALID_TICKET", message: expect.stringMatching(/signature/) });
+    expect(await errorOf(await upgrade(foreign), 401)).toMatchObject({
+      code: "INVALID_TICKET",
+      message: expect.stringMatching(/signature/),
+    });
     const forged = `${encodeHubName("org:any-name")}.${Date.now().toString(36)}.${"ab".repeat(16)}.${"cd".repeat(32)}`;
-    expect(await errorOf(await upgrade(forged), 401)).toMatchObject({ code: "INVALID_TICKET", message: expect.stringMatching(/signature/) });
+    expect(await errorOf(await upgrade(forged), 401)).toMatchObject({
+      code: "INVALID_TICKET",
+      message: expect.stringMatching(/signature/),
+    });
     // The old format (hub name and 64 hex characters) is malformed now.
-    expect((await errorOf(await upgrade(`${encodeHubName("org:any-name")}.${"ab".repeat(32)}`), 401)).message).toMatch(/required|malformed/);
+    expect((await errorOf(await upgrade(`${encodeHubName("org:any-name")}.${"ab".repeat(32)}`), 401)).message).toMatch(
+      /required|malformed/,
+    );
 
     const expired = await ticketFor(owner);
     await runInDurableObject(liveHub(env, "org:live-org"), (hub: LiveHub, state) => {
@@ -152,7 +215,10 @@ describe("the upgrade", () => {
   });
 
   it("works for an org and sub outside Latin-1, and for a sub longer than a socket tag may be", async () => {
-    for (const identity of [{ sub: "живой-пользователь", org: "组织-✓" }, { sub: "s".repeat(400), org: null }]) {
+    for (const identity of [
+      { sub: "живой-пользователь", org: "组织-✓" },
+      { sub: "s".repeat(400), org: null },
+    ]) {
       const client = await connect(identity);
       client.ws.close(1000, "done");
     }
@@ -192,20 +258,35 @@ describe("subscriptions", () => {
     client.send({ type: "subscribe", portfolio_id: portfolioId });
     const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
     await changeQuantity(200);
-    const update = await client.next("exposures.updated", (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq);
+    const update = await client.next(
+      "exposures.updated",
+      (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq,
+    );
     expect(update).toMatchObject({ cause: "positions", date: latestDate });
     expect(update.exposures).toHaveLength(12);
     // The last push agrees with what is stored once the refreshes settle (an earlier change's
     // refresh may still be pushing when this one starts); SPY on itself has beta 1, so the
     // market exposure is the weight of 200 SPY shares in the equity.
-    const marketOf = (message: { exposures: { factor_key: string; exposure: number | null }[] }) => message.exposures.find((exposure) => exposure.factor_key === "market_beta")!.exposure;
+    const marketOf = (message: { exposures: { factor_key: string; exposure: number | null }[] }) =>
+      message.exposures.find((exposure) => exposure.factor_key === "market_beta")!.exposure;
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const stored = await json<{ factors: { portfolio: (number | null)[] }[] }>(await call(`/portfolios/${portfolioId}/exposures?factors=market_beta&from=${latestDate}`, { sub: owner.sub, org: owner.org }));
-      const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as { exposures: { factor_key: string; exposure: number | null }[] };
+      const stored = await json<{ factors: { portfolio: (number | null)[] }[] }>(
+        await call(`/portfolios/${portfolioId}/exposures?factors=market_beta&from=${latestDate}`, {
+          sub: owner.sub,
+          org: owner.org,
+        }),
+      );
+      const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as {
+        exposures: { factor_key: string; exposure: number | null }[];
+      };
       const expected = (200 * spyClose) / (10_000 + 200 * spyClose);
-      if (stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) && Math.abs(marketOf(pushed)! - expected) < 1e-9) break;
-      if (Date.now() > deadline) throw new Error(`stored ${stored.factors[0]!.portfolio.at(-1)} and pushed ${marketOf(pushed)} never agreed on ${expected}`);
+      if (stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) && Math.abs(marketOf(pushed)! - expected) < 1e-9)
+        break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `stored ${stored.factors[0]!.portfolio.at(-1)} and pushed ${marketOf(pushed)} never agreed on ${expected}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     client.ws.close(1000, "done");
@@ -214,19 +295,27 @@ describe("subscriptions", () => {
   it("never pushes a date whose betas are not written yet: a position change during a batch uses the latest date with betas", async () => {
     // A batch in progress has written the next date's metrics (phase 2) but not its betas (phase 3).
     const nextDate = "2026-07-01";
-    await db.insert(symbolDailyMetrics).values({ symbol: "SPY", metricsDate: nextDate, currentPrice: spyClose, dataQualityScore: 10 });
+    await db
+      .insert(symbolDailyMetrics)
+      .values({ symbol: "SPY", metricsDate: nextDate, currentPrice: spyClose, dataQualityScore: 10 });
     try {
       await waitForIdleRuns();
       const client = await connect(owner);
       client.send({ type: "subscribe", portfolio_id: portfolioId });
       const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
       await changeQuantity(175);
-      const update = await client.next("exposures.updated", (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq && message.cause === "positions");
+      const update = await client.next(
+        "exposures.updated",
+        (message) =>
+          message.portfolio_id === portfolioId && message.seq > subscribed.seq && message.cause === "positions",
+      );
       expect(update.date).toBe(latestDate);
       expect(update.exposures.some((exposure) => exposure.exposure !== null)).toBe(true);
       client.ws.close(1000, "done");
     } finally {
-      await db.delete(symbolDailyMetrics).where(and(eq(symbolDailyMetrics.symbol, "SPY"), eq(symbolDailyMetrics.metricsDate, nextDate)));
+      await db
+        .delete(symbolDailyMetrics)
+        .where(and(eq(symbolDailyMetrics.symbol, "SPY"), eq(symbolDailyMetrics.metricsDate, nextDate)));
     }
   });
 
@@ -234,12 +323,24 @@ describe("subscriptions", () => {
     const client = await connect(owner);
     client.send({ type: "subscribe", portfolio_id: portfolioId });
     await client.next("subscribed");
-    const started = await call("/admin/batch/run", { method: "POST", sub: owner.sub, org: owner.org, body: { date: latestDate, portfolio_id: portfolioId } });
+    const started = await call("/admin/batch/run", {
+      method: "POST",
+      sub: owner.sub,
+      org: owner.org,
+      body: { date: latestDate, portfolio_id: portfolioId },
+    });
     const { run_id: runId } = await json<{ run_id: string }>(started, started.status === 200 ? 200 : 202);
     const progress = await client.next("batch.progress", (message) => message.run_id === runId, 60_000);
-    expect(progress).toMatchObject({ date: latestDate, run: { trigger: "admin", portfolio_id: portfolioId, dates_total: 1 } });
+    expect(progress).toMatchObject({
+      date: latestDate,
+      run: { trigger: "admin", portfolio_id: portfolioId, dates_total: 1 },
+    });
     // (A history run of an earlier position change may push other dates meanwhile.)
-    const update = await client.next("exposures.updated", (message) => message.cause === "batch" && message.portfolio_id === portfolioId && message.date === latestDate, 60_000);
+    const update = await client.next(
+      "exposures.updated",
+      (message) => message.cause === "batch" && message.portfolio_id === portfolioId && message.date === latestDate,
+      60_000,
+    );
     expect(update.date).toBe(latestDate);
     const completed = await client.next("batch.completed", (message) => message.run_id === runId, 60_000);
     expect(completed.summary.phases_failed).toBe(0);
@@ -253,7 +354,9 @@ describe("subscriptions", () => {
     expect(error).toMatchObject({ code: "NOT_FOUND", portfolio_id: portfolioId });
     const missing = await connect(stranger);
     missing.send({ type: "subscribe", portfolio_id: "no-such-portfolio" });
-    expect((await missing.next("error")).message.replace("no-such-portfolio", "ID")).toBe(error.message.replace(portfolioId, "ID"));
+    expect((await missing.next("error")).message.replace("no-such-portfolio", "ID")).toBe(
+      error.message.replace(portfolioId, "ID"),
+    );
     await changeQuantity(150);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(client.messages.filter((message) => message.type === "exposures.updated")).toEqual([]);
@@ -275,7 +378,13 @@ describe("resuming", () => {
     // Wait until the hub has both (each change publishes after its response).
     const hub = liveHub(env, "org:live-org");
     const deadline = Date.now() + 20_000;
-    const hubSeq = async () => runInDurableObject(hub, (_: LiveHub, state) => state.storage.sql.exec<{ seq: number }>("select seq from topics where topic = ?", portfolioId).toArray()[0]?.seq ?? 0);
+    const hubSeq = async () =>
+      runInDurableObject(
+        hub,
+        (_: LiveHub, state) =>
+          state.storage.sql.exec<{ seq: number }>("select seq from topics where topic = ?", portfolioId).toArray()[0]
+            ?.seq ?? 0,
+      );
     while ((await hubSeq()) < seen + 2) {
       if (Date.now() > deadline) throw new Error("the hub did not get both updates");
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -319,15 +428,21 @@ describe("bad messages and closing", () => {
     const client = await connect({ sub: "live-flooder", org: "live-flood-org" });
     // 20 (twice LIVE_MAX_MESSAGES_PER_SECOND) pass at once; the rest of a burst of 200 is refused.
     for (let i = 0; i < 200; i++) client.send({ type: "subscribe", portfolio_id: `p-${i}` });
-    expect((await client.next("error", (message) => message.code === "RATE_LIMITED")).message).toMatch(/messages per second/);
+    expect((await client.next("error", (message) => message.code === "RATE_LIMITED")).message).toMatch(
+      /messages per second/,
+    );
     expect(await client.closedWith(10_000)).toMatchObject({ code: 1008 });
-    const answered = client.messages.filter((message) => message.type === "error" && message.code === "NOT_FOUND").length;
+    const answered = client.messages.filter(
+      (message) => message.type === "error" && message.code === "NOT_FOUND",
+    ).length;
     expect(answered).toBeLessThanOrEqual(21);
   });
 
   it("answers the heartbeat without waking the hub, and reciprocates a close", async () => {
     const client = await connect(owner);
-    const pong = new Promise<string>((resolve) => client.ws.addEventListener("message", (event) => resolve(String(event.data))));
+    const pong = new Promise<string>((resolve) =>
+      client.ws.addEventListener("message", (event) => resolve(String(event.data))),
+    );
     client.ws.send(pingMessage);
     expect(await pong).toBe(pongMessage);
     client.ws.close(1000, "bye");

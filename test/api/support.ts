@@ -31,7 +31,12 @@ export interface CallOptions {
 
 export async function call(path: string, options: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  const token = options.token === undefined ? await tokenFor(options.sub ?? demoOwner, options.permissions ?? allPermissions, { org: options.org === undefined ? demoOrg : options.org }) : options.token;
+  const token =
+    options.token === undefined
+      ? await tokenFor(options.sub ?? demoOwner, options.permissions ?? allPermissions, {
+          org: options.org === undefined ? demoOrg : options.org,
+        })
+      : options.token;
   if (token !== null) headers["authorization"] = `Bearer ${token}`;
   let body: BodyInit | undefined;
   if (options.body !== undefined) {
@@ -41,7 +46,11 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
       headers["content-type"] ??= "application/json";
     }
   }
-  return exports.default.fetch(`${base}${path}`, { method: options.method ?? "GET", headers, ...(body === undefined ? {} : { body }) });
+  return exports.default.fetch(`${base}${path}`, {
+    method: options.method ?? "GET",
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
 }
 
 export async function json<T>(response: Response, status = 200): Promise<T> {
@@ -58,13 +67,26 @@ export async function errorOf(response: Response, status: number): Promise<ApiEr
 
 /** Runs the batch for `batchDates` through the admin API once per database, and waits for it. */
 export async function ensureBatchOutput(): Promise<void> {
-  const done = await db.select({ n: sql<number>`count(*)` }).from(portfolioSnapshots).where(eq(portfolioSnapshots.date, latestDate)).get();
+  const done = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(portfolioSnapshots)
+    .where(eq(portfolioSnapshots.date, latestDate))
+    .get();
   if ((done?.n ?? 0) > 0) return;
-  const response = await call("/admin/batch/backfill", { method: "POST", sub: "api-test-operator", permissions: ["RUN_BATCH"], body: { from: batchDates[0], to: batchDates.at(-1) } });
+  const response = await call("/admin/batch/backfill", {
+    method: "POST",
+    sub: "api-test-operator",
+    permissions: ["RUN_BATCH"],
+    body: { from: batchDates[0], to: batchDates.at(-1) },
+  });
   const { run_id: runId } = await json<{ run_id: string }>(response, response.status === 200 ? 200 : 202);
   const deadline = Date.now() + 170_000;
   for (;;) {
-    const run = await db.select({ status: batchRuns.status, error: batchRuns.errorText }).from(batchRuns).where(eq(batchRuns.id, runId)).get();
+    const run = await db
+      .select({ status: batchRuns.status, error: batchRuns.errorText })
+      .from(batchRuns)
+      .where(eq(batchRuns.id, runId))
+      .get();
     if (run && run.status !== "queued" && run.status !== "running") {
       expect(run.status, run.error ?? "").toBe("completed");
       return;
@@ -78,7 +100,10 @@ export async function ensureBatchOutput(): Promise<void> {
 export async function waitForIdleRuns(timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const active = await db.select({ id: batchRuns.id }).from(batchRuns).where(inArray(batchRuns.status, ["queued", "running"]));
+    const active = await db
+      .select({ id: batchRuns.id })
+      .from(batchRuns)
+      .where(inArray(batchRuns.status, ["queued", "running"]));
     if (active.length === 0) return;
     if (Date.now() > deadline) throw new Error(`batch runs still active: ${active.map((run) => run.id).join(", ")}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -3,7 +3,17 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { symbolDailyMetrics } from "../../schema/index.ts";
 import type { FactorsResponse } from "../../worker/api/factors.ts";
-import { factorSortColumns, type SectorsResponse, symbolRowSchema, symbolSortColumns, tableFactorColumns, symbolsResponseSchema, type SymbolDetailResponse, type SymbolRow, type SymbolsResponse } from "../../worker/api/symbols.ts";
+import {
+  factorSortColumns,
+  type SectorsResponse,
+  symbolRowSchema,
+  symbolSortColumns,
+  tableFactorColumns,
+  symbolsResponseSchema,
+  type SymbolDetailResponse,
+  type SymbolRow,
+  type SymbolsResponse,
+} from "../../worker/api/symbols.ts";
 import { symbolsQueries } from "../../worker/routes/symbols.ts";
 import { call, db, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
 
@@ -56,13 +66,21 @@ describe("GET /data/symbols", () => {
     // Numbers cross exactly: the same as the table holds.
     const stored = await db.select().from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, latestDate));
     const byRow = new Map(stored.map((row) => [row.symbol, row]));
-    for (const row of rows) expect([row.return_1d, row.factor_market_beta, row.current_price]).toEqual([byRow.get(row.symbol)!.return1d, byRow.get(row.symbol)!.factorMarketBeta, byRow.get(row.symbol)!.currentPrice]);
+    for (const row of rows)
+      expect([row.return_1d, row.factor_market_beta, row.current_price]).toEqual([
+        byRow.get(row.symbol)!.return1d,
+        byRow.get(row.symbol)!.factorMarketBeta,
+        byRow.get(row.symbol)!.currentPrice,
+      ]);
     expect(rows.some((row) => row.pe_ratio === null)).toBe(true); // ETFs have no P/E: the nulls are real
     for (const column of symbolSortColumns) {
       for (const order of ["asc", "desc"] as const) {
         const first = await page(`sort_by=${column}&sort_order=${order}&limit=500`);
         const second = await page(`sort_by=${column}&sort_order=${order}&limit=500&offset=500`);
-        expect([...first.symbols, ...second.symbols].map((row) => row.symbol), `${column} ${order}`).toEqual(expectedOrder(rows, column, order));
+        expect(
+          [...first.symbols, ...second.symbols].map((row) => row.symbol),
+          `${column} ${order}`,
+        ).toEqual(expectedOrder(rows, column, order));
       }
     }
   });
@@ -75,14 +93,26 @@ describe("GET /data/symbols", () => {
     expect(bySector.symbols.every((row) => row.sector === sector)).toBe(true);
     expect(bySector.total_count).toBe(rows.filter((row) => row.sector === sector).length);
 
-    const caps = rows.map((row) => row.market_cap).filter((cap): cap is number => cap !== null).sort((a, b) => a - b);
+    const caps = rows
+      .map((row) => row.market_cap)
+      .filter((cap): cap is number => cap !== null)
+      .sort((a, b) => a - b);
     const median = caps[Math.floor(caps.length / 2)]!;
     const big = await page(`min_market_cap=${median}&limit=500`);
     expect(big.total_count).toBe(rows.filter((row) => row.market_cap !== null && row.market_cap >= median).length);
     expect(big.symbols.every((row) => row.market_cap !== null && row.market_cap >= median)).toBe(true);
 
     const cheap = await page(`max_pe_ratio=20&min_market_cap=${median}&sector=${encodeURIComponent(sector)}&limit=500`);
-    expect(cheap.total_count).toBe(rows.filter((row) => row.sector === sector && row.market_cap !== null && row.market_cap >= median && row.pe_ratio !== null && row.pe_ratio <= 20).length);
+    expect(cheap.total_count).toBe(
+      rows.filter(
+        (row) =>
+          row.sector === sector &&
+          row.market_cap !== null &&
+          row.market_cap >= median &&
+          row.pe_ratio !== null &&
+          row.pe_ratio <= 20,
+      ).length,
+    );
   });
 
   it("searches with q: symbols starting with it or company names containing it, case-insensitive, % and _ literal", async () => {
@@ -91,7 +121,14 @@ describe("GET /data/symbols", () => {
     const prefix = target.symbol.slice(0, 3).toLowerCase();
     const word = target.company_name!.split(" ")[0]!.toUpperCase();
     const matches = (q: string) =>
-      rows.filter((row) => row.symbol.toLowerCase().startsWith(q.toLowerCase()) || (row.company_name ?? "").toLowerCase().includes(q.toLowerCase())).map((row) => row.symbol).sort();
+      rows
+        .filter(
+          (row) =>
+            row.symbol.toLowerCase().startsWith(q.toLowerCase()) ||
+            (row.company_name ?? "").toLowerCase().includes(q.toLowerCase()),
+        )
+        .map((row) => row.symbol)
+        .sort();
     for (const q of [prefix, word]) {
       const found = await page(`q=${encodeURIComponent(q)}&limit=500`);
       expect(found.symbols.map((row) => row.symbol).sort()).toEqual(matches(q));
@@ -119,13 +156,19 @@ describe("GET /data/symbols", () => {
     const sort = await errorOf(await call("/data/symbols?sort_by=password"), 400);
     expect((sort.details as { path: string }[])[0]!.path).toBe("sort_by");
     const number = await errorOf(await call("/data/symbols?min_market_cap=lots&offset=-1"), 400);
-    expect((number.details as { path: string }[]).map((detail) => detail.path).sort()).toEqual(["min_market_cap", "offset"]);
+    expect((number.details as { path: string }[]).map((detail) => detail.path).sort()).toEqual([
+      "min_market_cap",
+      "offset",
+    ]);
     const unknown = await errorOf(await call("/data/symbols?sortBy=symbol"), 400);
     expect(unknown.details).toEqual([{ path: "sortBy", message: 'unknown field "sortBy"' }]);
   });
 
   it("exports the page as CSV with Accept: text/csv or ?format=csv, missing values as empty fields", async () => {
-    for (const response of [await call("/data/symbols?limit=5&sort_by=pe_ratio&sort_order=desc", { headers: { accept: "text/csv" } }), await call("/data/symbols?limit=5&format=csv")]) {
+    for (const response of [
+      await call("/data/symbols?limit=5&sort_by=pe_ratio&sort_order=desc", { headers: { accept: "text/csv" } }),
+      await call("/data/symbols?limit=5&format=csv"),
+    ]) {
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^text\/csv/);
       const lines = (await response.text()).trim().split("\r\n");
@@ -144,18 +187,41 @@ describe("the symbol table's queries", () => {
     for (const sort_by of symbolSortColumns) {
       for (const query of [{ sort_by }, { sort_by, sort_order: "desc" as const, ...filters }]) {
         const queries = symbolsQueries(db, latestDate, query);
-        const statements = [queries.counts.toSQL(), queries.withValue(100, 0).toSQL(), queries.withoutValue(100, 0).toSQL()];
+        const statements = [
+          queries.counts.toSQL(),
+          queries.withValue(100, 0).toSQL(),
+          queries.withoutValue(100, 0).toSQL(),
+        ];
         for (const [index, statement] of statements.entries()) {
-          const plan = await db.$client.execute({ sql: `explain query plan ${statement.sql}`, args: statement.params as never[] });
+          const plan = await db.$client.execute({
+            sql: `explain query plan ${statement.sql}`,
+            args: statement.params as never[],
+          });
           const details = plan.rows.map((row) => String(row["detail"]));
           const where = `${sort_by} #${index}: ${details.join(" | ")}`;
-          expect(details.some((detail) => /^SEARCH symbol_daily_metrics USING (COVERING )?INDEX symbol_daily_metrics_\w+ \(metrics_date=/.test(detail)), where).toBe(true);
-          expect(details.some((detail) => detail.startsWith("SCAN symbol_daily_metrics")), where).toBe(false);
+          expect(
+            details.some((detail) =>
+              /^SEARCH symbol_daily_metrics USING (COVERING )?INDEX symbol_daily_metrics_\w+ \(metrics_date=/.test(
+                detail,
+              ),
+            ),
+            where,
+          ).toBe(true);
+          expect(
+            details.some((detail) => detail.startsWith("SCAN symbol_daily_metrics")),
+            where,
+          ).toBe(false);
           // The page's rows come in the sort column's index order (at most ties are sorted);
           // only the 100 rows of the page are sorted again when their JSON is built.
           if (index === 1 && sort_by !== "symbol" && !("sector" in query)) {
-            expect(details.some((detail) => detail.includes(`INDEX symbol_daily_metrics_${sort_by}_idx (metrics_date=?`)), where).toBe(true);
-            expect(details.filter((detail) => detail === "USE TEMP B-TREE FOR ORDER BY").length, where).toBeLessThanOrEqual(1);
+            expect(
+              details.some((detail) => detail.includes(`INDEX symbol_daily_metrics_${sort_by}_idx (metrics_date=?`)),
+              where,
+            ).toBe(true);
+            expect(
+              details.filter((detail) => detail === "USE TEMP B-TREE FOR ORDER BY").length,
+              where,
+            ).toBeLessThanOrEqual(1);
           }
         }
       }
@@ -170,7 +236,9 @@ describe("GET /data/sectors", () => {
     expect(sectors.metrics_date).toBe((await page("limit=1")).metrics_date);
     const expected = new Map<string, number>();
     for (const row of rows) if (row.sector !== null) expected.set(row.sector, (expected.get(row.sector) ?? 0) + 1);
-    expect(sectors.sectors).toEqual([...expected.keys()].sort().map((sector) => ({ sector, count: expected.get(sector) })));
+    expect(sectors.sectors).toEqual(
+      [...expected.keys()].sort().map((sector) => ({ sector, count: expected.get(sector) })),
+    );
     expect(sectors.without_sector).toBe(rows.filter((row) => row.sector === null).length);
     const first = sectors.sectors[0]!;
     expect((await page(`sector=${encodeURIComponent(first.sector)}&limit=1`)).total_count).toBe(first.count);
@@ -210,9 +278,24 @@ describe("GET /factors", () => {
   it("lists the twelve default factors in display order", async () => {
     const body = await json<FactorsResponse>(await call("/factors"));
     expect(body.factors.map((factor) => factor.key)).toEqual([
-      "market_beta", "interest_rate_beta", "value", "growth", "momentum", "quality", "size", "low_volatility",
-      "growth_value_spread", "momentum_spread", "size_spread", "quality_spread",
+      "market_beta",
+      "interest_rate_beta",
+      "value",
+      "growth",
+      "momentum",
+      "quality",
+      "size",
+      "low_volatility",
+      "growth_value_spread",
+      "momentum_spread",
+      "size_spread",
+      "quality_spread",
     ]);
-    expect(body.factors.find((factor) => factor.key === "value")).toMatchObject({ method: "ridge", input_symbol: "VTV", ridge_alpha: 1, window_days: 365 });
+    expect(body.factors.find((factor) => factor.key === "value")).toMatchObject({
+      method: "ridge",
+      input_symbol: "VTV",
+      ridge_alpha: 1,
+      window_days: 365,
+    });
   });
 });

@@ -36,10 +36,17 @@ const impactValue = async (key: string) => Number(await page.getByTestId(`impact
 describe("stress", () => {
   it("shows a built-in scenario's $ impact per factor and in total, as the API computes it", async () => {
     await page.getByRole("heading", { name: "Stress test", level: 1 }).waitFor();
-    const { scenarios } = await apiJson<{ scenarios: { id: string; name: string; builtin: boolean }[] }>(baseUrl, token, "/stress/scenarios");
+    const { scenarios } = await apiJson<{ scenarios: { id: string; name: string; builtin: boolean }[] }>(
+      baseUrl,
+      token,
+      "/stress/scenarios",
+    );
     const scenario = scenarios.find((entry) => entry.builtin)!;
     await page.getByRole("radio", { name: new RegExp(scenario.name) }).check();
-    const expected = await apiJson<StressResponse>(baseUrl, token, `/portfolios/${portfolioId}/stress`, { method: "POST", body: JSON.stringify({ scenario_id: scenario.id }) });
+    const expected = await apiJson<StressResponse>(baseUrl, token, `/portfolios/${portfolioId}/stress`, {
+      method: "POST",
+      body: JSON.stringify({ scenario_id: scenario.id }),
+    });
     await expect.poll(() => page.getByTestId("stress-scenario-name").innerText()).toContain(scenario.name);
     await expect.poll(() => impactValue("total")).toBeCloseTo(expected.total!, 6);
     for (const impact of expected.impacts) expect(await impactValue(impact.factor_key)).toBeCloseTo(impact.impact!, 6);
@@ -49,15 +56,25 @@ describe("stress", () => {
   it("recomputes hand-set shocks, saves them as a scenario, and deletes it", async () => {
     await page.getByRole("radio", { name: /Custom shocks/ }).check();
     await page.getByTestId("shock-market_beta").fill("-10");
-    const expected = await apiJson<StressResponse>(baseUrl, token, `/portfolios/${portfolioId}/stress`, { method: "POST", body: JSON.stringify({ shocks: { market_beta: -0.1 } }) });
+    const expected = await apiJson<StressResponse>(baseUrl, token, `/portfolios/${portfolioId}/stress`, {
+      method: "POST",
+      body: JSON.stringify({ shocks: { market_beta: -0.1 } }),
+    });
     await expect.poll(() => impactValue("total")).toBeCloseTo(expected.total!, 6);
     await page.getByLabel("Scenario name").fill("E2E market −10%");
     await page.getByRole("button", { name: "Save scenario" }).click();
     await page.getByTestId("saved-scenarios").getByText("E2E market −10%").waitFor();
-    const saved = await apiJson<{ scenarios: { name: string; shocks: Record<string, number> }[] }>(baseUrl, token, "/stress/scenarios");
+    const saved = await apiJson<{ scenarios: { name: string; shocks: Record<string, number> }[] }>(
+      baseUrl,
+      token,
+      "/stress/scenarios",
+    );
     expect(saved.scenarios.find((entry) => entry.name === "E2E market −10%")?.shocks).toEqual({ market_beta: -0.1 });
     await page.getByRole("button", { name: "Delete scenario E2E market −10%" }).click();
-    await page.getByRole("group", { name: "Confirm deleting E2E market −10%" }).getByRole("button", { name: "Delete" }).click();
+    await page
+      .getByRole("group", { name: "Confirm deleting E2E market −10%" })
+      .getByRole("button", { name: "Delete" })
+      .click();
     await expect.poll(() => page.getByTestId("saved-scenarios").getByText("E2E market −10%").count()).toBe(0);
   });
 });
@@ -84,10 +101,18 @@ describe("what-if", () => {
     await row.getByLabel("Instrument of SPY").selectOption("etf");
     await row.getByTestId("holding-quantity").fill("100");
     await page.getByLabel("Cash ($)").fill("10000");
-    const expected = await apiJson<WhatIfResponse>(baseUrl, token, "/what-if", { method: "POST", body: JSON.stringify({ holdings: [{ symbol: "SPY", instrument: "etf", quantity: 100 }], cash: 10000 }) });
+    const expected = await apiJson<WhatIfResponse>(baseUrl, token, "/what-if", {
+      method: "POST",
+      body: JSON.stringify({ holdings: [{ symbol: "SPY", instrument: "etf", quantity: 100 }], cash: 10000 }),
+    });
     const market = expected.what_if.exposures.find((entry) => entry.factor_key === "market_beta")!;
     expect(market.exposure).not.toBeNull();
-    await expect.poll(async () => (await page.getByTestId("exposure-market_beta").getByTestId("what-if-value").innerText()).trim(), { timeout: 15_000 }).toBe(formatExposure(market.exposure));
+    await expect
+      .poll(
+        async () => (await page.getByTestId("exposure-market_beta").getByTestId("what-if-value").innerText()).trim(),
+        { timeout: 15_000 },
+      )
+      .toBe(formatExposure(market.exposure));
     await expect.poll(() => status.innerText()).toMatch(/^As of/);
     await screenshot(page, "what-if-empty-start");
   });

@@ -17,13 +17,25 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function tokenFor(secret: string, sub = "demo", permissions: readonly Permission[] = allPermissions, org: string | null = "demo-org"): Promise<string> {
+export async function tokenFor(
+  secret: string,
+  sub = "demo",
+  permissions: readonly Permission[] = allPermissions,
+  org: string | null = "demo-org",
+): Promise<string> {
   return mintDevToken({ secret, sub, org, permissions });
 }
 
 /** A fresh browser context (its own storage) at 1280×800 and 2× pixels, as a high-DPI laptop. */
-export async function newContext(browser: Browser, options: { width?: number; height?: number; scale?: number } = {}): Promise<BrowserContext> {
-  return browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, deviceScaleFactor: options.scale ?? 2, acceptDownloads: true });
+export async function newContext(
+  browser: Browser,
+  options: { width?: number; height?: number; scale?: number } = {},
+): Promise<BrowserContext> {
+  return browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
+    deviceScaleFactor: options.scale ?? 2,
+    acceptDownloads: true,
+  });
 }
 
 /**
@@ -35,7 +47,11 @@ export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
   page.on("console", (message) => {
-    if (message.type() === "error" && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) errors.push(message.text());
+    if (
+      message.type() === "error" &&
+      !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())
+    )
+      errors.push(message.text());
   });
   return errors;
 }
@@ -47,8 +63,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** Bearer-authenticated JSON from the API (the tests' expectations come from the API itself). */
 export async function apiJson<T>(baseUrl: string, token: string, route: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(`${baseUrl}/api/v1${route}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers } });
+  const response = await fetch(`${baseUrl}/api/v1${route}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers },
+  });
   const body: unknown = await response.json();
-  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${route}: HTTP ${response.status} ${JSON.stringify(body)}`);
+  if (!response.ok)
+    throw new Error(`${init.method ?? "GET"} ${route}: HTTP ${response.status} ${JSON.stringify(body)}`);
   return body as T;
 }

@@ -57,19 +57,30 @@ beforeAll(async () => {
   browser = await launchBrowser();
   token = await tokenFor(secret);
   const { portfolios } = await apiJson<{ portfolios: { id: string }[] }>(baseUrl, token, "/portfolios");
-  computedDates = (await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolios[0]!.id}/exposures`)).dates;
+  computedDates = (await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolios[0]!.id}/exposures`))
+    .dates;
   expect(computedDates.length).toBeGreaterThan(15);
   // Opened 15 computed dates ago; the option expired 6 dates ago: valued before, left out after.
   openedOn = computedDates.at(-15)!;
   expiry = computedDates.at(-6)!;
   // Two large stocks with every beta on the latest date.
-  const symbols = await apiJson<SymbolsResponse>(baseUrl, token, "/data/symbols?sort_by=market_cap&sort_order=desc&limit=40");
-  const complete = symbols.symbols.filter((row) => row.sector !== null && Object.entries(row).every(([key, value]) => !key.startsWith("factor_") || value !== null));
+  const symbols = await apiJson<SymbolsResponse>(
+    baseUrl,
+    token,
+    "/data/symbols?sort_by=market_cap&sort_order=desc&limit=40",
+  );
+  const complete = symbols.symbols.filter(
+    (row) =>
+      row.sector !== null && Object.entries(row).every(([key, value]) => !key.startsWith("factor_") || value !== null),
+  );
   expect(complete.length).toBeGreaterThanOrEqual(2);
   stocks = [complete[0]!.symbol, complete[1]!.symbol];
   optionSymbol = `${stocks[0]} ${expiry.slice(2).replaceAll("-", "")}C00100000`;
 
-  const created = await apiJson<{ id: string }>(baseUrl, token, "/portfolios", { method: "POST", body: JSON.stringify({ name: `Zz data quality ${Date.now()}`, cash: 20_000 }) });
+  const created = await apiJson<{ id: string }>(baseUrl, token, "/portfolios", {
+    method: "POST",
+    body: JSON.stringify({ name: `Zz data quality ${Date.now()}`, cash: 20_000 }),
+  });
   portfolioId = created.id;
   context = await newContext(browser);
   page = await context.newPage();
@@ -78,7 +89,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (portfolioId) await fetch(`${baseUrl}/api/v1/portfolios/${portfolioId}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+  if (portfolioId)
+    await fetch(`${baseUrl}/api/v1/portfolios/${portfolioId}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
   await browser?.close();
 });
 
@@ -113,7 +128,10 @@ describe("a portfolio with holdings the numbers cannot use", () => {
       `${optionSymbol},option,3,${openedOn},,${stocks[0]},call,100,${expiry},100,0.5`,
     ].join("\n");
     await page.getByLabel("CSV text").fill(`${csv}\n`);
-    const [response] = await Promise.all([page.waitForResponse((candidate) => candidate.url().includes("/positions/import")), page.getByRole("button", { name: /^Import/ }).click()]);
+    const [response] = await Promise.all([
+      page.waitForResponse((candidate) => candidate.url().includes("/positions/import")),
+      page.getByRole("button", { name: /^Import/ }).click(),
+    ]);
     expect(response.status()).toBe(200);
     const answer = (await response.json()) as ImportAnswer;
     expect(answer.imported).toBe(4);
@@ -142,14 +160,23 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     await screenshot(page, "data-quality-import");
   });
 
-  it("fills in the history on the open exposures page without a reload, saying so while it runs", { timeout: 180_000 }, async () => {
+  it("fills in the history on the open exposures page without a reload, saying so while it runs", {
+    timeout: 180_000,
+  }, async () => {
     const expected = computedDates.filter((date) => date >= openedOn);
     await expect
-      .poll(async () => (await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolioId}/exposures`)).dates, { timeout: 150_000, interval: 1_000 })
+      .poll(
+        async () => (await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolioId}/exposures`)).dates,
+        { timeout: 150_000, interval: 1_000 },
+      )
       .toEqual(expected);
     const heatmap = heatmapPage.getByTestId("heatmap");
-    await expect.poll(async () => ((await heatmap.getAttribute("data-columns")) ?? "").split("|"), { timeout: 20_000 }).toEqual(expected);
-    expect(await heatmapPage.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe("still here");
+    await expect
+      .poll(async () => ((await heatmap.getAttribute("data-columns")) ?? "").split("|"), { timeout: 20_000 })
+      .toEqual(expected);
+    expect(await heatmapPage.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe(
+      "still here",
+    );
     const seen = await heatmapPage.evaluate(() => (window as unknown as { e2eHistory: string[] }).e2eHistory);
     expect(seen.length, "the history indicator was shown").toBeGreaterThan(0);
     expect(seen.some((text) => /computing history… \d+ of \d+ dates/.test(text))).toBe(true);
@@ -160,10 +187,12 @@ describe("a portfolio with holdings the numbers cannot use", () => {
   it("lists the positions left out near the heatmap, and shows no 100% coverage while they are", async () => {
     const exposures = await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolioId}/exposures`);
     const quality = exposures.data_quality!;
-    expect(quality.positions_excluded.map((item) => [item.symbol, item.reason]).sort()).toEqual([
-      [optionSymbol, "expired"],
-      ["ZZZQ", "no_price"],
-    ].sort());
+    expect(quality.positions_excluded.map((item) => [item.symbol, item.reason]).sort()).toEqual(
+      [
+        [optionSymbol, "expired"],
+        ["ZZZQ", "no_price"],
+      ].sort(),
+    );
     const last = exposures.dates.length - 1;
     const market = exposures.factors[0]!;
     expect(market.positions_used[last]).toBeLessThan(market.positions_total[last]!);
@@ -172,7 +201,9 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     await heatmapPage.reload();
     const leftOut = heatmapPage.getByTestId("left-out");
     await leftOut.waitFor();
-    expect(await heatmapPage.getByTestId("left-out-line").innerText()).toBe("2 positions left out: 1 unpriced, 1 expired");
+    expect(await heatmapPage.getByTestId("left-out-line").innerText()).toBe(
+      "2 positions left out: 1 unpriced, 1 expired",
+    );
     await leftOut.locator("summary").click();
     const rows = leftOut.locator("tbody tr");
     expect(await rows.count()).toBe(2);
@@ -183,12 +214,24 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     const heatmap = heatmapPage.getByTestId("heatmap");
     await heatmap.locator("canvas").waitFor();
     const columns = ((await heatmap.getAttribute("data-columns")) ?? "").split("|").length;
-    const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [number, number, number, number];
+    const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const bounds = (await heatmap.boundingBox())!;
-    await heatmapPage.mouse.move(bounds.x + box[0] + box[2] * ((columns - 0.5) / columns), bounds.y + box[1] + box[3] * (0.5 / exposures.factors.length));
+    await heatmapPage.mouse.move(
+      bounds.x + box[0] + box[2] * ((columns - 0.5) / columns),
+      bounds.y + box[1] + box[3] * (0.5 / exposures.factors.length),
+    );
     const coverage = heatmapPage.getByTestId("tooltip-coverage");
     await coverage.waitFor();
-    const expectedCoverage = coverageLabel({ value: market.coverage[last], used: market.positions_used[last], total: market.positions_total[last] }).text;
+    const expectedCoverage = coverageLabel({
+      value: market.coverage[last],
+      used: market.positions_used[last],
+      total: market.positions_total[last],
+    }).text;
     expect(await coverage.innerText()).toBe(expectedCoverage);
     expect(expectedCoverage).toContain(`${market.positions_used[last]} of ${market.positions_total[last]} positions`);
     expect(expectedCoverage).not.toMatch(noFullCoverage);
@@ -203,13 +246,25 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     const lastNotes = await heatmapPage.locator(".heatmap-table tbody tr").evaluateAll((trs) =>
       trs.map((tr) => {
         const button = tr.querySelector("td:last-child .cell-button");
-        return button ? getComputedStyle(button, "::after").content.replace(/^"|"$/g, "").replace(/^none$/, "") : "";
+        return button
+          ? getComputedStyle(button, "::after")
+              .content.replace(/^"|"$/g, "")
+              .replace(/^none$/, "")
+          : "";
       }),
     );
-    expect(lastNotes).toEqual(exposures.factors.map((factor) => (factor.positions_used[last]! < factor.positions_total[last]! ? `${factor.positions_used[last]} of ${factor.positions_total[last]}` : "")));
+    expect(lastNotes).toEqual(
+      exposures.factors.map((factor) =>
+        factor.positions_used[last]! < factor.positions_total[last]!
+          ? `${factor.positions_used[last]} of ${factor.positions_total[last]}`
+          : "",
+      ),
+    );
     const tableText = await heatmapPage.locator(".heatmap-table").innerText();
     expect(tableText).not.toMatch(noFullCoverage);
-    const titles = await heatmapPage.locator(".heatmap-table td[title]").evaluateAll((cells) => cells.map((cell) => cell.getAttribute("title") ?? ""));
+    const titles = await heatmapPage
+      .locator(".heatmap-table td[title]")
+      .evaluateAll((cells) => cells.map((cell) => cell.getAttribute("title") ?? ""));
     expect(titles.length).toBeGreaterThan(0);
     for (const title of titles) expect(title).not.toMatch(noFullCoverage);
     await screenshot(heatmapPage, "data-quality-table");
@@ -220,7 +275,9 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     await drill.waitFor();
     const leftOutRows = heatmapPage.getByTestId("drill-down-left-out");
     expect(await leftOutRows.locator("tr[data-reason=no_price]").innerText()).toMatch(/ZZZQ[\s\S]*Unpriced/);
-    expect(await leftOutRows.locator("tr[data-reason=expired]").innerText()).toMatch(new RegExp(`${optionSymbol.split(" ")[0]}[\\s\\S]*Expired`));
+    expect(await leftOutRows.locator("tr[data-reason=expired]").innerText()).toMatch(
+      new RegExp(`${optionSymbol.split(" ")[0]}[\\s\\S]*Expired`),
+    );
     const drillCoverage = await heatmapPage.getByTestId("drill-down-coverage").innerText();
     expect(drillCoverage).toContain(`${market.positions_used[last]} of ${market.positions_total[last]} positions`);
     expect(drillCoverage).not.toMatch(noFullCoverage);
@@ -251,7 +308,11 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     const detail = page.getByTestId("run-detail");
     await detail.waitFor();
     expect(await page.getByTestId("run-plan").innerText()).toBe("Portfolio analytics → Publish");
-    expect(await page.locator("li[data-testid^=phase-]").evaluateAll((items) => items.map((item) => item.getAttribute("data-phase")))).toEqual(["portfolio_analytics", "publish"]);
+    expect(
+      await page
+        .locator("li[data-testid^=phase-]")
+        .evaluateAll((items) => items.map((item) => item.getAttribute("data-phase"))),
+    ).toEqual(["portfolio_analytics", "publish"]);
     await screenshot(page, "data-quality-batch");
   });
 });
@@ -267,7 +328,12 @@ describe("a run's data warnings", () => {
       const response = await route.fetch();
       const body = (await response.json()) as {
         run: { dates: string[]; stale_dates: { date: string; symbols: string[] }[] };
-        phases: { date: string; name: string; counts: Record<string, unknown>; issues?: { item: string; kind: string; reason: string; detail: string }[] }[];
+        phases: {
+          date: string;
+          name: string;
+          counts: Record<string, unknown>;
+          issues?: { item: string; kind: string; reason: string; detail: string }[];
+        }[];
       };
       const date = body.run.dates.at(-1)!;
       body.run.stale_dates = [{ date: body.run.dates[0]!, symbols: [stocks[0], stocks[1]] }];
@@ -276,8 +342,18 @@ describe("a run's data warnings", () => {
           phase.counts["price_conflicts_kept"] = 2;
           phase.issues = [
             ...(phase.issues ?? []),
-            { item: stocks[0], kind: "skipped", reason: "source_conflict", detail: `stored close 101.50 (csv), provider 100.10 (stooq): kept 101.50` },
-            { item: stocks[1], kind: "skipped", reason: "source_conflict", detail: `stored close 55.00 (upload), provider 54.20 (stooq): kept 55.00` },
+            {
+              item: stocks[0],
+              kind: "skipped",
+              reason: "source_conflict",
+              detail: `stored close 101.50 (csv), provider 100.10 (stooq): kept 101.50`,
+            },
+            {
+              item: stocks[1],
+              kind: "skipped",
+              reason: "source_conflict",
+              detail: `stored close 55.00 (upload), provider 54.20 (stooq): kept 55.00`,
+            },
           ];
         }
         if (phase.date === date && phase.name === "universe_factors") phase.counts["recomputed_stale"] = 2;
@@ -287,14 +363,20 @@ describe("a run's data warnings", () => {
     await page.goto(`${baseUrl}/batch?run=${backfill!.id}`);
     const banner = page.getByTestId("run-data-warnings");
     await banner.waitFor();
-    expect(await banner.locator("li[data-kind=price_conflicts_kept]").innerText()).toMatch(/2 price conflicts kept: the provider's close differs from an imported one/);
-    expect(await banner.locator("li[data-kind=recomputed_stale]").innerText()).toMatch(/2 symbols recomputed after a price revision/);
+    expect(await banner.locator("li[data-kind=price_conflicts_kept]").innerText()).toMatch(
+      /2 price conflicts kept: the provider's close differs from an imported one/,
+    );
+    expect(await banner.locator("li[data-kind=recomputed_stale]").innerText()).toMatch(
+      /2 symbols recomputed after a price revision/,
+    );
     const phaseWarning = page.getByTestId("phase-table").locator("li.data-warning[data-kind=price_conflicts_kept]");
     await phaseWarning.waitFor();
     const text = await phaseWarning.innerText();
     expect(text).toContain("stored close 101.50 (csv), provider 100.10 (stooq)");
     expect(text).toContain(stocks[1]);
-    expect(await page.getByTestId("stale-dates").innerText()).toMatch(/1 earlier date added: a price revision made their stored betas stale/);
+    expect(await page.getByTestId("stale-dates").innerText()).toMatch(
+      /1 earlier date added: a price revision made their stored betas stale/,
+    );
     await screenshot(page, "data-quality-batch-conflicts");
     await page.unroute(`**/api/v1/admin/batch/runs/${backfill!.id}?*`);
   });
@@ -324,12 +406,21 @@ describe("a symbol's missing betas", () => {
 
   it("gives the figures of a symbol with too little history or stale prices, when the demo's dates have one", async () => {
     // The batch's issue lists name the symbols it could not estimate and why.
-    const { runs } = await apiJson<{ runs: { id: string; trigger: string }[] }>(baseUrl, token, "/admin/batch/runs?limit=50");
+    const { runs } = await apiJson<{ runs: { id: string; trigger: string }[] }>(
+      baseUrl,
+      token,
+      "/admin/batch/runs?limit=50",
+    );
     let found: { symbol: string; date: string; reason: string } | null = null;
     for (const run of runs.filter((entry) => entry.trigger !== "portfolio")) {
-      const runDetail = await apiJson<{ phases: { date: string; name: string; issues?: { item: string; reason: string }[] }[] }>(baseUrl, token, `/admin/batch/runs/${run.id}`);
+      const runDetail = await apiJson<{
+        phases: { date: string; name: string; issues?: { item: string; reason: string }[] }[];
+      }>(baseUrl, token, `/admin/batch/runs/${run.id}`);
       for (const phase of runDetail.phases) {
-        const issue = phase.name === "universe_factors" ? phase.issues?.find((entry) => entry.reason === "insufficient_data" || entry.reason === "stale_prices") : undefined;
+        const issue =
+          phase.name === "universe_factors"
+            ? phase.issues?.find((entry) => entry.reason === "insufficient_data" || entry.reason === "stale_prices")
+            : undefined;
         if (issue) {
           found = { symbol: issue.item, date: phase.date, reason: issue.reason };
           break;
@@ -338,16 +429,27 @@ describe("a symbol's missing betas", () => {
       if (found) break;
     }
     if (!found) {
-      console.warn("data-quality e2e: no symbol with insufficient_data or stale_prices in the demo's computed dates; skipped");
+      console.warn(
+        "data-quality e2e: no symbol with insufficient_data or stale_prices in the demo's computed dates; skipped",
+      );
       return;
     }
-    const detail = await apiJson<SymbolDetailResponse>(baseUrl, token, `/data/symbols/${encodeURIComponent(found.symbol)}?date=${found.date}`);
+    const detail = await apiJson<SymbolDetailResponse>(
+      baseUrl,
+      token,
+      `/data/symbols/${encodeURIComponent(found.symbol)}?date=${found.date}`,
+    );
     const gap = detail.missing_betas.find((entry) => entry.reason === found.reason)!;
     expect(gap).toBeDefined();
     await page.goto(`${baseUrl}/universe/${encodeURIComponent(found.symbol)}?date=${found.date}`);
-    const cell = page.getByRole("table", { name: "Factor betas" }).locator(`tr[data-factor="${gap.factor_key}"] [data-testid=missing-beta-reason]`);
+    const cell = page
+      .getByRole("table", { name: "Factor betas" })
+      .locator(`tr[data-factor="${gap.factor_key}"] [data-testid=missing-beta-reason]`);
     await cell.waitFor();
-    const expected = gap.reason === "insufficient_data" ? `Insufficient data: ${gap.observations} of ${gap.min_observations} observations` : `Stale prices: last close ${gap.last_close_date}`;
+    const expected =
+      gap.reason === "insufficient_data"
+        ? `Insufficient data: ${gap.observations} of ${gap.min_observations} observations`
+        : `Stale prices: last close ${gap.last_close_date}`;
     expect(await cell.innerText()).toContain(expected);
     await screenshot(page, `data-quality-symbol-${gap.reason}`);
   });

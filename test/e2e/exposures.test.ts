@@ -31,7 +31,12 @@ async function cellPixel(target: Page, cell: Cell): Promise<[number, number, num
   return target.evaluate(({ row, column }) => {
     const root = document.querySelector<HTMLElement>("[data-testid=heatmap]")!;
     const canvas = root.querySelector("canvas")!;
-    const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [number, number, number, number];
+    const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const columns = root.dataset["columns"]!.split("|").length;
     const rows = root.dataset["rows"]!.split("|").length;
     const ratio = canvas.width / canvas.clientWidth;
@@ -47,7 +52,9 @@ async function heatmapColumns(target: Page): Promise<string[]> {
 }
 
 function allValues(response: ExposuresResponse, view: "portfolio" | "benchmark" | "active"): number[] {
-  return response.factors.flatMap((factor) => factor[view].filter((value): value is number => value !== null && Number.isFinite(value)));
+  return response.factors.flatMap((factor) =>
+    factor[view].filter((value): value is number => value !== null && Number.isFinite(value)),
+  );
 }
 
 beforeAll(async () => {
@@ -72,7 +79,9 @@ describe("signing in", () => {
     const field = page.getByLabel("Token");
     await field.fill("not a token");
     await page.getByRole("button", { name: "Sign in" }).click();
-    expect(await page.getByText("This token cannot be used: a JWT has three dot-separated parts.").isVisible()).toBe(true);
+    expect(await page.getByText("This token cannot be used: a JWT has three dot-separated parts.").isVisible()).toBe(
+      true,
+    );
     await screenshot(page, "sign-in");
     await field.fill(token);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -110,8 +119,12 @@ describe("the heatmap", () => {
     const scale = divergingScale(allValues(exposures, "portfolio"));
     // The last date's market beta (the largest, green), the most negative value in view (red),
     // and the value closest to 0 (near white).
-    const window = exposures.factors.flatMap((factor, row) => factor.portfolio.slice(last - 19).map((value, column) => ({ row, column, value })));
-    const present = window.filter((cell): cell is { row: number; column: number; value: number } => cell.value !== null);
+    const window = exposures.factors.flatMap((factor, row) =>
+      factor.portfolio.slice(last - 19).map((value, column) => ({ row, column, value })),
+    );
+    const present = window.filter(
+      (cell): cell is { row: number; column: number; value: number } => cell.value !== null,
+    );
     const mostNegative = present.reduce((a, b) => (b.value < a.value ? b : a));
     const nearZero = present.reduce((a, b) => (Math.abs(b.value) < Math.abs(a.value) ? b : a));
     const market = { row: 0, column: 19, value: exposures.factors[0]!.portfolio[last]! };
@@ -119,7 +132,11 @@ describe("the heatmap", () => {
     for (const cell of [market, mostNegative, nearZero]) {
       const expected = scale.color(cell.value);
       const actual = await cellPixel(page, cell);
-      for (let channel = 0; channel < 3; channel++) expect(Math.abs(actual[channel]! - expected[channel]!), `cell ${cell.row},${cell.column} (${cell.value}) channel ${channel}: ${actual} vs ${expected}`).toBeLessThanOrEqual(2);
+      for (let channel = 0; channel < 3; channel++)
+        expect(
+          Math.abs(actual[channel]! - expected[channel]!),
+          `cell ${cell.row},${cell.column} (${cell.value}) channel ${channel}: ${actual} vs ${expected}`,
+        ).toBeLessThanOrEqual(2);
     }
     // Green for positive, red for negative: the sign is in the hue.
     const green = await cellPixel(page, market);
@@ -139,7 +156,12 @@ describe("the heatmap", () => {
 
   it("shows value, coverage and R² on hover", async () => {
     const heatmap = page.getByTestId("heatmap");
-    const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [number, number, number, number];
+    const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const bounds = (await heatmap.boundingBox())!;
     await page.mouse.move(bounds.x + box[0] + box[2] * (19.5 / 20), bounds.y + box[1] + box[3] * (0.5 / 12));
     const tooltip = page.getByRole("tooltip");
@@ -148,10 +170,14 @@ describe("the heatmap", () => {
     const last = exposures.dates.length - 1;
     expect(text).toContain(exposures.factors[0]!.name);
     expect(text).toContain(exposures.dates[last]!);
-    expect(await page.getByTestId("tooltip-value").innerText()).toBe(formatExposure(exposures.factors[0]!.portfolio[last]));
+    expect(await page.getByTestId("tooltip-value").innerText()).toBe(
+      formatExposure(exposures.factors[0]!.portfolio[last]),
+    );
     expect(text).toMatch(/Coverage\s+\d+\.\d%/);
     expect(text).toMatch(/R² \(benchmark\)\s+\d+\.\d%/);
-    expect(await page.getByTestId("tooltip-r-squared").innerText()).toBe(formatPercent(exposures.factors[0]!.r_squared[last]));
+    expect(await page.getByTestId("tooltip-r-squared").innerText()).toBe(
+      formatPercent(exposures.factors[0]!.r_squared[last]),
+    );
     expect(exposures.factors[0]!.r_squared[last]).not.toBeNull();
     // The exposure lines follow the heatmap's cursor (uPlot cursor sync): their readout shows the hovered date.
     await page.mouse.move(bounds.x + box[0] + box[2] * (10.5 / 20), bounds.y + box[1] + box[3] * (0.5 / 12));
@@ -164,7 +190,9 @@ describe("the heatmap", () => {
     await page.getByTestId("heatmap").focus();
     await page.keyboard.press("ArrowLeft");
     await page.keyboard.press("ArrowDown");
-    expect(await page.getByTestId("tooltip-value").innerText()).toBe(formatExposure(exposures.factors[1]!.portfolio[last - 1]));
+    expect(await page.getByTestId("tooltip-value").innerText()).toBe(
+      formatExposure(exposures.factors[1]!.portfolio[last - 1]),
+    );
     await page.keyboard.press("Enter");
     const heading = page.getByRole("region", { name: "Drill-down" }).getByRole("heading");
     await expect.poll(() => heading.innerText()).toContain(`${exposures.factors[1]!.name} · `);
@@ -174,7 +202,10 @@ describe("the heatmap", () => {
 
   it("switches between portfolio, benchmark and active values", async () => {
     await page.getByRole("button", { name: "Show table" }).click();
-    const table = page.getByRole("table").filter({ has: page.getByRole("rowheader", { name: exposures.factors[1]!.name }) }).first();
+    const table = page
+      .getByRole("table")
+      .filter({ has: page.getByRole("rowheader", { name: exposures.factors[1]!.name }) })
+      .first();
     const last = exposures.dates.length - 1;
     const cellText = async () => (await table.getByRole("row").nth(2).getByRole("cell").last().innerText()).trim();
     const factor = exposures.factors[1]!;
@@ -189,7 +220,8 @@ describe("the heatmap", () => {
     const scale = divergingScale(allValues(exposures, "active"));
     const pixel = await cellPixel(page, { row: 1, column: 19 });
     const expected = scale.color(factor.active[last]);
-    for (let channel = 0; channel < 3; channel++) expect(Math.abs(pixel[channel]! - expected[channel]!)).toBeLessThanOrEqual(2);
+    for (let channel = 0; channel < 3; channel++)
+      expect(Math.abs(pixel[channel]! - expected[channel]!)).toBeLessThanOrEqual(2);
     await page.getByRole("radio", { name: "Portfolio", exact: true }).click();
     await page.getByRole("button", { name: "Hide table" }).click();
   });
@@ -213,7 +245,12 @@ describe("the heatmap", () => {
 
   it("drills down to the stocks behind a cell, whose contributions sum to it", async () => {
     const heatmap = page.getByTestId("heatmap");
-    const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [number, number, number, number];
+    const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const bounds = (await heatmap.boundingBox())!;
     const last = exposures.dates.length - 1;
     // Value (row 2) on the last date.
@@ -221,8 +258,12 @@ describe("the heatmap", () => {
     const table = page.getByTestId("drill-down-table");
     await table.waitFor();
     const cellValue = exposures.factors[2]!.portfolio[last]!;
-    expect(await page.getByRole("region", { name: "Drill-down" }).getByRole("heading").innerText()).toContain(exposures.factors[2]!.name);
-    const contributions = (await table.locator("tbody td[data-contribution]").evaluateAll((cells) => cells.map((cell) => Number((cell as HTMLElement).dataset["contribution"])))) as number[];
+    expect(await page.getByRole("region", { name: "Drill-down" }).getByRole("heading").innerText()).toContain(
+      exposures.factors[2]!.name,
+    );
+    const contributions = (await table
+      .locator("tbody td[data-contribution]")
+      .evaluateAll((cells) => cells.map((cell) => Number((cell as HTMLElement).dataset["contribution"])))) as number[];
     expect(contributions.length).toBeGreaterThan(3);
     const sum = contributions.reduce((a, b) => a + b, 0);
     expect(sum).toBeCloseTo(cellValue, 9);
@@ -236,20 +277,35 @@ describe("the heatmap", () => {
 
   it("downloads the heatmap's data as CSV and the chart as PNG", async () => {
     const last = exposures.dates.length - 1;
-    const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).first().click()]);
-    expect(csvDownload.suggestedFilename()).toBe(`heatmap-${portfolioId}-portfolio-${exposures.dates[last - 19]}-${exposures.dates[last]}.csv`);
-    const lines = readFileSync((await csvDownload.path())!, "utf8").trim().split(/\r?\n/);
+    const [csvDownload] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export CSV" }).first().click(),
+    ]);
+    expect(csvDownload.suggestedFilename()).toBe(
+      `heatmap-${portfolioId}-portfolio-${exposures.dates[last - 19]}-${exposures.dates[last]}.csv`,
+    );
+    const lines = readFileSync((await csvDownload.path())!, "utf8")
+      .trim()
+      .split(/\r?\n/);
     expect(lines[0]).toBe("date,factor_key,value");
     expect(lines).toHaveLength(1 + 20 * exposures.factors.length);
     const market = exposures.factors[0]!;
     expect(lines).toContain(`${exposures.dates[last]},${market.key},${String(market.portfolio[last])}`);
-    expect(lines).toContain(`${exposures.dates[last - 19]},${exposures.factors[11]!.key},${String(exposures.factors[11]!.portfolio[last - 19] ?? "")}`);
+    expect(lines).toContain(
+      `${exposures.dates[last - 19]},${exposures.factors[11]!.key},${String(exposures.factors[11]!.portfolio[last - 19] ?? "")}`,
+    );
 
-    const [pngDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export PNG" }).click()]);
+    const [pngDownload] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export PNG" }).click(),
+    ]);
     expect(pngDownload.suggestedFilename()).toMatch(/^heatmap-.*\.png$/);
     const png = readFileSync((await pngDownload.path())!);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    const canvasSize = await page.getByTestId("heatmap").locator("canvas").evaluate((canvas) => [(canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height]);
+    const canvasSize = await page
+      .getByTestId("heatmap")
+      .locator("canvas")
+      .evaluate((canvas) => [(canvas as HTMLCanvasElement).width, (canvas as HTMLCanvasElement).height]);
     // IHDR: the chart's device pixels plus the title and legend strips.
     expect(png.readUInt32BE(16)).toBe(canvasSize[0]);
     expect(png.readUInt32BE(20)).toBeGreaterThan(canvasSize[1]!);
@@ -272,7 +328,9 @@ describe("the heatmap", () => {
     expect(expected.filter((text) => text !== "\u2014").length).toBeGreaterThan(1);
     await page.getByRole("button", { name: "Show table" }).click();
     const marketRow = page.locator(".heatmap-table tbody tr").first();
-    await expect.poll(async () => (await marketRow.locator("td").allInnerTexts()).map((text) => text.trim())).toEqual(expected);
+    await expect
+      .poll(async () => (await marketRow.locator("td").allInnerTexts()).map((text) => text.trim()))
+      .toEqual(expected);
     await page.getByRole("button", { name: "Hide table" }).click();
     await screenshot(page, "exposures-portfolios");
     await page.getByRole("radio", { name: "Dates" }).click();

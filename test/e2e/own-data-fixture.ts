@@ -24,19 +24,98 @@ interface Stock {
 }
 
 const stocks: readonly Stock[] = [
-  { symbol: "AAPL", name: "Apple Inc.", sector: "Information Technology", industry: "Technology Hardware", marketCap: 3.4e12, firstClose: 190 },
-  { symbol: "MSFT", name: "Microsoft Corporation", sector: "Information Technology", industry: "Software", marketCap: 3.1e12, firstClose: 410 },
-  { symbol: "NVDA", name: "NVIDIA Corporation", sector: "Information Technology", industry: "Semiconductors", marketCap: 2.9e12, firstClose: 120 },
-  { symbol: "JPM", name: "JPMorgan Chase & Co.", sector: "Financials", industry: "Banks", marketCap: 6.2e11, firstClose: 205 },
-  { symbol: "XOM", name: "Exxon Mobil Corporation", sector: "Energy", industry: "Oil & Gas", marketCap: 4.9e11, firstClose: 112 },
-  { symbol: "JNJ", name: "Johnson & Johnson", sector: "Health Care", industry: "Pharmaceuticals", marketCap: 3.8e11, firstClose: 155 },
-  { symbol: "PG", name: "Procter & Gamble Company", sector: "Consumer Staples", industry: "Household Products", marketCap: 3.9e11, firstClose: 165 },
-  { symbol: "KO", name: "Coca-Cola Company", sector: "Consumer Staples", industry: "Beverages", marketCap: 2.7e11, firstClose: 63 },
-  { symbol: "CAT", name: "Caterpillar Inc.", sector: "Industrials", industry: "Machinery", marketCap: 1.8e11, firstClose: 340 },
-  { symbol: "HD", name: "Home Depot Inc.", sector: "Consumer Discretionary", industry: "Specialty Retail", marketCap: 3.7e11, firstClose: 360 },
+  {
+    symbol: "AAPL",
+    name: "Apple Inc.",
+    sector: "Information Technology",
+    industry: "Technology Hardware",
+    marketCap: 3.4e12,
+    firstClose: 190,
+  },
+  {
+    symbol: "MSFT",
+    name: "Microsoft Corporation",
+    sector: "Information Technology",
+    industry: "Software",
+    marketCap: 3.1e12,
+    firstClose: 410,
+  },
+  {
+    symbol: "NVDA",
+    name: "NVIDIA Corporation",
+    sector: "Information Technology",
+    industry: "Semiconductors",
+    marketCap: 2.9e12,
+    firstClose: 120,
+  },
+  {
+    symbol: "JPM",
+    name: "JPMorgan Chase & Co.",
+    sector: "Financials",
+    industry: "Banks",
+    marketCap: 6.2e11,
+    firstClose: 205,
+  },
+  {
+    symbol: "XOM",
+    name: "Exxon Mobil Corporation",
+    sector: "Energy",
+    industry: "Oil & Gas",
+    marketCap: 4.9e11,
+    firstClose: 112,
+  },
+  {
+    symbol: "JNJ",
+    name: "Johnson & Johnson",
+    sector: "Health Care",
+    industry: "Pharmaceuticals",
+    marketCap: 3.8e11,
+    firstClose: 155,
+  },
+  {
+    symbol: "PG",
+    name: "Procter & Gamble Company",
+    sector: "Consumer Staples",
+    industry: "Household Products",
+    marketCap: 3.9e11,
+    firstClose: 165,
+  },
+  {
+    symbol: "KO",
+    name: "Coca-Cola Company",
+    sector: "Consumer Staples",
+    industry: "Beverages",
+    marketCap: 2.7e11,
+    firstClose: 63,
+  },
+  {
+    symbol: "CAT",
+    name: "Caterpillar Inc.",
+    sector: "Industrials",
+    industry: "Machinery",
+    marketCap: 1.8e11,
+    firstClose: 340,
+  },
+  {
+    symbol: "HD",
+    name: "Home Depot Inc.",
+    sector: "Consumer Discretionary",
+    industry: "Specialty Retail",
+    marketCap: 3.7e11,
+    firstClose: 360,
+  },
 ];
 
-const etfFirstClose: Record<(typeof factorEtfs)[number], number> = { SPY: 520, TLT: 92, VTV: 165, VUG: 360, MTUM: 190, QUAL: 170, IWM: 205, USMV: 86 };
+const etfFirstClose: Record<(typeof factorEtfs)[number], number> = {
+  SPY: 520,
+  TLT: 92,
+  VTV: 165,
+  VUG: 360,
+  MTUM: 190,
+  QUAL: 170,
+  IWM: 205,
+  USMV: 86,
+};
 
 /** The synthetic market's deterministic PRNG (mulberry32), enough for test data. */
 const random = createRandom;
@@ -130,11 +209,20 @@ export function ownDataFixture(options: OwnDataOptions): OwnDataFixture {
     for (const symbol of factorEtfs) {
       const loading = etfLoadings[symbol];
       const own = symbol === "SPY" ? 0.0008 : 0.0015;
-      step(symbol, loading.market * market + loading.rates * rates + (loading.style === null ? 0 : style[loading.style]!) + own * gauss());
+      step(
+        symbol,
+        loading.market * market +
+          loading.rates * rates +
+          (loading.style === null ? 0 : style[loading.style]!) +
+          own * gauss(),
+      );
     }
     for (const model of stockModels) {
       const styleReturn = model.style.reduce((sum, loading, k) => sum + loading * style[k]!, 0);
-      step(model.stock.symbol, model.alpha + model.market * market + model.rates * rates + styleReturn + model.vol * gauss());
+      step(
+        model.stock.symbol,
+        model.alpha + model.market * market + model.rates * rates + styleReturn + model.vol * gauss(),
+      );
     }
   }
 
@@ -148,7 +236,12 @@ export function ownDataFixture(options: OwnDataOptions): OwnDataFixture {
   }
 
   const asOf = calendar.at(-1)!;
-  const profileLines = [profileHeader, ...stocks.map((stock) => [stock.symbol, asOf, stock.name, stock.sector, stock.industry, String(stock.marketCap)].join(","))];
+  const profileLines = [
+    profileHeader,
+    ...stocks.map((stock) =>
+      [stock.symbol, asOf, stock.name, stock.sector, stock.industry, String(stock.marketCap)].join(","),
+    ),
+  ];
 
   // Six holdings: one bought about six months before the computed range, the others a week before it.
   const monthsAgo = calendar[fromIndex - 125]!;

@@ -21,7 +21,14 @@ import { isPortOpen, projectRoot } from "../../scripts/local-config.ts";
 import { validatePriceCsv } from "../../worker/market-data/price-import.ts";
 import { validateProfileCsv } from "../../worker/market-data/profile-import.ts";
 import { launchBrowser, newContext, screenshot, watchErrors } from "./browser.ts";
-import { ownDataFixture, positionHeader, priceHeader, profileHeader, weekdaysEndingOn, type OwnDataFixture } from "./own-data-fixture.ts";
+import {
+  ownDataFixture,
+  positionHeader,
+  priceHeader,
+  profileHeader,
+  weekdaysEndingOn,
+  type OwnDataFixture,
+} from "./own-data-fixture.ts";
 import { codeBlocks, readmeSection, shellCommands } from "./readme-section.ts";
 
 const verbose = Boolean(process.env["E2E_VERBOSE"]);
@@ -33,14 +40,22 @@ type FileName = (typeof fileNames)[number];
 
 /** Getting the code and installing it: the test already runs in an installed checkout. */
 function isSetupCommand(command: string): boolean {
-  return /^git clone \S.*$/.test(command) || /^cd [\w.-]+$/.test(command) || command === "npm install" || command === "npm ci";
+  return (
+    /^git clone \S.*$/.test(command) ||
+    /^cd [\w.-]+$/.test(command) ||
+    command === "npm install" ||
+    command === "npm ci"
+  );
 }
 
 const isStartCommand = (command: string) => /^(NO_DEMO=\S+ )?npm (start|run start)\b/.test(command);
 
 /** The command with the three file names replaced by the test's files (quoted). */
 function withFixtureFiles(command: string, files: Record<FileName, string>): string {
-  return command.replace(/(?<![\w./-])(prices|profiles|positions)\.csv(?![\w.-])/g, (name) => `'${files[name as FileName]}'`);
+  return command.replace(
+    /(?<![\w./-])(prices|profiles|positions)\.csv(?![\w.-])/g,
+    (name) => `'${files[name as FileName]}'`,
+  );
 }
 
 interface CommandResult {
@@ -98,11 +113,15 @@ function runningOf(pids: Iterable<number>): number[] {
   });
 }
 
-
 /** Runs one README command through `sh -c` in the project folder, in a process group of its own. */
 function runCommand(command: string, timeoutMs: number): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", command], { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("sh", ["-c", command], {
+      cwd: projectRoot,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const output: string[] = [];
     for (const stream of [child.stdout, child.stderr]) {
       stream.setEncoding("utf8");
@@ -125,11 +144,24 @@ function runCommand(command: string, timeoutMs: number): Promise<CommandResult> 
 
 /** Starts the long-running command in the background and waits for its banner's dashboard link. */
 function startStack(command: string, timeoutMs: number): Promise<string> {
-  const child = spawn("sh", ["-c", command], { cwd: projectRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("sh", ["-c", command], {
+    cwd: projectRoot,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   stack = child;
   stackOutput = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`\`${command}\` printed no dashboard link within ${timeoutMs / 1000} s:\n${stackOutput.slice(-40).join("\n")}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `\`${command}\` printed no dashboard link within ${timeoutMs / 1000} s:\n${stackOutput.slice(-40).join("\n")}`,
+          ),
+        ),
+      timeoutMs,
+    );
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
         stackOutput.push(line);
@@ -143,7 +175,11 @@ function startStack(command: string, timeoutMs: number): Promise<string> {
     }
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`\`${command}\` exited (${signal ?? `code ${code}`}) before it was up:\n${stackOutput.slice(-40).join("\n")}`));
+      reject(
+        new Error(
+          `\`${command}\` exited (${signal ?? `code ${code}`}) before it was up:\n${stackOutput.slice(-40).join("\n")}`,
+        ),
+      );
     });
   });
 }
@@ -172,7 +208,8 @@ async function stopStack(): Promise<void> {
   }
   // dev.ts's children run in process groups of their own: wait for them to go too.
   const deadline = Date.now() + 15_000;
-  while (runningOf(stackProcesses).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  while (runningOf(stackProcesses).length > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 200));
   stack = null;
 }
 
@@ -190,19 +227,40 @@ function batchRange(): { from: string; to: string } {
     const last = /^npm run batch -- .*--last (\d+)\b/.exec(command);
     if (last) return { from: weekdaysEndingOn(fixtureEndDate, Number(last[1]))[0]!, to: fixtureEndDate };
   }
-  throw new Error(`the section computes no dates (no \`npm run batch -- --last N\` or \`--from D1 --to D2\`); its commands:\n${commands.join("\n")}`);
+  throw new Error(
+    `the section computes no dates (no \`npm run batch -- --last N\` or \`--from D1 --to D2\`); its commands:\n${commands.join("\n")}`,
+  );
 }
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "factor-own-data-"));
   filesDir = mkdtempSync(path.join(tmpdir(), "factor-own-files-"));
   ports = { worker: await freePort(), libsql: await freePort(), inspector: await freePort() };
-  env = { ...process.env, DATA_DIR: dataDir, PORT: String(ports.worker), LIBSQL_PORT: String(ports.libsql), INSPECTOR_PORT: String(ports.inspector), WRANGLER_SEND_METRICS: "false" };
+  env = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(ports.worker),
+    LIBSQL_PORT: String(ports.libsql),
+    INSPECTOR_PORT: String(ports.inspector),
+    WRANGLER_SEND_METRICS: "false",
+  };
   // Nothing from the caller's shell may point the commands elsewhere or choose for them.
-  for (const name of ["MARKET_DATA_PROVIDER", "NO_DEMO", "API_TOKEN", "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "DEMO_BACKFILL_DAYS"]) delete env[name];
+  for (const name of [
+    "MARKET_DATA_PROVIDER",
+    "NO_DEMO",
+    "API_TOKEN",
+    "TURSO_DATABASE_URL",
+    "TURSO_AUTH_TOKEN",
+    "DEMO_BACKFILL_DAYS",
+  ])
+    delete env[name];
   const range = batchRange();
   fixture = ownDataFixture(range);
-  files = { "prices.csv": path.join(filesDir, "prices.csv"), "profiles.csv": path.join(filesDir, "profiles.csv"), "positions.csv": path.join(filesDir, "positions.csv") };
+  files = {
+    "prices.csv": path.join(filesDir, "prices.csv"),
+    "profiles.csv": path.join(filesDir, "profiles.csv"),
+    "positions.csv": path.join(filesDir, "positions.csv"),
+  };
   writeFileSync(files["prices.csv"], fixture.prices);
   writeFileSync(files["profiles.csv"], fixture.profiles);
   writeFileSync(files["positions.csv"], fixture.positions);
@@ -217,7 +275,9 @@ afterAll(async () => {
 
 describe("README: Use your own data", () => {
   it("documents the three files with the columns this test writes, and examples the importers accept", () => {
-    const examples = blocks.filter((block) => block.language === "csv").map((block) => block.lines.filter((line) => line.trim() !== ""));
+    const examples = blocks
+      .filter((block) => block.language === "csv")
+      .map((block) => block.lines.filter((line) => line.trim() !== ""));
     expect(examples.map((lines) => lines[0])).toEqual([priceHeader, profileHeader, positionHeader]);
     for (const lines of examples) expect(lines).toHaveLength(3);
     const prices = validatePriceCsv(examples[0]!.join("\n"));
@@ -250,7 +310,8 @@ describe("README: Use your own data", () => {
       noteStackProcesses();
       console.log(`own-data: \`${command}\` exit ${result.code} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       expect(result.code, `\`${command}\` failed:\n${result.output}`).toBe(0);
-      if (/^npm run import:positions\b/.test(command)) expect(result.output).toMatch(new RegExp(`${fixture.positionSymbols.length} position\\(s\\) imported`));
+      if (/^npm run import:positions\b/.test(command))
+        expect(result.output).toMatch(new RegExp(`${fixture.positionSymbols.length} position\\(s\\) imported`));
     }
     expect(dashboardLink).not.toBeNull();
   });
@@ -260,10 +321,14 @@ describe("README: Use your own data", () => {
     expect(banner).toMatch(/market data provider: stored/);
     expect(banner).toMatch(/--no-demo: a clean start/);
     expect(banner).not.toMatch(/seeded synthetic demo data|Demo data is synthetic/);
-    const secrets = JSON.parse(readFileSync(path.join(dataDir, "local-secrets.json"), "utf8")) as { libsqlAuthToken: string };
+    const secrets = JSON.parse(readFileSync(path.join(dataDir, "local-secrets.json"), "utf8")) as {
+      libsqlAuthToken: string;
+    };
     const client = createClient({ url: `http://127.0.0.1:${ports.libsql}`, authToken: secrets.libsqlAuthToken });
     try {
-      const sources = await client.execute("select source, count(*) as n from market_prices group by source order by source");
+      const sources = await client.execute(
+        "select source, count(*) as n from market_prices group by source order by source",
+      );
       const bySource = Object.fromEntries(sources.rows.map((row) => [String(row["source"]), Number(row["n"])]));
       expect(bySource["synthetic"] ?? 0).toBe(0);
       expect(bySource).toEqual({ csv: fixture.priceRows });
@@ -274,11 +339,15 @@ describe("README: Use your own data", () => {
     }
   });
 
-  it("opens the printed dashboard link on the portfolio's heatmap, with a number in every cell", { timeout: 60_000 }, async () => {
+  it("opens the printed dashboard link on the portfolio's heatmap, with a number in every cell", {
+    timeout: 60_000,
+  }, async () => {
     expect(dashboardLink).not.toBeNull();
     const { from, to } = batchRange();
     const computed = weekdaysEndingOn(to, fixture.calendar.length).filter((date) => date >= from);
-    const name = /--name "([^"]+)"/.exec(commands.find((command) => /^npm run import:positions\b/.test(command)) ?? "")?.[1];
+    const name = /--name "([^"]+)"/.exec(
+      commands.find((command) => /^npm run import:positions\b/.test(command)) ?? "",
+    )?.[1];
     expect(name).toBeDefined();
 
     browser = await launchBrowser();
@@ -288,7 +357,9 @@ describe("README: Use your own data", () => {
     await page.goto(dashboardLink!);
     const heatmap = page.getByTestId("heatmap");
     await heatmap.locator("canvas").waitFor();
-    expect(await page.locator("#select-portfolio").evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.text)).toBe(name);
+    expect(
+      await page.locator("#select-portfolio").evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.text),
+    ).toBe(name);
     await expect.poll(async () => ((await heatmap.getAttribute("data-columns")) ?? "").split("|")).toEqual(computed);
     await page.getByRole("button", { name: "Show table" }).click();
     const rows = page.locator(".heatmap-table tbody tr");
@@ -296,7 +367,8 @@ describe("README: Use your own data", () => {
     for (let row = 0; row < 12; row++) {
       const cells = await rows.nth(row).locator("td").allInnerTexts();
       expect(cells, `row ${row}`).toHaveLength(computed.length);
-      for (const cell of cells) expect(cell.trim(), `row ${row}: ${cells.join(" ")}`).toMatch(/^[+\u2212-]?\d+\.\d{3}$/);
+      for (const cell of cells)
+        expect(cell.trim(), `row ${row}: ${cells.join(" ")}`).toMatch(/^[+\u2212-]?\d+\.\d{3}$/);
     }
     await screenshot(page, "own-data-exposures");
     expect(errors).toEqual([]);

@@ -54,12 +54,26 @@ describe("universe", () => {
     const header = page.locator('th[data-column="factor_market_beta"]');
     await expect.poll(() => header.getAttribute("aria-sort")).toMatch(/ascending|descending/);
     const order = (await header.getAttribute("aria-sort")) === "ascending" ? "asc" : "desc";
-    const expected = await apiJson<{ symbols: { symbol: string }[] }>(baseUrl, token, `/data/symbols?sort_by=factor_market_beta&sort_order=${order}&limit=5`);
-    await expect.poll(async () => (await table.locator("a.symbol-link").allInnerTexts()).slice(0, 5)).toEqual(expected.symbols.map((row) => row.symbol));
+    const expected = await apiJson<{ symbols: { symbol: string }[] }>(
+      baseUrl,
+      token,
+      `/data/symbols?sort_by=factor_market_beta&sort_order=${order}&limit=5`,
+    );
+    await expect
+      .poll(async () => (await table.locator("a.symbol-link").allInnerTexts()).slice(0, 5))
+      .toEqual(expected.symbols.map((row) => row.symbol));
 
-    const sectors = await apiJson<{ symbols: { sector: string | null }[] }>(baseUrl, token, "/data/symbols?sort_by=sector&limit=1");
+    const sectors = await apiJson<{ symbols: { sector: string | null }[] }>(
+      baseUrl,
+      token,
+      "/data/symbols?sort_by=sector&limit=1",
+    );
     const sector = sectors.symbols[0]!.sector!;
-    const inSector = await apiJson<{ total_count: number }>(baseUrl, token, `/data/symbols?sector=${encodeURIComponent(sector)}&limit=1`);
+    const inSector = await apiJson<{ total_count: number }>(
+      baseUrl,
+      token,
+      `/data/symbols?sector=${encodeURIComponent(sector)}&limit=1`,
+    );
     await page.getByLabel("Sector").selectOption(sector);
     await expect.poll(() => range.innerText()).toContain(`of ${inSector.total_count}`);
     expect(new URL(page.url()).searchParams.get("sector")).toBe(sector);
@@ -99,7 +113,11 @@ describe("portfolios", () => {
     await add.getByRole("button", { name: "Add position" }).click();
     await expect.poll(() => page.getByTestId("positions-table").locator("tr[data-position-id]").count()).toBe(1);
 
-    await page.getByLabel("CSV text").fill("symbol,instrument,quantity,opened_on\nSPY,stock,10,2026-01-05\nQQQ,bond,5,2026-01-05\nIWM,stock,lots,2026-01-05\n");
+    await page
+      .getByLabel("CSV text")
+      .fill(
+        "symbol,instrument,quantity,opened_on\nSPY,stock,10,2026-01-05\nQQQ,bond,5,2026-01-05\nIWM,stock,lots,2026-01-05\n",
+      );
     await page.getByRole("button", { name: /^Import/ }).click();
     const refused = page.getByRole("alert").filter({ hasText: "Import refused" });
     await refused.waitFor();
@@ -118,9 +136,14 @@ describe("portfolios", () => {
     await screenshot(page, "portfolios");
     // Deleting asks in place first.
     await page.getByRole("button", { name: "Delete E2E portfolio" }).click();
-    await page.getByRole("group", { name: "Confirm deleting E2E portfolio" }).getByRole("button", { name: "Confirm delete" }).click();
+    await page
+      .getByRole("group", { name: "Confirm deleting E2E portfolio" })
+      .getByRole("button", { name: "Confirm delete" })
+      .click();
     await expect.poll(() => page.locator(`tr[data-portfolio-id="${id}"]`).count()).toBe(0);
-    expect((await fetch(`${baseUrl}/api/v1/portfolios/${id}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    expect(
+      (await fetch(`${baseUrl}/api/v1/portfolios/${id}`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(404);
   });
 });
 
@@ -150,7 +173,10 @@ describe("batch and live updates", () => {
     await expect
       .poll(
         async () => {
-          for (const phase of await page.locator("li[data-testid^=phase-][data-state=running]").evaluateAll((items) => items.map((item) => item.getAttribute("data-testid")))) seen.add(phase!);
+          for (const phase of await page
+            .locator("li[data-testid^=phase-][data-state=running]")
+            .evaluateAll((items) => items.map((item) => item.getAttribute("data-testid"))))
+            seen.add(phase!);
           return page.getByTestId("run-detail").getAttribute("data-status");
         },
         { timeout: 60_000, interval: 100 },
@@ -162,7 +188,9 @@ describe("batch and live updates", () => {
     await narrowScreenshot(page, "batch");
 
     await expect.poll(() => label.innerText(), { timeout: 20_000 }).toMatch(new RegExp(`– ${pendingDate}$`));
-    expect(await heatmapPage.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe("still here");
+    expect(await heatmapPage.evaluate(() => (window as unknown as { e2eMarker?: string }).e2eMarker)).toBe(
+      "still here",
+    );
     const columns = ((await heatmapPage.getByTestId("heatmap").getAttribute("data-columns")) ?? "").split("|");
     expect(columns.at(-1)).toBe(pendingDate);
     expect(heatmapErrors).toEqual([]);
@@ -174,8 +202,12 @@ describe("reconnecting", () => {
   it("reconnects after the socket drops and replays the update it missed, in place", async () => {
     const { portfolios } = await apiJson<{ portfolios: { id: string }[] }>(baseUrl, token, "/portfolios");
     const portfolioId = portfolios[0]!.id;
-    const { positions } = await apiJson<{ positions: { id: string; symbol: string; instrument: string; quantity: number; closed_on: string | null }[] }>(baseUrl, token, `/portfolios/${portfolioId}/positions`);
-    const position = positions.find((entry) => entry.instrument !== "option" && entry.closed_on === null && entry.symbol === "SPY") ?? positions.find((entry) => entry.instrument !== "option" && entry.closed_on === null)!;
+    const { positions } = await apiJson<{
+      positions: { id: string; symbol: string; instrument: string; quantity: number; closed_on: string | null }[];
+    }>(baseUrl, token, `/portfolios/${portfolioId}/positions`);
+    const position =
+      positions.find((entry) => entry.instrument !== "option" && entry.closed_on === null && entry.symbol === "SPY") ??
+      positions.find((entry) => entry.instrument !== "option" && entry.closed_on === null)!;
 
     const live = await context.newPage();
     const liveErrors = watchErrors(live);
@@ -201,12 +233,23 @@ describe("reconnecting", () => {
     const before = (await marketLast.innerText()).trim();
 
     // No tickets for a while: the socket drops and the dashboard keeps retrying with backoff.
-    await live.route("**/api/v1/live/ticket", (route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"code":"UNAVAILABLE","message":"test outage"}}' }));
-    await live.evaluate(() => (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.at(-1)!.close(4001, "test drop"));
+    await live.route("**/api/v1/live/ticket", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: '{"error":{"code":"UNAVAILABLE","message":"test outage"}}',
+      }),
+    );
+    await live.evaluate(() =>
+      (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.at(-1)!.close(4001, "test drop"),
+    );
     await expect.poll(() => state.innerText()).toBe("Live: reconnecting");
 
     // Meanwhile a position change is published to the hub, which this client misses.
-    await apiJson(baseUrl, token, `/portfolios/${portfolioId}/positions/${position.id}`, { method: "PATCH", body: JSON.stringify({ quantity: position.quantity * 3 }) });
+    await apiJson(baseUrl, token, `/portfolios/${portfolioId}/positions/${position.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ quantity: position.quantity * 3 }),
+    });
     // The recompute may finish after the PATCH answers: wait for the stored number to change.
     let expected = before;
     await expect
@@ -229,7 +272,10 @@ describe("reconnecting", () => {
     // Only the simulated outage's refused tickets were logged.
     expect(liveErrors.filter((error) => !error.includes("status of 503"))).toEqual([]);
 
-    await apiJson(baseUrl, token, `/portfolios/${portfolioId}/positions/${position.id}`, { method: "PATCH", body: JSON.stringify({ quantity: position.quantity }) });
+    await apiJson(baseUrl, token, `/portfolios/${portfolioId}/positions/${position.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ quantity: position.quantity }),
+    });
     await live.close();
   });
 });

@@ -11,7 +11,10 @@ export interface CodeBlock {
 }
 
 /** The text of `## title` up to the next `## ` heading; throws when the README has no such section. */
-export function readmeSection(title: string, readme = readFileSync(path.join(projectRoot, "README.md"), "utf8")): string {
+export function readmeSection(
+  title: string,
+  readme = readFileSync(path.join(projectRoot, "README.md"), "utf8"),
+): string {
   const lines = readme.split(/\r?\n/);
   const start = lines.findIndex((line) => line.trim() === `## ${title}`);
   if (start < 0) throw new Error(`README.md has no section "## ${title}"`);

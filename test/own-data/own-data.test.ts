@@ -7,7 +7,14 @@
 import { env, exports } from "cloudflare:workers";
 import { and, asc, count, eq, ne, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { batchRuns, marketPrices, portfolioFactorExposures, priceRevisions, staleBetas, symbolFactorExposures } from "../../schema/index.ts";
+import {
+  batchRuns,
+  marketPrices,
+  portfolioFactorExposures,
+  priceRevisions,
+  staleBetas,
+  symbolFactorExposures,
+} from "../../schema/index.ts";
 import type { BatchRunDetail } from "../../worker/batch/run-history.ts";
 import { getDatabase } from "../../worker/db/client.ts";
 import { loadCloseRows } from "../../worker/db/prices.ts";
@@ -25,7 +32,10 @@ interface ExpectedRow {
   symbol: string;
   /** factor key → [beta as stored, observations] */
   betas: Record<string, [number, number]>;
-  missing: Record<string, { reason: string; observations?: number; min_observations?: number; last_close_date?: string }>;
+  missing: Record<
+    string,
+    { reason: string; observations?: number; min_observations?: number; last_close_date?: string }
+  >;
 }
 
 interface OwnDataFixture {
@@ -41,14 +51,21 @@ const dates = fixture.computed_dates;
 const lastDate = dates.at(-1)!;
 const owner = "own-data-analyst";
 
-async function call(path: string, init: { method?: string; body?: unknown; contentType?: string } = {}): Promise<Response> {
+async function call(
+  path: string,
+  init: { method?: string; body?: unknown; contentType?: string } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${await tokenFor(owner, allPermissions)}` };
   let body: string | undefined;
   if (init.body !== undefined) {
     body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
     headers["content-type"] = init.contentType ?? "application/json";
   }
-  return exports.default.fetch(`http://localhost/api/v1${path}`, { method: init.method ?? "GET", headers, ...(body === undefined ? {} : { body }) });
+  return exports.default.fetch(`http://localhost/api/v1${path}`, {
+    method: init.method ?? "GET",
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
 }
 
 async function json<T>(response: Response, status = 200): Promise<T> {
@@ -61,13 +78,17 @@ async function waitForRun(runId: string): Promise<BatchRunDetail> {
   const deadline = Date.now() + 170_000;
   for (;;) {
     const run = await db.select({ status: batchRuns.status }).from(batchRuns).where(eq(batchRuns.id, runId)).get();
-    if (run && run.status !== "queued" && run.status !== "running") return json<BatchRunDetail>(await call(`/admin/batch/runs/${runId}?include_issues=true`));
+    if (run && run.status !== "queued" && run.status !== "running")
+      return json<BatchRunDetail>(await call(`/admin/batch/runs/${runId}?include_issues=true`));
     if (Date.now() > deadline) throw new Error(`batch run ${runId} did not finish (${run?.status})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
-async function runBatch(path: "/admin/batch/run" | "/admin/batch/backfill", body: Record<string, unknown>): Promise<BatchRunDetail> {
+async function runBatch(
+  path: "/admin/batch/run" | "/admin/batch/backfill",
+  body: Record<string, unknown>,
+): Promise<BatchRunDetail> {
   const response = await call(path, { method: "POST", body });
   const started = await json<{ run_id: string }>(response, 202);
   return waitForRun(started.run_id);
@@ -93,7 +114,9 @@ describe("a user's own prices from a clean start (provider stored)", () => {
     let compared = 0;
     let reasons = 0;
     for (const row of fixture.expected) {
-      const detail = await json<SymbolDetailResponse>(await call(`/data/symbols/${row.symbol.toLowerCase()}?date=${row.date}&from=${row.date}&to=${row.date}`));
+      const detail = await json<SymbolDetailResponse>(
+        await call(`/data/symbols/${row.symbol.toLowerCase()}?date=${row.date}&from=${row.date}&to=${row.date}`),
+      );
       expect(detail.betas_date).toBe(row.date);
       const served = new Map(detail.betas.map((beta) => [beta.factor_key, beta]));
       const missing = new Map(detail.missing_betas.map((gap) => [gap.factor_key, gap]));
@@ -101,7 +124,10 @@ describe("a user's own prices from a clean start (provider stored)", () => {
       for (const [factorKey, [beta, observations]] of Object.entries(row.betas)) {
         const got = served.get(factorKey);
         expect(got, `${row.symbol} ${factorKey} on ${row.date}`).toBeDefined();
-        expect(Math.abs(got!.beta - beta), `${row.symbol} ${factorKey} on ${row.date}: ${got!.beta} vs ${beta}`).toBeLessThan(1e-9);
+        expect(
+          Math.abs(got!.beta - beta),
+          `${row.symbol} ${factorKey} on ${row.date}: ${got!.beta} vs ${beta}`,
+        ).toBeLessThan(1e-9);
         expect(got!.observations).toBe(observations);
         compared++;
       }
@@ -121,8 +147,12 @@ describe("a user's own prices from a clean start (provider stored)", () => {
     // The data set exercises the estimates and both reasons.
     expect(compared).toBeGreaterThan(8_000);
     expect(reasons).toBeGreaterThan(400);
-    expect(fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "stale_prices"))).toBe(true);
-    expect(fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "insufficient_data"))).toBe(true);
+    expect(fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "stale_prices"))).toBe(
+      true,
+    );
+    expect(
+      fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "insufficient_data")),
+    ).toBe(true);
   });
 
   it("stores no synthetic close, and the delisted symbol keeps no ok betas once stale", async () => {
@@ -139,7 +169,10 @@ describe("a user's own prices from a clean start (provider stored)", () => {
   it("answers not_computed for a date no batch computed, and no_prices for a symbol without closes", async () => {
     const before = await json<SymbolDetailResponse>(await call(`/data/symbols/STK4?date=2026-01-05`));
     expect(before.missing_betas).toHaveLength(12);
-    expect(before.missing_betas[0]).toMatchObject({ reason: "not_computed", detail: expect.stringContaining("no batch run has computed 2026-01-05") });
+    expect(before.missing_betas[0]).toMatchObject({
+      reason: "not_computed",
+      detail: expect.stringContaining("no batch run has computed 2026-01-05"),
+    });
     expect(before.betas).toEqual([]);
   });
 });
@@ -150,7 +183,10 @@ describe("a new portfolio of the user's own positions", () => {
   let portfolioId = "";
 
   it("accepts positions the numbers cannot use, and says per line which and why", async () => {
-    const created = await json<{ id: string }>(await call("/portfolios", { method: "POST", body: { name: "Own book", cash: 10_000, benchmark_symbol: "spy" } }), 201);
+    const created = await json<{ id: string }>(
+      await call("/portfolios", { method: "POST", body: { name: "Own book", cash: 10_000, benchmark_symbol: "spy" } }),
+      201,
+    );
     portfolioId = created.id;
     const csv = [
       "symbol,instrument,quantity,opened_on,underlying_symbol,option_type,strike,expiry,delta",
@@ -160,7 +196,10 @@ describe("a new portfolio of the user's own positions", () => {
       `SPY 260515C,option,2,${openedOn},SPY,call,100,2026-05-15,0.5`,
       `VTV,etf,20,${openedOn},,,,,`,
     ].join("\n");
-    const answer = await json<{ imported: number; warnings: { line?: number; symbol: string; reason: string; detail: string }[] }>(
+    const answer = await json<{
+      imported: number;
+      warnings: { line?: number; symbol: string; reason: string; detail: string }[];
+    }>(
       await call(`/portfolios/${portfolioId}/positions/import`, { method: "POST", body: csv, contentType: "text/csv" }),
     );
     expect(answer.imported).toBe(5);
@@ -174,12 +213,18 @@ describe("a new portfolio of the user's own positions", () => {
     const deadline = Date.now() + 120_000;
     let exposures: ExposuresResponse | undefined;
     for (;;) {
-      const historyRun = await db.select({ id: batchRuns.id, status: batchRuns.status }).from(batchRuns).where(eq(batchRuns.trigger, "portfolio")).get();
+      const historyRun = await db
+        .select({ id: batchRuns.id, status: batchRuns.status })
+        .from(batchRuns)
+        .where(eq(batchRuns.trigger, "portfolio"))
+        .get();
       if (historyRun && historyRun.status !== "queued" && historyRun.status !== "running") {
         const detail = await waitForRun(historyRun.id);
         expect(detail.run.status, detail.run.error_text ?? "").toBe("completed");
         expect(detail.run.phase_plan).toEqual(["portfolio_analytics", "publish"]);
-        exposures = await json<ExposuresResponse>(await call(`/portfolios/${portfolioId}/exposures?from=${dates[0]}&to=${lastDate}`));
+        exposures = await json<ExposuresResponse>(
+          await call(`/portfolios/${portfolioId}/exposures?from=${dates[0]}&to=${lastDate}`),
+        );
         break;
       }
       if (Date.now() > deadline) throw new Error("no portfolio history run finished");
@@ -212,7 +257,11 @@ describe("a new portfolio of the user's own positions", () => {
 
   it("flows a corrected close through: the next run recomputes the dates whose windows hold it, without force", async () => {
     const correctedDate = dates[dates.length - 10]!;
-    const stored = await db.select().from(marketPrices).where(and(eq(marketPrices.symbol, "STK5"), eq(marketPrices.date, correctedDate))).get();
+    const stored = await db
+      .select()
+      .from(marketPrices)
+      .where(and(eq(marketPrices.symbol, "STK5"), eq(marketPrices.date, correctedDate)))
+      .get();
     expect(stored).toBeDefined();
     const betasBefore = await db
       .select({ date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue })
@@ -222,7 +271,13 @@ describe("a new portfolio of the user's own positions", () => {
     const exposureBefore = await db
       .select({ value: portfolioFactorExposures.exposureValue })
       .from(portfolioFactorExposures)
-      .where(and(eq(portfolioFactorExposures.portfolioId, portfolioId), eq(portfolioFactorExposures.factorId, 1), eq(portfolioFactorExposures.calculationDate, correctedDate)))
+      .where(
+        and(
+          eq(portfolioFactorExposures.portfolioId, portfolioId),
+          eq(portfolioFactorExposures.factorId, 1),
+          eq(portfolioFactorExposures.calculationDate, correctedDate),
+        ),
+      )
       .get();
 
     await importCsv(`date,symbol,close\n${correctedDate},STK5,${(stored!.close * 1.03).toFixed(4)}\n`);
@@ -254,7 +309,10 @@ describe("a new portfolio of the user's own positions", () => {
       }
       expect(after.beta).not.toBe(before.beta);
       const closes = await loadCloseRows(db, [...fixture.symbols], "2025-01-01", after.date);
-      const engine = computeUniverseBetas(buildFactorEngineInput(closes, factors, { maxDailyMove: 5 }).input, after.date);
+      const engine = computeUniverseBetas(
+        buildFactorEngineInput(closes, factors, { maxDailyMove: 5 }).input,
+        after.date,
+      );
       const expected = engine.symbolBetasFor("STK5")!.betas["market_beta"]!;
       expect(expected.status).toBe("estimated");
       if (expected.status === "estimated") expect(Math.abs(after.beta - expected.beta)).toBeLessThan(1e-12);
@@ -262,22 +320,38 @@ describe("a new portfolio of the user's own positions", () => {
     const exposureAfter = await db
       .select({ value: portfolioFactorExposures.exposureValue })
       .from(portfolioFactorExposures)
-      .where(and(eq(portfolioFactorExposures.portfolioId, portfolioId), eq(portfolioFactorExposures.factorId, 1), eq(portfolioFactorExposures.calculationDate, correctedDate)))
+      .where(
+        and(
+          eq(portfolioFactorExposures.portfolioId, portfolioId),
+          eq(portfolioFactorExposures.factorId, 1),
+          eq(portfolioFactorExposures.calculationDate, correctedDate),
+        ),
+      )
       .get();
     expect(exposureAfter?.value).not.toBe(exposureBefore?.value);
   });
 
   it("marks every symbol stale when a factor input is corrected", async () => {
     const correctedDate = dates[dates.length - 3]!;
-    const spy = await db.select().from(marketPrices).where(and(eq(marketPrices.symbol, "SPY"), eq(marketPrices.date, correctedDate))).get();
+    const spy = await db
+      .select()
+      .from(marketPrices)
+      .where(and(eq(marketPrices.symbol, "SPY"), eq(marketPrices.date, correctedDate)))
+      .get();
     await importCsv(`date,symbol,close\n${correctedDate},SPY,${(spy!.close * 0.99).toFixed(4)}\n`);
     const run = await runBatch("/admin/batch/run", { date: lastDate });
     expect(run.run.status, run.run.error_text ?? "").toBe("completed");
-    expect(run.run.stale_dates.map((stale) => stale.symbols)).toEqual(dates.filter((date) => date >= correctedDate).map(() => ["*"]));
+    expect(run.run.stale_dates.map((stale) => stale.symbols)).toEqual(
+      dates.filter((date) => date >= correctedDate).map(() => ["*"]),
+    );
     const universe = run.phases.filter((phase) => phase.name === "universe_factors" && phase.date === correctedDate);
     // Every symbol of the universe with betas or a stored reason on the date was recomputed.
     expect(universe[0]?.counts.recomputed_stale).toBeGreaterThanOrEqual(fixture.symbols.length);
-    const counted = await db.select({ n: sql<number>`count(distinct ${symbolFactorExposures.symbol})` }).from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, correctedDate)).get();
+    const counted = await db
+      .select({ n: sql<number>`count(distinct ${symbolFactorExposures.symbol})` })
+      .from(symbolFactorExposures)
+      .where(eq(symbolFactorExposures.calculationDate, correctedDate))
+      .get();
     expect(counted?.n).toBeGreaterThan(10);
   });
 });

@@ -1,6 +1,12 @@
 // Batch runs end to end: the cron trigger and the admin path create runs, the real queue
 // carries every message, and the consumers write the real tables of a demo-seeded libSQL.
-import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -47,7 +53,11 @@ const noPriceSymbol = "ZZNOPRICE";
 async function fireCron(date: string): Promise<void> {
   const [year, month, day] = date.split("-").map(Number);
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: Date.UTC(year!, month! - 1, day!, 21, 30), cron: "30 21 * * 1-5" }), env, ctx);
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: Date.UTC(year!, month! - 1, day!, 21, 30), cron: "30 21 * * 1-5" }),
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
@@ -66,17 +76,41 @@ async function waitForRunEnd(runId: string, timeoutMs = 100_000) {
 }
 
 async function phaseResults(runId: string) {
-  return db.select().from(batchPhaseResults).where(eq(batchPhaseResults.runId, runId)).orderBy(asc(batchPhaseResults.calculationDate), asc(batchPhaseResults.id));
+  return db
+    .select()
+    .from(batchPhaseResults)
+    .where(eq(batchPhaseResults.runId, runId))
+    .orderBy(asc(batchPhaseResults.calculationDate), asc(batchPhaseResults.id));
 }
 
 /** Every value of the date's symbol-level output, to compare before and after a replay. */
 async function dateSnapshot(date: string) {
   const [betas, metrics, exposures, snapshots, stress] = await Promise.all([
-    db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, date)).orderBy(symbolFactorExposures.symbol, symbolFactorExposures.factorId),
-    db.select().from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, date)).orderBy(symbolDailyMetrics.symbol),
-    db.select().from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, date)).orderBy(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId),
-    db.select().from(portfolioSnapshots).where(eq(portfolioSnapshots.date, date)).orderBy(portfolioSnapshots.portfolioId),
-    db.select().from(portfolioStressResults).where(eq(portfolioStressResults.calculationDate, date)).orderBy(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId),
+    db
+      .select()
+      .from(symbolFactorExposures)
+      .where(eq(symbolFactorExposures.calculationDate, date))
+      .orderBy(symbolFactorExposures.symbol, symbolFactorExposures.factorId),
+    db
+      .select()
+      .from(symbolDailyMetrics)
+      .where(eq(symbolDailyMetrics.metricsDate, date))
+      .orderBy(symbolDailyMetrics.symbol),
+    db
+      .select()
+      .from(portfolioFactorExposures)
+      .where(eq(portfolioFactorExposures.calculationDate, date))
+      .orderBy(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId),
+    db
+      .select()
+      .from(portfolioSnapshots)
+      .where(eq(portfolioSnapshots.date, date))
+      .orderBy(portfolioSnapshots.portfolioId),
+    db
+      .select()
+      .from(portfolioStressResults)
+      .where(eq(portfolioStressResults.calculationDate, date))
+      .orderBy(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId),
   ]);
   return { betas, metrics, exposures, snapshots, stress };
 }
@@ -96,9 +130,15 @@ let cronRunId = "";
 describe("a cron-triggered run over the demo universe", () => {
   it("completes every phase of its date and of the missed weekday it catches up", async () => {
     // A symbol in the universe that no provider knows: it must be reported, never zeroed.
-    await db.insert(symbolUniverse).values({ symbol: noPriceSymbol, assetType: "equity", firstSeenDate: "2026-01-02", lastSeenDate: "2026-06-30" });
+    await db
+      .insert(symbolUniverse)
+      .values({ symbol: noPriceSymbol, assetType: "equity", firstSeenDate: "2026-01-02", lastSeenDate: "2026-06-30" });
     await fireCron(monday);
-    const run = (await db.select().from(batchRuns).where(eq(batchRuns.dedupeKey, `cron:${monday}`)).get())!;
+    const run = (await db
+      .select()
+      .from(batchRuns)
+      .where(eq(batchRuns.dedupeKey, `cron:${monday}`))
+      .get())!;
     expect(run.dates).toEqual([friday, monday]);
     cronRunId = run.id;
     const ended = await waitForRunEnd(run.id);
@@ -117,7 +157,10 @@ describe("a cron-triggered run over the demo universe", () => {
     for (let i = 1; i < batchPhases.length; i++) {
       const previous = monday_.find((row) => row.phase === batchPhases[i - 1])!;
       const current = monday_.find((row) => row.phase === batchPhases[i])!;
-      expect(current.startedAt >= previous.finishedAt, `${batchPhases[i]} started before ${batchPhases[i - 1]} finished`).toBe(true);
+      expect(
+        current.startedAt >= previous.finishedAt,
+        `${batchPhases[i]} started before ${batchPhases[i - 1]} finished`,
+      ).toBe(true);
     }
     const universe = monday_.find((row) => row.phase === "universe_factors")!.counts as StoredPhaseCounts;
     expect(universe.total).toBeGreaterThan(500);
@@ -129,14 +172,24 @@ describe("a cron-triggered run over the demo universe", () => {
     const factors = await loadActiveFactors(db);
     const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
     const prices = await db
-      .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
+      .select({
+        symbol: marketPrices.symbol,
+        date: marketPrices.date,
+        close: marketPrices.close,
+        adjClose: marketPrices.adjClose,
+      })
       .from(marketPrices)
       .where(and(gt(marketPrices.date, addDays(monday, -(windowDays + 10))), lte(marketPrices.date, monday)));
     const { input } = buildFactorEngineInput(prices, factors);
     const universe = computeUniverseBetas(input, monday);
-    const stored = await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, monday));
+    const stored = await db
+      .select()
+      .from(symbolFactorExposures)
+      .where(eq(symbolFactorExposures.calculationDate, monday));
     const storedByKey = new Map(stored.map((row) => [`${row.symbol}|${row.factorId}`, row]));
-    const symbols = (await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(eq(symbolUniverse.isActive, true))).map((r) => r.symbol);
+    const symbols = (
+      await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(eq(symbolUniverse.isActive, true))
+    ).map((r) => r.symbol);
     let compared = 0;
     for (const symbol of symbols) {
       const betas = universe.symbolBetasFor(symbol);
@@ -166,35 +219,65 @@ describe("a cron-triggered run over the demo universe", () => {
     const snapshots = await db.select().from(portfolioSnapshots).where(eq(portfolioSnapshots.date, monday));
     expect(snapshots).toHaveLength(5);
     for (const snapshot of snapshots) expect(snapshot.dataQuality).toMatchObject({ date: monday });
-    expect((await db.select().from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, monday))).length).toBeGreaterThanOrEqual(5 * 10);
-    expect((await db.select().from(portfolioStressResults).where(eq(portfolioStressResults.calculationDate, monday))).length).toBe(5 * 5);
-    expect((await db.select().from(positionFactorExposures).where(eq(positionFactorExposures.calculationDate, monday))).length).toBeGreaterThan(0);
+    expect(
+      (await db.select().from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, monday)))
+        .length,
+    ).toBeGreaterThanOrEqual(5 * 10);
+    expect(
+      (await db.select().from(portfolioStressResults).where(eq(portfolioStressResults.calculationDate, monday))).length,
+    ).toBe(5 * 5);
+    expect(
+      (await db.select().from(positionFactorExposures).where(eq(positionFactorExposures.calculationDate, monday)))
+        .length,
+    ).toBeGreaterThan(0);
     const status = await liveHubFor(env, { org: "demo-org", sub: "demo" }).status();
-    expect(status.lastEvent).toMatchObject({ type: "batch.completed", run_id: cronRunId, summary: { portfolios_updated: 5 } });
+    expect(status.lastEvent).toMatchObject({
+      type: "batch.completed",
+      run_id: cronRunId,
+      summary: { portfolios_updated: 5 },
+    });
   });
 
   it("serves the dual-write report over the run's dates: the per-position path agrees with the cached betas", async () => {
-    const response = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) });
+    const response = await exports.default.fetch(
+      `http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`,
+      { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) },
+    );
     expect(response.status).toBe(200);
     const report = await response.json<DualWriteReport>();
     expect(report.overall.comparisons).toBeGreaterThan(100);
     expect(report.overall.discrepancies).toBe(0);
     expect(report.recommendation).toBe("SAFE_TO_DEPRECATE");
     expect(report.dates.map((d) => d.date)).toEqual([friday, monday]);
-    const invalid = await exports.default.fetch(`http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) });
+    const invalid = await exports.default.fetch(
+      `http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`,
+      { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) },
+    );
     expect(invalid.status).toBe(400);
-    expect(await invalid.json()).toMatchObject({ error: { code: "VALIDATION_ERROR", details: [expect.objectContaining({ path: "start_date" })] } });
+    expect(await invalid.json()).toMatchObject({
+      error: { code: "VALIDATION_ERROR", details: [expect.objectContaining({ path: "start_date" })] },
+    });
   });
 
   it("reports a symbol without prices with its reason and stores no number for it", async () => {
     const results = await phaseResults(cronRunId);
-    const marketData = results.find((row) => row.calculationDate === monday && row.phase === "market_data")!.counts as StoredPhaseCounts;
+    const marketData = results.find((row) => row.calculationDate === monday && row.phase === "market_data")!
+      .counts as StoredPhaseCounts;
     expect(marketData.failed_reasons["no_data"]).toBeGreaterThanOrEqual(1);
-    expect(marketData.issues).toContainEqual(expect.objectContaining({ item: noPriceSymbol, kind: "failed", reason: "no_data" }));
-    const factors = results.find((row) => row.calculationDate === monday && row.phase === "universe_factors")!.counts as StoredPhaseCounts;
-    expect(factors.issues).toContainEqual(expect.objectContaining({ item: noPriceSymbol, kind: "failed", reason: "no_prices" }));
+    expect(marketData.issues).toContainEqual(
+      expect.objectContaining({ item: noPriceSymbol, kind: "failed", reason: "no_data" }),
+    );
+    const factors = results.find((row) => row.calculationDate === monday && row.phase === "universe_factors")!
+      .counts as StoredPhaseCounts;
+    expect(factors.issues).toContainEqual(
+      expect.objectContaining({ item: noPriceSymbol, kind: "failed", reason: "no_prices" }),
+    );
     for (const table of [marketPrices, symbolFactorExposures, symbolDailyMetrics] as const) {
-      const rows = await db.select({ n: sql<number>`count(*)` }).from(table).where(eq(table.symbol, noPriceSymbol)).get();
+      const rows = await db
+        .select({ n: sql<number>`count(*)` })
+        .from(table)
+        .where(eq(table.symbol, noPriceSymbol))
+        .get();
       expect(rows?.n).toBe(0);
     }
   });
@@ -212,7 +295,11 @@ describe("replays and reruns", () => {
   it("leaves every row identical when a chunk's message is delivered again", async () => {
     const before = await dateSnapshot(monday);
     for (const phase of ["universe_factors", "symbol_metrics", "portfolio_analytics", "denormalize"] as const) {
-      const outcome = await deliver(batchQueueName, { type: "phase.chunk", runId: cronRunId, date: monday, phase, chunkIndex: 0 }, 2);
+      const outcome = await deliver(
+        batchQueueName,
+        { type: "phase.chunk", runId: cronRunId, date: monday, phase, chunkIndex: 0 },
+        2,
+      );
       expect(outcome).toEqual({ acked: true, retried: false });
     }
     expect(await dateSnapshot(monday)).toEqual(before);
@@ -223,7 +310,12 @@ describe("replays and reruns", () => {
   });
 
   it("skips stored betas without force_rerun and recomputes them with it", async () => {
-    const sample = (await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.calculationDate, monday)).limit(1).get())!;
+    const sample = (await db
+      .select()
+      .from(symbolFactorExposures)
+      .where(eq(symbolFactorExposures.calculationDate, monday))
+      .limit(1)
+      .get())!;
     // A corrupted stored beta: only a forced rerun replaces it.
     await db.update(symbolFactorExposures).set({ betaValue: 4.5 }).where(eq(symbolFactorExposures.id, sample.id));
     const queue = env.BATCH_QUEUE;
@@ -231,26 +323,53 @@ describe("replays and reruns", () => {
     expect(plain.outcome).toBe("started");
     if (plain.outcome === "skipped") throw new Error("unreachable");
     expect((await waitForRunEnd(plain.runId)).status).toBe("completed");
-    const plainFactors = (await phaseResults(plain.runId)).find((row) => row.phase === "universe_factors")!.counts as StoredPhaseCounts;
+    const plainFactors = (await phaseResults(plain.runId)).find((row) => row.phase === "universe_factors")!
+      .counts as StoredPhaseCounts;
     expect(plainFactors.computed).toBe(0);
     expect(plainFactors.skipped_reasons["already_stored"]).toBeGreaterThan(480);
-    expect((await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.id, sample.id)).get())?.betaValue).toBe(4.5);
+    expect(
+      (await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.id, sample.id)).get())?.betaValue,
+    ).toBe(4.5);
 
-    const forced = await createRun(db, queue, { trigger: "admin", startDate: monday, endDate: monday, forceRerun: true });
+    const forced = await createRun(db, queue, {
+      trigger: "admin",
+      startDate: monday,
+      endDate: monday,
+      forceRerun: true,
+    });
     if (forced.outcome === "skipped") throw new Error("unreachable");
     expect((await waitForRunEnd(forced.runId)).status).toBe("completed");
-    const forcedFactors = (await phaseResults(forced.runId)).find((row) => row.phase === "universe_factors")!.counts as StoredPhaseCounts;
+    const forcedFactors = (await phaseResults(forced.runId)).find((row) => row.phase === "universe_factors")!
+      .counts as StoredPhaseCounts;
     expect(forcedFactors.computed).toBeGreaterThan(480);
     expect(forcedFactors.rows_stored).toBeGreaterThanOrEqual(1);
-    expect((await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.id, sample.id)).get())?.betaValue).toBe(sample.betaValue);
+    expect(
+      (await db.select().from(symbolFactorExposures).where(eq(symbolFactorExposures.id, sample.id)).get())?.betaValue,
+    ).toBe(sample.betaValue);
   });
 });
 
 /** A run with its `denormalize` phase of one date planned by hand, its chunks not yet sent. */
 async function runAwaitingChunks(date: string) {
   const runId = crypto.randomUUID();
-  await db.insert(batchRuns).values({ id: runId, dedupeKey: `pipeline-test:${runId}`, trigger: "admin", startDate: date, endDate: date, dates: [date], status: "running" });
-  const symbols = (await db.select({ symbol: symbolDailyMetrics.symbol }).from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, date)).limit(40)).map((r) => r.symbol);
+  await db
+    .insert(batchRuns)
+    .values({
+      id: runId,
+      dedupeKey: `pipeline-test:${runId}`,
+      trigger: "admin",
+      startDate: date,
+      endDate: date,
+      dates: [date],
+      status: "running",
+    });
+  const symbols = (
+    await db
+      .select({ symbol: symbolDailyMetrics.symbol })
+      .from(symbolDailyMetrics)
+      .where(eq(symbolDailyMetrics.metricsDate, date))
+      .limit(40)
+  ).map((r) => r.symbol);
   const chunks = await planPhaseChunks(db, { runId, calculationDate: date, phase: "denormalize" }, symbols, 20);
   expect(chunks).toHaveLength(2);
   return runId;
@@ -266,7 +385,10 @@ describe("failures", () => {
     expect(await deliver(batchQueueName, message, 2, unreachableDatabase)).toEqual({ acked: false, retried: true });
     expect(await deliver(batchQueueName, message, 3)).toEqual({ acked: true, retried: false });
     expect(await deliver(batchQueueName, { ...message, chunkIndex: 1 }, 1)).toEqual({ acked: true, retried: false });
-    const chunks = await db.select().from(batchChunks).where(and(eq(batchChunks.runId, runId), eq(batchChunks.phase, "denormalize")));
+    const chunks = await db
+      .select()
+      .from(batchChunks)
+      .where(and(eq(batchChunks.runId, runId), eq(batchChunks.phase, "denormalize")));
     expect(chunks.map((chunk) => chunk.status)).toEqual(["done", "done"]);
     // The last chunk recorded the phase and the real queue ran publish: the run completed.
     expect((await waitForRunEnd(runId)).status).toBe("completed");
@@ -278,14 +400,19 @@ describe("failures", () => {
     const runId = await runAwaitingChunks(monday);
     const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
     for (let attempt = 1; attempt <= 6; attempt++) {
-      expect(await deliver(batchQueueName, message, attempt, unreachableDatabase)).toEqual({ acked: false, retried: true });
+      expect(await deliver(batchQueueName, message, attempt, unreachableDatabase)).toEqual({
+        acked: false,
+        retried: true,
+      });
     }
     expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
     // After max_retries the queue moves the message to the dead-letter queue.
     expect(await deliver(batchDeadLetterQueueName, message, 6)).toEqual({ acked: true, retried: false });
     const run = await waitForRunEnd(runId);
     expect(run.status).toBe("partial");
-    expect(run.errorText).toContain("phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)");
+    expect(run.errorText).toContain(
+      "phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)",
+    );
     const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
     expect(denormalize.success).toBe(false);
     const counts = denormalize.counts as StoredPhaseCounts;
@@ -350,7 +477,12 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
   it("completes a run whose every message was dropped, through the sweep, with rows identical to a clean run", async () => {
     const before = await dateSnapshot(monday);
     const { queue, sent } = droppingQueue();
-    const created = await createRun(db, queue, { trigger: "admin", startDate: monday, endDate: monday, forceRerun: true });
+    const created = await createRun(db, queue, {
+      trigger: "admin",
+      startDate: monday,
+      endDate: monday,
+      forceRerun: true,
+    });
     if (created.outcome !== "started") throw new Error(`expected a new run, got ${created.outcome}`);
     const runId = created.runId;
     expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
@@ -382,7 +514,9 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     await stall();
     const ctx = createExecutionContext();
     const response = await worker.fetch!(
-      new Request(`http://localhost/api/v1/admin/batch/runs/${runId}?include_issues=false`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) }),
+      new Request(`http://localhost/api/v1/admin/batch/runs/${runId}?include_issues=false`, {
+        headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]),
+      }),
       { ...env, BATCH_STALL_SECONDS: "1" },
       ctx,
     );
@@ -403,11 +537,25 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
     expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
     // The database fails for the whole invocation: the message is redelivered, never acked unrecorded.
-    expect(await deliverWithDatabase(batchDeadLetterQueueName, message, 6, flakyDatabase(100))).toEqual({ acked: false, retried: true });
-    expect((await db.select().from(batchChunks).where(and(eq(batchChunks.runId, runId), eq(batchChunks.chunkIndex, 1))).get())?.status).toBe("pending");
+    expect(await deliverWithDatabase(batchDeadLetterQueueName, message, 6, flakyDatabase(100))).toEqual({
+      acked: false,
+      retried: true,
+    });
+    expect(
+      (
+        await db
+          .select()
+          .from(batchChunks)
+          .where(and(eq(batchChunks.runId, runId), eq(batchChunks.chunkIndex, 1)))
+          .get()
+      )?.status,
+    ).toBe("pending");
     expect((await runById(runId))?.status).toBe("running");
     // Redelivered, the database fails the first two writes: the consumer's own retries record it.
-    expect(await deliverWithDatabase(batchDeadLetterQueueName, message, 6, flakyDatabase(2))).toEqual({ acked: true, retried: false });
+    expect(await deliverWithDatabase(batchDeadLetterQueueName, message, 6, flakyDatabase(2))).toEqual({
+      acked: true,
+      retried: false,
+    });
     const run = await waitForRunEnd(runId);
     expect(run.status).toBe("partial");
     const reason = "phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)";
@@ -419,13 +567,27 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
 
   it("shows a retrying chunk's error in the run detail, and ends a run that cannot progress as failed with the reason", async () => {
     const runId = await runAwaitingChunks(monday);
-    await db.update(batchRuns).set({ phases: ["denormalize", "publish"] }).where(eq(batchRuns.id, runId));
+    await db
+      .update(batchRuns)
+      .set({ phases: ["denormalize", "publish"] })
+      .where(eq(batchRuns.id, runId));
     // The chunk throws (a misconfigured setting): retried, its error recorded on the chunk row.
     const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
-    expect(await deliver(batchQueueName, message, 1, { BATCH_SYMBOL_CHUNK_SIZE: "many" } as Partial<Env>)).toEqual({ acked: false, retried: true });
-    const response = await exports.default.fetch(`http://localhost/api/v1/admin/batch/runs/${runId}`, { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) });
+    expect(await deliver(batchQueueName, message, 1, { BATCH_SYMBOL_CHUNK_SIZE: "many" } as Partial<Env>)).toEqual({
+      acked: false,
+      retried: true,
+    });
+    const response = await exports.default.fetch(`http://localhost/api/v1/admin/batch/runs/${runId}`, {
+      headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]),
+    });
     const detail = await response.json<BatchRunDetail>();
-    expect(detail.progress.last_error).toMatchObject({ date: monday, phase: "denormalize", chunk_index: 1, attempt: 1, message: expect.stringContaining("BATCH_SYMBOL_CHUNK_SIZE") });
+    expect(detail.progress.last_error).toMatchObject({
+      date: monday,
+      phase: "denormalize",
+      chunk_index: 1,
+      attempt: 1,
+      message: expect.stringContaining("BATCH_SYMBOL_CHUNK_SIZE"),
+    });
     expect(detail.progress.last_error!.message.length).toBeLessThanOrEqual(500);
 
     // Its retry is due in 30 s: the sweep leaves the run alone until then.
@@ -448,7 +610,9 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     const run = (await runById(runId))!;
     expect(run.status).toBe("failed");
     expect(run.finishedAt).not.toBeNull();
-    expect(run.errorText).toMatch(/^no progress for \d+s after 2 re-enqueues: 2026-06-29 denormalize: 2 of 2 chunks pending \(last error, attempt 1: .*BATCH_SYMBOL_CHUNK_SIZE/);
+    expect(run.errorText).toMatch(
+      /^no progress for \d+s after 2 re-enqueues: 2026-06-29 denormalize: 2 of 2 chunks pending \(last error, attempt 1: .*BATCH_SYMBOL_CHUNK_SIZE/,
+    );
     // Ended: no later sweep touches it.
     await stall();
     expect(await sweepRun(queue, runId, 2)).toEqual([]);
@@ -459,19 +623,50 @@ describe("isolation: one portfolio cannot fail the others (issue 15)", () => {
   it("computes 20 ordinary portfolios and refuses, alone and with its reason, one over the position cap", async () => {
     const date = "2026-06-24";
     const owner = "isolation-test";
-    const heldSymbols = (await db.selectDistinct({ symbol: positions.symbol }).from(positions).where(eq(positions.instrument, "stock")).limit(3)).map((row) => row.symbol);
+    const heldSymbols = (
+      await db
+        .selectDistinct({ symbol: positions.symbol })
+        .from(positions)
+        .where(eq(positions.instrument, "stock"))
+        .limit(3)
+    ).map((row) => row.symbol);
     expect(heldSymbols.length).toBe(3);
     const ordinary = Array.from({ length: 20 }, (_, i) => `iso-ordinary-${String(i).padStart(2, "0")}`);
     const huge = "iso-huge";
-    await db.insert(portfolios).values([...ordinary, huge].map((id) => ({ id, owner, org: null, name: id, cash: 1_000 })));
-    await db.insert(positions).values(
-      ordinary.flatMap((portfolioId) => heldSymbols.map((symbol, i) => ({ id: `${portfolioId}-${i}`, portfolioId, symbol, instrument: "stock" as const, quantity: 10 + i, openedOn: "2026-01-05" }))),
-    );
+    await db
+      .insert(portfolios)
+      .values([...ordinary, huge].map((id) => ({ id, owner, org: null, name: id, cash: 1_000 })));
+    await db
+      .insert(positions)
+      .values(
+        ordinary.flatMap((portfolioId) =>
+          heldSymbols.map((symbol, i) => ({
+            id: `${portfolioId}-${i}`,
+            portfolioId,
+            symbol,
+            instrument: "stock" as const,
+            quantity: 10 + i,
+            openedOn: "2026-01-05",
+          })),
+        ),
+      );
     // One more than MAX_POSITIONS_PER_PORTFOLIO's default (10,000): it got there around the API.
-    const hugeRows = Array.from({ length: 10_001 }, (_, i) => ({ id: `${huge}-${i}`, portfolioId: huge, symbol: heldSymbols[i % 3]!, instrument: "stock" as const, quantity: 1, openedOn: "2026-01-05" }));
+    const hugeRows = Array.from({ length: 10_001 }, (_, i) => ({
+      id: `${huge}-${i}`,
+      portfolioId: huge,
+      symbol: heldSymbols[i % 3]!,
+      instrument: "stock" as const,
+      quantity: 1,
+      openedOn: "2026-01-05",
+    }));
     for (let i = 0; i < hugeRows.length; i += 500) await db.insert(positions).values(hugeRows.slice(i, i + 500));
     try {
-      const created = await createRun(db, env.BATCH_QUEUE, { trigger: "admin", startDate: date, endDate: date, forceRerun: false });
+      const created = await createRun(db, env.BATCH_QUEUE, {
+        trigger: "admin",
+        startDate: date,
+        endDate: date,
+        forceRerun: false,
+      });
       if (created.outcome !== "started") throw new Error(`expected a new run, got ${created.outcome}`);
       const ended = await waitForRunEnd(created.runId);
 
@@ -493,11 +688,17 @@ describe("isolation: one portfolio cannot fail the others (issue 15)", () => {
       expect(ended.status).toBe("completed");
       expect((ended.counts as { items_failed: number }).items_failed).toBeGreaterThanOrEqual(1);
 
-      const snapshots = await db.select({ id: portfolioSnapshots.portfolioId }).from(portfolioSnapshots).where(eq(portfolioSnapshots.date, date));
+      const snapshots = await db
+        .select({ id: portfolioSnapshots.portfolioId })
+        .from(portfolioSnapshots)
+        .where(eq(portfolioSnapshots.date, date));
       const computed = new Set(snapshots.map((row) => row.id));
       for (const id of ordinary) expect(computed.has(id), id).toBe(true);
       expect(computed.has(huge)).toBe(false);
-      const exposures = await db.select({ id: portfolioFactorExposures.portfolioId }).from(portfolioFactorExposures).where(eq(portfolioFactorExposures.calculationDate, date));
+      const exposures = await db
+        .select({ id: portfolioFactorExposures.portfolioId })
+        .from(portfolioFactorExposures)
+        .where(eq(portfolioFactorExposures.calculationDate, date));
       expect(new Set(exposures.map((row) => row.id)).has(huge)).toBe(false);
       expect(ordinary.every((id) => exposures.some((row) => row.id === id))).toBe(true);
     } finally {

@@ -6,11 +6,19 @@ import type { Permission } from "../../worker/auth/permissions.ts";
 
 export { allPermissions };
 
-export async function tokenFor(sub: string, permissions: readonly Permission[] = allPermissions, options: Partial<Omit<DevTokenRequest, "sub" | "permissions">> = {}): Promise<string> {
+export async function tokenFor(
+  sub: string,
+  permissions: readonly Permission[] = allPermissions,
+  options: Partial<Omit<DevTokenRequest, "sub" | "permissions">> = {},
+): Promise<string> {
   return mintDevToken({ secret: env.JWT_SECRET, sub, permissions, ...options });
 }
 
 /** `{authorization: "Bearer …"}` for `sub` with `permissions` (default: all). */
-export async function authHeaders(sub: string, permissions: readonly Permission[] = allPermissions, options: Partial<Omit<DevTokenRequest, "sub" | "permissions">> = {}): Promise<Record<string, string>> {
+export async function authHeaders(
+  sub: string,
+  permissions: readonly Permission[] = allPermissions,
+  options: Partial<Omit<DevTokenRequest, "sub" | "permissions">> = {},
+): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await tokenFor(sub, permissions, options)}` };
 }

@@ -1,7 +1,20 @@
 // The pure parts of `npm run batch` and `npm run compare`: argument parsing, the requests they
 // make, and what they print.
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, formatDuration, formatTimeout, isTransient, planRetry, retryDelayMs, formatFailedChunks, formatPhaseTable, formatProgress, parseBatchArgs, startRequest, UsageError } from "../../scripts/batch.ts";
+import {
+  exitCodeFor,
+  formatDuration,
+  formatTimeout,
+  isTransient,
+  planRetry,
+  retryDelayMs,
+  formatFailedChunks,
+  formatPhaseTable,
+  formatProgress,
+  parseBatchArgs,
+  startRequest,
+  UsageError,
+} from "../../scripts/batch.ts";
 import { ApiRequestError, parseRetryAfter, StackUnreachableError } from "../../scripts/api-client.ts";
 import { compareExitCode, formatReportSummary, parseCompareArgs, reportPath } from "../../scripts/compare.ts";
 import type { DualWriteReport } from "../../worker/batch/dual-write-report.ts";
@@ -72,15 +85,42 @@ describe("--last", () => {
 
 describe("startRequest", () => {
   it("sends snake_case bodies and leaves out options not given", () => {
-    expect(startRequest({ kind: "run", date: "2025-01-15", force: false, replacePrices: false, portfolioId: null, baseUrl: "", timeoutSeconds: 3600 })).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
-    expect(startRequest({ kind: "backfill", from: "2025-01-01", to: "2025-01-31", force: true, replacePrices: true, portfolioId: "p1", baseUrl: "", timeoutSeconds: 3600 })).toEqual({
+    expect(
+      startRequest({
+        kind: "run",
+        date: "2025-01-15",
+        force: false,
+        replacePrices: false,
+        portfolioId: null,
+        baseUrl: "",
+        timeoutSeconds: 3600,
+      }),
+    ).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
+    expect(
+      startRequest({
+        kind: "backfill",
+        from: "2025-01-01",
+        to: "2025-01-31",
+        force: true,
+        replacePrices: true,
+        portfolioId: "p1",
+        baseUrl: "",
+        timeoutSeconds: 3600,
+      }),
+    ).toEqual({
       path: "/admin/batch/backfill",
       body: { from: "2025-01-01", to: "2025-01-31", portfolio_id: "p1", force_rerun: true, replace_prices: true },
     });
   });
 });
 
-function counts(total: number, computed: number, skipped: number, failed: number, rowsStored: number): PhaseResultCounts {
+function counts(
+  total: number,
+  computed: number,
+  skipped: number,
+  failed: number,
+  rowsStored: number,
+): PhaseResultCounts {
   return {
     unit: "symbols",
     total,
@@ -99,7 +139,14 @@ function counts(total: number, computed: number, skipped: number, failed: number
   };
 }
 
-function phase(name: string, success: boolean, durationMs: number, phaseCounts: PhaseResultCounts, message: string, errorText: string | null = null): BatchRunPhase {
+function phase(
+  name: string,
+  success: boolean,
+  durationMs: number,
+  phaseCounts: PhaseResultCounts,
+  message: string,
+  errorText: string | null = null,
+): BatchRunPhase {
   return {
     date: "2025-01-15",
     name,
@@ -118,7 +165,14 @@ describe("formatPhaseTable", () => {
   it("prints one aligned row per phase with counts right-aligned and the message last", () => {
     const table = formatPhaseTable([
       phase("market_data", true, 850, counts(509, 509, 0, 0, 509), "509 closes stored"),
-      phase("universe_factors", false, 12_345, counts(509, 500, 2, 7, 6000), "500 of 509 symbols computed; 7 failed", "chunk 3 dead-lettered"),
+      phase(
+        "universe_factors",
+        false,
+        12_345,
+        counts(509, 500, 2, 7, 6000),
+        "500 of 509 symbols computed; 7 failed",
+        "chunk 3 dead-lettered",
+      ),
       phase("publish", true, 125_000, counts(1, 1, 0, 0, 0), "published"),
     ]);
     expect(table.split("\n")).toEqual([
@@ -137,7 +191,13 @@ describe("formatPhaseTable", () => {
 
 describe("formatDuration", () => {
   it("uses ms below a second, seconds below a minute, then minutes", () => {
-    expect([formatDuration(0), formatDuration(999), formatDuration(1000), formatDuration(59_949), formatDuration(61_000)]).toEqual(["0 ms", "999 ms", "1.0 s", "59.9 s", "1 min 01 s"]);
+    expect([
+      formatDuration(0),
+      formatDuration(999),
+      formatDuration(1000),
+      formatDuration(59_949),
+      formatDuration(61_000),
+    ]).toEqual(["0 ms", "999 ms", "1.0 s", "59.9 s", "1 min 01 s"]);
   });
 });
 
@@ -156,7 +216,14 @@ function detail(overrides: Partial<BatchRunDetail> = {}): BatchRunDetail {
       force_rerun: false,
       replace_prices: false,
       stale_dates: [],
-      phase_plan: ["market_data", "symbol_metrics", "universe_factors", "portfolio_analytics", "denormalize", "publish"],
+      phase_plan: [
+        "market_data",
+        "symbol_metrics",
+        "universe_factors",
+        "portfolio_analytics",
+        "denormalize",
+        "publish",
+      ],
       requested_by: "local",
       counts: null,
       error_text: null,
@@ -182,12 +249,23 @@ function detail(overrides: Partial<BatchRunDetail> = {}): BatchRunDetail {
 
 describe("progress and failed chunks", () => {
   it("prints the run's progress on one line", () => {
-    expect(formatProgress(detail())).toBe("[running] 1/2 date(s) published; 2025-01-16: universe_factors (6/10 chunks done, 1 failed); 1 failed chunk(s) so far");
+    expect(formatProgress(detail())).toBe(
+      "[running] 1/2 date(s) published; 2025-01-16: universe_factors (6/10 chunks done, 1 failed); 1 failed chunk(s) so far",
+    );
   });
 
   it("lists failed chunks with their first items and error, and how many are not listed", () => {
     const text = formatFailedChunks({
-      failed_chunks: [{ date: "2025-01-16", phase: "universe_factors", chunk_index: 3, items: ["A", "B", "C", "D", "E", "F"], error_text: "dead-lettered after 6 attempt(s)", updated_at: "" }],
+      failed_chunks: [
+        {
+          date: "2025-01-16",
+          phase: "universe_factors",
+          chunk_index: 3,
+          items: ["A", "B", "C", "D", "E", "F"],
+          error_text: "dead-lettered after 6 attempt(s)",
+          updated_at: "",
+        },
+      ],
       failed_chunks_total: 2,
     });
     expect(text.split("\n")).toEqual([
@@ -205,31 +283,74 @@ describe("progress and failed chunks", () => {
 
 describe("npm run compare", () => {
   it("parses the range, portfolio and output, and builds the report query", () => {
-    const command = parseCompareArgs(["--start-date", "2025-01-01", "--end-date", "2025-01-31", "--portfolio", "p 1", "--output", "report.json"]);
-    expect(command).toMatchObject({ kind: "compare", startDate: "2025-01-01", endDate: "2025-01-31", portfolioId: "p 1", output: "report.json" });
+    const command = parseCompareArgs([
+      "--start-date",
+      "2025-01-01",
+      "--end-date",
+      "2025-01-31",
+      "--portfolio",
+      "p 1",
+      "--output",
+      "report.json",
+    ]);
+    expect(command).toMatchObject({
+      kind: "compare",
+      startDate: "2025-01-01",
+      endDate: "2025-01-31",
+      portfolioId: "p 1",
+      output: "report.json",
+    });
     if (command.kind !== "compare") throw new Error("expected a compare command");
-    expect(reportPath(command)).toBe("/admin/dual-write/report?start_date=2025-01-01&end_date=2025-01-31&portfolio_id=p+1");
+    expect(reportPath(command)).toBe(
+      "/admin/dual-write/report?start_date=2025-01-01&end_date=2025-01-31&portfolio_id=p+1",
+    );
   });
 
   it.each([
     [["--end-date", "2025-01-31", "--output", "r.json"], "missing --start-date"],
-    [["--start-date", "2025-02-01", "--end-date", "2025-01-31", "--output", "r.json"], "--start-date (2025-02-01) is after --end-date (2025-01-31)"],
-    [["--start-date", "2025-01-01", "--end-date", "2025-01-31"], "missing --output FILE (where the report's JSON goes)"],
+    [
+      ["--start-date", "2025-02-01", "--end-date", "2025-01-31", "--output", "r.json"],
+      "--start-date (2025-02-01) is after --end-date (2025-01-31)",
+    ],
+    [
+      ["--start-date", "2025-01-01", "--end-date", "2025-01-31"],
+      "missing --output FILE (where the report's JSON goes)",
+    ],
   ])("refuses %j: %s", (args, message) => {
     expect(() => parseCompareArgs(args)).toThrow(new UsageError(message));
   });
 
   it("summarizes the report and exits 0 only for SAFE_TO_DEPRECATE", () => {
-    const kind = (comparisons: number, discrepancies: number) => ({ comparisons, matches: comparisons - discrepancies, discrepancies });
+    const kind = (comparisons: number, discrepancies: number) => ({
+      comparisons,
+      matches: comparisons - discrepancies,
+      discrepancies,
+    });
     const report: DualWriteReport = {
       start_date: "2025-01-01",
       end_date: "2025-01-31",
       portfolio_id: null,
       tolerances: { position_beta: 1e-4, portfolio_exposure: 1e-3 },
-      overall: { ...kind(120, 1), by_kind: { position_beta: kind(100, 1), portfolio_exposure: kind(20, 0) }, missing_symbols: 0, match_rate: 119 / 120 },
+      overall: {
+        ...kind(120, 1),
+        by_kind: { position_beta: kind(100, 1), portfolio_exposure: kind(20, 0) },
+        missing_symbols: 0,
+        match_rate: 119 / 120,
+      },
       dates: [],
       discrepancies: [
-        { date: "2025-01-15", kind: "position_beta", portfolio_id: "p1", position_id: "pos1", symbol: "AAPL", factor_key: "market_beta", old_value: 1.2, new_value: 1.21, difference: 0.01, is_option: false },
+        {
+          date: "2025-01-15",
+          kind: "position_beta",
+          portfolio_id: "p1",
+          position_id: "pos1",
+          symbol: "AAPL",
+          factor_key: "market_beta",
+          old_value: 1.2,
+          new_value: 1.21,
+          difference: 0.01,
+          is_option: false,
+        },
       ],
       discrepancies_truncated: false,
       missing_symbols: [],
@@ -248,12 +369,23 @@ describe("npm run compare", () => {
 });
 
 describe("following a run through transient errors (--timeout)", () => {
-  const refused = new StackUnreachableError("http://127.0.0.1:8787", Object.assign(new Error("fetch failed"), { code: "ECONNREFUSED" }));
-  const dbDown = new ApiRequestError(503, "DATABASE_UNAVAILABLE", "the database cannot be reached", { reason: "unreachable" }, 5);
+  const refused = new StackUnreachableError(
+    "http://127.0.0.1:8787",
+    Object.assign(new Error("fetch failed"), { code: "ECONNREFUSED" }),
+  );
+  const dbDown = new ApiRequestError(
+    503,
+    "DATABASE_UNAVAILABLE",
+    "the database cannot be reached",
+    { reason: "unreachable" },
+    5,
+  );
 
   it("parses --timeout in seconds and refuses anything but a positive number", () => {
     expect(parseBatchArgs(["--date", "2025-01-15", "--timeout", "90"])).toMatchObject({ timeoutSeconds: 90 });
-    expect(() => parseBatchArgs(["--date", "2025-01-15", "--timeout", "0"])).toThrow(new UsageError('--timeout must be a number of seconds > 0, got "0"'));
+    expect(() => parseBatchArgs(["--date", "2025-01-15", "--timeout", "0"])).toThrow(
+      new UsageError('--timeout must be a number of seconds > 0, got "0"'),
+    );
     expect(() => parseBatchArgs(["--date", "2025-01-15", "--timeout", "soon"])).toThrow(UsageError);
   });
 
@@ -268,7 +400,9 @@ describe("following a run through transient errors (--timeout)", () => {
   });
 
   it("backs off 1 s, 2 s, 4 s … up to 30 s, never less than Retry-After (capped at 60 s)", () => {
-    expect([1, 2, 3, 4, 5, 6, 10].map((n) => retryDelayMs(n))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+    expect([1, 2, 3, 4, 5, 6, 10].map((n) => retryDelayMs(n))).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000,
+    ]);
     expect(retryDelayMs(1, 5)).toBe(5000);
     expect(retryDelayMs(5, 5)).toBe(16_000);
     expect(retryDelayMs(1, 3600)).toBe(60_000);
@@ -285,7 +419,9 @@ describe("following a run through transient errors (--timeout)", () => {
 
   it("says the run is still going and how to follow it when the timeout passes", () => {
     const message = formatTimeout("run-1", "http://127.0.0.1:8787", 3600, "running");
-    expect(message).toContain("timed out after 60 min 00 s following run run-1; it was running at the last poll and it is still running on the stack");
+    expect(message).toContain(
+      "timed out after 60 min 00 s following run run-1; it was running at the last poll and it is still running on the stack",
+    );
     expect(message).toContain("http://127.0.0.1:8787/api/v1/admin/batch/runs/run-1");
     expect(message).toContain("npm run batch");
     expect(formatTimeout("run-1", "http://x", 5, null)).toContain("its state is unknown");

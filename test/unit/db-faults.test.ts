@@ -27,10 +27,19 @@ describe("databaseFault", () => {
   });
 
   it("classifies a 5xx from the server, not a 401 or a query error", () => {
-    const http = (status: number) => new LibsqlError("Server returned HTTP status", "SERVER_ERROR", undefined, undefined, Object.assign(new Error("http"), { status }));
+    const http = (status: number) =>
+      new LibsqlError(
+        "Server returned HTTP status",
+        "SERVER_ERROR",
+        undefined,
+        undefined,
+        Object.assign(new Error("http"), { status }),
+      );
     expect(databaseFault(http(502))?.reason).toBe("server_error");
     expect(databaseFault(http(401))).toBeNull();
-    expect(databaseFault(failedQuery(new LibsqlError("UNIQUE constraint failed", "SQLITE_CONSTRAINT_UNIQUE")))).toBeNull();
+    expect(
+      databaseFault(failedQuery(new LibsqlError("UNIQUE constraint failed", "SQLITE_CONSTRAINT_UNIQUE"))),
+    ).toBeNull();
     expect(databaseFault(new TypeError("x is undefined"))).toBeNull();
   });
 });
@@ -55,7 +64,9 @@ describe("handleError", () => {
   }
 
   it("answers a full database with 503 DATABASE_UNAVAILABLE, Retry-After and no SQL or stack", async () => {
-    const response = await appThrowing(failedQuery(new LibsqlError("database or disk is full", "SQLITE_FULL"))).request("/x");
+    const response = await appThrowing(failedQuery(new LibsqlError("database or disk is full", "SQLITE_FULL"))).request(
+      "/x",
+    );
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     const text = await response.text();

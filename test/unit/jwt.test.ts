@@ -30,10 +30,29 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const production = (): AuthEnv => ({ ENVIRONMENT: "production", JWT_SECRET: "", JWT_JWKS_URL: jwksUrl, JWT_ISSUER: issuer, JWT_AUDIENCE: audience });
+const production = (): AuthEnv => ({
+  ENVIRONMENT: "production",
+  JWT_SECRET: "",
+  JWT_JWKS_URL: jwksUrl,
+  JWT_ISSUER: issuer,
+  JWT_AUDIENCE: audience,
+});
 
-async function token(options: { key?: CryptoKey; alg?: string; kid?: string; iss?: string; exp?: number | null; claims?: Record<string, unknown> } = {}): Promise<string> {
-  const jwt = new SignJWT({ permissions: ["VIEW_FACTOR_ANALYTICS", "NOT_A_PERMISSION"], org: "acme", ...options.claims })
+async function token(
+  options: {
+    key?: CryptoKey;
+    alg?: string;
+    kid?: string;
+    iss?: string;
+    exp?: number | null;
+    claims?: Record<string, unknown>;
+  } = {},
+): Promise<string> {
+  const jwt = new SignJWT({
+    permissions: ["VIEW_FACTOR_ANALYTICS", "NOT_A_PERMISSION"],
+    org: "acme",
+    ...options.claims,
+  })
     .setProtectedHeader({ alg: options.alg ?? "ES256", kid: options.kid ?? "key-1" })
     .setSubject("alice")
     .setIssuer(options.iss ?? issuer)
@@ -48,7 +67,10 @@ function request(bearer: string): Request {
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(ApiError);
   return error as ApiError;
 }
@@ -67,7 +89,13 @@ describe("authenticate with a JWKS", () => {
   });
 
   it("rejects HS256 (even with a secret configured), another key, another issuer and a token without exp", async () => {
-    const hs256 = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuer(issuer).setAudience(audience).setExpirationTime("5m").sign(new TextEncoder().encode("a".repeat(40)));
+    const hs256 = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode("a".repeat(40)));
     for (const [name, bearer] of [
       ["HS256", hs256],
       ["another key", await token({ key: strangerKey })],
@@ -82,17 +110,35 @@ describe("authenticate with a JWKS", () => {
   });
 
   it("accepts a token expired within the clock tolerance", async () => {
-    await expect(authenticate(request(await token({ exp: Math.floor(Date.now() / 1000) - 10 })), production())).resolves.toMatchObject({ sub: "alice" });
+    await expect(
+      authenticate(request(await token({ exp: Math.floor(Date.now() / 1000) - 10 })), production()),
+    ).resolves.toMatchObject({ sub: "alice" });
   });
 });
 
 describe("authMode", () => {
   it("fails closed on configurations that would weaken verification", () => {
     expect(authMode({ ...production(), JWT_ISSUER: "" })).toMatchObject({ kind: "misconfigured" });
-    expect(authMode({ ...production(), JWT_ALGORITHMS: "ES256,HS256" })).toMatchObject({ kind: "misconfigured", reason: expect.stringContaining("HS256") });
-    expect(authMode({ ...production(), JWT_JWKS_URL: "" })).toMatchObject({ kind: "misconfigured", reason: expect.stringContaining("outside development") });
-    expect(authMode({ ENVIRONMENT: "development", JWT_SECRET: "short", JWT_JWKS_URL: "", JWT_ISSUER: "", JWT_AUDIENCE: "" })).toMatchObject({ kind: "misconfigured" });
-    expect(authMode({ ENVIRONMENT: "development", JWT_SECRET: "x".repeat(32), JWT_JWKS_URL: "", JWT_ISSUER: "i", JWT_AUDIENCE: "a" })).toMatchObject({ kind: "shared_secret", algorithms: ["HS256"], issuer: "i", audience: "a" });
+    expect(authMode({ ...production(), JWT_ALGORITHMS: "ES256,HS256" })).toMatchObject({
+      kind: "misconfigured",
+      reason: expect.stringContaining("HS256"),
+    });
+    expect(authMode({ ...production(), JWT_JWKS_URL: "" })).toMatchObject({
+      kind: "misconfigured",
+      reason: expect.stringContaining("outside development"),
+    });
+    expect(
+      authMode({ ENVIRONMENT: "development", JWT_SECRET: "short", JWT_JWKS_URL: "", JWT_ISSUER: "", JWT_AUDIENCE: "" }),
+    ).toMatchObject({ kind: "misconfigured" });
+    expect(
+      authMode({
+        ENVIRONMENT: "development",
+        JWT_SECRET: "x".repeat(32),
+        JWT_JWKS_URL: "",
+        JWT_ISSUER: "i",
+        JWT_AUDIENCE: "a",
+      }),
+    ).toMatchObject({ kind: "shared_secret", algorithms: ["HS256"], issuer: "i", audience: "a" });
   });
 
   it("answers 503 for every token while misconfigured", async () => {

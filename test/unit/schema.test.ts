@@ -5,7 +5,14 @@ import { defaultFactors } from "../../schema/seed/default-factors.ts";
 
 describe("default factor set", () => {
   it("matches DESIGN.md section 4: 12 factors, their methods, inputs, windows and minimums", () => {
-    const table = defaultFactors.map((f) => [f.name, f.category, f.method, f.inputSymbol ?? `${f.longSymbol}-${f.shortSymbol}`, f.windowDays, f.minObservations]);
+    const table = defaultFactors.map((f) => [
+      f.name,
+      f.category,
+      f.method,
+      f.inputSymbol ?? `${f.longSymbol}-${f.shortSymbol}`,
+      f.windowDays,
+      f.minObservations,
+    ]);
     expect(table).toEqual([
       ["Market Beta", "market", "ols", "SPY", 365, 60],
       ["Interest Rate Beta", "rates", "ols", "TLT", 365, 60],

@@ -27,7 +27,8 @@ describe("synthetic market", () => {
     const market = generateSyntheticMarket(options);
     const days = market.calendar.length;
     const closes = (symbol: string) => market.prices.filter((p) => p.symbol === symbol);
-    for (const etf of ["SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"]) expect(closes(etf)).toHaveLength(days);
+    for (const etf of ["SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"])
+      expect(closes(etf)).toHaveLength(days);
     const equities = market.instruments.filter((i) => i.assetType === "equity").map((i) => i.symbol);
     const lateListing = closes(equities[3]!);
     expect(lateListing[0]?.date).toBe(market.calendar[Math.floor(days / 2)]);
@@ -53,8 +54,11 @@ describe("synthetic market", () => {
     };
     const correlation = (x: number[], y: number[]) => {
       const mean = (v: number[]) => v.reduce((s, a) => s + a, 0) / v.length;
-      const mx = mean(x), my = mean(y);
-      let sxy = 0, sxx = 0, syy = 0;
+      const mx = mean(x),
+        my = mean(y);
+      let sxy = 0,
+        sxx = 0,
+        syy = 0;
       for (let i = 0; i < x.length; i++) {
         sxy += (x[i]! - mx) * (y[i]! - my);
         sxx += (x[i]! - mx) ** 2;
@@ -62,7 +66,8 @@ describe("synthetic market", () => {
       }
       return sxy / Math.sqrt(sxx * syy);
     };
-    for (const etf of ["VTV", "VUG", "QUAL", "USMV"]) expect(correlation(returns("SPY"), returns(etf))).toBeGreaterThan(0.8);
+    for (const etf of ["VTV", "VUG", "QUAL", "USMV"])
+      expect(correlation(returns("SPY"), returns(etf))).toBeGreaterThan(0.8);
     expect(correlation(returns("SPY"), returns("TLT"))).toBeLessThan(0);
   });
 });

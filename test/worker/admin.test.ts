@@ -10,7 +10,14 @@
 import { env, exports } from "cloudflare:workers";
 import { and, eq, inArray, like } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { batchChunks, batchPhaseResults, batchRuns, marketPrices, portfolios, symbolUniverse } from "../../schema/index.ts";
+import {
+  batchChunks,
+  batchPhaseResults,
+  batchRuns,
+  marketPrices,
+  portfolios,
+  symbolUniverse,
+} from "../../schema/index.ts";
 import type { BatchRunDetail, BatchRunStartResponse, RunList } from "../../worker/batch/run-history.ts";
 import { batchPhases, type StoredPhaseCounts } from "../../worker/batch/telemetry.ts";
 import { getDatabase } from "../../worker/db/client.ts";
@@ -25,13 +32,21 @@ const operator = await authHeaders("admin-test");
 
 /** The Worker's fetch with the operator's token (every permission). */
 function adminFetch(url: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(url, { ...init, headers: { ...operator, ...(init.headers as Record<string, string> | undefined) } });
+  return exports.default.fetch(url, {
+    ...init,
+    headers: { ...operator, ...(init.headers as Record<string, string> | undefined) },
+  });
 }
 const startedRunIds = new Set<string>();
 
 async function postJson(path: string, body: unknown, base = admin): Promise<Response> {
-  const response = await adminFetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (path.startsWith("/batch/") && response.status < 300) startedRunIds.add((await response.clone().json<BatchRunStartResponse>()).run_id);
+  const response = await adminFetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (path.startsWith("/batch/") && response.status < 300)
+    startedRunIds.add((await response.clone().json<BatchRunStartResponse>()).run_id);
   return response;
 }
 
@@ -67,7 +82,15 @@ describe("POST /admin/batch/run", () => {
     expect(body).toEqual({ run_id: expect.any(String), outcome: "started", dates: ["2021-03-03"] });
     expect(response.headers.get("location")).toBe(`/api/v1/admin/batch/runs/${body.run_id}`);
     const run = await db.select().from(batchRuns).where(eq(batchRuns.id, body.run_id)).get();
-    expect(run).toMatchObject({ trigger: "admin", startDate: "2021-03-03", endDate: "2021-03-03", dates: ["2021-03-03"], forceRerun: true, portfolioId: null, requestedBy: "admin-test" });
+    expect(run).toMatchObject({
+      trigger: "admin",
+      startDate: "2021-03-03",
+      endDate: "2021-03-03",
+      dates: ["2021-03-03"],
+      forceRerun: true,
+      portfolioId: null,
+      requestedBy: "admin-test",
+    });
   });
 
   it("returns the run already under way (200, same id) when the same request arrives while it is active", async () => {
@@ -77,7 +100,12 @@ describe("POST /admin/batch/run", () => {
     expect(responses.map((response) => response.status).sort()).toEqual([200, 202]);
     expect(bodies.map((body) => body.outcome).sort()).toEqual(["already_running", "started"]);
     expect(bodies[0]!.run_id).toBe(bodies[1]!.run_id);
-    expect(await db.select({ id: batchRuns.id }).from(batchRuns).where(and(eq(batchRuns.startDate, "2021-03-04"), eq(batchRuns.trigger, "admin")))).toHaveLength(1);
+    expect(
+      await db
+        .select({ id: batchRuns.id })
+        .from(batchRuns)
+        .where(and(eq(batchRuns.startDate, "2021-03-04"), eq(batchRuns.trigger, "admin"))),
+    ).toHaveLength(1);
   });
 
   it("records the portfolio_id of an existing portfolio on the run", async () => {
@@ -92,7 +120,10 @@ describe("POST /admin/batch/run", () => {
   it("answers 404 for an unknown portfolio_id and creates no run", async () => {
     const response = await postJson("/batch/run", { date: "2021-03-08", portfolio_id: "AD-no-such-portfolio" });
     expect(response.status).toBe(404);
-    expect(await errorOf(response)).toEqual({ code: "NOT_FOUND", message: "portfolio AD-no-such-portfolio does not exist" });
+    expect(await errorOf(response)).toEqual({
+      code: "NOT_FOUND",
+      message: "portfolio AD-no-such-portfolio does not exist",
+    });
     expect(await db.select().from(batchRuns).where(eq(batchRuns.portfolioId, "AD-no-such-portfolio"))).toHaveLength(0);
   });
 
@@ -103,7 +134,9 @@ describe("POST /admin/batch/run", () => {
   });
 
   it("reports every bad field by path: impossible date, wrong types, unknown field", async () => {
-    const details = await fieldErrorsOf(await postJson("/batch/run", { date: "2021-02-30", force_rerun: "yes", portfolio_id: 7, forceRerun: true }));
+    const details = await fieldErrorsOf(
+      await postJson("/batch/run", { date: "2021-02-30", force_rerun: "yes", portfolio_id: 7, forceRerun: true }),
+    );
     expect(details).toEqual(
       expect.arrayContaining([
         { path: "date", message: 'date must be a calendar date YYYY-MM-DD, got "2021-02-30"' },
@@ -116,7 +149,9 @@ describe("POST /admin/batch/run", () => {
   });
 
   it("requires a date and refuses dates after today", async () => {
-    expect(await fieldErrorsOf(await postJson("/batch/run", {}))).toEqual([{ path: "date", message: "date is required" }]);
+    expect(await fieldErrorsOf(await postJson("/batch/run", {}))).toEqual([
+      { path: "date", message: "date is required" },
+    ]);
     const future = await fieldErrorsOf(await postJson("/batch/run", { date: "2100-01-04" }));
     expect(future).toEqual([{ path: "date", message: expect.stringContaining("is after today") }]);
   });
@@ -135,7 +170,13 @@ describe("POST /admin/batch/backfill", () => {
     const body = await response.json<BatchRunStartResponse>();
     expect(body.dates).toEqual(["2021-03-12", "2021-03-15", "2021-03-16"]);
     const run = await db.select().from(batchRuns).where(eq(batchRuns.id, body.run_id)).get();
-    expect(run).toMatchObject({ trigger: "backfill", startDate: "2021-03-12", endDate: "2021-03-16", dates: body.dates, forceRerun: false });
+    expect(run).toMatchObject({
+      trigger: "backfill",
+      startDate: "2021-03-12",
+      endDate: "2021-03-16",
+      dates: body.dates,
+      forceRerun: false,
+    });
   });
 
   it("names `from` when from is after to", async () => {
@@ -146,7 +187,12 @@ describe("POST /admin/batch/backfill", () => {
 
   it("names `to` when the range is longer than 400 calendar days, and accepts exactly 400", async () => {
     const tooLong = await fieldErrorsOf(await postJson("/batch/backfill", { from: "2020-01-01", to: "2021-02-04" }));
-    expect(tooLong).toEqual([{ path: "to", message: "the range is longer than 400 calendar days (to must be on or before 2021-02-03); split the backfill" }]);
+    expect(tooLong).toEqual([
+      {
+        path: "to",
+        message: "the range is longer than 400 calendar days (to must be on or before 2021-02-03); split the backfill",
+      },
+    ]);
     // Checked on the schema: a 400-day run through the API would have the consumer compute ~285 dates.
     expect(batchBackfillRequestSchema.safeParse({ from: "2020-01-01", to: "2021-02-03" }).success).toBe(true);
   });
@@ -161,11 +207,17 @@ describe("POST /admin/batch/backfill", () => {
   });
 
   it("takes last_trading_days instead of a range, not both, and only a whole number from 1", async () => {
-    expect(await fieldErrorsOf(await postJson("/batch/backfill", { from: "2021-03-22", to: "2021-03-23", last_trading_days: 5 }))).toEqual([
-      { path: "last_trading_days", message: "give either last_trading_days or from/to, not both" },
+    expect(
+      await fieldErrorsOf(
+        await postJson("/batch/backfill", { from: "2021-03-22", to: "2021-03-23", last_trading_days: 5 }),
+      ),
+    ).toEqual([{ path: "last_trading_days", message: "give either last_trading_days or from/to, not both" }]);
+    expect(await fieldErrorsOf(await postJson("/batch/backfill", { last_trading_days: 0 }))).toEqual([
+      { path: "last_trading_days", message: "last_trading_days must be at least 1" },
     ]);
-    expect(await fieldErrorsOf(await postJson("/batch/backfill", { last_trading_days: 0 }))).toEqual([{ path: "last_trading_days", message: "last_trading_days must be at least 1" }]);
-    expect(await fieldErrorsOf(await postJson("/batch/backfill", { last_trading_days: 2.5 }))).toEqual([{ path: "last_trading_days", message: "last_trading_days must be a whole number" }]);
+    expect(await fieldErrorsOf(await postJson("/batch/backfill", { last_trading_days: 2.5 }))).toEqual([
+      { path: "last_trading_days", message: "last_trading_days must be a whole number" },
+    ]);
   });
 });
 
@@ -196,7 +248,15 @@ describe("GET /admin/batch/runs", () => {
     const page = await first.json<RunList>();
     expect(page.runs.map((run) => run.id)).toEqual([c, b, a]);
     expect(page.total_count).toBeGreaterThanOrEqual(3);
-    expect(page.runs[0]).toMatchObject({ id: c, trigger: "backfill", status: "failed", start_date: "2021-05-03", end_date: "2021-05-04", dates_total: 2, dates_published: 0 });
+    expect(page.runs[0]).toMatchObject({
+      id: c,
+      trigger: "backfill",
+      status: "failed",
+      start_date: "2021-05-03",
+      end_date: "2021-05-04",
+      dates_total: 2,
+      dates_published: 0,
+    });
 
     const second = await (await adminFetch(`${admin}/batch/runs?limit=1&offset=1`)).json<RunList>();
     expect(second.runs.map((run) => run.id)).toEqual([b]);
@@ -212,7 +272,9 @@ describe("GET /admin/batch/runs", () => {
   it("defaults to 20 runs and refuses limits outside 1..100, an unknown status or an unknown parameter", async () => {
     const defaults = await (await adminFetch(`${admin}/batch/runs`)).json<RunList>();
     expect(defaults.runs.length).toBeLessThanOrEqual(20);
-    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?limit=101`))).toEqual([{ path: "limit", message: "limit must be a whole number from 1 to 100" }]);
+    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?limit=101`))).toEqual([
+      { path: "limit", message: "limit must be a whole number from 1 to 100" },
+    ]);
     expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?limit=abc&offset=-1`))).toEqual([
       { path: "limit", message: "limit must be a whole number from 1 to 100" },
       { path: "offset", message: `offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}` },
@@ -220,12 +282,19 @@ describe("GET /admin/batch/runs", () => {
     expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?status=done`))).toEqual([
       { path: "status", message: "status must be one of queued, running, completed, partial, failed" },
     ]);
-    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?page=2`))).toEqual([{ path: "page", message: 'unknown field "page"' }]);
+    expect(await fieldErrorsOf(await adminFetch(`${admin}/batch/runs?page=2`))).toEqual([
+      { path: "page", message: 'unknown field "page"' },
+    ]);
   });
 });
 
 describe("GET /admin/batch/runs/:id", () => {
-  function storedCounts(unit: "symbols" | "portfolios" | "dates", total: number, failed: number, issues: StoredPhaseCounts["issues"] = []): StoredPhaseCounts {
+  function storedCounts(
+    unit: "symbols" | "portfolios" | "dates",
+    total: number,
+    failed: number,
+    issues: StoredPhaseCounts["issues"] = [],
+  ): StoredPhaseCounts {
     return {
       unit,
       total,
@@ -271,16 +340,54 @@ describe("GET /admin/batch/runs/:id", () => {
       finishedAt: `${date}T22:00:00.120Z`,
     });
     // Inserted out of order: the detail orders by date, then phase order.
-    await db.insert(batchPhaseResults).values([
-      phaseRow("2021-04-06", "symbol_metrics"),
-      ...[...batchPhases].reverse().map((phase) => phaseRow("2021-04-05", phase)),
-      phaseRow("2021-04-06", "market_data", false, storedCounts("symbols", 3, 1, [{ item: "ADFAIL", kind: "failed", reason: "no_prices", detail: "no close on 2021-04-06" }])),
-    ]);
+    await db
+      .insert(batchPhaseResults)
+      .values([
+        phaseRow("2021-04-06", "symbol_metrics"),
+        ...[...batchPhases].reverse().map((phase) => phaseRow("2021-04-05", phase)),
+        phaseRow(
+          "2021-04-06",
+          "market_data",
+          false,
+          storedCounts("symbols", 3, 1, [
+            { item: "ADFAIL", kind: "failed", reason: "no_prices", detail: "no close on 2021-04-06" },
+          ]),
+        ),
+      ]);
     await db.insert(batchChunks).values([
-      { runId, calculationDate: "2021-04-05", phase: "universe_factors", chunkIndex: 0, symbols: ["ADAAA", "ADBBB"], status: "done" },
-      { runId, calculationDate: "2021-04-06", phase: "universe_factors", chunkIndex: 2, symbols: ["ADEEE"], status: "pending" },
-      { runId, calculationDate: "2021-04-06", phase: "universe_factors", chunkIndex: 1, symbols: ["ADCCC", "ADDDD"], status: "failed", errorText: "phase.chunk dead-lettered after 6 attempt(s)" },
-      { runId, calculationDate: "2021-04-06", phase: "universe_factors", chunkIndex: 0, symbols: ["ADAAA", "ADBBB"], status: "done" },
+      {
+        runId,
+        calculationDate: "2021-04-05",
+        phase: "universe_factors",
+        chunkIndex: 0,
+        symbols: ["ADAAA", "ADBBB"],
+        status: "done",
+      },
+      {
+        runId,
+        calculationDate: "2021-04-06",
+        phase: "universe_factors",
+        chunkIndex: 2,
+        symbols: ["ADEEE"],
+        status: "pending",
+      },
+      {
+        runId,
+        calculationDate: "2021-04-06",
+        phase: "universe_factors",
+        chunkIndex: 1,
+        symbols: ["ADCCC", "ADDDD"],
+        status: "failed",
+        errorText: "phase.chunk dead-lettered after 6 attempt(s)",
+      },
+      {
+        runId,
+        calculationDate: "2021-04-06",
+        phase: "universe_factors",
+        chunkIndex: 0,
+        symbols: ["ADAAA", "ADBBB"],
+        status: "done",
+      },
     ]);
     return runId;
   }
@@ -291,7 +398,14 @@ describe("GET /admin/batch/runs/:id", () => {
     expect(response.status).toBe(200);
     const detail = await response.json<BatchRunDetail>();
 
-    expect(detail.run).toMatchObject({ id: runId, status: "running", trigger: "backfill", dates: ["2021-04-05", "2021-04-06"], dates_total: 2, dates_published: 1 });
+    expect(detail.run).toMatchObject({
+      id: runId,
+      status: "running",
+      trigger: "backfill",
+      dates: ["2021-04-05", "2021-04-06"],
+      dates_total: 2,
+      dates_published: 1,
+    });
     expect(detail.progress).toEqual({
       dates_total: 2,
       dates_published: 1,
@@ -311,7 +425,15 @@ describe("GET /admin/batch/runs/:id", () => {
       name: "market_data",
       success: false,
       message: "market_data failed for some items",
-      counts: expect.objectContaining({ unit: "symbols", total: 3, computed: 2, failed: 1, failed_reasons: { no_prices: 1 }, rows_stored: 24, chunks_total: 1 }),
+      counts: expect.objectContaining({
+        unit: "symbols",
+        total: 3,
+        computed: 2,
+        failed: 1,
+        failed_reasons: { no_prices: 1 },
+        rows_stored: 24,
+        chunks_total: 1,
+      }),
       issues: [{ item: "ADFAIL", kind: "failed", reason: "no_prices", detail: "no close on 2021-04-06" }],
       issues_truncated: false,
       duration_ms: 120,
@@ -348,7 +470,12 @@ describe("GET /admin/batch/runs/:id", () => {
 });
 
 describe("POST /admin/market-data/prices", () => {
-  const pricesOf = (symbols: string[]) => db.select().from(marketPrices).where(inArray(marketPrices.symbol, symbols)).orderBy(marketPrices.symbol, marketPrices.date);
+  const pricesOf = (symbols: string[]) =>
+    db
+      .select()
+      .from(marketPrices)
+      .where(inArray(marketPrices.symbol, symbols))
+      .orderBy(marketPrices.symbol, marketPrices.date);
 
   it("stores the prices with source upload, registers new symbols, and a re-upload changes nothing", async () => {
     const upload = {
@@ -378,21 +505,40 @@ describe("POST /admin/market-data/prices", () => {
       { symbol: "ADPX1", date: "2021-06-02", close: 10.75, adjClose: null, volume: null, source: "upload" },
       { symbol: "ADPX2", date: "2021-06-01", close: 99, adjClose: null, volume: null, source: "upload" },
     ]);
-    expect(await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(like(symbolUniverse.symbol, "ADPX_"))).toHaveLength(2);
+    expect(
+      await db
+        .select({ symbol: symbolUniverse.symbol })
+        .from(symbolUniverse)
+        .where(like(symbolUniverse.symbol, "ADPX_")),
+    ).toHaveLength(2);
 
     const again = await postJson("/market-data/prices", upload);
-    expect(await again.json<PriceUploadResponse>()).toMatchObject({ rows: 3, inserted: 0, updated: 0, unchanged: 3, symbols_registered: 0 });
+    expect(await again.json<PriceUploadResponse>()).toMatchObject({
+      rows: 3,
+      inserted: 0,
+      updated: 0,
+      unchanged: 3,
+      symbols_registered: 0,
+    });
   });
 
   it("replaces a provider's close with the user's, and says so with the values", async () => {
-    await db.insert(marketPrices).values({ symbol: "ADPXS", date: "2021-06-01", close: 20, adjClose: null, volume: null, source: "stooq" });
-    const response = await postJson("/market-data/prices", { prices: [{ date: "2021-06-01", symbol: "adpxs", close: 21.5 }] });
+    await db
+      .insert(marketPrices)
+      .values({ symbol: "ADPXS", date: "2021-06-01", close: 20, adjClose: null, volume: null, source: "stooq" });
+    const response = await postJson("/market-data/prices", {
+      prices: [{ date: "2021-06-01", symbol: "adpxs", close: 21.5 }],
+    });
     expect(await response.json<PriceUploadResponse>()).toMatchObject({
       updated: 1,
       other_source_replaced: 1,
-      other_source_examples: [{ symbol: "ADPXS", date: "2021-06-01", stored_close: 20, stored_source: "stooq", close: 21.5 }],
+      other_source_examples: [
+        { symbol: "ADPXS", date: "2021-06-01", stored_close: 20, stored_source: "stooq", close: 21.5 },
+      ],
     });
-    expect(await pricesOf(["ADPXS"])).toEqual([{ symbol: "ADPXS", date: "2021-06-01", close: 21.5, adjClose: null, volume: null, source: "upload" }]);
+    expect(await pricesOf(["ADPXS"])).toEqual([
+      { symbol: "ADPXS", date: "2021-06-01", close: 21.5, adjClose: null, volume: null, source: "upload" },
+    ]);
   });
 
   it("refuses an upload with bad rows with 400 listing every path, and writes nothing", async () => {
@@ -405,7 +551,12 @@ describe("POST /admin/market-data/prices", () => {
       ],
     });
     const details = await fieldErrorsOf(response);
-    expect(details.map((detail) => detail.path)).toEqual(["prices[1].close", "prices[2].date", "prices[3].close", "prices[3].open"]);
+    expect(details.map((detail) => detail.path)).toEqual([
+      "prices[1].close",
+      "prices[2].date",
+      "prices[3].close",
+      "prices[3].open",
+    ]);
     expect(details.every((detail) => detail.message.length > 0)).toBe(true);
     expect(await pricesOf(["ADPX3", "ADPX4", "ADPX5", "ADPX6"])).toEqual([]);
     expect(await db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, "ADPX3"))).toEqual([]);
@@ -413,7 +564,11 @@ describe("POST /admin/market-data/prices", () => {
 
   it("answers 413 for a body over the size cap, by Content-Length and by the bytes actually sent", async () => {
     const oversized = `{"prices":[${" ".repeat(maxPriceUploadBytes)}]}`;
-    const declared = await adminFetch(`${admin}/market-data/prices`, { method: "POST", headers: { "content-type": "application/json" }, body: oversized });
+    const declared = await adminFetch(`${admin}/market-data/prices`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: oversized,
+    });
     expect(declared.status).toBe(413);
     expect((await errorOf(declared)).code).toBe("PAYLOAD_TOO_LARGE");
 
@@ -428,7 +583,11 @@ describe("POST /admin/market-data/prices", () => {
         sent += megabyte.byteLength;
       },
     });
-    const streamed = await adminFetch(`${admin}/market-data/prices`, { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+    const streamed = await adminFetch(`${admin}/market-data/prices`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+    });
     expect(streamed.status).toBe(413);
     expect((await errorOf(streamed)).code).toBe("PAYLOAD_TOO_LARGE");
   });
@@ -436,11 +595,19 @@ describe("POST /admin/market-data/prices", () => {
 
 describe("admin permissions", () => {
   it("answers 401 without a token and 403 without RUN_BATCH, before reading the request, and creates nothing", async () => {
-    const noToken = await exports.default.fetch(`${admin}/batch/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ date: "2021-03-09" }) });
+    const noToken = await exports.default.fetch(`${admin}/batch/run`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ date: "2021-03-09" }),
+    });
     expect(noToken.status).toBe(401);
     expect(noToken.headers.get("www-authenticate")).toMatch(/^Bearer /);
     const viewer = await authHeaders("admin-viewer", ["VIEW_FACTOR_ANALYTICS", "IMPORT_MARKET_DATA"]);
-    const forbidden = await exports.default.fetch(`${admin}/batch/run`, { method: "POST", headers: { ...viewer, "content-type": "application/json" }, body: JSON.stringify({ date: "2021-03-09" }) });
+    const forbidden = await exports.default.fetch(`${admin}/batch/run`, {
+      method: "POST",
+      headers: { ...viewer, "content-type": "application/json" },
+      body: JSON.stringify({ date: "2021-03-09" }),
+    });
     expect(forbidden.status).toBe(403);
     expect(await errorOf(forbidden)).toMatchObject({ code: "FORBIDDEN", details: { required: "RUN_BATCH" } });
     expect(await db.select().from(batchRuns).where(eq(batchRuns.startDate, "2021-03-09"))).toHaveLength(0);
@@ -449,7 +616,11 @@ describe("admin permissions", () => {
 
   it("needs IMPORT_MARKET_DATA, not RUN_BATCH, for the price upload", async () => {
     const runner = await authHeaders("admin-runner", ["RUN_BATCH"]);
-    const response = await exports.default.fetch(`${admin}/market-data/prices`, { method: "POST", headers: { ...runner, "content-type": "application/json" }, body: JSON.stringify({ prices: [] }) });
+    const response = await exports.default.fetch(`${admin}/market-data/prices`, {
+      method: "POST",
+      headers: { ...runner, "content-type": "application/json" },
+      body: JSON.stringify({ prices: [] }),
+    });
     expect(response.status).toBe(403);
     expect(await errorOf(response)).toMatchObject({ code: "FORBIDDEN", details: { required: "IMPORT_MARKET_DATA" } });
   });

@@ -1,7 +1,13 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { companyProfiles, marketPrices, symbolBetaGaps, symbolDailyMetrics, symbolFactorExposures } from "../../schema/index.ts";
+import {
+  companyProfiles,
+  marketPrices,
+  symbolBetaGaps,
+  symbolDailyMetrics,
+  symbolFactorExposures,
+} from "../../schema/index.ts";
 import { computeSymbolMetricsChunk, denormalizeFactorColumns } from "../../worker/batch/symbol-metrics-phase.ts";
 import { computeSymbolMetrics } from "../../worker/factors/symbol-metrics.ts";
 import { computeUniverseFactorsChunk } from "../../worker/batch/universe-factors.ts";
@@ -16,33 +22,67 @@ const calculationDate = market.calendar.at(-1)!;
 const equities = market.instruments.filter((i) => i.assetType === "equity").map((i) => i.symbol);
 // A symbol with only 30 closes: every factor is `insufficient_data`.
 const shortHistory = "WTSHORT";
-const shortRows = market.prices.filter((p) => p.symbol === equities[0]).slice(-30).map((p) => ({ ...p, symbol: shortHistory }));
+const shortRows = market.prices
+  .filter((p) => p.symbol === equities[0])
+  .slice(-30)
+  .map((p) => ({ ...p, symbol: shortHistory }));
 const allPrices = [...market.prices, ...shortRows];
 // Symbols whose last close is more than 5 trading days before the date (the synthetic market's
 // delisting): `stale_prices`, no betas (DESIGN.md section 4).
 const lastCloseOf = (symbol: string) => market.prices.filter((p) => p.symbol === symbol).at(-1)?.date ?? "";
-const staleEquities = equities.filter((symbol) => market.calendar.filter((date) => date > lastCloseOf(symbol)).length > 5);
+const staleEquities = equities.filter(
+  (symbol) => market.calendar.filter((date) => date > lastCloseOf(symbol)).length > 5,
+);
 const liveEquities = equities.filter((symbol) => !staleEquities.includes(symbol));
 
 async function storedRows(symbols: readonly string[]) {
   return db
     .select()
     .from(symbolFactorExposures)
-    .where(and(eq(symbolFactorExposures.calculationDate, calculationDate), inArray(symbolFactorExposures.symbol, [...symbols])))
+    .where(
+      and(
+        eq(symbolFactorExposures.calculationDate, calculationDate),
+        inArray(symbolFactorExposures.symbol, [...symbols]),
+      ),
+    )
     .orderBy(symbolFactorExposures.symbol, symbolFactorExposures.factorId);
 }
 
 beforeAll(async () => {
-  const rows = allPrices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close, adjClose: null, volume: p.volume, source: "synthetic" }));
+  const rows = allPrices.map((p) => ({
+    symbol: p.symbol,
+    date: p.date,
+    close: p.close,
+    adjClose: null,
+    volume: p.volume,
+    source: "synthetic",
+  }));
   const inserts = [];
-  for (let i = 0; i < rows.length; i += 500) inserts.push(db.insert(marketPrices).values(rows.slice(i, i + 500)).onConflictDoNothing());
+  for (let i = 0; i < rows.length; i += 500)
+    inserts.push(
+      db
+        .insert(marketPrices)
+        .values(rows.slice(i, i + 500))
+        .onConflictDoNothing(),
+    );
   const [first, ...rest] = inserts;
   await db.batch([first!, ...rest]);
   // A profile for the first equity only: the others score lower.
-  await db.insert(companyProfiles).values({
-    symbol: equities[0]!, companyName: "WT Test Co (synthetic)", sector: "Energy", industry: "Oil & Gas",
-    marketCap: 5e9, enterpriseValue: 6e9, peRatio: 12, psRatio: 1.5, pbRatio: 2, asOf: calculationDate,
-  }).onConflictDoNothing();
+  await db
+    .insert(companyProfiles)
+    .values({
+      symbol: equities[0]!,
+      companyName: "WT Test Co (synthetic)",
+      sector: "Energy",
+      industry: "Oil & Gas",
+      marketCap: 5e9,
+      enterpriseValue: 6e9,
+      peRatio: 12,
+      psRatio: 1.5,
+      pbRatio: 2,
+      asOf: calculationDate,
+    })
+    .onConflictDoNothing();
 });
 
 async function metricsRows(symbols: readonly string[]) {
@@ -57,26 +97,47 @@ describe("symbol metrics phase (one chunk), before the factors", () => {
   it("writes a row per symbol trading on the date, with the pure metrics, and reports the others", async () => {
     const result = await computeSymbolMetricsChunk(db, { calculationDate, symbols: [...equities, "WTNOPRICE"] });
     const rows = await metricsRows(equities);
-    const delisted = equities.filter((symbol) => market.prices.filter((p) => p.symbol === symbol).at(-1)?.date !== calculationDate);
+    const delisted = equities.filter(
+      (symbol) => market.prices.filter((p) => p.symbol === symbol).at(-1)?.date !== calculationDate,
+    );
     expect(result.withoutClose.sort()).toEqual([...delisted, "WTNOPRICE"].sort());
     expect(rows).toHaveLength(equities.length - delisted.length);
     expect(result.counts).toMatchObject({ rowsWritten: rows.length, symbolsWithoutClose: delisted.length + 1 });
     const first = rows.find((row) => row.symbol === equities[0])!;
-    const closes = market.prices.filter((p) => p.symbol === equities[0]).map((p) => ({ date: p.date, close: p.close, adjClose: null }));
+    const closes = market.prices
+      .filter((p) => p.symbol === equities[0])
+      .map((p) => ({ date: p.date, close: p.close, adjClose: null }));
     const expected = computeSymbolMetrics({
-      symbol: equities[0]!, metricsDate: calculationDate, closes, previousTradingDate: market.calendar.at(-2)!,
-      profile: { companyName: "WT Test Co (synthetic)", sector: "Energy", industry: "Oil & Gas", marketCap: 5e9, enterpriseValue: 6e9, peRatio: 12, psRatio: 1.5, pbRatio: 2 },
-      betas: {}, factorKeys: defaultFactorSpecs.map((f) => f.key),
+      symbol: equities[0]!,
+      metricsDate: calculationDate,
+      closes,
+      previousTradingDate: market.calendar.at(-2)!,
+      profile: {
+        companyName: "WT Test Co (synthetic)",
+        sector: "Energy",
+        industry: "Oil & Gas",
+        marketCap: 5e9,
+        enterpriseValue: 6e9,
+        peRatio: 12,
+        psRatio: 1.5,
+        pbRatio: 2,
+      },
+      betas: {},
+      factorKeys: defaultFactorSpecs.map((f) => f.key),
     });
     expect(first).toMatchObject({
-      currentPrice: expected.currentPrice, return1d: expected.return1d, returnYtd: expected.returnYtd, return1y: expected.return1y,
-      sector: "Energy", factorMarketBeta: null, dataQualityScore: expected.dataQualityScore,
+      currentPrice: expected.currentPrice,
+      return1d: expected.return1d,
+      returnYtd: expected.returnYtd,
+      return1y: expected.return1y,
+      sector: "Energy",
+      factorMarketBeta: null,
+      dataQualityScore: expected.dataQualityScore,
     });
     // 15 own fields present of 27 before any beta exists.
     expect(first.dataQualityScore).toBe(Math.round((100 * 15) / 27));
   });
 });
-
 
 describe("universe factors phase (one chunk)", () => {
   it("stores the factor engine's betas for every symbol of the chunk, and reports the ones it cannot compute", async () => {
@@ -86,7 +147,10 @@ describe("universe factors phase (one chunk)", () => {
       forceRerun: false,
     });
     const expected = computeUniverseBetas(
-      buildFactorEngineInput(allPrices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close })), defaultFactorSpecs).input,
+      buildFactorEngineInput(
+        allPrices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close })),
+        defaultFactorSpecs,
+      ).input,
       calculationDate,
     );
     const stored = await storedRows(equities);
@@ -103,7 +167,9 @@ describe("universe factors phase (one chunk)", () => {
       expect(row.regularizationAlpha).toBe(beta.regularizationAlpha);
       compared++;
     }
-    const estimatedCount = liveEquities.flatMap((s) => Object.values(expected.symbolBetasFor(s)!.betas)).filter((b) => b.status === "estimated").length;
+    const estimatedCount = liveEquities
+      .flatMap((s) => Object.values(expected.symbolBetasFor(s)!.betas))
+      .filter((b) => b.status === "estimated").length;
     expect(compared).toBe(estimatedCount);
     expect(compared).toBeGreaterThan(liveEquities.length * defaultFactorSpecs.length * 0.9);
     expect(staleEquities.length).toBeGreaterThan(0);
@@ -114,7 +180,9 @@ describe("universe factors phase (one chunk)", () => {
       rowsWritten: estimatedCount,
       rowsDeleted: 0,
     });
-    expect(result.missing).toContainEqual(expect.objectContaining({ symbol: "WTNOPRICE", factorKey: null, reason: "no_prices" }));
+    expect(result.missing).toContainEqual(
+      expect.objectContaining({ symbol: "WTNOPRICE", factorKey: null, reason: "no_prices" }),
+    );
     const short = result.missing.filter((m) => m.symbol === shortHistory);
     expect(short.map((m) => m.reason)).toEqual(Array(defaultFactorSpecs.length).fill("insufficient_data"));
     expect(await storedRows([shortHistory, "WTNOPRICE", ...staleEquities])).toEqual([]);
@@ -130,8 +198,11 @@ describe("universe factors phase (one chunk)", () => {
     expect(gapsOf("WTNOPRICE").map((gap) => gap.reason)).toEqual(Array(defaultFactorSpecs.length).fill("no_prices"));
     for (const symbol of staleEquities) {
       expect(gapsOf(symbol)).toHaveLength(defaultFactorSpecs.length);
-      for (const gap of gapsOf(symbol)) expect(gap).toMatchObject({ reason: "stale_prices", lastCloseDate: lastCloseOf(symbol) });
-      expect(result.missing).toContainEqual(expect.objectContaining({ symbol, factorKey: null, reason: "stale_prices" }));
+      for (const gap of gapsOf(symbol))
+        expect(gap).toMatchObject({ reason: "stale_prices", lastCloseDate: lastCloseOf(symbol) });
+      expect(result.missing).toContainEqual(
+        expect.objectContaining({ symbol, factorKey: null, reason: "stale_prices" }),
+      );
     }
   });
 
@@ -145,7 +216,11 @@ describe("universe factors phase (one chunk)", () => {
   it("recomputes with force_rerun, rewriting nothing that did not change", async () => {
     const before = await storedRows(equities);
     const rerun = await computeUniverseFactorsChunk(db, { calculationDate, symbols: equities, forceRerun: true });
-    expect(rerun.counts).toMatchObject({ symbolsComputed: liveEquities.length, rowsWritten: 0, rowsUnchanged: before.length });
+    expect(rerun.counts).toMatchObject({
+      symbolsComputed: liveEquities.length,
+      rowsWritten: 0,
+      rowsUnchanged: before.length,
+    });
     expect(await storedRows(equities)).toEqual(before);
   });
 
@@ -169,8 +244,14 @@ describe("universe factors phase (one chunk)", () => {
 
   it("removes a stored beta that is now missing instead of leaving it stale", async () => {
     await db.insert(symbolFactorExposures).values({
-      symbol: shortHistory, factorId: 1, calculationDate, betaValue: 1.2, observations: 200,
-      qualityFlag: "ok", calculationMethod: "ols", regressionWindowDays: 365,
+      symbol: shortHistory,
+      factorId: 1,
+      calculationDate,
+      betaValue: 1.2,
+      observations: 200,
+      qualityFlag: "ok",
+      calculationMethod: "ols",
+      regressionWindowDays: 365,
     });
     const rerun = await computeUniverseFactorsChunk(db, { calculationDate, symbols: [shortHistory], forceRerun: true });
     expect(rerun.counts.rowsDeleted).toBe(1);

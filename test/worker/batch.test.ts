@@ -57,14 +57,19 @@ async function waitForRunEnd(runId: string, timeoutMs = 30_000) {
 
 async function insertQueuedRun(date: string, dates: string[] = []) {
   const id = crypto.randomUUID();
-  await db.insert(batchRuns).values({ id, dedupeKey: `test:${id}`, trigger: "admin", startDate: date, endDate: date, dates });
+  await db
+    .insert(batchRuns)
+    .values({ id, dedupeKey: `test:${id}`, trigger: "admin", startDate: date, endDate: date, dates });
   return id;
 }
 
 describe("scheduled()", () => {
   it("creates one queued run for the weekday and the queue consumer starts it", async () => {
     // Wednesday 2025-01-15, 21:30 UTC, as the cron trigger fires.
-    const controller = createScheduledController({ scheduledTime: Date.UTC(2025, 0, 15, 21, 30), cron: "30 21 * * 1-5" });
+    const controller = createScheduledController({
+      scheduledTime: Date.UTC(2025, 0, 15, 21, 30),
+      cron: "30 21 * * 1-5",
+    });
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
@@ -72,7 +77,12 @@ describe("scheduled()", () => {
     const runs = await runsForDate("2025-01-15");
     expect(runs).toHaveLength(1);
     // BATCH_CATCH_UP_DAYS is 1 in this project: the Tuesday before, unpublished, is caught up.
-    expect(runs[0]).toMatchObject({ trigger: "cron", dedupeKey: "cron:2025-01-15", endDate: "2025-01-15", dates: ["2025-01-14", "2025-01-15"] });
+    expect(runs[0]).toMatchObject({
+      trigger: "cron",
+      dedupeKey: "cron:2025-01-15",
+      endDate: "2025-01-15",
+      dates: ["2025-01-14", "2025-01-15"],
+    });
     // The real queue (miniflare) delivers run.start to worker.queue(), which marks it running.
     const running = await waitForRunStatus(runs[0]!.id, "running");
     expect(running.startedAt).not.toBeNull();
@@ -94,7 +104,11 @@ describe("scheduled()", () => {
     await db.update(batchRuns).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchRuns.id, runId));
     const ctx = createExecutionContext();
     // A Saturday: the tick starts no run of its own, it only sweeps.
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.UTC(2025, 0, 25, 21, 30), cron: "30 21 * * 1-5" }), env, ctx);
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.UTC(2025, 0, 25, 21, 30), cron: "30 21 * * 1-5" }),
+      env,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     const ended = await waitForRunEnd(runId);
     expect(ended.status).toBe("completed");
@@ -136,7 +150,14 @@ describe("queue()", () => {
     const ended = await waitForRunEnd(runId);
     expect(["completed", "partial"]).toContain(ended.status);
     const phases = await db.select().from(batchPhaseResults).where(eq(batchPhaseResults.runId, runId));
-    expect(phases.map((row) => row.phase).sort()).toEqual(["denormalize", "market_data", "portfolio_analytics", "publish", "symbol_metrics", "universe_factors"]);
+    expect(phases.map((row) => row.phase).sort()).toEqual([
+      "denormalize",
+      "market_data",
+      "portfolio_analytics",
+      "publish",
+      "symbol_metrics",
+      "universe_factors",
+    ]);
   });
 
   it("acks a malformed message without retrying it or touching any run", async () => {
@@ -158,9 +179,15 @@ describe("queue()", () => {
 
   it("redelivers (not acks) a dead letter whose outcome cannot be recorded", async () => {
     const runId = await insertQueuedRun("2025-02-07");
-    const result = await deliver(batchDeadLetterQueueName, "m-dead-unrecorded", { type: "run.start", runId, date: "2025-02-07" }, 6, {
-      TURSO_DATABASE_URL: "http://127.0.0.1:9",
-    });
+    const result = await deliver(
+      batchDeadLetterQueueName,
+      "m-dead-unrecorded",
+      { type: "run.start", runId, date: "2025-02-07" },
+      6,
+      {
+        TURSO_DATABASE_URL: "http://127.0.0.1:9",
+      },
+    );
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages).toEqual([{ msgId: "m-dead-unrecorded" }]);
     expect((await runById(runId))?.status).toBe("queued");
@@ -168,7 +195,12 @@ describe("queue()", () => {
 
   it("marks the run partial, with the reason, when a message reaches the dead-letter queue", async () => {
     const runId = await insertQueuedRun("2025-02-06");
-    const result = await deliver(batchDeadLetterQueueName, "m-dead", { type: "run.start", runId, date: "2025-02-06" }, 6);
+    const result = await deliver(
+      batchDeadLetterQueueName,
+      "m-dead",
+      { type: "run.start", runId, date: "2025-02-06" },
+      6,
+    );
     expect(result.explicitAcks).toEqual(["m-dead"]);
     const run = await runById(runId);
     expect(run?.status).toBe("partial");

@@ -18,7 +18,11 @@ declare module "vitest" {
 
 async function callWorker(path: string, overrides: Record<string, string>, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`http://factor.test${path}`, init), { ...env, ...overrides } as Env, ctx);
+  const response = await worker.fetch(
+    new Request(`http://factor.test${path}`, init),
+    { ...env, ...overrides } as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -42,18 +46,26 @@ const cases = [
 describe.each(cases)("a database that is $name", ({ url, reason }) => {
   it("makes an API read answer 503 DATABASE_UNAVAILABLE with Retry-After, not 500", async () => {
     const started = Date.now();
-    const response = await callWorker("/api/v1/portfolios", { TURSO_DATABASE_URL: url(), DB_TIMEOUT_MS: "1000" }, { headers: await authHeaders("db-faults") });
+    const response = await callWorker(
+      "/api/v1/portfolios",
+      { TURSO_DATABASE_URL: url(), DB_TIMEOUT_MS: "1000" },
+      { headers: await authHeaders("db-faults") },
+    );
     await expectDatabaseUnavailable(response.clone());
     expect((await response.json<ApiErrorBody>()).error.details).toMatchObject({ reason });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("makes an API write answer 503 DATABASE_UNAVAILABLE too", async () => {
-    const response = await callWorker("/api/v1/portfolios", { TURSO_DATABASE_URL: url(), DB_TIMEOUT_MS: "1000" }, {
-      method: "POST",
-      headers: { ...(await authHeaders("db-faults")), "content-type": "application/json" },
-      body: JSON.stringify({ name: "never stored" }),
-    });
+    const response = await callWorker(
+      "/api/v1/portfolios",
+      { TURSO_DATABASE_URL: url(), DB_TIMEOUT_MS: "1000" },
+      {
+        method: "POST",
+        headers: { ...(await authHeaders("db-faults")), "content-type": "application/json" },
+        body: JSON.stringify({ name: "never stored" }),
+      },
+    );
     await expectDatabaseUnavailable(response);
   });
 
@@ -64,7 +76,12 @@ describe.each(cases)("a database that is $name", ({ url, reason }) => {
     expect(elapsed).toBeLessThan(2_000);
     expect(response.status).toBe(503);
     const health = await response.json<HealthReport>();
-    expect(health).toMatchObject({ status: "unavailable", db: "unreachable", migrations: null, error: { code: "DB_UNAVAILABLE" } });
+    expect(health).toMatchObject({
+      status: "unavailable",
+      db: "unreachable",
+      migrations: null,
+      error: { code: "DB_UNAVAILABLE" },
+    });
     expect(JSON.stringify(health)).not.toMatch(/at .*\.ts:\d+|select /i);
   });
 });
@@ -72,7 +89,11 @@ describe.each(cases)("a database that is $name", ({ url, reason }) => {
 describe("a frozen database with the default timeout", () => {
   it("fails an API request after DB_TIMEOUT_MS's default (10 s) rather than hanging", async () => {
     const started = Date.now();
-    const response = await callWorker("/api/v1/portfolios", { TURSO_DATABASE_URL: inject("silentDbUrl") }, { headers: await authHeaders("db-faults") });
+    const response = await callWorker(
+      "/api/v1/portfolios",
+      { TURSO_DATABASE_URL: inject("silentDbUrl") },
+      { headers: await authHeaders("db-faults") },
+    );
     const elapsed = Date.now() - started;
     await expectDatabaseUnavailable(response);
     expect(elapsed).toBeGreaterThanOrEqual(9_000);

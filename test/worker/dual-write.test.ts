@@ -30,9 +30,12 @@ const db = getDatabase(env);
 const market = generateSyntheticMarket({ seed: 20220630, equities: 3, startDate: "2021-06-07", endDate: "2022-12-30" });
 const dates = ["2022-12-29", "2022-12-30"] as const;
 const [earlier, calculationDate] = dates;
-const rename = (symbol: string) => (symbol.startsWith("SYN") ? `PAD${symbol.slice(3)}` : symbol === "QQQ" ? "PADQQQ" : symbol);
+const rename = (symbol: string) =>
+  symbol.startsWith("SYN") ? `PAD${symbol.slice(3)}` : symbol === "QQQ" ? "PADQQQ" : symbol;
 const prices = market.prices.map((p) => ({ ...p, symbol: rename(p.symbol) }));
-const [stockA, stockB, stockC] = market.instruments.filter((i) => i.assetType === "equity").map((i) => rename(i.symbol)) as [string, string, string];
+const [stockA, stockB, stockC] = market.instruments
+  .filter((i) => i.assetType === "equity")
+  .map((i) => rename(i.symbol)) as [string, string, string];
 const etf = "PADQQQ";
 const worldSymbols = [stockA, stockB, stockC, etf];
 const closeOn = (symbol: string, date: string) => prices.find((p) => p.symbol === symbol && p.date === date)!.close;
@@ -46,14 +49,28 @@ const heldInMain = ["pa-dual-call", "pa-dual-etf", "pa-dual-long", "pa-dual-put"
 
 async function runDates(dualWrite: boolean) {
   const outcomes = [];
-  for (const date of dates) outcomes.push(await runPortfolioAnalyticsChunk(db, { calculationDate: date, portfolioIds, dualWrite }));
+  for (const date of dates)
+    outcomes.push(await runPortfolioAnalyticsChunk(db, { calculationDate: date, portfolioIds, dualWrite }));
   return outcomes;
 }
 
 beforeAll(async () => {
-  const rows = prices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close, adjClose: null, volume: p.volume, source: "synthetic" }));
+  const rows = prices.map((p) => ({
+    symbol: p.symbol,
+    date: p.date,
+    close: p.close,
+    adjClose: null,
+    volume: p.volume,
+    source: "synthetic",
+  }));
   const inserts = [];
-  for (let i = 0; i < rows.length; i += 500) inserts.push(db.insert(marketPrices).values(rows.slice(i, i + 500)).onConflictDoNothing());
+  for (let i = 0; i < rows.length; i += 500)
+    inserts.push(
+      db
+        .insert(marketPrices)
+        .values(rows.slice(i, i + 500))
+        .onConflictDoNothing(),
+    );
   const [first, ...rest] = inserts;
   await db.batch([first!, ...rest]);
   for (const date of dates) {
@@ -69,21 +86,71 @@ beforeAll(async () => {
   const strikeC = Math.round(closeOn(stockC, calculationDate));
   await db.insert(positions).values([
     { id: "pa-dual-long", portfolioId: ids.main, symbol: stockA, instrument: "stock", quantity: 250, openedOn: opened },
-    { id: "pa-dual-short", portfolioId: ids.main, symbol: stockB, instrument: "stock", quantity: -120, openedOn: opened },
+    {
+      id: "pa-dual-short",
+      portfolioId: ids.main,
+      symbol: stockB,
+      instrument: "stock",
+      quantity: -120,
+      openedOn: opened,
+    },
     { id: "pa-dual-etf", portfolioId: ids.main, symbol: etf, instrument: "etf", quantity: 30, openedOn: opened },
     {
-      id: "pa-dual-call", portfolioId: ids.main, symbol: `${stockA} 2023-03-17 C${strikeA}`, instrument: "option", quantity: 3, openedOn: opened,
-      underlyingSymbol: stockA, optionType: "call", strike: strikeA, expiry: "2023-03-17", multiplier: 100, delta: 0.55, premium: 6,
+      id: "pa-dual-call",
+      portfolioId: ids.main,
+      symbol: `${stockA} 2023-03-17 C${strikeA}`,
+      instrument: "option",
+      quantity: 3,
+      openedOn: opened,
+      underlyingSymbol: stockA,
+      optionType: "call",
+      strike: strikeA,
+      expiry: "2023-03-17",
+      multiplier: 100,
+      delta: 0.55,
+      premium: 6,
     },
     {
-      id: "pa-dual-put", portfolioId: ids.main, symbol: `${stockC} 2023-02-17 P${strikeC}`, instrument: "option", quantity: 2, openedOn: opened,
-      underlyingSymbol: stockC, optionType: "put", strike: strikeC, expiry: "2023-02-17", multiplier: 100, impliedVol: 0.4,
+      id: "pa-dual-put",
+      portfolioId: ids.main,
+      symbol: `${stockC} 2023-02-17 P${strikeC}`,
+      instrument: "option",
+      quantity: 2,
+      openedOn: opened,
+      underlyingSymbol: stockC,
+      optionType: "put",
+      strike: strikeC,
+      expiry: "2023-02-17",
+      multiplier: 100,
+      impliedVol: 0.4,
     },
-    { id: "pa-dual-private", portfolioId: ids.main, symbol: "PADPRIVATE", instrument: "private", quantity: 1, openedOn: opened },
-    { id: "pa-dual-closed", portfolioId: ids.main, symbol: stockC, instrument: "stock", quantity: 40, openedOn: opened, closedOn: "2022-06-01" },
+    {
+      id: "pa-dual-private",
+      portfolioId: ids.main,
+      symbol: "PADPRIVATE",
+      instrument: "private",
+      quantity: 1,
+      openedOn: opened,
+    },
+    {
+      id: "pa-dual-closed",
+      portfolioId: ids.main,
+      symbol: stockC,
+      instrument: "stock",
+      quantity: 40,
+      openedOn: opened,
+      closedOn: "2022-06-01",
+    },
     { id: "pa-dual-two-a", portfolioId: ids.two, symbol: stockA, instrument: "stock", quantity: 40, openedOn: opened },
     { id: "pa-dual-two-c", portfolioId: ids.two, symbol: stockC, instrument: "stock", quantity: -25, openedOn: opened },
-    { id: "pa-dual-negative-a", portfolioId: ids.negative, symbol: stockA, instrument: "stock", quantity: 10, openedOn: opened },
+    {
+      id: "pa-dual-negative-a",
+      portfolioId: ids.negative,
+      symbol: stockA,
+      instrument: "stock",
+      quantity: 10,
+      openedOn: opened,
+    },
   ]);
   await runDates(true);
 }, 60_000);
@@ -92,10 +159,12 @@ async function positionRows(date: string, portfolioId?: string) {
   return db
     .select()
     .from(positionFactorExposures)
-    .where(and(
-      eq(positionFactorExposures.calculationDate, date),
-      inArray(positionFactorExposures.portfolioId, portfolioId ? [portfolioId] : portfolioIds),
-    ))
+    .where(
+      and(
+        eq(positionFactorExposures.calculationDate, date),
+        inArray(positionFactorExposures.portfolioId, portfolioId ? [portfolioId] : portfolioIds),
+      ),
+    )
     .orderBy(positionFactorExposures.positionId, positionFactorExposures.factorId);
 }
 
@@ -103,7 +172,13 @@ async function cachedBeta(symbol: string, factorId: number, date: string) {
   const row = await db
     .select()
     .from(symbolFactorExposures)
-    .where(and(eq(symbolFactorExposures.symbol, symbol), eq(symbolFactorExposures.factorId, factorId), eq(symbolFactorExposures.calculationDate, date)))
+    .where(
+      and(
+        eq(symbolFactorExposures.symbol, symbol),
+        eq(symbolFactorExposures.factorId, factorId),
+        eq(symbolFactorExposures.calculationDate, date),
+      ),
+    )
     .get();
   return row!;
 }
@@ -119,15 +194,32 @@ describe("dual-write in portfolio analytics", () => {
 
     // Weights and deltas as the aggregation gives them; betas by the per-symbol path from the closes.
     const [metrics, holdings] = await Promise.all([
-      db.select().from(symbolDailyMetrics).where(and(eq(symbolDailyMetrics.metricsDate, calculationDate), inArray(symbolDailyMetrics.symbol, worldSymbols))),
+      db
+        .select()
+        .from(symbolDailyMetrics)
+        .where(
+          and(eq(symbolDailyMetrics.metricsDate, calculationDate), inArray(symbolDailyMetrics.symbol, worldSymbols)),
+        ),
       db.select().from(positions).where(eq(positions.portfolioId, ids.main)).orderBy(positions.id),
     ]);
     const aggregation = aggregatePortfolio({
-      date: calculationDate, holdings, cash: 40_000, factors: defaultFactorSpecs,
-      closes: new Map(metrics.map((m) => [m.symbol, m.currentPrice!])), betas: new Map<string, Record<string, SymbolFactorBeta>>(),
+      date: calculationDate,
+      holdings,
+      cash: 40_000,
+      factors: defaultFactorSpecs,
+      closes: new Map(metrics.map((m) => [m.symbol, m.currentPrice!])),
+      betas: new Map<string, Record<string, SymbolFactorBeta>>(),
     });
-    const storedPrices = await db.select().from(marketPrices).where(inArray(marketPrices.symbol, [...worldSymbols, "SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"]));
-    const input = buildFactorEngineInput(storedPrices.filter((p) => p.date <= calculationDate), defaultFactorSpecs).input;
+    const storedPrices = await db
+      .select()
+      .from(marketPrices)
+      .where(
+        inArray(marketPrices.symbol, [...worldSymbols, "SPY", "TLT", "VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"]),
+      );
+    const input = buildFactorEngineInput(
+      storedPrices.filter((p) => p.date <= calculationDate),
+      defaultFactorSpecs,
+    ).input;
 
     const call = rows.filter((row) => row.positionId === "pa-dual-call");
     const callValuation = aggregation.positions.find((p) => p.positionId === "pa-dual-call")!;
@@ -136,7 +228,13 @@ describe("dual-write in portfolio analytics", () => {
       const factor = defaultFactorSpecs.find((f) => f.id === row.factorId)!;
       const beta = direct.betas[factor.key]!;
       if (beta.status !== "estimated") throw new Error(`no ${factor.key} beta for ${stockA}`);
-      expect(row).toMatchObject({ symbol: stockA, isOption: true, delta: 0.55, betaValue: beta.beta, weight: callValuation.weight });
+      expect(row).toMatchObject({
+        symbol: stockA,
+        isOption: true,
+        delta: 0.55,
+        betaValue: beta.beta,
+        weight: callValuation.weight,
+      });
       expect(row.betaValue).toBeCloseTo((await cachedBeta(stockA, row.factorId, calculationDate)).betaValue, 12);
       expect(row.exposureValue).toBeCloseTo(callValuation.weight! * 0.55 * beta.beta, 15);
     }
@@ -150,8 +248,15 @@ describe("dual-write in portfolio analytics", () => {
 
   it("writes no position row where there is no weight (equity ≤ 0), and the portfolio rows still", async () => {
     expect(await positionRows(calculationDate, ids.negative)).toEqual([]);
-    const exposures = await db.select().from(portfolioFactorExposures)
-      .where(and(eq(portfolioFactorExposures.portfolioId, ids.negative), eq(portfolioFactorExposures.calculationDate, calculationDate)));
+    const exposures = await db
+      .select()
+      .from(portfolioFactorExposures)
+      .where(
+        and(
+          eq(portfolioFactorExposures.portfolioId, ids.negative),
+          eq(portfolioFactorExposures.calculationDate, calculationDate),
+        ),
+      );
     expect(exposures).toHaveLength(defaultFactorSpecs.length);
   });
 
@@ -186,24 +291,43 @@ describe("dual-write compare report", () => {
       [earlier, positionRowCount / 2 + portfolioGroups / 2, 1],
       [calculationDate, positionRowCount / 2 + portfolioGroups / 2, 1],
     ]);
-    expect(report).toMatchObject({ discrepancies: [], missing_symbols: [], discrepancies_truncated: false, recommendation: "SAFE_TO_DEPRECATE" });
+    expect(report).toMatchObject({
+      discrepancies: [],
+      missing_symbols: [],
+      discrepancies_truncated: false,
+      recommendation: "SAFE_TO_DEPRECATE",
+    });
   });
 
   it("lists an injected beta discrepancy (and the portfolio one it causes) and recommends KEEP_DUAL_WRITE", async () => {
-    const target = (await positionRows(calculationDate, ids.main)).find((row) => row.positionId === "pa-dual-long" && row.factorId === marketBetaId)!;
+    const target = (await positionRows(calculationDate, ids.main)).find(
+      (row) => row.positionId === "pa-dual-long" && row.factorId === marketBetaId,
+    )!;
     const cached = (await cachedBeta(stockA, marketBetaId, calculationDate)).betaValue;
-    await db.update(positionFactorExposures).set({ betaValue: target.betaValue + 0.01 }).where(eq(positionFactorExposures.id, target.id));
+    await db
+      .update(positionFactorExposures)
+      .set({ betaValue: target.betaValue + 0.01 })
+      .where(eq(positionFactorExposures.id, target.id));
 
     const betaOnly = await buildDualWriteReport(db, fullRange);
     expect(betaOnly.recommendation).toBe("KEEP_DUAL_WRITE");
     expect(betaOnly.reason).toContain("1 discrepancy");
-    expect(betaOnly.overall).toMatchObject({ discrepancies: 1, by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 0 } } });
+    expect(betaOnly.overall).toMatchObject({
+      discrepancies: 1,
+      by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 0 } },
+    });
     expect(betaOnly.overall.match_rate).toBeLessThan(1);
     expect(betaOnly.discrepancies).toHaveLength(1);
     const [discrepancy] = betaOnly.discrepancies;
     expect(discrepancy).toMatchObject({
-      date: calculationDate, kind: "position_beta", portfolio_id: ids.main, position_id: "pa-dual-long",
-      symbol: stockA, factor_key: "market_beta", is_option: false, new_value: cached,
+      date: calculationDate,
+      kind: "position_beta",
+      portfolio_id: ids.main,
+      position_id: "pa-dual-long",
+      symbol: stockA,
+      factor_key: "market_beta",
+      is_option: false,
+      new_value: cached,
     });
     expect(discrepancy!.old_value).toBeCloseTo(cached + 0.01, 12);
     expect(discrepancy!.difference).toBeCloseTo(-0.01, 12);
@@ -211,13 +335,22 @@ describe("dual-write compare report", () => {
 
     // The old path's exposure moves with its beta: Σ position exposures now differs by weight × 0.01.
     expect(target.weight * 0.01).toBeGreaterThan(1e-3);
-    await db.update(positionFactorExposures)
+    await db
+      .update(positionFactorExposures)
       .set({ exposureValue: target.weight * target.delta * (target.betaValue + 0.01) })
       .where(eq(positionFactorExposures.id, target.id));
     const both = await buildDualWriteReport(db, fullRange);
-    expect(both.overall).toMatchObject({ discrepancies: 2, by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 1 } } });
+    expect(both.overall).toMatchObject({
+      discrepancies: 2,
+      by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 1 } },
+    });
     const portfolioLevel = both.discrepancies.find((d) => d.kind === "portfolio_exposure")!;
-    expect(portfolioLevel).toMatchObject({ date: calculationDate, portfolio_id: ids.main, factor_key: "market_beta", position_id: null });
+    expect(portfolioLevel).toMatchObject({
+      date: calculationDate,
+      portfolio_id: ids.main,
+      factor_key: "market_beta",
+      position_id: null,
+    });
     expect(portfolioLevel.difference).toBeCloseTo(-target.weight * 0.01, 12);
     expect(both.recommendation).toBe("KEEP_DUAL_WRITE");
 
@@ -228,7 +361,9 @@ describe("dual-write compare report", () => {
   });
 
   it("reports missing symbols on either side, and does not call that safe", async () => {
-    const row = (await positionRows(earlier, ids.two)).find((r) => r.positionId === "pa-dual-two-c" && r.factorId === marketBetaId)!;
+    const row = (await positionRows(earlier, ids.two)).find(
+      (r) => r.positionId === "pa-dual-two-c" && r.factorId === marketBetaId,
+    )!;
     await db.delete(positionFactorExposures).where(eq(positionFactorExposures.id, row.id));
     const cached = await cachedBeta(stockA, marketBetaId, earlier);
     await db.delete(symbolFactorExposures).where(eq(symbolFactorExposures.id, cached.id));
@@ -238,10 +373,42 @@ describe("dual-write compare report", () => {
       expect(report.reason).toContain("missing symbol");
       // stockA's cached beta is gone: every position row on it (long, call, two-a) lacks its counterpart.
       expect(report.missing_symbols).toEqual([
-        { date: earlier, reason: "no_cached_beta", portfolio_id: ids.main, position_id: "pa-dual-call", symbol: stockA, factor_key: "market_beta", is_option: true },
-        { date: earlier, reason: "no_cached_beta", portfolio_id: ids.main, position_id: "pa-dual-long", symbol: stockA, factor_key: "market_beta", is_option: false },
-        { date: earlier, reason: "no_cached_beta", portfolio_id: ids.two, position_id: "pa-dual-two-a", symbol: stockA, factor_key: "market_beta", is_option: false },
-        { date: earlier, reason: "no_position_row", portfolio_id: ids.two, position_id: "pa-dual-two-c", symbol: stockC, factor_key: "market_beta", is_option: false },
+        {
+          date: earlier,
+          reason: "no_cached_beta",
+          portfolio_id: ids.main,
+          position_id: "pa-dual-call",
+          symbol: stockA,
+          factor_key: "market_beta",
+          is_option: true,
+        },
+        {
+          date: earlier,
+          reason: "no_cached_beta",
+          portfolio_id: ids.main,
+          position_id: "pa-dual-long",
+          symbol: stockA,
+          factor_key: "market_beta",
+          is_option: false,
+        },
+        {
+          date: earlier,
+          reason: "no_cached_beta",
+          portfolio_id: ids.two,
+          position_id: "pa-dual-two-a",
+          symbol: stockA,
+          factor_key: "market_beta",
+          is_option: false,
+        },
+        {
+          date: earlier,
+          reason: "no_position_row",
+          portfolio_id: ids.two,
+          position_id: "pa-dual-two-c",
+          symbol: stockC,
+          factor_key: "market_beta",
+          is_option: false,
+        },
       ]);
       expect(report.overall.missing_symbols).toBe(4);
       expect(report.dates.find((d) => d.date === calculationDate)!.missing_symbols).toBe(0);
@@ -255,7 +422,8 @@ describe("dual-write compare report", () => {
 
   it("narrows to one portfolio", async () => {
     const report = await buildDualWriteReport(db, { ...fullRange, portfolioId: ids.two });
-    const rowCount = (await positionRows(earlier, ids.two)).length + (await positionRows(calculationDate, ids.two)).length;
+    const rowCount =
+      (await positionRows(earlier, ids.two)).length + (await positionRows(calculationDate, ids.two)).length;
     expect(report.portfolio_id).toBe(ids.two);
     expect(report.overall.by_kind.position_beta.comparisons).toBe(rowCount);
     expect(report.overall.by_kind.portfolio_exposure.comparisons).toBe(defaultFactorSpecs.length * dates.length);
@@ -270,7 +438,11 @@ describe("dual-write compare report", () => {
   });
 
   it("refuses a malformed or reversed range", async () => {
-    await expect(buildDualWriteReport(db, { startDate: "2022-12-30", endDate: "2022-12-01" })).rejects.toThrow(RangeError);
-    await expect(buildDualWriteReport(db, { startDate: "2022-02-30", endDate: "2022-12-01" })).rejects.toThrow(/ISO date/);
+    await expect(buildDualWriteReport(db, { startDate: "2022-12-30", endDate: "2022-12-01" })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(buildDualWriteReport(db, { startDate: "2022-02-30", endDate: "2022-12-01" })).rejects.toThrow(
+      /ISO date/,
+    );
   });
 });

@@ -13,7 +13,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const authToken = "worker-test-libsql-token";
   const migrated = await startLibsqlServer({ dbPath: path.join(dir, "migrated.db"), port: 0, authToken });
   const empty = await startLibsqlServer({ dbPath: path.join(dir, "empty.db"), port: 0, authToken });
-  const lowDisk = await startLibsqlServer({ dbPath: path.join(dir, "low-disk.db"), port: 0, authToken, minFreeBytes: Number.MAX_SAFE_INTEGER });
+  const lowDisk = await startLibsqlServer({
+    dbPath: path.join(dir, "low-disk.db"),
+    port: 0,
+    authToken,
+    minFreeBytes: Number.MAX_SAFE_INTEGER,
+  });
   await migrateDatabase(migrated.url, authToken);
   await migrateDatabase(lowDisk.url, authToken);
   project.provide("libsqlUrl", migrated.url);

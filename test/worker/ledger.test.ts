@@ -16,17 +16,26 @@ const db = getDatabase(env);
 
 async function newRun(): Promise<string> {
   const id = crypto.randomUUID();
-  await db.insert(batchRuns).values({ id, dedupeKey: `ledger-test:${id}`, trigger: "admin", startDate: "2025-03-03", endDate: "2025-03-03" });
+  await db
+    .insert(batchRuns)
+    .values({ id, dedupeKey: `ledger-test:${id}`, trigger: "admin", startDate: "2025-03-03", endDate: "2025-03-03" });
   return id;
 }
 
 const summarize = (progress: PhaseProgress, chunkCounts: readonly unknown[]) => ({
   success: progress.failed === 0,
-  message: progress.failed === 0 ? `${progress.done} chunk(s) done` : `${progress.failed} of ${progress.total} chunk(s) failed`,
+  message:
+    progress.failed === 0
+      ? `${progress.done} chunk(s) done`
+      : `${progress.failed} of ${progress.total} chunk(s) failed`,
   counts: {
     chunks: progress.total,
     failedChunks: progress.failed,
-    rowsWritten: chunkCounts.reduce<number>((sum, counts) => sum + (counts && typeof counts === "object" ? Number((counts as { rows?: number }).rows ?? 0) : 0), 0),
+    rowsWritten: chunkCounts.reduce<number>(
+      (sum, counts) =>
+        sum + (counts && typeof counts === "object" ? Number((counts as { rows?: number }).rows ?? 0) : 0),
+      0,
+    ),
   },
 });
 
@@ -42,7 +51,10 @@ describe("batch ledger", () => {
   it("lets exactly one of two concurrent deliveries complete a chunk", async () => {
     const key = { runId: await newRun(), calculationDate: "2025-03-03", phase: "symbol_metrics" };
     await planPhaseChunks(db, key, ["A", "B"], 1);
-    const outcomes = await Promise.all([completeChunk(db, { ...key, chunkIndex: 0 }, { rows: 5 }), completeChunk(db, { ...key, chunkIndex: 0 }, { rows: 5 })]);
+    const outcomes = await Promise.all([
+      completeChunk(db, { ...key, chunkIndex: 0 }, { rows: 5 }),
+      completeChunk(db, { ...key, chunkIndex: 0 }, { rows: 5 }),
+    ]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     expect(await chunkStatus(db, { ...key, chunkIndex: 0 })).toBe("done");
   });
@@ -72,7 +84,11 @@ describe("batch ledger", () => {
       .from(batchPhaseResults)
       .where(and(eq(batchPhaseResults.runId, key.runId), eq(batchPhaseResults.phase, key.phase)));
     expect(results).toHaveLength(1);
-    expect(results[0]).toMatchObject({ success: true, message: "4 chunk(s) done", counts: { chunks: 4, failedChunks: 0, rowsWritten: 44 } });
+    expect(results[0]).toMatchObject({
+      success: true,
+      message: "4 chunk(s) done",
+      counts: { chunks: 4, failedChunks: 0, rowsWritten: 44 },
+    });
   });
 
   it("completes a phase with a dead-lettered chunk as unsuccessful, saying what failed", async () => {

@@ -29,13 +29,31 @@ describe("LiveHub Durable Object", () => {
     }
     const ticket = await signTicket(keyed, "org:acme", later);
     const [, expires, nonce, mac] = ticket.split(".");
-    expect(await verifyTicket(keyed, `${encodeHubName("org:other")}.${expires}.${nonce}.${mac}`)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) });
-    expect(await verifyTicket({ TURSO_AUTH_TOKEN: "token-b" }, ticket)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) });
+    expect(await verifyTicket(keyed, `${encodeHubName("org:other")}.${expires}.${nonce}.${mac}`)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/signature/),
+    });
+    expect(await verifyTicket({ TURSO_AUTH_TOKEN: "token-b" }, ticket)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/signature/),
+    });
     expect(await verifyTicket({ ...keyed, LIVE_TICKET_SECRET: "own" }, ticket)).toMatchObject({ ok: false });
-    expect(await verifyTicket(keyed, ticket, later + 1)).toMatchObject({ ok: false, reason: expect.stringMatching(/expired/) });
-    expect(await verifyTicket({}, ticket)).toMatchObject({ ok: false, reason: expect.stringMatching(/not configured/) });
+    expect(await verifyTicket(keyed, ticket, later + 1)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/expired/),
+    });
+    expect(await verifyTicket({}, ticket)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not configured/),
+    });
     await expect(signTicket({}, "org:acme", later)).rejects.toThrow(/LIVE_TICKET_SECRET/);
-    for (const bad of ["", "abc", `${encodeHubName("org:acme")}.${"ab".repeat(32)}`, `${encodeHubName("service:health")}.${expires}.${nonce}.${mac}`, `!!!.${expires}.${nonce}.${mac}`]) {
+    for (const bad of [
+      "",
+      "abc",
+      `${encodeHubName("org:acme")}.${"ab".repeat(32)}`,
+      `${encodeHubName("service:health")}.${expires}.${nonce}.${mac}`,
+      `!!!.${expires}.${nonce}.${mac}`,
+    ]) {
       expect((await verifyTicket(keyed, bad)).ok, bad).toBe(false);
     }
   });

@@ -17,7 +17,12 @@ import type { SyntheticMarketOptions } from "../../worker/market-data/synthetic.
 const db = getDatabase(env);
 
 // Six equities: index 3 lists late (mid-calendar), index 5 is delisted 40 calendar days before the end.
-const marketOptions: SyntheticMarketOptions = { seed: 2023, equities: 6, startDate: "2023-01-02", endDate: "2023-06-30" };
+const marketOptions: SyntheticMarketOptions = {
+  seed: 2023,
+  equities: 6,
+  startDate: "2023-01-02",
+  endDate: "2023-06-30",
+};
 const market = generateSyntheticMarket(marketOptions);
 const equities = market.instruments.filter((instrument) => instrument.assetType === "equity");
 const delisted = equities.find((instrument) => instrument.gap === "delisting")!;
@@ -66,7 +71,14 @@ async function storedPrices(symbols: readonly string[]) {
 function expectedSyntheticRows(prefix: string, symbols: readonly string[], from: string, to: string) {
   return market.prices
     .filter((p) => symbols.includes(p.symbol) && p.date >= from && p.date <= to)
-    .map((p) => ({ symbol: prefix + p.symbol, date: p.date, close: expect.closeTo(p.close, 9), adjClose: expect.closeTo(p.close, 9), volume: p.volume, source: "synthetic" }))
+    .map((p) => ({
+      symbol: prefix + p.symbol,
+      date: p.date,
+      close: expect.closeTo(p.close, 9),
+      adjClose: expect.closeTo(p.close, 9),
+      volume: p.volume,
+      source: "synthetic",
+    }))
     .sort((a, b) => (a.symbol === b.symbol ? (a.date < b.date ? -1 : 1) : a.symbol < b.symbol ? -1 : 1));
 }
 
@@ -77,12 +89,19 @@ describe("market data phase (one chunk)", () => {
     const calculationDate = delisted.delistedOn!;
     const from = addDays(calculationDate, -7);
     const symbols = equities.map((instrument) => instrument.symbol);
-    const trading = symbols.filter((symbol) => market.prices.some((p) => p.symbol === symbol && p.date === calculationDate));
+    const trading = symbols.filter((symbol) =>
+      market.prices.some((p) => p.symbol === symbol && p.date === calculationDate),
+    );
     expect(trading).toHaveLength(equities.length - 1);
-    expect(market.prices.some((p) => p.symbol === delisted.symbol && p.date >= from && p.date < calculationDate)).toBe(true);
+    expect(market.prices.some((p) => p.symbol === delisted.symbol && p.date >= from && p.date < calculationDate)).toBe(
+      true,
+    );
 
     const chunkSymbols = [...symbols.map((symbol) => prefix + symbol), `${prefix}NOSUCH`];
-    const outcome = await runMarketDataChunk(db, prefixed(createSyntheticProvider({ market: marketOptions }), prefix), { calculationDate, symbols: chunkSymbols });
+    const outcome = await runMarketDataChunk(db, prefixed(createSyntheticProvider({ market: marketOptions }), prefix), {
+      calculationDate,
+      symbols: chunkSymbols,
+    });
 
     const expected = expectedSyntheticRows(prefix, symbols, from, calculationDate);
     expect(await storedPrices(chunkSymbols)).toEqual(expected);
@@ -103,8 +122,18 @@ describe("market data phase (one chunk)", () => {
       price_conflicts_replaced: 0,
     });
     expect(outcome.issues).toEqual([
-      { item: prefix + delisted.symbol, kind: "skipped", reason: "no_close_on_date", detail: expect.stringContaining(calculationDate) },
-      { item: `${prefix}NOSUCH`, kind: "failed", reason: "no_data", detail: expect.stringContaining("not in the synthetic market") },
+      {
+        item: prefix + delisted.symbol,
+        kind: "skipped",
+        reason: "no_close_on_date",
+        detail: expect.stringContaining(calculationDate),
+      },
+      {
+        item: `${prefix}NOSUCH`,
+        kind: "failed",
+        reason: "no_data",
+        detail: expect.stringContaining("not in the synthetic market"),
+      },
     ]);
     expect(outcome.duration_ms).toBeGreaterThanOrEqual(0);
   });
@@ -146,31 +175,46 @@ describe("market data phase (one chunk)", () => {
           const date = line.slice(0, 10).replaceAll("-", "");
           return date >= d1 && date <= d2;
         });
-        return new Response(["Date,Open,High,Low,Close,Volume", ...rows].join("\r\n") + "\r\n", { headers: { "content-type": "text/csv" } });
+        return new Response(["Date,Open,High,Low,Close,Volume", ...rows].join("\r\n") + "\r\n", {
+          headers: { "content-type": "text/csv" },
+        });
       },
       "mdsqnodata.us": () => new Response("No data", { headers: { "content-type": "text/plain" } }),
       "mdsqhtml.us": () =>
-        new Response(`<!DOCTYPE html><html><head><title>Stooq - Error</title></head><body><p>Service unavailable, try later.</p></body></html>`, {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        }),
-      "mdsqlimit.us": () => new Response("Exceeded the daily hits limit", { headers: { "content-type": "text/plain" } }),
+        new Response(
+          `<!DOCTYPE html><html><head><title>Stooq - Error</title></head><body><p>Service unavailable, try later.</p></body></html>`,
+          {
+            headers: { "content-type": "text/html; charset=utf-8" },
+          },
+        ),
+      "mdsqlimit.us": () =>
+        new Response("Exceeded the daily hits limit", { headers: { "content-type": "text/plain" } }),
     };
     const requested: URL[] = [];
     const stooqStandIn: typeof fetch = async (input) => {
       const url = new URL(input instanceof Request ? input.url : String(input));
       requested.push(url);
-      const answer = url.pathname === "/q/d/l/" && url.searchParams.get("apikey") === apiKey ? answers[url.searchParams.get("s") ?? ""] : undefined;
-      return answer ? answer(url.searchParams.get("d1") ?? "", url.searchParams.get("d2") ?? "") : new Response("not found", { status: 404 });
+      const answer =
+        url.pathname === "/q/d/l/" && url.searchParams.get("apikey") === apiKey
+          ? answers[url.searchParams.get("s") ?? ""]
+          : undefined;
+      return answer
+        ? answer(url.searchParams.get("d1") ?? "", url.searchParams.get("d2") ?? "")
+        : new Response("not found", { status: 404 });
     };
     // One request at a time, so the daily limit (which stops further requests) is met last.
-    const provider = createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: apiKey, STOOQ_CONCURRENCY: "1" }, fetch: stooqStandIn });
+    const provider = createMarketDataProvider({
+      name: "stooq",
+      env: { STOOQ_API_KEY: apiKey, STOOQ_CONCURRENCY: "1" },
+      fetch: stooqStandIn,
+    });
     const symbols = ["MDSQCSV", "MDSQNODATA", "MDSQHTML", "MDSQLIMIT"];
 
     const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols });
 
-    expect(requested.map((url) => [url.searchParams.get("s"), url.searchParams.get("d1"), url.searchParams.get("d2")])).toEqual(
-      symbols.map((symbol) => [`${symbol.toLowerCase()}.us`, "20230308", "20230315"]),
-    );
+    expect(
+      requested.map((url) => [url.searchParams.get("s"), url.searchParams.get("d1"), url.searchParams.get("d2")]),
+    ).toEqual(symbols.map((symbol) => [`${symbol.toLowerCase()}.us`, "20230308", "20230315"]));
     expect(outcome.counts).toMatchObject({
       total: 4,
       computed: 1,
@@ -193,7 +237,14 @@ describe("market data phase (one chunk)", () => {
     expect(await storedPrices(symbols)).toEqual(
       csvLines.slice(1).map((line) => {
         const [date, , , , close, volume] = line.split(",");
-        return { symbol: "MDSQCSV", date, close: Number(close), adjClose: null, volume: Number(volume), source: "stooq" };
+        return {
+          symbol: "MDSQCSV",
+          date,
+          close: Number(close),
+          adjClose: null,
+          volume: Number(volume),
+          source: "stooq",
+        };
       }),
     );
   });
@@ -201,10 +252,20 @@ describe("market data phase (one chunk)", () => {
   it("counts a corrected close as stored and replaces the stored row", async () => {
     const row = { symbol: "MDFIX", date: "2023-04-14", adjClose: null, volume: 500, source: "md-third-party", line: 2 };
     const chunk = { calculationDate: "2023-04-14", symbols: ["MDFIX"] };
-    await runMarketDataChunk(db, fixedProvider("md-third-party", { prices: [{ ...row, close: 10 }], failures: [] }), chunk);
-    const corrected = await runMarketDataChunk(db, fixedProvider("md-third-party", { prices: [{ ...row, close: 10.25 }], failures: [] }), chunk);
+    await runMarketDataChunk(
+      db,
+      fixedProvider("md-third-party", { prices: [{ ...row, close: 10 }], failures: [] }),
+      chunk,
+    );
+    const corrected = await runMarketDataChunk(
+      db,
+      fixedProvider("md-third-party", { prices: [{ ...row, close: 10.25 }], failures: [] }),
+      chunk,
+    );
     expect(corrected.counts).toMatchObject({ computed: 1, rows_stored: 1, rows_unchanged: 0 });
-    expect(await storedPrices(["MDFIX"])).toEqual([{ symbol: "MDFIX", date: "2023-04-14", close: 10.25, adjClose: null, volume: 500, source: "md-third-party" }]);
+    expect(await storedPrices(["MDFIX"])).toEqual([
+      { symbol: "MDFIX", date: "2023-04-14", close: 10.25, adjClose: null, volume: 500, source: "md-third-party" },
+    ]);
   });
 
   it("rejects and writes nothing when the provider throws or the run is cancelled", async () => {
@@ -215,13 +276,20 @@ describe("market data phase (one chunk)", () => {
         throw new Error("md-broken: not configured");
       },
     };
-    await expect(runMarketDataChunk(db, broken, { calculationDate: "2023-04-14", symbols })).rejects.toThrow("md-broken: not configured");
+    await expect(runMarketDataChunk(db, broken, { calculationDate: "2023-04-14", symbols })).rejects.toThrow(
+      "md-broken: not configured",
+    );
 
     const cancelled = AbortSignal.abort(new Error("md: cancelled"));
     const synthetic = prefixed(createSyntheticProvider({ market: marketOptions }), "MDTHROW");
-    await expect(runMarketDataChunk(db, synthetic, { calculationDate: "2023-04-14", symbols: [`MDTHROW${equities[0]!.symbol}`] }, { signal: cancelled })).rejects.toThrow(
-      "md: cancelled",
-    );
+    await expect(
+      runMarketDataChunk(
+        db,
+        synthetic,
+        { calculationDate: "2023-04-14", symbols: [`MDTHROW${equities[0]!.symbol}`] },
+        { signal: cancelled },
+      ),
+    ).rejects.toThrow("md: cancelled");
     expect(await storedPrices([...symbols, `MDTHROW${equities[0]!.symbol}`])).toEqual([]);
   });
 
@@ -234,26 +302,43 @@ describe("market data phase (one chunk)", () => {
       ],
       failures: [],
     });
-    await expect(runMarketDataChunk(db, provider, { calculationDate: "2023-04-14", symbols: ["MDTXGOOD", "MDTXZERO"] })).rejects.toSatisfy(
-      (error: unknown) => describeError(error).includes("CHECK constraint failed"),
-    );
+    await expect(
+      runMarketDataChunk(db, provider, { calculationDate: "2023-04-14", symbols: ["MDTXGOOD", "MDTXZERO"] }),
+    ).rejects.toSatisfy((error: unknown) => describeError(error).includes("CHECK constraint failed"));
     expect(await storedPrices(["MDTXGOOD", "MDTXZERO"])).toEqual([]);
   });
 
   it("rejects a result that leaves a symbol without rows or a failure, before writing anything", async () => {
     const provider = fixedProvider("md-third-party", {
-      prices: [{ symbol: "MDOMITA", date: "2023-04-14", close: 20, adjClose: null, volume: null, source: "md-third-party", line: 2 }],
+      prices: [
+        {
+          symbol: "MDOMITA",
+          date: "2023-04-14",
+          close: 20,
+          adjClose: null,
+          volume: null,
+          source: "md-third-party",
+          line: 2,
+        },
+      ],
       failures: [],
     });
-    await expect(runMarketDataChunk(db, provider, { calculationDate: "2023-04-14", symbols: ["MDOMITA", "MDOMITB"] })).rejects.toThrow(
-      /MDOMITB without rows or a failure/,
-    );
+    await expect(
+      runMarketDataChunk(db, provider, { calculationDate: "2023-04-14", symbols: ["MDOMITA", "MDOMITB"] }),
+    ).rejects.toThrow(/MDOMITB without rows or a failure/);
     expect(await storedPrices(["MDOMITA", "MDOMITB"])).toEqual([]);
   });
 
   it("asks for the lookback window it is given, and fetches nothing for an empty chunk", async () => {
-    const provider = fixedProvider("md-third-party", { prices: [], failures: [{ symbol: "MDLOOK", reason: "no_data", detail: "none" }] });
-    await runMarketDataChunk(db, provider, { calculationDate: "2023-03-01", symbols: ["MDLOOK", "mdlook "], lookbackDays: 3 });
+    const provider = fixedProvider("md-third-party", {
+      prices: [],
+      failures: [{ symbol: "MDLOOK", reason: "no_data", detail: "none" }],
+    });
+    await runMarketDataChunk(db, provider, {
+      calculationDate: "2023-03-01",
+      symbols: ["MDLOOK", "mdlook "],
+      lookbackDays: 3,
+    });
     expect(provider.requests).toEqual([{ symbols: ["MDLOOK"], from: "2023-02-26", to: "2023-03-01" }]);
 
     const empty = await runMarketDataChunk(db, provider, { calculationDate: "2023-03-01", symbols: [] });
@@ -284,7 +369,9 @@ describe("marketDataProviderFor", () => {
     const defaults = { ...env, MARKET_DATA_PROVIDER: "synthetic", SYNTHETIC_MARKET_END_DATE: "" };
     expect(marketDataProviderFor(defaults)).toBe(marketDataProviderFor({ ...defaults }));
     expect(() => marketDataProviderFor({ ...env, MARKET_DATA_PROVIDER: "stooq" })).toThrow(/STOOQ_API_KEY/);
-    expect(() => marketDataProviderFor({ ...env, MARKET_DATA_PROVIDER: "md-nope" })).toThrow(/unknown market data provider/);
+    expect(() => marketDataProviderFor({ ...env, MARKET_DATA_PROVIDER: "md-nope" })).toThrow(
+      /unknown market data provider/,
+    );
   });
 });
 
@@ -295,37 +382,73 @@ describe("provenance (DESIGN.md section 4, where prices come from)", () => {
   const quoting = (name: string, symbols: readonly string[], close = 101): MarketDataProvider =>
     fixedProvider(name, {
       prices: symbols.flatMap((symbol) =>
-        market.calendar.filter((date) => date >= from && date <= calculationDate).map((date, index) => ({ symbol, date, close, adjClose: close, volume: 1000, line: index + 2, source: name })),
+        market.calendar
+          .filter((date) => date >= from && date <= calculationDate)
+          .map((date, index) => ({
+            symbol,
+            date,
+            close,
+            adjClose: close,
+            volume: 1000,
+            line: index + 2,
+            source: name,
+          })),
       ),
       failures: [],
     });
 
   it("never overwrites an imported close: the conflict is kept, counted and listed with both values", async () => {
     const symbol = "PVAAA";
-    await writePrices(db, [{ symbol, date: calculationDate, close: 55.5, adjClose: null, volume: null, line: 2 }], { source: "csv" });
+    await writePrices(db, [{ symbol, date: calculationDate, close: 55.5, adjClose: null, volume: null, line: 2 }], {
+      source: "csv",
+    });
     const outcome = await runMarketDataChunk(db, quoting("stooq", [symbol]), { calculationDate, symbols: [symbol] });
     expect(outcome.counts).toMatchObject({ computed: 1, price_conflicts_kept: 1, price_conflicts_replaced: 0 });
     expect(outcome.issues).toEqual([
-      { item: symbol, kind: "skipped", reason: "source_conflict", detail: `${symbol} on ${calculationDate}: stored 55.5 (csv), stooq has 101; kept the csv close` },
+      {
+        item: symbol,
+        kind: "skipped",
+        reason: "source_conflict",
+        detail: `${symbol} on ${calculationDate}: stored 55.5 (csv), stooq has 101; kept the csv close`,
+      },
     ]);
     const rows = await storedPrices([symbol]);
     expect(rows.find((row) => row.date === calculationDate)).toMatchObject({ close: 55.5, source: "csv" });
     // The provider's other dates were written: only the conflicting close was kept.
     expect(rows.filter((row) => row.source === "stooq").length).toBeGreaterThan(2);
-    expect(phaseMessage({ ...outcome.counts, chunks_total: 1, chunks_done: 1, chunks_failed: 0, slowest_chunk_ms: 0, issues: outcome.issues, issues_truncated: false })).toContain(
-      "1 closes of another source kept (source_conflict",
-    );
+    expect(
+      phaseMessage({
+        ...outcome.counts,
+        chunks_total: 1,
+        chunks_done: 1,
+        chunks_failed: 0,
+        slowest_chunk_ms: 0,
+        issues: outcome.issues,
+        issues_truncated: false,
+      }),
+    ).toContain("1 closes of another source kept (source_conflict");
   });
 
   it("replaces conflicting closes with replace_prices, and says how many", async () => {
     const symbol = "PVBBB";
-    await writePrices(db, [
-      { symbol, date: calculationDate, close: 55.5, adjClose: null, volume: null, line: 2 },
-      { symbol, date: addDays(calculationDate, -1), close: 56, adjClose: null, volume: null, line: 3 },
-    ], { source: "csv" });
-    const outcome = await runMarketDataChunk(db, quoting("stooq", [symbol]), { calculationDate, symbols: [symbol], replacePrices: true });
+    await writePrices(
+      db,
+      [
+        { symbol, date: calculationDate, close: 55.5, adjClose: null, volume: null, line: 2 },
+        { symbol, date: addDays(calculationDate, -1), close: 56, adjClose: null, volume: null, line: 3 },
+      ],
+      { source: "csv" },
+    );
+    const outcome = await runMarketDataChunk(db, quoting("stooq", [symbol]), {
+      calculationDate,
+      symbols: [symbol],
+      replacePrices: true,
+    });
     expect(outcome.counts).toMatchObject({ price_conflicts_kept: 0, price_conflicts_replaced: 2 });
-    expect(outcome.issues.map((issue) => issue.reason)).toEqual(["source_conflict_replaced", "source_conflict_replaced"]);
+    expect(outcome.issues.map((issue) => issue.reason)).toEqual([
+      "source_conflict_replaced",
+      "source_conflict_replaced",
+    ]);
     expect((await storedPrices([symbol])).every((row) => row.close === 101 && row.source === "stooq")).toBe(true);
   });
 
@@ -333,27 +456,62 @@ describe("provenance (DESIGN.md section 4, where prices come from)", () => {
     const own = equities[0]!.symbol;
     const imported = equities[1]!.symbol;
     const prefix = "PVS";
-    await writePrices(db, [{ symbol: prefix + imported, date: "2023-05-01", close: 42, adjClose: null, volume: null, line: 2 }], { source: "csv" });
-    const provider = { ...prefixed(createSyntheticProvider({ market: marketOptions }), prefix), onlyOwnInstruments: true };
-    const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols: [prefix + own, prefix + imported] });
+    await writePrices(
+      db,
+      [{ symbol: prefix + imported, date: "2023-05-01", close: 42, adjClose: null, volume: null, line: 2 }],
+      { source: "csv" },
+    );
+    const provider = {
+      ...prefixed(createSyntheticProvider({ market: marketOptions }), prefix),
+      onlyOwnInstruments: true,
+    };
+    const outcome = await runMarketDataChunk(db, provider, {
+      calculationDate,
+      symbols: [prefix + own, prefix + imported],
+    });
     expect(outcome.issues).toEqual([
-      { item: prefix + imported, kind: "skipped", reason: "other_source", detail: `${prefix + imported} has closes from csv: the synthetic market writes only its own instruments` },
+      {
+        item: prefix + imported,
+        kind: "skipped",
+        reason: "other_source",
+        detail: `${prefix + imported} has closes from csv: the synthetic market writes only its own instruments`,
+      },
     ]);
     expect((await storedPrices([prefix + imported])).map((row) => row.source)).toEqual(["csv"]);
     expect((await storedPrices([prefix + own])).length).toBeGreaterThan(2);
   });
 
   it("`stored` fetches nothing and reports each symbol without a close on the date, with its last one", async () => {
-    await writePrices(db, [
-      { symbol: "PVSTA", date: calculationDate, close: 10, adjClose: null, volume: null, line: 2 },
-      { symbol: "PVSTB", date: "2023-06-20", close: 10, adjClose: null, volume: null, line: 3 },
-    ], { source: "csv" });
+    await writePrices(
+      db,
+      [
+        { symbol: "PVSTA", date: calculationDate, close: 10, adjClose: null, volume: null, line: 2 },
+        { symbol: "PVSTB", date: "2023-06-20", close: 10, adjClose: null, volume: null, line: 3 },
+      ],
+      { source: "csv" },
+    );
     const provider = createMarketDataProvider({ name: "stored" });
     const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols: ["PVSTA", "PVSTB", "PVSTC"] });
-    expect(outcome.counts).toMatchObject({ total: 3, computed: 1, skipped: 2, skipped_reasons: { no_close_on_date: 2 }, rows_stored: 0 });
+    expect(outcome.counts).toMatchObject({
+      total: 3,
+      computed: 1,
+      skipped: 2,
+      skipped_reasons: { no_close_on_date: 2 },
+      rows_stored: 0,
+    });
     expect(outcome.issues).toEqual([
-      { item: "PVSTB", kind: "skipped", reason: "no_close_on_date", detail: `no stored close of PVSTB on ${calculationDate}; its last is on 2023-06-20` },
-      { item: "PVSTC", kind: "skipped", reason: "no_close_on_date", detail: `no close of PVSTC is stored on or before ${calculationDate}` },
+      {
+        item: "PVSTB",
+        kind: "skipped",
+        reason: "no_close_on_date",
+        detail: `no stored close of PVSTB on ${calculationDate}; its last is on 2023-06-20`,
+      },
+      {
+        item: "PVSTC",
+        kind: "skipped",
+        reason: "no_close_on_date",
+        detail: `no close of PVSTC is stored on or before ${calculationDate}`,
+      },
     ]);
     expect(await storedPrices(["PVSTC"])).toEqual([]);
   });

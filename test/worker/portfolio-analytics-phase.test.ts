@@ -32,9 +32,12 @@ const db = getDatabase(env);
 const calculationDate = "2022-06-30";
 // The same market (seed and dates) as dual-write.test.ts, so the shared ETF rows agree.
 const market = generateSyntheticMarket({ seed: 20220630, equities: 3, startDate: "2021-06-07", endDate: "2022-12-30" });
-const rename = (symbol: string) => (symbol.startsWith("SYN") ? `PAN${symbol.slice(3)}` : symbol === "QQQ" ? "PANQQQ" : symbol);
+const rename = (symbol: string) =>
+  symbol.startsWith("SYN") ? `PAN${symbol.slice(3)}` : symbol === "QQQ" ? "PANQQQ" : symbol;
 const prices = market.prices.map((p) => ({ ...p, symbol: rename(p.symbol) }));
-const [stockA, stockB, stockC] = market.instruments.filter((i) => i.assetType === "equity").map((i) => rename(i.symbol)) as [string, string, string];
+const [stockA, stockB, stockC] = market.instruments
+  .filter((i) => i.assetType === "equity")
+  .map((i) => rename(i.symbol)) as [string, string, string];
 const etf = "PANQQQ";
 const worldSymbols = [stockA, stockB, stockC, etf];
 const closeOn = (symbol: string, date: string) => prices.find((p) => p.symbol === symbol && p.date === date)!.close;
@@ -56,9 +59,22 @@ const opened = "2021-09-01";
 let firstRun: ChunkOutcome;
 
 beforeAll(async () => {
-  const rows = prices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close, adjClose: null, volume: p.volume, source: "synthetic" }));
+  const rows = prices.map((p) => ({
+    symbol: p.symbol,
+    date: p.date,
+    close: p.close,
+    adjClose: null,
+    volume: p.volume,
+    source: "synthetic",
+  }));
   const inserts = [];
-  for (let i = 0; i < rows.length; i += 500) inserts.push(db.insert(marketPrices).values(rows.slice(i, i + 500)).onConflictDoNothing());
+  for (let i = 0; i < rows.length; i += 500)
+    inserts.push(
+      db
+        .insert(marketPrices)
+        .values(rows.slice(i, i + 500))
+        .onConflictDoNothing(),
+    );
   const [first, ...rest] = inserts;
   await db.batch([first!, ...rest]);
   await computeSymbolMetricsChunk(db, { calculationDate, symbols: worldSymbols });
@@ -76,29 +92,118 @@ beforeAll(async () => {
   const strikeC = Math.round(closeOn(stockC, calculationDate));
   await db.insert(positions).values([
     { id: "pa-main-long", portfolioId: ids.main, symbol: stockA, instrument: "stock", quantity: 300, openedOn: opened },
-    { id: "pa-main-short", portfolioId: ids.main, symbol: stockB, instrument: "stock", quantity: -200, openedOn: opened },
+    {
+      id: "pa-main-short",
+      portfolioId: ids.main,
+      symbol: stockB,
+      instrument: "stock",
+      quantity: -200,
+      openedOn: opened,
+    },
     { id: "pa-main-etf", portfolioId: ids.main, symbol: etf, instrument: "etf", quantity: 40, openedOn: opened },
     {
-      id: "pa-main-call", portfolioId: ids.main, symbol: `${stockA} 2022-09-16 C${strikeA}`, instrument: "option", quantity: 2, openedOn: opened,
-      underlyingSymbol: stockA, optionType: "call", strike: strikeA, expiry: "2022-09-16", multiplier: 100, delta: 0.6, premium: 4.5,
+      id: "pa-main-call",
+      portfolioId: ids.main,
+      symbol: `${stockA} 2022-09-16 C${strikeA}`,
+      instrument: "option",
+      quantity: 2,
+      openedOn: opened,
+      underlyingSymbol: stockA,
+      optionType: "call",
+      strike: strikeA,
+      expiry: "2022-09-16",
+      multiplier: 100,
+      delta: 0.6,
+      premium: 4.5,
     },
     {
-      id: "pa-main-put", portfolioId: ids.main, symbol: `${stockC} 2022-08-19 P${strikeC}`, instrument: "option", quantity: -1, openedOn: opened,
-      underlyingSymbol: stockC, optionType: "put", strike: strikeC, expiry: "2022-08-19", multiplier: 100, impliedVol: 0.35,
+      id: "pa-main-put",
+      portfolioId: ids.main,
+      symbol: `${stockC} 2022-08-19 P${strikeC}`,
+      instrument: "option",
+      quantity: -1,
+      openedOn: opened,
+      underlyingSymbol: stockC,
+      optionType: "put",
+      strike: strikeC,
+      expiry: "2022-08-19",
+      multiplier: 100,
+      impliedVol: 0.35,
     },
-    { id: "pa-main-private", portfolioId: ids.main, symbol: "PANPRIVATE", instrument: "private", quantity: 1, openedOn: opened },
-    { id: "pa-main-closed", portfolioId: ids.main, symbol: stockC, instrument: "stock", quantity: 50, openedOn: opened, closedOn: "2022-01-03" },
+    {
+      id: "pa-main-private",
+      portfolioId: ids.main,
+      symbol: "PANPRIVATE",
+      instrument: "private",
+      quantity: 1,
+      openedOn: opened,
+    },
+    {
+      id: "pa-main-closed",
+      portfolioId: ids.main,
+      symbol: stockC,
+      instrument: "stock",
+      quantity: 50,
+      openedOn: opened,
+      closedOn: "2022-01-03",
+    },
     { id: "pa-one-long", portfolioId: ids.one, symbol: stockA, instrument: "stock", quantity: 100, openedOn: opened },
-    { id: "pa-today-old", portfolioId: ids.openedToday, symbol: stockB, instrument: "stock", quantity: 30, openedOn: opened },
-    { id: "pa-today-new", portfolioId: ids.openedToday, symbol: stockA, instrument: "stock", quantity: 20, openedOn: calculationDate },
-    { id: "pa-invalid-long", portfolioId: ids.invalid, symbol: stockA, instrument: "stock", quantity: 10, openedOn: opened },
+    {
+      id: "pa-today-old",
+      portfolioId: ids.openedToday,
+      symbol: stockB,
+      instrument: "stock",
+      quantity: 30,
+      openedOn: opened,
+    },
+    {
+      id: "pa-today-new",
+      portfolioId: ids.openedToday,
+      symbol: stockA,
+      instrument: "stock",
+      quantity: 20,
+      openedOn: calculationDate,
+    },
+    {
+      id: "pa-invalid-long",
+      portfolioId: ids.invalid,
+      symbol: stockA,
+      instrument: "stock",
+      quantity: 10,
+      openedOn: opened,
+    },
     {
       // The table takes any text as expiry; the aggregation refuses a date that does not exist.
-      id: "pa-invalid-call", portfolioId: ids.invalid, symbol: `${stockA} bad`, instrument: "option", quantity: 1, openedOn: opened,
-      underlyingSymbol: stockA, optionType: "call", strike: strikeA, expiry: "2022-02-30", multiplier: 100, delta: 0.5,
+      id: "pa-invalid-call",
+      portfolioId: ids.invalid,
+      symbol: `${stockA} bad`,
+      instrument: "option",
+      quantity: 1,
+      openedOn: opened,
+      underlyingSymbol: stockA,
+      optionType: "call",
+      strike: strikeA,
+      expiry: "2022-02-30",
+      multiplier: 100,
+      delta: 0.5,
     },
-    { id: "pa-negative-long", portfolioId: ids.negative, symbol: stockA, instrument: "stock", quantity: 100, openedOn: opened },
-    { id: "pa-empty-closed", portfolioId: ids.empty, symbol: stockB, instrument: "stock", quantity: 10, openedOn: opened, closedOn: "2022-03-01" },
+    {
+      id: "pa-negative-long",
+      portfolioId: ids.negative,
+      symbol: stockA,
+      instrument: "stock",
+      quantity: 100,
+      openedOn: opened,
+    },
+    {
+      id: "pa-empty-closed",
+      portfolioId: ids.empty,
+      symbol: stockB,
+      instrument: "stock",
+      quantity: 10,
+      openedOn: opened,
+      closedOn: "2022-03-01",
+    },
   ]);
   firstRun = await runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds: chunkIds, dualWrite: false });
 }, 60_000);
@@ -106,8 +211,21 @@ beforeAll(async () => {
 /** Phase 2's closes and returns and phase 3's betas on the date, read here without the phase's code. */
 async function storedInputs() {
   const [metrics, betaRows] = await Promise.all([
-    db.select().from(symbolDailyMetrics).where(and(eq(symbolDailyMetrics.metricsDate, calculationDate), inArray(symbolDailyMetrics.symbol, worldSymbols))),
-    db.select().from(symbolFactorExposures).where(and(eq(symbolFactorExposures.calculationDate, calculationDate), inArray(symbolFactorExposures.symbol, worldSymbols))),
+    db
+      .select()
+      .from(symbolDailyMetrics)
+      .where(
+        and(eq(symbolDailyMetrics.metricsDate, calculationDate), inArray(symbolDailyMetrics.symbol, worldSymbols)),
+      ),
+    db
+      .select()
+      .from(symbolFactorExposures)
+      .where(
+        and(
+          eq(symbolFactorExposures.calculationDate, calculationDate),
+          inArray(symbolFactorExposures.symbol, worldSymbols),
+        ),
+      ),
   ]);
   const closes = new Map(metrics.map((row) => [row.symbol, row.currentPrice!]));
   const returns = new Map(metrics.map((row) => [row.symbol, row.return1d]));
@@ -117,10 +235,19 @@ async function storedInputs() {
     const factorKey = keyById.get(row.factorId)!;
     const symbolBetas = betas.get(row.symbol) ?? {};
     symbolBetas[factorKey] = {
-      status: "estimated", factorId: row.factorId, factorKey, method: row.calculationMethod, calculationDate,
-      windowDays: row.regressionWindowDays, observations: row.observations, factorObservations: row.observations,
-      beta: row.betaValue, rawBeta: row.rawBetaValue ?? row.betaValue, rSquared: row.rSquared,
-      qualityFlag: row.qualityFlag as EstimatedQualityFlag, regularizationAlpha: row.regularizationAlpha,
+      status: "estimated",
+      factorId: row.factorId,
+      factorKey,
+      method: row.calculationMethod,
+      calculationDate,
+      windowDays: row.regressionWindowDays,
+      observations: row.observations,
+      factorObservations: row.observations,
+      beta: row.betaValue,
+      rawBeta: row.rawBetaValue ?? row.betaValue,
+      rSquared: row.rSquared,
+      qualityFlag: row.qualityFlag as EstimatedQualityFlag,
+      regularizationAlpha: row.regularizationAlpha,
     };
     betas.set(row.symbol, symbolBetas);
   }
@@ -131,24 +258,58 @@ async function expectedAggregation(portfolioId: string): Promise<PortfolioAggreg
   const { closes, betas } = await storedInputs();
   const portfolio = (await db.select().from(portfolios).where(eq(portfolios.id, portfolioId)).get())!;
   // In id order, as the phase reads them: sums are then identical to the last bit.
-  const holdings = await db.select().from(positions).where(eq(positions.portfolioId, portfolioId)).orderBy(positions.id);
-  return aggregatePortfolio({ date: calculationDate, holdings, cash: portfolio.cash, closes, betas, factors: defaultFactorSpecs });
+  const holdings = await db
+    .select()
+    .from(positions)
+    .where(eq(positions.portfolioId, portfolioId))
+    .orderBy(positions.id);
+  return aggregatePortfolio({
+    date: calculationDate,
+    holdings,
+    cash: portfolio.cash,
+    closes,
+    betas,
+    factors: defaultFactorSpecs,
+  });
 }
 
 async function storedRows(portfolioIds: readonly string[]) {
   const list = [...portfolioIds];
   const [exposures, snapshots, stress, positionRows] = await Promise.all([
-    db.select().from(portfolioFactorExposures)
-      .where(and(eq(portfolioFactorExposures.calculationDate, calculationDate), inArray(portfolioFactorExposures.portfolioId, list)))
+    db
+      .select()
+      .from(portfolioFactorExposures)
+      .where(
+        and(
+          eq(portfolioFactorExposures.calculationDate, calculationDate),
+          inArray(portfolioFactorExposures.portfolioId, list),
+        ),
+      )
       .orderBy(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId),
-    db.select().from(portfolioSnapshots)
+    db
+      .select()
+      .from(portfolioSnapshots)
       .where(and(eq(portfolioSnapshots.date, calculationDate), inArray(portfolioSnapshots.portfolioId, list)))
       .orderBy(portfolioSnapshots.portfolioId),
-    db.select().from(portfolioStressResults)
-      .where(and(eq(portfolioStressResults.calculationDate, calculationDate), inArray(portfolioStressResults.portfolioId, list)))
+    db
+      .select()
+      .from(portfolioStressResults)
+      .where(
+        and(
+          eq(portfolioStressResults.calculationDate, calculationDate),
+          inArray(portfolioStressResults.portfolioId, list),
+        ),
+      )
       .orderBy(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId),
-    db.select().from(positionFactorExposures)
-      .where(and(eq(positionFactorExposures.calculationDate, calculationDate), inArray(positionFactorExposures.portfolioId, list))),
+    db
+      .select()
+      .from(positionFactorExposures)
+      .where(
+        and(
+          eq(positionFactorExposures.calculationDate, calculationDate),
+          inArray(positionFactorExposures.portfolioId, list),
+        ),
+      ),
   ]);
   return { exposures, snapshots, stress, positionRows };
 }
@@ -221,7 +382,13 @@ describe("portfolio analytics phase (one chunk)", () => {
       expect(snapshot).toMatchObject({ equity: expected.equity, gross: expected.gross, net: expected.net });
     }
     const main = snapshots.find((row) => row.portfolioId === ids.main)!;
-    expect(main.dataQuality).toMatchObject({ positions_total: 6, positions_private: 1, total_symbols: 4, options_without_premium: 1, symbols_missing: [] });
+    expect(main.dataQuality).toMatchObject({
+      positions_total: 6,
+      positions_private: 1,
+      total_symbols: 4,
+      options_without_premium: 1,
+      symbols_missing: [],
+    });
   });
 
   it("computes the day's P&L from the symbol returns: a one-stock portfolio by hand", async () => {
@@ -240,7 +407,10 @@ describe("portfolio analytics phase (one chunk)", () => {
     const snapshot = (await storedRows([ids.openedToday])).snapshots[0]!;
     expect(snapshot.dailyPnl).toBeCloseTo((30 * closeOn(stockB, calculationDate) * r) / (1 + r), 8);
     // ...while it is in equity and exposures.
-    expect(snapshot.equity).toBeCloseTo(5_000 + 30 * closeOn(stockB, calculationDate) + 20 * closeOn(stockA, calculationDate), 8);
+    expect(snapshot.equity).toBeCloseTo(
+      5_000 + 30 * closeOn(stockB, calculationDate) + 20 * closeOn(stockA, calculationDate),
+      8,
+    );
   });
 
   it("sums the P&L of every valued position at its delta, options included", async () => {
@@ -259,7 +429,11 @@ describe("portfolio analytics phase (one chunk)", () => {
   });
 
   it("stores a result for every built-in stress scenario, impacts = exposure_dollar × shock", async () => {
-    const builtins = await db.select().from(stressScenarios).where(eq(stressScenarios.builtin, true)).orderBy(stressScenarios.id);
+    const builtins = await db
+      .select()
+      .from(stressScenarios)
+      .where(eq(stressScenarios.builtin, true))
+      .orderBy(stressScenarios.id);
     expect(builtins.length).toBeGreaterThanOrEqual(5);
     const { stress, exposures } = await storedRows([ids.main]);
     expect(stress.map((row) => row.scenarioId)).toEqual(builtins.map((s) => s.id));
@@ -311,19 +485,47 @@ describe("portfolio analytics phase (one chunk)", () => {
     const rowCount = before.exposures.length + before.snapshots.length + before.stress.length;
     expect(firstRun.counts.rows_stored).toBe(rowCount);
     const again = await runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds: chunkIds, dualWrite: false });
-    expect(again.counts).toMatchObject({ computed: 4, skipped: 2, failed: 1, rows_stored: 0, rows_unchanged: rowCount, rows_deleted: 0 });
+    expect(again.counts).toMatchObject({
+      computed: 4,
+      skipped: 2,
+      failed: 1,
+      rows_stored: 0,
+      rows_unchanged: rowCount,
+      rows_deleted: 0,
+    });
     expect(await storedRows(stored)).toEqual(before);
   });
 
   it("deletes a stored row that is now stale, and rewrites a changed one", async () => {
     await db.insert(portfolioFactorExposures).values({
-      portfolioId: ids.empty, factorId: 1, calculationDate, exposureValue: 0.5, exposureDollar: 1_250, coverage: 1, positionsUsed: 1, positionsTotal: 1,
+      portfolioId: ids.empty,
+      factorId: 1,
+      calculationDate,
+      exposureValue: 0.5,
+      exposureDollar: 1_250,
+      coverage: 1,
+      positionsUsed: 1,
+      positionsTotal: 1,
     });
     await db.insert(portfolioStressResults).values({
-      portfolioId: ids.empty, scenarioId: "builtin-market-drop", calculationDate, totalImpact: -250, totalReturn: -0.1, complete: true, impacts: [], missing: [],
+      portfolioId: ids.empty,
+      scenarioId: "builtin-market-drop",
+      calculationDate,
+      totalImpact: -250,
+      totalReturn: -0.1,
+      complete: true,
+      impacts: [],
+      missing: [],
     });
-    await db.update(portfolioSnapshots).set({ equity: 1 }).where(and(eq(portfolioSnapshots.portfolioId, ids.one), eq(portfolioSnapshots.date, calculationDate)));
-    const rerun = await runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds: [ids.empty, ids.one], dualWrite: false });
+    await db
+      .update(portfolioSnapshots)
+      .set({ equity: 1 })
+      .where(and(eq(portfolioSnapshots.portfolioId, ids.one), eq(portfolioSnapshots.date, calculationDate)));
+    const rerun = await runPortfolioAnalyticsChunk(db, {
+      calculationDate,
+      portfolioIds: [ids.empty, ids.one],
+      dualWrite: false,
+    });
     expect(rerun.counts).toMatchObject({ rows_stored: 1, rows_deleted: 2 });
     const { exposures, stress } = await storedRows([ids.empty]);
     expect([...exposures, ...stress]).toEqual([]);

@@ -24,8 +24,17 @@ describe("loadClosesBySymbol", () => {
     ]);
     expect(bySymbol.get("LCB")).toEqual([{ date: "2020-03-04", close: 1 / 3, adjClose: null }]);
     // The same as a plain select.
-    const plain = await db.select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose }).from(marketPrices);
-    const expected = plain.filter((r) => ["LCA", "LCB"].includes(r.symbol) && r.date > "2020-03-01" && r.date <= "2020-03-04").sort((a, b) => a.symbol.localeCompare(b.symbol) || a.date.localeCompare(b.date));
+    const plain = await db
+      .select({
+        symbol: marketPrices.symbol,
+        date: marketPrices.date,
+        close: marketPrices.close,
+        adjClose: marketPrices.adjClose,
+      })
+      .from(marketPrices);
+    const expected = plain
+      .filter((r) => ["LCA", "LCB"].includes(r.symbol) && r.date > "2020-03-01" && r.date <= "2020-03-04")
+      .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.date.localeCompare(b.date));
     expect(await loadCloseRows(db, ["LCB", "LCA"], "2020-03-01", "2020-03-04")).toEqual(expected);
     expect(await loadCloseRows(db, [], "2020-03-01", "2020-03-04")).toEqual([]);
   });

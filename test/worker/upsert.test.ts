@@ -11,16 +11,34 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("upsertStatements + runWrites", () => {
   it("writes new rows, rewrites none on a replay and only the changed row (and its updated_at) on a change", async () => {
-    const rows = ["a", "b", "c"].map((name) => ({ id: `ups-${name}`, owner: "upsert-test", org: null, name, cash: 100, benchmarkSymbol: "SPY" }));
-    expect(await runWrites(db, upsertStatements(portfolios, ["owner", "name"], rows))).toEqual({ written: 3, deleted: 0 });
+    const rows = ["a", "b", "c"].map((name) => ({
+      id: `ups-${name}`,
+      owner: "upsert-test",
+      org: null,
+      name,
+      cash: 100,
+      benchmarkSymbol: "SPY",
+    }));
+    expect(await runWrites(db, upsertStatements(portfolios, ["owner", "name"], rows))).toEqual({
+      written: 3,
+      deleted: 0,
+    });
     const before = await db.select().from(portfolios).where(eq(portfolios.owner, "upsert-test"));
     await sleep(5);
-    expect(await runWrites(db, upsertStatements(portfolios, ["owner", "name"], rows))).toEqual({ written: 0, deleted: 0 });
+    expect(await runWrites(db, upsertStatements(portfolios, ["owner", "name"], rows))).toEqual({
+      written: 0,
+      deleted: 0,
+    });
     expect(await db.select().from(portfolios).where(eq(portfolios.owner, "upsert-test"))).toEqual(before);
 
     const changed = rows.map((row) => (row.name === "b" ? { ...row, cash: 250, id: "ignored-on-conflict" } : row));
-    expect(await runWrites(db, upsertStatements(portfolios, ["owner", "name"], changed))).toEqual({ written: 1, deleted: 0 });
-    const after = new Map((await db.select().from(portfolios).where(eq(portfolios.owner, "upsert-test"))).map((row) => [row.name, row]));
+    expect(await runWrites(db, upsertStatements(portfolios, ["owner", "name"], changed))).toEqual({
+      written: 1,
+      deleted: 0,
+    });
+    const after = new Map(
+      (await db.select().from(portfolios).where(eq(portfolios.owner, "upsert-test"))).map((row) => [row.name, row]),
+    );
     const b = after.get("b")!;
     expect(b.cash).toBe(250);
     expect(b.id).toBe("ups-b"); // the id is never rewritten
@@ -47,21 +65,46 @@ describe("upsertStatements + runWrites", () => {
     expect(await runWrites(db, statements)).toEqual({ written: 1_200, deleted: 0 });
     const stored = await db.select().from(portfolioSnapshots).where(like(portfolioSnapshots.date, "3000-01-01+%"));
     expect(stored).toHaveLength(1_200);
-    expect(stored.find((row) => row.date === "3000-01-01+0007")).toMatchObject({ equity: 1_007, net: 1 / 3, dailyPnl: null, dataQuality });
+    expect(stored.find((row) => row.date === "3000-01-01+0007")).toMatchObject({
+      equity: 1_007,
+      net: 1 / 3,
+      dailyPnl: null,
+      dataQuality,
+    });
 
     // A failing statement (a portfolio that does not exist: foreign key) undoes the whole batch.
     const more = snapshots.map((row) => ({ ...row, date: row.date.replace("3000-01-01", "3000-01-02") }));
-    const broken = [...upsertStatements(portfolioSnapshots, ["portfolioId", "date"], more), ...upsertStatements(portfolioSnapshots, ["portfolioId", "date"], [{ ...more[0]!, portfolioId: "no-such-portfolio" }])];
+    const broken = [
+      ...upsertStatements(portfolioSnapshots, ["portfolioId", "date"], more),
+      ...upsertStatements(
+        portfolioSnapshots,
+        ["portfolioId", "date"],
+        [{ ...more[0]!, portfolioId: "no-such-portfolio" }],
+      ),
+    ];
     await expect(runWrites(db, broken)).rejects.toThrow();
     expect(await db.select().from(portfolioSnapshots).where(like(portfolioSnapshots.date, "3000-01-02+%"))).toEqual([]);
     await db.delete(portfolioSnapshots).where(inArray(portfolioSnapshots.portfolioId, ["ups-json"]));
   });
 
   it("rejects rows that do not give the same columns, before anything is sent", () => {
-    const row = { portfolioId: "p", date: "2026-01-01", equity: 1, gross: 1, net: 1, dailyPnl: null, dailyReturn: null, dataQuality: null };
+    const row = {
+      portfolioId: "p",
+      date: "2026-01-01",
+      equity: 1,
+      gross: 1,
+      net: 1,
+      dailyPnl: null,
+      dailyReturn: null,
+      dataQuality: null,
+    };
     const { dailyReturn: _omitted, ...lacking } = row;
-    expect(() => upsertStatements(portfolioSnapshots, ["portfolioId", "date"], [row, lacking as typeof row])).toThrow(/lacks dailyReturn/);
-    expect(() => upsertStatements(portfolioSnapshots, ["portfolioId", "date"], [{ ...row, bogus: 1 } as typeof row])).toThrow(/unknown columns bogus/);
+    expect(() => upsertStatements(portfolioSnapshots, ["portfolioId", "date"], [row, lacking as typeof row])).toThrow(
+      /lacks dailyReturn/,
+    );
+    expect(() =>
+      upsertStatements(portfolioSnapshots, ["portfolioId", "date"], [{ ...row, bogus: 1 } as typeof row]),
+    ).toThrow(/unknown columns bogus/);
     expect(upsertStatements(portfolioSnapshots, ["portfolioId", "date"], [])).toEqual([]);
   });
 });

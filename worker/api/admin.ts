@@ -24,7 +24,6 @@ function todayUtc(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-
 const runOptions = {
   portfolio_id: idField("portfolio_id")
     .optional()
@@ -33,23 +32,31 @@ const runOptions = {
     .boolean({ error: "force_rerun must be true or false" })
     .optional()
     .meta({ description: "Recompute betas already stored for the date(s)." }),
-  replace_prices: z
-    .boolean({ error: "replace_prices must be true or false" })
-    .optional()
-    .meta({
-      description:
-        "Market data: replace stored closes of another source (imports, uploads) that differ from the provider's. By default they are kept and each conflict is reported.",
-    }),
+  replace_prices: z.boolean({ error: "replace_prices must be true or false" }).optional().meta({
+    description:
+      "Market data: replace stored closes of another source (imports, uploads) that differ from the provider's. By default they are kept and each conflict is reported.",
+  }),
 };
 
 /** `POST /admin/batch/run`. */
 export const batchRunRequestSchema = z
-  .strictObject({ date: isoDate("date").meta({ description: "The trading date to compute (a weekday, not after today UTC)." }), ...runOptions })
+  .strictObject({
+    date: isoDate("date").meta({ description: "The trading date to compute (a weekday, not after today UTC)." }),
+    ...runOptions,
+  })
   .superRefine((body, ctx) => {
     if (isWeekend(body.date)) {
-      ctx.addIssue({ code: "custom", path: ["date"], message: `${body.date} is a ${dayName(body.date)}; batch runs compute weekdays only` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["date"],
+        message: `${body.date} is a ${dayName(body.date)}; batch runs compute weekdays only`,
+      });
     } else if (body.date > todayUtc()) {
-      ctx.addIssue({ code: "custom", path: ["date"], message: `${body.date} is after today (${todayUtc()} UTC); its closes do not exist yet` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["date"],
+        message: `${body.date} is after today (${todayUtc()} UTC); its closes do not exist yet`,
+      });
     }
   }, whenFieldsValid)
   .meta({ description: "Run the daily batch for one date." });
@@ -61,7 +68,11 @@ export const maxLastTradingDays = 520;
 export const batchBackfillRequestSchema = z
   .strictObject({
     from: isoDate("from").optional().meta({ description: "First date of the range, inclusive (with `to`)." }),
-    to: isoDate("to").optional().meta({ description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.` }),
+    to: isoDate("to")
+      .optional()
+      .meta({
+        description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.`,
+      }),
     last_trading_days: z
       .number({ error: "last_trading_days must be a whole number" })
       .int({ error: "last_trading_days must be a whole number" })
@@ -76,12 +87,21 @@ export const batchBackfillRequestSchema = z
   })
   .superRefine((body, ctx) => {
     if (body.last_trading_days !== undefined) {
-      if (body.from !== undefined || body.to !== undefined) ctx.addIssue({ code: "custom", path: ["last_trading_days"], message: "give either last_trading_days or from/to, not both" });
+      if (body.from !== undefined || body.to !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["last_trading_days"],
+          message: "give either last_trading_days or from/to, not both",
+        });
       return;
     }
     if (body.from === undefined || body.to === undefined) {
       const missing = body.from === undefined ? "from" : "to";
-      ctx.addIssue({ code: "custom", path: [missing], message: `${missing} is required (or give last_trading_days instead of from and to)` });
+      ctx.addIssue({
+        code: "custom",
+        path: [missing],
+        message: `${missing} is required (or give last_trading_days instead of from and to)`,
+      });
       return;
     }
     if (body.from > body.to) {
@@ -90,16 +110,31 @@ export const batchBackfillRequestSchema = z
     }
     const { from, to } = body;
     if (to > todayUtc()) {
-      ctx.addIssue({ code: "custom", path: ["to"], message: `${to} is after today (${todayUtc()} UTC); its closes do not exist yet` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["to"],
+        message: `${to} is after today (${todayUtc()} UTC); its closes do not exist yet`,
+      });
     }
     const lastAllowed = addDays(from, maxBackfillCalendarDays - 1);
     if (to > lastAllowed) {
-      ctx.addIssue({ code: "custom", path: ["to"], message: `the range is longer than ${maxBackfillCalendarDays} calendar days (to must be on or before ${lastAllowed}); split the backfill` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["to"],
+        message: `the range is longer than ${maxBackfillCalendarDays} calendar days (to must be on or before ${lastAllowed}); split the backfill`,
+      });
     } else if (weekdaysBetween(from, to).length === 0) {
-      ctx.addIssue({ code: "custom", path: ["from"], message: `${from}..${to} has no weekday; batch runs compute weekdays only` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["from"],
+        message: `${from}..${to} has no weekday; batch runs compute weekdays only`,
+      });
     }
   }, whenFieldsValid)
-  .meta({ description: "Run the daily batch for every weekday of a date range, or for the last N trading days of the stored closes." });
+  .meta({
+    description:
+      "Run the daily batch for every weekday of a date range, or for the last N trading days of the stored closes.",
+  });
 
 /** `GET /admin/batch/runs` query. */
 export const batchRunListQuerySchema = z.strictObject({
@@ -120,20 +155,29 @@ export const batchRunDetailQuerySchema = z.strictObject({
 export const dualWriteReportQuerySchema = z
   .strictObject({
     start_date: isoDate("start_date").meta({ description: "First date of the report, inclusive." }),
-    end_date: isoDate("end_date").meta({ description: `Last date, inclusive; at most ${maxBackfillCalendarDays} calendar days after start_date.` }),
+    end_date: isoDate("end_date").meta({
+      description: `Last date, inclusive; at most ${maxBackfillCalendarDays} calendar days after start_date.`,
+    }),
     portfolio_id: idField("portfolio_id").optional().meta({ description: "Only this portfolio." }),
   })
   .superRefine((query, ctx) => {
     if (query.start_date > query.end_date) {
-      ctx.addIssue({ code: "custom", path: ["start_date"], message: `start_date (${query.start_date}) is after end_date (${query.end_date})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["start_date"],
+        message: `start_date (${query.start_date}) is after end_date (${query.end_date})`,
+      });
     } else if (addDays(query.start_date, maxBackfillCalendarDays - 1) < query.end_date) {
-      ctx.addIssue({ code: "custom", path: ["end_date"], message: `the range spans more than ${maxBackfillCalendarDays} calendar days` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["end_date"],
+        message: `the range spans more than ${maxBackfillCalendarDays} calendar days`,
+      });
     }
   }, whenFieldsValid);
 
 /** `GET /admin/batch/runs/:id` path. */
 export const batchRunParamsSchema = z.strictObject({ id: idField("id") });
-
 
 /** `POST /admin/market-data/prices` answer: what the write changed. */
 export interface PriceUploadResponse {

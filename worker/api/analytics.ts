@@ -29,7 +29,14 @@ export const dataQualitySchema = z
     positions_private: z.number().int(),
     date: z.string(),
     positions_valued: z.number().int(),
-    positions_excluded: z.array(z.object({ position_id: z.string(), symbol: z.string(), reason: z.enum(positionExclusionReasons), detail: z.string() })),
+    positions_excluded: z.array(
+      z.object({
+        position_id: z.string(),
+        symbol: z.string(),
+        reason: z.enum(positionExclusionReasons),
+        detail: z.string(),
+      }),
+    ),
     options_without_premium: z.number().int(),
     equity: z.number(),
     gross: z.number(),
@@ -58,7 +65,8 @@ export const exposuresQuerySchema = z
     format: z.enum(["json", "csv"], { error: "format must be json or csv" }).optional(),
   })
   .superRefine((query, ctx) => {
-    if (query.from && query.to && query.from > query.to) ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
+    if (query.from && query.to && query.from > query.to)
+      ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
   }, whenFieldsValid)
   .meta({ id: "ExposuresQuery" });
 
@@ -101,7 +109,10 @@ export const exposuresResponseSchema = z
     /** The data_quality of the last date (null before the first computed date). */
     data_quality: dataQualitySchema.nullable(),
   })
-  .meta({ id: "Exposures", description: "Columnar: one array per measure, aligned with `dates` (what a chart takes as is)." });
+  .meta({
+    id: "Exposures",
+    description: "Columnar: one array per measure, aligned with `dates` (what a chart takes as is).",
+  });
 export type ExposuresResponse = z.output<typeof exposuresResponseSchema>;
 
 // ---- drill-down ---------------------------------------------------------------------------
@@ -138,7 +149,16 @@ export const drillDownResponseSchema = z
       }),
     ),
     missing: z.array(
-      z.object({ symbol: z.string(), beta_symbol: z.string(), instrument: z.enum(instruments), position_ids: z.array(z.string()), reason: z.string(), detail: z.string(), market_value: n, weight: n }),
+      z.object({
+        symbol: z.string(),
+        beta_symbol: z.string(),
+        instrument: z.enum(instruments),
+        position_ids: z.array(z.string()),
+        reason: z.string(),
+        detail: z.string(),
+        market_value: n,
+        weight: n,
+      }),
     ),
     totals: z.object({ weight: n, contribution: n, contribution_dollar: n }),
     /** The portfolio's exposure for the factor: totals.contribution equals it. */
@@ -158,15 +178,31 @@ const shockKey = z
   .refine((key) => !(key in Object.prototype), { error: (issue) => `${String(issue.input)} is not a factor key` });
 
 const shocksSchema = z
-  .record(shockKey, z.number().finite().min(-1, { error: "a shock must be ≥ -1 (-100%)" }).max(10, { error: "a shock must be ≤ 10 (+1000%)" }))
+  .record(
+    shockKey,
+    z
+      .number()
+      .finite()
+      .min(-1, { error: "a shock must be ≥ -1 (-100%)" })
+      .max(10, { error: "a shock must be ≤ 10 (+1000%)" }),
+  )
   .refine((shocks) => Object.keys(shocks).length > 0, { message: "give at least one shock" })
   .meta({ description: "Factor key → shock in the factor's return units (-0.10 = the factor falls 10%)." });
 
 export const stressScenarioSchema = z
-  .object({ id: z.string(), name: z.string(), description: z.string(), shocks: z.record(z.string(), z.number()), builtin: z.boolean(), owner: z.string().nullable() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    shocks: z.record(z.string(), z.number()),
+    builtin: z.boolean(),
+    owner: z.string().nullable(),
+  })
   .meta({ id: "StressScenario" });
 
-export const stressScenarioListSchema = z.object({ scenarios: z.array(stressScenarioSchema) }).meta({ id: "StressScenarioList" });
+export const stressScenarioListSchema = z
+  .object({ scenarios: z.array(stressScenarioSchema) })
+  .meta({ id: "StressScenarioList" });
 
 export const stressScenarioCreateSchema = z
   .strictObject({
@@ -192,7 +228,8 @@ export const stressRequestSchema = z
     date: isoDate("date").optional().meta({ description: "Default: the latest metrics date." }),
   })
   .superRefine((body, ctx) => {
-    if ((body.scenario_id === undefined) === (body.shocks === undefined)) ctx.addIssue({ code: "custom", path: [], message: "give exactly one of scenario_id and shocks" });
+    if ((body.scenario_id === undefined) === (body.shocks === undefined))
+      ctx.addIssue({ code: "custom", path: [], message: "give exactly one of scenario_id and shocks" });
   }, whenFieldsValid)
   .meta({ id: "StressRequest" });
 
@@ -218,7 +255,8 @@ const hypotheticalFields = { ...positionFieldSchemas, opened_on: positionFieldSc
 export const hypotheticalHoldingSchema = z
   .strictObject(hypotheticalFields)
   .superRefine((holding, ctx) => {
-    for (const issue of positionIssues(holding)) ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
+    for (const issue of positionIssues(holding))
+      ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
   })
   .meta({ id: "HypotheticalHolding" });
 
@@ -226,8 +264,12 @@ export const maxWhatIfHoldings = 2_000;
 
 export const whatIfRequestSchema = z
   .strictObject({
-    portfolio_id: idField("portfolio_id").optional().meta({ description: "Compare with this portfolio (and start from its cash unless cash is given)." }),
-    holdings: z.array(hypotheticalHoldingSchema).max(maxWhatIfHoldings, { error: `at most ${maxWhatIfHoldings} holdings` }),
+    portfolio_id: idField("portfolio_id")
+      .optional()
+      .meta({ description: "Compare with this portfolio (and start from its cash unless cash is given)." }),
+    holdings: z
+      .array(hypotheticalHoldingSchema)
+      .max(maxWhatIfHoldings, { error: `at most ${maxWhatIfHoldings} holdings` }),
     cash: boundedNumber("cash", { max: maxAmount }).optional(),
     date: isoDate("date").optional().meta({ description: "Default: the latest metrics date." }),
   })
@@ -237,7 +279,16 @@ const aggregationSummary = z.object({
   equity: z.number(),
   gross: z.number(),
   net: z.number(),
-  exposures: z.array(z.object({ factor_key: z.string(), exposure: n, exposure_dollar: n, coverage: n, positions_used: z.number().int(), positions_total: z.number().int() })),
+  exposures: z.array(
+    z.object({
+      factor_key: z.string(),
+      exposure: n,
+      exposure_dollar: n,
+      coverage: n,
+      positions_used: z.number().int(),
+      positions_total: z.number().int(),
+    }),
+  ),
   data_quality: dataQualitySchema,
 });
 
@@ -249,7 +300,19 @@ export const whatIfResponseSchema = z
     what_if: aggregationSummary,
     original: aggregationSummary.nullable(),
     comparison: z
-      .object({ equity: changeSchema, gross: changeSchema, net: changeSchema, factors: z.array(z.object({ factor_key: z.string(), exposure: changeSchema, exposure_dollar: changeSchema, coverage: changeSchema })) })
+      .object({
+        equity: changeSchema,
+        gross: changeSchema,
+        net: changeSchema,
+        factors: z.array(
+          z.object({
+            factor_key: z.string(),
+            exposure: changeSchema,
+            exposure_dollar: changeSchema,
+            coverage: changeSchema,
+          }),
+        ),
+      })
       .nullable(),
   })
   .meta({ id: "WhatIfResult" });

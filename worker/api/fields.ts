@@ -27,10 +27,13 @@ export function isoDate(field: string) {
   return z.iso
     .date({
       error: (issue) =>
-        issue.input === undefined ? `${field} is required` : `${field} must be a calendar date YYYY-MM-DD, ${got(issue.input)}`,
+        issue.input === undefined
+          ? `${field} is required`
+          : `${field} must be a calendar date YYYY-MM-DD, ${got(issue.input)}`,
     })
     .refine(inRange, {
-      error: (issue) => `${field} must be a date from ${minDateYear}-01-01 to ${maxDateYear}-12-31, ${got(issue.input)}`,
+      error: (issue) =>
+        `${field} must be a date from ${minDateYear}-01-01 to ${maxDateYear}-12-31, ${got(issue.input)}`,
       // Only for a well-formed date (one message per problem); the format issue stays
       // continuable, so an object's rules across fields still report theirs.
       ...whenFieldsValid,
@@ -75,12 +78,16 @@ export const maxMultiplier = 1e6;
 export function boundedNumber(field: string, bounds: { min?: number; max: number }) {
   const min = bounds.min ?? -bounds.max;
   const range = `from ${min.toExponential().replace("e+", "e")} to ${bounds.max.toExponential().replace("e+", "e")}`;
-  return z
-    // JSON's 1e999 parses to Infinity, which zod refuses as not a number: say what is wrong with it.
-    .number({ error: (issue) => `${field} must be a ${typeof issue.input === "number" ? "finite number" : "number"}` })
-    .finite({ error: `${field} must be a finite number` })
-    .min(min, { error: (issue) => `${field} must be a number ${range}, got ${String(issue.input)}` })
-    .max(bounds.max, { error: (issue) => `${field} must be a number ${range}, got ${String(issue.input)}` });
+  return (
+    z
+      // JSON's 1e999 parses to Infinity, which zod refuses as not a number: say what is wrong with it.
+      .number({
+        error: (issue) => `${field} must be a ${typeof issue.input === "number" ? "finite number" : "number"}`,
+      })
+      .finite({ error: `${field} must be a finite number` })
+      .min(min, { error: (issue) => `${field} must be a number ${range}, got ${String(issue.input)}` })
+      .max(bounds.max, { error: (issue) => `${field} must be a number ${range}, got ${String(issue.input)}` })
+  );
 }
 
 /** An integer query parameter (query values arrive as text); one message for every way it can be wrong. */
@@ -101,7 +108,9 @@ export const maxQueryNumber = 1e18;
 export function queryNumber(field: string) {
   return z
     .string({ error: `${field} must be a number` })
-    .regex(/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, { error: (issue) => `${field} must be a number, got ${JSON.stringify(issue.input)}` })
+    .regex(/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, {
+      error: (issue) => `${field} must be a number, got ${JSON.stringify(issue.input)}`,
+    })
     .transform(Number)
     .pipe(
       z
@@ -114,11 +123,16 @@ export function queryNumber(field: string) {
 }
 
 /** `?format=csv` asks for CSV, as `Accept: text/csv` does. */
-export const formatField = z.enum(["json", "csv"], { error: "format must be json or csv" }).optional().meta({ description: "csv for a CSV download (as Accept: text/csv)." });
+export const formatField = z
+  .enum(["json", "csv"], { error: "format must be json or csv" })
+  .optional()
+  .meta({ description: "csv for a CSV download (as Accept: text/csv)." });
 
 /** A symbol as stored: upper case letters, digits, dot and dash. */
 export const symbolField = z
   .string({ error: "symbol must be a string" })
   .trim()
   .toUpperCase()
-  .regex(/^[A-Z0-9][A-Z0-9.\-]{0,19}$/, { error: (issue) => `symbol must be 1-20 letters, digits, dots or dashes, got ${JSON.stringify(issue.input)}` });
+  .regex(/^[A-Z0-9][A-Z0-9.\-]{0,19}$/, {
+    error: (issue) => `symbol must be 1-20 letters, digits, dots or dashes, got ${JSON.stringify(issue.input)}`,
+  });

@@ -14,5 +14,9 @@ export const liveTicketResponseSchema = z
 export type LiveTicketResponse = z.output<typeof liveTicketResponseSchema>;
 
 export const liveConnectQuerySchema = z
-  .strictObject({ ticket: plainText("ticket", { max: 2000, trim: false }).meta({ description: "From POST /live/ticket; single use, valid 30 s." }) })
+  .strictObject({
+    ticket: plainText("ticket", { max: 2000, trim: false }).meta({
+      description: "From POST /live/ticket; single use, valid 30 s.",
+    }),
+  })
   .meta({ id: "LiveConnectQuery" });

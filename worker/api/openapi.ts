@@ -16,12 +16,21 @@ class SchemaCollector {
   readonly components: Record<string, JsonSchema> = {};
 
   render(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-    const { $schema: _dialect, $defs, ...root } = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    const {
+      $schema: _dialect,
+      $defs,
+      ...root
+    } = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as JsonSchema & {
+      $defs?: Record<string, JsonSchema>;
+    };
     const names = new Map<string, string>();
     for (const [id, definition] of Object.entries($defs ?? {})) {
       // A schema rendered both ways (input and output) can differ; the input side gets its own name then.
       const existing = this.components[id];
-      const name = existing === undefined || JSON.stringify(existing) === JSON.stringify(definition) ? id : `${id}${io === "input" ? "Input" : "Output"}`;
+      const name =
+        existing === undefined || JSON.stringify(existing) === JSON.stringify(definition)
+          ? id
+          : `${id}${io === "input" ? "Input" : "Output"}`;
       names.set(id, name);
     }
     const rewrite = (value: unknown): unknown => {
@@ -29,11 +38,15 @@ class SchemaCollector {
       if (value === null || typeof value !== "object") return value;
       const out: JsonSchema = {};
       for (const [key, inner] of Object.entries(value)) {
-        out[key] = key === "$ref" && typeof inner === "string" && inner.startsWith("#/$defs/") ? `#/components/schemas/${names.get(inner.slice("#/$defs/".length)) ?? inner.slice("#/$defs/".length)}` : rewrite(inner);
+        out[key] =
+          key === "$ref" && typeof inner === "string" && inner.startsWith("#/$defs/")
+            ? `#/components/schemas/${names.get(inner.slice("#/$defs/".length)) ?? inner.slice("#/$defs/".length)}`
+            : rewrite(inner);
       }
       return out;
     };
-    for (const [id, definition] of Object.entries($defs ?? {})) this.components[names.get(id)!] = rewrite(definition) as JsonSchema;
+    for (const [id, definition] of Object.entries($defs ?? {}))
+      this.components[names.get(id)!] = rewrite(definition) as JsonSchema;
     return rewrite(root) as JsonSchema;
   }
 }
@@ -47,7 +60,8 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
 /** A schema as a plain object: a top-level reference resolved to its component. */
 function resolved(schema: JsonSchema): JsonSchema {
   const ref = schema["$ref"];
-  if (typeof ref === "string" && ref.startsWith("#/components/schemas/")) return collector.components[ref.slice("#/components/schemas/".length)] ?? schema;
+  if (typeof ref === "string" && ref.startsWith("#/components/schemas/"))
+    return collector.components[ref.slice("#/components/schemas/".length)] ?? schema;
   return schema;
 }
 
@@ -95,8 +109,11 @@ const errorDescriptions: Record<ErrorStatus, string> = {
 };
 
 function errorResponse(status: ErrorStatus): JsonSchema {
-  const header = (name: string, description: string, type: string) => ({ headers: { [name]: { description, schema: { type } } } });
-  const retry = status === 429 || status === 503 ? header("Retry-After", "Seconds to wait before retrying.", "integer") : {};
+  const header = (name: string, description: string, type: string) => ({
+    headers: { [name]: { description, schema: { type } } },
+  });
+  const retry =
+    status === 429 || status === 503 ? header("Retry-After", "Seconds to wait before retrying.", "integer") : {};
   const authenticate = status === 401 ? header("WWW-Authenticate", "The bearer challenge.", "string") : {};
   const content = { "application/json": { schema: errorSchema } };
   return { description: errorDescriptions[status], ...retry, ...authenticate, content };
@@ -140,12 +157,19 @@ function operation(name: string, route: RouteContract): JsonSchema {
     operationId: name,
     summary: route.summary,
     tags: [route.tag],
-    ...(route.permission === "public" || route.permission === "ticket" ? { security: [] } : { "x-required-permission": route.permission }),
+    ...(route.permission === "public" || route.permission === "ticket"
+      ? { security: [] }
+      : { "x-required-permission": route.permission }),
     parameters: [...parametersOf(route.params, "path", true), ...parametersOf(route.query, "query", true)],
     ...(route.bodyMediaType === "text/csv"
       ? { requestBody: { required: true, content: { "text/csv": { schema: { type: "string" } } } } }
       : route.body
-        ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body, "input") } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { "application/json": { schema: jsonSchema(route.body, "input") } },
+            },
+          }
         : {}),
     responses,
   };
@@ -168,11 +192,15 @@ export function openApiDocument(serverUrl = "/api/v1"): JsonSchema {
     info: {
       title: "Factor exposure service",
       version: "1",
-      description: "Factor betas of every symbol, portfolio exposures aggregated from them, stress tests and what-if portfolios. Bearer JWT on every route but health and this document; each operation names its permission in x-required-permission.",
+      description:
+        "Factor betas of every symbol, portfolio exposures aggregated from them, stress tests and what-if portfolios. Bearer JWT on every route but health and this document; each operation names its permission in x-required-permission.",
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }],
-    components: { schemas: collector.components, securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    components: {
+      schemas: collector.components,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+    },
     paths,
   };
 }

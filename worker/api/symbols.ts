@@ -35,22 +35,39 @@ export const tableFactorColumns = Object.values(getTableColumns(symbolDailyMetri
   .filter((name) => name.startsWith("factor_"));
 
 /** The sort whitelist (DESIGN.md section 8): each has an index on (metrics_date, column). */
-export const symbolSortColumns = ["symbol", "sector", "market_cap", "pe_ratio", "ps_ratio", "return_1d", "return_ytd", ...factorSortColumns] as [string, ...string[]];
+export const symbolSortColumns = [
+  "symbol",
+  "sector",
+  "market_cap",
+  "pe_ratio",
+  "ps_ratio",
+  "return_1d",
+  "return_ytd",
+  ...factorSortColumns,
+] as [string, ...string[]];
 
 export const maxSymbolsLimit = 500;
 export const maxSymbolsOffset = 1_000_000;
 
 export const symbolsQuerySchema = z
   .strictObject({
-    sort_by: z.enum(symbolSortColumns, { error: `sort_by must be one of ${symbolSortColumns.join(", ")}` }).optional().meta({ description: "Column to sort on (nulls always last)." }),
+    sort_by: z
+      .enum(symbolSortColumns, { error: `sort_by must be one of ${symbolSortColumns.join(", ")}` })
+      .optional()
+      .meta({ description: "Column to sort on (nulls always last)." }),
     sort_order: z.enum(["asc", "desc"], { error: "sort_order must be asc or desc" }).optional(),
     sector: plainText("sector", { max: 100 }).optional(),
     q: plainText("q", { max: 40 })
       .optional()
-      .meta({ description: "Search (autocomplete): symbols starting with q, or company names containing it; case-insensitive." }),
+      .meta({
+        description:
+          "Search (autocomplete): symbols starting with q, or company names containing it; case-insensitive.",
+      }),
     min_market_cap: queryNumber("min_market_cap").optional(),
     max_pe_ratio: queryNumber("max_pe_ratio").optional(),
-    limit: queryInteger("limit", 1, maxSymbolsLimit).optional().meta({ description: `Rows per page, at most ${maxSymbolsLimit} (default 100).` }),
+    limit: queryInteger("limit", 1, maxSymbolsLimit)
+      .optional()
+      .meta({ description: `Rows per page, at most ${maxSymbolsLimit} (default 100).` }),
     offset: queryInteger("offset", 0, maxSymbolsOffset).optional(),
     date: isoDate("date").optional().meta({ description: "Metrics date; default the latest." }),
     format: formatField,
@@ -121,7 +138,8 @@ export const symbolDetailQuerySchema = z
     to: isoDate("to").optional().meta({ description: "History end (default: `date`)." }),
   })
   .superRefine((query, ctx) => {
-    if (query.from && query.to && query.from > query.to) ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
+    if (query.from && query.to && query.from > query.to)
+      ctx.addIssue({ code: "custom", path: ["from"], message: `from (${query.from}) is after to (${query.to})` });
   }, whenFieldsValid)
   .meta({ id: "SymbolDetailQuery" });
 
@@ -185,7 +203,12 @@ export const symbolDetailResponseSchema = z
     history: z.object({
       from: z.string(),
       to: z.string(),
-      series: z.array(z.object({ factor_key: z.string(), points: z.array(z.object({ date: z.string(), beta: z.number(), r_squared: z.number().nullable() })) })),
+      series: z.array(
+        z.object({
+          factor_key: z.string(),
+          points: z.array(z.object({ date: z.string(), beta: z.number(), r_squared: z.number().nullable() })),
+        }),
+      ),
     }),
   })
   .meta({ id: "SymbolDetail" });

@@ -26,13 +26,21 @@ export function guard(route: RouteContract) {
     if (route.permission === "public" || route.permission === "ticket") return next();
     const caller = await authenticate(c.req.raw, c.env);
     if (!caller.permissions.has(route.permission)) {
-      throw new ApiError(403, "FORBIDDEN", `this route requires the ${route.permission} permission`, { required: route.permission });
+      throw new ApiError(403, "FORBIDDEN", `this route requires the ${route.permission} permission`, {
+        required: route.permission,
+      });
     }
     // Per caller, not per address: a program behind a shared egress has its own budget.
     const { success } = await c.env.API_RATE_LIMIT.limit({ key: `sub:${caller.sub}` });
     if (!success) {
       logEvent("warn", "http.rate_limited", { sub: caller.sub, route: `${route.method.toUpperCase()} ${route.path}` });
-      throw new ApiError(429, "RATE_LIMITED", `too many requests; try again in up to ${rateLimitPeriodSeconds} s`, undefined, { "Retry-After": String(rateLimitPeriodSeconds) });
+      throw new ApiError(
+        429,
+        "RATE_LIMITED",
+        `too many requests; try again in up to ${rateLimitPeriodSeconds} s`,
+        undefined,
+        { "Retry-After": String(rateLimitPeriodSeconds) },
+      );
     }
     c.set("caller", caller);
     await next();

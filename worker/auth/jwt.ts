@@ -15,12 +15,31 @@
 // The JWKS is cached per isolate as plain data (jose's `jwksCache` hook), never as a pending
 // promise: workerd forbids resolving one request's promise from another request's I/O, which
 // a shared `createRemoteJWKSet` instance would do while it refreshes.
-import { createRemoteJWKSet, errors, jwtVerify, jwksCache, type CryptoKey, type JWKSCacheInput, type JWTPayload } from "jose";
+import {
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  jwksCache,
+  type CryptoKey,
+  type JWKSCacheInput,
+  type JWTPayload,
+} from "jose";
 import { ApiError } from "../http/errors.ts";
 import { isPermission, type Caller, type Permission } from "./permissions.ts";
 
 export const clockToleranceSeconds = 30;
-const asymmetricAlgorithms = new Set(["ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"]);
+const asymmetricAlgorithms = new Set([
+  "ES256",
+  "ES384",
+  "ES512",
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "EdDSA",
+]);
 const minimumSecretBytes = 32;
 
 export interface AuthEnv {
@@ -49,16 +68,32 @@ export function authMode(env: AuthEnv): AuthMode {
     } catch {
       return { kind: "misconfigured", reason: "JWT_JWKS_URL is not a URL" };
     }
-    const algorithms = (env.JWT_ALGORITHMS?.trim() || "ES256,RS256").split(",").map((name) => name.trim()).filter(Boolean);
+    const algorithms = (env.JWT_ALGORITHMS?.trim() || "ES256,RS256")
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean);
     const symmetric = algorithms.filter((name) => !asymmetricAlgorithms.has(name));
-    if (symmetric.length > 0) return { kind: "misconfigured", reason: `JWT_ALGORITHMS may list only asymmetric algorithms with a JWKS, not ${symmetric.join(", ")}` };
-    if (!issuer || !audience) return { kind: "misconfigured", reason: "JWT_ISSUER and JWT_AUDIENCE are required with JWT_JWKS_URL" };
+    if (symmetric.length > 0)
+      return {
+        kind: "misconfigured",
+        reason: `JWT_ALGORITHMS may list only asymmetric algorithms with a JWKS, not ${symmetric.join(", ")}`,
+      };
+    if (!issuer || !audience)
+      return { kind: "misconfigured", reason: "JWT_ISSUER and JWT_AUDIENCE are required with JWT_JWKS_URL" };
     return { kind: "jwks", url, algorithms, issuer, audience };
   }
-  if (env.ENVIRONMENT !== "development") return { kind: "misconfigured", reason: "JWT_JWKS_URL is required outside development" };
+  if (env.ENVIRONMENT !== "development")
+    return { kind: "misconfigured", reason: "JWT_JWKS_URL is required outside development" };
   const secret = new TextEncoder().encode(env.JWT_SECRET ?? "");
-  if (secret.byteLength < minimumSecretBytes) return { kind: "misconfigured", reason: `JWT_SECRET must be at least ${minimumSecretBytes} bytes` };
-  return { kind: "shared_secret", secret, algorithms: ["HS256"], ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) };
+  if (secret.byteLength < minimumSecretBytes)
+    return { kind: "misconfigured", reason: `JWT_SECRET must be at least ${minimumSecretBytes} bytes` };
+  return {
+    kind: "shared_secret",
+    secret,
+    algorithms: ["HS256"],
+    ...(issuer ? { issuer } : {}),
+    ...(audience ? { audience } : {}),
+  };
 }
 
 /**
@@ -81,7 +116,10 @@ const jwksCaches = new Map<string, JWKSCacheInput>();
 
 function unauthorized(code: string, message: string, description: string): ApiError {
   // RFC 6750: the challenge names the scheme and, for a bad token, `invalid_token`.
-  const challenge = code === "AUTH_REQUIRED" ? `Bearer realm="factor-exposure"` : `Bearer realm="factor-exposure", error="invalid_token", error_description="${description}"`;
+  const challenge =
+    code === "AUTH_REQUIRED"
+      ? `Bearer realm="factor-exposure"`
+      : `Bearer realm="factor-exposure", error="invalid_token", error_description="${description}"`;
   return new ApiError(401, code, message, undefined, { "WWW-Authenticate": challenge });
 }
 
@@ -90,7 +128,8 @@ export function bearerToken(request: Request): string {
   const header = request.headers.get("authorization");
   if (!header) throw unauthorized("AUTH_REQUIRED", "an Authorization: Bearer <token> header is required", "");
   const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)\s*$/i.exec(header);
-  if (!match) throw unauthorized("INVALID_TOKEN", "the Authorization header must be `Bearer <JWT>`", "malformed bearer token");
+  if (!match)
+    throw unauthorized("INVALID_TOKEN", "the Authorization header must be `Bearer <JWT>`", "malformed bearer token");
   return match[1]!;
 }
 
@@ -124,7 +163,8 @@ function modeKey(mode: Exclude<AuthMode, { kind: "misconfigured" }>): string {
 /** Verifies the request's bearer token and returns its caller, or throws a 401 (503 when misconfigured). */
 export async function authenticate(request: Request, env: AuthEnv): Promise<Caller> {
   const mode = authMode(env);
-  if (mode.kind === "misconfigured") throw new ApiError(503, "AUTH_NOT_CONFIGURED", `authentication is not configured: ${mode.reason}`);
+  if (mode.kind === "misconfigured")
+    throw new ApiError(503, "AUTH_NOT_CONFIGURED", `authentication is not configured: ${mode.reason}`);
   const token = bearerToken(request);
   const cacheKey = `${modeKey(mode)}|${token}`;
   const cached = verifiedTokens.get(cacheKey);
@@ -133,11 +173,17 @@ export async function authenticate(request: Request, env: AuthEnv): Promise<Call
   const caller = await verify(token, mode);
   if (verifiedTokens.size >= verifiedCacheSize) verifiedTokens.delete(verifiedTokens.keys().next().value!);
   const exp = typeof caller.exp === "number" ? caller.exp * 1_000 : 0;
-  verifiedTokens.set(cacheKey, { caller: caller.caller, until: Math.min(exp, Date.now() + verifiedCacheSeconds * 1_000) });
+  verifiedTokens.set(cacheKey, {
+    caller: caller.caller,
+    until: Math.min(exp, Date.now() + verifiedCacheSeconds * 1_000),
+  });
   return caller.caller;
 }
 
-async function verify(token: string, mode: Exclude<AuthMode, { kind: "misconfigured" }>): Promise<{ caller: Caller; exp: number | undefined }> {
+async function verify(
+  token: string,
+  mode: Exclude<AuthMode, { kind: "misconfigured" }>,
+): Promise<{ caller: Caller; exp: number | undefined }> {
   let payload: JWTPayload;
   try {
     const options = {
@@ -159,7 +205,8 @@ async function verify(token: string, mode: Exclude<AuthMode, { kind: "misconfigu
     const description = describeJoseError(error);
     throw unauthorized("INVALID_TOKEN", `invalid token: ${description}`, description);
   }
-  if (typeof payload.sub !== "string" || payload.sub.trim() === "") throw unauthorized("INVALID_TOKEN", "invalid token: sub must be a non-empty string", "sub missing");
+  if (typeof payload.sub !== "string" || payload.sub.trim() === "")
+    throw unauthorized("INVALID_TOKEN", "invalid token: sub must be a non-empty string", "sub missing");
   const claimed = Array.isArray(payload["permissions"]) ? payload["permissions"] : [];
   const granted = new Set<Permission>(claimed.filter(isPermission));
   const org = typeof payload["org"] === "string" && payload["org"] !== "" ? payload["org"] : null;

@@ -15,7 +15,8 @@ export type PortfolioRecord = typeof portfolios.$inferSelect;
 /** The SQL condition for the portfolios `caller` may read. */
 export function visiblePortfolios(caller: Caller): SQL {
   const own = eq(portfolios.owner, caller.sub);
-  if (caller.org !== null && caller.permissions.has("VIEW_ALL_POSITIONS")) return or(own, eq(portfolios.org, caller.org))!;
+  if (caller.org !== null && caller.permissions.has("VIEW_ALL_POSITIONS"))
+    return or(own, eq(portfolios.org, caller.org))!;
   return own;
 }
 
@@ -29,7 +30,11 @@ export function portfolioNotFound(id: string): ApiError {
 
 /** The portfolio if the caller may read it; 404 otherwise. */
 export async function readablePortfolio(db: Database, caller: Caller, id: string): Promise<PortfolioRecord> {
-  const row = await db.select().from(portfolios).where(and(eq(portfolios.id, id), visiblePortfolios(caller))).get();
+  const row = await db
+    .select()
+    .from(portfolios)
+    .where(and(eq(portfolios.id, id), visiblePortfolios(caller)))
+    .get();
   if (!row) throw portfolioNotFound(id);
   return row;
 }
@@ -37,6 +42,11 @@ export async function readablePortfolio(db: Database, caller: Caller, id: string
 /** The portfolio if the caller may change it; 404 when it cannot see it, 403 when it only reads it. */
 export async function writablePortfolio(db: Database, caller: Caller, id: string): Promise<PortfolioRecord> {
   const row = await readablePortfolio(db, caller, id);
-  if (!isWritable(caller, row)) throw new ApiError(403, "FORBIDDEN", `portfolio ${id} belongs to another member of your org; you may read it but not change it`);
+  if (!isWritable(caller, row))
+    throw new ApiError(
+      403,
+      "FORBIDDEN",
+      `portfolio ${id} belongs to another member of your org; you may read it but not change it`,
+    );
   return row;
 }

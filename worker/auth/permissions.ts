@@ -2,7 +2,13 @@
 // Permissions come from the token's `permissions` claim; ownership is decided per portfolio
 // (worker/auth/ownership.ts).
 
-export const permissions = ["VIEW_FACTOR_ANALYTICS", "VIEW_ALL_POSITIONS", "MANAGE_PORTFOLIOS", "RUN_BATCH", "IMPORT_MARKET_DATA"] as const;
+export const permissions = [
+  "VIEW_FACTOR_ANALYTICS",
+  "VIEW_ALL_POSITIONS",
+  "MANAGE_PORTFOLIOS",
+  "RUN_BATCH",
+  "IMPORT_MARKET_DATA",
+] as const;
 export type Permission = (typeof permissions)[number];
 
 const known = new Set<string>(permissions);

@@ -68,12 +68,24 @@ export function batchConfig(env: object): BatchConfig {
   }
   return {
     symbolChunkSize: readPositiveInteger(env, "BATCH_SYMBOL_CHUNK_SIZE", defaultBatchConfig.symbolChunkSize),
-    marketDataChunkSize: readPositiveInteger(env, "BATCH_MARKET_DATA_CHUNK_SIZE", defaultBatchConfig.marketDataChunkSize),
+    marketDataChunkSize: readPositiveInteger(
+      env,
+      "BATCH_MARKET_DATA_CHUNK_SIZE",
+      defaultBatchConfig.marketDataChunkSize,
+    ),
     portfolioChunkSize: readPositiveInteger(env, "BATCH_PORTFOLIO_CHUNK_SIZE", defaultBatchConfig.portfolioChunkSize),
-    portfolioChunkPositions: readPositiveInteger(env, "BATCH_PORTFOLIO_CHUNK_POSITIONS", defaultBatchConfig.portfolioChunkPositions),
+    portfolioChunkPositions: readPositiveInteger(
+      env,
+      "BATCH_PORTFOLIO_CHUNK_POSITIONS",
+      defaultBatchConfig.portfolioChunkPositions,
+    ),
     // The same cap the API keeps on writes (worker/quotas.ts): a portfolio over it got there
     // around the API (a direct import, an older version) and is refused alone.
-    maxPositionsPerPortfolio: readPositiveInteger(env, "MAX_POSITIONS_PER_PORTFOLIO", defaultBatchConfig.maxPositionsPerPortfolio),
+    maxPositionsPerPortfolio: readPositiveInteger(
+      env,
+      "MAX_POSITIONS_PER_PORTFOLIO",
+      defaultBatchConfig.maxPositionsPerPortfolio,
+    ),
     catchUpDays: readPositiveInteger(env, "BATCH_CATCH_UP_DAYS", defaultBatchConfig.catchUpDays),
     dualWrite: dualWrite === "true",
     stalePriceTradingDays: readPositiveInteger(env, "BATCH_STALE_PRICE_DAYS", defaultBatchConfig.stalePriceTradingDays),
@@ -88,6 +100,7 @@ function readMoveBound(env: object, name: string, fallback: number): number {
   const raw = readSetting(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 1) throw new Error(`setting ${name} must be a number greater than 1, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 1)
+    throw new Error(`setting ${name} must be a number greater than 1, got "${raw}"`);
   return value;
 }

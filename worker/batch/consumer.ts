@@ -28,7 +28,13 @@ export async function handleBatchQueue(batch: MessageBatch<unknown>, env: Env, d
   await Promise.all(batch.messages.map((message) => handleMessage(message, batch.queue, deadLetters, env, db)));
 }
 
-async function handleMessage(message: Message<unknown>, queue: string, deadLetters: boolean, env: Env, db: Database): Promise<void> {
+async function handleMessage(
+  message: Message<unknown>,
+  queue: string,
+  deadLetters: boolean,
+  env: Env,
+  db: Database,
+): Promise<void> {
   const parsed = batchMessageSchema.safeParse(message.body);
   if (!parsed.success) {
     // A malformed body cannot succeed on retry: log it where an operator sees it and drop it.
@@ -42,7 +48,13 @@ async function handleMessage(message: Message<unknown>, queue: string, deadLette
   }
   const started = Date.now();
   try {
-    const deps: BatchDeps = { db, env, queue: env.BATCH_QUEUE, config: batchConfig(env), redelivery: message.attempts > 1 };
+    const deps: BatchDeps = {
+      db,
+      env,
+      queue: env.BATCH_QUEUE,
+      config: batchConfig(env),
+      redelivery: message.attempts > 1,
+    };
     if (deadLetters) await recordDeadLetterWithRetries(deps, parsed.data, message.attempts);
     else await processBatchMessage(deps, parsed.data);
     message.ack();
@@ -57,7 +69,8 @@ async function handleMessage(message: Message<unknown>, queue: string, deadLette
       retryInSeconds: delaySeconds,
       error: describeError(error),
     });
-    if (!deadLetters && parsed.data.type === "phase.chunk") await noteChunkError(db, parsed.data, message.attempts, error);
+    if (!deadLetters && parsed.data.type === "phase.chunk")
+      await noteChunkError(db, parsed.data, message.attempts, error);
     message.retry({ delaySeconds });
   }
 }
@@ -70,16 +83,30 @@ async function recordDeadLetterWithRetries(deps: BatchDeps, message: BatchMessag
       return;
     } catch (error) {
       if (attempt >= deadLetterWriteAttempts) throw error;
-      logEvent("warn", "batch.dead_letter_write_retry", { ...describeMessage(message), attempt, error: describeError(error) });
+      logEvent("warn", "batch.dead_letter_write_retry", {
+        ...describeMessage(message),
+        attempt,
+        error: describeError(error),
+      });
       await new Promise((resolve) => setTimeout(resolve, deadLetterRetryBaseMs * 2 ** (attempt - 1)));
     }
   }
 }
 
 /** Best effort: the database that made the chunk fail may not take its error either. */
-async function noteChunkError(db: Database, message: Extract<BatchMessage, { type: "phase.chunk" }>, attempts: number, error: unknown): Promise<void> {
+async function noteChunkError(
+  db: Database,
+  message: Extract<BatchMessage, { type: "phase.chunk" }>,
+  attempts: number,
+  error: unknown,
+): Promise<void> {
   try {
-    await recordChunkError(db, { runId: message.runId, calculationDate: message.date, phase: message.phase, chunkIndex: message.chunkIndex }, attempts, describeError(error));
+    await recordChunkError(
+      db,
+      { runId: message.runId, calculationDate: message.date, phase: message.phase, chunkIndex: message.chunkIndex },
+      attempts,
+      describeError(error),
+    );
   } catch (noted) {
     logEvent("warn", "batch.chunk_error_not_recorded", { ...describeMessage(message), error: describeError(noted) });
   }

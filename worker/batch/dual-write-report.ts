@@ -28,7 +28,12 @@
 import { and, asc, eq, gte, isNull, lte, or, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import { factorDefinitions, portfolioFactorExposures, positionFactorExposures, symbolFactorExposures } from "../../schema/index.ts";
+import {
+  factorDefinitions,
+  portfolioFactorExposures,
+  positionFactorExposures,
+  symbolFactorExposures,
+} from "../../schema/index.ts";
 import type { Database } from "../db/client.ts";
 import { compareText as compare } from "../factors/data-quality.ts";
 import { isoDateToDayNumber } from "../factors/options.ts";
@@ -111,7 +116,14 @@ export interface DualWriteRange {
 
 function emptyCounts(): DualWriteCounts {
   const kind = (): DualWriteKindCounts => ({ comparisons: 0, matches: 0, discrepancies: 0 });
-  return { comparisons: 0, matches: 0, discrepancies: 0, by_kind: { position_beta: kind(), portfolio_exposure: kind() }, missing_symbols: 0, match_rate: null };
+  return {
+    comparisons: 0,
+    matches: 0,
+    discrepancies: 0,
+    by_kind: { position_beta: kind(), portfolio_exposure: kind() },
+    missing_symbols: 0,
+    match_rate: null,
+  };
 }
 
 function addKind(counts: DualWriteCounts, kind: DualWriteComparisonKind, comparisons: number, matches: number): void {
@@ -129,7 +141,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function recommend(overall: DualWriteCounts): { recommendation: DualWriteRecommendation; reason: string } {
   if (overall.comparisons === 0) {
-    return { recommendation: "KEEP_DUAL_WRITE", reason: "nothing compared: no position_factor_exposures rows in the range (was dual-write on?)" };
+    return {
+      recommendation: "KEEP_DUAL_WRITE",
+      reason: "nothing compared: no position_factor_exposures rows in the range (was dual-write on?)",
+    };
   }
   const problems: string[] = [];
   if (overall.discrepancies > 0) {
@@ -139,7 +154,8 @@ function recommend(overall: DualWriteCounts): { recommendation: DualWriteRecomme
         `${portfolio.discrepancies} portfolio exposures beyond ${dualWriteTolerances.portfolio_exposure})`,
     );
   }
-  if (overall.missing_symbols > 0) problems.push(`${plural(overall.missing_symbols, "missing symbol")}: the paths disagree on which betas exist`);
+  if (overall.missing_symbols > 0)
+    problems.push(`${plural(overall.missing_symbols, "missing symbol")}: the paths disagree on which betas exist`);
   if (problems.length > 0) return { recommendation: "KEEP_DUAL_WRITE", reason: problems.join("; ") };
   return {
     recommendation: "SAFE_TO_DEPRECATE",
@@ -158,7 +174,8 @@ function requireIsoDate(name: string, value: string): void {
 export async function buildDualWriteReport(db: Database, range: DualWriteRange): Promise<DualWriteReport> {
   requireIsoDate("startDate", range.startDate);
   requireIsoDate("endDate", range.endDate);
-  if (range.startDate > range.endDate) throw new RangeError(`startDate ${range.startDate} is after endDate ${range.endDate}`);
+  if (range.startDate > range.endDate)
+    throw new RangeError(`startDate ${range.startDate} is after endDate ${range.endDate}`);
   const portfolioId = range.portfolioId ?? null;
 
   const position = positionFactorExposures;
@@ -170,7 +187,11 @@ export async function buildDualWriteReport(db: Database, range: DualWriteRange):
   ) as SQL;
 
   // position_beta: each position row against its beta symbol's cached beta.
-  const cachedJoin = and(eq(cached.symbol, position.symbol), eq(cached.factorId, position.factorId), eq(cached.calculationDate, position.calculationDate));
+  const cachedJoin = and(
+    eq(cached.symbol, position.symbol),
+    eq(cached.factorId, position.factorId),
+    eq(cached.calculationDate, position.calculationDate),
+  );
   const oldBeta = sql<number>`${position.delta} * ${position.betaValue}`;
   const newBeta = sql<number>`${position.delta} * ${cached.betaValue}`;
   const betaBeyond = sql`abs(${newBeta} - ${oldBeta}) > ${dualWriteTolerances.position_beta}`;
@@ -200,7 +221,13 @@ export async function buildDualWriteReport(db: Database, range: DualWriteRange):
   // no_position_row: positions with rows on a date, active factors their beta symbol has a
   // cached beta for, and no row of theirs for that factor.
   const valued = db
-    .selectDistinct({ portfolioId: position.portfolioId, positionId: position.positionId, symbol: position.symbol, date: position.calculationDate, isOption: position.isOption })
+    .selectDistinct({
+      portfolioId: position.portfolioId,
+      positionId: position.positionId,
+      symbol: position.symbol,
+      date: position.calculationDate,
+      isOption: position.isOption,
+    })
     .from(position)
     .where(inScope)
     .as("valued_positions");
@@ -220,94 +247,119 @@ export async function buildDualWriteReport(db: Database, range: DualWriteRange):
       .from(valued)
       .innerJoin(cached, and(eq(cached.symbol, valued.symbol), eq(cached.calculationDate, valued.date)))
       .innerJoin(factorDefinitions, eq(factorDefinitions.id, cached.factorId))
-      .leftJoin(existing, and(eq(existing.positionId, valued.positionId), eq(existing.factorId, cached.factorId), eq(existing.calculationDate, valued.date)))
+      .leftJoin(
+        existing,
+        and(
+          eq(existing.positionId, valued.positionId),
+          eq(existing.factorId, cached.factorId),
+          eq(existing.calculationDate, valued.date),
+        ),
+      )
       .where(withoutRow);
 
   const listLimit = maxListedDiscrepancies + 1;
-  const [betaCounts, portfolioCounts, noCachedCounts, noRowCounts, betaList, portfolioList, noCachedList, noRowList] = await Promise.all([
-    db
-      .select({
-        date: position.calculationDate,
-        comparisons: sql<number>`count(*)`,
-        matches: sql<number>`coalesce(sum(case when ${betaBeyond} then 0 else 1 end), 0)`,
-      })
-      .from(position)
-      .innerJoin(cached, cachedJoin)
-      .where(inScope)
-      .groupBy(position.calculationDate),
-    db
-      .select({
-        date: sums.date,
-        comparisons: sql<number>`count(*)`,
-        matches: sql<number>`coalesce(sum(case when ${portfolioBeyond} then 0 else 1 end), 0)`,
-      })
-      .from(sums)
-      .leftJoin(portfolioFactorExposures, portfolioJoin)
-      .groupBy(sums.date),
-    db
-      .select({ date: position.calculationDate, missing: sql<number>`count(*)` })
-      .from(position)
-      .leftJoin(cached, cachedJoin)
-      .where(and(inScope, isNull(cached.id)))
-      .groupBy(position.calculationDate),
-    db
-      .select({ date: valued.date, missing: sql<number>`count(*)` })
-      .from(valued)
-      .innerJoin(cached, and(eq(cached.symbol, valued.symbol), eq(cached.calculationDate, valued.date)))
-      .innerJoin(factorDefinitions, eq(factorDefinitions.id, cached.factorId))
-      .leftJoin(existing, and(eq(existing.positionId, valued.positionId), eq(existing.factorId, cached.factorId), eq(existing.calculationDate, valued.date)))
-      .where(withoutRow)
-      .groupBy(valued.date),
-    db
-      .select({
-        date: position.calculationDate,
-        portfolioId: position.portfolioId,
-        positionId: position.positionId,
-        symbol: position.symbol,
-        factorKey: factorDefinitions.key,
-        oldValue: oldBeta,
-        newValue: newBeta,
-        isOption: position.isOption,
-      })
-      .from(position)
-      .innerJoin(cached, cachedJoin)
-      .innerJoin(factorDefinitions, eq(factorDefinitions.id, position.factorId))
-      .where(and(inScope, betaBeyond))
-      .orderBy(asc(position.calculationDate), asc(position.portfolioId), asc(position.positionId), asc(position.factorId))
-      .limit(listLimit),
-    db
-      .select({
-        date: sums.date,
-        portfolioId: sums.portfolioId,
-        factorKey: factorDefinitions.key,
-        oldValue: sums.oldValue,
-        newValue: portfolioFactorExposures.exposureValue,
-      })
-      .from(sums)
-      .leftJoin(portfolioFactorExposures, portfolioJoin)
-      .innerJoin(factorDefinitions, eq(factorDefinitions.id, sums.factorId))
-      .where(portfolioBeyond)
-      .orderBy(asc(sums.date), asc(sums.portfolioId), asc(sums.factorId))
-      .limit(listLimit),
-    db
-      .select({
-        date: position.calculationDate,
-        portfolioId: position.portfolioId,
-        positionId: position.positionId,
-        symbol: position.symbol,
-        factorKey: factorDefinitions.key,
-        isOption: position.isOption,
-      })
-      .from(position)
-      .leftJoin(cached, cachedJoin)
-      .innerJoin(factorDefinitions, eq(factorDefinitions.id, position.factorId))
-      .where(and(inScope, isNull(cached.id)))
-      .orderBy(asc(position.calculationDate), asc(position.portfolioId), asc(position.positionId), asc(position.factorId))
-      .limit(listLimit),
-    withoutRowQuery()
-      .orderBy(asc(valued.date), asc(valued.portfolioId), asc(valued.positionId), asc(factorDefinitions.id))
-      .limit(listLimit),
-  ]);
+  const [betaCounts, portfolioCounts, noCachedCounts, noRowCounts, betaList, portfolioList, noCachedList, noRowList] =
+    await Promise.all([
+      db
+        .select({
+          date: position.calculationDate,
+          comparisons: sql<number>`count(*)`,
+          matches: sql<number>`coalesce(sum(case when ${betaBeyond} then 0 else 1 end), 0)`,
+        })
+        .from(position)
+        .innerJoin(cached, cachedJoin)
+        .where(inScope)
+        .groupBy(position.calculationDate),
+      db
+        .select({
+          date: sums.date,
+          comparisons: sql<number>`count(*)`,
+          matches: sql<number>`coalesce(sum(case when ${portfolioBeyond} then 0 else 1 end), 0)`,
+        })
+        .from(sums)
+        .leftJoin(portfolioFactorExposures, portfolioJoin)
+        .groupBy(sums.date),
+      db
+        .select({ date: position.calculationDate, missing: sql<number>`count(*)` })
+        .from(position)
+        .leftJoin(cached, cachedJoin)
+        .where(and(inScope, isNull(cached.id)))
+        .groupBy(position.calculationDate),
+      db
+        .select({ date: valued.date, missing: sql<number>`count(*)` })
+        .from(valued)
+        .innerJoin(cached, and(eq(cached.symbol, valued.symbol), eq(cached.calculationDate, valued.date)))
+        .innerJoin(factorDefinitions, eq(factorDefinitions.id, cached.factorId))
+        .leftJoin(
+          existing,
+          and(
+            eq(existing.positionId, valued.positionId),
+            eq(existing.factorId, cached.factorId),
+            eq(existing.calculationDate, valued.date),
+          ),
+        )
+        .where(withoutRow)
+        .groupBy(valued.date),
+      db
+        .select({
+          date: position.calculationDate,
+          portfolioId: position.portfolioId,
+          positionId: position.positionId,
+          symbol: position.symbol,
+          factorKey: factorDefinitions.key,
+          oldValue: oldBeta,
+          newValue: newBeta,
+          isOption: position.isOption,
+        })
+        .from(position)
+        .innerJoin(cached, cachedJoin)
+        .innerJoin(factorDefinitions, eq(factorDefinitions.id, position.factorId))
+        .where(and(inScope, betaBeyond))
+        .orderBy(
+          asc(position.calculationDate),
+          asc(position.portfolioId),
+          asc(position.positionId),
+          asc(position.factorId),
+        )
+        .limit(listLimit),
+      db
+        .select({
+          date: sums.date,
+          portfolioId: sums.portfolioId,
+          factorKey: factorDefinitions.key,
+          oldValue: sums.oldValue,
+          newValue: portfolioFactorExposures.exposureValue,
+        })
+        .from(sums)
+        .leftJoin(portfolioFactorExposures, portfolioJoin)
+        .innerJoin(factorDefinitions, eq(factorDefinitions.id, sums.factorId))
+        .where(portfolioBeyond)
+        .orderBy(asc(sums.date), asc(sums.portfolioId), asc(sums.factorId))
+        .limit(listLimit),
+      db
+        .select({
+          date: position.calculationDate,
+          portfolioId: position.portfolioId,
+          positionId: position.positionId,
+          symbol: position.symbol,
+          factorKey: factorDefinitions.key,
+          isOption: position.isOption,
+        })
+        .from(position)
+        .leftJoin(cached, cachedJoin)
+        .innerJoin(factorDefinitions, eq(factorDefinitions.id, position.factorId))
+        .where(and(inScope, isNull(cached.id)))
+        .orderBy(
+          asc(position.calculationDate),
+          asc(position.portfolioId),
+          asc(position.positionId),
+          asc(position.factorId),
+        )
+        .limit(listLimit),
+      withoutRowQuery()
+        .orderBy(asc(valued.date), asc(valued.portfolioId), asc(valued.positionId), asc(factorDefinitions.id))
+        .limit(listLimit),
+    ]);
 
   const overall = emptyCounts();
   const byDate = new Map<string, DualWriteDateCounts>();
@@ -319,7 +371,10 @@ export async function buildDualWriteReport(db: Database, range: DualWriteRange):
     }
     return counts;
   };
-  for (const [kind, rows] of [["position_beta", betaCounts], ["portfolio_exposure", portfolioCounts]] as const) {
+  for (const [kind, rows] of [
+    ["position_beta", betaCounts],
+    ["portfolio_exposure", portfolioCounts],
+  ] as const) {
     for (const row of rows) {
       const comparisons = Number(row.comparisons);
       const matches = Number(row.matches);
@@ -362,7 +417,13 @@ export async function buildDualWriteReport(db: Database, range: DualWriteRange):
     ...noCachedList.map((row) => ({ ...row, reason: "no_cached_beta" as const })),
     ...noRowList.map((row) => ({ ...row, reason: "no_position_row" as const })),
   ]
-    .toSorted((a, b) => compare(a.date, b.date) || compare(a.portfolioId, b.portfolioId) || compare(a.positionId, b.positionId) || compare(a.factorKey, b.factorKey))
+    .toSorted(
+      (a, b) =>
+        compare(a.date, b.date) ||
+        compare(a.portfolioId, b.portfolioId) ||
+        compare(a.positionId, b.positionId) ||
+        compare(a.factorKey, b.factorKey),
+    )
     .map((row) => ({
       date: row.date,
       reason: row.reason,

@@ -28,7 +28,12 @@ export interface PlannedChunk extends ChunkKey {
 }
 
 /** Splits the phase's symbols into chunks and records them; idempotent for the same input. */
-export async function planPhaseChunks(db: Database, key: PhaseKey, symbols: readonly string[], chunkSize: number): Promise<PlannedChunk[]> {
+export async function planPhaseChunks(
+  db: Database,
+  key: PhaseKey,
+  symbols: readonly string[],
+  chunkSize: number,
+): Promise<PlannedChunk[]> {
   await insertPhaseChunks(db, key, symbols, chunkSize);
   const stored = await db
     .select({ chunkIndex: batchChunks.chunkIndex, symbols: batchChunks.symbols })
@@ -48,15 +53,23 @@ export async function planPhaseChunks(db: Database, key: PhaseKey, symbols: read
  * than the budget gets a chunk of its own, so one large item never drags others into a request
  * that is too large for the database, and fails (if it does) alone.
  */
-export function planChunks(items: readonly string[], chunkSize: number, weighting?: { weights: ReadonlyMap<string, number>; budget: number }): string[][] {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
+export function planChunks(
+  items: readonly string[],
+  chunkSize: number,
+  weighting?: { weights: ReadonlyMap<string, number>; budget: number },
+): string[][] {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
   const sorted = [...new Set(items)].sort();
   const chunks: string[][] = [];
   let current: string[] = [];
   let weight = 0;
   for (const item of sorted) {
     const itemWeight = weighting?.weights.get(item) ?? 0;
-    if (current.length > 0 && (current.length >= chunkSize || (weighting !== undefined && weight + itemWeight > weighting.budget))) {
+    if (
+      current.length > 0 &&
+      (current.length >= chunkSize || (weighting !== undefined && weight + itemWeight > weighting.budget))
+    ) {
       chunks.push(current);
       current = [];
       weight = 0;
@@ -75,14 +88,26 @@ export async function insertPhaseChunks(
   chunkSize: number,
   weighting?: { weights: ReadonlyMap<string, number>; budget: number },
 ): Promise<number[]> {
-  const rows = planChunks(symbols, chunkSize, weighting).map((items, index) => ({ ...key, chunkIndex: index, symbols: items }));
+  const rows = planChunks(symbols, chunkSize, weighting).map((items, index) => ({
+    ...key,
+    chunkIndex: index,
+    symbols: items,
+  }));
   if (rows.length === 0) return [];
-  const inserted = await db.insert(batchChunks).values(rows).onConflictDoNothing().returning({ chunkIndex: batchChunks.chunkIndex });
+  const inserted = await db
+    .insert(batchChunks)
+    .values(rows)
+    .onConflictDoNothing()
+    .returning({ chunkIndex: batchChunks.chunkIndex });
   return inserted.map((row) => row.chunkIndex);
 }
 
 function phaseWhere(key: PhaseKey) {
-  return and(eq(batchChunks.runId, key.runId), eq(batchChunks.calculationDate, key.calculationDate), eq(batchChunks.phase, key.phase));
+  return and(
+    eq(batchChunks.runId, key.runId),
+    eq(batchChunks.calculationDate, key.calculationDate),
+    eq(batchChunks.phase, key.phase),
+  );
 }
 
 function chunkWhere(key: ChunkKey) {
@@ -179,10 +204,19 @@ export interface PhaseResultValues {
  * Records a phase's result on its unique key; true only for the caller whose insert did it.
  * `startedAt` null: the phase started when its first chunk was planned.
  */
-export async function recordPhaseResult(db: Database, key: PhaseKey, startedAt: string | null, result: PhaseResultValues): Promise<boolean> {
+export async function recordPhaseResult(
+  db: Database,
+  key: PhaseKey,
+  startedAt: string | null,
+  result: PhaseResultValues,
+): Promise<boolean> {
   let started = startedAt;
   if (started === null) {
-    const first = await db.select({ at: sql<string | null>`min(${batchChunks.createdAt})` }).from(batchChunks).where(phaseWhere(key)).get();
+    const first = await db
+      .select({ at: sql<string | null>`min(${batchChunks.createdAt})` })
+      .from(batchChunks)
+      .where(phaseWhere(key))
+      .get();
     started = first?.at ?? new Date().toISOString();
   }
   const finishedAt = new Date().toISOString();
@@ -200,7 +234,9 @@ export async function recordPhaseResult(db: Database, key: PhaseKey, startedAt: 
       startedAt: started,
       finishedAt,
     })
-    .onConflictDoNothing({ target: [batchPhaseResults.runId, batchPhaseResults.calculationDate, batchPhaseResults.phase] })
+    .onConflictDoNothing({
+      target: [batchPhaseResults.runId, batchPhaseResults.calculationDate, batchPhaseResults.phase],
+    })
     .returning({ id: batchPhaseResults.id });
   return inserted.length > 0;
 }
@@ -208,7 +244,13 @@ export async function recordPhaseResult(db: Database, key: PhaseKey, startedAt: 
 /** Chunk rows of the phase with their stored counts, in chunk order. */
 export async function phaseChunks(db: Database, key: PhaseKey) {
   return db
-    .select({ chunkIndex: batchChunks.chunkIndex, symbols: batchChunks.symbols, status: batchChunks.status, counts: batchChunks.counts, errorText: batchChunks.errorText })
+    .select({
+      chunkIndex: batchChunks.chunkIndex,
+      symbols: batchChunks.symbols,
+      status: batchChunks.status,
+      counts: batchChunks.counts,
+      errorText: batchChunks.errorText,
+    })
     .from(batchChunks)
     .where(phaseWhere(key))
     .orderBy(asc(batchChunks.chunkIndex));
@@ -222,7 +264,14 @@ export async function claimPhaseCompletion(
 ): Promise<PhaseCompletion> {
   const progress = await phaseProgress(db, key);
   if (progress.pending > 0 || progress.total === 0) return { claimed: false, progress };
-  const chunks = await db.select({ counts: batchChunks.counts }).from(batchChunks).where(phaseWhere(key)).orderBy(asc(batchChunks.chunkIndex));
-  const result = summarize(progress, chunks.map((chunk) => chunk.counts));
+  const chunks = await db
+    .select({ counts: batchChunks.counts })
+    .from(batchChunks)
+    .where(phaseWhere(key))
+    .orderBy(asc(batchChunks.chunkIndex));
+  const result = summarize(
+    progress,
+    chunks.map((chunk) => chunk.counts),
+  );
   return { claimed: await recordPhaseResult(db, key, startedAt, result), progress };
 }

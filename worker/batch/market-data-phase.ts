@@ -83,7 +83,8 @@ export async function runMarketDataChunk(
 ): Promise<ChunkOutcome> {
   const started = Date.now();
   const lookbackDays = chunk.lookbackDays ?? defaultMarketDataLookbackDays;
-  if (!Number.isSafeInteger(lookbackDays) || lookbackDays < 0) throw new RangeError(`lookbackDays must be a whole number ≥ 0, got ${lookbackDays}`);
+  if (!Number.isSafeInteger(lookbackDays) || lookbackDays < 0)
+    throw new RangeError(`lookbackDays must be a whole number ≥ 0, got ${lookbackDays}`);
   const { calculationDate } = chunk;
   const symbols = [...new Set(chunk.symbols.map(symbolKey))];
   const counts = emptyCounts("symbols", symbols.length);
@@ -108,9 +109,15 @@ export async function runMarketDataChunk(
   }
 
   const from = addDays(calculationDate, -lookbackDays);
-  const result = await provider.fetchDailyCloses({ symbols: requested, from, to: calculationDate }, options.signal ? { signal: options.signal } : {});
+  const result = await provider.fetchDailyCloses(
+    { symbols: requested, from, to: calculationDate },
+    options.signal ? { signal: options.signal } : {},
+  );
   const outcomes = outcomesBySymbol(requested, result, provider.name);
-  const written = await writePrices(db, result.prices, { source: provider.name, otherSources: chunk.replacePrices ? "replace" : "keep" });
+  const written = await writePrices(db, result.prices, {
+    source: provider.name,
+    otherSources: chunk.replacePrices ? "replace" : "keep",
+  });
   counts.price_conflicts_kept = written.conflicts.kept;
   counts.price_conflicts_replaced = written.conflicts.replaced;
   for (const conflict of written.conflicts.examples.slice(0, listedConflictsPerChunk)) {
@@ -128,7 +135,12 @@ export async function runMarketDataChunk(
   for (const symbol of requested) {
     const outcome = outcomes.get(symbol)!;
     if (outcome.kind === "failure") {
-      recordIssue(counts, issues, { item: symbol, kind: "failed", reason: outcome.failure.reason, detail: outcome.failure.detail });
+      recordIssue(counts, issues, {
+        item: symbol,
+        kind: "failed",
+        reason: outcome.failure.reason,
+        detail: outcome.failure.detail,
+      });
     } else if (outcome.dates.includes(calculationDate)) {
       counts.computed++;
     } else {
@@ -146,7 +158,11 @@ export async function runMarketDataChunk(
 }
 
 /** Symbols of `symbols` with any close from a source other than `source`, with one such source. */
-async function symbolsWithOtherSources(db: Database, symbols: readonly string[], source: string): Promise<Map<string, string>> {
+async function symbolsWithOtherSources(
+  db: Database,
+  symbols: readonly string[],
+  source: string,
+): Promise<Map<string, string>> {
   const rows = await db
     .select({ symbol: marketPrices.symbol, source: min(marketPrices.source) })
     .from(marketPrices)
@@ -159,7 +175,13 @@ async function symbolsWithOtherSources(db: Database, symbols: readonly string[],
  * The `stored` provider's phase: nothing fetched. Each symbol with a stored close on the date
  * is computed; each without one is skipped `no_close_on_date`, with its last close before it.
  */
-async function reportStoredCloses(db: Database, calculationDate: string, symbols: readonly string[], counts: PhaseCounts, started: number): Promise<ChunkOutcome> {
+async function reportStoredCloses(
+  db: Database,
+  calculationDate: string,
+  symbols: readonly string[],
+  counts: PhaseCounts,
+  started: number,
+): Promise<ChunkOutcome> {
   const issues: PhaseIssue[] = [];
   const rows = await db
     .select({ symbol: marketPrices.symbol, last: max(marketPrices.date) })
@@ -177,7 +199,10 @@ async function reportStoredCloses(db: Database, calculationDate: string, symbols
       item: symbol,
       kind: "skipped",
       reason: "no_close_on_date",
-      detail: last === null ? `no close of ${symbol} is stored on or before ${calculationDate}` : `no stored close of ${symbol} on ${calculationDate}; its last is on ${last}`,
+      detail:
+        last === null
+          ? `no close of ${symbol} is stored on or before ${calculationDate}`
+          : `no stored close of ${symbol} on ${calculationDate}; its last is on ${last}`,
     });
   }
   return { counts, issues, duration_ms: Date.now() - started };
@@ -196,10 +221,15 @@ function symbolKey(symbol: string): string {
  * no outcome or two, rows of a symbol not requested) throws before anything is written: counts
  * built from it would not be true.
  */
-function outcomesBySymbol(symbols: readonly string[], result: ProviderResult, providerName: string): Map<string, SymbolOutcome> {
+function outcomesBySymbol(
+  symbols: readonly string[],
+  result: ProviderResult,
+  providerName: string,
+): Map<string, SymbolOutcome> {
   const requested = new Set(symbols);
   const outcomes = new Map<string, SymbolOutcome>();
-  const broken = (message: string) => new Error(`market data provider "${providerName}" broke its contract: ${message}`);
+  const broken = (message: string) =>
+    new Error(`market data provider "${providerName}" broke its contract: ${message}`);
   const rowsOf = (row: ProviderPrice): string[] => {
     const symbol = symbolKey(row.symbol);
     if (!requested.has(symbol)) throw broken(`it returned rows for ${row.symbol}, which was not requested`);
@@ -260,6 +290,7 @@ function providerCacheKey(env: Env, now: Date): string {
     const value: unknown = Reflect.get(env, setting);
     if (setting.startsWith(prefix) && typeof value === "string") settings.push([setting, value]);
   }
-  if (name === "synthetic" && readSetting(env, "SYNTHETIC_MARKET_END_DATE") === undefined) settings.push(["(default end date)", lastWeekday(now)]);
+  if (name === "synthetic" && readSetting(env, "SYNTHETIC_MARKET_END_DATE") === undefined)
+    settings.push(["(default end date)", lastWeekday(now)]);
   return JSON.stringify([name, settings]);
 }

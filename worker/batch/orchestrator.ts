@@ -31,15 +31,38 @@
 import { marketReferenceSymbol } from "./calendar.ts";
 import { factorInputSymbols } from "../factors/factor-specs.ts";
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import { batchChunks, batchPhaseResults, batchRuns, marketPrices, portfolios, positions, symbolUniverse } from "../../schema/index.ts";
+import {
+  batchChunks,
+  batchPhaseResults,
+  batchRuns,
+  marketPrices,
+  portfolios,
+  positions,
+  symbolUniverse,
+} from "../../schema/index.ts";
 import { isoNow } from "../../schema/columns.ts";
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { describeError, logEvent } from "../log.ts";
 import type { BatchCompleted, BatchProgress } from "../realtime/messages.ts";
-import { hubsOfPortfolios, publishBatchEvent, publishExposureUpdates, storedExposureUpdates } from "../realtime/publish.ts";
+import {
+  hubsOfPortfolios,
+  publishBatchEvent,
+  publishExposureUpdates,
+  storedExposureUpdates,
+} from "../realtime/publish.ts";
 import type { BatchConfig } from "./config.ts";
-import { chunkStatus, completeChunk, failChunk, insertPhaseChunks, phaseChunks, phaseProgress, recordPhaseResult, type ChunkKey, type PhaseKey } from "./ledger.ts";
+import {
+  chunkStatus,
+  completeChunk,
+  failChunk,
+  insertPhaseChunks,
+  phaseChunks,
+  phaseProgress,
+  recordPhaseResult,
+  type ChunkKey,
+  type PhaseKey,
+} from "./ledger.ts";
 import { marketDataProviderFor, runMarketDataChunk } from "./market-data-phase.ts";
 import type { BatchMessage } from "./messages.ts";
 import { runPortfolioAnalyticsChunk } from "./portfolio-analytics-phase.ts";
@@ -72,7 +95,6 @@ export interface BatchDeps {
 
 type RunRow = typeof batchRuns.$inferSelect;
 
-
 /** What each phase's counts count (publish: the portfolios whose numbers it pushed; its one chunk is the date). */
 const phaseUnits: Record<BatchPhase, PhaseUnit> = {
   market_data: "symbols",
@@ -84,7 +106,12 @@ const phaseUnits: Record<BatchPhase, PhaseUnit> = {
 };
 
 /** Phases that compute from the date's closes, skipped on a day without trading. */
-const tradingPhases: ReadonlySet<BatchPhase> = new Set(["symbol_metrics", "universe_factors", "portfolio_analytics", "denormalize"]);
+const tradingPhases: ReadonlySet<BatchPhase> = new Set([
+  "symbol_metrics",
+  "universe_factors",
+  "portfolio_analytics",
+  "denormalize",
+]);
 
 /** Messages per `sendBatch` call (the Queues limit). */
 const maxSendBatch = 100;
@@ -96,7 +123,12 @@ export async function processBatchMessage(deps: BatchDeps, message: BatchMessage
     case "phase.start":
       return startPhase(deps, { runId: message.runId, calculationDate: message.date, phase: message.phase });
     case "phase.chunk":
-      return runChunk(deps, { runId: message.runId, calculationDate: message.date, phase: message.phase, chunkIndex: message.chunkIndex });
+      return runChunk(deps, {
+        runId: message.runId,
+        calculationDate: message.date,
+        phase: message.phase,
+        chunkIndex: message.chunkIndex,
+      });
   }
 }
 
@@ -133,7 +165,12 @@ async function startRun(deps: BatchDeps, runId: string): Promise<void> {
     .where(and(eq(batchRuns.id, runId), eq(batchRuns.status, "queued")));
   // Read again: a queued history run's dates may have widened until the update above.
   const started = (await loadRun(db, runId)) ?? run;
-  logEvent("info", "batch.run_running", { runId, dates: started.dates.length, startDate: started.startDate, endDate: started.endDate });
+  logEvent("info", "batch.run_running", {
+    runId,
+    dates: started.dates.length,
+    startDate: started.startDate,
+    endDate: started.endDate,
+  });
   if (started.dates.length === 0) {
     await finishRunIfComplete(deps, runId);
     return;
@@ -176,8 +213,15 @@ async function runSymbols(db: Database, run: RunRow): Promise<string[]> {
     return rows.map((row) => row.symbol);
   }
   const [held, portfolio, factors] = await Promise.all([
-    db.select({ symbol: positions.symbol, instrument: positions.instrument, underlying: positions.underlyingSymbol }).from(positions).where(eq(positions.portfolioId, run.portfolioId)),
-    db.select({ benchmark: portfolios.benchmarkSymbol }).from(portfolios).where(eq(portfolios.id, run.portfolioId)).get(),
+    db
+      .select({ symbol: positions.symbol, instrument: positions.instrument, underlying: positions.underlyingSymbol })
+      .from(positions)
+      .where(eq(positions.portfolioId, run.portfolioId)),
+    db
+      .select({ benchmark: portfolios.benchmarkSymbol })
+      .from(portfolios)
+      .where(eq(portfolios.id, run.portfolioId))
+      .get(),
     loadActiveFactors(db),
   ]);
   const symbols = new Set<string>([marketReferenceSymbol]);
@@ -195,7 +239,11 @@ async function positionCounts(db: Database, portfolioIds: readonly string[]): Pr
   const wanted = new Set(portfolioIds);
   // A few portfolios (a history run's one) by id; many, by one pass over positions.
   const filter = portfolioIds.length <= 500 ? inArray(positions.portfolioId, [...wanted]) : undefined;
-  const rows = await db.select({ id: positions.portfolioId, n: count() }).from(positions).where(filter).groupBy(positions.portfolioId);
+  const rows = await db
+    .select({ id: positions.portfolioId, n: count() })
+    .from(positions)
+    .where(filter)
+    .groupBy(positions.portfolioId);
   return new Map(rows.filter((row) => wanted.has(row.id)).map((row) => [row.id, row.n]));
 }
 
@@ -226,7 +274,11 @@ function chunkSizeFor(config: BatchConfig, phase: BatchPhase): number {
  * redelivered message whose first delivery may have planned and died before sending — which
  * re-sends every pending chunk. So a phase's chunks go out once, not once per racing consumer.
  */
-async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }, repair = deps.redelivery): Promise<void> {
+async function startPhase(
+  deps: BatchDeps,
+  key: PhaseKey & { phase: BatchPhase },
+  repair = deps.redelivery,
+): Promise<void> {
   const { db } = deps;
   const run = await loadRun(db, key.runId);
   if (!run) {
@@ -240,17 +292,35 @@ async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }
     counts.skipped = items.length;
     if (items.length > 0) counts.skipped_reasons["not_trading_day"] = items.length;
     const message = `not a trading day: ${marketReferenceSymbol} has no close on ${key.calculationDate}; ${items.length} ${unit} skipped`;
-    await recordAndAdvance(deps, run, key, { success: true, message, counts: storedCounts(counts, [], 0, 0), durationMs: 0 });
+    await recordAndAdvance(deps, run, key, {
+      success: true,
+      message,
+      counts: storedCounts(counts, [], 0, 0),
+      durationMs: 0,
+    });
     return;
   }
   const items =
-    key.phase === "publish" ? [key.calculationDate] : unit === "portfolios" ? await runPortfolios(db, run) : await runSymbols(db, run);
+    key.phase === "publish"
+      ? [key.calculationDate]
+      : unit === "portfolios"
+        ? await runPortfolios(db, run)
+        : await runSymbols(db, run);
   if (items.length === 0) {
-    const message = unit === "portfolios" ? "no portfolios to aggregate" : "the symbol universe is empty: nothing to compute";
-    await recordAndAdvance(deps, run, key, { success: true, message, counts: storedCounts(emptyCounts(unit), [], 0, 0), durationMs: 0 });
+    const message =
+      unit === "portfolios" ? "no portfolios to aggregate" : "the symbol universe is empty: nothing to compute";
+    await recordAndAdvance(deps, run, key, {
+      success: true,
+      message,
+      counts: storedCounts(emptyCounts(unit), [], 0, 0),
+      durationMs: 0,
+    });
     return;
   }
-  const weighting = unit === "portfolios" ? { weights: await positionCounts(db, items), budget: deps.config.portfolioChunkPositions } : undefined;
+  const weighting =
+    unit === "portfolios"
+      ? { weights: await positionCounts(db, items), budget: deps.config.portfolioChunkPositions }
+      : undefined;
   const inserted = await insertPhaseChunks(db, key, items, chunkSizeFor(deps.config, key.phase), weighting);
   let toSend = inserted;
   if (repair) {
@@ -265,9 +335,22 @@ async function startPhase(deps: BatchDeps, key: PhaseKey & { phase: BatchPhase }
   if (toSend.length === 0) return;
   await sendAll(
     deps.queue,
-    toSend.map((chunkIndex) => ({ type: "phase.chunk", runId: key.runId, date: key.calculationDate, phase: key.phase, chunkIndex })),
+    toSend.map((chunkIndex) => ({
+      type: "phase.chunk",
+      runId: key.runId,
+      date: key.calculationDate,
+      phase: key.phase,
+      chunkIndex,
+    })),
   );
-  logEvent("info", "batch.phase_planned", { runId: key.runId, date: key.calculationDate, phase: key.phase, items: items.length, sent: toSend.length, repair });
+  logEvent("info", "batch.phase_planned", {
+    runId: key.runId,
+    date: key.calculationDate,
+    phase: key.phase,
+    items: items.length,
+    sent: toSend.length,
+    repair,
+  });
 }
 
 async function runChunk(deps: BatchDeps, key: ChunkKey & { phase: BatchPhase }): Promise<void> {
@@ -299,19 +382,33 @@ async function runChunk(deps: BatchDeps, key: ChunkKey & { phase: BatchPhase }):
   await finishPhaseIfComplete(deps, run, key);
 }
 
-async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phase: BatchPhase }, items: string[]): Promise<ChunkOutcome> {
+async function processChunk(
+  deps: BatchDeps,
+  run: RunRow,
+  key: PhaseKey & { phase: BatchPhase },
+  items: string[],
+): Promise<ChunkOutcome> {
   const { db, env, config } = deps;
   const calculationDate = key.calculationDate;
   const started = Date.now();
   switch (key.phase) {
     case "market_data":
-      return runMarketDataChunk(db, marketDataProviderFor(env), { calculationDate, symbols: items, replacePrices: run.replacePrices });
+      return runMarketDataChunk(db, marketDataProviderFor(env), {
+        calculationDate,
+        symbols: items,
+        replacePrices: run.replacePrices,
+      });
     case "symbol_metrics": {
       const result = await computeSymbolMetricsChunk(db, { calculationDate, symbols: items });
       const counts = emptyCounts("symbols", result.counts.symbolsTotal);
       const issues: PhaseIssue[] = [];
       for (const symbol of result.withoutClose) {
-        recordIssue(counts, issues, { item: symbol, kind: "skipped", reason: "no_close_on_date", detail: `no close on ${calculationDate}: no metrics row` });
+        recordIssue(counts, issues, {
+          item: symbol,
+          kind: "skipped",
+          reason: "no_close_on_date",
+          detail: `no close on ${calculationDate}: no metrics row`,
+        });
       }
       counts.computed = result.counts.rowsWritten + result.counts.rowsUnchanged;
       counts.rows_stored = result.counts.rowsWritten;
@@ -333,12 +430,23 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
       if (counts.skipped > 0) counts.skipped_reasons["already_stored"] = counts.skipped;
       for (const missing of result.missing) {
         if (missing.factorKey === null) {
-          recordIssue(counts, issues, { item: missing.symbol, kind: "failed", reason: missing.reason, detail: missing.detail });
+          recordIssue(counts, issues, {
+            item: missing.symbol,
+            kind: "failed",
+            reason: missing.reason,
+            detail: missing.detail,
+          });
         } else {
           // A symbol computed with some factors missing: listed per factor, counted once per beta.
           counts.betas_missing_reasons ??= {};
           counts.betas_missing_reasons[missing.reason] = (counts.betas_missing_reasons[missing.reason] ?? 0) + 1;
-          issues.push({ item: missing.symbol, kind: "skipped", reason: missing.reason, detail: missing.detail, factor: missing.factorKey });
+          issues.push({
+            item: missing.symbol,
+            kind: "skipped",
+            reason: missing.reason,
+            detail: missing.detail,
+            factor: missing.factorKey,
+          });
         }
       }
       counts.betas_estimated = result.counts.betasEstimated;
@@ -350,12 +458,22 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
       counts.returns_rejected = result.rejectedReturns.length;
       for (const rejected of result.rejectedReturns) {
         // Listed, not counted as skipped symbols: the symbol's betas were computed without that return.
-        issues.push({ item: rejected.symbol, kind: "skipped", reason: rejected.reason, detail: `${rejected.date}: ${rejected.detail}` });
+        issues.push({
+          item: rejected.symbol,
+          kind: "skipped",
+          reason: rejected.reason,
+          detail: `${rejected.date}: ${rejected.detail}`,
+        });
       }
       return { counts, issues, duration_ms: Date.now() - started };
     }
     case "portfolio_analytics":
-      return runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds: items, dualWrite: config.dualWrite, maxPositions: config.maxPositionsPerPortfolio });
+      return runPortfolioAnalyticsChunk(db, {
+        calculationDate,
+        portfolioIds: items,
+        dualWrite: config.dualWrite,
+        maxPositions: config.maxPositionsPerPortfolio,
+      });
     case "denormalize": {
       const result = await denormalizeFactorColumns(db, { calculationDate, symbols: items });
       const counts = emptyCounts("symbols", items.length);
@@ -369,7 +487,12 @@ async function processChunk(deps: BatchDeps, run: RunRow, key: PhaseKey & { phas
       counts.rows_stored = result.rowsUpdated;
       counts.rows_unchanged = result.rowsTotal - result.rowsUpdated;
       for (const factor of result.factorsWithoutColumn) {
-        issues.push({ item: factor, kind: "skipped", reason: "no_factor_column", detail: `factor ${factor} has no factor_${factor} column in symbol_daily_metrics` });
+        issues.push({
+          item: factor,
+          kind: "skipped",
+          reason: "no_factor_column",
+          detail: `factor ${factor} has no factor_${factor} column in symbol_daily_metrics`,
+        });
       }
       return { counts, issues, duration_ms: Date.now() - started };
     }
@@ -418,7 +541,14 @@ async function publishDate(deps: BatchDeps, run: RunRow, date: string): Promise<
   return { counts, issues: [], duration_ms: Date.now() - started };
 }
 
-function storedCounts(counts: ReturnType<typeof emptyCounts>, issues: PhaseIssue[], chunks: number, slowest: number, done = chunks, failed = 0): StoredPhaseCounts {
+function storedCounts(
+  counts: ReturnType<typeof emptyCounts>,
+  issues: PhaseIssue[],
+  chunks: number,
+  slowest: number,
+  done = chunks,
+  failed = 0,
+): StoredPhaseCounts {
   return {
     ...counts,
     chunks_total: chunks,
@@ -442,17 +572,29 @@ export function phaseMessage(counts: StoredPhaseCounts): string {
   const parts = [`${counts.computed} of ${counts.total} ${counts.unit} computed`];
   if (counts.skipped > 0) parts.push(`${counts.skipped} skipped (${describeReasons(counts.skipped_reasons)})`);
   if (counts.failed > 0) parts.push(`${counts.failed} failed (${describeReasons(counts.failed_reasons)})`);
-  parts.push(`${counts.rows_stored} rows stored, ${counts.rows_unchanged} unchanged${counts.rows_deleted > 0 ? `, ${counts.rows_deleted} deleted` : ""}`);
-  if ((counts.price_conflicts_kept ?? 0) > 0) parts.push(`${counts.price_conflicts_kept} closes of another source kept (source_conflict; replace_prices replaces them)`);
-  if ((counts.price_conflicts_replaced ?? 0) > 0) parts.push(`${counts.price_conflicts_replaced} closes of another source replaced (replace_prices)`);
-  if ((counts.recomputed_stale ?? 0) > 0) parts.push(`${counts.recomputed_stale} symbols recomputed after a price revision`);
-  if ((counts.returns_rejected ?? 0) > 0) parts.push(`${counts.returns_rejected} daily returns not used (suspect moves)`);
+  parts.push(
+    `${counts.rows_stored} rows stored, ${counts.rows_unchanged} unchanged${counts.rows_deleted > 0 ? `, ${counts.rows_deleted} deleted` : ""}`,
+  );
+  if ((counts.price_conflicts_kept ?? 0) > 0)
+    parts.push(
+      `${counts.price_conflicts_kept} closes of another source kept (source_conflict; replace_prices replaces them)`,
+    );
+  if ((counts.price_conflicts_replaced ?? 0) > 0)
+    parts.push(`${counts.price_conflicts_replaced} closes of another source replaced (replace_prices)`);
+  if ((counts.recomputed_stale ?? 0) > 0)
+    parts.push(`${counts.recomputed_stale} symbols recomputed after a price revision`);
+  if ((counts.returns_rejected ?? 0) > 0)
+    parts.push(`${counts.returns_rejected} daily returns not used (suspect moves)`);
   if (counts.chunks_failed > 0) parts.push(`${counts.chunks_failed} of ${counts.chunks_total} chunks dead-lettered`);
   return parts.join("; ");
 }
 
 /** Records the phase when no chunk is pending (exactly one caller does) and starts the next. */
-async function finishPhaseIfComplete(deps: BatchDeps, run: RunRow, key: PhaseKey & { phase: BatchPhase }): Promise<void> {
+async function finishPhaseIfComplete(
+  deps: BatchDeps,
+  run: RunRow,
+  key: PhaseKey & { phase: BatchPhase },
+): Promise<void> {
   const { db } = deps;
   const progress = await phaseProgress(db, key);
   if (progress.pending > 0 || progress.total === 0) return;
@@ -471,7 +613,12 @@ async function finishPhaseIfComplete(deps: BatchDeps, run: RunRow, key: PhaseKey
       // A dead-lettered chunk: every item in it is missing from the phase, with the reason.
       counts.total += chunk.symbols.length;
       for (const item of chunk.symbols) {
-        recordIssue(counts, issues, { item, kind: "failed", reason: "chunk_dead_lettered", detail: chunk.errorText ?? "the chunk's message exhausted its retries" });
+        recordIssue(counts, issues, {
+          item,
+          kind: "failed",
+          reason: "chunk_dead_lettered",
+          detail: chunk.errorText ?? "the chunk's message exhausted its retries",
+        });
       }
     }
   }
@@ -495,25 +642,50 @@ function nextPhase(run: Pick<RunRow, "phases">, phase: BatchPhase): BatchPhase |
   return phases[phases.indexOf(phase) + 1];
 }
 
-async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { phase: BatchPhase }, outcome: PhaseOutcome): Promise<void> {
+async function recordAndAdvance(
+  deps: BatchDeps,
+  run: RunRow,
+  key: PhaseKey & { phase: BatchPhase },
+  outcome: PhaseOutcome,
+): Promise<void> {
   const { db } = deps;
-  const claimed = await recordPhaseResult(db, key, outcome.durationMs === null ? null : new Date(Date.now() - outcome.durationMs).toISOString(), {
-    success: outcome.success,
-    message: outcome.message,
-    counts: outcome.counts,
-    errorText: outcome.errorText ?? null,
-  });
-  if (claimed && key.phase === "universe_factors" && outcome.success && run.portfolioId === null && run.trigger !== "portfolio") {
+  const claimed = await recordPhaseResult(
+    db,
+    key,
+    outcome.durationMs === null ? null : new Date(Date.now() - outcome.durationMs).toISOString(),
+    {
+      success: outcome.success,
+      message: outcome.message,
+      counts: outcome.counts,
+      errorText: outcome.errorText ?? null,
+    },
+  );
+  if (
+    claimed &&
+    key.phase === "universe_factors" &&
+    outcome.success &&
+    run.portfolioId === null &&
+    run.trigger !== "portfolio"
+  ) {
     await clearStaleMarks(db, key.calculationDate, run.createdAt);
   }
   if (claimed) {
     const stored = await db
       .select({ durationMs: batchPhaseResults.durationMs })
       .from(batchPhaseResults)
-      .where(and(eq(batchPhaseResults.runId, key.runId), eq(batchPhaseResults.calculationDate, key.calculationDate), eq(batchPhaseResults.phase, key.phase)))
+      .where(
+        and(
+          eq(batchPhaseResults.runId, key.runId),
+          eq(batchPhaseResults.calculationDate, key.calculationDate),
+          eq(batchPhaseResults.phase, key.phase),
+        ),
+      )
       .get();
     const { issues, issues_truncated, ...counts } = outcome.counts;
-    const telemetry: Omit<PhaseTelemetry, "counts"> & { counts: Omit<StoredPhaseCounts, "issues" | "issues_truncated">; issues_listed: number } = {
+    const telemetry: Omit<PhaseTelemetry, "counts"> & {
+      counts: Omit<StoredPhaseCounts, "issues" | "issues_truncated">;
+      issues_listed: number;
+    } = {
       name: key.phase,
       date: key.calculationDate,
       success: outcome.success,
@@ -537,7 +709,11 @@ async function recordAndAdvance(deps: BatchDeps, run: RunRow, key: PhaseKey & { 
     try {
       await publishBatchEvent(deps.env, db, run.portfolioId, progress);
     } catch (error) {
-      logEvent("warn", "batch.progress_not_published", { runId: key.runId, phase: key.phase, error: describeError(error) });
+      logEvent("warn", "batch.progress_not_published", {
+        runId: key.runId,
+        phase: key.phase,
+        error: describeError(error),
+      });
     }
   }
   const next = nextPhase(run, key.phase);
@@ -557,7 +733,13 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
   const run = await loadRun(db, runId);
   if (!run || (run.status !== "running" && run.status !== "queued")) return;
   const results = await db
-    .select({ date: batchPhaseResults.calculationDate, phase: batchPhaseResults.phase, success: batchPhaseResults.success, message: batchPhaseResults.message, counts: batchPhaseResults.counts })
+    .select({
+      date: batchPhaseResults.calculationDate,
+      phase: batchPhaseResults.phase,
+      success: batchPhaseResults.success,
+      message: batchPhaseResults.message,
+      counts: batchPhaseResults.counts,
+    })
     .from(batchPhaseResults)
     .where(eq(batchPhaseResults.runId, runId))
     .orderBy(asc(batchPhaseResults.calculationDate));
@@ -570,7 +752,14 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
     .where(and(eq(batchChunks.runId, runId), eq(batchChunks.status, "failed")))
     .get();
   const status = failedPhases.length > 0 || (failedChunks?.n ?? 0) > 0 ? "partial" : "completed";
-  const totals = { dates: run.dates.length, phases: results.length, phases_failed: failedPhases.length, chunks_failed: failedChunks?.n ?? 0, rows_stored: 0, items_failed: 0 };
+  const totals = {
+    dates: run.dates.length,
+    phases: results.length,
+    phases_failed: failedPhases.length,
+    chunks_failed: failedChunks?.n ?? 0,
+    rows_stored: 0,
+    items_failed: 0,
+  };
   for (const row of results) {
     const counts = row.counts as Partial<StoredPhaseCounts> | null;
     totals.rows_stored += counts?.rows_stored ?? 0;
@@ -578,7 +767,8 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
   }
   const missing = failedPhases.map((row) => `${row.date} ${row.phase}: ${row.message}`);
   // What the sweep recorded while the run stalled (./sweep.ts) stays beside the totals.
-  const recovery = typeof run.counts === "object" && run.counts !== null ? (run.counts as { recovery?: unknown }).recovery : undefined;
+  const recovery =
+    typeof run.counts === "object" && run.counts !== null ? (run.counts as { recovery?: unknown }).recovery : undefined;
   const finished = await db
     .update(batchRuns)
     .set({
@@ -588,11 +778,14 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
       updatedAt: sql`${isoNow}`,
       // An admin or backfill run frees its request key, so the same request can run again.
       dedupeKey: sql`case when ${batchRuns.dedupeKey} like '%:active' then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
-      ...(missing.length > 0 ? { errorText: sql`trim(coalesce(${batchRuns.errorText} || char(10), '') || ${missing.join("\n")})` } : {}),
+      ...(missing.length > 0
+        ? { errorText: sql`trim(coalesce(${batchRuns.errorText} || char(10), '') || ${missing.join("\n")})` }
+        : {}),
     })
     .where(and(eq(batchRuns.id, runId), inArray(batchRuns.status, ["running", "queued"])))
     .returning({ id: batchRuns.id });
-  if (finished.length > 0) logEvent(status === "completed" ? "info" : "error", "batch.run_finished", { runId, status, ...totals });
+  if (finished.length > 0)
+    logEvent(status === "completed" ? "info" : "error", "batch.run_finished", { runId, status, ...totals });
 }
 
 /**
@@ -604,7 +797,10 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
  */
 export async function recordDeadLetter(deps: BatchDeps, message: BatchMessage, attempts: number): Promise<void> {
   const { db } = deps;
-  const where = message.type === "run.start" ? `run.start for ${message.date}` : `${message.type} ${message.phase}${message.type === "phase.chunk" ? ` chunk ${message.chunkIndex}` : ""} for ${message.date}`;
+  const where =
+    message.type === "run.start"
+      ? `run.start for ${message.date}`
+      : `${message.type} ${message.phase}${message.type === "phase.chunk" ? ` chunk ${message.chunkIndex}` : ""} for ${message.date}`;
   const reason = `${where} was dead-lettered after ${attempts} attempt(s)`;
   // Appended once: the consumer repeats this whole function when a later write fails.
   await db
@@ -626,5 +822,11 @@ export async function recordDeadLetter(deps: BatchDeps, message: BatchMessage, a
     return;
   }
   const counts = storedCounts(emptyCounts(phaseUnits[message.phase]), [], 0, 0);
-  await recordAndAdvance(deps, run, key, { success: false, message: `could not start the phase: ${reason}`, counts, durationMs: 0, errorText: reason });
+  await recordAndAdvance(deps, run, key, {
+    success: false,
+    message: `could not start the phase: ${reason}`,
+    counts,
+    durationMs: 0,
+    errorText: reason,
+  });
 }

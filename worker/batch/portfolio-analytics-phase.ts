@@ -155,7 +155,11 @@ async function loadSymbolMarket(db: Database, date: string, symbols: readonly st
   const returns = new Map<string, number>();
   if (symbols.length === 0) return { closes, returns };
   const rows = await db
-    .select({ symbol: symbolDailyMetrics.symbol, price: symbolDailyMetrics.currentPrice, return1d: symbolDailyMetrics.return1d })
+    .select({
+      symbol: symbolDailyMetrics.symbol,
+      price: symbolDailyMetrics.currentPrice,
+      return1d: symbolDailyMetrics.return1d,
+    })
     .from(symbolDailyMetrics)
     .where(and(eq(symbolDailyMetrics.metricsDate, date), inArray(symbolDailyMetrics.symbol, [...symbols])));
   for (const row of rows) {
@@ -166,15 +170,27 @@ async function loadSymbolMarket(db: Database, date: string, symbols: readonly st
 }
 
 /** The per-symbol path's betas, from the closes in `market_prices` (dual-write only). */
-async function directBetaSource(db: Database, date: string, symbols: readonly string[], factors: readonly FactorSpec[]) {
+async function directBetaSource(
+  db: Database,
+  date: string,
+  symbols: readonly string[],
+  factors: readonly FactorSpec[],
+) {
   const windowDays = Math.max(...factors.map((factor) => factor.windowDays));
   const from = addDays(date, -(windowDays + priceLookbackDays));
   const priceSymbols = new Set<string>([...symbols, marketReferenceSymbol]);
   for (const symbol of factorInputSymbols(factors)) priceSymbols.add(symbol);
   const prices = await db
-    .select({ symbol: marketPrices.symbol, date: marketPrices.date, close: marketPrices.close, adjClose: marketPrices.adjClose })
+    .select({
+      symbol: marketPrices.symbol,
+      date: marketPrices.date,
+      close: marketPrices.close,
+      adjClose: marketPrices.adjClose,
+    })
     .from(marketPrices)
-    .where(and(inArray(marketPrices.symbol, [...priceSymbols]), gt(marketPrices.date, from), lte(marketPrices.date, date)));
+    .where(
+      and(inArray(marketPrices.symbol, [...priceSymbols]), gt(marketPrices.date, from), lte(marketPrices.date, date)),
+    );
   const input: FactorEngineInput = buildFactorEngineInput(prices, factors).input;
   const cache = new Map<string, SymbolBetas | null>();
   return (symbol: string): SymbolBetas | null => {
@@ -209,7 +225,8 @@ function positionExposureRows(
       const beta = betas.betas[factor.key];
       if (beta?.status !== "estimated") continue;
       const exposureValue = p.weight * p.delta * beta.beta;
-      if (!Number.isFinite(exposureValue)) throw new RangeError(`position exposure of ${p.positionId} on ${factor.key} overflowed`);
+      if (!Number.isFinite(exposureValue))
+        throw new RangeError(`position exposure of ${p.positionId} on ${factor.key} overflowed`);
       rows.push({
         portfolioId,
         positionId: p.positionId,
@@ -267,12 +284,24 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
 
   const [factors, portfolioRows, positionRows, scenarioRows] = await Promise.all([
     loadActiveFactors(db),
-    db.select({ id: portfolios.id, cash: portfolios.cash }).from(portfolios).where(inArray(portfolios.id, portfolioIds)),
+    db
+      .select({ id: portfolios.id, cash: portfolios.cash })
+      .from(portfolios)
+      .where(inArray(portfolios.id, portfolioIds)),
     loadable.length === 0
       ? Promise.resolve([])
-      : db.select().from(positions).where(inArray(positions.portfolioId, loadable)).orderBy(positions.portfolioId, positions.id),
+      : db
+          .select()
+          .from(positions)
+          .where(inArray(positions.portfolioId, loadable))
+          .orderBy(positions.portfolioId, positions.id),
     db
-      .select({ id: stressScenarios.id, name: stressScenarios.name, description: stressScenarios.description, shocks: stressScenarios.shocks })
+      .select({
+        id: stressScenarios.id,
+        name: stressScenarios.name,
+        description: stressScenarios.description,
+        shocks: stressScenarios.shocks,
+      })
       .from(stressScenarios)
       .where(eq(stressScenarios.builtin, true))
       .orderBy(stressScenarios.id),
@@ -299,22 +328,29 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     holdingsByPortfolio.set(row.portfolioId, list);
   }
   const betaSymbols = new Set<string>();
-  for (const row of positionRows) if (row.instrument !== "private" && isHeldOn(row, date)) betaSymbols.add(betaSymbolOf(row));
+  for (const row of positionRows)
+    if (row.instrument !== "private" && isHeldOn(row, date)) betaSymbols.add(betaSymbolOf(row));
   const [{ closes, returns }, betas] = await Promise.all([
     loadSymbolMarket(db, date, [...betaSymbols]),
     loadStoredBetaTable(db, date, [...betaSymbols], factors),
   ]);
   const betaTable: BetaTable = betas;
-  const directBetas = chunk.dualWrite && betaSymbols.size > 0 && factors.length > 0
-    ? await directBetaSource(db, date, [...betaSymbols], factors)
-    : () => null;
+  const directBetas =
+    chunk.dualWrite && betaSymbols.size > 0 && factors.length > 0
+      ? await directBetaSource(db, date, [...betaSymbols], factors)
+      : () => null;
 
   const cashById = new Map(portfolioRows.map((row) => [row.id, row.cash]));
   const writes: ChunkWrites = { exposures: [], snapshots: [], stress: [], positionExposures: [], handled: [] };
   for (const portfolioId of portfolioIds) {
     const cash = cashById.get(portfolioId);
     if (cash === undefined) {
-      recordIssue(counts, issues, { item: portfolioId, kind: "skipped", reason: "not_found", detail: "no such portfolio" });
+      recordIssue(counts, issues, {
+        item: portfolioId,
+        kind: "skipped",
+        reason: "not_found",
+        detail: "no such portfolio",
+      });
       continue;
     }
     const size = oversized.get(portfolioId);
@@ -349,7 +385,12 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
           reason: "no_positions_held",
           detail: `no position held on ${date} (${holdings.length} on record): snapshot at equity = cash, no exposures`,
         });
-        portfolioWrites = { exposures: [], snapshots: [snapshot({ dailyPnl: null, dailyReturn: null })], stress: [], positionExposures: [] };
+        portfolioWrites = {
+          exposures: [],
+          snapshots: [snapshot({ dailyPnl: null, dailyReturn: null })],
+          stress: [],
+          positionExposures: [],
+        };
       } else {
         const openedOn = new Map(holdings.map((h) => [h.id, h.openedOn]));
         portfolioWrites = {
@@ -380,7 +421,9 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
               missing: result.missing,
             };
           }),
-          positionExposures: chunk.dualWrite ? positionExposureRows(portfolioId, aggregation, factors, directBetas) : [],
+          positionExposures: chunk.dualWrite
+            ? positionExposureRows(portfolioId, aggregation, factors, directBetas)
+            : [],
         };
         counts.computed++;
       }
@@ -395,7 +438,12 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
         continue;
       }
       if (error instanceof RangeError) {
-        recordIssue(counts, issues, { item: portfolioId, kind: "failed", reason: "aggregation_error", detail: error.message });
+        recordIssue(counts, issues, {
+          item: portfolioId,
+          kind: "failed",
+          reason: "aggregation_error",
+          detail: error.message,
+        });
         continue;
       }
       throw error;
@@ -412,9 +460,14 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       db,
       (ids) =>
         db
-          .select({ id: portfolioFactorExposures.id, key: storedKey(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId) })
+          .select({
+            id: portfolioFactorExposures.id,
+            key: storedKey(portfolioFactorExposures.portfolioId, portfolioFactorExposures.factorId),
+          })
           .from(portfolioFactorExposures)
-          .where(and(eq(portfolioFactorExposures.calculationDate, date), inArray(portfolioFactorExposures.portfolioId, ids))),
+          .where(
+            and(eq(portfolioFactorExposures.calculationDate, date), inArray(portfolioFactorExposures.portfolioId, ids)),
+          ),
       writes.handled,
       new Set(writes.exposures.map((row) => keyOf(row.portfolioId, row.factorId))),
     ),
@@ -422,9 +475,14 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       db,
       (ids) =>
         db
-          .select({ id: portfolioStressResults.id, key: storedKey(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId) })
+          .select({
+            id: portfolioStressResults.id,
+            key: storedKey(portfolioStressResults.portfolioId, portfolioStressResults.scenarioId),
+          })
           .from(portfolioStressResults)
-          .where(and(eq(portfolioStressResults.calculationDate, date), inArray(portfolioStressResults.portfolioId, ids))),
+          .where(
+            and(eq(portfolioStressResults.calculationDate, date), inArray(portfolioStressResults.portfolioId, ids)),
+          ),
       writes.handled,
       new Set(writes.stress.map((row) => keyOf(row.portfolioId, row.scenarioId))),
     ),
@@ -433,9 +491,17 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
           db,
           (ids) =>
             db
-              .select({ id: positionFactorExposures.id, key: storedKey(positionFactorExposures.positionId, positionFactorExposures.factorId) })
+              .select({
+                id: positionFactorExposures.id,
+                key: storedKey(positionFactorExposures.positionId, positionFactorExposures.factorId),
+              })
               .from(positionFactorExposures)
-              .where(and(eq(positionFactorExposures.calculationDate, date), inArray(positionFactorExposures.portfolioId, ids))),
+              .where(
+                and(
+                  eq(positionFactorExposures.calculationDate, date),
+                  inArray(positionFactorExposures.portfolioId, ids),
+                ),
+              ),
           writes.handled,
           new Set(writes.positionExposures.map((row) => keyOf(row.positionId, row.factorId))),
         )
@@ -446,12 +512,31 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     ...upsertStatements(portfolioFactorExposures, ["portfolioId", "factorId", "calculationDate"], writes.exposures),
     ...upsertStatements(portfolioSnapshots, ["portfolioId", "date"], writes.snapshots),
     ...upsertStatements(portfolioStressResults, ["portfolioId", "scenarioId", "calculationDate"], writes.stress),
-    ...upsertStatements(positionFactorExposures, ["positionId", "factorId", "calculationDate"], writes.positionExposures),
+    ...upsertStatements(
+      positionFactorExposures,
+      ["positionId", "factorId", "calculationDate"],
+      writes.positionExposures,
+    ),
   ];
   const deletions = [
-    ...deleteByIds(staleExposures, (ids) => db.delete(portfolioFactorExposures).where(inArray(portfolioFactorExposures.id, ids)).returning({ id: portfolioFactorExposures.id })),
-    ...deleteByIds(staleStress, (ids) => db.delete(portfolioStressResults).where(inArray(portfolioStressResults.id, ids)).returning({ id: portfolioStressResults.id })),
-    ...deleteByIds(stalePositionExposures, (ids) => db.delete(positionFactorExposures).where(inArray(positionFactorExposures.id, ids)).returning({ id: positionFactorExposures.id })),
+    ...deleteByIds(staleExposures, (ids) =>
+      db
+        .delete(portfolioFactorExposures)
+        .where(inArray(portfolioFactorExposures.id, ids))
+        .returning({ id: portfolioFactorExposures.id }),
+    ),
+    ...deleteByIds(staleStress, (ids) =>
+      db
+        .delete(portfolioStressResults)
+        .where(inArray(portfolioStressResults.id, ids))
+        .returning({ id: portfolioStressResults.id }),
+    ),
+    ...deleteByIds(stalePositionExposures, (ids) =>
+      db
+        .delete(positionFactorExposures)
+        .where(inArray(positionFactorExposures.id, ids))
+        .returning({ id: positionFactorExposures.id }),
+    ),
   ];
   let result: { written: number; deleted: number };
   try {
@@ -473,7 +558,8 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     return { counts: failed, issues: failedIssues, duration_ms: Date.now() - started };
   }
   const { written, deleted } = result;
-  const rowsAttempted = writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;
+  const rowsAttempted =
+    writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;
   counts.rows_stored = written;
   counts.rows_unchanged = rowsAttempted - written;
   counts.rows_deleted = deleted;
@@ -491,17 +577,28 @@ function portfolioId0(ids: readonly string[]): string {
  * data: each portfolio is written (or fails with its reason) on its own, so one portfolio that
  * cannot be written never costs the others their numbers.
  */
-async function computeEachAlone(db: Database, chunk: PortfolioAnalyticsChunk, portfolioIds: readonly string[], started: number): Promise<ChunkOutcome> {
+async function computeEachAlone(
+  db: Database,
+  chunk: PortfolioAnalyticsChunk,
+  portfolioIds: readonly string[],
+  started: number,
+): Promise<ChunkOutcome> {
   const counts = emptyCounts("portfolios", 0);
   const issues: PhaseIssue[] = [];
   for (const portfolioId of portfolioIds) {
     const outcome = await runPortfolioAnalyticsChunk(db, { ...chunk, portfolioIds: [portfolioId] });
     addCounts(counts, outcome.counts);
-    for (const [reason, n] of Object.entries(outcome.counts.skipped_reasons)) counts.skipped_reasons[reason] = (counts.skipped_reasons[reason] ?? 0) + n;
-    for (const [reason, n] of Object.entries(outcome.counts.failed_reasons)) counts.failed_reasons[reason] = (counts.failed_reasons[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(outcome.counts.skipped_reasons))
+      counts.skipped_reasons[reason] = (counts.skipped_reasons[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(outcome.counts.failed_reasons))
+      counts.failed_reasons[reason] = (counts.failed_reasons[reason] ?? 0) + n;
     issues.push(...outcome.issues);
   }
-  logEvent("warn", "portfolio_analytics.isolated", { calculationDate: chunk.calculationDate, portfolios: portfolioIds.length, failed: counts.failed });
+  logEvent("warn", "portfolio_analytics.isolated", {
+    calculationDate: chunk.calculationDate,
+    portfolios: portfolioIds.length,
+    failed: counts.failed,
+  });
   return { counts, issues, duration_ms: Date.now() - started };
 }
 

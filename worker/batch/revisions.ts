@@ -52,7 +52,12 @@ export async function takeStaleDates(db: Database, endDate: string): Promise<Sta
       const last = addDays(revision.earliestDate, windowDays);
       const symbol = inputs.has(revision.symbol) ? "*" : revision.symbol;
       for (const date of computed) {
-        if (date >= revision.earliestDate && date <= last) marks.push({ calculationDate: date, symbol, cause: `${revision.symbol} revised from ${revision.earliestDate}` });
+        if (date >= revision.earliestDate && date <= last)
+          marks.push({
+            calculationDate: date,
+            symbol,
+            cause: `${revision.symbol} revised from ${revision.earliestDate}`,
+          });
       }
     }
     // Marks and the revisions they replace in one transaction; a revision that moved earlier
@@ -60,7 +65,11 @@ export async function takeStaleDates(db: Database, endDate: string): Promise<Sta
     await runTransaction(db, [
       ...chunk(marks, 500).map((part) => db.insert(staleBetas).values(part).onConflictDoNothing()),
       ...revisions.map((revision) =>
-        db.delete(priceRevisions).where(and(eq(priceRevisions.symbol, revision.symbol), eq(priceRevisions.earliestDate, revision.earliestDate))),
+        db
+          .delete(priceRevisions)
+          .where(
+            and(eq(priceRevisions.symbol, revision.symbol), eq(priceRevisions.earliestDate, revision.earliestDate)),
+          ),
       ),
     ]);
   }
@@ -76,5 +85,7 @@ export async function takeStaleDates(db: Database, endDate: string): Promise<Sta
 
 /** After a run's universe factors phase succeeded on `date`: the marks it honoured go. */
 export async function clearStaleMarks(db: Database, date: string, runCreatedAt: string): Promise<void> {
-  await db.delete(staleBetas).where(and(eq(staleBetas.calculationDate, date), sql`${staleBetas.createdAt} <= ${runCreatedAt}`));
+  await db
+    .delete(staleBetas)
+    .where(and(eq(staleBetas.calculationDate, date), sql`${staleBetas.createdAt} <= ${runCreatedAt}`));
 }

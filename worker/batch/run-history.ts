@@ -10,10 +10,25 @@
 //   gets the numbers only (`issues` absent, never an empty list that would look like "none").
 // - Failed chunks are listed up to `maxListedFailedChunks`, with the total beside them.
 import { and, asc, count, desc, eq, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
-import { batchChunks, batchPhaseResults, batchRuns, type BatchChunkStatus, type BatchRunStatus, type BatchTrigger } from "../../schema/index.ts";
+import {
+  batchChunks,
+  batchPhaseResults,
+  batchRuns,
+  type BatchChunkStatus,
+  type BatchRunStatus,
+  type BatchTrigger,
+} from "../../schema/index.ts";
 import type { Database } from "../db/client.ts";
 import { maxChunkErrorChars, parseChunkError } from "./ledger.ts";
-import { batchPhases, isBatchPhase, phasesOfRun, type BatchPhase, type PhaseIssue, type PhaseResultCounts, type StoredPhaseCounts } from "./telemetry.ts";
+import {
+  batchPhases,
+  isBatchPhase,
+  phasesOfRun,
+  type BatchPhase,
+  type PhaseIssue,
+  type PhaseResultCounts,
+  type StoredPhaseCounts,
+} from "./telemetry.ts";
 
 /** `POST /admin/batch/run` and `/admin/batch/backfill` answer. */
 export interface BatchRunStartResponse {
@@ -187,7 +202,13 @@ async function publishedDateCounts(db: Database, runIds: readonly string[]): Pro
   const rows = await db
     .select({ runId: batchPhaseResults.runId, n: sql<number>`count(distinct ${batchPhaseResults.calculationDate})` })
     .from(batchPhaseResults)
-    .where(and(inArray(batchPhaseResults.runId, [...runIds]), eq(batchPhaseResults.phase, "publish"), eq(batchPhaseResults.success, true)))
+    .where(
+      and(
+        inArray(batchPhaseResults.runId, [...runIds]),
+        eq(batchPhaseResults.phase, "publish"),
+        eq(batchPhaseResults.success, true),
+      ),
+    )
     .groupBy(batchPhaseResults.runId);
   return new Map(rows.map((row) => [row.runId, Number(row.n)]));
 }
@@ -196,7 +217,13 @@ async function publishedDateCounts(db: Database, runIds: readonly string[]): Pro
 export async function listRuns(db: Database, query: RunListQuery): Promise<RunList> {
   const where = query.status === undefined ? undefined : eq(batchRuns.status, query.status);
   const [rows, total] = await Promise.all([
-    db.select().from(batchRuns).where(where).orderBy(desc(batchRuns.createdAt), desc(sql`${batchRuns}.rowid`)).limit(query.limit).offset(query.offset),
+    db
+      .select()
+      .from(batchRuns)
+      .where(where)
+      .orderBy(desc(batchRuns.createdAt), desc(sql`${batchRuns}.rowid`))
+      .limit(query.limit)
+      .offset(query.offset),
     db.select({ n: count() }).from(batchRuns).where(where).get(),
   ]);
   const published = await publishedDateCounts(
@@ -212,13 +239,22 @@ export interface RunDetailOptions {
 }
 
 /** One run with its progress, phase results and failed chunks; null when there is no such run. */
-export async function readRunDetail(db: Database, runId: string, options: RunDetailOptions = {}): Promise<BatchRunDetail | null> {
+export async function readRunDetail(
+  db: Database,
+  runId: string,
+  options: RunDetailOptions = {},
+): Promise<BatchRunDetail | null> {
   const run = await db.select().from(batchRuns).where(eq(batchRuns.id, runId)).get();
   if (!run) return null;
   const [phaseRows, chunkTallies, failedRows, lastErrorRow] = await Promise.all([
     db.select().from(batchPhaseResults).where(eq(batchPhaseResults.runId, runId)),
     db
-      .select({ date: batchChunks.calculationDate, phase: batchChunks.phase, status: batchChunks.status, n: sql<number>`count(*)` })
+      .select({
+        date: batchChunks.calculationDate,
+        phase: batchChunks.phase,
+        status: batchChunks.status,
+        n: sql<number>`count(*)`,
+      })
       .from(batchChunks)
       .where(eq(batchChunks.runId, runId))
       .groupBy(batchChunks.calculationDate, batchChunks.phase, batchChunks.status),
@@ -229,7 +265,13 @@ export async function readRunDetail(db: Database, runId: string, options: RunDet
       .orderBy(asc(batchChunks.calculationDate), asc(phaseOrderSql(batchChunks.phase)), asc(batchChunks.chunkIndex))
       .limit(maxListedFailedChunks),
     db
-      .select({ date: batchChunks.calculationDate, phase: batchChunks.phase, chunkIndex: batchChunks.chunkIndex, errorText: batchChunks.errorText, updatedAt: batchChunks.updatedAt })
+      .select({
+        date: batchChunks.calculationDate,
+        phase: batchChunks.phase,
+        chunkIndex: batchChunks.chunkIndex,
+        errorText: batchChunks.errorText,
+        updatedAt: batchChunks.updatedAt,
+      })
       .from(batchChunks)
       .where(and(eq(batchChunks.runId, runId), eq(batchChunks.status, "pending"), isNotNull(batchChunks.errorText)))
       .orderBy(desc(batchChunks.updatedAt))
@@ -255,9 +297,13 @@ export async function readRunDetail(db: Database, runId: string, options: RunDet
         error_text: row.errorText,
       };
     })
-    .sort((a, b) => a.date.localeCompare(b.date) || phaseOrder(a.name) - phaseOrder(b.name) || a.name.localeCompare(b.name));
+    .sort(
+      (a, b) => a.date.localeCompare(b.date) || phaseOrder(a.name) - phaseOrder(b.name) || a.name.localeCompare(b.name),
+    );
 
-  const publishedDates = new Set(phases.filter((phase) => phase.name === "publish" && phase.success).map((phase) => phase.date));
+  const publishedDates = new Set(
+    phases.filter((phase) => phase.name === "publish" && phase.success).map((phase) => phase.date),
+  );
   const progress = buildProgress(run.dates.length, publishedDates.size, phases, chunkTallies, phasesOfRun(run.phases));
   if (lastErrorRow?.errorText) {
     const parsed = parseChunkError(lastErrorRow.errorText);
@@ -307,9 +353,21 @@ function buildProgress(
 
   // A date is finished once publish recorded a result, whether or not it succeeded.
   const finishedDates = new Set(phases.filter((phase) => phase.name === "publish").map((phase) => phase.date));
-  const activeDates = new Set([...phases.map((phase) => phase.date), ...chunkRows.map((row) => row.date)].filter((date) => !finishedDates.has(date)));
+  const activeDates = new Set(
+    [...phases.map((phase) => phase.date), ...chunkRows.map((row) => row.date)].filter(
+      (date) => !finishedDates.has(date),
+    ),
+  );
   const currentDate = [...activeDates].sort().at(-1) ?? null;
-  if (currentDate === null) return { dates_total: datesTotal, dates_published: datesPublished, current_date: null, current_phase: null, current_date_chunks: [], chunks };
+  if (currentDate === null)
+    return {
+      dates_total: datesTotal,
+      dates_published: datesPublished,
+      current_date: null,
+      current_phase: null,
+      current_date_chunks: [],
+      chunks,
+    };
 
   const recorded = new Set(phases.filter((phase) => phase.date === currentDate).map((phase) => phase.name));
   const currentPhase = runPhases.find((phase) => !recorded.has(phase)) ?? null;
@@ -323,6 +381,15 @@ function buildProgress(
     }
     tally[row.status] += Number(row.n);
   }
-  const currentDateChunks = [...byPhase.values()].sort((a, b) => phaseOrder(a.phase) - phaseOrder(b.phase) || a.phase.localeCompare(b.phase));
-  return { dates_total: datesTotal, dates_published: datesPublished, current_date: currentDate, current_phase: currentPhase, current_date_chunks: currentDateChunks, chunks };
+  const currentDateChunks = [...byPhase.values()].sort(
+    (a, b) => phaseOrder(a.phase) - phaseOrder(b.phase) || a.phase.localeCompare(b.phase),
+  );
+  return {
+    dates_total: datesTotal,
+    dates_published: datesPublished,
+    current_date: currentDate,
+    current_phase: currentPhase,
+    current_date_chunks: currentDateChunks,
+    chunks,
+  };
 }

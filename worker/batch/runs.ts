@@ -42,13 +42,20 @@ export type StartRunResult =
 /** Default look-back of a cron run for weekdays that no run published. */
 export const defaultCatchUpDays = 10;
 
-
 /** The dedupe key of a run while it is active; `finishRun` makes it unique to the run. */
 export function activeDedupeKey(request: RunRequest): string {
   if (request.trigger === "cron") return `cron:${request.endDate}`;
   // At most one queued history run per portfolio: later changes join it until it starts.
   if (request.trigger === "portfolio") return `portfolio:${request.portfolioId ?? "*"}:queued`;
-  return [request.trigger, request.startDate, request.endDate, request.portfolioId ?? "*", request.forceRerun ? "force" : "normal", ...(request.replacePrices ? ["replace-prices"] : []), "active"].join(":");
+  return [
+    request.trigger,
+    request.startDate,
+    request.endDate,
+    request.portfolioId ?? "*",
+    request.forceRerun ? "force" : "normal",
+    ...(request.replacePrices ? ["replace-prices"] : []),
+    "active",
+  ].join(":");
 }
 
 /** Weekdays before `date` within `days` calendar days that no run has published. */
@@ -78,10 +85,18 @@ export async function unpublishedWeekdays(db: Database, date: string, days: numb
  * Creates the run (or finds the one already under way for the same request) and enqueues
  * its start. `dates` defaults to the weekdays of the range.
  */
-export async function createRun(db: Database, queue: Queue<BatchMessage>, request: RunRequest, requestedDates = weekdaysBetween(request.startDate, request.endDate)): Promise<CreateRunResult> {
+export async function createRun(
+  db: Database,
+  queue: Queue<BatchMessage>,
+  request: RunRequest,
+  requestedDates = weekdaysBetween(request.startDate, request.endDate),
+): Promise<CreateRunResult> {
   if (requestedDates.length === 0) return { outcome: "skipped", reason: "no_weekdays", dates: requestedDates };
   // A full run also recomputes the dates a price revision made stale (./revisions.ts).
-  const staleDates = (request.portfolioId ?? null) === null && request.trigger !== "portfolio" ? await takeStaleDates(db, request.endDate) : [];
+  const staleDates =
+    (request.portfolioId ?? null) === null && request.trigger !== "portfolio"
+      ? await takeStaleDates(db, request.endDate)
+      : [];
   const dates = [...new Set([...requestedDates, ...staleDates.map((stale) => stale.date)])].sort();
   const dedupeKey = activeDedupeKey(request);
   const inserted = await db
@@ -104,7 +119,11 @@ export async function createRun(db: Database, queue: Queue<BatchMessage>, reques
     .returning({ id: batchRuns.id });
   const created = inserted[0];
   if (!created) {
-    const existing = await db.select({ id: batchRuns.id, dates: batchRuns.dates }).from(batchRuns).where(eq(batchRuns.dedupeKey, dedupeKey)).get();
+    const existing = await db
+      .select({ id: batchRuns.id, dates: batchRuns.dates })
+      .from(batchRuns)
+      .where(eq(batchRuns.dedupeKey, dedupeKey))
+      .get();
     if (!existing) throw new Error(`batch run ${dedupeKey} conflicted on insert but cannot be read back`);
     logEvent("info", "batch.run_already_started", { runId: existing.id, dedupeKey });
     return { outcome: "already_running", runId: existing.id, dates: existing.dates };
@@ -116,7 +135,11 @@ export async function createRun(db: Database, queue: Queue<BatchMessage>, reques
     // free the key so the request can be repeated.
     await db
       .update(batchRuns)
-      .set({ status: "failed", dedupeKey: `${dedupeKey}:${created.id}`, errorText: `could not enqueue the run: ${describeError(error)}` })
+      .set({
+        status: "failed",
+        dedupeKey: `${dedupeKey}:${created.id}`,
+        errorText: `could not enqueue the run: ${describeError(error)}`,
+      })
       .where(eq(batchRuns.id, created.id));
     throw error;
   }
@@ -148,7 +171,10 @@ export async function startScheduledRun(
   }
   const missed = await unpublishedWeekdays(db, date, catchUpDays);
   if (missed.length > 0) logEvent("warn", "batch.catch_up", { date, missed });
-  const result = await createRun(db, queue, { trigger: "cron", startDate: missed[0] ?? date, endDate: date }, [...missed, date]);
+  const result = await createRun(db, queue, { trigger: "cron", startDate: missed[0] ?? date, endDate: date }, [
+    ...missed,
+    date,
+  ]);
   if (result.outcome === "skipped") throw new Error(`cron run for ${date} has no dates`);
   if (result.outcome === "already_running") return { outcome: "already_started", runId: result.runId, date };
   return { outcome: "started", runId: result.runId, date, dates: result.dates };
@@ -176,11 +202,24 @@ export async function startPortfolioHistoryRun(
   const computed = await db
     .selectDistinct({ date: batchPhaseResults.calculationDate })
     .from(batchPhaseResults)
-    .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.success, true), ...(since === null ? [] : [gte(batchPhaseResults.calculationDate, since)])))
+    .where(
+      and(
+        eq(batchPhaseResults.phase, "universe_factors"),
+        eq(batchPhaseResults.success, true),
+        ...(since === null ? [] : [gte(batchPhaseResults.calculationDate, since)]),
+      ),
+    )
     .orderBy(asc(batchPhaseResults.calculationDate));
   const dates = computed.map((row) => row.date);
   if (dates.length === 0) return null;
-  const request: RunRequest = { trigger: "portfolio", startDate: dates[0]!, endDate: dates.at(-1)!, portfolioId, phases: portfolioHistoryPhases, requestedBy };
+  const request: RunRequest = {
+    trigger: "portfolio",
+    startDate: dates[0]!,
+    endDate: dates.at(-1)!,
+    portfolioId,
+    phases: portfolioHistoryPhases,
+    requestedBy,
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
     const result = await createRun(db, queue, request, dates);
     if (result.outcome !== "already_running") return result;

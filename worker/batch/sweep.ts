@@ -90,7 +90,13 @@ export function recoveryOf(counts: unknown): RunRecovery | null {
   if (typeof recovery !== "object" || recovery === null) return null;
   const value = recovery as Partial<RunRecovery>;
   if (typeof value.sweeps !== "number" || typeof value.mark !== "string") return null;
-  return { sweeps: value.sweeps, sweeps_total: value.sweeps_total ?? value.sweeps, mark: value.mark, stalled_since: value.stalled_since ?? "", last_sweep_at: value.last_sweep_at ?? "" };
+  return {
+    sweeps: value.sweeps,
+    sweeps_total: value.sweeps_total ?? value.sweeps,
+    mark: value.mark,
+    stalled_since: value.stalled_since ?? "",
+    last_sweep_at: value.last_sweep_at ?? "",
+  };
 }
 
 /** Finds the stalled runs (one query) and re-enqueues what each waits for. */
@@ -137,11 +143,27 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
   const nowIso = new Date(now).toISOString();
   const [chunks, results] = await Promise.all([
     db
-      .select({ date: batchChunks.calculationDate, phase: batchChunks.phase, chunkIndex: batchChunks.chunkIndex, status: batchChunks.status, errorText: batchChunks.errorText, updatedAt: batchChunks.updatedAt })
+      .select({
+        date: batchChunks.calculationDate,
+        phase: batchChunks.phase,
+        chunkIndex: batchChunks.chunkIndex,
+        status: batchChunks.status,
+        errorText: batchChunks.errorText,
+        updatedAt: batchChunks.updatedAt,
+      })
       .from(batchChunks)
       .where(eq(batchChunks.runId, run.id))
-      .orderBy(asc(batchChunks.calculationDate), asc(batchChunks.phase), asc(batchChunks.chunkIndex)) as Promise<ChunkRow[]>,
-    db.select({ date: batchPhaseResults.calculationDate, phase: batchPhaseResults.phase, success: batchPhaseResults.success }).from(batchPhaseResults).where(eq(batchPhaseResults.runId, run.id)),
+      .orderBy(asc(batchChunks.calculationDate), asc(batchChunks.phase), asc(batchChunks.chunkIndex)) as Promise<
+      ChunkRow[]
+    >,
+    db
+      .select({
+        date: batchPhaseResults.calculationDate,
+        phase: batchPhaseResults.phase,
+        success: batchPhaseResults.success,
+      })
+      .from(batchPhaseResults)
+      .where(eq(batchPhaseResults.runId, run.id)),
   ]);
 
   // A chunk whose retry is still due: its message is in the queue, waiting out the backoff.
@@ -153,7 +175,13 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
   });
   const previous = recoveryOf(run.counts);
   if (retryDue) {
-    return { runId: run.id, action: "waiting_retry", messages: 0, sweeps: previous?.sweeps ?? 0, detail: `${retryDue.date} ${retryDue.phase} chunk ${retryDue.chunkIndex} waits for its retry` };
+    return {
+      runId: run.id,
+      action: "waiting_retry",
+      messages: 0,
+      sweeps: previous?.sweeps ?? 0,
+      detail: `${retryDue.date} ${retryDue.phase} chunk ${retryDue.chunkIndex} waits for its retry`,
+    };
   }
 
   const mark = `${chunks.length}/${chunks.filter((chunk) => chunk.status !== "pending").length}/${results.length}`;
@@ -169,7 +197,9 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
   const counts = { ...(typeof run.counts === "object" && run.counts !== null ? run.counts : {}), recovery };
 
   const { messages, waiting, allPublished } = plan(run, chunks, results);
-  const publishedDates = new Set(results.filter((row) => row.phase === "publish" && row.success).map((row) => row.date));
+  const publishedDates = new Set(
+    results.filter((row) => row.phase === "publish" && row.success).map((row) => row.date),
+  );
 
   if (messages.length === 0 && allPublished) {
     // Every date published, the run not ended: the consumer that recorded the last publish died before ending it.
@@ -179,7 +209,11 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
 
   if (sweeps > config.maxSweeps) {
     const stalledFor = Math.max(0, Math.round((now - Date.parse(recovery.stalled_since)) / 1000));
-    const reason = `no progress for ${stalledFor}s after ${sweeps - 1} re-enqueues: ${waiting.join("; ") || "nothing left to enqueue"}`.slice(0, maxReasonChars);
+    const reason =
+      `no progress for ${stalledFor}s after ${sweeps - 1} re-enqueues: ${waiting.join("; ") || "nothing left to enqueue"}`.slice(
+        0,
+        maxReasonChars,
+      );
     const status = publishedDates.size > 0 ? "partial" : "failed";
     const ended = await db
       .update(batchRuns)
@@ -192,9 +226,22 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
         // Free a request's key (as `finishRunIfComplete` does), so the same request can run again.
         dedupeKey: sql`case when ${batchRuns.dedupeKey} like '%:active' or ${batchRuns.dedupeKey} like '%:queued' then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
       })
-      .where(and(eq(batchRuns.id, run.id), eq(batchRuns.updatedAt, run.updatedAt), inArray(batchRuns.status, ["queued", "running"])))
+      .where(
+        and(
+          eq(batchRuns.id, run.id),
+          eq(batchRuns.updatedAt, run.updatedAt),
+          inArray(batchRuns.status, ["queued", "running"]),
+        ),
+      )
       .returning({ id: batchRuns.id });
-    if (ended.length === 0) return { runId: run.id, action: "claimed_elsewhere", messages: 0, sweeps, detail: "another sweep or consumer updated the run" };
+    if (ended.length === 0)
+      return {
+        runId: run.id,
+        action: "claimed_elsewhere",
+        messages: 0,
+        sweeps,
+        detail: "another sweep or consumer updated the run",
+      };
     logEvent("error", "batch.run_finished", { runId: run.id, status, reason, sweeps: sweeps - 1 });
     return { runId: run.id, action: "ended", messages: 0, sweeps, detail: reason };
   }
@@ -203,21 +250,48 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
   const claimed = await db
     .update(batchRuns)
     .set({ counts, updatedAt: nowIso })
-    .where(and(eq(batchRuns.id, run.id), eq(batchRuns.updatedAt, run.updatedAt), inArray(batchRuns.status, ["queued", "running"])))
+    .where(
+      and(
+        eq(batchRuns.id, run.id),
+        eq(batchRuns.updatedAt, run.updatedAt),
+        inArray(batchRuns.status, ["queued", "running"]),
+      ),
+    )
     .returning({ id: batchRuns.id });
-  if (claimed.length === 0) return { runId: run.id, action: "claimed_elsewhere", messages: 0, sweeps, detail: "another sweep or consumer updated the run" };
+  if (claimed.length === 0)
+    return {
+      runId: run.id,
+      action: "claimed_elsewhere",
+      messages: 0,
+      sweeps,
+      detail: "another sweep or consumer updated the run",
+    };
   for (let i = 0; i < messages.length; i += maxSendBatch) {
     await deps.queue.sendBatch(messages.slice(i, i + maxSendBatch).map((body) => ({ body })));
   }
   const detail = waiting.join("; ");
-  logEvent("warn", "batch.run_swept", { runId: run.id, status: run.status, messages: messages.length, sweeps, waiting: detail.slice(0, maxReasonChars) });
+  logEvent("warn", "batch.run_swept", {
+    runId: run.id,
+    status: run.status,
+    messages: messages.length,
+    sweeps,
+    waiting: detail.slice(0, maxReasonChars),
+  });
   return { runId: run.id, action: "reenqueued", messages: messages.length, sweeps, detail };
 }
 
 /** The messages that move the run on from what the ledger holds, and what each date waits for. */
-function plan(run: RunRow, chunks: readonly ChunkRow[], results: readonly { date: string; phase: string }[]): { messages: BatchMessage[]; waiting: string[]; allPublished: boolean } {
+function plan(
+  run: RunRow,
+  chunks: readonly ChunkRow[],
+  results: readonly { date: string; phase: string }[],
+): { messages: BatchMessage[]; waiting: string[]; allPublished: boolean } {
   if (run.status === "queued") {
-    return { messages: [{ type: "run.start", runId: run.id, date: run.dates[0] ?? run.startDate }], waiting: ["run.start (the run never started)"], allPublished: false };
+    return {
+      messages: [{ type: "run.start", runId: run.id, date: run.dates[0] ?? run.startDate }],
+      waiting: ["run.start (the run never started)"],
+      allPublished: false,
+    };
   }
   const phases = phasesOfRun(run.phases);
   const messages: BatchMessage[] = [];
@@ -234,9 +308,12 @@ function plan(run: RunRow, chunks: readonly ChunkRow[], results: readonly { date
       messages.push({ type: "phase.start", runId: run.id, date, phase: current });
       waiting.push(`${date} ${current}: not started`);
     } else if (pending.length > 0) {
-      for (const chunk of pending) messages.push({ type: "phase.chunk", runId: run.id, date, phase: current, chunkIndex: chunk.chunkIndex });
+      for (const chunk of pending)
+        messages.push({ type: "phase.chunk", runId: run.id, date, phase: current, chunkIndex: chunk.chunkIndex });
       const lastError = pending.map((chunk) => parseChunkError(chunk.errorText)).find((error) => error !== null);
-      waiting.push(`${date} ${current}: ${pending.length} of ${ofPhase.length} chunks pending${lastError ? ` (last error, attempt ${lastError.attempt}: ${lastError.message.slice(0, 200)})` : ""}`);
+      waiting.push(
+        `${date} ${current}: ${pending.length} of ${ofPhase.length} chunks pending${lastError ? ` (last error, attempt ${lastError.attempt}: ${lastError.message.slice(0, 200)})` : ""}`,
+      );
     } else {
       // Every chunk finished but the phase is not recorded: a finished chunk's message records it.
       messages.push({ type: "phase.chunk", runId: run.id, date, phase: current, chunkIndex: ofPhase[0]!.chunkIndex });
@@ -271,7 +348,16 @@ export async function sweepOnCron(env: Env, db: Database): Promise<void> {
 async function sweepSafely(env: Env, db: Database, options: SweepOptions, source: string): Promise<SweptRun[]> {
   try {
     const swept = await sweepStalledRuns({ db, queue: env.BATCH_QUEUE, config: batchConfig(env) }, options);
-    if (swept.length > 0) logEvent("info", "batch.sweep", { source, runs: swept.map((run) => ({ runId: run.runId, action: run.action, messages: run.messages, sweeps: run.sweeps })) });
+    if (swept.length > 0)
+      logEvent("info", "batch.sweep", {
+        source,
+        runs: swept.map((run) => ({
+          runId: run.runId,
+          action: run.action,
+          messages: run.messages,
+          sweeps: run.sweeps,
+        })),
+      });
     return swept;
   } catch (error) {
     logEvent("warn", "batch.sweep_failed", { source, error: describeError(error) });

@@ -19,7 +19,12 @@ import { loadClosesBySymbol } from "../db/prices.ts";
 import { runWrites } from "../db/transaction.ts";
 import { upsertStatements } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
-import { computeSymbolMetrics, dataQualityScore, maxBaseAgeDays, type SymbolMetrics } from "../factors/symbol-metrics.ts";
+import {
+  computeSymbolMetrics,
+  dataQualityScore,
+  maxBaseAgeDays,
+  type SymbolMetrics,
+} from "../factors/symbol-metrics.ts";
 import type { FactorSpec } from "../factors/types.ts";
 
 export interface SymbolChunk {
@@ -54,9 +59,18 @@ const factorColumnProperty = new Map(
 
 async function betasOnDate(db: Database, chunk: SymbolChunk): Promise<Map<string, Map<number, number>>> {
   const rows = await db
-    .select({ symbol: symbolFactorExposures.symbol, factorId: symbolFactorExposures.factorId, beta: symbolFactorExposures.betaValue })
+    .select({
+      symbol: symbolFactorExposures.symbol,
+      factorId: symbolFactorExposures.factorId,
+      beta: symbolFactorExposures.betaValue,
+    })
     .from(symbolFactorExposures)
-    .where(and(eq(symbolFactorExposures.calculationDate, chunk.calculationDate), inArray(symbolFactorExposures.symbol, [...chunk.symbols])));
+    .where(
+      and(
+        eq(symbolFactorExposures.calculationDate, chunk.calculationDate),
+        inArray(symbolFactorExposures.symbol, [...chunk.symbols]),
+      ),
+    );
   const bySymbol = new Map<string, Map<number, number>>();
   for (const row of rows) {
     const betas = bySymbol.get(row.symbol) ?? new Map<number, number>();
@@ -75,10 +89,42 @@ function factorColumns(factors: readonly FactorSpec[], betas: Map<number, number
   return columns;
 }
 
-function ownFields(row: Pick<SymbolMetrics, "currentPrice" | "return1d" | "returnMtd" | "returnYtd" | "return1m" | "return3m" | "return1y" | "companyName" | "sector" | "industry" | "marketCap" | "enterpriseValue" | "peRatio" | "psRatio" | "pbRatio">): unknown[] {
+function ownFields(
+  row: Pick<
+    SymbolMetrics,
+    | "currentPrice"
+    | "return1d"
+    | "returnMtd"
+    | "returnYtd"
+    | "return1m"
+    | "return3m"
+    | "return1y"
+    | "companyName"
+    | "sector"
+    | "industry"
+    | "marketCap"
+    | "enterpriseValue"
+    | "peRatio"
+    | "psRatio"
+    | "pbRatio"
+  >,
+): unknown[] {
   return [
-    row.currentPrice, row.return1d, row.returnMtd, row.returnYtd, row.return1m, row.return3m, row.return1y,
-    row.companyName, row.sector, row.industry, row.marketCap, row.enterpriseValue, row.peRatio, row.psRatio, row.pbRatio,
+    row.currentPrice,
+    row.return1d,
+    row.returnMtd,
+    row.returnYtd,
+    row.return1m,
+    row.return3m,
+    row.return1y,
+    row.companyName,
+    row.sector,
+    row.industry,
+    row.marketCap,
+    row.enterpriseValue,
+    row.peRatio,
+    row.psRatio,
+    row.pbRatio,
   ];
 }
 
@@ -87,7 +133,10 @@ async function upsertMetrics(db: Database, rows: MetricsRow[]): Promise<number> 
   return (await runWrites(db, upsertStatements(symbolDailyMetrics, ["symbol", "metricsDate"], rows))).written;
 }
 
-export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk): Promise<{ counts: SymbolMetricsCounts; withoutClose: string[] }> {
+export async function computeSymbolMetricsChunk(
+  db: Database,
+  chunk: SymbolChunk,
+): Promise<{ counts: SymbolMetricsCounts; withoutClose: string[] }> {
   const symbols = [...new Set(chunk.symbols)];
   const date = chunk.calculationDate;
   // The 1-year base can be up to `maxBaseAgeDays` before the date one year earlier.
@@ -97,7 +146,10 @@ export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk
     loadClosesBySymbol(db, symbols, from, date),
     db.select().from(companyProfiles).where(inArray(companyProfiles.symbol, symbols)),
     // The market calendar's previous trading day (SPY's previous close).
-    db.select({ date: max(marketPrices.date) }).from(marketPrices).where(and(eq(marketPrices.symbol, "SPY"), lt(marketPrices.date, date))),
+    db
+      .select({ date: max(marketPrices.date) })
+      .from(marketPrices)
+      .where(and(eq(marketPrices.symbol, "SPY"), lt(marketPrices.date, date))),
     betasOnDate(db, { calculationDate: date, symbols }),
   ]);
   const profileBySymbol = new Map(profiles.map((profile) => [profile.symbol, profile]));
@@ -127,10 +179,18 @@ export async function computeSymbolMetricsChunk(db: Database, chunk: SymbolChunk
     rows.push({
       ...own,
       ...factorValues,
-      dataQualityScore: dataQualityScore(ownFields(metrics), factors.map((factor) => symbolBetas?.get(factor.id) ?? null)),
+      dataQualityScore: dataQualityScore(
+        ownFields(metrics),
+        factors.map((factor) => symbolBetas?.get(factor.id) ?? null),
+      ),
     });
   }
-  const counts: SymbolMetricsCounts = { symbolsTotal: symbols.length, rowsWritten: 0, rowsUnchanged: 0, symbolsWithoutClose: withoutClose.length };
+  const counts: SymbolMetricsCounts = {
+    symbolsTotal: symbols.length,
+    rowsWritten: 0,
+    rowsUnchanged: 0,
+    symbolsWithoutClose: withoutClose.length,
+  };
   counts.rowsWritten = await upsertMetrics(db, rows);
   counts.rowsUnchanged = rows.length - counts.rowsWritten;
   return { counts, withoutClose };
@@ -143,7 +203,9 @@ export async function denormalizeFactorColumns(db: Database, chunk: SymbolChunk)
     db
       .select()
       .from(symbolDailyMetrics)
-      .where(and(eq(symbolDailyMetrics.metricsDate, chunk.calculationDate), inArray(symbolDailyMetrics.symbol, symbols))),
+      .where(
+        and(eq(symbolDailyMetrics.metricsDate, chunk.calculationDate), inArray(symbolDailyMetrics.symbol, symbols)),
+      ),
     betasOnDate(db, { calculationDate: chunk.calculationDate, symbols }),
   ]);
   const rows = stored.map((row) => {
@@ -152,7 +214,10 @@ export async function denormalizeFactorColumns(db: Database, chunk: SymbolChunk)
     return {
       ...values,
       ...factorColumns(factors, symbolBetas),
-      dataQualityScore: dataQualityScore(ownFields(row), factors.map((factor) => symbolBetas?.get(factor.id) ?? null)),
+      dataQualityScore: dataQualityScore(
+        ownFields(row),
+        factors.map((factor) => symbolBetas?.get(factor.id) ?? null),
+      ),
     };
   });
   return {

@@ -8,7 +8,14 @@
 // `failed_reasons` and listed (up to `maxListedIssues` per phase) in `issues`.
 
 /** The daily phases in DESIGN.md section 5's order. */
-export const batchPhases = ["market_data", "symbol_metrics", "universe_factors", "portfolio_analytics", "denormalize", "publish"] as const;
+export const batchPhases = [
+  "market_data",
+  "symbol_metrics",
+  "universe_factors",
+  "portfolio_analytics",
+  "denormalize",
+  "publish",
+] as const;
 export type BatchPhase = (typeof batchPhases)[number];
 
 export function isBatchPhase(value: string): value is BatchPhase {
@@ -109,7 +116,18 @@ export interface PhaseTelemetry {
 export const maxListedIssues = 200;
 
 export function emptyCounts(unit: PhaseUnit, total = 0): PhaseCounts {
-  return { unit, total, computed: 0, skipped: 0, skipped_reasons: {}, failed: 0, failed_reasons: {}, rows_stored: 0, rows_unchanged: 0, rows_deleted: 0 };
+  return {
+    unit,
+    total,
+    computed: 0,
+    skipped: 0,
+    skipped_reasons: {},
+    failed: 0,
+    failed_reasons: {},
+    rows_stored: 0,
+    rows_unchanged: 0,
+    rows_deleted: 0,
+  };
 }
 
 /** Records a skipped or failed item in both the counts and the issue list. */
@@ -136,14 +154,18 @@ export function addCounts(total: PhaseCounts, add: PhaseCounts): void {
   if (add.betas_estimated !== undefined) total.betas_estimated = (total.betas_estimated ?? 0) + add.betas_estimated;
   if (add.betas_missing !== undefined) total.betas_missing = (total.betas_missing ?? 0) + add.betas_missing;
   if (add.hubs_notified !== undefined) total.hubs_notified = (total.hubs_notified ?? 0) + add.hubs_notified;
-  if (add.price_conflicts_kept !== undefined) total.price_conflicts_kept = (total.price_conflicts_kept ?? 0) + add.price_conflicts_kept;
-  if (add.price_conflicts_replaced !== undefined) total.price_conflicts_replaced = (total.price_conflicts_replaced ?? 0) + add.price_conflicts_replaced;
+  if (add.price_conflicts_kept !== undefined)
+    total.price_conflicts_kept = (total.price_conflicts_kept ?? 0) + add.price_conflicts_kept;
+  if (add.price_conflicts_replaced !== undefined)
+    total.price_conflicts_replaced = (total.price_conflicts_replaced ?? 0) + add.price_conflicts_replaced;
   if (add.returns_rejected !== undefined) total.returns_rejected = (total.returns_rejected ?? 0) + add.returns_rejected;
   if (add.recomputed_stale !== undefined) total.recomputed_stale = (total.recomputed_stale ?? 0) + add.recomputed_stale;
   for (const [reason, n] of Object.entries(add.betas_missing_reasons ?? {})) {
     total.betas_missing_reasons ??= {};
     total.betas_missing_reasons[reason] = (total.betas_missing_reasons[reason] ?? 0) + n;
   }
-  for (const [reason, n] of Object.entries(add.skipped_reasons)) total.skipped_reasons[reason] = (total.skipped_reasons[reason] ?? 0) + n;
-  for (const [reason, n] of Object.entries(add.failed_reasons)) total.failed_reasons[reason] = (total.failed_reasons[reason] ?? 0) + n;
+  for (const [reason, n] of Object.entries(add.skipped_reasons))
+    total.skipped_reasons[reason] = (total.skipped_reasons[reason] ?? 0) + n;
+  for (const [reason, n] of Object.entries(add.failed_reasons))
+    total.failed_reasons[reason] = (total.failed_reasons[reason] ?? 0) + n;
 }

@@ -76,8 +76,10 @@ export interface UniverseFactorsResult {
 /** Calendar days loaded before the window: the close before the window's first return. */
 const priceLookbackDays = 10;
 
-
-export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseFactorsChunk): Promise<UniverseFactorsResult> {
+export async function computeUniverseFactorsChunk(
+  db: Database,
+  chunk: UniverseFactorsChunk,
+): Promise<UniverseFactorsResult> {
   const requested = [...new Set(chunk.symbols)];
   const date = chunk.calculationDate;
   const staleAfter = chunk.stalePriceTradingDays ?? defaultBatchConfig.stalePriceTradingDays;
@@ -89,7 +91,9 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
         db
           .selectDistinct({ symbol: symbolFactorExposures.symbol })
           .from(symbolFactorExposures)
-          .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, requested))),
+          .where(
+            and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, requested)),
+          ),
         db
           .selectDistinct({ symbol: symbolBetaGaps.symbol })
           .from(symbolBetaGaps)
@@ -97,7 +101,12 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
         db
           .select({ symbol: staleBetas.symbol })
           .from(staleBetas)
-          .where(and(eq(staleBetas.calculationDate, date), or(eq(staleBetas.symbol, "*"), inArray(staleBetas.symbol, requested)))),
+          .where(
+            and(
+              eq(staleBetas.calculationDate, date),
+              or(eq(staleBetas.symbol, "*"), inArray(staleBetas.symbol, requested)),
+            ),
+          ),
       ]);
   const staleMarked = new Set(staleRows.map((row) => row.symbol));
   const isStale = (symbol: string) => staleMarked.has("*") || staleMarked.has(symbol);
@@ -121,17 +130,25 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   const from = addDays(date, -(windowDays + priceLookbackDays));
   const priceSymbols = [...new Set([...toCompute, marketReferenceSymbol, ...factorInputSymbols(factors)])];
   const prices = await loadCloseRows(db, priceSymbols, from, date);
-  const { input, rejectedPrices } = buildFactorEngineInput(prices, factors, { maxDailyMove: chunk.maxDailyMove ?? defaultBatchConfig.maxDailyMove });
+  const { input, rejectedPrices } = buildFactorEngineInput(prices, factors, {
+    maxDailyMove: chunk.maxDailyMove ?? defaultBatchConfig.maxDailyMove,
+  });
   const universe = computeUniverseBetas(input, date);
   // Each symbol's unused returns are reported by the chunk that computes it (a factor input's
   // affect every symbol, but are listed once); off-calendar closes are not news.
   const wanted = new Set(toCompute);
-  const rejectedReturns = rejectedPrices.filter((rejected) => wanted.has(rejected.symbol) && rejected.reason !== "off_calendar");
+  const rejectedReturns = rejectedPrices.filter(
+    (rejected) => wanted.has(rejected.symbol) && rejected.reason !== "off_calendar",
+  );
 
   // Staleness: trading days (the market reference's closes) after each symbol's last close, up to the date.
-  const calendar = prices.filter((row) => row.symbol === marketReferenceSymbol && row.date <= date).map((row) => row.date);
+  const calendar = prices
+    .filter((row) => row.symbol === marketReferenceSymbol && row.date <= date)
+    .map((row) => row.date);
   const lastCloseInWindow = new Map<string, string>();
-  for (const row of prices) if (row.date <= date && (lastCloseInWindow.get(row.symbol) ?? "") < row.date) lastCloseInWindow.set(row.symbol, row.date);
+  for (const row of prices)
+    if (row.date <= date && (lastCloseInWindow.get(row.symbol) ?? "") < row.date)
+      lastCloseInWindow.set(row.symbol, row.date);
   const tradingDaysAfter = (last: string) => calendar.filter((day) => day > last).length;
   // Symbols without a close in the loaded range: their last close before it, or none at all.
   const withoutCloses = toCompute.filter((symbol) => !lastCloseInWindow.has(symbol));
@@ -160,21 +177,42 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   const gapOfEveryFactor = (symbol: string, reason: BetaGapReason, detail: string, lastCloseDate: string | null) => {
     missing.push({ symbol, factorKey: null, reason, detail });
     for (const factor of factors) {
-      gaps.push({ symbol, factorId: factor.id, calculationDate: date, reason, observations: null, minObservations: null, lastCloseDate, detail });
+      gaps.push({
+        symbol,
+        factorId: factor.id,
+        calculationDate: date,
+        reason,
+        observations: null,
+        minObservations: null,
+        lastCloseDate,
+        detail,
+      });
     }
   };
   for (const symbol of toCompute) {
     const last = lastCloseInWindow.get(symbol) ?? earlierClose.get(symbol) ?? null;
     if (last === null) {
       const first = firstCloseAfter.get(symbol);
-      gapOfEveryFactor(symbol, "no_prices", first ? `no close of ${symbol} on or before ${date}: its first close is on ${first}` : `no close of ${symbol} is stored`, null);
+      gapOfEveryFactor(
+        symbol,
+        "no_prices",
+        first
+          ? `no close of ${symbol} on or before ${date}: its first close is on ${first}`
+          : `no close of ${symbol} is stored`,
+        null,
+      );
       continue;
     }
     // A symbol whose last close is before the loaded range is stale by far more than any bound.
     const staleDays = lastCloseInWindow.has(symbol) ? tradingDaysAfter(last) : Number.POSITIVE_INFINITY;
     if (staleDays > staleAfter) {
       const behind = Number.isFinite(staleDays) ? `${staleDays} trading days` : `more than ${windowDays} calendar days`;
-      gapOfEveryFactor(symbol, "stale_prices", `${symbol}'s last close is on ${last}, ${behind} before ${date} (the limit is ${staleAfter}): halted or delisted`, last);
+      gapOfEveryFactor(
+        symbol,
+        "stale_prices",
+        `${symbol}'s last close is on ${last}, ${behind} before ${date} (the limit is ${staleAfter}): halted or delisted`,
+        last,
+      );
       continue;
     }
     const symbolBetas = universe.symbolBetasFor(symbol);
@@ -230,12 +268,20 @@ export async function computeUniverseFactorsChunk(db: Database, chunk: UniverseF
   const deletions = [...missingBySymbol].map(([symbol, factorIds]) =>
     db
       .delete(symbolFactorExposures)
-      .where(and(eq(symbolFactorExposures.symbol, symbol), inArray(symbolFactorExposures.factorId, factorIds), eq(symbolFactorExposures.calculationDate, date)))
+      .where(
+        and(
+          eq(symbolFactorExposures.symbol, symbol),
+          inArray(symbolFactorExposures.factorId, factorIds),
+          eq(symbolFactorExposures.calculationDate, date),
+        ),
+      )
       .returning({ id: symbolFactorExposures.id }),
   );
   // The recomputed symbols' gaps of the date are replaced whole.
   const gapWrites = [
-    db.delete(symbolBetaGaps).where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, toCompute))),
+    db
+      .delete(symbolBetaGaps)
+      .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, toCompute))),
     ...chunked(gaps, 500).map((part) => db.insert(symbolBetaGaps).values(part)),
   ];
   const results = await runTransaction(db, [...upserts, ...deletions, ...gapWrites]);

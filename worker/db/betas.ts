@@ -24,32 +24,38 @@ export async function loadStoredBetaTable(
   // betas"), read together.
   const [rows, gaps] = await Promise.all([
     db
-    .select({
-      symbol: symbolFactorExposures.symbol,
-      factorId: symbolFactorExposures.factorId,
-      calculationDate: symbolFactorExposures.calculationDate,
-      betaValue: symbolFactorExposures.betaValue,
-      rawBetaValue: symbolFactorExposures.rawBetaValue,
-      rSquared: symbolFactorExposures.rSquared,
-      observations: symbolFactorExposures.observations,
-      qualityFlag: symbolFactorExposures.qualityFlag,
-      calculationMethod: symbolFactorExposures.calculationMethod,
-      regularizationAlpha: symbolFactorExposures.regularizationAlpha,
-      regressionWindowDays: symbolFactorExposures.regressionWindowDays,
-    })
-    .from(symbolFactorExposures)
-    .where(
-      and(
-        eq(symbolFactorExposures.calculationDate, date),
-        inArray(symbolFactorExposures.symbol, [...symbols]),
-        // Only the factors asked for (a drill-down reads one of twelve).
-        inArray(symbolFactorExposures.factorId, [...factorsById.keys()]),
+      .select({
+        symbol: symbolFactorExposures.symbol,
+        factorId: symbolFactorExposures.factorId,
+        calculationDate: symbolFactorExposures.calculationDate,
+        betaValue: symbolFactorExposures.betaValue,
+        rawBetaValue: symbolFactorExposures.rawBetaValue,
+        rSquared: symbolFactorExposures.rSquared,
+        observations: symbolFactorExposures.observations,
+        qualityFlag: symbolFactorExposures.qualityFlag,
+        calculationMethod: symbolFactorExposures.calculationMethod,
+        regularizationAlpha: symbolFactorExposures.regularizationAlpha,
+        regressionWindowDays: symbolFactorExposures.regressionWindowDays,
+      })
+      .from(symbolFactorExposures)
+      .where(
+        and(
+          eq(symbolFactorExposures.calculationDate, date),
+          inArray(symbolFactorExposures.symbol, [...symbols]),
+          // Only the factors asked for (a drill-down reads one of twelve).
+          inArray(symbolFactorExposures.factorId, [...factorsById.keys()]),
+        ),
       ),
-    ),
     db
       .select()
       .from(symbolBetaGaps)
-      .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, [...symbols]), inArray(symbolBetaGaps.factorId, [...factorsById.keys()]))),
+      .where(
+        and(
+          eq(symbolBetaGaps.calculationDate, date),
+          inArray(symbolBetaGaps.symbol, [...symbols]),
+          inArray(symbolBetaGaps.factorId, [...factorsById.keys()]),
+        ),
+      ),
   ]);
   for (const row of rows) {
     const factor = factorsById.get(row.factorId);

@@ -39,22 +39,31 @@ export class DatabaseUnavailableError extends Error {
 /** `DB_TIMEOUT_MS` when it is a positive number, else the default. */
 export function dbTimeoutMs(config: Pick<DatabaseConfig, "DB_TIMEOUT_MS">): number {
   const value = Number(config.DB_TIMEOUT_MS);
-  return config.DB_TIMEOUT_MS !== undefined && config.DB_TIMEOUT_MS !== "" && Number.isFinite(value) && value > 0 ? value : defaultDbTimeoutMs;
+  return config.DB_TIMEOUT_MS !== undefined && config.DB_TIMEOUT_MS !== "" && Number.isFinite(value) && value > 0
+    ? value
+    : defaultDbTimeoutMs;
 }
 
 /**
  * fetch with a deadline: the signal covers the response headers and the body the client reads
  * afterwards, so a frozen server fails the query after `timeoutMs` instead of hanging the request.
  */
-export function timedFetch(timeoutMs: number): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
+export function timedFetch(
+  timeoutMs: number,
+): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
   return async (input, init) => {
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       // The client passes a Request; `init` fields (the signal) apply over it.
       return await fetch(input, { ...init, signal });
     } catch (error) {
-      if (signal.aborted) throw new DatabaseUnavailableError("timeout", `the database did not answer within ${timeoutMs} ms`, error);
-      throw new DatabaseUnavailableError("unreachable", `the database could not be reached (${error instanceof Error ? error.message : String(error)})`, error);
+      if (signal.aborted)
+        throw new DatabaseUnavailableError("timeout", `the database did not answer within ${timeoutMs} ms`, error);
+      throw new DatabaseUnavailableError(
+        "unreachable",
+        `the database could not be reached (${error instanceof Error ? error.message : String(error)})`,
+        error,
+      );
     }
   };
 }

@@ -24,23 +24,42 @@ export interface StoredCloseRow extends StoredClose {
 }
 
 /** The closes of `symbols` with `after < date <= to`, by symbol, each ascending by date. */
-export async function loadClosesBySymbol(db: Database, symbols: readonly string[], after: string, to: string): Promise<Map<string, StoredClose[]>> {
+export async function loadClosesBySymbol(
+  db: Database,
+  symbols: readonly string[],
+  after: string,
+  to: string,
+): Promise<Map<string, StoredClose[]>> {
   const bySymbol = new Map<string, StoredClose[]>();
   if (symbols.length === 0) return bySymbol;
   // Grouping straight off the primary key's (symbol, date) order, without an ordered
   // subquery, spares SQLite a temporary B-tree over every close: 1.7× faster. SQL does not
   // promise the order inside a group, so parseCloses checks it (and sorts if ever needed).
   const rows = await db
-    .select({ symbol: marketPrices.symbol, closes: packedRows([sql`${marketPrices.date}`, exactText(marketPrices.close), exactText(marketPrices.adjClose)]) })
+    .select({
+      symbol: marketPrices.symbol,
+      closes: packedRows([sql`${marketPrices.date}`, exactText(marketPrices.close), exactText(marketPrices.adjClose)]),
+    })
     .from(marketPrices)
-    .where(and(sql`${marketPrices.symbol} in (select value from json_each(${JSON.stringify([...new Set(symbols)])}))`, gt(marketPrices.date, after), lte(marketPrices.date, to)))
+    .where(
+      and(
+        sql`${marketPrices.symbol} in (select value from json_each(${JSON.stringify([...new Set(symbols)])}))`,
+        gt(marketPrices.date, after),
+        lte(marketPrices.date, to),
+      ),
+    )
     .groupBy(marketPrices.symbol);
   for (const row of rows) bySymbol.set(row.symbol, parseCloses(row.symbol, row.closes));
   return bySymbol;
 }
 
 /** The same closes as flat rows (the factor engine's input shape), symbol by symbol. */
-export async function loadCloseRows(db: Database, symbols: readonly string[], after: string, to: string): Promise<StoredCloseRow[]> {
+export async function loadCloseRows(
+  db: Database,
+  symbols: readonly string[],
+  after: string,
+  to: string,
+): Promise<StoredCloseRow[]> {
   const rows: StoredCloseRow[] = [];
   for (const [symbol, closes] of await loadClosesBySymbol(db, symbols, after, to)) {
     for (const close of closes) rows.push({ symbol, ...close });
@@ -61,7 +80,8 @@ function parseCloses(symbol: string, text: string): StoredClose[] {
     if (end < 0) end = text.length;
     const firstComma = text.indexOf(",", start);
     const secondComma = firstComma < 0 ? -1 : text.indexOf(",", firstComma + 1);
-    if (firstComma < 0 || secondComma < 0 || secondComma >= end) throw new Error(`malformed close of ${symbol}: ${text.slice(start, end)}`);
+    if (firstComma < 0 || secondComma < 0 || secondComma >= end)
+      throw new Error(`malformed close of ${symbol}: ${text.slice(start, end)}`);
     const date = text.slice(start, firstComma);
     const close = Number(text.slice(firstComma + 1, secondComma));
     const adjClose = secondComma + 1 < end ? Number(text.slice(secondComma + 1, end)) : null;

@@ -25,7 +25,11 @@ export async function runTransaction(db: Pick<Database, "$client">, statements: 
 const total = (counts: readonly number[]) => counts.reduce((sum, count) => sum + count, 0);
 
 /** The upserts, then the deletions, as one transaction: the rows written and deleted. */
-export async function runWrites(db: Pick<Database, "$client">, upserts: readonly Write[], deletions: readonly Write[] = []): Promise<{ written: number; deleted: number }> {
+export async function runWrites(
+  db: Pick<Database, "$client">,
+  upserts: readonly Write[],
+  deletions: readonly Write[] = [],
+): Promise<{ written: number; deleted: number }> {
   const rows = await runTransaction(db, [...upserts, ...deletions]);
   return { written: total(rows.slice(0, upserts.length)), deleted: total(rows.slice(upserts.length)) };
 }

@@ -47,14 +47,20 @@ export function upsertStatements<T extends SQLiteTable>(
   if (unknown.length > 0) throw new Error(`upsert into ${getTableName(table)}: unknown columns ${unknown.join(", ")}`);
   const columns = properties.map((property) => all[property]!);
   const keys = keyProperties.map((property) => all[property]!);
-  const updated = properties.filter((property) => !neverUpdated.has(property) && !(keyProperties as readonly string[]).includes(property));
+  const updated = properties.filter(
+    (property) => !neverUpdated.has(property) && !(keyProperties as readonly string[]).includes(property),
+  );
   const tableName = quote(getTableName(table));
   const set = updated.map((property) => `${quote(all[property]!.name)} = excluded.${quote(all[property]!.name)}`);
   if ("updatedAt" in all) set.push(`${quote(all["updatedAt"]!.name)} = ${now}`);
-  const changed = updated.map((property) => `${tableName}.${quote(all[property]!.name)} is not excluded.${quote(all[property]!.name)}`);
+  const changed = updated.map(
+    (property) => `${tableName}.${quote(all[property]!.name)} is not excluded.${quote(all[property]!.name)}`,
+  );
   const conflict =
     ` on conflict (${keys.map((column) => quote(column.name)).join(", ")}) do ` +
-    (set.length > 0 ? `update set ${set.join(", ")} where ${changed.length > 0 ? changed.join(" or ") : "0"}` : "nothing") +
+    (set.length > 0
+      ? `update set ${set.join(", ")} where ${changed.length > 0 ? changed.join(" or ") : "0"}`
+      : "nothing") +
     ` returning ${quote(keys[0]!.name)}`;
   const head = `insert into ${tableName} (${columns.map((column) => quote(column.name)).join(", ")}) values `;
   const tuple = `(${columns.map(() => "?").join(", ")})`;

@@ -117,7 +117,8 @@ export function computeBackfill(
   options: BackfillOptions = {},
 ): BackfillResult {
   const exactEvery = options.exactEvery ?? 20;
-  if (!Number.isInteger(exactEvery) || exactEvery < 1) throw new RangeError(`exactEvery must be a positive integer, got ${exactEvery}`);
+  if (!Number.isInteger(exactEvery) || exactEvery < 1)
+    throw new RangeError(`exactEvery must be a positive integer, got ${exactEvery}`);
   for (const date of calculationDates) dayNumber(date);
   const dates = [...new Set(calculationDates)].sort();
   const stats: BackfillStats = {
@@ -201,7 +202,8 @@ export function computeBackfill(
       traffic += magnitude * magnitude;
       const base = (t - rangeStart) * width;
       const products = at + stateColumns;
-      for (let c = 0; c < width; c++) rollingSums[products + c] = rollingSums[products + c]! + shifted[base + c]! * deviation;
+      for (let c = 0; c < width; c++)
+        rollingSums[products + c] = rollingSums[products + c]! + shifted[base + c]! * deviation;
     }
     rollingSums[at] = s1;
     rollingSums[at + 1] = s2;
@@ -247,7 +249,8 @@ export function computeBackfill(
         const summary = plan.summaries[g]!;
         for (let k = 0; k < group.columns.length; k++) {
           if (summary.degenerate[k] === 1) continue;
-          if (traffic[group.setColumnOffset + k]! > columnTrafficRatio * summary.centeredSumOfSquares[k]!) poorlyShifted = true;
+          if (traffic[group.setColumnOffset + k]! > columnTrafficRatio * summary.centeredSumOfSquares[k]!)
+            poorlyShifted = true;
         }
       }
       exactSet[setIndex] = poorlyShifted ? 1 : 0;

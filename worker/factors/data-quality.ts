@@ -123,7 +123,10 @@ export interface DataQualityInput {
 /** A symbol's beta on one factor: the estimate, or why there is none. */
 export type BetaLookup = { estimate: EstimatedBeta } | { reason: SymbolMissingReason; detail?: string };
 
-export function lookUpBeta(betas: Readonly<Record<string, SymbolFactorBeta>> | undefined, factorKey: string): BetaLookup {
+export function lookUpBeta(
+  betas: Readonly<Record<string, SymbolFactorBeta>> | undefined,
+  factorKey: string,
+): BetaLookup {
   if (betas === undefined) return { reason: "no_betas" };
   const entry = betas[factorKey];
   if (entry === undefined) return { reason: "beta_not_found" };
@@ -132,7 +135,10 @@ export function lookUpBeta(betas: Readonly<Record<string, SymbolFactorBeta>> | u
 }
 
 /** Whether a symbol has no beta entry at all for any factor of the list (symbol-level `no_betas`). */
-export function hasNoBetas(betas: Readonly<Record<string, SymbolFactorBeta>> | undefined, factorKeys: readonly string[]): boolean {
+export function hasNoBetas(
+  betas: Readonly<Record<string, SymbolFactorBeta>> | undefined,
+  factorKeys: readonly string[],
+): boolean {
   return betas === undefined || factorKeys.every((key) => betas[key] === undefined);
 }
 
@@ -150,7 +156,12 @@ export function buildDataQuality(input: DataQualityInput): DataQuality {
     seen.add(s.symbol);
     const positionIds = [...s.positionIds];
     if (!s.priced) {
-      missing.push({ symbol: s.symbol, reason: "no_price", position_ids: positionIds, ...(s.priceDetail ? { detail: s.priceDetail } : {}) });
+      missing.push({
+        symbol: s.symbol,
+        reason: "no_price",
+        position_ids: positionIds,
+        ...(s.priceDetail ? { detail: s.priceDetail } : {}),
+      });
       continue;
     }
     const estimated = (key: string) => s.betas?.[key]?.status === "estimated";
@@ -171,7 +182,13 @@ export function buildDataQuality(input: DataQualityInput): DataQuality {
     }
     for (const [reason, group] of byReason) {
       const detail = [...group.details].join("; ");
-      missing.push({ symbol: s.symbol, reason, factors: group.factors, position_ids: positionIds, ...(detail ? { detail } : {}) });
+      missing.push({
+        symbol: s.symbol,
+        reason,
+        factors: group.factors,
+        position_ids: positionIds,
+        ...(detail ? { detail } : {}),
+      });
     }
   }
 

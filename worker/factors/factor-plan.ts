@@ -48,11 +48,14 @@ export interface FactorEngineInput {
 }
 
 function invalid(spec: FactorSpec, problem: string): FactorEngineError {
-  return new FactorEngineError("invalid_factor_spec", `factor ${spec.key} (id ${spec.id}): ${problem}`, { factorKey: spec.key });
+  return new FactorEngineError("invalid_factor_spec", `factor ${spec.key} (id ${spec.id}): ${problem}`, {
+    factorKey: spec.key,
+  });
 }
 
 function requireSymbol(spec: FactorSpec, value: string | null, field: string): string {
-  if (typeof value !== "string" || value.length === 0) throw invalid(spec, `${field} is required for method ${spec.method}`);
+  if (typeof value !== "string" || value.length === 0)
+    throw invalid(spec, `${field} is required for method ${spec.method}`);
   return value;
 }
 
@@ -65,7 +68,8 @@ function validateSpecs(factors: readonly FactorSpec[]): void {
     if (ids.has(spec.id)) throw invalid(spec, "duplicate id");
     keys.add(spec.key);
     ids.add(spec.id);
-    if (!Number.isInteger(spec.windowDays) || spec.windowDays < 1) throw invalid(spec, `window_days must be a positive integer, got ${spec.windowDays}`);
+    if (!Number.isInteger(spec.windowDays) || spec.windowDays < 1)
+      throw invalid(spec, `window_days must be a positive integer, got ${spec.windowDays}`);
     if (!Number.isInteger(spec.minObservations) || spec.minObservations < 2) {
       throw invalid(spec, `min_observations must be an integer ≥ 2, got ${spec.minObservations}`);
     }
@@ -75,20 +79,28 @@ function validateSpecs(factors: readonly FactorSpec[]): void {
       if (spec.inputSymbol !== null) throw invalid(spec, "a spread has no input_symbol");
     } else {
       requireSymbol(spec, spec.inputSymbol, "input_symbol");
-      if (spec.longSymbol !== null || spec.shortSymbol !== null) throw invalid(spec, `method ${spec.method} has no long/short symbols`);
+      if (spec.longSymbol !== null || spec.shortSymbol !== null)
+        throw invalid(spec, `method ${spec.method} has no long/short symbols`);
     }
     if (spec.method === "ridge") {
       const alpha = spec.ridgeAlpha;
-      if (alpha === null || !Number.isFinite(alpha) || alpha < 0) throw invalid(spec, `ridge_alpha must be finite and ≥ 0, got ${alpha}`);
+      if (alpha === null || !Number.isFinite(alpha) || alpha < 0)
+        throw invalid(spec, `ridge_alpha must be finite and ≥ 0, got ${alpha}`);
       if (ridgeReference === null) {
         ridgeReference = spec;
       } else {
         // One joint regression has one α and one window.
         if (alpha !== ridgeReference.ridgeAlpha) {
-          throw invalid(spec, `ridge_alpha ${alpha} differs from ${ridgeReference.key}'s ${ridgeReference.ridgeAlpha}; all ridge factors share one α`);
+          throw invalid(
+            spec,
+            `ridge_alpha ${alpha} differs from ${ridgeReference.key}'s ${ridgeReference.ridgeAlpha}; all ridge factors share one α`,
+          );
         }
         if (spec.windowDays !== ridgeReference.windowDays) {
-          throw invalid(spec, `window_days ${spec.windowDays} differs from ${ridgeReference.key}'s ${ridgeReference.windowDays}; all ridge factors share one window`);
+          throw invalid(
+            spec,
+            `window_days ${spec.windowDays} differs from ${ridgeReference.key}'s ${ridgeReference.windowDays}; all ridge factors share one window`,
+          );
         }
       }
     } else if (spec.ridgeAlpha !== null) {
@@ -147,16 +159,40 @@ export function createFactorEngineInput(panel: ReturnPanel, factors: readonly Fa
       // s_t = r_long,t − r_short,t (NaN when either is missing).
       const spread = new Float64Array(days);
       for (let t = 0; t < days; t++) spread[t] = longSeries[t]! - shortSeries[t]!;
-      drafts.push({ method: "spread", factorIndices: [f], columns: [spread], inputSymbols: [long, short], windowDays: spec.windowDays, ridgeAlpha: null, minObservations: [spec.minObservations] });
+      drafts.push({
+        method: "spread",
+        factorIndices: [f],
+        columns: [spread],
+        inputSymbols: [long, short],
+        windowDays: spec.windowDays,
+        ridgeAlpha: null,
+        minObservations: [spec.minObservations],
+      });
       descriptions.push({ spec, regressorLabel: `${long} − ${short}`, inputSymbols: [long, short] });
     } else if (spec.method === "ols") {
       const input = spec.inputSymbol!;
-      drafts.push({ method: "ols", factorIndices: [f], columns: [symbolSeries(panel, input)], inputSymbols: [input], windowDays: spec.windowDays, ridgeAlpha: null, minObservations: [spec.minObservations] });
+      drafts.push({
+        method: "ols",
+        factorIndices: [f],
+        columns: [symbolSeries(panel, input)],
+        inputSymbols: [input],
+        windowDays: spec.windowDays,
+        ridgeAlpha: null,
+        minObservations: [spec.minObservations],
+      });
       descriptions.push({ spec, regressorLabel: input, inputSymbols: [input] });
     } else {
       const input = spec.inputSymbol!;
       if (ridgeDraft === null) {
-        ridgeDraft = { method: "ridge", factorIndices: [], columns: [], inputSymbols: [], windowDays: spec.windowDays, ridgeAlpha: spec.ridgeAlpha, minObservations: [] };
+        ridgeDraft = {
+          method: "ridge",
+          factorIndices: [],
+          columns: [],
+          inputSymbols: [],
+          windowDays: spec.windowDays,
+          ridgeAlpha: spec.ridgeAlpha,
+          minObservations: [],
+        };
         drafts.push(ridgeDraft);
       }
       ridgeDraft.factorIndices.push(f);

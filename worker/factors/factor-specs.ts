@@ -36,6 +36,7 @@ export const defaultFactorSpecs: readonly FactorSpec[] = activeFactorSpecs(defau
 /** Every symbol the factors regress on (OLS and ridge inputs, both legs of each spread), once each. */
 export function factorInputSymbols(factors: readonly FactorSpec[]): string[] {
   const symbols = new Set<string>();
-  for (const factor of factors) for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) symbols.add(symbol);
+  for (const factor of factors)
+    for (const symbol of [factor.inputSymbol, factor.longSymbol, factor.shortSymbol]) if (symbol) symbols.add(symbol);
   return [...symbols];
 }

@@ -27,16 +27,38 @@ export interface BenchmarkExposures {
   exposures: BenchmarkFactorExposure[];
 }
 
-export function benchmarkExposures(symbol: string, betas: BetaTable, factors: readonly FactorSpec[]): BenchmarkExposures {
-  const symbolBetas = betasOf(betas, symbol, factors.map((f) => f.key));
+export function benchmarkExposures(
+  symbol: string,
+  betas: BetaTable,
+  factors: readonly FactorSpec[],
+): BenchmarkExposures {
+  const symbolBetas = betasOf(
+    betas,
+    symbol,
+    factors.map((f) => f.key),
+  );
   return {
     symbol,
     exposures: factors.map((factor) => {
       const lookup = lookUpBeta(symbolBetas, factor.key);
       if ("estimate" in lookup) {
-        return { factorId: factor.id, factorKey: factor.key, exposure: lookup.estimate.beta, qualityFlag: lookup.estimate.qualityFlag, reason: null, detail: null };
+        return {
+          factorId: factor.id,
+          factorKey: factor.key,
+          exposure: lookup.estimate.beta,
+          qualityFlag: lookup.estimate.qualityFlag,
+          reason: null,
+          detail: null,
+        };
       }
-      return { factorId: factor.id, factorKey: factor.key, exposure: null, qualityFlag: null, reason: lookup.reason, detail: lookup.detail ?? null };
+      return {
+        factorId: factor.id,
+        factorKey: factor.key,
+        exposure: null,
+        qualityFlag: null,
+        reason: lookup.reason,
+        detail: lookup.detail ?? null,
+      };
     }),
   };
 }

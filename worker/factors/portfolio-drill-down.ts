@@ -95,14 +95,24 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
         const row = rows.get(key);
         if (row === undefined) {
           rows.set(key, {
-            symbol: p.symbol, betaSymbol: p.betaSymbol, instrument: p.instrument, positionIds: [p.positionId],
-            marketValue, weight: p.weight, delta, beta, qualityFlag: lookup.estimate.qualityFlag, contribution, contributionDollar,
+            symbol: p.symbol,
+            betaSymbol: p.betaSymbol,
+            instrument: p.instrument,
+            positionIds: [p.positionId],
+            marketValue,
+            weight: p.weight,
+            delta,
+            beta,
+            qualityFlag: lookup.estimate.qualityFlag,
+            contribution,
+            contributionDollar,
           });
         } else {
           row.positionIds.push(p.positionId);
           row.marketValue += marketValue;
           row.weight = row.weight === null || p.weight === null ? null : row.weight + p.weight;
-          row.contribution = row.contribution === null || contribution === null ? null : row.contribution + contribution;
+          row.contribution =
+            row.contribution === null || contribution === null ? null : row.contribution + contribution;
           row.contributionDollar += contributionDollar;
         }
         continue;
@@ -113,8 +123,14 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
     const row = missing.get(key);
     if (row === undefined) {
       missing.set(key, {
-        symbol: p.symbol, betaSymbol: p.betaSymbol, instrument: p.instrument, positionIds: [p.positionId],
-        reason: excluded.reason, detail: excluded.detail, marketValue: p.marketValue, weight: p.weight,
+        symbol: p.symbol,
+        betaSymbol: p.betaSymbol,
+        instrument: p.instrument,
+        positionIds: [p.positionId],
+        reason: excluded.reason,
+        detail: excluded.detail,
+        marketValue: p.marketValue,
+        weight: p.weight,
       });
     } else {
       row.positionIds.push(p.positionId);
@@ -135,7 +151,10 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
       compareText(a.positionIds[0] ?? "", b.positionIds[0] ?? ""),
   );
   const sortedMissing = [...missing.values()].sort(
-    (a, b) => compareText(a.symbol, b.symbol) || compareText(a.reason, b.reason) || compareText(a.positionIds[0] ?? "", b.positionIds[0] ?? ""),
+    (a, b) =>
+      compareText(a.symbol, b.symbol) ||
+      compareText(a.reason, b.reason) ||
+      compareText(a.positionIds[0] ?? "", b.positionIds[0] ?? ""),
   );
   return {
     date: aggregation.date,

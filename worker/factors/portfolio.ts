@@ -49,7 +49,8 @@ export type { Instrument, OptionType };
 // drizzle) at run time; `Record` makes the compiler flag a member added to either side.
 const INSTRUMENTS: Record<Instrument, true> = { stock: true, etf: true, option: true, private: true };
 const OPTION_TYPES: Record<OptionType, true> = { call: true, put: true };
-const isOneOf = (set: Record<string, true>, value: unknown): boolean => typeof value === "string" && Object.hasOwn(set, value);
+const isOneOf = (set: Record<string, true>, value: unknown): boolean =>
+  typeof value === "string" && Object.hasOwn(set, value);
 
 /** The `positions` table's default contract multiplier. */
 export const DEFAULT_OPTION_MULTIPLIER = 100;
@@ -194,26 +195,42 @@ export function validateHoldings(holdings: readonly HoldingInput[]): HoldingIssu
     else if (ids.has(h.id)) issue("id", "is used by another position");
     else ids.add(h.id);
     if (typeof h.symbol !== "string" || h.symbol.trim() === "") issue("symbol", "must be a non-empty string");
-    if (!isOneOf(INSTRUMENTS, h.instrument)) issue("instrument", `must be one of ${Object.keys(INSTRUMENTS).join(", ")}`);
+    if (!isOneOf(INSTRUMENTS, h.instrument))
+      issue("instrument", `must be one of ${Object.keys(INSTRUMENTS).join(", ")}`);
     if (typeof h.quantity !== "number" || !Number.isFinite(h.quantity)) issue("quantity", "must be a finite number");
     for (const field of ["openedOn", "closedOn"] as const) {
       const value = h[field];
-      if (!isAbsent(value) && (typeof value !== "string" || !isIsoDate(value))) issue(field, "must be an ISO date (YYYY-MM-DD)");
+      if (!isAbsent(value) && (typeof value !== "string" || !isIsoDate(value)))
+        issue(field, "must be an ISO date (YYYY-MM-DD)");
     }
     if (typeof h.openedOn === "string" && typeof h.closedOn === "string" && !(h.closedOn > h.openedOn)) {
       issue("closedOn", "must be after openedOn");
     }
     if (h.instrument === "option") {
-      if (typeof h.underlyingSymbol !== "string" || h.underlyingSymbol.trim() === "") issue("underlyingSymbol", "is required for an option");
+      if (typeof h.underlyingSymbol !== "string" || h.underlyingSymbol.trim() === "")
+        issue("underlyingSymbol", "is required for an option");
       if (!isOneOf(OPTION_TYPES, h.optionType)) issue("optionType", "must be call or put");
-      if (typeof h.strike !== "number" || !(Number.isFinite(h.strike) && h.strike > 0)) issue("strike", "must be a finite number > 0");
+      if (typeof h.strike !== "number" || !(Number.isFinite(h.strike) && h.strike > 0))
+        issue("strike", "must be a finite number > 0");
       if (typeof h.expiry !== "string" || !isIsoDate(h.expiry)) issue("expiry", "must be an ISO date (YYYY-MM-DD)");
-      if (!isAbsent(h.multiplier) && !(Number.isFinite(h.multiplier) && h.multiplier > 0)) issue("multiplier", "must be a finite number > 0");
-      if (!isAbsent(h.delta) && !(Number.isFinite(h.delta) && h.delta >= -1 && h.delta <= 1)) issue("delta", "must be in [-1, 1]");
-      if (!isAbsent(h.impliedVol) && !(Number.isFinite(h.impliedVol) && h.impliedVol > 0)) issue("impliedVol", "must be a finite number > 0");
-      if (!isAbsent(h.premium) && !(Number.isFinite(h.premium) && h.premium >= 0)) issue("premium", "must be a finite number ≥ 0");
+      if (!isAbsent(h.multiplier) && !(Number.isFinite(h.multiplier) && h.multiplier > 0))
+        issue("multiplier", "must be a finite number > 0");
+      if (!isAbsent(h.delta) && !(Number.isFinite(h.delta) && h.delta >= -1 && h.delta <= 1))
+        issue("delta", "must be in [-1, 1]");
+      if (!isAbsent(h.impliedVol) && !(Number.isFinite(h.impliedVol) && h.impliedVol > 0))
+        issue("impliedVol", "must be a finite number > 0");
+      if (!isAbsent(h.premium) && !(Number.isFinite(h.premium) && h.premium >= 0))
+        issue("premium", "must be a finite number ≥ 0");
     } else {
-      for (const field of ["underlyingSymbol", "optionType", "strike", "expiry", "delta", "impliedVol", "premium"] as const) {
+      for (const field of [
+        "underlyingSymbol",
+        "optionType",
+        "strike",
+        "expiry",
+        "delta",
+        "impliedVol",
+        "premium",
+      ] as const) {
         if (!isAbsent(h[field])) issue(field, "is only allowed on options");
       }
     }
@@ -255,19 +272,36 @@ export function betasOf(
 function usableClose(closes: ReadonlyMap<string, number>, symbol: string): { close: number } | { detail: string } {
   const close = closes.get(symbol);
   if (close === undefined) return { detail: `no close for ${symbol} on the date` };
-  if (!Number.isFinite(close) || close <= 0) return { detail: `close of ${symbol} is not a positive finite number: ${close}` };
+  if (!Number.isFinite(close) || close <= 0)
+    return { detail: `close of ${symbol} is not a positive finite number: ${close}` };
   return { close };
 }
 
-function valuePosition(h: HoldingInput, date: string, closes: ReadonlyMap<string, number>, riskFreeRate: number): PositionValuation {
+function valuePosition(
+  h: HoldingInput,
+  date: string,
+  closes: ReadonlyMap<string, number>,
+  riskFreeRate: number,
+): PositionValuation {
   const isOption = h.instrument === "option";
   const betaSymbol = betaSymbolOf(h);
   const base: PositionValuation = {
-    positionId: h.id, symbol: h.symbol, betaSymbol, instrument: h.instrument, status: "valued",
-    price: null, marketValue: null, premiumValue: null, delta: null, deltaSource: null, weight: null, detail: null,
+    positionId: h.id,
+    symbol: h.symbol,
+    betaSymbol,
+    instrument: h.instrument,
+    status: "valued",
+    price: null,
+    marketValue: null,
+    premiumValue: null,
+    delta: null,
+    deltaSource: null,
+    weight: null,
+    detail: null,
   };
   if (h.instrument === "private") return { ...base, status: "private", detail: "private position: no public returns" };
-  if (isExpiredOn(h, date)) return { ...base, status: "expired", detail: `the option expired on ${h.expiry as string}` };
+  if (isExpiredOn(h, date))
+    return { ...base, status: "expired", detail: `the option expired on ${h.expiry as string}` };
   const priced = usableClose(closes, betaSymbol);
   if ("detail" in priced) return { ...base, status: "no_price", detail: priced.detail };
   const price = priced.close;
@@ -318,7 +352,9 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
   const issues = validateHoldings(input.holdings);
   if (issues.length > 0) throw new HoldingValidationError(issues);
 
-  const positions = input.holdings.filter((h) => isHeldOn(h, date)).map((h) => valuePosition(h, date, closes, riskFreeRate));
+  const positions = input.holdings
+    .filter((h) => isHeldOn(h, date))
+    .map((h) => valuePosition(h, date, closes, riskFreeRate));
 
   let equity = cash;
   let gross = 0;
@@ -340,7 +376,8 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
   requireFiniteOutput("net", net);
   const weightsAvailable = equity > 0;
   if (weightsAvailable) {
-    for (const p of positions) if (p.marketValue !== null) p.weight = requireFiniteOutput("weight", p.marketValue / equity);
+    for (const p of positions)
+      if (p.marketValue !== null) p.weight = requireFiniteOutput("weight", p.marketValue / equity);
   }
 
   const betasBySymbol = new Map<string, Readonly<Record<string, SymbolFactorBeta>> | undefined>();
@@ -353,7 +390,8 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
       excluded.push({ position_id: p.positionId, symbol: p.symbol, reason: "expired", detail: p.detail ?? "" });
       continue;
     }
-    if (!betasBySymbol.has(p.betaSymbol)) betasBySymbol.set(p.betaSymbol, betasOf(input.betas, p.betaSymbol, factorKeys));
+    if (!betasBySymbol.has(p.betaSymbol))
+      betasBySymbol.set(p.betaSymbol, betasOf(input.betas, p.betaSymbol, factorKeys));
     const coverage = symbolCoverage.get(p.betaSymbol) ?? {
       symbol: p.betaSymbol,
       positionIds: [],
@@ -398,7 +436,13 @@ export function aggregatePortfolio(input: AggregationInput): PortfolioAggregatio
       exposure: used > 0 && weightsAvailable ? requireFiniteOutput(`exposure of ${factor.key}`, exposure) : null,
       exposureDollar: used > 0 ? requireFiniteOutput(`exposure_dollar of ${factor.key}`, exposureDollar) : null,
       coverage: gross > 0 ? Math.min(1, coveredGross / gross) : null,
-      rSquared: rSquaredWeight > 0 ? Math.min(1, Math.max(0, requireFiniteOutput(`r_squared of ${factor.key}`, rSquaredWeighted / rSquaredWeight))) : null,
+      rSquared:
+        rSquaredWeight > 0
+          ? Math.min(
+              1,
+              Math.max(0, requireFiniteOutput(`r_squared of ${factor.key}`, rSquaredWeighted / rSquaredWeight)),
+            )
+          : null,
       positionsUsed: used,
       positionsTotal: publicHeld,
     };

@@ -102,13 +102,23 @@ export function materializeBeta(
     observations,
     factorObservations,
     status: "missing",
-    reason: outcome === Outcome.insufficientData ? "insufficient_data" : outcome === Outcome.noFactorData ? "no_factor_data" : "degenerate",
+    reason:
+      outcome === Outcome.insufficientData
+        ? "insufficient_data"
+        : outcome === Outcome.noFactorData
+          ? "no_factor_data"
+          : "degenerate",
     detail: missingDetail(factor, calculationDate, outcome, observations),
   };
   return missing;
 }
 
-function missingDetail(factor: FactorDescription, calculationDate: string, outcome: number, observations: number): string {
+function missingDetail(
+  factor: FactorDescription,
+  calculationDate: string,
+  outcome: number,
+  observations: number,
+): string {
   const spec = factor.spec;
   switch (outcome) {
     case Outcome.insufficientData:

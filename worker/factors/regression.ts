@@ -419,7 +419,12 @@ export function createFitResult(columnCount: number): FitResult {
 }
 
 /** Solves one regression from its two sides (formulas in the header). */
-export function solveFit(summary: RegressorSummary, moments: ResponseMoments, result: FitResult, scratch: Float64Array): void {
+export function solveFit(
+  summary: RegressorSummary,
+  moments: ResponseMoments,
+  result: FitResult,
+  scratch: Float64Array,
+): void {
   const p = summary.columnCount;
   const n = moments.observations;
   const syy = moments.centeredSumOfSquares;
@@ -563,7 +568,11 @@ export function fitUnivariateOls(x: ArrayLike<number>, y: ArrayLike<number>): Un
 }
 
 /** Ridge of y on the standardized columns, intercept unpenalized, slopes in raw units. */
-export function fitStandardizedRidge(columns: readonly ArrayLike<number>[], y: ArrayLike<number>, alpha: number): RidgeFit {
+export function fitStandardizedRidge(
+  columns: readonly ArrayLike<number>[],
+  y: ArrayLike<number>,
+  alpha: number,
+): RidgeFit {
   const n = y.length;
   const p = columns.length;
   if (n < 2) throw new RangeError(`a regression needs at least 2 observations, got ${n}`);

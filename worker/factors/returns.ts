@@ -151,7 +151,9 @@ function indexSymbols(symbols: readonly string[]): Map<string, number> {
  */
 export function buildReturnPanelFromReturns(
   calendar: readonly string[],
-  returnsBySymbol: Readonly<Record<string, readonly (number | null)[]>> | ReadonlyMap<string, readonly (number | null)[]>,
+  returnsBySymbol:
+    | Readonly<Record<string, readonly (number | null)[]>>
+    | ReadonlyMap<string, readonly (number | null)[]>,
 ): ReturnPanel {
   const calendarDays = checkedCalendar(calendar);
   const entries = returnsBySymbol instanceof Map ? [...returnsBySymbol.entries()] : Object.entries(returnsBySymbol);
@@ -253,7 +255,9 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
 
   // A market row with a rejected close still marks a trading day: dropping the date would
   // join the days around it into a two-day return for every other symbol.
-  const calendar = options.calendar ? [...options.calendar] : (rowsBySymbol.get(marketSymbol) ?? []).map((row) => row.date);
+  const calendar = options.calendar
+    ? [...options.calendar]
+    : (rowsBySymbol.get(marketSymbol) ?? []).map((row) => row.date);
   for (const date of calendar) dayNumber(date, options.calendar ? undefined : marketSymbol);
   const calendarDays = checkedCalendar(calendar);
   const calendarIndex = new Map<string, number>();
@@ -271,7 +275,12 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
       const t = calendarIndex.get(row.date);
       if (t === undefined) {
         dayNumber(row.date, symbol);
-        rejectedPrices.push({ symbol, date: row.date, reason: "off_calendar", detail: `no ${marketSymbol} close on ${row.date}` });
+        rejectedPrices.push({
+          symbol,
+          date: row.date,
+          reason: "off_calendar",
+          detail: `no ${marketSymbol} close on ${row.date}`,
+        });
         continue;
       }
       if (!Number.isFinite(row.close)) {
@@ -286,9 +295,19 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
       const adjusted = row.adjClose;
       if (adjusted === null || adjusted === undefined) continue;
       if (!Number.isFinite(adjusted)) {
-        rejectedPrices.push({ symbol, date: row.date, reason: "adj_close_not_finite", detail: `adjusted close is ${adjusted}` });
+        rejectedPrices.push({
+          symbol,
+          date: row.date,
+          reason: "adj_close_not_finite",
+          detail: `adjusted close is ${adjusted}`,
+        });
       } else if (adjusted <= 0) {
-        rejectedPrices.push({ symbol, date: row.date, reason: "adj_close_not_positive", detail: `adjusted close is ${adjusted}` });
+        rejectedPrices.push({
+          symbol,
+          date: row.date,
+          reason: "adj_close_not_positive",
+          detail: `adjusted close is ${adjusted}`,
+        });
       } else {
         adjustedCloses[t] = adjusted;
       }

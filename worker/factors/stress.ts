@@ -150,7 +150,10 @@ export function runStressTest(
   aggregation: Pick<PortfolioAggregation, "exposures" | "equity">,
   scenario: StressScenario,
 ): StressResult {
-  validateStressScenario(scenario, aggregation.exposures.map((e) => ({ key: e.factorKey })));
+  validateStressScenario(
+    scenario,
+    aggregation.exposures.map((e) => ({ key: e.factorKey })),
+  );
   const impacts: StressFactorImpact[] = [];
   const missing: string[] = [];
   let total: number | null = null;

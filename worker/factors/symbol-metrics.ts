@@ -126,7 +126,8 @@ export function computeSymbolMetrics(input: SymbolMetricsInput): SymbolMetrics {
     const base = index >= 0 ? closes[index] : undefined;
     return base && dayNumber(date) - dayNumber(base.date) <= maxBaseAgeDays ? base : undefined;
   };
-  const previous = input.previousTradingDate === null ? undefined : closes[lastCloseOnOrBefore(closes, input.previousTradingDate)];
+  const previous =
+    input.previousTradingDate === null ? undefined : closes[lastCloseOnOrBefore(closes, input.previousTradingDate)];
   const year = Number(metricsDate.slice(0, 4));
 
   const returns = end
@@ -165,7 +166,10 @@ export function computeSymbolMetrics(input: SymbolMetricsInput): SymbolMetrics {
     ...returns,
     ...profile,
     factorBetas,
-    dataQualityScore: dataQualityScore([end?.close ?? null, ...Object.values(returns), ...Object.values(profile)], Object.values(factorBetas)),
+    dataQualityScore: dataQualityScore(
+      [end?.close ?? null, ...Object.values(returns), ...Object.values(profile)],
+      Object.values(factorBetas),
+    ),
   };
 }
 

@@ -313,7 +313,8 @@ function ensureSharedCapacity(scratch: SharedScratch, size: number): void {
   ensureCapacity(scratch.direct, size);
   const capacity = scratch.direct.deviations.length;
   if (scratch.missing.length < size) scratch.missing = new Int32Array(capacity);
-  if (scratch.batchDeviations.length < batchSize * size) scratch.batchDeviations = new Float64Array(batchSize * capacity);
+  if (scratch.batchDeviations.length < batchSize * size)
+    scratch.batchDeviations = new Float64Array(batchSize * capacity);
 }
 
 /**
@@ -338,7 +339,8 @@ export function recordGroup(
     let rawBeta = NaN;
     let rSquared = NaN;
     if (factorObservations === 0) outcome = Outcome.noFactorData;
-    else if (observations < group.minObservations[k]! || summary === null || fit === null) outcome = Outcome.insufficientData;
+    else if (observations < group.minObservations[k]! || summary === null || fit === null)
+      outcome = Outcome.insufficientData;
     else if (summary.degenerate[k] === 1) outcome = Outcome.degenerateRegressor;
     else if (!fit.solved) outcome = Outcome.singularSystem;
     else if (!fit.finite) outcome = Outcome.nonFinite;
@@ -395,7 +397,13 @@ export function fitSetDirect(
     }
     const groupScratch = scratch.groups[g]!;
     summarizeRegressors(groupScratch.summary, group.columns, dates, n);
-    accumulateResponse(groupScratch.summary, scratch.deviations, scratch.sums, groupScratch.products, groupScratch.moments);
+    accumulateResponse(
+      groupScratch.summary,
+      scratch.deviations,
+      scratch.sums,
+      groupScratch.products,
+      groupScratch.moments,
+    );
     solveFit(groupScratch.summary, groupScratch.moments, groupScratch.fit, groupScratch.solve);
     recordGroup(table, tableSymbolIndex, group, n, factorObservations, groupScratch.summary, groupScratch.fit);
   }
@@ -544,7 +552,12 @@ function shiftReturnsAroundGaps(
 }
 
 /** One symbol's shared pass over a set (`scratch.deviations`, `scratch.sums`). */
-export function shiftSetResponse(returns: Float64Array, row: number, setPlan: SetPlan, scratch: DirectScratch): boolean {
+export function shiftSetResponse(
+  returns: Float64Array,
+  row: number,
+  setPlan: SetPlan,
+  scratch: DirectScratch,
+): boolean {
   ensureCapacity(scratch, setPlan.count);
   return shiftReturnsOnDates(returns, row, setPlan, scratch.deviations, 0, scratch.sums);
 }
@@ -575,7 +588,16 @@ function solveGroups(
     }
     const summary = summaries[g]!;
     const groupScratch = scratch.groups[g]!;
-    completeMoments(summary, observations, sums.shift, sums.sumDeviation, sums.sumSquaredDeviation, products, productsOffset + group.setColumnOffset, groupScratch.moments);
+    completeMoments(
+      summary,
+      observations,
+      sums.shift,
+      sums.sumDeviation,
+      sums.sumSquaredDeviation,
+      products,
+      productsOffset + group.setColumnOffset,
+      groupScratch.moments,
+    );
     solveFit(summary, groupScratch.moments, groupScratch.fit, groupScratch.solve);
     recordGroup(table, tableSymbolIndex, group, observations, factorObservations, summary, groupScratch.fit);
   }
@@ -594,7 +616,19 @@ function batchCrossProducts(
   products: Float64Array,
 ): void {
   let c = 0;
-  for (; c + 1 < width; c += 2) dotProductBatch4x2(weights[c]!, offsets[c]!, weights[c + 1]!, offsets[c + 1]!, deviations, n, products, c, c + 1, width);
+  for (; c + 1 < width; c += 2)
+    dotProductBatch4x2(
+      weights[c]!,
+      offsets[c]!,
+      weights[c + 1]!,
+      offsets[c + 1]!,
+      deviations,
+      n,
+      products,
+      c,
+      c + 1,
+      width,
+    );
   if (c < width) dotProductBatch4(weights[c]!, offsets[c]!, deviations, n, products, c, width);
 }
 
@@ -616,7 +650,19 @@ export function recordCompleteSet(
       products[group.setColumnOffset + k] = dotProduct(summary.weights, k * n, scratch.direct.deviations, 0, n);
     }
   }
-  solveGroups(input, setIndex, plan.summaries, n, n, scratch.direct.sums, products, 0, scratch.direct, table, tableSymbolIndex);
+  solveGroups(
+    input,
+    setIndex,
+    plan.summaries,
+    n,
+    n,
+    scratch.direct.sums,
+    products,
+    0,
+    scratch.direct,
+    table,
+    tableSymbolIndex,
+  );
 }
 
 /**
@@ -626,19 +672,45 @@ export function recordCompleteSet(
  * `fitIncompleteSymbols`. (An incomplete symbol's products are computed and ignored: cheaper
  * than re-forming the batch.)
  */
-function fitBatch(input: FactorEngineInput, plan: DatePlan, setIndex: number, first: number, scratch: SharedScratch, table: UniverseBetas): void {
+function fitBatch(
+  input: FactorEngineInput,
+  plan: DatePlan,
+  setIndex: number,
+  first: number,
+  scratch: SharedScratch,
+  table: UniverseBetas,
+): void {
   const setPlan = plan.sets[setIndex]!;
   const n = setPlan.count;
   const days = input.panel.calendar.length;
   const deviations = scratch.batchDeviations;
-  const complete = shiftReturnsOnDates4(input.panel.returns, first * days, days, setPlan, deviations, scratch.batchSums);
+  const complete = shiftReturnsOnDates4(
+    input.panel.returns,
+    first * days,
+    days,
+    setPlan,
+    deviations,
+    scratch.batchSums,
+  );
   if (complete !== 0) {
     const width = input.sets[setIndex]!.columnCount;
     const products = scratch.batchProducts;
     batchCrossProducts(setPlan.columnWeights, setPlan.columnOffsets, width, deviations, n, products);
     for (let q = 0; q < batchSize; q++) {
       if ((complete & (1 << q)) !== 0) {
-        solveGroups(input, setIndex, plan.summaries, n, n, scratch.batchSums[q]!, products, q * width, scratch.direct, table, first + q);
+        solveGroups(
+          input,
+          setIndex,
+          plan.summaries,
+          n,
+          n,
+          scratch.batchSums[q]!,
+          products,
+          q * width,
+          scratch.direct,
+          table,
+          first + q,
+        );
         scratch.fitPaths.complete++;
       }
     }
@@ -678,7 +750,13 @@ function samePattern(returns: Float64Array, rowA: number, rowB: number, dates: I
  * (bit for bit the same results, at the cost of one summary per pattern). A symbol alone with
  * its S is downdated when it misses few dates (`fitDowndatedSet`), else fitted per symbol.
  */
-export function fitIncompleteSymbols(input: FactorEngineInput, plan: DatePlan, setIndex: number, scratch: SharedScratch, table: UniverseBetas): void {
+export function fitIncompleteSymbols(
+  input: FactorEngineInput,
+  plan: DatePlan,
+  setIndex: number,
+  scratch: SharedScratch,
+  table: UniverseBetas,
+): void {
   const list = scratch.incomplete[setIndex]!;
   const count = list.count;
   list.count = 0;
@@ -795,12 +873,31 @@ function fitPattern(
     const products = scratch.batchProducts;
     for (; j + batchSize <= end; j += batchSize) {
       for (let q = 0; q < batchSize; q++) {
-        shiftReturnsOnDates(returns, symbols[order[j + q]!]! * days, pattern, deviations, q * observations, scratch.batchSums[q]!);
+        shiftReturnsOnDates(
+          returns,
+          symbols[order[j + q]!]! * days,
+          pattern,
+          deviations,
+          q * observations,
+          scratch.batchSums[q]!,
+        );
       }
       batchCrossProducts(scratch.patternWeights, scratch.patternOffsets, width, deviations, observations, products);
       for (let q = 0; q < batchSize; q++) {
         const symbolIndex = symbols[order[j + q]!]!;
-        solveGroups(input, setIndex, scratch.patternSummaries, observations, n, scratch.batchSums[q]!, products, q * width, direct, table, symbolIndex);
+        solveGroups(
+          input,
+          setIndex,
+          scratch.patternSummaries,
+          observations,
+          n,
+          scratch.batchSums[q]!,
+          products,
+          q * width,
+          direct,
+          table,
+          symbolIndex,
+        );
       }
     }
   }
@@ -814,7 +911,13 @@ function fitPattern(
         continue;
       }
       const groupScratch = direct.groups[g]!;
-      accumulateResponse(groupScratch.summary, direct.deviations, direct.sums, groupScratch.products, groupScratch.moments);
+      accumulateResponse(
+        groupScratch.summary,
+        direct.deviations,
+        direct.sums,
+        groupScratch.products,
+        groupScratch.moments,
+      );
       solveFit(groupScratch.summary, groupScratch.moments, groupScratch.fit, groupScratch.solve);
       recordGroup(table, symbolIndex, group, observations, n, groupScratch.summary, groupScratch.fit);
     }
@@ -840,7 +943,14 @@ function fitDowndatedSet(
   const n = setPlan.count;
   const days = input.panel.calendar.length;
   const direct = scratch.direct;
-  const k = shiftReturnsAroundGaps(input.panel.returns, symbolIndex * days, setPlan, direct.deviations, direct.sums, scratch.missing);
+  const k = shiftReturnsAroundGaps(
+    input.panel.returns,
+    symbolIndex * days,
+    setPlan,
+    direct.deviations,
+    direct.sums,
+    scratch.missing,
+  );
   if (k === 0) return false;
   const observations = n - k;
   const products = scratch.products;
@@ -855,7 +965,20 @@ function fitDowndatedSet(
       products[group.setColumnOffset + c] = dotProduct(summary.weights, c * n, direct.deviations, 0, n);
     }
     const groupScratch = direct.groups[g]!;
-    if (!fitDowndated(summary, scratch.missing, 0, k, products, group.setColumnOffset, direct.sums, groupScratch, scratch.downdate)) return false;
+    if (
+      !fitDowndated(
+        summary,
+        scratch.missing,
+        0,
+        k,
+        products,
+        group.setColumnOffset,
+        direct.sums,
+        groupScratch,
+        scratch.downdate,
+      )
+    )
+      return false;
     recordGroup(table, symbolIndex, group, observations, n, groupScratch.summary, groupScratch.fit);
   }
   return true;
@@ -874,7 +997,11 @@ export interface UniverseOptions {
 }
 
 /** Every symbol's betas on `calculationDate`, sharing the regressor side across symbols. */
-export function computeUniverseBetas(input: FactorEngineInput, calculationDate: string, options: UniverseOptions = {}): UniverseBetas {
+export function computeUniverseBetas(
+  input: FactorEngineInput,
+  calculationDate: string,
+  options: UniverseOptions = {},
+): UniverseBetas {
   const plan = planDate(input, calculationDate);
   const table = new UniverseBetas(calculationDate, input.panel.symbols, input.descriptions);
   fillFactorObservations(input, plan, table);
@@ -887,7 +1014,8 @@ export function computeUniverseBetas(input: FactorEngineInput, calculationDate: 
       active.push(setIndex);
       ensureSharedCapacity(scratch, Math.max(setPlan.count, setPlan.end - setPlan.start));
     } else {
-      for (let s = 0; s < symbolCount; s++) for (const g of input.sets[setIndex]!.groupIndices) recordGroup(table, s, input.groups[g]!, 0, 0, null, null);
+      for (let s = 0; s < symbolCount; s++)
+        for (const g of input.sets[setIndex]!.groupIndices) recordGroup(table, s, input.groups[g]!, 0, 0, null, null);
     }
   });
   // Symbol-major: a batch's rows are read from memory for the first set and are still in
@@ -924,10 +1052,17 @@ export function addFitPaths(total: FitPathCounts, counts: FitPathCounts): void {
  * the symbol and the inputs have returns, then every regression from scratch. The reference
  * the shared path is tested against, and the cheapest way to get a single symbol.
  */
-export function computeSymbolBetasDirect(input: FactorEngineInput, symbol: string, calculationDate: string): SymbolBetas {
+export function computeSymbolBetasDirect(
+  input: FactorEngineInput,
+  symbol: string,
+  calculationDate: string,
+): SymbolBetas {
   const symbolIndex = input.panel.symbolIndex.get(symbol);
   if (symbolIndex === undefined) {
-    throw new FactorEngineError("unknown_symbol", `no returns for ${symbol} (calculation date ${calculationDate})`, { symbol, date: calculationDate });
+    throw new FactorEngineError("unknown_symbol", `no returns for ${symbol} (calculation date ${calculationDate})`, {
+      symbol,
+      date: calculationDate,
+    });
   }
   const days = input.panel.calendarDays;
   const endDay = dayNumber(calculationDate);
@@ -938,7 +1073,8 @@ export function computeSymbolBetasDirect(input: FactorEngineInput, symbol: strin
     const start = windowStart(days, endDay, set.windowDays);
     let factorObservations = 0;
     for (let t = start; t < end; t++) factorObservations += set.available[t]!;
-    for (const g of set.groupIndices) for (const f of input.groups[g]!.factorIndices) table.factorObservations[f] = factorObservations;
+    for (const g of set.groupIndices)
+      for (const f of input.groups[g]!.factorIndices) table.factorObservations[f] = factorObservations;
     fitSetDirect(input, setIndex, symbolIndex, start, end, factorObservations, scratch, table, 0);
   });
   return table.symbolBetas(0);

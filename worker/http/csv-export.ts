@@ -19,7 +19,12 @@ export function wantsCsv(c: Context, format: "json" | "csv" | undefined): boolea
  * A CSV attachment: a header row, then one row per record. Sent with `c.text` so the route's
  * type stays a typed response (`hc` keeps its JSON type), with the CSV content type.
  */
-export function csvResponse(c: Context, filename: string, header: readonly string[], rows: readonly (readonly CsvValue[])[]) {
+export function csvResponse(
+  c: Context,
+  filename: string,
+  header: readonly string[],
+  rows: readonly (readonly CsvValue[])[],
+) {
   const body = formatCsv([header.map(csvCell), ...rows.map((row) => row.map(csvCell))]);
   return c.text(body, 200, {
     "Content-Type": "text/csv; charset=utf-8",

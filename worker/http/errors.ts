@@ -16,7 +16,13 @@ export class ApiError extends Error {
   /** Headers the response must carry (`WWW-Authenticate` on a 401, `Retry-After` on a 429). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: ContentfulStatusCode, code: string, message: string, details?: unknown, headers: Readonly<Record<string, string>> = {}) {
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    details?: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
     super(message);
     this.headers = headers;
     this.name = "ApiError";
@@ -54,7 +60,10 @@ export function handleError(error: Error, c: Context): Response {
       error: describeError(error),
     });
     return c.json(
-      errorBody("DATABASE_UNAVAILABLE", `${fault.message}; try again in ${databaseRetryAfterSeconds} s`, { reason: fault.reason, retry_after_seconds: databaseRetryAfterSeconds }),
+      errorBody("DATABASE_UNAVAILABLE", `${fault.message}; try again in ${databaseRetryAfterSeconds} s`, {
+        reason: fault.reason,
+        retry_after_seconds: databaseRetryAfterSeconds,
+      }),
       503,
       { "Retry-After": String(databaseRetryAfterSeconds) },
     );

@@ -75,7 +75,12 @@ export function queryObject(request: Request): Record<string, string> {
 }
 
 function tooLarge(maxBytes: number, received: string): ApiError {
-  return new ApiError(413, "PAYLOAD_TOO_LARGE", `the request body is larger than the ${maxBytes}-byte limit (${received})`, { max_bytes: maxBytes });
+  return new ApiError(
+    413,
+    "PAYLOAD_TOO_LARGE",
+    `the request body is larger than the ${maxBytes}-byte limit (${received})`,
+    { max_bytes: maxBytes },
+  );
 }
 
 /** The body as text, refusing more than `maxBytes` (413) before reading past the cap. */
@@ -118,7 +123,11 @@ export async function readJsonBody(request: Request, maxBytes = defaultMaxBodyBy
   try {
     body = JSON.parse(text) as unknown;
   } catch (error) {
-    throw new ApiError(400, "INVALID_JSON", `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ApiError(
+      400,
+      "INVALID_JSON",
+      `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   // Every JSON body, including those a route validates by hand (the price upload).
   const controls = controlCharacterErrors(body, "text");
@@ -130,7 +139,11 @@ export async function readJsonBody(request: Request, maxBytes = defaultMaxBodyBy
 }
 
 /** Reads and validates a JSON body in one step. */
-export async function parseJsonBody<Schema extends z.ZodType>(request: Request, schema: Schema, maxBytes = defaultMaxBodyBytes): Promise<z.output<Schema>> {
+export async function parseJsonBody<Schema extends z.ZodType>(
+  request: Request,
+  schema: Schema,
+  maxBytes = defaultMaxBodyBytes,
+): Promise<z.output<Schema>> {
   return parseInput(schema, await readJsonBody(request, maxBytes), "request body");
 }
 

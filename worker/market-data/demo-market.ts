@@ -30,4 +30,3 @@ export function lastWeekday(now: Date): string {
   while (date.getUTCDay() === 0 || date.getUTCDay() === 6) date.setUTCDate(date.getUTCDate() - 1);
   return date.toISOString().slice(0, 10);
 }
-

@@ -42,7 +42,11 @@ export function readTable<Column extends string>(text: string, spec: TableSpec<C
   const header = records[headerIndex];
   // A header line with a syntax error is not in `records`; the next line must not stand in for it.
   if (!header || errors.some((error) => error.line < header.line)) {
-    if (errors.length === 0) errors.push({ line: 1, reason: `the file is empty; expected a header line with columns ${spec.columns.join(",")}` });
+    if (errors.length === 0)
+      errors.push({
+        line: 1,
+        reason: `the file is empty; expected a header line with columns ${spec.columns.join(",")}`,
+      });
     return { columns: [], rows: [], errors: sortErrors(errors) };
   }
 
@@ -54,7 +58,11 @@ export function readTable<Column extends string>(text: string, spec: TableSpec<C
     if (name === "") {
       errors.push({ line: header.line, reason: `column ${index + 1} of the header has no name` });
     } else if (!allowed.has(name)) {
-      errors.push({ line: header.line, column: raw.trim(), reason: `unknown column "${raw.trim()}"; allowed columns: ${spec.columns.join(", ")}` });
+      errors.push({
+        line: header.line,
+        column: raw.trim(),
+        reason: `unknown column "${raw.trim()}"; allowed columns: ${spec.columns.join(", ")}`,
+      });
     } else if (positions.has(name as Column)) {
       errors.push({ line: header.line, column: name, reason: `column "${name}" appears twice in the header` });
     } else {
@@ -87,7 +95,10 @@ export function readTable<Column extends string>(text: string, spec: TableSpec<C
 
 export function sortErrors(errors: ImportError[]): ImportError[] {
   // Stable: errors of one line keep the order they were found in (left to right).
-  return errors.map((error, index) => ({ error, index })).sort((a, b) => a.error.line - b.error.line || a.index - b.index).map(({ error }) => error);
+  return errors
+    .map((error, index) => ({ error, index }))
+    .sort((a, b) => a.error.line - b.error.line || a.index - b.index)
+    .map(({ error }) => error);
 }
 
 /** A cell's value, or the reason it is unacceptable (the column is added by the caller). */
@@ -100,7 +111,10 @@ export function parseSymbol(raw: string): CellResult<string> {
   const symbol = raw.trim().toUpperCase();
   if (symbol === "") return { ok: false, reason: "symbol is empty" };
   if (!symbolPattern.test(symbol)) {
-    return { ok: false, reason: `symbol "${raw}" is not a valid ticker (letters, digits and . - ^ = / _, at most 24 characters)` };
+    return {
+      ok: false,
+      reason: `symbol "${raw}" is not a valid ticker (letters, digits and . - ^ = / _, at most 24 characters)`,
+    };
   }
   return { ok: true, value: symbol };
 }
@@ -167,7 +181,8 @@ export function parseOptionalCount(raw: string, column: string): CellResult<numb
 export function parseOptionalText(raw: string, column: string, maxLength = 200): CellResult<string | null> {
   if (raw === "") return { ok: true, value: null };
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(raw)) return { ok: false, reason: `${column} contains a control character or line break` };
+  if (/[\u0000-\u001f\u007f]/.test(raw))
+    return { ok: false, reason: `${column} contains a control character or line break` };
   if (raw.length > maxLength) return { ok: false, reason: `${column} is longer than ${maxLength} characters` };
   return { ok: true, value: raw };
 }

@@ -124,7 +124,10 @@ export async function writeProfiles<TSchema extends Record<string, unknown>>(
   return runPlan(db, planProfileWrite(db, rows, fields, options));
 }
 
-async function runPlan<TSchema extends Record<string, unknown>, Summary>(db: ImportDatabase<TSchema>, plan: WritePlan<Summary>): Promise<Summary> {
+async function runPlan<TSchema extends Record<string, unknown>, Summary>(
+  db: ImportDatabase<TSchema>,
+  plan: WritePlan<Summary>,
+): Promise<Summary> {
   const [first, ...rest] = plan.statements;
   if (!first) return plan.summarize([]);
   return plan.summarize(await db.batch([first, ...rest]));
@@ -142,7 +145,15 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
   if (rows.length === 0) {
     return {
       statements: [],
-      summarize: () => ({ rows: 0, inserted: 0, updated: 0, unchanged: 0, symbolsRegistered: 0, symbolsWidened: 0, conflicts: { kept: 0, replaced: 0, examples: [] } }),
+      summarize: () => ({
+        rows: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+        symbolsRegistered: 0,
+        symbolsWidened: 0,
+        conflicts: { kept: 0, replaced: 0, examples: [] },
+      }),
     };
   }
   const seen = new Map<string, { first: string; last: string }>();
@@ -155,10 +166,16 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
     }
   }
   const symbolsJson = JSON.stringify([...seen.keys()]);
-  const countPrices = db.get(sql`select count(*) as n from market_prices where symbol in (select value from json_each(${symbolsJson}))`);
-  const countUniverse = db.get(sql`select count(*) as n from symbol_universe where symbol in (select value from json_each(${symbolsJson}))`);
+  const countPrices = db.get(
+    sql`select count(*) as n from market_prices where symbol in (select value from json_each(${symbolsJson}))`,
+  );
+  const countUniverse = db.get(
+    sql`select count(*) as n from symbol_universe where symbol in (select value from json_each(${symbolsJson}))`,
+  );
 
-  const payloads = chunk(rows, chunkRows).map((part) => JSON.stringify(part.map((row) => [row.symbol, row.date, row.close, row.adjClose, row.volume])));
+  const payloads = chunk(rows, chunkRows).map((part) =>
+    JSON.stringify(part.map((row) => [row.symbol, row.date, row.close, row.adjClose, row.volume])),
+  );
   // A different close from another source, before the write (both modes count them).
   const conflictsOf = (payload: string) => sql`
       from json_each(${payload}) as j join market_prices as p on p.symbol = j.value ->> 0 and p.date = j.value ->> 1
@@ -233,7 +250,9 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
         .slice(0, maxConflictExamples)
         .map((row) => ({ ...row, source }));
       const upsertsAt = 2 + 3 * n;
-      const upserted = results.slice(upsertsAt, upsertsAt + n).reduce<number>((sum, result) => sum + rowsAffected(result), 0);
+      const upserted = results
+        .slice(upsertsAt, upsertsAt + n)
+        .reduce<number>((sum, result) => sum + rowsAffected(result), 0);
       const universeChanged = rowsAffected(results[upsertsAt + n]);
       const inserted = countOf(results[upsertsAt + n + 1]) - pricesBefore;
       const symbolsRegistered = countOf(results[upsertsAt + n + 2]) - universeBefore;
@@ -284,24 +303,35 @@ export function planProfileWrite<TSchema extends Record<string, unknown>>(
   options: { chunkRows?: number } = {},
 ): WritePlan<ProfileWriteSummary> {
   if (rows.length === 0) {
-    return { statements: [], summarize: () => ({ rows: 0, inserted: 0, updated: 0, unchanged: 0, older: 0, symbolsRegistered: 0 }) };
+    return {
+      statements: [],
+      summarize: () => ({ rows: 0, inserted: 0, updated: 0, unchanged: 0, older: 0, symbolsRegistered: 0 }),
+    };
   }
   // Column names come from the fixed list above, never from the file.
   const columns = fields.map((field) => profileFieldColumns[field]);
   const symbolsJson = JSON.stringify(rows.map((row) => row.symbol));
-  const countProfiles = db.get(sql`select count(*) as n from company_profiles where symbol in (select value from json_each(${symbolsJson}))`);
-  const countUniverse = db.get(sql`select count(*) as n from symbol_universe where symbol in (select value from json_each(${symbolsJson}))`);
+  const countProfiles = db.get(
+    sql`select count(*) as n from company_profiles where symbol in (select value from json_each(${symbolsJson}))`,
+  );
+  const countUniverse = db.get(
+    sql`select count(*) as n from symbol_universe where symbol in (select value from json_each(${symbolsJson}))`,
+  );
   const asOfJson = JSON.stringify(rows.map((row) => [row.symbol, row.asOf]));
   const countOlder = db.get(sql`
     select count(*) as n from json_each(${asOfJson}) as j
     join company_profiles as c on c.symbol = j.value ->> 0 where c.as_of > j.value ->> 1`);
 
   const upserts = chunk(rows, options.chunkRows ?? 5_000).map((part) => {
-    const payload = JSON.stringify(part.map((row) => [row.symbol, row.asOf, ...fields.map((field) => row.values[field] ?? null)]));
+    const payload = JSON.stringify(
+      part.map((row) => [row.symbol, row.asOf, ...fields.map((field) => row.values[field] ?? null)]),
+    );
     const insertColumns = sql.raw(["symbol", "as_of", ...columns].join(", "));
     const selected = sql.raw(["symbol", "as_of", ...columns].map((_, index) => `j.value ->> ${index}`).join(", "));
     const assignments = sql.raw(["as_of", ...columns].map((column) => `${column} = excluded.${column}`).join(", "));
-    const differs = sql.raw(["as_of", ...columns].map((column) => `company_profiles.${column} is not excluded.${column}`).join(" or "));
+    const differs = sql.raw(
+      ["as_of", ...columns].map((column) => `company_profiles.${column} is not excluded.${column}`).join(" or "),
+    );
     return db.run(sql`
       insert into company_profiles (${insertColumns})
       select ${selected} from json_each(${payload}) as j where true
@@ -309,7 +339,9 @@ export function planProfileWrite<TSchema extends Record<string, unknown>>(
       where excluded.as_of >= company_profiles.as_of and (${differs})`);
   });
 
-  const registerPayload = JSON.stringify(rows.map((row) => [row.symbol, row.asOf, fields.includes("sector") ? (row.values.sector ?? null) : null]));
+  const registerPayload = JSON.stringify(
+    rows.map((row) => [row.symbol, row.asOf, fields.includes("sector") ? (row.values.sector ?? null) : null]),
+  );
   const registerSymbols = db.run(sql`
     insert into symbol_universe (symbol, asset_type, sector, first_seen_date, last_seen_date)
     select j.value ->> 0, ${assetTypeOf(sql`j.value ->> 0`)}, j.value ->> 2, j.value ->> 1, j.value ->> 1
@@ -334,7 +366,9 @@ export function planProfileWrite<TSchema extends Record<string, unknown>>(
       const profilesBefore = countOf(results[0]);
       const universeBefore = countOf(results[1]);
       const older = countOf(results[2]);
-      const upserted = results.slice(3, 3 + upserts.length).reduce<number>((sum, result) => sum + rowsAffected(result), 0);
+      const upserted = results
+        .slice(3, 3 + upserts.length)
+        .reduce<number>((sum, result) => sum + rowsAffected(result), 0);
       const inserted = countOf(results.at(-2)) - profilesBefore;
       const updated = upserted - inserted;
       return {
@@ -355,7 +389,6 @@ function assetTypeOf(symbol: SQL): SQL {
     then 'etf' else 'equity' end`;
 }
 
-
 /** `count(*) as n` from a `db.get` result (a row object). */
 function countOf(result: unknown): number {
   const n = typeof result === "object" && result !== null ? (result as Record<string, unknown>)["n"] : undefined;
@@ -366,7 +399,8 @@ function countOf(result: unknown): number {
 
 /** `rowsAffected` from a `db.run` result (a libSQL ResultSet). */
 function rowsAffected(result: unknown): number {
-  const value = typeof result === "object" && result !== null ? (result as Record<string, unknown>)["rowsAffected"] : undefined;
+  const value =
+    typeof result === "object" && result !== null ? (result as Record<string, unknown>)["rowsAffected"] : undefined;
   if (typeof value !== "number") throw new Error(`expected rowsAffected, got ${String(value)}`);
   return value;
 }

@@ -8,7 +8,17 @@
 // drags every beta of the symbol to the ±5 cap; refusing it at the door, with both lines
 // named, is cheaper than finding it in the exposures. The JSON upload (`price-upload.ts`)
 // applies the same check through `findSuspectMoves` / `describeSuspectMove`.
-import { maxPrice, parseIsoDate, parseOptionalCount, parseOptionalNumber, parseOptionalPositive, parseRequiredPositive, parseSymbol, readTable, sortErrors } from "./import-fields.ts";
+import {
+  maxPrice,
+  parseIsoDate,
+  parseOptionalCount,
+  parseOptionalNumber,
+  parseOptionalPositive,
+  parseRequiredPositive,
+  parseSymbol,
+  readTable,
+  sortErrors,
+} from "./import-fields.ts";
 import type { CellResult, ImportError } from "./import-fields.ts";
 
 export type { ImportError };
@@ -94,7 +104,14 @@ export function validatePriceCsv(text: string, options: PriceValidationOptions =
     const close = take("close", parseRequiredPositive(cells.close ?? "", "close"));
     const adjClose = take("adj_close", parseOptionalPositive(cells.adj_close ?? "", "adj_close", maxPrice));
     const volume = take("volume", parseOptionalCount(cells.volume ?? "", "volume"));
-    if (errors.length > errorsBefore || symbol === undefined || date === undefined || close === undefined || adjClose === undefined || volume === undefined) {
+    if (
+      errors.length > errorsBefore ||
+      symbol === undefined ||
+      date === undefined ||
+      close === undefined ||
+      adjClose === undefined ||
+      volume === undefined
+    ) {
       continue;
     }
 
@@ -118,7 +135,11 @@ export function validatePriceCsv(text: string, options: PriceValidationOptions =
   }
   // Over the rows that passed every other check, so one run lists every problem of the file.
   for (const move of findSuspectMoves(rows, maxDailyMove)) {
-    errors.push({ line: move.to.line, column: move.field, reason: describeSuspectMove(move, maxDailyMove, (row) => `line ${row.line}`, "--max-daily-move") });
+    errors.push({
+      line: move.to.line,
+      column: move.field,
+      reason: describeSuspectMove(move, maxDailyMove, (row) => `line ${row.line}`, "--max-daily-move"),
+    });
   }
   if (errors.length > 0) return { ok: false, errors: sortErrors(errors) };
   return { ok: true, rows, columns: table.columns, duplicateLines };
@@ -126,7 +147,8 @@ export function validatePriceCsv(text: string, options: PriceValidationOptions =
 
 /** `value` when it is a usable bound (> 1, `Infinity` included); a RangeError otherwise (a caller's bug). */
 export function checkMaxDailyMove(value: number): number {
-  if (!(value > 1)) throw new RangeError(`maxDailyMove must be a number > 1 (Infinity disables the check), got ${value}`);
+  if (!(value > 1))
+    throw new RangeError(`maxDailyMove must be a number > 1 (Infinity disables the check), got ${value}`);
   return value;
 }
 
@@ -170,10 +192,12 @@ export function findSuspectMoves(rows: readonly PriceRow[], maxDailyMove: number
       // the close but not the adjusted close, and is no bad tick), else the close.
       if (from.adjClose !== null && to.adjClose !== null) {
         const adjustedRatio = to.adjClose / from.adjClose;
-        if (adjustedRatio > maxDailyMove || adjustedRatio < minimum) moves.push({ field: "adj_close", from, to, ratio: adjustedRatio });
+        if (adjustedRatio > maxDailyMove || adjustedRatio < minimum)
+          moves.push({ field: "adj_close", from, to, ratio: adjustedRatio });
       } else {
         const closeRatio = to.close / from.close;
-        if (closeRatio > maxDailyMove || closeRatio < minimum) moves.push({ field: "close", from, to, ratio: closeRatio });
+        if (closeRatio > maxDailyMove || closeRatio < minimum)
+          moves.push({ field: "close", from, to, ratio: closeRatio });
       }
     }
   }
@@ -185,7 +209,12 @@ export function findSuspectMoves(rows: readonly PriceRow[], maxDailyMove: number
  * to 2025-03-04 (150000); the bound is a factor of 5 (--max-daily-move)`. `at` names where a
  * row is (a line, an upload index); `setting` names what changes the bound.
  */
-export function describeSuspectMove(move: SuspectMove, maxDailyMove: number, at: (row: PriceRow) => string, setting: string): string {
+export function describeSuspectMove(
+  move: SuspectMove,
+  maxDailyMove: number,
+  at: (row: PriceRow) => string,
+  setting: string,
+): string {
   const value = (row: PriceRow) => (move.field === "close" ? row.close : row.adjClose);
   return (
     `${move.to.symbol} ${move.field} moves ×${formatRatio(move.ratio, maxDailyMove)} from ${move.from.date} (${at(move.from)}, ${value(move.from)}) ` +

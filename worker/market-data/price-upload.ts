@@ -17,7 +17,14 @@
 // own rows; it may only be a number > 1 (JSON has no Infinity; a caller that must disable the
 // check passes `maxDailyMove: Infinity` in the options).
 import { z } from "zod";
-import { maxPrice, parseIsoDate, parseOptionalCount, parseOptionalPositive, parseRequiredPositive, parseSymbol } from "./import-fields.ts";
+import {
+  maxPrice,
+  parseIsoDate,
+  parseOptionalCount,
+  parseOptionalPositive,
+  parseRequiredPositive,
+  parseSymbol,
+} from "./import-fields.ts";
 import type { CellResult } from "./import-fields.ts";
 import { checkMaxDailyMove, defaultMaxDailyMove, describeSuspectMove, findSuspectMoves } from "./price-import.ts";
 import type { PriceRow } from "./price-import.ts";
@@ -32,7 +39,8 @@ const checkOrder: readonly string[] = ["symbol", "date", "close", "adj_close", "
 
 /** zod's type error for `field`, worded like the CSV import's messages. */
 function typeError(field: string, expected: string) {
-  return (issue: { input?: unknown }) => (issue.input === undefined ? `${field} is missing` : `${field} must be ${expected}, got ${jsonType(issue.input)}`);
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? `${field} is missing` : `${field} must be ${expected}, got ${jsonType(issue.input)}`;
 }
 
 /** Applies a shared import rule as a zod refinement, so its message is the CSV import's. */
@@ -49,11 +57,18 @@ const rowShape = {
   date: z
     .string({ error: typeError("date", "a string") })
     .superRefine(rule((value: string) => parseIsoDate(value.trim(), "date")))
-    .meta({ format: "date", description: "Trading date, YYYY-MM-DD (a real calendar date).", examples: ["2025-01-02"] }),
+    .meta({
+      format: "date",
+      description: "Trading date, YYYY-MM-DD (a real calendar date).",
+      examples: ["2025-01-02"],
+    }),
   symbol: z
     .string({ error: typeError("symbol", "a string") })
     .superRefine(rule(parseSymbol))
-    .meta({ description: "Ticker; trimmed and upper-cased. Letters, digits and . - ^ = / _, at most 24 characters.", examples: ["AAPL", "BRK.B"] }),
+    .meta({
+      description: "Ticker; trimmed and upper-cased. Letters, digits and . - ^ = / _, at most 24 characters.",
+      examples: ["AAPL", "BRK.B"],
+    }),
   close: z
     .number({ error: typeError("close", "a number") })
     .superRefine(rule((value: number) => parseRequiredPositive(text(value), "close")))
@@ -74,7 +89,10 @@ const rowShape = {
 
 export const priceUploadRowSchema = z
   .strictObject(rowShape, {
-    error: (issue) => (issue.code === "invalid_type" ? `each price must be an object {date, symbol, close, adj_close?, volume?}, got ${jsonType(issue.input)}` : undefined),
+    error: (issue) =>
+      issue.code === "invalid_type"
+        ? `each price must be an object {date, symbol, close, adj_close?, volume?}, got ${jsonType(issue.input)}`
+        : undefined,
   })
   .meta({ description: "One daily close." });
 
@@ -92,7 +110,10 @@ const maxDailyMoveSchema = z
 /** The request body. Exported for the API's OpenAPI document. */
 export const priceUploadSchema = z
   .strictObject({
-    prices: z.array(priceUploadRowSchema).max(maxPriceUploadRows).meta({ description: `At most ${maxPriceUploadRows} rows.` }),
+    prices: z
+      .array(priceUploadRowSchema)
+      .max(maxPriceUploadRows)
+      .meta({ description: `At most ${maxPriceUploadRows} rows.` }),
     max_daily_move: maxDailyMoveSchema.optional(),
   })
   .meta({ description: "A bulk price upload; validated like the prices CSV import, all-or-nothing." });
@@ -128,19 +149,33 @@ export interface PriceUploadOptions {
 
 // The envelope only: rows are checked one by one below and `max_daily_move` on its own, so a
 // bad element or bound never hides the other problems.
-const bodySchema = z.strictObject({ prices: z.array(z.unknown(), { error: typeError("prices", "an array") }), max_daily_move: z.unknown().optional() });
+const bodySchema = z.strictObject({
+  prices: z.array(z.unknown(), { error: typeError("prices", "an array") }),
+  max_daily_move: z.unknown().optional(),
+});
 
 /** Validates a parsed JSON body (`unknown`: whatever `JSON.parse` / `c.req.json()` gave). */
 export function validatePriceUpload(body: unknown, options: PriceUploadOptions = {}): PriceUploadResult {
   const defaultBound = checkMaxDailyMove(options.maxDailyMove ?? defaultMaxDailyMove);
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { ok: false, errors: [{ path: "", reason: `the body must be a JSON object {"prices": [...]}, got ${jsonType(body)}` }] };
+    return {
+      ok: false,
+      errors: [{ path: "", reason: `the body must be a JSON object {"prices": [...]}, got ${jsonType(body)}` }],
+    };
   }
   const shape = bodySchema.safeParse(body);
   if (!shape.success) return { ok: false, errors: shape.error.issues.flatMap((issue) => toErrors(issue, [])) };
   const elements = shape.data.prices;
   if (elements.length > maxPriceUploadRows) {
-    return { ok: false, errors: [{ path: "prices", reason: `at most ${maxPriceUploadRows} rows per upload, got ${elements.length}; split the upload` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          path: "prices",
+          reason: `at most ${maxPriceUploadRows} rows per upload, got ${elements.length}; split the upload`,
+        },
+      ],
+    };
   }
 
   const errors: PriceUploadError[] = [];
@@ -219,7 +254,12 @@ function toErrors(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): Pric
   const index = typeof path[1] === "number" && path[0] === "prices" ? path[1] : undefined;
   const at = (full: readonly PropertyKey[], reason: string): PriceUploadError => {
     const field = full.length === 3 && typeof full[2] === "string" ? full[2] : undefined;
-    return { path: formatPath(full), ...(index === undefined ? {} : { index }), ...(field === undefined ? {} : { field }), reason };
+    return {
+      path: formatPath(full),
+      ...(index === undefined ? {} : { index }),
+      ...(field === undefined ? {} : { field }),
+      reason,
+    };
   };
   if (issue.code === "unrecognized_keys") {
     const allowed = (path.length === 0 ? bodyFieldNames : fieldNames).join(", ");
@@ -236,7 +276,12 @@ function sortErrors(errors: PriceUploadError[]): PriceUploadError[] {
   };
   return errors
     .map((error, position) => ({ error, position }))
-    .sort((a, b) => (a.error.index ?? -1) - (b.error.index ?? -1) || fieldOrder(a.error) - fieldOrder(b.error) || a.position - b.position)
+    .sort(
+      (a, b) =>
+        (a.error.index ?? -1) - (b.error.index ?? -1) ||
+        fieldOrder(a.error) - fieldOrder(b.error) ||
+        a.position - b.position,
+    )
     .map(({ error }) => error);
 }
 
@@ -249,7 +294,8 @@ function jsonType(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
-  if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === "string")
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return `${typeof value} ${String(value)}`;
 }
 

@@ -31,7 +31,16 @@ export const profileColumns = [
 export type ProfileColumn = (typeof profileColumns)[number];
 
 /** The optional columns, i.e. the fields a file may or may not provide. */
-export const profileFields = ["company_name", "sector", "industry", "market_cap", "enterprise_value", "pe_ratio", "ps_ratio", "pb_ratio"] as const;
+export const profileFields = [
+  "company_name",
+  "sector",
+  "industry",
+  "market_cap",
+  "enterprise_value",
+  "pe_ratio",
+  "ps_ratio",
+  "pb_ratio",
+] as const;
 export type ProfileField = (typeof profileFields)[number];
 
 export interface ProfileRow {
@@ -97,7 +106,11 @@ export function validateProfileCsv(text: string): ProfileImportResult {
         ...fields.filter((field) => earlier.values[field] !== values[field]),
       ];
       if (differing.length === 0) duplicateLines.push(line);
-      else errors.push({ line, reason: `${symbol} already has a profile on line ${earlier.line} with a different ${differing.join(", ")}; a file holds one profile per symbol` });
+      else
+        errors.push({
+          line,
+          reason: `${symbol} already has a profile on line ${earlier.line} with a different ${differing.join(", ")}; a file holds one profile per symbol`,
+        });
       continue;
     }
     firstBySymbol.set(symbol, row);

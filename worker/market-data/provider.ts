@@ -159,7 +159,9 @@ export interface MarketDataProviderConfig extends ProviderContext {
 export function createMarketDataProvider(config: MarketDataProviderConfig): MarketDataProvider {
   const name = config.name.trim().toLowerCase();
   if (!isMarketDataProviderName(name)) {
-    throw new Error(`unknown market data provider "${config.name}"; known providers: ${marketDataProviderNames.join(", ")}`);
+    throw new Error(
+      `unknown market data provider "${config.name}"; known providers: ${marketDataProviderNames.join(", ")}`,
+    );
   }
   return marketDataProviders[name](config);
 }

@@ -136,14 +136,78 @@ const marketVol = 0.011;
 
 const etfSpecs: readonly EtfSpec[] = [
   { symbol: "SPY", name: "SPDR S&P 500 ETF", marketBeta: 1, shocks: {}, ownVol: 0, startPrice: 560, assets: 5.6e11 },
-  { symbol: "TLT", name: "iShares 20+ Year Treasury Bond ETF", marketBeta: -0.2, shocks: { rates: 0.0085 }, ownVol: 0.001, startPrice: 92, assets: 5.8e10 },
-  { symbol: "VTV", name: "Vanguard Value ETF", marketBeta: 0.9, shocks: { rates: -0.0012, growthValue: -0.0035, size: 0.001 }, ownVol: 0.002, startPrice: 170, assets: 1.3e11 },
-  { symbol: "VUG", name: "Vanguard Growth ETF", marketBeta: 1.1, shocks: { rates: 0.001, growthValue: 0.005 }, ownVol: 0.0025, startPrice: 400, assets: 1.5e11 },
-  { symbol: "MTUM", name: "iShares MSCI USA Momentum Factor ETF", marketBeta: 1.0, shocks: { growthValue: 0.002, momentum: 0.0055 }, ownVol: 0.002, startPrice: 200, assets: 1.2e10 },
-  { symbol: "QUAL", name: "iShares MSCI USA Quality Factor ETF", marketBeta: 0.98, shocks: { growthValue: 0.001, defensive: 0.0036 }, ownVol: 0.003, startPrice: 175, assets: 4.7e10 },
-  { symbol: "IWM", name: "iShares Russell 2000 ETF", marketBeta: 1.15, shocks: { size: 0.0072, rates: -0.001 }, ownVol: 0.002, startPrice: 220, assets: 6.5e10 },
-  { symbol: "USMV", name: "iShares MSCI USA Min Vol Factor ETF", marketBeta: 0.72, shocks: { defensive: 0.004, rates: 0.0012 }, ownVol: 0.0015, startPrice: 90, assets: 2.4e10 },
-  { symbol: "QQQ", name: "Invesco QQQ Trust", marketBeta: 1.18, shocks: { growthValue: 0.005, rates: 0.001 }, ownVol: 0.0025, startPrice: 490, assets: 3.0e11 },
+  {
+    symbol: "TLT",
+    name: "iShares 20+ Year Treasury Bond ETF",
+    marketBeta: -0.2,
+    shocks: { rates: 0.0085 },
+    ownVol: 0.001,
+    startPrice: 92,
+    assets: 5.8e10,
+  },
+  {
+    symbol: "VTV",
+    name: "Vanguard Value ETF",
+    marketBeta: 0.9,
+    shocks: { rates: -0.0012, growthValue: -0.0035, size: 0.001 },
+    ownVol: 0.002,
+    startPrice: 170,
+    assets: 1.3e11,
+  },
+  {
+    symbol: "VUG",
+    name: "Vanguard Growth ETF",
+    marketBeta: 1.1,
+    shocks: { rates: 0.001, growthValue: 0.005 },
+    ownVol: 0.0025,
+    startPrice: 400,
+    assets: 1.5e11,
+  },
+  {
+    symbol: "MTUM",
+    name: "iShares MSCI USA Momentum Factor ETF",
+    marketBeta: 1.0,
+    shocks: { growthValue: 0.002, momentum: 0.0055 },
+    ownVol: 0.002,
+    startPrice: 200,
+    assets: 1.2e10,
+  },
+  {
+    symbol: "QUAL",
+    name: "iShares MSCI USA Quality Factor ETF",
+    marketBeta: 0.98,
+    shocks: { growthValue: 0.001, defensive: 0.0036 },
+    ownVol: 0.003,
+    startPrice: 175,
+    assets: 4.7e10,
+  },
+  {
+    symbol: "IWM",
+    name: "iShares Russell 2000 ETF",
+    marketBeta: 1.15,
+    shocks: { size: 0.0072, rates: -0.001 },
+    ownVol: 0.002,
+    startPrice: 220,
+    assets: 6.5e10,
+  },
+  {
+    symbol: "USMV",
+    name: "iShares MSCI USA Min Vol Factor ETF",
+    marketBeta: 0.72,
+    shocks: { defensive: 0.004, rates: 0.0012 },
+    ownVol: 0.0015,
+    startPrice: 90,
+    assets: 2.4e10,
+  },
+  {
+    symbol: "QQQ",
+    name: "Invesco QQQ Trust",
+    marketBeta: 1.18,
+    shocks: { growthValue: 0.005, rates: 0.001 },
+    ownVol: 0.0025,
+    startPrice: 490,
+    assets: 3.0e11,
+  },
 ];
 
 interface SectorSpec {
@@ -162,19 +226,146 @@ interface SectorSpec {
 }
 
 const sectors: readonly SectorSpec[] = [
-  { sector: "Information Technology", industries: ["Software", "Semiconductors", "IT Services"], marketBeta: 1.25, rates: 0.05, tilts: { VUG: 0.35, MTUM: 0.15, QUAL: 0.1 }, pe: 32, ps: 7, pb: 9, debt: 0.02 },
-  { sector: "Health Care", industries: ["Pharmaceuticals", "Biotechnology", "Health Care Equipment"], marketBeta: 0.85, rates: 0.05, tilts: { QUAL: 0.2, USMV: 0.15 }, pe: 24, ps: 4.5, pb: 5, debt: 0.1 },
-  { sector: "Financials", industries: ["Banks", "Insurance", "Capital Markets"], marketBeta: 1.1, rates: -0.25, tilts: { VTV: 0.4 }, pe: 13, ps: 2.5, pb: 1.4, debt: null },
-  { sector: "Consumer Discretionary", industries: ["Retail", "Automobiles", "Hotels & Leisure"], marketBeta: 1.2, rates: 0, tilts: { VUG: 0.15 }, pe: 22, ps: 1.8, pb: 5, debt: 0.2 },
-  { sector: "Industrials", industries: ["Machinery", "Aerospace & Defense", "Transportation"], marketBeta: 1.05, rates: -0.05, tilts: { VTV: 0.2 }, pe: 20, ps: 2, pb: 4, debt: 0.2 },
-  { sector: "Energy", industries: ["Oil & Gas", "Energy Equipment"], marketBeta: 0.95, rates: -0.15, tilts: { VTV: 0.35, MTUM: -0.1 }, pe: 11, ps: 1.2, pb: 1.8, debt: 0.25 },
-  { sector: "Utilities", industries: ["Electric Utilities", "Gas Utilities"], marketBeta: 0.5, rates: 0.35, tilts: { USMV: 0.45, VTV: 0.15 }, pe: 18, ps: 2.5, pb: 1.9, debt: 0.6 },
-  { sector: "Consumer Staples", industries: ["Food Products", "Beverages", "Household Products"], marketBeta: 0.6, rates: 0.15, tilts: { USMV: 0.35, QUAL: 0.2 }, pe: 21, ps: 1.6, pb: 5, debt: 0.2 },
-  { sector: "Real Estate", industries: ["REITs", "Real Estate Services"], marketBeta: 0.9, rates: 0.4, tilts: { VTV: 0.2, USMV: 0.1 }, pe: 35, ps: 6, pb: 2, debt: 0.5 },
-  { sector: "Communication Services", industries: ["Media", "Telecom Services", "Interactive Media"], marketBeta: 1.0, rates: 0, tilts: { VUG: 0.2 }, pe: 19, ps: 3, pb: 3, debt: 0.25 },
+  {
+    sector: "Information Technology",
+    industries: ["Software", "Semiconductors", "IT Services"],
+    marketBeta: 1.25,
+    rates: 0.05,
+    tilts: { VUG: 0.35, MTUM: 0.15, QUAL: 0.1 },
+    pe: 32,
+    ps: 7,
+    pb: 9,
+    debt: 0.02,
+  },
+  {
+    sector: "Health Care",
+    industries: ["Pharmaceuticals", "Biotechnology", "Health Care Equipment"],
+    marketBeta: 0.85,
+    rates: 0.05,
+    tilts: { QUAL: 0.2, USMV: 0.15 },
+    pe: 24,
+    ps: 4.5,
+    pb: 5,
+    debt: 0.1,
+  },
+  {
+    sector: "Financials",
+    industries: ["Banks", "Insurance", "Capital Markets"],
+    marketBeta: 1.1,
+    rates: -0.25,
+    tilts: { VTV: 0.4 },
+    pe: 13,
+    ps: 2.5,
+    pb: 1.4,
+    debt: null,
+  },
+  {
+    sector: "Consumer Discretionary",
+    industries: ["Retail", "Automobiles", "Hotels & Leisure"],
+    marketBeta: 1.2,
+    rates: 0,
+    tilts: { VUG: 0.15 },
+    pe: 22,
+    ps: 1.8,
+    pb: 5,
+    debt: 0.2,
+  },
+  {
+    sector: "Industrials",
+    industries: ["Machinery", "Aerospace & Defense", "Transportation"],
+    marketBeta: 1.05,
+    rates: -0.05,
+    tilts: { VTV: 0.2 },
+    pe: 20,
+    ps: 2,
+    pb: 4,
+    debt: 0.2,
+  },
+  {
+    sector: "Energy",
+    industries: ["Oil & Gas", "Energy Equipment"],
+    marketBeta: 0.95,
+    rates: -0.15,
+    tilts: { VTV: 0.35, MTUM: -0.1 },
+    pe: 11,
+    ps: 1.2,
+    pb: 1.8,
+    debt: 0.25,
+  },
+  {
+    sector: "Utilities",
+    industries: ["Electric Utilities", "Gas Utilities"],
+    marketBeta: 0.5,
+    rates: 0.35,
+    tilts: { USMV: 0.45, VTV: 0.15 },
+    pe: 18,
+    ps: 2.5,
+    pb: 1.9,
+    debt: 0.6,
+  },
+  {
+    sector: "Consumer Staples",
+    industries: ["Food Products", "Beverages", "Household Products"],
+    marketBeta: 0.6,
+    rates: 0.15,
+    tilts: { USMV: 0.35, QUAL: 0.2 },
+    pe: 21,
+    ps: 1.6,
+    pb: 5,
+    debt: 0.2,
+  },
+  {
+    sector: "Real Estate",
+    industries: ["REITs", "Real Estate Services"],
+    marketBeta: 0.9,
+    rates: 0.4,
+    tilts: { VTV: 0.2, USMV: 0.1 },
+    pe: 35,
+    ps: 6,
+    pb: 2,
+    debt: 0.5,
+  },
+  {
+    sector: "Communication Services",
+    industries: ["Media", "Telecom Services", "Interactive Media"],
+    marketBeta: 1.0,
+    rates: 0,
+    tilts: { VUG: 0.2 },
+    pe: 19,
+    ps: 3,
+    pb: 3,
+    debt: 0.25,
+  },
 ];
 
-const nameStems = ["Ald", "Bren", "Cor", "Dax", "Elv", "Fen", "Gal", "Hal", "Ist", "Jor", "Kel", "Lum", "Mar", "Nor", "Orv", "Pel", "Quin", "Ros", "Sel", "Tor", "Ulm", "Ver", "Wyn", "Xan", "Yor", "Zel"];
+const nameStems = [
+  "Ald",
+  "Bren",
+  "Cor",
+  "Dax",
+  "Elv",
+  "Fen",
+  "Gal",
+  "Hal",
+  "Ist",
+  "Jor",
+  "Kel",
+  "Lum",
+  "Mar",
+  "Nor",
+  "Orv",
+  "Pel",
+  "Quin",
+  "Ros",
+  "Sel",
+  "Tor",
+  "Ulm",
+  "Ver",
+  "Wyn",
+  "Xan",
+  "Yor",
+  "Zel",
+];
 const nameEndings = ["era", "ion", "ex", "ara", "on", "is", "ix", "ent", "ica", "ora"];
 const nameSuffixes = ["Inc.", "Corp.", "Holdings", "Group", "Co."];
 
@@ -375,7 +566,8 @@ function drawEquity(seed: number, index: number, model: SyntheticModel, withGaps
   const peRatio = random() < 0.08 ? null : round(sector.pe * Math.exp(0.35 * normal()), 2);
   const psRatio = random() < 0.03 ? null : round(sector.ps * Math.exp(0.45 * normal()), 2);
   const pbRatio = random() < 0.04 ? null : round(sector.pb * Math.exp(0.4 * normal()), 2);
-  const enterpriseValue = sector.debt === null ? null : Math.round(marketCap * (1 + sector.debt * Math.exp(0.5 * normal())));
+  const enterpriseValue =
+    sector.debt === null ? null : Math.round(marketCap * (1 + sector.debt * Math.exp(0.5 * normal())));
 
   return {
     instrument: {
@@ -424,7 +616,13 @@ export function generateSyntheticMarket(options: SyntheticMarketOptions): Synthe
   const dayReturns = new Float64Array(days);
 
   // Prices compound the day's simple return; 4 decimals like a data vendor's adjusted closes.
-  const writePath = (slot: number, startPrice: number, baseVolume: number, normal: () => number, kind: SyntheticGapKind | null) => {
+  const writePath = (
+    slot: number,
+    startPrice: number,
+    baseVolume: number,
+    normal: () => number,
+    kind: SyntheticGapKind | null,
+  ) => {
     let close = startPrice;
     let first = -1;
     let last = -1;

@@ -21,7 +21,10 @@ import { betaSymbolOf, isHeldOn, type AggregationInput, type HoldingInput } from
 
 /** The latest date with symbol metrics, or null before the first batch. */
 export async function latestMetricsDate(db: Database): Promise<string | null> {
-  const row = await db.select({ date: max(symbolDailyMetrics.metricsDate) }).from(symbolDailyMetrics).get();
+  const row = await db
+    .select({ date: max(symbolDailyMetrics.metricsDate) })
+    .from(symbolDailyMetrics)
+    .get();
   return row?.date ?? null;
 }
 
@@ -32,16 +35,30 @@ export async function analyticsDate(db: Database, date: string | undefined): Pro
     if (latest === null) throw new ApiError(404, "NO_DATA", "no symbol metrics exist yet: run the batch first");
     return latest;
   }
-  const found = await db.select({ symbol: symbolDailyMetrics.symbol }).from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, date)).limit(1).get();
-  if (!found) throw new ApiError(404, "NO_DATA", `no symbol metrics for ${date}: not a trading day, or its batch has not run`);
+  const found = await db
+    .select({ symbol: symbolDailyMetrics.symbol })
+    .from(symbolDailyMetrics)
+    .where(eq(symbolDailyMetrics.metricsDate, date))
+    .limit(1)
+    .get();
+  if (!found)
+    throw new ApiError(404, "NO_DATA", `no symbol metrics for ${date}: not a trading day, or its batch has not run`);
   return date;
 }
 
 /** The aggregation input of `holdings` and `cash` on `date`, for every active factor or the keys given. */
-export async function aggregationInputFor(db: Database, date: string, holdings: readonly HoldingInput[], cash: number, factorKeys?: readonly string[]): Promise<AggregationInput> {
+export async function aggregationInputFor(
+  db: Database,
+  date: string,
+  holdings: readonly HoldingInput[],
+  cash: number,
+  factorKeys?: readonly string[],
+): Promise<AggregationInput> {
   const active = await loadActiveFactors(db);
   const factors = factorKeys === undefined ? active : active.filter((factor) => factorKeys.includes(factor.key));
-  const symbols = [...new Set(holdings.filter((h) => h.instrument !== "private" && isHeldOn(h, date)).map(betaSymbolOf))];
+  const symbols = [
+    ...new Set(holdings.filter((h) => h.instrument !== "private" && isHeldOn(h, date)).map(betaSymbolOf)),
+  ];
   const closes = new Map<string, number>();
   const [prices, betas] = await Promise.all([
     symbols.length === 0

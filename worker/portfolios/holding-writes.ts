@@ -32,7 +32,8 @@ export function marketSymbolsOf(rows: readonly PositionInsert[]): Map<string, As
   for (const row of rows) {
     if (row.instrument === "private") continue;
     if (row.instrument === "option") {
-      if (row.underlyingSymbol && !bySymbol.has(row.underlyingSymbol)) bySymbol.set(row.underlyingSymbol, "option_underlying");
+      if (row.underlyingSymbol && !bySymbol.has(row.underlyingSymbol))
+        bySymbol.set(row.underlyingSymbol, "option_underlying");
     } else bySymbol.set(row.symbol, row.instrument === "etf" ? "etf" : "equity");
   }
   return bySymbol;
@@ -51,7 +52,10 @@ function secondsToUtcMidnight(now = Date.now()): number {
 async function symbolsNotInUniverse(db: Database, symbols: readonly string[]): Promise<string[]> {
   const known = new Set<string>();
   for (const slice of chunk(symbols, symbolsPerLookup)) {
-    const rows = await db.select({ symbol: symbolUniverse.symbol }).from(symbolUniverse).where(inArray(symbolUniverse.symbol, slice));
+    const rows = await db
+      .select({ symbol: symbolUniverse.symbol })
+      .from(symbolUniverse)
+      .where(inArray(symbolUniverse.symbol, slice));
     for (const row of rows) known.add(row.symbol);
   }
   return symbols.filter((symbol) => !known.has(symbol));
@@ -97,7 +101,13 @@ export async function planHoldingWrites(
   const fresh = bySymbol.size === 0 ? [] : await symbolsNotInUniverse(db, [...bySymbol.keys()]);
   if (fresh.length > 0) {
     const used =
-      (await db.select({ n: count() }).from(symbolUniverse).where(and(eq(symbolUniverse.addedBy, tenant), eq(symbolUniverse.firstSeenDate, date))).get())?.n ?? 0;
+      (
+        await db
+          .select({ n: count() })
+          .from(symbolUniverse)
+          .where(and(eq(symbolUniverse.addedBy, tenant), eq(symbolUniverse.firstSeenDate, date)))
+          .get()
+      )?.n ?? 0;
     if (used + fresh.length > limits.newSymbolsPerDay) {
       const retryAfter = secondsToUtcMidnight();
       throw new ApiError(
@@ -106,7 +116,12 @@ export async function planHoldingWrites(
         `${fresh.length} of these symbols are new to the service (e.g. ${fresh.slice(0, 5).join(", ")}); ` +
           `with ${used} added today that is over the ${limits.newSymbolsPerDay} new symbols a tenant may add per day (MAX_NEW_SYMBOLS_PER_DAY); ` +
           `the quota resets at midnight UTC`,
-        [{ path: "symbol", message: `at most ${limits.newSymbolsPerDay} new symbols per day; ${Math.max(0, limits.newSymbolsPerDay - used)} left today` }],
+        [
+          {
+            path: "symbol",
+            message: `at most ${limits.newSymbolsPerDay} new symbols per day; ${Math.max(0, limits.newSymbolsPerDay - used)} left today`,
+          },
+        ],
         { "Retry-After": String(retryAfter) },
       );
     }
@@ -114,18 +129,32 @@ export async function planHoldingWrites(
   const before: Write[] = chunk(fresh, universeRowsPerStatement).map((slice) =>
     db
       .insert(symbolUniverse)
-      .values(slice.map((symbol) => ({ symbol, assetType: bySymbol.get(symbol) ?? "equity", firstSeenDate: date, lastSeenDate: date, addedBy: tenant })))
+      .values(
+        slice.map((symbol) => ({
+          symbol,
+          assetType: bySymbol.get(symbol) ?? "equity",
+          firstSeenDate: date,
+          lastSeenDate: date,
+          addedBy: tenant,
+        })),
+      )
       .onConflictDoNothing()
       .returning({ symbol: symbolUniverse.symbol }),
   );
   const after: Write[] =
-    options.added > 0 ? [capGuard("select count(*) from positions where portfolio_id = ?", [portfolioId], limits.positionsPerPortfolio)] : [];
+    options.added > 0
+      ? [capGuard("select count(*) from positions where portfolio_id = ?", [portfolioId], limits.positionsPerPortfolio)]
+      : [];
   return { before, after };
 }
 
 /** Whether a failed write batch was stopped by a cap guard (capGuard's json() error). */
 export function isCapGuardFailure(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 6; depth++, current = current.cause) {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof Error && depth < 6;
+    depth++, current = current.cause
+  ) {
     if (/malformed JSON/i.test(current.message)) return true;
   }
   return false;

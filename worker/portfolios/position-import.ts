@@ -31,7 +31,12 @@ export interface ImportLineError {
 function importFailed(errors: ImportLineError[]): ApiError {
   const listed = errors.slice(0, maxListedErrors);
   const more = errors.length > listed.length ? ` (the first ${listed.length} listed)` : "";
-  return new ApiError(400, "VALIDATION_ERROR", `${errors.length} error(s) in the CSV${more}; nothing was imported`, listed);
+  return new ApiError(
+    400,
+    "VALIDATION_ERROR",
+    `${errors.length} error(s) in the CSV${more}; nothing was imported`,
+    listed,
+  );
 }
 
 export async function importPositionsCsv(
@@ -42,31 +47,58 @@ export async function importPositionsCsv(
   planWrites: (rows: readonly PositionInsert[]) => Promise<HoldingWritePlan>,
 ) {
   const contentType = request.headers.get("content-type") ?? "";
-  if (!/^text\/csv\b/i.test(contentType)) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `send the positions as text/csv (got ${contentType || "no Content-Type"})`);
+  if (!/^text\/csv\b/i.test(contentType))
+    throw new ApiError(
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      `send the positions as text/csv (got ${contentType || "no Content-Type"})`,
+    );
   const text = await readBodyText(request, maxPositionImportBytes);
   const parsed = parseCsv(text);
-  const errors: ImportLineError[] = parsed.errors.map((error) => ({ line: error.line, path: "", message: error.reason }));
+  const errors: ImportLineError[] = parsed.errors.map((error) => ({
+    line: error.line,
+    path: "",
+    message: error.reason,
+  }));
   const [header, ...records] = parsed.records;
   if (!header) throw importFailed([{ line: 1, path: "", message: "the file is empty; expected a header row" }]);
   const columns = header.fields.map((field) => field.trim().toLowerCase());
   const known = new Set<string>(positionCsvColumns);
   columns.forEach((column, index) => {
-    if (!known.has(column)) errors.push({ line: header.line, path: column || `column ${index + 1}`, message: `unknown column "${header.fields[index]}"; columns are ${positionCsvColumns.join(", ")}` });
+    if (!known.has(column))
+      errors.push({
+        line: header.line,
+        path: column || `column ${index + 1}`,
+        message: `unknown column "${header.fields[index]}"; columns are ${positionCsvColumns.join(", ")}`,
+      });
   });
   const seen = new Set<string>();
   for (const column of columns) {
     if (seen.has(column)) errors.push({ line: header.line, path: column, message: `column ${column} appears twice` });
     seen.add(column);
   }
-  for (const column of requiredColumns) if (!seen.has(column)) errors.push({ line: header.line, path: column, message: `the header lacks the required column ${column}` });
+  for (const column of requiredColumns)
+    if (!seen.has(column))
+      errors.push({ line: header.line, path: column, message: `the header lacks the required column ${column}` });
   if (records.length === 0) errors.push({ line: header.line, path: "", message: "no positions after the header" });
-  if (records.length > maxPositionImportRows) throw importFailed([{ line: records[maxPositionImportRows]!.line, path: "", message: `at most ${maxPositionImportRows} positions per import` }]);
+  if (records.length > maxPositionImportRows)
+    throw importFailed([
+      {
+        line: records[maxPositionImportRows]!.line,
+        path: "",
+        message: `at most ${maxPositionImportRows} positions per import`,
+      },
+    ]);
   if (errors.length > 0) throw importFailed(errors);
 
   const bodies: (PositionCreate & { line: number })[] = [];
   for (const record of records) {
     if (record.fields.length !== columns.length) {
-      errors.push({ line: record.line, path: "", message: `expected ${columns.length} fields, found ${record.fields.length}` });
+      errors.push({
+        line: record.line,
+        path: "",
+        message: `expected ${columns.length} fields, found ${record.fields.length}`,
+      });
       continue;
     }
     const input: Record<string, unknown> = {};
@@ -87,7 +119,8 @@ export async function importPositionsCsv(
     if (!lineOk) continue;
     const result = positionCreateSchema.safeParse(input);
     if (!result.success) {
-      for (const issue of result.error.issues) errors.push({ line: record.line, path: issue.path.map(String).join("."), message: issue.message });
+      for (const issue of result.error.issues)
+        errors.push({ line: record.line, path: issue.path.map(String).join("."), message: issue.message });
       continue;
     }
     bodies.push({ ...result.data, line: record.line });
@@ -95,12 +128,29 @@ export async function importPositionsCsv(
   if (errors.length > 0) throw importFailed(errors);
 
   const rows = bodies.map(({ line, ...body }) => ({ ...positionRow(portfolioId, crypto.randomUUID(), body), line }));
-  const deletions: Write[] = mode === "replace" ? [db.delete(positions).where(eq(positions.portfolioId, portfolioId)).returning({ id: positions.id, openedOn: positions.openedOn })] : [];
+  const deletions: Write[] =
+    mode === "replace"
+      ? [
+          db
+            .delete(positions)
+            .where(eq(positions.portfolioId, portfolioId))
+            .returning({ id: positions.id, openedOn: positions.openedOn }),
+        ]
+      : [];
   const inserts: Write[] = [];
-  for (let i = 0; i < rows.length; i += 500) inserts.push(db.insert(positions).values(rows.slice(i, i + 500)).returning({ id: positions.id }));
+  for (let i = 0; i < rows.length; i += 500)
+    inserts.push(
+      db
+        .insert(positions)
+        .values(rows.slice(i, i + 500))
+        .returning({ id: positions.id }),
+    );
   // Deletions first (replace), then the universe and the rows, in one transaction.
   // The replaced positions' earliest opened_on matters to the history too: read it first.
-  const replaced = mode === "replace" ? await db.select({ openedOn: positions.openedOn }).from(positions).where(eq(positions.portfolioId, portfolioId)) : [];
+  const replaced =
+    mode === "replace"
+      ? await db.select({ openedOn: positions.openedOn }).from(positions).where(eq(positions.portfolioId, portfolioId))
+      : [];
   const plan = await planWrites(rows);
   const counts = await runTransaction(db, [...deletions, ...plan.before, ...inserts, ...plan.after]);
   const deleted = deletions.length > 0 ? (counts[0] ?? 0) : 0;

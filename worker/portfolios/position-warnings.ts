@@ -30,8 +30,13 @@ export interface PositionWarning {
 }
 
 /** The warnings of `rows` (with their CSV lines when imported), in row order. */
-export async function positionWarnings(db: Database, rows: readonly (PositionInsert & { line?: number })[], today: string): Promise<PositionWarning[]> {
-  const betaSymbolOf = (row: PositionInsert) => (row.instrument === "option" ? (row.underlyingSymbol ?? row.symbol) : row.symbol);
+export async function positionWarnings(
+  db: Database,
+  rows: readonly (PositionInsert & { line?: number })[],
+  today: string,
+): Promise<PositionWarning[]> {
+  const betaSymbolOf = (row: PositionInsert) =>
+    row.instrument === "option" ? (row.underlyingSymbol ?? row.symbol) : row.symbol;
   const symbols = [...new Set(rows.filter((row) => row.instrument !== "private").map(betaSymbolOf))];
   if (symbols.length === 0) return [];
   const [closes, date] = await Promise.all([
@@ -52,13 +57,18 @@ export async function positionWarnings(db: Database, rows: readonly (PositionIns
         .from(symbolFactorExposures)
         .where(and(eq(symbolFactorExposures.calculationDate, date), inArray(symbolFactorExposures.symbol, symbols))),
       db
-        .select({ symbol: symbolBetaGaps.symbol, reason: symbolBetaGaps.reason, detail: sql<string>`min(${symbolBetaGaps.detail})` })
+        .select({
+          symbol: symbolBetaGaps.symbol,
+          reason: symbolBetaGaps.reason,
+          detail: sql<string>`min(${symbolBetaGaps.detail})`,
+        })
         .from(symbolBetaGaps)
         .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, symbols)))
         .groupBy(symbolBetaGaps.symbol, symbolBetaGaps.reason),
     ]);
     for (const row of betaRows) withBetas.add(row.symbol);
-    for (const row of gapRows) if (!gaps.has(row.symbol)) gaps.set(row.symbol, { reason: row.reason, detail: row.detail });
+    for (const row of gapRows)
+      if (!gaps.has(row.symbol)) gaps.set(row.symbol, { reason: row.reason, detail: row.detail });
   }
 
   const warnings: PositionWarning[] = [];
@@ -67,19 +77,37 @@ export async function positionWarnings(db: Database, rows: readonly (PositionIns
     const symbol = betaSymbolOf(row);
     const at = { ...(row.line === undefined ? {} : { line: row.line }), position_id: row.id, symbol: row.symbol };
     if (isExpiredOn({ instrument: row.instrument, expiry: row.expiry ?? null }, today)) {
-      warnings.push({ ...at, reason: "expired", detail: `the option expired on ${row.expiry}: it is left out of every number from then on` });
+      warnings.push({
+        ...at,
+        reason: "expired",
+        detail: `the option expired on ${row.expiry}: it is left out of every number from then on`,
+      });
       continue;
     }
     const range = closeRange.get(symbol);
     if (!range) {
-      warnings.push({ ...at, reason: "no_prices", detail: `no close of ${symbol} is stored: the position is left out of every number until its prices are imported` });
+      warnings.push({
+        ...at,
+        reason: "no_prices",
+        detail: `no close of ${symbol} is stored: the position is left out of every number until its prices are imported`,
+      });
       continue;
     }
     if (date === null || withBetas.has(symbol)) continue;
     const gap = gaps.get(symbol);
     if (gap?.reason === "stale_prices") warnings.push({ ...at, reason: "stale_prices", detail: gap.detail });
-    else if (gap) warnings.push({ ...at, reason: "no_betas", detail: `${symbol} has no betas on ${date}: ${gap.reason}: ${gap.detail}` });
-    else warnings.push({ ...at, reason: "not_computed", detail: `${symbol} has no betas yet (closes ${range.first} to ${range.last}); the next batch run computes them` });
+    else if (gap)
+      warnings.push({
+        ...at,
+        reason: "no_betas",
+        detail: `${symbol} has no betas on ${date}: ${gap.reason}: ${gap.detail}`,
+      });
+    else
+      warnings.push({
+        ...at,
+        reason: "not_computed",
+        detail: `${symbol} has no betas yet (closes ${range.first} to ${range.last}); the next batch run computes them`,
+      });
   }
   return warnings;
 }

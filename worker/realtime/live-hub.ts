@@ -94,16 +94,31 @@ export class LiveHub extends DurableObject<Env> {
 
   async status(): Promise<LiveHubStatus> {
     const row = this.ctx.storage.sql.exec<{ payload: string }>("select payload from events where id = 1").toArray()[0];
-    return { ok: true, connections: this.ctx.getWebSockets().length, lastEvent: row ? (JSON.parse(row.payload) as BatchCompleted) : null };
+    return {
+      ok: true,
+      connections: this.ctx.getWebSockets().length,
+      lastEvent: row ? (JSON.parse(row.payload) as BatchCompleted) : null,
+    };
   }
 
   /**
    * Keeps a single-use ticket for `caller`, signed by the Worker (./tickets.ts) for this hub and
    * valid until `expiresAt`: the hub accepts only tickets it keeps, once.
    */
-  async issueTicket(caller: { sub: string; org: string | null; permissions: string[] }, ticket: string, expiresAt: number): Promise<{ ticket: string; expires_at: string }> {
+  async issueTicket(
+    caller: { sub: string; org: string | null; permissions: string[] },
+    ticket: string,
+    expiresAt: number,
+  ): Promise<{ ticket: string; expires_at: string }> {
     this.ctx.storage.sql.exec("delete from tickets where expires_at <= ?", Date.now());
-    this.ctx.storage.sql.exec("insert into tickets (ticket, sub, org, permissions, expires_at) values (?, ?, ?, ?, ?)", ticket, caller.sub, caller.org, JSON.stringify(caller.permissions), expiresAt);
+    this.ctx.storage.sql.exec(
+      "insert into tickets (ticket, sub, org, permissions, expires_at) values (?, ?, ?, ?, ?)",
+      ticket,
+      caller.sub,
+      caller.org,
+      JSON.stringify(caller.permissions),
+      expiresAt,
+    );
     return { ticket, expires_at: new Date(expiresAt).toISOString() };
   }
 
@@ -121,7 +136,10 @@ export class LiveHub extends DurableObject<Env> {
     const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
     // Consumed whatever happens next: a ticket is good for one attempt.
     const row = this.ctx.storage.sql
-      .exec<{ sub: string; org: string | null; permissions: string; expires_at: number }>("delete from tickets where ticket = ? returning sub, org, permissions, expires_at", ticket)
+      .exec<{ sub: string; org: string | null; permissions: string; expires_at: number }>(
+        "delete from tickets where ticket = ? returning sub, org, permissions, expires_at",
+        ticket,
+      )
       .toArray()[0];
     if (!row) return unauthorized("the ticket is unknown or was already used");
     if (row.expires_at <= Date.now()) return unauthorized("the ticket has expired");
@@ -131,7 +149,12 @@ export class LiveHub extends DurableObject<Env> {
     const open = this.ctx.getWebSockets(tag).length;
     if (open >= limits.socketsPerUser) {
       return Response.json(
-        { error: { code: "TOO_MANY_SOCKETS", message: `you have ${open} live sockets open, the most one user may (LIVE_MAX_SOCKETS_PER_USER); close one first` } },
+        {
+          error: {
+            code: "TOO_MANY_SOCKETS",
+            message: `you have ${open} live sockets open, the most one user may (LIVE_MAX_SOCKETS_PER_USER); close one first`,
+          },
+        },
         { status: 429, headers: { "Retry-After": String(heartbeatSeconds) } },
       );
     }
@@ -148,7 +171,12 @@ export class LiveHub extends DurableObject<Env> {
     };
     this.ctx.acceptWebSocket(server, [tag]);
     server.serializeAttachment(state);
-    send(server, { type: "welcome", sub: row.sub, hub: decodeHubName(ticket.split(".")[0] ?? "") ?? "", heartbeat_seconds: heartbeatSeconds });
+    send(server, {
+      type: "welcome",
+      sub: row.sub,
+      hub: decodeHubName(ticket.split(".")[0] ?? "") ?? "",
+      heartbeat_seconds: heartbeatSeconds,
+    });
     logEvent("info", "live.connected", { sub: row.sub, connections: this.ctx.getWebSockets().length });
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -162,12 +190,24 @@ export class LiveHub extends DurableObject<Env> {
       ws.serializeAttachment(state);
       if (!allowed) {
         // Answered without a database query: a flood costs the hub next to nothing, and ends the socket.
-        this.#refuse(ws, state, "RATE_LIMITED", `at most ${quotas(this.env).messagesPerSecond} messages per second (LIVE_MAX_MESSAGES_PER_SECOND)`);
+        this.#refuse(
+          ws,
+          state,
+          "RATE_LIMITED",
+          `at most ${quotas(this.env).messagesPerSecond} messages per second (LIVE_MAX_MESSAGES_PER_SECOND)`,
+        );
         return;
       }
       const size = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
       if (typeof message !== "string" || size > maxClientMessageBytes) {
-        this.#refuse(ws, state, "TOO_LARGE", typeof message === "string" ? `messages are at most ${maxClientMessageBytes} bytes` : "binary messages are not accepted");
+        this.#refuse(
+          ws,
+          state,
+          "TOO_LARGE",
+          typeof message === "string"
+            ? `messages are at most ${maxClientMessageBytes} bytes`
+            : "binary messages are not accepted",
+        );
         return;
       }
       const parsed = parseMessage(clientMessage, message);
@@ -194,16 +234,30 @@ export class LiveHub extends DurableObject<Env> {
       let replayed = 0;
       if (request.last_seq !== undefined && request.last_seq < seq) {
         const missed = this.ctx.storage.sql
-          .exec<{ seq: number; payload: string }>("select seq, payload from messages where topic = ? and seq > ? order by seq", request.portfolio_id, request.last_seq)
+          .exec<{ seq: number; payload: string }>(
+            "select seq, payload from messages where topic = ? and seq > ? order by seq",
+            request.portfolio_id,
+            request.last_seq,
+          )
           .toArray();
         if (missed.length === seq - request.last_seq) {
           for (const row of missed) ws.send(row.payload);
           replayed = missed.length;
         } else {
-          send(ws, { type: "resync", portfolio_id: request.portfolio_id, seq, reason: `messages after ${request.last_seq} are no longer kept; refetch the exposures` });
+          send(ws, {
+            type: "resync",
+            portfolio_id: request.portfolio_id,
+            seq,
+            reason: `messages after ${request.last_seq} are no longer kept; refetch the exposures`,
+          });
         }
       } else if (request.last_seq !== undefined && request.last_seq > seq) {
-        send(ws, { type: "resync", portfolio_id: request.portfolio_id, seq, reason: `sequence ${request.last_seq} is ahead of this hub's ${seq}; refetch the exposures` });
+        send(ws, {
+          type: "resync",
+          portfolio_id: request.portfolio_id,
+          seq,
+          reason: `sequence ${request.last_seq} is ahead of this hub's ${seq}; refetch the exposures`,
+        });
       }
       send(ws, { type: "subscribed", portfolio_id: request.portfolio_id, seq, replayed });
     } catch (error) {
@@ -239,9 +293,24 @@ export class LiveHub extends DurableObject<Env> {
       updates.map((update) => {
         const seq = this.#currentSeq(update.portfolio_id) + 1;
         const payload = JSON.stringify({ type: "exposures.updated", seq, ...update } satisfies ExposuresUpdated);
-        this.ctx.storage.sql.exec("insert into topics (topic, seq) values (?, ?) on conflict (topic) do update set seq = excluded.seq", update.portfolio_id, seq);
-        this.ctx.storage.sql.exec("insert into messages (topic, seq, payload, at) values (?, ?, ?, ?)", update.portfolio_id, seq, payload, now);
-        this.ctx.storage.sql.exec("delete from messages where topic = ? and (seq <= ? or at < ?)", update.portfolio_id, seq - replayWindowMessages, now - replayWindowSeconds * 1_000);
+        this.ctx.storage.sql.exec(
+          "insert into topics (topic, seq) values (?, ?) on conflict (topic) do update set seq = excluded.seq",
+          update.portfolio_id,
+          seq,
+        );
+        this.ctx.storage.sql.exec(
+          "insert into messages (topic, seq, payload, at) values (?, ?, ?, ?)",
+          update.portfolio_id,
+          seq,
+          payload,
+          now,
+        );
+        this.ctx.storage.sql.exec(
+          "delete from messages where topic = ? and (seq <= ? or at < ?)",
+          update.portfolio_id,
+          seq - replayWindowMessages,
+          now - replayWindowSeconds * 1_000,
+        );
         return { topic: update.portfolio_id, payload };
       }),
     );
@@ -271,7 +340,11 @@ export class LiveHub extends DurableObject<Env> {
 
   /** Batch progress goes to callers who may run the batch; a completed date to everyone. */
   async publishBatch(event: BatchProgress | BatchCompleted): Promise<{ delivered: number }> {
-    if (event.type === "batch.completed") this.ctx.storage.sql.exec("insert into events (id, payload) values (1, ?) on conflict (id) do update set payload = excluded.payload", JSON.stringify(event));
+    if (event.type === "batch.completed")
+      this.ctx.storage.sql.exec(
+        "insert into events (id, payload) values (1, ?) on conflict (id) do update set payload = excluded.payload",
+        JSON.stringify(event),
+      );
     const payload = JSON.stringify(event);
     let delivered = 0;
     for (const ws of this.ctx.getWebSockets()) {
@@ -288,13 +361,19 @@ export class LiveHub extends DurableObject<Env> {
   }
 
   #currentSeq(topic: string): number {
-    return this.ctx.storage.sql.exec<{ seq: number }>("select seq from topics where topic = ?", topic).toArray()[0]?.seq ?? 0;
+    return (
+      this.ctx.storage.sql.exec<{ seq: number }>("select seq from topics where topic = ?", topic).toArray()[0]?.seq ?? 0
+    );
   }
 
   async #mayRead(state: SocketState, portfolioId: string): Promise<boolean> {
     if (!state.permissions.includes("VIEW_FACTOR_ANALYTICS")) return false;
     const caller: Caller = { sub: state.sub, org: state.org, permissions: new Set(state.permissions) };
-    const row = await getDatabase(this.env).select({ id: portfolios.id }).from(portfolios).where(and(eq(portfolios.id, portfolioId), visiblePortfolios(caller))).get();
+    const row = await getDatabase(this.env)
+      .select({ id: portfolios.id })
+      .from(portfolios)
+      .where(and(eq(portfolios.id, portfolioId), visiblePortfolios(caller)))
+      .get();
     return row !== undefined;
   }
 
@@ -305,7 +384,10 @@ export class LiveHub extends DurableObject<Env> {
   #takeAllowance(state: SocketState): boolean {
     const rate = quotas(this.env).messagesPerSecond;
     const now = Date.now();
-    const allowance = Math.min(2 * rate, (state.allowance ?? 2 * rate) + ((now - (state.allowanceAt ?? now)) / 1000) * rate);
+    const allowance = Math.min(
+      2 * rate,
+      (state.allowance ?? 2 * rate) + ((now - (state.allowanceAt ?? now)) / 1000) * rate,
+    );
     state.allowanceAt = now;
     if (allowance < 1) {
       state.allowance = allowance;
@@ -316,7 +398,13 @@ export class LiveHub extends DurableObject<Env> {
   }
 
   /** Answers a refused message with an error; a socket that keeps sending them is closed (1008). */
-  #refuse(ws: WebSocket, stale: SocketState, code: "TOO_LARGE" | "MALFORMED" | "NOT_FOUND" | "RATE_LIMITED", message: string, portfolioId?: string): void {
+  #refuse(
+    ws: WebSocket,
+    stale: SocketState,
+    code: "TOO_LARGE" | "MALFORMED" | "NOT_FOUND" | "RATE_LIMITED",
+    message: string,
+    portfolioId?: string,
+  ): void {
     // The attachment as it is now: another message of the socket may have changed it meanwhile.
     const state = (ws.deserializeAttachment() as SocketState | null) ?? stale;
     state.errors++;

@@ -21,7 +21,11 @@ export const pongMessage = '{"type":"pong"}';
 const portfolioId = z.string().check(z.minLength(1), z.maxLength(100));
 const sequence = z.number().check(z.int(), z.gte(0));
 
-export const subscribeMessage = z.strictObject({ type: z.literal("subscribe"), portfolio_id: portfolioId, last_seq: z.optional(sequence) });
+export const subscribeMessage = z.strictObject({
+  type: z.literal("subscribe"),
+  portfolio_id: portfolioId,
+  last_seq: z.optional(sequence),
+});
 export const unsubscribeMessage = z.strictObject({ type: z.literal("unsubscribe"), portfolio_id: portfolioId });
 export const clientMessage = z.discriminatedUnion("type", [subscribeMessage, unsubscribeMessage]);
 export type ClientMessage = z.infer<typeof clientMessage>;
@@ -37,8 +41,18 @@ export const exposureValue = z.object({
   r_squared: z.optional(nullableNumber),
 });
 
-export const welcomeMessage = z.object({ type: z.literal("welcome"), sub: z.string(), hub: z.string(), heartbeat_seconds: z.number() });
-export const subscribedMessage = z.object({ type: z.literal("subscribed"), portfolio_id: z.string(), seq: sequence, replayed: z.number() });
+export const welcomeMessage = z.object({
+  type: z.literal("welcome"),
+  sub: z.string(),
+  hub: z.string(),
+  heartbeat_seconds: z.number(),
+});
+export const subscribedMessage = z.object({
+  type: z.literal("subscribed"),
+  portfolio_id: z.string(),
+  seq: sequence,
+  replayed: z.number(),
+});
 export const unsubscribedMessage = z.object({ type: z.literal("unsubscribed"), portfolio_id: z.string() });
 export const exposuresUpdatedMessage = z.object({
   type: z.literal("exposures.updated"),
@@ -50,9 +64,18 @@ export const exposuresUpdatedMessage = z.object({
   equity: nullableNumber,
   exposures: z.array(exposureValue),
 });
-export const resyncMessage = z.object({ type: z.literal("resync"), portfolio_id: z.string(), seq: sequence, reason: z.string() });
+export const resyncMessage = z.object({
+  type: z.literal("resync"),
+  portfolio_id: z.string(),
+  seq: sequence,
+  reason: z.string(),
+});
 /** What a run is: its trigger (`portfolio` for a portfolio's history run), its portfolio (null: all), and how many dates it computes. */
-export const batchRunFacts = z.object({ trigger: z.string(), portfolio_id: z.nullable(z.string()), dates_total: z.number() });
+export const batchRunFacts = z.object({
+  trigger: z.string(),
+  portfolio_id: z.nullable(z.string()),
+  dates_total: z.number(),
+});
 export const batchProgressMessage = z.object({
   type: z.literal("batch.progress"),
   run_id: z.string(),
@@ -71,7 +94,12 @@ export const batchCompletedMessage = z.object({
   summary: z.object({ phases_ok: z.number(), phases_failed: z.number(), portfolios_updated: z.number() }),
 });
 export const errorCodes = ["MALFORMED", "TOO_LARGE", "FORBIDDEN", "NOT_FOUND", "RATE_LIMITED", "INTERNAL"] as const;
-export const errorMessage = z.object({ type: z.literal("error"), code: z.enum(errorCodes), message: z.string(), portfolio_id: z.optional(z.string()) });
+export const errorMessage = z.object({
+  type: z.literal("error"),
+  code: z.enum(errorCodes),
+  message: z.string(),
+  portfolio_id: z.optional(z.string()),
+});
 
 export const serverMessage = z.discriminatedUnion("type", [
   welcomeMessage,
@@ -89,7 +117,10 @@ export type BatchProgress = z.infer<typeof batchProgressMessage>;
 export type BatchCompleted = z.infer<typeof batchCompletedMessage>;
 
 /** Parses a message from the other side; `null` with the reason when it is not one. */
-export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): { ok: true; message: z.infer<S> } | { ok: false; reason: string } {
+export function parseMessage<S extends z.ZodMiniType>(
+  schema: S,
+  text: string,
+): { ok: true; message: z.infer<S> } | { ok: false; reason: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -98,5 +129,8 @@ export function parseMessage<S extends z.ZodMiniType>(schema: S, text: string): 
   }
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, message: result.data as z.infer<S> };
-  return { ok: false, reason: result.error.issues.map((issue) => `${issue.path.join(".") || "(message)"}: ${issue.message}`).join("; ") };
+  return {
+    ok: false,
+    reason: result.error.issues.map((issue) => `${issue.path.join(".") || "(message)"}: ${issue.message}`).join("; "),
+  };
 }

@@ -21,14 +21,31 @@ export async function hubsOfPortfolios(db: Database, ids: readonly string[] | nu
 }
 
 /** The stored exposures of `ids` on `date` as live updates (every active factor; null where none). */
-export async function storedExposureUpdates(db: Database, ids: readonly string[], date: string, cause: ExposureUpdate["cause"]): Promise<ExposureUpdate[]> {
+export async function storedExposureUpdates(
+  db: Database,
+  ids: readonly string[],
+  date: string,
+  cause: ExposureUpdate["cause"],
+): Promise<ExposureUpdate[]> {
   if (ids.length === 0) return [];
   const [factors, exposures, snapshots] = await Promise.all([
     loadActiveFactors(db),
     db
-      .select({ portfolioId: portfolioFactorExposures.portfolioId, factorId: portfolioFactorExposures.factorId, exposure: portfolioFactorExposures.exposureValue, dollars: portfolioFactorExposures.exposureDollar, coverage: portfolioFactorExposures.coverage, rSquared: portfolioFactorExposures.rSquared })
+      .select({
+        portfolioId: portfolioFactorExposures.portfolioId,
+        factorId: portfolioFactorExposures.factorId,
+        exposure: portfolioFactorExposures.exposureValue,
+        dollars: portfolioFactorExposures.exposureDollar,
+        coverage: portfolioFactorExposures.coverage,
+        rSquared: portfolioFactorExposures.rSquared,
+      })
       .from(portfolioFactorExposures)
-      .where(and(inArray(portfolioFactorExposures.portfolioId, [...ids]), eq(portfolioFactorExposures.calculationDate, date))),
+      .where(
+        and(
+          inArray(portfolioFactorExposures.portfolioId, [...ids]),
+          eq(portfolioFactorExposures.calculationDate, date),
+        ),
+      ),
     db
       .select({ portfolioId: portfolioSnapshots.portfolioId, equity: portfolioSnapshots.equity })
       .from(portfolioSnapshots)
@@ -46,15 +63,28 @@ export async function storedExposureUpdates(db: Database, ids: readonly string[]
       equity: equity.get(id) ?? null,
       exposures: factors.map((factor) => {
         const row = byKey.get(`${id}|${factor.id}`);
-        return { factor_key: factor.key, exposure: row?.exposure ?? null, exposure_dollar: row?.dollars ?? null, coverage: row?.coverage ?? null, r_squared: row?.rSquared ?? null };
+        return {
+          factor_key: factor.key,
+          exposure: row?.exposure ?? null,
+          exposure_dollar: row?.dollars ?? null,
+          coverage: row?.coverage ?? null,
+          r_squared: row?.rSquared ?? null,
+        };
       }),
     }));
 }
 
 /** Sends each update to its portfolio's hub; returns how many sockets received one. */
-export async function publishExposureUpdates(env: Env, db: Database, updates: readonly ExposureUpdate[]): Promise<number> {
+export async function publishExposureUpdates(
+  env: Env,
+  db: Database,
+  updates: readonly ExposureUpdate[],
+): Promise<number> {
   if (updates.length === 0) return 0;
-  const hubs = await hubsOfPortfolios(db, updates.map((update) => update.portfolio_id));
+  const hubs = await hubsOfPortfolios(
+    db,
+    updates.map((update) => update.portfolio_id),
+  );
   const byHub = new Map<string, ExposureUpdate[]>();
   for (const update of updates) {
     const hub = hubs.get(update.portfolio_id);
@@ -66,7 +96,12 @@ export async function publishExposureUpdates(env: Env, db: Database, updates: re
 }
 
 /** Batch events go to the hubs of the portfolios the run covers (all, or its one portfolio). */
-export async function publishBatchEvent(env: Env, db: Database, portfolioId: string | null, event: BatchProgress | BatchCompleted): Promise<number> {
+export async function publishBatchEvent(
+  env: Env,
+  db: Database,
+  portfolioId: string | null,
+  event: BatchProgress | BatchCompleted,
+): Promise<number> {
   const hubs = new Set((await hubsOfPortfolios(db, portfolioId === null ? null : [portfolioId])).values());
   let delivered = 0;
   for (const hub of hubs) delivered += (await liveHub(env, hub).publishBatch(event)).delivered;
@@ -104,8 +139,21 @@ const maxRefreshAttempts = 5;
 /** Changes whenever the portfolio's positions or cash do (count and last update of each). */
 async function positionsVersion(db: Database, portfolioId: string): Promise<string> {
   const [positionsRow, portfolioRow] = await Promise.all([
-    db.select({ n: sql<number>`count(*)`, last: sql<string | null>`max(${positions.updatedAt})` }).from(positions).where(eq(positions.portfolioId, portfolioId)).get(),
-    db.select({ updatedAt: portfolios.updatedAt, cash: portfolios.cash }).from(portfolios).where(eq(portfolios.id, portfolioId)).get(),
+    db
+      .select({ n: sql<number>`count(*)`, last: sql<string | null>`max(${positions.updatedAt})` })
+      .from(positions)
+      .where(eq(positions.portfolioId, portfolioId))
+      .get(),
+    db
+      .select({ updatedAt: portfolios.updatedAt, cash: portfolios.cash })
+      .from(portfolios)
+      .where(eq(portfolios.id, portfolioId))
+      .get(),
   ]);
-  return JSON.stringify([positionsRow?.n ?? 0, positionsRow?.last ?? null, portfolioRow?.updatedAt ?? null, portfolioRow?.cash ?? null]);
+  return JSON.stringify([
+    positionsRow?.n ?? 0,
+    positionsRow?.last ?? null,
+    portfolioRow?.updatedAt ?? null,
+    portfolioRow?.cash ?? null,
+  ]);
 }

@@ -16,7 +16,9 @@ const encoder = new TextEncoder();
 const keyLabel = "factor-exposure live ticket v1\n";
 
 function hex(bytes: ArrayBuffer | Uint8Array): string {
-  return [...(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return [...(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))]
+    .map((byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 function fromHex(text: string): Uint8Array {
@@ -36,7 +38,9 @@ export function decodeHubName(encoded: string): string | null {
   if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
   try {
     const binary = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
-    const name = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
+    const name = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(binary, (char) => char.charCodeAt(0)),
+    );
     return /^(org|user):./s.test(name) ? name : null;
   } catch {
     return null;
@@ -45,7 +49,8 @@ export function decodeHubName(encoded: string): string | null {
 
 async function ticketKey(env: object): Promise<CryptoKey | null> {
   const material =
-    readSetting(env, "LIVE_TICKET_SECRET") ?? [readSetting(env, "TURSO_AUTH_TOKEN"), readSetting(env, "JWT_SECRET")].filter(Boolean).join("\n");
+    readSetting(env, "LIVE_TICKET_SECRET") ??
+    [readSetting(env, "TURSO_AUTH_TOKEN"), readSetting(env, "JWT_SECRET")].filter(Boolean).join("\n");
   if (material === "") return null;
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(keyLabel + material));
   return crypto.subtle.importKey("raw", digest, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
@@ -77,13 +82,23 @@ export async function verifyTicket(env: object, ticket: string, now = Date.now()
   if (parts.length !== 4) return { ok: false, reason: "a ticket from POST /api/v1/live/ticket is required" };
   const [encodedHub, expires, nonce, mac] = parts as [string, string, string, string];
   const hub = decodeHubName(encodedHub);
-  if (hub === null || !/^[0-9a-z]{1,12}$/.test(expires) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(mac)) {
+  if (
+    hub === null ||
+    !/^[0-9a-z]{1,12}$/.test(expires) ||
+    !/^[0-9a-f]{32}$/.test(nonce) ||
+    !/^[0-9a-f]{64}$/.test(mac)
+  ) {
     return { ok: false, reason: "the ticket is malformed" };
   }
   const key = await ticketKey(env);
   if (key === null) return { ok: false, reason: "live tickets are not configured on this deployment" };
   // verify() compares in constant time.
-  const valid = await crypto.subtle.verify("HMAC", key, fromHex(mac), encoder.encode(`${encodedHub}.${expires}.${nonce}`));
+  const valid = await crypto.subtle.verify(
+    "HMAC",
+    key,
+    fromHex(mac),
+    encoder.encode(`${encodedHub}.${expires}.${nonce}`),
+  );
   if (!valid) return { ok: false, reason: "the ticket's signature does not match" };
   if (Number.parseInt(expires, 36) <= now) return { ok: false, reason: "the ticket has expired" };
   return { ok: true, hub };

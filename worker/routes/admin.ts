@@ -48,20 +48,26 @@ import { readJsonBody, validationError } from "../http/validation.ts";
 import { writePrices } from "../market-data/import-writer.ts";
 import { validatePriceUpload } from "../market-data/price-upload.ts";
 
-
 async function requirePortfolio(db: Database, portfolioId: string | undefined): Promise<void> {
   if (portfolioId === undefined) return;
   const found = await db.select({ id: portfolios.id }).from(portfolios).where(eq(portfolios.id, portfolioId)).get();
   if (!found) throw new ApiError(404, "NOT_FOUND", `portfolio ${portfolioId} does not exist`);
 }
 
-async function startRun(db: Database, queue: Env["BATCH_QUEUE"], request: RunRequest, dates?: string[]): Promise<BatchRunStartResponse> {
+async function startRun(
+  db: Database,
+  queue: Env["BATCH_QUEUE"],
+  request: RunRequest,
+  dates?: string[],
+): Promise<BatchRunStartResponse> {
   const result = await createRun(db, queue, request, dates);
   // Unreachable after validation (weekend dates and weekday-less ranges are refused), kept honest.
-  if (result.outcome === "skipped") throw validationError("the request has no weekday to compute", [{ path: "", message: "no weekday in the requested dates" }]);
+  if (result.outcome === "skipped")
+    throw validationError("the request has no weekday to compute", [
+      { path: "", message: "no weekday in the requested dates" },
+    ]);
   return { run_id: result.runId, outcome: result.outcome, dates: result.dates };
 }
-
 
 /**
  * 409 when another run that computes symbols is queued or running over any date of
@@ -109,7 +115,14 @@ async function refuseOverlappingRun(db: Database, request: RunRequest): Promise<
 /** Starts the requested run: 202 with its Location, or 200 with the run already under way. */
 async function startRunResponse(
   c: Context<ApiEnv>,
-  request: { trigger: "admin" | "backfill"; startDate: string; endDate: string; portfolio_id?: string | undefined; force_rerun?: boolean | undefined; replace_prices?: boolean | undefined },
+  request: {
+    trigger: "admin" | "backfill";
+    startDate: string;
+    endDate: string;
+    portfolio_id?: string | undefined;
+    force_rerun?: boolean | undefined;
+    replace_prices?: boolean | undefined;
+  },
   dates?: string[],
 ) {
   const db = getDatabase(c.env);
@@ -134,41 +147,77 @@ export const adminRoutes = new Hono<ApiEnv>()
     const body = c.req.valid("json");
     return startRunResponse(c, { ...body, trigger: "admin", startDate: body.date, endDate: body.date });
   })
-  .post("/batch/backfill", guard(routes.backfillBatch), noQuery(), validate("json", batchBackfillRequestSchema), async (c) => {
-    const { from, to, last_trading_days: last, ...options } = c.req.valid("json");
-    if (last !== undefined) {
-      const dates = await lastTradingDays(getDatabase(c.env), last);
-      const [first] = dates;
-      if (first === undefined) {
-        throw new ApiError(409, "NO_DATA", `no close of ${marketReferenceSymbol} is stored up to today: import prices first (npm run import:prices)`, [
-          { path: "last_trading_days", message: `the trading calendar is ${marketReferenceSymbol}'s closes, and there are none` },
-        ]);
+  .post(
+    "/batch/backfill",
+    guard(routes.backfillBatch),
+    noQuery(),
+    validate("json", batchBackfillRequestSchema),
+    async (c) => {
+      const { from, to, last_trading_days: last, ...options } = c.req.valid("json");
+      if (last !== undefined) {
+        const dates = await lastTradingDays(getDatabase(c.env), last);
+        const [first] = dates;
+        if (first === undefined) {
+          throw new ApiError(
+            409,
+            "NO_DATA",
+            `no close of ${marketReferenceSymbol} is stored up to today: import prices first (npm run import:prices)`,
+            [
+              {
+                path: "last_trading_days",
+                message: `the trading calendar is ${marketReferenceSymbol}'s closes, and there are none`,
+              },
+            ],
+          );
+        }
+        return startRunResponse(
+          c,
+          { ...options, trigger: "backfill", startDate: first, endDate: dates.at(-1) ?? first },
+          dates,
+        );
       }
-      return startRunResponse(c, { ...options, trigger: "backfill", startDate: first, endDate: dates.at(-1) ?? first }, dates);
-    }
-    // The schema guarantees both when last_trading_days is absent.
-    if (from === undefined || to === undefined) throw validationError("give from and to", [{ path: "from", message: "give from and to (or last_trading_days)" }]);
-    return startRunResponse(c, { ...options, trigger: "backfill", startDate: from, endDate: to });
-  })
+      // The schema guarantees both when last_trading_days is absent.
+      if (from === undefined || to === undefined)
+        throw validationError("give from and to", [
+          { path: "from", message: "give from and to (or last_trading_days)" },
+        ]);
+      return startRunResponse(c, { ...options, trigger: "backfill", startDate: from, endDate: to });
+    },
+  )
   .get("/batch/runs", guard(routes.listBatchRuns), validate("query", batchRunListQuerySchema), async (c) => {
     return c.json(await listRuns(getDatabase(c.env), c.req.valid("query")), 200);
   })
-  .get("/batch/runs/:id", guard(routes.getBatchRun), validate("param", batchRunParamsSchema), validate("query", batchRunDetailQuerySchema), async (c) => {
-    const query = c.req.valid("query");
-    const runId = c.req.valid("param").id;
-    // Reading a run's status sweeps it when it stalled (re-enqueues its waiting work).
-    await sweepOnRead(c.env, getDatabase(c.env), runId);
-    const detail = await readRunDetail(getDatabase(c.env), runId, { includeIssues: query.include_issues });
-    if (!detail) throw new ApiError(404, "NOT_FOUND", `batch run ${runId} does not exist`);
-    return c.json(detail, 200);
-  })
-  .get("/dual-write/report", guard(routes.dualWriteReport), validate("query", dualWriteReportQuerySchema), async (c) => {
-    const query = c.req.valid("query");
-    const db = getDatabase(c.env);
-    await requirePortfolio(db, query.portfolio_id);
-    const report = await buildDualWriteReport(db, { startDate: query.start_date, endDate: query.end_date, portfolioId: query.portfolio_id ?? null });
-    return c.json(report, 200);
-  })
+  .get(
+    "/batch/runs/:id",
+    guard(routes.getBatchRun),
+    validate("param", batchRunParamsSchema),
+    validate("query", batchRunDetailQuerySchema),
+    async (c) => {
+      const query = c.req.valid("query");
+      const runId = c.req.valid("param").id;
+      // Reading a run's status sweeps it when it stalled (re-enqueues its waiting work).
+      await sweepOnRead(c.env, getDatabase(c.env), runId);
+      const detail = await readRunDetail(getDatabase(c.env), runId, { includeIssues: query.include_issues });
+      if (!detail) throw new ApiError(404, "NOT_FOUND", `batch run ${runId} does not exist`);
+      return c.json(detail, 200);
+    },
+  )
+  .get(
+    "/dual-write/report",
+    guard(routes.dualWriteReport),
+    validate("query", dualWriteReportQuerySchema),
+    async (c) => {
+      const query = c.req.valid("query");
+      const db = getDatabase(c.env);
+      await requirePortfolio(db, query.portfolio_id);
+      const report = await buildDualWriteReport(db, {
+        startDate: query.start_date,
+        endDate: query.end_date,
+        portfolioId: query.portfolio_id ?? null,
+      });
+      return c.json(report, 200);
+    },
+  )
   .post("/market-data/prices", guard(routes.uploadPrices), noQuery(), async (c) => {
     const body = await readJsonBody(c.req.raw, maxPriceUploadBytes);
     const validation = validatePriceUpload(body);
@@ -205,7 +254,12 @@ async function lastTradingDays(db: Database, count: number): Promise<string[]> {
   const rows = await db
     .select({ date: marketPrices.date })
     .from(marketPrices)
-    .where(and(eq(marketPrices.symbol, marketReferenceSymbol), lte(marketPrices.date, new Date().toISOString().slice(0, 10))))
+    .where(
+      and(
+        eq(marketPrices.symbol, marketReferenceSymbol),
+        lte(marketPrices.date, new Date().toISOString().slice(0, 10)),
+      ),
+    )
     .orderBy(desc(marketPrices.date))
     .limit(count);
   return rows.map((row) => row.date).reverse();

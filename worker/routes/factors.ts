@@ -9,7 +9,10 @@ import { getDatabase } from "../db/client.ts";
 import { noQuery } from "../http/validate.ts";
 
 export const factorRoutes = new Hono<ApiEnv>().get("/", guard(routes.listFactors), noQuery(), async (c) => {
-  const rows = await getDatabase(c.env).select().from(factorDefinitions).orderBy(asc(factorDefinitions.displayOrder), asc(factorDefinitions.id));
+  const rows = await getDatabase(c.env)
+    .select()
+    .from(factorDefinitions)
+    .orderBy(asc(factorDefinitions.displayOrder), asc(factorDefinitions.id));
   const response: FactorsResponse = {
     factors: rows.map((row) => ({
       id: row.id,

@@ -70,7 +70,11 @@ function dbErrorMessage(error: Error): string {
 }
 
 export const healthRoutes = new Hono<{ Bindings: Env }>().get("/", async (c) => {
-  const [migrations, live, storage] = await Promise.all([readMigrationState(c.env), pingLiveHub(c.env), readStorageState(c.env)]);
+  const [migrations, live, storage] = await Promise.all([
+    readMigrationState(c.env),
+    pingLiveHub(c.env),
+    readStorageState(c.env),
+  ]);
   if (migrations instanceof Error) {
     const body: HealthReport = {
       status: "unavailable",
@@ -104,13 +108,20 @@ export function databaseHealthUrl(databaseUrl: string): string | null {
   } catch {
     return null;
   }
-  const protocol = { "http:": "http:", "https:": "https:", "libsql:": "https:", "ws:": "http:", "wss:": "https:" }[url.protocol];
+  const protocol = { "http:": "http:", "https:": "https:", "libsql:": "https:", "ws:": "http:", "wss:": "https:" }[
+    url.protocol
+  ];
   if (protocol === undefined) return null;
   return `${protocol}//${url.host}/health`;
 }
 
 function isStorageProblem(value: unknown): value is StorageProblem {
-  return typeof value === "object" && value !== null && typeof (value as { code?: unknown }).code === "string" && typeof (value as { message?: unknown }).message === "string";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === "string" &&
+    typeof (value as { message?: unknown }).message === "string"
+  );
 }
 
 /**
@@ -133,7 +144,10 @@ async function readStorageState(env: Env): Promise<{ state: HealthReport["storag
     const { status, problems } = body as { status?: unknown; problems?: unknown };
     if (status === "ok") return { state: "ok", problems: [] };
     if (status === "degraded" && Array.isArray(problems)) {
-      return { state: "degraded", problems: problems.filter(isStorageProblem).map(({ code, message }) => ({ code, message })) };
+      return {
+        state: "degraded",
+        problems: problems.filter(isStorageProblem).map(({ code, message }) => ({ code, message })),
+      };
     }
     return unknown;
   } catch (error) {

@@ -33,7 +33,11 @@ export const liveRoutes = new Hono<ApiEnv>()
       if (error instanceof TicketKeyMissingError) throw new ApiError(503, "LIVE_UNAVAILABLE", error.message);
       throw error;
     }
-    const issued = await liveHub(c.env, hub).issueTicket({ sub: caller.sub, org: caller.org, permissions: [...caller.permissions] }, ticket, expiresAt);
+    const issued = await liveHub(c.env, hub).issueTicket(
+      { sub: caller.sub, org: caller.org, permissions: [...caller.permissions] },
+      ticket,
+      expiresAt,
+    );
     const response: LiveTicketResponse = { ...issued, url: `/api/v1/live?ticket=${encodeURIComponent(issued.ticket)}` };
     return c.json(response, 200);
   })
@@ -41,14 +45,27 @@ export const liveRoutes = new Hono<ApiEnv>()
     // Unknown query keys are errors, as everywhere; a missing ticket is a 401 below, like a bad one.
     const unknown = Object.keys(c.req.queries()).filter((key) => key !== "ticket");
     if (unknown.length > 0) {
-      throw validationError(`unknown query parameter ${unknown[0]}`, unknown.map((key) => ({ path: key, message: "unknown query parameter; this route takes only ticket" })));
+      throw validationError(
+        `unknown query parameter ${unknown[0]}`,
+        unknown.map((key) => ({ path: key, message: "unknown query parameter; this route takes only ticket" })),
+      );
     }
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError(426, "UPGRADE_REQUIRED", "this endpoint opens a WebSocket: send Upgrade: websocket", undefined, { Upgrade: "websocket" });
+      throw new ApiError(
+        426,
+        "UPGRADE_REQUIRED",
+        "this endpoint opens a WebSocket: send Upgrade: websocket",
+        undefined,
+        { Upgrade: "websocket" },
+      );
     }
     const origin = c.req.header("origin");
     if (!origin || !allowedOrigins(c.env).includes(origin)) {
-      throw new ApiError(403, "ORIGIN_NOT_ALLOWED", `the Origin ${origin ? JSON.stringify(origin) : "(none)"} may not open the live socket`);
+      throw new ApiError(
+        403,
+        "ORIGIN_NOT_ALLOWED",
+        `the Origin ${origin ? JSON.stringify(origin) : "(none)"} may not open the live socket`,
+      );
     }
     // Verified here, before any Durable Object is addressed: a forged ticket creates no hub.
     const checked = await verifyTicket(c.env, c.req.query("ticket") ?? "");

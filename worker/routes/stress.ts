@@ -17,7 +17,14 @@ import { validationError } from "../http/validation.ts";
 type ScenarioRow = typeof stressScenarios.$inferSelect;
 
 function scenarioResponse(row: ScenarioRow) {
-  return { id: row.id, name: row.name, description: row.description, shocks: row.shocks, builtin: row.builtin, owner: row.owner };
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    shocks: row.shocks,
+    builtin: row.builtin,
+    owner: row.owner,
+  };
 }
 
 export const stressRoutes = new Hono<ApiEnv>()
@@ -30,28 +37,62 @@ export const stressRoutes = new Hono<ApiEnv>()
       .orderBy(desc(stressScenarios.builtin), asc(stressScenarios.name));
     return c.json({ scenarios: rows.map(scenarioResponse) }, 200);
   })
-  .post("/scenarios", guard(routes.createScenario), noQuery(), validate("json", stressScenarioCreateSchema), async (c) => {
-    const caller = c.get("caller");
-    const body = c.req.valid("json");
-    const db = getDatabase(c.env);
-    const issues = stressScenarioIssues(body.shocks, await loadActiveFactors(db));
-    if (issues.length > 0) throw validationError(`invalid shocks: ${issues.map((issue) => issue.message).join("; ")}`, issues.map((issue) => ({ path: issue.factorKey === null ? "shocks" : `shocks.${issue.factorKey}`, message: issue.message })));
-    const clash = await db.select({ id: stressScenarios.id }).from(stressScenarios).where(and(eq(stressScenarios.owner, caller.sub), eq(stressScenarios.name, body.name))).get();
-    if (clash) throw new ApiError(409, "CONFLICT", `you already have a scenario named "${body.name}"`, [{ path: "name", message: "must be unique among your scenarios" }]);
-    const [row] = await db
-      .insert(stressScenarios)
-      .values({ id: crypto.randomUUID(), name: body.name, description: body.description ?? "", shocks: body.shocks, builtin: false, owner: caller.sub })
-      .returning();
-    c.header("Location", `/api/v1/stress/scenarios/${row!.id}`);
-    return c.json(scenarioResponse(row!), 201);
-  })
-  .delete("/scenarios/:id", guard(routes.deleteScenario), noQuery(), validate("param", scenarioParamsSchema), async (c) => {
-    const caller = c.get("caller");
-    const { id } = c.req.valid("param");
-    const db = getDatabase(c.env);
-    const row = await db.select().from(stressScenarios).where(eq(stressScenarios.id, id)).get();
-    if (!row || (!row.builtin && row.owner !== caller.sub)) throw new ApiError(404, "NOT_FOUND", `stress scenario ${id} does not exist`);
-    if (row.builtin) throw new ApiError(403, "FORBIDDEN", "built-in scenarios cannot be deleted");
-    await db.delete(stressScenarios).where(eq(stressScenarios.id, id));
-    return c.body(null, 204);
-  });
+  .post(
+    "/scenarios",
+    guard(routes.createScenario),
+    noQuery(),
+    validate("json", stressScenarioCreateSchema),
+    async (c) => {
+      const caller = c.get("caller");
+      const body = c.req.valid("json");
+      const db = getDatabase(c.env);
+      const issues = stressScenarioIssues(body.shocks, await loadActiveFactors(db));
+      if (issues.length > 0)
+        throw validationError(
+          `invalid shocks: ${issues.map((issue) => issue.message).join("; ")}`,
+          issues.map((issue) => ({
+            path: issue.factorKey === null ? "shocks" : `shocks.${issue.factorKey}`,
+            message: issue.message,
+          })),
+        );
+      const clash = await db
+        .select({ id: stressScenarios.id })
+        .from(stressScenarios)
+        .where(and(eq(stressScenarios.owner, caller.sub), eq(stressScenarios.name, body.name)))
+        .get();
+      if (clash)
+        throw new ApiError(409, "CONFLICT", `you already have a scenario named "${body.name}"`, [
+          { path: "name", message: "must be unique among your scenarios" },
+        ]);
+      const [row] = await db
+        .insert(stressScenarios)
+        .values({
+          id: crypto.randomUUID(),
+          name: body.name,
+          description: body.description ?? "",
+          shocks: body.shocks,
+          builtin: false,
+          owner: caller.sub,
+        })
+        .returning();
+      c.header("Location", `/api/v1/stress/scenarios/${row!.id}`);
+      return c.json(scenarioResponse(row!), 201);
+    },
+  )
+  .delete(
+    "/scenarios/:id",
+    guard(routes.deleteScenario),
+    noQuery(),
+    validate("param", scenarioParamsSchema),
+    async (c) => {
+      const caller = c.get("caller");
+      const { id } = c.req.valid("param");
+      const db = getDatabase(c.env);
+      const row = await db.select().from(stressScenarios).where(eq(stressScenarios.id, id)).get();
+      if (!row || (!row.builtin && row.owner !== caller.sub))
+        throw new ApiError(404, "NOT_FOUND", `stress scenario ${id} does not exist`);
+      if (row.builtin) throw new ApiError(403, "FORBIDDEN", "built-in scenarios cannot be deleted");
+      await db.delete(stressScenarios).where(eq(stressScenarios.id, id));
+      return c.body(null, 204);
+    },
+  );

@@ -4,7 +4,22 @@
 // The table reads one metrics date (default the latest): one query for the page and one for
 // the count, both filtered on the (metrics_date, column) indexes. Nulls sort last in both
 // directions (`column is null` first in the ORDER BY), then by symbol, so pages are stable.
-import { and, asc, count, desc, eq, getTableColumns, gte, isNotNull, isNull, lte, max, or, sql, type SQL } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  gte,
+  isNotNull,
+  isNull,
+  lte,
+  max,
+  or,
+  sql,
+  type SQL,
+} from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { Hono, type TypedResponse } from "hono";
 import {
@@ -43,7 +58,9 @@ import { latestMetricsDate } from "../portfolios/aggregation-input.ts";
 
 const metricsColumns = getTableColumns(symbolDailyMetrics);
 /** API name (the SQL column name) → drizzle column. */
-const columnByName = new Map<string, SQLiteColumn>(Object.values(metricsColumns).map((column) => [column.name, column]));
+const columnByName = new Map<string, SQLiteColumn>(
+  Object.values(metricsColumns).map((column) => [column.name, column]),
+);
 
 type MetricsRecord = typeof symbolDailyMetrics.$inferSelect;
 
@@ -57,9 +74,10 @@ function symbolRowOf(row: MetricsRecord): SymbolRow {
   return out as SymbolRow;
 }
 
-
 /** The columns of a symbol row (every column but the date and the timestamp), in table order. */
-const rowColumns = Object.values(metricsColumns).filter((column) => column.name !== "metrics_date" && column.name !== "updated_at");
+const rowColumns = Object.values(metricsColumns).filter(
+  (column) => column.name !== "metrics_date" && column.name !== "updated_at",
+);
 
 /**
  * A row as JSON text, built by SQLite: the page crosses Hrana as 100 text cells rather than
@@ -93,7 +111,12 @@ export function symbolsQueries(db: Database, metricsDate: string, query: Symbols
   if (query.q !== undefined) {
     // LIKE is case-insensitive for ASCII in SQLite; the search text's own % and _ are escaped.
     const text = query.q.replace(/[\\%_]/g, (char) => `\\${char}`);
-    filters.push(or(sql`${symbolDailyMetrics.symbol} like ${`${text}%`} escape '\\'`, sql`${symbolDailyMetrics.companyName} like ${`%${text}%`} escape '\\'`)!);
+    filters.push(
+      or(
+        sql`${symbolDailyMetrics.symbol} like ${`${text}%`} escape '\\'`,
+        sql`${symbolDailyMetrics.companyName} like ${`%${text}%`} escape '\\'`,
+      )!,
+    );
   }
   if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
   if (query.max_pe_ratio !== undefined) filters.push(lte(symbolDailyMetrics.peRatio, query.max_pe_ratio));
@@ -114,7 +137,11 @@ export function symbolsQueries(db: Database, metricsDate: string, query: Symbols
         .orderBy(direction(sortColumn), direction(symbolDailyMetrics.symbol))
         .limit(limit)
         .offset(offset);
-      return db.select({ json: rowJson }).from(symbolDailyMetrics).where(sql`rowid in ${page}`).orderBy(direction(sortColumn), direction(symbolDailyMetrics.symbol));
+      return db
+        .select({ json: rowJson })
+        .from(symbolDailyMetrics)
+        .where(sql`rowid in ${page}`)
+        .orderBy(direction(sortColumn), direction(symbolDailyMetrics.symbol));
     },
     withoutValue: (limit: number, offset: number) => {
       const page = db
@@ -124,13 +151,21 @@ export function symbolsQueries(db: Database, metricsDate: string, query: Symbols
         .orderBy(asc(symbolDailyMetrics.symbol))
         .limit(limit)
         .offset(offset);
-      return db.select({ json: rowJson }).from(symbolDailyMetrics).where(sql`rowid in ${page}`).orderBy(asc(symbolDailyMetrics.symbol));
+      return db
+        .select({ json: rowJson })
+        .from(symbolDailyMetrics)
+        .where(sql`rowid in ${page}`)
+        .orderBy(asc(symbolDailyMetrics.symbol));
     },
   };
 }
 
 /** One page of rows (as JSON texts) and the total. */
-async function symbolsPage(db: Database, metricsDate: string, query: SymbolsQuery): Promise<{ rows: string[]; total: number }> {
+async function symbolsPage(
+  db: Database,
+  metricsDate: string,
+  query: SymbolsQuery,
+): Promise<{ rows: string[]; total: number }> {
   const limit = query.limit ?? 100;
   const offset = query.offset ?? 0;
   const queries = symbolsQueries(db, metricsDate, query);
@@ -139,34 +174,43 @@ async function symbolsPage(db: Database, metricsDate: string, query: SymbolsQuer
   const fromNulls = limit - fromValues;
   const [first, second] = await Promise.all([
     fromValues > 0 ? queries.withValue(fromValues, offset) : Promise.resolve([]),
-    fromNulls > 0 && counts.total > counts.withValue ? queries.withoutValue(fromNulls, Math.max(0, offset - counts.withValue)) : Promise.resolve([]),
+    fromNulls > 0 && counts.total > counts.withValue
+      ? queries.withoutValue(fromNulls, Math.max(0, offset - counts.withValue))
+      : Promise.resolve([]),
   ]);
   return { rows: [...first, ...second].map((row) => row.json), total: counts.total };
 }
 
-const csvColumns = [...Object.values(metricsColumns)].map((column) => column.name).filter((name) => name !== "metrics_date" && name !== "updated_at");
+const csvColumns = [...Object.values(metricsColumns)]
+  .map((column) => column.name)
+  .filter((name) => name !== "metrics_date" && name !== "updated_at");
 
 /** `GET /data/sectors`: the values the symbol table's sector filter takes, with counts. */
-export const sectorRoutes = new Hono<ApiEnv>().get("/", guard(routes.listSectors), validate("query", sectorsQuerySchema), async (c) => {
-  const query = c.req.valid("query");
-  const db = getDatabase(c.env);
-  const metricsDate = query.date ?? (await latestMetricsDate(db));
-  const rows =
-    metricsDate === null
-      ? []
-      : await db
-          .select({ sector: symbolDailyMetrics.sector, count: count() })
-          .from(symbolDailyMetrics)
-          .where(eq(symbolDailyMetrics.metricsDate, metricsDate))
-          .groupBy(symbolDailyMetrics.sector)
-          .orderBy(asc(symbolDailyMetrics.sector));
-  const body: SectorsResponse = {
-    metrics_date: metricsDate,
-    sectors: rows.flatMap((row) => (row.sector === null ? [] : [{ sector: row.sector, count: row.count }])),
-    without_sector: rows.find((row) => row.sector === null)?.count ?? 0,
-  };
-  return c.json(body, 200);
-});
+export const sectorRoutes = new Hono<ApiEnv>().get(
+  "/",
+  guard(routes.listSectors),
+  validate("query", sectorsQuerySchema),
+  async (c) => {
+    const query = c.req.valid("query");
+    const db = getDatabase(c.env);
+    const metricsDate = query.date ?? (await latestMetricsDate(db));
+    const rows =
+      metricsDate === null
+        ? []
+        : await db
+            .select({ sector: symbolDailyMetrics.sector, count: count() })
+            .from(symbolDailyMetrics)
+            .where(eq(symbolDailyMetrics.metricsDate, metricsDate))
+            .groupBy(symbolDailyMetrics.sector)
+            .orderBy(asc(symbolDailyMetrics.sector));
+    const body: SectorsResponse = {
+      metrics_date: metricsDate,
+      sectors: rows.flatMap((row) => (row.sector === null ? [] : [{ sector: row.sector, count: row.count }])),
+      without_sector: rows.find((row) => row.sector === null)?.count ?? 0,
+    };
+    return c.json(body, 200);
+  },
+);
 
 export const symbolRoutes = new Hono<ApiEnv>()
   .get("/", guard(routes.listSymbols), validate("query", symbolsQuerySchema), async (c) => {
@@ -176,138 +220,209 @@ export const symbolRoutes = new Hono<ApiEnv>()
     const page = metricsDate === null ? { rows: [], total: 0 } : await symbolsPage(db, metricsDate, query);
     if (wantsCsv(c, query.format)) {
       const rows = page.rows.map((text) => JSON.parse(text) as Record<string, string | number | null>);
-      return csvResponse(c, `symbols-${metricsDate ?? "none"}.csv`, csvColumns, rows.map((row) => csvColumns.map((name) => row[name])));
+      return csvResponse(
+        c,
+        `symbols-${metricsDate ?? "none"}.csv`,
+        csvColumns,
+        rows.map((row) => csvColumns.map((name) => row[name])),
+      );
     }
     // The rows are JSON already: the body is assembled around them, typed as the schema says.
     const body = `{"symbols":[${page.rows.join(",")}],"total_count":${page.total},"metrics_date":${JSON.stringify(metricsDate)}}`;
-    return c.body(body, 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<SymbolsResponse, 200, "json">;
+    return c.body(body, 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<
+      SymbolsResponse,
+      200,
+      "json"
+    >;
   })
-  .get("/:symbol", guard(routes.getSymbol), validate("param", symbolParamsSchema), validate("query", symbolDetailQuerySchema), async (c) => {
-    const { symbol } = c.req.valid("param");
-    const query = c.req.valid("query");
-    const db = getDatabase(c.env);
-    const [universe, profile, factors] = await Promise.all([
-      db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)).get(),
-      db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)).get(),
-      db.select().from(factorDefinitions).where(eq(factorDefinitions.isActive, true)).orderBy(factorDefinitions.displayOrder),
-    ]);
-    // A ticker a tenant brought in (through a position) and that has no prices yet is that
-    // tenant's to see: to anyone else it is as unknown as one never added, so the universe does
-    // not tell who holds what (issue 15). Prices make it market data, shown to everyone.
-    const visible =
-      universe !== undefined &&
-      (universe.addedBy === null ||
-        universe.addedBy === tenantOf(c.get("caller")) ||
-        (await db.select({ symbol: marketPrices.symbol }).from(marketPrices).where(eq(marketPrices.symbol, symbol)).limit(1).get()) !== undefined);
-    if (!universe || !visible) throw new ApiError(404, "NOT_FOUND", `symbol ${symbol} is not in the universe`);
+  .get(
+    "/:symbol",
+    guard(routes.getSymbol),
+    validate("param", symbolParamsSchema),
+    validate("query", symbolDetailQuerySchema),
+    async (c) => {
+      const { symbol } = c.req.valid("param");
+      const query = c.req.valid("query");
+      const db = getDatabase(c.env);
+      const [universe, profile, factors] = await Promise.all([
+        db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)).get(),
+        db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)).get(),
+        db
+          .select()
+          .from(factorDefinitions)
+          .where(eq(factorDefinitions.isActive, true))
+          .orderBy(factorDefinitions.displayOrder),
+      ]);
+      // A ticker a tenant brought in (through a position) and that has no prices yet is that
+      // tenant's to see: to anyone else it is as unknown as one never added, so the universe does
+      // not tell who holds what (issue 15). Prices make it market data, shown to everyone.
+      const visible =
+        universe !== undefined &&
+        (universe.addedBy === null ||
+          universe.addedBy === tenantOf(c.get("caller")) ||
+          (await db
+            .select({ symbol: marketPrices.symbol })
+            .from(marketPrices)
+            .where(eq(marketPrices.symbol, symbol))
+            .limit(1)
+            .get()) !== undefined);
+      if (!universe || !visible) throw new ApiError(404, "NOT_FOUND", `symbol ${symbol} is not in the universe`);
 
-    // Default: the latest date the batch computed for this symbol (a beta or a stored reason),
-    // else the latest date it computed at all (the symbol is then `not_computed` on it).
-    const betasDate = query.date ?? (await latestSymbolDate(db, symbol)) ?? (await latestBetaDate(db));
-    const to = query.to ?? betasDate ?? query.date ?? new Date().toISOString().slice(0, 10);
-    const from = query.from ?? addDays(to, -365);
-    if (addDays(from, maxHistoryDays) < to) throw validationError(`the history range is longer than ${maxHistoryDays} days`, [{ path: "from", message: `from must be within ${maxHistoryDays} days of to` }]);
+      // Default: the latest date the batch computed for this symbol (a beta or a stored reason),
+      // else the latest date it computed at all (the symbol is then `not_computed` on it).
+      const betasDate = query.date ?? (await latestSymbolDate(db, symbol)) ?? (await latestBetaDate(db));
+      const to = query.to ?? betasDate ?? query.date ?? new Date().toISOString().slice(0, 10);
+      const from = query.from ?? addDays(to, -365);
+      if (addDays(from, maxHistoryDays) < to)
+        throw validationError(`the history range is longer than ${maxHistoryDays} days`, [
+          { path: "from", message: `from must be within ${maxHistoryDays} days of to` },
+        ]);
 
-    const metricsFilter = [eq(symbolDailyMetrics.symbol, symbol), ...(query.date ? [lte(symbolDailyMetrics.metricsDate, query.date)] : [])];
-    const [metrics, betaRows, historyRows, gapRows, dateComputed] = await Promise.all([
-      db.select().from(symbolDailyMetrics).where(and(...metricsFilter)).orderBy(desc(symbolDailyMetrics.metricsDate)).limit(1).get(),
-      betasDate === null
-        ? Promise.resolve([])
-        : db.select().from(symbolFactorExposures).where(and(eq(symbolFactorExposures.symbol, symbol), eq(symbolFactorExposures.calculationDate, betasDate))),
-      db
-        .select({ factorId: symbolFactorExposures.factorId, date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue, rSquared: symbolFactorExposures.rSquared })
-        .from(symbolFactorExposures)
-        .where(and(eq(symbolFactorExposures.symbol, symbol), gte(symbolFactorExposures.calculationDate, from), lte(symbolFactorExposures.calculationDate, to)))
-        .orderBy(asc(symbolFactorExposures.calculationDate)),
-      betasDate === null
-        ? Promise.resolve([])
-        : db.select().from(symbolBetaGaps).where(and(eq(symbolBetaGaps.symbol, symbol), eq(symbolBetaGaps.calculationDate, betasDate))),
-      betasDate === null ? Promise.resolve(false) : isComputedDate(db, betasDate),
-    ]);
-    const gapByFactor = new Map(gapRows.map((row) => [row.factorId, row]));
-    const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
-    const response: SymbolDetailResponse = {
-      symbol,
-      asset_type: universe.assetType,
-      is_active: universe.isActive,
-      profile: profile
-        ? {
-            company_name: profile.companyName,
-            sector: profile.sector,
-            industry: profile.industry,
-            market_cap: profile.marketCap,
-            enterprise_value: profile.enterpriseValue,
-            pe_ratio: profile.peRatio,
-            ps_ratio: profile.psRatio,
-            pb_ratio: profile.pbRatio,
-            as_of: profile.asOf,
-          }
-        : null,
-      metrics: metrics ? { ...symbolRowOf(metrics), metrics_date: metrics.metricsDate } : null,
-      betas_date: betasDate,
-      betas: factors.flatMap((factor) => {
-        const row = betaByFactor.get(factor.id);
-        if (!row) return [];
-        return [
-          {
-            factor_key: factor.key,
-            factor_name: factor.name,
-            beta: row.betaValue,
-            raw_beta: row.rawBetaValue,
-            r_squared: row.rSquared,
-            observations: row.observations,
-            quality_flag: row.qualityFlag,
-            method: row.calculationMethod,
-            window_days: row.regressionWindowDays,
-            regularization_alpha: row.regularizationAlpha,
-          },
-        ];
-      }),
-      missing_betas: factors
-        .filter((factor) => !betaByFactor.has(factor.id))
-        .map((factor) => {
-          const gap = gapByFactor.get(factor.id);
-          const common = { factor_key: factor.key, factor_name: factor.name };
-          if (gap) {
+      const metricsFilter = [
+        eq(symbolDailyMetrics.symbol, symbol),
+        ...(query.date ? [lte(symbolDailyMetrics.metricsDate, query.date)] : []),
+      ];
+      const [metrics, betaRows, historyRows, gapRows, dateComputed] = await Promise.all([
+        db
+          .select()
+          .from(symbolDailyMetrics)
+          .where(and(...metricsFilter))
+          .orderBy(desc(symbolDailyMetrics.metricsDate))
+          .limit(1)
+          .get(),
+        betasDate === null
+          ? Promise.resolve([])
+          : db
+              .select()
+              .from(symbolFactorExposures)
+              .where(
+                and(eq(symbolFactorExposures.symbol, symbol), eq(symbolFactorExposures.calculationDate, betasDate)),
+              ),
+        db
+          .select({
+            factorId: symbolFactorExposures.factorId,
+            date: symbolFactorExposures.calculationDate,
+            beta: symbolFactorExposures.betaValue,
+            rSquared: symbolFactorExposures.rSquared,
+          })
+          .from(symbolFactorExposures)
+          .where(
+            and(
+              eq(symbolFactorExposures.symbol, symbol),
+              gte(symbolFactorExposures.calculationDate, from),
+              lte(symbolFactorExposures.calculationDate, to),
+            ),
+          )
+          .orderBy(asc(symbolFactorExposures.calculationDate)),
+        betasDate === null
+          ? Promise.resolve([])
+          : db
+              .select()
+              .from(symbolBetaGaps)
+              .where(and(eq(symbolBetaGaps.symbol, symbol), eq(symbolBetaGaps.calculationDate, betasDate))),
+        betasDate === null ? Promise.resolve(false) : isComputedDate(db, betasDate),
+      ]);
+      const gapByFactor = new Map(gapRows.map((row) => [row.factorId, row]));
+      const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
+      const response: SymbolDetailResponse = {
+        symbol,
+        asset_type: universe.assetType,
+        is_active: universe.isActive,
+        profile: profile
+          ? {
+              company_name: profile.companyName,
+              sector: profile.sector,
+              industry: profile.industry,
+              market_cap: profile.marketCap,
+              enterprise_value: profile.enterpriseValue,
+              pe_ratio: profile.peRatio,
+              ps_ratio: profile.psRatio,
+              pb_ratio: profile.pbRatio,
+              as_of: profile.asOf,
+            }
+          : null,
+        metrics: metrics ? { ...symbolRowOf(metrics), metrics_date: metrics.metricsDate } : null,
+        betas_date: betasDate,
+        betas: factors.flatMap((factor) => {
+          const row = betaByFactor.get(factor.id);
+          if (!row) return [];
+          return [
+            {
+              factor_key: factor.key,
+              factor_name: factor.name,
+              beta: row.betaValue,
+              raw_beta: row.rawBetaValue,
+              r_squared: row.rSquared,
+              observations: row.observations,
+              quality_flag: row.qualityFlag,
+              method: row.calculationMethod,
+              window_days: row.regressionWindowDays,
+              regularization_alpha: row.regularizationAlpha,
+            },
+          ];
+        }),
+        missing_betas: factors
+          .filter((factor) => !betaByFactor.has(factor.id))
+          .map((factor) => {
+            const gap = gapByFactor.get(factor.id);
+            const common = { factor_key: factor.key, factor_name: factor.name };
+            if (gap) {
+              return {
+                ...common,
+                reason: gap.reason,
+                detail: gap.detail,
+                observations: gap.observations,
+                min_observations: gap.minObservations,
+                last_close_date: gap.lastCloseDate,
+              };
+            }
+            const detail =
+              betasDate === null
+                ? "no batch run has computed any date yet"
+                : dateComputed
+                  ? `${symbol} was not part of the batch run that computed ${betasDate} (added to the universe since?); the next run computes it`
+                  : `no batch run has computed ${betasDate}`;
             return {
               ...common,
-              reason: gap.reason,
-              detail: gap.detail,
-              observations: gap.observations,
-              min_observations: gap.minObservations,
-              last_close_date: gap.lastCloseDate,
+              reason: "not_computed" as const,
+              detail,
+              observations: null,
+              min_observations: null,
+              last_close_date: null,
             };
-          }
-          const detail =
-            betasDate === null
-              ? "no batch run has computed any date yet"
-              : dateComputed
-                ? `${symbol} was not part of the batch run that computed ${betasDate} (added to the universe since?); the next run computes it`
-                : `no batch run has computed ${betasDate}`;
-          return { ...common, reason: "not_computed" as const, detail, observations: null, min_observations: null, last_close_date: null };
-        }),
-      history: {
-        from,
-        to,
-        series: factors.map((factor) => ({
-          factor_key: factor.key,
-          points: historyRows.filter((row) => row.factorId === factor.id).map((row) => ({ date: row.date, beta: row.beta, r_squared: row.rSquared })),
-        })),
-      },
-    };
-    return c.json(response, 200);
-  });
+          }),
+        history: {
+          from,
+          to,
+          series: factors.map((factor) => ({
+            factor_key: factor.key,
+            points: historyRows
+              .filter((row) => row.factorId === factor.id)
+              .map((row) => ({ date: row.date, beta: row.beta, r_squared: row.rSquared })),
+          })),
+        },
+      };
+      return c.json(response, 200);
+    },
+  );
 
 /** The latest date with a stored beta or a stored reason for the symbol. */
 async function latestSymbolDate(db: Database, symbol: string): Promise<string | null> {
   const [beta, gap] = await Promise.all([
-    db.select({ date: max(symbolFactorExposures.calculationDate) }).from(symbolFactorExposures).where(eq(symbolFactorExposures.symbol, symbol)).get(),
-    db.select({ date: max(symbolBetaGaps.calculationDate) }).from(symbolBetaGaps).where(eq(symbolBetaGaps.symbol, symbol)).get(),
+    db
+      .select({ date: max(symbolFactorExposures.calculationDate) })
+      .from(symbolFactorExposures)
+      .where(eq(symbolFactorExposures.symbol, symbol))
+      .get(),
+    db
+      .select({ date: max(symbolBetaGaps.calculationDate) })
+      .from(symbolBetaGaps)
+      .where(eq(symbolBetaGaps.symbol, symbol))
+      .get(),
   ]);
   const dates = [beta?.date, gap?.date].filter((date): date is string => typeof date === "string").sort();
   return dates.at(-1) ?? null;
 }
-
 
 async function isComputedDate(db: Database, date: string): Promise<boolean> {
   const row = await db

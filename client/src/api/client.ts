@@ -39,11 +39,19 @@ export class ApiFailure extends Error {
   /** Field-level issues (`{path, message}` or CSV `{line, path, message}`) when the API sent them. */
   get issues(): FieldIssue[] {
     const details = this.details;
-    const list = Array.isArray(details) ? details : typeof details === "object" && details !== null && Array.isArray((details as { issues?: unknown }).issues) ? (details as { issues: unknown[] }).issues : [];
+    const list = Array.isArray(details)
+      ? details
+      : typeof details === "object" && details !== null && Array.isArray((details as { issues?: unknown }).issues)
+        ? (details as { issues: unknown[] }).issues
+        : [];
     return list.flatMap((item): FieldIssue[] => {
       if (typeof item !== "object" || item === null) return [];
       const record = item as Record<string, unknown>;
-      const path = Array.isArray(record["path"]) ? record["path"].join(".") : typeof record["path"] === "string" ? record["path"] : "";
+      const path = Array.isArray(record["path"])
+        ? record["path"].join(".")
+        : typeof record["path"] === "string"
+          ? record["path"]
+          : "";
       const message = typeof record["message"] === "string" ? record["message"] : "";
       if (!message) return [];
       return [{ path, message, ...(typeof record["line"] === "number" ? { line: record["line"] } : {}) }];
@@ -77,12 +85,19 @@ async function failure(response: ErrorResponse): Promise<ApiFailure> {
 export type JsonBody<R> = R extends ClientResponse<infer T, number, "json"> ? T : never;
 
 /** The success body of a typed call; throws `ApiFailure` otherwise (and signs out on 401). */
-export async function unwrap<R extends ClientResponse<unknown, number, string>>(request: Promise<R>): Promise<JsonBody<R>> {
+export async function unwrap<R extends ClientResponse<unknown, number, string>>(
+  request: Promise<R>,
+): Promise<JsonBody<R>> {
   let response: R;
   try {
     response = await request;
   } catch (error) {
-    throw new ApiFailure(0, "NETWORK", `the service did not answer (${error instanceof Error ? error.message : String(error)})`, undefined);
+    throw new ApiFailure(
+      0,
+      "NETWORK",
+      `the service did not answer (${error instanceof Error ? error.message : String(error)})`,
+      undefined,
+    );
   }
   if (response.status === 401) {
     const problem = await failure(response);
@@ -103,7 +118,12 @@ export async function authorizedFetch(path: string, init: RequestInit = {}): Pro
   try {
     response = await fetch(path, { ...init, headers });
   } catch (error) {
-    throw new ApiFailure(0, "NETWORK", `the service did not answer (${error instanceof Error ? error.message : String(error)})`, undefined);
+    throw new ApiFailure(
+      0,
+      "NETWORK",
+      `the service did not answer (${error instanceof Error ? error.message : String(error)})`,
+      undefined,
+    );
   }
   if (response.status === 401) {
     const problem = await failure(response);

@@ -161,7 +161,10 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
         y: false,
       },
       scales: {
-        x: { time: false, range: () => (grid.xs.length ? [grid.xs[0]! - 0.5, grid.xs[grid.xs.length - 1]! + 0.5] : [0, 1]) },
+        x: {
+          time: false,
+          range: () => (grid.xs.length ? [grid.xs[0]! - 0.5, grid.xs[grid.xs.length - 1]! + 0.5] : [0, 1]),
+        },
         y: { range: () => [-0.5, Math.max(0, rows() - 0.5)] },
       },
       axes: [
@@ -207,7 +210,10 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
             const column = columnOf(u.posToVal(left, "x"));
             const row = rows() - 1 - Math.round(u.posToVal(top, "y"));
             hovered = column >= 0 && row >= 0 && row < rows() ? { row, column } : null;
-            options.onHover(hovered, hovered ? { left: left + u.bbox.left / uPlot.pxRatio, top: top + u.bbox.top / uPlot.pxRatio } : null);
+            options.onHover(
+              hovered,
+              hovered ? { left: left + u.bbox.left / uPlot.pxRatio, top: top + u.bbox.top / uPlot.pxRatio } : null,
+            );
           },
         ],
       },
@@ -222,7 +228,12 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
 
   function plotBox() {
     const ratio = uPlot.pxRatio;
-    return { left: plot.bbox.left / ratio, top: plot.bbox.top / ratio, width: plot.bbox.width / ratio, height: plot.bbox.height / ratio };
+    return {
+      left: plot.bbox.left / ratio,
+      top: plot.bbox.top / ratio,
+      width: plot.bbox.width / ratio,
+      height: plot.bbox.height / ratio,
+    };
   }
 
   return {

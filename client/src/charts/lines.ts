@@ -19,7 +19,20 @@ export interface LinesData {
 }
 
 /** Distinct, colour-blind-aware hues for up to 12 factors (Okabe–Ito, then Tableau's). */
-export const lineColors = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#8C564B", "#7F7F7F", "#BCBD22", "#9467BD", "#17BECF"];
+export const lineColors = [
+  "#0072B2",
+  "#E69F00",
+  "#009E73",
+  "#CC79A7",
+  "#D55E00",
+  "#56B4E9",
+  "#000000",
+  "#8C564B",
+  "#7F7F7F",
+  "#BCBD22",
+  "#9467BD",
+  "#17BECF",
+];
 
 const font = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
@@ -29,7 +42,13 @@ export interface LinesChart {
   destroy(): void;
 }
 
-export function createLines(root: HTMLElement, width: number, height: number, syncKey: string, onCursor: (index: number | null) => void): LinesChart {
+export function createLines(
+  root: HTMLElement,
+  width: number,
+  height: number,
+  syncKey: string,
+  onCursor: (index: number | null) => void,
+): LinesChart {
   let plot: uPlot | null = null;
   let dates: string[] = [];
   let xs: number[] = [];
@@ -44,7 +63,11 @@ export function createLines(root: HTMLElement, width: number, height: number, sy
         width: size.width,
         height: size.height,
         legend: { show: false },
-        cursor: { sync: { key: syncKey, setSeries: false }, drag: { x: false, y: false, setScale: false }, points: { size: 6 } },
+        cursor: {
+          sync: { key: syncKey, setSeries: false },
+          drag: { x: false, y: false, setScale: false },
+          points: { size: 6 },
+        },
         scales: { x: { time: false, range: () => (xs.length ? [xs[0]! - 0.5, xs[xs.length - 1]! + 0.5] : [0, 1]) } },
         axes: [
           {
@@ -58,9 +81,20 @@ export function createLines(root: HTMLElement, width: number, height: number, sy
               for (let i = xs.length - 1; i >= 0; i -= step) picks.unshift(xs[i]!);
               return picks;
             },
-            values: (_u, splits) => splits.map((x, i) => { const date = dates[xs.indexOf(x)]; const previous = i > 0 ? dates[xs.indexOf(splits[i - 1]!)] : undefined; return date ? formatDateTick(date, previous) : ""; }),
+            values: (_u, splits) =>
+              splits.map((x, i) => {
+                const date = dates[xs.indexOf(x)];
+                const previous = i > 0 ? dates[xs.indexOf(splits[i - 1]!)] : undefined;
+                return date ? formatDateTick(date, previous) : "";
+              }),
           },
-          { font, stroke: "#52606d", grid: { stroke: "#eef2f6", width: 1 }, size: 56, values: (_u, splits) => splits.map((v) => formatExposure(v, 2)) },
+          {
+            font,
+            stroke: "#52606d",
+            grid: { stroke: "#eef2f6", width: 1 },
+            size: 56,
+            values: (_u, splits) => splits.map((v) => formatExposure(v, 2)),
+          },
         ],
         series: [
           {},
@@ -90,7 +124,10 @@ export function createLines(root: HTMLElement, width: number, height: number, sy
   return {
     setData(data) {
       // A different set of lines rebuilds the chart; the same lines only take new numbers.
-      const sameShape = plot !== null && plot.series.length === data.series.length + 1 && data.series.every((line, i) => plot!.series[i + 1]?.label === line.label);
+      const sameShape =
+        plot !== null &&
+        plot.series.length === data.series.length + 1 &&
+        data.series.every((line, i) => plot!.series[i + 1]?.label === line.label);
       if (sameShape && plot) {
         dates = data.dates;
         xs = data.xs;

@@ -20,11 +20,19 @@ export interface DrillDownTarget {
 
 export function DrillDownPanel(props: { target: DrillDownTarget; onClose: () => void }): JSX.Element {
   const { portfolioId, factorKey, date } = props.target;
-  const state = useAsync(() => unwrap(api.portfolios[":id"].exposures.stocks.$get({ param: { id: portfolioId }, query: { factor: factorKey, date } })), [portfolioId, factorKey, date]);
+  const state = useAsync(
+    () =>
+      unwrap(
+        api.portfolios[":id"].exposures.stocks.$get({ param: { id: portfolioId }, query: { factor: factorKey, date } }),
+      ),
+    [portfolioId, factorKey, date],
+  );
 
   const exportCsv = async (): Promise<void> => {
     const query = new URLSearchParams({ factor: factorKey, date, format: "csv" });
-    const response = await authorizedFetch(`/api/v1/portfolios/${encodeURIComponent(portfolioId)}/exposures/stocks?${query}`);
+    const response = await authorizedFetch(
+      `/api/v1/portfolios/${encodeURIComponent(portfolioId)}/exposures/stocks?${query}`,
+    );
     download(await response.blob(), `drill-down-${portfolioId}-${factorKey}-${date}.csv`);
   };
 
@@ -62,8 +70,11 @@ function DrillDownTable(props: { data: DrillDown }): JSX.Element {
   return (
     <>
       <p class="muted small" data-testid="drill-down-summary">
-        Exposure {formatExposure(data.exposure)} ({formatDollars(data.exposure_dollar)}), coverage <span data-testid="drill-down-coverage">{coverage.text}</span>, equity {formatDollars(data.equity)}.
-        {data.weights_available ? "" : " Weights are not available (equity is not positive); contributions are shown in dollars only."}
+        Exposure {formatExposure(data.exposure)} ({formatDollars(data.exposure_dollar)}), coverage{" "}
+        <span data-testid="drill-down-coverage">{coverage.text}</span>, equity {formatDollars(data.equity)}.
+        {data.weights_available
+          ? ""
+          : " Weights are not available (equity is not positive); contributions are shown in dollars only."}
       </p>
       <div class="table-wrap">
         <table class="data" data-testid="drill-down-table">
@@ -71,11 +82,21 @@ function DrillDownTable(props: { data: DrillDown }): JSX.Element {
             <tr>
               <th scope="col">Symbol</th>
               <th scope="col">Instrument</th>
-              <th scope="col" class="num">Weight</th>
-              <th scope="col" class="num">Delta</th>
-              <th scope="col" class="num">Beta</th>
-              <th scope="col" class="num">Contribution</th>
-              <th scope="col" class="num">Contribution $</th>
+              <th scope="col" class="num">
+                Weight
+              </th>
+              <th scope="col" class="num">
+                Delta
+              </th>
+              <th scope="col" class="num">
+                Beta
+              </th>
+              <th scope="col" class="num">
+                Contribution
+              </th>
+              <th scope="col" class="num">
+                Contribution $
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -104,20 +125,34 @@ function DrillDownTable(props: { data: DrillDown }): JSX.Element {
                 </th>
               </tr>
               {data.missing.map((item) => (
-                <tr key={`${item.symbol}-${item.reason}-${item.position_ids.join(",")}`} class="left-out-row" data-reason={item.reason}>
+                <tr
+                  key={`${item.symbol}-${item.reason}-${item.position_ids.join(",")}`}
+                  class="left-out-row"
+                  data-reason={item.reason}
+                >
                   <td>
                     <a href={`/universe/${encodeURIComponent(item.beta_symbol)}`}>{item.symbol}</a>
-                    {item.beta_symbol !== item.symbol ? <span class="muted small"> (β of {item.beta_symbol})</span> : null}
-                    {item.position_ids.length > 1 ? <span class="muted small"> ×{item.position_ids.length}</span> : null}
+                    {item.beta_symbol !== item.symbol ? (
+                      <span class="muted small"> (β of {item.beta_symbol})</span>
+                    ) : null}
+                    {item.position_ids.length > 1 ? (
+                      <span class="muted small"> ×{item.position_ids.length}</span>
+                    ) : null}
                   </td>
                   <td>{item.instrument}</td>
-                  <td class="num">{item.weight === null ? <span class="muted">no weight</span> : formatPercent(item.weight, 2)}</td>
+                  <td class="num">
+                    {item.weight === null ? <span class="muted">no weight</span> : formatPercent(item.weight, 2)}
+                  </td>
                   <td colSpan={3} class="reason" title={item.detail || undefined}>
                     <strong>{reasonLabel(item.reason)}</strong>
                     {item.detail ? <span class="muted">: {item.detail}</span> : null}
                   </td>
                   <td class="num" title="Market value (not counted)">
-                    {item.market_value === null ? <span class="muted">no value</span> : <span class="muted">{formatDollars(item.market_value)}</span>}
+                    {item.market_value === null ? (
+                      <span class="muted">no value</span>
+                    ) : (
+                      <span class="muted">{formatDollars(item.market_value)}</span>
+                    )}
                   </td>
                 </tr>
               ))}

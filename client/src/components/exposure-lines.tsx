@@ -7,14 +7,21 @@ import type { Exposures } from "../api/types.ts";
 import { createLines, lineColors, type LinesChart } from "../charts/lines.ts";
 import { formatExposure } from "../lib/format.ts";
 
-export function ExposureLines(props: { exposures: Exposures; range: [number, number]; chosen: readonly string[]; syncKey: string; benchmarkLabel: string | null }): JSX.Element {
+export function ExposureLines(props: {
+  exposures: Exposures;
+  range: [number, number];
+  chosen: readonly string[];
+  syncKey: string;
+  benchmarkLabel: string | null;
+}): JSX.Element {
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<LinesChart | null>(null);
   const [cursor, setCursor] = useState<number | null>(null);
   const { exposures, range, chosen } = props;
   const [start, end] = range;
   const factors = exposures.factors.filter((factor) => chosen.includes(factor.key));
-  const colorOf = (key: string) => lineColors[exposures.factors.findIndex((factor) => factor.key === key) % lineColors.length]!;
+  const colorOf = (key: string) =>
+    lineColors[exposures.factors.findIndex((factor) => factor.key === key) % lineColors.length]!;
 
   useEffect(() => {
     const element = host.current;
@@ -39,7 +46,16 @@ export function ExposureLines(props: { exposures: Exposures; range: [number, num
       dates: xs.map((i) => exposures.dates[i]!),
       series: factors.flatMap((factor) => [
         { label: `${factor.name}`, color: colorOf(factor.key), dashed: false, values: slice(factor.portfolio) },
-        ...(props.benchmarkLabel ? [{ label: `${factor.name} (${props.benchmarkLabel})`, color: colorOf(factor.key), dashed: true, values: slice(factor.benchmark) }] : []),
+        ...(props.benchmarkLabel
+          ? [
+              {
+                label: `${factor.name} (${props.benchmarkLabel})`,
+                color: colorOf(factor.key),
+                dashed: true,
+                values: slice(factor.benchmark),
+              },
+            ]
+          : []),
       ]),
     });
   }, [exposures, start, end, chosen.join(","), props.benchmarkLabel]);
@@ -47,14 +63,26 @@ export function ExposureLines(props: { exposures: Exposures; range: [number, num
   const at = cursor === null ? end : start + cursor;
   return (
     <div class="lines">
-      <div class="chart" ref={host} role="img" aria-label={`Exposure lines of ${factors.map((factor) => factor.name).join(", ") || "no factor"}, ${exposures.dates[start] ?? ""} to ${exposures.dates[end] ?? ""}`} data-testid="exposure-lines" />
+      <div
+        class="chart"
+        ref={host}
+        role="img"
+        aria-label={`Exposure lines of ${factors.map((factor) => factor.name).join(", ") || "no factor"}, ${exposures.dates[start] ?? ""} to ${exposures.dates[end] ?? ""}`}
+        data-testid="exposure-lines"
+      />
       <table class="data readout" aria-live="off">
         <caption class="muted small">{exposures.dates[at] ?? ""}</caption>
         <thead>
           <tr>
             <th scope="col">Factor</th>
-            <th scope="col" class="num">Portfolio</th>
-            {props.benchmarkLabel ? <th scope="col" class="num">{props.benchmarkLabel}</th> : null}
+            <th scope="col" class="num">
+              Portfolio
+            </th>
+            {props.benchmarkLabel ? (
+              <th scope="col" class="num">
+                {props.benchmarkLabel}
+              </th>
+            ) : null}
           </tr>
         </thead>
         <tbody>

@@ -42,7 +42,11 @@ export function Legend(props: { scale: DivergingScale; width?: number }): JSX.El
     drawLegendBar(canvas, props.scale, width, 12);
   }, [props.scale, width]);
   return (
-    <div class="legend" aria-label={`Colour scale from ${formatExposure(-props.scale.extent)} (red) through 0 (white) to ${formatExposure(props.scale.extent)} (green)`} role="img">
+    <div
+      class="legend"
+      aria-label={`Colour scale from ${formatExposure(-props.scale.extent)} (red) through 0 (white) to ${formatExposure(props.scale.extent)} (green)`}
+      role="img"
+    >
       <span>{formatExposure(-props.scale.extent, 2)}</span>
       <canvas ref={ref} style={{ width: `${width}px`, height: "12px" }} />
       <span>{formatExposure(props.scale.extent, 2)}</span>
@@ -98,7 +102,9 @@ async function composePng(chart: HeatmapChart, scale: DivergingScale, title: str
   context.fillText(formatExposure(-scale.extent, 2), x - 6 * ratio, y + barHeight / 2);
   context.textAlign = "left";
   context.fillText(formatExposure(scale.extent, 2), x + barWidth + 6 * ratio, y + barHeight / 2);
-  return new Promise((resolve, reject) => output.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the PNG could not be encoded"))), "image/png"));
+  return new Promise((resolve, reject) =>
+    output.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the PNG could not be encoded"))), "image/png"),
+  );
 }
 
 export function HeatmapView(props: HeatmapProps): JSX.Element {
@@ -140,7 +146,10 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
   useEffect(() => {
     const current = chart.current;
     if (!current) return;
-    current.setGrid({ xs: props.xs, columnLabels: props.columnLabels, rowLabels: props.rowLabels, values: props.values }, props.scale);
+    current.setGrid(
+      { xs: props.xs, columnLabels: props.columnLabels, rowLabels: props.rowLabels, values: props.values },
+      props.scale,
+    );
     if (!firstDrawMarked && props.xs.length > 0) {
       firstDrawMarked = true;
       performance.mark("heatmap-drawn");
@@ -159,11 +168,21 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
   const onKeyDown = (event: KeyboardEvent): void => {
     if (columns === 0 || rows === 0) return;
     const current = focused ?? { row: 0, column: columns - 1 };
-    const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], Home: [0, -columns], End: [0, columns] };
+    const moves: Record<string, [number, number]> = {
+      ArrowUp: [-1, 0],
+      ArrowDown: [1, 0],
+      ArrowLeft: [0, -1],
+      ArrowRight: [0, 1],
+      Home: [0, -columns],
+      End: [0, columns],
+    };
     const move = moves[event.key];
     if (move) {
       event.preventDefault();
-      setFocused({ row: Math.min(rows - 1, Math.max(0, current.row + move[0])), column: Math.min(columns - 1, Math.max(0, current.column + move[1])) });
+      setFocused({
+        row: Math.min(rows - 1, Math.max(0, current.row + move[0])),
+        column: Math.min(columns - 1, Math.max(0, current.column + move[1])),
+      });
     } else if ((event.key === "Enter" || event.key === " ") && focused) {
       event.preventDefault();
       props.onSelect(focused);
@@ -200,14 +219,22 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
             class="tooltip"
             role="tooltip"
             // Right of the pointer, or left of it in the chart's right half, so it never hides the cell's neighbours off-screen.
-            style={{ left: `${validTip.left}px`, top: `${validTip.top + 14}px`, transform: validTip.left > (host.current?.clientWidth ?? 0) / 2 ? "translateX(calc(-100% - 14px))" : "translateX(14px)" }}
+            style={{
+              left: `${validTip.left}px`,
+              top: `${validTip.top + 14}px`,
+              transform:
+                validTip.left > (host.current?.clientWidth ?? 0) / 2
+                  ? "translateX(calc(-100% - 14px))"
+                  : "translateX(14px)",
+            }}
           >
             {props.tooltip(validTip.cell)}
           </div>
         ) : null}
         {focused && !hover ? (
           <span class="visually-hidden" aria-live="polite">
-            {props.rowLabels[focused.row]}, {props.columnTitles[focused.column]}: {formatExposure(props.values[focused.row]?.[focused.column] ?? null)}
+            {props.rowLabels[focused.row]}, {props.columnTitles[focused.column]}:{" "}
+            {formatExposure(props.values[focused.row]?.[focused.column] ?? null)}
           </span>
         ) : null}
       </div>
@@ -239,9 +266,20 @@ function HeatmapTable(props: HeatmapProps): JSX.Element {
                 const color = props.scale.color(value);
                 const note = value === null ? null : (props.cellNote?.({ row, column }) ?? null);
                 return (
-                  <td key={column} class="num" style={{ background: css(color), color: css(textColorOn(color)) }} title={note?.title}>
+                  <td
+                    key={column}
+                    class="num"
+                    style={{ background: css(color), color: css(textColorOn(color)) }}
+                    title={note?.title}
+                  >
                     {/* The coverage note is drawn from data-note (CSS), so the cell's text stays its number. */}
-                    <button type="button" class="cell-button" data-note={note?.short ?? undefined} aria-description={note?.short ? note.title : undefined} onClick={() => props.onSelect({ row, column })}>
+                    <button
+                      type="button"
+                      class="cell-button"
+                      data-note={note?.short ?? undefined}
+                      aria-description={note?.short ? note.title : undefined}
+                      onClick={() => props.onSelect({ row, column })}
+                    >
                       {formatExposure(value)}
                     </button>
                   </td>

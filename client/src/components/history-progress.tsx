@@ -4,7 +4,17 @@
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, unwrap } from "../api/client.ts";
-import { emptyHistoryState, historyIndicator, historyText, noteLiveMessage, noteRunFacts, runsWithoutFacts, type HistoryIndicator, type HistoryState, type RunFacts } from "../lib/history-run.ts";
+import {
+  emptyHistoryState,
+  historyIndicator,
+  historyText,
+  noteLiveMessage,
+  noteRunFacts,
+  runsWithoutFacts,
+  type HistoryIndicator,
+  type HistoryState,
+  type RunFacts,
+} from "../lib/history-run.ts";
 import { onLive } from "../state/live.ts";
 import { can } from "../state/session.ts";
 import "./data-quality.css";
@@ -12,7 +22,12 @@ import "./data-quality.css";
 const refreshMs = 4_000;
 
 async function runFacts(runId: string, signal: AbortSignal): Promise<RunFacts> {
-  const detail = await unwrap(api.admin.batch.runs[":id"].$get({ param: { id: runId }, query: { include_issues: "false" } }, { init: { signal } }));
+  const detail = await unwrap(
+    api.admin.batch.runs[":id"].$get(
+      { param: { id: runId }, query: { include_issues: "false" } },
+      { init: { signal } },
+    ),
+  );
   return detail.run;
 }
 
@@ -30,7 +45,11 @@ export function useHistoryRun(portfolioId: string): HistoryIndicator | null {
     unwrap(api.admin.batch.runs.$get({ query: { limit: "10" } }, { init: { signal: controller.signal } })).then(
       (list) => {
         if (controller.signal.aborted) return;
-        setState((current) => list.runs.filter((run) => run.trigger === "portfolio").reduce((next, run) => noteRunFacts(next, run.id, run, Date.now()), current));
+        setState((current) =>
+          list.runs
+            .filter((run) => run.trigger === "portfolio")
+            .reduce((next, run) => noteRunFacts(next, run.id, run, Date.now()), current),
+        );
       },
       () => undefined, // the indicator is a courtesy: a failed read shows nothing
     );
@@ -40,7 +59,11 @@ export function useHistoryRun(portfolioId: string): HistoryIndicator | null {
   useEffect(
     () =>
       onLive((message) => {
-        if (message.type === "batch.progress" || message.type === "batch.completed" || message.type === "exposures.updated") {
+        if (
+          message.type === "batch.progress" ||
+          message.type === "batch.completed" ||
+          message.type === "exposures.updated"
+        ) {
           setState((current) => noteLiveMessage(current, message, Date.now()));
           setNow(Date.now());
         }
@@ -92,7 +115,13 @@ export function HistoryProgress(props: { indicator: HistoryIndicator | null }): 
   if (!indicator) return null;
   const text = historyText(indicator);
   return (
-    <span class="history-progress" role="status" aria-live="polite" data-testid="history-progress" title="The portfolio's exposures are being computed for its earlier dates; they appear as they land.">
+    <span
+      class="history-progress"
+      role="status"
+      aria-live="polite"
+      data-testid="history-progress"
+      title="The portfolio's exposures are being computed for its earlier dates; they appear as they land."
+    >
       <span class="spinner" aria-hidden="true" />
       <progress max={indicator.total} value={indicator.done} aria-hidden="true" />
       {text}

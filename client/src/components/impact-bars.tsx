@@ -37,7 +37,8 @@ function barStyle(value: number, extent: number): CSSProperties {
 /** The largest finite |value| (1 when none), so every bar fits its track. */
 export function barExtent(values: readonly (number | null | undefined)[]): number {
   let extent = 0;
-  for (const value of values) if (value !== null && value !== undefined && Number.isFinite(value)) extent = Math.max(extent, Math.abs(value));
+  for (const value of values)
+    if (value !== null && value !== undefined && Number.isFinite(value)) extent = Math.max(extent, Math.abs(value));
   return extent > 0 ? extent : 1;
 }
 
@@ -46,7 +47,13 @@ export function ImpactBars(props: { items: readonly ImpactBarItem[]; label: stri
   return (
     <ul class="impact-bars" aria-label={props.label} data-testid={props.testId}>
       {props.items.map((item) => (
-        <li key={item.key} class={`impact-row${item.total ? " impact-total" : ""}`} title={item.title} data-testid={`impact-${item.key}`} data-value={item.value ?? ""}>
+        <li
+          key={item.key}
+          class={`impact-row${item.total ? " impact-total" : ""}`}
+          title={item.title}
+          data-testid={`impact-${item.key}`}
+          data-value={item.value ?? ""}
+        >
           <span class="impact-label">
             <span class="impact-name">{item.label}</span>
             {item.detail ? <span class="impact-detail">{item.detail}</span> : null}
@@ -56,7 +63,11 @@ export function ImpactBars(props: { items: readonly ImpactBarItem[]; label: stri
             {item.value !== null && item.value !== 0 ? <span class="bar" style={barStyle(item.value, extent)} /> : null}
             {item.value === null && item.missingNote ? <span class="impact-missing">{item.missingNote}</span> : null}
           </span>
-          <span class={`impact-value num ${item.value === null ? "" : item.value < 0 ? "negative" : item.value > 0 ? "positive" : ""}`}>{item.text}</span>
+          <span
+            class={`impact-value num ${item.value === null ? "" : item.value < 0 ? "negative" : item.value > 0 ? "positive" : ""}`}
+          >
+            {item.text}
+          </span>
         </li>
       ))}
     </ul>
@@ -70,11 +81,16 @@ export function ImpactBars(props: { items: readonly ImpactBarItem[]; label: stri
  */
 export function MiniBar(props: { value: number | null; reference?: number | null; extent: number }): JSX.Element {
   const { value, reference, extent } = props;
-  const referenceLeft = reference === null || reference === undefined || !Number.isFinite(reference) ? null : 50 + Math.sign(reference) * halfWidth(reference, extent);
+  const referenceLeft =
+    reference === null || reference === undefined || !Number.isFinite(reference)
+      ? null
+      : 50 + Math.sign(reference) * halfWidth(reference, extent);
   return (
     <span class="bar-track mini-bar" aria-hidden="true">
       <span class="bar-zero" style={{ left: "50%" }} />
-      {value !== null && Number.isFinite(value) && value !== 0 ? <span class="bar" style={barStyle(value, extent)} /> : null}
+      {value !== null && Number.isFinite(value) && value !== 0 ? (
+        <span class="bar" style={barStyle(value, extent)} />
+      ) : null}
       {referenceLeft !== null ? <span class="mini-bar-reference" style={{ left: `${referenceLeft}%` }} /> : null}
     </span>
   );

@@ -5,12 +5,26 @@
 // portfolio's page.
 import type { JSX } from "preact";
 import { api, unwrap } from "../api/client.ts";
-import { leftOutGroupText, leftOutLine, leftOutSummary, leftOutValue, withValues, type DataQualityLike, type LeftOutGroup } from "../lib/data-quality.ts";
+import {
+  leftOutGroupText,
+  leftOutLine,
+  leftOutSummary,
+  leftOutValue,
+  withValues,
+  type DataQualityLike,
+  type LeftOutGroup,
+} from "../lib/data-quality.ts";
 import { formatDollars } from "../lib/format.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./data-quality.css";
 
-const kindTone: Record<LeftOutGroup["kind"], string> = { unpriced: "bad", expired: "warn", no_delta: "bad", no_betas: "warn", some_betas: "" };
+const kindTone: Record<LeftOutGroup["kind"], string> = {
+  unpriced: "bad",
+  expired: "warn",
+  no_delta: "bad",
+  no_betas: "warn",
+  some_betas: "",
+};
 
 export function LeftOutNote(props: {
   portfolioId: string;
@@ -29,18 +43,34 @@ export function LeftOutNote(props: {
     (signal) =>
       base.total === 0 || firstFactor === undefined
         ? Promise.resolve(null)
-        : unwrap(api.portfolios[":id"].exposures.stocks.$get({ param: { id: props.portfolioId }, query: { factor: firstFactor, date: quality.date } }, { init: { signal } })),
-    [props.portfolioId, quality.date, firstFactor, base.total, quality.positions_excluded.length, quality.symbols_missing.length],
+        : unwrap(
+            api.portfolios[":id"].exposures.stocks.$get(
+              { param: { id: props.portfolioId }, query: { factor: firstFactor, date: quality.date } },
+              { init: { signal } },
+            ),
+          ),
+    [
+      props.portfolioId,
+      quality.date,
+      firstFactor,
+      base.total,
+      quality.positions_excluded.length,
+      quality.symbols_missing.length,
+    ],
   );
   const summary = withValues(base, drill.data ?? null);
   const line = leftOutLine(summary);
   const publicHeld = quality.positions_total - quality.positions_private;
-  const privateNote = quality.positions_private > 0 ? ` ${quality.positions_private} private position${quality.positions_private === 1 ? "" : "s"} have no public returns and are left out by design.` : "";
+  const privateNote =
+    quality.positions_private > 0
+      ? ` ${quality.positions_private} private position${quality.positions_private === 1 ? "" : "s"} have no public returns and are left out by design.`
+      : "";
 
   if (line === null) {
     return (
       <p class="left-out-none muted small" data-testid="left-out">
-        On {quality.date}: every one of the {publicHeld} public position{publicHeld === 1 ? "" : "s"} held had a price and betas.{privateNote}
+        On {quality.date}: every one of the {publicHeld} public position{publicHeld === 1 ? "" : "s"} held had a price
+        and betas.{privateNote}
       </p>
     );
   }
@@ -69,7 +99,11 @@ export function LeftOutNote(props: {
           </thead>
           <tbody>
             {summary.groups.map((group) => (
-              <tr key={`${group.symbol}-${group.reason}-${group.positionIds[0] ?? ""}`} data-reason={group.reason} data-kind={group.kind}>
+              <tr
+                key={`${group.symbol}-${group.reason}-${group.positionIds[0] ?? ""}`}
+                data-reason={group.reason}
+                data-kind={group.kind}
+              >
                 <th scope="row">
                   <a href={`/universe/${encodeURIComponent(group.symbol)}`}>{group.symbol}</a>
                 </th>
@@ -77,7 +111,10 @@ export function LeftOutNote(props: {
                 <td>
                   <span class={`badge ${kindTone[group.kind]}`}>{leftOutGroupText(group, props.factorName)}</span>
                 </td>
-                <td class="wrap muted">{group.detail || (group.value === null && (group.kind === "unpriced" || group.kind === "expired") ? "no value" : "")}</td>
+                <td class="wrap muted">
+                  {group.detail ||
+                    (group.value === null && (group.kind === "unpriced" || group.kind === "expired") ? "no value" : "")}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -28,7 +28,9 @@ export function SymbolPicker(props: {
   const [box, setBox] = useState<{ top?: number; bottom?: number; left: number; width: number } | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const suggestions = open && props.universe ? matchSymbols(props.universe, props.value, 8) : [];
-  const expanded = suggestions.length > 0 && !(suggestions.length === 1 && suggestions[0]!.symbol === props.value.trim().toUpperCase());
+  const expanded =
+    suggestions.length > 0 &&
+    !(suggestions.length === 1 && suggestions[0]!.symbol === props.value.trim().toUpperCase());
 
   // Follow the input while the list is open (the page or the table may scroll).
   useEffect(() => {
@@ -40,7 +42,11 @@ export function SymbolPicker(props: {
       const room = 18 * 16 + 8;
       const above = window.innerHeight - rect.bottom < room && rect.top > window.innerHeight - rect.bottom;
       const width = Math.max(rect.width, 240);
-      setBox(above ? { bottom: window.innerHeight - rect.top + 2, left: rect.left, width } : { top: rect.bottom + 2, left: rect.left, width });
+      setBox(
+        above
+          ? { bottom: window.innerHeight - rect.top + 2, left: rect.left, width }
+          : { top: rect.bottom + 2, left: rect.left, width },
+      );
     };
     place();
     window.addEventListener("scroll", place, true);
@@ -109,7 +115,22 @@ export function SymbolPicker(props: {
         }}
         onKeyDown={onKeyDown}
       />
-      <ul id={listId} role="listbox" aria-label={`Symbols matching ${props.value}`} class="symbol-options" hidden={!expanded || box === null} style={box ? { ...(box.top !== undefined ? { top: `${box.top}px` } : { bottom: `${box.bottom}px` }), left: `${box.left}px`, width: `${box.width}px` } : undefined}>
+      <ul
+        id={listId}
+        role="listbox"
+        aria-label={`Symbols matching ${props.value}`}
+        class="symbol-options"
+        hidden={!expanded || box === null}
+        style={
+          box
+            ? {
+                ...(box.top !== undefined ? { top: `${box.top}px` } : { bottom: `${box.bottom}px` }),
+                left: `${box.left}px`,
+                width: `${box.width}px`,
+              }
+            : undefined
+        }
+      >
         {expanded
           ? suggestions.map((option, index) => (
               <li

@@ -5,7 +5,12 @@ import { useState } from "preact/hooks";
 import { describeFailure, ApiFailure } from "../api/client.ts";
 import type { AsyncState } from "../state/use-async.ts";
 
-export function Page(props: { title: string; subtitle?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren }): JSX.Element {
+export function Page(props: {
+  title: string;
+  subtitle?: ComponentChildren;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+}): JSX.Element {
   return (
     <section class="page" aria-labelledby="page-title">
       <header class="page-header">
@@ -20,7 +25,13 @@ export function Page(props: { title: string; subtitle?: ComponentChildren; actio
   );
 }
 
-export function Card(props: { title?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string; label?: string }): JSX.Element {
+export function Card(props: {
+  title?: ComponentChildren;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+  class?: string;
+  label?: string;
+}): JSX.Element {
   return (
     <section class={`card ${props.class ?? ""}`} aria-label={props.label}>
       {props.title || props.actions ? (
@@ -75,13 +86,20 @@ export function ErrorNotice(props: { error: unknown; retry?: () => void; title?:
  * Renders an async state: a spinner before the first answer, the error with a retry, the
  * content otherwise (kept visible, dimmed, while a reload runs).
  */
-export function Async<T>(props: { state: AsyncState<T> & { reload: () => void }; what?: string; children: (data: T) => ComponentChildren }): JSX.Element {
+export function Async<T>(props: {
+  state: AsyncState<T> & { reload: () => void };
+  what?: string;
+  children: (data: T) => ComponentChildren;
+}): JSX.Element {
   const { state } = props;
-  if (state.status === "error" && state.data === undefined) return <ErrorNotice error={state.error} retry={state.reload} />;
+  if (state.status === "error" && state.data === undefined)
+    return <ErrorNotice error={state.error} retry={state.reload} />;
   if (state.data === undefined) return <Loading what={props.what} />;
   return (
     <div class="async" aria-busy={state.status === "loading"} data-stale={state.status === "loading" ? "" : undefined}>
-      {state.status === "error" ? <ErrorNotice error={state.error} retry={state.reload} title="Could not refresh" /> : null}
+      {state.status === "error" ? (
+        <ErrorNotice error={state.error} retry={state.reload} title="Could not refresh" />
+      ) : null}
       {props.children(state.data)}
     </div>
   );
@@ -94,14 +112,28 @@ type InputProps = PartialInputHTMLAttributes<HTMLInputElement>;
 export function Field(props: { label: string; hint?: string; error?: string | null } & InputProps): JSX.Element {
   const { label, hint, error, id, ...input } = props;
   const fieldId = id ?? `field-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
-  const described = [hint ? `${fieldId}-hint` : "", error ? `${fieldId}-error` : ""].filter(Boolean).join(" ") || undefined;
+  const described =
+    [hint ? `${fieldId}-hint` : "", error ? `${fieldId}-error` : ""].filter(Boolean).join(" ") || undefined;
   return (
     <div class={`field ${error ? "field-invalid" : ""}`}>
       <label for={fieldId}>{label}</label>
       {/* The loose attributes are the same object at run time; preact's stricter union only narrows `type`/`role`. */}
-      <input id={fieldId} aria-invalid={error ? true : undefined} aria-describedby={described} {...(input as InputHTMLAttributes)} />
-      {hint ? <small id={`${fieldId}-hint`} class="hint">{hint}</small> : null}
-      {error ? <small id={`${fieldId}-error`} class="field-error">{error}</small> : null}
+      <input
+        id={fieldId}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described}
+        {...(input as InputHTMLAttributes)}
+      />
+      {hint ? (
+        <small id={`${fieldId}-hint`} class="hint">
+          {hint}
+        </small>
+      ) : null}
+      {error ? (
+        <small id={`${fieldId}-error`} class="field-error">
+          {error}
+        </small>
+      ) : null}
     </div>
   );
 }
@@ -118,7 +150,12 @@ export function SelectField<V extends string>(props: {
   return (
     <div class="field">
       <label for={fieldId}>{props.label}</label>
-      <select id={fieldId} value={props.value} disabled={props.disabled} onChange={(event) => props.onChange(event.currentTarget.value as V)}>
+      <select
+        id={fieldId}
+        value={props.value}
+        disabled={props.disabled}
+        onChange={(event) => props.onChange(event.currentTarget.value as V)}
+      >
         {props.options.map((option) => (
           <option key={option.value} value={option.value}>
             {option.label}
@@ -130,7 +167,12 @@ export function SelectField<V extends string>(props: {
 }
 
 /** A group of mutually exclusive buttons (a labelled radio group). */
-export function Segmented<V extends string>(props: { label: string; value: V; options: readonly { value: V; label: string; disabled?: boolean }[]; onChange: (value: V) => void }): JSX.Element {
+export function Segmented<V extends string>(props: {
+  label: string;
+  value: V;
+  options: readonly { value: V; label: string; disabled?: boolean }[];
+  onChange: (value: V) => void;
+}): JSX.Element {
   return (
     <div class="segmented" role="radiogroup" aria-label={props.label}>
       {props.options.map((option) => (
@@ -154,13 +196,24 @@ export function Segmented<V extends string>(props: { label: string; value: V; op
  * A Delete button that asks in place ("Confirm delete" / Cancel, focus on the confirmation),
  * runs `remove`, and shows why it failed; `onDeleted` after it succeeds.
  */
-export function ConfirmDelete(props: { what: string; buttonLabel: string; question?: string; remove: () => Promise<unknown>; onDeleted: () => void }): JSX.Element {
+export function ConfirmDelete(props: {
+  what: string;
+  buttonLabel: string;
+  question?: string;
+  remove: () => Promise<unknown>;
+  onDeleted: () => void;
+}): JSX.Element {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   if (!confirming) {
     return (
-      <button type="button" class="button small danger" onClick={() => setConfirming(true)} aria-label={props.buttonLabel}>
+      <button
+        type="button"
+        class="button small danger"
+        onClick={() => setConfirming(true)}
+        aria-label={props.buttonLabel}
+      >
         Delete
       </button>
     );
@@ -179,7 +232,13 @@ export function ConfirmDelete(props: { what: string; buttonLabel: string; questi
   return (
     <span class="confirm" role="group" aria-label={`Confirm deleting ${props.what}`}>
       {props.question ? <span>{props.question}</span> : null}
-      <button type="button" class="button small danger" disabled={busy} onClick={() => void confirm()} ref={(element) => element?.focus()}>
+      <button
+        type="button"
+        class="button small danger"
+        disabled={busy}
+        onClick={() => void confirm()}
+        ref={(element) => element?.focus()}
+      >
         {busy ? "Deleting…" : "Confirm delete"}
       </button>
       <button type="button" class="button small ghost" disabled={busy} onClick={() => setConfirming(false)}>

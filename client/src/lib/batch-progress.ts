@@ -77,7 +77,9 @@ function withBar(progress: RunProgress, date: string, bar: PhaseBar): RunProgres
 }
 
 function withCompletedDate(progress: RunProgress, date: string): RunProgress {
-  return progress.completedDates.includes(date) ? progress : { ...progress, completedDates: [...progress.completedDates, date].sort() };
+  return progress.completedDates.includes(date)
+    ? progress
+    : { ...progress, completedDates: [...progress.completedDates, date].sort() };
 }
 
 /** The phase after `phase` in the run's plan; undefined after the last (or for a phase not in it). */
@@ -110,11 +112,18 @@ export function mergeDetail(progress: RunProgress, detail: RunDetailInput): RunP
     const recorded = new Set(detail.phases.filter((phase) => phase.date === current).map((phase) => phase.name));
     for (const tally of detail.progress.current_date_chunks) {
       if (recorded.has(tally.phase)) continue;
-      next = withBar(next, current, { phase: tally.phase, state: "running", done: tally.done, failed: tally.failed, total: tally.pending + tally.done + tally.failed });
+      next = withBar(next, current, {
+        phase: tally.phase,
+        state: "running",
+        done: tally.done,
+        failed: tally.failed,
+        total: tally.pending + tally.done + tally.failed,
+      });
     }
     const phase = detail.progress.current_phase;
     const active = detail.run.status === "running" || detail.run.status === "queued";
-    if (active && phase !== null && !recorded.has(phase)) next = withBar(next, current, { ...pendingBar(phase), state: "running" });
+    if (active && phase !== null && !recorded.has(phase))
+      next = withBar(next, current, { ...pendingBar(phase), state: "running" });
   }
   return next;
 }
@@ -127,12 +136,24 @@ export function mergeDetail(progress: RunProgress, detail: RunDetailInput): RunP
 export function applyLiveMessage(progress: RunProgress, message: BatchProgress | BatchCompleted): RunProgress {
   if (message.run_id !== progress.runId) return progress;
   if (message.type === "batch.completed") {
-    const published = withBar(progress, message.date, { phase: "publish", state: "completed", done: 1, failed: 0, total: 1 });
+    const published = withBar(progress, message.date, {
+      phase: "publish",
+      state: "completed",
+      done: 1,
+      failed: 0,
+      total: 1,
+    });
     return withCompletedDate(published, message.date);
   }
   const total = Math.max(0, message.total);
   const done = Math.min(Math.max(0, message.done), total);
-  let next = withBar(progress, message.date, { phase: message.phase, state: message.success ? "completed" : "failed", done, failed: total - done, total });
+  let next = withBar(progress, message.date, {
+    phase: message.phase,
+    state: message.success ? "completed" : "failed",
+    done,
+    failed: total - done,
+    total,
+  });
   const following = nextPhaseOf(progress.plan, message.phase);
   if (following) next = withBar(next, message.date, { ...pendingBar(following), state: "running" });
   return next;
@@ -220,7 +241,10 @@ export function elapsedMs(from: string | null | undefined, to: string | null | u
 export interface PhaseDataInput {
   date: string;
   name: string;
-  counts: Pick<BatchRunDetail["phases"][number]["counts"], "price_conflicts_kept" | "price_conflicts_replaced" | "recomputed_stale" | "returns_rejected">;
+  counts: Pick<
+    BatchRunDetail["phases"][number]["counts"],
+    "price_conflicts_kept" | "price_conflicts_replaced" | "recomputed_stale" | "returns_rejected"
+  >;
   issues?: readonly { item: string; reason: string; detail: string; factor?: string | undefined }[] | undefined;
 }
 
@@ -234,13 +258,17 @@ export interface DataWarning {
   examples: { item: string; detail: string }[];
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many = `${one}s`): string =>
+  `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 
 /** The data warnings a phase's counts carry, most important first. */
 export function phaseDataWarnings(phase: PhaseDataInput): DataWarning[] {
   const { counts } = phase;
   const issues = phase.issues ?? [];
-  const examples = (reason: string) => issues.filter((issue) => issue.reason === reason).map((issue) => ({ item: issue.factor ? `${issue.item} · ${issue.factor}` : issue.item, detail: issue.detail }));
+  const examples = (reason: string) =>
+    issues
+      .filter((issue) => issue.reason === reason)
+      .map((issue) => ({ item: issue.factor ? `${issue.item} · ${issue.factor}` : issue.item, detail: issue.detail }));
   const warnings: DataWarning[] = [];
   const kept = counts.price_conflicts_kept ?? 0;
   if (kept > 0) {
@@ -254,22 +282,45 @@ export function phaseDataWarnings(phase: PhaseDataInput): DataWarning[] {
   }
   const rejected = counts.returns_rejected ?? 0;
   if (rejected > 0) {
-    warnings.push({ kind: "returns_rejected", tone: "warn", count: rejected, text: `${plural(rejected, "daily return")} not used in the regressions: a suspect move (beyond the allowed daily change).`, examples: examples("suspect_move") });
+    warnings.push({
+      kind: "returns_rejected",
+      tone: "warn",
+      count: rejected,
+      text: `${plural(rejected, "daily return")} not used in the regressions: a suspect move (beyond the allowed daily change).`,
+      examples: examples("suspect_move"),
+    });
   }
   const replaced = counts.price_conflicts_replaced ?? 0;
   if (replaced > 0) {
-    warnings.push({ kind: "price_conflicts_replaced", tone: "info", count: replaced, text: `${plural(replaced, "stored close")} of another source replaced by the provider's (replace prices).`, examples: examples("source_conflict_replaced") });
+    warnings.push({
+      kind: "price_conflicts_replaced",
+      tone: "info",
+      count: replaced,
+      text: `${plural(replaced, "stored close")} of another source replaced by the provider's (replace prices).`,
+      examples: examples("source_conflict_replaced"),
+    });
   }
   const stale = counts.recomputed_stale ?? 0;
   if (stale > 0) {
-    warnings.push({ kind: "recomputed_stale", tone: "info", count: stale, text: `${plural(stale, "symbol")} recomputed: a price revision had made their stored betas stale.`, examples: [] });
+    warnings.push({
+      kind: "recomputed_stale",
+      tone: "info",
+      count: stale,
+      text: `${plural(stale, "symbol")} recomputed: a price revision had made their stored betas stale.`,
+      examples: [],
+    });
   }
   return warnings;
 }
 
 /** A run's data warnings summed over its dates (for the run's banner), by kind, with the dates they occurred on. */
-export function runDataWarnings(phases: readonly PhaseDataInput[]): { kind: DataWarning["kind"]; tone: DataWarning["tone"]; count: number; dates: string[] }[] {
-  const byKind = new Map<DataWarning["kind"], { kind: DataWarning["kind"]; tone: DataWarning["tone"]; count: number; dates: string[] }>();
+export function runDataWarnings(
+  phases: readonly PhaseDataInput[],
+): { kind: DataWarning["kind"]; tone: DataWarning["tone"]; count: number; dates: string[] }[] {
+  const byKind = new Map<
+    DataWarning["kind"],
+    { kind: DataWarning["kind"]; tone: DataWarning["tone"]; count: number; dates: string[] }
+  >();
   for (const phase of phases) {
     for (const warning of phaseDataWarnings(phase)) {
       const entry = byKind.get(warning.kind) ?? { kind: warning.kind, tone: warning.tone, count: 0, dates: [] };
@@ -278,7 +329,12 @@ export function runDataWarnings(phases: readonly PhaseDataInput[]): { kind: Data
       byKind.set(warning.kind, entry);
     }
   }
-  const order: DataWarning["kind"][] = ["price_conflicts_kept", "returns_rejected", "price_conflicts_replaced", "recomputed_stale"];
+  const order: DataWarning["kind"][] = [
+    "price_conflicts_kept",
+    "returns_rejected",
+    "price_conflicts_replaced",
+    "recomputed_stale",
+  ];
   return order.flatMap((kind) => {
     const entry = byKind.get(kind);
     return entry ? [{ ...entry, dates: [...entry.dates].sort() }] : [];

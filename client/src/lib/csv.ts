@@ -12,8 +12,14 @@ export function buildCsv(header: readonly string[], rows: readonly (readonly Csv
 }
 
 /** The heatmap's matrix as long CSV: one line per factor and column (date or portfolio). */
-export function heatmapCsv(rowKeys: readonly string[], columnKeys: readonly string[], value: (row: number, column: number) => number | null, columnName = "date"): string {
+export function heatmapCsv(
+  rowKeys: readonly string[],
+  columnKeys: readonly string[],
+  value: (row: number, column: number) => number | null,
+  columnName = "date",
+): string {
   const rows: CsvCell[][] = [];
-  for (let c = 0; c < columnKeys.length; c++) for (let r = 0; r < rowKeys.length; r++) rows.push([columnKeys[c]!, rowKeys[r]!, value(r, c)]);
+  for (let c = 0; c < columnKeys.length; c++)
+    for (let r = 0; r < rowKeys.length; r++) rows.push([columnKeys[c]!, rowKeys[r]!, value(r, c)]);
   return buildCsv([columnName, "factor_key", "value"], rows);
 }

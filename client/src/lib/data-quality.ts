@@ -79,7 +79,8 @@ export interface CoverageLabel {
   complete: boolean | null;
 }
 
-const isNumber = (value: number | null | undefined): value is number => value !== null && value !== undefined && Number.isFinite(value);
+const isNumber = (value: number | null | undefined): value is number =>
+  value !== null && value !== undefined && Number.isFinite(value);
 
 /**
  * A share as a percentage that never reads 100% unless it is complete: 0.9996 with something
@@ -114,7 +115,11 @@ export function coverageLabel(input: CoverageInput): CoverageLabel {
   }
   const count = `${used.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} positions`;
   const share = !isNumber(value) ? null : value >= 1 ? "all priced value" : `${formatShare(value, false)} of value`;
-  return { text: share ? `${share} · ${count}` : count, short: `${used.toLocaleString("en-US")} of ${total.toLocaleString("en-US")}`, complete: false };
+  return {
+    text: share ? `${share} · ${count}` : count,
+    short: `${used.toLocaleString("en-US")} of ${total.toLocaleString("en-US")}`,
+    complete: false,
+  };
 }
 
 /** The shape of a drill-down this module reads. */
@@ -127,7 +132,9 @@ export interface DrillDownLike {
 /** A drill-down's coverage by count: positions in its rows over the public positions it lists. */
 export function drillDownCoverage(drill: DrillDownLike): CoverageLabel {
   const used = drill.rows.reduce((sum, row) => sum + row.position_ids.length, 0);
-  const left = drill.missing.filter((row) => row.reason !== "private").reduce((sum, row) => sum + row.position_ids.length, 0);
+  const left = drill.missing
+    .filter((row) => row.reason !== "private")
+    .reduce((sum, row) => sum + row.position_ids.length, 0);
   return coverageLabel({ value: drill.coverage, used, total: used + left });
 }
 
@@ -136,7 +143,13 @@ export function drillDownCoverage(drill: DrillDownLike): CoverageLabel {
 /** The shape of `data_quality` this module reads (worker/factors/data-quality.ts). */
 export interface DataQualityLike {
   date: string;
-  symbols_missing: readonly { symbol: string; reason: string; factors?: readonly string[] | undefined; position_ids: readonly string[]; detail?: string | undefined }[];
+  symbols_missing: readonly {
+    symbol: string;
+    reason: string;
+    factors?: readonly string[] | undefined;
+    position_ids: readonly string[];
+    detail?: string | undefined;
+  }[];
   positions_excluded: readonly { position_id: string; symbol: string; reason: string; detail: string }[];
   positions_total: number;
   positions_private: number;
@@ -204,9 +217,18 @@ export function leftOutSummary(quality: DataQualityLike, factorKeys: readonly st
     const group = excluded.get(key);
     if (group) {
       group.positionIds.push(item.position_id);
-      if (item.detail && !group.detail.split("; ").includes(item.detail)) group.detail = `${group.detail}; ${item.detail}`;
+      if (item.detail && !group.detail.split("; ").includes(item.detail))
+        group.detail = `${group.detail}; ${item.detail}`;
     } else {
-      excluded.set(key, { symbol: item.symbol, kind, reason: item.reason, detail: item.detail, positionIds: [item.position_id], factors: "all", value: null });
+      excluded.set(key, {
+        symbol: item.symbol,
+        kind,
+        reason: item.reason,
+        detail: item.detail,
+        positionIds: [item.position_id],
+        factors: "all",
+        value: null,
+      });
     }
   }
   const excludedIds = new Set<string>();
@@ -222,20 +244,37 @@ export function leftOutSummary(quality: DataQualityLike, factorKeys: readonly st
     const ids = item.position_ids.filter((id) => !excludedIds.has(id));
     if (ids.length === 0) continue;
     const factors = item.factors === undefined ? "all" : [...item.factors];
-    const everyFactor = factors === "all" || (allFactors.size > 0 && [...allFactors].every((key) => factors.includes(key)));
+    const everyFactor =
+      factors === "all" || (allFactors.size > 0 && [...allFactors].every((key) => factors.includes(key)));
     const kind: LeftOutKind = everyFactor ? "no_betas" : "some_betas";
-    groups.push({ symbol: item.symbol, kind, reason: item.reason, detail: item.detail ?? "", positionIds: ids, factors: everyFactor ? "all" : factors, value: null });
+    groups.push({
+      symbol: item.symbol,
+      kind,
+      reason: item.reason,
+      detail: item.detail ?? "",
+      positionIds: ids,
+      factors: everyFactor ? "all" : factors,
+      value: null,
+    });
   }
   // A symbol without betas for several reasons (each for some factors) may still miss every factor.
   const bySymbol = new Map<string, LeftOutGroup[]>();
-  for (const group of groups) if (group.kind === "some_betas") bySymbol.set(group.symbol, [...(bySymbol.get(group.symbol) ?? []), group]);
+  for (const group of groups)
+    if (group.kind === "some_betas") bySymbol.set(group.symbol, [...(bySymbol.get(group.symbol) ?? []), group]);
   for (const list of bySymbol.values()) {
     const covered = new Set(list.flatMap((group) => (group.factors === "all" ? [] : group.factors)));
-    if (allFactors.size > 0 && [...allFactors].every((key) => covered.has(key))) for (const group of list) group.kind = "no_betas";
+    if (allFactors.size > 0 && [...allFactors].every((key) => covered.has(key)))
+      for (const group of list) group.kind = "no_betas";
   }
-  for (const kind of ["no_betas", "some_betas"] as const) for (const group of groups) if (group.kind === kind) claim(group.positionIds, kind);
+  for (const kind of ["no_betas", "some_betas"] as const)
+    for (const group of groups) if (group.kind === kind) claim(group.positionIds, kind);
 
-  groups.sort((a, b) => kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind) || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0) || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+  groups.sort(
+    (a, b) =>
+      kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind) ||
+      (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0) ||
+      (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
+  );
   const counts: Record<LeftOutKind, number> = { unpriced: 0, expired: 0, no_delta: 0, no_betas: 0, some_betas: 0 };
   for (const kind of kindOf.values()) counts[kind]++;
   return { date: quality.date, groups, counts, total: kindOf.size };
@@ -244,7 +283,9 @@ export function leftOutSummary(quality: DataQualityLike, factorKeys: readonly st
 /** "3 positions left out: 1 unpriced, 1 expired, 1 without betas"; null when none is. */
 export function leftOutLine(summary: LeftOutSummary): string | null {
   if (summary.total === 0) return null;
-  const parts = kindOrder.filter((kind) => summary.counts[kind] > 0).map((kind) => `${summary.counts[kind]} ${kindWords[kind][summary.counts[kind] === 1 ? 0 : 1]}`);
+  const parts = kindOrder
+    .filter((kind) => summary.counts[kind] > 0)
+    .map((kind) => `${summary.counts[kind]} ${kindWords[kind][summary.counts[kind] === 1 ? 0 : 1]}`);
   return `${summary.total} position${summary.total === 1 ? "" : "s"} left out: ${parts.join(", ")}`;
 }
 
@@ -255,13 +296,19 @@ export function leftOutLine(summary: LeftOutSummary): string | null {
  */
 export function withValues(summary: LeftOutSummary, drill: DrillDownLike | null | undefined): LeftOutSummary {
   if (!drill) return summary;
-  const entries = [...drill.rows.map((row) => ({ ids: row.position_ids, value: row.market_value as number | null })), ...drill.missing.map((row) => ({ ids: row.position_ids, value: row.market_value }))];
+  const entries = [
+    ...drill.rows.map((row) => ({ ids: row.position_ids, value: row.market_value as number | null })),
+    ...drill.missing.map((row) => ({ ids: row.position_ids, value: row.market_value })),
+  ];
   const groups = summary.groups.map((group) => {
     const ids = new Set(group.positionIds);
     const inside = entries.filter((entry) => entry.ids.length > 0 && entry.ids.every((id) => ids.has(id)));
     const covered = new Set(inside.flatMap((entry) => entry.ids));
     const known = inside.every((entry) => entry.value !== null) && group.positionIds.every((id) => covered.has(id));
-    return { ...group, value: known && inside.length > 0 ? inside.reduce((sum, entry) => sum + (entry.value ?? 0), 0) : null };
+    return {
+      ...group,
+      value: known && inside.length > 0 ? inside.reduce((sum, entry) => sum + (entry.value ?? 0), 0) : null,
+    };
   });
   return { ...summary, groups };
 }
@@ -275,18 +322,24 @@ export function leftOutValue(summary: LeftOutSummary): number | null {
 /** One group as a sentence: "Unpriced: no close on 2026-11-20", "Insufficient data (3 factors)". */
 export function leftOutGroupText(group: LeftOutGroup, factorName: (key: string) => string = (key) => key): string {
   const label = reasonLabel(group.reason);
-  const scope = group.factors === "all" || group.kind !== "some_betas" ? "" : ` (${group.factors.length <= 3 ? group.factors.map(factorName).join(", ") : `${group.factors.length} factors`})`;
+  const scope =
+    group.factors === "all" || group.kind !== "some_betas"
+      ? ""
+      : ` (${group.factors.length <= 3 ? group.factors.map(factorName).join(", ") : `${group.factors.length} factors`})`;
   const value = group.value === null ? "" : ` · ${formatDollars(group.value)}`;
   return `${label}${scope}${value}`;
 }
 
 /** Per position id, the short reason it is left out (of every factor, or of some). */
-export function positionFlags(summary: LeftOutSummary): Map<string, { label: string; detail: string; kind: LeftOutKind }> {
+export function positionFlags(
+  summary: LeftOutSummary,
+): Map<string, { label: string; detail: string; kind: LeftOutKind }> {
   const flags = new Map<string, { label: string; detail: string; kind: LeftOutKind }>();
   for (const group of summary.groups) {
     for (const id of group.positionIds) {
       if (flags.has(id)) continue;
-      const label = group.kind === "some_betas" ? `${reasonLabel(group.reason)} (some factors)` : reasonLabel(group.reason);
+      const label =
+        group.kind === "some_betas" ? `${reasonLabel(group.reason)} (some factors)` : reasonLabel(group.reason);
       flags.set(id, { label, detail: group.detail, kind: group.kind });
     }
   }
@@ -305,10 +358,22 @@ export interface PositionWarningLike {
 }
 
 /** Warnings in CSV line order (those without a line last), one sentence each. */
-export function warningLines(warnings: readonly PositionWarningLike[]): { key: string; line: number | null; symbol: string; label: string; detail: string }[] {
+export function warningLines(
+  warnings: readonly PositionWarningLike[],
+): { key: string; line: number | null; symbol: string; label: string; detail: string }[] {
   return [...warnings]
-    .sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0))
-    .map((warning) => ({ key: `${warning.position_id}-${warning.reason}`, line: warning.line ?? null, symbol: warning.symbol, label: reasonLabel(warning.reason), detail: warning.detail }));
+    .sort(
+      (a, b) =>
+        (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) ||
+        (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0),
+    )
+    .map((warning) => ({
+      key: `${warning.position_id}-${warning.reason}`,
+      line: warning.line ?? null,
+      symbol: warning.symbol,
+      label: reasonLabel(warning.reason),
+      detail: warning.detail,
+    }));
 }
 
 /** Whether an option position has expired by `today` (expiry before it): still held, left out of every number. */

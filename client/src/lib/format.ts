@@ -27,7 +27,12 @@ export function formatPercent(value: number | null | undefined, decimals = 1): s
 export function formatDollars(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return missing;
   const abs = Math.abs(value);
-  const units: [number, string][] = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
+  const units: [number, string][] = [
+    [1e12, "T"],
+    [1e9, "B"],
+    [1e6, "M"],
+    [1e3, "K"],
+  ];
   for (const [size, suffix] of units) {
     if (abs >= size) return signed(`$${(abs / size).toPrecision(3)}${suffix}`, value, false);
   }
@@ -38,7 +43,10 @@ export function formatDollars(value: number | null | undefined): string {
  * Dollars exactly, grouped: `$250,000`, `−$1,234.50`. Cents: "auto" shows them only when there
  * are any, "always" (prices) or "never" (rounded to whole dollars). `sign` adds "+" to positives.
  */
-export function formatMoney(value: number | null | undefined, options: { cents?: "auto" | "always" | "never"; sign?: boolean } = {}): string {
+export function formatMoney(
+  value: number | null | undefined,
+  options: { cents?: "auto" | "always" | "never"; sign?: boolean } = {},
+): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return missing;
   const cents = options.cents ?? "auto";
   const amount = cents === "never" ? Math.round(value) : Math.round(value * 100) / 100;

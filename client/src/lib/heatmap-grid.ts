@@ -45,7 +45,12 @@ export function datesMatrix(exposures: Exposures, view: HeatmapView, range: [num
  * Rows = factors (in `factorKeys` order), columns = portfolios, on `date`. A portfolio without
  * that date, or without the factor, is missing (null), never 0.
  */
-export function portfoliosMatrix(byPortfolio: readonly { id: string; exposures: Exposures | undefined }[], factorKeys: readonly string[], view: HeatmapView, date: string): Matrix {
+export function portfoliosMatrix(
+  byPortfolio: readonly { id: string; exposures: Exposures | undefined }[],
+  factorKeys: readonly string[],
+  view: HeatmapView,
+  date: string,
+): Matrix {
   return {
     xs: byPortfolio.map((_, i) => i),
     columnKeys: byPortfolio.map((entry) => entry.id),
@@ -84,7 +89,10 @@ export function applyUpdate(exposures: Exposures, update: ExposuresUpdated): Exp
         coverage: replace(factor.coverage, value.coverage),
         // A message stored before the hub sent R² has none: keep the loaded number then.
         r_squared: value.r_squared === undefined ? factor.r_squared : replace(factor.r_squared, value.r_squared),
-        active: replace(factor.active, value.exposure === null || benchmark === null ? null : value.exposure - benchmark),
+        active: replace(
+          factor.active,
+          value.exposure === null || benchmark === null ? null : value.exposure - benchmark,
+        ),
       };
     }),
   };
@@ -93,6 +101,8 @@ export function applyUpdate(exposures: Exposures, update: ExposuresUpdated): Exp
 /** Every finite value of a view over the whole loaded range: the colour scale's domain. */
 export function viewValues(exposures: readonly Exposures[], view: HeatmapView): number[] {
   const values: number[] = [];
-  for (const entry of exposures) for (const factor of entry.factors) for (const value of seriesFor(factor, view)) if (value !== null && Number.isFinite(value)) values.push(value);
+  for (const entry of exposures)
+    for (const factor of entry.factors)
+      for (const value of seriesFor(factor, view)) if (value !== null && Number.isFinite(value)) values.push(value);
   return values;
 }

@@ -45,15 +45,26 @@ function withRun(state: HistoryState, run: TrackedRun): HistoryState {
 /** Folds what the admin API said of a run (it wins over the live messages' facts). */
 export function noteRunFacts(state: HistoryState, runId: string, facts: RunFacts, now: number): HistoryState {
   const run = state.runs[runId];
-  return withRun(state, { runId, published: run?.published ?? [], facts, lastHeard: Math.max(run?.lastHeard ?? 0, now) });
+  return withRun(state, {
+    runId,
+    published: run?.published ?? [],
+    facts,
+    lastHeard: Math.max(run?.lastHeard ?? 0, now),
+  });
 }
 
 /** Folds a live message (an exposures update carries nothing about runs and is ignored). */
-export function noteLiveMessage(state: HistoryState, message: BatchProgress | BatchCompleted | ExposuresUpdated, now: number): HistoryState {
+export function noteLiveMessage(
+  state: HistoryState,
+  message: BatchProgress | BatchCompleted | ExposuresUpdated,
+  now: number,
+): HistoryState {
   if (message.type === "exposures.updated") return state;
   const previous = state.runs[message.run_id];
   const published =
-    message.type === "batch.completed" && !(previous?.published ?? []).includes(message.date) ? [...(previous?.published ?? []), message.date].sort() : (previous?.published ?? []);
+    message.type === "batch.completed" && !(previous?.published ?? []).includes(message.date)
+      ? [...(previous?.published ?? []), message.date].sort()
+      : (previous?.published ?? []);
   const fromApi = previous?.facts && previous.facts.status !== "live" ? previous.facts : null;
   const facts: RunFacts = fromApi ?? {
     trigger: message.run.trigger,
@@ -81,11 +92,22 @@ export function runsWithoutFacts(state: HistoryState): string[] {
  * queued or running (or, known from live messages only, heard within `quietMs`), with dates
  * still to publish.
  */
-export function historyIndicator(state: HistoryState, portfolioId: string, now: number, quietMs = 30_000): HistoryIndicator | null {
+export function historyIndicator(
+  state: HistoryState,
+  portfolioId: string,
+  now: number,
+  quietMs = 30_000,
+): HistoryIndicator | null {
   const candidates = Object.values(state.runs).sort((a, b) => b.lastHeard - a.lastHeard);
   for (const run of candidates) {
     const { facts } = run;
-    if (!facts || facts.trigger !== "portfolio" || facts.portfolio_id !== portfolioId || !activeStatuses.has(facts.status)) continue;
+    if (
+      !facts ||
+      facts.trigger !== "portfolio" ||
+      facts.portfolio_id !== portfolioId ||
+      !activeStatuses.has(facts.status)
+    )
+      continue;
     if (facts.status === "live" && now - run.lastHeard > quietMs) continue;
     const done = Math.min(facts.dates_total, Math.max(facts.dates_published, run.published.length));
     if (done >= facts.dates_total) continue;

@@ -20,7 +20,9 @@ const toSrgb = (linear: number) => {
 };
 
 function mix(from: Rgb, to: Rgb, t: number): Rgb {
-  return [0, 1, 2].map((i) => toSrgb(toLinear(from[i]!) + (toLinear(to[i]!) - toLinear(from[i]!)) * t)) as unknown as Rgb;
+  return [0, 1, 2].map((i) =>
+    toSrgb(toLinear(from[i]!) + (toLinear(to[i]!) - toLinear(from[i]!)) * t),
+  ) as unknown as Rgb;
 }
 
 export interface DivergingScale {
@@ -37,7 +39,9 @@ export interface DivergingScale {
  */
 export function divergingScale(values: readonly (number | null | undefined)[], fixedExtent?: number): DivergingScale {
   let extent = fixedExtent ?? 0;
-  if (fixedExtent === undefined) for (const value of values) if (value !== null && value !== undefined && Number.isFinite(value)) extent = Math.max(extent, Math.abs(value));
+  if (fixedExtent === undefined)
+    for (const value of values)
+      if (value !== null && value !== undefined && Number.isFinite(value)) extent = Math.max(extent, Math.abs(value));
   if (!(extent > 0) || !Number.isFinite(extent)) extent = 1;
   return {
     extent,
@@ -56,6 +60,7 @@ export function css(color: Rgb): string {
 
 /** Text that stays readable on `background`: dark on light cells, white on dark ones. */
 export function textColorOn(background: Rgb): Rgb {
-  const luminance = 0.2126 * toLinear(background[0]) + 0.7152 * toLinear(background[1]) + 0.0722 * toLinear(background[2]);
+  const luminance =
+    0.2126 * toLinear(background[0]) + 0.7152 * toLinear(background[1]) + 0.0722 * toLinear(background[2]);
   return luminance > 0.35 ? [27, 31, 36] : [255, 255, 255];
 }

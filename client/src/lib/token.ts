@@ -12,13 +12,19 @@ export interface Session {
 }
 
 function base64UrlDecode(text: string): string {
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(text.length / 4) * 4, "=");
+  const padded = text
+    .replace(/-/g, "+")
+    .replace(/_/g, "/")
+    .padEnd(Math.ceil(text.length / 4) * 4, "=");
   const bytes = Uint8Array.from(atob(padded), (char) => char.charCodeAt(0));
   return new TextDecoder().decode(bytes);
 }
 
 /** The session a token describes, or the reason it cannot be one. */
-export function readToken(token: string, now = Date.now()): { ok: true; session: Session } | { ok: false; reason: string } {
+export function readToken(
+  token: string,
+  now = Date.now(),
+): { ok: true; session: Session } | { ok: false; reason: string } {
   const trimmed = token.trim().replace(/^Bearer\s+/i, "");
   const parts = trimmed.split(".");
   if (parts.length !== 3) return { ok: false, reason: "a JWT has three dot-separated parts" };
@@ -28,9 +34,11 @@ export function readToken(token: string, now = Date.now()): { ok: true; session:
   } catch {
     return { ok: false, reason: "the token's payload is not JSON" };
   }
-  if (typeof claims !== "object" || claims === null) return { ok: false, reason: "the token's payload is not an object" };
+  if (typeof claims !== "object" || claims === null)
+    return { ok: false, reason: "the token's payload is not an object" };
   const record = claims as Record<string, unknown>;
-  if (typeof record["sub"] !== "string" || record["sub"] === "") return { ok: false, reason: "the token has no sub claim" };
+  if (typeof record["sub"] !== "string" || record["sub"] === "")
+    return { ok: false, reason: "the token has no sub claim" };
   if (typeof record["exp"] !== "number") return { ok: false, reason: "the token has no exp claim" };
   const expiresAt = record["exp"] * 1000;
   if (expiresAt <= now) return { ok: false, reason: `the token expired at ${new Date(expiresAt).toLocaleString()}` };
@@ -39,4 +47,3 @@ export function readToken(token: string, now = Date.now()): { ok: true; session:
   const org = typeof record["org"] === "string" ? record["org"] : null;
   return { ok: true, session: { token: trimmed, sub: record["sub"], org, permissions, expiresAt } };
 }
-

@@ -21,7 +21,16 @@ export const factorColumns = [
 export type FactorColumn = (typeof factorColumns)[number];
 
 /** The API's sort whitelist (worker/api/symbols.ts `symbolSortColumns`). */
-export const sortColumns = ["symbol", "sector", "market_cap", "pe_ratio", "ps_ratio", "return_1d", "return_ytd", ...factorColumns] as const;
+export const sortColumns = [
+  "symbol",
+  "sector",
+  "market_cap",
+  "pe_ratio",
+  "ps_ratio",
+  "return_1d",
+  "return_ytd",
+  ...factorColumns,
+] as const;
 export type SortColumn = (typeof sortColumns)[number];
 export type SortOrder = "asc" | "desc";
 
@@ -55,7 +64,8 @@ export const defaultUniverseState: UniverseState = {
   date: null,
 };
 
-const isSortColumn = (value: string | undefined): value is SortColumn => (sortColumns as readonly string[]).includes(value ?? "");
+const isSortColumn = (value: string | undefined): value is SortColumn =>
+  (sortColumns as readonly string[]).includes(value ?? "");
 const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A decimal as typed (`1.5`, `-3`, `.5`, `2e3`): null when blank, "invalid" when not a finite number. */
@@ -88,7 +98,16 @@ export function readUniverseState(query: Readonly<Record<string, string | undefi
   const date = isoDatePattern.test(query["date"] ?? "") ? query["date"]! : null;
   const minMarketCap = numberParam(query["min_market_cap"]);
   const maxPeRatio = numberParam(query["max_pe_ratio"]);
-  return { sortBy, sortOrder, sector, minMarketCap: minMarketCap !== null && minMarketCap >= 0 ? minMarketCap : null, maxPeRatio, pageSize, page, date };
+  return {
+    sortBy,
+    sortOrder,
+    sector,
+    minMarketCap: minMarketCap !== null && minMarketCap >= 0 ? minMarketCap : null,
+    maxPeRatio,
+    pageSize,
+    page,
+    date,
+  };
 }
 
 /** The URL query for a state (`?…`, or "" for the defaults); defaults are left out. */
@@ -196,10 +215,15 @@ export function formatRatio(value: number | null | undefined, decimals = 1): str
 }
 
 /** The queries that fetch every row of the filtered, sorted table in pages of the API's cap. */
-export function exportQueries(state: UniverseState, total: number, metricsDate: string | null): Record<string, string>[] {
+export function exportQueries(
+  state: UniverseState,
+  total: number,
+  metricsDate: string | null,
+): Record<string, string>[] {
   const base = { ...filterQuery(state), ...(metricsDate ? { date: metricsDate } : {}), format: "csv" };
   const queries: Record<string, string>[] = [];
-  for (let offset = 0; offset < Math.max(total, 1); offset += maxApiLimit) queries.push({ ...base, limit: String(maxApiLimit), offset: String(offset) });
+  for (let offset = 0; offset < Math.max(total, 1); offset += maxApiLimit)
+    queries.push({ ...base, limit: String(maxApiLimit), offset: String(offset) });
   return queries;
 }
 

@@ -64,7 +64,20 @@ const optionNumberFields = ["strike", "multiplier", "delta", "implied_vol", "pre
 const optionFields = ["underlying_symbol", "option_type", "expiry", ...optionNumberFields] as const;
 
 export function blankDraft(key: string, instrument: InstrumentKind = "stock"): HoldingDraft {
-  return { key, symbol: "", instrument, quantity: "", underlying_symbol: "", option_type: "", strike: "", expiry: "", multiplier: "", delta: "", implied_vol: "", premium: "" };
+  return {
+    key,
+    symbol: "",
+    instrument,
+    quantity: "",
+    underlying_symbol: "",
+    option_type: "",
+    strike: "",
+    expiry: "",
+    multiplier: "",
+    delta: "",
+    implied_vol: "",
+    premium: "",
+  };
 }
 
 const text = (value: number | string | null): string => (value === null ? "" : String(value));
@@ -88,12 +101,21 @@ export function draftFromPosition(position: PositionLike, key: string): HoldingD
 
 /** A row the user added and has not typed into yet: left out of the request, no error shown. */
 export function isBlankDraft(draft: HoldingDraft): boolean {
-  return draft.symbol.trim() === "" && draft.quantity.trim() === "" && optionFields.every((field) => draft[field].trim() === "");
+  return (
+    draft.symbol.trim() === "" &&
+    draft.quantity.trim() === "" &&
+    optionFields.every((field) => draft[field].trim() === "")
+  );
 }
 
 /** Whether two drafts describe the same holding (the fields the API reads for the instrument). */
 export function sameHolding(a: HoldingDraft, b: HoldingDraft): boolean {
-  if (a.instrument !== b.instrument || a.symbol.trim() !== b.symbol.trim() || parseNumberInput(a.quantity) !== parseNumberInput(b.quantity)) return false;
+  if (
+    a.instrument !== b.instrument ||
+    a.symbol.trim() !== b.symbol.trim() ||
+    parseNumberInput(a.quantity) !== parseNumberInput(b.quantity)
+  )
+    return false;
   if (a.instrument !== "option") return true;
   return optionFields.every((field) => a[field].trim() === b[field].trim());
 }
@@ -104,7 +126,10 @@ export function sameHolding(a: HoldingDraft, b: HoldingDraft): boolean {
  * not a finite number is invalid (never NaN).
  */
 export function parseNumberInput(input: string): number | "empty" | "invalid" {
-  const cleaned = input.trim().replace(/[\s,_]/g, "").replace(/^\u2212/, "-");
+  const cleaned = input
+    .trim()
+    .replace(/[\s,_]/g, "")
+    .replace(/^\u2212/, "-");
   if (cleaned === "") return "empty";
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cleaned)) return "invalid";
   const value = Number(cleaned);
@@ -126,7 +151,10 @@ export interface BuiltHoldings {
  * missing option field is sent absent so the API's message says what is required. Option
  * fields are sent for options only, so switching a row to "stock" does not keep stale ones.
  */
-export function buildHoldings(drafts: readonly HoldingDraft[], exclude: ReadonlySet<string> = new Set()): BuiltHoldings {
+export function buildHoldings(
+  drafts: readonly HoldingDraft[],
+  exclude: ReadonlySet<string> = new Set(),
+): BuiltHoldings {
   const holdings: HypotheticalHolding[] = [];
   const rowKeys: string[] = [];
   const localIssues = new Map<string, RowIssue[]>();
@@ -141,8 +169,14 @@ export function buildHoldings(drafts: readonly HoldingDraft[], exclude: Readonly
       }
       return parsed === "empty" ? undefined : parsed;
     };
-    const symbol = draft.instrument === "stock" || draft.instrument === "etf" ? draft.symbol.trim().toUpperCase() : draft.symbol.trim();
-    const holding: Omit<HypotheticalHolding, "quantity"> & { quantity?: number } = { symbol, instrument: draft.instrument };
+    const symbol =
+      draft.instrument === "stock" || draft.instrument === "etf"
+        ? draft.symbol.trim().toUpperCase()
+        : draft.symbol.trim();
+    const holding: Omit<HypotheticalHolding, "quantity"> & { quantity?: number } = {
+      symbol,
+      instrument: draft.instrument,
+    };
     const quantity = numberField("quantity");
     if (quantity !== undefined) holding.quantity = quantity;
     if (draft.instrument === "option") {
@@ -170,7 +204,10 @@ export function buildHoldings(drafts: readonly HoldingDraft[], exclude: Readonly
  * Splits the API's field errors (`holdings[3].quantity`, also `holdings.3.quantity`) into
  * the rows they name (through `rowKeys`) and the rest (`cash`, `date`, the body).
  */
-export function issuesByRow(issues: readonly { path: string; message: string }[], rowKeys: readonly string[]): { rows: Map<string, RowIssue[]>; other: { path: string; message: string }[] } {
+export function issuesByRow(
+  issues: readonly { path: string; message: string }[],
+  rowKeys: readonly string[],
+): { rows: Map<string, RowIssue[]>; other: { path: string; message: string }[] } {
   const rows = new Map<string, RowIssue[]>();
   const other: { path: string; message: string }[] = [];
   for (const issue of issues) {
@@ -189,7 +226,12 @@ export function issuesByRow(issues: readonly { path: string; message: string }[]
 
 /** The shape of data_quality this module reads (worker/factors/data-quality.ts). */
 export interface DataQualityLike {
-  symbols_missing: readonly { symbol: string; reason: string; position_ids: readonly string[]; detail?: string | undefined }[];
+  symbols_missing: readonly {
+    symbol: string;
+    reason: string;
+    position_ids: readonly string[];
+    detail?: string | undefined;
+  }[];
   positions_excluded: readonly { position_id: string; symbol: string; reason: string; detail: string }[];
 }
 
@@ -218,8 +260,11 @@ export function holdingNotes(quality: DataQualityLike, rowKeys: readonly string[
     if (!list.includes(note)) list.push(note);
     notes.set(key, list);
   };
-  for (const missing of quality.symbols_missing) for (const id of missing.position_ids) add(id, `${missing.symbol}: ${missingReasons[missing.reason] ?? missing.reason}`);
-  for (const excluded of quality.positions_excluded) add(excluded.position_id, `not valued: ${missingReasons[excluded.reason] ?? excluded.reason}`);
+  for (const missing of quality.symbols_missing)
+    for (const id of missing.position_ids)
+      add(id, `${missing.symbol}: ${missingReasons[missing.reason] ?? missing.reason}`);
+  for (const excluded of quality.positions_excluded)
+    add(excluded.position_id, `not valued: ${missingReasons[excluded.reason] ?? excluded.reason}`);
   return notes;
 }
 
@@ -227,9 +272,26 @@ type Nullable = number | null;
 
 /** The what-if response's parts the comparison table reads. */
 export interface WhatIfLike {
-  what_if: { exposures: readonly { factor_key: string; exposure: Nullable; exposure_dollar: Nullable; coverage: Nullable; positions_used?: number; positions_total?: number }[] };
-  original: { exposures: readonly { factor_key: string; exposure: Nullable; exposure_dollar: Nullable; coverage: Nullable }[] } | null;
-  comparison: { factors: readonly { factor_key: string; exposure: { original: Nullable; what_if: Nullable; change: Nullable }; exposure_dollar: { original: Nullable; what_if: Nullable; change: Nullable } }[] } | null;
+  what_if: {
+    exposures: readonly {
+      factor_key: string;
+      exposure: Nullable;
+      exposure_dollar: Nullable;
+      coverage: Nullable;
+      positions_used?: number;
+      positions_total?: number;
+    }[];
+  };
+  original: {
+    exposures: readonly { factor_key: string; exposure: Nullable; exposure_dollar: Nullable; coverage: Nullable }[];
+  } | null;
+  comparison: {
+    factors: readonly {
+      factor_key: string;
+      exposure: { original: Nullable; what_if: Nullable; change: Nullable };
+      exposure_dollar: { original: Nullable; what_if: Nullable; change: Nullable };
+    }[];
+  } | null;
 }
 
 export interface ExposureComparisonRow {
@@ -251,19 +313,34 @@ export interface ExposureComparisonRow {
  * One row per factor in display order (`factors`), then any factor the response has that the
  * list lacks. Without an original portfolio, original and change are null.
  */
-export function exposureComparison(result: WhatIfLike, factors: readonly { key: string; name: string }[]): ExposureComparisonRow[] {
-  const keys = [...factors.map((factor) => factor.key), ...result.what_if.exposures.map((e) => e.factor_key).filter((key) => !factors.some((factor) => factor.key === key))];
+export function exposureComparison(
+  result: WhatIfLike,
+  factors: readonly { key: string; name: string }[],
+): ExposureComparisonRow[] {
+  const keys = [
+    ...factors.map((factor) => factor.key),
+    ...result.what_if.exposures.map((e) => e.factor_key).filter((key) => !factors.some((factor) => factor.key === key)),
+  ];
   const names = new Map(factors.map((factor) => [factor.key, factor.name]));
-  const finite = (value: Nullable | undefined): Nullable => (value === null || value === undefined || !Number.isFinite(value) ? null : value);
+  const finite = (value: Nullable | undefined): Nullable =>
+    value === null || value === undefined || !Number.isFinite(value) ? null : value;
   return keys
-    .filter((key) => result.what_if.exposures.some((e) => e.factor_key === key) || result.original?.exposures.some((e) => e.factor_key === key))
+    .filter(
+      (key) =>
+        result.what_if.exposures.some((e) => e.factor_key === key) ||
+        result.original?.exposures.some((e) => e.factor_key === key),
+    )
     .map((key) => {
       const mine = result.what_if.exposures.find((e) => e.factor_key === key);
       const theirs = result.original?.exposures.find((e) => e.factor_key === key);
       const compared = result.comparison?.factors.find((factor) => factor.factor_key === key);
       const original = finite(compared?.exposure.original ?? theirs?.exposure);
       const whatIf = finite(compared?.exposure.what_if ?? mine?.exposure);
-      const change = compared ? finite(compared.exposure.change) : original !== null && whatIf !== null ? whatIf - original : null;
+      const change = compared
+        ? finite(compared.exposure.change)
+        : original !== null && whatIf !== null
+          ? whatIf - original
+          : null;
       return {
         key,
         name: names.get(key) ?? key,
@@ -291,8 +368,12 @@ export interface SymbolOption {
 export function matchSymbols(universe: readonly SymbolOption[], query: string, limit = 8): SymbolOption[] {
   const needle = query.trim().toUpperCase();
   if (needle === "") return [];
-  const byTicker = universe.filter((option) => option.symbol.startsWith(needle)).sort((a, b) => a.symbol.length - b.symbol.length || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  const byTicker = universe
+    .filter((option) => option.symbol.startsWith(needle))
+    .sort((a, b) => a.symbol.length - b.symbol.length || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
   if (byTicker.length >= limit) return byTicker.slice(0, limit);
-  const byName = universe.filter((option) => !option.symbol.startsWith(needle) && option.name !== null && option.name.toUpperCase().includes(needle));
+  const byName = universe.filter(
+    (option) => !option.symbol.startsWith(needle) && option.name !== null && option.name.toUpperCase().includes(needle),
+  );
   return [...byTicker, ...byName].slice(0, limit);
 }

@@ -38,9 +38,25 @@ const listPollMs = 5_000;
 
 type RunStatus = BatchRunSummary["status"];
 
-const statusBadge: Record<RunStatus, string> = { queued: "", running: "running", completed: "ok", partial: "warn", failed: "bad" };
-const phaseStateBadge: Record<PhaseBar["state"], string> = { pending: "", running: "running", completed: "ok", failed: "bad" };
-const phaseStateWords: Record<PhaseBar["state"], string> = { pending: "waiting", running: "running", completed: "done", failed: "failed" };
+const statusBadge: Record<RunStatus, string> = {
+  queued: "",
+  running: "running",
+  completed: "ok",
+  partial: "warn",
+  failed: "bad",
+};
+const phaseStateBadge: Record<PhaseBar["state"], string> = {
+  pending: "",
+  running: "running",
+  completed: "ok",
+  failed: "bad",
+};
+const phaseStateWords: Record<PhaseBar["state"], string> = {
+  pending: "waiting",
+  running: "running",
+  completed: "done",
+  failed: "failed",
+};
 const phaseNames: Record<string, string> = {
   market_data: "Market data",
   symbol_metrics: "Symbol metrics",
@@ -67,7 +83,8 @@ function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }
 
-const integer = (value: number | null | undefined): string => (value === null || value === undefined || !Number.isFinite(value) ? missing : value.toLocaleString("en-US"));
+const integer = (value: number | null | undefined): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? missing : value.toLocaleString("en-US");
 
 /** The orchestrator's run summary counts in a few words (`57,168 rows · 16 items failed`). */
 function runCounts(counts: unknown): string {
@@ -109,7 +126,8 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
   const [error, setError] = useState<unknown>(null);
   const [started, setStarted] = useState<string | null>(null);
   const weekend = date !== "" && isWeekendDate(date);
-  const dateIssue = error instanceof ApiFailure ? error.issues.find((issue) => issue.path === "date")?.message : undefined;
+  const dateIssue =
+    error instanceof ApiFailure ? error.issues.find((issue) => issue.path === "date")?.message : undefined;
   const otherError = error && !dateIssue ? error : null;
 
   const submit = async (event: Event): Promise<void> => {
@@ -118,8 +136,16 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
     setError(null);
     setStarted(null);
     try {
-      const answer = await unwrap(api.admin.batch.run.$post({ json: { date, ...(force ? { force_rerun: true } : {}), ...(replacePrices ? { replace_prices: true } : {}) } }));
-      setStarted(answer.outcome === "started" ? `Started run ${shortId(answer.run_id)} for ${answer.dates.join(", ")}.` : `A run for ${answer.dates.join(", ")} is already under way: showing it.`);
+      const answer = await unwrap(
+        api.admin.batch.run.$post({
+          json: { date, ...(force ? { force_rerun: true } : {}), ...(replacePrices ? { replace_prices: true } : {}) },
+        }),
+      );
+      setStarted(
+        answer.outcome === "started"
+          ? `Started run ${shortId(answer.run_id)} for ${answer.dates.join(", ")}.`
+          : `A run for ${answer.dates.join(", ")} is already under way: showing it.`,
+      );
       props.onStarted(answer.run_id, answer.outcome);
     } catch (failure) {
       setError(failure);
@@ -146,11 +172,24 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
           hint="A weekday, not after today (UTC)"
         />
         <label class="check" title="Recompute betas and results already stored for the date">
-          <input type="checkbox" id="force-rerun" checked={force} onChange={(event) => setForce(event.currentTarget.checked)} />
+          <input
+            type="checkbox"
+            id="force-rerun"
+            checked={force}
+            onChange={(event) => setForce(event.currentTarget.checked)}
+          />
           Force rerun
         </label>
-        <label class="check" title="Market data: replace stored closes of another source (imports, uploads) that differ from the provider's; by default they are kept and each conflict is reported">
-          <input type="checkbox" id="replace-prices" checked={replacePrices} onChange={(event) => setReplacePrices(event.currentTarget.checked)} />
+        <label
+          class="check"
+          title="Market data: replace stored closes of another source (imports, uploads) that differ from the provider's; by default they are kept and each conflict is reported"
+        >
+          <input
+            type="checkbox"
+            id="replace-prices"
+            checked={replacePrices}
+            onChange={(event) => setReplacePrices(event.currentTarget.checked)}
+          />
           Replace prices
         </label>
         <button type="submit" class="button primary" disabled={busy || date === "" || weekend}>
@@ -198,7 +237,13 @@ function PhaseRows(props: { bars: readonly PhaseBar[] }): JSX.Element {
   return (
     <ol class="phase-bars" aria-label="Phase progress">
       {props.bars.map((bar) => (
-        <li key={bar.phase} class="phase-bar" data-phase={bar.phase} data-state={bar.state} data-testid={`phase-${bar.phase}`}>
+        <li
+          key={bar.phase}
+          class="phase-bar"
+          data-phase={bar.phase}
+          data-state={bar.state}
+          data-testid={`phase-${bar.phase}`}
+        >
           <span class="phase-name">{phaseNames[bar.phase] ?? bar.phase}</span>
           <ProgressBar bar={bar} label={`${phaseNames[bar.phase] ?? bar.phase} progress`} />
           <span class={`phase-state badge ${phaseStateBadge[bar.state]}`}>{barLabel(bar)}</span>
@@ -220,7 +265,10 @@ function DataWarnings(props: { warnings: readonly DataWarning[]; truncated: bool
     <ul class="data-warnings">
       {props.warnings.map((warning) => (
         <li key={warning.kind} class={`data-warning ${warning.tone}`} data-kind={warning.kind}>
-          <span class={`badge ${warning.tone === "warn" ? "warn" : ""}`}>{warning.tone === "warn" ? "check" : "note"}</span> {warning.text}
+          <span class={`badge ${warning.tone === "warn" ? "warn" : ""}`}>
+            {warning.tone === "warn" ? "check" : "note"}
+          </span>{" "}
+          {warning.text}
           {warning.examples.length > 0 ? (
             <ul class="examples" aria-label="Examples">
               {warning.examples.slice(0, 12).map((example, index) => (
@@ -228,7 +276,13 @@ function DataWarnings(props: { warnings: readonly DataWarning[]; truncated: bool
                   <code>{example.item}</code> <span class="muted">{example.detail}</span>
                 </li>
               ))}
-              {warning.examples.length > 12 || props.truncated ? <li class="muted">{warning.examples.length > 12 ? `and ${warning.examples.length - 12} more listed` : "more may have happened than are listed"}</li> : null}
+              {warning.examples.length > 12 || props.truncated ? (
+                <li class="muted">
+                  {warning.examples.length > 12
+                    ? `and ${warning.examples.length - 12} more listed`
+                    : "more may have happened than are listed"}
+                </li>
+              ) : null}
             </ul>
           ) : warning.kind === "price_conflicts_kept" || warning.kind === "returns_rejected" ? (
             <span class="muted small"> (examples are listed once the run finishes)</span>
@@ -308,12 +362,20 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
                 <td class="num" title={reasonsText(counts.skipped_reasons) || undefined}>
                   {integer(counts.skipped)}
                 </td>
-                <td class={`num ${counts.failed > 0 ? "bad-text" : ""}`} title={reasonsText(counts.failed_reasons) || undefined}>
+                <td
+                  class={`num ${counts.failed > 0 ? "bad-text" : ""}`}
+                  title={reasonsText(counts.failed_reasons) || undefined}
+                >
                   {integer(counts.failed)}
                 </td>
-                <td class="num" title={`${counts.rows_stored} stored, ${counts.rows_unchanged} unchanged, ${counts.rows_deleted} deleted`}>
+                <td
+                  class="num"
+                  title={`${counts.rows_stored} stored, ${counts.rows_unchanged} unchanged, ${counts.rows_deleted} deleted`}
+                >
                   {integer(counts.rows_stored)}
-                  {counts.rows_unchanged > 0 ? <span class="muted small"> ({integer(counts.rows_unchanged)} same)</span> : null}
+                  {counts.rows_unchanged > 0 ? (
+                    <span class="muted small"> ({integer(counts.rows_unchanged)} same)</span>
+                  ) : null}
                 </td>
                 <td class="num">
                   {counts.chunks_done} / {counts.chunks_total}
@@ -340,8 +402,10 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
                       <ul class="issue-list">
                         {issues.map((issue, index) => (
                           <li key={index}>
-                            <span class={`badge ${issue.kind === "failed" ? "bad" : "warn"}`}>{issue.kind}</span> <code>{issue.item}</code>
-                            {issue.factor ? <span class="muted"> · {issue.factor}</span> : null} · {issue.reason} · <span class="muted">{issue.detail}</span>
+                            <span class={`badge ${issue.kind === "failed" ? "bad" : "warn"}`}>{issue.kind}</span>{" "}
+                            <code>{issue.item}</code>
+                            {issue.factor ? <span class="muted"> · {issue.factor}</span> : null} · {issue.reason} ·{" "}
+                            <span class="muted">{issue.detail}</span>
                           </li>
                         ))}
                       </ul>
@@ -375,7 +439,12 @@ function runWarningText(kind: DataWarning["kind"], count: number): string {
 }
 
 function loadDetail(id: string, includeIssues: boolean, signal?: AbortSignal) {
-  return unwrap(api.admin.batch.runs[":id"].$get({ param: { id }, query: { include_issues: includeIssues ? "true" : "false" } }, signal ? { init: { signal } } : undefined));
+  return unwrap(
+    api.admin.batch.runs[":id"].$get(
+      { param: { id }, query: { include_issues: includeIssues ? "true" : "false" } },
+      signal ? { init: { signal } } : undefined,
+    ),
+  );
 }
 
 function dateStatus(date: string, progress: RunProgress, phases: readonly BatchRunPhase[]): string {
@@ -473,7 +542,11 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
   }, [active]);
 
   if (!detail) {
-    return error ? <ErrorNotice error={error} title="Could not load the run" retry={() => setVersion((value) => value + 1)} /> : <Loading what="the run" />;
+    return error ? (
+      <ErrorNotice error={error} title="Could not load the run" retry={() => setVersion((value) => value + 1)} />
+    ) : (
+      <Loading what="the run" />
+    );
   }
 
   const { run } = detail;
@@ -482,11 +555,20 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
   const bars = date ? phaseBars(progress, date) : [];
   const phasesOfDate = detail.phases.filter((phase) => phase.date === date);
   const published = Math.max(run.dates_published, progress.completedDates.length);
-  const fullPlan = run.phase_plan.length === 0 || (run.phase_plan.length === batchPhases.length && batchPhases.every((phase, index) => run.phase_plan[index] === phase));
+  const fullPlan =
+    run.phase_plan.length === 0 ||
+    (run.phase_plan.length === batchPhases.length &&
+      batchPhases.every((phase, index) => run.phase_plan[index] === phase));
   const dataWarnings = runDataWarnings(detail.phases);
   const datesBar: PhaseBar = {
     phase: "dates",
-    state: isActive(run.status) ? "running" : run.status === "completed" ? "completed" : run.status === "queued" ? "pending" : "failed",
+    state: isActive(run.status)
+      ? "running"
+      : run.status === "completed"
+        ? "completed"
+        : run.status === "queued"
+          ? "pending"
+          : "failed",
     done: published,
     failed: 0,
     total: run.dates_total,
@@ -512,7 +594,14 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
             {run.trigger}
             {run.requested_by ? <span class="muted"> by {run.requested_by}</span> : null}
             {run.force_rerun ? <span class="badge warn small-badge">force</span> : null}
-            {run.replace_prices ? <span class="badge warn small-badge" title="Stored closes of other sources that differ from the provider's are replaced">replace prices</span> : null}
+            {run.replace_prices ? (
+              <span
+                class="badge warn small-badge"
+                title="Stored closes of other sources that differ from the provider's are replaced"
+              >
+                replace prices
+              </span>
+            ) : null}
           </dd>
         </div>
         {!fullPlan ? (
@@ -523,7 +612,13 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
         ) : null}
         <div>
           <dt>Scope</dt>
-          <dd>{run.portfolio_id ? <a href={`/portfolios/${encodeURIComponent(run.portfolio_id)}`}>{run.portfolio_id}</a> : "all portfolios"}</dd>
+          <dd>
+            {run.portfolio_id ? (
+              <a href={`/portfolios/${encodeURIComponent(run.portfolio_id)}`}>{run.portfolio_id}</a>
+            ) : (
+              "all portfolios"
+            )}
+          </dd>
         </div>
         <div>
           <dt>Started (UTC)</dt>
@@ -537,7 +632,9 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
           <dt>Chunks</dt>
           <dd>
             {integer(detail.progress.chunks.done)} done · {integer(detail.progress.chunks.pending)} pending
-            {detail.progress.chunks.failed > 0 ? <span class="bad-text"> · {integer(detail.progress.chunks.failed)} failed</span> : null}
+            {detail.progress.chunks.failed > 0 ? (
+              <span class="bad-text"> · {integer(detail.progress.chunks.failed)} failed</span>
+            ) : null}
           </dd>
         </div>
       </dl>
@@ -550,9 +647,20 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
         <ul class="run-data-warnings" data-testid="run-data-warnings" aria-label="Data warnings">
           {dataWarnings.map((warning) => (
             <li key={warning.kind} class={`data-warning ${warning.tone}`} data-kind={warning.kind}>
-              <span class={`badge ${warning.tone === "warn" ? "warn" : ""}`}>{warning.tone === "warn" ? "check" : "note"}</span> {runWarningText(warning.kind, warning.count)}{" "}
+              <span class={`badge ${warning.tone === "warn" ? "warn" : ""}`}>
+                {warning.tone === "warn" ? "check" : "note"}
+              </span>{" "}
+              {runWarningText(warning.kind, warning.count)}{" "}
               <span class="muted">
-                on {warning.dates.length === 1 ? warning.dates[0] : `${warning.dates.length} dates (${warning.dates[0]} → ${warning.dates[warning.dates.length - 1]})`}; see the {warning.kind === "returns_rejected" || warning.kind === "recomputed_stale" ? "Universe factors" : "Market data"} phase
+                on{" "}
+                {warning.dates.length === 1
+                  ? warning.dates[0]
+                  : `${warning.dates.length} dates (${warning.dates[0]} → ${warning.dates[warning.dates.length - 1]})`}
+                ; see the{" "}
+                {warning.kind === "returns_rejected" || warning.kind === "recomputed_stale"
+                  ? "Universe factors"
+                  : "Market data"}{" "}
+                phase
               </span>
             </li>
           ))}
@@ -561,7 +669,8 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
       {run.stale_dates.length > 0 ? (
         <details class="stale-dates" data-testid="stale-dates">
           <summary>
-            {run.stale_dates.length} earlier date{run.stale_dates.length === 1 ? "" : "s"} added: a price revision made their stored betas stale
+            {run.stale_dates.length} earlier date{run.stale_dates.length === 1 ? "" : "s"} added: a price revision made
+            their stored betas stale
           </summary>
           <ul>
             {run.stale_dates.map((entry) => (
@@ -593,7 +702,13 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
         {run.dates.length > 1 ? (
           <div class="field inline-field">
             <label for="run-date-select">Date</label>
-            <select id="run-date-select" value={date ?? ""} onChange={(event) => setChosenDate(event.currentTarget.value === focus ? null : event.currentTarget.value)}>
+            <select
+              id="run-date-select"
+              value={date ?? ""}
+              onChange={(event) =>
+                setChosenDate(event.currentTarget.value === focus ? null : event.currentTarget.value)
+              }
+            >
               {run.dates.map((value) => (
                 <option key={value} value={value}>
                   {value} · {dateStatus(value, progress, detail.phases)}
@@ -611,7 +726,10 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
         <section class="failed-chunks" aria-label="Failed chunks">
           <h3>
             Dead-lettered chunks ({detail.failed_chunks_total}
-            {detail.failed_chunks.length < detail.failed_chunks_total ? `, first ${detail.failed_chunks.length} listed` : ""})
+            {detail.failed_chunks.length < detail.failed_chunks_total
+              ? `, first ${detail.failed_chunks.length} listed`
+              : ""}
+            )
           </h3>
           <div class="table-wrap">
             <table class="data">
@@ -681,15 +799,35 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
                   <StatusBadge status={run.status} />
                 </td>
                 <td>
-                  <a href={`/batch?run=${encodeURIComponent(run.id)}`} aria-current={current ? "true" : undefined} title={run.id} aria-label={`Run ${shortId(run.id)} (${run.status}, ${run.start_date}${run.end_date !== run.start_date ? ` to ${run.end_date}` : ""})`}>
+                  <a
+                    href={`/batch?run=${encodeURIComponent(run.id)}`}
+                    aria-current={current ? "true" : undefined}
+                    title={run.id}
+                    aria-label={`Run ${shortId(run.id)} (${run.status}, ${run.start_date}${run.end_date !== run.start_date ? ` to ${run.end_date}` : ""})`}
+                  >
                     <code>{shortId(run.id)}</code>
                   </a>
                 </td>
                 <td>
                   {run.trigger}
-                  {run.force_rerun ? <span class="badge warn small-badge" title="Force rerun">force</span> : null}
-                  {run.replace_prices ? <span class="badge warn small-badge" title="Replace prices">replace prices</span> : null}
-                  {run.stale_dates.length > 0 ? <span class="badge small-badge" title={`Dates added because a price revision made their betas stale: ${run.stale_dates.map((entry) => entry.date).join(", ")}`}>+{run.stale_dates.length} stale</span> : null}
+                  {run.force_rerun ? (
+                    <span class="badge warn small-badge" title="Force rerun">
+                      force
+                    </span>
+                  ) : null}
+                  {run.replace_prices ? (
+                    <span class="badge warn small-badge" title="Replace prices">
+                      replace prices
+                    </span>
+                  ) : null}
+                  {run.stale_dates.length > 0 ? (
+                    <span
+                      class="badge small-badge"
+                      title={`Dates added because a price revision made their betas stale: ${run.stale_dates.map((entry) => entry.date).join(", ")}`}
+                    >
+                      +{run.stale_dates.length} stale
+                    </span>
+                  ) : null}
                 </td>
                 <td>{run.start_date === run.end_date ? run.start_date : `${run.start_date} → ${run.end_date}`}</td>
                 <td class="num">
@@ -717,7 +855,9 @@ export function BatchPage(): JSX.Element {
   const [now, setNow] = useState(() => Date.now());
   const runs = useAsync(
     async (signal) => {
-      const answer = await unwrap(api.admin.batch.runs.$get({ query: { limit: String(pageSize), offset: String(offset) } }, { init: { signal } }));
+      const answer = await unwrap(
+        api.admin.batch.runs.$get({ query: { limit: String(pageSize), offset: String(offset) } }, { init: { signal } }),
+      );
       setNow(Date.now());
       return answer;
     },
@@ -745,7 +885,10 @@ export function BatchPage(): JSX.Element {
 
   const total = runs.data?.total_count ?? 0;
   return (
-    <Page title="Batch" subtitle="The daily batch: start a run, follow its phases live, read each phase's telemetry and errors.">
+    <Page
+      title="Batch"
+      subtitle="The daily batch: start a run, follow its phases live, read each phase's telemetry and errors."
+    >
       <RunForm
         onStarted={(runId) => {
           route(`/batch?run=${encodeURIComponent(runId)}`);
@@ -758,7 +901,9 @@ export function BatchPage(): JSX.Element {
           selected ? (
             <>
               Run <code title={selected}>{shortId(selected)}</code>
-              {selectedRun && !requested ? <span class="muted small"> ({isActive(selectedRun.status) ? "active" : "latest"})</span> : null}
+              {selectedRun && !requested ? (
+                <span class="muted small"> ({isActive(selectedRun.status) ? "active" : "latest"})</span>
+              ) : null}
             </>
           ) : (
             "Run"
@@ -766,7 +911,13 @@ export function BatchPage(): JSX.Element {
         }
         label="Run detail"
       >
-        {selected ? <RunDetail key={selected} runId={selected} onStatusChange={runs.reload} /> : runs.status === "ok" ? <Empty>No batch runs yet: start one above.</Empty> : <Loading what="runs" />}
+        {selected ? (
+          <RunDetail key={selected} runId={selected} onStatusChange={runs.reload} />
+        ) : runs.status === "ok" ? (
+          <Empty>No batch runs yet: start one above.</Empty>
+        ) : (
+          <Loading what="runs" />
+        )}
       </Card>
       <Card title={runs.data ? `Run history (${total})` : "Run history"} label="Run history">
         <Async state={runs} what="runs">
@@ -781,10 +932,20 @@ export function BatchPage(): JSX.Element {
                     <span>
                       {offset + 1}–{Math.min(offset + pageSize, total)} of {total}
                     </span>
-                    <button type="button" class="button small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - pageSize))}>
+                    <button
+                      type="button"
+                      class="button small"
+                      disabled={offset === 0}
+                      onClick={() => setOffset(Math.max(0, offset - pageSize))}
+                    >
                       Newer
                     </button>
-                    <button type="button" class="button small" disabled={offset + pageSize >= total} onClick={() => setOffset(offset + pageSize)}>
+                    <button
+                      type="button"
+                      class="button small"
+                      disabled={offset + pageSize >= total}
+                      onClick={() => setOffset(offset + pageSize)}
+                    >
                       Older
                     </button>
                   </nav>

@@ -18,7 +18,15 @@ import { HistoryProgress, useHistoryRun } from "../components/history-progress.t
 import { LeftOutNote } from "../components/left-out.tsx";
 import { coverageLabel, type CoverageLabel } from "../lib/data-quality.ts";
 import { formatDateTick, formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
-import { applyUpdate, datesMatrix, nextPlayEnd, portfoliosMatrix, viewValues, windowRange, type HeatmapView as View } from "../lib/heatmap-grid.ts";
+import {
+  applyUpdate,
+  datesMatrix,
+  nextPlayEnd,
+  portfoliosMatrix,
+  viewValues,
+  windowRange,
+  type HeatmapView as View,
+} from "../lib/heatmap-grid.ts";
 import { divergingScale } from "../lib/scale.ts";
 import { onLive, subscribePortfolio } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
@@ -59,19 +67,34 @@ function useQueryState(): [Record<string, string>, (changes: Record<string, stri
 function benchmarkOptions(portfolios: readonly Portfolio[], factors: readonly Factor[]): string[] {
   const symbols = new Set<string>();
   for (const portfolio of portfolios) if (portfolio.benchmark_symbol) symbols.add(portfolio.benchmark_symbol);
-  for (const factor of factors) for (const symbol of [factor.input_symbol, factor.long_symbol, factor.short_symbol]) if (symbol) symbols.add(symbol);
+  for (const factor of factors)
+    for (const symbol of [factor.input_symbol, factor.long_symbol, factor.short_symbol])
+      if (symbol) symbols.add(symbol);
   return [...symbols].sort();
 }
 
 export function ExposuresPage(): JSX.Element {
   const [query, setQuery] = useQueryState();
   const basics = useAsync(async () => {
-    const [portfolios, factors] = await Promise.all([unwrap(api.portfolios.$get({ query: {} })), unwrap(api.factors.$get())]);
+    const [portfolios, factors] = await Promise.all([
+      unwrap(api.portfolios.$get({ query: {} })),
+      unwrap(api.factors.$get()),
+    ]);
     return { portfolios: portfolios.portfolios, factors: factors.factors };
   }, []);
 
-  if (basics.status === "error" && !basics.data) return <Page title="Exposures"><ErrorNotice error={basics.error} retry={basics.reload} /></Page>;
-  if (!basics.data) return <Page title="Exposures"><Loading what="portfolios" /></Page>;
+  if (basics.status === "error" && !basics.data)
+    return (
+      <Page title="Exposures">
+        <ErrorNotice error={basics.error} retry={basics.reload} />
+      </Page>
+    );
+  if (!basics.data)
+    return (
+      <Page title="Exposures">
+        <Loading what="portfolios" />
+      </Page>
+    );
   const { portfolios, factors } = basics.data;
   if (portfolios.length === 0) {
     return (
@@ -83,7 +106,9 @@ export function ExposuresPage(): JSX.Element {
     );
   }
   const portfolio = portfolios.find((candidate) => candidate.id === query["portfolio"]) ?? portfolios[0]!;
-  return <ExposuresView portfolios={portfolios} factors={factors} portfolio={portfolio} query={query} setQuery={setQuery} />;
+  return (
+    <ExposuresView portfolios={portfolios} factors={factors} portfolio={portfolio} query={query} setQuery={setQuery} />
+  );
 }
 
 interface ViewProps {
@@ -98,7 +123,9 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const { portfolios, factors, portfolio, query, setQuery } = props;
   const view: View = views.some((option) => option.value === query["view"]) ? (query["view"] as View) : "portfolio";
   const columns: Columns = query["columns"] === "portfolios" ? "portfolios" : "dates";
-  const windowSize = windowSizes.includes(query["window"] as (typeof windowSizes)[number]) ? Number(query["window"]) : 20;
+  const windowSize = windowSizes.includes(query["window"] as (typeof windowSizes)[number])
+    ? Number(query["window"])
+    : 20;
   const benchmark = query["benchmark"] ?? "";
   const benchmarkChoices = useMemo(() => benchmarkOptions(portfolios, factors), [portfolios, factors]);
 
@@ -135,7 +162,16 @@ function ExposuresView(props: ViewProps): JSX.Element {
     setLoading(true);
     setLoadError(null);
     const benchmarkQuery = benchmark ? { benchmark } : {};
-    Promise.all(needed.map((id) => unwrap(api.portfolios[":id"].exposures.$get({ param: { id }, query: benchmarkQuery }, { init: { signal: controller.signal } })).then((body) => [id, body] as const))).then(
+    Promise.all(
+      needed.map((id) =>
+        unwrap(
+          api.portfolios[":id"].exposures.$get(
+            { param: { id }, query: benchmarkQuery },
+            { init: { signal: controller.signal } },
+          ),
+        ).then((body) => [id, body] as const),
+      ),
+    ).then(
       (entries) => {
         if (controller.signal.aborted) return;
         setLoaded(Object.fromEntries(entries));
@@ -168,7 +204,10 @@ function ExposuresView(props: ViewProps): JSX.Element {
           if (message.cause === "positions") requestReload();
           return { ...current, [message.portfolio_id]: next };
         });
-      } else if ((message.type === "resync" && needed.includes(message.portfolio_id)) || message.type === "batch.completed") {
+      } else if (
+        (message.type === "resync" && needed.includes(message.portfolio_id)) ||
+        message.type === "batch.completed"
+      ) {
         requestReload();
       }
     });
@@ -218,7 +257,8 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const [chosen, setChosen] = useState<string[]>(() => factors.slice(0, 3).map((factor) => factor.key));
   const exportPng = useRef<((title: string) => Promise<Blob>) | null>(null);
 
-  const factorKeys = (main ?? Object.values(loaded)[0])?.factors.map((factor) => factor.key) ?? factors.map((factor) => factor.key);
+  const factorKeys =
+    (main ?? Object.values(loaded)[0])?.factors.map((factor) => factor.key) ?? factors.map((factor) => factor.key);
   const factorNames = factorKeys.map((key) => factors.find((factor) => factor.key === key)?.name ?? key);
   const portfolioName = (id: string) => portfolios.find((entry) => entry.id === id)?.name ?? id;
 
@@ -226,14 +266,32 @@ function ExposuresView(props: ViewProps): JSX.Element {
     if (columns === "dates") return main ? datesMatrix(main, view, range) : null;
     const date = dates[range[1]];
     if (!date) return null;
-    return portfoliosMatrix(needed.map((id) => ({ id, exposures: loaded[id] })), factorKeys, view, date);
+    return portfoliosMatrix(
+      needed.map((id) => ({ id, exposures: loaded[id] })),
+      factorKeys,
+      view,
+      date,
+    );
   }, [loaded, main, view, columns, range[0], range[1], dates]);
 
   // One colour scale over everything loaded for this view: stable while the slider moves.
-  const scale = useMemo(() => divergingScale(viewValues(columns === "dates" ? (main ? [main] : []) : needed.flatMap((id) => (loaded[id] ? [loaded[id]] : [])), view)), [loaded, main, view, columns]);
+  const scale = useMemo(
+    () =>
+      divergingScale(
+        viewValues(
+          columns === "dates" ? (main ? [main] : []) : needed.flatMap((id) => (loaded[id] ? [loaded[id]] : [])),
+          view,
+        ),
+      ),
+    [loaded, main, view, columns],
+  );
 
   const columnTitles = matrix ? (columns === "dates" ? matrix.columnKeys : matrix.columnKeys.map(portfolioName)) : [];
-  const columnLabels = matrix ? (columns === "dates" ? matrix.columnKeys.map((date, i) => formatDateTick(date, i > 0 ? matrix.columnKeys[i - 1] : undefined)) : columnTitles) : [];
+  const columnLabels = matrix
+    ? columns === "dates"
+      ? matrix.columnKeys.map((date, i) => formatDateTick(date, i > 0 ? matrix.columnKeys[i - 1] : undefined))
+      : columnTitles
+    : [];
 
   const selectCell = (cell: { row: number; column: number }): void => {
     if (!matrix) return;
@@ -241,7 +299,13 @@ function ExposuresView(props: ViewProps): JSX.Element {
     const factorKey = factorKeys[cell.row]!;
     const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
     const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
-    setDrill({ portfolioId, portfolioName: portfolioName(portfolioId), factorKey, factorName: factorNames[cell.row]!, date });
+    setDrill({
+      portfolioId,
+      portfolioName: portfolioName(portfolioId),
+      factorKey,
+      factorName: factorNames[cell.row]!,
+      date,
+    });
   };
 
   /** Coverage by value and by count of a cell (its portfolio, factor and date). */
@@ -253,7 +317,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
     const index = exposures ? exposures.dates.indexOf(date) : -1;
     const factor = exposures?.factors.find((entry) => entry.key === factorKeys[cell.row]);
     if (index < 0 || !factor) return null;
-    return coverageLabel({ value: factor.coverage[index], used: factor.positions_used[index], total: factor.positions_total[index] });
+    return coverageLabel({
+      value: factor.coverage[index],
+      used: factor.positions_used[index],
+      total: factor.positions_total[index],
+    });
   };
   const cellNote = (cell: { row: number; column: number }): { short: string | null; title: string } | null => {
     if (view === "benchmark") return null;
@@ -273,9 +341,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
     return (
       <>
         <strong>{factorNames[cell.row]}</strong>
-        <div>
-          {columns === "dates" ? date : `${portfolioName(portfolioId)} · ${date}`}
-        </div>
+        <div>{columns === "dates" ? date : `${portfolioName(portfolioId)} · ${date}`}</div>
         <dl>
           <dt>{views.find((option) => option.value === view)?.label}</dt>
           <dd data-testid="tooltip-value">{formatExposure(matrix.values[cell.row]?.[cell.column] ?? null)}</dd>
@@ -300,17 +366,32 @@ function ExposuresView(props: ViewProps): JSX.Element {
     );
   };
 
-  const rangeLabel = dates.length ? (columns === "dates" ? `${dates[range[0]]} – ${dates[range[1]]}` : dates[range[1]]) : "";
+  const rangeLabel = dates.length
+    ? columns === "dates"
+      ? `${dates[range[0]]} – ${dates[range[1]]}`
+      : dates[range[1]]
+    : "";
   const heatmapTitle = `${columns === "dates" ? portfolio.name : "All portfolios"} · ${views.find((option) => option.value === view)?.label} exposures · ${rangeLabel}`;
 
   const exportCsv = (): void => {
     if (!matrix) return;
-    const csv = heatmapCsv(factorKeys, matrix.columnKeys, (row, column) => matrix.values[row]?.[column] ?? null, columns === "dates" ? "date" : "portfolio_id");
-    download(new Blob([csv], { type: "text/csv" }), `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${matrix.columnKeys[0] ?? ""}${columns === "dates" ? `-${matrix.columnKeys[matrix.columnKeys.length - 1] ?? ""}` : `-${dates[range[1]] ?? ""}`}.csv`);
+    const csv = heatmapCsv(
+      factorKeys,
+      matrix.columnKeys,
+      (row, column) => matrix.values[row]?.[column] ?? null,
+      columns === "dates" ? "date" : "portfolio_id",
+    );
+    download(
+      new Blob([csv], { type: "text/csv" }),
+      `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${matrix.columnKeys[0] ?? ""}${columns === "dates" ? `-${matrix.columnKeys[matrix.columnKeys.length - 1] ?? ""}` : `-${dates[range[1]] ?? ""}`}.csv`,
+    );
   };
   const exportImage = async (): Promise<void> => {
     if (!exportPng.current) return;
-    download(await exportPng.current(heatmapTitle), `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${dates[range[1]] ?? ""}.png`);
+    download(
+      await exportPng.current(heatmapTitle),
+      `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${dates[range[1]] ?? ""}.png`,
+    );
   };
 
   const effectiveBenchmark = main?.benchmark ?? (benchmark || portfolio.benchmark_symbol);
@@ -321,8 +402,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
       title="Exposures"
       subtitle={
         <>
-          {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark {effectiveBenchmark ?? "none"}
-          {main && main.dates.length ? ` · ${main.dates.length} dates loaded (${main.dates[0]} – ${main.dates[main.dates.length - 1]})` : ""}
+          {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark{" "}
+          {effectiveBenchmark ?? "none"}
+          {main && main.dates.length
+            ? ` · ${main.dates.length} dates loaded (${main.dates[0]} – ${main.dates[main.dates.length - 1]})`
+            : ""}
           {columns === "dates" && history ? (
             <>
               {" · "}
@@ -347,21 +431,49 @@ function ExposuresView(props: ViewProps): JSX.Element {
             />
           ) : null}
           <div class="field">
-            <span class="label" id="columns-label">Columns</span>
-            <Segmented label="Columns" value={columns} options={columnModes} onChange={(value) => { setSelected(null); setQuery({ columns: value === "dates" ? null : value }); }} />
+            <span class="label" id="columns-label">
+              Columns
+            </span>
+            <Segmented
+              label="Columns"
+              value={columns}
+              options={columnModes}
+              onChange={(value) => {
+                setSelected(null);
+                setQuery({ columns: value === "dates" ? null : value });
+              }}
+            />
           </div>
           <div class="field">
             <span class="label">Show</span>
-            <Segmented label="Show" value={view} options={views} onChange={(value) => setQuery({ view: value === "portfolio" ? null : value })} />
+            <Segmented
+              label="Show"
+              value={view}
+              options={views}
+              onChange={(value) => setQuery({ view: value === "portfolio" ? null : value })}
+            />
           </div>
           <SelectField
             label="Benchmark"
             value={benchmark}
-            options={[{ value: "", label: columns === "dates" ? `Portfolio's (${portfolio.benchmark_symbol ?? "none"})` : "Each portfolio's" }, { value: "none", label: "None" }, ...benchmarkChoices.map((symbol) => ({ value: symbol, label: symbol }))]}
+            options={[
+              {
+                value: "",
+                label:
+                  columns === "dates" ? `Portfolio's (${portfolio.benchmark_symbol ?? "none"})` : "Each portfolio's",
+              },
+              { value: "none", label: "None" },
+              ...benchmarkChoices.map((symbol) => ({ value: symbol, label: symbol })),
+            ]}
             onChange={(value) => setQuery({ benchmark: value || null })}
           />
           {columns === "dates" ? (
-            <SelectField label="Window" value={String(windowSize)} options={windowSizes.map((value) => ({ value, label: `${value} days` }))} onChange={(value) => setQuery({ window: value === "20" ? null : value })} />
+            <SelectField
+              label="Window"
+              value={String(windowSize)}
+              options={windowSizes.map((value) => ({ value, label: `${value} days` }))}
+              onChange={(value) => setQuery({ window: value === "20" ? null : value })}
+            />
           ) : null}
         </div>
         <div class="slider-row">
@@ -401,13 +513,19 @@ function ExposuresView(props: ViewProps): JSX.Element {
         label="Heatmap"
         title={
           <>
-            {views.find((option) => option.value === view)?.label} exposure by factor{columns === "dates" ? " and date" : " and portfolio"}
+            {views.find((option) => option.value === view)?.label} exposure by factor
+            {columns === "dates" ? " and date" : " and portfolio"}
           </>
         }
         actions={
           <>
             <Legend scale={scale} />
-            <button type="button" class="button small" onClick={() => setShowTable((value) => !value)} aria-pressed={showTable}>
+            <button
+              type="button"
+              class="button small"
+              onClick={() => setShowTable((value) => !value)}
+              aria-pressed={showTable}
+            >
               {showTable ? "Hide table" : "Show table"}
             </button>
             <button type="button" class="button small" onClick={exportCsv} disabled={!matrix}>
@@ -450,22 +568,55 @@ function ExposuresView(props: ViewProps): JSX.Element {
           </div>
         ) : null}
         {quality && columns === "dates" ? (
-          <LeftOutNote portfolioId={portfolio.id} quality={quality} factorKeys={main?.factors.map((factor) => factor.key) ?? []} factorName={(key) => factors.find((factor) => factor.key === key)?.name ?? key} />
+          <LeftOutNote
+            portfolioId={portfolio.id}
+            quality={quality}
+            factorKeys={main?.factors.map((factor) => factor.key) ?? []}
+            factorName={(key) => factors.find((factor) => factor.key === key)?.name ?? key}
+          />
         ) : null}
       </Card>
 
-      {drill ? <DrillDownPanel target={drill} onClose={() => { setDrill(null); setSelected(null); }} /> : null}
+      {drill ? (
+        <DrillDownPanel
+          target={drill}
+          onClose={() => {
+            setDrill(null);
+            setSelected(null);
+          }}
+        />
+      ) : null}
 
       {columns === "dates" && main && main.dates.length > 0 ? (
-        <Card label="Exposure lines" title="Exposure over time" actions={<FactorPicker factors={main.factors.map((factor) => ({ key: factor.key, name: factor.name }))} chosen={chosen} onChange={setChosen} />}>
-          <ExposureLines exposures={main} range={range} chosen={chosen} syncKey={syncKey} benchmarkLabel={main.benchmark} />
+        <Card
+          label="Exposure lines"
+          title="Exposure over time"
+          actions={
+            <FactorPicker
+              factors={main.factors.map((factor) => ({ key: factor.key, name: factor.name }))}
+              chosen={chosen}
+              onChange={setChosen}
+            />
+          }
+        >
+          <ExposureLines
+            exposures={main}
+            range={range}
+            chosen={chosen}
+            syncKey={syncKey}
+            benchmarkLabel={main.benchmark}
+          />
         </Card>
       ) : null}
     </Page>
   );
 }
 
-function FactorPicker(props: { factors: { key: string; name: string }[]; chosen: string[]; onChange: (keys: string[]) => void }): JSX.Element {
+function FactorPicker(props: {
+  factors: { key: string; name: string }[];
+  chosen: string[];
+  onChange: (keys: string[]) => void;
+}): JSX.Element {
   return (
     <details class="factor-picker">
       <summary class="button small">Factors ({props.chosen.length})</summary>
@@ -476,7 +627,13 @@ function FactorPicker(props: { factors: { key: string; name: string }[]; chosen:
             <input
               type="checkbox"
               checked={props.chosen.includes(factor.key)}
-              onChange={(event) => props.onChange(event.currentTarget.checked ? [...props.chosen, factor.key] : props.chosen.filter((key) => key !== factor.key))}
+              onChange={(event) =>
+                props.onChange(
+                  event.currentTarget.checked
+                    ? [...props.chosen, factor.key]
+                    : props.chosen.filter((key) => key !== factor.key),
+                )
+              }
             />{" "}
             {factor.name}
           </label>

@@ -19,13 +19,17 @@ export function heldOn(position: Pick<PositionResponse, "opened_on" | "closed_on
  * Splits an error into messages for the named fields (shown beside them) and the rest (shown
  * above the form). `fields` are the form's field names.
  */
-export function splitIssues(error: unknown, fields: readonly string[]): { byField: Record<string, string>; rest: unknown } {
+export function splitIssues(
+  error: unknown,
+  fields: readonly string[],
+): { byField: Record<string, string>; rest: unknown } {
   if (!(error instanceof ApiFailure)) return { byField: {}, rest: error };
   const byField: Record<string, string> = {};
   let unplaced = 0;
   for (const issue of error.issues) {
     const field = issue.path.split(".")[0] ?? "";
-    if (fields.includes(field) && issue.line === undefined) byField[field] = byField[field] ? `${byField[field]}; ${issue.message}` : issue.message;
+    if (fields.includes(field) && issue.line === undefined)
+      byField[field] = byField[field] ? `${byField[field]}; ${issue.message}` : issue.message;
     else unplaced++;
   }
   const placed = Object.keys(byField).length > 0;
@@ -38,15 +42,19 @@ export function canEdit(portfolio: Pick<PortfolioResponse, "writable">): boolean
   return portfolio.writable && can("MANAGE_PORTFOLIOS");
 }
 
-
 /**
  * The portfolio form's own checks, before the API's: a name, and cash as a finite number.
  * Empty cash is `undefined` (the API's default, 0) when creating, a problem when editing.
  */
-export function checkPortfolioFields(name: string, cash: string, cashRequired: boolean): { problems: Record<string, string>; cash: number | undefined } {
+export function checkPortfolioFields(
+  name: string,
+  cash: string,
+  cashRequired: boolean,
+): { problems: Record<string, string>; cash: number | undefined } {
   const problems: Record<string, string> = {};
   if (name.trim() === "") problems["name"] = "give the portfolio a name";
   const value = cash.trim() === "" ? (cashRequired ? Number.NaN : undefined) : Number(cash);
-  if (value !== undefined && !Number.isFinite(value)) problems["cash"] = cashRequired ? "cash must be a number (0 for none)" : "cash must be a number";
+  if (value !== undefined && !Number.isFinite(value))
+    problems["cash"] = cashRequired ? "cash must be a number (0 for none)" : "cash must be a number";
   return { problems, cash: value };
 }

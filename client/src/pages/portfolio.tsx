@@ -11,7 +11,14 @@ import { ApiFailure, api, authorizedFetch, unwrap, type JsonBody } from "../api/
 import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
 import { LeftOutNote } from "../components/left-out.tsx";
 import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
-import { isExpiredOption, leftOutSummary, positionFlags, warningLines, type LeftOutKind, type PositionWarningLike } from "../lib/data-quality.ts";
+import {
+  isExpiredOption,
+  leftOutSummary,
+  positionFlags,
+  warningLines,
+  type LeftOutKind,
+  type PositionWarningLike,
+} from "../lib/data-quality.ts";
 import { formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
 import { onLive, subscribePortfolio } from "../state/live.ts";
 import { can } from "../state/session.ts";
@@ -36,7 +43,11 @@ interface Outcome {
 function PositionWarnings(props: { warnings: readonly PositionWarningLike[]; imported?: boolean }): JSX.Element | null {
   const lines = warningLines(props.warnings);
   if (lines.length === 0) return null;
-  const what = props.imported ? `${lines.length} imported position${lines.length === 1 ? "" : "s"}` : lines.length === 1 ? "This position" : `${lines.length} positions`;
+  const what = props.imported
+    ? `${lines.length} imported position${lines.length === 1 ? "" : "s"}`
+    : lines.length === 1
+      ? "This position"
+      : `${lines.length} positions`;
   return (
     <div class="warning-list" role="status" data-testid="position-warnings">
       <p>
@@ -79,10 +90,30 @@ const everyFieldListed: [Exclude<keyof PositionCreate, PositionField>] extends [
 void everyFieldListed;
 
 const requiredColumns: readonly PositionField[] = ["symbol", "instrument", "quantity", "opened_on"];
-const optionFields = ["underlying_symbol", "option_type", "strike", "expiry", "multiplier", "delta", "implied_vol", "premium"] as const satisfies readonly PositionField[];
-const numberFields: ReadonlySet<PositionField> = new Set(["quantity", "cost_basis", "strike", "multiplier", "delta", "implied_vol", "premium"]);
+const optionFields = [
+  "underlying_symbol",
+  "option_type",
+  "strike",
+  "expiry",
+  "multiplier",
+  "delta",
+  "implied_vol",
+  "premium",
+] as const satisfies readonly PositionField[];
+const numberFields: ReadonlySet<PositionField> = new Set([
+  "quantity",
+  "cost_basis",
+  "strike",
+  "multiplier",
+  "delta",
+  "implied_vol",
+  "premium",
+]);
 
-const instrumentLabels = { stock: "Stock", etf: "ETF", option: "Option", private: "Private" } as const satisfies Record<Instrument, string>;
+const instrumentLabels = { stock: "Stock", etf: "ETF", option: "Option", private: "Private" } as const satisfies Record<
+  Instrument,
+  string
+>;
 const instrumentOptions = Object.entries(instrumentLabels) as [Instrument, string][];
 const optionTypeLabels = { call: "Call", put: "Put" } as const satisfies Record<OptionType, string>;
 
@@ -106,13 +137,21 @@ const fieldLabels: Record<PositionField, string> = {
 type Draft = Record<PositionField, string>;
 
 function draftOf(position: PositionResponse | undefined): Draft {
-  const text = (value: string | number | null | undefined): string => (value === null || value === undefined ? "" : String(value));
+  const text = (value: string | number | null | undefined): string =>
+    value === null || value === undefined ? "" : String(value);
   return Object.fromEntries(
-    positionColumns.map((field) => [field, position ? text(position[field]) : field === "instrument" ? "stock" : field === "opened_on" ? todayIso() : ""]),
+    positionColumns.map((field) => [
+      field,
+      position ? text(position[field]) : field === "instrument" ? "stock" : field === "opened_on" ? todayIso() : "",
+    ]),
   ) as Draft;
 }
 
-type PositionBody = { [K in PositionField]-?: Exclude<PositionCreate[K], undefined> | (K extends (typeof requiredColumns)[number] ? never : null) };
+type PositionBody = {
+  [K in PositionField]-?:
+    | Exclude<PositionCreate[K], undefined>
+    | (K extends (typeof requiredColumns)[number] ? never : null);
+};
 
 /** The body the form describes (absent values as null, so an edit clears them), or what is wrong locally. */
 function readDraft(draft: Draft): { body: PositionBody | null; errors: Partial<Record<PositionField, string>> } {
@@ -133,7 +172,8 @@ function readDraft(draft: Draft): { body: PositionBody | null; errors: Partial<R
   if (draft.quantity.trim() === "") errors.quantity = "Quantity is required";
   else if (quantity === 0) errors.quantity = "Quantity must not be 0";
   if (draft.opened_on.trim() === "") errors.opened_on = "Opened on is required";
-  const optional = (value: () => number | string | null, field: PositionField) => (isOption || !(optionFields as readonly string[]).includes(field) ? value() : null);
+  const optional = (value: () => number | string | null, field: PositionField) =>
+    isOption || !(optionFields as readonly string[]).includes(field) ? value() : null;
   const body = {
     symbol: instrument === "stock" || instrument === "etf" ? symbol.toUpperCase() : symbol,
     instrument,
@@ -141,7 +181,9 @@ function readDraft(draft: Draft): { body: PositionBody | null; errors: Partial<R
     cost_basis: numberOf("cost_basis"),
     opened_on: draft.opened_on.trim(),
     closed_on: textOf("closed_on"),
-    underlying_symbol: optional(() => textOf("underlying_symbol")?.toUpperCase() ?? null, "underlying_symbol") as string | null,
+    underlying_symbol: optional(() => textOf("underlying_symbol")?.toUpperCase() ?? null, "underlying_symbol") as
+      | string
+      | null,
     option_type: optional(() => textOf("option_type"), "option_type") as OptionType | null,
     strike: optional(() => numberOf("strike"), "strike") as number | null,
     expiry: optional(() => textOf("expiry"), "expiry") as string | null,
@@ -155,7 +197,14 @@ function readDraft(draft: Draft): { body: PositionBody | null; errors: Partial<R
 
 // ---- the position form (add, and edit in place) ------------------------------------------------
 
-function SelectInput(props: { id: string; label: string; value: string; error?: string | undefined; onChange: (value: string) => void; children: ComponentChildren }): JSX.Element {
+function SelectInput(props: {
+  id: string;
+  label: string;
+  value: string;
+  error?: string | undefined;
+  onChange: (value: string) => void;
+  children: ComponentChildren;
+}): JSX.Element {
   return (
     <div class={`field ${props.error ? "field-invalid" : ""}`}>
       <label for={props.id}>{props.label}</label>
@@ -203,7 +252,10 @@ function PositionForm(props: {
       return next;
     });
   };
-  const input = (field: PositionField, extra: { hint?: string; placeholder?: string; class?: string; date?: boolean } = {}): JSX.Element => {
+  const input = (
+    field: PositionField,
+    extra: { hint?: string; placeholder?: string; class?: string; date?: boolean } = {},
+  ): JSX.Element => {
     const common = {
       label: fieldLabels[field],
       id: id(field),
@@ -238,7 +290,13 @@ function PositionForm(props: {
     <form class="form-row position-form" onSubmit={submit} aria-label={props.label} noValidate>
       {rest ? <ErrorNotice error={rest} title="Not saved" /> : null}
       {input("symbol", isOption ? { hint: "Any label, e.g. the OCC symbol" } : {})}
-      <SelectInput id={id("instrument")} label={fieldLabels.instrument} value={draft.instrument} error={errors.instrument} onChange={(value) => set("instrument", value)}>
+      <SelectInput
+        id={id("instrument")}
+        label={fieldLabels.instrument}
+        value={draft.instrument}
+        error={errors.instrument}
+        onChange={(value) => set("instrument", value)}
+      >
         {instrumentOptions.map(([value, label]) => (
           <option key={value} value={value}>
             {label}
@@ -253,7 +311,13 @@ function PositionForm(props: {
         <fieldset class="form-group">
           <legend>Option contract</legend>
           {input("underlying_symbol", { class: "upper" })}
-          <SelectInput id={id("option_type")} label={fieldLabels.option_type} value={draft.option_type} error={errors.option_type} onChange={(value) => set("option_type", value)}>
+          <SelectInput
+            id={id("option_type")}
+            label={fieldLabels.option_type}
+            value={draft.option_type}
+            error={errors.option_type}
+            onChange={(value) => set("option_type", value)}
+          >
             <option value="">{missing}</option>
             {(Object.entries(optionTypeLabels) as [OptionType, string][]).map(([value, label]) => (
               <option key={value} value={value}>
@@ -283,19 +347,35 @@ function PositionForm(props: {
 
 // ---- the positions table ----------------------------------------------------------------------
 
-function PositionDelete(props: { portfolioId: string; position: PositionResponse; onDeleted: () => void }): JSX.Element {
+function PositionDelete(props: {
+  portfolioId: string;
+  position: PositionResponse;
+  onDeleted: () => void;
+}): JSX.Element {
   const { position } = props;
   return (
     <ConfirmDelete
       what={position.symbol}
       buttonLabel={`Delete position ${position.symbol}`}
-      remove={() => unwrap(api.portfolios[":id"].positions[":positionId"].$delete({ param: { id: props.portfolioId, positionId: position.id } }))}
+      remove={() =>
+        unwrap(
+          api.portfolios[":id"].positions[":positionId"].$delete({
+            param: { id: props.portfolioId, positionId: position.id },
+          }),
+        )
+      }
       onDeleted={props.onDeleted}
     />
   );
 }
 
-const flagTone: Record<LeftOutKind, string> = { unpriced: "bad", expired: "warn", no_delta: "bad", no_betas: "warn", some_betas: "" };
+const flagTone: Record<LeftOutKind, string> = {
+  unpriced: "bad",
+  expired: "warn",
+  no_delta: "bad",
+  no_betas: "warn",
+  some_betas: "",
+};
 
 function PositionsTable(props: {
   portfolioId: string;
@@ -311,7 +391,12 @@ function PositionsTable(props: {
   const today = todayIso();
   const columns = 5 + (hasOptions ? 8 : 0) + (editable ? 1 : 0);
   const save = async (position: PositionResponse, body: PositionBody): Promise<void> => {
-    const saved = await unwrap(api.portfolios[":id"].positions[":positionId"].$patch({ param: { id: props.portfolioId, positionId: position.id }, json: body }));
+    const saved = await unwrap(
+      api.portfolios[":id"].positions[":positionId"].$patch({
+        param: { id: props.portfolioId, positionId: position.id },
+        json: body,
+      }),
+    );
     setEditing(null);
     props.onChanged({ text: `Saved ${body.symbol}.`, warnings: saved.warnings });
   };
@@ -367,7 +452,12 @@ function PositionsTable(props: {
             const held = heldOn(position, today);
             const isEditing = editing === position.id;
             return [
-              <tr key={position.id} class={`${held ? "" : "closed"} ${isEditing ? "editing" : ""}`} data-position-id={position.id} title={held ? undefined : "Not held today"}>
+              <tr
+                key={position.id}
+                class={`${held ? "" : "closed"} ${isEditing ? "editing" : ""}`}
+                data-position-id={position.id}
+                title={held ? undefined : "Not held today"}
+              >
                 <td>
                   <strong>{position.symbol}</strong>
                   <PositionBadges position={position} today={today} flag={props.flags.get(position.id)} />
@@ -395,10 +485,19 @@ function PositionsTable(props: {
                   <td class="actions">
                     {isEditing ? null : (
                       <>
-                        <button type="button" class="button small" onClick={() => setEditing(position.id)} aria-label={`Edit position ${position.symbol}`}>
+                        <button
+                          type="button"
+                          class="button small"
+                          onClick={() => setEditing(position.id)}
+                          aria-label={`Edit position ${position.symbol}`}
+                        >
                           Edit
                         </button>
-                        <PositionDelete portfolioId={props.portfolioId} position={position} onDeleted={() => props.onChanged({ text: `Deleted ${position.symbol}.`, warnings: [] })} />
+                        <PositionDelete
+                          portfolioId={props.portfolioId}
+                          position={position}
+                          onDeleted={() => props.onChanged({ text: `Deleted ${position.symbol}.`, warnings: [] })}
+                        />
                       </>
                     )}
                   </td>
@@ -427,7 +526,11 @@ function PositionsTable(props: {
 }
 
 /** An option past its expiry ("expired"), and why the latest computed date left the position out. */
-function PositionBadges(props: { position: PositionResponse; today: string; flag: { label: string; detail: string; kind: LeftOutKind } | undefined }): JSX.Element | null {
+function PositionBadges(props: {
+  position: PositionResponse;
+  today: string;
+  flag: { label: string; detail: string; kind: LeftOutKind } | undefined;
+}): JSX.Element | null {
   const { position, flag } = props;
   const expired = isExpiredOption(position, props.today);
   const showFlag = flag !== undefined && !(expired && flag.kind === "expired");
@@ -435,12 +538,20 @@ function PositionBadges(props: { position: PositionResponse; today: string; flag
   return (
     <>
       {expired ? (
-        <span class="badge warn small-badge" data-testid="expired-badge" title={`Expired on ${position.expiry ?? ""}: still held, left out of every number`}>
+        <span
+          class="badge warn small-badge"
+          data-testid="expired-badge"
+          title={`Expired on ${position.expiry ?? ""}: still held, left out of every number`}
+        >
           expired
         </span>
       ) : null}
       {showFlag ? (
-        <span class={`badge small-badge ${flagTone[flag.kind]}`} data-testid="left-out-badge" title={flag.detail || undefined}>
+        <span
+          class={`badge small-badge ${flagTone[flag.kind]}`}
+          data-testid="left-out-badge"
+          title={flag.detail || undefined}
+        >
           {flag.label}
         </span>
       ) : null}
@@ -457,7 +568,11 @@ QQQ 261218C00500000,option,-5,,2026-01-05,,QQQ,call,500,2026-12-18,100,0.45,,12.
 
 type ImportResult = ImportAnswer;
 
-function CsvImport(props: { portfolioId: string; positionCount: number; onImported: (result: ImportResult) => void }): JSX.Element {
+function CsvImport(props: {
+  portfolioId: string;
+  positionCount: number;
+  onImported: (result: ImportResult) => void;
+}): JSX.Element {
   const [text, setText] = useState("");
   const [fileName, setFileName] = useState<string | null>(null);
   const [mode, setMode] = useState<"append" | "replace">("append");
@@ -475,7 +590,9 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
       setText(await file.text());
       setFileName(file.name);
     } catch (failure) {
-      setError(new Error(`could not read ${file.name}: ${failure instanceof Error ? failure.message : String(failure)}`));
+      setError(
+        new Error(`could not read ${file.name}: ${failure instanceof Error ? failure.message : String(failure)}`),
+      );
     }
   };
 
@@ -485,11 +602,14 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
     setError(null);
     setResult(null);
     try {
-      const response = await authorizedFetch(`/api/v1/portfolios/${encodeURIComponent(props.portfolioId)}/positions/import?mode=${mode}`, {
-        method: "POST",
-        headers: { "content-type": "text/csv" },
-        body: text,
-      });
+      const response = await authorizedFetch(
+        `/api/v1/portfolios/${encodeURIComponent(props.portfolioId)}/positions/import?mode=${mode}`,
+        {
+          method: "POST",
+          headers: { "content-type": "text/csv" },
+          body: text,
+        },
+      );
       const answer = (await response.json()) as ImportResult;
       setResult(answer);
       setText("");
@@ -508,7 +628,13 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
       <div>
         <div class="field file-input">
           <label for="csv-file">CSV file</label>
-          <input id="csv-file" ref={fileInput} type="file" accept=".csv,text/csv,text/plain" onChange={(event) => void readFile(event)} />
+          <input
+            id="csv-file"
+            ref={fileInput}
+            type="file"
+            accept=".csv,text/csv,text/plain"
+            onChange={(event) => void readFile(event)}
+          />
         </div>
         <div class="field" style={{ marginTop: "0.6rem" }}>
           <label for="csv-text">CSV text {fileName ? <span class="muted">(from {fileName})</span> : null}</label>
@@ -534,8 +660,16 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
             ]}
             onChange={setMode}
           />
-          <button type="submit" class={`button ${mode === "replace" ? "danger" : "primary"}`} disabled={busy || text.trim() === ""}>
-            {busy ? "Importing…" : mode === "replace" ? `Import and replace ${props.positionCount} position${props.positionCount === 1 ? "" : "s"}` : "Import positions"}
+          <button
+            type="submit"
+            class={`button ${mode === "replace" ? "danger" : "primary"}`}
+            disabled={busy || text.trim() === ""}
+          >
+            {busy
+              ? "Importing…"
+              : mode === "replace"
+                ? `Import and replace ${props.positionCount} position${props.positionCount === 1 ? "" : "s"}`
+                : "Import positions"}
           </button>
         </div>
         <div aria-live="polite" class="import-outcome">
@@ -551,7 +685,8 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
       </div>
       <div class="small">
         <p class="muted" style={{ margin: 0 }}>
-          A header row naming the columns (any order), then one position per line. All or nothing: if any line is wrong, every error is listed by line and field and nothing is written.
+          A header row naming the columns (any order), then one position per line. All or nothing: if any line is wrong,
+          every error is listed by line and field and nothing is written.
         </p>
         <p class="label" style={{ margin: "0.6rem 0 0" }}>
           Columns (<span class="required-key">highlighted</span> are required)
@@ -565,7 +700,8 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
           ))}
         </ul>
         <p class="muted" style={{ margin: 0 }}>
-          instrument: {Object.keys(instrumentLabels).join(", ")} · dates YYYY-MM-DD · option_type call or put · options need underlying_symbol, option_type, strike, expiry and delta or implied_vol.
+          instrument: {Object.keys(instrumentLabels).join(", ")} · dates YYYY-MM-DD · option_type call or put · options
+          need underlying_symbol, option_type, strike, expiry and delta or implied_vol.
         </p>
         <p class="label" style={{ margin: "0.6rem 0 0" }}>
           Example
@@ -581,7 +717,11 @@ function CsvImport(props: { portfolioId: string; positionCount: number; onImport
 
 // ---- portfolio details ------------------------------------------------------------------------
 
-function DetailsEditor(props: { portfolio: PortfolioResponse; onSaved: (portfolio: PortfolioResponse) => void; onCancel: () => void }): JSX.Element {
+function DetailsEditor(props: {
+  portfolio: PortfolioResponse;
+  onSaved: (portfolio: PortfolioResponse) => void;
+  onCancel: () => void;
+}): JSX.Element {
   const { portfolio } = props;
   const [name, setName] = useState(portfolio.name);
   const [cash, setCash] = useState(String(portfolio.cash));
@@ -601,7 +741,9 @@ function DetailsEditor(props: { portfolio: PortfolioResponse; onSaved: (portfoli
     const changes = {
       ...(name.trim() !== portfolio.name ? { name: name.trim() } : {}),
       ...(cashValue !== portfolio.cash ? { cash: cashValue } : {}),
-      ...(benchmark.trim().toUpperCase() !== portfolio.benchmark_symbol ? { benchmark_symbol: benchmark.trim().toUpperCase() } : {}),
+      ...(benchmark.trim().toUpperCase() !== portfolio.benchmark_symbol
+        ? { benchmark_symbol: benchmark.trim().toUpperCase() }
+        : {}),
     };
     if (Object.keys(changes).length === 0) {
       props.onCancel();
@@ -619,9 +761,37 @@ function DetailsEditor(props: { portfolio: PortfolioResponse; onSaved: (portfoli
   return (
     <form class="form-row" onSubmit={submit} aria-label="Edit portfolio details" noValidate>
       {rest ? <ErrorNotice error={rest} title="Not saved" /> : null}
-      <Field label="Name" id="portfolio-name" class="wide" value={name} error={errors["name"]} onInput={(event) => setName(event.currentTarget.value)} maxLength={100} autoComplete="off" />
-      <Field label="Cash ($)" id="portfolio-cash" type="number" step="any" inputMode="decimal" value={cash} error={errors["cash"]} onInput={(event) => setCash(event.currentTarget.value)} hint="Negative for a margin loan" />
-      <Field label="Benchmark" id="portfolio-benchmark" class="upper" value={benchmark} error={errors["benchmark_symbol"]} onInput={(event) => setBenchmark(event.currentTarget.value)} autoComplete="off" spellcheck={false} />
+      <Field
+        label="Name"
+        id="portfolio-name"
+        class="wide"
+        value={name}
+        error={errors["name"]}
+        onInput={(event) => setName(event.currentTarget.value)}
+        maxLength={100}
+        autoComplete="off"
+      />
+      <Field
+        label="Cash ($)"
+        id="portfolio-cash"
+        type="number"
+        step="any"
+        inputMode="decimal"
+        value={cash}
+        error={errors["cash"]}
+        onInput={(event) => setCash(event.currentTarget.value)}
+        hint="Negative for a margin loan"
+      />
+      <Field
+        label="Benchmark"
+        id="portfolio-benchmark"
+        class="upper"
+        value={benchmark}
+        error={errors["benchmark_symbol"]}
+        onInput={(event) => setBenchmark(event.currentTarget.value)}
+        autoComplete="off"
+        spellcheck={false}
+      />
       <div class="form-submit">
         <button type="submit" class="button primary" disabled={busy}>
           {busy ? "Saving…" : "Save details"}
@@ -634,7 +804,11 @@ function DetailsEditor(props: { portfolio: PortfolioResponse; onSaved: (portfoli
   );
 }
 
-function Details(props: { portfolio: PortfolioResponse; editable: boolean; onSaved: (portfolio: PortfolioResponse) => void }): JSX.Element {
+function Details(props: {
+  portfolio: PortfolioResponse;
+  editable: boolean;
+  onSaved: (portfolio: PortfolioResponse) => void;
+}): JSX.Element {
   const [editing, setEditing] = useState(false);
   const { portfolio } = props;
   return (
@@ -694,7 +868,8 @@ function Details(props: { portfolio: PortfolioResponse; editable: boolean; onSav
 // ---- the page ---------------------------------------------------------------------------------
 
 function readOnlyReason(portfolio: PortfolioResponse): string | null {
-  if (!portfolio.writable) return `Read-only: this portfolio belongs to ${portfolio.owner}${portfolio.org ? ` and is shared with ${portfolio.org}` : ""}.`;
+  if (!portfolio.writable)
+    return `Read-only: this portfolio belongs to ${portfolio.owner}${portfolio.org ? ` and is shared with ${portfolio.org}` : ""}.`;
   if (!can("MANAGE_PORTFOLIOS")) return "Read-only: your token does not carry MANAGE_PORTFOLIOS.";
   return null;
 }
@@ -705,15 +880,29 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
   const [saved, setSaved] = useState<PortfolioResponse | null>(null);
   const [adding, setAdding] = useState(false);
   const [message, setMessage] = useState<Outcome | null>(null);
-  const portfolio = useAsync((signal) => unwrap(api.portfolios[":id"].$get({ param: { id } }, { init: { signal } })), [id]);
-  const positions = useAsync((signal) => unwrap(api.portfolios[":id"].positions.$get({ param: { id }, query: {} }, { init: { signal } })), [id]);
+  const portfolio = useAsync(
+    (signal) => unwrap(api.portfolios[":id"].$get({ param: { id } }, { init: { signal } })),
+    [id],
+  );
+  const positions = useAsync(
+    (signal) => unwrap(api.portfolios[":id"].positions.$get({ param: { id }, query: {} }, { init: { signal } })),
+    [id],
+  );
   // What the latest computed date could not use: its data_quality (one factor's series suffices).
-  const quality = useAsync(async (signal) => {
-    const factors = (await loadFactors()).filter((factor) => factor.is_active);
-    const first = factors[0];
-    const body = await unwrap(api.portfolios[":id"].exposures.$get({ param: { id }, query: first ? { factors: first.key } : {} }, { init: { signal } }));
-    return { quality: body.data_quality, factors };
-  }, [id]);
+  const quality = useAsync(
+    async (signal) => {
+      const factors = (await loadFactors()).filter((factor) => factor.is_active);
+      const first = factors[0];
+      const body = await unwrap(
+        api.portfolios[":id"].exposures.$get(
+          { param: { id }, query: first ? { factors: first.key } : {} },
+          { init: { signal } },
+        ),
+      );
+      return { quality: body.data_quality, factors };
+    },
+    [id],
+  );
   const history = useHistoryRun(id);
   // A position change refreshes the latest date (an `exposures.updated`), a batch or the history
   // run may recompute it: read data_quality again, once things settle.
@@ -723,7 +912,8 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
     let timer: ReturnType<typeof setTimeout> | null = null;
     const stop = onLive((message) => {
       if ((message.type === "exposures.updated" || message.type === "resync") && message.portfolio_id !== id) return;
-      if (message.type !== "exposures.updated" && message.type !== "resync" && message.type !== "batch.completed") return;
+      if (message.type !== "exposures.updated" && message.type !== "resync" && message.type !== "batch.completed")
+        return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(reloadQuality, 800);
     });
@@ -739,7 +929,15 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
     const notFound = portfolio.error instanceof ApiFailure && portfolio.error.status === 404;
     return (
       <Page title="Portfolio" subtitle={<a href="/portfolios">← All portfolios</a>}>
-        {portfolio.status === "error" ? <ErrorNotice error={portfolio.error} title={notFound ? "No such portfolio" : "Could not load the portfolio"} retry={notFound ? undefined : portfolio.reload} /> : <Loading what="the portfolio" />}
+        {portfolio.status === "error" ? (
+          <ErrorNotice
+            error={portfolio.error}
+            title={notFound ? "No such portfolio" : "Could not load the portfolio"}
+            retry={notFound ? undefined : portfolio.reload}
+          />
+        ) : (
+          <Loading what="the portfolio" />
+        )}
       </Page>
     );
   }
@@ -754,7 +952,9 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
   const encoded = encodeURIComponent(current.id);
   const qualityData = quality.data?.quality ?? null;
   const factorKeys = quality.data?.factors.map((factor) => factor.key) ?? [];
-  const flags = qualityData ? positionFlags(leftOutSummary(qualityData, factorKeys)) : new Map<string, { label: string; detail: string; kind: LeftOutKind }>();
+  const flags = qualityData
+    ? positionFlags(leftOutSummary(qualityData, factorKeys))
+    : new Map<string, { label: string; detail: string; kind: LeftOutKind }>();
   const factorName = (key: string): string => quality.data?.factors.find((factor) => factor.key === key)?.name ?? key;
 
   return (
@@ -820,8 +1020,12 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
           ) : null}
           {message && positions.status !== "loading" ? <PositionWarnings warnings={message.warnings} /> : null}
         </div>
-        {qualityData && count > 0 ? <LeftOutNote portfolioId={id} quality={qualityData} factorKeys={factorKeys} factorName={factorName} /> : null}
-        {quality.status === "error" ? <ErrorNotice error={quality.error} retry={quality.reload} title="Could not read what the numbers left out" /> : null}
+        {qualityData && count > 0 ? (
+          <LeftOutNote portfolioId={id} quality={qualityData} factorKeys={factorKeys} factorName={factorName} />
+        ) : null}
+        {quality.status === "error" ? (
+          <ErrorNotice error={quality.error} retry={quality.reload} title="Could not read what the numbers left out" />
+        ) : null}
         {adding ? (
           <div class="card add-position">
             <PositionForm
@@ -840,9 +1044,17 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
         <Async state={positions} what="positions">
           {(data) =>
             data.positions.length === 0 ? (
-              <Empty>{editable ? "No positions yet: add one, or import a CSV below." : "This portfolio has no positions."}</Empty>
+              <Empty>
+                {editable ? "No positions yet: add one, or import a CSV below." : "This portfolio has no positions."}
+              </Empty>
             ) : (
-              <PositionsTable portfolioId={id} positions={data.positions} editable={editable} onChanged={changed} flags={flags} />
+              <PositionsTable
+                portfolioId={id}
+                positions={data.positions}
+                editable={editable}
+                onChanged={changed}
+                flags={flags}
+              />
             )
           }
         </Async>

@@ -39,7 +39,11 @@ function CreatePortfolio(props: { onCreated: (portfolio: PortfolioResponse) => v
     try {
       const created = await unwrap(
         api.portfolios.$post({
-          json: { name: draft.name.trim(), ...(cash !== undefined ? { cash } : {}), ...(draft.benchmark.trim() ? { benchmark_symbol: draft.benchmark.trim().toUpperCase() } : {}) },
+          json: {
+            name: draft.name.trim(),
+            ...(cash !== undefined ? { cash } : {}),
+            ...(draft.benchmark.trim() ? { benchmark_symbol: draft.benchmark.trim().toUpperCase() } : {}),
+          },
         }),
       );
       setDraft(emptyDraft);
@@ -60,8 +64,28 @@ function CreatePortfolio(props: { onCreated: (portfolio: PortfolioResponse) => v
     <Card title="New portfolio" label="New portfolio">
       <form class="form-row" onSubmit={submit} aria-label="Create portfolio" noValidate>
         {rest ? <ErrorNotice error={rest} title="Could not create the portfolio" /> : null}
-        <Field label="Name" id="new-portfolio-name" value={draft.name} onInput={set("name")} error={errors["name"]} required maxLength={100} autoComplete="off" />
-        <Field label="Cash ($)" id="new-portfolio-cash" type="number" step="any" inputMode="decimal" placeholder="0" value={draft.cash} onInput={set("cash")} error={errors["cash"]} hint="Negative for a margin loan" />
+        <Field
+          label="Name"
+          id="new-portfolio-name"
+          value={draft.name}
+          onInput={set("name")}
+          error={errors["name"]}
+          required
+          maxLength={100}
+          autoComplete="off"
+        />
+        <Field
+          label="Cash ($)"
+          id="new-portfolio-cash"
+          type="number"
+          step="any"
+          inputMode="decimal"
+          placeholder="0"
+          value={draft.cash}
+          onInput={set("cash")}
+          error={errors["cash"]}
+          hint="Negative for a margin loan"
+        />
         <Field
           label="Benchmark"
           id="new-portfolio-benchmark"
@@ -84,7 +108,12 @@ function CreatePortfolio(props: { onCreated: (portfolio: PortfolioResponse) => v
 }
 
 function PositionCount(props: { positions: readonly PositionResponse[] | undefined; failed: boolean }): JSX.Element {
-  if (!props.positions) return <span class="muted" title={props.failed ? "The positions could not be read" : "Loading"}>{missing}</span>;
+  if (!props.positions)
+    return (
+      <span class="muted" title={props.failed ? "The positions could not be read" : "Loading"}>
+        {missing}
+      </span>
+    );
   const today = todayIso();
   const open = props.positions.filter((position) => heldOn(position, today)).length;
   const other = props.positions.length - open;
@@ -115,17 +144,38 @@ export function PortfoliosPage(): JSX.Element {
   const ids = list.data?.portfolios.map((portfolio) => portfolio.id) ?? [];
   const counts = useAsync(
     async (signal) => {
-      const answers = await Promise.allSettled(ids.map((id) => unwrap(api.portfolios[":id"].positions.$get({ param: { id }, query: {} }, { init: { signal } }))));
-      return new Map(ids.map((id, index) => [id, answers[index]?.status === "fulfilled" ? answers[index].value.positions : undefined]));
+      const answers = await Promise.allSettled(
+        ids.map((id) =>
+          unwrap(api.portfolios[":id"].positions.$get({ param: { id }, query: {} }, { init: { signal } })),
+        ),
+      );
+      return new Map(
+        ids.map((id, index) => [
+          id,
+          answers[index]?.status === "fulfilled" ? answers[index].value.positions : undefined,
+        ]),
+      );
     },
     [ids.join(",")],
   );
   const manage = can("MANAGE_PORTFOLIOS");
 
   return (
-    <Page title="Portfolios" subtitle="Holdings, cash and benchmark of each portfolio. Open one to edit its positions or import them from CSV.">
-      {manage ? <CreatePortfolio onCreated={(created) => route(`/portfolios/${encodeURIComponent(created.id)}`)} /> : null}
-      <Card title={list.data ? `${list.data.portfolios.length} portfolio${list.data.portfolios.length === 1 ? "" : "s"}` : "Portfolios"} label="Portfolio list">
+    <Page
+      title="Portfolios"
+      subtitle="Holdings, cash and benchmark of each portfolio. Open one to edit its positions or import them from CSV."
+    >
+      {manage ? (
+        <CreatePortfolio onCreated={(created) => route(`/portfolios/${encodeURIComponent(created.id)}`)} />
+      ) : null}
+      <Card
+        title={
+          list.data
+            ? `${list.data.portfolios.length} portfolio${list.data.portfolios.length === 1 ? "" : "s"}`
+            : "Portfolios"
+        }
+        label="Portfolio list"
+      >
         <Async state={list} what="portfolios">
           {(data) =>
             data.portfolios.length === 0 ? (
@@ -166,14 +216,31 @@ export function PortfoliosPage(): JSX.Element {
                         <td>{portfolio.benchmark_symbol}</td>
                         <td class="num">{formatMoney(portfolio.cash)}</td>
                         <td class="num">
-                          <PositionCount positions={counts.data?.get(portfolio.id)} failed={counts.status === "error" || (counts.status === "ok" && !counts.data.get(portfolio.id))} />
+                          <PositionCount
+                            positions={counts.data?.get(portfolio.id)}
+                            failed={
+                              counts.status === "error" || (counts.status === "ok" && !counts.data.get(portfolio.id))
+                            }
+                          />
                         </td>
                         <td>
                           {portfolio.owner}
                           {portfolio.org ? <span class="muted"> · {portfolio.org}</span> : null}
                         </td>
-                        <td>{portfolio.writable ? <span class="badge ok">owner</span> : <span class="badge">read-only</span>}</td>
-                        {manage ? <td class="actions">{portfolio.writable ? <DeleteControl portfolio={portfolio} onDeleted={list.reload} /> : null}</td> : null}
+                        <td>
+                          {portfolio.writable ? (
+                            <span class="badge ok">owner</span>
+                          ) : (
+                            <span class="badge">read-only</span>
+                          )}
+                        </td>
+                        {manage ? (
+                          <td class="actions">
+                            {portfolio.writable ? (
+                              <DeleteControl portfolio={portfolio} onDeleted={list.reload} />
+                            ) : null}
+                          </td>
+                        ) : null}
                       </tr>
                     ))}
                   </tbody>

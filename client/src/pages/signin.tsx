@@ -20,9 +20,15 @@ export function SignInPage(): JSX.Element {
     <main id="main" class="signin">
       <form class="card signin-card" onSubmit={submit} aria-labelledby="signin-title">
         <h1 id="signin-title">
-          <span class="brand-mark" aria-hidden="true">β</span> Factor Exposure
+          <span class="brand-mark" aria-hidden="true">
+            β
+          </span>{" "}
+          Factor Exposure
         </h1>
-        <p class="subtitle">Sign in with an API token (a JWT). Locally, <code>npm start</code> prints a signed-in link, and <code>npm run token</code> mints others.</p>
+        <p class="subtitle">
+          Sign in with an API token (a JWT). Locally, <code>npm start</code> prints a signed-in link, and{" "}
+          <code>npm run token</code> mints others.
+        </p>
         {signInReason.value ? (
           <p class="state state-error" role="alert">
             {signInReason.value}

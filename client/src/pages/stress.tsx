@@ -36,7 +36,8 @@ function shockInputText(shock: number): string {
 }
 
 /** Whole dollars with an explicit sign (`−$200,104`, `+$8,295`) for the detail table. */
-const formatDollarsFull = (value: number | null | undefined): string => formatMoney(value, { cents: "never", sign: true });
+const formatDollarsFull = (value: number | null | undefined): string =>
+  formatMoney(value, { cents: "never", sign: true });
 
 /** Compact dollars with an explicit sign for the bars (`−$200K`, `+$8.30K`). */
 function formatImpact(value: number | null): string {
@@ -64,7 +65,10 @@ function parseShocks(text: Readonly<Record<string, string>>): ParsedShocks {
 }
 
 /** The API's `shocks.<factor>` issues by factor key, and everything else. */
-function splitShockIssues(error: unknown): { byFactor: Record<string, string>; other: { path: string; message: string }[] } {
+function splitShockIssues(error: unknown): {
+  byFactor: Record<string, string>;
+  other: { path: string; message: string }[];
+} {
   const byFactor: Record<string, string> = {};
   const other: { path: string; message: string }[] = [];
   if (error instanceof ApiFailure) {
@@ -100,7 +104,13 @@ export function StressPage(): JSX.Element {
   const selectedId = location.query["scenario"] || scenarioList[0]?.id || customId;
   const selected = scenarioList.find((scenario) => scenario.id === selectedId) ?? null;
   const isCustom = selectedId === customId;
-  const activeFactors = useMemo(() => (factors.data?.factors ?? []).filter((factor) => factor.is_active).sort((a, b) => a.display_order - b.display_order), [factors.data]);
+  const activeFactors = useMemo(
+    () =>
+      (factors.data?.factors ?? [])
+        .filter((factor) => factor.is_active)
+        .sort((a, b) => a.display_order - b.display_order),
+    [factors.data],
+  );
 
   const [date, setDate] = useState("");
   const [customText, setCustomText] = useState<Record<string, string>>({});
@@ -129,34 +139,65 @@ export function StressPage(): JSX.Element {
   );
   const apiIssues = stress.status === "error" ? splitShockIssues(stress.error) : { byFactor: {}, other: [] };
   // A date the batch has not computed answers 404 NO_DATA without a field: it is the date's fault.
-  const noData = stress.status === "error" && stress.error instanceof ApiFailure && stress.error.code === "NO_DATA" && settledDate !== "";
-  const dateIssue = apiIssues.other.find((issue) => issue.path === "date")?.message ?? (noData ? "no computed data for this date" : null);
+  const noData =
+    stress.status === "error" &&
+    stress.error instanceof ApiFailure &&
+    stress.error.code === "NO_DATA" &&
+    settledDate !== "";
+  const dateIssue =
+    apiIssues.other.find((issue) => issue.path === "date")?.message ??
+    (noData ? "no computed data for this date" : null);
 
   const selectScenario = (id: string) => setQuery({ scenario: id });
   const customize = (scenario: Scenario) => {
-    setCustomText(Object.fromEntries(Object.entries(scenario.shocks).map(([key, shock]) => [key, shockInputText(shock)])));
+    setCustomText(
+      Object.fromEntries(Object.entries(scenario.shocks).map(([key, shock]) => [key, shockInputText(shock)])),
+    );
     selectScenario(customId);
   };
 
   return (
-    <Page title="Stress test" subtitle="The $ impact of factor shocks on a portfolio: impact = $ exposure to the factor × its shock, summed over the shocked factors.">
+    <Page
+      title="Stress test"
+      subtitle="The $ impact of factor shocks on a portfolio: impact = $ exposure to the factor × its shock, summed over the shocked factors."
+    >
       <div class="toolbar stress-toolbar" role="group" aria-label="Stress test inputs">
         <div class="field">
           <label for="stress-portfolio">Portfolio</label>
-          <select id="stress-portfolio" value={portfolioId} disabled={portfolioList.length === 0} onChange={(event) => setQuery({ portfolio: event.currentTarget.value })}>
-            {portfolioList.length === 0 ? <option value="">{portfolios.status === "loading" ? "Loading…" : "No portfolios"}</option> : null}
+          <select
+            id="stress-portfolio"
+            value={portfolioId}
+            disabled={portfolioList.length === 0}
+            onChange={(event) => setQuery({ portfolio: event.currentTarget.value })}
+          >
+            {portfolioList.length === 0 ? (
+              <option value="">{portfolios.status === "loading" ? "Loading…" : "No portfolios"}</option>
+            ) : null}
             {portfolioList.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name}
               </option>
             ))}
-            {portfolioId && portfolioList.length > 0 && !portfolio ? <option value={portfolioId}>{portfolioId} (not found)</option> : null}
+            {portfolioId && portfolioList.length > 0 && !portfolio ? (
+              <option value={portfolioId}>{portfolioId} (not found)</option>
+            ) : null}
           </select>
         </div>
-        <Field label="Date (empty: latest)" id="stress-date" type="date" value={date} error={dateIssue} onInput={(event) => setDate(event.currentTarget.value)} />
+        <Field
+          label="Date (empty: latest)"
+          id="stress-date"
+          type="date"
+          value={date}
+          error={dateIssue}
+          onInput={(event) => setDate(event.currentTarget.value)}
+        />
       </div>
-      {portfolios.status === "error" ? <ErrorNotice error={portfolios.error} retry={portfolios.reload} title="Could not load the portfolios" /> : null}
-      {portfolios.status === "ok" && portfolioList.length === 0 ? <Empty>No portfolios yet: create one on the Portfolios page to stress it.</Empty> : null}
+      {portfolios.status === "error" ? (
+        <ErrorNotice error={portfolios.error} retry={portfolios.reload} title="Could not load the portfolios" />
+      ) : null}
+      {portfolios.status === "ok" && portfolioList.length === 0 ? (
+        <Empty>No portfolios yet: create one on the Portfolios page to stress it.</Empty>
+      ) : null}
 
       <div class="stress-layout">
         <Card title="Scenario" label="Scenario" class="stress-picker">
@@ -253,7 +294,13 @@ function ScenarioPicker(props: {
   const option = (scenario: Scenario) => (
     <li key={scenario.id} class={`scenario-option${scenario.id === props.selectedId ? " selected" : ""}`}>
       <label>
-        <input type="radio" name="stress-scenario" value={scenario.id} checked={scenario.id === props.selectedId} onChange={() => props.onSelect(scenario.id)} />
+        <input
+          type="radio"
+          name="stress-scenario"
+          value={scenario.id}
+          checked={scenario.id === props.selectedId}
+          onChange={() => props.onSelect(scenario.id)}
+        />
         <span>
           <span class="scenario-name">{scenario.name}</span>
           {scenario.description ? <span class="scenario-description">{scenario.description}</span> : null}
@@ -270,7 +317,12 @@ function ScenarioPicker(props: {
             </button>
           </span>
         ) : (
-          <button type="button" class="button small ghost" aria-label={`Delete scenario ${scenario.name}`} onClick={() => setConfirming(scenario.id)}>
+          <button
+            type="button"
+            class="button small ghost"
+            aria-label={`Delete scenario ${scenario.name}`}
+            onClick={() => setConfirming(scenario.id)}
+          >
             Delete
           </button>
         )
@@ -289,7 +341,9 @@ function ScenarioPicker(props: {
       <fieldset>
         <legend>Saved</legend>
         {saved.length === 0 ? (
-          <p class="muted small scenario-none">No saved scenarios yet{can("MANAGE_PORTFOLIOS") ? ": set shocks by hand and save them." : "."}</p>
+          <p class="muted small scenario-none">
+            No saved scenarios yet{can("MANAGE_PORTFOLIOS") ? ": set shocks by hand and save them." : "."}
+          </p>
         ) : (
           <ul class="scenario-list" data-testid="saved-scenarios">
             {saved.map(option)}
@@ -301,7 +355,13 @@ function ScenarioPicker(props: {
         <ul class="scenario-list">
           <li class={`scenario-option${props.selectedId === customId ? " selected" : ""}`}>
             <label>
-              <input type="radio" name="stress-scenario" value={customId} checked={props.selectedId === customId} onChange={() => props.onSelect(customId)} />
+              <input
+                type="radio"
+                name="stress-scenario"
+                value={customId}
+                checked={props.selectedId === customId}
+                onChange={() => props.onSelect(customId)}
+              />
               <span>
                 <span class="scenario-name">Custom shocks</span>
                 <span class="scenario-description">A shock per factor, in percent.</span>
@@ -346,8 +406,14 @@ function CustomShocks(props: {
   return (
     <div class="custom-shocks">
       <p class="hint">
-        Each factor's move in its own return units: −10 means the factor's ETF (or long − short spread) falls 10%. Leave a factor empty not to shock it.{" "}
-        <button type="button" class="link-button" onClick={props.onClear} disabled={Object.values(props.text).every((value) => value.trim() === "")}>
+        Each factor's move in its own return units: −10 means the factor's ETF (or long − short spread) falls 10%. Leave
+        a factor empty not to shock it.{" "}
+        <button
+          type="button"
+          class="link-button"
+          onClick={props.onClear}
+          disabled={Object.values(props.text).every((value) => value.trim() === "")}
+        >
           Clear all
         </button>
       </p>
@@ -384,12 +450,18 @@ function CustomShocks(props: {
           );
         })}
       </div>
-      {can("MANAGE_PORTFOLIOS") ? <SaveScenario shocks={props.shocks} disabled={!props.canSave} onSaved={props.onSaved} /> : null}
+      {can("MANAGE_PORTFOLIOS") ? (
+        <SaveScenario shocks={props.shocks} disabled={!props.canSave} onSaved={props.onSaved} />
+      ) : null}
     </div>
   );
 }
 
-function SaveScenario(props: { shocks: Record<string, number>; disabled: boolean; onSaved: (scenario: Scenario) => void }): JSX.Element {
+function SaveScenario(props: {
+  shocks: Record<string, number>;
+  disabled: boolean;
+  onSaved: (scenario: Scenario) => void;
+}): JSX.Element {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [saving, setSaving] = useState(false);
@@ -405,7 +477,15 @@ function SaveScenario(props: { shocks: Record<string, number>; disabled: boolean
     setError(null);
     setSavedName(null);
     try {
-      const scenario = await unwrap(api.stress.scenarios.$post({ json: { name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}), shocks: props.shocks } }));
+      const scenario = await unwrap(
+        api.stress.scenarios.$post({
+          json: {
+            name: name.trim(),
+            ...(description.trim() ? { description: description.trim() } : {}),
+            shocks: props.shocks,
+          },
+        }),
+      );
       setSavedName(scenario.name);
       setName("");
       setDescription("");
@@ -421,13 +501,30 @@ function SaveScenario(props: { shocks: Record<string, number>; disabled: boolean
     <form class="save-scenario" onSubmit={(event) => void save(event)} aria-labelledby="save-scenario-title">
       <h3 id="save-scenario-title">Save as a scenario</h3>
       <div class="save-scenario-fields">
-        <Field label="Scenario name" id="scenario-name" value={name} maxLength={100} required error={nameIssue} onInput={(event) => setName(event.currentTarget.value)} />
-        <Field label="Description (optional)" id="scenario-description" value={description} maxLength={1000} error={descriptionIssue} onInput={(event) => setDescription(event.currentTarget.value)} />
+        <Field
+          label="Scenario name"
+          id="scenario-name"
+          value={name}
+          maxLength={100}
+          required
+          error={nameIssue}
+          onInput={(event) => setName(event.currentTarget.value)}
+        />
+        <Field
+          label="Description (optional)"
+          id="scenario-description"
+          value={description}
+          maxLength={1000}
+          error={descriptionIssue}
+          onInput={(event) => setDescription(event.currentTarget.value)}
+        />
         <button type="submit" class="button primary" disabled={props.disabled || saving || name.trim() === ""}>
           {saving ? "Saving…" : "Save scenario"}
         </button>
       </div>
-      {error && !nameIssue && !descriptionIssue ? <ErrorNotice error={error} title="Could not save the scenario" /> : null}
+      {error && !nameIssue && !descriptionIssue ? (
+        <ErrorNotice error={error} title="Could not save the scenario" />
+      ) : null}
       <p class="sr-status" role="status">
         {savedName ? `Saved “${savedName}”.` : ""}
       </p>
@@ -451,7 +548,8 @@ function StressOutcome(props: {
   if (props.isCustom && props.hasLocalErrors) return <Empty>Fix the shocks marked in red to see their impact.</Empty>;
   // Refused shocks keep the last result (dimmed) while the user corrects them; any other
   // failure (a date without data, a missing portfolio) replaces it: it would describe other inputs.
-  if (stress.status === "error" && !(props.shockIssues && props.otherIssues.length === 0)) return <ErrorNotice error={stress.error} retry={stress.reload} title="Could not run the stress test" />;
+  if (stress.status === "error" && !(props.shockIssues && props.otherIssues.length === 0))
+    return <ErrorNotice error={stress.error} retry={stress.reload} title="Could not run the stress test" />;
   const failure =
     stress.status === "error" ? (
       <div class="state state-error" role="alert">
@@ -460,16 +558,27 @@ function StressOutcome(props: {
     ) : null;
   if (stress.data === undefined) return failure ?? <Loading what="the stress test" />;
   const result = stress.data;
-  if (result === null) return failure ?? <Empty>{props.isCustom ? "Enter at least one shock to see its impact." : "Pick a scenario."}</Empty>;
+  if (result === null)
+    return (
+      failure ?? <Empty>{props.isCustom ? "Enter at least one shock to see its impact." : "Pick a scenario."}</Empty>
+    );
   return (
-    <div class="async" aria-busy={stress.status === "loading"} data-stale={stress.status === "loading" || stress.status === "error" ? "" : undefined}>
+    <div
+      class="async"
+      aria-busy={stress.status === "loading"}
+      data-stale={stress.status === "loading" || stress.status === "error" ? "" : undefined}
+    >
       {failure}
       <StressResultView result={result} portfolio={props.portfolio} factors={props.factors} />
     </div>
   );
 }
 
-function StressResultView(props: { result: StressResult; portfolio: Portfolio | undefined; factors: readonly Factor[] }): JSX.Element {
+function StressResultView(props: {
+  result: StressResult;
+  portfolio: Portfolio | undefined;
+  factors: readonly Factor[];
+}): JSX.Element {
   const { result, factors } = props;
   const order = (key: string) => {
     const index = factors.findIndex((factor) => factor.key === key);
@@ -511,7 +620,10 @@ function StressResultView(props: { result: StressResult; portfolio: Portfolio | 
         </div>
         <div class="stress-total">
           <div class="label">Total impact</div>
-          <div class={`stress-total-value ${result.total === null ? "" : result.total < 0 ? "negative" : "positive"}`} data-testid="stress-total">
+          <div
+            class={`stress-total-value ${result.total === null ? "" : result.total < 0 ? "negative" : "positive"}`}
+            data-testid="stress-total"
+          >
             {formatDollarsFull(result.total)}
           </div>
           <div class="muted small" data-testid="stress-total-return">
@@ -521,7 +633,8 @@ function StressResultView(props: { result: StressResult; portfolio: Portfolio | 
       </div>
       {!result.complete ? (
         <p class="analysis-note" role="note">
-          <span class="badge warn">Partial</span> No exposure to {missingNames.join(", ")}: {missingNames.length === 1 ? "its impact is" : "their impacts are"} unknown and not in the total.
+          <span class="badge warn">Partial</span> No exposure to {missingNames.join(", ")}:{" "}
+          {missingNames.length === 1 ? "its impact is" : "their impacts are"} unknown and not in the total.
         </p>
       ) : null}
       <ImpactBars items={items} label="Impact per factor" testId="impact-bars" />
@@ -553,7 +666,11 @@ function StressResultView(props: { result: StressResult; portfolio: Portfolio | 
                 <td class="num">{formatShock(impact.shock)}</td>
                 <td class="num">{formatDollarsFull(impact.exposure_dollar)}</td>
                 <td class="num">{formatDollarsFull(impact.impact)}</td>
-                <td class="num col-pct">{impact.impact === null || !(result.equity > 0) ? missing : formatPercent(impact.impact / result.equity, 2)}</td>
+                <td class="num col-pct">
+                  {impact.impact === null || !(result.equity > 0)
+                    ? missing
+                    : formatPercent(impact.impact / result.equity, 2)}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -41,7 +41,11 @@ function Fact(props: { label: string; children: ComponentChildren; title?: strin
 function BetaCell(props: { factorKey: string; value: number | null; title: string }): JSX.Element {
   const background = divergingScale([], factorExtent(`factor_${props.factorKey}`)).color(props.value);
   return (
-    <td class="num factor-cell" style={{ background: css(background), color: css(textColorOn(background)) }} title={props.title}>
+    <td
+      class="num factor-cell"
+      style={{ background: css(background), color: css(textColorOn(background)) }}
+      title={props.title}
+    >
       {formatExposure(props.value)}
     </td>
   );
@@ -60,7 +64,12 @@ function factorRows(detail: SymbolDetail, factors: readonly FactorDefinition[] |
   const order = new Map((factors ?? []).map((factor) => [factor.key, factor.display_order]));
   const rows: FactorRow[] = [
     ...detail.betas.map((beta) => ({ key: beta.factor_key, name: beta.factor_name, beta, gap: null })),
-    ...detail.missing_betas.map((gap) => ({ key: gap.factor_key, name: gap.factor_name || (names.get(gap.factor_key) ?? humanizeKey(gap.factor_key)), beta: null, gap })),
+    ...detail.missing_betas.map((gap) => ({
+      key: gap.factor_key,
+      name: gap.factor_name || (names.get(gap.factor_key) ?? humanizeKey(gap.factor_key)),
+      beta: null,
+      gap,
+    })),
   ];
   return rows.sort((a, b) => (order.get(a.key) ?? 1e9) - (order.get(b.key) ?? 1e9));
 }
@@ -69,7 +78,10 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
   const { detail } = props;
   const rows = factorRows(detail, props.factors);
   return (
-    <Card title={<>Factor betas{detail.betas_date ? <span class="muted"> · {detail.betas_date}</span> : null}</>} label="Factor betas">
+    <Card
+      title={<>Factor betas{detail.betas_date ? <span class="muted"> · {detail.betas_date}</span> : null}</>}
+      label="Factor betas"
+    >
       {rows.length === 0 ? (
         <Empty>No active factors.</Empty>
       ) : (
@@ -118,17 +130,25 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
                 return (
                   <tr key={row.key} data-factor={row.key}>
                     <th scope="row">{row.name}</th>
-                    <BetaCell factorKey={row.key} value={beta.beta} title={`${row.name}: ${formatExposure(beta.beta, 4)}`} />
+                    <BetaCell
+                      factorKey={row.key}
+                      value={beta.beta}
+                      title={`${row.name}: ${formatExposure(beta.beta, 4)}`}
+                    />
                     <td class="num">{formatRSquared(beta.r_squared)}</td>
                     <td class="num">{beta.observations.toLocaleString("en-US")}</td>
                     <td class="num">{beta.window_days} d</td>
                     <td>
                       {methodLabels[beta.method] ?? beta.method}
-                      {beta.regularization_alpha !== null ? <span class="muted"> (α {beta.regularization_alpha})</span> : null}
+                      {beta.regularization_alpha !== null ? (
+                        <span class="muted"> (α {beta.regularization_alpha})</span>
+                      ) : null}
                     </td>
                     <td>
                       <span class={`badge ${badge.tone}`}>{badge.label}</span>
-                      {beta.raw_beta !== null ? <span class="muted small"> raw {formatExposure(beta.raw_beta)}</span> : null}
+                      {beta.raw_beta !== null ? (
+                        <span class="muted small"> raw {formatExposure(beta.raw_beta)}</span>
+                      ) : null}
                     </td>
                   </tr>
                 );
@@ -146,13 +166,16 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
   const names = new Map((props.factors ?? []).map((factor) => [factor.key, factor.name]));
   const series = history.series;
   const byDate = new Map<string, Map<string, { beta: number; r_squared: number | null }>>();
-  for (const line of series) for (const point of line.points) {
-    let row = byDate.get(point.date);
-    if (!row) byDate.set(point.date, (row = new Map()));
-    row.set(line.factor_key, point);
-  }
+  for (const line of series)
+    for (const point of line.points) {
+      let row = byDate.get(point.date);
+      if (!row) byDate.set(point.date, (row = new Map()));
+      row.set(line.factor_key, point);
+    }
   const dates = [...byDate.keys()].sort().reverse();
-  const scales = new Map(series.map((line) => [line.factor_key, divergingScale([], factorExtent(`factor_${line.factor_key}`))]));
+  const scales = new Map(
+    series.map((line) => [line.factor_key, divergingScale([], factorExtent(`factor_${line.factor_key}`))]),
+  );
   return (
     <Card
       title={
@@ -166,7 +189,9 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
       label="Beta history"
     >
       {dates.length === 0 ? (
-        <Empty>No betas stored between {history.from} and {history.to}.</Empty>
+        <Empty>
+          No betas stored between {history.from} and {history.to}.
+        </Empty>
       ) : (
         <div class="table-wrap history-wrap">
           <table class="data history-table" aria-label="Beta history">
@@ -195,7 +220,11 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
                           key={line.factor_key}
                           class="num factor-cell"
                           style={{ background: css(background), color: css(textColorOn(background)) }}
-                          title={point ? `${name} on ${date}: ${formatExposure(point.beta, 4)}, R² ${formatRSquared(point.r_squared)}` : `${name} on ${date}: no beta`}
+                          title={
+                            point
+                              ? `${name} on ${date}: ${formatExposure(point.beta, 4)}, R² ${formatRSquared(point.r_squared)}`
+                              : `${name} on ${date}: no beta`
+                          }
                         >
                           {formatExposure(point?.beta ?? null)}
                         </td>
@@ -215,7 +244,8 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
 function ProfileCard(props: { detail: SymbolDetail }): JSX.Element {
   const { profile, metrics } = props.detail;
   // The day's metrics carry the valuation as of the metrics date; the profile is the fallback.
-  const value = <K extends "market_cap" | "enterprise_value" | "pe_ratio" | "ps_ratio" | "pb_ratio">(key: K) => metrics?.[key] ?? profile?.[key] ?? null;
+  const value = <K extends "market_cap" | "enterprise_value" | "pe_ratio" | "ps_ratio" | "pb_ratio">(key: K) =>
+    metrics?.[key] ?? profile?.[key] ?? null;
   return (
     <Card title="Valuation and returns" label="Valuation and returns">
       {!metrics && !profile ? (
@@ -260,7 +290,10 @@ export function SymbolPage(props: { symbol?: string; params?: Record<string, str
   const location = useLocation();
   const symbol = (props.symbol ?? props.params?.["symbol"] ?? route.params["symbol"] ?? "").toUpperCase();
   const date = isoDatePattern.test(location.query["date"] ?? "") ? location.query["date"]! : null;
-  const detail = useAsync(() => unwrap(api.data.symbols[":symbol"].$get({ param: { symbol }, query: date ? { date } : {} })), [symbol, date]);
+  const detail = useAsync(
+    () => unwrap(api.data.symbols[":symbol"].$get({ param: { symbol }, query: date ? { date } : {} })),
+    [symbol, date],
+  );
   const factors = useAsync(() => loadFactors(), []);
   const { reload } = detail;
   // A finished batch may store this symbol's betas of a new date.
@@ -312,7 +345,9 @@ export function SymbolPage(props: { symbol?: string; params?: Record<string, str
       <Async state={detail} what={symbol}>
         {(body) => (
           <div class="symbol-body">
-            {factors.status === "error" ? <ErrorNotice error={factors.error} retry={factors.reload} title="Factor names unavailable" /> : null}
+            {factors.status === "error" ? (
+              <ErrorNotice error={factors.error} retry={factors.reload} title="Factor names unavailable" />
+            ) : null}
             <div class="symbol-top">
               <BetasCard detail={body} factors={factors.data} />
               <ProfileCard detail={body} />

@@ -61,7 +61,9 @@ const sectorsByDate = new Map<string, Promise<string[]>>();
 function loadSectors(metricsDate: string): Promise<string[]> {
   let pending = sectorsByDate.get(metricsDate);
   if (!pending) {
-    pending = unwrap(api.data.sectors.$get({ query: { date: metricsDate } })).then((body) => body.sectors.map((entry) => entry.sector));
+    pending = unwrap(api.data.sectors.$get({ query: { date: metricsDate } })).then((body) =>
+      body.sectors.map((entry) => entry.sector),
+    );
     pending.catch(() => sectorsByDate.delete(metricsDate));
     sectorsByDate.set(metricsDate, pending);
   }
@@ -103,7 +105,12 @@ interface Column {
   factor?: { column: FactorColumn; scale: DivergingScale };
 }
 
-function FactorCell(props: { value: number | null; scale: DivergingScale; label: string; symbol: string }): JSX.Element {
+function FactorCell(props: {
+  value: number | null;
+  scale: DivergingScale;
+  label: string;
+  symbol: string;
+}): JSX.Element {
   const background = props.scale.color(props.value);
   const shown = formatExposure(props.value, 2);
   return (
@@ -131,17 +138,72 @@ function buildColumns(factors: readonly FactorDefinition[] | undefined, date: st
         </a>
       ),
     },
-    { key: "company_name", label: "Company", numeric: false, cell: (row) => <span class="company" title={row.company_name ?? undefined}>{row.company_name ?? missing}</span> },
-    { key: "sector", label: "Sector", sort: "sector", numeric: false, cell: (row) => <span class="sector" title={row.sector ?? undefined}>{row.sector ?? missing}</span> },
-    { key: "market_cap", label: "Market cap", sort: "market_cap", numeric: true, cell: (row) => <>{formatDollars(row.market_cap)}</> },
-    { key: "pe_ratio", label: "P/E", sort: "pe_ratio", numeric: true, title: "Price / earnings", cell: (row) => <>{formatRatio(row.pe_ratio)}</> },
-    { key: "ps_ratio", label: "P/S", sort: "ps_ratio", numeric: true, title: "Price / sales", cell: (row) => <>{formatRatio(row.ps_ratio)}</> },
-    { key: "return_1d", label: "1D", sort: "return_1d", numeric: true, title: "Return over the last day", cell: (row) => <>{formatPercent(row.return_1d)}</> },
-    { key: "return_ytd", label: "YTD", sort: "return_ytd", numeric: true, title: "Return year to date", cell: (row) => <>{formatPercent(row.return_ytd)}</> },
+    {
+      key: "company_name",
+      label: "Company",
+      numeric: false,
+      cell: (row) => (
+        <span class="company" title={row.company_name ?? undefined}>
+          {row.company_name ?? missing}
+        </span>
+      ),
+    },
+    {
+      key: "sector",
+      label: "Sector",
+      sort: "sector",
+      numeric: false,
+      cell: (row) => (
+        <span class="sector" title={row.sector ?? undefined}>
+          {row.sector ?? missing}
+        </span>
+      ),
+    },
+    {
+      key: "market_cap",
+      label: "Market cap",
+      sort: "market_cap",
+      numeric: true,
+      cell: (row) => <>{formatDollars(row.market_cap)}</>,
+    },
+    {
+      key: "pe_ratio",
+      label: "P/E",
+      sort: "pe_ratio",
+      numeric: true,
+      title: "Price / earnings",
+      cell: (row) => <>{formatRatio(row.pe_ratio)}</>,
+    },
+    {
+      key: "ps_ratio",
+      label: "P/S",
+      sort: "ps_ratio",
+      numeric: true,
+      title: "Price / sales",
+      cell: (row) => <>{formatRatio(row.ps_ratio)}</>,
+    },
+    {
+      key: "return_1d",
+      label: "1D",
+      sort: "return_1d",
+      numeric: true,
+      title: "Return over the last day",
+      cell: (row) => <>{formatPercent(row.return_1d)}</>,
+    },
+    {
+      key: "return_ytd",
+      label: "YTD",
+      sort: "return_ytd",
+      numeric: true,
+      title: "Return year to date",
+      cell: (row) => <>{formatPercent(row.return_ytd)}</>,
+    },
   ];
   // Factor columns in GET /factors' display order when it answered, the API's order otherwise.
   const byColumn = new Map((factors ?? []).map((factor) => [`factor_${factor.key}`, factor]));
-  const ordered = [...factorColumns].sort((a, b) => (byColumn.get(a)?.display_order ?? 1e9) - (byColumn.get(b)?.display_order ?? 1e9));
+  const ordered = [...factorColumns].sort(
+    (a, b) => (byColumn.get(a)?.display_order ?? 1e9) - (byColumn.get(b)?.display_order ?? 1e9),
+  );
   return [
     ...base,
     ...ordered.map((column): Column => {
@@ -161,7 +223,11 @@ function buildColumns(factors: readonly FactorDefinition[] | undefined, date: st
   ];
 }
 
-function SortHeader(props: { column: Column; state: UniverseState; onSort: (column: SortColumn) => void }): JSX.Element {
+function SortHeader(props: {
+  column: Column;
+  state: UniverseState;
+  onSort: (column: SortColumn) => void;
+}): JSX.Element {
   const { column, state } = props;
   const sort = column.sort;
   const isFactor = column.key.startsWith("factor_");
@@ -174,8 +240,18 @@ function SortHeader(props: { column: Column; state: UniverseState; onSort: (colu
   }
   const current = ariaSort(state, sort);
   return (
-    <th scope="col" class={`${column.numeric ? "num" : ""} ${isFactor ? "factor-head" : ""}`} aria-sort={current} data-column={sort}>
-      <button type="button" class="sort-button" title={column.title ? `${column.title} (sort)` : `Sort by ${column.label}`} onClick={() => props.onSort(sort)}>
+    <th
+      scope="col"
+      class={`${column.numeric ? "num" : ""} ${isFactor ? "factor-head" : ""}`}
+      aria-sort={current}
+      data-column={sort}
+    >
+      <button
+        type="button"
+        class="sort-button"
+        title={column.title ? `${column.title} (sort)` : `Sort by ${column.label}`}
+        onClick={() => props.onSort(sort)}
+      >
         <span>{column.label}</span>
         <span class={`sort-mark ${current ? "active" : ""}`} aria-hidden="true">
           {current === "ascending" ? "▲" : current === "descending" ? "▼" : "↕"}
@@ -211,7 +287,12 @@ function Legend(): JSX.Element {
  * A filter input that follows the URL and writes back to it once typing pauses. `fromNumber`
  * turns a typed number into the URL's value ("invalid" when out of range).
  */
-function useFilterText(current: number | null, toText: (value: number | null) => string, fromNumber: (value: number) => number | "invalid", apply: (value: number | null) => void) {
+function useFilterText(
+  current: number | null,
+  toText: (value: number | null) => string,
+  fromNumber: (value: number) => number | "invalid",
+  apply: (value: number | null) => void,
+) {
   const [textValue, setText] = useState(() => toText(current));
   const settled = useDebounced(textValue, 450);
   const read = (typed: string): number | null | "invalid" => {
@@ -285,16 +366,22 @@ export function UniversePage(): JSX.Element {
   if (state.sector !== null && !sectorOptions.includes(state.sector)) sectorOptions.push(state.sector);
   const filtered = state.sector !== null || state.minMarketCap !== null || state.maxPeRatio !== null;
 
-  const [exporting, setExporting] = useState<{ status: "idle" | "running" | "error"; message?: string }>({ status: "idle" });
+  const [exporting, setExporting] = useState<{ status: "idle" | "running" | "error"; message?: string }>({
+    status: "idle",
+  });
   async function exportCsv(total: number): Promise<void> {
     setExporting({ status: "running" });
     try {
       const pages: string[] = [];
       for (const part of exportQueries(state, total, metricsDate)) {
-        const response = await authorizedFetch(`/api/v1/data/symbols?${new URLSearchParams(part).toString()}`, { headers: { accept: "text/csv" } });
+        const response = await authorizedFetch(`/api/v1/data/symbols?${new URLSearchParams(part).toString()}`, {
+          headers: { accept: "text/csv" },
+        });
         pages.push(await response.text());
       }
-      const name = ["symbols", metricsDate ?? "latest", state.sector?.toLowerCase().replace(/[^a-z0-9]+/g, "-")].filter(Boolean).join("-");
+      const name = ["symbols", metricsDate ?? "latest", state.sector?.toLowerCase().replace(/[^a-z0-9]+/g, "-")]
+        .filter(Boolean)
+        .join("-");
       download(new Blob([joinCsvPages(pages)], { type: "text/csv;charset=utf-8" }), `${name}.csv`);
       setExporting({ status: "idle" });
     } catch (error) {
@@ -310,7 +397,8 @@ export function UniversePage(): JSX.Element {
         table.data ? (
           <>
             {table.data.metrics_date ? <>Metrics of {table.data.metrics_date}</> : <>No metrics computed yet</>}
-            {state.date ? " (pinned)" : ""} · {table.data.total_count.toLocaleString("en-US")} {filtered ? "matching " : ""}symbols
+            {state.date ? " (pinned)" : ""} · {table.data.total_count.toLocaleString("en-US")}{" "}
+            {filtered ? "matching " : ""}symbols
           </>
         ) : (
           "The symbol table: sort on any column, filter, page"
@@ -323,11 +411,15 @@ export function UniversePage(): JSX.Element {
             class="button"
             data-testid="universe-export"
             // Not while the table reloads: the export's page count comes from the shown total.
-            disabled={total === undefined || total === 0 || table.status === "loading" || exporting.status === "running"}
+            disabled={
+              total === undefined || total === 0 || table.status === "loading" || exporting.status === "running"
+            }
             onClick={() => total !== undefined && void exportCsv(total)}
             title="Every row that matches the filters, in the table's sort order, with every column the API returns"
           >
-            {exporting.status === "running" ? "Preparing CSV…" : `Download CSV${total ? ` (all ${total.toLocaleString("en-US")} rows)` : ""}`}
+            {exporting.status === "running"
+              ? "Preparing CSV…"
+              : `Download CSV${total ? ` (all ${total.toLocaleString("en-US")} rows)` : ""}`}
           </button>
         </>
       }
@@ -385,7 +477,11 @@ export function UniversePage(): JSX.Element {
         />
         <div class="field">
           <label for="universe-page-size">Rows per page</label>
-          <select id="universe-page-size" value={String(state.pageSize)} onChange={(event) => navigate({ ...state, pageSize: Number(event.currentTarget.value), page: 1 })}>
+          <select
+            id="universe-page-size"
+            value={String(state.pageSize)}
+            onChange={(event) => navigate({ ...state, pageSize: Number(event.currentTarget.value), page: 1 })}
+          >
             {pageSizes.map((size) => (
               <option key={size} value={String(size)}>
                 {size}
@@ -394,7 +490,19 @@ export function UniversePage(): JSX.Element {
           </select>
         </div>
         {filtered ? (
-          <button type="button" class="button ghost" onClick={() => navigate({ ...defaultUniverseState, sortBy: state.sortBy, sortOrder: state.sortOrder, pageSize: state.pageSize, date: state.date })}>
+          <button
+            type="button"
+            class="button ghost"
+            onClick={() =>
+              navigate({
+                ...defaultUniverseState,
+                sortBy: state.sortBy,
+                sortOrder: state.sortOrder,
+                pageSize: state.pageSize,
+                date: state.date,
+              })
+            }
+          >
             Clear filters
           </button>
         ) : null}
@@ -403,7 +511,8 @@ export function UniversePage(): JSX.Element {
 
       <Async state={table} what="symbols">
         {(body) => {
-          if (body.metrics_date === null) return <Empty>No metrics have been computed yet: the table fills after the first batch run.</Empty>;
+          if (body.metrics_date === null)
+            return <Empty>No metrics have been computed yet: the table fills after the first batch run.</Empty>;
           const range = pageRange(state.page, state.pageSize, body.total_count, body.symbols.length);
           if (body.symbols.length === 0) {
             return body.total_count > 0 ? (
@@ -417,7 +526,11 @@ export function UniversePage(): JSX.Element {
               <Empty>
                 No symbols match these filters.{" "}
                 {filtered ? (
-                  <button type="button" class="link-button" onClick={() => navigate({ ...state, sector: null, minMarketCap: null, maxPeRatio: null, page: 1 })}>
+                  <button
+                    type="button"
+                    class="link-button"
+                    onClick={() => navigate({ ...state, sector: null, minMarketCap: null, maxPeRatio: null, page: 1 })}
+                  >
                     Clear filters
                   </button>
                 ) : null}
@@ -431,7 +544,12 @@ export function UniversePage(): JSX.Element {
                   <thead>
                     <tr>
                       {columns.map((column) => (
-                        <SortHeader key={column.key} column={column} state={state} onSort={(sort) => navigate(sortedBy(state, sort))} />
+                        <SortHeader
+                          key={column.key}
+                          column={column}
+                          state={state}
+                          onSort={(sort) => navigate(sortedBy(state, sort))}
+                        />
                       ))}
                     </tr>
                   </thead>
@@ -440,7 +558,13 @@ export function UniversePage(): JSX.Element {
                       <tr key={row.symbol} aria-rowindex={range.first + index + 1}>
                         {columns.map((column) =>
                           column.factor ? (
-                            <FactorCell key={column.key} value={row[column.factor.column]} scale={column.factor.scale} label={column.label} symbol={row.symbol} />
+                            <FactorCell
+                              key={column.key}
+                              value={row[column.factor.column]}
+                              scale={column.factor.scale}
+                              label={column.label}
+                              symbol={row.symbol}
+                            />
                           ) : column.key === "symbol" ? (
                             <th key={column.key} scope="row">
                               {column.cell(row)}
@@ -458,21 +582,42 @@ export function UniversePage(): JSX.Element {
               </div>
               <nav class="pager" aria-label="Pages">
                 <span data-testid="universe-range" aria-live="polite">
-                  Rows {range.first.toLocaleString("en-US")}–{range.last.toLocaleString("en-US")} of {range.total.toLocaleString("en-US")}
+                  Rows {range.first.toLocaleString("en-US")}–{range.last.toLocaleString("en-US")} of{" "}
+                  {range.total.toLocaleString("en-US")}
                 </span>
                 <span class="muted">
                   Page {state.page} of {range.pages}
                 </span>
-                <button type="button" class="button small" disabled={!range.hasPrevious} onClick={() => navigate({ ...state, page: 1 })}>
+                <button
+                  type="button"
+                  class="button small"
+                  disabled={!range.hasPrevious}
+                  onClick={() => navigate({ ...state, page: 1 })}
+                >
                   First
                 </button>
-                <button type="button" class="button small" disabled={!range.hasPrevious} onClick={() => navigate({ ...state, page: state.page - 1 })}>
+                <button
+                  type="button"
+                  class="button small"
+                  disabled={!range.hasPrevious}
+                  onClick={() => navigate({ ...state, page: state.page - 1 })}
+                >
                   Previous
                 </button>
-                <button type="button" class="button small" disabled={!range.hasNext} onClick={() => navigate({ ...state, page: state.page + 1 })}>
+                <button
+                  type="button"
+                  class="button small"
+                  disabled={!range.hasNext}
+                  onClick={() => navigate({ ...state, page: state.page + 1 })}
+                >
                   Next
                 </button>
-                <button type="button" class="button small" disabled={!range.hasNext} onClick={() => navigate({ ...state, page: range.pages })}>
+                <button
+                  type="button"
+                  class="button small"
+                  disabled={!range.hasNext}
+                  onClick={() => navigate({ ...state, page: range.pages })}
+                >
                   Last
                 </button>
               </nav>

@@ -53,9 +53,12 @@ function loadUniverse(): Promise<{ symbols: UniverseSymbol[]; date: string | nul
     const symbols: UniverseSymbol[] = [];
     let date: string | null = null;
     for (let page = 0; page < maxUniversePages; page++) {
-      const body = await unwrap(api.data.symbols.$get({ query: { sort_by: "symbol", limit: "500", offset: String(page * 500) } }));
+      const body = await unwrap(
+        api.data.symbols.$get({ query: { sort_by: "symbol", limit: "500", offset: String(page * 500) } }),
+      );
       date = body.metrics_date;
-      for (const row of body.symbols) symbols.push({ symbol: row.symbol, name: row.company_name, price: row.current_price });
+      for (const row of body.symbols)
+        symbols.push({ symbol: row.symbol, name: row.company_name, price: row.current_price });
       if (body.symbols.length < 500 || symbols.length >= body.total_count) break;
     }
     return { symbols, date };
@@ -98,7 +101,14 @@ export function WhatIfPage(): JSX.Element {
   const portfolioList = portfolios.data?.portfolios ?? [];
   // null until known (the default needs the list).
   const queried = location.query["portfolio"];
-  const startId: string | null = queried !== undefined ? queried : portfolios.data ? (portfolioList[0]?.id ?? "") : portfolios.status === "error" ? "" : null;
+  const startId: string | null =
+    queried !== undefined
+      ? queried
+      : portfolios.data
+        ? (portfolioList[0]?.id ?? "")
+        : portfolios.status === "error"
+          ? ""
+          : null;
   const startPortfolio = portfolioList.find((p) => p.id === startId) ?? null;
 
   const [drafts, setDrafts] = useState<HoldingDraft[]>([]);
@@ -120,7 +130,11 @@ export function WhatIfPage(): JSX.Element {
         unwrap(api.portfolios[":id"].positions.$get({ param: { id: startId }, query }, { init: { signal } })),
         unwrap(api.portfolios[":id"].$get({ param: { id: startId } }, { init: { signal } })),
       ]);
-      return { startId, drafts: positions.map((position) => draftFromPosition(position, nextKey())), cash: String(portfolio.cash) };
+      return {
+        startId,
+        drafts: positions.map((position) => draftFromPosition(position, nextKey())),
+        cash: String(portfolio.cash),
+      };
     },
     [startId],
   );
@@ -134,7 +148,8 @@ export function WhatIfPage(): JSX.Element {
   }, [start.status, start.data]);
 
   const setStart = (id: string) => location.route(`${location.path}?portfolio=${encodeURIComponent(id)}`, true);
-  const updateDraft = (key: string, change: Partial<HoldingDraft>) => setDrafts((rows) => rows.map((row) => (row.key === key ? { ...row, ...change } : row)));
+  const updateDraft = (key: string, change: Partial<HoldingDraft>) =>
+    setDrafts((rows) => rows.map((row) => (row.key === key ? { ...row, ...change } : row)));
   const addedRow = useRef<string | null>(null);
   const addRow = () => {
     const row = blankDraft(nextKey());
@@ -156,9 +171,15 @@ export function WhatIfPage(): JSX.Element {
   // ---- recompute, debounced ----
   const settled = useDebounced({ drafts, cash, startId: draftsFor }, 300);
   const cashParsed = parseNumberInput(settled.cash);
-  const cashLocalError = parseNumberInput(cash) === "invalid" ? `cash must be a number, got ${JSON.stringify(cash.trim())}` : null;
+  const cashLocalError =
+    parseNumberInput(cash) === "invalid" ? `cash must be a number, got ${JSON.stringify(cash.trim())}` : null;
   const built = useMemo(() => buildHoldings(settled.drafts), [settled.drafts]);
-  const [computation, setComputation] = useState<Computation>({ status: "idle", outcome: null, error: null, otherIssues: [] });
+  const [computation, setComputation] = useState<Computation>({
+    status: "idle",
+    outcome: null,
+    error: null,
+    otherIssues: [],
+  });
   const startLoaded = settled.startId !== null && settled.startId === startId;
 
   useEffect(() => {
@@ -179,7 +200,8 @@ export function WhatIfPage(): JSX.Element {
         try {
           result = await post(body(built.holdings));
         } catch (error) {
-          const byRow = error instanceof ApiFailure && error.status === 400 ? issuesByRow(error.issues, built.rowKeys) : null;
+          const byRow =
+            error instanceof ApiFailure && error.status === 400 ? issuesByRow(error.issues, built.rowKeys) : null;
           if (!byRow || byRow.rows.size === 0 || byRow.other.length > 0) throw error;
           // Ask again without the refused rows, so the numbers describe the valid ones.
           refused = byRow.rows;
@@ -187,11 +209,22 @@ export function WhatIfPage(): JSX.Element {
           rowKeys = retry.rowKeys;
           result = await post(body(retry.holdings));
         }
-        if (!controller.signal.aborted) setComputation({ status: "ok", outcome: { result, rowKeys, refused, drafts: settled.drafts }, error: null, otherIssues: [] });
+        if (!controller.signal.aborted)
+          setComputation({
+            status: "ok",
+            outcome: { result, rowKeys, refused, drafts: settled.drafts },
+            error: null,
+            otherIssues: [],
+          });
       } catch (error) {
         if (controller.signal.aborted) return;
         const other = error instanceof ApiFailure ? issuesByRow(error.issues, built.rowKeys) : null;
-        setComputation((previous) => ({ status: "error", outcome: previous.outcome, error, otherIssues: other?.other ?? [] }));
+        setComputation((previous) => ({
+          status: "error",
+          outcome: previous.outcome,
+          error,
+          otherIssues: other?.other ?? [],
+        }));
       }
     })();
     return () => controller.abort();
@@ -205,28 +238,46 @@ export function WhatIfPage(): JSX.Element {
     if (outcome)
       for (const [key, list] of outcome.refused) {
         const current = drafts.find((row) => row.key === key);
-        if (current && !issues.has(key) && outcome.drafts.find((row) => row.key === key) === current) issues.set(key, list);
+        if (current && !issues.has(key) && outcome.drafts.find((row) => row.key === key) === current)
+          issues.set(key, list);
       }
     return issues;
   }, [outcome, drafts]);
-  const notes = useMemo(() => (outcome ? holdingNotes(outcome.result.what_if.data_quality, outcome.rowKeys) : new Map<string, string[]>()), [outcome]);
+  const notes = useMemo(
+    () => (outcome ? holdingNotes(outcome.result.what_if.data_quality, outcome.rowKeys) : new Map<string, string[]>()),
+    [outcome],
+  );
   const cashIssue = cashLocalError ?? computation.otherIssues.find((issue) => issue.path === "cash")?.message ?? null;
-  const pending = start.status !== "error" && (JSON.stringify({ drafts, cash, startId: draftsFor }) !== JSON.stringify(settled) || draftsFor !== startId || computation.status === "loading");
+  const pending =
+    start.status !== "error" &&
+    (JSON.stringify({ drafts, cash, startId: draftsFor }) !== JSON.stringify(settled) ||
+      draftsFor !== startId ||
+      computation.status === "loading");
   const excluded = [...rowIssues.keys()].filter((key) => drafts.some((row) => row.key === key && !isBlankDraft(row)));
 
   return (
-    <Page title="What-if" subtitle="Edit a portfolio's holdings and see its factor exposures change as you type. Nothing is saved.">
+    <Page
+      title="What-if"
+      subtitle="Edit a portfolio's holdings and see its factor exposures change as you type. Nothing is saved."
+    >
       <div class="toolbar" role="group" aria-label="What-if inputs">
         <div class="field">
           <label for="what-if-start">Start from</label>
-          <select id="what-if-start" value={startId ?? ""} disabled={startId === null} onChange={(event) => setStart(event.currentTarget.value)}>
+          <select
+            id="what-if-start"
+            value={startId ?? ""}
+            disabled={startId === null}
+            onChange={(event) => setStart(event.currentTarget.value)}
+          >
             <option value="">Empty portfolio</option>
             {portfolioList.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name}
               </option>
             ))}
-            {startId && portfolios.status === "ok" && !startPortfolio ? <option value={startId}>{startId} (not found)</option> : null}
+            {startId && portfolios.status === "ok" && !startPortfolio ? (
+              <option value={startId}>{startId} (not found)</option>
+            ) : null}
           </select>
         </div>
         <div class={`field${cashIssue ? " field-invalid" : ""}`}>
@@ -252,14 +303,26 @@ export function WhatIfPage(): JSX.Element {
         <button type="button" class="button" onClick={addRow} disabled={draftsFor !== startId}>
           + Add holding
         </button>
-        <button type="button" class="button ghost" onClick={reset} disabled={draftsFor !== startId || (cash === startCash && drafts.length === startDrafts.length && drafts.every((row, i) => startDrafts[i] !== undefined && sameHolding(row, startDrafts[i])))}>
+        <button
+          type="button"
+          class="button ghost"
+          onClick={reset}
+          disabled={
+            draftsFor !== startId ||
+            (cash === startCash &&
+              drafts.length === startDrafts.length &&
+              drafts.every((row, i) => startDrafts[i] !== undefined && sameHolding(row, startDrafts[i])))
+          }
+        >
           Reset
         </button>
         <span class="what-if-status muted small" role="status" aria-live="polite" data-testid="what-if-status">
           {pending ? "Recomputing…" : outcome ? `As of ${outcome.result.date}` : ""}
         </span>
       </div>
-      {portfolios.status === "error" ? <ErrorNotice error={portfolios.error} retry={portfolios.reload} title="Could not load the portfolios" /> : null}
+      {portfolios.status === "error" ? (
+        <ErrorNotice error={portfolios.error} retry={portfolios.reload} title="Could not load the portfolios" />
+      ) : null}
 
       <div class="what-if-layout">
         <Card title={`Holdings (${drafts.filter((row) => !isBlankDraft(row)).length})`} label="Holdings">
@@ -282,22 +345,34 @@ export function WhatIfPage(): JSX.Element {
           )}
           {drafts.length > 0 ? (
             <p class="row-legend hint">
-              <span class="row-mark changed" aria-hidden="true" /> changed <span class="row-mark added" aria-hidden="true" /> added since the start
+              <span class="row-mark changed" aria-hidden="true" /> changed{" "}
+              <span class="row-mark added" aria-hidden="true" /> added since the start
             </p>
           ) : null}
-          {universe.status === "error" ? <p class="hint">Symbol suggestions are unavailable ({describeFailure(universe.error)}); any ticker can still be typed.</p> : null}
+          {universe.status === "error" ? (
+            <p class="hint">
+              Symbol suggestions are unavailable ({describeFailure(universe.error)}); any ticker can still be typed.
+            </p>
+          ) : null}
           {excluded.length > 0 ? (
             <p class="analysis-note" role="note" data-testid="rows-left-out">
-              <span class="badge warn">{excluded.length === 1 ? "1 row" : `${excluded.length} rows`} left out</span> The exposures leave out the rows with errors until they are fixed.
+              <span class="badge warn">{excluded.length === 1 ? "1 row" : `${excluded.length} rows`} left out</span> The
+              exposures leave out the rows with errors until they are fixed.
             </p>
           ) : null}
         </Card>
 
         <Card title="Exposures" label="Exposures">
-          {computation.status === "error" ? <ErrorNotice error={computation.error} title="Could not compute the what-if" /> : null}
+          {computation.status === "error" ? (
+            <ErrorNotice error={computation.error} title="Could not compute the what-if" />
+          ) : null}
           {outcome ? (
             <div class="async" aria-busy={pending} data-stale={pending ? "" : undefined}>
-              <Comparison outcome={outcome} factors={factors.data?.factors ?? []} portfolioName={startPortfolio?.name ?? null} />
+              <Comparison
+                outcome={outcome}
+                factors={factors.data?.factors ?? []}
+                portfolioName={startPortfolio?.name ?? null}
+              />
             </div>
           ) : computation.status === "error" ? null : start.status === "error" ? (
             <Empty>No exposures: the starting holdings could not be loaded.</Empty>
@@ -334,7 +409,10 @@ function HoldingsTable(props: {
   onRemove: (key: string) => void;
   onAdd: () => void;
 }): JSX.Element {
-  const prices = useMemo(() => new Map((props.universe ?? []).map((entry) => [entry.symbol, entry.price])), [props.universe]);
+  const prices = useMemo(
+    () => new Map((props.universe ?? []).map((entry) => [entry.symbol, entry.price])),
+    [props.universe],
+  );
   if (props.drafts.length === 0)
     return (
       <Empty>
@@ -354,7 +432,11 @@ function HoldingsTable(props: {
             <th scope="col" class="num">
               Quantity
             </th>
-            <th scope="col" class="num col-value" title="Quantity × the latest close; options: contracts × multiplier × the underlying's close (delta-free notional)">
+            <th
+              scope="col"
+              class="num col-value"
+              title="Quantity × the latest close; options: contracts × multiplier × the underlying's close (delta-free notional)"
+            >
               Value
             </th>
             <th scope="col" class="num col-weight" title="Value ÷ the what-if equity">
@@ -387,10 +469,21 @@ function HoldingsTable(props: {
           const label = draft.symbol.trim() || `row ${index + 1}`;
           const described = issues.length > 0 || notes.length > 0 ? `${rowId}-notes` : undefined;
           return (
-            <tbody key={draft.key} data-row={draft.key} class={`holding${issues.length > 0 ? " invalid" : ""}${state ? ` ${state}` : ""}`} data-testid="holding-row">
+            <tbody
+              key={draft.key}
+              data-row={draft.key}
+              class={`holding${issues.length > 0 ? " invalid" : ""}${state ? ` ${state}` : ""}`}
+              data-testid="holding-row"
+            >
               <tr>
                 <td class="holding-symbol">
-                  {state ? <span class={`row-mark ${state}`} title={state === "added" ? "Added" : "Changed"} aria-label={state === "added" ? "Added" : "Changed"} /> : null}
+                  {state ? (
+                    <span
+                      class={`row-mark ${state}`}
+                      title={state === "added" ? "Added" : "Changed"}
+                      aria-label={state === "added" ? "Added" : "Changed"}
+                    />
+                  ) : null}
                   <SymbolPicker
                     label={`Symbol, row ${index + 1}`}
                     value={draft.symbol}
@@ -408,7 +501,9 @@ function HoldingsTable(props: {
                     aria-label={`Instrument of ${label}`}
                     value={draft.instrument}
                     aria-invalid={fieldIssue("instrument") ? true : undefined}
-                    onChange={(event) => props.onChange(draft.key, { instrument: event.currentTarget.value as HoldingDraft["instrument"] })}
+                    onChange={(event) =>
+                      props.onChange(draft.key, { instrument: event.currentTarget.value as HoldingDraft["instrument"] })
+                    }
                   >
                     {instrumentKinds.map((kind) => (
                       <option key={kind} value={kind}>
@@ -435,9 +530,19 @@ function HoldingsTable(props: {
                 <td class="num col-value" data-testid="holding-value">
                   {formatDollars(value)}
                 </td>
-                <td class="num col-weight">{value !== null && props.equity !== null && props.equity > 0 ? formatPercent(value / props.equity, 1) : missing}</td>
+                <td class="num col-weight">
+                  {value !== null && props.equity !== null && props.equity > 0
+                    ? formatPercent(value / props.equity, 1)
+                    : missing}
+                </td>
                 <td>
-                  <button type="button" class="button small ghost" aria-label={`Remove ${label}`} title="Remove" onClick={() => props.onRemove(draft.key)}>
+                  <button
+                    type="button"
+                    class="button small ghost"
+                    aria-label={`Remove ${label}`}
+                    title="Remove"
+                    onClick={() => props.onRemove(draft.key)}
+                  >
                     ✕
                   </button>
                 </td>
@@ -446,30 +551,69 @@ function HoldingsTable(props: {
                 <tr class="option-row">
                   <td colSpan={6}>
                     <div class="option-fields" role="group" aria-label={`Option terms of ${label}`}>
-                      {(["underlying_symbol", "option_type", "strike", "expiry", "multiplier", "delta", "implied_vol", "premium"] as const).map((field) => {
+                      {(
+                        [
+                          "underlying_symbol",
+                          "option_type",
+                          "strike",
+                          "expiry",
+                          "multiplier",
+                          "delta",
+                          "implied_vol",
+                          "premium",
+                        ] as const
+                      ).map((field) => {
                         const id = `${rowId}-${field}`;
                         const invalid = fieldIssue(field) !== undefined;
                         return (
                           <div key={field} class="field option-field">
                             <label for={id}>{fieldLabels[field]}</label>
                             {field === "option_type" ? (
-                              <select id={id} value={draft.option_type} aria-invalid={invalid ? true : undefined} onChange={(event) => props.onChange(draft.key, { option_type: event.currentTarget.value as HoldingDraft["option_type"] })}>
+                              <select
+                                id={id}
+                                value={draft.option_type}
+                                aria-invalid={invalid ? true : undefined}
+                                onChange={(event) =>
+                                  props.onChange(draft.key, {
+                                    option_type: event.currentTarget.value as HoldingDraft["option_type"],
+                                  })
+                                }
+                              >
                                 <option value="">—</option>
                                 <option value="call">Call</option>
                                 <option value="put">Put</option>
                               </select>
                             ) : field === "expiry" ? (
-                              <input id={id} type="date" value={draft.expiry} aria-invalid={invalid ? true : undefined} onInput={(event) => props.onChange(draft.key, { expiry: event.currentTarget.value })} />
+                              <input
+                                id={id}
+                                type="date"
+                                value={draft.expiry}
+                                aria-invalid={invalid ? true : undefined}
+                                onInput={(event) => props.onChange(draft.key, { expiry: event.currentTarget.value })}
+                              />
                             ) : (
                               <input
                                 id={id}
                                 type="text"
                                 inputMode={field === "underlying_symbol" ? undefined : "decimal"}
                                 autocomplete="off"
-                                placeholder={field === "multiplier" ? "100" : field === "delta" || field === "implied_vol" ? "delta or IV" : undefined}
+                                placeholder={
+                                  field === "multiplier"
+                                    ? "100"
+                                    : field === "delta" || field === "implied_vol"
+                                      ? "delta or IV"
+                                      : undefined
+                                }
                                 value={draft[field]}
                                 aria-invalid={invalid ? true : undefined}
-                                onInput={(event) => props.onChange(draft.key, { [field]: field === "underlying_symbol" ? event.currentTarget.value.toUpperCase() : event.currentTarget.value })}
+                                onInput={(event) =>
+                                  props.onChange(draft.key, {
+                                    [field]:
+                                      field === "underlying_symbol"
+                                        ? event.currentTarget.value.toUpperCase()
+                                        : event.currentTarget.value,
+                                  })
+                                }
                               />
                             )}
                           </div>
@@ -486,7 +630,8 @@ function HoldingsTable(props: {
                       <ul class="row-issues" data-testid="row-issues">
                         {issues.map((issue, i) => (
                           <li key={i}>
-                            {issue.path && !issue.message.startsWith(issue.path) ? <code>{issue.path}</code> : null} {issue.message}
+                            {issue.path && !issue.message.startsWith(issue.path) ? <code>{issue.path}</code> : null}{" "}
+                            {issue.message}
                           </li>
                         ))}
                       </ul>
@@ -504,7 +649,11 @@ function HoldingsTable(props: {
 }
 
 /** A change, coloured by sign only when it shows as one (float noise prints as 0 and stays grey). */
-function ChangeCell(props: { value: number | null; format: (value: number | null) => string; testId?: string }): JSX.Element {
+function ChangeCell(props: {
+  value: number | null;
+  format: (value: number | null) => string;
+  testId?: string;
+}): JSX.Element {
   const text = props.format(props.value);
   const tone = props.value === null || !/[1-9]/.test(text) ? "neutral" : props.value < 0 ? "negative" : "positive";
   return (
@@ -519,9 +668,15 @@ const signedDollars = (value: number | null) => {
   return value !== null && value > 0 && text !== "$0" ? `+${text}` : text;
 };
 
-function Comparison(props: { outcome: Outcome; factors: readonly { key: string; name: string; display_order: number; is_active: boolean }[]; portfolioName: string | null }): JSX.Element {
+function Comparison(props: {
+  outcome: Outcome;
+  factors: readonly { key: string; name: string; display_order: number; is_active: boolean }[];
+  portfolioName: string | null;
+}): JSX.Element {
   const { result } = props.outcome;
-  const ordered = [...props.factors].filter((factor) => factor.is_active).sort((a, b) => a.display_order - b.display_order);
+  const ordered = [...props.factors]
+    .filter((factor) => factor.is_active)
+    .sort((a, b) => a.display_order - b.display_order);
   const rows = exposureComparison(result, ordered);
   const compared = result.original !== null;
   const extent = barExtent(rows.flatMap((row) => [row.original, row.whatIf]));
@@ -562,13 +717,25 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
         </table>
       </div>
       <div class="table-wrap">
-        <table class="data exposure-comparison" aria-label="Factor exposures, original and what-if" data-testid="exposure-comparison">
+        <table
+          class="data exposure-comparison"
+          aria-label="Factor exposures, original and what-if"
+          data-testid="exposure-comparison"
+        >
           <thead>
             <tr>
               <th scope="col">Factor</th>
               <ComparisonHeads compared={compared} original={props.portfolioName} />
               <th scope="col" class="bar-col">
-                <span class="legend-inline">{compared ? <><span class="mini-bar-reference legend-mark" aria-hidden="true" /> original, bar: what-if</> : "what-if"}</span>
+                <span class="legend-inline">
+                  {compared ? (
+                    <>
+                      <span class="mini-bar-reference legend-mark" aria-hidden="true" /> original, bar: what-if
+                    </>
+                  ) : (
+                    "what-if"
+                  )}
+                </span>
               </th>
               <th scope="col" class="num col-dollar" title="Exposure × what-if equity">
                 $ what-if
@@ -589,7 +756,9 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
                 <td class="num" data-testid="what-if-value">
                   {formatExposure(row.whatIf)}
                 </td>
-                {compared ? <ChangeCell value={row.change} format={(value) => formatExposure(value)} testId="change-value" /> : null}
+                {compared ? (
+                  <ChangeCell value={row.change} format={(value) => formatExposure(value)} testId="change-value" />
+                ) : null}
                 <td class="bar-col">
                   <MiniBar value={row.whatIf} reference={compared ? row.original : null} extent={extent} />
                 </td>
@@ -602,7 +771,10 @@ function Comparison(props: { outcome: Outcome; factors: readonly { key: string; 
       <p class="muted small">
         {quality.positions_valued} of {quality.positions_total} holdings valued
         {quality.positions_private > 0 ? `, ${quality.positions_private} private (no public returns, left out)` : ""}
-        {quality.symbols_missing.length > 0 ? `; ${quality.symbols_missing.length} symbol${quality.symbols_missing.length === 1 ? "" : "s"} without betas for some factors` : ""}.
+        {quality.symbols_missing.length > 0
+          ? `; ${quality.symbols_missing.length} symbol${quality.symbols_missing.length === 1 ? "" : "s"} without betas for some factors`
+          : ""}
+        .
       </p>
     </div>
   );

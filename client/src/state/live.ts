@@ -48,7 +48,9 @@ function send(message: ClientMessage): void {
 
 function subscribeMessage(portfolioId: string): ClientMessage {
   const seq = lastSeq.get(portfolioId);
-  return seq === undefined ? { type: "subscribe", portfolio_id: portfolioId } : { type: "subscribe", portfolio_id: portfolioId, last_seq: seq };
+  return seq === undefined
+    ? { type: "subscribe", portfolio_id: portfolioId }
+    : { type: "subscribe", portfolio_id: portfolioId, last_seq: seq };
 }
 
 function dispatch(message: ServerMessage): void {

@@ -8,7 +8,10 @@ export type AsyncState<T> =
   | { status: "ok"; data: T; error: null }
   | { status: "error"; data: T | undefined; error: unknown };
 
-export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, inputs: readonly unknown[]): AsyncState<T> & { reload: () => void } {
+export function useAsync<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  inputs: readonly unknown[],
+): AsyncState<T> & { reload: () => void } {
   const [state, setState] = useState<AsyncState<T>>({ status: "loading", data: undefined, error: null });
   const [version, setVersion] = useState(0);
   const loadRef = useRef(load);

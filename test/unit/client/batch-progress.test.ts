@@ -28,11 +28,26 @@ const runId = "run-1";
 const date = "2026-11-20";
 
 function progressMessage(phase: string, done: number, total: number, success = true, run = runId): BatchProgress {
-  return { type: "batch.progress", run_id: run, run: { trigger: "admin", portfolio_id: null, dates_total: 1 }, date, phase, done, total, success };
+  return {
+    type: "batch.progress",
+    run_id: run,
+    run: { trigger: "admin", portfolio_id: null, dates_total: 1 },
+    date,
+    phase,
+    done,
+    total,
+    success,
+  };
 }
 
 function completedMessage(run = runId): BatchCompleted {
-  return { type: "batch.completed", run_id: run, run: { trigger: "admin", portfolio_id: null, dates_total: 1 }, date, summary: { phases_ok: 6, phases_failed: 0, portfolios_updated: 5 } };
+  return {
+    type: "batch.completed",
+    run_id: run,
+    run: { trigger: "admin", portfolio_id: null, dates_total: 1 },
+    date,
+    summary: { phases_ok: 6, phases_failed: 0, portfolios_updated: 5 },
+  };
 }
 
 function counts(done: number, total: number, failed = 0) {
@@ -95,7 +110,12 @@ describe("mergeDetail", () => {
   it("marks a date with a publish result completed, and ignores another run's detail", () => {
     const detail: RunDetailInput = {
       run: { id: runId, status: "completed" },
-      phases: batchPhases.map((name) => ({ date, name, success: name !== "universe_factors", counts: name === "universe_factors" ? counts(1, 2, 1) : counts(2, 2) })),
+      phases: batchPhases.map((name) => ({
+        date,
+        name,
+        success: name !== "universe_factors",
+        counts: name === "universe_factors" ? counts(1, 2, 1) : counts(2, 2),
+      })),
       progress: { ...midRun.progress, current_date: null, current_phase: null, current_date_chunks: [] },
     };
     const progress = mergeDetail(emptyRunProgress(runId), detail);
@@ -118,7 +138,10 @@ describe("applyLiveMessage", () => {
   });
 
   it("records a failed phase with its dead-lettered chunks", () => {
-    const bar = phaseBars(applyLiveMessage(emptyRunProgress(runId), progressMessage("universe_factors", 1, 2, false)), date)[2]!;
+    const bar = phaseBars(
+      applyLiveMessage(emptyRunProgress(runId), progressMessage("universe_factors", 1, 2, false)),
+      date,
+    )[2]!;
     expect(bar).toEqual({ phase: "universe_factors", state: "failed", done: 1, failed: 1, total: 2 });
   });
 
@@ -138,17 +161,20 @@ describe("applyLiveMessage", () => {
       (p: ReturnType<typeof emptyRunProgress>) => applyLiveMessage(p, progressMessage("symbol_metrics", 2, 2)),
     ];
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: sources.length - 1 }), { minLength: 1, maxLength: 8 }), (order) => {
-        let progress = emptyRunProgress(runId);
-        for (const index of order) {
-          const before = phaseBars(progress, date).map(barFraction);
-          progress = sources[index]!(progress);
-          const after = phaseBars(progress, date).map(barFraction);
-          after.forEach((value, i) => expect(value).toBeGreaterThanOrEqual(before[i]!));
-        }
-        // Once symbol_metrics' completion arrived, no later report undoes it.
-        if (order.includes(2)) expect(phaseBars(progress, date)[1]?.state).toBe("completed");
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: sources.length - 1 }), { minLength: 1, maxLength: 8 }),
+        (order) => {
+          let progress = emptyRunProgress(runId);
+          for (const index of order) {
+            const before = phaseBars(progress, date).map(barFraction);
+            progress = sources[index]!(progress);
+            const after = phaseBars(progress, date).map(barFraction);
+            after.forEach((value, i) => expect(value).toBeGreaterThanOrEqual(before[i]!));
+          }
+          // Once symbol_metrics' completion arrived, no later report undoes it.
+          if (order.includes(2)) expect(phaseBars(progress, date)[1]?.state).toBe("completed");
+        },
+      ),
     );
   });
 });
@@ -158,7 +184,14 @@ describe("the run's phase plan", () => {
   const historyDetail: RunDetailInput = {
     run: { id: runId, status: "running", phase_plan: ["portfolio_analytics", "publish"] },
     phases: [],
-    progress: { dates_total: 20, dates_published: 0, current_date: date, current_phase: "portfolio_analytics", current_date_chunks: [], chunks: { pending: 1, done: 0, failed: 0 } },
+    progress: {
+      dates_total: 20,
+      dates_published: 0,
+      current_date: date,
+      current_phase: "portfolio_analytics",
+      current_date_chunks: [],
+      chunks: { pending: 1, done: 0, failed: 0 },
+    },
   };
 
   it("shows only the plan's phases for a portfolio history run", () => {
@@ -171,7 +204,10 @@ describe("the run's phase plan", () => {
   });
 
   it("starts the plan's next phase, not the batch's (portfolio_analytics → publish, no denormalize)", () => {
-    const progress = applyLiveMessage(emptyRunProgress(runId, historyPlan), progressMessage("portfolio_analytics", 1, 1));
+    const progress = applyLiveMessage(
+      emptyRunProgress(runId, historyPlan),
+      progressMessage("portfolio_analytics", 1, 1),
+    );
     const bars = phaseBars(progress, date);
     expect(bars.map((bar) => [bar.phase, bar.state])).toEqual([
       ["portfolio_analytics", "completed"],
@@ -198,13 +234,26 @@ describe("the run's phase plan", () => {
 });
 
 describe("data warnings", () => {
-  const phase = (name: string, extra: Record<string, number>, issues: { item: string; reason: string; detail: string; factor?: string }[] = [], day = date) => ({ date: day, name, counts: extra, issues });
+  const phase = (
+    name: string,
+    extra: Record<string, number>,
+    issues: { item: string; reason: string; detail: string; factor?: string }[] = [],
+    day = date,
+  ) => ({ date: day, name, counts: extra, issues });
 
   it("makes a kept price conflict a warning with its listed examples (both values)", () => {
     const warnings = phaseDataWarnings(
       phase("market_data", { price_conflicts_kept: 2 }, [
-        { item: "AAPL", reason: "source_conflict", detail: "stored 272.41 (csv), provider 271.90 (stooq): kept 272.41" },
-        { item: "MSFT", reason: "source_conflict", detail: "stored 501.00 (upload), provider 499.10 (stooq): kept 501.00" },
+        {
+          item: "AAPL",
+          reason: "source_conflict",
+          detail: "stored 272.41 (csv), provider 271.90 (stooq): kept 272.41",
+        },
+        {
+          item: "MSFT",
+          reason: "source_conflict",
+          detail: "stored 501.00 (upload), provider 499.10 (stooq): kept 501.00",
+        },
         { item: "ZZZQ", reason: "no_close", detail: "no close" },
       ]),
     );
@@ -215,7 +264,11 @@ describe("data warnings", () => {
   });
 
   it("reports rejected returns, replaced closes and stale betas recomputed; nothing for plain counts", () => {
-    const warnings = phaseDataWarnings(phase("universe_factors", { returns_rejected: 1, recomputed_stale: 3, price_conflicts_replaced: 0 }, [{ item: "XYZ", reason: "suspect_move", detail: "+85% on 2026-11-19", factor: "market_beta" }]));
+    const warnings = phaseDataWarnings(
+      phase("universe_factors", { returns_rejected: 1, recomputed_stale: 3, price_conflicts_replaced: 0 }, [
+        { item: "XYZ", reason: "suspect_move", detail: "+85% on 2026-11-19", factor: "market_beta" },
+      ]),
+    );
     expect(warnings.map((warning) => [warning.kind, warning.tone, warning.count])).toEqual([
       ["returns_rejected", "warn", 1],
       ["recomputed_stale", "info", 3],
@@ -238,7 +291,13 @@ describe("data warnings", () => {
 });
 
 describe("mergeBar", () => {
-  const running = (done: number, total: number | null): PhaseBar => ({ phase: "p", state: "running", done, failed: 0, total });
+  const running = (done: number, total: number | null): PhaseBar => ({
+    phase: "p",
+    state: "running",
+    done,
+    failed: 0,
+    total,
+  });
   it("keeps the more advanced report and the known total", () => {
     expect(mergeBar(running(3, 6), running(1, 6))).toEqual(running(3, 6));
     expect(mergeBar(running(1, 6), running(2, null))).toEqual(running(2, 6));

@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Exposures } from "../../../client/src/api/types.ts";
 import { reconnectDelayMs } from "../../../client/src/lib/backoff.ts";
-import { applyUpdate, datesMatrix, nextPlayEnd, portfoliosMatrix, viewValues, windowRange } from "../../../client/src/lib/heatmap-grid.ts";
+import {
+  applyUpdate,
+  datesMatrix,
+  nextPlayEnd,
+  portfoliosMatrix,
+  viewValues,
+  windowRange,
+} from "../../../client/src/lib/heatmap-grid.ts";
 import { readToken } from "../../../client/src/lib/token.ts";
 
 function exposures(id: string, dates: string[], market: (number | null)[], benchmark: (number | null)[]): Exposures {
@@ -53,13 +60,18 @@ describe("heatmap window", () => {
 
   it("always returns a window inside the range with at most `size` dates", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 150 }), fc.integer({ min: -10, max: 400 }), (count, size, end) => {
-        const [start, last] = windowRange(count, size, end);
-        expect(start).toBeGreaterThanOrEqual(0);
-        expect(last).toBeLessThan(count);
-        expect(last - start + 1).toBeLessThanOrEqual(size);
-        expect(last - start + 1).toBeGreaterThanOrEqual(1);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 150 }),
+        fc.integer({ min: -10, max: 400 }),
+        (count, size, end) => {
+          const [start, last] = windowRange(count, size, end);
+          expect(start).toBeGreaterThanOrEqual(0);
+          expect(last).toBeLessThan(count);
+          expect(last - start + 1).toBeLessThanOrEqual(size);
+          expect(last - start + 1).toBeGreaterThanOrEqual(1);
+        },
+      ),
     );
   });
 });
@@ -96,7 +108,9 @@ describe("heatmap matrices", () => {
       [1.2, null, null],
       [null, null, null],
     ]);
-    expect(portfoliosMatrix([{ id: "other", exposures: other }], ["market_beta"], "active", "2026-06-29").values).toEqual([[-0.5]]);
+    expect(
+      portfoliosMatrix([{ id: "other", exposures: other }], ["market_beta"], "active", "2026-06-29").values,
+    ).toEqual([[-0.5]]);
   });
 
   it("collects only finite values for the colour scale", () => {
@@ -113,7 +127,15 @@ describe("live updates folded into loaded exposures", () => {
     date,
     cause: "positions" as const,
     equity: 2_000_000,
-    exposures: [{ factor_key: "market_beta", exposure, exposure_dollar: exposure === null ? null : exposure * 2_000_000, coverage: 0.95, r_squared: 0.7 }],
+    exposures: [
+      {
+        factor_key: "market_beta",
+        exposure,
+        exposure_dollar: exposure === null ? null : exposure * 2_000_000,
+        coverage: 0.95,
+        r_squared: 0.7,
+      },
+    ],
   });
 
   it("replaces the date's numbers and recomputes active against the benchmark", () => {
@@ -170,12 +192,17 @@ describe("reconnect backoff", () => {
 });
 
 describe("reading a pasted token", () => {
-  const encode = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  const token = (claims: Record<string, unknown>) => `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}.signature`;
+  const encode = (value: unknown) =>
+    btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const token = (claims: Record<string, unknown>) =>
+    `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}.signature`;
   const now = Date.UTC(2026, 10, 21);
 
   it("reads sub, org, known permissions and expiry; tolerates a Bearer prefix", () => {
-    const read = readToken(`Bearer ${token({ sub: "ana", org: "acme", permissions: ["RUN_BATCH", "NOT_A_PERMISSION"], exp: now / 1000 + 60 })}`, now);
+    const read = readToken(
+      `Bearer ${token({ sub: "ana", org: "acme", permissions: ["RUN_BATCH", "NOT_A_PERMISSION"], exp: now / 1000 + 60 })}`,
+      now,
+    );
     expect(read.ok).toBe(true);
     if (!read.ok) return;
     expect(read.session.sub).toBe("ana");
@@ -188,7 +215,10 @@ describe("reading a pasted token", () => {
   it("refuses what is not a usable JWT, saying why", () => {
     expect(readToken("not-a-jwt", now)).toEqual({ ok: false, reason: "a JWT has three dot-separated parts" });
     expect(readToken("a.b.c", now)).toMatchObject({ ok: false, reason: "the token's payload is not JSON" });
-    expect(readToken(token({ exp: now / 1000 + 60 }), now)).toMatchObject({ ok: false, reason: "the token has no sub claim" });
+    expect(readToken(token({ exp: now / 1000 + 60 }), now)).toMatchObject({
+      ok: false,
+      reason: "the token has no sub claim",
+    });
     expect(readToken(token({ sub: "ana" }), now)).toMatchObject({ ok: false, reason: "the token has no exp claim" });
     expect(readToken(token({ sub: "ana", exp: now / 1000 - 1 }), now)).toMatchObject({ ok: false });
   });

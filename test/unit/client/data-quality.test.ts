@@ -23,7 +23,15 @@ import { missingBetaReasons } from "../../../worker/api/symbols.ts";
 import { positionWarningReasons } from "../../../worker/portfolios/position-warnings.ts";
 import { positionExclusionReasons, symbolMissingReasons } from "../../../worker/factors/data-quality.ts";
 
-const gap = (reason: string, extra: Partial<{ observations: number | null; min_observations: number | null; last_close_date: string | null; detail: string }> = {}) => ({
+const gap = (
+  reason: string,
+  extra: Partial<{
+    observations: number | null;
+    min_observations: number | null;
+    last_close_date: string | null;
+    detail: string;
+  }> = {},
+) => ({
   reason,
   detail: extra.detail ?? "why",
   observations: extra.observations ?? null,
@@ -33,7 +41,13 @@ const gap = (reason: string, extra: Partial<{ observations: number | null; min_o
 
 describe("reasons", () => {
   it("says every reason code the API serves in words (no underscores, no bare code)", () => {
-    for (const reason of [...missingBetaReasons, ...symbolMissingReasons, ...positionExclusionReasons, ...positionWarningReasons, "private"]) {
+    for (const reason of [
+      ...missingBetaReasons,
+      ...symbolMissingReasons,
+      ...positionExclusionReasons,
+      ...positionWarningReasons,
+      "private",
+    ]) {
       const label = reasonLabel(reason);
       expect(label, reason).not.toMatch(/_/);
       expect(label[0], reason).toMatch(/[A-Z]/);
@@ -42,9 +56,13 @@ describe("reasons", () => {
   });
 
   it("gives a missing beta's figures", () => {
-    expect(missingBetaText(gap("insufficient_data", { observations: 41, min_observations: 60 }))).toBe("Insufficient data: 41 of 60 observations");
+    expect(missingBetaText(gap("insufficient_data", { observations: 41, min_observations: 60 }))).toBe(
+      "Insufficient data: 41 of 60 observations",
+    );
     expect(missingBetaText(gap("insufficient_data"))).toBe("Insufficient data");
-    expect(missingBetaText(gap("stale_prices", { last_close_date: "2026-10-01" }))).toBe("Stale prices: last close 2026-10-01");
+    expect(missingBetaText(gap("stale_prices", { last_close_date: "2026-10-01" }))).toBe(
+      "Stale prices: last close 2026-10-01",
+    );
     expect(missingBetaText(gap("no_prices"))).toBe("No prices");
     expect(missingBetaText(gap("not_computed"))).toBe("Not computed");
     expect(missingBetaText(gap("degenerate"))).toBe("Degenerate regression");
@@ -54,7 +72,11 @@ describe("reasons", () => {
 
 describe("coverage", () => {
   it("shows the count and never 100% while positions are left out", () => {
-    expect(coverageLabel({ value: 0.998, used: 9, total: 10 })).toEqual({ text: "99.8% of value · 9 of 10 positions", short: "9 of 10", complete: false });
+    expect(coverageLabel({ value: 0.998, used: 9, total: 10 })).toEqual({
+      text: "99.8% of value · 9 of 10 positions",
+      short: "9 of 10",
+      complete: false,
+    });
     expect(coverageLabel({ value: 0.99996, used: 9, total: 10 }).text).toBe("99.9% of value · 9 of 10 positions");
     // The left-out positions have no value (unpriced, expired): everything priced is covered.
     expect(coverageLabel({ value: 1, used: 8, total: 10 }).text).toBe("all priced value · 8 of 10 positions");
@@ -62,24 +84,37 @@ describe("coverage", () => {
   });
 
   it("says complete when every position had a beta", () => {
-    expect(coverageLabel({ value: 1, used: 10, total: 10 })).toEqual({ text: "100.0% of value · all 10 positions", short: null, complete: true });
+    expect(coverageLabel({ value: 1, used: 10, total: 10 })).toEqual({
+      text: "100.0% of value · all 10 positions",
+      short: null,
+      complete: true,
+    });
     expect(coverageLabel({ value: 1, used: 1, total: 1 }).text).toBe("100.0% of value · the 1 position");
   });
 
   it("falls back to value alone without counts", () => {
-    expect(coverageLabel({ value: 0.5, used: null, total: null })).toEqual({ text: "50.0% of value", short: null, complete: null });
+    expect(coverageLabel({ value: 0.5, used: null, total: null })).toEqual({
+      text: "50.0% of value",
+      short: null,
+      complete: null,
+    });
     expect(coverageLabel({ value: null, used: undefined, total: undefined }).text).toBe("\u2014");
   });
 
   it("never prints 100% for any incomplete coverage (property)", () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 5_000 }), (value, a, b) => {
-        const total = Math.max(a, b);
-        const used = Math.min(a, b) === total ? total - 1 : Math.min(a, b);
-        const label = coverageLabel({ value, used, total });
-        expect(label.text).not.toMatch(/100(\.0)?%/);
-        expect(label.text).toContain(`${used.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} positions`);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.integer({ min: 1, max: 5_000 }),
+        (value, a, b) => {
+          const total = Math.max(a, b);
+          const used = Math.min(a, b) === total ? total - 1 : Math.min(a, b);
+          const label = coverageLabel({ value, used, total });
+          expect(label.text).not.toMatch(/100(\.0)?%/);
+          expect(label.text).toContain(`${used.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} positions`);
+        },
+      ),
     );
   });
 
@@ -94,7 +129,10 @@ describe("coverage", () => {
   it("counts a drill-down's positions: rows over rows and left-out public ones (private aside)", () => {
     const drill = {
       coverage: 0.97,
-      rows: [{ position_ids: ["a", "b"], market_value: 100 }, { position_ids: ["c"], market_value: 50 }],
+      rows: [
+        { position_ids: ["a", "b"], market_value: 100 },
+        { position_ids: ["c"], market_value: 50 },
+      ],
       missing: [
         { position_ids: ["d"], reason: "no_price", market_value: null },
         { position_ids: ["e"], reason: "private", market_value: null },
@@ -107,7 +145,15 @@ describe("coverage", () => {
 const factorKeys = ["market_beta", "value", "momentum_spread"];
 
 function quality(partial: Partial<DataQualityLike>): DataQualityLike {
-  return { date: "2026-11-20", symbols_missing: [], positions_excluded: [], positions_total: 10, positions_private: 1, positions_valued: 8, ...partial };
+  return {
+    date: "2026-11-20",
+    symbols_missing: [],
+    positions_excluded: [],
+    positions_total: 10,
+    positions_private: 1,
+    positions_valued: 8,
+    ...partial,
+  };
 }
 
 describe("left-out positions", () => {
@@ -119,8 +165,20 @@ describe("left-out positions", () => {
     ],
     symbols_missing: [
       { symbol: "ZZZQ", reason: "no_price", position_ids: ["p-zzzq"] },
-      { symbol: "NEWCO", reason: "insufficient_data", factors: factorKeys, position_ids: ["p-new"], detail: "41 of 60 observations" },
-      { symbol: "FLAT", reason: "degenerate", factors: ["momentum_spread"], position_ids: ["p-flat"], detail: "no variance" },
+      {
+        symbol: "NEWCO",
+        reason: "insufficient_data",
+        factors: factorKeys,
+        position_ids: ["p-new"],
+        detail: "41 of 60 observations",
+      },
+      {
+        symbol: "FLAT",
+        reason: "degenerate",
+        factors: ["momentum_spread"],
+        position_ids: ["p-flat"],
+        detail: "no variance",
+      },
       { symbol: "GONE", reason: "no_betas", position_ids: ["p-gone"] },
     ],
   });
@@ -136,14 +194,23 @@ describe("left-out positions", () => {
       ["NEWCO", "no_betas", 1],
       ["FLAT", "some_betas", 1],
     ]);
-    expect(leftOutLine(summary)).toBe("6 positions left out: 1 unpriced, 2 expired, 2 without betas, 1 without some betas");
+    expect(leftOutLine(summary)).toBe(
+      "6 positions left out: 1 unpriced, 2 expired, 2 without betas, 1 without some betas",
+    );
   });
 
   it("says nothing is left out when nothing is", () => {
     const summary = leftOutSummary(quality({}), factorKeys);
     expect(summary.total).toBe(0);
     expect(leftOutLine(summary)).toBeNull();
-    expect(leftOutLine(leftOutSummary(quality({ positions_excluded: [{ position_id: "x", symbol: "X", reason: "no_delta", detail: "" }] }), factorKeys))).toBe("1 position left out: 1 without a usable delta");
+    expect(
+      leftOutLine(
+        leftOutSummary(
+          quality({ positions_excluded: [{ position_id: "x", symbol: "X", reason: "no_delta", detail: "" }] }),
+          factorKeys,
+        ),
+      ),
+    ).toBe("1 position left out: 1 without a usable delta");
   });
 
   it("takes a symbol missing every factor over several reasons as without betas", () => {
@@ -179,8 +246,12 @@ describe("left-out positions", () => {
     expect(value("FLAT")).toBe(2_000);
     expect(value("GONE")).toBe(-500);
     expect(leftOutValue(summary)).toBe(14_800);
-    expect(leftOutGroupText(summary.groups.find((group) => group.symbol === "NEWCO")!)).toBe("Insufficient data · $12.3K");
-    expect(leftOutGroupText(summary.groups.find((group) => group.symbol === "FLAT")!, (key) => key.toUpperCase())).toBe("Degenerate regression (MOMENTUM_SPREAD) · $2.00K");
+    expect(leftOutGroupText(summary.groups.find((group) => group.symbol === "NEWCO")!)).toBe(
+      "Insufficient data · $12.3K",
+    );
+    expect(leftOutGroupText(summary.groups.find((group) => group.symbol === "FLAT")!, (key) => key.toUpperCase())).toBe(
+      "Degenerate regression (MOMENTUM_SPREAD) · $2.00K",
+    );
     expect(leftOutValue(leftOutSummary(q, factorKeys))).toBeNull();
   });
 

@@ -2,11 +2,29 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildCsv, heatmapCsv } from "../../../client/src/lib/csv.ts";
-import { dateTicks, formatDateTick, formatDollars, formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../../../client/src/lib/format.ts";
-import { css, divergingScale, missingColor, negativeColor, positiveColor, textColorOn, zeroColor } from "../../../client/src/lib/scale.ts";
+import {
+  dateTicks,
+  formatDateTick,
+  formatDollars,
+  formatExposure,
+  formatMoney,
+  formatNumber,
+  formatPercent,
+  missing,
+} from "../../../client/src/lib/format.ts";
+import {
+  css,
+  divergingScale,
+  missingColor,
+  negativeColor,
+  positiveColor,
+  textColorOn,
+  zeroColor,
+} from "../../../client/src/lib/scale.ts";
 import { parseCsv } from "../../../worker/market-data/csv.ts";
 
-const distance = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
+const distance = (a: readonly number[], b: readonly number[]) =>
+  Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
 
 describe("divergingScale", () => {
   it("is white at 0, full red and green at the extent, grey for missing, symmetric around 0", () => {
@@ -27,7 +45,9 @@ describe("divergingScale", () => {
       fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (a, b) => {
         const scale = divergingScale([], 1);
         const [small, large] = a <= b ? [a, b] : [b, a];
-        expect(distance(scale.color(large), zeroColor)).toBeGreaterThanOrEqual(distance(scale.color(small), zeroColor) - 1e-9);
+        expect(distance(scale.color(large), zeroColor)).toBeGreaterThanOrEqual(
+          distance(scale.color(small), zeroColor) - 1e-9,
+        );
         expect(Math.abs(distance(scale.color(a), zeroColor) - distance(scale.color(-a), zeroColor))).toBeLessThan(80);
         expect(scale.color(a)[1]).toBeGreaterThanOrEqual(scale.color(a)[0]); // positive leans green
         expect(scale.color(-a)[0]).toBeGreaterThanOrEqual(scale.color(-a)[1]); // negative leans red
@@ -75,14 +95,34 @@ describe("formatting", () => {
 
 describe("CSV", () => {
   it("writes numbers exactly, missing values empty, and quotes what needs it; the parser reads it back", () => {
-    const text = buildCsv(["name", "value"], [["a, b", 0.1 + 0.2], ['say "hi"', null], ["x", Number.NaN]]);
+    const text = buildCsv(
+      ["name", "value"],
+      [
+        ["a, b", 0.1 + 0.2],
+        ['say "hi"', null],
+        ["x", Number.NaN],
+      ],
+    );
     expect(text).toBe('name,value\r\n"a, b",0.30000000000000004\r\n"say ""hi""",\r\nx,\r\n');
-    expect(parseCsv(text).records.map((record) => record.fields)).toEqual([["name", "value"], ["a, b", "0.30000000000000004"], ['say "hi"', ""], ["x", ""]]);
+    expect(parseCsv(text).records.map((record) => record.fields)).toEqual([
+      ["name", "value"],
+      ["a, b", "0.30000000000000004"],
+      ['say "hi"', ""],
+      ["x", ""],
+    ]);
   });
 
   it("lays the heatmap out long: one line per column and factor", () => {
-    const text = heatmapCsv(["market_beta", "value"], ["2026-06-29", "2026-06-30"], (r, c) => (r === 1 && c === 0 ? null : r + c / 10));
-    expect(text.trim().split("\r\n")).toEqual(["date,factor_key,value", "2026-06-29,market_beta,0", "2026-06-29,value,", "2026-06-30,market_beta,0.1", "2026-06-30,value,1.1"]);
+    const text = heatmapCsv(["market_beta", "value"], ["2026-06-29", "2026-06-30"], (r, c) =>
+      r === 1 && c === 0 ? null : r + c / 10,
+    );
+    expect(text.trim().split("\r\n")).toEqual([
+      "date,factor_key,value",
+      "2026-06-29,market_beta,0",
+      "2026-06-29,value,",
+      "2026-06-30,market_beta,0.1",
+      "2026-06-30,value,1.1",
+    ]);
   });
 });
 

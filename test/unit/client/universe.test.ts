@@ -53,26 +53,62 @@ describe("universe URL state", () => {
   });
 
   it("ignores what the API would refuse: unknown sort columns, bad orders, sizes, pages, dates, numbers", () => {
-    const state = readUniverseState(query("sort_by=sortBy&sort_order=up&limit=7&page=-2&date=20261120&min_market_cap=abc&max_pe_ratio=1e999&sector=%20%20"));
+    const state = readUniverseState(
+      query(
+        "sort_by=sortBy&sort_order=up&limit=7&page=-2&date=20261120&min_market_cap=abc&max_pe_ratio=1e999&sector=%20%20",
+      ),
+    );
     expect(state).toEqual(defaultUniverseState);
     expect(readUniverseState(query("min_market_cap=-5")).minMarketCap).toBeNull();
   });
 
   it("leaves out a sort order that is the column's default", () => {
-    expect(universeSearch({ ...defaultUniverseState, sortBy: "market_cap", sortOrder: "desc" })).toBe("?sort_by=market_cap");
-    expect(universeSearch({ ...defaultUniverseState, sortBy: "market_cap", sortOrder: "asc" })).toBe("?sort_by=market_cap&sort_order=asc");
+    expect(universeSearch({ ...defaultUniverseState, sortBy: "market_cap", sortOrder: "desc" })).toBe(
+      "?sort_by=market_cap",
+    );
+    expect(universeSearch({ ...defaultUniverseState, sortBy: "market_cap", sortOrder: "asc" })).toBe(
+      "?sort_by=market_cap&sort_order=asc",
+    );
     expect(readUniverseState(query("sort_by=factor_value")).sortOrder).toBe("desc");
   });
 
   it("asks the API for the page's rows: limit, offset from the 1-based page, filters, pinned date", () => {
-    const state: UniverseState = { ...defaultUniverseState, sortBy: "pe_ratio", sortOrder: "asc", sector: "Energy", minMarketCap: 2e9, maxPeRatio: 25, pageSize: 100, page: 3, date: "2026-11-20" };
-    expect(pageQuery(state)).toEqual({ sort_by: "pe_ratio", sort_order: "asc", sector: "Energy", min_market_cap: "2000000000", max_pe_ratio: "25", date: "2026-11-20", limit: "100", offset: "200" });
+    const state: UniverseState = {
+      ...defaultUniverseState,
+      sortBy: "pe_ratio",
+      sortOrder: "asc",
+      sector: "Energy",
+      minMarketCap: 2e9,
+      maxPeRatio: 25,
+      pageSize: 100,
+      page: 3,
+      date: "2026-11-20",
+    };
+    expect(pageQuery(state)).toEqual({
+      sort_by: "pe_ratio",
+      sort_order: "asc",
+      sector: "Energy",
+      min_market_cap: "2000000000",
+      max_pe_ratio: "25",
+      date: "2026-11-20",
+      limit: "100",
+      offset: "200",
+    });
   });
 });
 
 describe("sorting", () => {
   it("every API sort column is listed, the factor columns among them", () => {
-    expect(sortColumns).toEqual(["symbol", "sector", "market_cap", "pe_ratio", "ps_ratio", "return_1d", "return_ytd", ...factorColumns]);
+    expect(sortColumns).toEqual([
+      "symbol",
+      "sector",
+      "market_cap",
+      "pe_ratio",
+      "ps_ratio",
+      "return_1d",
+      "return_ytd",
+      ...factorColumns,
+    ]);
     expect(factorColumns).toHaveLength(12);
   });
 
@@ -97,9 +133,30 @@ describe("sorting", () => {
 
 describe("pager", () => {
   it("numbers the rows shown and knows the ends", () => {
-    expect(pageRange(1, 50, 505, 50)).toEqual({ first: 1, last: 50, total: 505, pages: 11, hasPrevious: false, hasNext: true });
-    expect(pageRange(11, 50, 505, 5)).toEqual({ first: 501, last: 505, total: 505, pages: 11, hasPrevious: true, hasNext: false });
-    expect(pageRange(1, 50, 0, 0)).toEqual({ first: 0, last: 0, total: 0, pages: 1, hasPrevious: false, hasNext: false });
+    expect(pageRange(1, 50, 505, 50)).toEqual({
+      first: 1,
+      last: 50,
+      total: 505,
+      pages: 11,
+      hasPrevious: false,
+      hasNext: true,
+    });
+    expect(pageRange(11, 50, 505, 5)).toEqual({
+      first: 501,
+      last: 505,
+      total: 505,
+      pages: 11,
+      hasPrevious: true,
+      hasNext: false,
+    });
+    expect(pageRange(1, 50, 0, 0)).toEqual({
+      first: 0,
+      last: 0,
+      total: 0,
+      pages: 1,
+      hasPrevious: false,
+      hasNext: false,
+    });
     expect(pageRange(20, 50, 505, 0).hasNext).toBe(false);
   });
 });
@@ -152,18 +209,33 @@ describe("formatting", () => {
 
 describe("CSV export", () => {
   it("fetches every matching row in pages of 500 with the table's filters, sort and date", () => {
-    const state = { ...defaultUniverseState, sortBy: "factor_value" as const, sortOrder: "desc" as const, sector: "Energy", page: 3 };
+    const state = {
+      ...defaultUniverseState,
+      sortBy: "factor_value" as const,
+      sortOrder: "desc" as const,
+      sector: "Energy",
+      page: 3,
+    };
     const queries = exportQueries(state, 1001, "2026-11-20");
     expect(queries.map((q) => q["offset"])).toEqual(["0", "500", "1000"]);
-    expect(queries[0]).toEqual({ sort_by: "factor_value", sort_order: "desc", sector: "Energy", date: "2026-11-20", format: "csv", limit: "500", offset: "0" });
+    expect(queries[0]).toEqual({
+      sort_by: "factor_value",
+      sort_order: "desc",
+      sector: "Energy",
+      date: "2026-11-20",
+      format: "csv",
+      limit: "500",
+      offset: "0",
+    });
     expect(exportQueries(state, 500, null)).toHaveLength(1);
   });
 
   it("joins pages with the header once", () => {
     const header = "symbol,sector";
-    expect(joinCsvPages([`${header}\r\nA,X\r\nB,Y\r\n`, `${header}\r\nC,"Z, Inc."\r\n`])).toBe(`${header}\r\nA,X\r\nB,Y\r\nC,"Z, Inc."\r\n`);
+    expect(joinCsvPages([`${header}\r\nA,X\r\nB,Y\r\n`, `${header}\r\nC,"Z, Inc."\r\n`])).toBe(
+      `${header}\r\nA,X\r\nB,Y\r\nC,"Z, Inc."\r\n`,
+    );
     expect(joinCsvPages([`${header}\r\nA,X`, `${header}\r\nB,Y`])).toBe(`${header}\r\nA,X\r\nB,Y`);
     expect(joinCsvPages([`${header}\r\n`, `${header}\r\n`])).toBe(`${header}\r\n`);
   });
 });
-

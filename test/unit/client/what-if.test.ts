@@ -71,17 +71,39 @@ describe("parseNumberInput", () => {
 describe("drafts", () => {
   it("copies a stored option position into a draft and back without loss", () => {
     const row = draftFromPosition(optionPosition, "r1");
-    expect(row).toMatchObject({ key: "r1", quantity: "10", strike: "504", delta: "", implied_vol: "0.22", option_type: "put" });
+    expect(row).toMatchObject({
+      key: "r1",
+      quantity: "10",
+      strike: "504",
+      delta: "",
+      implied_vol: "0.22",
+      option_type: "put",
+    });
     const { holdings, rowKeys, localIssues } = buildHoldings([row]);
     expect(localIssues.size).toBe(0);
     expect(rowKeys).toEqual(["r1"]);
     expect(holdings).toEqual([
-      { symbol: "SPY 270319P00504000", instrument: "option", quantity: 10, underlying_symbol: "SPY", option_type: "put", strike: 504, expiry: "2027-03-19", multiplier: 100, implied_vol: 0.22, premium: 6.5 },
+      {
+        symbol: "SPY 270319P00504000",
+        instrument: "option",
+        quantity: 10,
+        underlying_symbol: "SPY",
+        option_type: "put",
+        strike: 504,
+        expiry: "2027-03-19",
+        multiplier: 100,
+        implied_vol: 0.22,
+        premium: 6.5,
+      },
     ]);
   });
 
   it("leaves blank rows out, upper-cases tickers and drops stale option fields from a stock", () => {
-    const rows = [draft("a", { symbol: " aapl ", quantity: "100" }), blankDraft("b"), draft("c", { symbol: "msft", instrument: "stock", quantity: "-5", strike: "100", option_type: "call" })];
+    const rows = [
+      draft("a", { symbol: " aapl ", quantity: "100" }),
+      blankDraft("b"),
+      draft("c", { symbol: "msft", instrument: "stock", quantity: "-5", strike: "100", option_type: "call" }),
+    ];
     expect(isBlankDraft(rows[1]!)).toBe(true);
     const { holdings, rowKeys } = buildHoldings(rows);
     expect(rowKeys).toEqual(["a", "c"]);
@@ -92,11 +114,17 @@ describe("drafts", () => {
   });
 
   it("keeps a private holding's label as typed", () => {
-    expect(buildHoldings([draft("p", { symbol: "Private Co. LP", instrument: "private", quantity: "1" })]).holdings[0]!.symbol).toBe("Private Co. LP");
+    expect(
+      buildHoldings([draft("p", { symbol: "Private Co. LP", instrument: "private", quantity: "1" })]).holdings[0]!
+        .symbol,
+    ).toBe("Private Co. LP");
   });
 
   it("leaves out a row whose number cannot be read, naming the field, and keeps the others", () => {
-    const { holdings, rowKeys, localIssues } = buildHoldings([draft("a", { symbol: "AAPL", quantity: "10x" }), draft("b", { symbol: "SPY", quantity: "3" })]);
+    const { holdings, rowKeys, localIssues } = buildHoldings([
+      draft("a", { symbol: "AAPL", quantity: "10x" }),
+      draft("b", { symbol: "SPY", quantity: "3" }),
+    ]);
     expect(rowKeys).toEqual(["b"]);
     expect(holdings).toHaveLength(1);
     expect(localIssues.get("a")).toEqual([{ path: "quantity", message: 'quantity must be a number, got "10x"' }]);
@@ -148,7 +176,10 @@ describe("holdingNotes", () => {
     const notes = holdingNotes(
       {
         symbols_missing: [{ symbol: "NEWCO", reason: "no_price", position_ids: ["what-if-2"] }],
-        positions_excluded: [{ position_id: "what-if-2", symbol: "NEWCO", reason: "no_price", detail: "" }, { position_id: "demo-position-1", symbol: "X", reason: "no_price", detail: "" }],
+        positions_excluded: [
+          { position_id: "what-if-2", symbol: "NEWCO", reason: "no_price", detail: "" },
+          { position_id: "demo-position-1", symbol: "X", reason: "no_price", detail: "" },
+        ],
       },
       ["a", "b"],
     );
@@ -166,25 +197,62 @@ describe("exposureComparison", () => {
   it("follows the factors' display order, with original, what-if and change from the comparison", () => {
     const rows = exposureComparison(
       {
-        what_if: { exposures: [{ factor_key: "size", exposure: -0.1, exposure_dollar: -100, coverage: 1 }, { factor_key: "market_beta", exposure: 0.9, exposure_dollar: 900, coverage: 0.95 }] },
-        original: { exposures: [{ factor_key: "size", exposure: null, exposure_dollar: null, coverage: 0 }, { factor_key: "market_beta", exposure: 0.8, exposure_dollar: 800, coverage: 1 }] },
+        what_if: {
+          exposures: [
+            { factor_key: "size", exposure: -0.1, exposure_dollar: -100, coverage: 1 },
+            { factor_key: "market_beta", exposure: 0.9, exposure_dollar: 900, coverage: 0.95 },
+          ],
+        },
+        original: {
+          exposures: [
+            { factor_key: "size", exposure: null, exposure_dollar: null, coverage: 0 },
+            { factor_key: "market_beta", exposure: 0.8, exposure_dollar: 800, coverage: 1 },
+          ],
+        },
         comparison: {
           factors: [
-            { factor_key: "market_beta", exposure: { original: 0.8, what_if: 0.9, change: 0.1 }, exposure_dollar: { original: 800, what_if: 900, change: 100 } },
-            { factor_key: "size", exposure: { original: null, what_if: -0.1, change: null }, exposure_dollar: { original: null, what_if: -100, change: null } },
+            {
+              factor_key: "market_beta",
+              exposure: { original: 0.8, what_if: 0.9, change: 0.1 },
+              exposure_dollar: { original: 800, what_if: 900, change: 100 },
+            },
+            {
+              factor_key: "size",
+              exposure: { original: null, what_if: -0.1, change: null },
+              exposure_dollar: { original: null, what_if: -100, change: null },
+            },
           ],
         },
       },
       factors,
     );
     expect(rows.map((row) => row.key)).toEqual(["market_beta", "size"]);
-    expect(rows[0]).toMatchObject({ name: "Market Beta", original: 0.8, whatIf: 0.9, change: 0.1, whatIfDollar: 900, coverage: 0.95 });
+    expect(rows[0]).toMatchObject({
+      name: "Market Beta",
+      original: 0.8,
+      whatIf: 0.9,
+      change: 0.1,
+      whatIfDollar: 900,
+      coverage: 0.95,
+    });
     // A factor the original had no exposure to: its change is unknown, not the what-if value.
     expect(rows[1]).toMatchObject({ original: null, whatIf: -0.1, change: null });
   });
 
   it("without an original portfolio leaves original and change empty, and keeps factors missing from the list", () => {
-    const rows = exposureComparison({ what_if: { exposures: [{ factor_key: "market_beta", exposure: 1, exposure_dollar: 5, coverage: 1 }, { factor_key: "extra", exposure: Number.NaN, exposure_dollar: null, coverage: null }] }, original: null, comparison: null }, factors);
+    const rows = exposureComparison(
+      {
+        what_if: {
+          exposures: [
+            { factor_key: "market_beta", exposure: 1, exposure_dollar: 5, coverage: 1 },
+            { factor_key: "extra", exposure: Number.NaN, exposure_dollar: null, coverage: null },
+          ],
+        },
+        original: null,
+        comparison: null,
+      },
+      factors,
+    );
     expect(rows.map((row) => row.key)).toEqual(["market_beta", "extra"]);
     expect(rows[0]).toMatchObject({ original: null, whatIf: 1, change: null });
     expect(rows[1]).toMatchObject({ name: "extra", whatIf: null });

@@ -30,7 +30,8 @@ function expectSameTables(actual: UniverseBetas, expected: UniverseBetas): void 
     const rSquared = expected.rSquared[i]!;
     const where = `${expected.calculationDate} ${expected.symbols[Math.floor(i / expected.factorCount)]} ${expected.factors[i % expected.factorCount]!.spec.key}`;
     if (Number.isNaN(beta)) expect(actual.rawBeta[i], where).toBeNaN();
-    else expect(closeTo(actual.rawBeta[i]!, beta, tolerance, 1), `${where}: ${actual.rawBeta[i]} vs ${beta}`).toBe(true);
+    else
+      expect(closeTo(actual.rawBeta[i]!, beta, tolerance, 1), `${where}: ${actual.rawBeta[i]} vs ${beta}`).toBe(true);
     if (Number.isNaN(rSquared)) expect(actual.rSquared[i], where).toBeNaN();
     else expect(Math.abs(actual.rSquared[i]! - rSquared), where).toBeLessThanOrEqual(tolerance);
   }
@@ -39,7 +40,9 @@ function expectSameTables(actual: UniverseBetas, expected: UniverseBetas): void 
 function expectBackfillEqualsSingleDates(input: FactorEngineInput, dates: readonly string[], exactEvery?: number) {
   const backfill = computeBackfill(input, dates, exactEvery === undefined ? {} : { exactEvery });
   expect(backfill.calculationDates).toEqual([...new Set(dates)].sort());
-  backfill.results.forEach((table, j) => expectSameTables(table, computeUniverseBetas(input, backfill.calculationDates[j]!)));
+  backfill.results.forEach((table, j) =>
+    expectSameTables(table, computeUniverseBetas(input, backfill.calculationDates[j]!)),
+  );
   return backfill;
 }
 
@@ -83,7 +86,13 @@ describe("backfill", () => {
   it("takes dates in any order, de-duplicates them, and streams them in ascending order", () => {
     const universe = generateUniverse({ seed: 2, equities: 4, days: 120 });
     const input = engineInput(universe, scaledFactorSpecs(90, 45, 20));
-    const dates = [universe.calendar[110]!, universe.calendar[100]!, universe.calendar[119]!, universe.calendar[100]!, "2024-06-01"];
+    const dates = [
+      universe.calendar[110]!,
+      universe.calendar[100]!,
+      universe.calendar[119]!,
+      universe.calendar[100]!,
+      "2024-06-01",
+    ];
     const streamed: UniverseBetas[] = [];
     const result = computeBackfill(input, dates, { onDate: (betas) => streamed.push(betas) });
     expect(result.results).toEqual([]);

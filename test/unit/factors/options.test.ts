@@ -58,13 +58,17 @@ describe("normalCdf (Cody)", () => {
 
   it("is monotone and symmetric (Φ(x) + Φ(−x) = 1) for any finite x", () => {
     fc.assert(
-      fc.property(fc.double({ min: -50, max: 50, noNaN: true }), fc.double({ min: 0, max: 5, noNaN: true }), (x, step) => {
-        const a = normalCdf(x);
-        expect(a).toBeGreaterThanOrEqual(0);
-        expect(a).toBeLessThanOrEqual(1);
-        expect(normalCdf(x + step)).toBeGreaterThanOrEqual(a);
-        expect(Math.abs(a + normalCdf(-x) - 1)).toBeLessThanOrEqual(2.3e-16);
-      }),
+      fc.property(
+        fc.double({ min: -50, max: 50, noNaN: true }),
+        fc.double({ min: 0, max: 5, noNaN: true }),
+        (x, step) => {
+          const a = normalCdf(x);
+          expect(a).toBeGreaterThanOrEqual(0);
+          expect(a).toBeLessThanOrEqual(1);
+          expect(normalCdf(x + step)).toBeGreaterThanOrEqual(a);
+          expect(Math.abs(a + normalCdf(-x) - 1)).toBeLessThanOrEqual(2.3e-16);
+        },
+      ),
     );
   });
 });
@@ -72,12 +76,60 @@ describe("normalCdf (Cody)", () => {
 describe("blackScholesDelta", () => {
   // d1 and N(d1) from mpmath at 50 digits for the same binary inputs.
   const cases = [
-    { spot: 100, strike: 100, years: 1, volatility: 0.2, riskFreeRate: 0.05, d1: 0.35000000000000001, call: 0.636830651175619 },
-    { spot: 42, strike: 40, years: 0.5, volatility: 0.2, riskFreeRate: 0.1, d1: 0.76926262810603137, call: 0.77913129094266894 },
-    { spot: 50, strike: 60, years: 30 / 365, volatility: 0.45, riskFreeRate: 0.04, d1: -1.3232358527351362, call: 0.09287847825944145 },
-    { spot: 200, strike: 150, years: 2, volatility: 0.35, riskFreeRate: 0.03, d1: 0.94991123377999686, call: 0.82892132087854506 },
-    { spot: 100, strike: 100, years: 1 / 365, volatility: 0.2, riskFreeRate: 0.04, d1: 0.015702717677706411, call: 0.5062642205640644 },
-    { spot: 10, strike: 1000, years: 0.25, volatility: 0.5, riskFreeRate: 0.04, d1: -18.255680743952365, call: 9.3236019998550335e-75 },
+    {
+      spot: 100,
+      strike: 100,
+      years: 1,
+      volatility: 0.2,
+      riskFreeRate: 0.05,
+      d1: 0.35000000000000001,
+      call: 0.636830651175619,
+    },
+    {
+      spot: 42,
+      strike: 40,
+      years: 0.5,
+      volatility: 0.2,
+      riskFreeRate: 0.1,
+      d1: 0.76926262810603137,
+      call: 0.77913129094266894,
+    },
+    {
+      spot: 50,
+      strike: 60,
+      years: 30 / 365,
+      volatility: 0.45,
+      riskFreeRate: 0.04,
+      d1: -1.3232358527351362,
+      call: 0.09287847825944145,
+    },
+    {
+      spot: 200,
+      strike: 150,
+      years: 2,
+      volatility: 0.35,
+      riskFreeRate: 0.03,
+      d1: 0.94991123377999686,
+      call: 0.82892132087854506,
+    },
+    {
+      spot: 100,
+      strike: 100,
+      years: 1 / 365,
+      volatility: 0.2,
+      riskFreeRate: 0.04,
+      d1: 0.015702717677706411,
+      call: 0.5062642205640644,
+    },
+    {
+      spot: 10,
+      strike: 1000,
+      years: 0.25,
+      volatility: 0.5,
+      riskFreeRate: 0.04,
+      d1: -18.255680743952365,
+      call: 9.3236019998550335e-75,
+    },
   ];
 
   it("matches textbook and reference values to 1e-12 (call N(d1), put N(d1) − 1)", () => {
@@ -107,11 +159,20 @@ describe("blackScholesDelta", () => {
     const discountedStrike = 100 * Math.exp(-0.05);
     expect(zeroVol(discountedStrike + 0.01)).toBe(1);
     expect(zeroVol(discountedStrike - 0.01)).toBe(0);
-    expect(blackScholesDelta({ optionType: "put", spot: 100, strike: 100, years: 0, volatility: 0, riskFreeRate: 0 })).toBe(-0.5);
+    expect(
+      blackScholesDelta({ optionType: "put", spot: 100, strike: 100, years: 0, volatility: 0, riskFreeRate: 0 }),
+    ).toBe(-0.5);
   });
 
   it("rejects invalid inputs instead of returning NaN", () => {
-    const valid = { optionType: "call" as const, spot: 100, strike: 100, years: 1, volatility: 0.2, riskFreeRate: 0.04 };
+    const valid = {
+      optionType: "call" as const,
+      spot: 100,
+      strike: 100,
+      years: 1,
+      volatility: 0.2,
+      riskFreeRate: 0.04,
+    };
     expect(() => blackScholesDelta({ ...valid, spot: 0 })).toThrow(RangeError);
     expect(() => blackScholesDelta({ ...valid, strike: -1 })).toThrow(RangeError);
     expect(() => blackScholesDelta({ ...valid, years: -0.01 })).toThrow(RangeError);

@@ -12,7 +12,9 @@ const SYMBOLS = ["S0", "S1", "S2", "S3", "S4", "S5"];
 // Amounts below 1e-6 are 0: subnormal cash or quantities only test the floating-point unit.
 const money = (min: number, max: number) =>
   fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).map((x) => (Math.abs(x) < 1e-6 ? 0 : x));
-const date = fc.integer({ min: -30, max: 900 }).map((offset) => new Date(Date.parse(`${DATE}T00:00:00Z`) + offset * 86_400_000).toISOString().slice(0, 10));
+const date = fc
+  .integer({ min: -30, max: 900 })
+  .map((offset) => new Date(Date.parse(`${DATE}T00:00:00Z`) + offset * 86_400_000).toISOString().slice(0, 10));
 
 type Holding = Omit<HoldingInput, "id">;
 
@@ -54,12 +56,22 @@ const option: fc.Arbitrary<Holding> = fc
 
 const holdingsList = (prefix: string) =>
   fc
-    .array(fc.oneof({ arbitrary: stockLike, weight: 4 }, { arbitrary: option, weight: 2 }, { arbitrary: privateHolding, weight: 1 }), { maxLength: 10 })
+    .array(
+      fc.oneof(
+        { arbitrary: stockLike, weight: 4 },
+        { arbitrary: option, weight: 2 },
+        { arbitrary: privateHolding, weight: 1 },
+      ),
+      { maxLength: 10 },
+    )
     .map((list): HoldingInput[] => list.map((h, i) => ({ ...h, id: `${prefix}${i}` })));
 
 const closes = fc
   .tuple(...SYMBOLS.map(() => fc.option(money(0.01, 5_000), { nil: undefined, freq: 6 })))
-  .map((values) => new Map(SYMBOLS.flatMap((s, i) => (values[i] === undefined ? [] : [[s, values[i]] as [string, number]]))));
+  .map(
+    (values) =>
+      new Map(SYMBOLS.flatMap((s, i) => (values[i] === undefined ? [] : [[s, values[i]] as [string, number]]))),
+  );
 
 const betaEntry = (key: string): fc.Arbitrary<SymbolFactorBeta | undefined> =>
   fc.oneof(
@@ -68,13 +80,22 @@ const betaEntry = (key: string): fc.Arbitrary<SymbolFactorBeta | undefined> =>
     { arbitrary: fc.constant(undefined), weight: 1 },
   );
 
-const symbolBetas = fc.tuple(...PROPERTY_FACTORS.map((f) => betaEntry(f.key))).map((entries) =>
-  Object.fromEntries(PROPERTY_FACTORS.flatMap((f, i) => (entries[i] === undefined ? [] : [[f.key, entries[i]]]))),
-);
+const symbolBetas = fc
+  .tuple(...PROPERTY_FACTORS.map((f) => betaEntry(f.key)))
+  .map((entries) =>
+    Object.fromEntries(PROPERTY_FACTORS.flatMap((f, i) => (entries[i] === undefined ? [] : [[f.key, entries[i]]]))),
+  );
 
 const betas: fc.Arbitrary<BetaTable> = fc
   .tuple(...SYMBOLS.map(() => fc.option(symbolBetas, { nil: undefined, freq: 8 })))
-  .map((records) => new Map(SYMBOLS.flatMap((s, i) => (records[i] === undefined ? [] : [[s, records[i]] as [string, Record<string, SymbolFactorBeta>]]))));
+  .map(
+    (records) =>
+      new Map(
+        SYMBOLS.flatMap((s, i) =>
+          records[i] === undefined ? [] : [[s, records[i]] as [string, Record<string, SymbolFactorBeta>]],
+        ),
+      ),
+  );
 
 /** A market (closes and betas) and a portfolio on it. */
 export const aggregationInput = (prefix = "p"): fc.Arbitrary<AggregationInput> =>

@@ -16,7 +16,8 @@ const scaled = (input: AggregationInput, c: number): AggregationInput => ({
 const premiums = (a: PortfolioAggregation) => a.positions.reduce((s, p) => s + Math.abs(p.premiumValue ?? 0), 0);
 
 /** Equity that is not a near-total cancellation of its parts (else weights are ill-conditioned). */
-const wellConditioned = (a: PortfolioAggregation) => Math.abs(a.equity) > 1e-6 * (Math.abs(a.cash) + a.gross + premiums(a));
+const wellConditioned = (a: PortfolioAggregation) =>
+  Math.abs(a.equity) > 1e-6 * (Math.abs(a.cash) + a.gross + premiums(a));
 
 describe("aggregation properties", () => {
   it("scaling every quantity and the cash by a power of 2 scales dollars exactly and leaves exposures unchanged", () => {
@@ -49,9 +50,15 @@ describe("aggregation properties", () => {
         big.exposures.forEach((e, i) => {
           const b = base.exposures[i]!;
           if (b.exposureDollar === null) expect(e.exposureDollar).toBeNull();
-          else expect(Math.abs((e.exposureDollar ?? Number.NaN) - b.exposureDollar * c)).toBeLessThanOrEqual(1e-12 * dollarScale + 1e-300);
+          else
+            expect(Math.abs((e.exposureDollar ?? Number.NaN) - b.exposureDollar * c)).toBeLessThanOrEqual(
+              1e-12 * dollarScale + 1e-300,
+            );
           if (b.exposure === null) expect(e.exposure).toBeNull();
-          else expect(close(e.exposure ?? Number.NaN, b.exposure, 1e-9, (5 * base.gross) / Math.abs(base.equity))).toBe(true);
+          else
+            expect(close(e.exposure ?? Number.NaN, b.exposure, 1e-9, (5 * base.gross) / Math.abs(base.equity))).toBe(
+              true,
+            );
           if (b.coverage !== null) expect(close(e.coverage ?? Number.NaN, b.coverage, 1e-12, 1)).toBe(true);
         });
       }),
@@ -112,17 +119,26 @@ describe("drill-down properties", () => {
         const drill = factorDrillDown(input, key);
         const scale = drill.rows.reduce((s, r) => s + Math.abs(r.contributionDollar), 0);
         if (drill.exposure.exposureDollar === null) expect(drill.totals.contributionDollar).toBeNull();
-        else expect(Math.abs((drill.totals.contributionDollar ?? Number.NaN) - drill.exposure.exposureDollar)).toBeLessThanOrEqual(1e-12 * scale);
+        else
+          expect(
+            Math.abs((drill.totals.contributionDollar ?? Number.NaN) - drill.exposure.exposureDollar),
+          ).toBeLessThanOrEqual(1e-12 * scale);
         if (drill.exposure.exposure === null) expect(drill.totals.contribution).toBeNull();
         else {
           const weightScale = drill.rows.reduce((s, r) => s + Math.abs(r.contribution ?? 0), 0);
-          expect(Math.abs((drill.totals.contribution ?? Number.NaN) - drill.exposure.exposure)).toBeLessThanOrEqual(1e-12 * weightScale);
+          expect(Math.abs((drill.totals.contribution ?? Number.NaN) - drill.exposure.exposure)).toBeLessThanOrEqual(
+            1e-12 * weightScale,
+          );
         }
         for (let i = 1; i < drill.rows.length; i++) {
-          expect(Math.abs(drill.rows[i - 1]!.contributionDollar)).toBeGreaterThanOrEqual(Math.abs(drill.rows[i]!.contributionDollar));
+          expect(Math.abs(drill.rows[i - 1]!.contributionDollar)).toBeGreaterThanOrEqual(
+            Math.abs(drill.rows[i]!.contributionDollar),
+          );
         }
         const listed = [...drill.rows, ...drill.missing].flatMap((r) => r.positionIds).sort();
-        const held = aggregatePortfolio(input).positions.map((p) => p.positionId).sort();
+        const held = aggregatePortfolio(input)
+          .positions.map((p) => p.positionId)
+          .sort();
         expect(listed).toEqual(held);
         expect(drill.rows.reduce((n, r) => n + r.positionIds.length, 0)).toBe(drill.exposure.positionsUsed);
       }),

@@ -14,7 +14,13 @@ import {
   type SyntheticInstrument,
 } from "../../../worker/market-data/synthetic.ts";
 
-const market = generateSyntheticMarket({ seed: 5, equities: 30, startDate: "2023-01-02", endDate: "2025-06-30", gaps: false });
+const market = generateSyntheticMarket({
+  seed: 5,
+  equities: 30,
+  startDate: "2023-01-02",
+  endDate: "2025-06-30",
+  gaps: false,
+});
 const calculationDate = market.calendar.at(-1)!;
 const { input } = buildFactorEngineInput(
   market.prices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close })),
@@ -40,12 +46,17 @@ function standardError(factor: FactorSpec, instrument: SyntheticInstrument, n: n
     const b = ridgeSpecs.map((f) => implied[f.key]!);
     const explained = b.reduce((sum, bi, i) => sum + bi * b.reduce((inner, bj, j) => inner + sigma[i]![j]! * bj, 0), 0);
     const k = ridgeSpecs.indexOf(factor);
-    const inverseColumn = solveLinearSystem(sigma, ridgeInputs.map((_, i) => (i === k ? 1 : 0)));
+    const inverseColumn = solveLinearSystem(
+      sigma,
+      ridgeInputs.map((_, i) => (i === k ? 1 : 0)),
+    );
     return Math.sqrt(((varY - explained) * inverseColumn[k]!) / n);
   }
   const varX =
     factor.method === "spread"
-      ? cov(factor.longSymbol!, factor.longSymbol!) + cov(factor.shortSymbol!, factor.shortSymbol!) - 2 * cov(factor.longSymbol!, factor.shortSymbol!)
+      ? cov(factor.longSymbol!, factor.longSymbol!) +
+        cov(factor.shortSymbol!, factor.shortSymbol!) -
+        2 * cov(factor.longSymbol!, factor.shortSymbol!)
       : cov(factor.inputSymbol!, factor.inputSymbol!);
   const beta = implied[factor.key]!;
   return Math.sqrt((varY - beta * beta * varX) / (n * varX));
@@ -71,11 +82,15 @@ function compareAll(): { comparisons: Comparison[]; missing: string[] } {
         return;
       }
       // A full, gap-free history: anything but `ok` would be a wrong flag.
-      if (estimate.qualityFlag !== "ok") missing.push(`${instrument.symbol} ${factor.key}: flagged ${estimate.qualityFlag}`);
+      if (estimate.qualityFlag !== "ok")
+        missing.push(`${instrument.symbol} ${factor.key}: flagged ${estimate.qualityFlag}`);
       // The ridge targets include the shrinkage α implies at this many observations.
-      const options = factor.method === "ridge" ? { ridgeAlpha: factor.ridgeAlpha!, observations: estimate.observations } : {};
+      const options =
+        factor.method === "ridge" ? { ridgeAlpha: factor.ridgeAlpha!, observations: estimate.observations } : {};
       const target = impliedFactorBetas(instrument, market, defaultFactors, options)[factor.key]!;
-      const otherTarget = impliedFactorBetas(equities[(i + 1) % equities.length]!, market, defaultFactors, options)[factor.key]!;
+      const otherTarget = impliedFactorBetas(equities[(i + 1) % equities.length]!, market, defaultFactors, options)[
+        factor.key
+      ]!;
       const se = standardError(factor, instrument, estimate.observations);
       comparisons.push({
         label: `${instrument.symbol} ${factor.key}: ${estimate.rawBeta.toFixed(4)} vs ${target.toFixed(4)} (SE ${se.toFixed(4)})`,

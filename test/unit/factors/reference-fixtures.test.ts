@@ -23,7 +23,12 @@ interface RidgeCase {
   alpha: number;
   columns: number[][];
   y: number[];
-  expected: { coefficients: (number | null)[]; standardizedCoefficients: (number | null)[]; intercept: number; rSquared: number | null };
+  expected: {
+    coefficients: (number | null)[];
+    standardizedCoefficients: (number | null)[];
+    intercept: number;
+    rSquared: number | null;
+  };
 }
 interface OlsExpectation {
   slope: number | null;
@@ -147,7 +152,12 @@ describe("reference fixtures", () => {
           continue;
         }
         expectAgreement(fit.coefficients[k]!, expected, scale, `coefficient ${k}`);
-        expectAgreement(fit.standardizedCoefficients[k]!, ridgeCase.expected.standardizedCoefficients[k]!, standardizedScale, `coef_ ${k}`);
+        expectAgreement(
+          fit.standardizedCoefficients[k]!,
+          ridgeCase.expected.standardizedCoefficients[k]!,
+          standardizedScale,
+          `coef_ ${k}`,
+        );
       }
       // The intercept ȳ − Σ beta_k·mean_k inherits the coefficients' error times the means.
       const interceptScale = Math.max(
@@ -163,7 +173,9 @@ describe("reference fixtures", () => {
     const scale = Math.abs(olsCase.expected.slope ?? 0);
 
     it("matches statsmodels through the engine", () => {
-      const betas = engineBetas({ Y: olsCase.y, X: olsCase.x }, [spec({ id: 1, key: "market_beta", method: "ols", inputSymbol: "X" })]);
+      const betas = engineBetas({ Y: olsCase.y, X: olsCase.x }, [
+        spec({ id: 1, key: "market_beta", method: "ols", inputSymbol: "X" }),
+      ]);
       const beta = betas.market_beta!;
       if (olsCase.expected.slope === null) {
         expect(beta.status).toBe("missing");
@@ -185,7 +197,10 @@ describe("reference fixtures", () => {
         return;
       }
       expectAgreement(fit.slope!, olsCase.expected.slope, scale, "slope");
-      const interceptScale = Math.max(Math.abs(olsCase.expected.intercept!), Math.abs(olsCase.expected.slope * mean(olsCase.x)));
+      const interceptScale = Math.max(
+        Math.abs(olsCase.expected.intercept!),
+        Math.abs(olsCase.expected.slope * mean(olsCase.x)),
+      );
       expectAgreement(fit.intercept!, olsCase.expected.intercept!, interceptScale, "intercept");
       expectRSquared(fit.rSquared, olsCase.expected.rSquared, "R²");
     });
@@ -193,10 +208,9 @@ describe("reference fixtures", () => {
 
   describe.each(fixtures.spread.map((c) => [c.name, c] as const))("spread %s", (_, spreadCase) => {
     it("matches statsmodels on long − short through the engine", () => {
-      const betas = engineBetas(
-        { Y: spreadCase.y, LONG: spreadCase.long, SHORT: spreadCase.short },
-        [spec({ id: 1, key: "long_short", method: "spread", longSymbol: "LONG", shortSymbol: "SHORT" })],
-      );
+      const betas = engineBetas({ Y: spreadCase.y, LONG: spreadCase.long, SHORT: spreadCase.short }, [
+        spec({ id: 1, key: "long_short", method: "spread", longSymbol: "LONG", shortSymbol: "SHORT" }),
+      ]);
       const beta = betas.long_short!;
       expect(beta.status).toBe("estimated");
       if (beta.status !== "estimated") return;

@@ -29,7 +29,9 @@ function sample(seed: number, n: number, p: number, noise = 0.01) {
   const loadings = Array.from({ length: p }, (_, k) => 0.5 + 0.1 * k);
   const columns = loadings.map((loading, k) => common.map((c) => loading * c + (0.004 + 0.001 * k) * normal()));
   const betas = Array.from({ length: p }, (_, k) => ((k % 3) - 1) * 0.4 + 0.1);
-  const y = common.map((_, i) => 0.0002 + columns.reduce((sum, column, k) => sum + betas[k]! * column[i]!, 0) + noise * normal());
+  const y = common.map(
+    (_, i) => 0.0002 + columns.reduce((sum, column, k) => sum + betas[k]! * column[i]!, 0) + noise * normal(),
+  );
   return { columns, y, betas };
 }
 
@@ -72,12 +74,23 @@ describe("ridge regression identities", () => {
           const j = pick % p;
           const { columns, y } = sample(seed, n, p);
           const base = fitStandardizedRidge(columns, y, 1);
-          const scaled = fitStandardizedRidge(columns.map((column, k) => (k === j ? column.map((x) => c * x) : column)), y, 1);
+          const scaled = fitStandardizedRidge(
+            columns.map((column, k) => (k === j ? column.map((x) => c * x) : column)),
+            y,
+            1,
+          );
           // Standardization makes z_j invariant up to sign, so only rounding (a few ε times the
           // condition of ZᵀZ + αI ≤ 1 + n·p) separates the two: 1e-9 is ample.
           for (let k = 0; k < p; k++) {
             const expected = k === j ? base.coefficients[k]! / c : base.coefficients[k]!;
-            expect(closeTo(scaled.coefficients[k]!, expected, 1e-9, 1e-9 * Math.abs(base.coefficients[k]! / (k === j ? c : 1)) + 1e-300)).toBe(true);
+            expect(
+              closeTo(
+                scaled.coefficients[k]!,
+                expected,
+                1e-9,
+                1e-9 * Math.abs(base.coefficients[k]! / (k === j ? c : 1)) + 1e-300,
+              ),
+            ).toBe(true);
           }
           expect(closeTo(scaled.rSquared!, base.rSquared!, 1e-9, 1)).toBe(true);
         },
@@ -92,12 +105,17 @@ describe("ridge regression identities", () => {
         const fit = fitStandardizedRidge(columns, y, alpha);
         const z = columns.map((column) => standardize(column).standardized);
         const yMean = mean(y);
-        const residual = y.map((value, i) => value - yMean - z.reduce((sum, column, k) => sum + column[i]! * fit.standardizedCoefficients[k]!, 0));
+        const residual = y.map(
+          (value, i) =>
+            value - yMean - z.reduce((sum, column, k) => sum + column[i]! * fit.standardizedCoefficients[k]!, 0),
+        );
         const residualNorm = Math.sqrt(residual.reduce((sum, value) => sum + value * value, 0));
         for (let k = 0; k < p; k++) {
           const gradient = z[k]!.reduce((sum, value, i) => sum + value * residual[i]!, 0);
           // Both sides are O(‖z_k‖·‖residual‖) = O(√n·‖residual‖); rounding is ε times that.
-          expect(Math.abs(gradient - alpha * fit.standardizedCoefficients[k]!)).toBeLessThan(1e-10 * Math.sqrt(n) * residualNorm);
+          expect(Math.abs(gradient - alpha * fit.standardizedCoefficients[k]!)).toBeLessThan(
+            1e-10 * Math.sqrt(n) * residualNorm,
+          );
         }
       }),
     );
@@ -129,7 +147,9 @@ describe("univariate OLS identities", () => {
         const scaleX = Math.sqrt(x.reduce((sum, value) => sum + value * value, 0));
         // Exact zeros in exact arithmetic; rounding leaves ε·n-sized multiples of the norms.
         expect(Math.abs(residuals.reduce((sum, value) => sum + value, 0))).toBeLessThan(1e-12 * n * scaleY);
-        expect(Math.abs(residuals.reduce((sum, value, i) => sum + value * x[i]!, 0))).toBeLessThan(1e-12 * n * scaleX * scaleY);
+        expect(Math.abs(residuals.reduce((sum, value, i) => sum + value * x[i]!, 0))).toBeLessThan(
+          1e-12 * n * scaleX * scaleY,
+        );
       }),
     );
   });
@@ -145,10 +165,50 @@ describe("univariate OLS identities", () => {
           const x = columns[0]!;
           const base = fitUnivariateOls(x, y);
           // Shifting by up to 0.05 (5σ) costs ≈ (shift/σ)² ε of the centred sums: 1e-10 is ample.
-          expect(closeTo(fitUnivariateOls(x.map((v) => c * v), y).slope!, base.slope! / c, 1e-10, 0)).toBe(true);
-          expect(closeTo(fitUnivariateOls(x.map((v) => v + shift), y).slope!, base.slope!, 1e-10, 1)).toBe(true);
-          expect(closeTo(fitUnivariateOls(x, y.map((v) => v + shift)).slope!, base.slope!, 1e-10, 1)).toBe(true);
-          expect(closeTo(fitUnivariateOls(x.map((v) => -v), y).rSquared!, base.rSquared!, 1e-12, 1)).toBe(true);
+          expect(
+            closeTo(
+              fitUnivariateOls(
+                x.map((v) => c * v),
+                y,
+              ).slope!,
+              base.slope! / c,
+              1e-10,
+              0,
+            ),
+          ).toBe(true);
+          expect(
+            closeTo(
+              fitUnivariateOls(
+                x.map((v) => v + shift),
+                y,
+              ).slope!,
+              base.slope!,
+              1e-10,
+              1,
+            ),
+          ).toBe(true);
+          expect(
+            closeTo(
+              fitUnivariateOls(
+                x,
+                y.map((v) => v + shift),
+              ).slope!,
+              base.slope!,
+              1e-10,
+              1,
+            ),
+          ).toBe(true);
+          expect(
+            closeTo(
+              fitUnivariateOls(
+                x.map((v) => -v),
+                y,
+              ).rSquared!,
+              base.rSquared!,
+              1e-12,
+              1,
+            ),
+          ).toBe(true);
         },
       ),
     );
@@ -193,7 +253,9 @@ describe("recovery of known betas", () => {
         const sigma = 0.012;
         const { columns, betas } = sample(seed, n, p, 0);
         const normal = createNormal(createRandom(seed + 7));
-        const noiseFree = columns[0]!.map((_, i) => 0.0002 + columns.reduce((sum, column, k) => sum + betas[k]! * column[i]!, 0));
+        const noiseFree = columns[0]!.map(
+          (_, i) => 0.0002 + columns.reduce((sum, column, k) => sum + betas[k]! * column[i]!, 0),
+        );
         const y = noiseFree.map((value) => value + sigma * normal());
         const fit = fitStandardizedRidge(columns, y, 1);
         const exact = fitStandardizedRidge(columns, noiseFree, 1);
@@ -203,7 +265,10 @@ describe("recovery of known betas", () => {
           const m = mean(column);
           return column.map((value) => value - m);
         });
-        const ols = leastSquares(centred, y.map((value) => value - mean(y)));
+        const ols = leastSquares(
+          centred,
+          y.map((value) => value - mean(y)),
+        );
         for (let k = 0; k < p; k++) {
           const standardError = sigma * Math.sqrt(ols.inverseGramDiagonal[k]!);
           expect(Math.abs(fit.coefficients[k]! - exact.coefficients[k]!)).toBeLessThan(5 * standardError);
@@ -211,11 +276,16 @@ describe("recovery of known betas", () => {
         // The noise-free fit is ridge's shrinkage of the true betas: the augmented least squares
         // [Z; √α·I] b = [y − ȳ; 0], solved by QR, independently of the engine.
         const z = columns.map((column) => standardize(column));
-        const augmented = z.map((s, k) => [...s.standardized, ...Array.from({ length: p }, (_, j) => (j === k ? 1 : 0))]);
+        const augmented = z.map((s, k) => [
+          ...s.standardized,
+          ...Array.from({ length: p }, (_, j) => (j === k ? 1 : 0)),
+        ]);
         const target = [...noiseFree.map((value) => value - mean(noiseFree)), ...new Array<number>(p).fill(0)];
         const reference = leastSquares(augmented, target);
         for (let k = 0; k < p; k++) {
-          expect(closeTo(exact.coefficients[k]!, reference.coefficients[k]! / z[k]!.scale, 1e-8, Math.abs(betas[k]!) + 1e-3)).toBe(true);
+          expect(
+            closeTo(exact.coefficients[k]!, reference.coefficients[k]! / z[k]!.scale, 1e-8, Math.abs(betas[k]!) + 1e-3),
+          ).toBe(true);
         }
       }),
       { seed: 12, numRuns: 100 },
@@ -309,7 +379,12 @@ describe("downdating the regressor side to a subset of the dates", () => {
     summarizeRegressors(summary, columns, dates, count);
     const deviations = new Float64Array(count);
     const sums = createResponseSums();
-    shiftResponse(Float64Array.from(dates, (t) => y[t]!), count, deviations, sums);
+    shiftResponse(
+      Float64Array.from(dates, (t) => y[t]!),
+      count,
+      deviations,
+      sums,
+    );
     const moments = createResponseMoments(columns.length);
     accumulateResponse(summary, deviations, sums, new Float64Array(columns.length), moments);
     const fit = createFitResult(columns.length);
@@ -322,7 +397,12 @@ describe("downdating the regressor side to a subset of the dates", () => {
     const n = y.length;
     const p = columns.length;
     const plan = createRegressorSummary(p, alpha, n);
-    summarizeRegressors(plan, columns, Int32Array.from({ length: n }, (_, i) => i), n);
+    summarizeRegressors(
+      plan,
+      columns,
+      Int32Array.from({ length: n }, (_, i) => i),
+      n,
+    );
     const isMissing = new Uint8Array(n);
     for (const i of missing) isMissing[i] = 1;
     const shift = y[isMissing.indexOf(0)]!;
@@ -336,8 +416,23 @@ describe("downdating the regressor side to a subset of the dates", () => {
       sums.sumSquaredDeviation += deviations[i]! * deviations[i]!;
     }
     const products = Float64Array.from({ length: p }, (_, c) => dotProduct(plan.weights, c * n, deviations, 0, n));
-    const out = { summary: createRegressorSummary(p, alpha), moments: createResponseMoments(p), fit: createFitResult(p), solve: new Float64Array(2 * p) };
-    const trusted = fitDowndated(plan, Int32Array.from(missing), 0, missing.length, products, 0, sums, out, createDowndateScratch(p));
+    const out = {
+      summary: createRegressorSummary(p, alpha),
+      moments: createResponseMoments(p),
+      fit: createFitResult(p),
+      solve: new Float64Array(2 * p),
+    };
+    const trusted = fitDowndated(
+      plan,
+      Int32Array.from(missing),
+      0,
+      missing.length,
+      products,
+      0,
+      sums,
+      out,
+      createDowndateScratch(p),
+    );
     return trusted ? out.fit : null;
   }
 
@@ -352,7 +447,14 @@ describe("downdating the regressor side to a subset of the dates", () => {
           ridge: fc.boolean(),
           p: fc.integer({ min: 2, max: 6 }),
           missing: fc.constantFrom<Missing>("few", "many", "clustered"),
-          awkward: fc.constantFrom<Awkward>("none", "none", "calm subset", "offset mean", "outliers", "unrelated response"),
+          awkward: fc.constantFrom<Awkward>(
+            "none",
+            "none",
+            "calm subset",
+            "offset mean",
+            "outliers",
+            "unrelated response",
+          ),
         }),
         ({ seed, n, ridge, p, missing, awkward }) => {
           const testCase = makeCase(seed, n, ridge ? p : 1, ridge, missing, awkward);
@@ -361,7 +463,8 @@ describe("downdating the regressor side to a subset of the dates", () => {
           const actual = fitByDowndating(testCase);
           const key = `${ridge ? "ridge" : "ols"} ${awkward}`;
           tried.set(key, (tried.get(key) ?? 0) + 1);
-          if (awkward === "calm subset") expect(actual, "a regressor near-constant over S is never downdated").toBeNull();
+          if (awkward === "calm subset")
+            expect(actual, "a regressor near-constant over S is never downdated").toBeNull();
           if (actual === null) return;
           trusted.set(key, (trusted.get(key) ?? 0) + 1);
           expect(actual.responseConstant).toBe(expected.responseConstant);
@@ -369,7 +472,8 @@ describe("downdating the regressor side to a subset of the dates", () => {
             const where = `${key} ${missing} n=${n} column ${k}: ${actual.coefficients[k]} vs ${expected.coefficients[k]}`;
             expect(closeTo(actual.coefficients[k]!, expected.coefficients[k]!, 1e-12, 0), where).toBe(true);
           }
-          if (!Number.isNaN(expected.rSquared)) expect(closeTo(actual.rSquared, expected.rSquared, 1e-12, 0), `${key} R²`).toBe(true);
+          if (!Number.isNaN(expected.rSquared))
+            expect(closeTo(actual.rSquared, expected.rSquared, 1e-12, 0), `${key} R²`).toBe(true);
         },
       ),
       { numRuns: 400 },
@@ -382,7 +486,9 @@ describe("downdating the regressor side to a subset of the dates", () => {
     expect(olsTried).toBeGreaterThan(10);
     expect(trusted.get("ols none") ?? 0).toBeGreaterThan(0.7 * olsTried);
     expect(trusted.get("ols offset mean") ?? 0).toBeGreaterThan(0);
-    const ridgeTrusted = [...trusted].filter(([key]) => key.startsWith("ridge")).reduce((sum, [, count]) => sum + count, 0);
+    const ridgeTrusted = [...trusted]
+      .filter(([key]) => key.startsWith("ridge"))
+      .reduce((sum, [, count]) => sum + count, 0);
     expect(ridgeTrusted).toBeGreaterThan(0);
   });
 
@@ -395,7 +501,10 @@ describe("downdating the regressor side to a subset of the dates", () => {
       const actual = fitByDowndating(testCase);
       if (actual === null) continue;
       const expected = fitOnSubset(testCase);
-      largest = Math.max(largest, Math.abs(actual.coefficients[0]! - expected.coefficients[0]!) / Math.abs(expected.coefficients[0]!));
+      largest = Math.max(
+        largest,
+        Math.abs(actual.coefficients[0]! - expected.coefficients[0]!) / Math.abs(expected.coefficients[0]!),
+      );
     }
     expect(largest).toBeLessThan(tolerance);
   });

@@ -109,14 +109,20 @@ describe("returns", () => {
       { symbol: "AAA", date: dates[1]!, close: 11 },
       { symbol: "AAA", date: dates[2]!, close: 12, adjClose: 11 },
     ];
-    const sorted = buildReturnPanelFromPrices([...rows].sort((a, b) => (a.symbol + a.date).localeCompare(b.symbol + b.date)));
+    const sorted = buildReturnPanelFromPrices(
+      [...rows].sort((a, b) => (a.symbol + a.date).localeCompare(b.symbol + b.date)),
+    );
     const shuffled = buildReturnPanelFromPrices([...rows].reverse());
     expect(returnsOf(shuffled.panel, "AAA")).toEqual(returnsOf(sorted.panel, "AAA"));
     expect(returnsOf(shuffled.panel, "AAA")).toEqual([null, 11 / 10 - 1, 12 / 11 - 1, null, null]);
   });
 
   it("throw a typed error naming symbol and date for one date with two different prices", () => {
-    const rows: PriceRow[] = [...spyRows(), { symbol: "DUP", date: dates[1]!, close: 10 }, { symbol: "DUP", date: dates[1]!, close: 10.01 }];
+    const rows: PriceRow[] = [
+      ...spyRows(),
+      { symbol: "DUP", date: dates[1]!, close: 10 },
+      { symbol: "DUP", date: dates[1]!, close: 10.01 },
+    ];
     const attempt = () => buildReturnPanelFromPrices(rows);
     expect(attempt).toThrow(FactorEngineError);
     expect(attempt).toThrow(/DUP.*2025-01-07/);
@@ -127,7 +133,11 @@ describe("returns", () => {
     }
     // Same close, different adjusted close: also a conflict.
     expect(() =>
-      buildReturnPanelFromPrices([...spyRows(), { symbol: "DUP", date: dates[1]!, close: 10, adjClose: 9 }, { symbol: "DUP", date: dates[1]!, close: 10 }]),
+      buildReturnPanelFromPrices([
+        ...spyRows(),
+        { symbol: "DUP", date: dates[1]!, close: 10, adjClose: 9 },
+        { symbol: "DUP", date: dates[1]!, close: 10 },
+      ]),
     ).toThrow(FactorEngineError);
   });
 
@@ -140,17 +150,31 @@ describe("returns", () => {
     expect(panel.calendar).toEqual(dates);
     expect(returnsOf(panel, "SPY")).toEqual([null, 101 / 100 - 1, null, null, 104 / 103 - 1]);
     expect(returnsOf(panel, "AAA")).toEqual([null, 21 / 20 - 1, 22 / 21 - 1, 23 / 22 - 1, 24 / 23 - 1]);
-    expect(rejectedPrices).toContainEqual({ symbol: "AAA", date: "2025-01-11", reason: "off_calendar", detail: "no SPY close on 2025-01-11" });
-    expect(buildReturnPanelFromPrices([{ symbol: "QQQ", date: dates[0]!, close: 1 }], { marketSymbol: "QQQ" }).panel.calendar).toEqual([dates[0]]);
+    expect(rejectedPrices).toContainEqual({
+      symbol: "AAA",
+      date: "2025-01-11",
+      reason: "off_calendar",
+      detail: "no SPY close on 2025-01-11",
+    });
+    expect(
+      buildReturnPanelFromPrices([{ symbol: "QQQ", date: dates[0]!, close: 1 }], { marketSymbol: "QQQ" }).panel
+        .calendar,
+    ).toEqual([dates[0]]);
     expect(buildReturnPanelFromPrices([], { calendar: dates }).panel.calendar).toEqual(dates);
   });
 
   it("reject malformed dates and calendars with a typed error", () => {
-    expect(() => buildReturnPanelFromPrices([...spyRows(), { symbol: "AAA", date: "2025-1-7", close: 1 }])).toThrow(/AAA/);
-    expect(() => buildReturnPanelFromPrices([{ symbol: "SPY", date: "2025-02-30", close: 1 }])).toThrow(FactorEngineError);
+    expect(() => buildReturnPanelFromPrices([...spyRows(), { symbol: "AAA", date: "2025-1-7", close: 1 }])).toThrow(
+      /AAA/,
+    );
+    expect(() => buildReturnPanelFromPrices([{ symbol: "SPY", date: "2025-02-30", close: 1 }])).toThrow(
+      FactorEngineError,
+    );
     expect(() => buildReturnPanelFromReturns(["2025-01-07", "2025-01-06"], {})).toThrow(/ascending/);
     expect(() => buildReturnPanelFromReturns(dates, { AAA: [0.1] })).toThrow(/AAA/);
-    expect(() => buildReturnPanelFromReturns(dates, { AAA: [null, 0.1, Number.NaN, 0, 0] })).toThrow(/AAA on 2025-01-08/);
+    expect(() => buildReturnPanelFromReturns(dates, { AAA: [null, 0.1, Number.NaN, 0, 0] })).toThrow(
+      /AAA on 2025-01-08/,
+    );
   });
 });
 
@@ -180,8 +204,12 @@ describe("bad input end to end", () => {
       });
     }
     rows.push({ symbol: "ONE", date: universe.calendar[50]!, close: 12 });
-    universe.calendar.forEach((date, t) => rows.push({ symbol: "JUNK", date, close: [Number.NaN, Number.POSITIVE_INFINITY, -1, 0][t % 4]! }));
-    universe.calendar.forEach((date, t) => rows.push({ symbol: "HOLES", date, close: t % 3 === 0 ? Number.NaN : 50 + Math.sin(t) }));
+    universe.calendar.forEach((date, t) =>
+      rows.push({ symbol: "JUNK", date, close: [Number.NaN, Number.POSITIVE_INFINITY, -1, 0][t % 4]! }),
+    );
+    universe.calendar.forEach((date, t) =>
+      rows.push({ symbol: "HOLES", date, close: t % 3 === 0 ? Number.NaN : 50 + Math.sin(t) }),
+    );
     const { input, rejectedPrices } = buildFactorEngineInput(rows.reverse(), scaledFactorSpecs(120, 60, 40));
     expect(rejectedPrices.filter((r) => r.symbol === "JUNK")).toHaveLength(90);
     const calculationDate = universe.calendar[89]!;
@@ -196,7 +224,8 @@ describe("bad input end to end", () => {
     }
     for (const beta of Object.values(table.symbolBetasFor(universe.equities[0]!)!.betas)) {
       expect(beta.status).toBe("estimated");
-      if (beta.status === "estimated") expect(Number.isFinite(beta.rawBeta) && Number.isFinite(beta.rSquared!)).toBe(true);
+      if (beta.status === "estimated")
+        expect(Number.isFinite(beta.rawBeta) && Number.isFinite(beta.rSquared!)).toBe(true);
     }
     expect(table.symbols).toContain("ONE");
     expect(() => buildFactorEngineInput(rows, defaultFactorSpecs)).not.toThrow();

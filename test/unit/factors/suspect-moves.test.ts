@@ -4,7 +4,11 @@
 // returns, and the betas are those of the series without them.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildFactorEngineInput, computeSymbolBetasDirect, computeUniverseBetas } from "../../../worker/factors/engine.ts";
+import {
+  buildFactorEngineInput,
+  computeSymbolBetasDirect,
+  computeUniverseBetas,
+} from "../../../worker/factors/engine.ts";
 import type { PriceRow, ReturnPanel } from "../../../worker/factors/engine.ts";
 import { buildReturnPanelFromPrices } from "../../../worker/factors/returns.ts";
 import { factorEtfs, generateUniverse, scaledFactorSpecs } from "./synthetic-universe.ts";
@@ -13,7 +17,12 @@ const dates = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-
 const spy: PriceRow[] = dates.map((date, t) => ({ symbol: "SPY", date, close: 500 + t }));
 
 function series(symbol: string, closes: readonly number[], adjusted?: readonly (number | null)[]): PriceRow[] {
-  return closes.map((close, t) => ({ symbol, date: dates[t]!, close, ...(adjusted ? { adjClose: adjusted[t] ?? null } : {}) }));
+  return closes.map((close, t) => ({
+    symbol,
+    date: dates[t]!,
+    close,
+    ...(adjusted ? { adjClose: adjusted[t] ?? null } : {}),
+  }));
 }
 
 function returnsOf(panel: ReturnPanel, symbol: string): (number | null)[] {
@@ -24,11 +33,24 @@ function returnsOf(panel: ReturnPanel, symbol: string): (number | null)[] {
 
 describe("maxDailyMove in the engine", () => {
   it("leaves out both returns of a 1000× spike, keeps the closes and reports each with both dates, prices and the ratio", () => {
-    const { panel, rejectedPrices } = buildReturnPanelFromPrices([...spy, ...series("AAPL", [150, 151, 151_000, 152, 153, 154])], { maxDailyMove: 5 });
+    const { panel, rejectedPrices } = buildReturnPanelFromPrices(
+      [...spy, ...series("AAPL", [150, 151, 151_000, 152, 153, 154])],
+      { maxDailyMove: 5 },
+    );
     expect(returnsOf(panel, "AAPL")).toEqual([null, 151 / 150 - 1, null, null, 153 / 152 - 1, 154 / 153 - 1]);
     expect(rejectedPrices).toEqual([
-      { symbol: "AAPL", date: "2025-03-05", reason: "suspect_move", detail: "close moves ×1000 from 151 on 2025-03-04 to 151000 on 2025-03-05; the bound is a factor of 5" },
-      { symbol: "AAPL", date: "2025-03-06", reason: "suspect_move", detail: "close moves ×0.001007 from 151000 on 2025-03-05 to 152 on 2025-03-06; the bound is a factor of 5" },
+      {
+        symbol: "AAPL",
+        date: "2025-03-05",
+        reason: "suspect_move",
+        detail: "close moves ×1000 from 151 on 2025-03-04 to 151000 on 2025-03-05; the bound is a factor of 5",
+      },
+      {
+        symbol: "AAPL",
+        date: "2025-03-06",
+        reason: "suspect_move",
+        detail: "close moves ×0.001007 from 151000 on 2025-03-05 to 152 on 2025-03-06; the bound is a factor of 5",
+      },
     ]);
   });
 
@@ -67,11 +89,29 @@ describe("maxDailyMove in the engine", () => {
       ],
       { maxDailyMove: 5 },
     );
-    expect(returnsOf(panel, "SPLIT")).toEqual([null, 101 / 100 - 1, 102 / 101 - 1, 103 / 102 - 1, 104 / 103 - 1, 105 / 104 - 1]);
+    expect(returnsOf(panel, "SPLIT")).toEqual([
+      null,
+      101 / 100 - 1,
+      102 / 101 - 1,
+      103 / 102 - 1,
+      104 / 103 - 1,
+      105 / 104 - 1,
+    ]);
     expect(returnsOf(panel, "BADADJ")).toEqual([null, 20.2 / 20 - 1, null, null, 20.8 / 20.6 - 1, 21 / 20.8 - 1]);
     expect(rejectedPrices).toEqual([
-      { symbol: "BADADJ", date: "2025-03-05", reason: "suspect_move", detail: "adjusted close moves ×101 from 20.2 on 2025-03-04 to 2040 on 2025-03-05; the bound is a factor of 5" },
-      { symbol: "BADADJ", date: "2025-03-06", reason: "suspect_move", detail: "adjusted close moves ×0.0101 from 2040 on 2025-03-05 to 20.6 on 2025-03-06; the bound is a factor of 5" },
+      {
+        symbol: "BADADJ",
+        date: "2025-03-05",
+        reason: "suspect_move",
+        detail: "adjusted close moves ×101 from 20.2 on 2025-03-04 to 2040 on 2025-03-05; the bound is a factor of 5",
+      },
+      {
+        symbol: "BADADJ",
+        date: "2025-03-06",
+        reason: "suspect_move",
+        detail:
+          "adjusted close moves ×0.0101 from 2040 on 2025-03-05 to 20.6 on 2025-03-06; the bound is a factor of 5",
+      },
     ]);
   });
 
@@ -122,7 +162,11 @@ describe("a spiked series gives the betas of the series without the spike's two 
   function withClose(rows: readonly PriceRow[], symbol: string, date: string, factor: number): PriceRow[] {
     return rows.map((row) =>
       row.symbol === symbol && row.date === date
-        ? { ...row, close: Number.isNaN(factor) ? Number.NaN : row.close * factor, adjClose: Number.isNaN(factor) ? null : row.adjClose! * factor }
+        ? {
+            ...row,
+            close: Number.isNaN(factor) ? Number.NaN : row.close * factor,
+            adjClose: Number.isNaN(factor) ? null : row.adjClose! * factor,
+          }
         : row,
     );
   }
@@ -145,11 +189,14 @@ describe("a spiked series gives the betas of the series without the spike's two 
     const expected = computeSymbolBetasDirect(clean.input, symbol, calculationDate);
     expect(computeSymbolBetasDirect(guarded.input, symbol, calculationDate)).toEqual(expected);
     expect(computeUniverseBetas(guarded.input, calculationDate).symbolBetasFor(symbol)).toEqual(expected);
-    for (const beta of Object.values(expected.betas)) expect(beta).toMatchObject({ status: "estimated", qualityFlag: "ok" });
+    for (const beta of Object.values(expected.betas))
+      expect(beta).toMatchObject({ status: "estimated", qualityFlag: "ok" });
 
     // What the bound prevents: the two ±1000× returns swamp the regressions.
     const wrecked = Object.values(computeSymbolBetasDirect(unguarded.input, symbol, calculationDate).betas);
-    expect(wrecked.filter((beta) => beta.status === "estimated" && beta.qualityFlag === "capped").length).toBeGreaterThanOrEqual(10);
+    expect(
+      wrecked.filter((beta) => beta.status === "estimated" && beta.qualityFlag === "capped").length,
+    ).toBeGreaterThanOrEqual(10);
   });
 
   it("for any symbol (ETFs included), day, size and direction of the spike", () => {
@@ -168,15 +215,21 @@ describe("a spiked series gives the betas of the series without the spike's two 
           const symbol = symbols[symbolIndex]!;
           const spikeDate = calendar[day]!;
           const calculationDate = calendar[days - 1]!;
-          const guarded = buildFactorEngineInput(withClose(rows, symbol, spikeDate, down ? 1 / size : size), factors, { maxDailyMove: 5 });
+          const guarded = buildFactorEngineInput(withClose(rows, symbol, spikeDate, down ? 1 / size : size), factors, {
+            maxDailyMove: 5,
+          });
           const clean = buildFactorEngineInput(withClose(rows, symbol, spikeDate, Number.NaN), factors);
           expect(guarded.rejectedPrices.map((r) => [r.symbol, r.date, r.reason])).toEqual([
             [symbol, spikeDate, "suspect_move"],
             [symbol, calendar[day + 1]!, "suspect_move"],
           ]);
           expect(guarded.input.panel.returns).toEqual(clean.input.panel.returns);
-          expect(computeUniverseBetas(guarded.input, calculationDate).toArray()).toEqual(computeUniverseBetas(clean.input, calculationDate).toArray());
-          expect(computeSymbolBetasDirect(guarded.input, symbol, calculationDate)).toEqual(computeSymbolBetasDirect(clean.input, symbol, calculationDate));
+          expect(computeUniverseBetas(guarded.input, calculationDate).toArray()).toEqual(
+            computeUniverseBetas(clean.input, calculationDate).toArray(),
+          );
+          expect(computeSymbolBetasDirect(guarded.input, symbol, calculationDate)).toEqual(
+            computeSymbolBetasDirect(clean.input, symbol, calculationDate),
+          );
         },
       ),
       { numRuns: 25 },

@@ -1,22 +1,56 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { computeSymbolMetrics, monthsBefore, type DailyClose, type SymbolMetricsInput } from "../../../worker/factors/symbol-metrics.ts";
+import {
+  computeSymbolMetrics,
+  monthsBefore,
+  type DailyClose,
+  type SymbolMetricsInput,
+} from "../../../worker/factors/symbol-metrics.ts";
 import { defaultFactorSpecs } from "../../../worker/factors/factor-specs.ts";
 import type { EstimatedBeta, MissingBeta } from "../../../worker/factors/types.ts";
 
 const factorKeys = defaultFactorSpecs.map((f) => f.key);
-const close = (date: string, value: number, adjClose: number | null = null): DailyClose => ({ date, close: value, adjClose });
+const close = (date: string, value: number, adjClose: number | null = null): DailyClose => ({
+  date,
+  close: value,
+  adjClose,
+});
 const estimated = (key: string, beta: number): EstimatedBeta => ({
-  factorId: 1, factorKey: key, method: "ols", calculationDate: "2025-03-31", windowDays: 365, observations: 250,
-  factorObservations: 250, status: "estimated", beta, rawBeta: beta, rSquared: 0.5, qualityFlag: "ok", regularizationAlpha: null,
+  factorId: 1,
+  factorKey: key,
+  method: "ols",
+  calculationDate: "2025-03-31",
+  windowDays: 365,
+  observations: 250,
+  factorObservations: 250,
+  status: "estimated",
+  beta,
+  rawBeta: beta,
+  rSquared: 0.5,
+  qualityFlag: "ok",
+  regularizationAlpha: null,
 });
 const missing = (key: string): MissingBeta => ({
-  factorId: 1, factorKey: key, method: "ols", calculationDate: "2025-03-31", windowDays: 365, observations: 10,
-  factorObservations: 250, status: "missing", reason: "insufficient_data", detail: "10 observations, 60 required",
+  factorId: 1,
+  factorKey: key,
+  method: "ols",
+  calculationDate: "2025-03-31",
+  windowDays: 365,
+  observations: 10,
+  factorObservations: 250,
+  status: "missing",
+  reason: "insufficient_data",
+  detail: "10 observations, 60 required",
 });
 const fullProfile = {
-  companyName: "Synthetic Co (synthetic)", sector: "Energy", industry: "Oil & Gas", marketCap: 1e10,
-  enterpriseValue: 1.2e10, peRatio: 14, psRatio: 2, pbRatio: 1.5,
+  companyName: "Synthetic Co (synthetic)",
+  sector: "Energy",
+  industry: "Oil & Gas",
+  marketCap: 1e10,
+  enterpriseValue: 1.2e10,
+  peRatio: 14,
+  psRatio: 2,
+  pbRatio: 1.5,
 };
 
 const history = [
@@ -53,16 +87,29 @@ describe("symbol metrics", () => {
   });
 
   it("uses adjusted closes only when both ends have one", () => {
-    const adjusted = computeSymbolMetrics({ ...base, closes: [close("2025-03-28", 125, 62.5), close("2025-03-31", 130, 65)] });
+    const adjusted = computeSymbolMetrics({
+      ...base,
+      closes: [close("2025-03-28", 125, 62.5), close("2025-03-31", 130, 65)],
+    });
     expect(adjusted.return1d).toBeCloseTo(65 / 62.5 - 1, 15);
-    const mixed = computeSymbolMetrics({ ...base, closes: [close("2025-03-28", 125, null), close("2025-03-31", 130, 65)] });
+    const mixed = computeSymbolMetrics({
+      ...base,
+      closes: [close("2025-03-28", 125, null), close("2025-03-31", 130, 65)],
+    });
     expect(mixed.return1d).toBeCloseTo(130 / 125 - 1, 15);
   });
 
   it("reports no price and no returns when the symbol has no close on the date", () => {
     const metrics = computeSymbolMetrics({ ...base, closes: history.slice(0, -1) });
     expect(metrics.currentPrice).toBeNull();
-    expect([metrics.return1d, metrics.returnMtd, metrics.returnYtd, metrics.return1m, metrics.return3m, metrics.return1y]).toEqual(Array(6).fill(null));
+    expect([
+      metrics.return1d,
+      metrics.returnMtd,
+      metrics.returnYtd,
+      metrics.return1m,
+      metrics.return3m,
+      metrics.return1y,
+    ]).toEqual(Array(6).fill(null));
   });
 
   it("gives no 1-day return across a gap (the previous trading day has no close)", () => {
@@ -80,7 +127,12 @@ describe("symbol metrics", () => {
 
   it("treats a base close more than 31 days before its target date as stale (null)", () => {
     // Halted from mid-January to the end of February: no close near 28 Feb.
-    const halted = [close("2024-12-31", 100), close("2025-01-15", 105), close("2025-03-28", 125), close("2025-03-31", 130)];
+    const halted = [
+      close("2024-12-31", 100),
+      close("2025-01-15", 105),
+      close("2025-03-28", 125),
+      close("2025-03-31", 130),
+    ];
     const metrics = computeSymbolMetrics({ ...base, closes: halted });
     expect(metrics.returnMtd).toBeNull(); // base 15 Jan is 44 days before 28 Feb
     expect(metrics.return1m).toBeNull();
@@ -107,17 +159,34 @@ describe("symbol metrics", () => {
     const day = fc.integer({ min: 0, max: 800 });
     const price = fc.double({ min: 1e-6, max: 1e9, noNaN: true });
     fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(day, price, fc.option(price)), { selector: ([d]) => d, minLength: 1, maxLength: 60 }), (points) => {
-        const closes = points
-          .toSorted((a, b) => a[0] - b[0])
-          .map(([d, p, adj]) => close(new Date(Date.UTC(2023, 0, 2) + d * 86_400_000).toISOString().slice(0, 10), p, adj));
-        const last = closes.at(-1)!;
-        const metrics = computeSymbolMetrics({ ...base, metricsDate: last.date, closes, previousTradingDate: closes.at(-2)?.date ?? null });
-        for (const value of [metrics.return1d, metrics.returnMtd, metrics.returnYtd, metrics.return1m, metrics.return3m, metrics.return1y]) {
-          expect(value === null || Number.isFinite(value)).toBe(true);
-        }
-        expect(metrics.currentPrice).toBe(last.close);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.tuple(day, price, fc.option(price)), { selector: ([d]) => d, minLength: 1, maxLength: 60 }),
+        (points) => {
+          const closes = points
+            .toSorted((a, b) => a[0] - b[0])
+            .map(([d, p, adj]) =>
+              close(new Date(Date.UTC(2023, 0, 2) + d * 86_400_000).toISOString().slice(0, 10), p, adj),
+            );
+          const last = closes.at(-1)!;
+          const metrics = computeSymbolMetrics({
+            ...base,
+            metricsDate: last.date,
+            closes,
+            previousTradingDate: closes.at(-2)?.date ?? null,
+          });
+          for (const value of [
+            metrics.return1d,
+            metrics.returnMtd,
+            metrics.returnYtd,
+            metrics.return1m,
+            metrics.return3m,
+            metrics.return1y,
+          ]) {
+            expect(value === null || Number.isFinite(value)).toBe(true);
+          }
+          expect(metrics.currentPrice).toBe(last.close);
+        },
+      ),
       { numRuns: 300 },
     );
   });

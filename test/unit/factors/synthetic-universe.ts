@@ -57,8 +57,26 @@ export interface TestUniverse {
   equities: string[];
 }
 
-const etfMarketBeta: Record<string, number> = { SPY: 1, TLT: -0.25, VTV: 0.9, VUG: 1.1, MTUM: 1, QUAL: 0.95, IWM: 1.15, USMV: 0.7 };
-const etfNoise: Record<string, number> = { SPY: 0, TLT: 0.008, VTV: 0.003, VUG: 0.0035, MTUM: 0.005, QUAL: 0.0025, IWM: 0.006, USMV: 0.003 };
+const etfMarketBeta: Record<string, number> = {
+  SPY: 1,
+  TLT: -0.25,
+  VTV: 0.9,
+  VUG: 1.1,
+  MTUM: 1,
+  QUAL: 0.95,
+  IWM: 1.15,
+  USMV: 0.7,
+};
+const etfNoise: Record<string, number> = {
+  SPY: 0,
+  TLT: 0.008,
+  VTV: 0.003,
+  VUG: 0.0035,
+  MTUM: 0.005,
+  QUAL: 0.0025,
+  IWM: 0.006,
+  USMV: 0.003,
+};
 
 export function generateUniverse(options: UniverseOptions): TestUniverse {
   const random = createRandom(options.seed);

@@ -9,9 +9,19 @@ import type { FactorEngineInput } from "../../../worker/factors/factor-plan.ts";
 import { fitStandardizedRidge, fitUnivariateOls } from "../../../worker/factors/regression.ts";
 import { buildReturnPanelFromReturns } from "../../../worker/factors/returns.ts";
 import type { FactorSpec, SymbolBetas, SymbolFactorBeta } from "../../../worker/factors/types.ts";
-import { computeSymbolBetasDirect, computeUniverseBetas, createFitPathCounts } from "../../../worker/factors/universe.ts";
+import {
+  computeSymbolBetasDirect,
+  computeUniverseBetas,
+  createFitPathCounts,
+} from "../../../worker/factors/universe.ts";
 import type { FitPathCounts, UniverseBetas } from "../../../worker/factors/universe.ts";
-import { closeTo, createRandom, defaultFactorSpecs, generateUniverse, scaledFactorSpecs } from "./synthetic-universe.ts";
+import {
+  closeTo,
+  createRandom,
+  defaultFactorSpecs,
+  generateUniverse,
+  scaledFactorSpecs,
+} from "./synthetic-universe.ts";
 import type { TestUniverse } from "./synthetic-universe.ts";
 
 function engineInput(universe: TestUniverse, factors: readonly FactorSpec[] = defaultFactorSpecs): FactorEngineInput {
@@ -23,7 +33,8 @@ function expectWellFormed(results: readonly SymbolBetas[]): void {
   for (const symbolBetas of results) {
     for (const beta of Object.values(symbolBetas.betas)) {
       for (const [field, value] of Object.entries(beta)) {
-        if (typeof value === "number") expect(Number.isFinite(value), `${symbolBetas.symbol} ${beta.factorKey}.${field}`).toBe(true);
+        if (typeof value === "number")
+          expect(Number.isFinite(value), `${symbolBetas.symbol} ${beta.factorKey}.${field}`).toBe(true);
       }
       if (beta.status === "missing") {
         expect(beta).not.toHaveProperty("beta");
@@ -48,14 +59,21 @@ function expectSameBeta(actual: SymbolFactorBeta, expected: SymbolFactorBeta, to
   }
   if (actual.status !== "estimated" || expected.status !== "estimated") return;
   expect(actual.qualityFlag, where).toBe(expected.qualityFlag);
-  expect(closeTo(actual.rawBeta, expected.rawBeta, tolerance, 0), `${where}: ${actual.rawBeta} vs ${expected.rawBeta}`).toBe(true);
+  expect(
+    closeTo(actual.rawBeta, expected.rawBeta, tolerance, 0),
+    `${where}: ${actual.rawBeta} vs ${expected.rawBeta}`,
+  ).toBe(true);
   expect(actual.rSquared === null, where).toBe(expected.rSquared === null);
   if (actual.rSquared !== null && expected.rSquared !== null) {
     expect(closeTo(actual.rSquared, expected.rSquared, tolerance, 0), `${where} R²`).toBe(true);
   }
 }
 
-function expectSharedEqualsDirect(input: FactorEngineInput, calculationDate: string, fitPaths?: FitPathCounts): UniverseBetas {
+function expectSharedEqualsDirect(
+  input: FactorEngineInput,
+  calculationDate: string,
+  fitPaths?: FitPathCounts,
+): UniverseBetas {
   const table = computeUniverseBetas(input, calculationDate, fitPaths === undefined ? {} : { fitPaths });
   const shared = table.toArray();
   shared.forEach((symbolBetas) => {
@@ -104,8 +122,26 @@ describe("shared path versus per-symbol path", () => {
     // Equities load on all eight ETFs; each ETF is m_b·market + own noise, so the univariate
     // market beta is Σ_k β_k·m_b,k with residual variance σ² + Σ_k β_k²·noise_k² (the own noises
     // are independent of SPY). SE = σ_resid / (σ_market·√n).
-    const marketBeta: Record<string, number> = { SPY: 1, TLT: -0.25, VTV: 0.9, VUG: 1.1, MTUM: 1, QUAL: 0.95, IWM: 1.15, USMV: 0.7 };
-    const etfNoise: Record<string, number> = { SPY: 0, TLT: 0.008, VTV: 0.003, VUG: 0.0035, MTUM: 0.005, QUAL: 0.0025, IWM: 0.006, USMV: 0.003 };
+    const marketBeta: Record<string, number> = {
+      SPY: 1,
+      TLT: -0.25,
+      VTV: 0.9,
+      VUG: 1.1,
+      MTUM: 1,
+      QUAL: 0.95,
+      IWM: 1.15,
+      USMV: 0.7,
+    };
+    const etfNoise: Record<string, number> = {
+      SPY: 0,
+      TLT: 0.008,
+      VTV: 0.003,
+      VUG: 0.0035,
+      MTUM: 0.005,
+      QUAL: 0.0025,
+      IWM: 0.006,
+      USMV: 0.003,
+    };
     const universe = generateUniverse({ seed: 17, equities: 30, days: 270, noise: 0.015 });
     const table = computeUniverseBetas(engineInput(universe), universe.calendar[269]!);
     for (const symbol of universe.equities) {
@@ -114,7 +150,9 @@ describe("shared path versus per-symbol path", () => {
       if (beta.status !== "estimated") continue;
       const trueBetas = universe.trueBetas[symbol]!;
       const expected = Object.entries(trueBetas).reduce((sum, [etf, b]) => sum + b * marketBeta[etf]!, 0);
-      const residual = Math.sqrt(0.015 ** 2 + Object.entries(trueBetas).reduce((sum, [etf, b]) => sum + (b * etfNoise[etf]!) ** 2, 0));
+      const residual = Math.sqrt(
+        0.015 ** 2 + Object.entries(trueBetas).reduce((sum, [etf, b]) => sum + (b * etfNoise[etf]!) ** 2, 0),
+      );
       const standardError = residual / (0.011 * Math.sqrt(beta.observations));
       expect(Math.abs(beta.rawBeta - expected)).toBeLessThan(5 * standardError);
     }
@@ -170,10 +208,17 @@ describe("symbols missing some of the factor observation dates", () => {
             // Awkward regressor: TLT nearly constant over the last third of the calendar, so a
             // symbol missing the earlier days sees a near-constant TLT over its own dates.
             const calmFrom = Math.floor((2 * days) / 3);
-            const tlt = universe.returns.TLT!.map((r, t) => (r === null || t < calmFrom ? r : 0.0002 + (r - 0.0002) * 1e-6));
+            const tlt = universe.returns.TLT!.map((r, t) =>
+              r === null || t < calmFrom ? r : 0.0002 + (r - 0.0002) * 1e-6,
+            );
             universe = { ...universe, returns: { ...universe.returns, TLT: tlt } };
           }
-          const gaps = withGaps(universe, seed + 1, ["none", "few", "few", "many", "clustered", "shared", "shared"], 150);
+          const gaps = withGaps(
+            universe,
+            seed + 1,
+            ["none", "few", "few", "many", "clustered", "shared", "shared"],
+            150,
+          );
           const specs = scaledFactorSpecs(150, 75, 20).filter((spec) => !olsOnly || spec.method !== "ridge");
           expectSharedEqualsDirect(engineInput(gaps, specs), gaps.calendar[days - 1]!, totals);
         },
@@ -191,7 +236,8 @@ describe("symbols missing some of the factor observation dates", () => {
     const universe = generateUniverse({ seed: 31, equities: 9, days: 260 });
     const returns = { ...universe.returns };
     // Six equities listed late (no returns before day 100), three complete.
-    for (const symbol of universe.equities.slice(0, 6)) returns[symbol] = returns[symbol]!.map((r, t) => (t < 100 ? null : r));
+    for (const symbol of universe.equities.slice(0, 6))
+      returns[symbol] = returns[symbol]!.map((r, t) => (t < 100 ? null : r));
     const input = engineInput({ ...universe, returns });
     const fitPaths = createFitPathCounts();
     const calculationDate = universe.calendar[259]!;
@@ -206,7 +252,11 @@ describe("symbols missing some of the factor observation dates", () => {
 });
 
 /** A controlled universe: the ETFs and chosen symbols on `days` weekdays. */
-function controlled(days: number, symbols: Record<string, (t: number, market: (t: number) => number) => number | null>, seed = 3) {
+function controlled(
+  days: number,
+  symbols: Record<string, (t: number, market: (t: number) => number) => number | null>,
+  seed = 3,
+) {
   const base = generateUniverse({ seed, equities: 0, days });
   const spy = base.returns.SPY!;
   const market = (t: number) => spy[t]!;
@@ -231,7 +281,10 @@ describe("quality flags", () => {
     // k of them has k observations. k = 0.8·N is ok (not fewer than 80%), one less is not.
     // The window length is chosen so that 0.8·N is a whole number: the boundary itself is tested.
     const inWindow = (windowDays: number) =>
-      calendar.filter((date) => Date.parse(`${date}T00:00:00Z`) > Date.parse(`${calculationDate}T00:00:00Z`) - windowDays * 86_400_000).length;
+      calendar.filter(
+        (date) =>
+          Date.parse(`${date}T00:00:00Z`) > Date.parse(`${calculationDate}T00:00:00Z`) - windowDays * 86_400_000,
+      ).length;
     let windowDays = 200;
     while (inWindow(windowDays) % 5 !== 0) windowDays++;
     const factorObservations = inWindow(windowDays);
@@ -242,11 +295,23 @@ describe("quality flags", () => {
       BELOW_EIGHTY: (t, m) => (t >= days - eighty + 1 ? 0.9 * m(t) + noiseAt(t) : null),
       SHORT: (t, m) => (t >= days - 59 ? m(t) + noiseAt(t) : null),
     });
-    const table = expectSharedEqualsDirect(engineInput(universe, scaledFactorSpecs(windowDays, 100, 60)), calculationDate);
+    const table = expectSharedEqualsDirect(
+      engineInput(universe, scaledFactorSpecs(windowDays, 100, 60)),
+      calculationDate,
+    );
     const market = (symbol: string) => table.symbolBetasFor(symbol)!.betas.market_beta!;
-    expect(market("FULL")).toMatchObject({ status: "estimated", qualityFlag: "ok", observations: factorObservations, factorObservations });
+    expect(market("FULL")).toMatchObject({
+      status: "estimated",
+      qualityFlag: "ok",
+      observations: factorObservations,
+      factorObservations,
+    });
     expect(market("EIGHTY")).toMatchObject({ status: "estimated", qualityFlag: "ok", observations: eighty });
-    expect(market("BELOW_EIGHTY")).toMatchObject({ status: "estimated", qualityFlag: "limited_history", observations: eighty - 1 });
+    expect(market("BELOW_EIGHTY")).toMatchObject({
+      status: "estimated",
+      qualityFlag: "limited_history",
+      observations: eighty - 1,
+    });
     expect(market("SHORT")).toMatchObject({
       status: "missing",
       reason: "insufficient_data",
@@ -258,7 +323,8 @@ describe("quality flags", () => {
 
   it("caps |beta| > 5 at ±5 and keeps the raw value", () => {
     const universe = controlled(150, { LEVERED: (t, m) => -7 * m(t) + 0.1 * noiseAt(t) });
-    const beta = computeUniverseBetas(engineInput(universe, specs), universe.calendar[149]!).symbolBetasFor("LEVERED")!.betas.market_beta!;
+    const beta = computeUniverseBetas(engineInput(universe, specs), universe.calendar[149]!).symbolBetasFor("LEVERED")!
+      .betas.market_beta!;
     expect(beta.status).toBe("estimated");
     if (beta.status !== "estimated") return;
     expect(beta.qualityFlag).toBe("capped");
@@ -290,7 +356,9 @@ describe("quality flags", () => {
     expect(betas.quality_spread).toMatchObject({ status: "estimated" });
     // The other ridge betas are those of the joint ridge without QUAL.
     const withoutQuality = specs.filter((spec) => spec.key !== "quality");
-    const reference = computeUniverseBetas(engineInput(flatEtfs, withoutQuality), calculationDate).symbolBetasFor("STOCK")!.betas;
+    const reference = computeUniverseBetas(engineInput(flatEtfs, withoutQuality), calculationDate).symbolBetasFor(
+      "STOCK",
+    )!.betas;
     for (const key of ["value", "growth", "momentum", "size", "low_volatility"]) {
       expect(betas[key]).toEqual(reference[key]);
     }
@@ -302,7 +370,12 @@ describe("quality flags", () => {
     const table = expectSharedEqualsDirect(engineInput({ ...universe, returns }, specs), universe.calendar[149]!);
     const betas = table.symbolBetasFor("STOCK")!.betas;
     for (const key of ["value", "growth", "momentum", "quality", "size", "low_volatility", "momentum_spread"]) {
-      expect(betas[key], key).toMatchObject({ status: "missing", reason: "no_factor_data", observations: 0, factorObservations: 0 });
+      expect(betas[key], key).toMatchObject({
+        status: "missing",
+        reason: "no_factor_data",
+        observations: 0,
+        factorObservations: 0,
+      });
     }
     expect(betas.market_beta).toMatchObject({ status: "estimated" });
     expect(betas.size_spread).toMatchObject({ status: "estimated" });
@@ -323,10 +396,37 @@ describe("quality flags", () => {
 describe("factor set as data", () => {
   it("computes a new factor row without new code (an OLS on QQQ and a spread IWM − TLT)", () => {
     const universe = generateUniverse({ seed: 9, equities: 5, days: 200 });
-    const returns: Record<string, (number | null)[]> = { ...universe.returns, QQQ: universe.returns.VUG!.map((r, t) => r! + 0.001 * Math.sin(t)) };
+    const returns: Record<string, (number | null)[]> = {
+      ...universe.returns,
+      QQQ: universe.returns.VUG!.map((r, t) => r! + 0.001 * Math.sin(t)),
+    };
     const extra: FactorSpec[] = [
-      { id: 13, key: "nasdaq_beta", name: "Nasdaq Beta", category: "market", method: "ols", inputSymbol: "QQQ", longSymbol: null, shortSymbol: null, windowDays: 200, minObservations: 60, ridgeAlpha: null },
-      { id: 14, key: "size_rates_spread", name: "Size-Rates Spread", category: "spread", method: "spread", inputSymbol: null, longSymbol: "IWM", shortSymbol: "TLT", windowDays: 120, minObservations: 30, ridgeAlpha: null },
+      {
+        id: 13,
+        key: "nasdaq_beta",
+        name: "Nasdaq Beta",
+        category: "market",
+        method: "ols",
+        inputSymbol: "QQQ",
+        longSymbol: null,
+        shortSymbol: null,
+        windowDays: 200,
+        minObservations: 60,
+        ridgeAlpha: null,
+      },
+      {
+        id: 14,
+        key: "size_rates_spread",
+        name: "Size-Rates Spread",
+        category: "spread",
+        method: "spread",
+        inputSymbol: null,
+        longSymbol: "IWM",
+        shortSymbol: "TLT",
+        windowDays: 120,
+        minObservations: 30,
+        ridgeAlpha: null,
+      },
     ];
     const input = engineInput({ ...universe, returns }, [...scaledFactorSpecs(200, 100, 60), ...extra]);
     const calculationDate = universe.calendar[199]!;
@@ -335,7 +435,10 @@ describe("factor set as data", () => {
     const betas = table.symbolBetasFor(symbol)!.betas;
     // Reference: the stand-alone OLS on the aligned window.
     const start = Date.parse(`${calculationDate}T00:00:00Z`) - 120 * 86_400_000;
-    const inWindow = universe.calendar.map((date, t) => [Date.parse(`${date}T00:00:00Z`) > start, t] as const).filter(([inside]) => inside).map(([, t]) => t);
+    const inWindow = universe.calendar
+      .map((date, t) => [Date.parse(`${date}T00:00:00Z`) > start, t] as const)
+      .filter(([inside]) => inside)
+      .map(([, t]) => t);
     const spread = inWindow.map((t) => returns.IWM![t]! - returns.TLT![t]!);
     const y = inWindow.map((t) => returns[symbol]![t]!);
     const reference = fitUnivariateOls(spread, y);
@@ -352,9 +455,15 @@ describe("factor set as data", () => {
     const etfs = ["VTV", "VUG", "MTUM", "QUAL", "IWM", "USMV"];
     const start = Date.parse(`${calculationDate}T00:00:00Z`) - 365 * 86_400_000;
     // The generator gives every ETF a return on every day, the first included.
-    const dates = universe.calendar.map((date, t) => (Date.parse(`${date}T00:00:00Z`) > start ? t : -1)).filter((t) => t >= 0);
+    const dates = universe.calendar
+      .map((date, t) => (Date.parse(`${date}T00:00:00Z`) > start ? t : -1))
+      .filter((t) => t >= 0);
     const symbol = universe.equities[1]!;
-    const fit = fitStandardizedRidge(etfs.map((etf) => dates.map((t) => universe.returns[etf]![t]!)), dates.map((t) => universe.returns[symbol]![t]!), 1);
+    const fit = fitStandardizedRidge(
+      etfs.map((etf) => dates.map((t) => universe.returns[etf]![t]!)),
+      dates.map((t) => universe.returns[symbol]![t]!),
+      1,
+    );
     const betas = table.symbolBetasFor(symbol)!.betas;
     ["value", "growth", "momentum", "quality", "size", "low_volatility"].forEach((key, k) => {
       const beta = betas[key]!;
@@ -366,13 +475,33 @@ describe("factor set as data", () => {
   it("rejects factor sets the engine cannot run, naming the factor", () => {
     const cases: [string, (specs: readonly FactorSpec[]) => FactorSpec[], RegExp][] = [
       ["two ridge α", (specs) => specs.map((s) => (s.key === "size" ? { ...s, ridgeAlpha: 2 } : s)), /size.*α/],
-      ["two ridge windows", (specs) => specs.map((s) => (s.key === "momentum" ? { ...s, windowDays: 180 } : s)), /momentum.*window/],
-      ["no input symbol", (specs) => specs.map((s) => (s.key === "market_beta" ? { ...s, inputSymbol: null } : s)), /market_beta.*input_symbol/],
-      ["spread without short", (specs) => specs.map((s) => (s.key === "size_spread" ? { ...s, shortSymbol: null } : s)), /size_spread.*short_symbol/],
+      [
+        "two ridge windows",
+        (specs) => specs.map((s) => (s.key === "momentum" ? { ...s, windowDays: 180 } : s)),
+        /momentum.*window/,
+      ],
+      [
+        "no input symbol",
+        (specs) => specs.map((s) => (s.key === "market_beta" ? { ...s, inputSymbol: null } : s)),
+        /market_beta.*input_symbol/,
+      ],
+      [
+        "spread without short",
+        (specs) => specs.map((s) => (s.key === "size_spread" ? { ...s, shortSymbol: null } : s)),
+        /size_spread.*short_symbol/,
+      ],
       ["duplicate key", (specs) => [...specs, { ...specs[0]!, id: 99 }], /market_beta.*duplicate key/],
-      ["minimum below 2", (specs) => specs.map((s) => (s.key === "value" ? { ...s, minObservations: 1 } : s)), /value.*min_observations/],
+      [
+        "minimum below 2",
+        (specs) => specs.map((s) => (s.key === "value" ? { ...s, minObservations: 1 } : s)),
+        /value.*min_observations/,
+      ],
       ["negative α", (specs) => specs.map((s) => (s.method === "ridge" ? { ...s, ridgeAlpha: -1 } : s)), /ridge_alpha/],
-      ["α on an OLS factor", (specs) => specs.map((s) => (s.key === "market_beta" ? { ...s, ridgeAlpha: 1 } : s)), /market_beta.*ridge_alpha/],
+      [
+        "α on an OLS factor",
+        (specs) => specs.map((s) => (s.key === "market_beta" ? { ...s, ridgeAlpha: 1 } : s)),
+        /market_beta.*ridge_alpha/,
+      ],
     ];
     const panel = buildReturnPanelFromReturns(["2024-01-02"], { SPY: [null] });
     for (const [name, change, message] of cases) {
@@ -391,7 +520,8 @@ describe("edge inputs", () => {
     const universe = controlled(120, { EMPTY: () => null });
     const input = engineInput(universe);
     const betas = computeSymbolBetasDirect(input, "EMPTY", universe.calendar[119]!).betas;
-    for (const beta of Object.values(betas)) expect(beta).toMatchObject({ status: "missing", reason: "insufficient_data", observations: 0 });
+    for (const beta of Object.values(betas))
+      expect(beta).toMatchObject({ status: "missing", reason: "insufficient_data", observations: 0 });
     expectSharedEqualsDirect(input, universe.calendar[119]!);
   });
 
@@ -404,7 +534,8 @@ describe("edge inputs", () => {
     expect(saturday.observations[0]).toBeGreaterThan(0);
     expect(Array.from(saturday.outcome)).toEqual(Array.from(friday.outcome));
     const before = computeUniverseBetas(input, "2023-06-30").toArray();
-    for (const beta of before.flatMap((s) => Object.values(s.betas))) expect(beta).toMatchObject({ status: "missing", reason: "no_factor_data" });
+    for (const beta of before.flatMap((s) => Object.values(s.betas)))
+      expect(beta).toMatchObject({ status: "missing", reason: "no_factor_data" });
   });
 
   it("rejects an unknown symbol and an invalid calculation date with a typed error", () => {

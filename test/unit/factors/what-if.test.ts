@@ -16,7 +16,13 @@ describe("whatIfAggregation", () => {
     expect(result.positions.map((p) => p.positionId)).toEqual(["what-if-1", "hedge"]);
     // equity 5,000 + 20,000 − 5,000; market: 20,000·1.2 − 5,000·1.0
     expect(result.equity).toBe(20_000);
-    expect(result.exposures[0]).toMatchObject({ factorKey: "market_beta", exposureDollar: 19_000, exposure: 0.95, coverage: 1, positionsUsed: 2 });
+    expect(result.exposures[0]).toMatchObject({
+      factorKey: "market_beta",
+      exposureDollar: 19_000,
+      exposure: 0.95,
+      coverage: 1,
+      positionsUsed: 2,
+    });
     expect(result).toEqual(aggregatePortfolio({ ...HAND_PORTFOLIO, cash: 5_000, holdings: withHoldingIds(holdings) }));
   });
 
@@ -57,7 +63,11 @@ describe("compareAggregations", () => {
     const whatIf = aggregatePortfolio({ ...HAND_PORTFOLIO, factors: HAND_PORTFOLIO.factors.slice(0, 1) });
     const comparison = compareAggregations(whatIf, original);
     expect(comparison.factors.map((f) => f.factorKey)).toEqual(["market_beta", "value", "growth_value_spread"]);
-    expect(comparison.factors[0]?.exposure).toEqual({ original: whatIf.exposures[0]?.exposure, whatIf: null, change: null });
+    expect(comparison.factors[0]?.exposure).toEqual({
+      original: whatIf.exposures[0]?.exposure,
+      whatIf: null,
+      change: null,
+    });
     expect(comparison.factors[1]?.exposureDollar).toEqual({ original: null, whatIf: null, change: null });
   });
 
@@ -71,12 +81,23 @@ describe("compareAggregations", () => {
         const original = aggregatePortfolio(a);
         const added = aggregatePortfolio(b);
         const scale = 5 * (original.gross + added.gross);
-        const premiums = [...original.positions, ...added.positions].reduce((s, p) => s + Math.abs(p.premiumValue ?? 0), 0);
+        const premiums = [...original.positions, ...added.positions].reduce(
+          (s, p) => s + Math.abs(p.premiumValue ?? 0),
+          0,
+        );
         comparison.factors.forEach((f, i) => {
           const own = added.exposures[i]!.exposureDollar;
-          if (f.exposureDollar.change !== null && own !== null) expect(close(f.exposureDollar.change, own, 1e-12, scale)).toBe(true);
+          if (f.exposureDollar.change !== null && own !== null)
+            expect(close(f.exposureDollar.change, own, 1e-12, scale)).toBe(true);
         });
-        expect(close(comparison.equity.change ?? Number.NaN, added.equity, 1e-12, scale + premiums + Math.abs(a.cash) + Math.abs(b.cash))).toBe(true);
+        expect(
+          close(
+            comparison.equity.change ?? Number.NaN,
+            added.equity,
+            1e-12,
+            scale + premiums + Math.abs(a.cash) + Math.abs(b.cash),
+          ),
+        ).toBe(true);
       }),
     );
   });

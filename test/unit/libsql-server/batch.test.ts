@@ -45,7 +45,14 @@ describe("batch", () => {
   it("in write mode rolls back the whole batch when a step fails, reporting the step's SQLite error", async () => {
     await client.execute("INSERT INTO notes (body) VALUES ('taken')");
     const error = await expectLibsqlError(
-      client.batch(["INSERT INTO notes (body) VALUES ('fresh')", "INSERT INTO notes (body) VALUES ('taken')", "INSERT INTO notes (body) VALUES ('never')"], "write"),
+      client.batch(
+        [
+          "INSERT INTO notes (body) VALUES ('fresh')",
+          "INSERT INTO notes (body) VALUES ('taken')",
+          "INSERT INTO notes (body) VALUES ('never')",
+        ],
+        "write",
+      ),
       "SQLITE_CONSTRAINT_UNIQUE",
     );
     expect(error.name).toBe("LibsqlBatchError");
@@ -60,22 +67,39 @@ describe("batch", () => {
   });
 
   it("in read mode fails a write with SQLITE_READONLY and changes nothing; the next stream can write again", async () => {
-    await expectLibsqlError(client.batch(["SELECT 1", "INSERT INTO notes (body) VALUES ('sneaky')"], "read"), "SQLITE_READONLY", /readonly/);
+    await expectLibsqlError(
+      client.batch(["SELECT 1", "INSERT INTO notes (body) VALUES ('sneaky')"], "read"),
+      "SQLITE_READONLY",
+      /readonly/,
+    );
     expect(await bodies()).toEqual([]);
     // The pooled connection must not stay read-only after the READONLY transaction.
-    for (let i = 0; i < 4; i++) await client.execute({ sql: "INSERT INTO notes (body) VALUES (?)", args: [`after-${i}`] });
+    for (let i = 0; i < 4; i++)
+      await client.execute({ sql: "INSERT INTO notes (body) VALUES (?)", args: [`after-${i}`] });
     expect(await bodies()).toHaveLength(4);
   });
 
   it("in deferred mode commits, and a failing step rolls it back", async () => {
-    await client.batch(["INSERT INTO notes (body) VALUES ('d1')", "INSERT INTO notes (body) VALUES ('d2')"], "deferred");
+    await client.batch(
+      ["INSERT INTO notes (body) VALUES ('d1')", "INSERT INTO notes (body) VALUES ('d2')"],
+      "deferred",
+    );
     expect(await bodies()).toEqual(["d1", "d2"]);
-    await expectLibsqlError(client.batch(["INSERT INTO notes (body) VALUES ('d3')", "INSERT INTO notes (id, body) VALUES ('not an integer', 'x')"], "deferred"), "SQLITE_MISMATCH");
+    await expectLibsqlError(
+      client.batch(
+        ["INSERT INTO notes (body) VALUES ('d3')", "INSERT INTO notes (id, body) VALUES ('not an integer', 'x')"],
+        "deferred",
+      ),
+      "SQLITE_MISMATCH",
+    );
     expect(await bodies()).toEqual(["d1", "d2"]);
   });
 
   it("evaluates ok, error, not, and, or and is_autocommit conditions, skipping steps whose condition is false (raw HTTP)", async () => {
-    const step = (sql: string, condition?: unknown) => ({ ...(condition === undefined ? {} : { condition }), stmt: { sql } });
+    const step = (sql: string, condition?: unknown) => ({
+      ...(condition === undefined ? {} : { condition }),
+      stmt: { sql },
+    });
     const response = await pipeline(
       server.url,
       null,
@@ -90,8 +114,20 @@ describe("batch", () => {
               step("SELECT 'ok1'", { type: "ok", step: 1 }), // 3 skipped
               step("SELECT 'err1'", { type: "error", step: 1 }), // 4 runs
               step("SELECT 'not'", { type: "not", cond: { type: "ok", step: 1 } }), // 5 runs
-              step("SELECT 'and'", { type: "and", conds: [{ type: "ok", step: 0 }, { type: "ok", step: 1 }] }), // 6 skipped
-              step("SELECT 'or'", { type: "or", conds: [{ type: "ok", step: 0 }, { type: "ok", step: 1 }] }), // 7 runs
+              step("SELECT 'and'", {
+                type: "and",
+                conds: [
+                  { type: "ok", step: 0 },
+                  { type: "ok", step: 1 },
+                ],
+              }), // 6 skipped
+              step("SELECT 'or'", {
+                type: "or",
+                conds: [
+                  { type: "ok", step: 0 },
+                  { type: "ok", step: 1 },
+                ],
+              }), // 7 runs
               step("SELECT 'auto'", { type: "is_autocommit" }), // 8 runs
               step("BEGIN"), // 9
               step("SELECT 'auto2'", { type: "is_autocommit" }), // 10 skipped: inside a transaction
@@ -107,7 +143,20 @@ describe("batch", () => {
     if (batch.type !== "batch") throw new Error("wrong response type");
     const ran = batch.result.step_results.map((result) => result !== null);
     expect(ran).toEqual([true, false, true, false, true, true, false, true, true, true, false, true]);
-    expect(batch.result.step_errors.map((error) => error?.code ?? null)).toEqual([null, "SQLITE_ERROR", null, null, null, null, null, null, null, null, null, null]);
+    expect(batch.result.step_errors.map((error) => error?.code ?? null)).toEqual([
+      null,
+      "SQLITE_ERROR",
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 
   it("rejects a condition that refers to the current or a later step", async () => {
@@ -135,15 +184,23 @@ describe("sequence", () => {
 
   it("stops at the first failing statement, keeping the effects of the earlier ones", async () => {
     await expectLibsqlError(
-      client.executeMultiple("INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s3');"),
+      client.executeMultiple(
+        "INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s3');",
+      ),
       "SQLITE_CONSTRAINT_UNIQUE",
     );
     expect(await bodies()).toEqual(["s1"]);
   });
 
   it("rejects statements with parameters, which a sequence cannot bind (raw HTTP)", async () => {
-    const response = await pipeline(server.url, null, [{ type: "sequence", sql: "SELECT 1; SELECT ?" }, { type: "close" }]);
-    expect(errorOf(response.results[0])).toMatchObject({ code: "ARGS_INVALID", message: expect.stringMatching(/cannot take parameters/) });
+    const response = await pipeline(server.url, null, [
+      { type: "sequence", sql: "SELECT 1; SELECT ?" },
+      { type: "close" },
+    ]);
+    expect(errorOf(response.results[0])).toMatchObject({
+      code: "ARGS_INVALID",
+      message: expect.stringMatching(/cannot take parameters/),
+    });
   });
 });
 
@@ -156,7 +213,9 @@ describe("describe", () => {
   }
 
   it("reports parameters (with SQLite's names and indexes), result columns and flags of a query", async () => {
-    const result = await describeSql("SELECT id, body AS text, 1 + 1 FROM notes WHERE id = :id AND body = ? OR id = ?5");
+    const result = await describeSql(
+      "SELECT id, body AS text, 1 + 1 FROM notes WHERE id = :id AND body = ? OR id = ?5",
+    );
     expect(result.params).toEqual([{ name: ":id" }, { name: null }, { name: null }, { name: null }, { name: "?5" }]);
     expect(result.cols).toEqual([
       { name: "id", decltype: "INTEGER" },
@@ -184,7 +243,10 @@ describe("describe", () => {
       { type: "describe", sql: "SELECT 1; SELECT 2" },
       { type: "close" },
     ]);
-    expect(errorOf(response.results[0])).toMatchObject({ code: "SQLITE_ERROR", message: expect.stringMatching(/no such table/) });
+    expect(errorOf(response.results[0])).toMatchObject({
+      code: "SQLITE_ERROR",
+      message: expect.stringMatching(/no such table/),
+    });
     expect(errorOf(response.results[1]).code).toBe("SQL_MANY_STATEMENTS");
   });
 });
@@ -203,18 +265,20 @@ describe("store_sql and close_sql", () => {
       { type: "execute", stmt: { sql_id: 7, args: [{ type: "text", value: "gone" }] } },
       { type: "close" },
     ]);
-    expect(response.results.map((result) => (result.type === "ok" ? result.response.type : result.error.code))).toEqual([
-      "store_sql",
-      "execute",
-      "batch",
-      "describe",
-      "store_sql",
-      "sequence",
-      "SQL_ID_EXISTS",
-      "close_sql",
-      "SQL_ID_NOT_FOUND",
-      "close",
-    ]);
+    expect(response.results.map((result) => (result.type === "ok" ? result.response.type : result.error.code))).toEqual(
+      [
+        "store_sql",
+        "execute",
+        "batch",
+        "describe",
+        "store_sql",
+        "sequence",
+        "SQL_ID_EXISTS",
+        "close_sql",
+        "SQL_ID_NOT_FOUND",
+        "close",
+      ],
+    );
     expect(await bodies()).toEqual(["stored!", "batched!"]);
   });
 
@@ -230,7 +294,9 @@ describe("store_sql and close_sql", () => {
     try {
       const transaction = await recordingClient.transaction("write");
       // The client caches 30 SQL texts per stream; the second batch evicts five of the first.
-      await transaction.batch(Array.from({ length: 30 }, (_, i) => ({ sql: `INSERT INTO notes (body) VALUES ('cached-${i}')`, args: [] })));
+      await transaction.batch(
+        Array.from({ length: 30 }, (_, i) => ({ sql: `INSERT INTO notes (body) VALUES ('cached-${i}')`, args: [] })),
+      );
       const more = await transaction.batch(Array.from({ length: 5 }, (_, i) => `SELECT ${i} AS n`));
       await transaction.commit();
       expect(more.map((result) => result.rows[0]?.[0])).toEqual([0, 1, 2, 3, 4]);
@@ -259,19 +325,32 @@ describe("get_autocommit and close", () => {
       ],
       "/v3/pipeline",
     );
-    const flags = response.results.filter((result) => result.type === "ok" && result.response.type === "get_autocommit");
-    expect(flags.map((result) => result.type === "ok" && result.response.type === "get_autocommit" && result.response.is_autocommit)).toEqual([true, false, true]);
+    const flags = response.results.filter(
+      (result) => result.type === "ok" && result.response.type === "get_autocommit",
+    );
+    expect(
+      flags.map(
+        (result) => result.type === "ok" && result.response.type === "get_autocommit" && result.response.is_autocommit,
+      ),
+    ).toEqual([true, false, true]);
   });
 
   it("close ends the stream: the response baton is null and later requests in the pipeline fail", async () => {
-    const response = await pipeline(server.url, null, [{ type: "execute", stmt: { sql: "SELECT 1" } }, { type: "close" }, { type: "execute", stmt: { sql: "SELECT 2" } }]);
+    const response = await pipeline(server.url, null, [
+      { type: "execute", stmt: { sql: "SELECT 1" } },
+      { type: "close" },
+      { type: "execute", stmt: { sql: "SELECT 2" } },
+    ]);
     expect(response.baton).toBeNull();
     expect(okResponse(response.results[1]).type).toBe("close");
     expect(errorOf(response.results[2]).code).toBe("STREAM_CLOSED");
   });
 
   it("close rolls back a transaction left open on the stream", async () => {
-    const opened = await pipeline(server.url, null, [{ type: "execute", stmt: { sql: "BEGIN" } }, { type: "execute", stmt: { sql: "INSERT INTO notes (body) VALUES ('dropped')" } }]);
+    const opened = await pipeline(server.url, null, [
+      { type: "execute", stmt: { sql: "BEGIN" } },
+      { type: "execute", stmt: { sql: "INSERT INTO notes (body) VALUES ('dropped')" } },
+    ]);
     expect(opened.baton).toEqual(expect.any(String));
     const closed = await pipeline(server.url, opened.baton, [{ type: "close" }]);
     expect(closed.baton).toBeNull();
@@ -307,14 +386,21 @@ describe("cursor (v3)", () => {
     });
     expect(reply.status).toBe(200);
     expect(reply.text.endsWith("\n")).toBe(true);
-    const lines: unknown[] = reply.text.trimEnd().split("\n").map((line) => JSON.parse(line) as unknown);
+    const lines: unknown[] = reply.text
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as unknown);
     expect(lines[0]).toMatchObject({ baton: expect.any(String), base_url: null });
     expect(lines.slice(1)).toEqual([
       { type: "step_begin", step: 0, cols: [{ name: "a", decltype: null }] },
       { type: "row", row: [{ type: "integer", value: "1" }] },
       { type: "row", row: [{ type: "integer", value: "2" }] },
       { type: "step_end", affected_row_count: 0, last_insert_rowid: expect.any(String) },
-      { type: "step_error", step: 1, error: { message: expect.stringMatching(/no such column/), code: "SQLITE_ERROR" } },
+      {
+        type: "step_error",
+        step: 1,
+        error: { message: expect.stringMatching(/no such column/), code: "SQLITE_ERROR" },
+      },
     ]);
     const baton = (lines[0] as { baton: string }).baton;
     const closed = await pipeline(server.url, baton, [{ type: "close" }], "/v3/pipeline");

@@ -28,7 +28,9 @@ afterEach(() => {
 });
 
 function startCli(dbPath: string): Promise<RunningCli> {
-  const child = spawn(process.execPath, [cliPath, "--port", "0", "--db", dbPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, "--port", "0", "--db", dbPath], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
@@ -78,7 +80,10 @@ describe("CLI and durability", () => {
     const first = await startCli(dbPath);
     const writer = createClient({ url: first.url });
     await writer.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, entry TEXT)");
-    await writer.batch(["INSERT INTO ledger (entry) VALUES ('batch-1')", "INSERT INTO ledger (entry) VALUES ('batch-2')"], "write");
+    await writer.batch(
+      ["INSERT INTO ledger (entry) VALUES ('batch-1')", "INSERT INTO ledger (entry) VALUES ('batch-2')"],
+      "write",
+    );
     const transaction = await writer.transaction("write");
     await transaction.execute("INSERT INTO ledger (entry) VALUES ('transaction')");
     await transaction.commit();

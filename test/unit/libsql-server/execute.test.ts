@@ -50,7 +50,10 @@ describe("execute: values", () => {
       sql: "INSERT INTO items (id, name, score, data) VALUES (?, ?, ?, ?)",
       args: [9223372036854775000n, "ünïcødé ✓", 0.1 + 0.2, blob],
     });
-    const result = await client.execute({ sql: "SELECT id, name, score, data FROM items WHERE id = ?", args: [9223372036854775000n] });
+    const result = await client.execute({
+      sql: "SELECT id, name, score, data FROM items WHERE id = ?",
+      args: [9223372036854775000n],
+    });
     expect(result.columns).toEqual(["id", "name", "score", "data"]);
     expect(result.columnTypes).toEqual(["INTEGER", "TEXT", "REAL", "BLOB"]);
     const row = result.rows[0];
@@ -93,19 +96,35 @@ describe("execute: arguments", () => {
   });
 
   it("rejects extra positional arguments with ARGS_INVALID", async () => {
-    await expectLibsqlError(client.execute({ sql: "SELECT ?", args: [1n, 2n] }), "ARGS_INVALID", /Too many arguments: the statement has 1 parameter, but 2/);
+    await expectLibsqlError(
+      client.execute({ sql: "SELECT ?", args: [1n, 2n] }),
+      "ARGS_INVALID",
+      /Too many arguments: the statement has 1 parameter, but 2/,
+    );
   });
 
   it("rejects missing positional arguments with ARGS_INVALID", async () => {
-    await expectLibsqlError(client.execute({ sql: "SELECT ?, ?", args: [1n] }), "ARGS_INVALID", /Not enough arguments: the statement has 2 parameters, but 1/);
+    await expectLibsqlError(
+      client.execute({ sql: "SELECT ?, ?", args: [1n] }),
+      "ARGS_INVALID",
+      /Not enough arguments: the statement has 2 parameters, but 1/,
+    );
   });
 
   it("rejects a named argument the statement does not have", async () => {
-    await expectLibsqlError(client.execute({ sql: "SELECT :a", args: { a: 1n, b: 2n } }), "ARGS_INVALID", /Unknown named argument "b"/);
+    await expectLibsqlError(
+      client.execute({ sql: "SELECT :a", args: { a: 1n, b: 2n } }),
+      "ARGS_INVALID",
+      /Unknown named argument "b"/,
+    );
   });
 
   it("rejects a statement whose named parameter has no argument", async () => {
-    await expectLibsqlError(client.execute({ sql: "SELECT :a, :b", args: { a: 1n } }), "ARGS_INVALID", /Missing argument for parameter :b/);
+    await expectLibsqlError(
+      client.execute({ sql: "SELECT :a, :b", args: { a: 1n } }),
+      "ARGS_INVALID",
+      /Missing argument for parameter :b/,
+    );
   });
 
   it("rejects a prefixless name that matches two parameters as ambiguous", async () => {
@@ -139,7 +158,11 @@ describe("execute: statements", () => {
 
   it("surfaces a unique-constraint violation as LibsqlError with code SQLITE_CONSTRAINT_UNIQUE", async () => {
     await client.execute("INSERT INTO items (name) VALUES ('unique-me')");
-    await expectLibsqlError(client.execute("INSERT INTO items (name) VALUES ('unique-me')"), "SQLITE_CONSTRAINT_UNIQUE", /UNIQUE constraint failed: items.name/);
+    await expectLibsqlError(
+      client.execute("INSERT INTO items (name) VALUES ('unique-me')"),
+      "SQLITE_CONSTRAINT_UNIQUE",
+      /UNIQUE constraint failed: items.name/,
+    );
     await client.execute("DELETE FROM items");
   });
 });
@@ -157,7 +180,9 @@ describe("execute: rows affected and last insert rowid", () => {
   });
 
   it("counts changes for WITH … INSERT and INSERT … RETURNING, which also return rows", async () => {
-    const withInsert = await client.execute("WITH names(n) AS (VALUES ('x'), ('y')) INSERT INTO items (name) SELECT n FROM names");
+    const withInsert = await client.execute(
+      "WITH names(n) AS (VALUES ('x'), ('y')) INSERT INTO items (name) SELECT n FROM names",
+    );
     expect(withInsert.rowsAffected).toBe(2);
     const returning = await client.execute("INSERT INTO items (name) VALUES ('z') RETURNING name");
     expect(returning.rowsAffected).toBe(1);
@@ -183,7 +208,10 @@ describe("execute: rows affected and last insert rowid", () => {
 
   it("with want_rows false runs the statement but returns no rows (raw HTTP)", async () => {
     const response = await pipeline(server.url, null, [
-      { type: "execute", stmt: { sql: "INSERT INTO items (name) VALUES ('quiet') RETURNING id, name", want_rows: false } },
+      {
+        type: "execute",
+        stmt: { sql: "INSERT INTO items (name) VALUES ('quiet') RETURNING id, name", want_rows: false },
+      },
       { type: "execute", stmt: { sql: "SELECT name FROM items WHERE name = 'quiet'" } },
       { type: "close" },
     ]);
@@ -224,7 +252,10 @@ describe("connection settings", () => {
     await client.execute("CREATE TABLE children (parent INTEGER REFERENCES parents (id))");
     await client.migrate(["INSERT INTO children VALUES (99)"]); // migrate() runs with foreign_keys=off
     // A stream that switches them off and never back must not hand that setting to later streams.
-    const off = await pipeline(server.url, null, [{ type: "execute", stmt: { sql: "PRAGMA foreign_keys = off" } }, { type: "close" }]);
+    const off = await pipeline(server.url, null, [
+      { type: "execute", stmt: { sql: "PRAGMA foreign_keys = off" } },
+      { type: "close" },
+    ]);
     expect(off.results[0]?.type).toBe("ok");
     for (let i = 0; i < 3; i++) {
       await expectLibsqlError(client.execute("INSERT INTO children VALUES (42)"), "SQLITE_CONSTRAINT_FOREIGNKEY");

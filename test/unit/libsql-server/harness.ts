@@ -45,7 +45,12 @@ export interface HttpReply {
   json: unknown;
 }
 
-export async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpReply> {
+export async function post(
+  url: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpReply> {
   const response = await fetch(new URL(path, url), {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -62,7 +67,12 @@ export async function post(url: string, path: string, body: unknown, headers: Re
 }
 
 /** Sends a pipeline and insists on HTTP 200, returning the decoded body. */
-export async function pipeline(url: string, baton: string | null, requests: unknown[], path = "/v2/pipeline"): Promise<PipelineResponse> {
+export async function pipeline(
+  url: string,
+  baton: string | null,
+  requests: unknown[],
+  path = "/v2/pipeline",
+): Promise<PipelineResponse> {
   const reply = await post(url, path, { baton, requests });
   if (reply.status !== 200) throw new Error(`pipeline answered HTTP ${reply.status}: ${reply.text}`);
   return reply.json as PipelineResponse;
@@ -81,7 +91,11 @@ export function errorOf(result: StreamResult | undefined): { message: string; co
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Awaits a rejection and checks it is the client's LibsqlError with the given code (and message). */
-export async function expectLibsqlError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<LibsqlError> {
+export async function expectLibsqlError(
+  promise: Promise<unknown>,
+  code: string,
+  message?: RegExp,
+): Promise<LibsqlError> {
   const error = await promise.then(
     () => undefined,
     (caught: unknown) => caught,
@@ -92,4 +106,3 @@ export async function expectLibsqlError(promise: Promise<unknown>, code: string,
   if (message !== undefined) expect(libsqlError.message).toMatch(message);
   return libsqlError;
 }
-

@@ -15,7 +15,10 @@ afterAll(async () => {
 });
 
 async function expectServerStillAnswers(): Promise<void> {
-  const response = await pipeline(server.url, null, [{ type: "execute", stmt: { sql: "SELECT 1" } }, { type: "close" }]);
+  const response = await pipeline(server.url, null, [
+    { type: "execute", stmt: { sql: "SELECT 1" } },
+    { type: "close" },
+  ]);
   expect(response.results[0]?.type).toBe("ok");
 }
 
@@ -31,14 +34,24 @@ describe("endpoints", () => {
     const response = await fetch(new URL("/health", server.url));
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: "ok", problems: [], last_write_failure: null, connections: { max: 128, waiting: 0 } });
+    expect(body).toMatchObject({
+      status: "ok",
+      problems: [],
+      last_write_failure: null,
+      connections: { max: 128, waiting: 0 },
+    });
     const disk = body.disk as { free_bytes: number; total_bytes: number };
     expect(disk.free_bytes).toBeGreaterThan(0);
     expect(disk.total_bytes).toBeGreaterThanOrEqual(disk.free_bytes);
   });
 
   it("GET /v2 and /v3 answer 200 while /v3-protobuf and /v3-protobuf/pipeline answer 404", async () => {
-    for (const [path, status] of [["/v2", 200], ["/v3", 200], ["/v3-protobuf", 404], ["/v3-protobuf/pipeline", 404]] as const) {
+    for (const [path, status] of [
+      ["/v2", 200],
+      ["/v3", 200],
+      ["/v3-protobuf", 404],
+      ["/v3-protobuf/pipeline", 404],
+    ] as const) {
       const response = await fetch(new URL(path, server.url));
       await response.arrayBuffer();
       expect(response.status, path).toBe(status);
@@ -55,12 +68,28 @@ describe("endpoints", () => {
   });
 
   it("/v3/pipeline speaks the same JSON as /v2/pipeline", async () => {
-    const response = await pipeline(server.url, null, [{ type: "execute", stmt: { sql: "SELECT 'v3'" } }, { type: "close" }], "/v3/pipeline");
+    const response = await pipeline(
+      server.url,
+      null,
+      [{ type: "execute", stmt: { sql: "SELECT 'v3'" } }, { type: "close" }],
+      "/v3/pipeline",
+    );
     expect(response).toEqual({
       baton: null,
       base_url: null,
       results: [
-        { type: "ok", response: { type: "execute", result: { cols: [{ name: "'v3'", decltype: null }], rows: [[{ type: "text", value: "v3" }]], affected_row_count: 0, last_insert_rowid: "0" } } },
+        {
+          type: "ok",
+          response: {
+            type: "execute",
+            result: {
+              cols: [{ name: "'v3'", decltype: null }],
+              rows: [[{ type: "text", value: "v3" }]],
+              affected_row_count: 0,
+              last_insert_rowid: "0",
+            },
+          },
+        },
         { type: "ok", response: { type: "close" } },
       ],
     });
@@ -69,12 +98,20 @@ describe("endpoints", () => {
 
 describe("bad input", () => {
   it("malformed JSON gets 400 JSON_INVALID and the server keeps serving", async () => {
-    expectJsonError(await post(server.url, "/v2/pipeline", '{"baton": null, "requests": ['), 400, "JSON_INVALID", /not valid JSON/);
+    expectJsonError(
+      await post(server.url, "/v2/pipeline", '{"baton": null, "requests": ['),
+      400,
+      "JSON_INVALID",
+      /not valid JSON/,
+    );
     await expectServerStillAnswers();
   });
 
   it("an unknown request type gets 400 REQUEST_INVALID naming the field", async () => {
-    const reply = await post(server.url, "/v2/pipeline", { baton: null, requests: [{ type: "execute", stmt: { sql: "SELECT 1" } }, { type: "frobnicate" }] });
+    const reply = await post(server.url, "/v2/pipeline", {
+      baton: null,
+      requests: [{ type: "execute", stmt: { sql: "SELECT 1" } }, { type: "frobnicate" }],
+    });
     expectJsonError(reply, 400, "REQUEST_INVALID", /requests\[1\]\.type/);
     await expectServerStillAnswers();
   });
@@ -82,7 +119,9 @@ describe("bad input", () => {
   it("a bad value gets 400 REQUEST_INVALID naming the argument", async () => {
     const reply = await post(server.url, "/v2/pipeline", {
       baton: null,
-      requests: [{ type: "execute", stmt: { sql: "SELECT ?, ?", args: [{ type: "null" }, { type: "integer", value: 5 }] } }],
+      requests: [
+        { type: "execute", stmt: { sql: "SELECT ?, ?", args: [{ type: "null" }, { type: "integer", value: 5 }] } },
+      ],
     });
     expectJsonError(reply, 400, "REQUEST_INVALID", /requests\[0\]\.stmt\.args\[1\]\.value/);
     await expectServerStillAnswers();
@@ -91,7 +130,9 @@ describe("bad input", () => {
   it("integers outside the signed 64-bit range and invalid base64 are rejected with 400", async () => {
     const tooBig = await post(server.url, "/v2/pipeline", {
       baton: null,
-      requests: [{ type: "execute", stmt: { sql: "SELECT ?", args: [{ type: "integer", value: "9223372036854775808" }] } }],
+      requests: [
+        { type: "execute", stmt: { sql: "SELECT ?", args: [{ type: "integer", value: "9223372036854775808" }] } },
+      ],
     });
     expectJsonError(tooBig, 400, "REQUEST_INVALID", /64-bit/);
     const badBlob = await post(server.url, "/v2/pipeline", {
@@ -104,7 +145,10 @@ describe("bad input", () => {
   it("a body that is not a pipeline request, or a statement with both sql and sql_id, gets 400", async () => {
     expectJsonError(await post(server.url, "/v2/pipeline", [1, 2, 3]), 400, "REQUEST_INVALID", /expected object/);
     expectJsonError(
-      await post(server.url, "/v2/pipeline", { baton: null, requests: [{ type: "execute", stmt: { sql: "SELECT 1", sql_id: 1 } }] }),
+      await post(server.url, "/v2/pipeline", {
+        baton: null,
+        requests: [{ type: "execute", stmt: { sql: "SELECT 1", sql_id: 1 } }],
+      }),
       400,
       "REQUEST_INVALID",
       /exactly one of `sql` and `sql_id`/,
@@ -112,7 +156,10 @@ describe("bad input", () => {
   });
 
   it("an oversized body gets 413 and the server keeps serving", async () => {
-    const reply = await post(server.url, "/v2/pipeline", { baton: null, requests: [{ type: "execute", stmt: { sql: `SELECT '${"x".repeat(100 * 1024)}'` } }] });
+    const reply = await post(server.url, "/v2/pipeline", {
+      baton: null,
+      requests: [{ type: "execute", stmt: { sql: `SELECT '${"x".repeat(100 * 1024)}'` } }],
+    });
     expectJsonError(reply, 413, "BODY_TOO_LARGE", /larger than the limit/);
     await expectServerStillAnswers();
   });
@@ -151,7 +198,13 @@ describe("@libsql/client/web", () => {
     const web = createWebClient({ url: server.url });
     try {
       await web.execute("CREATE TABLE web_things (id INTEGER PRIMARY KEY, label TEXT)");
-      const batch = await web.batch([{ sql: "INSERT INTO web_things (label) VALUES (?)", args: ["one"] }, { sql: "INSERT INTO web_things (label) VALUES (:label)", args: { label: "two" } }], "write");
+      const batch = await web.batch(
+        [
+          { sql: "INSERT INTO web_things (label) VALUES (?)", args: ["one"] },
+          { sql: "INSERT INTO web_things (label) VALUES (:label)", args: { label: "two" } },
+        ],
+        "write",
+      );
       expect(batch.map((result) => result.rowsAffected)).toEqual([1, 1]);
       const transaction = await web.transaction("write");
       await transaction.execute("INSERT INTO web_things (label) VALUES ('three')");

@@ -17,7 +17,9 @@ export interface RunningCli {
 }
 
 export function startCli(dbPath: string, children: Set<ChildProcess>): Promise<RunningCli> {
-  const child = spawn(process.execPath, [cliPath, "--port", "0", "--db", dbPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, "--port", "0", "--db", dbPath], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
@@ -47,10 +49,15 @@ export function startCli(dbPath: string, children: Set<ChildProcess>): Promise<R
 
 function runNode(script: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["-e", script, "--", ...args], { cwd: projectRoot, timeout: 15_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${error.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      process.execPath,
+      ["-e", script, "--", ...args],
+      { cwd: projectRoot, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -71,7 +78,11 @@ export async function readColumnElsewhere(dbPath: string, sql: string): Promise<
  * Another process holding the file's write lock (BEGIN IMMEDIATE) for `holdMs`, then rolling
  * back. Resolves once the lock is held; `done` resolves when the process has exited.
  */
-export function holdWriteLockElsewhere(dbPath: string, holdMs: number, children: Set<ChildProcess>): Promise<{ done: Promise<void> }> {
+export function holdWriteLockElsewhere(
+  dbPath: string,
+  holdMs: number,
+  children: Set<ChildProcess>,
+): Promise<{ done: Promise<void> }> {
   const script = `
     const Database = require("libsql");
     const [path, holdMs] = process.argv.slice(-2);
@@ -80,7 +91,10 @@ export function holdWriteLockElsewhere(dbPath: string, holdMs: number, children:
     process.stdout.write("locked\\n");
     setTimeout(() => { db.exec("ROLLBACK"); db.close(); }, Number(holdMs));
   `;
-  const child = spawn(process.execPath, ["-e", script, "--", dbPath, String(holdMs)], { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["-e", script, "--", dbPath, String(holdMs)], {
+    cwd: projectRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.add(child);
   const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {

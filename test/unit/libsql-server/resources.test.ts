@@ -42,7 +42,13 @@ describe("connection pool", () => {
     const clients = Array.from({ length: 40 }, () => client(db.url));
     await clients[0]!.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
     for (let round = 0; round < 8; round++) {
-      await Promise.all(clients.map((c, i) => (i % 2 === 0 ? c.execute({ sql: "INSERT INTO t (v) VALUES (?)", args: [`r${round}`] }) : c.execute("SELECT count(*) FROM t"))));
+      await Promise.all(
+        clients.map((c, i) =>
+          i % 2 === 0
+            ? c.execute({ sql: "INSERT INTO t (v) VALUES (?)", args: [`r${round}`] })
+            : c.execute("SELECT count(*) FROM t"),
+        ),
+      );
     }
     const { body } = await health(db.url);
     expect(body.connections).toMatchObject({ max: 8, waiting: 0 });
@@ -60,7 +66,11 @@ describe("connection pool", () => {
     await first.execute("SELECT 1");
     await second.execute("SELECT 1");
     const started = Date.now();
-    await expectLibsqlError(client(db.url).execute("SELECT 1"), "SQLITE_BUSY", /waited \d+ ms \(the busy timeout\) for one of the server's 2 connections/);
+    await expectLibsqlError(
+      client(db.url).execute("SELECT 1"),
+      "SQLITE_BUSY",
+      /waited \d+ ms \(the busy timeout\) for one of the server's 2 connections/,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
     // A waiting stream gets the connection a finished transaction gives back.
     const waiting = client(db.url).execute("SELECT 42 AS answer");
@@ -83,7 +93,9 @@ describe("long one-off writes", () => {
     expect(result.rowsAffected).toBe(500);
     expect(result.lastInsertRowid).toBe(500n);
     // A long write with RETURNING still returns its rows.
-    const returning = await c.execute(`INSERT INTO t (id, v) VALUES ${Array.from({ length: 300 }, (_, i) => `(${1000 + i}, 'returned row ${i}')`).join(", ")} RETURNING id`);
+    const returning = await c.execute(
+      `INSERT INTO t (id, v) VALUES ${Array.from({ length: 300 }, (_, i) => `(${1000 + i}, 'returned row ${i}')`).join(", ")} RETURNING id`,
+    );
     expect(returning.rows).toHaveLength(300);
     expect(returning.rowsAffected).toBe(300);
     // A failing one (a duplicate key) changes nothing and leaves the connection usable.
@@ -103,7 +115,9 @@ describe("storage in /health", () => {
     const { status, body } = await health(db.url);
     expect(status).toBe(503);
     expect(body.status).toBe("degraded");
-    expect(body.problems).toEqual([{ code: "DISK_LOW", message: expect.stringMatching(/bytes free, under the \d+ the server requires/) }]);
+    expect(body.problems).toEqual([
+      { code: "DISK_LOW", message: expect.stringMatching(/bytes free, under the \d+ the server requires/) },
+    ]);
   });
 
   it("reports a write that failed with SQLITE_FULL for a minute, then forgets it", () => {

@@ -1,7 +1,12 @@
 import fc from "fast-check";
 import Database from "libsql";
 import { describe, expect, it } from "vitest";
-import { describeStatement, scanParameters, splitStatements, tokenize } from "../../../scripts/libsql-server/sql-scan.ts";
+import {
+  describeStatement,
+  scanParameters,
+  splitStatements,
+  tokenize,
+} from "../../../scripts/libsql-server/sql-scan.ts";
 
 function parametersOf(sql: string) {
   return scanParameters(tokenize(sql));
@@ -63,14 +68,20 @@ describe("SQL scanner: parameter indexing", () => {
     const decoy = fc.constantFrom("'?'", "'x'':y'", "/* ? */ 'c'", "'d' -- :z\n", "'$a'");
     try {
       fc.assert(
-        fc.property(fc.array(fc.oneof({ arbitrary: parameter, weight: 3 }, { arbitrary: decoy, weight: 1 }), { minLength: 1, maxLength: 8 }), (terms) => {
-          const sql = `SELECT ${terms.join(", ")}`;
-          const table = parametersOf(sql);
-          const args = Array.from({ length: table.count }, (_, i) => BigInt(i + 1));
-          const row: unknown = db.prepare(sql).raw(true).get(args);
-          const bound = (row as unknown[]).filter((value) => typeof value === "bigint");
-          expect(bound, sql).toEqual(table.occurrences.map(BigInt));
-        }),
+        fc.property(
+          fc.array(fc.oneof({ arbitrary: parameter, weight: 3 }, { arbitrary: decoy, weight: 1 }), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+          (terms) => {
+            const sql = `SELECT ${terms.join(", ")}`;
+            const table = parametersOf(sql);
+            const args = Array.from({ length: table.count }, (_, i) => BigInt(i + 1));
+            const row: unknown = db.prepare(sql).raw(true).get(args);
+            const bound = (row as unknown[]).filter((value) => typeof value === "bigint");
+            expect(bound, sql).toEqual(table.occurrences.map(BigInt));
+          },
+        ),
         { numRuns: 300 },
       );
     } finally {

@@ -128,14 +128,25 @@ describe("batons", () => {
   });
 
   it("a forged baton is rejected with 400 and code BATON_INVALID", async () => {
-    const forged = await post(server.url, "/v2/pipeline", { baton: "forged-baton", requests: [{ type: "execute", stmt: { sql: "SELECT 1" } }] });
+    const forged = await post(server.url, "/v2/pipeline", {
+      baton: "forged-baton",
+      requests: [{ type: "execute", stmt: { sql: "SELECT 1" } }],
+    });
     expect(forged.status).toBe(400);
     expect(forged.json).toMatchObject({ code: "BATON_INVALID" });
   });
 
   it("a stream keeps its connection across requests, so a transaction opened by BEGIN stays open", async () => {
-    const begun = await pipeline(server.url, null, [{ type: "execute", stmt: { sql: "BEGIN" } }, { type: "execute", stmt: { sql: "INSERT INTO accounts VALUES ('raw', 1)" } }]);
-    const later = await pipeline(server.url, begun.baton, [{ type: "get_autocommit" }, { type: "execute", stmt: { sql: "COMMIT" } }, { type: "close" }], "/v3/pipeline");
+    const begun = await pipeline(server.url, null, [
+      { type: "execute", stmt: { sql: "BEGIN" } },
+      { type: "execute", stmt: { sql: "INSERT INTO accounts VALUES ('raw', 1)" } },
+    ]);
+    const later = await pipeline(
+      server.url,
+      begun.baton,
+      [{ type: "get_autocommit" }, { type: "execute", stmt: { sql: "COMMIT" } }, { type: "close" }],
+      "/v3/pipeline",
+    );
     const autocommit = okResponse(later.results[0]);
     expect(autocommit.type === "get_autocommit" && autocommit.is_autocommit).toBe(false);
     expect(later.results[1]?.type).toBe("ok");
@@ -170,7 +181,10 @@ describe("stream expiry", () => {
     try {
       const opened = await pipeline(shortLived.url, null, [{ type: "execute", stmt: { sql: "SELECT 1" } }]);
       await sleep(300);
-      const expired = await post(shortLived.url, "/v2/pipeline", { baton: opened.baton, requests: [{ type: "close" }] });
+      const expired = await post(shortLived.url, "/v2/pipeline", {
+        baton: opened.baton,
+        requests: [{ type: "close" }],
+      });
       expect(expired.status).toBe(400);
       expect(expired.contentType).toBe("application/json");
       expect(expired.json).toMatchObject({ code: "STREAM_EXPIRED", message: expect.any(String) });
@@ -190,7 +204,10 @@ describe("stream expiry", () => {
         expect(autocommit.type === "get_autocommit" && autocommit.is_autocommit).toBe(false);
         baton = response.baton;
       }
-      const closed = await pipeline(shortLived.url, baton, [{ type: "execute", stmt: { sql: "ROLLBACK" } }, { type: "close" }]);
+      const closed = await pipeline(shortLived.url, baton, [
+        { type: "execute", stmt: { sql: "ROLLBACK" } },
+        { type: "close" },
+      ]);
       expect(closed.baton).toBeNull();
     } finally {
       await shortLived.stop();

@@ -96,7 +96,9 @@ describe("issue 14: writes that waited on another stream's transaction stay dura
     await holder.execute("INSERT INTO t VALUES ('held')");
     const writers = Array.from({ length: 20 }, () => client(cli.url));
     const pending = writers.map((writer, i) =>
-      i % 2 === 0 ? writer.execute(`INSERT INTO t VALUES ('w${i}')`) : writer.batch([`INSERT INTO t VALUES ('w${i}')`], "write"),
+      i % 2 === 0
+        ? writer.execute(`INSERT INTO t VALUES ('w${i}')`)
+        : writer.batch([`INSERT INTO t VALUES ('w${i}')`], "write"),
     );
     await sleep(150);
     await holder.commit();
@@ -177,7 +179,10 @@ describe("write turns", () => {
       await transaction.execute("INSERT INTO t VALUES ('holder')");
       const started = Date.now();
       const error = await expectLibsqlError(
-        waiter.batch(["INSERT INTO t VALUES ('w1')", "INSERT INTO t VALUES ('w2')", "INSERT INTO t VALUES ('w3')"], "write"),
+        waiter.batch(
+          ["INSERT INTO t VALUES ('w1')", "INSERT INTO t VALUES ('w2')", "INSERT INTO t VALUES ('w3')"],
+          "write",
+        ),
         "SQLITE_BUSY",
         /database is locked: this write waited \d+ ms \(the busy timeout\) for the database's write lock/,
       );
@@ -229,7 +234,12 @@ describe("write turns", () => {
       await first.batch(["INSERT INTO t VALUES ('batch')"], "write");
       await second.execute("INSERT INTO t VALUES ('second')");
       const dbPath = server.dbPath;
-      expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual(["other", "first", "batch", "second"]);
+      expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual([
+        "other",
+        "first",
+        "batch",
+        "second",
+      ]);
     } finally {
       await server.stop();
     }

@@ -26,7 +26,10 @@ describe("parseCsv", () => {
   });
 
   it("accepts CRLF, LF and CR line breaks, a BOM, and a missing or present trailing newline", () => {
-    const expected = [["a", "b"], ["1", "2"]];
+    const expected = [
+      ["a", "b"],
+      ["1", "2"],
+    ];
     expect(fieldsOf("a,b\r\n1,2\r\n")).toEqual(expected);
     expect(fieldsOf("a,b\n1,2")).toEqual(expected);
     expect(fieldsOf("a,b\r1,2\r")).toEqual(expected);
@@ -41,7 +44,7 @@ describe("parseCsv", () => {
   });
 
   it("keeps empty fields, including a trailing one and a quoted empty record", () => {
-    expect(fieldsOf("a,,b,\n,\n\"\"\n")).toEqual([["a", "", "b", ""], ["", ""], [""]]);
+    expect(fieldsOf('a,,b,\n,\n""\n')).toEqual([["a", "", "b", ""], ["", ""], [""]]);
   });
 
   it("keeps spaces as they are (validation trims what it needs to)", () => {
@@ -68,7 +71,10 @@ describe("parseCsv", () => {
   });
 
   it("round-trips any rows through formatCsv (property)", () => {
-    const field = fc.string({ unit: fc.constantFrom("a", "Z", "1", " ", ",", '"', "\n", "\r", "\r\n", "é", "\uFEFF", "\t"), maxLength: 8 });
+    const field = fc.string({
+      unit: fc.constantFrom("a", "Z", "1", " ", ",", '"', "\n", "\r", "\r\n", "é", "\uFEFF", "\t"),
+      maxLength: 8,
+    });
     const rows = fc.array(fc.array(field, { minLength: 1, maxLength: 5 }), { maxLength: 12 });
     fc.assert(
       fc.property(rows, fc.constantFrom("\r\n" as const, "\n" as const), (input, lineEnding) => {
@@ -83,12 +89,15 @@ describe("parseCsv", () => {
   it("numbers records by the line they start on, for any rows (property)", () => {
     const field = fc.string({ unit: fc.constantFrom("x", ",", "\n", '"'), maxLength: 4 });
     fc.assert(
-      fc.property(fc.array(fc.array(field, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 8 }), (input) => {
-        const text = formatCsv(input, "\n");
-        const starts = [1];
-        for (const row of input.slice(0, -1)) starts.push(starts.at(-1)! + 1 + row.join("").split("\n").length - 1);
-        expect(parseCsv(text).records.map((record) => record.line)).toEqual(starts);
-      }),
+      fc.property(
+        fc.array(fc.array(field, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 8 }),
+        (input) => {
+          const text = formatCsv(input, "\n");
+          const starts = [1];
+          for (const row of input.slice(0, -1)) starts.push(starts.at(-1)! + 1 + row.join("").split("\n").length - 1);
+          expect(parseCsv(text).records.map((record) => record.line)).toEqual(starts);
+        },
+      ),
     );
   });
 });

@@ -58,7 +58,8 @@ async function importProfiles(text: string) {
 
 /** Every row of the tables an import writes, with every column (updated_at included). */
 async function snapshot() {
-  const read = async (table: string, order: string) => (await client.execute(`select * from ${table} order by ${order}`)).rows.map((row) => ({ ...row }));
+  const read = async (table: string, order: string) =>
+    (await client.execute(`select * from ${table} order by ${order}`)).rows.map((row) => ({ ...row }));
   return {
     prices: await read("market_prices", "symbol, date"),
     universe: await read("symbol_universe", "symbol"),
@@ -78,12 +79,48 @@ const priceFile = [
 describe("writePrices", () => {
   it("inserts the rows, keeps missing values NULL and registers new symbols with their dates", async () => {
     const summary = await writePrices(db(), prices(priceFile));
-    expect(summary).toEqual({ rows: 5, inserted: 5, updated: 0, unchanged: 0, symbolsRegistered: 3, symbolsWidened: 0, conflicts: { kept: 0, replaced: 0, examples: [] } });
+    expect(summary).toEqual({
+      rows: 5,
+      inserted: 5,
+      updated: 0,
+      unchanged: 0,
+      symbolsRegistered: 3,
+      symbolsWidened: 0,
+      conflicts: { kept: 0, replaced: 0, examples: [] },
+    });
     const state = await snapshot();
-    expect(state.prices).toContainEqual({ symbol: "SPY", date: "2025-01-02", close: 590.12, adj_close: null, volume: null, source: "csv" });
-    expect(state.prices).toContainEqual({ symbol: "AAA", date: "2025-01-03", close: 10.5, adj_close: 10.35, volume: 1200, source: "csv" });
-    expect(state.universe.map(({ symbol, asset_type, first_seen_date, last_seen_date, is_active }) => ({ symbol, asset_type, first_seen_date, last_seen_date, is_active }))).toEqual([
-      { symbol: "AAA", asset_type: "equity", first_seen_date: "2025-01-02", last_seen_date: "2025-01-03", is_active: 1 },
+    expect(state.prices).toContainEqual({
+      symbol: "SPY",
+      date: "2025-01-02",
+      close: 590.12,
+      adj_close: null,
+      volume: null,
+      source: "csv",
+    });
+    expect(state.prices).toContainEqual({
+      symbol: "AAA",
+      date: "2025-01-03",
+      close: 10.5,
+      adj_close: 10.35,
+      volume: 1200,
+      source: "csv",
+    });
+    expect(
+      state.universe.map(({ symbol, asset_type, first_seen_date, last_seen_date, is_active }) => ({
+        symbol,
+        asset_type,
+        first_seen_date,
+        last_seen_date,
+        is_active,
+      })),
+    ).toEqual([
+      {
+        symbol: "AAA",
+        asset_type: "equity",
+        first_seen_date: "2025-01-02",
+        last_seen_date: "2025-01-03",
+        is_active: 1,
+      },
       { symbol: "QQQ", asset_type: "etf", first_seen_date: "2025-01-03", last_seen_date: "2025-01-03", is_active: 1 },
       { symbol: "SPY", asset_type: "etf", first_seen_date: "2025-01-02", last_seen_date: "2025-01-03", is_active: 1 },
     ]);
@@ -93,7 +130,15 @@ describe("writePrices", () => {
     await writePrices(db(), prices(priceFile));
     const before = await snapshot();
     await new Promise((resolve) => setTimeout(resolve, 5)); // so a rewritten timestamp would differ
-    expect(await writePrices(db(), prices(priceFile))).toEqual({ rows: 5, inserted: 0, updated: 0, unchanged: 5, symbolsRegistered: 0, symbolsWidened: 0, conflicts: { kept: 0, replaced: 0, examples: [] } });
+    expect(await writePrices(db(), prices(priceFile))).toEqual({
+      rows: 5,
+      inserted: 0,
+      updated: 0,
+      unchanged: 5,
+      symbolsRegistered: 0,
+      symbolsWidened: 0,
+      conflicts: { kept: 0, replaced: 0, examples: [] },
+    });
     expect(await snapshot()).toEqual(before);
   });
 
@@ -105,10 +150,28 @@ describe("writePrices", () => {
       "2025-01-02,AAA,10.3,1000", // corrected close; the file has no adj_close, so it becomes NULL
       "2025-01-03,SPY,592.4,", // same as stored
     ].join("\n");
-    expect(await writePrices(db(), prices(corrections))).toEqual({ rows: 3, inserted: 1, updated: 1, unchanged: 1, symbolsRegistered: 0, symbolsWidened: 1, conflicts: { kept: 0, replaced: 0, examples: [] } });
+    expect(await writePrices(db(), prices(corrections))).toEqual({
+      rows: 3,
+      inserted: 1,
+      updated: 1,
+      unchanged: 1,
+      symbolsRegistered: 0,
+      symbolsWidened: 1,
+      conflicts: { kept: 0, replaced: 0, examples: [] },
+    });
     const state = await snapshot();
-    expect(state.prices).toContainEqual({ symbol: "AAA", date: "2025-01-02", close: 10.3, adj_close: null, volume: 1000, source: "csv" });
-    expect(state.universe.find((row) => row.symbol === "AAA")).toMatchObject({ first_seen_date: "2024-12-31", last_seen_date: "2025-01-03" });
+    expect(state.prices).toContainEqual({
+      symbol: "AAA",
+      date: "2025-01-02",
+      close: 10.3,
+      adj_close: null,
+      volume: 1000,
+      source: "csv",
+    });
+    expect(state.universe.find((row) => row.symbol === "AAA")).toMatchObject({
+      first_seen_date: "2024-12-31",
+      last_seen_date: "2025-01-03",
+    });
 
     const before = await snapshot();
     const narrow = "date,symbol,close,volume\n2025-01-02,AAA,10.3,1000\n";
@@ -118,7 +181,11 @@ describe("writePrices", () => {
 
   it("can record where prices came from, and a new source is a change", async () => {
     await writePrices(db(), prices(priceFile), { source: "vendor-a" });
-    expect(await writePrices(db(), prices(priceFile), { source: "vendor-b" })).toMatchObject({ inserted: 0, updated: 5, unchanged: 0 });
+    expect(await writePrices(db(), prices(priceFile), { source: "vendor-b" })).toMatchObject({
+      inserted: 0,
+      updated: 5,
+      unchanged: 0,
+    });
     const sources = await client.execute("select distinct source from market_prices");
     expect(sources.rows.map((row) => row["source"])).toEqual(["vendor-b"]);
   });
@@ -129,7 +196,10 @@ describe("writePrices", () => {
     );
     await writePrices(db(), prices("date,symbol,close\n2025-01-02,XLK,230\n2025-01-02,XLKZ,1\n"));
     const types = await client.execute("select symbol, asset_type from symbol_universe order by symbol");
-    expect(types.rows.map((row) => [row["symbol"], row["asset_type"]])).toEqual([["XLK", "etf"], ["XLKZ", "equity"]]);
+    expect(types.rows.map((row) => [row["symbol"], row["asset_type"]])).toEqual([
+      ["XLK", "etf"],
+      ["XLKZ", "equity"],
+    ]);
   });
 
   it("leaves nothing behind when the database refuses a row in the middle of the write", async () => {
@@ -160,12 +230,23 @@ describe("writePrices", () => {
   it("imports and re-imports a large file in chunks", async () => {
     const lines = ["date,symbol,close,adj_close,volume"];
     for (let s = 0; s < 40; s++) {
-      for (let d = 1; d <= 28; d++) lines.push(`2025-02-${String(d).padStart(2, "0")},SYM${s},${(100 + s + d / 7).toFixed(6)},${(99 + s + d / 3).toFixed(6)},${s * 1000 + d}`);
+      for (let d = 1; d <= 28; d++)
+        lines.push(
+          `2025-02-${String(d).padStart(2, "0")},SYM${s},${(100 + s + d / 7).toFixed(6)},${(99 + s + d / 3).toFixed(6)},${s * 1000 + d}`,
+        );
     }
     const rows = prices(lines.join("\n"));
-    expect(await writePrices(db(), rows, { chunkRows: 100 })).toMatchObject({ rows: 1120, inserted: 1120, symbolsRegistered: 40 });
+    expect(await writePrices(db(), rows, { chunkRows: 100 })).toMatchObject({
+      rows: 1120,
+      inserted: 1120,
+      symbolsRegistered: 40,
+    });
     const before = await snapshot();
-    expect(await writePrices(db(), rows, { chunkRows: 333 })).toMatchObject({ inserted: 0, updated: 0, unchanged: 1120 });
+    expect(await writePrices(db(), rows, { chunkRows: 333 })).toMatchObject({
+      inserted: 0,
+      updated: 0,
+      unchanged: 1120,
+    });
     expect(await snapshot()).toEqual(before);
   });
 });
@@ -178,29 +259,86 @@ describe("writeProfiles", () => {
   ].join("\n");
 
   it("inserts profiles with missing values as NULL, registers the symbols with their sector, and re-imports as a no-op", async () => {
-    expect(await importProfiles(profileFile)).toEqual({ rows: 2, inserted: 2, updated: 0, unchanged: 0, older: 0, symbolsRegistered: 2 });
+    expect(await importProfiles(profileFile)).toEqual({
+      rows: 2,
+      inserted: 2,
+      updated: 0,
+      unchanged: 0,
+      older: 0,
+      symbolsRegistered: 2,
+    });
     const state = await snapshot();
     expect(state.profiles).toEqual([
-      { symbol: "AAA", company_name: "Aaa Corp, Inc.", sector: "Industrials", industry: "Machinery", market_cap: 1.2e10, enterprise_value: 1.3e10, pe_ratio: 18.5, ps_ratio: 2.1, pb_ratio: 3.3, as_of: "2025-06-30" },
-      { symbol: "BBB", company_name: "Bbb Co.", sector: "Utilities", industry: "Electric Utilities", market_cap: 4e9, enterprise_value: null, pe_ratio: null, ps_ratio: 1.9, pb_ratio: 1.7, as_of: "2025-06-30" },
+      {
+        symbol: "AAA",
+        company_name: "Aaa Corp, Inc.",
+        sector: "Industrials",
+        industry: "Machinery",
+        market_cap: 1.2e10,
+        enterprise_value: 1.3e10,
+        pe_ratio: 18.5,
+        ps_ratio: 2.1,
+        pb_ratio: 3.3,
+        as_of: "2025-06-30",
+      },
+      {
+        symbol: "BBB",
+        company_name: "Bbb Co.",
+        sector: "Utilities",
+        industry: "Electric Utilities",
+        market_cap: 4e9,
+        enterprise_value: null,
+        pe_ratio: null,
+        ps_ratio: 1.9,
+        pb_ratio: 1.7,
+        as_of: "2025-06-30",
+      },
     ]);
-    expect(state.universe.map((row) => [row["symbol"], row["asset_type"], row["sector"], row["first_seen_date"]])).toEqual([
+    expect(
+      state.universe.map((row) => [row["symbol"], row["asset_type"], row["sector"], row["first_seen_date"]]),
+    ).toEqual([
       ["AAA", "equity", "Industrials", "2025-06-30"],
       ["BBB", "equity", "Utilities", "2025-06-30"],
     ]);
     await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(await importProfiles(profileFile)).toEqual({ rows: 2, inserted: 0, updated: 0, unchanged: 2, older: 0, symbolsRegistered: 0 });
+    expect(await importProfiles(profileFile)).toEqual({
+      rows: 2,
+      inserted: 0,
+      updated: 0,
+      unchanged: 2,
+      older: 0,
+      symbolsRegistered: 0,
+    });
     expect(await snapshot()).toEqual(state);
   });
 
   it("updates only the columns a file has, stores an empty cell as NULL, and skips a profile older than the stored one", async () => {
     await importProfiles(profileFile);
-    const update = ["symbol,pe_ratio,sector,as_of", "AAA,,Capital Goods,2025-07-31", "BBB,14,Utilities,2025-03-31"].join("\n");
-    expect(await importProfiles(update)).toEqual({ rows: 2, inserted: 0, updated: 1, unchanged: 0, older: 1, symbolsRegistered: 0 });
+    const update = [
+      "symbol,pe_ratio,sector,as_of",
+      "AAA,,Capital Goods,2025-07-31",
+      "BBB,14,Utilities,2025-03-31",
+    ].join("\n");
+    expect(await importProfiles(update)).toEqual({
+      rows: 2,
+      inserted: 0,
+      updated: 1,
+      unchanged: 0,
+      older: 1,
+      symbolsRegistered: 0,
+    });
     const state = await snapshot();
     expect(state.profiles[0]).toEqual({
-      symbol: "AAA", company_name: "Aaa Corp, Inc.", sector: "Capital Goods", industry: "Machinery", market_cap: 1.2e10,
-      enterprise_value: 1.3e10, pe_ratio: null, ps_ratio: 2.1, pb_ratio: 3.3, as_of: "2025-07-31",
+      symbol: "AAA",
+      company_name: "Aaa Corp, Inc.",
+      sector: "Capital Goods",
+      industry: "Machinery",
+      market_cap: 1.2e10,
+      enterprise_value: 1.3e10,
+      pe_ratio: null,
+      ps_ratio: 2.1,
+      pb_ratio: 3.3,
+      as_of: "2025-07-31",
     });
     expect(state.profiles[1]).toMatchObject({ symbol: "BBB", pe_ratio: null, as_of: "2025-06-30" });
     expect(state.universe.map((row) => row["sector"])).toEqual(["Capital Goods", "Utilities"]);
@@ -209,9 +347,16 @@ describe("writeProfiles", () => {
   it("does not change a price-registered symbol's dates", async () => {
     await writePrices(db(), prices(priceFile));
     const universe = (await snapshot()).universe;
-    expect(await importProfiles("symbol,sector,as_of\nAAA,Industrials,2025-06-30\n")).toMatchObject({ inserted: 1, symbolsRegistered: 0 });
+    expect(await importProfiles("symbol,sector,as_of\nAAA,Industrials,2025-06-30\n")).toMatchObject({
+      inserted: 1,
+      symbolsRegistered: 0,
+    });
     const after = (await snapshot()).universe;
-    expect(after.find((row) => row.symbol === "AAA")).toMatchObject({ first_seen_date: "2025-01-02", last_seen_date: "2025-01-03", sector: "Industrials" });
+    expect(after.find((row) => row.symbol === "AAA")).toMatchObject({
+      first_seen_date: "2025-01-02",
+      last_seen_date: "2025-01-03",
+      sector: "Industrials",
+    });
     expect(after.filter((row) => row.symbol !== "AAA")).toEqual(universe.filter((row) => row.symbol !== "AAA"));
   });
 });
@@ -223,7 +368,11 @@ describe("import scripts", () => {
       env: { ...process.env, TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: authToken },
     }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? "", stderr: error.stderr ?? "" }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: error.code ?? -1,
+        stdout: error.stdout ?? "",
+        stderr: error.stderr ?? "",
+      }),
     );
 
   it("import:prices imports a good file, then reports it unchanged", async () => {
@@ -239,7 +388,12 @@ describe("import scripts", () => {
 
   it("import:prices refuses a file with bad rows, lists them by line and writes nothing", async () => {
     const file = path.join(dir, "bad-prices.csv");
-    writeFileSync(file, ["date,symbol,close", "2025-01-02,AAA,10", "2025-01-03,AAA,-2", "2025-02-30,AAA,11", "2025-01-06,BBB,12"].join("\n"));
+    writeFileSync(
+      file,
+      ["date,symbol,close", "2025-01-02,AAA,10", "2025-01-03,AAA,-2", "2025-02-30,AAA,11", "2025-01-06,BBB,12"].join(
+        "\n",
+      ),
+    );
     const result = await run("scripts/import-prices.ts", file);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${file}: line 3: close -2 is not positive`);
@@ -264,7 +418,12 @@ describe("import scripts", () => {
   });
 
   it("explains its usage without a file", async () => {
-    const result = await promisify(execFile)(process.execPath, ["scripts/import-prices.ts"], { cwd: projectRoot }).catch((error: { code: number; stderr: string }) => error);
-    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining("usage: npm run import:prices -- FILE.csv") });
+    const result = await promisify(execFile)(process.execPath, ["scripts/import-prices.ts"], {
+      cwd: projectRoot,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("usage: npm run import:prices -- FILE.csv"),
+    });
   });
 });

@@ -54,16 +54,31 @@ describe("validatePriceUpload", () => {
     });
     expect(errors).toEqual([
       { path: "prices[1].date", index: 1, field: "date", reason: 'date "2025-02-30" is not a real calendar date' },
-      { path: "prices[2].date", index: 2, field: "date", reason: 'date "02/01/2025" is not a date in the form YYYY-MM-DD' },
+      {
+        path: "prices[2].date",
+        index: 2,
+        field: "date",
+        reason: 'date "02/01/2025" is not a date in the form YYYY-MM-DD',
+      },
       { path: "prices[3].close", index: 3, field: "close", reason: "close 0 is not positive" },
       { path: "prices[4].close", index: 4, field: "close", reason: "close -1.5 is not positive" },
       { path: "prices[4].adj_close", index: 4, field: "adj_close", reason: "adj_close 0 is not positive" },
       { path: "prices[4].volume", index: 4, field: "volume", reason: "volume 1.5 is not a non-negative whole number" },
-      { path: "prices[5].symbol", index: 5, field: "symbol", reason: 'symbol "AA A" is not a valid ticker (letters, digits and . - ^ = / _, at most 24 characters)' },
+      {
+        path: "prices[5].symbol",
+        index: 5,
+        field: "symbol",
+        reason: 'symbol "AA A" is not a valid ticker (letters, digits and . - ^ = / _, at most 24 characters)',
+      },
       { path: "prices[5].volume", index: 5, field: "volume", reason: "volume -1 is not a non-negative whole number" },
       { path: "prices[6].symbol", index: 6, field: "symbol", reason: "symbol is empty" },
       { path: "prices[6].date", index: 6, field: "date", reason: "date is empty" },
-      { path: "prices[7].volume", index: 7, field: "volume", reason: "volume 1152921504606847000 is not a non-negative whole number" },
+      {
+        path: "prices[7].volume",
+        index: 7,
+        field: "volume",
+        reason: "volume 1152921504606847000 is not a non-negative whole number",
+      },
     ]);
   });
 
@@ -81,16 +96,42 @@ describe("validatePriceUpload", () => {
       { path: "prices[0].close", index: 0, field: "close", reason: 'close must be a number, got the string "10.5"' },
       { path: "prices[1].date", index: 1, field: "date", reason: "date is missing" },
       { path: "prices[1].close", index: 1, field: "close", reason: "close is missing" },
-      { path: "prices[1].adj_close", index: 1, field: "adj_close", reason: 'adj_close must be a number or null, got the string "x"' },
-      { path: "prices[1].volume", index: 1, field: "volume", reason: "volume must be a number or null, got boolean true" },
-      { path: "prices[1].open", index: 1, field: "open", reason: 'unknown field "open"; allowed fields: date, symbol, close, adj_close, volume' },
-      { path: "prices[2]", index: 2, reason: 'each price must be an object {date, symbol, close, adj_close?, volume?}, got the string "2025-01-02,AAA,10"' },
-      { path: "prices[3]", index: 3, reason: "each price must be an object {date, symbol, close, adj_close?, volume?}, got null" },
+      {
+        path: "prices[1].adj_close",
+        index: 1,
+        field: "adj_close",
+        reason: 'adj_close must be a number or null, got the string "x"',
+      },
+      {
+        path: "prices[1].volume",
+        index: 1,
+        field: "volume",
+        reason: "volume must be a number or null, got boolean true",
+      },
+      {
+        path: "prices[1].open",
+        index: 1,
+        field: "open",
+        reason: 'unknown field "open"; allowed fields: date, symbol, close, adj_close, volume',
+      },
+      {
+        path: "prices[2]",
+        index: 2,
+        reason:
+          'each price must be an object {date, symbol, close, adj_close?, volume?}, got the string "2025-01-02,AAA,10"',
+      },
+      {
+        path: "prices[3]",
+        index: 3,
+        reason: "each price must be an object {date, symbol, close, adj_close?, volume?}, got null",
+      },
     ]);
   });
 
   it("reports a body that is not {prices: [...]}", () => {
-    expect(errorsOf([])).toEqual([{ path: "", reason: 'the body must be a JSON object {"prices": [...]}, got an array' }]);
+    expect(errorsOf([])).toEqual([
+      { path: "", reason: 'the body must be a JSON object {"prices": [...]}, got an array' },
+    ]);
     expect(errorsOf({})).toEqual([{ path: "prices", reason: "prices is missing" }]);
     expect(errorsOf({ prices: {}, extra: 1 })).toEqual([
       { path: "prices", reason: "prices must be an array, got an object" },
@@ -118,7 +159,12 @@ describe("validatePriceUpload", () => {
       }),
     ).toEqual([
       { path: "prices[1].close", index: 1, field: "close", reason: "close 0 is not positive" },
-      { path: "prices[2]", index: 2, reason: "AAA on 2025-01-02 is already at prices[0] with different values (close 10, volume 5 there, close 10.5, adj_close 10.4 here)" },
+      {
+        path: "prices[2]",
+        index: 2,
+        reason:
+          "AAA on 2025-01-02 is already at prices[0] with different values (close 10, volume 5 there, close 10.5, adj_close 10.4 here)",
+      },
     ]);
   });
 
@@ -164,7 +210,13 @@ describe("validatePriceUpload", () => {
       fc.property(fc.array(row, { maxLength: 12 }), bound, (rows, maxDailyMove) => {
         const csv = formatCsv([
           ["date", "symbol", "close", "adj_close", "volume"],
-          ...rows.map((r) => [r.date, r.symbol, String(r.close), r.adj_close == null ? "" : String(r.adj_close), r.volume == null ? "" : String(r.volume)]),
+          ...rows.map((r) => [
+            r.date,
+            r.symbol,
+            String(r.close),
+            r.adj_close == null ? "" : String(r.adj_close),
+            r.volume == null ? "" : String(r.volume),
+          ]),
         ]);
         const fromCsv = validatePriceCsv(csv, { maxDailyMove });
         const fromJson = validatePriceUpload({ prices: rows }, { maxDailyMove });
@@ -174,8 +226,12 @@ describe("validatePriceUpload", () => {
           expect(fromJson.rows).toEqual(fromCsv.rows.map((r) => ({ ...r, line: r.line - 2 })));
           expect(fromJson.duplicateIndexes).toEqual(fromCsv.duplicateLines.map((line) => line - 2));
         } else if (!fromCsv.ok && !fromJson.ok) {
-          const csvFieldErrors = fromCsv.errors.filter((e) => e.column !== undefined).map((e) => [e.line - 2, e.column, sameCitation(e.reason, (line) => line - 2)]);
-          const jsonFieldErrors = fromJson.errors.filter((e) => e.field !== undefined).map((e) => [e.index, e.field, sameCitation(e.reason, (index) => index)]);
+          const csvFieldErrors = fromCsv.errors
+            .filter((e) => e.column !== undefined)
+            .map((e) => [e.line - 2, e.column, sameCitation(e.reason, (line) => line - 2)]);
+          const jsonFieldErrors = fromJson.errors
+            .filter((e) => e.field !== undefined)
+            .map((e) => [e.index, e.field, sameCitation(e.reason, (index) => index)]);
           expect(jsonFieldErrors).toEqual(csvFieldErrors);
           const csvRowErrors = fromCsv.errors.filter((e) => e.column === undefined).map((e) => e.line - 2);
           const jsonRowErrors = fromJson.errors.filter((e) => e.field === undefined).map((e) => e.index);
@@ -202,13 +258,15 @@ describe("validatePriceUpload", () => {
           path: "prices[2].adj_close",
           index: 2,
           field: "adj_close",
-          reason: "AAPL adj_close moves ×0.001007 from 2025-03-04 (prices[3], 150000) to 2025-03-05 (151); the bound is a factor of 5 (max_daily_move)",
+          reason:
+            "AAPL adj_close moves ×0.001007 from 2025-03-04 (prices[3], 150000) to 2025-03-05 (151); the bound is a factor of 5 (max_daily_move)",
         },
         {
           path: "prices[3].close",
           index: 3,
           field: "close",
-          reason: "AAPL close moves ×1000 from 2025-03-03 (prices[0], 150) to 2025-03-04 (150000); the bound is a factor of 5 (max_daily_move)",
+          reason:
+            "AAPL close moves ×1000 from 2025-03-03 (prices[0], 150) to 2025-03-04 (150000); the bound is a factor of 5 (max_daily_move)",
         },
       ]);
     });
@@ -221,7 +279,12 @@ describe("validatePriceUpload", () => {
       ];
       expect(validatePriceUpload({ prices: edge }).ok).toBe(true);
       expect(errorsOf({ prices: [...edge, { date: "2025-03-06", symbol: "AAA", close: 1.999 }] })).toEqual([
-        { path: "prices[3].close", index: 3, field: "close", reason: expect.stringContaining("AAA close moves ×0.1999 from 2025-03-05 (prices[2], 10)") },
+        {
+          path: "prices[3].close",
+          index: 3,
+          field: "close",
+          reason: expect.stringContaining("AAA close moves ×0.1999 from 2025-03-05 (prices[2], 10)"),
+        },
       ]);
     });
 
@@ -233,9 +296,15 @@ describe("validatePriceUpload", () => {
       expect(errorsOf({ prices: sixfold })).toHaveLength(1);
       expect(validatePriceUpload({ prices: sixfold, max_daily_move: 8 }).ok).toBe(true);
       expect(validatePriceUpload({ prices: sixfold }, { maxDailyMove: 8 }).ok).toBe(true);
-      expect(errorsOf({ prices: sixfold, max_daily_move: 5.5 }, { maxDailyMove: 8 })[0]?.reason).toContain("the bound is a factor of 5.5 (max_daily_move)");
-      expect(errorsOf({ prices: spike, max_daily_move: 8 })[1]?.reason).toContain("the bound is a factor of 8 (max_daily_move)");
-      expect(validatePriceUpload({ prices: spike }, { maxDailyMove: Number.POSITIVE_INFINITY })).toMatchObject({ ok: true });
+      expect(errorsOf({ prices: sixfold, max_daily_move: 5.5 }, { maxDailyMove: 8 })[0]?.reason).toContain(
+        "the bound is a factor of 5.5 (max_daily_move)",
+      );
+      expect(errorsOf({ prices: spike, max_daily_move: 8 })[1]?.reason).toContain(
+        "the bound is a factor of 8 (max_daily_move)",
+      );
+      expect(validatePriceUpload({ prices: spike }, { maxDailyMove: Number.POSITIVE_INFINITY })).toMatchObject({
+        ok: true,
+      });
       expect(() => validatePriceUpload({ prices: sixfold }, { maxDailyMove: 1 })).toThrow(RangeError);
     });
 
@@ -245,14 +314,20 @@ describe("validatePriceUpload", () => {
         { path: "max_daily_move", reason: "max_daily_move must be a factor > 1, e.g. 5, got 1" },
         { path: "prices[5].close", index: 5, field: "close", reason: "close -1 is not positive" },
       ]);
-      expect(errorsOf({ prices: [], max_daily_move: "8" })).toEqual([{ path: "max_daily_move", reason: 'max_daily_move must be a number, got the string "8"' }]);
-      expect(errorsOf({ prices: [], max_daily_move: null })).toEqual([{ path: "max_daily_move", reason: "max_daily_move must be a number, got null" }]);
+      expect(errorsOf({ prices: [], max_daily_move: "8" })).toEqual([
+        { path: "max_daily_move", reason: 'max_daily_move must be a number, got the string "8"' },
+      ]);
+      expect(errorsOf({ prices: [], max_daily_move: null })).toEqual([
+        { path: "max_daily_move", reason: "max_daily_move must be a number, got null" },
+      ]);
     });
 
     it("documents max_daily_move in the JSON Schema", () => {
       expect(z.toJSONSchema(priceUploadSchema)).toMatchObject({
         additionalProperties: false,
-        properties: { max_daily_move: { type: "number", exclusiveMinimum: 1, description: expect.stringContaining("default 5") } },
+        properties: {
+          max_daily_move: { type: "number", exclusiveMinimum: 1, description: expect.stringContaining("default 5") },
+        },
       });
     });
   });

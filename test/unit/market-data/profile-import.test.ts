@@ -11,19 +11,36 @@ const header = "symbol,company_name,sector,industry,market_cap,enterprise_value,
 
 describe("validateProfileCsv", () => {
   it("reads every column, with empty cells as null (never 0)", () => {
-    const result = validateProfileCsv(`${header}\nacme,"Acme, Inc.",Industrials,Machinery,1.5e10,-2e8,,3.2,0,2025-06-30\n`);
+    const result = validateProfileCsv(
+      `${header}\nacme,"Acme, Inc.",Industrials,Machinery,1.5e10,-2e8,,3.2,0,2025-06-30\n`,
+    );
     expect(result).toEqual({
       ok: true,
       duplicateLines: [],
-      fields: ["company_name", "sector", "industry", "market_cap", "enterprise_value", "pe_ratio", "ps_ratio", "pb_ratio"],
+      fields: [
+        "company_name",
+        "sector",
+        "industry",
+        "market_cap",
+        "enterprise_value",
+        "pe_ratio",
+        "ps_ratio",
+        "pb_ratio",
+      ],
       rows: [
         {
           symbol: "ACME",
           asOf: "2025-06-30",
           line: 2,
           values: {
-            company_name: "Acme, Inc.", sector: "Industrials", industry: "Machinery", market_cap: 1.5e10,
-            enterprise_value: -2e8, pe_ratio: null, ps_ratio: 3.2, pb_ratio: 0,
+            company_name: "Acme, Inc.",
+            sector: "Industrials",
+            industry: "Machinery",
+            market_cap: 1.5e10,
+            enterprise_value: -2e8,
+            pe_ratio: null,
+            ps_ratio: 3.2,
+            pb_ratio: 0,
           },
         },
       ],
@@ -66,9 +83,18 @@ describe("validateProfileCsv", () => {
   });
 
   it("keeps an identical repeat once and refuses a second, different profile for a symbol", () => {
-    expect(validateProfileCsv("symbol,as_of,pe_ratio\nAAA,2025-06-30,10\naaa,2025-06-30,10.0\n")).toMatchObject({ ok: true, duplicateLines: [3] });
-    expect(errorsOf("symbol,as_of,pe_ratio,sector\nAAA,2025-06-30,10,Tech\nBBB,2025-06-30,1,\nAAA,2025-07-31,10,\n")).toEqual([
-      { line: 4, reason: "AAA already has a profile on line 2 with a different as_of, sector; a file holds one profile per symbol" },
+    expect(validateProfileCsv("symbol,as_of,pe_ratio\nAAA,2025-06-30,10\naaa,2025-06-30,10.0\n")).toMatchObject({
+      ok: true,
+      duplicateLines: [3],
+    });
+    expect(
+      errorsOf("symbol,as_of,pe_ratio,sector\nAAA,2025-06-30,10,Tech\nBBB,2025-06-30,1,\nAAA,2025-07-31,10,\n"),
+    ).toEqual([
+      {
+        line: 4,
+        reason:
+          "AAA already has a profile on line 2 with a different as_of, sector; a file holds one profile per symbol",
+      },
     ]);
   });
 });

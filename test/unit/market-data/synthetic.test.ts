@@ -59,7 +59,15 @@ function regress(y: readonly number[], xs: readonly (readonly number[])[]): { be
     ssr += (yc[i]! - fitted) ** 2;
   }
   const s2 = ssr / (n - k - 1);
-  const se = beta.map((_, j) => Math.sqrt(s2 * solveLinearSystem(gram, gram.map((__, i) => (i === j ? 1 : 0)))[j]!));
+  const se = beta.map((_, j) =>
+    Math.sqrt(
+      s2 *
+        solveLinearSystem(
+          gram,
+          gram.map((__, i) => (i === j ? 1 : 0)),
+        )[j]!,
+    ),
+  );
   return { beta, se };
 }
 
@@ -81,11 +89,18 @@ describe("synthetic market: determinism and scale", () => {
     const small = generateSyntheticMarket({ seed: 5, equities: 20, ...year });
     const large = generateSyntheticMarket({ seed: 5, equities: 200, ...year });
     expect(large.instruments.slice(0, small.instruments.length)).toEqual(small.instruments);
-    for (const instrument of small.instruments) expect(closesOf(large, instrument.symbol)).toEqual(closesOf(small, instrument.symbol));
+    for (const instrument of small.instruments)
+      expect(closesOf(large, instrument.symbol)).toEqual(closesOf(small, instrument.symbol));
   });
 
   it("generates 5,000 symbols over ~330 trading days as typed series", () => {
-    const market = generateSyntheticMarket({ seed: 1, equities: 5_000, startDate: "2024-09-02", endDate: "2025-12-19", priceRows: false });
+    const market = generateSyntheticMarket({
+      seed: 1,
+      equities: 5_000,
+      startDate: "2024-09-02",
+      endDate: "2025-12-19",
+      priceRows: false,
+    });
     const days = market.calendar.length;
     expect(days).toBe(340);
     expect(market.instruments).toHaveLength(5_009);
@@ -168,11 +183,13 @@ describe("synthetic market: realism", () => {
     expect(missingPe).toBeGreaterThan(0.03);
     expect(missingPe).toBeLessThan(0.15);
     for (const instrument of equities) {
-      for (const ratio of [instrument.peRatio, instrument.psRatio, instrument.pbRatio]) if (ratio !== null) expect(ratio).toBeGreaterThan(0);
+      for (const ratio of [instrument.peRatio, instrument.psRatio, instrument.pbRatio])
+        if (ratio !== null) expect(ratio).toBeGreaterThan(0);
       expect(instrument.enterpriseValue === null).toBe(instrument.sector === "Financials");
     }
     // ETFs have no fundamentals: missing, not 0.
-    for (const instrument of market.instruments.filter((i) => i.assetType === "etf")) expect([instrument.peRatio, instrument.psRatio, instrument.pbRatio]).toEqual([null, null, null]);
+    for (const instrument of market.instruments.filter((i) => i.assetType === "etf"))
+      expect([instrument.peRatio, instrument.psRatio, instrument.pbRatio]).toEqual([null, null, null]);
   });
 
   it("labels everything as synthetic", () => {
@@ -194,9 +211,13 @@ describe("synthetic market: gaps", () => {
   it("puts each kind of gap on the documented equities, and nowhere else", () => {
     equities.forEach((instrument, index) => expect(instrument.gap, instrument.symbol).toBe(gapForEquity(index)));
     expect(market.gaps.map((gap) => [gap.symbol, gap.kind])).toEqual(
-      [3, 5, 7, 9, 103, 105, 107, 109, 203, 205, 207, 209].map((index) => [equities[index]!.symbol, gapForEquity(index)]),
+      [3, 5, 7, 9, 103, 105, 107, 109, 203, 205, 207, 209].map((index) => [
+        equities[index]!.symbol,
+        gapForEquity(index),
+      ]),
     );
-    for (const etf of market.instruments.filter((instrument) => instrument.assetType === "etf")) expect(present(etf.symbol).every(Boolean)).toBe(true);
+    for (const etf of market.instruments.filter((instrument) => instrument.assetType === "etf"))
+      expect(present(etf.symbol).every(Boolean)).toBe(true);
     expect(present(equities[0]!.symbol).every(Boolean)).toBe(true);
   });
 
@@ -214,7 +235,9 @@ describe("synthetic market: gaps", () => {
     expect(halted.map((p, t) => (p ? -1 : t)).filter((t) => t >= 0)).toEqual([100, 101, 102, 103, 104]);
 
     const scattered = present(equities[9]!.symbol);
-    expect(scattered.map((p, t) => (p ? -1 : t)).filter((t) => t >= 0)).toEqual(market.calendar.map((_, t) => t).filter((t) => t % 37 === 11));
+    expect(scattered.map((p, t) => (p ? -1 : t)).filter((t) => t >= 0)).toEqual(
+      market.calendar.map((_, t) => t).filter((t) => t % 37 === 11),
+    );
 
     for (const gap of market.gaps) {
       const closes = closesOf(market, gap.symbol);
@@ -241,14 +264,22 @@ describe("impliedFactorBetas", () => {
     // SPY on (MTUM − SPY): Cov(SPY, MTUM − SPY) / Var(MTUM − SPY), negative since MTUM's market beta is 1.
     const { covariance, etfSymbols } = market.model;
     const [s, m] = [etfSymbols.indexOf("SPY"), etfSymbols.indexOf("MTUM")];
-    const expected = (covariance[s]![m]! - covariance[s]![s]!) / (covariance[m]![m]! + covariance[s]![s]! - 2 * covariance[s]![m]!);
+    const expected =
+      (covariance[s]![m]! - covariance[s]![s]!) / (covariance[m]![m]! + covariance[s]![s]! - 2 * covariance[s]![m]!);
     expect(impliedFactorBetas(etf("SPY"), market)["momentum_spread"]).toBeCloseTo(expected, 12);
   });
 
   it("is what regressions on many simulated days converge to (within 4.5 standard errors)", () => {
     // ~19 years of weekdays: enough for the sample slopes to sit close to the population ones.
     // With ~40 symbols × 16 coefficients, a 4.5-SE miss by chance has probability ~0.5%.
-    const market = generateSyntheticMarket({ seed: 21, equities: 40, startDate: "2000-01-03", endDate: "2018-12-31", gaps: false, priceRows: false });
+    const market = generateSyntheticMarket({
+      seed: 21,
+      equities: 40,
+      startDate: "2000-01-03",
+      endDate: "2018-12-31",
+      gaps: false,
+      priceRows: false,
+    });
     const etf = Object.fromEntries([...factorEtfSymbols].map((symbol) => [symbol, etfReturns(market, symbol)]));
     const spread = (long: string, short: string) => etf[long]!.map((r, t) => r - etf[short]![t]!);
     const spreads: Record<string, number[]> = {
@@ -260,7 +291,8 @@ describe("impliedFactorBetas", () => {
     const styleKeys = ["value", "growth", "momentum", "quality", "size", "low_volatility"];
     const misses: string[] = [];
     const check = (label: string, estimate: number, se: number, target: number) => {
-      if (Math.abs(estimate - target) > 4.5 * se) misses.push(`${label}: ${estimate.toFixed(4)} ± ${se.toFixed(4)} vs ${target.toFixed(4)}`);
+      if (Math.abs(estimate - target) > 4.5 * se)
+        misses.push(`${label}: ${estimate.toFixed(4)} ± ${se.toFixed(4)} vs ${target.toFixed(4)}`);
     };
     for (const instrument of market.instruments.filter((i) => i.assetType === "equity")) {
       const y = etfReturns(market, instrument.symbol);
@@ -273,11 +305,19 @@ describe("impliedFactorBetas", () => {
         const fit = regress(y, [x]);
         check(`${instrument.symbol} ${key}`, fit.beta[0]!, fit.se[0]!, implied[key]!);
       }
-      const style = regress(y, styleEtfs.map((symbol) => etf[symbol]!));
+      const style = regress(
+        y,
+        styleEtfs.map((symbol) => etf[symbol]!),
+      );
       styleKeys.forEach((key, j) => check(`${instrument.symbol} ${key}`, style.beta[j]!, style.se[j]!, implied[key]!));
       // On all eight ETFs the regression recovers the generating loadings themselves.
-      const all = regress(y, [...factorEtfSymbols].map((symbol) => etf[symbol]!));
-      factorEtfSymbols.forEach((symbol, j) => check(`${instrument.symbol} loading ${symbol}`, all.beta[j]!, all.se[j]!, instrument.trueBetas[symbol]!));
+      const all = regress(
+        y,
+        [...factorEtfSymbols].map((symbol) => etf[symbol]!),
+      );
+      factorEtfSymbols.forEach((symbol, j) =>
+        check(`${instrument.symbol} loading ${symbol}`, all.beta[j]!, all.se[j]!, instrument.trueBetas[symbol]!),
+      );
     }
     expect(misses).toEqual([]);
   });
@@ -285,7 +325,9 @@ describe("impliedFactorBetas", () => {
   it("differs from the generating loadings where the regressors are collinear", () => {
     const market = generateSyntheticMarket({ seed: 21, equities: 40, ...year });
     const equities = market.instruments.filter((instrument) => instrument.assetType === "equity");
-    const gaps = equities.map((instrument) => Math.abs(impliedFactorBetas(instrument, market)["market_beta"]! - instrument.trueBetas["SPY"]!));
+    const gaps = equities.map((instrument) =>
+      Math.abs(impliedFactorBetas(instrument, market)["market_beta"]! - instrument.trueBetas["SPY"]!),
+    );
     expect(Math.max(...gaps)).toBeGreaterThan(0.3);
   });
 
@@ -299,7 +341,13 @@ describe("impliedFactorBetas", () => {
       // Ridge shrinks the standardized coefficient vector's length.
       const { covariance, etfSymbols } = market.model;
       const norm = (betas: Record<string, number>) =>
-        Math.hypot(...styleKeys.map((key, j) => betas[key]! * Math.sqrt(covariance[etfSymbols.indexOf(styleEtfs[j]!)]![etfSymbols.indexOf(styleEtfs[j]!)]!)));
+        Math.hypot(
+          ...styleKeys.map(
+            (key, j) =>
+              betas[key]! *
+              Math.sqrt(covariance[etfSymbols.indexOf(styleEtfs[j]!)]![etfSymbols.indexOf(styleEtfs[j]!)]!),
+          ),
+        );
       expect(norm(shrunk)).toBeLessThan(norm(plain));
       for (const key of styleKeys) expect(huge[key]).toBeCloseTo(plain[key]!, 6);
       expect(shrunk["market_beta"]).toBe(plain["market_beta"]);

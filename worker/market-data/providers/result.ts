@@ -36,7 +36,11 @@ export class ResultCollector {
       this.#requested.add(key);
       this.#order.push(key);
       if (parsed.ok) this.symbols.push(key);
-      else this.#outcomes.set(key, { kind: "failure", failure: { symbol: raw, reason: "invalid_symbol", detail: parsed.reason } });
+      else
+        this.#outcomes.set(key, {
+          kind: "failure",
+          failure: { symbol: raw, reason: "invalid_symbol", detail: parsed.reason },
+        });
     }
   }
 
@@ -68,7 +72,8 @@ export class ResultCollector {
   }
 
   #set(symbol: string, outcome: Outcome): void {
-    if (!this.#requested.has(symbol)) throw new Error(`market data provider answered ${symbol}, which was not requested`);
+    if (!this.#requested.has(symbol))
+      throw new Error(`market data provider answered ${symbol}, which was not requested`);
     if (this.#outcomes.has(symbol)) throw new Error(`market data provider answered ${symbol} twice`);
     this.#outcomes.set(symbol, outcome);
   }
@@ -89,6 +94,7 @@ export function readPositiveInteger(env: object | undefined, name: string, fallb
   const raw = readSetting(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value <= 0) throw new Error(`setting ${name} must be a positive whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value <= 0)
+    throw new Error(`setting ${name} must be a positive whole number, got "${raw}"`);
   return value;
 }

@@ -43,7 +43,15 @@
 // query parameter and is redacted from every failure detail.
 import { parseIsoDate, parseOptionalCount, parseRequiredPositive, readTable } from "../import-fields.ts";
 import type { CellResult } from "../import-fields.ts";
-import type { DailyClosesRequest, FetchOptions, MarketDataProvider, ProviderContext, ProviderFailure, ProviderPrice, ProviderResult } from "../provider.ts";
+import type {
+  DailyClosesRequest,
+  FetchOptions,
+  MarketDataProvider,
+  ProviderContext,
+  ProviderFailure,
+  ProviderPrice,
+  ProviderResult,
+} from "../provider.ts";
 import { checkRange, readPositiveInteger, readSetting, ResultCollector } from "./result.ts";
 
 export const stooqSource = "stooq";
@@ -127,32 +135,63 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
   };
 
   /** One request: its outcome, or a throw when the caller cancelled. */
-  const attempt = async (symbol: string, ticker: string, from: string, to: string, outer: AbortSignal | undefined): Promise<Attempt> => {
+  const attempt = async (
+    symbol: string,
+    ticker: string,
+    from: string,
+    to: string,
+    outer: AbortSignal | undefined,
+  ): Promise<Attempt> => {
     const shownUrl = urlFor(ticker, from, to, "***");
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = outer ? AbortSignal.any([timeout, outer]) : timeout;
     let status: number;
     let body: string;
     try {
-      const response = await fetchImpl(urlFor(ticker, from, to, apiKey), { signal, headers: { accept: "text/csv, text/plain;q=0.9" } });
+      const response = await fetchImpl(urlFor(ticker, from, to, apiKey), {
+        signal,
+        headers: { accept: "text/csv, text/plain;q=0.9" },
+      });
       status = response.status;
       body = await readBody(response, signal);
     } catch (error) {
       if (outer?.aborted) throw outer.reason;
       if (timeout.aborted) {
-        return { kind: "failure", failure: { reason: "timeout", detail: `no complete response within ${timeoutMs} ms: GET ${shownUrl}` }, retryable: true, transport: true };
+        return {
+          kind: "failure",
+          failure: { reason: "timeout", detail: `no complete response within ${timeoutMs} ms: GET ${shownUrl}` },
+          retryable: true,
+          transport: true,
+        };
       }
-      return { kind: "failure", failure: { reason: "network_error", detail: redact(`${describeFetchError(error)}: GET ${shownUrl}`) }, retryable: false, transport: true };
+      return {
+        kind: "failure",
+        failure: { reason: "network_error", detail: redact(`${describeFetchError(error)}: GET ${shownUrl}`) },
+        retryable: false,
+        transport: true,
+      };
     }
     return classify(symbol, ticker, status, body, from, to, shownUrl);
   };
 
-  const classify = (symbol: string, ticker: string, status: number, raw: string, from: string, to: string, shownUrl: string): Attempt => {
+  const classify = (
+    symbol: string,
+    ticker: string,
+    status: number,
+    raw: string,
+    from: string,
+    to: string,
+    shownUrl: string,
+  ): Attempt => {
     const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
     const trimmed = text.trim();
     const statusNote = status >= 200 && status < 300 ? "" : ` (HTTP ${status})`;
     const withStatus = status >= 200 && status < 300 ? {} : { status };
-    const fail = (failure: Omit<ProviderFailure, "symbol" | "attempts">, retryable = false, transport = false): Attempt => ({
+    const fail = (
+      failure: Omit<ProviderFailure, "symbol" | "attempts">,
+      retryable = false,
+      transport = false,
+    ): Attempt => ({
       kind: "failure",
       failure: { ...failure, detail: redact(failure.detail) },
       retryable,
@@ -163,12 +202,29 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
     if (dailyLimitText.test(trimmed)) {
       return fail({ reason: "rate_limited", detail: `Stooq: "${snippet(trimmed)}"${statusNote}`, ...withStatus });
     }
-    if (noDataText.test(trimmed)) return fail({ reason: "no_data", detail: `Stooq has no data for ${symbol} (${ticker}) from ${from} to ${to}${statusNote}`, ...withStatus });
+    if (noDataText.test(trimmed))
+      return fail({
+        reason: "no_data",
+        detail: `Stooq has no data for ${symbol} (${ticker}) from ${from} to ${to}${statusNote}`,
+        ...withStatus,
+      });
     if (status === 429) {
-      return fail({ reason: "rate_limited", detail: `HTTP 429 from GET ${shownUrl}${trimmed === "" ? "" : `: ${snippet(stripTags(trimmed))}`}`, status });
+      return fail({
+        reason: "rate_limited",
+        detail: `HTTP 429 from GET ${shownUrl}${trimmed === "" ? "" : `: ${snippet(stripTags(trimmed))}`}`,
+        status,
+      });
     }
     if (status < 200 || status > 299) {
-      return fail({ reason: "http_error", detail: `HTTP ${status} from GET ${shownUrl}${trimmed === "" ? "" : `: ${snippet(stripTags(trimmed))}`}`, status }, status >= 500, status >= 500);
+      return fail(
+        {
+          reason: "http_error",
+          detail: `HTTP ${status} from GET ${shownUrl}${trimmed === "" ? "" : `: ${snippet(stripTags(trimmed))}`}`,
+          status,
+        },
+        status >= 500,
+        status >= 500,
+      );
     }
     if (trimmed === "") return fail({ reason: "empty_response", detail: `an empty body from GET ${shownUrl}` });
     if (htmlStart.test(trimmed) || /<html[\s>]/i.test(trimmed.slice(0, 2000))) {
@@ -194,7 +250,10 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
     const header = firstLine.split(",").map((name) => name.trim().toLowerCase());
     const known = new Set<string>(stooqColumns);
     if (!header.includes("date") || !header.includes("close") || header.some((name) => !known.has(name))) {
-      return fail({ reason: "unexpected_response", detail: `not Stooq's daily CSV (expected a header Date,Open,High,Low,Close[,Volume]): "${snippet(firstLine)}"` });
+      return fail({
+        reason: "unexpected_response",
+        detail: `not Stooq's daily CSV (expected a header Date,Open,High,Low,Close[,Volume]): "${snippet(firstLine)}"`,
+      });
     }
     const table = readTable(text, { columns: stooqColumns, required: ["date", "close"] });
     const problems = table.errors.map((error) => ({ line: error.line, text: error.reason }));
@@ -226,10 +285,17 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
     if (problems.length > 0) {
       problems.sort((a, b) => a.line - b.line);
       const first = problems[0]!;
-      const more = problems.length > 1 ? ` (and ${problems.length - 1} more bad line${problems.length > 2 ? "s" : ""})` : "";
-      return fail({ reason: "invalid_row", detail: `line ${first.line}: ${first.text}${more}; the response is rejected whole`, line: first.line });
+      const more =
+        problems.length > 1 ? ` (and ${problems.length - 1} more bad line${problems.length > 2 ? "s" : ""})` : "";
+      return fail({
+        reason: "invalid_row",
+        detail: `line ${first.line}: ${first.text}${more}; the response is rejected whole`,
+        line: first.line,
+      });
     }
-    const rows = [...byDate.values()].filter((row) => row.date >= from && row.date <= to).sort((a, b) => (a.date < b.date ? -1 : 1));
+    const rows = [...byDate.values()]
+      .filter((row) => row.date >= from && row.date <= to)
+      .sort((a, b) => (a.date < b.date ? -1 : 1));
     return { kind: "rows", rows, emptyDetail: `Stooq's CSV for ${symbol} has no row from ${from} to ${to}` };
   };
 
@@ -269,7 +335,10 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
           if (failure.reason === "rate_limited") {
             // The quota is spent: every further request would fail the same way and burn hits,
             // so the symbols not yet requested fail as rate_limited without a request.
-            stop ??= { reason: "rate_limited", detail: `not requested: Stooq refused ${symbol} for its rate limit earlier in this run` };
+            stop ??= {
+              reason: "rate_limited",
+              detail: `not requested: Stooq refused ${symbol} for its rate limit earlier in this run`,
+            };
           } else if (transport) {
             failuresInARow++;
             if (failuresInARow >= outageThreshold) {
@@ -305,7 +374,8 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
 export function stooqProviderFromContext(context: ProviderContext): MarketDataProvider {
   const { env } = context;
   const apiKey = readSetting(env, "STOOQ_API_KEY");
-  if (apiKey === undefined) throw new Error('market data provider "stooq" needs the STOOQ_API_KEY secret (wrangler secret put STOOQ_API_KEY)');
+  if (apiKey === undefined)
+    throw new Error('market data provider "stooq" needs the STOOQ_API_KEY secret (wrangler secret put STOOQ_API_KEY)');
   const baseUrl = readSetting(env, "STOOQ_BASE_URL");
   if (baseUrl !== undefined) {
     let protocol = "";
@@ -314,10 +384,12 @@ export function stooqProviderFromContext(context: ProviderContext): MarketDataPr
     } catch {
       // Reported below with the value.
     }
-    if (protocol !== "https:" && protocol !== "http:") throw new Error(`setting STOOQ_BASE_URL must be an http(s) URL, got "${baseUrl}"`);
+    if (protocol !== "https:" && protocol !== "http:")
+      throw new Error(`setting STOOQ_BASE_URL must be an http(s) URL, got "${baseUrl}"`);
   }
   const market = readSetting(env, "STOOQ_MARKET");
-  if (market !== undefined && !/^[a-z]{2,4}$/i.test(market)) throw new Error(`setting STOOQ_MARKET must be a market suffix such as "us", got "${market}"`);
+  if (market !== undefined && !/^[a-z]{2,4}$/i.test(market))
+    throw new Error(`setting STOOQ_MARKET must be a market suffix such as "us", got "${market}"`);
   const mapSetting = readSetting(env, "STOOQ_SYMBOL_MAP");
   return createStooqProvider({
     apiKey,
@@ -393,7 +465,10 @@ function describeFetchError(error: unknown): string {
 }
 
 function stripTags(text: string): string {
-  return text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  return text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 function snippet(text: string, max = 120): string {

@@ -17,7 +17,11 @@ export function createStoredProvider(): MarketDataProvider {
       checkRange(request);
       const collector = new ResultCollector(request.symbols);
       for (const symbol of collector.symbols) {
-        collector.fail({ symbol, reason: "no_data", detail: `the stored provider fetches nothing: ${symbol}'s closes come from imports` });
+        collector.fail({
+          symbol,
+          reason: "no_data",
+          detail: `the stored provider fetches nothing: ${symbol}'s closes come from imports`,
+        });
       }
       return collector.finish();
     },

@@ -15,7 +15,14 @@
 import { addDays } from "../../dates.ts";
 import { demoMarket, demoMarketOptions, lastWeekday } from "../demo-market.ts";
 import { parseIsoDate } from "../import-fields.ts";
-import type { DailyClosesRequest, FetchOptions, MarketDataProvider, ProviderContext, ProviderPrice, ProviderResult } from "../provider.ts";
+import type {
+  DailyClosesRequest,
+  FetchOptions,
+  MarketDataProvider,
+  ProviderContext,
+  ProviderPrice,
+  ProviderResult,
+} from "../provider.ts";
 import { generateSyntheticMarket } from "../synthetic.ts";
 import type { SyntheticMarket, SyntheticMarketOptions } from "../synthetic.ts";
 import { checkRange, ResultCollector, readPositiveInteger, readSetting } from "./result.ts";
@@ -56,7 +63,11 @@ export function createSyntheticProvider(options: SyntheticProviderOptions): Mark
       for (const symbol of collector.symbols) {
         const slot = slots.get(symbol);
         if (slot === undefined) {
-          collector.fail({ symbol, reason: "no_data", detail: `${symbol} is not in the synthetic market (seed ${options.market.seed}, ${options.market.equities} equities)` });
+          collector.fail({
+            symbol,
+            reason: "no_data",
+            detail: `${symbol} is not in the synthetic market (seed ${options.market.seed}, ${options.market.equities} equities)`,
+          });
           continue;
         }
         const rows: ProviderPrice[] = [];
@@ -74,7 +85,11 @@ export function createSyntheticProvider(options: SyntheticProviderOptions): Mark
             line: t + 1,
           });
         }
-        collector.succeed(symbol, rows, `the synthetic market has no close for ${symbol} from ${from} to ${to} (it covers ${window})`);
+        collector.succeed(
+          symbol,
+          rows,
+          `the synthetic market has no close for ${symbol} from ${from} to ${to} (it covers ${window})`,
+        );
       }
       return collector.finish();
     },

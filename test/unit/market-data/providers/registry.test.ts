@@ -23,18 +23,27 @@ describe("market data provider registry", () => {
   });
 
   it("refuses an unknown name, listing the known ones", () => {
-    expect(() => createMarketDataProvider({ name: "polygon" })).toThrow('unknown market data provider "polygon"; known providers: stored, synthetic, stooq');
+    expect(() => createMarketDataProvider({ name: "polygon" })).toThrow(
+      'unknown market data provider "polygon"; known providers: stored, synthetic, stooq',
+    );
   });
 
   it("refuses a provider whose settings are missing or malformed", () => {
     expect(() => createMarketDataProvider({ name: "stooq", env: {} })).toThrow(/STOOQ_API_KEY/);
-    expect(() => createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: "k", STOOQ_TIMEOUT_MS: "10s" } })).toThrow(/STOOQ_TIMEOUT_MS/);
-    expect(() => createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: "k", STOOQ_BASE_URL: "ftp://x" } })).toThrow(/STOOQ_BASE_URL/);
+    expect(() =>
+      createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: "k", STOOQ_TIMEOUT_MS: "10s" } }),
+    ).toThrow(/STOOQ_TIMEOUT_MS/);
+    expect(() =>
+      createMarketDataProvider({ name: "stooq", env: { STOOQ_API_KEY: "k", STOOQ_BASE_URL: "ftp://x" } }),
+    ).toThrow(/STOOQ_BASE_URL/);
     expect(() => createMarketDataProvider({ name: "csv" })).toThrow(/unknown market data provider "csv"/);
   });
 
   it("configures Stooq from env the way a Worker passes it", async () => {
-    standIn = await startStandIn({ "brk-b.us": stooqCsv(["2025-01-02,452,455,450,453.2,3000000"]), "spy.us": stooqCsv(["2025-01-02,589,591,580,584.64,50000000"]) });
+    standIn = await startStandIn({
+      "brk-b.us": stooqCsv(["2025-01-02,452,455,450,453.2,3000000"]),
+      "spy.us": stooqCsv(["2025-01-02,589,591,580,584.64,50000000"]),
+    });
     const env = {
       MARKET_DATA_PROVIDER: "stooq",
       STOOQ_API_KEY: standInKey,
@@ -44,7 +53,11 @@ describe("market data provider registry", () => {
       STOOQ_SYMBOL_MAP: "SPDR=spy.us",
     };
     const provider = createMarketDataProvider({ name: env.MARKET_DATA_PROVIDER, env });
-    const result = await provider.fetchDailyCloses({ symbols: ["BRK.B", "SPDR"], from: "2025-01-02", to: "2025-01-02" });
+    const result = await provider.fetchDailyCloses({
+      symbols: ["BRK.B", "SPDR"],
+      from: "2025-01-02",
+      to: "2025-01-02",
+    });
     expect(result.failures).toEqual([]);
     expect(result.prices.map((p) => [p.symbol, p.close, p.source])).toEqual([
       ["BRK.B", 453.2, "stooq"],

@@ -61,7 +61,10 @@ const apiKeyPage = (given: string) =>
   `<!DOCTYPE html>\n<html><head><title>Stooq - get your apikey</title></head><body>` +
   `<p>The key "${given}" is not valid. To download data get your apikey at https://stooq.com/q/d/?s=spy.us&get_apikey</p></body></html>`;
 
-export async function startStandIn(scripts: Readonly<Record<string, Script>>, options: { apiKey?: string } = {}): Promise<StandIn> {
+export async function startStandIn(
+  scripts: Readonly<Record<string, Script>>,
+  options: { apiKey?: string } = {},
+): Promise<StandIn> {
   const apiKey = options.apiKey ?? standInKey;
   const requests: StandInRequest[] = [];
   const counts = new Map<string, number>();
@@ -88,8 +91,10 @@ export async function startStandIn(scripts: Readonly<Record<string, Script>>, op
     res.on("close", finish);
 
     let answer: Answer;
-    if (url.pathname !== "/q/d/l/") answer = { status: 404, body: "<html><body>Not found</body></html>", contentType: "text/html" };
-    else if (params["apikey"] !== apiKey) answer = { body: apiKeyPage(params["apikey"] ?? ""), contentType: "text/html; charset=utf-8" };
+    if (url.pathname !== "/q/d/l/")
+      answer = { status: 404, body: "<html><body>Not found</body></html>", contentType: "text/html" };
+    else if (params["apikey"] !== apiKey)
+      answer = { body: apiKeyPage(params["apikey"] ?? ""), contentType: "text/html; charset=utf-8" };
     else answer = (scripts[ticker] ?? noData)(request, attempt);
 
     if ("hang" in answer) {

@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ProviderFailure, ProviderResult } from "../../../../worker/market-data/provider.ts";
 import { createStooqProvider, parseSymbolMap, stooqTicker } from "../../../../worker/market-data/providers/stooq.ts";
 import type { StooqProviderOptions } from "../../../../worker/market-data/providers/stooq.ts";
-import { closedPortUrl, csvHeader, dailyLimit, htmlPage, noData, standInKey, startStandIn, stooqCsv } from "./stooq-stand-in.ts";
+import {
+  closedPortUrl,
+  csvHeader,
+  dailyLimit,
+  htmlPage,
+  noData,
+  standInKey,
+  startStandIn,
+  stooqCsv,
+} from "./stooq-stand-in.ts";
 import type { Script, StandIn } from "./stooq-stand-in.ts";
 
 const aaplLines = [
@@ -25,7 +34,13 @@ async function serve(scripts: Record<string, Script>) {
 }
 
 function provider(server: { baseUrl: string }, options: Partial<StooqProviderOptions> = {}) {
-  return createStooqProvider({ apiKey: standInKey, baseUrl: server.baseUrl, timeoutMs: 200, retryDelayMs: 10, ...options });
+  return createStooqProvider({
+    apiKey: standInKey,
+    baseUrl: server.baseUrl,
+    timeoutMs: 200,
+    retryDelayMs: 10,
+    ...options,
+  });
 }
 
 const range = { from: "2025-01-02", to: "2025-01-06" };
@@ -42,13 +57,33 @@ describe("Stooq provider against a local stand-in", () => {
     const result = await provider(server).fetchDailyCloses({ symbols: ["AAPL"], ...range });
 
     expect(server.requests).toEqual([
-      { ticker: "aapl.us", path: "/q/d/l/", params: { s: "aapl.us", i: "d", d1: "20250102", d2: "20250106", apikey: standInKey } },
+      {
+        ticker: "aapl.us",
+        path: "/q/d/l/",
+        params: { s: "aapl.us", i: "d", d1: "20250102", d2: "20250106", apikey: standInKey },
+      },
     ]);
     expect(result).toEqual({
       failures: [],
       prices: [
-        { symbol: "AAPL", date: "2025-01-02", close: 243.85, adjClose: null, volume: 55740731, source: "stooq", line: 2 },
-        { symbol: "AAPL", date: "2025-01-03", close: 243.36, adjClose: null, volume: 40244114, source: "stooq", line: 3 },
+        {
+          symbol: "AAPL",
+          date: "2025-01-02",
+          close: 243.85,
+          adjClose: null,
+          volume: 55740731,
+          source: "stooq",
+          line: 2,
+        },
+        {
+          symbol: "AAPL",
+          date: "2025-01-03",
+          close: 243.36,
+          adjClose: null,
+          volume: 40244114,
+          source: "stooq",
+          line: 3,
+        },
         { symbol: "AAPL", date: "2025-01-06", close: 245, adjClose: null, volume: 45045571, source: "stooq", line: 4 },
       ],
     });
@@ -60,7 +95,12 @@ describe("Stooq provider against a local stand-in", () => {
     const server = await serve({ "aapl.us": everything, "^spx": index });
     const result = await provider(server).fetchDailyCloses({ symbols: ["AAPL", "^SPX"], ...range });
     expect(result.failures).toEqual([]);
-    expect(result.prices.map((p) => `${p.symbol} ${p.date}`)).toEqual(["AAPL 2025-01-02", "AAPL 2025-01-03", "AAPL 2025-01-06", "^SPX 2025-01-02"]);
+    expect(result.prices.map((p) => `${p.symbol} ${p.date}`)).toEqual([
+      "AAPL 2025-01-02",
+      "AAPL 2025-01-03",
+      "AAPL 2025-01-06",
+      "^SPX 2025-01-02",
+    ]);
     expect(result.prices.at(-1)).toMatchObject({ close: 5868.55, volume: null });
   });
 
@@ -73,13 +113,29 @@ describe("Stooq provider against a local stand-in", () => {
       "empty.us": () => ({ body: "" }),
       "hang.us": () => ({ hang: "headers" }),
       "slowbody.us": () => ({ hang: "body", partial: `${csvHeader}\r\n2025-01-02,1,1,1,` }),
-      "flaky.us": (request, attempt) => (attempt === 1 ? { status: 503, body: "Service Unavailable" } : stooqCsv(aaplLines)(request, attempt)),
-      "badrow.us": () => ({ body: `${csvHeader}\r\n2025-01-02,1,1,1,10,100\r\n2025-01-03,1,1,1,11,100\r\n2025-01-06,1,1,1,0,100\r\n2025-01-07,1,1,1,abc,100\r\n` }),
+      "flaky.us": (request, attempt) =>
+        attempt === 1 ? { status: 503, body: "Service Unavailable" } : stooqCsv(aaplLines)(request, attempt),
+      "badrow.us": () => ({
+        body: `${csvHeader}\r\n2025-01-02,1,1,1,10,100\r\n2025-01-03,1,1,1,11,100\r\n2025-01-06,1,1,1,0,100\r\n2025-01-07,1,1,1,abc,100\r\n`,
+      }),
       "garbage.us": () => ({ body: "Error: unknown parameter\n" }),
       "gone.us": () => ({ status: 404, body: "Not Found" }),
       "broken.us": () => ({ status: 500, body: "<html><body>Internal error</body></html>" }),
     });
-    const symbols = ["AAPL", "NODATA", "NODATA2", "HTML", "EMPTY", "HANG", "SLOWBODY", "FLAKY", "BADROW", "GARBAGE", "GONE", "BROKEN"];
+    const symbols = [
+      "AAPL",
+      "NODATA",
+      "NODATA2",
+      "HTML",
+      "EMPTY",
+      "HANG",
+      "SLOWBODY",
+      "FLAKY",
+      "BADROW",
+      "GARBAGE",
+      "GONE",
+      "BROKEN",
+    ];
     const result = await provider(server, { retries: 2 }).fetchDailyCloses({ symbols, ...range });
 
     const reasons = Object.fromEntries(result.failures.map((failure) => [failure.symbol, failure.reason]));
@@ -108,12 +164,33 @@ describe("Stooq provider against a local stand-in", () => {
 
     // What went over the wire: one request each, three for timeouts and 5xx, two for the 503.
     const counts = Object.fromEntries(symbols.map((s) => [s, server.countFor(`${s.toLowerCase()}.us`)]));
-    expect(counts).toEqual({ AAPL: 1, NODATA: 1, NODATA2: 1, HTML: 1, EMPTY: 1, HANG: 3, SLOWBODY: 3, FLAKY: 2, BADROW: 1, GARBAGE: 1, GONE: 1, BROKEN: 3 });
+    expect(counts).toEqual({
+      AAPL: 1,
+      NODATA: 1,
+      NODATA2: 1,
+      HTML: 1,
+      EMPTY: 1,
+      HANG: 3,
+      SLOWBODY: 3,
+      FLAKY: 2,
+      BADROW: 1,
+      GARBAGE: 1,
+      GONE: 1,
+      BROKEN: 3,
+    });
   });
 
   it("stops at the daily hits limit: the symbols after it fail as rate_limited without a request", async () => {
-    const server = await serve({ "aapl.us": stooqCsv(aaplLines), "limit.us": dailyLimit, "msft.us": stooqCsv(aaplLines), "spy.us": stooqCsv(aaplLines) });
-    const result = await provider(server, { concurrency: 1 }).fetchDailyCloses({ symbols: ["AAPL", "LIMIT", "MSFT", "SPY"], ...range });
+    const server = await serve({
+      "aapl.us": stooqCsv(aaplLines),
+      "limit.us": dailyLimit,
+      "msft.us": stooqCsv(aaplLines),
+      "spy.us": stooqCsv(aaplLines),
+    });
+    const result = await provider(server, { concurrency: 1 }).fetchDailyCloses({
+      symbols: ["AAPL", "LIMIT", "MSFT", "SPY"],
+      ...range,
+    });
 
     expect(server.requests.map((r) => r.ticker)).toEqual(["aapl.us", "limit.us"]);
     expect(result.prices.map((p) => p.symbol)).toEqual(["AAPL", "AAPL", "AAPL"]);
@@ -126,7 +203,10 @@ describe("Stooq provider against a local stand-in", () => {
   });
 
   it("treats an HTTP 429 like the daily limit: rate_limited, not retried, the rest not requested", async () => {
-    const server = await serve({ "busy.us": () => ({ status: 429, body: "Too Many Requests" }), "msft.us": stooqCsv(aaplLines) });
+    const server = await serve({
+      "busy.us": () => ({ status: 429, body: "Too Many Requests" }),
+      "msft.us": stooqCsv(aaplLines),
+    });
     const result = await provider(server, { concurrency: 1 }).fetchDailyCloses({ symbols: ["BUSY", "MSFT"], ...range });
     expect(server.requests.map((r) => r.ticker)).toEqual(["busy.us"]);
     expect(result.failures.map((f) => [f.symbol, f.reason, f.attempts, f.status])).toEqual([
@@ -136,7 +216,10 @@ describe("Stooq provider against a local stand-in", () => {
   });
 
   it("keeps at most `concurrency` requests in flight", async () => {
-    const slow: Script = (request, attempt) => ({ ...(stooqCsv(aaplLines)(request, attempt) as { body: string }), delayMs: 40 });
+    const slow: Script = (request, attempt) => ({
+      ...(stooqCsv(aaplLines)(request, attempt) as { body: string }),
+      delayMs: 40,
+    });
     const symbols = Array.from({ length: 10 }, (_, i) => `S${i}`);
     const server = await serve(Object.fromEntries(symbols.map((s) => [`${s.toLowerCase()}.us`, slow])));
     const result = await provider(server, { concurrency: 3 }).fetchDailyCloses({ symbols, ...range });
@@ -147,9 +230,15 @@ describe("Stooq provider against a local stand-in", () => {
   });
 
   it("never returns the API key: not in details of any failure, even when a page echoes it", async () => {
-    const echo: Script = (request) => ({ status: 502, body: `bad gateway for ${JSON.stringify(request.params)} key=${standInKey}` });
+    const echo: Script = (request) => ({
+      status: 502,
+      body: `bad gateway for ${JSON.stringify(request.params)} key=${standInKey}`,
+    });
     const server = await serve({ "echo.us": echo, "html.us": htmlPage, "hang.us": () => ({ hang: "headers" }) });
-    const result = await provider(server, { retries: 0 }).fetchDailyCloses({ symbols: ["ECHO", "HTML", "HANG"], ...range });
+    const result = await provider(server, { retries: 0 }).fetchDailyCloses({
+      symbols: ["ECHO", "HTML", "HANG"],
+      ...range,
+    });
 
     expect(server.requests.every((r) => r.params["apikey"] === standInKey)).toBe(true);
     expect(result.failures.map((f) => f.reason)).toEqual(["http_error", "unexpected_response", "timeout"]);
@@ -182,7 +271,10 @@ describe("Stooq provider against a local stand-in", () => {
     const unavailable: Script = () => ({ status: 503, body: "Service Unavailable" });
     const symbols = Array.from({ length: 12 }, (_, i) => `D${i}`);
     const server = await serve(Object.fromEntries(symbols.map((s) => [`${s.toLowerCase()}.us`, unavailable])));
-    const result = await provider(server, { concurrency: 2, retries: 1, outageThreshold: 3 }).fetchDailyCloses({ symbols, ...range });
+    const result = await provider(server, { concurrency: 2, retries: 1, outageThreshold: 3 }).fetchDailyCloses({
+      symbols,
+      ...range,
+    });
 
     expect(result.prices).toEqual([]);
     expect(result.failures).toHaveLength(12);
@@ -217,10 +309,15 @@ describe("Stooq provider against a local stand-in", () => {
   it("rejects when the caller cancels, and on a bad range before any request", async () => {
     const server = await serve({ "hang.us": () => ({ hang: "headers" }) });
     const controller = new AbortController();
-    const pending = provider(server, { timeoutMs: 5_000 }).fetchDailyCloses({ symbols: ["HANG"], ...range }, { signal: controller.signal });
+    const pending = provider(server, { timeoutMs: 5_000 }).fetchDailyCloses(
+      { symbols: ["HANG"], ...range },
+      { signal: controller.signal },
+    );
     setTimeout(() => controller.abort(new Error("batch cancelled")), 50);
     await expect(pending).rejects.toThrow("batch cancelled");
-    await expect(provider(server).fetchDailyCloses({ symbols: ["HANG"], from: "2025-01-06", to: "2025-01-02" })).rejects.toThrow(/after/);
+    await expect(
+      provider(server).fetchDailyCloses({ symbols: ["HANG"], from: "2025-01-06", to: "2025-01-02" }),
+    ).rejects.toThrow(/after/);
     expect(server.requests).toHaveLength(1);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { demoMarketOptions, lastWeekday } from "../../../../worker/market-data/demo-market.ts";
-import { createSyntheticProvider, syntheticProviderFromContext } from "../../../../worker/market-data/providers/synthetic.ts";
+import {
+  createSyntheticProvider,
+  syntheticProviderFromContext,
+} from "../../../../worker/market-data/providers/synthetic.ts";
 import { generateSyntheticMarket, syntheticTicker } from "../../../../worker/market-data/synthetic.ts";
 
 const options = { seed: 11, equities: 12, startDate: "2025-01-01", endDate: "2025-06-30" };
@@ -16,18 +19,31 @@ describe("synthetic provider", () => {
     const expected = symbols.flatMap((symbol) =>
       market.prices
         .filter((p) => p.symbol === symbol && p.date >= from && p.date <= to)
-        .map((p) => ({ symbol, date: p.date, close: p.close, adjClose: p.close, volume: p.volume, source: "synthetic" })),
+        .map((p) => ({
+          symbol,
+          date: p.date,
+          close: p.close,
+          adjClose: p.close,
+          volume: p.volume,
+          source: "synthetic",
+        })),
     );
     expect(expected.length).toBeGreaterThan(300);
     expect(result.failures).toEqual([]);
     expect(result.prices.map(({ line: _line, ...row }) => row)).toEqual(expected);
     // The halt (equity 7) and the scattered gaps (equity 9) stay gaps: no row, no zero.
-    expect(result.prices.filter((p) => p.symbol === syntheticTicker(7)).length).toBeLessThan(result.prices.filter((p) => p.symbol === "SPY").length);
+    expect(result.prices.filter((p) => p.symbol === syntheticTicker(7)).length).toBeLessThan(
+      result.prices.filter((p) => p.symbol === "SPY").length,
+    );
   });
 
   it("fails an unknown symbol and a range without closes as no_data, saying why", async () => {
     const provider = createSyntheticProvider({ market: options });
-    const result = await provider.fetchDailyCloses({ symbols: ["AAPL", "SPY", syntheticTicker(3)], from: "2025-01-06", to: "2025-01-10" });
+    const result = await provider.fetchDailyCloses({
+      symbols: ["AAPL", "SPY", syntheticTicker(3)],
+      from: "2025-01-06",
+      to: "2025-01-10",
+    });
     // Equity 3 lists at mid-calendar, so it has no close in early January.
     expect(result.prices.every((p) => p.symbol === "SPY")).toBe(true);
     expect(result.prices).toHaveLength(5);
@@ -55,12 +71,16 @@ describe("synthetic provider", () => {
     const result = await provider.fetchDailyCloses({ symbols, from: "2026-03-02", to: endDate });
     const expected = seeded.prices.filter((p) => symbols.includes(p.symbol) && p.date >= "2026-03-02");
     expect(result.failures).toEqual([]);
-    expect(result.prices.map((p) => [p.symbol, p.date, p.close, p.volume])).toEqual(expected.map((p) => [p.symbol, p.date, p.close, p.volume]));
+    expect(result.prices.map((p) => [p.symbol, p.date, p.close, p.volume])).toEqual(
+      expected.map((p) => [p.symbol, p.date, p.close, p.volume]),
+    );
 
     // SYNTHETIC_MARKET_END_DATE pins the window to the day the demo was seeded.
     const pinned = syntheticProviderFromContext({ env: { SYNTHETIC_MARKET_END_DATE: "2026-03-06" }, now: () => now });
     const later = await pinned.fetchDailyCloses({ symbols: ["SPY"], from: "2026-03-09", to: "2026-03-13" });
     expect(later.failures).toMatchObject([{ symbol: "SPY", reason: "no_data" }]);
-    expect(() => syntheticProviderFromContext({ env: { SYNTHETIC_MARKET_END_DATE: "2026-02-30" } })).toThrow(/SYNTHETIC_MARKET_END_DATE/);
+    expect(() => syntheticProviderFromContext({ env: { SYNTHETIC_MARKET_END_DATE: "2026-02-30" } })).toThrow(
+      /SYNTHETIC_MARKET_END_DATE/,
+    );
   });
 });
