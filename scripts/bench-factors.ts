@@ -185,7 +185,7 @@ function checkAgainstSingleDate(betas: UniverseBetas): void {
   const single = computeUniverseBetas(input, betas.calculationDate);
   for (let i = 0; i < single.rawBeta.length; i++) {
     const a = single.rawBeta[i]!;
-    if (a === a)
+    if (!Number.isNaN(a))
       tally.maxBackfillDifference = Math.max(
         tally.maxBackfillDifference,
         Math.abs(a - betas.rawBeta[i]!) / Math.max(1, Math.abs(a)),

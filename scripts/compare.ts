@@ -31,10 +31,18 @@ export type CompareCommand =
 
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 
-export function parseCompareArgs(args: readonly string[]): CompareCommand {
-  let values;
+/** Runs `parse`, turning what it throws into a `UsageError` with its message. */
+function usageErrors<T>(parse: () => T): T {
   try {
-    ({ values } = parseArgs({
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export function parseCompareArgs(args: readonly string[]): CompareCommand {
+  const { values } = usageErrors(() =>
+    parseArgs({
       args: [...args],
       options: {
         "start-date": { type: "string" },
@@ -46,10 +54,8 @@ export function parseCompareArgs(args: readonly string[]): CompareCommand {
       },
       strict: true,
       allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+    }),
+  );
   if (values.help) return { kind: "help" };
   const date = (option: "start-date" | "end-date") => {
     const value = values[option];

@@ -186,6 +186,7 @@ export interface QueueDeliveries {
   reloads: number;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the colour codes this strips
 const ansi = /\u001b\[[0-9;]*m/g;
 
 /** Queue deliveries in the log from byte `from` on (the part written during one run). */

@@ -264,9 +264,9 @@ export function ownDataFixture(options: OwnDataOptions): OwnDataFixture {
 
   return {
     calendar,
-    prices: priceLines.join("\n") + "\n",
-    profiles: profileLines.join("\n") + "\n",
-    positions: positionLines.join("\n") + "\n",
+    prices: `${priceLines.join("\n")}\n`,
+    profiles: `${profileLines.join("\n")}\n`,
+    positions: `${positionLines.join("\n")}\n`,
     priceRows: priceLines.length - 1,
     positionSymbols: holdings.map((holding) => holding.symbol),
   };

@@ -159,7 +159,7 @@ export async function recordChunkError(db: Database, key: ChunkKey, attempt: num
 /** The attempt and message of a chunk error recorded by `recordChunkError`; null for any other text. */
 export function parseChunkError(text: string | null): { attempt: number; message: string } | null {
   const match = text === null ? null : /^attempt (\d+): ([\s\S]*)$/.exec(text);
-  return match ? { attempt: Number(match[1]), message: match[2]! } : null;
+  return match ? { attempt: Number(match[1]), message: match[2] ?? "" } : null;
 }
 
 export interface PhaseProgress {

@@ -50,6 +50,7 @@
 import { and, inArray, lte, max, min, ne } from "drizzle-orm";
 import { marketPrices } from "../../schema/index.ts";
 import { addDays } from "../dates.ts";
+import { required } from "../required.ts";
 import type { Database } from "../db/client.ts";
 import { lastWeekday } from "../market-data/demo-market.ts";
 import { parseSymbol } from "../market-data/import-fields.ts";
@@ -133,7 +134,7 @@ export async function runMarketDataChunk(
   }
 
   for (const symbol of requested) {
-    const outcome = outcomes.get(symbol)!;
+    const outcome = required(outcomes.get(symbol), `the market-data outcome of ${symbol}`);
     if (outcome.kind === "failure") {
       recordIssue(counts, issues, {
         item: symbol,
@@ -234,7 +235,10 @@ function outcomesBySymbol(
     const symbol = symbolKey(row.symbol);
     if (!requested.has(symbol)) throw broken(`it returned rows for ${row.symbol}, which was not requested`);
     let outcome = outcomes.get(symbol);
-    if (!outcome) outcomes.set(symbol, (outcome = { kind: "rows", dates: [] }));
+    if (!outcome) {
+      outcome = { kind: "rows", dates: [] };
+      outcomes.set(symbol, outcome);
+    }
     if (outcome.kind !== "rows") throw broken(`it returned both rows and a failure for ${row.symbol}`);
     return outcome.dates;
   };

@@ -69,7 +69,6 @@ import { runPortfolioAnalyticsChunk } from "./portfolio-analytics-phase.ts";
 import { computeSymbolMetricsChunk, denormalizeFactorColumns } from "./symbol-metrics-phase.ts";
 import {
   addCounts,
-  batchPhases,
   emptyCounts,
   maxListedIssues,
   phasesOfRun,

@@ -250,7 +250,6 @@ function positionExposureRows(
  * removed meanwhile deletes nothing, and rows it wrote are the same rows this one writes.
  */
 async function staleIds(
-  db: Database,
   query: (portfolioIds: string[]) => Promise<{ id: number; key: string }[]>,
   handled: readonly string[],
   keep: ReadonlySet<string>,
@@ -457,7 +456,6 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
 
   const [staleExposures, staleStress, stalePositionExposures] = await Promise.all([
     staleIds(
-      db,
       (ids) =>
         db
           .select({
@@ -472,7 +470,6 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       new Set(writes.exposures.map((row) => keyOf(row.portfolioId, row.factorId))),
     ),
     staleIds(
-      db,
       (ids) =>
         db
           .select({
@@ -488,7 +485,6 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     ),
     chunk.dualWrite
       ? staleIds(
-          db,
           (ids) =>
             db
               .select({

@@ -10,7 +10,7 @@
 import { and, asc, eq, gte, inArray, lt, ne, sql } from "drizzle-orm";
 import { batchPhaseResults, batchRuns, type BatchTrigger } from "../../schema/index.ts";
 import type { Database } from "../db/client.ts";
-import { addDays } from "../dates.ts";
+import { addDays, dateBounds } from "../dates.ts";
 import { describeError, logEvent } from "../log.ts";
 import { calculationDateFor, isWeekend, weekdaysBetween } from "./calendar.ts";
 import type { BatchMessage } from "./messages.ts";
@@ -62,7 +62,8 @@ export function activeDedupeKey(request: RunRequest): string {
 export async function unpublishedWeekdays(db: Database, date: string, days: number): Promise<string[]> {
   if (days <= 0) return [];
   const candidates = weekdaysBetween(addDays(date, -days), addDays(date, -1));
-  if (candidates.length === 0) return [];
+  const earliest = candidates[0];
+  if (earliest === undefined) return [];
   // Published by a run that computed the universe (a portfolio's history run computes nothing of it).
   const published = await db
     .selectDistinct({ date: batchPhaseResults.calculationDate })
@@ -72,7 +73,7 @@ export async function unpublishedWeekdays(db: Database, date: string, days: numb
       and(
         eq(batchPhaseResults.phase, "publish"),
         ne(batchRuns.trigger, "portfolio"),
-        gte(batchPhaseResults.calculationDate, candidates[0]!),
+        gte(batchPhaseResults.calculationDate, earliest),
         lt(batchPhaseResults.calculationDate, date),
         inArray(batchPhaseResults.calculationDate, candidates),
       ),
@@ -99,14 +100,15 @@ export async function createRun(
       : [];
   const dates = [...new Set([...requestedDates, ...staleDates.map((stale) => stale.date)])].sort();
   const dedupeKey = activeDedupeKey(request);
+  const { first, last } = dateBounds(dates);
   const inserted = await db
     .insert(batchRuns)
     .values({
       id: crypto.randomUUID(),
       dedupeKey,
       trigger: request.trigger,
-      startDate: dates[0]!,
-      endDate: dates.at(-1)!,
+      startDate: first,
+      endDate: last,
       dates,
       portfolioId: request.portfolioId ?? null,
       forceRerun: request.forceRerun ?? false,
@@ -129,7 +131,7 @@ export async function createRun(
     return { outcome: "already_running", runId: existing.id, dates: existing.dates };
   }
   try {
-    await queue.send({ type: "run.start", runId: created.id, date: dates[0]! });
+    await queue.send({ type: "run.start", runId: created.id, date: first });
   } catch (error) {
     // Without its message the run would sit in `queued` forever: record why it failed, and
     // free the key so the request can be repeated.
@@ -212,10 +214,11 @@ export async function startPortfolioHistoryRun(
     .orderBy(asc(batchPhaseResults.calculationDate));
   const dates = computed.map((row) => row.date);
   if (dates.length === 0) return null;
+  const { first, last } = dateBounds(dates);
   const request: RunRequest = {
     trigger: "portfolio",
-    startDate: dates[0]!,
-    endDate: dates.at(-1)!,
+    startDate: first,
+    endDate: last,
     portfolioId,
     phases: portfolioHistoryPhases,
     requestedBy,
@@ -228,8 +231,8 @@ export async function startPortfolioHistoryRun(
       .update(batchRuns)
       .set({
         dates: sql`(select json_group_array(value) from (select value from json_each(${batchRuns.dates}) union select value from json_each(${JSON.stringify(dates)}) order by value))`,
-        startDate: sql`min(${batchRuns.startDate}, ${dates[0]!})`,
-        endDate: sql`max(${batchRuns.endDate}, ${dates.at(-1)!})`,
+        startDate: sql`min(${batchRuns.startDate}, ${first})`,
+        endDate: sql`max(${batchRuns.endDate}, ${last})`,
       })
       .where(and(eq(batchRuns.id, result.runId), eq(batchRuns.status, "queued")))
       .returning({ id: batchRuns.id, dates: batchRuns.dates });

@@ -25,6 +25,7 @@
 //
 // It runs on every cron tick, at the start of queue invocations (at most once per 30 s per
 // isolate) and when a run's detail is read; it never throws into its caller.
+import { required } from "../required.ts";
 import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
 import { batchChunks, batchPhaseResults, batchRuns } from "../../schema/index.ts";
 import { isoNow } from "../../schema/columns.ts";
@@ -316,7 +317,8 @@ function plan(
       );
     } else {
       // Every chunk finished but the phase is not recorded: a finished chunk's message records it.
-      messages.push({ type: "phase.chunk", runId: run.id, date, phase: current, chunkIndex: ofPhase[0]!.chunkIndex });
+      const finished = required(ofPhase[0], `a chunk of ${date} ${current}`);
+      messages.push({ type: "phase.chunk", runId: run.id, date, phase: current, chunkIndex: finished.chunkIndex });
       waiting.push(`${date} ${current}: chunks finished, phase not recorded`);
     }
   }

@@ -24,7 +24,7 @@ import { upsertStatements } from "../db/upsert.ts";
 import type { Database } from "../db/client.ts";
 import { buildFactorEngineInput, computeUniverseBetas } from "../factors/engine.ts";
 import type { RejectedPrice } from "../factors/engine.ts";
-import type { FactorSpec, MissingBetaReason } from "../factors/types.ts";
+import type { MissingBetaReason } from "../factors/types.ts";
 import { chunk as chunked } from "../chunk.ts";
 import { factorInputSymbols } from "../factors/factor-specs.ts";
 import { marketReferenceSymbol } from "./calendar.ts";

@@ -92,7 +92,7 @@ function centralValue(series: Float64Array, offset: number, from: number, to: nu
   let count = 0;
   for (let t = from; t < to; t++) {
     const value = series[offset + t]!;
-    if (value === value && (mask === null || mask[t] === 1)) {
+    if (!Number.isNaN(value) && (mask === null || mask[t] === 1)) {
       sum += value;
       count++;
     }
@@ -103,7 +103,7 @@ function centralValue(series: Float64Array, offset: number, from: number, to: nu
   let distance = Infinity;
   for (let t = from; t < to; t++) {
     const value = series[offset + t]!;
-    if (value === value && (mask === null || mask[t] === 1) && Math.abs(value - mean) < distance) {
+    if (!Number.isNaN(value) && (mask === null || mask[t] === 1) && Math.abs(value - mean) < distance) {
       distance = Math.abs(value - mean);
       closest = value;
     }
@@ -193,7 +193,7 @@ export function computeBackfill(
     let traffic = rollingSums[at + 2]!;
     for (let t = from; t < to; t++) {
       const y = returns[row + t]!;
-      if (available[t] !== 1 || y !== y) continue;
+      if (available[t] !== 1 || Number.isNaN(y)) continue;
       const deviation = sign * (y - shift);
       const magnitude = y - shift;
       count++;

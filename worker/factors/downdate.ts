@@ -241,7 +241,7 @@ export function fitDowndated(
   // Forming SSR = Syy − 2bᵀcross + bᵀZᵀZb rounds by ε·(Syy + 3·bᵀcross): large relative to a
   // small R² = 1 − SSR/Syy.
   residualError += unit * (syy + 3 * Math.abs(fitted));
-  if (rSquared === rSquared) {
+  if (!Number.isNaN(rSquared)) {
     if (!(residualError <= tolerance * rSquared * syy)) return false;
   }
   return true;

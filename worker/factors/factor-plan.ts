@@ -121,7 +121,7 @@ function availability(columns: readonly Float64Array[], days: number): Uint8Arra
   const available = new Uint8Array(days);
   for (let t = 0; t < days; t++) {
     let present = 1;
-    for (const column of columns) if (column[t] !== column[t]) present = 0;
+    for (const column of columns) if (Number.isNaN(column[t])) present = 0;
     available[t] = present;
   }
   return available;

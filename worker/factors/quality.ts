@@ -33,7 +33,7 @@ export function isEstimated(outcome: number): boolean {
 
 /** |beta| ≤ 5 as stored; the raw value is kept beside it. */
 export function capBeta(rawBeta: number): number {
-  return rawBeta > betaCap ? betaCap : rawBeta < -betaCap ? -betaCap : rawBeta;
+  return Math.min(betaCap, Math.max(-betaCap, rawBeta));
 }
 
 /**

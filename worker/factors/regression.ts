@@ -486,7 +486,7 @@ export function solveFit(
   for (let k = 0; k < p; k++) {
     const coefficient = result.coefficients[k]!;
     if (coefficient === Infinity || coefficient === -Infinity) finite = false;
-    if (coefficient !== coefficient && summary.degenerate[k] === 0 && result.solved) finite = false;
+    if (Number.isNaN(coefficient) && summary.degenerate[k] === 0 && result.solved) finite = false;
   }
   result.finite = finite;
 }

@@ -141,7 +141,7 @@ function checkedCalendar(calendar: readonly string[]): Int32Array {
 
 function indexSymbols(symbols: readonly string[]): Map<string, number> {
   const index = new Map<string, number>();
-  symbols.forEach((symbol, i) => index.set(symbol, i));
+  for (const [i, symbol] of symbols.entries()) index.set(symbol, i);
   return index;
 }
 
@@ -261,7 +261,7 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
   for (const date of calendar) dayNumber(date, options.calendar ? undefined : marketSymbol);
   const calendarDays = checkedCalendar(calendar);
   const calendarIndex = new Map<string, number>();
-  calendar.forEach((date, t) => calendarIndex.set(date, t));
+  for (const [t, date] of calendar.entries()) calendarIndex.set(date, t);
 
   const days = calendar.length;
   const returns = new Float64Array(symbols.length * days).fill(NaN);
@@ -316,11 +316,11 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
     for (let t = 1; t < days; t++) {
       const close = closes[t]!;
       const previousClose = closes[t - 1]!;
-      if (close !== close || previousClose !== previousClose) continue;
+      if (Number.isNaN(close) || Number.isNaN(previousClose)) continue;
       const adjusted = adjustedCloses[t]!;
       const previousAdjusted = adjustedCloses[t - 1]!;
       // r_t = P_t / P_prev − 1, on adjusted closes only when both days have one.
-      const useAdjusted = adjusted === adjusted && previousAdjusted === previousAdjusted;
+      const useAdjusted = !Number.isNaN(adjusted) && !Number.isNaN(previousAdjusted);
       const ratio = useAdjusted ? adjusted / previousAdjusted : close / previousClose;
       const simpleReturn = ratio - 1;
       if (!Number.isFinite(simpleReturn)) {

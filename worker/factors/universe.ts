@@ -382,7 +382,7 @@ export function fitSetDirect(
   let n = 0;
   for (let t = start; t < end; t++) {
     const y = returns[row + t]!;
-    if (available[t] === 1 && y === y) {
+    if (available[t] === 1 && !Number.isNaN(y)) {
       dates[n] = t;
       response[n] = y;
       n++;
@@ -439,7 +439,7 @@ export function shiftReturnsOnDates(
   sums.shift = shift;
   sums.sumDeviation = sumDeviation;
   sums.sumSquaredDeviation = sumSquaredDeviation;
-  return sumDeviation === sumDeviation;
+  return !Number.isNaN(sumDeviation);
 }
 
 /**
@@ -501,7 +501,12 @@ function shiftReturnsOnDates4(
   setSums(sums[2]!, shift2, sum2, squares2);
   setSums(sums[3]!, shift3, sum3, squares3);
   // A missing return makes its symbol's sum NaN.
-  return (sum0 === sum0 ? 1 : 0) | (sum1 === sum1 ? 2 : 0) | (sum2 === sum2 ? 4 : 0) | (sum3 === sum3 ? 8 : 0);
+  return (
+    (Number.isNaN(sum0) ? 0 : 1) |
+    (Number.isNaN(sum1) ? 0 : 2) |
+    (Number.isNaN(sum2) ? 0 : 4) |
+    (Number.isNaN(sum3) ? 0 : 8)
+  );
 }
 
 function setSums(sums: ResponseSums, shift: number, sumDeviation: number, sumSquaredDeviation: number): void {
@@ -528,14 +533,14 @@ function shiftReturnsAroundGaps(
   const dates = setPlan.dates;
   const n = setPlan.count;
   let first = 0;
-  while (first < n && returns[row + dates[first]!]! !== returns[row + dates[first]!]!) first++;
+  while (first < n && Number.isNaN(returns[row + dates[first]!]!)) first++;
   const shift = first < n ? returns[row + dates[first]!]! : 0;
   let k = 0;
   let sumDeviation = 0;
   let sumSquaredDeviation = 0;
   for (let i = 0; i < n; i++) {
     const y = returns[row + dates[i]!]!;
-    if (y !== y) {
+    if (Number.isNaN(y)) {
       missing[k++] = i;
       deviations[i] = 0;
       continue;
@@ -736,7 +741,7 @@ function samePattern(returns: Float64Array, rowA: number, rowB: number, dates: I
   for (let i = 0; i < n; i++) {
     const a = returns[rowA + dates[i]!]!;
     const b = returns[rowB + dates[i]!]!;
-    if ((a !== a) !== (b !== b)) return false;
+    if (Number.isNaN(a) !== Number.isNaN(b)) return false;
   }
   return true;
 }
@@ -780,7 +785,7 @@ export function fitIncompleteSymbols(
     let k = 0;
     for (let i = 0; i < n; i++) {
       const y = returns[row + dates[i]!]!;
-      if (y !== y) {
+      if (Number.isNaN(y)) {
         hash = Math.imul(hash ^ i, 0x01000193);
         k++;
       }
@@ -849,7 +854,7 @@ function fitPattern(
   for (let i = 0; i < n; i++) {
     const t = setPlan.dates[i]!;
     const y = returns[representative + t]!;
-    if (y === y) pattern.dates[observations++] = t;
+    if (!Number.isNaN(y)) pattern.dates[observations++] = t;
   }
   pattern.count = observations;
   let everyGroup = true;

@@ -19,7 +19,9 @@ export interface ControlCharacterError {
  * database protocol treat it as a string terminator.
  */
 const controlCharacters = {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job
   line: /[\u0000-\u001f\u007f]/,
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job
   text: /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/,
 } as const;
 export type ControlCharacterPolicy = keyof typeof controlCharacters;
@@ -55,8 +57,8 @@ export function controlCharacterErrors(input: unknown, policy: ControlCharacterP
   const errors: ControlCharacterError[] = [];
   // Iterative, not recursive: a body of 10,000 nested arrays must be a 400, not a stack overflow.
   const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
-  while (stack.length > 0) {
-    const { value, path } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
     if (path.length > maxDepth) {
       const message = `the input nests deeper than ${maxDepth} levels`;
       errors.push({ path: formatPath(path.slice(0, maxDepth)), message });

@@ -180,7 +180,7 @@ export function parseOptionalCount(raw: string, column: string): CellResult<numb
 /** Free text; "" is missing (null). Control characters are refused (a sign of a broken file). */
 export function parseOptionalText(raw: string, column: string, maxLength = 200): CellResult<string | null> {
   if (raw === "") return { ok: true, value: null };
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job
   if (/[\u0000-\u001f\u007f]/.test(raw))
     return { ok: false, reason: `${column} contains a control character or line break` };
   if (raw.length > maxLength) return { ok: false, reason: `${column} is longer than ${maxLength} characters` };

@@ -117,7 +117,10 @@ export function validatePriceCsv(text: string, options: PriceValidationOptions =
 
     const price: PriceRow = { symbol, date, close, adjClose, volume, line };
     let byDate = firstBySymbolDate.get(symbol);
-    if (!byDate) firstBySymbolDate.set(symbol, (byDate = new Map()));
+    if (!byDate) {
+      byDate = new Map();
+      firstBySymbolDate.set(symbol, byDate);
+    }
     const earlier = byDate.get(date);
     if (earlier) {
       if (earlier.close === close && earlier.adjClose === adjClose && earlier.volume === volume) {
@@ -177,27 +180,31 @@ export function findSuspectMoves(rows: readonly PriceRow[], maxDailyMove: number
   const bySymbol = new Map<string, PriceRow[]>();
   for (const row of rows) {
     let symbolRows = bySymbol.get(row.symbol);
-    if (!symbolRows) bySymbol.set(row.symbol, (symbolRows = []));
+    if (!symbolRows) {
+      symbolRows = [];
+      bySymbol.set(row.symbol, symbolRows);
+    }
     symbolRows.push(row);
   }
   for (const symbolRows of bySymbol.values()) {
     // Files are usually in date order; a symbol's list (built here) is sorted only when it is not.
-    let sorted = true;
-    for (let i = 1; i < symbolRows.length && sorted; i++) sorted = symbolRows[i - 1]!.date <= symbolRows[i]!.date;
+    const sorted = symbolRows.every((row, i) => i === 0 || (symbolRows[i - 1]?.date ?? row.date) <= row.date);
     if (!sorted) symbolRows.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-    for (let i = 1; i < symbolRows.length; i++) {
-      const from = symbolRows[i - 1]!;
-      const to = symbolRows[i]!;
+    let from: PriceRow | undefined;
+    for (const to of symbolRows) {
+      const previous = from;
+      from = to;
+      if (previous === undefined) continue;
       // The price the return uses: the adjusted close when both rows have one (a 10:1 split moves
       // the close but not the adjusted close, and is no bad tick), else the close.
-      if (from.adjClose !== null && to.adjClose !== null) {
-        const adjustedRatio = to.adjClose / from.adjClose;
+      if (previous.adjClose !== null && to.adjClose !== null) {
+        const adjustedRatio = to.adjClose / previous.adjClose;
         if (adjustedRatio > maxDailyMove || adjustedRatio < minimum)
-          moves.push({ field: "adj_close", from, to, ratio: adjustedRatio });
+          moves.push({ field: "adj_close", from: previous, to, ratio: adjustedRatio });
       } else {
-        const closeRatio = to.close / from.close;
+        const closeRatio = to.close / previous.close;
         if (closeRatio > maxDailyMove || closeRatio < minimum)
-          moves.push({ field: "close", from, to, ratio: closeRatio });
+          moves.push({ field: "close", from: previous, to, ratio: closeRatio });
       }
     }
   }
@@ -235,7 +242,10 @@ function memoize<T>(parse: (raw: string) => T): (raw: string) => T {
   const cache = new Map<string, T>();
   return (raw) => {
     let result = cache.get(raw);
-    if (result === undefined) cache.set(raw, (result = parse(raw)));
+    if (result === undefined) {
+      result = parse(raw);
+      cache.set(raw, result);
+    }
     return result;
   };
 }

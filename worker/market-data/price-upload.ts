@@ -203,11 +203,12 @@ export function validatePriceUpload(body: unknown, options: PriceUploadOptions =
     // Numbers go through the same parsers too (a JavaScript number's String() reads back exactly),
     // so e.g. a volume of -0 is stored as 0, as the CSV import stores it.
     const row: PriceRow = {
-      symbol: valueOf(parseSymbol(value.symbol)),
-      date: valueOf(parseIsoDate(value.date.trim(), "date")),
-      close: valueOf(parseRequiredPositive(text(value.close), "close")),
-      adjClose: value.adj_close == null ? null : valueOf(parseOptionalPositive(text(value.adj_close), "adj_close")),
-      volume: value.volume == null ? null : valueOf(parseOptionalCount(text(value.volume), "volume")),
+      symbol: validatedValue(parseSymbol(value.symbol)),
+      date: validatedValue(parseIsoDate(value.date.trim(), "date")),
+      close: validatedValue(parseRequiredPositive(text(value.close), "close")),
+      adjClose:
+        value.adj_close == null ? null : validatedValue(parseOptionalPositive(text(value.adj_close), "adj_close")),
+      volume: value.volume == null ? null : validatedValue(parseOptionalCount(text(value.volume), "volume")),
       line: index,
     };
     const key = `${row.symbol}\u0000${row.date}`;
@@ -285,7 +286,7 @@ function sortErrors(errors: PriceUploadError[]): PriceUploadError[] {
     .map(({ error }) => error);
 }
 
-function valueOf<T>(result: CellResult<T>): T {
+function validatedValue<T>(result: CellResult<T>): T {
   if (!result.ok) throw new Error(`validated value failed again: ${result.reason}`);
   return result.value;
 }

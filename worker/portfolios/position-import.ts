@@ -3,6 +3,7 @@
 // rest of the position fields optional), one position per line. An empty field is an absent
 // value. Every error is reported with its line (as an editor numbers it), field and reason;
 // nothing is written unless the whole file is valid.
+import { required } from "../required.ts";
 import { eq } from "drizzle-orm";
 import { positions } from "../../schema/index.ts";
 import { positionCreateSchema, positionCsvColumns, type PositionCreate } from "../api/portfolios.ts";
@@ -84,7 +85,7 @@ export async function importPositionsCsv(
   if (records.length > maxPositionImportRows)
     throw importFailed([
       {
-        line: records[maxPositionImportRows]!.line,
+        line: required(records[maxPositionImportRows], "the first row over the limit").line,
         path: "",
         message: `at most ${maxPositionImportRows} positions per import`,
       },
@@ -104,7 +105,7 @@ export async function importPositionsCsv(
     const input: Record<string, unknown> = {};
     let lineOk = true;
     columns.forEach((column, index) => {
-      const raw = record.fields[index]!.trim();
+      const raw = required(record.fields[index], `field ${index + 1} of line ${record.line}`).trim();
       if (raw === "") return;
       if (numericColumns.has(column)) {
         const value = Number(raw);

@@ -169,7 +169,7 @@ describe("applyLiveMessage", () => {
             const before = phaseBars(progress, date).map(barFraction);
             progress = sources[index]!(progress);
             const after = phaseBars(progress, date).map(barFraction);
-            after.forEach((value, i) => expect(value).toBeGreaterThanOrEqual(before[i]!));
+            for (const [i, value] of after.entries()) expect(value).toBeGreaterThanOrEqual(before[i]!);
           }
           // Once symbol_metrics' completion arrived, no later report undoes it.
           if (order.includes(2)) expect(phaseBars(progress, date)[1]?.state).toBe("completed");

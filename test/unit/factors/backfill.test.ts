@@ -40,9 +40,8 @@ function expectSameTables(actual: UniverseBetas, expected: UniverseBetas): void 
 function expectBackfillEqualsSingleDates(input: FactorEngineInput, dates: readonly string[], exactEvery?: number) {
   const backfill = computeBackfill(input, dates, exactEvery === undefined ? {} : { exactEvery });
   expect(backfill.calculationDates).toEqual([...new Set(dates)].sort());
-  backfill.results.forEach((table, j) =>
-    expectSameTables(table, computeUniverseBetas(input, backfill.calculationDates[j]!)),
-  );
+  for (const [j, table] of backfill.results.entries())
+    expectSameTables(table, computeUniverseBetas(input, backfill.calculationDates[j]!));
   return backfill;
 }
 
@@ -97,7 +96,7 @@ describe("backfill", () => {
     const result = computeBackfill(input, dates, { onDate: (betas) => streamed.push(betas) });
     expect(result.results).toEqual([]);
     expect(streamed.map((t) => t.calculationDate)).toEqual([...new Set(dates)].sort());
-    streamed.forEach((table) => expectSameTables(table, computeUniverseBetas(input, table.calculationDate)));
+    for (const table of streamed) expectSameTables(table, computeUniverseBetas(input, table.calculationDate));
     expect(computeBackfill(input, []).results).toEqual([]);
     expect(() => computeBackfill(input, ["2024-13-01"])).toThrow(/2024-13-01/);
   });

@@ -119,7 +119,7 @@ describe("reference fixtures", () => {
 
     it("matches scikit-learn through the engine", () => {
       const series: Record<string, number[]> = { Y: ridgeCase.y };
-      ridgeCase.columns.forEach((column, k) => (series[`ETF${k}`] = column));
+      for (const [k, column] of ridgeCase.columns.entries()) series[`ETF${k}`] = column;
       const factors = ridgeCase.columns.map((_, k) =>
         spec({ id: k + 1, key: `style_${k}`, method: "ridge", inputSymbol: `ETF${k}`, ridgeAlpha: ridgeCase.alpha }),
       );

@@ -204,12 +204,10 @@ describe("bad input end to end", () => {
       });
     }
     rows.push({ symbol: "ONE", date: universe.calendar[50]!, close: 12 });
-    universe.calendar.forEach((date, t) =>
-      rows.push({ symbol: "JUNK", date, close: [Number.NaN, Number.POSITIVE_INFINITY, -1, 0][t % 4]! }),
-    );
-    universe.calendar.forEach((date, t) =>
-      rows.push({ symbol: "HOLES", date, close: t % 3 === 0 ? Number.NaN : 50 + Math.sin(t) }),
-    );
+    for (const [t, date] of universe.calendar.entries())
+      rows.push({ symbol: "JUNK", date, close: [Number.NaN, Number.POSITIVE_INFINITY, -1, 0][t % 4]! });
+    for (const [t, date] of universe.calendar.entries())
+      rows.push({ symbol: "HOLES", date, close: t % 3 === 0 ? Number.NaN : 50 + Math.sin(t) });
     const { input, rejectedPrices } = buildFactorEngineInput(rows.reverse(), scaledFactorSpecs(120, 60, 40));
     expect(rejectedPrices.filter((r) => r.symbol === "JUNK")).toHaveLength(90);
     const calculationDate = universe.calendar[89]!;

@@ -1,8 +1,4 @@
-// A small deterministic universe for the factor engine's tests: the eight factor ETFs and
-// equities with known loadings, returns aligned to a weekday calendar, optional gaps of the
-// kinds real data has. Its own model (shares only the PRNG with worker/market-data), so the
-// engine tests control loadings and gaps exactly.
-import { defaultFactors } from "../../../schema/seed/default-factors.ts";
+
 import type { FactorSpec } from "../../../worker/factors/types.ts";
 import { defaultFactorSpecs } from "../../../worker/factors/factor-specs.ts";
 import { createRandom } from "../../../worker/market-data/synthetic.ts";

@@ -99,7 +99,7 @@ describe("long one-off writes", () => {
     expect(returning.rows).toHaveLength(300);
     expect(returning.rowsAffected).toBe(300);
     // A failing one (a duplicate key) changes nothing and leaves the connection usable.
-    await expectLibsqlError(c.execute(insert(5000, 200) + ", (1, 'duplicate')"), "SQLITE_CONSTRAINT_PRIMARYKEY");
+    await expectLibsqlError(c.execute(`${insert(5000, 200)}, (1, 'duplicate')`), "SQLITE_CONSTRAINT_PRIMARYKEY");
     expect((await c.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(800);
     // Inside a transaction, rolled back with it.
     const tx = await c.transaction("write");

@@ -209,7 +209,8 @@ describe("synthetic market: gaps", () => {
   const present = (symbol: string) => Array.from(closesOf(market, symbol), (close) => !Number.isNaN(close));
 
   it("puts each kind of gap on the documented equities, and nowhere else", () => {
-    equities.forEach((instrument, index) => expect(instrument.gap, instrument.symbol).toBe(gapForEquity(index)));
+    for (const [index, instrument] of equities.entries())
+      expect(instrument.gap, instrument.symbol).toBe(gapForEquity(index));
     expect(market.gaps.map((gap) => [gap.symbol, gap.kind])).toEqual(
       [3, 5, 7, 9, 103, 105, 107, 109, 203, 205, 207, 209].map((index) => [
         equities[index]!.symbol,
@@ -309,15 +310,15 @@ describe("impliedFactorBetas", () => {
         y,
         styleEtfs.map((symbol) => etf[symbol]!),
       );
-      styleKeys.forEach((key, j) => check(`${instrument.symbol} ${key}`, style.beta[j]!, style.se[j]!, implied[key]!));
+      for (const [j, key] of styleKeys.entries())
+        check(`${instrument.symbol} ${key}`, style.beta[j]!, style.se[j]!, implied[key]!);
       // On all eight ETFs the regression recovers the generating loadings themselves.
       const all = regress(
         y,
         [...factorEtfSymbols].map((symbol) => etf[symbol]!),
       );
-      factorEtfSymbols.forEach((symbol, j) =>
-        check(`${instrument.symbol} loading ${symbol}`, all.beta[j]!, all.se[j]!, instrument.trueBetas[symbol]!),
-      );
+      for (const [j, symbol] of [...factorEtfSymbols].entries())
+        check(`${instrument.symbol} loading ${symbol}`, all.beta[j]!, all.se[j]!, instrument.trueBetas[symbol]!);
     }
     expect(misses).toEqual([]);
   });

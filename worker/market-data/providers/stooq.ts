@@ -41,6 +41,7 @@
 // network error or a 5xx, Stooq is treated as down and the rest fail with the same reason
 // without requests, so an outage costs minutes, not hours. The API key is sent only as the
 // query parameter and is redacted from every failure detail.
+import { required } from "../../required.ts";
 import { parseIsoDate, parseOptionalCount, parseRequiredPositive, readTable } from "../import-fields.ts";
 import type { CellResult } from "../import-fields.ts";
 import type {
@@ -284,7 +285,7 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
     }
     if (problems.length > 0) {
       problems.sort((a, b) => a.line - b.line);
-      const first = problems[0]!;
+      const first = required(problems[0], "the first problem");
       const more =
         problems.length > 1 ? ` (and ${problems.length - 1} more bad line${problems.length > 2 ? "s" : ""})` : "";
       return fail({
@@ -356,10 +357,7 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
 
       let next = 0;
       const worker = async () => {
-        while (next < queue.length) {
-          const symbol = queue[next++]!;
-          await serve(symbol);
-        }
+        for (let symbol = queue[next++]; symbol !== undefined; symbol = queue[next++]) await serve(symbol);
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
       return collector.finish();
@@ -409,7 +407,8 @@ export function parseSymbolMap(setting: string): Record<string, string> {
     if (entry.trim() === "") continue;
     const match = /^\s*([^=\s]+)\s*=\s*([^=\s]+)\s*$/.exec(entry);
     if (!match) throw new Error(`setting STOOQ_SYMBOL_MAP: "${entry.trim()}" is not SYMBOL=stooq-ticker`);
-    map[match[1]!.toUpperCase()] = match[2]!.toLowerCase();
+    const [, symbol = "", ticker = ""] = match;
+    map[symbol.toUpperCase()] = ticker.toLowerCase();
   }
   return map;
 }

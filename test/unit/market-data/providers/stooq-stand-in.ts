@@ -46,7 +46,7 @@ export function stooqCsv(lines: readonly string[], header = csvHeader): Script {
       return (d1 === null || date >= d1) && (d2 === null || date <= d2);
     });
     if (rows.length === 0) return { body: "No data" };
-    return { body: [header, ...rows].join("\r\n") + "\r\n", contentType: "text/csv" };
+    return { body: `${[header, ...rows].join("\r\n")}\r\n`, contentType: "text/csv" };
   };
 }
 
