@@ -128,9 +128,10 @@ export function bearerToken(request: Request): string {
   const header = request.headers.get("authorization");
   if (!header) throw unauthorized("AUTH_REQUIRED", "an Authorization: Bearer <token> header is required", "");
   const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)\s*$/i.exec(header);
-  if (!match)
+  const token = match?.[1];
+  if (token === undefined)
     throw unauthorized("INVALID_TOKEN", "the Authorization header must be `Bearer <JWT>`", "malformed bearer token");
-  return match[1]!;
+  return token;
 }
 
 function describeJoseError(error: unknown): string {
@@ -171,7 +172,11 @@ export async function authenticate(request: Request, env: AuthEnv): Promise<Call
   if (cached && cached.until > Date.now()) return cached.caller;
   if (cached) verifiedTokens.delete(cacheKey);
   const caller = await verify(token, mode);
-  if (verifiedTokens.size >= verifiedCacheSize) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+  if (verifiedTokens.size >= verifiedCacheSize) {
+    // Evict the oldest entry (a Map iterates in insertion order).
+    const oldest = verifiedTokens.keys().next();
+    if (!oldest.done) verifiedTokens.delete(oldest.value);
+  }
   const exp = typeof caller.exp === "number" ? caller.exp * 1_000 : 0;
   verifiedTokens.set(cacheKey, {
     caller: caller.caller,

@@ -16,7 +16,7 @@ export type PortfolioRecord = typeof portfolios.$inferSelect;
 export function visiblePortfolios(caller: Caller): SQL {
   const own = eq(portfolios.owner, caller.sub);
   if (caller.org !== null && caller.permissions.has("VIEW_ALL_POSITIONS"))
-    return or(own, eq(portfolios.org, caller.org))!;
+    return or(own, eq(portfolios.org, caller.org)) ?? own;
   return own;
 }
 

@@ -8,6 +8,7 @@
 // table's defaults still come from the drizzle schema, so the schema stays the one definition.
 import { getTableColumns, getTableName } from "drizzle-orm";
 import type { InValue } from "@libsql/client/web";
+import { required } from "../required.ts";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 
 /** One parameterised statement for `runWrites` (worker/db/transaction.ts). */
@@ -45,23 +46,27 @@ export function upsertStatements<T extends SQLiteTable>(
   const properties = Object.keys(first).filter((property) => property in all);
   const unknown = Object.keys(first).filter((property) => !(property in all));
   if (unknown.length > 0) throw new Error(`upsert into ${getTableName(table)}: unknown columns ${unknown.join(", ")}`);
-  const columns = properties.map((property) => all[property]!);
-  const keys = keyProperties.map((property) => all[property]!);
+  const column = (property: string) => required(all[property], `column ${property} of ${getTableName(table)}`);
+  const columns = properties.map(column);
+  const fields = properties.map((property) => ({ property, column: column(property) }));
+  const keys = keyProperties.map(column);
+  const keyColumn = required(keys[0], `a key column of ${getTableName(table)}`);
   const updated = properties.filter(
     (property) => !neverUpdated.has(property) && !(keyProperties as readonly string[]).includes(property),
   );
   const tableName = quote(getTableName(table));
-  const set = updated.map((property) => `${quote(all[property]!.name)} = excluded.${quote(all[property]!.name)}`);
-  if ("updatedAt" in all) set.push(`${quote(all["updatedAt"]!.name)} = ${now}`);
+  const set = updated.map((property) => `${quote(column(property).name)} = excluded.${quote(column(property).name)}`);
+  const updatedAt = all["updatedAt"];
+  if (updatedAt) set.push(`${quote(updatedAt.name)} = ${now}`);
   const changed = updated.map(
-    (property) => `${tableName}.${quote(all[property]!.name)} is not excluded.${quote(all[property]!.name)}`,
+    (property) => `${tableName}.${quote(column(property).name)} is not excluded.${quote(column(property).name)}`,
   );
   const conflict =
     ` on conflict (${keys.map((column) => quote(column.name)).join(", ")}) do ` +
     (set.length > 0
       ? `update set ${set.join(", ")} where ${changed.length > 0 ? changed.join(" or ") : "0"}`
       : "nothing") +
-    ` returning ${quote(keys[0]!.name)}`;
+    ` returning ${quote(keyColumn.name)}`;
   const head = `insert into ${tableName} (${columns.map((column) => quote(column.name)).join(", ")}) values `;
   const tuple = `(${columns.map(() => "?").join(", ")})`;
   const perStatement = Math.max(1, Math.min(maxRowsPerStatement, Math.floor(maxParameters / columns.length)));
@@ -72,11 +77,10 @@ export function upsertStatements<T extends SQLiteTable>(
     const args: InValue[] = [];
     for (const row of batch) {
       const record = row as Record<string, unknown>;
-      for (let i = 0; i < properties.length; i++) {
-        const property = properties[i]!;
+      for (const { property, column } of fields) {
         if (!(property in record)) throw new Error(`upsert into ${getTableName(table)}: a row lacks ${property}`);
         const value = record[property];
-        args.push(value === null || value === undefined ? null : (columns[i]!.mapToDriverValue(value) as InValue));
+        args.push(value === null || value === undefined ? null : (column.mapToDriverValue(value) as InValue));
       }
     }
     statements.push({ sql: head + Array.from({ length: batch.length }, () => tuple).join(", ") + conflict, args });
