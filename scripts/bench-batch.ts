@@ -57,6 +57,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { batchPhases } from "../worker/batch/telemetry.ts";
+import { required } from "../worker/required.ts";
 import { projectRoot } from "./local-config.ts";
 import {
   benchSay,
@@ -122,12 +123,17 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   return n;
 }
 
+/** A flag with a default in `parseArgs` above, so always set. */
+function positiveIntegerWithDefault(name: string, value: string | undefined): number {
+  return required(positiveInteger(name, value), `--${name} (it has a default)`);
+}
+
 const endDate = checkEndDate(flags["end-date"]);
-const backfillDateCount = positiveInteger("dates", flags.dates)!;
-const symbols = positiveInteger("symbols", flags.symbols)!;
-const portfolioCount = positiveInteger("portfolios", flags.portfolios)!;
-const positionsPerPortfolio = positiveInteger("positions", flags.positions)!;
-const stallMs = positiveInteger("stall-min", flags["stall-min"])! * 60_000;
+const backfillDateCount = positiveIntegerWithDefault("dates", flags.dates);
+const symbols = positiveIntegerWithDefault("symbols", flags.symbols);
+const portfolioCount = positiveIntegerWithDefault("portfolios", flags.portfolios);
+const positionsPerPortfolio = positiveIntegerWithDefault("positions", flags.positions);
+const stallMs = positiveIntegerWithDefault("stall-min", flags["stall-min"]) * 60_000;
 const chunkFlags = {
   BATCH_SYMBOL_CHUNK_SIZE: positiveInteger("symbol-chunk", flags["symbol-chunk"]),
   BATCH_MARKET_DATA_CHUNK_SIZE: positiveInteger("market-chunk", flags["market-chunk"]),
@@ -135,9 +141,12 @@ const chunkFlags = {
 };
 
 const backfillDates = weekdaysBefore(endDate, backfillDateCount);
+// --dates is at least 1, so there is a first and a last backfill date.
+const firstBackfillDate = required(backfillDates[0], "the first backfill date");
+const lastBackfillDate = required(backfillDates.at(-1), "the last backfill date");
 // A year of history before the first measured date (the factor windows are 365 calendar days),
 // plus a margin: ~540 calendar days for the default 120 dates.
-const lookbackDays = lookbackDaysFor(endDate, backfillDates[0]!);
+const lookbackDays = lookbackDaysFor(endDate, firstBackfillDate);
 
 const say = benchSay();
 
@@ -269,7 +278,7 @@ function phaseFigures(rows: PhaseRow[]): Record<string, PhaseFigures> {
       rowsProcessedPerSecond: totalMs > 0 ? round((rowsStored + rowsUnchanged) / (totalMs / 1000)) : 0,
       chunks: sum((row) => row.counts.chunks_total ?? 0),
       slowestChunkMs: Math.max(...of.map((row) => row.counts.slowest_chunk_ms ?? 0)),
-      ...(of.length === 1 ? { message: of[0]!.message } : {}),
+      ...(of.length === 1 && of[0] ? { message: of[0].message } : {}),
     };
   }
   return figures;
@@ -279,15 +288,18 @@ class RunStalled extends Error {}
 
 /** The highest CPU use over any ~5 s window of the samples, in cores. */
 function cpuPeaks(samples: readonly CpuSample[]): { workerdPeakCores5s: number; libsqlPeakCores5s: number } {
+  const sample = (index: number) => required(samples[index], `CPU sample ${index}`);
   let workerd = 0;
   let libsql = 0;
   let from = 0;
-  for (let to = 1; to < samples.length; to++) {
-    while (from < to - 1 && samples[to]![0] - samples[from + 1]![0] >= 5_000) from++;
-    const seconds = (samples[to]![0] - samples[from]![0]) / 1000;
+  for (const [to, last] of samples.entries()) {
+    if (to === 0) continue;
+    while (from < to - 1 && last[0] - sample(from + 1)[0] >= 5_000) from++;
+    const first = sample(from);
+    const seconds = (last[0] - first[0]) / 1000;
     if (seconds < 4) continue;
-    workerd = Math.max(workerd, (samples[to]![1] - samples[from]![1]) / seconds);
-    libsql = Math.max(libsql, (samples[to]![2] - samples[from]![2]) / seconds);
+    workerd = Math.max(workerd, (last[1] - first[1]) / seconds);
+    libsql = Math.max(libsql, (last[2] - first[2]) / seconds);
   }
   return { workerdPeakCores5s: round(workerd, 2), libsqlPeakCores5s: round(libsql, 2) };
 }
@@ -447,7 +459,7 @@ async function benchRun(
       : null;
   // Give the log a moment to receive the last delivery line.
   await sleep(500);
-  const run = (await retrying(() => readRun(client, started.run_id)))!;
+  const run = required(await retrying(() => readRun(client, started.run_id)), `batch run ${started.run_id}`);
   const phases = await retrying(() => readPhases(client, started.run_id));
   const figures = phaseFigures(phases);
   const endToEndMs = run.finishedAt !== null ? Date.parse(run.finishedAt) - postAt : gaveUpAt - postAt;
@@ -460,8 +472,8 @@ async function benchRun(
     status: run.status,
     finished,
     dates: run.dates.length,
-    firstDate: run.dates[0]!,
-    lastDate: run.dates.at(-1)!,
+    firstDate: required(run.dates[0], `a date of batch run ${run.id}`),
+    lastDate: required(run.dates.at(-1), `a date of batch run ${run.id}`),
     endToEndMs,
     toFirstPhaseMs: firstPhaseStart === null ? null : firstPhaseStart - postAt,
     errorText: run.errorText,
@@ -627,7 +639,7 @@ async function main(): Promise<number> {
       lookbackDays,
       portfolios: portfolioCount,
       positionsPerPortfolio,
-      firstMeasuredDate: backfillDates[0]!,
+      firstMeasuredDate: firstBackfillDate,
     },
     say,
   );
@@ -694,8 +706,8 @@ async function main(): Promise<number> {
   // 4. Backfill.
   let backfill: RunFigures | null = null;
   if (!flags["skip-backfill"] && oneDate.finished) {
-    const from = backfillDates[0]!;
-    const to = backfillDates.at(-1)!;
+    const from = firstBackfillDate;
+    const to = lastBackfillDate;
     say(
       `backfill: POST /api/v1/admin/batch/backfill {"from": "${from}", "to": "${to}"} (${backfillDates.length} weekdays)`,
     );

@@ -15,6 +15,7 @@ import { gzipSync } from "node:zlib";
 import { build } from "vite";
 import { launchBrowser } from "../test/e2e/browser.ts";
 import { addDays } from "../worker/dates.ts";
+import { required } from "../worker/required.ts";
 import { benchSay, machineInfo, loadAverage, round, wholeNumber, writeResults } from "./bench-batch/common.ts";
 import { startDemoStack } from "./demo-stack.ts";
 import { projectRoot } from "./local-config.ts";
@@ -24,7 +25,10 @@ const jsBudgetBytes = 150 * 1024;
 const firstLoadBudgetMs = 2_000;
 
 function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return required(
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))],
+    "a quantile (no samples)",
+  );
 }
 
 async function main(): Promise<number> {
@@ -64,7 +68,9 @@ async function main(): Promise<number> {
         await page.waitForFunction(() => performance.getEntriesByName("heatmap-drawn").length > 0, undefined, {
           timeout: 30_000,
         });
-        return page.evaluate(() => performance.getEntriesByName("heatmap-drawn")[0]!.startTime);
+        const drawnAt = await page.evaluate(() => performance.getEntriesByName("heatmap-drawn")[0]?.startTime);
+        if (drawnAt === undefined) throw new Error("the heatmap-drawn mark was seen, then gone");
+        return drawnAt;
       };
       await page.goto(`${stack.baseUrl}/#token=${stack.demoToken}`);
       const coldMs = await measure();
@@ -87,13 +93,13 @@ async function main(): Promise<number> {
     cold_ms: {
       median: round(quantile(cold, 0.5)),
       p95: round(quantile(cold, 0.95)),
-      max: round(cold.at(-1)!),
+      max: round(required(cold.at(-1), "a cold load time")),
       all: cold.map((value) => round(value)),
     },
     warm_ms: {
       median: round(quantile(warm, 0.5)),
       p95: round(quantile(warm, 0.95)),
-      max: round(warm.at(-1)!),
+      max: round(required(warm.at(-1), "a warm load time")),
       all: warm.map((value) => round(value)),
     },
   };

@@ -46,6 +46,7 @@ import {
   writeResults,
 } from "./bench-batch/common.ts";
 import { freePort, startChild, tail } from "./bench-batch/stack.ts";
+import { required } from "../worker/required.ts";
 
 type Kind = "read" | "write" | "batch" | "transaction" | "deferred";
 const kinds: readonly Kind[] = ["read", "write", "batch", "transaction", "deferred"];
@@ -61,7 +62,10 @@ function pickKind(): Kind {
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return required(
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))],
+    `percentile ${p}`,
+  );
 }
 
 function latencySummary(values: number[]) {
@@ -178,8 +182,8 @@ async function main(): Promise<number> {
 
   const acknowledged = new Set<string>();
   const attempted = new Set<string>();
-  const latencies = new Map<Kind, number[]>(kinds.map((kind) => [kind, []]));
-  const okCounts = new Map<Kind, number>(kinds.map((kind) => [kind, 0]));
+  const latencies: Record<Kind, number[]> = { read: [], write: [], batch: [], transaction: [], deferred: [] };
+  const okCounts: Record<Kind, number> = { read: 0, write: 0, batch: 0, transaction: 0, deferred: 0 };
   const errors = new Map<string, number>();
   const errorsByKind = new Map<string, number>();
   const errorSamples = new Map<string, string>();
@@ -262,7 +266,7 @@ async function main(): Promise<number> {
     if (rss !== null) rssPeak = Math.max(rssPeak, rss);
   }, 1_000);
   const progress = setInterval(() => {
-    const done = [...okCounts.values()].reduce((a, b) => a + b, 0);
+    const done = Object.values(okCounts).reduce((a, b) => a + b, 0);
     const failed = [...errors.values()].reduce((a, b) => a + b, 0);
     say(
       `${thousands(done)} ops ok, ${thousands(failed)} errors, ${thousands(acknowledged.size)} rows acknowledged, server RSS ${rssMiB(pid) ?? "?"} MiB`,
@@ -277,8 +281,8 @@ async function main(): Promise<number> {
         const sent = performance.now();
         try {
           await operation(client, clientIndex, kind);
-          latencies.get(kind)!.push(performance.now() - sent);
-          okCounts.set(kind, okCounts.get(kind)! + 1);
+          latencies[kind].push(performance.now() - sent);
+          okCounts[kind]++;
         } catch (error) {
           const code = errorKind(error);
           errors.set(code, (errors.get(code) ?? 0) + 1);
@@ -314,12 +318,12 @@ async function main(): Promise<number> {
   const unacknowledgedPresent = [...onDisk].filter((id) => !acknowledged.has(id)).length;
   const strays = [...onDisk].filter((id) => !attempted.has(id)).length;
 
-  const allLatencies = kinds.flatMap((kind) => latencies.get(kind)!);
+  const allLatencies = kinds.flatMap((kind) => latencies[kind]);
   const totalOk = allLatencies.length;
   const totalErrors = [...errors.values()].reduce((a, b) => a + b, 0);
   const opsPerSecond = round(totalOk / (elapsedMs / 1000), 1);
   const overall = latencySummary(allLatencies);
-  const perKind = Object.fromEntries(kinds.map((kind) => [kind, latencySummary(latencies.get(kind)!)]));
+  const perKind = kinds.map((kind) => [kind, latencySummary(latencies[kind])] as const);
 
   console.log(
     `\n${clientCount} clients, ${round(elapsedMs / 1000, 1)} s: ${thousands(totalOk)} operations ok (${opsPerSecond} ops/s), ${thousands(totalErrors)} errors`,
@@ -327,10 +331,14 @@ async function main(): Promise<number> {
   console.log("\nlatency (ms)");
   printColumns(
     ["kind", "ok", "p50", "p95", "p99", "max"],
-    (["all", ...kinds] as const).map((name) => {
-      const s = name === "all" ? overall : perKind[name]!;
-      return [name, thousands(s.count), s.p50.toFixed(2), s.p95.toFixed(2), s.p99.toFixed(2), s.max.toFixed(2)];
-    }),
+    [["all", overall] as const, ...perKind].map(([name, s]) => [
+      name,
+      thousands(s.count),
+      s.p50.toFixed(2),
+      s.p95.toFixed(2),
+      s.p99.toFixed(2),
+      s.max.toFixed(2),
+    ]),
   );
   console.log("\nerrors by kind");
   if (errorsByKind.size === 0) console.log("  none");
@@ -371,8 +379,8 @@ async function main(): Promise<number> {
       rolledBackOnPurpose: "10% of transactions",
     },
     elapsedSeconds: round(elapsedMs / 1000, 2),
-    operations: { ok: totalOk, errors: totalErrors, opsPerSecond, okByKind: Object.fromEntries(okCounts) },
-    latencyMs: { all: overall, ...perKind },
+    operations: { ok: totalOk, errors: totalErrors, opsPerSecond, okByKind: okCounts },
+    latencyMs: { all: overall, ...Object.fromEntries(perKind) },
     errors: Object.fromEntries(errors),
     errorsByKind: Object.fromEntries(errorsByKind),
     errorSamples: Object.fromEntries(errorSamples),

@@ -117,6 +117,7 @@ import {
 } from "./bench-batch/stack.ts";
 import { LiveClient, settleWithLimit, type ClientSpec } from "./bench-live/clients.ts";
 import { parseMessage, serverMessage } from "../worker/realtime/messages.ts";
+import { required } from "../worker/required.ts";
 
 const targets = { p99Ms: 500, lost: 0 };
 
@@ -237,16 +238,19 @@ interface LatencyFigures {
 
 /** Nearest-rank percentiles of `values` (ms). */
 function latencyFigures(values: readonly number[]): LatencyFigures | null {
-  if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  const min = sorted[0];
+  const max = sorted.at(-1);
+  if (min === undefined || max === undefined) return null;
+  const rank = (q: number) =>
+    required(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))], `the ${q} rank`);
   return {
     count: sorted.length,
     p50: rank(0.5),
     p90: rank(0.9),
     p99: rank(0.99),
-    max: sorted.at(-1)!,
-    min: sorted[0]!,
+    max,
+    min,
     mean: round(sorted.reduce((sum, v) => sum + v, 0) / sorted.length, 1),
   };
 }
@@ -275,6 +279,16 @@ interface DeliveryCheck {
   types: Record<string, number>;
   receiptTimes: number[];
   lostClients: { sub: string; portfolioId: string; socketOpen: boolean; closed: string | null }[];
+}
+
+/** Where `client`'s inbox stood when `marks` was taken (one mark per client, by `spec.index`). */
+function markOf(marks: readonly number[], client: LiveClient): number {
+  return required(marks[client.spec.index], `an inbox mark for client ${client.spec.index}`);
+}
+
+/** The seq a subscribed client's `subscribed` answer carried (set by `connect`). */
+function subscribedSeq(client: LiveClient): number {
+  return required(client.subscribedSeq, `the subscribed seq of client ${client.spec.index}`);
 }
 
 /**
@@ -509,9 +523,10 @@ async function main(): Promise<number> {
   await sleep(2_000);
   const pgid = wrangler.child.pid;
   if (pgid === undefined) throw new Error("wrangler has no pid");
-  const memory: MemorySnapshot[] = [memorySnapshot("before connecting", wrangler, port)];
+  const memoryBeforeConnecting = memorySnapshot("before connecting", wrangler, port);
+  const memory: MemorySnapshot[] = [memoryBeforeConnecting];
   say(
-    `memory before connecting: workerd ${memory[0]!.workerdMiB} MiB (${memory[0]!.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
+    `memory before connecting: workerd ${memoryBeforeConnecting.workerdMiB} MiB (${memoryBeforeConnecting.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
   );
 
   // 4. The clients: ticket, socket, welcome, subscribe, subscribed; `concurrency` at a time.
@@ -528,7 +543,7 @@ async function main(): Promise<number> {
         permissions: clientPermissions,
         ttlSeconds: 4 * 3600,
       }),
-      portfolioId: portfolioIds[i % portfolioCount]!,
+      portfolioId: required(portfolioIds[i % portfolioCount], `portfolio ${i % portfolioCount}`),
     });
   }
   const clients = specs.map((spec) => new LiveClient(spec));
@@ -564,7 +579,9 @@ async function main(): Promise<number> {
     }
   });
   const subscribed = clients.filter((client) => client.subscribedSeq !== null);
-  const timings = subscribed.map((client) => client.timings!);
+  const timings = subscribed.map((client) =>
+    required(client.timings, `connect timings of client ${client.spec.index}`),
+  );
   const connectFigures = {
     clients: clientCount,
     subscribed: subscribed.length,
@@ -578,7 +595,7 @@ async function main(): Promise<number> {
     subscribeMs: latencyFigures(timings.map((t) => round(t.subscribeMs, 1))),
     totalMs: latencyFigures(timings.map((t) => round(t.totalMs, 1))),
     subscribedSeqs: Object.fromEntries(
-      [...new Set(subscribed.map((client) => client.subscribedSeq!))].map((seq) => [
+      [...new Set(subscribed.map(subscribedSeq))].map((seq) => [
         String(seq),
         subscribed.filter((client) => client.subscribedSeq === seq).length,
       ]),
@@ -594,9 +611,10 @@ async function main(): Promise<number> {
   for (const [reason, n] of failures) say(`  FAILED ×${n}: ${reason}`);
   if (subscribed.length === 0) throw new Error(`no client subscribed; wrangler log tail:\n${tail(logFile, 40)}`);
   await sleep(2_000);
-  memory.push(memorySnapshot("all connected and subscribed", wrangler, port));
+  const connectedMemory = memorySnapshot("all connected and subscribed", wrangler, port);
+  memory.push(connectedMemory);
   say(
-    `memory with ${subscribed.length} clients: workerd ${memory[1]!.workerdMiB} MiB (${memory[1]!.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
+    `memory with ${subscribed.length} clients: workerd ${connectedMemory.workerdMiB} MiB (${connectedMemory.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
   );
 
   // 5. The batch publish: the same date again; its publish phase sends every portfolio.
@@ -611,7 +629,7 @@ async function main(): Promise<number> {
   const allUpdated = new Set(portfolioIds);
   const batchComplete = await waitForUpdates(
     subscribed,
-    subscribed.map((client) => batchMarks[client.spec.index]!),
+    subscribed.map((client) => markOf(batchMarks, client)),
     allUpdated,
     waitSeconds * 1000,
     1_000,
@@ -621,19 +639,19 @@ async function main(): Promise<number> {
   const references = await publishReferences(db, secondBatch.runId, logFile);
   const batchCheck = checkDelivery(
     subscribed,
-    subscribed.map((client) => batchMarks[client.spec.index]!),
+    subscribed.map((client) => markOf(batchMarks, client)),
     allUpdated,
     "batch",
-    (client) => client.subscribedSeq! + 1,
+    (client) => subscribedSeq(client) + 1,
   );
   const batchCompletedReceived = subscribed.filter((client) =>
-    client.inbox.slice(batchMarks[client.spec.index]!).some((receipt) => receipt.type === "batch.completed"),
+    client.inbox.slice(markOf(batchMarks, client)).some((receipt) => receipt.type === "batch.completed"),
   ).length;
   const receipts = batchCheck.receiptTimes;
   const firstReceipt = receipts.length > 0 ? Math.min(...receipts) : null;
   const lastReceipt = receipts.length > 0 ? Math.max(...receipts) : null;
-  const fromWork =
-    references.workStartedAt === null ? null : latencyFigures(receipts.map((at) => at - references.workStartedAt!));
+  const { workStartedAt } = references;
+  const fromWork = workStartedAt === null ? null : latencyFigures(receipts.map((at) => at - workStartedAt));
   const fromPhase = latencyFigures(receipts.map((at) => at - references.phaseStartedAt));
   const fromFirst = firstReceipt === null ? null : latencyFigures(receipts.map((at) => at - firstReceipt));
   const loopDelayMs = {
@@ -650,7 +668,7 @@ async function main(): Promise<number> {
       .map(
         (client) =>
           client.inbox
-            .slice(batchMarks[client.spec.index]!)
+            .slice(markOf(batchMarks, client))
             .find((receipt) => receipt.type === "exposures.updated" && receipt.portfolioId === id)?.at,
       )
       .filter((at): at is number => at !== undefined);
@@ -670,7 +688,7 @@ async function main(): Promise<number> {
       portfolioCount - 1,
     ]),
   ]
-    .map((i) => byPortfolio[i]!)
+    .map((i) => required(byPortfolio[i], `the receipts of portfolio ${i}`))
     .map((row) => `${row.portfolio.replace("bench-portfolio-", "#")} ${row.firstMs ?? "?"}–${row.lastMs ?? "?"}`)
     .join(", ");
   const batchPublish = {
@@ -743,7 +761,7 @@ async function main(): Promise<number> {
       subscribed.map((client) => [
         client.spec.index,
         client.inbox.filter((r) => r.type === "exposures.updated" && r.portfolioId === client.spec.portfolioId).at(-1)
-          ?.seq ?? client.subscribedSeq!,
+          ?.seq ?? subscribedSeq(client),
       ]),
     );
     const listeners = subscribed.filter((client) => client.spec.portfolioId === changedPortfolio);
@@ -758,17 +776,18 @@ async function main(): Promise<number> {
     if (patch.status !== 200) throw new Error(`PATCH answered ${patch.status}: ${excerpt(patch)}`);
     const complete = await waitForUpdates(
       subscribed,
-      subscribed.map((client) => marks[client.spec.index]!),
+      subscribed.map((client) => markOf(marks, client)),
       new Set([changedPortfolio]),
       waitSeconds * 1000,
       1_000,
     );
     const check = checkDelivery(
       subscribed,
-      subscribed.map((client) => marks[client.spec.index]!),
+      subscribed.map((client) => markOf(marks, client)),
       new Set([changedPortfolio]),
       "positions",
-      (client) => seqBefore.get(client.spec.index)! + 1,
+      (client) =>
+        required(seqBefore.get(client.spec.index), `the seq before the change of client ${client.spec.index}`) + 1,
     );
     const latency = latencyFigures(check.receiptTimes.map((at) => at - sentAt));
     positionChange = {

@@ -49,13 +49,13 @@ export function takeFlag<T>(
 ): FlagResult<T> {
   const rest: string[] = [];
   let raw: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+  const remaining = args.values();
+  for (const arg of remaining) {
     let value: string | undefined;
     if (arg === name) {
-      value = args[i + 1];
+      // The flag's value is the next argument: taken here, so the loop does not see it.
+      value = remaining.next().value;
       if (value === undefined || value.startsWith("--")) return { ok: false, reason: `${name} needs a value` };
-      i++;
     } else if (arg.startsWith(`${name}=`)) {
       value = arg.slice(name.length + 1);
     } else {

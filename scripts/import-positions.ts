@@ -51,11 +51,19 @@ export interface ImportPositionsCommand {
   baseUrl: string;
 }
 
+/** Runs `parse`, turning what it throws into a `UsageError` with its message. */
+function usageErrors<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Parses the arguments after `npm run import:positions --`; throws `UsageError` with what is wrong. */
 export function parseImportPositionsArgs(args: readonly string[]): ImportPositionsCommand | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = usageErrors(() =>
+    parseArgs({
       args: [...args],
       options: {
         name: { type: "string" },
@@ -69,16 +77,13 @@ export function parseImportPositionsArgs(args: readonly string[]): ImportPositio
       },
       strict: true,
       allowPositionals: true,
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+    }),
+  );
   const { values, positionals } = parsed;
   if (values.help) return "help";
-  if (positionals.length !== 1)
-    throw new UsageError(
-      positionals.length === 0 ? "missing FILE.csv" : `one file at a time, got ${positionals.join(" ")}`,
-    );
+  const [file, ...otherFiles] = positionals;
+  if (file === undefined) throw new UsageError("missing FILE.csv");
+  if (otherFiles.length > 0) throw new UsageError(`one file at a time, got ${positionals.join(" ")}`);
   const name = values.name?.trim();
   if (!name) throw new UsageError("--name is required (the portfolio to create or import into)");
   let cash: number | null = null;
@@ -99,7 +104,7 @@ export function parseImportPositionsArgs(args: readonly string[]): ImportPositio
   }
   const org = values.org !== undefined ? values.org.trim() || null : owner === defaultOwner ? defaultOrg : null;
   return {
-    file: positionals[0]!,
+    file,
     name,
     benchmark,
     cash,

@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import * as schema from "../../schema/index.ts";
 import { addDays } from "../../worker/dates.ts";
 import { chunk } from "../../worker/chunk.ts";
+import { required } from "../../worker/required.ts";
 import { profileRowOf, universeRowOf } from "../seed-demo.ts";
 import { demoMarketOptions } from "../../worker/market-data/demo-market.ts";
 import { planPriceWrite } from "../../worker/market-data/import-writer.ts";
@@ -122,16 +123,17 @@ export async function seedBenchData(
     for (let first = 0; first < instruments.length; first += priceSymbolsPerRequest) {
       const rows: PriceRow[] = [];
       for (let slot = first; slot < Math.min(first + priceSymbolsPerRequest, instruments.length); slot++) {
-        const symbol = instruments[slot]!.symbol;
+        const { symbol } = required(instruments[slot], "an instrument of the synthetic market");
+        // Constant descriptions: this loop runs for every close (~1.2M), so it builds no strings.
         for (let t = 0; t < series.days; t++) {
-          const close = series.closes[slot * series.days + t]!;
+          const close = required(series.closes[slot * series.days + t], "a synthetic close");
           if (Number.isNaN(close)) continue;
           rows.push({
             symbol,
-            date: calendar[t]!,
+            date: required(calendar[t], "a date of the synthetic calendar"),
             close,
             adjClose: close,
-            volume: series.volumes[slot * series.days + t]!,
+            volume: required(series.volumes[slot * series.days + t], "a synthetic volume"),
             line: rows.length + 1,
           });
         }
@@ -152,8 +154,8 @@ export async function seedBenchData(
       etfs,
       equities: marketOptions.equities,
       seed: marketOptions.seed,
-      marketStartDate: calendar[0]!,
-      marketEndDate: calendar.at(-1)!,
+      marketStartDate: required(calendar[0], "the first date of the synthetic calendar"),
+      marketEndDate: required(calendar.at(-1), "the last date of the synthetic calendar"),
       tradingDays: calendar.length,
       priceRows,
       portfolios: portfolioRows.length,
@@ -192,22 +194,21 @@ export function benchPortfolios(
   const random = createRandom(seed ^ 0x62656e63);
   const { calendar, series } = market;
   const slotOf = new Map(market.instruments.map((instrument, slot) => [instrument.symbol, slot]));
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => required(items[Math.floor(random() * items.length)], "an item to pick");
   const between = (low: number, high: number) => low + (high - low) * random();
   /** The last close on or before `date` (the first close when there is none before it). */
   const closeOn = (symbol: string, date: string): number => {
-    const slot = slotOf.get(symbol)!;
-    let t = calendar.length - 1;
-    while (t > 0 && calendar[t]! > date) t--;
-    for (let u = t; u >= 0; u--) {
-      const close = series.closes[slot * series.days + u]!;
-      if (!Number.isNaN(close)) return close;
-    }
-    for (let u = t + 1; u < series.days; u++) {
-      const close = series.closes[slot * series.days + u]!;
-      if (!Number.isNaN(close)) return close;
-    }
-    throw new Error(`${symbol} has no close`);
+    const slot = required(slotOf.get(symbol), `the synthetic series of ${symbol}`);
+    const closes = series.closes.subarray(slot * series.days, (slot + 1) * series.days);
+    const isClose = (close: number) => !Number.isNaN(close);
+    // The last trading day on or before `date`, or the first day when there is none.
+    const t = Math.max(
+      0,
+      calendar.findLastIndex((day) => day <= date),
+    );
+    const close = closes.subarray(0, t + 1).findLast(isClose) ?? closes.subarray(t + 1).find(isClose);
+    if (close === undefined) throw new Error(`${symbol} has no close`);
+    return close;
   };
   // Stocks that trade through the measured range (no late listing, delisting or long halt).
   const stocks = market.instruments.filter(

@@ -6,6 +6,7 @@
 import type { Client } from "@libsql/client";
 import { readFileSync } from "node:fs";
 import { batchPhases, type BatchPhase, type StoredPhaseCounts } from "../../worker/batch/telemetry.ts";
+import { required } from "../../worker/required.ts";
 
 export interface RunRow {
   id: string;
@@ -90,13 +91,17 @@ export async function readProgress(client: Client, runId: string): Promise<Progr
     ],
     "read",
   );
-  const run = result[0]!.rows[0];
+  // One result per statement above.
+  const [runs, phaseCount, chunkCounts] = result;
+  const run = required(runs, "the batch_runs result").rows[0];
   if (!run) return undefined;
-  const chunks = new Map(result[2]!.rows.map((row) => [text(row["status"]), Number(row["n"])]));
+  const chunks = new Map(
+    required(chunkCounts, "the batch_chunks result").rows.map((row) => [text(row["status"]), Number(row["n"])]),
+  );
   return {
     status: text(run["status"]),
     finishedAt: textOrNull(run["finished_at"]),
-    phasesRecorded: Number(result[1]!.rows[0]?.["n"] ?? 0),
+    phasesRecorded: Number(required(phaseCount, "the batch_phase_results result").rows[0]?.["n"] ?? 0),
     chunksDone: chunks.get("done") ?? 0,
     chunksPending: chunks.get("pending") ?? 0,
     chunksFailed: chunks.get("failed") ?? 0,
@@ -216,10 +221,10 @@ export function readQueueDeliveries(logFile: string, from: number, queueName: st
       messageFailures++;
       const error = /"error":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? "unknown";
       // drizzle's "Failed query: <sql> <- <cause>": the cause says what went wrong.
-      const causes = error.split(" <- ");
+      const causeAt = error.indexOf(" <- ");
       const key =
-        causes.length > 1
-          ? `${causes[0]!.slice(0, 80)}… <- ${causes.slice(1).join(" <- ")}`.slice(0, 300)
+        causeAt >= 0
+          ? `${error.slice(0, Math.min(causeAt, 80))}… <- ${error.slice(causeAt + " <- ".length)}`.slice(0, 300)
           : error.slice(0, 300);
       errors[key] = (errors[key] ?? 0) + 1;
     }

@@ -170,9 +170,10 @@ export class LiveClient {
     this.inbox.push(receipt);
     const index = this.#waiters.findIndex((waiter) => waiter.match(receipt));
     if (index >= 0) {
-      const [waiter] = this.#waiters.splice(index, 1);
-      clearTimeout(waiter!.timer);
-      waiter!.resolve(receipt);
+      for (const waiter of this.#waiters.splice(index, 1)) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(receipt);
+      }
     }
   }
 
@@ -202,12 +203,12 @@ export async function settleWithLimit<T, R>(
   task: (item: T) => Promise<R>,
 ): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item when it is free.
+  const queue = items.entries();
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
+    for (const [index, item] of queue) {
       try {
-        results[index] = { status: "fulfilled", value: await task(items[index]!) };
+        results[index] = { status: "fulfilled", value: await task(item) };
       } catch (error) {
         results[index] = { status: "rejected", reason: error };
       }

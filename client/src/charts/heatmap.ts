@@ -38,8 +38,11 @@ export interface HeatmapChart {
   setSize(width: number, height: number): void;
   /** The plot box in CSS pixels relative to the chart's root element (for tests and overlays). */
   plotBox(): { left: number; top: number; width: number; height: number };
-  /** The centre of a cell in CSS pixels relative to the chart's root element. */
-  cellCenter(cell: HeatmapCell): { left: number; top: number };
+  /**
+   * The centre of a cell in CSS pixels relative to the chart's root element; null for a cell
+   * outside the grid (one kept from before the grid lost columns).
+   */
+  cellCenter(cell: HeatmapCell): { left: number; top: number } | null;
   canvas(): HTMLCanvasElement;
   destroy(): void;
 }
@@ -69,8 +72,8 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
     // xs are ascending integers; the nearest one.
     let best = -1;
     let distance = Infinity;
-    for (let i = 0; i < grid.xs.length; i++) {
-      const d = Math.abs(grid.xs[i]! - x);
+    for (const [i, columnX] of grid.xs.entries()) {
+      const d = Math.abs(columnX - x);
       if (d < distance) {
         distance = d;
         best = i;
@@ -79,9 +82,9 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
     return distance <= 0.5 ? best : -1;
   }
 
-  function cellRect(u: uPlot, cell: HeatmapCell): [number, number, number, number] {
-    const x = grid.xs[cell.column]!;
-    const y = rowY(cell.row);
+  /** The device-pixel rectangle of the cell in the column at `x` and in `row`. */
+  function cellRect(u: uPlot, x: number, row: number): [number, number, number, number] {
+    const y = rowY(row);
     // Whole device pixels so neighbouring cells neither overlap nor leave seams.
     const left = Math.round(u.valToPos(x - 0.5, "x", true));
     const right = Math.round(u.valToPos(x + 0.5, "x", true));
@@ -91,7 +94,9 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
   }
 
   function drawCells(u: uPlot): void {
-    if (!scale || grid.xs.length === 0) return;
+    // A const the callbacks below see as non-null (`scale` itself can be reassigned).
+    const cellScale = scale;
+    if (!cellScale || grid.xs.length === 0) return;
     const context = u.ctx;
     const ratio = uPlot.pxRatio;
     context.save();
@@ -101,11 +106,11 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
     const gap = Math.max(1, Math.round(ratio));
     let cellWidth = Infinity;
     let cellHeight = Infinity;
-    for (let column = 0; column < grid.xs.length; column++) {
+    grid.xs.forEach((x, column) => {
       for (let row = 0; row < rows(); row++) {
-        const [left, top, width, height] = cellRect(u, { row, column });
+        const [left, top, width, height] = cellRect(u, x, row);
         const value = grid.values[row]?.[column] ?? null;
-        const color = value === null ? missingColor : scale.color(value);
+        const color = value === null ? missingColor : cellScale.color(value);
         context.fillStyle = css(color);
         context.fillRect(left, top, width - gap, height - gap);
         if (value === null) {
@@ -120,28 +125,30 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
         cellWidth = Math.min(cellWidth, width - gap);
         cellHeight = Math.min(cellHeight, height - gap);
       }
-    }
+    });
     // Values printed in the cells when they fit (wide columns: few dates, or portfolios).
     if (cellWidth >= 46 * ratio && cellHeight >= 14 * ratio) {
       context.font = `${Math.round(11 * ratio)}px system-ui, sans-serif`;
       context.textAlign = "center";
       context.textBaseline = "middle";
-      for (let column = 0; column < grid.xs.length; column++) {
+      grid.xs.forEach((x, column) => {
         for (let row = 0; row < rows(); row++) {
           const value = grid.values[row]?.[column] ?? null;
           if (value === null) continue;
-          const [left, top, width, height] = cellRect(u, { row, column });
-          context.fillStyle = css(textColorOn(scale.color(value)));
+          const [left, top, width, height] = cellRect(u, x, row);
+          context.fillStyle = css(textColorOn(cellScale.color(value)));
           context.fillText(formatExposure(value, 2), left + (width - gap) / 2, top + (height - gap) / 2);
         }
-      }
+      });
     }
     for (const [cell, stroke] of [
       [focused, "#2458c6"],
       [selected, "#111827"],
     ] as const) {
-      if (!cell || cell.column >= grid.xs.length || cell.row >= rows()) continue;
-      const [left, top, width, height] = cellRect(u, cell);
+      // A cell outside the grid (kept from before it shrank) has no outline to draw.
+      const x = cell ? grid.xs[cell.column] : undefined;
+      if (!cell || x === undefined || cell.row >= rows()) continue;
+      const [left, top, width, height] = cellRect(u, x, cell.row);
       context.strokeStyle = stroke;
       context.lineWidth = 2 * ratio;
       context.strokeRect(left + ratio, top + ratio, width - gap - 2 * ratio, height - gap - 2 * ratio);
@@ -163,7 +170,11 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
       scales: {
         x: {
           time: false,
-          range: () => (grid.xs.length ? [grid.xs[0]! - 0.5, grid.xs[grid.xs.length - 1]! + 0.5] : [0, 1]),
+          range: () => {
+            const first = grid.xs[0];
+            const last = grid.xs.at(-1);
+            return first === undefined || last === undefined ? [0, 1] : [first - 0.5, last + 0.5];
+          },
         },
         y: { range: () => [-0.5, Math.max(0, rows() - 0.5)] },
       },
@@ -179,9 +190,8 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
             // About one label per 80 CSS pixels, whatever the chart's current width.
             const max = Math.max(2, Math.floor(u.bbox.width / uPlot.pxRatio / 80));
             const step = Math.max(1, Math.ceil(count / max));
-            const indices: number[] = [];
-            for (let i = count - 1; i >= 0; i -= step) indices.unshift(i);
-            return indices.map((i) => grid.xs[i]!);
+            // Every step-th column counted back from the last, so the newest date is always labelled.
+            return grid.xs.filter((_, i) => (count - 1 - i) % step === 0);
           },
           values: (_u, splits) => splits.map((x) => grid.columnLabels[grid.xs.indexOf(x)] ?? ""),
         },
@@ -257,8 +267,10 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
     },
     plotBox,
     cellCenter(cell) {
+      const x = grid.xs[cell.column];
+      if (x === undefined) return null;
       const ratio = uPlot.pxRatio;
-      const [left, top, width, height] = cellRect(plot, cell);
+      const [left, top, width, height] = cellRect(plot, x, cell.row);
       return { left: (left + width / 2) / ratio, top: (top + height / 2) / ratio };
     },
     canvas: () => plot.ctx.canvas,

@@ -68,7 +68,16 @@ export function createLines(
           drag: { x: false, y: false, setScale: false },
           points: { size: 6 },
         },
-        scales: { x: { time: false, range: () => (xs.length ? [xs[0]! - 0.5, xs[xs.length - 1]! + 0.5] : [0, 1]) } },
+        scales: {
+          x: {
+            time: false,
+            range: () => {
+              const first = xs[0];
+              const last = xs.at(-1);
+              return first === undefined || last === undefined ? [0, 1] : [first - 0.5, last + 0.5];
+            },
+          },
+        },
         axes: [
           {
             font,
@@ -77,14 +86,14 @@ export function createLines(
             splits: () => {
               const max = Math.max(2, Math.floor(size.width / 110));
               const step = Math.max(1, Math.ceil(xs.length / max));
-              const picks: number[] = [];
-              for (let i = xs.length - 1; i >= 0; i -= step) picks.unshift(xs[i]!);
-              return picks;
+              // Every step-th date counted back from the last, so the newest date is always labelled.
+              return xs.filter((_, i) => (xs.length - 1 - i) % step === 0);
             },
             values: (_u, splits) =>
               splits.map((x, i) => {
                 const date = dates[xs.indexOf(x)];
-                const previous = i > 0 ? dates[xs.indexOf(splits[i - 1]!)] : undefined;
+                const previousSplit = splits[i - 1];
+                const previous = previousSplit === undefined ? undefined : dates[xs.indexOf(previousSplit)];
                 return date ? formatDateTick(date, previous) : "";
               }),
           },
@@ -124,14 +133,15 @@ export function createLines(
   return {
     setData(data) {
       // A different set of lines rebuilds the chart; the same lines only take new numbers.
+      const current = plot;
       const sameShape =
-        plot !== null &&
-        plot.series.length === data.series.length + 1 &&
-        data.series.every((line, i) => plot!.series[i + 1]?.label === line.label);
-      if (sameShape && plot) {
+        current !== null &&
+        current.series.length === data.series.length + 1 &&
+        data.series.every((line, i) => current.series[i + 1]?.label === line.label);
+      if (sameShape) {
         dates = data.dates;
         xs = data.xs;
-        plot.setData([data.xs, ...data.series.map((line) => line.values)]);
+        current.setData([data.xs, ...data.series.map((line) => line.values)]);
       } else build(data);
     },
     setSize(width, height) {

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Exposures } from "../api/types.ts";
 import { createLines, lineColors, type LinesChart } from "../charts/lines.ts";
 import { formatExposure } from "../lib/format.ts";
+import { required } from "../../../worker/required.ts";
 
 export function ExposureLines(props: {
   exposures: Exposures;
@@ -21,7 +22,10 @@ export function ExposureLines(props: {
   const [start, end] = range;
   const factors = exposures.factors.filter((factor) => chosen.includes(factor.key));
   const colorOf = (key: string) =>
-    lineColors[exposures.factors.findIndex((factor) => factor.key === key) % lineColors.length]!;
+    required(
+      lineColors[exposures.factors.findIndex((factor) => factor.key === key) % lineColors.length],
+      `a line colour for factor ${key}`,
+    );
 
   useEffect(() => {
     const element = host.current;
@@ -38,12 +42,13 @@ export function ExposureLines(props: {
   }, []);
 
   useEffect(() => {
-    const xs: number[] = [];
-    for (let i = start; i <= end; i++) xs.push(i);
+    // The window's loaded dates; x is a date's index in the loaded range, as in the heatmap.
+    const dates = exposures.dates.slice(start, end + 1);
+    const xs = dates.map((_, offset) => start + offset);
     const slice = (values: (number | null)[]) => xs.map((i) => values[i] ?? null);
     chart.current?.setData({
       xs,
-      dates: xs.map((i) => exposures.dates[i]!),
+      dates,
       series: factors.flatMap((factor) => [
         { label: `${factor.name}`, color: colorOf(factor.key), dashed: false, values: slice(factor.portfolio) },
         ...(props.benchmarkLabel

@@ -192,18 +192,21 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
   };
 
   // The focused cell's tooltip sits at its centre; the hovered one follows the mouse.
-  const tip = hover ?? (focused && chart.current ? { cell: focused, ...chart.current.cellCenter(focused) } : null);
+  const focusedCenter = focused ? chart.current?.cellCenter(focused) : null;
+  const tip = hover ?? (focused && focusedCenter ? { cell: focused, ...focusedCenter } : null);
   const validTip = tip && tip.cell.column < columns && tip.cell.row < rows ? tip : null;
 
   return (
     <div class="heatmap">
+      {/* biome-ignore lint/a11y/useSemanticElements: a group names the widget; a <fieldset> is for form controls (its own border and legend layout) */}
       <div
         class="chart heatmap-chart"
         ref={host}
-        tabIndex={0}
         // A custom keyboard widget over a canvas (not an ARIA grid: it has no cell elements); the
         // focused cell is announced through the live region below, and "Show table" is the
         // same numbers as a real table.
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the widget takes focus to receive the arrow keys that move its focused cell
+        tabIndex={0}
         role="group"
         aria-roledescription="heatmap"
         aria-label={`${props.label}. Arrow keys move between cells, Enter shows the stocks behind a cell.`}
@@ -245,7 +248,13 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
 
 function HeatmapTable(props: HeatmapProps): JSX.Element {
   return (
-    <div class="table-wrap heatmap-table" tabIndex={0} aria-label={`${props.label} as a table`}>
+    // A named region (a labelled <section>) that keyboard users can focus to scroll a table wider than the page.
+    <section
+      class="table-wrap heatmap-table"
+      aria-label={`${props.label} as a table`}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable, or keyboard users cannot scroll it (WCAG 2.1.1)
+      tabIndex={0}
+    >
       <table class="data">
         <thead>
           <tr>
@@ -289,6 +298,6 @@ function HeatmapTable(props: HeatmapProps): JSX.Element {
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }

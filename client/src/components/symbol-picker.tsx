@@ -30,7 +30,7 @@ export function SymbolPicker(props: {
   const suggestions = open && props.universe ? matchSymbols(props.universe, props.value, 8) : [];
   const expanded =
     suggestions.length > 0 &&
-    !(suggestions.length === 1 && suggestions[0]!.symbol === props.value.trim().toUpperCase());
+    !(suggestions.length === 1 && suggestions[0]?.symbol === props.value.trim().toUpperCase());
 
   // Follow the input while the list is open (the page or the table may scroll).
   useEffect(() => {
@@ -117,6 +117,7 @@ export function SymbolPicker(props: {
       />
       <ul
         id={listId}
+        // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: the listbox of the ARIA combobox pattern; a list of options, styled as one (ul/li)
         role="listbox"
         aria-label={`Symbols matching ${props.value}`}
         class="symbol-options"
@@ -133,9 +134,11 @@ export function SymbolPicker(props: {
       >
         {expanded
           ? suggestions.map((option, index) => (
+              // biome-ignore lint/a11y/useFocusableInteractive: focus stays in the input, which points at the active option with aria-activedescendant (WAI-ARIA combobox pattern)
               <li
                 key={option.symbol}
                 id={`${id}-option-${index}`}
+                // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: an option of the listbox above, styled as a list item
                 role="option"
                 aria-selected={index === active}
                 class={index === active ? "active" : ""}

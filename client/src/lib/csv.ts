@@ -19,7 +19,7 @@ export function heatmapCsv(
   columnName = "date",
 ): string {
   const rows: CsvCell[][] = [];
-  for (let c = 0; c < columnKeys.length; c++)
-    for (let r = 0; r < rowKeys.length; r++) rows.push([columnKeys[c]!, rowKeys[r]!, value(r, c)]);
+  for (const [c, columnKey] of columnKeys.entries())
+    for (const [r, rowKey] of rowKeys.entries()) rows.push([columnKey, rowKey, value(r, c)]);
   return buildCsv([columnName, "factor_key", "value"], rows);
 }

@@ -35,7 +35,7 @@ export function reasonLabel(reason: string): string {
   const known = reasonLabels[reason];
   if (known) return known;
   const words = reason.replace(/_/g, " ").trim();
-  return words ? words[0]!.toUpperCase() + words.slice(1) : "Unknown reason";
+  return words ? words.charAt(0).toUpperCase() + words.slice(1) : "Unknown reason";
 }
 
 /** The fields of a symbol's missing beta (`missing_betas[]` of GET /data/symbols/:symbol). */

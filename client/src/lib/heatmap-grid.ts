@@ -32,11 +32,12 @@ export interface Matrix {
 /** Rows = factors, columns = the window's dates; x is the date's index in the loaded range. */
 export function datesMatrix(exposures: Exposures, view: HeatmapView, range: [number, number]): Matrix {
   const [start, end] = range;
-  const xs: number[] = [];
-  for (let i = start; i <= end; i++) xs.push(i);
+  // The window's loaded dates (a range from windowRange over these dates never runs past them).
+  const columnKeys = exposures.dates.slice(start, end + 1);
+  const xs = columnKeys.map((_, offset) => start + offset);
   return {
     xs,
-    columnKeys: xs.map((i) => exposures.dates[i]!),
+    columnKeys,
     values: exposures.factors.map((factor) => xs.map((i) => seriesFor(factor, view)[i] ?? null)),
   };
 }

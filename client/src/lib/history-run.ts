@@ -101,12 +101,7 @@ export function historyIndicator(
   const candidates = Object.values(state.runs).sort((a, b) => b.lastHeard - a.lastHeard);
   for (const run of candidates) {
     const { facts } = run;
-    if (
-      !facts ||
-      facts.trigger !== "portfolio" ||
-      facts.portfolio_id !== portfolioId ||
-      !activeStatuses.has(facts.status)
-    )
+    if (facts?.trigger !== "portfolio" || facts.portfolio_id !== portfolioId || !activeStatuses.has(facts.status))
       continue;
     if (facts.status === "live" && now - run.lastHeard > quietMs) continue;
     const done = Math.min(facts.dates_total, Math.max(facts.dates_published, run.published.length));

@@ -20,9 +20,8 @@ const toSrgb = (linear: number) => {
 };
 
 function mix(from: Rgb, to: Rgb, t: number): Rgb {
-  return [0, 1, 2].map((i) =>
-    toSrgb(toLinear(from[i]!) + (toLinear(to[i]!) - toLinear(from[i]!)) * t),
-  ) as unknown as Rgb;
+  const channel = (a: number, b: number) => toSrgb(toLinear(a) + (toLinear(b) - toLinear(a)) * t);
+  return [channel(from[0], to[0]), channel(from[1], to[1]), channel(from[2], to[2])];
 }
 
 export interface DivergingScale {

@@ -95,7 +95,8 @@ export function readUniverseState(query: Readonly<Record<string, string | undefi
   const size = Number(query["limit"]);
   const pageSize = (pageSizes as readonly number[]).includes(size) ? size : defaultPageSize;
   const page = /^\d+$/.test(query["page"] ?? "") ? Math.max(1, Number(query["page"])) : 1;
-  const date = isoDatePattern.test(query["date"] ?? "") ? query["date"]! : null;
+  const dateParam = query["date"];
+  const date = dateParam !== undefined && isoDatePattern.test(dateParam) ? dateParam : null;
   const minMarketCap = numberParam(query["min_market_cap"]);
   const maxPeRatio = numberParam(query["max_pe_ratio"]);
   return {

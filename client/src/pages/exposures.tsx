@@ -96,7 +96,8 @@ export function ExposuresPage(): JSX.Element {
       </Page>
     );
   const { portfolios, factors } = basics.data;
-  if (portfolios.length === 0) {
+  const portfolio = portfolios.find((candidate) => candidate.id === query["portfolio"]) ?? portfolios[0];
+  if (!portfolio) {
     return (
       <Page title="Exposures">
         <Empty>
@@ -105,7 +106,6 @@ export function ExposuresPage(): JSX.Element {
       </Page>
     );
   }
-  const portfolio = portfolios.find((candidate) => candidate.id === query["portfolio"]) ?? portfolios[0]!;
   return (
     <ExposuresView portfolios={portfolios} factors={factors} portfolio={portfolio} query={query} setQuery={setQuery} />
   );
@@ -293,29 +293,36 @@ function ExposuresView(props: ViewProps): JSX.Element {
       : columnTitles
     : [];
 
+  /**
+   * What a heatmap cell shows: its factor, portfolio and date. Null for a cell outside the
+   * current matrix (one the chart still holds from before the matrix changed).
+   */
+  const cellTarget = (cell: { row: number; column: number }) => {
+    if (!matrix) return null;
+    const factorKey = factorKeys[cell.row];
+    const factorName = factorNames[cell.row];
+    const columnKey = matrix.columnKeys[cell.column];
+    const date = columns === "dates" ? columnKey : dates[range[1]];
+    const portfolioId = columns === "dates" ? portfolio.id : columnKey;
+    if (factorKey === undefined || factorName === undefined || date === undefined || portfolioId === undefined)
+      return null;
+    return { factorKey, factorName, portfolioId, date };
+  };
+
   const selectCell = (cell: { row: number; column: number }): void => {
-    if (!matrix) return;
+    const target = cellTarget(cell);
+    if (!target) return;
     setSelected(cell);
-    const factorKey = factorKeys[cell.row]!;
-    const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
-    const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
-    setDrill({
-      portfolioId,
-      portfolioName: portfolioName(portfolioId),
-      factorKey,
-      factorName: factorNames[cell.row]!,
-      date,
-    });
+    setDrill({ ...target, portfolioName: portfolioName(target.portfolioId) });
   };
 
   /** Coverage by value and by count of a cell (its portfolio, factor and date). */
   const coverageOf = (cell: { row: number; column: number }): CoverageLabel | null => {
-    if (!matrix) return null;
-    const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
-    const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
-    const exposures = loaded[portfolioId];
-    const index = exposures ? exposures.dates.indexOf(date) : -1;
-    const factor = exposures?.factors.find((entry) => entry.key === factorKeys[cell.row]);
+    const target = cellTarget(cell);
+    if (!target) return null;
+    const exposures = loaded[target.portfolioId];
+    const index = exposures ? exposures.dates.indexOf(target.date) : -1;
+    const factor = exposures?.factors.find((entry) => entry.key === target.factorKey);
     if (index < 0 || !factor) return null;
     return coverageLabel({
       value: factor.coverage[index],
@@ -329,18 +336,17 @@ function ExposuresView(props: ViewProps): JSX.Element {
     return coverage ? { short: coverage.short, title: `Coverage: ${coverage.text}` } : null;
   };
 
-  const tooltip = (cell: { row: number; column: number }): JSX.Element => {
-    if (!matrix) return <></>;
-    const key = factorKeys[cell.row]!;
-    const portfolioId = columns === "dates" ? portfolio.id : matrix.columnKeys[cell.column]!;
+  const tooltip = (cell: { row: number; column: number }): JSX.Element | null => {
+    const target = cellTarget(cell);
+    if (!matrix || !target) return null;
+    const { portfolioId, date } = target;
     const exposures = loaded[portfolioId];
-    const date = columns === "dates" ? matrix.columnKeys[cell.column]! : dates[range[1]]!;
     const index = exposures ? exposures.dates.indexOf(date) : -1;
-    const factor = exposures?.factors.find((entry) => entry.key === key);
+    const factor = exposures?.factors.find((entry) => entry.key === target.factorKey);
     const at = (values: (number | null)[] | undefined) => (index < 0 || !values ? null : (values[index] ?? null));
     return (
       <>
-        <strong>{factorNames[cell.row]}</strong>
+        <strong>{target.factorName}</strong>
         <div>{columns === "dates" ? date : `${portfolioName(portfolioId)} · ${date}`}</div>
         <dl>
           <dt>{views.find((option) => option.value === view)?.label}</dt>
@@ -404,7 +410,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
         <>
           {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark{" "}
           {effectiveBenchmark ?? "none"}
-          {main && main.dates.length
+          {main?.dates.length
             ? ` · ${main.dates.length} dates loaded (${main.dates[0]} – ${main.dates[main.dates.length - 1]})`
             : ""}
           {columns === "dates" && history ? (

@@ -9,7 +9,7 @@ import { api, unwrap } from "../api/client.ts";
 import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Page } from "../components/ui.tsx";
 import { formatMoney, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
-import { canEdit, checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
+import { checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./portfolios.css";
 

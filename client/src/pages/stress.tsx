@@ -73,8 +73,8 @@ function splitShockIssues(error: unknown): {
   const other: { path: string; message: string }[] = [];
   if (error instanceof ApiFailure) {
     for (const issue of error.issues) {
-      const match = /^shocks\.([a-z0-9_]+)$/.exec(issue.path);
-      if (match) byFactor[match[1]!] = issue.message;
+      const factorKey = /^shocks\.([a-z0-9_]+)$/.exec(issue.path)?.[1];
+      if (factorKey !== undefined) byFactor[factorKey] = issue.message;
       else other.push(issue);
     }
   }
@@ -161,6 +161,7 @@ export function StressPage(): JSX.Element {
       title="Stress test"
       subtitle="The $ impact of factor shocks on a portfolio: impact = $ exposure to the factor × its shock, summed over the shocked factors."
     >
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls; a <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row */}
       <div class="toolbar stress-toolbar" role="group" aria-label="Stress test inputs">
         <div class="field">
           <label for="stress-portfolio">Portfolio</label>
@@ -308,6 +309,7 @@ function ScenarioPicker(props: {
       </label>
       {!scenario.builtin && mayDelete && scenario.owner === me ? (
         confirming === scenario.id ? (
+          // biome-ignore lint/a11y/useSemanticElements: an inline pair of buttons inside a list row; a <fieldset> is a block with its own border and padding
           <span class="scenario-confirm" role="group" aria-label={`Confirm deleting ${scenario.name}`}>
             <button type="button" class="button small danger" disabled={deleting} onClick={() => void remove(scenario)}>
               {deleting ? "Deleting…" : "Delete"}
@@ -417,6 +419,7 @@ function CustomShocks(props: {
           Clear all
         </button>
       </p>
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled grid of inputs; a <fieldset> would bring its border and padding, and it does not lay out as a CSS grid in every browser */}
       <div class="shock-grid" role="group" aria-label="Shock per factor, in percent">
         {props.factors.map((factor) => {
           const error = props.errors[factor.key];

@@ -169,26 +169,31 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
   for (const line of series)
     for (const point of line.points) {
       let row = byDate.get(point.date);
-      if (!row) byDate.set(point.date, (row = new Map()));
+      if (!row) {
+        row = new Map();
+        byDate.set(point.date, row);
+      }
       row.set(line.factor_key, point);
     }
-  const dates = [...byDate.keys()].sort().reverse();
-  const scales = new Map(
-    series.map((line) => [line.factor_key, divergingScale([], factorExtent(`factor_${line.factor_key}`))]),
-  );
+  // Newest date first (ISO dates sort as text).
+  const rows = [...byDate].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
+  const columns = series.map((line) => ({
+    line,
+    scale: divergingScale([], factorExtent(`factor_${line.factor_key}`)),
+  }));
   return (
     <Card
       title={
         <>
           Beta history{" "}
           <span class="muted">
-            · {history.from} to {history.to} · {dates.length} {dates.length === 1 ? "date" : "dates"}
+            · {history.from} to {history.to} · {rows.length} {rows.length === 1 ? "date" : "dates"}
           </span>
         </>
       }
       label="Beta history"
     >
-      {dates.length === 0 ? (
+      {rows.length === 0 ? (
         <Empty>
           No betas stored between {history.from} and {history.to}.
         </Empty>
@@ -206,33 +211,30 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
               </tr>
             </thead>
             <tbody>
-              {dates.map((date) => {
-                const row = byDate.get(date)!;
-                return (
-                  <tr key={date}>
-                    <th scope="row">{date}</th>
-                    {series.map((line) => {
-                      const point = row.get(line.factor_key);
-                      const background = scales.get(line.factor_key)!.color(point?.beta ?? null);
-                      const name = names.get(line.factor_key) ?? humanizeKey(line.factor_key);
-                      return (
-                        <td
-                          key={line.factor_key}
-                          class="num factor-cell"
-                          style={{ background: css(background), color: css(textColorOn(background)) }}
-                          title={
-                            point
-                              ? `${name} on ${date}: ${formatExposure(point.beta, 4)}, R² ${formatRSquared(point.r_squared)}`
-                              : `${name} on ${date}: no beta`
-                          }
-                        >
-                          {formatExposure(point?.beta ?? null)}
-                        </td>
-                      );
-                    })}
-                  </tr>
-                );
-              })}
+              {rows.map(([date, row]) => (
+                <tr key={date}>
+                  <th scope="row">{date}</th>
+                  {columns.map(({ line, scale }) => {
+                    const point = row.get(line.factor_key);
+                    const background = scale.color(point?.beta ?? null);
+                    const name = names.get(line.factor_key) ?? humanizeKey(line.factor_key);
+                    return (
+                      <td
+                        key={line.factor_key}
+                        class="num factor-cell"
+                        style={{ background: css(background), color: css(textColorOn(background)) }}
+                        title={
+                          point
+                            ? `${name} on ${date}: ${formatExposure(point.beta, 4)}, R² ${formatRSquared(point.r_squared)}`
+                            : `${name} on ${date}: no beta`
+                        }
+                      >
+                        {formatExposure(point?.beta ?? null)}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
             </tbody>
           </table>
         </div>
@@ -289,7 +291,8 @@ export function SymbolPage(props: { symbol?: string; params?: Record<string, str
   const route = useRoute();
   const location = useLocation();
   const symbol = (props.symbol ?? props.params?.["symbol"] ?? route.params["symbol"] ?? "").toUpperCase();
-  const date = isoDatePattern.test(location.query["date"] ?? "") ? location.query["date"]! : null;
+  const dateParam = location.query["date"];
+  const date = dateParam !== undefined && isoDatePattern.test(dateParam) ? dateParam : null;
   const detail = useAsync(
     () => unwrap(api.data.symbols[":symbol"].$get({ param: { symbol }, query: date ? { date } : {} })),
     [symbol, date],

@@ -265,7 +265,8 @@ function Legend(): JSX.Element {
   const stops = [-1, -0.5, 0, 0.5, 1];
   const scale = divergingScale([], 1);
   return (
-    <div class="legend universe-legend" aria-label="Factor colour scale">
+    // A note (ancillary content) can carry a label, and its text stays readable, unlike an img's.
+    <div class="legend universe-legend" role="note" aria-label="Factor colour scale">
       <span>Factor cells:</span>
       {stops.map((stop) => {
         const color = scale.color(stop);
@@ -405,23 +406,19 @@ export function UniversePage(): JSX.Element {
         )
       }
       actions={
-        <>
-          <button
-            type="button"
-            class="button"
-            data-testid="universe-export"
-            // Not while the table reloads: the export's page count comes from the shown total.
-            disabled={
-              total === undefined || total === 0 || table.status === "loading" || exporting.status === "running"
-            }
-            onClick={() => total !== undefined && void exportCsv(total)}
-            title="Every row that matches the filters, in the table's sort order, with every column the API returns"
-          >
-            {exporting.status === "running"
-              ? "Preparing CSV…"
-              : `Download CSV${total ? ` (all ${total.toLocaleString("en-US")} rows)` : ""}`}
-          </button>
-        </>
+        <button
+          type="button"
+          class="button"
+          data-testid="universe-export"
+          // Not while the table reloads: the export's page count comes from the shown total.
+          disabled={total === undefined || total === 0 || table.status === "loading" || exporting.status === "running"}
+          onClick={() => total !== undefined && void exportCsv(total)}
+          title="Every row that matches the filters, in the table's sort order, with every column the API returns"
+        >
+          {exporting.status === "running"
+            ? "Preparing CSV…"
+            : `Download CSV${total ? ` (all ${total.toLocaleString("en-US")} rows)` : ""}`}
+        </button>
       }
     >
       {exporting.status === "error" ? (
@@ -429,6 +426,7 @@ export function UniversePage(): JSX.Element {
           <strong>CSV export failed:</strong> {exporting.message}
         </div>
       ) : null}
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls; a <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row */}
       <div class="toolbar universe-filters" role="group" aria-label="Filters">
         <div class="field">
           <label for="universe-sector">Sector</label>

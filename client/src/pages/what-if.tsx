@@ -260,6 +260,7 @@ export function WhatIfPage(): JSX.Element {
       title="What-if"
       subtitle="Edit a portfolio's holdings and see its factor exposures change as you type. Nothing is saved."
     >
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls; a <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row */}
       <div class="toolbar" role="group" aria-label="What-if inputs">
         <div class="field">
           <label for="what-if-start">Start from</label>
@@ -459,11 +460,12 @@ function HoldingsTable(props: {
           // option's delta-free notional, contracts × multiplier × the underlying's close.
           const priceOf = (symbol: string) => prices.get(symbol.trim().toUpperCase()) ?? null;
           const multiplier = parseNumberInput(draft.multiplier);
+          const underlyingPrice = priceOf(draft.underlying_symbol);
           const unitValue =
             draft.instrument === "stock" || draft.instrument === "etf"
               ? priceOf(draft.symbol)
-              : draft.instrument === "option" && multiplier !== "invalid" && priceOf(draft.underlying_symbol) !== null
-                ? (multiplier === "empty" ? 100 : multiplier) * priceOf(draft.underlying_symbol)!
+              : draft.instrument === "option" && multiplier !== "invalid" && underlyingPrice !== null
+                ? (multiplier === "empty" ? 100 : multiplier) * underlyingPrice
                 : null;
           const value = typeof quantity === "number" && unitValue !== null ? quantity * unitValue : null;
           const label = draft.symbol.trim() || `row ${index + 1}`;
@@ -480,6 +482,8 @@ function HoldingsTable(props: {
                   {state ? (
                     <span
                       class={`row-mark ${state}`}
+                      // A coloured mark: an image to assistive technology, named by its label.
+                      role="img"
                       title={state === "added" ? "Added" : "Changed"}
                       aria-label={state === "added" ? "Added" : "Changed"}
                     />
@@ -507,7 +511,7 @@ function HoldingsTable(props: {
                   >
                     {instrumentKinds.map((kind) => (
                       <option key={kind} value={kind}>
-                        {kind === "etf" ? "ETF" : kind[0]!.toUpperCase() + kind.slice(1)}
+                        {kind === "etf" ? "ETF" : kind.charAt(0).toUpperCase() + kind.slice(1)}
                       </option>
                     ))}
                   </select>
@@ -550,6 +554,7 @@ function HoldingsTable(props: {
               {draft.instrument === "option" ? (
                 <tr class="option-row">
                   <td colSpan={6}>
+                    {/* biome-ignore lint/a11y/useSemanticElements: a labelled row of inputs inside a table cell; a <fieldset> would bring its border and padding */}
                     <div class="option-fields" role="group" aria-label={`Option terms of ${label}`}>
                       {(
                         [
