@@ -95,7 +95,7 @@ export type BetaGapReason = (typeof betaGapReasons)[number];
 /**
  * Why a symbol has no beta for a factor on a date the batch computed: every missing beta is
  * stored with its reason and figures, so the API serves it as such and never as a bare null
- * (DESIGN.md section 4). A date the batch never computed for the symbol has no row here
+ * (docs/design.md §4.5). A date the batch never computed for the symbol has no row here
  * either: the API answers `not_computed`.
  */
 export const symbolBetaGaps = sqliteTable(

@@ -1,4 +1,4 @@
-// The whole data model (DESIGN.md section 3), one module per concern.
+// The whole data model (docs/design.md §3), one module per concern.
 export * from "./universe.ts";
 export * from "./factors.ts";
 export * from "./portfolios.ts";

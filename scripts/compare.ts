@@ -1,4 +1,4 @@
-// `npm run compare`: the dual-write report (DESIGN.md section 6) from the RUNNING local stack.
+// `npm run compare`: the dual-write report (docs/design.md §6) from the RUNNING local stack.
 //
 //   npm run compare -- --start-date YYYY-MM-DD --end-date YYYY-MM-DD [--portfolio ID] --output report.json [--url URL]
 //

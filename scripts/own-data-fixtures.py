@@ -14,7 +14,7 @@ Regenerate (Debian: apt-get install python3-sklearn python3-statsmodels python3-
 
     python3 scripts/own-data-fixtures.py
 
-Definitions, written here from DESIGN.md section 4 (not from the engine's code):
+Definitions, written here from docs/design.md §4 (not from the engine's code):
 - the trading calendar is SPY's dates; a return on trading day t exists when the symbol has a
   close on t and on the previous trading day; a window of W calendar days ending at D holds
   the returns dated in (D - W, D];

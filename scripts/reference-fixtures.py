@@ -15,7 +15,7 @@ itself with /usr/bin/python3 (where Debian installs them). Output is determinist
 versions (recorded in the file); re-running must leave the JSON unchanged or the test is
 compared against different reference numbers.
 
-What "expected" means (mirrors DESIGN.md section 4 and docs/factor-engine.md):
+What "expected" means (mirrors docs/design.md §4 and docs/factor-engine.md):
 - ridge: StandardScaler() (population sigma) then Ridge(alpha, fit_intercept=True); raw-unit
   coefficient = coef_ / scale_, intercept = intercept_ - sum(coef_ * mean_ / scale_),
   R² = r2_score in sample. A column that is exactly constant is reported as null (the engine

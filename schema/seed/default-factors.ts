@@ -5,7 +5,7 @@ type FactorSeed = typeof factorDefinitions.$inferInsert & { id: number };
 
 const ridgeAlpha = 1.0;
 
-/** The default factor set of DESIGN.md section 4, seeded as data by `npm run db:migrate`. */
+/** The default factor set of docs/design.md §4.4, seeded as data by `npm run db:migrate`. */
 export const defaultFactors: readonly FactorSeed[] = [
   {
     id: 1,

@@ -11,6 +11,7 @@ import { routeKey, routes, type RouteContract } from "../../worker/api/contract.
 import { permissions, type Permission } from "../../worker/auth/permissions.ts";
 import { app } from "../../worker/index.ts";
 import { devAudience, devIssuer } from "../../scripts/dev-token.ts";
+import { captureLogs } from "../support/logs.ts";
 import { tokenFor } from "../support/tokens.ts";
 import { call, db, ensureBatchOutput, errorOf } from "./support.ts";
 
@@ -197,6 +198,7 @@ describe("limits and errors", () => {
   });
 
   it("rate-limits a caller with 429 and Retry-After, without affecting another caller", async () => {
+    const logs = captureLogs("http.rate_limited");
     const token = await tokenFor("matrix-burst", ["VIEW_FACTOR_ANALYTICS"]);
     let limited: Response | undefined;
     // The limiter's 60 s windows are aligned to the wall clock, so a burst may straddle a
@@ -211,6 +213,7 @@ describe("limits and errors", () => {
     expect(limited!.headers.get("retry-after")).toBe("60");
     expect((await errorOf(limited!, 429)).code).toBe("RATE_LIMITED");
     expect((await call("/factors", { sub: "matrix-calm" })).status).toBe(200);
+    expect(logs).toMatchObject([{ level: "warn", sub: "matrix-burst", route: "GET /data/symbols" }]);
   });
 
   it("answers 404 JSON for an unknown route, and 503 on a non-development Worker without a JWKS URL", async () => {
@@ -225,6 +228,7 @@ describe("limits and errors", () => {
   });
 
   it("answers 503 DATABASE_UNAVAILABLE with Retry-After when the database cannot be reached: no stack, no SQL, no connection details", async () => {
+    const logs = captureLogs("http.database_unavailable");
     const token = await tokenFor(owner);
     const response = await app.fetch(
       new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", {
@@ -239,5 +243,7 @@ describe("limits and errors", () => {
       error: { code: "DATABASE_UNAVAILABLE", details: { reason: "unreachable" } },
     });
     expect(text).not.toMatch(/select|127\.0\.0\.1|Error:/i);
+    // The detail the caller does not get goes to the log.
+    expect(logs).toMatchObject([{ level: "error", path: "/api/v1/data/symbols", reason: "unreachable" }]);
   });
 });

@@ -18,6 +18,7 @@ import {
   serverMessage,
   type ServerMessage,
 } from "../../worker/realtime/messages.ts";
+import { captureLogs } from "../support/logs.ts";
 import { allPermissions } from "../support/tokens.ts";
 import { call, db, ensureBatchOutput, errorOf, json, latestDate, waitForIdleRuns } from "./support.ts";
 
@@ -413,6 +414,7 @@ describe("resuming", () => {
 
 describe("bad messages and closing", () => {
   it("answers malformed and oversized messages with an error, and closes a client that keeps sending them", async () => {
+    const logs = captureLogs("live.closed_for_errors");
     const client = await connect(owner);
     client.send("not json");
     expect((await client.next("error")).code).toBe("MALFORMED");
@@ -422,9 +424,11 @@ describe("bad messages and closing", () => {
     expect((await client.next("error", (message) => message.code === "TOO_LARGE")).code).toBe("TOO_LARGE");
     for (let i = 3; i < maxClientErrors; i++) client.send({ type: "dance" });
     expect(await client.closedWith()).toMatchObject({ code: 1008 });
+    expect(logs).toMatchObject([{ level: "warn", errors: maxClientErrors }]);
   });
 
   it("answers a flood of messages with RATE_LIMITED, without querying for each, and closes the socket", async () => {
+    const logs = captureLogs("live.closed_for_errors", "live.message_failed");
     const client = await connect({ sub: "live-flooder", org: "live-flood-org" });
     // 20 (twice LIVE_MAX_MESSAGES_PER_SECOND) pass at once; the rest of a burst of 200 is refused.
     for (let i = 0; i < 200; i++) client.send({ type: "subscribe", portfolio_id: `p-${i}` });
@@ -436,6 +440,9 @@ describe("bad messages and closing", () => {
       (message) => message.type === "error" && message.code === "NOT_FOUND",
     ).length;
     expect(answered).toBeLessThanOrEqual(21);
+    // Closed once, for the flood; the messages still in flight after that are dropped, not
+    // answered on the closed socket (each such send threw, and was logged as a failure).
+    expect(logs).toMatchObject([{ event: "live.closed_for_errors", sub: "live-flooder", errors: maxClientErrors }]);
   });
 
   it("answers the heartbeat without waking the hub, and reciprocates a close", async () => {

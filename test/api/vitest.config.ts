@@ -30,7 +30,7 @@ export default defineConfig({
     name: "api",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
-    globalSetup: ["../pipeline/global-setup.ts"],
+    globalSetup: ["../pipeline/global-setup.ts", "../workerd-output-setup.ts"],
     setupFiles: ["./setup.ts"],
     // One file at a time: the files share the database and the batch output the first makes.
     fileParallelism: false,

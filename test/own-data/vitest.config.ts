@@ -28,7 +28,7 @@ export default defineConfig({
     name: "own-data",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
-    globalSetup: ["./global-setup.ts"],
+    globalSetup: ["./global-setup.ts", "../workerd-output-setup.ts"],
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 180_000,

@@ -9,7 +9,8 @@ import {
 } from "cloudflare:test";
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { captureLogs, eventsOf } from "../support/logs.ts";
 import { authHeaders } from "../support/tokens.ts";
 import {
   batchChunks,
@@ -129,6 +130,7 @@ let cronRunId = "";
 
 describe("a cron-triggered run over the demo universe", () => {
   it("completes every phase of its date and of the missed weekday it catches up", async () => {
+    const logs = captureLogs("batch.catch_up");
     // A symbol in the universe that no provider knows: it must be reported, never zeroed.
     await db
       .insert(symbolUniverse)
@@ -140,6 +142,8 @@ describe("a cron-triggered run over the demo universe", () => {
       .where(eq(batchRuns.dedupeKey, `cron:${monday}`))
       .get())!;
     expect(run.dates).toEqual([friday, monday]);
+    // Catching a day up is worth an operator's attention: the cron says so.
+    expect(logs).toMatchObject([{ level: "warn", event: "batch.catch_up", date: monday, missed: [friday] }]);
     cronRunId = run.id;
     const ended = await waitForRunEnd(run.id);
     expect(ended.status).toBe("completed");
@@ -352,17 +356,15 @@ describe("replays and reruns", () => {
 /** A run with its `denormalize` phase of one date planned by hand, its chunks not yet sent. */
 async function runAwaitingChunks(date: string) {
   const runId = crypto.randomUUID();
-  await db
-    .insert(batchRuns)
-    .values({
-      id: runId,
-      dedupeKey: `pipeline-test:${runId}`,
-      trigger: "admin",
-      startDate: date,
-      endDate: date,
-      dates: [date],
-      status: "running",
-    });
+  await db.insert(batchRuns).values({
+    id: runId,
+    dedupeKey: `pipeline-test:${runId}`,
+    trigger: "admin",
+    startDate: date,
+    endDate: date,
+    dates: [date],
+    status: "running",
+  });
   const symbols = (
     await db
       .select({ symbol: symbolDailyMetrics.symbol })
@@ -379,10 +381,20 @@ const unreachableDatabase = { TURSO_DATABASE_URL: "http://127.0.0.1:9" } as Part
 
 describe("failures", () => {
   it("retries a chunk that fails twice, then completes it and moves the run on", async () => {
+    const logs = captureLogs("batch.message_failed", "batch.chunk_error_not_recorded");
     const runId = await runAwaitingChunks(monday);
     const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 0 };
     expect(await deliver(batchQueueName, message, 1, unreachableDatabase)).toEqual({ acked: false, retried: true });
     expect(await deliver(batchQueueName, message, 2, unreachableDatabase)).toEqual({ acked: false, retried: true });
+    // Each failure is logged, and so is the chunk error the unreachable database could not take.
+    expect(eventsOf(logs)).toEqual([
+      "batch.message_failed",
+      "batch.chunk_error_not_recorded",
+      "batch.message_failed",
+      "batch.chunk_error_not_recorded",
+    ]);
+    expect(logs[0]).toMatchObject({ runId, phase: "denormalize", chunkIndex: 0, attempts: 1, retryInSeconds: 30 });
+    expect(logs[2]).toMatchObject({ attempts: 2, retryInSeconds: 60 });
     expect(await deliver(batchQueueName, message, 3)).toEqual({ acked: true, retried: false });
     expect(await deliver(batchQueueName, { ...message, chunkIndex: 1 }, 1)).toEqual({ acked: true, retried: false });
     const chunks = await db
@@ -397,6 +409,13 @@ describe("failures", () => {
   });
 
   it("dead-letters a chunk that keeps failing: the phase records what is missing and the run ends partial", async () => {
+    const logs = captureLogs(
+      "batch.message_failed",
+      "batch.chunk_error_not_recorded",
+      "batch.message_dead_lettered",
+      "batch.phase",
+      "batch.run_finished",
+    );
     const runId = await runAwaitingChunks(monday);
     const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
     for (let attempt = 1; attempt <= 6; attempt++) {
@@ -419,6 +438,17 @@ describe("failures", () => {
     expect(counts).toMatchObject({ chunks_total: 2, chunks_done: 1, chunks_failed: 1, failed: 20 });
     expect(counts.failed_reasons).toEqual({ chunk_dead_lettered: 20 });
     expect(denormalize.message).toContain("1 of 2 chunks dead-lettered");
+    expect(eventsOf(logs).filter((event) => event === "batch.message_failed")).toHaveLength(6);
+    // The consumer that ends the run logs it just after the status the test waited for.
+    await vi.waitFor(() =>
+      expect(logs.filter((line) => line.level === "error" && line["runId"] === runId)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ event: "batch.message_dead_lettered" }),
+          expect.objectContaining({ event: "batch.phase", name: "denormalize", success: false }),
+          expect.objectContaining({ event: "batch.run_finished", status: "partial" }),
+        ]),
+      ),
+    );
   });
 });
 
@@ -475,6 +505,7 @@ async function deliverWithDatabase(queue: string, body: BatchMessage, attempts: 
 
 describe("recovery: the ledger drives it, the queue is a doorbell", () => {
   it("completes a run whose every message was dropped, through the sweep, with rows identical to a clean run", async () => {
+    const logs = captureLogs("batch.run_swept");
     const before = await dateSnapshot(monday);
     const { queue, sent } = droppingQueue();
     const created = await createRun(db, queue, {
@@ -526,6 +557,8 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     expect(ended.status).toBe("completed");
     expect(ended.errorText).toBeNull();
     expect(recoveryOf(ended.counts)).toMatchObject({ sweeps_total: 4 });
+    // Every re-enqueue is logged for the operator.
+    expect(logs.filter((line) => line["runId"] === runId)).toHaveLength(4);
     const results = await phaseResults(runId);
     expect(results.map((row) => row.phase).sort()).toEqual([...batchPhases].sort());
     expect(results.every((row) => row.success)).toBe(true);
@@ -533,6 +566,13 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
   });
 
   it("retries the dead-letter write when the database fails, and ends the run partial with the reason", async () => {
+    const logs = captureLogs(
+      "batch.dead_letter_write_retry",
+      "batch.dead_letter_not_recorded",
+      "batch.message_dead_lettered",
+      "batch.phase",
+      "batch.run_finished",
+    );
     const runId = await runAwaitingChunks(monday);
     const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
     expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
@@ -563,9 +603,24 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     expect(run.errorText!.split(reason)).toHaveLength(2); // recorded once
     const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
     expect(denormalize.counts as StoredPhaseCounts).toMatchObject({ chunks_done: 1, chunks_failed: 1 });
+    // Three retries of the write, then the redelivery; two more retries on the next delivery.
+    expect(eventsOf(logs).filter((event) => event.startsWith("batch.dead_letter"))).toEqual([
+      "batch.dead_letter_write_retry",
+      "batch.dead_letter_write_retry",
+      "batch.dead_letter_write_retry",
+      "batch.dead_letter_not_recorded",
+      "batch.dead_letter_write_retry",
+      "batch.dead_letter_write_retry",
+    ]);
+    await vi.waitFor(() =>
+      expect(logs).toEqual(
+        expect.arrayContaining([expect.objectContaining({ event: "batch.run_finished", runId, status: "partial" })]),
+      ),
+    );
   });
 
   it("shows a retrying chunk's error in the run detail, and ends a run that cannot progress as failed with the reason", async () => {
+    const logs = captureLogs("batch.message_failed", "batch.run_swept", "batch.run_finished");
     const runId = await runAwaitingChunks(monday);
     await db
       .update(batchRuns)
@@ -616,6 +671,13 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     // Ended: no later sweep touches it.
     await stall();
     expect(await sweepRun(queue, runId, 2)).toEqual([]);
+    expect(eventsOf(logs.filter((line) => line["runId"] === runId))).toEqual([
+      "batch.message_failed",
+      "batch.run_swept",
+      "batch.run_swept",
+      "batch.run_finished",
+    ]);
+    expect(logs.at(-1)).toMatchObject({ level: "error", status: "failed" });
   });
 });
 
@@ -636,20 +698,18 @@ describe("isolation: one portfolio cannot fail the others (issue 15)", () => {
     await db
       .insert(portfolios)
       .values([...ordinary, huge].map((id) => ({ id, owner, org: null, name: id, cash: 1_000 })));
-    await db
-      .insert(positions)
-      .values(
-        ordinary.flatMap((portfolioId) =>
-          heldSymbols.map((symbol, i) => ({
-            id: `${portfolioId}-${i}`,
-            portfolioId,
-            symbol,
-            instrument: "stock" as const,
-            quantity: 10 + i,
-            openedOn: "2026-01-05",
-          })),
-        ),
-      );
+    await db.insert(positions).values(
+      ordinary.flatMap((portfolioId) =>
+        heldSymbols.map((symbol, i) => ({
+          id: `${portfolioId}-${i}`,
+          portfolioId,
+          symbol,
+          instrument: "stock" as const,
+          quantity: 10 + i,
+          openedOn: "2026-01-05",
+        })),
+      ),
+    );
     // One more than MAX_POSITIONS_PER_PORTFOLIO's default (10,000): it got there around the API.
     const hugeRows = Array.from({ length: 10_001 }, (_, i) => ({
       id: `${huge}-${i}`,

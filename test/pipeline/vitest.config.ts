@@ -33,7 +33,7 @@ export default defineConfig({
     name: "pipeline",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
-    globalSetup: ["./global-setup.ts"],
+    globalSetup: ["./global-setup.ts", "../workerd-output-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

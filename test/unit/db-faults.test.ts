@@ -1,5 +1,6 @@
 // The one classification of database faults (worker/db/client.ts) and the error boundary's
 // answer to them (worker/http/errors.ts): 503 DATABASE_UNAVAILABLE with Retry-After.
+import { captureLogs, eventsOf } from "../support/logs.ts";
 import { LibsqlError } from "@libsql/client/web";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
@@ -64,6 +65,7 @@ describe("handleError", () => {
   }
 
   it("answers a full database with 503 DATABASE_UNAVAILABLE, Retry-After and no SQL or stack", async () => {
+    const logged = captureLogs("http.database_unavailable");
     const response = await appThrowing(failedQuery(new LibsqlError("database or disk is full", "SQLITE_FULL"))).request(
       "/x",
     );
@@ -78,12 +80,16 @@ describe("handleError", () => {
       },
     });
     expect(text).not.toMatch(/insert|Failed query|\.ts:\d+/);
+    expect(eventsOf(logged)).toEqual(["http.database_unavailable"]);
   });
 
   it("still answers other errors as before: ApiError as itself, anything else a bare 500", async () => {
+    const logged = captureLogs("http.unhandled_error");
     expect((await appThrowing(new ApiError(409, "CONFLICT", "taken")).request("/x")).status).toBe(409);
     const response = await appThrowing(new TypeError("x is undefined")).request("/x");
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: { code: "INTERNAL_ERROR", message: "internal error" } });
+    // The 500 is logged (with the error), the 409 is not: it is the caller's mistake.
+    expect(eventsOf(logged)).toEqual(["http.unhandled_error"]);
   });
 });

@@ -4,7 +4,7 @@ import { factorDefinitions, symbolDailyMetrics } from "../../schema/index.ts";
 import { defaultFactors } from "../../schema/seed/default-factors.ts";
 
 describe("default factor set", () => {
-  it("matches DESIGN.md section 4: 12 factors, their methods, inputs, windows and minimums", () => {
+  it("matches docs/design.md §4.4: 12 factors, their methods, inputs, windows and minimums", () => {
     const table = defaultFactors.map((f) => [
       f.name,
       f.category,

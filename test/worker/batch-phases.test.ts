@@ -28,7 +28,7 @@ const shortRows = market.prices
   .map((p) => ({ ...p, symbol: shortHistory }));
 const allPrices = [...market.prices, ...shortRows];
 // Symbols whose last close is more than 5 trading days before the date (the synthetic market's
-// delisting): `stale_prices`, no betas (DESIGN.md section 4).
+// delisting): `stale_prices`, no betas (docs/design.md §4.5).
 const lastCloseOf = (symbol: string) => market.prices.filter((p) => p.symbol === symbol).at(-1)?.date ?? "";
 const staleEquities = equities.filter(
   (symbol) => market.calendar.filter((date) => date > lastCloseOf(symbol)).length > 5,

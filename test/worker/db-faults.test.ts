@@ -7,14 +7,8 @@ import { describe, expect, inject, it } from "vitest";
 import worker from "../../worker/index.ts";
 import type { ApiErrorBody } from "../../worker/http/errors.ts";
 import type { HealthReport } from "../../worker/routes/health.ts";
+import { captureLogs, eventsOf } from "../support/logs.ts";
 import { authHeaders } from "../support/tokens.ts";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    silentDbUrl: string;
-    closedDbUrl: string;
-  }
-}
 
 async function callWorker(path: string, overrides: Record<string, string>, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
@@ -45,6 +39,7 @@ const cases = [
 
 describe.each(cases)("a database that is $name", ({ url, reason }) => {
   it("makes an API read answer 503 DATABASE_UNAVAILABLE with Retry-After, not 500", async () => {
+    const logs = captureLogs("http.database_unavailable");
     const started = Date.now();
     const response = await callWorker(
       "/api/v1/portfolios",
@@ -54,9 +49,12 @@ describe.each(cases)("a database that is $name", ({ url, reason }) => {
     await expectDatabaseUnavailable(response.clone());
     expect((await response.json<ApiErrorBody>()).error.details).toMatchObject({ reason });
     expect(Date.now() - started).toBeLessThan(5_000);
+    // The cause is logged for the operator, with the route and the reason.
+    expect(logs).toMatchObject([{ level: "error", method: "GET", path: "/api/v1/portfolios", reason }]);
   });
 
   it("makes an API write answer 503 DATABASE_UNAVAILABLE too", async () => {
+    const logs = captureLogs("http.database_unavailable");
     const response = await callWorker(
       "/api/v1/portfolios",
       { TURSO_DATABASE_URL: url(), DB_TIMEOUT_MS: "1000" },
@@ -67,9 +65,11 @@ describe.each(cases)("a database that is $name", ({ url, reason }) => {
       },
     );
     await expectDatabaseUnavailable(response);
+    expect(logs).toMatchObject([{ level: "error", method: "POST", path: "/api/v1/portfolios", reason }]);
   });
 
   it("makes /health answer 503 unavailable within 2 s, with the default database timeout", async () => {
+    const logs = captureLogs("health.db_unreachable", "health.storage_unknown");
     const started = Date.now();
     const response = await callWorker("/api/v1/health", { TURSO_DATABASE_URL: url() });
     const elapsed = Date.now() - started;
@@ -83,11 +83,13 @@ describe.each(cases)("a database that is $name", ({ url, reason }) => {
       error: { code: "DB_UNAVAILABLE" },
     });
     expect(JSON.stringify(health)).not.toMatch(/at .*\.ts:\d+|select /i);
+    expect(eventsOf(logs).sort()).toEqual(["health.db_unreachable", "health.storage_unknown"]);
   });
 });
 
 describe("a frozen database with the default timeout", () => {
   it("fails an API request after DB_TIMEOUT_MS's default (10 s) rather than hanging", async () => {
+    const logs = captureLogs("http.database_unavailable");
     const started = Date.now();
     const response = await callWorker(
       "/api/v1/portfolios",
@@ -98,5 +100,6 @@ describe("a frozen database with the default timeout", () => {
     await expectDatabaseUnavailable(response);
     expect(elapsed).toBeGreaterThanOrEqual(9_000);
     expect(elapsed).toBeLessThan(15_000);
+    expect(logs).toMatchObject([{ level: "error", reason: "timeout" }]);
   });
 });

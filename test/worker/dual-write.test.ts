@@ -1,4 +1,4 @@
-// Dual-write (DESIGN.md section 6): phase 4 with dual-write on writes the per-position path
+// Dual-write (docs/design.md §6): phase 4 with dual-write on writes the per-position path
 // (`position_factor_exposures`), and the compare report checks it against the aggregate path.
 // The world: the synthetic market of portfolio-analytics-phase.test.ts (same seed and dates,
 // so the shared ETF rows agree) with its equities renamed `PAD…`, phases 2 and 3 run on two

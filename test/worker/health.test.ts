@@ -5,6 +5,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import journal from "../../schema/migrations/meta/_journal.json" with { type: "json" };
 import worker from "../../worker/index.ts";
 import { databaseHealthUrl, type HealthReport } from "../../worker/routes/health.ts";
+import { captureLogs, eventsOf } from "../support/logs.ts";
 
 async function callWorker(request: Request, overrides: Partial<Env>): Promise<Response> {
   const ctx = createExecutionContext();
@@ -29,6 +30,7 @@ describe("GET /api/v1/health", () => {
   });
 
   it("answers 503 with a JSON error when the database is unreachable", async () => {
+    const logs = captureLogs("health.db_unreachable", "health.storage_unknown");
     // Port 9 (discard) on loopback has no libSQL server behind it.
     const response = await callWorker(new Request("http://factor.test/api/v1/health"), {
       TURSO_DATABASE_URL: "http://127.0.0.1:9",
@@ -40,12 +42,20 @@ describe("GET /api/v1/health", () => {
     expect(health.db).toBe("unreachable");
     expect(health.error?.code).toBe("DB_UNAVAILABLE");
     expect(JSON.stringify(health)).not.toMatch(/at .*\.ts:\d+|select/i);
+    // The cause goes to the log, not to the caller.
+    expect(eventsOf(logs).sort()).toEqual(["health.db_unreachable", "health.storage_unknown"]);
+    expect(logs.find((line) => line.event === "health.db_unreachable")).toMatchObject({
+      level: "error",
+      error: expect.stringMatching(/could not be reached|Network connection lost/),
+    });
   });
 
   it("answers 503 rather than crashing when TURSO_DATABASE_URL is not configured", async () => {
+    const logs = captureLogs("health.db_unreachable");
     const response = await callWorker(new Request("http://factor.test/api/v1/health"), { TURSO_DATABASE_URL: "" });
     expect(response.status).toBe(503);
     expect(await response.json<HealthReport>()).toMatchObject({ status: "unavailable", db: "unreachable" });
+    expect(eventsOf(logs)).toEqual(["health.db_unreachable"]);
   });
 
   it("answers 503 degraded and lists pending migrations on a database that was never migrated", async () => {
@@ -90,11 +100,13 @@ describe("GET /api/v1/health", () => {
   });
 
   it("rejects a wrong database token as unreachable rather than crashing", async () => {
+    const logs = captureLogs("health.db_unreachable");
     const response = await callWorker(new Request("http://factor.test/api/v1/health"), {
       TURSO_AUTH_TOKEN: "not-the-token",
     });
     expect(response.status).toBe(503);
     expect((await response.json<HealthReport>()).db).toBe("unreachable");
+    expect(eventsOf(logs)).toEqual(["health.db_unreachable"]);
   });
 });
 

@@ -375,7 +375,7 @@ describe("marketDataProviderFor", () => {
   });
 });
 
-describe("provenance (DESIGN.md section 4, where prices come from)", () => {
+describe("provenance (docs/design.md §4.6, where prices come from)", () => {
   const calculationDate = "2023-06-30";
   const from = addDays(calculationDate, -7);
   /** A provider whose every close is 101 for the window's weekdays. */

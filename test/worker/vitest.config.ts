@@ -29,7 +29,7 @@ export default defineConfig({
     name: "worker",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
-    globalSetup: ["./global-setup.ts", "./db-faults-setup.mjs"],
+    globalSetup: ["./global-setup.ts", "./db-faults-setup.mjs", "../workerd-output-setup.ts"],
     testTimeout: 20_000,
   },
 });

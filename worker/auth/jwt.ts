@@ -1,4 +1,4 @@
-// Bearer JWT verification with jose (DESIGN.md section 8).
+// Bearer JWT verification with jose (docs/design.md §8).
 //
 // Two modes, chosen by configuration and never mixed:
 // - development (`ENVIRONMENT = "development"` and no `JWT_JWKS_URL`): HS256 only, signed with

@@ -1,4 +1,4 @@
-// Which portfolios a caller may see and change (DESIGN.md section 8):
+// Which portfolios a caller may see and change (docs/design.md §8):
 // - its own (owner = the token's sub), read and write;
 // - with VIEW_ALL_POSITIONS, its org's (org = the token's org claim), read only: writing
 //   another owner's portfolio in the org answers 403, since the caller can see it exists;

@@ -1,4 +1,4 @@
-// Who a caller is and what it may do: the identity the JWT establishes (DESIGN.md section 8).
+// Who a caller is and what it may do: the identity the JWT establishes (docs/design.md §8).
 // Permissions come from the token's `permissions` claim; ownership is decided per portfolio
 // (worker/auth/ownership.ts).
 

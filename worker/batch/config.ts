@@ -29,7 +29,7 @@ export interface BatchConfig {
   dualWrite: boolean;
   /**
    * A symbol whose last close is more than this many trading days before the calculation date
-   * gets no betas for it (`stale_prices`, DESIGN.md section 4): a delisted or halted symbol
+   * gets no betas for it (`stale_prices`, docs/design.md §4.5): a delisted or halted symbol
    * must not keep "ok" betas for weeks.
    */
   stalePriceTradingDays: number;

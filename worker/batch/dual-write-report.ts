@@ -1,4 +1,4 @@
-// The dual-write compare report (DESIGN.md section 6): does the aggregate path (portfolio
+// The dual-write compare report (docs/design.md §6): does the aggregate path (portfolio
 // exposures from the cached symbol betas) give the numbers the old per-position path gave?
 // Shared by the admin endpoint and `npm run compare`; `DualWriteReport` is their contract.
 //

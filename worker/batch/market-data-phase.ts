@@ -24,7 +24,7 @@
 //   is what a retry can fix or a person must: the provider throwing (misconfiguration, the
 //   signal aborted), a result breaking the provider contract, or the database write failing.
 //   The queue then retries the chunk and finally dead-letters it, marking the run partial.
-// - Provenance (DESIGN.md section 4). The provider's rows never replace a close of another
+// - Provenance (docs/design.md §4.6). The provider's rows never replace a close of another
 //   source (an imported CSV, an upload): such a conflict is kept, counted
 //   (`price_conflicts_kept`) and listed with both values (`source_conflict`), unless the run
 //   was started with `replace_prices`, which replaces them and counts how many. The synthetic

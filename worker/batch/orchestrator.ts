@@ -1,5 +1,5 @@
 // The batch orchestrator: what each queue message does, and how a run moves through its dates
-// and phases (DESIGN.md section 5).
+// and phases (docs/design.md §5).
 //
 //   run.start            → run `running`; a `phase.start` for the first phase of every date
 //   phase.start          → the phase's items (symbols, portfolios, the date) planned into ledger

@@ -1,7 +1,7 @@
 // Phase 4 of the daily batch for one chunk of portfolios: per portfolio, the factor
 // exposures aggregated from the cached symbol betas, the day's P&L snapshot and the built-in
 // stress results on the calculation date D; with dual-write on, also the per-position betas
-// the old way (DESIGN.md section 6), so `dual-write-report.ts` can compare the two paths.
+// the old way (docs/design.md §6), so `dual-write-report.ts` can compare the two paths.
 //
 // Inputs (no price re-reads on the aggregate path):
 // - closes and 1-day returns of the beta symbols (a stock's or ETF's own symbol, an option's

@@ -101,34 +101,40 @@ export async function createRun(
   const dates = [...new Set([...requestedDates, ...staleDates.map((stale) => stale.date)])].sort();
   const dedupeKey = activeDedupeKey(request);
   const { first, last } = dateBounds(dates);
-  const inserted = await db
-    .insert(batchRuns)
-    .values({
-      id: crypto.randomUUID(),
-      dedupeKey,
-      trigger: request.trigger,
-      startDate: first,
-      endDate: last,
-      dates,
-      portfolioId: request.portfolioId ?? null,
-      forceRerun: request.forceRerun ?? false,
-      replacePrices: request.replacePrices ?? false,
-      staleDates: staleDates.length > 0 ? staleDates : null,
-      phases: request.phases ? [...request.phases] : null,
-      requestedBy: request.requestedBy ?? null,
-    })
-    .onConflictDoNothing({ target: batchRuns.dedupeKey })
-    .returning({ id: batchRuns.id });
-  const created = inserted[0];
-  if (!created) {
+  let created: { id: string } | undefined;
+  for (let attempt = 1; created === undefined; attempt++) {
+    const inserted = await db
+      .insert(batchRuns)
+      .values({
+        id: crypto.randomUUID(),
+        dedupeKey,
+        trigger: request.trigger,
+        startDate: first,
+        endDate: last,
+        dates,
+        portfolioId: request.portfolioId ?? null,
+        forceRerun: request.forceRerun ?? false,
+        replacePrices: request.replacePrices ?? false,
+        staleDates: staleDates.length > 0 ? staleDates : null,
+        phases: request.phases ? [...request.phases] : null,
+        requestedBy: request.requestedBy ?? null,
+      })
+      .onConflictDoNothing({ target: batchRuns.dedupeKey })
+      .returning({ id: batchRuns.id });
+    created = inserted[0];
+    if (created) break;
     const existing = await db
       .select({ id: batchRuns.id, dates: batchRuns.dates })
       .from(batchRuns)
       .where(eq(batchRuns.dedupeKey, dedupeKey))
       .get();
-    if (!existing) throw new Error(`batch run ${dedupeKey} conflicted on insert but cannot be read back`);
-    logEvent("info", "batch.run_already_started", { runId: existing.id, dedupeKey });
-    return { outcome: "already_running", runId: existing.id, dates: existing.dates };
+    if (existing) {
+      logEvent("info", "batch.run_already_started", { runId: existing.id, dedupeKey });
+      return { outcome: "already_running", runId: existing.id, dates: existing.dates };
+    }
+    // The run that held the key gave it up between the two statements (a queued history run
+    // that started, a run that ended): the key is free, so the insert is tried again.
+    if (attempt >= 3) throw new Error(`batch run ${dedupeKey} conflicted on insert but cannot be read back`);
   }
   try {
     await queue.send({ type: "run.start", runId: created.id, date: first });

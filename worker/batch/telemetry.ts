@@ -7,7 +7,7 @@
 // A skipped or failed item always carries a reason, counted in `skipped_reasons` /
 // `failed_reasons` and listed (up to `maxListedIssues` per phase) in `issues`.
 
-/** The daily phases in DESIGN.md section 5's order. */
+/** The daily phases in docs/design.md §5's order. */
 export const batchPhases = [
   "market_data",
   "symbol_metrics",

@@ -4,7 +4,7 @@
 // only rows whose values differ, and all of a chunk's writes are one transaction.
 //
 // Every beta it cannot estimate is stored in `symbol_beta_gaps` with its reason and figures
-// (DESIGN.md section 4): `insufficient_data` (observations and the minimum), `degenerate`,
+// (docs/design.md §4.5): `insufficient_data` (observations and the minimum), `degenerate`,
 // `no_factor_data`, `stale_prices` (the last close, when it is more than
 // `stalePriceTradingDays` trading days before the date: no betas at all for the date),
 // `no_prices` (no close in the window: not listed yet, or long gone). A symbol the chunk

@@ -1,4 +1,4 @@
-// The `data_quality` contract (DESIGN.md section 4): what an aggregation could and could not
+// The `data_quality` contract (docs/design.md §4.9): what an aggregation could and could not
 // use, in the snake_case shape the API serves and `portfolio_snapshots.data_quality` stores.
 // Every producer builds it with `buildDataQuality`; every consumer imports `DataQuality`.
 //
@@ -72,7 +72,7 @@ export interface PositionExcluded {
   detail: string;
 }
 
-/** The data_quality contract: DESIGN.md's six keys first, then what a reader needs beside them. */
+/** The data_quality contract: the six keys of docs/design.md §4.9 first, then what a reader needs beside them. */
 export interface DataQuality {
   total_symbols: number;
   symbols_with_ridge: number;

@@ -6,7 +6,7 @@
 //   computeSymbolBetasDirect(input, "AAPL", "2025-06-30");           // one symbol, from scratch
 //   computeBackfill(input, dates, { onDate: (betas) => store(betas) });
 //
-// Definitions: DESIGN.md §4 and docs/factor-engine.md.
+// Definitions: docs/design.md §4 and docs/factor-engine.md.
 import { createFactorEngineInput } from "./factor-plan.ts";
 import type { FactorEngineInput } from "./factor-plan.ts";
 import { buildReturnPanelFromPrices } from "./returns.ts";

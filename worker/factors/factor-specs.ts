@@ -30,7 +30,7 @@ export function activeFactorSpecs(rows: readonly FactorDefinitionRow[]): FactorS
     .map(toFactorSpec);
 }
 
-/** The seeded default factor set (DESIGN.md section 4) as specs. */
+/** The seeded default factor set (docs/design.md §4.4) as specs. */
 export const defaultFactorSpecs: readonly FactorSpec[] = activeFactorSpecs(defaultFactors);
 
 /** Every symbol the factors regress on (OLS and ridge inputs, both legs of each spread), once each. */

@@ -1,4 +1,4 @@
-// The regressions of DESIGN.md §4, split into a regressor side and a response side so the
+// The regressions of docs/design.md §4.4, split into a regressor side and a response side so the
 // regressor side (means, centred or standardized columns, ZᵀZ and its Cholesky factor) can be
 // computed once per factor, window and date and shared by every symbol observed on the same
 // dates. The universe engine, the per-symbol path and the stand-alone fits below all call

@@ -1,5 +1,5 @@
-// Symbol metrics for the dashboard row of a symbol on date D (DESIGN.md section 4, "Symbol
-// metrics"): price, trailing returns, profile fields, the latest beta of each factor and a
+// Symbol metrics for the dashboard row of a symbol on date D (docs/design.md §4.10,
+// "Symbol metrics"): price, trailing returns, profile fields, the latest beta of each factor and a
 // data quality score. Pure: closes in, one `symbol_daily_metrics` row out.
 //
 // Definitions (docs/factor-engine.md, "Symbol metrics"):

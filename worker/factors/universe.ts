@@ -1,6 +1,6 @@
 // Betas of every symbol for one calculation date, and the straightforward per-symbol path.
 //
-// Sharing (DESIGN.md §4, "Sharing work across symbols"): for a date, each observation set
+// Sharing (docs/design.md §4.4, "Sharing work"): for a date, each observation set
 // (factor-plan.ts) has one list of factor observation dates F — the window's days on which
 // all of the set's inputs have returns. The regressor side of every group in the set
 // (means, centred or standardized columns, ZᵀZ, chol(ZᵀZ + αI)) is computed once over F

@@ -99,7 +99,7 @@ export interface PriceWriteOptions {
   /**
    * A stored close from another source with a different value: "replace" it (an import: the
    * user's file is the source of truth; an admin's forced provider run) or "keep" it (a
-   * provider: DESIGN.md section 4, a provider never overwrites another source's close).
+   * provider: docs/design.md §4.6, a provider never overwrites another source's close).
    * Default "replace".
    */
   otherSources?: "replace" | "keep";

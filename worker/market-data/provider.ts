@@ -15,7 +15,7 @@
 // Cancelling through `options.signal` rejects the call with the signal's reason: a cancelled
 // fetch has no per-symbol outcome to report.
 //
-// Precedence (DESIGN.md section 4, "Where prices come from"): a provider never overwrites a close
+// Precedence (docs/design.md §4.6, "Where prices come from"): a provider never overwrites a close
 // that came from another source (the market data phase keeps it and reports the conflict; an
 // admin run with `replace_prices` replaces it and counts it). Two providers are special:
 //   - `stored` fetches nothing: the batch runs on the closes already in the database (imported

@@ -1,4 +1,4 @@
-// The LiveHub Durable Object (DESIGN.md section 9): holds the dashboards' WebSockets with the
+// The LiveHub Durable Object (docs/design.md §9): holds the dashboards' WebSockets with the
 // hibernation API and pushes batch progress and exposure updates to them.
 //
 // Sharding: one hub per org (`org:<org>`), and one per user without an org (`user:<sub>`). A
@@ -182,6 +182,9 @@ export class LiveHub extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Once the hub has closed a socket (too many bad messages), the messages its client had already
+    // sent still arrive: nobody is left to answer, and a send() would throw "after close()".
+    if (ws.readyState !== WebSocket.OPEN) return;
     try {
       // Messages of one socket are handled concurrently (each awaits the database), so the
       // attachment is read and written back synchronously around each change, never across an await.
@@ -222,7 +225,10 @@ export class LiveHub extends DurableObject<Env> {
         send(ws, { type: "unsubscribed", portfolio_id: request.portfolio_id });
         return;
       }
-      if (!(await this.#mayRead(state, request.portfolio_id))) {
+      const mayRead = await this.#mayRead(state, request.portfolio_id);
+      // Closed while the database answered (the hub ended a flood of messages meanwhile): as above.
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!mayRead) {
         // The same answer for another owner's portfolio as for one that does not exist.
         this.#refuse(ws, state, "NOT_FOUND", `portfolio ${request.portfolio_id} does not exist`, request.portfolio_id);
         return;

@@ -1,4 +1,4 @@
-// The live WebSocket protocol (DESIGN.md section 9): every message between the LiveHub and a
+// The live WebSocket protocol (docs/design.md §9): every message between the LiveHub and a
 // browser, as zod/mini schemas shared by worker/ and client/ and validated on both sides. zod
 // mini keeps the client's bundle small (its functional API tree-shakes).
 //

@@ -1,4 +1,4 @@
-// The heatmap's diverging colour scale (DESIGN.md section 10): red for negative, white at 0,
+// The heatmap's diverging colour scale (docs/design.md §10): red for negative, white at 0,
 // green for positive, symmetric around 0 — the same |value| gets the same intensity on either
 // side. Colours are interpolated in linear light (sRGB decoded), so the midpoints are not
 // muddy. A missing value has its own colour (a mid grey), never white: white means 0.

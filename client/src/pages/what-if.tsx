@@ -456,7 +456,7 @@ function HoldingsTable(props: {
           const start = props.startDrafts.find((row) => row.key === draft.key);
           const state = !start ? "added" : sameHolding(start, draft) ? "" : "changed";
           const quantity = parseNumberInput(draft.quantity);
-          // Market value as the aggregation counts it (DESIGN.md section 4): shares × close; an
+          // Market value as the aggregation counts it (docs/design.md §4.7): shares × close; an
           // option's delta-free notional, contracts × multiplier × the underlying's close.
           const priceOf = (symbol: string) => prices.get(symbol.trim().toUpperCase()) ?? null;
           const multiplier = parseNumberInput(draft.multiplier);

@@ -1,4 +1,4 @@
-// The one live connection every page shares (DESIGN.md section 9): a ticket from the API, then
+// The one live connection every page shares (docs/design.md §9): a ticket from the API, then
 // the WebSocket upgrade; subscriptions by portfolio, each remembering the last sequence number
 // seen so a reconnect resumes exactly where it left off (or is told to `resync`); reconnects
 // with exponential backoff and jitter; a heartbeat that notices a silent connection.
