@@ -1,6 +1,6 @@
 // Batch pipeline benchmark: `npm run bench:batch` (node scripts/bench-batch.ts).
 //
-// What it measures: the daily batch (DESIGN.md section 5) end to end on the real local stack —
+// What it measures: the daily batch (docs/design.md §5) end to end on the real local stack —
 // `wrangler dev` (the Worker, its queue producer and consumer, the LiveHub Durable Object)
 // against the local libSQL server — for a synthetic universe of 3,000 symbols (the 9 ETFs the
 // generator always adds plus 2,991 equities, ~1.16M daily closes: a year of history before the
