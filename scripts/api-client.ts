@@ -1,17 +1,45 @@
 // Fetch helpers for scripts that drive the running local stack through its API (`npm run
-// batch`, `npm run compare`, `npm run import:positions`): the base URL, JSON requests, and errors that say what went wrong
-// in words a person at a terminal can act on.
+// batch`, `npm run compare`, `npm run import:positions`): the base URL, JSON requests, and errors
+// that say what went wrong in words a person at a terminal can act on. Which stack, and the secret
+// its development tokens are signed with, come from scripts/local-config.ts (`findLocalStack`).
 import { allPermissions, mintDevToken } from "./dev-token.ts";
-import { loadLocalSecrets, localPorts } from "./local-config.ts";
+import { findLocalStack, type LocalStack, readLocalSecrets } from "./local-config.ts";
 
 /** The API's error body (worker/http/errors.ts). */
 interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
-/** The stack's base URL: `--url` when given, else http://127.0.0.1:$PORT (8787). */
+/**
+ * The stack's base URL: `--url` when given, else the running local stack's (`findLocalStack`:
+ * the only one running, or the one PORT / DATA_DIR name). Throws `LocalStackError` when that is
+ * ambiguous, with the settings to pass.
+ */
 export function apiBaseUrl(override?: string): string {
-  return (override ?? `http://127.0.0.1:${localPorts.worker}`).replace(/\/+$/, "");
+  return (override ?? findLocalStack().baseUrl).replace(/\/+$/, "");
+}
+
+/** The port of a loopback URL (a local stack's), else undefined. */
+function loopbackPort(baseUrl: string): number | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    // Handled: not a URL at all; the request itself reports it.
+    return undefined;
+  }
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return undefined;
+  return Number(url.port || (url.protocol === "https:" ? 443 : 80));
+}
+
+/**
+ * The local stack whose secret signs a script's tokens: the one serving `baseUrl` when that is a
+ * loopback URL (so `--url` and the secret never name two different stacks), else the one the
+ * environment names.
+ */
+export function stackServing(baseUrl?: string): LocalStack {
+  const port = baseUrl === undefined ? undefined : loopbackPort(baseUrl);
+  return findLocalStack(port === undefined ? {} : { port });
 }
 
 /** The API answered with an error status. */
@@ -79,14 +107,14 @@ export interface JsonResponse<T> {
 
 /**
  * The bearer token scripts send: API_TOKEN when set (any stack), else a short-lived
- * development token for `local-operator` with every permission, signed with the local stack's
- * secret (accepted only by a development Worker).
+ * development token for `local-operator` with every permission, signed with the secret of the
+ * local stack serving `baseUrl` (accepted only by a development Worker).
  */
-export async function scriptToken(): Promise<string> {
+export async function scriptToken(baseUrl?: string): Promise<string> {
   const given = process.env["API_TOKEN"];
   if (given) return given;
   return mintDevToken({
-    secret: loadLocalSecrets().jwtSecret,
+    secret: readLocalSecrets(stackServing(baseUrl)).jwtSecret,
     sub: "local-operator",
     permissions: allPermissions,
     ttlSeconds: 3600,
@@ -96,13 +124,14 @@ export async function scriptToken(): Promise<string> {
 /**
  * The bearer token of a script acting for a given user: API_TOKEN when set (any stack), else a
  * short-lived development token for `sub` (in `org`, when given) with every permission, signed
- * with the local stack's secret. `npm run import:positions` uses it to own what it creates.
+ * with the secret of the local stack serving `baseUrl`. `npm run import:positions` uses it to own
+ * what it creates.
  */
-export async function userToken(sub: string, org: string | null): Promise<string> {
+export async function userToken(sub: string, org: string | null, baseUrl?: string): Promise<string> {
   const given = process.env["API_TOKEN"];
   if (given) return given;
   return mintDevToken({
-    secret: loadLocalSecrets().jwtSecret,
+    secret: readLocalSecrets(stackServing(baseUrl)).jwtSecret,
     sub,
     org,
     permissions: allPermissions,
@@ -151,7 +180,7 @@ export class ApiClient {
     body: { contentType: string; text: string } | undefined,
   ): Promise<JsonResponse<T>> {
     const url = `${this.baseUrl}/api/v1${path}`;
-    this.#token ??= scriptToken();
+    this.#token ??= scriptToken(this.baseUrl);
     const authorization = `Bearer ${await this.#token}`;
     let response: Response;
     try {

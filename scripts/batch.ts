@@ -12,9 +12,14 @@
 // backoff until --timeout. Repeating a request while its run
 // is still active follows that run instead of starting another. Ctrl-C stops following, not the
 // run. Argument parsing and formatting are pure functions, tested in test/unit/batch-cli.test.ts.
+//
+// Which stack: --url, else the running local stack (the only one, or the one PORT / DATA_DIR name;
+// scripts/local-config.ts). Several running, or settings no running stack has: it stops and says
+// which PORT and DATA_DIR to pass. It signs its token with that stack's secret and never creates one.
 import { parseArgs } from "node:util";
 import type { BatchRunDetail, BatchRunPhase, BatchRunStartResponse } from "../worker/batch/run-history.ts";
 import { ApiClient, ApiRequestError, apiBaseUrl, formatError, StackUnreachableError } from "./api-client.ts";
+import { LocalStackError } from "./local-config.ts";
 
 export const batchUsage = `usage:
   npm run batch -- --date YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
@@ -30,7 +35,8 @@ Runs the batch on the running local stack (\`npm start\`) and follows it until i
   --replace-prices  replace stored closes of another source (your imports) with the
                 provider's where they differ; by default they are kept and reported
   --portfolio   limit portfolio analytics to one portfolio
-  --url         the stack's base URL (default http://127.0.0.1:$PORT, PORT default 8787)
+  --url         the stack's base URL (default: the running \`npm start\` stack's; with several
+                running, PORT=… DATA_DIR=… before the command say which)
   --timeout     stop following after this many seconds (default 3600); the run goes on.
                 Until then, failed polls (stack or database briefly down) are retried
 Exit code: 0 completed, 2 partial, 1 failed, error, or --timeout passed with the run still going.`;
@@ -42,11 +48,21 @@ export class UsageError extends Error {
   }
 }
 
+/** Runs `parse`, turning what it throws into a `UsageError` with its message. */
+export function usageErrors<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 interface RunOptions {
   force: boolean;
   replacePrices: boolean;
   portfolioId: string | null;
-  baseUrl: string;
+  /** `--url` without trailing slashes, or null: the running local stack's (resolved when the command runs). */
+  url: string | null;
   /** How long to follow the run, in seconds (`--timeout`). */
   timeoutSeconds: number;
 }
@@ -68,30 +84,36 @@ function requireDate(option: string, value: string): string {
   return value;
 }
 
+/** Node's parser over the command's options (a function, so its result type has a name). */
+function parseBatchOptions(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    options: {
+      date: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
+      last: { type: "string" },
+      force: { type: "boolean", default: false },
+      "replace-prices": { type: "boolean", default: false },
+      portfolio: { type: "string" },
+      url: { type: "string" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
 /** Parses the arguments after `npm run batch --`; throws `UsageError` with what is wrong. */
 export function parseBatchArgs(args: readonly string[]): BatchCommand {
-  let values;
+  let parsed: ReturnType<typeof parseBatchOptions>;
   try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        date: { type: "string" },
-        from: { type: "string" },
-        to: { type: "string" },
-        last: { type: "string" },
-        force: { type: "boolean", default: false },
-        "replace-prices": { type: "boolean", default: false },
-        portfolio: { type: "string" },
-        url: { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    parsed = parseBatchOptions(args);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  const { values } = parsed;
   if (values.help) return { kind: "help" };
   let timeoutSeconds = defaultTimeoutSeconds;
   if (values.timeout !== undefined) {
@@ -103,7 +125,7 @@ export function parseBatchArgs(args: readonly string[]): BatchCommand {
     force: values.force,
     replacePrices: values["replace-prices"],
     portfolioId: values.portfolio ?? null,
-    baseUrl: apiBaseUrl(values.url),
+    url: values.url === undefined ? null : values.url.replace(/\/+$/, ""),
     timeoutSeconds,
   };
   if (values.portfolio !== undefined && values.portfolio.trim() === "")
@@ -195,7 +217,8 @@ export function formatTable(
     cells
       .map((cell, column) => {
         if (column === cells.length - 1 && !rightAligned.has(column)) return cell;
-        return rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!);
+        const width = widths[column] ?? 0;
+        return rightAligned.has(column) ? cell.padStart(width) : cell.padEnd(width);
       })
       .join("  ")
       .trimEnd();
@@ -346,8 +369,16 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
     return 0;
   }
 
+  let baseUrl: string;
+  try {
+    baseUrl = apiBaseUrl(command.url ?? undefined);
+  } catch (error) {
+    if (!(error instanceof LocalStackError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 1;
+  }
   // A silent stack fails a request after a minute rather than hanging past --timeout.
-  const client = new ApiClient(command.baseUrl, undefined, { requestTimeoutMs: 60_000 });
+  const client = new ApiClient(baseUrl, undefined, { requestTimeoutMs: 60_000 });
   const deadline = Date.now() + command.timeoutSeconds * 1000;
   let runId: string | null = null;
   try {
@@ -358,13 +389,11 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
     console.log(
       started.outcome === "already_running"
         ? `run ${runId} for the same request is already under way (${range}); following it`
-        : `started run ${runId}: ${started.dates.length} date(s), ${range}`,
+        : `started run ${runId} on ${baseUrl}: ${started.dates.length} date(s), ${range}`,
     );
     const followed = runId;
     process.once("SIGINT", () => {
-      console.log(
-        `\nstopped following; run ${followed} goes on (GET ${command.baseUrl}/api/v1/admin/batch/runs/${followed})`,
-      );
+      console.log(`\nstopped following; run ${followed} goes on (GET ${baseUrl}/api/v1/admin/batch/runs/${followed})`);
       process.exit(130);
     });
 
@@ -387,7 +416,7 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
       }
     };
     const timedOut = () => {
-      console.error(formatTimeout(followed, command.baseUrl, command.timeoutSeconds, lastStatus));
+      console.error(formatTimeout(followed, baseUrl, command.timeoutSeconds, lastStatus));
       return 1;
     };
 

@@ -4,11 +4,12 @@
 //
 // Fetches GET /api/v1/admin/dual-write/report, writes the JSON to --output and prints a summary.
 // Exit code: 0 when the recommendation is SAFE_TO_DEPRECATE, 2 otherwise, 1 on any error.
+import { reportingStackErrors } from "./local-config.ts";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { DualWriteReport } from "../worker/batch/dual-write-report.ts";
 import { ApiClient, apiBaseUrl, formatError } from "./api-client.ts";
-import { formatTable, UsageError } from "./batch.ts";
+import { formatTable, UsageError, usageErrors } from "./batch.ts";
 
 export const compareUsage = `usage:
   npm run compare -- --start-date YYYY-MM-DD --end-date YYYY-MM-DD [--portfolio ID] --output report.json [--url URL]
@@ -30,15 +31,6 @@ export type CompareCommand =
     };
 
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
-
-/** Runs `parse`, turning what it throws into a `UsageError` with its message. */
-function usageErrors<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 export function parseCompareArgs(args: readonly string[]): CompareCommand {
   const { values } = usageErrors(() =>
@@ -169,4 +161,4 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+if (import.meta.main) process.exitCode = await reportingStackErrors(() => main(process.argv.slice(2)));

@@ -1,9 +1,11 @@
 // A throwaway copy of what `npm start` runs: scripts/dev.ts itself on free loopback ports over a
 // temporary data directory (the libSQL server, migrations, the demo seed, the client build,
 // wrangler dev), optionally with a batch backfill computed through the admin API. The
-// dashboard's end-to-end tests and `npm run bench:client` use it; the developer's .data/ and
-// ports are never touched. `stop()` ends every process (dev.ts stops its children on SIGTERM)
-// and removes the directory.
+// dashboard's end-to-end tests and `npm run bench:client` use it; the developer's data and ports
+// are never touched (while it runs, dev.ts leaves a pointer to it in .data/stacks/, as every stack
+// does, so `npm run batch` and the others with no settings see two stacks and ask which). `stop()`
+// ends every process (dev.ts stops its children on SIGTERM, and on its own when the process that
+// started it dies) and removes the directory.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -109,11 +111,12 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       WRANGLER_SEND_METRICS: "false",
     },
   });
+  const groupId = child.pid;
   const stop = async (): Promise<void> => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    if (groupId !== undefined && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+          if (child.exitCode === null) process.kill(-groupId, "SIGKILL");
           resolve();
         }, 10_000);
         timer.unref();
@@ -121,7 +124,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
           clearTimeout(timer);
           resolve();
         });
-        process.kill(-child.pid!, "SIGTERM");
+        process.kill(-groupId, "SIGTERM");
       });
     }
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // Development tokens: HS256 JWTs signed with the local JWT_SECRET, as the Worker accepts them
 // in development (worker/auth/jwt.ts). Used by `npm run token`, `npm start` (the demo user's
-// token), the scripts that call the API, the benchmarks and the tests. Runs in Node and workerd.
+// token, `npm run link`), the scripts that call the API, the benchmarks and the tests. Runs in Node
+// and workerd.
 import { SignJWT } from "jose";
 import type { Permission } from "../worker/auth/permissions.ts";
 
@@ -32,6 +33,13 @@ export async function mintDevToken(request: DevTokenRequest): Promise<string> {
     .setExpirationTime(issuedAt + (request.ttlSeconds ?? 12 * 3600))
     .sign(new TextEncoder().encode(request.secret));
 }
+
+/**
+ * The demo analyst: owns the demo's portfolios (scripts/seed-demo.ts) and is who the dashboard
+ * link of `npm start` and `npm run link` signs in, with every permission.
+ */
+export const demoOwner = "demo";
+export const demoOrg = "demo-org";
 
 /** Every permission: the local operator's scripts and the demo analyst. */
 export const allPermissions: readonly Permission[] = [

@@ -1,11 +1,26 @@
-// `npm start`: the whole local stack in one command. Starts the local libSQL server,
-// migrates and seeds it, builds the client, runs `wrangler dev` against it, and prints the
-// URLs once the Worker reports healthy. Ctrl-C stops every process it started; the data
-// stays in .data/ for the next start. Never prompts, never needs the network.
+// `npm start`: the whole local stack in one command. Starts the local libSQL server, migrates and
+// seeds it, builds the client, runs `wrangler dev` against it, and prints the URLs once the Worker
+// reports healthy. Never prompts, never needs the network.
+//
+// Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP stop every process it started (each runs in a
+// process group of its own, so wrangler's workerd children go with it) and leave the data in
+// DATA_DIR for the next start. So does the end of whoever started it: dev.ts watches the chain up
+// to the process that ran `npm start` (npm's shell, npm, and npm's parent, from /proc where there
+// is one; its own parent elsewhere) and stops when a link breaks, e.g. a supervisor killed with
+// -9, whose npm would otherwise keep the stack running with nobody to stop it. A signal to npm's
+// own pid reaches dev.ts only when npm runs it without a shell in between (`exec` in the script
+// line): npm forwards SIGINT and SIGTERM to its child alone, and Debian's sh keeps a SIGINT to
+// itself until its child ends.
+//
+// While it runs, the stack records its settings (ports, data folder, where its secrets are) in
+// DATA_DIR/stack.json with a pointer in .data/stacks/, so `npm run batch`, `token`, `link` and
+// the imports find it (scripts/local-config.ts). It is the only command that creates secrets.
 //
 // `npm start -- --no-demo` (or NO_DEMO=1) seeds no demo data and computes no demo history:
 // a clean database holds only what the migrations seed (factor definitions, built-in stress
 // scenarios), ready for the user's own prices; a database that already has data is kept.
+// Otherwise the first start computes the demo's recent history in the background and, when that
+// run ends, prints the sign-in link again below its log.
 //
 // The Worker's market data provider (`--var MARKET_DATA_PROVIDER:<name>`): `synthetic` only
 // when the database holds the synthetic demo (closes with source 'synthetic'), `stored` (the
@@ -13,25 +28,37 @@
 // in the environment wins.
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { build } from "vite";
-import {
-  dataDir,
-  isPortOpen,
-  loadLocalSecrets,
-  localDatabasePath,
-  localDatabaseUrl,
-  localPorts,
-  projectRoot,
-} from "./local-config.ts";
-import { migrateDatabase } from "./migrate.ts";
-import { allPermissions, mintDevToken } from "./dev-token.ts";
-import { demoOrg, demoOwner, seedDemoData } from "./seed-demo.ts";
+import type { BatchRunDetail } from "../worker/batch/run-history.ts";
 import { addDays } from "../worker/dates.ts";
 import { isMarketDataProviderName, marketDataProviderNames } from "../worker/market-data/provider.ts";
+import { ApiClient, formatError } from "./api-client.ts";
+import { formatOutcome, isFinished } from "./batch.ts";
+import { freePort } from "./bench-batch/stack.ts";
+import { allPermissions, demoOrg, demoOwner, mintDevToken } from "./dev-token.ts";
+import {
+  canonicalDir,
+  createOrLoadLocalSecrets,
+  defaultPorts,
+  displayDir,
+  isPortOpen,
+  projectRoot,
+  registerStack,
+  removeStalePointers,
+  runningStacks,
+  type StackRecord,
+  type StartSettings,
+  stackRecordFor,
+  stackSettingsText,
+  startSettings,
+  unregisterStack,
+} from "./local-config.ts";
+import { migrateDatabase } from "./migrate.ts";
+import { seedDemoData } from "./seed-demo.ts";
 
 /** The newest modification time under `dir` (files only), 0 when it does not exist. */
 function newestMtime(dir: string): number {
@@ -68,15 +95,22 @@ Starts the local stack: libSQL server, migrations, client build, wrangler dev.
               built-in stress scenarios; bring your own prices (README "Use your own data").
               A database that already has data is kept as it is. NO_DEMO=1 does the same.
   -h, --help  this text
-Environment: PORT (8787), LIBSQL_PORT (8080), DATA_DIR (.data), MARKET_DATA_PROVIDER
-(default: synthetic on the demo's database, stored otherwise), DEMO_BACKFILL_DAYS (84).`;
+Environment: PORT (8787), LIBSQL_PORT (8080), INSPECTOR_PORT (9229 when free, else any free
+port), DATA_DIR (.data), MARKET_DATA_PROVIDER (default: synthetic on the demo's database, stored
+otherwise), DEMO_BACKFILL_DAYS (84; 0 skips the first start's history). A second stack needs a
+PORT, LIBSQL_PORT and DATA_DIR of its own.`;
 
 interface StartOptions {
   /** Seed the synthetic demo into an empty database and compute its recent history. */
   demo: boolean;
+  /**
+   * Calendar days of history the first start computes, so the dashboard opens with numbers
+   * (84 ≈ 60 trading days); 0 skips it (the end-to-end tests run their own).
+   */
+  backfillDays: number;
 }
 
-/** `--no-demo` or NO_DEMO=1 (true/yes); anything else unknown is an error, never ignored. */
+/** `--no-demo` or NO_DEMO=1 (true/yes), DEMO_BACKFILL_DAYS; anything unknown is an error, never ignored. */
 function parseStartOptions(args: readonly string[], env: NodeJS.ProcessEnv): StartOptions | "help" {
   const { values } = parseArgs({
     args: [...args],
@@ -90,7 +124,10 @@ function parseStartOptions(args: readonly string[], env: NodeJS.ProcessEnv): Sta
   if (["", "0", "false", "no"].includes(flag)) noDemoFromEnv = false;
   else if (["1", "true", "yes"].includes(flag)) noDemoFromEnv = true;
   else throw new Error(`NO_DEMO must be 1 (no demo) or 0, got ${JSON.stringify(env["NO_DEMO"])}`);
-  return { demo: !(values["no-demo"] || noDemoFromEnv) };
+  const days = (env["DEMO_BACKFILL_DAYS"] ?? "84").trim();
+  if (!/^\d+$/.test(days))
+    throw new Error(`DEMO_BACKFILL_DAYS must be a whole number of days (0 skips), got ${JSON.stringify(days)}`);
+  return { demo: !(values["no-demo"] || noDemoFromEnv), backfillDays: Number(days) };
 }
 
 /** What the database holds, as far as the start decides anything on it. */
@@ -114,13 +151,16 @@ async function inspectDatabase(url: string, authToken: string): Promise<Database
       ],
       "read",
     );
-    const priceRow = prices!.rows[0]!;
+    const universeRow = universe?.rows[0];
+    const priceRow = prices?.rows[0];
+    const ownedRow = owned?.rows[0];
+    if (!universeRow || !priceRow || !ownedRow) throw new Error("the database answered its counts without rows");
     return {
-      symbols: Number(universe!.rows[0]!["n"]),
+      symbols: Number(universeRow["n"]),
       prices: Number(priceRow["n"]),
       syntheticPrices: Number(priceRow["synthetic"]),
       lastPriceDate: typeof priceRow["last"] === "string" ? priceRow["last"] : null,
-      portfolios: Number(owned!.rows[0]!["n"]),
+      portfolios: Number(ownedRow["n"]),
     };
   } finally {
     client.close();
@@ -153,15 +193,11 @@ function chooseProvider(fromEnv: string | undefined, contents: DatabaseContents)
   };
 }
 
-/**
- * Calendar days of history the first start computes, so the dashboard opens with numbers
- * (84 ≈ 60 trading days); DEMO_BACKFILL_DAYS=0 skips it (the end-to-end tests run their own).
- */
-const firstStartBackfillDays = Number(process.env["DEMO_BACKFILL_DAYS"] ?? 84);
-
 const startedAt = Date.now();
 const children: ChildProcess[] = [];
 let stopping = false;
+/** This stack's record while it is registered (removed on the way out). */
+let registered: StackRecord | null = null;
 
 function say(message: string): void {
   console.log(`[start] ${message}`);
@@ -171,8 +207,12 @@ function elapsed(): string {
   return `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Spawns a child in its own process group, so stopping it also stops what it spawned. */
 function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  // A child started after stop() collected the others would outlive the stack.
+  if (stopping) throw new Error(`the stack is stopping; not starting ${name}`);
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env,
@@ -184,10 +224,7 @@ function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child
     if (stream) createInterface({ input: stream }).on("line", (line) => console.log(`[${name}] ${line}`));
   }
   child.once("exit", (code, signal) => {
-    if (!stopping) {
-      console.error(`[start] ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack`);
-      void stop(1);
-    }
+    if (!stopping) void stop(1, `${name} exited unexpectedly (${signal ?? `code ${code}`})`);
   });
   return child;
 }
@@ -223,52 +260,233 @@ async function waitForHealthy(url: string, timeoutMs: number): Promise<unknown> 
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
   }
   throw new Error(`the Worker did not report healthy within ${timeoutMs / 1000} s (last: ${last})`);
 }
 
-async function stop(exitCode: number): Promise<void> {
+/** Signals a process group; false when no process of it is left. */
+function signalGroup(groupId: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-groupId, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
+}
+
+/**
+ * Stops one child and everything in its process group: SIGTERM, SIGKILL for what is left after 5
+ * s. The leader's exit does not end the wait: wrangler's workerd processes may outlive it.
+ */
+async function stopChild(child: ChildProcess): Promise<void> {
+  const groupId = child.pid;
+  if (groupId === undefined) return;
+  if (!signalGroup(groupId, "SIGTERM")) return;
+  const deadline = Date.now() + 5_000;
+  while (signalGroup(groupId, 0) && Date.now() < deadline) await sleep(100);
+  if (!signalGroup(groupId, "SIGKILL")) return;
+  // SIGKILL cannot be caught; what is left is only waiting to be reaped.
+  const reaped = Date.now() + 2_000;
+  while (signalGroup(groupId, 0) && Date.now() < reaped) await sleep(50);
+}
+
+/** Stops every child, removes the stack's record and exits. Once: later calls do nothing. */
+async function stop(exitCode: number, reason?: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say("stopping…");
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
-          child.once("exit", () => resolve());
-          process.kill(-child.pid, "SIGTERM");
-          // A child that ignores SIGTERM gets SIGKILL after 5 s.
-          setTimeout(() => {
-            if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
-              process.kill(-child.pid, "SIGKILL");
-          }, 5_000).unref();
-        }),
-    ),
-  );
+  say(reason ? `${reason}; stopping…` : "stopping…");
+  await Promise.all(children.map(stopChild));
+  unregister();
   process.exit(exitCode);
 }
 
-async function main(options: StartOptions): Promise<void> {
-  process.once("SIGINT", () => void stop(0));
-  process.once("SIGTERM", () => void stop(0));
+function unregister(): void {
+  if (registered) unregisterStack(registered);
+  registered = null;
+}
 
-  for (const [name, port] of Object.entries(localPorts)) {
-    if (await isPortOpen(port)) {
-      const variable = name === "libsql" ? "LIBSQL_PORT" : "PORT";
-      throw new Error(`port ${port} (${name}) is already in use: stop what runs there or set ${variable}`);
-    }
+/** One link of the chain up to whoever started the stack: `pid`'s parent must stay `parent`. */
+interface ParentLink {
+  pid: number;
+  parent: number;
+  /** The parent, in words, for the message when it goes. */
+  parentName: string;
+}
+
+/** A process's parent from /proc, or null when the process is gone. */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return Number.isInteger(ppid) ? ppid : null;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
   }
+}
 
-  const secrets = loadLocalSecrets();
-  const databaseUrl = localDatabaseUrl();
-  say(`starting the local libSQL server on ${databaseUrl} (db: ${path.relative(projectRoot, localDatabasePath)})`);
+function argvOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+/** npm titles its process `npm <command>`; otherwise its arguments name npm-cli.js. */
+function isNpm(argv: readonly string[]): boolean {
+  return /^npm(\s|$)/.test(argv[0]?.trim() ?? "") || argv.some((arg) => /[/\\]npm-cli\.js$/.test(arg));
+}
+
+/**
+ * The chain from dev.ts up to the process that started it: under npm, also npm's `sh -c` (when the
+ * script line has no `exec`) and npm itself, whose parent is the one that ran `npm start`. Only
+ * dev.ts's own link where there is no /proc.
+ */
+function launchChain(): ParentLink[] {
+  const chain: ParentLink[] = [{ pid: process.pid, parent: process.ppid, parentName: "the process that started it" }];
+  const script = process.env["npm_lifecycle_script"];
+  if (!script || !existsSync("/proc/self")) return chain;
+  let pid = process.ppid;
+  const shell = argvOf(pid);
+  // npm runs `sh -c '<script> <args>'`; the environment names the script it ran.
+  if (shell[1] === "-c" && (shell[2] === script || shell[2]?.startsWith(`${script} `))) {
+    const parent = parentOf(pid);
+    if (parent === null) return chain;
+    chain[0] = { pid: process.pid, parent: process.ppid, parentName: "npm's shell" };
+    chain.push({ pid, parent, parentName: "npm" });
+    pid = parent;
+  }
+  if (isNpm(argvOf(pid))) {
+    const parent = parentOf(pid);
+    if (parent === null) return chain;
+    if (chain.length === 1) chain[0] = { pid: process.pid, parent: process.ppid, parentName: "npm" };
+    chain.push({ pid, parent, parentName: "the process that ran `npm start`" });
+  }
+  return chain;
+}
+
+/** Checks the chain twice a second and stops the stack when a link breaks. */
+function watchLaunchChain(chain: readonly ParentLink[]): void {
+  const timer = setInterval(() => {
+    for (const link of chain) {
+      const parent = link.pid === process.pid ? process.ppid : parentOf(link.pid);
+      if (parent === link.parent) continue;
+      clearInterval(timer);
+      void stop(1, `${link.parentName} (pid ${link.parent}) is gone`);
+      return;
+    }
+  }, 500);
+  timer.unref();
+}
+
+/** What stops the stack besides its own errors: signals, the launch chain, a closed terminal pipe. */
+function installStopHandlers(): void {
+  process.on("SIGINT", () => void stop(0, "SIGINT received"));
+  process.on("SIGTERM", () => void stop(0, "SIGTERM received"));
+  process.on("SIGHUP", () => void stop(1, "the terminal hung up (SIGHUP)"));
+  // A reader that went away (a supervisor's pipe) makes the next write fail: nobody is watching.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", () => void stop(1, "the output pipe closed"));
+  process.on("uncaughtException", (error) => {
+    console.error(`[start] unexpected error: ${error.stack ?? error.message}`);
+    void stop(1);
+  });
+  process.on("exit", unregister);
+  watchLaunchChain(launchChain());
+}
+
+/** The next port from `from` up that nothing answers on and no running stack has recorded. */
+async function nextFreePort(from: number, taken: ReadonlySet<number>): Promise<number | null> {
+  for (let port = from; port < from + 100 && port <= 65_535; port++)
+    if (!taken.has(port) && !(await isPortOpen(port))) return port;
+  return null;
+}
+
+/**
+ * Checks that the settings are this stack's alone (its data folder used by no running stack, its
+ * ports free) and picks the inspector port; throws with the settings a second stack could use.
+ */
+async function claimSettings(settings: StartSettings): Promise<{ inspectorPort: number }> {
+  removeStalePointers();
+  const running = runningStacks(undefined, [settings.dataDir]);
+  const taken = new Set(running.flatMap((stack) => [stack.port, stack.libsqlPort, stack.inspectorPort]));
+  const suggestion = async (): Promise<string> => {
+    // Its own ports where they are free, else the next free ones.
+    const port = await nextFreePort(settings.port, taken);
+    const libsqlPort = await nextFreePort(settings.libsqlPort, new Set([...taken, port ?? 0]));
+    return port === null || libsqlPort === null
+      ? "a PORT, LIBSQL_PORT and DATA_DIR of its own"
+      : `e.g. \`PORT=${port} LIBSQL_PORT=${libsqlPort} DATA_DIR=.data/stack-${port} npm start\``;
+  };
+  const owner = running.find((stack) => stack.dataDir === settings.dataDir);
+  if (owner) {
+    throw new Error(
+      `DATA_DIR=${displayDir(settings.dataDir)} is in use by the stack running on port ${owner.port} (pid ${owner.pid}): stop it first, or start a second stack with ${await suggestion()}`,
+    );
+  }
+  for (const [variable, port] of [
+    ["PORT", settings.port],
+    ["LIBSQL_PORT", settings.libsqlPort],
+  ] as const) {
+    if (!(await isPortOpen(port))) continue;
+    const stack = running.find((candidate) => candidate.port === port || candidate.libsqlPort === port);
+    const user = stack ? `the stack over DATA_DIR=${displayDir(stack.dataDir)} (pid ${stack.pid})` : "another program";
+    throw new Error(
+      `port ${port} (${variable}) is already in use by ${user}: stop it, or start this stack with ${await suggestion()}`,
+    );
+  }
+  if (settings.inspectorPort !== undefined) {
+    if (await isPortOpen(settings.inspectorPort))
+      throw new Error(
+        `INSPECTOR_PORT ${settings.inspectorPort} is already in use: choose another, or leave it unset to use a free one`,
+      );
+    return { inspectorPort: settings.inspectorPort };
+  }
+  // The debugger's usual port when it is free; else any, so a second stack never collides on it.
+  const usual = defaultPorts.inspector;
+  if (!taken.has(usual) && !(await isPortOpen(usual))) return { inspectorPort: usual };
+  return { inspectorPort: await freePort() };
+}
+
+/** Who the dashboard link signs in, as the banner says it. */
+const demoIdentityNote = `signed in as the demo analyst: ${demoOwner}, org ${demoOrg}, every permission, for 12 h; \`npm run link\` prints a fresh link`;
+
+function mintDemoToken(jwtSecret: string): Promise<string> {
+  // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
+  return mintDevToken({ secret: jwtSecret, sub: demoOwner, org: demoOrg, permissions: allPermissions });
+}
+
+async function main(options: StartOptions): Promise<void> {
+  installStopHandlers();
+  const settings = startSettings();
+  const { inspectorPort } = await claimSettings(settings);
+
+  const secrets = createOrLoadLocalSecrets(settings.dataDir);
+  const record = stackRecordFor({
+    pid: process.pid,
+    port: settings.port,
+    libsqlPort: settings.libsqlPort,
+    inspectorPort,
+    // Its name now that it exists (a symlinked /tmp resolves), as the other commands will compare it.
+    dataDir: canonicalDir(settings.dataDir),
+    startedAt: new Date().toISOString(),
+  });
+  registerStack(record);
+  registered = record;
+
+  const databaseUrl = record.databaseUrl;
+  const databasePath = path.join(settings.dataDir, "factor.db");
+  say(`starting the local libSQL server on ${databaseUrl} (db: ${displayDir(databasePath)})`);
   // The token goes through the child's environment, not its command line: any local user can
   // read a process's arguments (`ps`, /proc/<pid>/cmdline), only its owner its environment.
   const libsql = startChild(
     "libsql",
-    ["scripts/libsql-server.ts", "--port", String(localPorts.libsql), "--db", localDatabasePath],
+    ["scripts/libsql-server.ts", "--port", String(settings.libsqlPort), "--db", databasePath],
     { ...process.env, LIBSQL_AUTH_TOKEN: secrets.libsqlAuthToken },
   );
   await waitForLine(libsql, /libsql-server listening on/, 20_000, "the libSQL server");
@@ -317,7 +535,8 @@ async function main(options: StartOptions): Promise<void> {
     JWT_SECRET: secrets.jwtSecret,
   };
 
-  say(`starting wrangler dev on http://127.0.0.1:${localPorts.worker}`);
+  const base = record.baseUrl;
+  say(`starting wrangler dev on ${base} (inspector on 127.0.0.1:${inspectorPort})`);
   startChild(
     "wrangler",
     [
@@ -326,37 +545,34 @@ async function main(options: StartOptions): Promise<void> {
       "--ip",
       "127.0.0.1",
       "--port",
-      String(localPorts.worker),
+      String(settings.port),
       "--test-scheduled",
       "--persist-to",
-      path.join(dataDir, "wrangler"),
+      path.join(settings.dataDir, "wrangler"),
       "--show-interactive-dev-session=false",
       // The live socket accepts pages served by this stack, whatever its port.
       "--var",
-      `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${localPorts.worker},http://localhost:${localPorts.worker}`,
+      `LIVE_ALLOWED_ORIGINS:http://127.0.0.1:${settings.port},http://localhost:${settings.port}`,
       "--var",
       `MARKET_DATA_PROVIDER:${provider.name}`,
       // wrangler.toml describes production; the local stack accepts the HS256 tokens it mints.
       "--var",
       "ENVIRONMENT:development",
-      // A second stack (the end-to-end tests' own) needs its own inspector port.
-      ...(process.env["INSPECTOR_PORT"] ? ["--inspector-port", process.env["INSPECTOR_PORT"]] : []),
+      // Chosen here rather than by wrangler, so the banner can say where and a second stack never
+      // races the first for 9229.
+      "--inspector-port",
+      String(inspectorPort),
     ],
     { ...process.env, ...workerSecrets, WRANGLER_SEND_METRICS: "false" },
   );
 
-  const base = `http://127.0.0.1:${localPorts.worker}`;
   await waitForHealthy(`${base}/api/v1/health`, 90_000);
-  // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
-  const demoToken = await mintDevToken({
-    secret: secrets.jwtSecret,
-    sub: demoOwner,
-    org: demoOrg,
-    permissions: allPermissions,
-  });
+  const demoToken = await mintDemoToken(secrets.jwtSecret);
   // Only the demo's database gets a first-start history (its closes end on the last weekday).
   const backfill =
-    options.demo && holdsDemo && demoEndDate !== null ? await startFirstBackfill(base, demoToken, demoEndDate) : null;
+    options.demo && holdsDemo && demoEndDate !== null
+      ? await startFirstBackfill(base, demoToken, demoEndDate, options.backfillDays)
+      : null;
   console.log(
     [
       "",
@@ -366,31 +582,32 @@ async function main(options: StartOptions): Promise<void> {
       ...(holdsDemo ? [] : ownDataLines(contents)),
       "",
       `  Dashboard      ${base}/#token=${demoToken}`,
-      "                 (signed in as the demo analyst; the token stays in the URL fragment, never sent to a server)",
+      `                 (${demoIdentityNote}; the token stays in the URL fragment, never sent to a server)`,
       `  Health         ${base}/api/v1/health`,
       `  API docs       ${base}/api/v1/docs  (OpenAPI: ${base}/api/v1/openapi.json)`,
       `  Run the cron   ${base}/__scheduled?cron=30+21+*+*+1-5`,
-      `  libSQL (Hrana) ${databaseUrl}  (bearer token in ${path.relative(projectRoot, path.join(dataDir, "local-secrets.json"))})`,
+      `  libSQL (Hrana) ${databaseUrl}  (bearer token in ${displayDir(record.secretsFile)})`,
+      `  Inspector      127.0.0.1:${inspectorPort}  (the Worker's debugger, e.g. chrome://inspect)`,
       "",
       `  Demo token     (${demoOwner}, every permission, 12 h; \`npm run token\` mints others)`,
       `  ${demoToken}`,
       "",
-      ...(backfill ? [backfill, ""] : []),
-      `  Ctrl-C stops everything; data stays in ${path.relative(projectRoot, dataDir)}/.`,
+      ...(backfill ? [backfill.line, ""] : []),
+      `  In another terminal, \`npm run batch\`, \`npm run token\`, \`npm run link\` and the imports find this`,
+      `  stack by themselves; with several running, give them its ${stackSettingsText(record)}.`,
+      `  Ctrl-C stops everything; data stays in ${displayDir(settings.dataDir)}/.`,
       "",
     ].join("\n"),
   );
+  if (backfill?.runId) await followFirstBackfill(base, secrets.jwtSecret, backfill.runId);
 }
 
 /** The banner's lines for a database without the demo: next steps, or what it holds. */
 function ownDataLines(contents: DatabaseContents): string[] {
-  // Another terminal must reach the same stack: the scripts read the same variables.
-  const custom = ["PORT", "LIBSQL_PORT", "DATA_DIR"].filter((name) => process.env[name]);
-  const sameEnv = custom.length > 0 ? ` (with the same ${custom.join(", ")})` : "";
   if (contents.prices === 0) {
     return [
       "",
-      `  Clean start: no prices yet. Next steps, in another terminal in this folder${sameEnv}`,
+      "  Clean start: no prices yet. Next steps, in another terminal in this folder",
       '  (README "Use your own data" has the file formats):',
       "    npm run import:prices -- prices.csv        date,symbol,close[,adj_close,volume]; SPY TLT VTV VUG MTUM QUAL IWM USMV included",
       "    npm run import:profiles -- profiles.csv    optional: company names, sectors, ratios",
@@ -401,8 +618,15 @@ function ownDataLines(contents: DatabaseContents): string[] {
   }
   return [
     `  Your data      ${contents.symbols} symbols, ${contents.prices} closes up to ${contents.lastPriceDate ?? "?"}, ${contents.portfolios} portfolio(s)`,
-    `                 compute dates with \`npm run batch -- --last 10\` (or \`--from YYYY-MM-DD --to YYYY-MM-DD\`)${sameEnv}`,
+    "                 compute dates with `npm run batch -- --last 10` (or `--from YYYY-MM-DD --to YYYY-MM-DD`)",
   ];
+}
+
+interface FirstBackfill {
+  /** The banner's line about it. */
+  line: string;
+  /** The run to follow; null when it could not start (the line says why). */
+  runId: string | null;
 }
 
 /**
@@ -410,22 +634,77 @@ function ownDataLines(contents: DatabaseContents): string[] {
  * background (a backfill through the admin API), so the dashboard's heatmap has numbers; its
  * progress shows live on the Batch page and the heatmap fills in as dates are published.
  */
-async function startFirstBackfill(base: string, token: string, endDate: string): Promise<string | null> {
-  if (!(firstStartBackfillDays > 0)) return null;
+async function startFirstBackfill(
+  base: string,
+  token: string,
+  endDate: string,
+  days: number,
+): Promise<FirstBackfill | null> {
+  if (days === 0) return null;
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   const runs = await fetch(`${base}/api/v1/admin/batch/runs?limit=1`, { headers });
-  if (!runs.ok) return `  Could not read the batch history (HTTP ${runs.status}); run \`npm run batch\` yourself.`;
+  if (!runs.ok)
+    return {
+      line: `  Could not read the batch history (HTTP ${runs.status}); run \`npm run batch\` yourself.`,
+      runId: null,
+    };
   const history = (await runs.json()) as { total_count: number };
   if (history.total_count > 0) return null;
-  const from = addDays(endDate, -firstStartBackfillDays);
+  const from = addDays(endDate, -days);
   const started = await fetch(`${base}/api/v1/admin/batch/backfill`, {
     method: "POST",
     headers,
     body: JSON.stringify({ from, to: endDate }),
   });
   if (!started.ok)
-    return `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); run \`npm run batch\` yourself.`;
-  return `  First start: computing ${from}..${endDate} in the background (about a minute; follow it on the Batch page).`;
+    return {
+      line: `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); run \`npm run batch\` yourself.`,
+      runId: null,
+    };
+  const { run_id: runId } = (await started.json()) as { run_id: string };
+  return {
+    line: `  First start: computing ${from}..${endDate} in the background (about a minute; follow it on the Batch page;\n  the sign-in link is printed again when it ends).`,
+    runId,
+  };
+}
+
+/**
+ * Follows the first start's run and, when it ends, prints its outcome and a fresh sign-in link
+ * last: its log (a line per phase and chunk) would otherwise bury the banner's.
+ */
+async function followFirstBackfill(base: string, jwtSecret: string, runId: string): Promise<void> {
+  const client = new ApiClient(base, await mintDemoToken(jwtSecret), { requestTimeoutMs: 30_000 });
+  const detailPath = `/admin/batch/runs/${encodeURIComponent(runId)}?include_issues=false`;
+  let outcome: string | null = null;
+  for (let failures = 0; outcome === null; ) {
+    await sleep(3_000);
+    if (stopping) return;
+    try {
+      const { body } = await client.get<BatchRunDetail>(detailPath);
+      failures = 0;
+      if (isFinished(body.run.status)) {
+        outcome = formatOutcome(body);
+        if (body.run.status !== "completed") outcome += "\n  The Batch page lists what is missing and why.";
+      }
+    } catch (error) {
+      // Retried: the stack is busy with the very run; a minute of failures in a row ends the wait.
+      if (++failures >= 20)
+        outcome = `could not follow run ${runId} (${formatError(error)}); the Batch page shows how it went`;
+    }
+  }
+  // wrangler's log of the last requests is still on its way through the pipe; the link goes after it.
+  await sleep(1_000);
+  if (stopping) return;
+  console.log(
+    [
+      "",
+      `  First start's history: ${outcome}`,
+      "",
+      `  Dashboard      ${base}/#token=${await mintDemoToken(jwtSecret)}`,
+      `                 (${demoIdentityNote})`,
+      "",
+    ].join("\n"),
+  );
 }
 
 let options: StartOptions | "help";

@@ -6,7 +6,7 @@ import { createClient } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { readFileSync } from "node:fs";
 import type { CellResult, ImportError } from "../worker/market-data/import-fields.ts";
-import { databaseTarget } from "./local-config.ts";
+import { databaseTarget, reportingStackErrors } from "./local-config.ts";
 
 export type CsvValidation<Valid> =
   | ({ ok: true; duplicateLines: readonly number[] } & Valid)
@@ -70,7 +70,11 @@ export function takeFlag<T>(
   return parsed.ok ? { ok: true, value: parsed.value, rest } : { ok: false, reason: `${name}: ${parsed.reason}` };
 }
 
-export async function runImportCommand<Valid>(command: ImportCommand<Valid>, args: readonly string[]): Promise<number> {
+export function runImportCommand<Valid>(command: ImportCommand<Valid>, args: readonly string[]): Promise<number> {
+  return reportingStackErrors(() => runImport(command, args));
+}
+
+async function runImport<Valid>(command: ImportCommand<Valid>, args: readonly string[]): Promise<number> {
   const file = args[0];
   if (!file || args.length > 1) {
     console.error(command.usage);

@@ -8,6 +8,8 @@
 //
 // Exit code: 0 imported, 1 refused (every error printed with its line) or any other error
 // (the stack not running, an unknown benchmark), 2 bad arguments or an unreadable file.
+import { UsageError, usageErrors } from "./batch.ts";
+import { reportingStackErrors } from "./local-config.ts";
 import { parseArgs } from "node:util";
 import type { PortfolioResponse } from "../worker/api/portfolios.ts";
 import { ApiClient, ApiRequestError, apiBaseUrl, formatError, userToken } from "./api-client.ts";
@@ -33,13 +35,6 @@ FILE.csv: a header row, then one position per line. Columns: symbol, instrument
 closed_on and the option fields are optional. API_TOKEN, when set, is the token used.
 Exit code: 0 imported, 1 refused or error, 2 bad arguments.`;
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
 export interface ImportPositionsCommand {
   file: string;
   name: string;
@@ -49,15 +44,6 @@ export interface ImportPositionsCommand {
   owner: string;
   org: string | null;
   baseUrl: string;
-}
-
-/** Runs `parse`, turning what it throws into a `UsageError` with its message. */
-function usageErrors<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
 }
 
 /** Parses the arguments after `npm run import:positions --`; throws `UsageError` with what is wrong. */
@@ -229,7 +215,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const text = readImportFile(command.file);
   if (text === null) return 2;
 
-  const client = new ApiClient(command.baseUrl, await userToken(command.owner, command.org));
+  const client = new ApiClient(command.baseUrl, await userToken(command.owner, command.org, command.baseUrl));
   let target: Target | null = null;
   let importing = false;
   try {
@@ -295,4 +281,4 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+if (import.meta.main) process.exitCode = await reportingStackErrors(() => main(process.argv.slice(2)));

@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { factorDefinitions, stressScenarios } from "../schema/index.ts";
 import { BUILTIN_STRESS_SCENARIOS } from "../worker/factors/stress.ts";
 import { defaultFactors } from "../schema/seed/default-factors.ts";
-import { databaseTarget } from "./local-config.ts";
+import { databaseTarget, reportingStackErrors } from "./local-config.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("../schema/migrations", import.meta.url));
 
@@ -69,10 +69,13 @@ async function countAppliedMigrations(client: ReturnType<typeof createClient>): 
 }
 
 if (import.meta.main) {
-  // Without TURSO_DATABASE_URL this targets the local server started by `npm start`.
-  const { url, authToken } = databaseTarget();
-  const summary = await migrateDatabase(url, authToken);
-  console.log(
-    `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) applied, ${summary.factorsSeeded} default factor(s) seeded, ${summary.scenariosSeeded} built-in stress scenario(s) written`,
-  );
+  process.exitCode = await reportingStackErrors(async () => {
+    // Without TURSO_DATABASE_URL this targets the local server started by `npm start`.
+    const { url, authToken } = databaseTarget();
+    const summary = await migrateDatabase(url, authToken);
+    console.log(
+      `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) applied, ${summary.factorsSeeded} default factor(s) seeded, ${summary.scenariosSeeded} built-in stress scenario(s) written`,
+    );
+    return 0;
+  });
 }

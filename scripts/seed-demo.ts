@@ -13,12 +13,14 @@ import { planPriceWrite } from "../worker/market-data/import-writer.ts";
 import type { PriceRow } from "../worker/market-data/price-import.ts";
 import { closesOf, generateSyntheticMarket } from "../worker/market-data/synthetic.ts";
 import type { SyntheticInstrument, SyntheticMarket } from "../worker/market-data/synthetic.ts";
+import { demoOrg, demoOwner } from "./dev-token.ts";
 import { databaseTarget } from "./local-config.ts";
 import { addDays } from "../worker/dates.ts";
 import { chunk } from "../worker/chunk.ts";
 
-export const demoOwner = "demo";
-export const demoOrg = "demo-org";
+// The demo analyst's identity lives with the tokens that sign it in (a module light enough for
+// `npm run link`); the seed gives it the portfolios.
+export { demoOrg, demoOwner };
 export const demoEquities = demoMarket.equities;
 export const demoSeed = demoMarket.seed;
 // Shared with the synthetic market data provider, which must build the same market.
@@ -124,12 +126,17 @@ type PositionRow = typeof schema.positions.$inferInsert;
  */
 function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[]; positionRows: PositionRow[] } {
   const { calendar } = market;
-  const startDate = calendar[0]!;
-  const endDate = calendar.at(-1)!;
-  const midDate = calendar[Math.floor(calendar.length / 2)]!;
+  const startDate = calendar[0];
+  const endDate = calendar.at(-1);
+  const midDate = calendar[Math.floor(calendar.length / 2)];
+  if (startDate === undefined || endDate === undefined || midDate === undefined)
+    throw new Error("the synthetic market has no trading days to hold positions on");
   const closeOn = (symbol: string, date: string): number => {
     const closes = closesOf(market, symbol);
-    for (let t = calendar.indexOf(date); t >= 0; t--) if (!Number.isNaN(closes[t]!)) return closes[t]!;
+    for (let t = calendar.indexOf(date); t >= 0; t--) {
+      const close = closes[t];
+      if (close !== undefined && !Number.isNaN(close)) return close;
+    }
     const first = closes.find((close) => !Number.isNaN(close));
     if (first === undefined) throw new Error(`${symbol} has no close`);
     return first;

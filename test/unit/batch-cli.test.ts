@@ -22,14 +22,14 @@ import type { BatchRunDetail, BatchRunPhase } from "../../worker/batch/run-histo
 import type { PhaseResultCounts } from "../../worker/batch/telemetry.ts";
 
 describe("parseBatchArgs", () => {
-  it("parses a one-date run with its options and the default base URL", () => {
+  it("parses a one-date run with its options, leaving the stack to find when it runs (no --url)", () => {
     expect(parseBatchArgs(["--date", "2025-01-15", "--force", "--replace-prices", "--portfolio", "p1"])).toEqual({
       kind: "run",
       date: "2025-01-15",
       force: true,
       replacePrices: true,
       portfolioId: "p1",
-      baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      url: null,
       timeoutSeconds: 3600,
     });
   });
@@ -42,7 +42,7 @@ describe("parseBatchArgs", () => {
       force: false,
       replacePrices: false,
       portfolioId: null,
-      baseUrl: "http://localhost:9999",
+      url: "http://localhost:9999",
       timeoutSeconds: 3600,
     });
   });
@@ -92,7 +92,7 @@ describe("startRequest", () => {
         force: false,
         replacePrices: false,
         portfolioId: null,
-        baseUrl: "",
+        url: null,
         timeoutSeconds: 3600,
       }),
     ).toEqual({ path: "/admin/batch/run", body: { date: "2025-01-15" } });
@@ -104,7 +104,7 @@ describe("startRequest", () => {
         force: true,
         replacePrices: true,
         portfolioId: "p1",
-        baseUrl: "",
+        url: null,
         timeoutSeconds: 3600,
       }),
     ).toEqual({

@@ -1,7 +1,7 @@
 // The local stack's secrets stay with their owner: the libSQL server started as scripts/dev.ts
 // starts it takes its token from the environment (never on the command line, which any local
 // user can read in `ps` or /proc/<pid>/cmdline), and its directory, database file, -wal and
-// -shm are owner-only; so is local-secrets.json (scripts/local-config.ts).
+// -shm are owner-only; so is local-secrets.json, which only `npm start` creates (scripts/local-config.ts).
 import { createClient } from "@libsql/client";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { createOrLoadLocalSecrets } from "../../scripts/local-config.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const readyLine = /libsql-server listening on (http:\/\/127\.0\.0\.1:\d+)/;
@@ -84,17 +85,15 @@ describe.runIf(process.platform === "linux")("the local libSQL server", () => {
 });
 
 describe.runIf(process.platform === "linux")("local-secrets.json", () => {
-  it("is written 0600 in a 0700 data directory, and a world-readable one is tightened on load", async () => {
+  it("is written 0600 in a 0700 data directory, and a world-readable one is tightened on load", () => {
     const dataDir = path.join(scratch, "data");
-    process.env["DATA_DIR"] = dataDir;
-    const { loadLocalSecrets } = await import("../../scripts/local-config.ts");
-    const secrets = loadLocalSecrets();
+    const secrets = createOrLoadLocalSecrets(dataDir);
     const file = path.join(dataDir, "local-secrets.json");
     expect(modeOf(dataDir)).toBe(0o700);
     expect(modeOf(file)).toBe(0o600);
 
     chmodSync(file, 0o644);
-    expect(loadLocalSecrets()).toEqual(secrets);
+    expect(createOrLoadLocalSecrets(dataDir)).toEqual(secrets);
     expect(modeOf(file)).toBe(0o600);
   });
 });
