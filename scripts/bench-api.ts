@@ -1,69 +1,92 @@
 // API benchmark: `npm run bench:api` (node scripts/bench-api.ts).
 //
-// What it measures: requests/s and latency (p50, p99, max) of the read routes a dashboard hits
-// hardest, on the real local stack — `wrangler dev` (the Worker) against the local libSQL
-// server — with the batch benchmark's data set (scripts/bench-batch/seed.ts: 3,000 symbols,
-// 100 portfolios of 50 positions), 50 connections for 20 s per route, over loopback:
+// What it measures, per route and per runtime: the workerd CPU time per request; requests/s,
+// p50 and p99 at 50 connections and at 1 connection; and each figure's ratio to the floor
+// route's in the same run. The routes are the reads a dashboard hits hardest, on the real local
+// stack against the local libSQL server, with the batch benchmark's data set
+// (scripts/bench-batch/seed.ts: 3,000 symbols, 100 portfolios of 50 positions), over loopback:
+//   floor              GET /docs: the static docs page, no token, no database (the reference)
 //   symbols_sorted     GET /data/symbols?sort_by=factor_momentum&sort_order=desc&limit=100
 //   symbols_sector     GET /data/symbols?sector=<the most common sector>&sort_by=market_cap&sort_order=desc
 //   symbols_deep_page  GET /data/symbols?sort_by=return_ytd&limit=100&offset=2800
 //   exposures          GET /portfolios/<id>/exposures?from=<first of 120 dates>&to=<end date>&benchmark=SPY
 //                      (120 dates × 12 factors, portfolio, benchmark and active values)
 //   drill_down         GET /portfolios/<id>/exposures/stocks?factor=market_beta&date=<end date>
+//   exposures_304      the exposures request with If-None-Match: its ETag (every answer a 304
+//                      read from the data version alone, docs/api.md "Conditional requests")
 // all under /api/v1, with a bearer token of the bench portfolios' owner (every permission).
-// Per route: one request first, which must answer 200 with the expected shape (else the
-// benchmark stops and prints the body), a warm-up (2 s, not counted), then the measured run
-// (a 2 s pause after each load run lets the stack finish the requests autocannon abandoned);
-// the CPU seconds that workerd, this process (the libSQL server) and the load generator used
-// during it. Target: p99 ≤ 100 ms on every route, with no errors and no non-2xx answers.
+//
+// Two runtimes (--runtime direct|wrangler|both, default both), one after the other, never at
+// the same time, on the same snapshot of the Worker and the same database:
+// - direct: the bundle on workerd through Miniflare's API (scripts/bench-api/direct.ts), with the
+//   bindings wrangler reads from the same wrangler.toml (Durable Object, queues, rate limit,
+//   vars, assets) and the bench's vars and secrets: one workerd process, no proxy, no
+//   per-request log. Its CPU is that process's utime + stime from /proc.
+// - wrangler: `wrangler dev --no-bundle` on the same bundle (scripts/bench-batch/stack.ts): its
+//   proxy (a second workerd passing every request through a Durable Object) and its Node
+//   process (which logs every request) in front of the Worker. Its workerd CPU is both workerd
+//   processes'; wrangler's Node is reported apart.
+//
+// Per route and runtime: one request first, which must answer the expected status (200, or 304
+// for exposures_304) and shape, else the benchmark stops and prints the body; a warm-up (2 s at
+// 50 connections, not counted); the measured run at 50 connections (10 s); a pause; the measured
+// run at 1 connection (5 s). During each measured run, the CPU seconds of the runtime's workerd,
+// of this process (the libSQL server) and of the load generator. CPU per request = workerd CPU
+// seconds ÷ answers received. Latency: every answer's time in fractional ms (load.ts collects
+// them; autocannon's own histogram keeps whole ms, also in the JSON).
+// Targets, on the direct runtime: each route's CPU per request ≤ 2× the floor's; p99 ≤ 100 ms
+// at 50 connections; no errors and no unexpected status.
 //
 // How: a fresh temp dir holds the database (the libSQL server runs in this process, with an
-// auth token), the wrangler state and logs. Migrations, then the bench data set for a fixed end
+// auth token), the runtimes' state and logs. Migrations, then the bench data set for a fixed end
 // date (the same as `npm run bench:batch`'s, positions opened before the first of the 120
-// weekdays before the end date). The Worker is snapshotted as the batch benchmark does
-// (bundled with `wrangler deploy --dry-run`, served with `wrangler dev --no-bundle`, vars for
-// the synthetic provider matching the seed), with one change to the copied wrangler.toml: the
-// per-caller rate limit (API_RATE_LIMIT, 1,200 requests a minute) is raised to 1,000,000, so
-// that the benchmark measures the routes, not 429s. Then the real batch for the end date runs
-// through the admin API (POST /admin/batch/run, polled until it ends: runBatch in
-// scripts/bench-batch/common.ts, with the setup steps the benchmarks share): it stores the
-// metrics, betas, portfolio exposures and snapshots the symbol routes and the drill-down read.
-// The exposures route reads stored rows only (portfolio_factor_exposures, portfolio_snapshots,
-// and the benchmark's symbol_factor_exposures); rather than a 13-minute backfill, the end date's
-// rows of the measured portfolio and of SPY are copied in SQL to the 119 weekdays before it
-// (INSERT … SELECT with the date replaced): the route reads the same number of rows whoever
-// wrote them, so it does the same work (the values repeat). autocannon runs in a child process
-// (scripts/bench-api/load.ts), not on this process's event loop. Everything started is stopped
-// on exit, error or Ctrl-C; `--keep` keeps the temp dir.
+// weekdays before the end date). The Worker is snapshotted as the batch benchmark does (bundled
+// with `wrangler deploy --dry-run`; the client assets and wrangler.toml copied), with one change
+// to the copied wrangler.toml: the per-caller rate limit (API_RATE_LIMIT, 1,200 requests a
+// minute) is raised to 1,000,000, so that the benchmark measures the routes, not 429s. The
+// first runtime started runs the real batch for the end date through the admin API
+// (POST /admin/batch/run, polled until it ends: runBatch in scripts/bench-batch/common.ts): it
+// stores the metrics, betas, portfolio exposures and snapshots the routes read. Rather than a
+// 13-minute backfill, the end date's rows of the measured portfolio and of SPY are then copied
+// in SQL to the 119 weekdays before it (INSERT … SELECT with the date replaced): the exposures
+// route reads the same number of rows whoever wrote them, so it does the same work (the values
+// repeat). autocannon runs in a child process (scripts/bench-api/load.ts), not on this
+// process's event loop. Everything started is stopped on exit, error or Ctrl-C; `--keep` keeps
+// the temp dir.
 //
-// Options: --connections N (50), --duration S (seconds per route, 20), --warmup S (2),
+// --profile DIR: after each route's measured runs on the direct runtime, one more run at 50
+// connections with the isolate's V8 sampling profiler on (the inspector, Miniflare's
+// inspectorPort; scripts/bench-api/profile.ts): DIR/<route>.cpuprofile (Chrome DevTools,
+// speedscope) and the self time by function and by source module, printed and in the JSON.
+// The profiled run is not one of the figures.
+//
+// Options: --runtime direct|wrangler|both (both), --connections N (50), --duration S (seconds
+// at N connections, 10), --single-duration S (seconds at 1 connection, 5), --warmup S (2),
 // --routes a,b (a subset of the names above), --portfolio ID (bench-portfolio-001),
 // --symbols N (3000), --portfolios N (100), --positions N (50), --dates N (exposure dates, 120),
-// --end-date YYYY-MM-DD (2026-06-30), --out FILE (bench-results/api.json), --keep.
+// --end-date YYYY-MM-DD (2026-06-30), --out FILE (bench-results/api.json), --profile DIR, --keep.
 //
 // Caveats:
-// - Everything shares the machine's cores: two workerd processes (wrangler dev's proxy, which
-//   passes every request through a Durable Object, and the Worker's, one isolate: one core at
-//   most; "workerd" CPU is both), wrangler's Node process (it logs every request), this
-//   process (the libSQL server, and the wrangler log it reads), and autocannon's process. A
-//   production Worker runs on Cloudflare's machines and queries Turso over the network: its
-//   latency has a network round trip per query that loopback does not, and none of the CPU
-//   contention. The figures compare routes and changes on this machine; they are not
-//   production latencies.
+// - Everything shares the machine's cores: the runtime's workerd (the Worker is one isolate:
+//   one core at most), this process (the libSQL server; with wrangler, also the log it reads),
+//   autocannon's process, and with wrangler its proxy and Node. A production Worker runs on
+//   Cloudflare's machines and queries Turso over the network: its latency has a network round
+//   trip per query that loopback does not, and none of this contention. The figures compare
+//   routes, runtimes and changes on this machine; they are not production latencies.
 // - autocannon is closed-loop (each connection sends its next request when the answer
 //   arrives): with 50 connections, latency ≈ 50 / throughput, so p99 ≤ 100 ms needs well over
-//   500 requests/s. It records latency of 2xx answers only, in whole milliseconds.
+//   500 requests/s.
 // - The copied exposure rows repeat the end date's values; the drill-down and the symbol
 //   routes read what the batch computed for the end date.
 // - Other processes on the machine (tests, another dev stack) skew the figures; the JSON
 //   records the load average at start and end.
 import { createClient, type Client } from "@libsql/client";
 import { fork, type ChildProcess } from "node:child_process";
-import type { ExposuresResponse } from "../worker/api/analytics.ts";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import type { ExposuresResponse } from "../worker/api/analytics.ts";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { projectRoot } from "./local-config.ts";
 import {
@@ -79,24 +102,38 @@ import {
   lookbackDaysFor,
   machineInfo,
   printColumns,
-  request,
   round,
   runAndExit,
   runBatch,
   seconds,
   sleep,
   startBenchDatabase,
-  startHealthyWorker,
   thousands,
   weekdaysBefore,
   wholeNumber,
   writeResults,
+  type BatchFigures,
 } from "./bench-batch/common.ts";
 import { benchMarketOptions, benchOrg, benchOwner } from "./bench-batch/seed.ts";
-import { freePort, groupCpuSeconds, onStop, snapshotWorker, tail, type ManagedChild } from "./bench-batch/stack.ts";
+import { freePort, onStop, snapshotWorker, tail } from "./bench-batch/stack.ts";
 import type { LoadReply, LoadRequest, LoadResult } from "./bench-api/load.ts";
+import {
+  bundleModules,
+  InspectorSession,
+  profileWhile,
+  summarizeProfile,
+  type ProfileSummary,
+} from "./bench-api/profile.ts";
+import {
+  runtimeNames,
+  startDirectRuntime,
+  startWranglerRuntime,
+  type Runtime,
+  type RuntimeName,
+  type RuntimeOptions,
+} from "./bench-api/runtimes.ts";
 
-const targets = { p99Ms: 100 };
+const targets = { p99Ms: 100, cpuRatio: 2 };
 const expectedFactors = 12;
 const raisedRateLimit = 1_000_000;
 const benchmarkSymbol = "SPY";
@@ -108,13 +145,16 @@ const routeNames = [
   "symbols_deep_page",
   "exposures",
   "drill_down",
+  "exposures_304",
 ] as const;
 type RouteName = (typeof routeNames)[number];
 
 const { values: flags } = parseArgs({
   options: {
+    runtime: { type: "string", default: "both" },
     connections: { type: "string", default: "50" },
-    duration: { type: "string", default: "20" },
+    duration: { type: "string", default: "10" },
+    "single-duration": { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
     routes: { type: "string", default: routeNames.join(",") },
     portfolio: { type: "string", default: "bench-portfolio-001" },
@@ -124,6 +164,7 @@ const { values: flags } = parseArgs({
     dates: { type: "string", default: "120" },
     "end-date": { type: "string", default: "2026-06-30" },
     out: { type: "string", default: "bench-results/api.json" },
+    profile: { type: "string" },
     keep: { type: "boolean", default: false },
   },
   strict: true,
@@ -132,12 +173,22 @@ const { values: flags } = parseArgs({
 const endDate = checkEndDate(flags["end-date"]);
 const connections = wholeNumber("connections", flags.connections, 1);
 const durationSeconds = wholeNumber("duration", flags.duration, 1);
+const singleDurationSeconds = wholeNumber("single-duration", flags["single-duration"], 0);
 const warmupSeconds = wholeNumber("warmup", flags.warmup, 0);
 const symbols = wholeNumber("symbols", flags.symbols, 1);
 const portfolioCount = wholeNumber("portfolios", flags.portfolios, 1);
 const positionsPerPortfolio = wholeNumber("positions", flags.positions, 1);
 const dateCount = wholeNumber("dates", flags.dates, 1);
 const portfolioId = flags.portfolio;
+const profileDir = flags.profile === undefined ? null : path.resolve(projectRoot, flags.profile);
+const selectedRuntimes: RuntimeName[] =
+  flags.runtime === "both"
+    ? [...runtimeNames]
+    : (runtimeNames as readonly string[]).includes(flags.runtime)
+      ? [flags.runtime as RuntimeName]
+      : [];
+if (selectedRuntimes.length === 0)
+  throw new Error(`--runtime must be one of ${runtimeNames.join(", ")} or both, got ${flags.runtime}`);
 const selectedRoutes = flags.routes
   .split(",")
   .map((name) => name.trim())
@@ -149,7 +200,7 @@ for (const name of selectedRoutes)
 /** The exposures route's dates: the end date and the weekdays before it. */
 const exposureDates = [...weekdaysBefore(endDate, dateCount - 1), endDate];
 /** Positions open before this date, as `npm run bench:batch` seeds them (its first backfill date). */
-const firstMeasuredDate = weekdaysBefore(endDate, dateCount)[0]!;
+const firstMeasuredDate = weekdaysBefore(endDate, dateCount)[0] ?? endDate;
 // A year of history before the first measured date, plus a margin (as bench-batch computes it).
 const lookbackDays = lookbackDaysFor(endDate, firstMeasuredDate);
 
@@ -195,7 +246,12 @@ async function copyEndDateRows(
 interface RouteSpec {
   name: RouteName;
   path: string;
-  /** Checks the first answer's body; returns what it holds, throws when it is not what the route should answer. */
+  /**
+   * Revalidation: the load sends `If-None-Match` with the ETag of a first plain answer, and
+   * every answer must be a 304 without a body.
+   */
+  revalidate: boolean;
+  /** Checks the first 200 answer's body; returns what it holds, throws when it is not what the route should answer. */
   check(body: unknown): string;
 }
 
@@ -253,41 +309,44 @@ function checkDrillDown(body: unknown): string {
 }
 
 function routeSpecs(sector: string): RouteSpec[] {
-  const from = exposureDates[0]!;
+  const from = exposureDates[0] ?? endDate;
+  const exposuresPath = `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`;
   const specs: RouteSpec[] = [
     {
       name: "floor",
       path: "/docs",
+      revalidate: false,
       check: (body) => {
         if (typeof body !== "string" || !body.startsWith("<!doctype html>")) throw new Error("expected the docs page");
-        return "the static docs page (no token check, no database): what wrangler dev serves at best on this machine";
+        return "the static docs page (no token check, no database): what the runtime serves at best on this machine";
       },
     },
     {
       name: "symbols_sorted",
       path: "/data/symbols?sort_by=factor_momentum&sort_order=desc&limit=100",
+      revalidate: false,
       check: (body) => checkSymbols(body, 100),
     },
     {
       name: "symbols_sector",
       path: `/data/symbols?sector=${encodeURIComponent(sector)}&sort_by=market_cap&sort_order=desc`,
+      revalidate: false,
       check: (body) => checkSymbols(body, 1),
     },
     {
       name: "symbols_deep_page",
       path: "/data/symbols?sort_by=return_ytd&limit=100&offset=2800",
+      revalidate: false,
       check: (body) => checkSymbols(body, 1),
     },
-    {
-      name: "exposures",
-      path: `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`,
-      check: checkExposures,
-    },
+    { name: "exposures", path: exposuresPath, revalidate: false, check: checkExposures },
     {
       name: "drill_down",
       path: `/portfolios/${portfolioId}/exposures/stocks?factor=market_beta&date=${endDate}`,
+      revalidate: false,
       check: checkDrillDown,
     },
+    { name: "exposures_304", path: exposuresPath, revalidate: true, check: checkExposures },
   ];
   return specs.filter((spec) => selectedRoutes.includes(spec.name));
 }
@@ -331,19 +390,48 @@ class LoadGenerator {
   }
 }
 
-interface RouteFigures {
-  name: RouteName;
-  path: string;
-  firstAnswer: { status: number; ms: number; bytes: number; holds: string };
+interface FirstAnswer {
+  status: number;
+  etag: string | null;
+  text: string;
+  body: unknown;
+  ms: number;
+}
+
+/** One request with the bearer token and `headers`: status, ETag, text (JSON parsed when it is JSON), time. */
+async function firstAnswer(url: string, token: string, headers: Record<string, string> = {}): Promise<FirstAnswer> {
+  const sent = performance.now();
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, ...headers },
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await response.text();
+  const ms = performance.now() - sent;
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, etag: response.headers.get("etag"), text, body, ms };
+}
+
+interface LoadFigures {
+  connections: number;
+  seconds: number;
+  /** autocannon's mean of per-second answer counts. */
   requestsPerSecond: number;
-  requestsPerSecondStddev: number;
   requestsTotal: number;
-  latencyMs: { p50: number; p90: number; p97_5: number; p99: number; max: number; mean: number; stddev: number };
+  /** Every answer's latency, fractional ms. */
+  latencyMs: LoadResult["exactLatency"];
+  /** autocannon's histogram of the same answers, whole ms. */
+  autocannonLatencyMs: { p50: number; p99: number; max: number };
   errors: number;
   timeouts: number;
-  non2xx: number;
+  /** Answers with another status than the route's (200, or 304 when revalidating). */
+  unexpected: number;
   statusCodes: Record<string, number>;
-  /** CPU seconds during the measured run (the warm-up excluded). */
+  /** CPU seconds during the run. */
   cpuSeconds: {
     workerd: number | null;
     wranglerNode: number | null;
@@ -351,10 +439,27 @@ interface RouteFigures {
     loadGenerator: number;
     wallSeconds: number;
   };
-  /** CPU milliseconds per answered request during the measured run. */
-  cpuMsPerRequest: { workerd: number | null; libsqlServerProcess: number };
-  target: { p99Ms: number; p99Met: boolean; noErrors: boolean; met: boolean };
-  autocannon: LoadResult;
+  /** CPU ms per answer during the run. */
+  cpuMsPerRequest: { workerd: number | null; libsqlServerProcess: number | null };
+}
+
+/** A figure's ratio to the floor's (two decimals); null without a floor or a figure. */
+type Ratio = number | null;
+
+interface RouteFigures {
+  name: RouteName;
+  path: string;
+  revalidate: boolean;
+  firstAnswer: { status: number; ms: number; bytes: number; etag: string | null; holds: string };
+  loaded: LoadFigures;
+  single: LoadFigures | null;
+  ratiosToFloor: {
+    cpuMsPerRequest: Ratio;
+    loaded: { requestsPerSecond: Ratio; p50: Ratio; p99: Ratio };
+    single: { requestsPerSecond: Ratio; p50: Ratio; p99: Ratio };
+  } | null;
+  target: { cpuWithinRatio: boolean | null; p99Met: boolean; noErrors: boolean };
+  profile?: ProfileSummary & { file: string };
 }
 
 /**
@@ -364,210 +469,255 @@ interface RouteFigures {
 const settleMs = 2_000;
 const settle = () => sleep(settleMs);
 
-async function measureRoute(
-  spec: RouteSpec,
-  base: string,
-  token: string,
+async function measureLoad(
+  runtime: Runtime,
   loader: LoadGenerator,
-  wrangler: ManagedChild,
-): Promise<RouteFigures> {
-  const url = `${base}/api/v1${spec.path}`;
-  const first = await request(url, token);
-  if (first.status !== 200) {
-    throw new Error(
-      `${spec.name}: GET ${spec.path} answered ${first.status}, not 200:\n${excerpt(first)}\nwrangler log tail:\n${tail(wrangler.logFile, 20)}`,
-    );
-  }
-  let holds: string;
-  try {
-    holds = spec.check(first.body);
-  } catch (error) {
-    throw new Error(
-      `${spec.name}: GET ${spec.path} answered 200 but not what it should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(first)}`,
-    );
-  }
-  say(`${spec.name}: GET /api/v1${spec.path}`);
-  say(`  first answer 200 in ${round(first.ms)} ms, ${thousands(first.text.length)} bytes: ${holds}`);
-  const headers = { authorization: `Bearer ${token}` };
-  if (warmupSeconds > 0) {
-    const warm = await loader.run({
-      url,
-      connections,
-      durationSeconds: warmupSeconds,
-      headers,
-      title: `${spec.name} warm-up`,
-    });
-    say(
-      `  warm-up ${warmupSeconds} s: ${round(warm.requests.average)} req/s, p99 ${warm.latency.p99} ms, ${warm.errors} errors, ${warm.non2xx} non-2xx (not counted)`,
-    );
-    await settle();
-  }
-  const pid = wrangler.child.pid;
-  const groupBefore = pid === undefined ? null : groupCpuSeconds(pid);
+  request: LoadRequest,
+  expectedStatus: number,
+): Promise<LoadFigures> {
+  const before = runtime.cpu();
   const ownBefore = process.cpuUsage();
   const wallBefore = performance.now();
-  const result = await loader.run({ url, connections, durationSeconds, headers, title: spec.name });
+  const result = await loader.run(request);
   const wallSeconds = (performance.now() - wallBefore) / 1000;
   const own = process.cpuUsage(ownBefore);
-  const groupAfter = pid === undefined ? null : groupCpuSeconds(pid);
-  await settle();
-  const groupDelta = (comm: string) =>
-    groupBefore && groupAfter ? round((groupAfter[comm] ?? 0) - (groupBefore[comm] ?? 0), 2) : null;
-  const workerd = groupDelta("workerd");
+  const after = runtime.cpu();
+  const workerd = before && after ? round(after.workerd - before.workerd, 2) : null;
+  const wranglerNode =
+    before?.wranglerNode != null && after?.wranglerNode != null
+      ? round(after.wranglerNode - before.wranglerNode, 2)
+      : null;
   const libsqlSeconds = round((own.user + own.system) / 1e6, 2);
-  const latency = result.latency;
-  const p99Met = result.latency.totalCount !== 0 && latency.p99 <= targets.p99Ms;
-  const noErrors = result.errors === 0 && result.non2xx === 0;
-  const figures: RouteFigures = {
-    name: spec.name,
-    path: spec.path,
-    firstAnswer: { status: first.status, ms: round(first.ms, 1), bytes: first.text.length, holds },
+  const answers = result.requests.total;
+  const expected = result.statusCodes[String(expectedStatus)] ?? 0;
+  return {
+    connections: request.connections,
+    seconds: result.duration,
     requestsPerSecond: round(result.requests.average, 1),
-    requestsPerSecondStddev: round(result.requests.stddev, 1),
-    requestsTotal: result.requests.total,
-    latencyMs: {
-      p50: latency.p50,
-      p90: latency.p90,
-      p97_5: latency.p97_5,
-      p99: latency.p99,
-      max: latency.max,
-      mean: round(latency.mean, 2),
-      stddev: round(latency.stddev, 2),
-    },
+    requestsTotal: answers,
+    latencyMs: result.exactLatency,
+    autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
     errors: result.errors,
     timeouts: result.timeouts,
-    non2xx: result.non2xx,
+    unexpected: answers - expected,
     statusCodes: result.statusCodes,
     cpuSeconds: {
       workerd,
-      wranglerNode: groupDelta("node"),
+      wranglerNode,
       libsqlServerProcess: libsqlSeconds,
       loadGenerator: result.generatorCpuSeconds,
       wallSeconds: round(wallSeconds, 1),
     },
     cpuMsPerRequest: {
-      workerd:
-        workerd === null || result.requests.total === 0 ? null : round((workerd * 1000) / result.requests.total, 1),
-      libsqlServerProcess: result.requests.total === 0 ? 0 : round((libsqlSeconds * 1000) / result.requests.total, 1),
+      workerd: workerd === null || answers === 0 ? null : round((workerd * 1000) / answers, 2),
+      libsqlServerProcess: answers === 0 ? null : round((libsqlSeconds * 1000) / answers, 2),
     },
-    target: { p99Ms: targets.p99Ms, p99Met, noErrors, met: p99Met && noErrors },
-    autocannon: result,
   };
-  const codes = Object.entries(result.statusCodes)
+}
+
+function describeLoad(figures: LoadFigures): string {
+  const codes = Object.entries(figures.statusCodes)
     .map(([code, n]) => `${code}×${thousands(n)}`)
     .join(", ");
-  say(
-    `  measured ${result.duration} s: ${figures.requestsPerSecond} req/s, p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms; ${result.errors} errors, ${result.non2xx} non-2xx (${codes || "no answers"})`,
-  );
+  const cpu = figures.cpuMsPerRequest.workerd;
+  return `${figures.connections} conn, ${figures.seconds} s: ${figures.requestsPerSecond} req/s, p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms, max ${figures.latencyMs.max} ms; workerd ${cpu === null ? "n/a" : `${cpu} ms`}/req; ${figures.errors} errors, ${figures.unexpected} unexpected (${codes || "no answers"})`;
+}
+
+interface Profiling {
+  session: InspectorSession;
+  markers: { line: number; module: string }[];
+  dir: string;
+}
+
+async function measureRoute(
+  spec: RouteSpec,
+  runtime: Runtime,
+  token: string,
+  loader: LoadGenerator,
+  profiling: Profiling | null,
+): Promise<RouteFigures> {
+  const url = `${runtime.base}/api/v1${spec.path}`;
+  const plain = await firstAnswer(url, token);
+  if (plain.status !== 200) {
+    throw new Error(
+      `${spec.name}: GET ${spec.path} answered ${plain.status}, not 200:\n${excerpt(plain)}\nlog tail:\n${tail(runtime.logFile, 20)}`,
+    );
+  }
+  let holds: string;
+  try {
+    holds = spec.check(plain.body);
+  } catch (error) {
+    throw new Error(
+      `${spec.name}: GET ${spec.path} answered 200 but not what it should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(plain)}`,
+    );
+  }
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let first = plain;
+  if (spec.revalidate) {
+    if (plain.etag === null) throw new Error(`${spec.name}: GET ${spec.path} answered 200 without an ETag`);
+    headers["if-none-match"] = plain.etag;
+    first = await firstAnswer(url, token, { "if-none-match": plain.etag });
+    if (first.status !== 304 || first.text !== "")
+      throw new Error(
+        `${spec.name}: GET ${spec.path} with If-None-Match ${plain.etag} answered ${first.status} with ${first.text.length} bytes, not an empty 304`,
+      );
+    holds = `304 for If-None-Match ${plain.etag} (the 200 it revalidates: ${holds})`;
+  }
+  const expectedStatus = spec.revalidate ? 304 : 200;
+  say(`${runtime.name} ${spec.name}: GET /api/v1${spec.path}${spec.revalidate ? " (If-None-Match)" : ""}`);
+  say(`  first answer ${first.status} in ${round(first.ms)} ms, ${thousands(first.text.length)} bytes: ${holds}`);
+  const request = (title: string, connectionCount: number, seconds: number): LoadRequest => ({
+    url,
+    connections: connectionCount,
+    durationSeconds: seconds,
+    headers,
+    title: `${runtime.name} ${spec.name} ${title}`,
+  });
+  if (warmupSeconds > 0) {
+    const warm = await loader.run(request("warm-up", connections, warmupSeconds));
+    say(
+      `  warm-up ${warmupSeconds} s: ${round(warm.requests.average)} req/s, p99 ${warm.exactLatency.p99} ms, ${warm.errors} errors (not counted)`,
+    );
+    await settle();
+  }
+  const loaded = await measureLoad(runtime, loader, request("loaded", connections, durationSeconds), expectedStatus);
+  say(`  ${describeLoad(loaded)}`);
+  await settle();
+  let single: LoadFigures | null = null;
+  if (singleDurationSeconds > 0) {
+    single = await measureLoad(runtime, loader, request("single", 1, singleDurationSeconds), expectedStatus);
+    say(`  ${describeLoad(single)}`);
+    await settle();
+  }
+  const figures: RouteFigures = {
+    name: spec.name,
+    path: spec.path,
+    revalidate: spec.revalidate,
+    firstAnswer: { status: first.status, ms: round(first.ms, 1), bytes: first.text.length, etag: plain.etag, holds },
+    loaded,
+    single,
+    ratiosToFloor: null,
+    target: {
+      cpuWithinRatio: null,
+      p99Met: loaded.latencyMs.count > 0 && loaded.latencyMs.p99 <= targets.p99Ms,
+      noErrors:
+        loaded.errors === 0 &&
+        loaded.unexpected === 0 &&
+        (single === null || (single.errors === 0 && single.unexpected === 0)),
+    },
+  };
+  if (profiling !== null) {
+    const profile = await profileWhile(profiling.session, async () => {
+      await loader.run(request("profiled", connections, durationSeconds));
+    });
+    const file = path.join(profiling.dir, `${runtime.name}-${spec.name}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    const summary = summarizeProfile(profile, profiling.markers);
+    figures.profile = { ...summary, file: path.relative(projectRoot, file) };
+    say(`  profile (${summary.busyMs} ms busy in ${durationSeconds} s) → ${path.relative(projectRoot, file)}`);
+    for (const entry of summary.byModule.slice(0, 10)) say(`    ${String(entry.share).padStart(5)}%  ${entry.module}`);
+    for (const entry of summary.byFunction.slice(0, 15))
+      say(`    ${String(entry.share).padStart(5)}%  ${entry.name}  [${entry.module}]`);
+    await settle();
+  }
   return figures;
 }
 
-function printTable(routes: readonly RouteFigures[]): void {
+/** Each route's figures divided by the floor's, and the CPU target, once every route is measured. */
+function compareWithFloor(routes: RouteFigures[]): void {
+  const floor = routes.find((route) => route.name === "floor");
+  if (!floor) return;
+  const ratio = (value: number | null | undefined, base: number | null | undefined): Ratio =>
+    value === null || value === undefined || base === null || base === undefined || base === 0
+      ? null
+      : round(value / base, 2);
+  for (const route of routes) {
+    const cpu = ratio(route.loaded.cpuMsPerRequest.workerd, floor.loaded.cpuMsPerRequest.workerd);
+    route.ratiosToFloor = {
+      cpuMsPerRequest: cpu,
+      loaded: {
+        requestsPerSecond: ratio(route.loaded.requestsPerSecond, floor.loaded.requestsPerSecond),
+        p50: ratio(route.loaded.latencyMs.p50, floor.loaded.latencyMs.p50),
+        p99: ratio(route.loaded.latencyMs.p99, floor.loaded.latencyMs.p99),
+      },
+      single: {
+        requestsPerSecond: ratio(route.single?.requestsPerSecond, floor.single?.requestsPerSecond),
+        p50: ratio(route.single?.latencyMs.p50, floor.single?.latencyMs.p50),
+        p99: ratio(route.single?.latencyMs.p99, floor.single?.latencyMs.p99),
+      },
+    };
+    route.target.cpuWithinRatio = cpu === null ? null : cpu <= targets.cpuRatio;
+  }
+}
+
+function printTable(runtime: RuntimeName, routes: readonly RouteFigures[]): void {
+  const cell = (value: number | null | undefined, ratio: Ratio | undefined, digits: number) =>
+    value === null || value === undefined
+      ? "n/a"
+      : `${value.toFixed(digits)}${ratio === null || ratio === undefined ? "" : ` (${ratio.toFixed(2)}×)`}`;
   const header = [
-    "route",
-    "req/s",
+    `${runtime}: route`,
+    "CPU ms/req",
+    `${connections} conn: req/s`,
     "p50 ms",
     "p99 ms",
-    "max ms",
+    "1 conn: req/s",
+    "p50 ms",
+    "p99 ms",
     "errors",
-    "non-2xx",
-    `p99 ≤ ${targets.p99Ms} ms, no errors`,
-    "CPU s: workerd",
-    "wrangler node",
-    "libSQL proc",
-    "autocannon",
-    "CPU ms/req: workerd",
-    "libSQL proc",
+    `CPU ≤ ${targets.cpuRatio}× floor`,
+    `p99 ≤ ${targets.p99Ms} ms`,
   ];
-  const cpu = (value: number | null) => (value === null ? "n/a" : value.toFixed(1));
-  const rows = routes.map((route) => [
-    route.name,
-    thousands(route.requestsPerSecond),
-    String(route.latencyMs.p50),
-    String(route.latencyMs.p99),
-    String(route.latencyMs.max),
-    String(route.errors),
-    String(route.non2xx),
-    route.target.met
-      ? "MET"
-      : `NOT MET${route.target.p99Met ? " (errors)" : route.target.noErrors ? "" : " (p99, errors)"}`,
-    cpu(route.cpuSeconds.workerd),
-    cpu(route.cpuSeconds.wranglerNode),
-    cpu(route.cpuSeconds.libsqlServerProcess),
-    cpu(route.cpuSeconds.loadGenerator),
-    cpu(route.cpuMsPerRequest.workerd),
-    cpu(route.cpuMsPerRequest.libsqlServerProcess),
-  ]);
+  const rows = routes.map((route) => {
+    const r = route.ratiosToFloor;
+    return [
+      route.name,
+      cell(route.loaded.cpuMsPerRequest.workerd, r?.cpuMsPerRequest, 2),
+      cell(route.loaded.requestsPerSecond, r?.loaded.requestsPerSecond, 0),
+      cell(route.loaded.latencyMs.p50, r?.loaded.p50, 1),
+      cell(route.loaded.latencyMs.p99, r?.loaded.p99, 1),
+      cell(route.single?.requestsPerSecond, r?.single.requestsPerSecond, 0),
+      cell(route.single?.latencyMs.p50, r?.single.p50, 2),
+      cell(route.single?.latencyMs.p99, r?.single.p99, 2),
+      route.target.noErrors
+        ? "0"
+        : `${route.loaded.errors + (route.single?.errors ?? 0)}+${route.loaded.unexpected + (route.single?.unexpected ?? 0)}`,
+      route.name === "floor"
+        ? "(floor)"
+        : route.target.cpuWithinRatio === null
+          ? "n/a"
+          : route.target.cpuWithinRatio
+            ? "MET"
+            : "NOT MET",
+      route.target.p99Met ? "MET" : "NOT MET",
+    ];
+  });
   printColumns(header, rows);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  const loadAtStart = loadAverage();
-  const dir = benchTempDir("bench-api-", flags.keep);
-  const { authToken, jwtSecret, operatorToken } = await benchSecrets();
-  const readerToken = await mintDevToken({
-    secret: jwtSecret,
-    sub: benchOwner,
-    org: benchOrg,
-    permissions: allPermissions,
-    ttlSeconds: 4 * 3600,
-  });
-  const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
-  say(
-    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`,
-  );
+interface RuntimeResults {
+  name: RuntimeName;
+  cpuCounts: string;
+  port: number;
+  /** The Worker's vars over wrangler.toml's (LIVE_ALLOWED_ORIGINS names the runtime's own origin). */
+  workerVars: Record<string, string>;
+  healthyMs: number;
+  routes: RouteFigures[];
+  targets: { met: boolean; cpuNotMet: string[]; p99NotMet: string[]; errors: string[] };
+}
 
-  // 1. Database: server, migrations, bench data.
-  const setupStarted = performance.now();
-  const { server, migrateMs, seed } = await startBenchDatabase(
-    dir,
-    authToken,
-    { endDate, symbols, lookbackDays, portfolios: portfolioCount, positionsPerPortfolio, firstMeasuredDate },
-    say,
-  );
-
-  // 2. The Worker: snapshot (bundle, assets, config with the rate limit raised), wrangler dev.
-  const wranglerStarted = performance.now();
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  await buildClientIfMissing(say);
-  const bundleStarted = performance.now();
-  const config = await snapshotWorker(path.join(dir, "worker"), path.join(dir, "wrangler-build.log"));
-  const bundleMs = performance.now() - bundleStarted;
-  const toml = readFileSync(config, "utf8");
-  const rateLimit = /(name\s*=\s*"API_RATE_LIMIT"[^\[]*?simple\s*=\s*\{\s*limit\s*=\s*)(\d+)/;
-  const originalRateLimit = rateLimit.exec(toml)?.[2];
-  if (originalRateLimit === undefined)
-    throw new Error(
-      `the snapshot's wrangler.toml (${config}) has no API_RATE_LIMIT "simple = { limit = N … }" to raise`,
-    );
-  writeFileSync(config, toml.replace(rateLimit, `$1${raisedRateLimit}`));
-  say(`bundled the Worker and copied its config and assets in ${seconds(bundleMs)}`);
-  say(
-    `raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} requests a period in the snapshot's wrangler.toml (the project's is unchanged)`,
-  );
-  const vars = benchWorkerVars({ endDate, equities: marketOptions.equities, lookbackDays }, `http://127.0.0.1:${port}`);
-  const logFile = path.join(dir, "wrangler.log");
-  say(`starting wrangler dev on http://127.0.0.1:${port} (log ${logFile})`);
-  const { wrangler, base } = await startHealthyWorker({
-    port,
-    inspectorPort,
-    persistTo: path.join(dir, "wrangler-state"),
-    logFile,
-    vars,
-    secrets: { TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: authToken, JWT_SECRET: jwtSecret },
-    config,
-    noBundle: true,
-  });
-  const healthyMs = performance.now() - wranglerStarted;
-  say(`Worker healthy after ${seconds(healthyMs)}`);
-
-  // 3. The batch for the end date: metrics, betas, exposures, snapshots.
-  say(`batch: POST /api/v1/admin/batch/run {"date": "${endDate}"}`);
+/** The batch run, the copied exposure rows and the sector filter: once, on the first runtime started. */
+async function prepareData(
+  runtime: Runtime,
+  operatorToken: string,
+  client: Client,
+): Promise<{ batch: Omit<BatchFigures, "postedAt"> & { runtime: RuntimeName }; copied: unknown; sector: string }> {
+  say(`batch on ${runtime.name}: POST /api/v1/admin/batch/run {"date": "${endDate}"}`);
   // Polled every 1 s, progress every 15 s, 20 min at most; the POST's wall-clock time (what
   // bench:live measures from) is not one of this benchmark's figures.
-  const { postedAt: _postedAt, ...batch } = await runBatch(base, operatorToken, wrangler, endDate, {
+  const { postedAt: _postedAt, ...batch } = await runBatch(runtime.base, operatorToken, runtime.watched, endDate, {
     say,
     hardLimitMs: 20 * 60_000,
     pollMs: 1_000,
@@ -577,9 +727,7 @@ async function main(): Promise<number> {
   for (const failed of batch.failedPhases) say(`  FAILED ${failed.date} ${failed.phase}: ${failed.message}`);
   if (batch.status === "failed") throw new Error(`the batch run failed: ${batch.errorText ?? "(no error text)"}`);
 
-  // 4. 120 dates of stored exposures: the end date's rows copied to the weekdays before it.
-  const client = createClient({ url: server.url, authToken });
-  onStop(() => client.close());
+  // 120 dates of stored exposures: the end date's rows copied to the weekdays before it.
   const earlier = exposureDates.slice(0, -1);
   const copyStarted = performance.now();
   const [exposureSource, exposureRows] = await copyEndDateRows(
@@ -625,48 +773,145 @@ async function main(): Promise<number> {
   const sector = sectorRow.rows[0]?.["sector"];
   if (typeof sector !== "string")
     throw new Error(`no symbol_daily_metrics with a sector on ${endDate}: did the batch store metrics?`);
-  const setupMs = performance.now() - setupStarted;
-  say(`setup took ${seconds(setupMs)}; sector filter: ${sector} (${String(sectorRow.rows[0]?.["n"])} symbols)`);
+  say(`sector filter: ${sector} (${String(sectorRow.rows[0]?.["n"])} symbols)`);
+  return { batch: { ...batch, runtime: runtime.name }, copied, sector };
+}
 
-  // 5. The routes.
+function runtimeTargets(routes: readonly RouteFigures[]): RuntimeResults["targets"] {
+  const measured = routes.filter((route) => route.name !== "floor");
+  const cpuNotMet = measured.filter((route) => route.target.cpuWithinRatio !== true).map((route) => route.name);
+  const p99NotMet = measured.filter((route) => !route.target.p99Met).map((route) => route.name);
+  const errors = routes.filter((route) => !route.target.noErrors).map((route) => route.name);
+  return { met: cpuNotMet.length === 0 && p99NotMet.length === 0 && errors.length === 0, cpuNotMet, p99NotMet, errors };
+}
+
+async function main(): Promise<number> {
+  const loadAtStart = loadAverage();
+  const dir = benchTempDir("bench-api-", flags.keep);
+  const { authToken, jwtSecret, operatorToken } = await benchSecrets();
+  const readerToken = await mintDevToken({
+    secret: jwtSecret,
+    sub: benchOwner,
+    org: benchOrg,
+    permissions: allPermissions,
+    ttlSeconds: 4 * 3600,
+  });
+  const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
+  say(
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days); runtimes: ${selectedRuntimes.join(", ")}`,
+  );
+
+  // 1. Database: server, migrations, bench data.
+  const setupStarted = performance.now();
+  const { server, migrateMs, seed } = await startBenchDatabase(
+    dir,
+    authToken,
+    { endDate, symbols, lookbackDays, portfolios: portfolioCount, positionsPerPortfolio, firstMeasuredDate },
+    say,
+  );
+  const client = createClient({ url: server.url, authToken });
+  onStop(() => client.close());
+
+  // 2. The Worker's snapshot (bundle, assets, config with the rate limit raised), for both runtimes.
+  await buildClientIfMissing(say);
+  const bundleStarted = performance.now();
+  const config = await snapshotWorker(path.join(dir, "worker"), path.join(dir, "wrangler-build.log"));
+  const bundleMs = performance.now() - bundleStarted;
+  const toml = readFileSync(config, "utf8");
+  const rateLimit = /(name\s*=\s*"API_RATE_LIMIT"[^[]*?simple\s*=\s*\{\s*limit\s*=\s*)(\d+)/;
+  const originalRateLimit = rateLimit.exec(toml)?.[2];
+  if (originalRateLimit === undefined)
+    throw new Error(
+      `the snapshot's wrangler.toml (${config}) has no API_RATE_LIMIT "simple = { limit = N … }" to raise`,
+    );
+  writeFileSync(config, toml.replace(rateLimit, `$1${raisedRateLimit}`));
+  say(`bundled the Worker and copied its config and assets in ${seconds(bundleMs)}`);
+  say(
+    `raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} requests a period in the snapshot's wrangler.toml (the project's is unchanged)`,
+  );
+  const profiling =
+    profileDir === null ? null : { dir: profileDir, markers: bundleModules(path.join(dir, "worker/bundle/index.js")) };
+  if (profiling) mkdirSync(profiling.dir, { recursive: true });
+
   const loader = new LoadGenerator();
   onStop(() => loader.stop());
-  say(
-    `measuring ${selectedRoutes.length} route(s): ${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s each, autocannon in a child process`,
-  );
-  const routes: RouteFigures[] = [];
-  for (const spec of routeSpecs(sector)) routes.push(await measureRoute(spec, base, readerToken, loader, wrangler));
-
-  console.log(
-    `\nAPI routes: ${connections} connections, ${durationSeconds} s each (after ${warmupSeconds} s warm-up), ${seed.symbols} symbols, ${exposureDates.length} exposure dates × ${expectedFactors} factors, portfolio ${portfolioId}`,
-  );
-  for (const route of routes) console.log(`  ${route.name.padEnd(18)} GET /api/v1${route.path}`);
-  console.log();
-  printTable(routes);
-  console.log(
-    `  (latency of 2xx answers in whole ms; CPU seconds during each measured run; rate limit raised to ${thousands(raisedRateLimit)}/period for the benchmark)`,
-  );
-  const measured = routes.filter((route) => route.name !== "floor");
-  const allMet = measured.every((route) => route.target.met);
-  console.log(
-    `\nTarget: p99 ≤ ${targets.p99Ms} ms on every route, no errors: ${allMet ? "MET" : "NOT MET"}${
-      allMet
-        ? ""
-        : ` (${measured
-            .filter((route) => !route.target.met)
-            .map((route) => route.name)
-            .join(", ")})`
-    }`,
-  );
-  const floor = routes.find((route) => route.name === "floor");
-  if (floor)
-    console.log(
-      `Floor (the docs page: no token, no database): p99 ${floor.latencyMs.p99} ms at ${round(floor.requestsPerSecond)} req/s with ${connections} connections`,
+  let prepared: Awaited<ReturnType<typeof prepareData>> | null = null;
+  const results: RuntimeResults[] = [];
+  for (const name of selectedRuntimes) {
+    const [port, inspectorPort] = [await freePort(), await freePort()];
+    const vars = benchWorkerVars(
+      { endDate, equities: marketOptions.equities, lookbackDays },
+      `http://127.0.0.1:${port}`,
     );
+    const options: RuntimeOptions = {
+      config,
+      port,
+      inspectorPort,
+      persistTo: path.join(dir, `${name}-state`),
+      logFile: path.join(dir, `${name}.log`),
+      vars,
+      secrets: { TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: authToken, JWT_SECRET: jwtSecret },
+    };
+    say(`starting the ${name} runtime on http://127.0.0.1:${port} (log ${options.logFile})`);
+    const started = performance.now();
+    const runtime = name === "direct" ? await startDirectRuntime(options) : await startWranglerRuntime(options);
+    onStop(() => runtime.stop());
+    const healthyMs = performance.now() - started;
+    say(`${name}: Worker healthy after ${seconds(healthyMs)}`);
+    prepared ??= await prepareData(runtime, operatorToken, client);
+    const session =
+      profiling && runtime.inspectorPort !== null
+        ? await InspectorSession.open(runtime.inspectorPort, "core:user:factor-exposure")
+        : null;
+    say(
+      `${name}: measuring ${selectedRoutes.length} route(s): ${warmupSeconds} s warm-up, ${durationSeconds} s at ${connections} connections, ${singleDurationSeconds} s at 1 connection`,
+    );
+    const routes: RouteFigures[] = [];
+    for (const spec of routeSpecs(prepared.sector))
+      routes.push(
+        await measureRoute(spec, runtime, readerToken, loader, session && profiling ? { ...profiling, session } : null),
+      );
+    session?.close();
+    compareWithFloor(routes);
+    results.push({
+      name,
+      cpuCounts: runtime.cpuCounts,
+      port,
+      workerVars: vars,
+      healthyMs: round(healthyMs),
+      routes,
+      targets: runtimeTargets(routes),
+    });
+    await runtime.stop();
+  }
+  const setupMs = performance.now() - setupStarted;
 
-  const results = {
+  console.log(
+    `\nAPI routes: ${seed.symbols} symbols, ${exposureDates.length} exposure dates × ${expectedFactors} factors, portfolio ${portfolioId}; ${durationSeconds} s at ${connections} connections and ${singleDurationSeconds} s at 1 connection per route (after ${warmupSeconds} s warm-up)`,
+  );
+  for (const spec of routeSpecs(prepared?.sector ?? "?"))
+    console.log(
+      `  ${spec.name.padEnd(18)} GET /api/v1${spec.path}${spec.revalidate ? "  (If-None-Match: its ETag)" : ""}`,
+    );
+  for (const runtime of results) {
+    console.log(`\n${runtime.name}: workerd CPU = ${runtime.cpuCounts}`);
+    printTable(runtime.name, runtime.routes);
+  }
+  console.log(
+    "  (figures (ratio to the floor's); latency of every answer in fractional ms; CPU per answer during the measured run at 50 connections)",
+  );
+  const direct = results.find((runtime) => runtime.name === "direct");
+  if (direct) {
+    const t = direct.targets;
+    console.log(
+      `\nTargets on the direct runtime: CPU ≤ ${targets.cpuRatio}× floor ${t.cpuNotMet.length === 0 ? "MET" : `NOT MET (${t.cpuNotMet.join(", ")})`}; p99 ≤ ${targets.p99Ms} ms at ${connections} connections ${t.p99NotMet.length === 0 ? "MET" : `NOT MET (${t.p99NotMet.join(", ")})`}; no errors ${t.errors.length === 0 ? "MET" : `NOT MET (${t.errors.join(", ")})`}`,
+    );
+  }
+
+  writeResults(flags.out, {
     machine: machineInfo(loadAtStart),
     configuration: {
+      runtimes: selectedRuntimes,
       endDate,
       symbols,
       portfolios: portfolioCount,
@@ -676,40 +921,42 @@ async function main(): Promise<number> {
       exposureDates: { count: exposureDates.length, from: exposureDates[0], to: endDate },
       portfolioId,
       benchmark: benchmarkSymbol,
-      sector,
+      sector: prepared?.sector ?? null,
       connections,
       durationSeconds,
+      singleDurationSeconds,
       warmupSeconds,
       loadGenerator: "autocannon (child process)",
       rateLimit: { binding: "API_RATE_LIMIT", configured: Number(originalRateLimit), benchmark: raisedRateLimit },
-      workerVars: vars,
-      workerSource: "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle)",
+      workerSource:
+        "bundle snapshot (wrangler deploy --dry-run); direct: Miniflare with wrangler's bindings; wrangler: wrangler dev --no-bundle",
+      profileDir: profileDir === null ? null : path.relative(projectRoot, profileDir),
     },
     setup: {
       ms: round(setupMs),
       migrateMs: round(migrateMs),
       seed,
       bundleMs: round(bundleMs),
-      wranglerHealthyMs: round(healthyMs),
-      batch,
-      copiedRows: copied,
+      batch: prepared?.batch ?? null,
+      copiedRows: prepared?.copied ?? null,
     },
-    routes,
     targets: {
       p99Ms: targets.p99Ms,
-      met: allMet,
-      notMet: measured.filter((route) => !route.target.met).map((route) => route.name),
+      cpuRatioToFloor: targets.cpuRatio,
+      appliesTo: "direct",
+      direct: direct?.targets ?? null,
     },
+    runtimes: results,
     notes: [
-      "requestsPerSecond: autocannon's mean of per-second response counts over the measured run",
-      "latencyMs: 2xx answers only, whole milliseconds (autocannon's histogram); closed loop, so latency ≈ connections / throughput",
+      "requestsPerSecond: autocannon's mean of per-second answer counts over the measured run",
+      "latencyMs: every answer's time in fractional ms (load.ts); autocannonLatencyMs: autocannon's whole-ms histogram; closed loop, so latency ≈ connections / throughput",
+      "cpuMsPerRequest.workerd: the runtime's workerd CPU seconds during the measured run / answers received (see each runtime's cpuCounts)",
+      "cpuSeconds.libsqlServerProcess: this process, which hosts the libSQL server (and, with wrangler, reads its log)",
+      "ratiosToFloor: each figure divided by the floor route's in the same runtime and run",
       "exposure rows for the dates before the end date are the end date's rows copied in SQL (one portfolio and the benchmark)",
-      "cpuSeconds.libsqlServerProcess: this process, which hosts the libSQL server (and reads wrangler's log); workerd (both processes: wrangler's proxy and the Worker) and wrangler's node from /proc",
-      "cpuMsPerRequest: CPU seconds during the measured run / responses received",
-      "wrangler dev: the Worker behind wrangler's proxy on this machine, database on loopback; no network round trips as in production",
+      "loopback database, no network round trips as in production",
     ],
-  };
-  writeResults(flags.out, results);
+  });
   return 0;
 }
 

@@ -254,11 +254,29 @@ export interface RunBatchOptions {
   progressEveryMs: number | null;
 }
 
+/**
+ * A Worker runtime that is not a child process of stack.ts (bench:api's direct workerd through
+ * Miniflare): its name, its log, and why it stopped (null while it runs).
+ */
+export interface WatchedWorker {
+  name: string;
+  logFile: string;
+  stopped(): string | null;
+}
+
+/** Why `worker` stopped (null while it runs): a child's exit code or signal, or the runtime's own answer. */
+function stoppedReason(worker: ManagedChild | WatchedWorker): string | null {
+  if ("stopped" in worker) return worker.stopped();
+  const { exitCode, signalCode } = worker.child;
+  if (exitCode === null && signalCode === null) return null;
+  return signalCode ?? `code ${exitCode}`;
+}
+
 /** Runs the batch for `date` through the admin API and polls its detail until it ends. */
 export async function runBatch(
   base: string,
   token: string,
-  wrangler: ManagedChild,
+  wrangler: ManagedChild | WatchedWorker,
   date: string,
   options: RunBatchOptions,
 ): Promise<BatchFigures> {
@@ -272,11 +290,9 @@ export async function runBatch(
   say(`  run ${runId} ${(answer.body as { outcome: string }).outcome}`);
   let lastReport = performance.now();
   for (;;) {
-    if (wrangler.child.exitCode !== null || wrangler.child.signalCode !== null) {
-      throw new Error(
-        `wrangler exited (${wrangler.child.signalCode ?? `code ${wrangler.child.exitCode}`}) during the batch run:\n${tail(wrangler.logFile, 40)}`,
-      );
-    }
+    const stopped = stoppedReason(wrangler);
+    if (stopped !== null)
+      throw new Error(`${wrangler.name} exited (${stopped}) during the batch run:\n${tail(wrangler.logFile, 40)}`);
     await sleep(options.pollMs);
     const poll = await request(`${base}/api/v1/admin/batch/runs/${runId}?include_issues=false`, token).catch(
       (error: unknown) => error,
@@ -320,7 +336,7 @@ export async function runBatch(
 export function printColumns(header: readonly string[], rows: readonly string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
-    "  " + cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+    `  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ")}`;
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 }

@@ -74,8 +74,10 @@ export function startChild(name: string, args: string[], env: NodeJS.ProcessEnv,
     child,
     logFile,
     count(pattern) {
-      if (!counters.has(pattern)) counters.set(pattern, 0);
-      return counters.get(pattern)!;
+      const seen = counters.get(pattern);
+      if (seen !== undefined) return seen;
+      counters.set(pattern, 0);
+      return 0;
     },
   };
   children.push(managed);

@@ -2,15 +2,15 @@
 // document with the same method and path parameters, and for every operation the statuses
 // that probes provoke — no token (401), a token without the permission (403), an unknown
 // field (400), an id that does not exist (404), a body over the limit (413), a CSV import
-// sent as JSON (415), a name used twice (409) — are the ones expected and are declared in the
-// document for that operation. (The fuzz test, fuzz.test.ts, checks the same for every status
-// it sees.)
+// sent as JSON (415), a name used twice (409), a matching If-None-Match on a conditional read
+// (304) — are the ones expected and are declared in the document for that operation. (The
+// fuzz test, fuzz.test.ts, checks the same for every status it sees.)
 import { beforeAll, describe, expect, it } from "vitest";
 import { routeKey, routes, type RouteContract } from "../../worker/api/contract.ts";
 import { permissions } from "../../worker/auth/permissions.ts";
 import { app } from "../../worker/index.ts";
 import { tokenFor } from "../support/tokens.ts";
-import { call, ensureBatchOutput, json } from "./support.ts";
+import { call, ensureBatchOutput, json, waitForIdleRuns } from "./support.ts";
 
 const owner = "statuses-owner";
 const own = { sub: owner, org: "statuses-org" } as const;
@@ -166,6 +166,28 @@ describe("the OpenAPI document and the app", () => {
           await probe(route, { token: await tokenFor(owner, others, { org: own.org }) }),
           403,
           "without the permission",
+        );
+      }
+      // A conditional read: a 200 with an ETag, then 304 for a matching If-None-Match. The
+      // probes above start history runs and refreshes, which move the data version: the pair is
+      // tried again (a few times) when the tag moved in between.
+      if (route.conditional) {
+        await waitForIdleRuns();
+        let revalidated: Response | undefined;
+        for (let attempt = 0; attempt < 5 && revalidated?.status !== 304; attempt++) {
+          await revalidated?.arrayBuffer();
+          const plain = await probe(route, {});
+          const etag = plain.headers.get("etag");
+          await expectStatus(name, route, plain, 200, "a plain read");
+          expect(etag, `${name}: the 200 carries an ETag`).toMatch(/^W\/"/);
+          revalidated = await probe(route, { headers: { "if-none-match": etag ?? "" } });
+        }
+        await expectStatus(
+          name,
+          route,
+          revalidated ?? new Response(null, { status: 599 }),
+          304,
+          "a matching If-None-Match",
         );
       }
       // An unknown query key: a 400 on every route that validates its query (a query schema, or

@@ -10,10 +10,13 @@ import { call, errorOf, json } from "./support.ts";
 
 const apiPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-function expectApiHeaders(response: Response, label: string): void {
+/** A conditional route's answers may be kept by the browser but revalidated before each use (worker/http/etag.ts). */
+const revalidated = "private, no-cache";
+
+function expectApiHeaders(response: Response, label: string, cacheControl = "no-store"): void {
   const headers = response.headers;
   expect(headers.get("x-content-type-options"), label).toBe("nosniff");
-  expect(headers.get("cache-control"), label).toBe("no-store");
+  expect(headers.get("cache-control"), label).toBe(cacheControl);
   expect(headers.get("referrer-policy"), label).toBe("no-referrer");
   expect(headers.get("x-frame-options"), label).toBe("DENY");
   expect(headers.get("content-security-policy"), label).toBe(apiPolicy);
@@ -51,7 +54,20 @@ describe("security headers on /api/v1", () => {
     await response.arrayBuffer();
     expect(response.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="symbols-/);
-    expectApiHeaders(response, "CSV");
+    expectApiHeaders(response, "CSV", revalidated);
+  });
+
+  it("are on a conditional route's 200 and 304, whose Cache-Control lets a browser keep and revalidate it", async () => {
+    const fresh = await call("/data/symbols?limit=2");
+    expect(fresh.status).toBe(200);
+    await fresh.arrayBuffer();
+    expectApiHeaders(fresh, "200 with an ETag", revalidated);
+    const etag = fresh.headers.get("etag") ?? "";
+    expect(etag).toMatch(/^W\//);
+    const unchanged = await call("/data/symbols?limit=2", { headers: { "if-none-match": etag } });
+    expect(unchanged.status).toBe(304);
+    await unchanged.arrayBuffer();
+    expectApiHeaders(unchanged, "304", revalidated);
   });
 
   it("are on a 503 from a misconfigured Worker too", async () => {

@@ -17,7 +17,7 @@ export const maxPriceUploadBytes = 16 * 1024 * 1024;
 const weekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 function dayName(date: string): string {
-  return weekdayNames[new Date(`${date}T00:00:00Z`).getUTCDay()]!;
+  return weekdayNames[new Date(`${date}T00:00:00Z`).getUTCDay()] ?? date;
 }
 
 function todayUtc(): string {

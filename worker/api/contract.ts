@@ -42,7 +42,6 @@ import {
   positionListQuerySchema,
   positionListSchema,
   positionParamsSchema,
-  positionSchema,
   positionWriteResponseSchema,
   positionUpdateSchema,
 } from "./portfolios.ts";
@@ -93,6 +92,11 @@ export interface RouteContract {
   errors?: readonly ErrorStatus[];
   /** The route also answers text/csv (`Accept: text/csv` or `?format=csv`). */
   csv?: boolean;
+  /**
+   * The answer depends only on stored results: its 200 carries an ETag from the data version,
+   * and a matching `If-None-Match` is answered 304 without a body (worker/http/etag.ts).
+   */
+  conditional?: true;
 }
 
 export const routes = {
@@ -124,6 +128,7 @@ export const routes = {
     method: "get",
     path: "/data/symbols",
     permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
     tag: "symbols",
     csv: true,
     summary: "The symbol table of a metrics date: server-side sort (nulls last), filters and paging.",
@@ -134,6 +139,7 @@ export const routes = {
     method: "get",
     path: "/data/sectors",
     permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
     tag: "symbols",
     summary: "The sectors of a metrics date's symbols (the symbol table's sector filter), with counts.",
     query: sectorsQuerySchema,
@@ -143,6 +149,7 @@ export const routes = {
     method: "get",
     path: "/data/symbols/:symbol",
     permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
     tag: "symbols",
     errors: [404],
     summary: "One symbol: profile, latest metrics, betas of a date with their statistics, and each beta's history.",
@@ -266,6 +273,7 @@ export const routes = {
     method: "get",
     path: "/portfolios/:id/exposures",
     permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
     tag: "analytics",
     csv: true,
     summary: "Exposures over a date range: portfolio, benchmark, active, coverage and data_quality per date.",
@@ -277,6 +285,7 @@ export const routes = {
     method: "get",
     path: "/portfolios/:id/exposures/stocks",
     permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
     tag: "analytics",
     csv: true,
     errors: [422],

@@ -1,4 +1,4 @@
-// `GET /factors`: the factor definitions (DESIGN.md section 4), in display order.
+// `GET /factors`: the factor definitions (docs/design.md §4.4), in display order.
 import { z } from "zod";
 import { factorCategories, factorMethods } from "../../schema/index.ts";
 

@@ -133,6 +133,6 @@ export const symbolField = z
   .string({ error: "symbol must be a string" })
   .trim()
   .toUpperCase()
-  .regex(/^[A-Z0-9][A-Z0-9.\-]{0,19}$/, {
+  .regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/, {
     error: (issue) => `symbol must be 1-20 letters, digits, dots or dashes, got ${JSON.stringify(issue.input)}`,
   });

@@ -46,7 +46,7 @@ class SchemaCollector {
       return out;
     };
     for (const [id, definition] of Object.entries($defs ?? {}))
-      this.components[names.get(id)!] = rewrite(definition) as JsonSchema;
+      this.components[names.get(id) ?? id] = rewrite(definition) as JsonSchema;
     return rewrite(root) as JsonSchema;
   }
 }
@@ -137,6 +137,27 @@ export function errorStatuses(route: RouteContract): ErrorStatus[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
+/** The validators a conditional route's 200 and 304 carry (worker/http/etag.ts). */
+const validatorHeaders = {
+  ETag: {
+    description: "A weak tag of the data version the answer was read with, the request and the caller.",
+    schema: { type: "string" },
+  },
+  "Cache-Control": {
+    description: "`private, no-cache`: keep, but revalidate before each use.",
+    schema: { type: "string" },
+  },
+  Vary: { description: "`Authorization, Accept`.", schema: { type: "string" } },
+};
+
+const ifNoneMatchParameter = {
+  name: "If-None-Match",
+  in: "header",
+  required: false,
+  description: "ETags of answers the caller holds, or `*`: 304 without a body when one is current (weak comparison).",
+  schema: { type: "string" },
+};
+
 function operation(name: string, route: RouteContract): JsonSchema {
   const status = String(route.status ?? 200);
   const success: JsonSchema = { description: "Success." };
@@ -149,6 +170,13 @@ function operation(name: string, route: RouteContract): JsonSchema {
     success["content"] = content;
   }
   const responses: JsonSchema = { [status]: success };
+  if (route.conditional) {
+    success["headers"] = validatorHeaders;
+    responses["304"] = {
+      description: "Not Modified: `If-None-Match` matches the current ETag; no body.",
+      headers: validatorHeaders,
+    };
+  }
   if (route.alsoStatus !== undefined) {
     responses[String(route.alsoStatus)] = { ...success, description: "Success: the same run was already under way." };
   }
@@ -160,7 +188,11 @@ function operation(name: string, route: RouteContract): JsonSchema {
     ...(route.permission === "public" || route.permission === "ticket"
       ? { security: [] }
       : { "x-required-permission": route.permission }),
-    parameters: [...parametersOf(route.params, "path", true), ...parametersOf(route.query, "query", true)],
+    parameters: [
+      ...parametersOf(route.params, "path", true),
+      ...parametersOf(route.query, "query", true),
+      ...(route.conditional ? [ifNoneMatchParameter] : []),
+    ],
     ...(route.bodyMediaType === "text/csv"
       ? { requestBody: { required: true, content: { "text/csv": { schema: { type: "string" } } } } }
       : route.body

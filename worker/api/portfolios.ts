@@ -127,7 +127,7 @@ const positionFields = {
   premium: boundedNumber("premium", { min: 0, max: maxUnitPrice }).nullable().optional(),
 };
 
-const tickerPattern = /^[A-Za-z0-9][A-Za-z0-9.\-]{0,19}$/;
+const tickerPattern = /^[A-Za-z0-9][A-Za-z0-9.-]{0,19}$/;
 
 const optionOnly = ["underlying_symbol", "option_type", "strike", "expiry", "delta", "implied_vol", "premium"] as const;
 
@@ -205,12 +205,9 @@ export const positionUpdateSchema = z
 
 export const positionImportQuerySchema = z
   .strictObject({
-    mode: z
-      .enum(["append", "replace"], { error: "mode must be append or replace" })
-      .optional()
-      .meta({
-        description: "append (default) adds the file's positions; replace deletes the portfolio's positions first.",
-      }),
+    mode: z.enum(["append", "replace"], { error: "mode must be append or replace" }).optional().meta({
+      description: "append (default) adds the file's positions; replace deletes the portfolio's positions first.",
+    }),
   })
   .meta({ id: "PositionImportQuery" });
 

@@ -34,7 +34,7 @@ export const tableFactorColumns = Object.values(getTableColumns(symbolDailyMetri
   .map((column) => column.name)
   .filter((name) => name.startsWith("factor_"));
 
-/** The sort whitelist (DESIGN.md section 8): each has an index on (metrics_date, column). */
+/** The sort whitelist (docs/design.md §8): each has an index on (metrics_date, column). */
 export const symbolSortColumns = [
   "symbol",
   "sector",
@@ -57,12 +57,9 @@ export const symbolsQuerySchema = z
       .meta({ description: "Column to sort on (nulls always last)." }),
     sort_order: z.enum(["asc", "desc"], { error: "sort_order must be asc or desc" }).optional(),
     sector: plainText("sector", { max: 100 }).optional(),
-    q: plainText("q", { max: 40 })
-      .optional()
-      .meta({
-        description:
-          "Search (autocomplete): symbols starting with q, or company names containing it; case-insensitive.",
-      }),
+    q: plainText("q", { max: 40 }).optional().meta({
+      description: "Search (autocomplete): symbols starting with q, or company names containing it; case-insensitive.",
+    }),
     min_market_cap: queryNumber("min_market_cap").optional(),
     max_pe_ratio: queryNumber("max_pe_ratio").optional(),
     limit: queryInteger("limit", 1, maxSymbolsLimit)

@@ -16,9 +16,8 @@ export async function loadStoredBetaTable(
   symbols: readonly string[],
   factors: readonly FactorSpec[],
 ): Promise<Map<string, Record<string, SymbolFactorBeta>>> {
-  const table = new Map<string, Record<string, SymbolFactorBeta>>();
-  if (symbols.length === 0 || factors.length === 0) return table;
-  const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
+  if (symbols.length === 0 || factors.length === 0) return new Map();
+  const factorIds = factors.map((factor) => factor.id);
   // The estimates and the batch's stored reasons for the betas it could not estimate (so the
   // aggregation's data_quality says `insufficient_data` or `stale_prices`, not a bare "no
   // betas"), read together.
@@ -43,7 +42,7 @@ export async function loadStoredBetaTable(
           eq(symbolFactorExposures.calculationDate, date),
           inArray(symbolFactorExposures.symbol, [...symbols]),
           // Only the factors asked for (a drill-down reads one of twelve).
-          inArray(symbolFactorExposures.factorId, [...factorsById.keys()]),
+          inArray(symbolFactorExposures.factorId, factorIds),
         ),
       ),
     db
@@ -53,10 +52,46 @@ export async function loadStoredBetaTable(
         and(
           eq(symbolBetaGaps.calculationDate, date),
           inArray(symbolBetaGaps.symbol, [...symbols]),
-          inArray(symbolBetaGaps.factorId, [...factorsById.keys()]),
+          inArray(symbolBetaGaps.factorId, factorIds),
         ),
       ),
   ]);
+  return betaTableFrom(rows, gaps, factors);
+}
+
+/** A stored beta, as the table holds it. */
+export type StoredBetaRow = Pick<
+  typeof symbolFactorExposures.$inferSelect,
+  | "symbol"
+  | "factorId"
+  | "calculationDate"
+  | "betaValue"
+  | "rawBetaValue"
+  | "rSquared"
+  | "observations"
+  | "qualityFlag"
+  | "calculationMethod"
+  | "regularizationAlpha"
+  | "regressionWindowDays"
+>;
+
+/** A stored reason for a missing beta. */
+export type StoredGapRow = Pick<
+  typeof symbolBetaGaps.$inferSelect,
+  "symbol" | "factorId" | "calculationDate" | "reason" | "observations" | "detail"
+>;
+
+/**
+ * The aggregation's beta table from stored betas and gaps (factor key → estimate or reason),
+ * for the given factors only: rows of other factors are left out.
+ */
+export function betaTableFrom(
+  rows: readonly StoredBetaRow[],
+  gaps: readonly StoredGapRow[],
+  factors: readonly FactorSpec[],
+): Map<string, Record<string, SymbolFactorBeta>> {
+  const table = new Map<string, Record<string, SymbolFactorBeta>>();
+  const factorsById = new Map(factors.map((factor) => [factor.id, factor]));
   for (const row of rows) {
     const factor = factorsById.get(row.factorId);
     // Rows of inactive factors are not part of the aggregation; `insufficient_data` rows

@@ -1,8 +1,9 @@
 // Compact bulk reads: SQLite concatenates a group's rows into one text cell, so a read of
-// thousands of values crosses Hrana as a handful of cells instead of one JSON object per value
-// (decoding those dominated the exposures route: ~9 ms of a ~35 ms request). Numbers are
-// written with `printf('%!.17g')`, which round-trips a double exactly, and NULL as an empty
-// field (printf would render it as 0.0). worker/db/prices.ts reads closes the same way.
+// thousands of values crosses Hrana as a handful of cells instead of one JSON object per value.
+// Numbers are written with `printf('%!.17g')`, which round-trips a double exactly, and NULL as
+// an empty field (printf would render it as 0.0). worker/db/prices.ts reads closes this way; the
+// exposures route, which read its rows this way too, now has SQLite build its JSON outright
+// (worker/db/portfolio-reads.ts).
 import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
 
 /** A REAL column as exact text, NULL as ''. */
@@ -13,15 +14,4 @@ export function exactText(column: SQLWrapper): SQL<string> {
 /** `group_concat` of `fields` joined by ',' per row and ';' between rows. */
 export function packedRows(fields: readonly SQL[]): SQL<string> {
   return sql<string>`group_concat(${sql.join([...fields], sql` || ',' || `)}, ';')`;
-}
-
-/** The rows of a `packedRows` cell: each a list of fields, numbers still as text. */
-export function unpackRows(text: string | null): string[][] {
-  if (!text) return [];
-  return text.split(";").map((row) => row.split(","));
-}
-
-/** An exact-text number back as a number; '' is null. */
-export function numberOrNull(text: string | undefined): number | null {
-  return text === undefined || text === "" ? null : Number(text);
 }

@@ -1,4 +1,4 @@
-// The live WebSocket (DESIGN.md section 9). A browser cannot put a bearer token on an upgrade,
+// The live WebSocket (docs/design.md §9). A browser cannot put a bearer token on an upgrade,
 // so it first asks `POST /live/ticket` (JWT) for a single-use ticket bound to it, valid 30 s,
 // then opens `GET /live?ticket=…`. The Worker refuses a wrong Origin (403) and a malformed
 // ticket (401: malformed, its signature wrong or expired; ../realtime/tickets.ts) itself,

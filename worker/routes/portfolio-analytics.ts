@@ -9,39 +9,48 @@
 // - The range defaults to the 180 days up to the portfolio's latest computed date, and is
 //   capped at `maxExposureRangeDays`; a factor not held (no beta for any position) is null,
 //   never 0.
-import { and, asc, eq, gte, inArray, lte, max, or, sql, type SQLWrapper } from "drizzle-orm";
-import { Hono } from "hono";
+// - The exposures and the drill-down read everything in one batch with their data version
+//   (worker/db/portfolio-reads.ts) and are conditional reads (ETag, 304: worker/http/etag.ts);
+//   the exposures' series are JSON built by SQLite.
+import { and, eq, or } from "drizzle-orm";
+import { Hono, type TypedResponse } from "hono";
+import { stressScenarios } from "../../schema/index.ts";
 import {
-  portfolioFactorExposures,
-  portfolioSnapshots,
-  stressScenarios,
-  symbolFactorExposures,
-} from "../../schema/index.ts";
-import {
+  type DrillDownResponse,
   drillDownQuerySchema,
+  type ExposuresResponse,
   exposuresQuerySchema,
   maxExposureRangeDays,
-  stressRequestSchema,
-  type DrillDownResponse,
-  type ExposuresResponse,
   type StressResponse,
+  stressRequestSchema,
 } from "../api/analytics.ts";
 import { routes } from "../api/contract.ts";
 import { portfolioParamsSchema } from "../api/portfolios.ts";
-import { guard, type ApiEnv } from "../auth/guard.ts";
-import { readablePortfolio } from "../auth/ownership.ts";
+import { type ApiEnv, guard } from "../auth/guard.ts";
+import { portfolioNotFound, readablePortfolio } from "../auth/ownership.ts";
 import { addDays } from "../dates.ts";
+import { betaTableFrom } from "../db/betas.ts";
 import { getDatabase } from "../db/client.ts";
-import { exactText, numberOrNull, packedRows, unpackRows } from "../db/compact.ts";
-import { loadActiveFactors } from "../db/factors.ts";
-import type { DataQuality } from "../factors/data-quality.ts";
-import { aggregatePortfolio } from "../factors/portfolio.ts";
+import { drillDownVersion, exposuresVersion, readVersion, versionOf } from "../db/data-version.ts";
+import { activeFactorsFrom } from "../db/factors.ts";
+import {
+  closesFrom,
+  drillDownStatements,
+  exposuresStatements,
+  holdingsFrom,
+  storedBetasFrom,
+  storedGapsFrom,
+} from "../db/portfolio-reads.ts";
+import { firstRow, readTogether } from "../db/read-batch.ts";
+import { type AggregationInput, aggregatePortfolio } from "../factors/portfolio.ts";
 import { factorDrillDown } from "../factors/portfolio-drill-down.ts";
 import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
+import { entityTag, ifNoneMatchMatches, notModified, representationOf, withValidators } from "../http/etag.ts";
 import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
+import { required } from "../required.ts";
 import {
   aggregationInputFor,
   analyticsDate,
@@ -58,160 +67,61 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const query = c.req.valid("query");
+      const caller = c.get("caller");
       const db = getDatabase(c.env);
-      const [portfolio, factors] = await Promise.all([
-        readablePortfolio(db, c.get("caller"), id),
-        loadActiveFactors(db),
-      ]);
+      const csv = wantsCsv(c, query.format);
+      const today = new Date().toISOString().slice(0, 10);
+      // `to` defaults to today when the portfolio has no snapshot: the date is part of the tag.
+      const representation = [...representationOf(c, "getExposures", caller, csv ? "csv" : "json"), today];
+      const ifNoneMatch = c.req.header("if-none-match");
+      if (ifNoneMatch !== undefined) {
+        const version = await readVersion(db, exposuresVersion(caller, id), { requires: "portfolio" });
+        if (version !== null) {
+          const etag = await entityTag(representation, version);
+          if (ifNoneMatchMatches(ifNoneMatch, etag)) return notModified(c, etag);
+        }
+      }
+      const [versionResult, factorsResult, rangeResult, datesResult, seriesResult] = await readTogether(
+        db,
+        exposuresStatements(caller, {
+          portfolioId: id,
+          from: query.from,
+          to: query.to,
+          factorKeys: query.factors?.split(","),
+          benchmark: query.benchmark === "none" ? null : query.benchmark,
+          today,
+        }),
+      );
+      const versionRow = firstRow(versionResult);
+      const version = versionOf(versionRow, { requires: "portfolio" });
+      if (version === null || versionRow === undefined) throw portfolioNotFound(id);
+      const etag = await entityTag(representation, version);
+      const factors = activeFactorsFrom(factorsResult);
       const wanted = query.factors ? query.factors.split(",") : factors.map((factor) => factor.key);
       const unknown = wanted.filter((key) => !factors.some((factor) => factor.key === key));
       if (unknown.length > 0)
         throw validationError(`unknown factor(s): ${unknown.join(", ")}`, [
           { path: "factors", message: `unknown factor key(s) ${unknown.join(", ")}; see GET /factors` },
         ]);
-      const chosen = factors.filter((factor) => wanted.includes(factor.key));
-      const benchmark = query.benchmark === "none" ? null : (query.benchmark ?? portfolio.benchmarkSymbol);
-
-      const latest =
-        query.to ??
-        (
-          await db
-            .select({ date: max(portfolioSnapshots.date) })
-            .from(portfolioSnapshots)
-            .where(eq(portfolioSnapshots.portfolioId, id))
-            .get()
-        )?.date ??
-        null;
-      const to = latest ?? new Date().toISOString().slice(0, 10);
-      const from = query.from ?? addDays(to, -180);
+      const benchmark = query.benchmark === "none" ? null : (query.benchmark ?? String(versionRow["benchmark_symbol"]));
+      const range = firstRow(rangeResult);
+      const from = String(range?.[0] ?? "");
+      const to = String(range?.[1] ?? "");
       if (addDays(from, maxExposureRangeDays) < to)
         throw validationError(`the range is longer than ${maxExposureRangeDays} days`, [
           { path: "from", message: `from must be within ${maxExposureRangeDays} days of to` },
         ]);
-
-      const factorIds = chosen.map((factor) => factor.id);
-      const inRange = (column: SQLWrapper) => and(gte(column, from), lte(column, to));
-      const [snapshots, lastSnapshot, exposureRows, benchmarkRows] = await Promise.all([
-        db
-          .select({ date: portfolioSnapshots.date, equity: portfolioSnapshots.equity })
-          .from(portfolioSnapshots)
-          .where(and(eq(portfolioSnapshots.portfolioId, id), inRange(portfolioSnapshots.date)))
-          .orderBy(asc(portfolioSnapshots.date)),
-        // The data_quality of the range's last date, read with the dates rather than after them.
-        db
-          .select({ dataQuality: portfolioSnapshots.dataQuality })
-          .from(portfolioSnapshots)
-          .where(
-            and(
-              eq(portfolioSnapshots.portfolioId, id),
-              eq(
-                portfolioSnapshots.date,
-                sql`(select max(date) from ${portfolioSnapshots} where portfolio_id = ${id} and date >= ${from} and date <= ${to})`,
-              ),
-            ),
-          )
-          .get(),
-        factorIds.length === 0
-          ? Promise.resolve([])
-          : db
-              .select({
-                factorId: portfolioFactorExposures.factorId,
-                rows: packedRows([
-                  sql`${portfolioFactorExposures.calculationDate}`,
-                  exactText(portfolioFactorExposures.exposureValue),
-                  exactText(portfolioFactorExposures.exposureDollar),
-                  exactText(portfolioFactorExposures.coverage),
-                  exactText(portfolioFactorExposures.rSquared),
-                  exactText(portfolioFactorExposures.positionsUsed),
-                  exactText(portfolioFactorExposures.positionsTotal),
-                ]),
-              })
-              .from(portfolioFactorExposures)
-              .where(
-                and(
-                  eq(portfolioFactorExposures.portfolioId, id),
-                  inArray(portfolioFactorExposures.factorId, factorIds),
-                  inRange(portfolioFactorExposures.calculationDate),
-                ),
-              )
-              .groupBy(portfolioFactorExposures.factorId),
-        benchmark === null || factorIds.length === 0
-          ? Promise.resolve([])
-          : db
-              .select({
-                factorId: symbolFactorExposures.factorId,
-                rows: packedRows([
-                  sql`${symbolFactorExposures.calculationDate}`,
-                  exactText(symbolFactorExposures.betaValue),
-                  exactText(symbolFactorExposures.rSquared),
-                ]),
-              })
-              .from(symbolFactorExposures)
-              .where(
-                and(
-                  eq(symbolFactorExposures.symbol, benchmark),
-                  inArray(symbolFactorExposures.factorId, factorIds),
-                  inRange(symbolFactorExposures.calculationDate),
-                ),
-              )
-              .groupBy(symbolFactorExposures.factorId),
-      ]);
-      const dates = snapshots.map((snapshot) => snapshot.date);
-      const dateIndex = new Map(dates.map((date, index) => [date, index]));
-      const empty = () => dates.map((): number | null => null);
-      const exposureText = new Map(exposureRows.map((row) => [row.factorId, row.rows]));
-      const benchmarkText = new Map(benchmarkRows.map((row) => [row.factorId, row.rows]));
-      const response: ExposuresResponse = {
-        portfolio_id: id,
-        from,
-        to,
-        benchmark,
-        dates,
-        equity: snapshots.map((snapshot) => snapshot.equity),
-        factors: chosen.map((factor) => {
-          const series = {
-            portfolio: empty(),
-            exposure_dollar: empty(),
-            coverage: empty(),
-            coverage_count: empty(),
-            positions_used: empty(),
-            positions_total: empty(),
-            r_squared: empty(),
-            benchmark: empty(),
-            benchmark_r_squared: empty(),
-            active: empty(),
-          };
-          for (const [date, exposure, dollars, coverage, rSquared, used, total] of unpackRows(
-            exposureText.get(factor.id) ?? null,
-          )) {
-            const index = dateIndex.get(date!);
-            if (index === undefined) continue;
-            series.portfolio[index] = numberOrNull(exposure);
-            series.exposure_dollar[index] = numberOrNull(dollars);
-            series.coverage[index] = numberOrNull(coverage);
-            series.r_squared[index] = numberOrNull(rSquared);
-            const usedCount = numberOrNull(used);
-            const totalCount = numberOrNull(total);
-            series.positions_used[index] = usedCount;
-            series.positions_total[index] = totalCount;
-            series.coverage_count[index] =
-              usedCount !== null && totalCount !== null && totalCount > 0 ? usedCount / totalCount : null;
-          }
-          for (const [date, beta, rSquared] of unpackRows(benchmarkText.get(factor.id) ?? null)) {
-            const index = dateIndex.get(date!);
-            if (index === undefined) continue;
-            series.benchmark[index] = numberOrNull(beta);
-            series.benchmark_r_squared[index] = numberOrNull(rSquared);
-          }
-          series.active = series.portfolio.map((value, index) => {
-            const bench = series.benchmark[index] ?? null;
-            return value !== null && bench !== null ? value - bench : null;
-          });
-          return { key: factor.key, name: factor.name, ...series };
-        }),
-        data_quality: (lastSnapshot?.dataQuality as DataQuality | null | undefined) ?? null,
-      };
-      if (wantsCsv(c, query.format)) {
+      // The dates, equity and every factor's series are JSON built by SQLite (worker/db/portfolio-reads.ts);
+      // the body is assembled around them, typed as the schema says.
+      const datesRow = firstRow(datesResult);
+      const factorSeries = (seriesResult?.rows ?? []).map((row) => String(row[0]));
+      const body =
+        `{"portfolio_id":${JSON.stringify(id)},"from":${JSON.stringify(from)},"to":${JSON.stringify(to)}` +
+        `,"benchmark":${JSON.stringify(benchmark)},"dates":${String(datesRow?.[0] ?? "[]")}` +
+        `,"equity":${String(datesRow?.[1] ?? "[]")},"factors":[${factorSeries.join(",")}]` +
+        `,"data_quality":${typeof datesRow?.[2] === "string" ? datesRow[2] : "null"}}`;
+      if (csv) {
+        const response = JSON.parse(body) as ExposuresResponse;
         const header = [
           "date",
           "factor_key",
@@ -222,7 +132,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
           "benchmark",
           "active",
         ];
-        const rows = dates.flatMap((date, index) =>
+        const rows = response.dates.flatMap((date, index) =>
           response.factors.map((factor) => [
             date,
             factor.key,
@@ -234,9 +144,12 @@ export const analyticsRoutes = new Hono<ApiEnv>()
             factor.active[index],
           ]),
         );
-        return csvResponse(c, `exposures-${id}-${from}-${to}.csv`, header, rows);
+        return withValidators(csvResponse(c, `exposures-${id}-${from}-${to}.csv`, header, rows), etag);
       }
-      return c.json(response, 200);
+      return withValidators(
+        c.body(body, 200, { "Content-Type": "application/json" }),
+        etag,
+      ) as unknown as TypedResponse<ExposuresResponse, 200, "json">;
     },
   )
   .get(
@@ -247,19 +160,54 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     async (c) => {
       const { id } = c.req.valid("param");
       const query = c.req.valid("query");
+      const caller = c.get("caller");
       const db = getDatabase(c.env);
-      // Read together, but a portfolio the caller may not read answers 404 before anything else.
-      const reads = Promise.all([analyticsDate(db, query.date), portfolioHoldings(db, id), loadActiveFactors(db)]);
-      reads.catch(() => undefined);
-      const portfolio = await readablePortfolio(db, c.get("caller"), id);
-      const [date, holdings, factors] = await reads;
+      const csv = wantsCsv(c, query.format);
+      const representation = representationOf(c, "getDrillDown", caller, csv ? "csv" : "json");
+      const ifNoneMatch = c.req.header("if-none-match");
+      if (ifNoneMatch !== undefined) {
+        const version = await readVersion(db, drillDownVersion(caller, id), { requires: "portfolio" });
+        if (version !== null) {
+          const etag = await entityTag(representation, version);
+          if (ifNoneMatchMatches(ifNoneMatch, etag)) return notModified(c, etag);
+        }
+      }
+      const [versionResult, dateResult, positionsResult, factorsResult, closesResult, betasResult, gapsResult] =
+        await readTogether(
+          db,
+          drillDownStatements(caller, { portfolioId: id, date: query.date, factorKey: query.factor }),
+        );
+      // A portfolio the caller may not read answers 404 before anything else.
+      const versionRow = firstRow(versionResult);
+      const version = versionOf(versionRow, { requires: "portfolio" });
+      if (version === null || versionRow === undefined) throw portfolioNotFound(id);
+      const etag = await entityTag(representation, version);
+      const dateRow = firstRow(dateResult);
+      const date = (dateRow?.[0] ?? null) as string | null;
+      // The same answers as analyticsDate (worker/portfolios/aggregation-input.ts).
+      if (date === null) throw new ApiError(404, "NO_DATA", "no symbol metrics exist yet: run the batch first");
+      if (Number(dateRow?.[1] ?? 0) === 0)
+        throw new ApiError(
+          404,
+          "NO_DATA",
+          `no symbol metrics for ${date}: not a trading day, or its batch has not run`,
+        );
+      const factors = activeFactorsFrom(factorsResult);
       if (!factors.some((factor) => factor.key === query.factor)) {
         throw validationError(`unknown factor ${query.factor}`, [
           { path: "factor", message: `unknown factor key ${query.factor}; see GET /factors` },
         ]);
       }
       // Only the asked factor's betas are read: the aggregation of one factor is the same sum.
-      const input = await aggregationInputFor(db, date, holdings, portfolio.cash, [query.factor]);
+      const asked = factors.filter((factor) => factor.key === query.factor);
+      const input: AggregationInput = {
+        date,
+        holdings: holdingsFrom(positionsResult),
+        cash: Number(versionRow["cash"]),
+        closes: closesFrom(closesResult),
+        betas: betaTableFrom(storedBetasFrom(betasResult), storedGapsFrom(gapsResult), asked),
+        factors: asked,
+      };
       const drill = computeWithinRange([{ input }], () => factorDrillDown(input, query.factor));
       const response: DrillDownResponse = {
         portfolio_id: id,
@@ -300,7 +248,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
         exposure_dollar: drill.exposure.exposureDollar,
         coverage: drill.exposure.coverage,
       };
-      if (wantsCsv(c, query.format)) {
+      if (csv) {
         const header = [
           "symbol",
           "beta_symbol",
@@ -313,7 +261,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
           "contribution_dollar",
           "quality_flag",
         ];
-        return csvResponse(
+        const download = csvResponse(
           c,
           `drill-down-${id}-${query.factor}-${date}.csv`,
           header,
@@ -330,8 +278,9 @@ export const analyticsRoutes = new Hono<ApiEnv>()
             row.quality_flag,
           ]),
         );
+        return withValidators(download, etag);
       }
-      return c.json(response, 200);
+      return withValidators(c.json(response, 200), etag);
     },
   )
   .post(
@@ -362,7 +311,8 @@ export const analyticsRoutes = new Hono<ApiEnv>()
         if (!row) throw new ApiError(404, "NOT_FOUND", `stress scenario ${body.scenario_id} does not exist`);
         scenario = { id: row.id, name: row.name, description: row.description, shocks: row.shocks };
       } else {
-        scenario = { id: null, name: "Custom shocks", description: "", shocks: body.shocks! };
+        // The schema requires shocks when no scenario_id is given.
+        scenario = { id: null, name: "Custom shocks", description: "", shocks: required(body.shocks, "the shocks") };
       }
       const input = await aggregationInputFor(db, date, await portfolioHoldings(db, id), portfolio.cash);
       const issues = stressScenarioIssues(scenario.shocks, input.factors);

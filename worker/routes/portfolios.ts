@@ -37,19 +37,13 @@ import {
 import { guard, type ApiEnv } from "../auth/guard.ts";
 import { readablePortfolio, visiblePortfolios, writablePortfolio } from "../auth/ownership.ts";
 import { getDatabase, type Database } from "../db/client.ts";
-import { runWrites, type Write } from "../db/transaction.ts";
+import { runWrites } from "../db/transaction.ts";
 import { isHeldOn } from "../factors/portfolio.ts";
 import { ApiError } from "../http/errors.ts";
 import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { importPositionsCsv } from "../portfolios/position-import.ts";
-import {
-  portfolioResponse,
-  positionBody,
-  positionResponse,
-  positionRow,
-  type PositionInsert,
-} from "../portfolios/records.ts";
+import { portfolioResponse, positionBody, positionResponse, positionRow } from "../portfolios/records.ts";
 import { startPortfolioHistoryRun } from "../batch/runs.ts";
 import { describeError, logEvent } from "../log.ts";
 import { positionWarnings } from "../portfolios/position-warnings.ts";
@@ -172,16 +166,14 @@ export const portfolioRoutes = new Hono<ApiEnv>()
       );
     const id = crypto.randomUUID();
     try {
-      await db
-        .insert(portfolios)
-        .values({
-          id,
-          owner: caller.sub,
-          org: caller.org,
-          name: body.name,
-          cash: body.cash ?? 0,
-          benchmarkSymbol: benchmark,
-        });
+      await db.insert(portfolios).values({
+        id,
+        owner: caller.sub,
+        org: caller.org,
+        name: body.name,
+        cash: body.cash ?? 0,
+        benchmarkSymbol: benchmark,
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw nameTaken(body.name);
       throw error;

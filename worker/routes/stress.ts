@@ -13,6 +13,7 @@ import { stressScenarioIssues } from "../factors/stress.ts";
 import { ApiError } from "../http/errors.ts";
 import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
+import { required } from "../required.ts";
 
 type ScenarioRow = typeof stressScenarios.$inferSelect;
 
@@ -75,8 +76,10 @@ export const stressRoutes = new Hono<ApiEnv>()
           owner: caller.sub,
         })
         .returning();
-      c.header("Location", `/api/v1/stress/scenarios/${row!.id}`);
-      return c.json(scenarioResponse(row!), 201);
+      // An insert returns the row it wrote.
+      const created = required(row, "the inserted scenario");
+      c.header("Location", `/api/v1/stress/scenarios/${created.id}`);
+      return c.json(scenarioResponse(created), 201);
     },
   )
   .delete(

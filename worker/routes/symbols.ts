@@ -1,26 +1,30 @@
 // The symbol API: the universe table (`GET /data/symbols`) and one symbol's page
 // (`GET /data/symbols/:symbol`). Shapes: worker/api/symbols.ts.
 //
-// The table reads one metrics date (default the latest): one query for the page and one for
-// the count, both filtered on the (metrics_date, column) indexes. Nulls sort last in both
-// directions (`column is null` first in the ORDER BY), then by symbol, so pages are stable.
+// The table reads one metrics date (default the latest): the count and the page's two parts
+// (rows with a value, then rows without), all filtered on the (metrics_date, column) indexes,
+// sent as one batch with the data version (worker/db/read-batch.ts). Nulls sort last in both
+// directions, then by symbol, so pages are stable. The table, the sectors and a symbol's page
+// are conditional reads (ETag, 304: worker/http/etag.ts).
+import type { InValue } from "@libsql/client/web";
 import {
   and,
   asc,
   count,
   desc,
   eq,
+  fillPlaceholders,
   getTableColumns,
   gte,
   isNotNull,
   isNull,
   lte,
   max,
-  or,
-  sql,
   type SQL,
+  type SQLWrapper,
+  sql,
 } from "drizzle-orm";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { QueryBuilder, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { Hono, type TypedResponse } from "hono";
 import {
   batchPhaseResults,
@@ -32,29 +36,32 @@ import {
   symbolFactorExposures,
   symbolUniverse,
 } from "../../schema/index.ts";
-import { tenantOf } from "../quotas.ts";
 import { routes } from "../api/contract.ts";
 import {
   maxHistoryDays,
-  sectorsQuerySchema,
-  symbolDetailQuerySchema,
-  symbolParamsSchema,
-  symbolsQuerySchema,
   type SectorsResponse,
   type SymbolDetailResponse,
   type SymbolRow,
   type SymbolsQuery,
   type SymbolsResponse,
+  sectorsQuerySchema,
+  symbolDetailQuerySchema,
+  symbolParamsSchema,
+  symbolsQuerySchema,
 } from "../api/symbols.ts";
-import { guard, type ApiEnv } from "../auth/guard.ts";
+import { type ApiEnv, guard } from "../auth/guard.ts";
 import { addDays } from "../dates.ts";
-import { getDatabase, type Database } from "../db/client.ts";
+import { latestBetaDate } from "../db/betas.ts";
+import { type Database, getDatabase } from "../db/client.ts";
+import { batchVersion, readVersion, symbolVersion, versionOf } from "../db/data-version.ts";
+import { firstRow, type ReadStatement, readTogether, toStatement } from "../db/read-batch.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
+import { entityTag, ifNoneMatchMatches, notModified, representationOf, withValidators } from "../http/etag.ts";
 import { validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
-import { latestBetaDate } from "../db/betas.ts";
-import { latestMetricsDate } from "../portfolios/aggregation-input.ts";
+import { tenantOf } from "../quotas.ts";
+import { required } from "../required.ts";
 
 const metricsColumns = getTableColumns(symbolDailyMetrics);
 /** API name (the SQL column name) → drizzle column. */
@@ -99,91 +106,174 @@ const rowJson = sql<string>`(${sql.join(
   sql` || `,
 )} || '}')`;
 
+/** The latest metrics date, as SQL: the default of `date`. */
+const latestMetricsDateSql = sql<
+  string | null
+>`(select max(${symbolDailyMetrics.metricsDate}) from ${symbolDailyMetrics})`;
+
+/** The filters of a page: values, or placeholders when the statement text is built once for its shape. */
+interface SymbolsFilter {
+  sort_by?: string | undefined;
+  sort_order?: "asc" | "desc" | undefined;
+  sector?: SQLWrapper | string | undefined;
+  /** The search text as given, or its two LIKE patterns (prefix of the symbol, part of the name). */
+  q?: string | { prefix: SQLWrapper; contains: SQLWrapper } | undefined;
+  min_market_cap?: SQLWrapper | number | undefined;
+  max_pe_ratio?: SQLWrapper | number | undefined;
+}
+
+/** LIKE is case-insensitive for ASCII in SQLite; the search text's own % and _ are escaped. */
+function likePatterns(q: string): { prefix: string; contains: string } {
+  const text = q.replace(/[\\%_]/g, (char) => `\\${char}`);
+  return { prefix: `${text}%`, contains: `%${text}%` };
+}
+
+const queryBuilder = new QueryBuilder();
+
 /**
  * The queries of `GET /data/symbols`, all searching a (metrics_date, …) index. Nulls last
  * without sorting the whole date: the rows with a value come first, read in the sort column's
  * index order (ties by symbol in the same direction), then the rows without one by symbol;
  * a page takes from one or both. `counts` gives the total and how many have a value.
+ * `metricsDate`, `limit` and `offset` may be SQL (the route's one batch computes them there).
+ * The queries are built without a connection (drizzle's standalone builder): the first
+ * argument, once the database, is ignored (the query-plan test still passes it).
  */
-export function symbolsQueries(db: Database, metricsDate: string, query: SymbolsQuery) {
+export function symbolsQueries(_db: unknown, metricsDate: string | SQL, query: SymbolsFilter) {
   const filters: SQL[] = [eq(symbolDailyMetrics.metricsDate, metricsDate)];
   if (query.sector !== undefined) filters.push(eq(symbolDailyMetrics.sector, query.sector));
   if (query.q !== undefined) {
-    // LIKE is case-insensitive for ASCII in SQLite; the search text's own % and _ are escaped.
-    const text = query.q.replace(/[\\%_]/g, (char) => `\\${char}`);
+    const { prefix, contains } = typeof query.q === "string" ? likePatterns(query.q) : query.q;
     filters.push(
-      or(
-        sql`${symbolDailyMetrics.symbol} like ${`${text}%`} escape '\\'`,
-        sql`${symbolDailyMetrics.companyName} like ${`%${text}%`} escape '\\'`,
-      )!,
+      sql`(${symbolDailyMetrics.symbol} like ${prefix} escape '\\' or ${symbolDailyMetrics.companyName} like ${contains} escape '\\')`,
     );
   }
   if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
   if (query.max_pe_ratio !== undefined) filters.push(lte(symbolDailyMetrics.peRatio, query.max_pe_ratio));
-  const sortColumn = columnByName.get(query.sort_by ?? "symbol")!;
+  const sortColumn = required(columnByName.get(query.sort_by ?? "symbol"), `sort column ${query.sort_by}`);
   const direction = query.sort_order === "desc" ? desc : asc;
+  // drizzle types limit and offset as numbers or placeholders; SQL renders the same way.
+  const bound = (value: number | SQL) => value as number;
   return {
-    counts: db
-      .select({ total: sql<number>`count(*)`, withValue: sql<number>`count(${sortColumn})` })
+    counts: queryBuilder
+      .select({
+        total: sql<number>`count(*)`,
+        withValue: sql<number>`count(${sortColumn})`,
+        metricsDate: sql<string | null>`${metricsDate}`,
+      })
       .from(symbolDailyMetrics)
       .where(and(...filters)),
     // The page's rowids first, then their JSON: SQLite would otherwise build the JSON of every
     // row an OFFSET skips (a deep page cost 37 ms of the server's CPU).
-    withValue: (limit: number, offset: number) => {
-      const page = db
+    withValue: (limit: number | SQL, offset: number | SQL) => {
+      const page = queryBuilder
         .select({ rowid: sql`rowid` })
         .from(symbolDailyMetrics)
         .where(and(...filters, isNotNull(sortColumn)))
         .orderBy(direction(sortColumn), direction(symbolDailyMetrics.symbol))
-        .limit(limit)
-        .offset(offset);
-      return db
+        .limit(bound(limit))
+        .offset(bound(offset));
+      return queryBuilder
         .select({ json: rowJson })
         .from(symbolDailyMetrics)
         .where(sql`rowid in ${page}`)
         .orderBy(direction(sortColumn), direction(symbolDailyMetrics.symbol));
     },
-    withoutValue: (limit: number, offset: number) => {
-      const page = db
+    withoutValue: (limit: number | SQL, offset: number | SQL) => {
+      const page = queryBuilder
         .select({ rowid: sql`rowid` })
         .from(symbolDailyMetrics)
         .where(and(...filters, isNull(sortColumn)))
         .orderBy(asc(symbolDailyMetrics.symbol))
-        .limit(limit)
-        .offset(offset);
-      return db
+        .limit(bound(limit))
+        .offset(bound(offset));
+      return queryBuilder
         .select({ json: rowJson })
         .from(symbolDailyMetrics)
         .where(sql`rowid in ${page}`)
         .orderBy(asc(symbolDailyMetrics.symbol));
     },
+    /** How many rows of the filters have a value in the sort column (for the null part's bounds). */
+    withValueCount: sql<number>`(select count(${sortColumn}) from ${symbolDailyMetrics} where ${and(...filters)})`,
   };
 }
 
-/** One page of rows (as JSON texts) and the total. */
-async function symbolsPage(
-  db: Database,
-  metricsDate: string,
-  query: SymbolsQuery,
-): Promise<{ rows: string[]; total: number }> {
-  const limit = query.limit ?? 100;
-  const offset = query.offset ?? 0;
-  const queries = symbolsQueries(db, metricsDate, query);
-  const counts = (await queries.counts.get()) ?? { total: 0, withValue: 0 };
-  const fromValues = Math.max(0, Math.min(limit, counts.withValue - offset));
-  const fromNulls = limit - fromValues;
-  const [first, second] = await Promise.all([
-    fromValues > 0 ? queries.withValue(fromValues, offset) : Promise.resolve([]),
-    fromNulls > 0 && counts.total > counts.withValue
-      ? queries.withoutValue(fromNulls, Math.max(0, offset - counts.withValue))
-      : Promise.resolve([]),
-  ]);
-  return { rows: [...first, ...second].map((row) => row.json), total: counts.total };
+/** The statements of a page, by shape: the text is built once per isolate, the values bound per request. */
+const pageStatements = new Map<string, { sql: string; params: unknown[] }[]>();
+
+/**
+ * `GET /data/symbols` as one batch: the counts (with the metrics date), the rows with a value
+ * from `offset`, and the rows without one that complete the page — the null part's offset and
+ * length computed in SQL from the count of rows with a value, so that no statement waits for
+ * another's answer.
+ */
+function symbolsPageStatements(query: SymbolsQuery): ReadStatement[] {
+  const shape = [
+    query.sort_by ?? "symbol",
+    query.sort_order ?? "asc",
+    query.date !== undefined,
+    query.sector !== undefined,
+    query.q !== undefined,
+    query.min_market_cap !== undefined,
+    query.max_pe_ratio !== undefined,
+  ].join("|");
+  let built = pageStatements.get(shape);
+  if (built === undefined) {
+    const queries = symbolsQueries(
+      null,
+      query.date !== undefined ? sql`${sql.placeholder("date")}` : latestMetricsDateSql,
+      {
+        sort_by: query.sort_by,
+        sort_order: query.sort_order,
+        sector: query.sector !== undefined ? sql.placeholder("sector") : undefined,
+        q:
+          query.q !== undefined
+            ? { prefix: sql.placeholder("prefix"), contains: sql.placeholder("contains") }
+            : undefined,
+        min_market_cap: query.min_market_cap !== undefined ? sql.placeholder("minMarketCap") : undefined,
+        max_pe_ratio: query.max_pe_ratio !== undefined ? sql.placeholder("maxPeRatio") : undefined,
+      },
+    );
+    const limit = sql.placeholder("limit");
+    const offset = sql.placeholder("offset");
+    // Rows without a value: from `offset − withValue` (when past them), as many as the part with
+    // a value left free on the page.
+    const nullsOffset = sql`max(0, ${offset} - ${queries.withValueCount})`;
+    const nullsLimit = sql`(${limit} - max(0, min(${limit}, ${queries.withValueCount} - ${offset})))`;
+    built = [
+      queries.counts.toSQL(),
+      queries.withValue(sql`${limit}`, sql`${offset}`).toSQL(),
+      queries.withoutValue(nullsLimit, nullsOffset).toSQL(),
+    ];
+    pageStatements.set(shape, built);
+  }
+  const values: Record<string, unknown> = {
+    date: query.date,
+    sector: query.sector,
+    ...(query.q !== undefined ? likePatterns(query.q) : {}),
+    minMarketCap: query.min_market_cap,
+    maxPeRatio: query.max_pe_ratio,
+    limit: query.limit ?? 100,
+    offset: query.offset ?? 0,
+  };
+  return built.map((statement) => ({
+    sql: statement.sql,
+    args: fillPlaceholders(statement.params, values) as InValue[],
+  }));
 }
 
 const csvColumns = [...Object.values(metricsColumns)]
   .map((column) => column.name)
   .filter((name) => name !== "metrics_date" && name !== "updated_at");
+
+/** The sectors of a metrics date (default the latest) with counts, as one statement. */
+const sectorsStatement = (date: string | undefined): ReadStatement =>
+  toStatement(
+    sql`select ${symbolDailyMetrics.sector}, count(${symbolDailyMetrics.symbol}), d.metrics_date
+      from (select ${date === undefined ? latestMetricsDateSql : date} as metrics_date) d
+      left join ${symbolDailyMetrics} on ${symbolDailyMetrics.metricsDate} = d.metrics_date
+      group by ${symbolDailyMetrics.sector} order by ${symbolDailyMetrics.sector}`,
+  );
 
 /** `GET /data/sectors`: the values the symbol table's sector filter takes, with counts. */
 export const sectorRoutes = new Hono<ApiEnv>().get(
@@ -193,22 +283,31 @@ export const sectorRoutes = new Hono<ApiEnv>().get(
   async (c) => {
     const query = c.req.valid("query");
     const db = getDatabase(c.env);
-    const metricsDate = query.date ?? (await latestMetricsDate(db));
-    const rows =
-      metricsDate === null
-        ? []
-        : await db
-            .select({ sector: symbolDailyMetrics.sector, count: count() })
-            .from(symbolDailyMetrics)
-            .where(eq(symbolDailyMetrics.metricsDate, metricsDate))
-            .groupBy(symbolDailyMetrics.sector)
-            .orderBy(asc(symbolDailyMetrics.sector));
+    const representation = representationOf(c, "listSectors", c.get("caller"), "json");
+    if (c.req.header("if-none-match") !== undefined) {
+      const version = await readVersion(db, batchVersion());
+      if (version !== null) {
+        const etag = await entityTag(representation, version);
+        if (ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
+      }
+    }
+    const [versionResult, sectorsResult] = await readTogether(db, [batchVersion(), sectorsStatement(query.date)]);
+    const etag = await entityTag(representation, versionOf(firstRow(versionResult)) ?? []);
+    // One row per sector of the date (NULL for the rows without one); a date without metrics
+    // gives a single row with a NULL sector and a count of 0 (the left join).
+    const rows = (sectorsResult?.rows ?? []).map((row) => ({
+      sector: row[0] as string | null,
+      count: Number(row[1]),
+      date: row[2] as string | null,
+    }));
+    const metricsDate = query.date ?? rows[0]?.date ?? null;
+    const counted = rows.filter((row) => row.count > 0);
     const body: SectorsResponse = {
       metrics_date: metricsDate,
-      sectors: rows.flatMap((row) => (row.sector === null ? [] : [{ sector: row.sector, count: row.count }])),
-      without_sector: rows.find((row) => row.sector === null)?.count ?? 0,
+      sectors: counted.flatMap((row) => (row.sector === null ? [] : [{ sector: row.sector, count: row.count }])),
+      without_sector: counted.find((row) => row.sector === null)?.count ?? 0,
     };
-    return c.json(body, 200);
+    return withValidators(c.json(body, 200), etag);
   },
 );
 
@@ -216,20 +315,39 @@ export const symbolRoutes = new Hono<ApiEnv>()
   .get("/", guard(routes.listSymbols), validate("query", symbolsQuerySchema), async (c) => {
     const query = c.req.valid("query");
     const db = getDatabase(c.env);
-    const metricsDate = query.date ?? (await latestMetricsDate(db));
-    const page = metricsDate === null ? { rows: [], total: 0 } : await symbolsPage(db, metricsDate, query);
-    if (wantsCsv(c, query.format)) {
-      const rows = page.rows.map((text) => JSON.parse(text) as Record<string, string | number | null>);
-      return csvResponse(
-        c,
-        `symbols-${metricsDate ?? "none"}.csv`,
-        csvColumns,
-        rows.map((row) => csvColumns.map((name) => row[name])),
+    const csv = wantsCsv(c, query.format);
+    const representation = representationOf(c, "listSymbols", c.get("caller"), csv ? "csv" : "json");
+    if (c.req.header("if-none-match") !== undefined) {
+      const version = await readVersion(db, batchVersion());
+      if (version !== null) {
+        const etag = await entityTag(representation, version);
+        if (ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
+      }
+    }
+    const [versionResult, countsResult, withValue, withoutValue] = await readTogether(db, [
+      batchVersion(),
+      ...symbolsPageStatements(query),
+    ]);
+    const etag = await entityTag(representation, versionOf(firstRow(versionResult)) ?? []);
+    const counts = firstRow(countsResult);
+    const metricsDate = query.date ?? ((counts?.[2] ?? null) as string | null);
+    const total = Number(counts?.[0] ?? 0);
+    const rows = [...(withValue?.rows ?? []), ...(withoutValue?.rows ?? [])].map((row) => String(row[0]));
+    if (csv) {
+      const records = rows.map((text) => JSON.parse(text) as Record<string, string | number | null>);
+      return withValidators(
+        csvResponse(
+          c,
+          `symbols-${metricsDate ?? "none"}.csv`,
+          csvColumns,
+          records.map((row) => csvColumns.map((name) => row[name])),
+        ),
+        etag,
       );
     }
     // The rows are JSON already: the body is assembled around them, typed as the schema says.
-    const body = `{"symbols":[${page.rows.join(",")}],"total_count":${page.total},"metrics_date":${JSON.stringify(metricsDate)}}`;
-    return c.body(body, 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<
+    const body = `{"symbols":[${rows.join(",")}],"total_count":${total},"metrics_date":${JSON.stringify(metricsDate)}}`;
+    return withValidators(c.body(body, 200, { "Content-Type": "application/json" }), etag) as unknown as TypedResponse<
       SymbolsResponse,
       200,
       "json"
@@ -244,6 +362,15 @@ export const symbolRoutes = new Hono<ApiEnv>()
       const { symbol } = c.req.valid("param");
       const query = c.req.valid("query");
       const db = getDatabase(c.env);
+      // The version first, the data after: an answer is never older than the version it is
+      // tagged with. `to` defaults to today when nothing is computed, hence the date.
+      const representation = [
+        ...representationOf(c, "getSymbol", c.get("caller"), "json"),
+        new Date().toISOString().slice(0, 10),
+      ];
+      const version = await readVersion(db, symbolVersion(symbol));
+      const etag = version === null ? null : await entityTag(representation, version);
+      if (etag !== null && ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
       const [universe, profile, factors] = await Promise.all([
         db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)).get(),
         db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)).get(),
@@ -376,8 +503,9 @@ export const symbolRoutes = new Hono<ApiEnv>()
                 last_close_date: gap.lastCloseDate,
               };
             }
-            const detail =
-              betasDate === null
+            const detail = !universe.isActive
+              ? `${symbol} is inactive in the universe (delisted or retired): the batch no longer computes it`
+              : betasDate === null
                 ? "no batch run has computed any date yet"
                 : dateComputed
                   ? `${symbol} was not part of the batch run that computed ${betasDate} (added to the universe since?); the next run computes it`
@@ -402,7 +530,7 @@ export const symbolRoutes = new Hono<ApiEnv>()
           })),
         },
       };
-      return c.json(response, 200);
+      return etag === null ? c.json(response, 200) : withValidators(c.json(response, 200), etag);
     },
   );
 

@@ -1,0 +1,234 @@
+// The reads of a portfolio's exposures and drill-down, each as one batch (./read-batch.ts): one
+// request to the database and one read transaction, with the data version first
+// (./data-version.ts). What used to be read one query after another — the portfolio, the
+// factors, the range's last date, then the rows of that range; or the metrics date, the
+// positions, then the closes and betas of the symbols held on it — is computed inside SQL
+// (common table expressions), so that no statement waits for another's answer. Visibility is
+// the version's portfolio column: the route answers 404 when it is null, whatever the other
+// statements read.
+import type { InValue, ResultSet, Row } from "@libsql/client/web";
+import type { BetaGapReason, FactorMethod, QualityFlag } from "../../schema/factors.ts";
+import type { Instrument, OptionType } from "../../schema/portfolios.ts";
+import type { Caller } from "../auth/permissions.ts";
+import type { HoldingInput } from "../factors/portfolio.ts";
+import type { StoredBetaRow, StoredGapRow } from "./betas.ts";
+import { drillDownVersion, exposuresVersion } from "./data-version.ts";
+import { activeFactorsStatement } from "./factors.ts";
+import type { ReadStatement } from "./read-batch.ts";
+
+/** The default range of the exposures: this many days up to its last date (docs/api.md). */
+export const defaultExposureRangeDays = 180;
+
+export interface ExposuresRead {
+  portfolioId: string;
+  from: string | undefined;
+  to: string | undefined;
+  /** The asked factor keys, or undefined for every active factor. */
+  factorKeys: readonly string[] | undefined;
+  /** The benchmark symbol; undefined: the portfolio's own; null: none. */
+  benchmark: string | null | undefined;
+  /** Today (UTC): `to` when the portfolio has no snapshot yet. */
+  today: string;
+}
+
+/**
+ * The range, as SQL: `to` is the given one, else the portfolio's last snapshot date, else today;
+ * `from` the given one, else `defaultExposureRangeDays` before `to`. Arguments ?1 portfolio,
+ * ?2 from, ?3 to, ?4 today.
+ */
+const exposureRange = `with r(from_date, to_date) as (
+  select coalesce(?2, date(t, '-${defaultExposureRangeDays} days')), t
+  from (select coalesce(?3, (select max(date) from portfolio_snapshots where portfolio_id = ?1), ?4) as t))`;
+
+/** The stored factors of the request: every active one, or those with the asked keys (?5, a JSON array, or null). */
+const chosenFactors = `(select id from factor_definitions where is_active = 1
+  and (?5 is null or key in (select value from json_each(?5))))`;
+
+/**
+ * A number as JSON text, built by SQLite: printf's 17 significant digits round-trip a double,
+ * so the answer's numbers are the stored doubles exactly (JSON.stringify would print the
+ * shortest of the digits that do; the values are the same). NULL, and a non-finite value
+ * (which JSON cannot carry; JavaScript's JSON.stringify writes null for it too), are `null`.
+ */
+const jsonNumber = (value: string) =>
+  `(case when (${value}) is null or abs(${value}) > 1.7976931348623157e308 then 'null' else printf('%!.17g', ${value}) end)`;
+
+/** A JSON array of `value` over the range's dates (the rows with a date), in date order; `[]` without any. */
+const jsonSeries = (value: string) =>
+  `'[' || ifnull(group_concat(case when c.date is not null then ${value} end, ',' order by c.date), '') || ']'`;
+
+/**
+ * The statements of `GET /portfolios/:id/exposures`, in the order the route reads them:
+ * version, factors, range, the range's dates with equity and the last date's data_quality,
+ * and the `factors` series, one JSON object per factor.
+ *
+ * The series are built by SQLite, as JSON text aligned with the dates: for each factor and date
+ * of the range, the stored exposure row and the benchmark's beta (left joins on their natural
+ * keys: null where none), `active` = portfolio − benchmark and `coverage_count` = used / total
+ * computed there in the same double arithmetic. The Worker only joins the texts: building
+ * 1,440 cells × 10 measures as objects and encoding them again was over half of the route's CPU.
+ */
+export function exposuresStatements(caller: Caller, read: ExposuresRead): ReadStatement[] {
+  const range: InValue[] = [read.portfolioId, read.from ?? null, read.to ?? null, read.today];
+  const keys = read.factorKeys === undefined ? null : JSON.stringify(read.factorKeys);
+  const dates = `d(date, equity) as (select s.date, s.equity from r, portfolio_snapshots s
+    where s.portfolio_id = ?1 and s.date >= r.from_date and s.date <= r.to_date)`;
+  return [
+    exposuresVersion(caller, read.portfolioId),
+    activeFactorsStatement,
+    { sql: `${exposureRange} select from_date, to_date from r`, args: range },
+    {
+      sql: `${exposureRange}, ${dates}
+        select json_group_array(date order by date), '[' || ifnull(group_concat(${jsonNumber("equity")}, ',' order by date), '') || ']',
+          (select s.data_quality from portfolio_snapshots s where s.portfolio_id = ?1 and s.date = (select max(date) from d))
+        from d`,
+      args: range,
+    },
+    {
+      sql: `${exposureRange}, ${dates},
+        f(id, key, name, display_order) as (select id, key, name, display_order from factor_definitions
+          where id in ${chosenFactors}),
+        c(factor_id, date, ev, ed, cv, rs, pu, pt, bv, br) as (
+          select f.id, d.date, e.exposure_value, e.exposure_dollar, e.coverage, e.r_squared, e.positions_used,
+            e.positions_total, b.beta_value, b.r_squared
+          from f cross join d
+          left join portfolio_factor_exposures e on e.portfolio_id = ?1 and e.factor_id = f.id and e.calculation_date = d.date
+          left join symbol_factor_exposures b on ?7 = 1 and b.symbol = coalesce(?6, (select benchmark_symbol from portfolios where id = ?1))
+            and b.factor_id = f.id and b.calculation_date = d.date)
+        select '{"key":' || json_quote(f.key) || ',"name":' || json_quote(f.name)
+          || ',"portfolio":' || ${jsonSeries(jsonNumber("c.ev"))}
+          || ',"exposure_dollar":' || ${jsonSeries(jsonNumber("c.ed"))}
+          || ',"coverage":' || ${jsonSeries(jsonNumber("c.cv"))}
+          || ',"coverage_count":' || ${jsonSeries(`(case when c.pu is null or c.pt is null or c.pt <= 0 then 'null' else ${jsonNumber("cast(c.pu as real) / c.pt")} end)`)}
+          || ',"positions_used":' || ${jsonSeries(jsonNumber("c.pu"))}
+          || ',"positions_total":' || ${jsonSeries(jsonNumber("c.pt"))}
+          || ',"r_squared":' || ${jsonSeries(jsonNumber("c.rs"))}
+          || ',"benchmark":' || ${jsonSeries(jsonNumber("c.bv"))}
+          || ',"benchmark_r_squared":' || ${jsonSeries(jsonNumber("c.br"))}
+          || ',"active":' || ${jsonSeries(`(case when c.ev is null or c.bv is null then 'null' else ${jsonNumber("c.ev - c.bv")} end)`)}
+          || '}'
+        from f left join c on c.factor_id = f.id
+        group by f.id order by f.display_order, f.id`,
+      args: [...range, keys, read.benchmark ?? null, read.benchmark === null ? 0 : 1],
+    },
+  ];
+}
+
+export interface DrillDownRead {
+  portfolioId: string;
+  /** The asked date, or undefined for the latest metrics date. */
+  date: string | undefined;
+  factorKey: string;
+}
+
+/**
+ * The date, as SQL: the given one (?1), else the latest metrics date; and the beta symbols held
+ * on it (an option's underlying; private holdings have none), of portfolio ?2, as the
+ * aggregation reads them (worker/factors/portfolio.ts `betaSymbolOf`, `isHeldOn`).
+ */
+const heldOnDate = `with d(date) as (select coalesce(?1, (select max(metrics_date) from symbol_daily_metrics))),
+held(symbol) as (select distinct case when x.instrument = 'option' then coalesce(x.underlying_symbol, x.symbol) else x.symbol end
+  from positions x, d where x.portfolio_id = ?2 and x.instrument <> 'private'
+    and (x.opened_on is null or x.opened_on <= d.date) and (x.closed_on is null or x.closed_on > d.date))`;
+
+/** The asked factor, when it is active (?3). */
+const askedFactor = "(select id from factor_definitions where key = ?3 and is_active = 1)";
+
+/**
+ * The statements of `GET /portfolios/:id/exposures/stocks`, in the order `drillDownFrom` reads
+ * them: version (with the cash), the date and whether it has metrics, the positions, the
+ * factors, and the closes, betas and beta gaps of the symbols held on the date for the factor.
+ */
+export function drillDownStatements(caller: Caller, read: DrillDownRead): ReadStatement[] {
+  const held: InValue[] = [read.date ?? null, read.portfolioId, read.factorKey];
+  return [
+    drillDownVersion(caller, read.portfolioId),
+    {
+      sql: `select coalesce(?1, (select max(metrics_date) from symbol_daily_metrics)),
+        exists (select 1 from symbol_daily_metrics where metrics_date = coalesce(?1, (select max(metrics_date) from symbol_daily_metrics)))`,
+      args: [read.date ?? null],
+    },
+    {
+      sql: `select id, symbol, instrument, quantity, opened_on, closed_on, underlying_symbol, option_type, strike,
+        expiry, multiplier, delta, implied_vol, premium from positions where portfolio_id = ?1 order by id`,
+      args: [read.portfolioId],
+    },
+    activeFactorsStatement,
+    {
+      sql: `${heldOnDate} select m.symbol, m.current_price from d, symbol_daily_metrics m
+        where m.metrics_date = d.date and m.symbol in (select symbol from held)`,
+      args: held.slice(0, 2),
+    },
+    {
+      sql: `${heldOnDate} select b.symbol, b.factor_id, b.calculation_date, b.beta_value, b.raw_beta_value, b.r_squared,
+          b.observations, b.quality_flag, b.calculation_method, b.regularization_alpha, b.regression_window_days
+        from d, symbol_factor_exposures b
+        where b.calculation_date = d.date and b.symbol in (select symbol from held) and b.factor_id = ${askedFactor}`,
+      args: held,
+    },
+    {
+      sql: `${heldOnDate} select g.symbol, g.factor_id, g.calculation_date, g.reason, g.observations, g.detail
+        from d, symbol_beta_gaps g
+        where g.calculation_date = d.date and g.symbol in (select symbol from held) and g.factor_id = ${askedFactor}`,
+      args: held,
+    },
+  ];
+}
+
+const textOrNull = (value: Row[number] | undefined) => (value === null || value === undefined ? null : String(value));
+const numberOrNull = (value: Row[number] | undefined) => (value === null || value === undefined ? null : Number(value));
+
+/** The positions, as `portfolioHoldings` (worker/portfolios/aggregation-input.ts) returns them. */
+export function holdingsFrom(result: ResultSet | undefined): HoldingInput[] {
+  return (result?.rows ?? []).map((row) => ({
+    id: String(row[0]),
+    symbol: String(row[1]),
+    instrument: String(row[2]) as Instrument,
+    quantity: Number(row[3]),
+    openedOn: textOrNull(row[4]),
+    closedOn: textOrNull(row[5]),
+    underlyingSymbol: textOrNull(row[6]),
+    optionType: textOrNull(row[7]) as OptionType | null,
+    strike: numberOrNull(row[8]),
+    expiry: textOrNull(row[9]),
+    multiplier: numberOrNull(row[10]),
+    delta: numberOrNull(row[11]),
+    impliedVol: numberOrNull(row[12]),
+    premium: numberOrNull(row[13]),
+  }));
+}
+
+/** Closes by symbol (a NULL close left out, as `aggregationInputFor` does). */
+export function closesFrom(result: ResultSet | undefined): Map<string, number> {
+  const closes = new Map<string, number>();
+  for (const row of result?.rows ?? [])
+    if (row[1] !== null && row[1] !== undefined) closes.set(String(row[0]), Number(row[1]));
+  return closes;
+}
+
+export function storedBetasFrom(result: ResultSet | undefined): StoredBetaRow[] {
+  return (result?.rows ?? []).map((row) => ({
+    symbol: String(row[0]),
+    factorId: Number(row[1]),
+    calculationDate: String(row[2]),
+    betaValue: Number(row[3]),
+    rawBetaValue: numberOrNull(row[4]),
+    rSquared: numberOrNull(row[5]),
+    observations: Number(row[6]),
+    qualityFlag: String(row[7]) as QualityFlag,
+    calculationMethod: String(row[8]) as FactorMethod,
+    regularizationAlpha: numberOrNull(row[9]),
+    regressionWindowDays: Number(row[10]),
+  }));
+}
+
+export function storedGapsFrom(result: ResultSet | undefined): StoredGapRow[] {
+  return (result?.rows ?? []).map((row) => ({
+    symbol: String(row[0]),
+    factorId: Number(row[1]),
+    calculationDate: String(row[2]),
+    reason: String(row[3]) as BetaGapReason,
+    observations: numberOrNull(row[4]),
+    detail: String(row[5]),
+  }));
+}
