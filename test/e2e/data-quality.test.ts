@@ -9,6 +9,8 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { coverageLabel } from "../../client/src/lib/data-quality.ts";
+import { demoMarketOptions } from "../../worker/market-data/demo-market.ts";
+import { generateSyntheticMarket } from "../../worker/market-data/synthetic.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
 import type { SymbolDetailResponse, SymbolsResponse } from "../../worker/api/symbols.ts";
 import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
@@ -404,54 +406,33 @@ describe("a symbol's missing betas", () => {
     await screenshot(page, "data-quality-symbol");
   });
 
-  it("gives the figures of a symbol with too little history or stale prices, when the demo's dates have one", async () => {
-    // The batch's issue lists name the symbols it could not estimate and why.
-    const { runs } = await apiJson<{ runs: { id: string; trigger: string }[] }>(
-      baseUrl,
-      token,
-      "/admin/batch/runs?limit=50",
-    );
-    let found: { symbol: string; date: string; reason: string } | null = null;
-    for (const run of runs.filter((entry) => entry.trigger !== "portfolio")) {
-      const runDetail = await apiJson<{
-        phases: { date: string; name: string; issues?: { item: string; reason: string }[] }[];
-      }>(baseUrl, token, `/admin/batch/runs/${run.id}`);
-      for (const phase of runDetail.phases) {
-        const issue =
-          phase.name === "universe_factors"
-            ? phase.issues?.find((entry) => entry.reason === "insufficient_data" || entry.reason === "stale_prices")
-            : undefined;
-        if (issue) {
-          found = { symbol: issue.item, date: phase.date, reason: issue.reason };
-          break;
-        }
-      }
-      if (found) break;
+  it("says a delisted symbol's betas are missing because it is inactive, not because a run missed it", async () => {
+    // The demo market delists a documented equity (worker/market-data/synthetic.ts) and the seed
+    // stores it inactive, so the batch no longer computes it: its page must say that, not
+    // suggest that the next run will compute it.
+    const date = computedDates.at(-1)!;
+    const market = generateSyntheticMarket(demoMarketOptions(date));
+    const delisted = market.instruments.find((instrument) => instrument.gap === "delisting");
+    expect(delisted, "the demo market has a delisted equity").toBeDefined();
+    const symbol = delisted!.symbol;
+    const detail = await apiJson<SymbolDetailResponse>(baseUrl, token, `/data/symbols/${encodeURIComponent(symbol)}`);
+    expect(detail.is_active).toBe(false);
+    expect(detail.betas).toEqual([]);
+    expect(detail.missing_betas.length).toBeGreaterThan(0);
+    for (const missing of detail.missing_betas) {
+      expect(missing.reason).toBe("not_computed");
+      expect(missing.detail).toContain("inactive in the universe");
+      expect(missing.detail).not.toContain("the next run computes it");
     }
-    if (!found) {
-      console.warn(
-        "data-quality e2e: no symbol with insufficient_data or stale_prices in the demo's computed dates; skipped",
-      );
-      return;
-    }
-    const detail = await apiJson<SymbolDetailResponse>(
-      baseUrl,
-      token,
-      `/data/symbols/${encodeURIComponent(found.symbol)}?date=${found.date}`,
-    );
-    const gap = detail.missing_betas.find((entry) => entry.reason === found.reason)!;
-    expect(gap).toBeDefined();
-    await page.goto(`${baseUrl}/universe/${encodeURIComponent(found.symbol)}?date=${found.date}`);
+    const gap = detail.missing_betas[0]!;
+    await page.goto(`${baseUrl}/universe/${encodeURIComponent(symbol)}`);
     const cell = page
       .getByRole("table", { name: "Factor betas" })
       .locator(`tr[data-factor="${gap.factor_key}"] [data-testid=missing-beta-reason]`);
     await cell.waitFor();
-    const expected =
-      gap.reason === "insufficient_data"
-        ? `Insufficient data: ${gap.observations} of ${gap.min_observations} observations`
-        : `Stale prices: last close ${gap.last_close_date}`;
-    expect(await cell.innerText()).toContain(expected);
-    await screenshot(page, `data-quality-symbol-${gap.reason}`);
+    expect(await cell.innerText()).toContain("Not computed");
+    expect(await cell.getAttribute("title")).toBe(gap.detail);
+    await screenshot(page, "data-quality-symbol-inactive");
   });
 
   it("had no page errors", () => {

@@ -175,7 +175,7 @@ describe("market data phase (one chunk)", () => {
           const date = line.slice(0, 10).replaceAll("-", "");
           return date >= d1 && date <= d2;
         });
-        return new Response(["Date,Open,High,Low,Close,Volume", ...rows].join("\r\n") + "\r\n", {
+        return new Response(`${["Date,Open,High,Low,Close,Volume", ...rows].join("\r\n")}\r\n`, {
           headers: { "content-type": "text/csv" },
         });
       },

@@ -1,4 +1,3 @@
-
 import type { FactorSpec } from "../../../worker/factors/types.ts";
 import { defaultFactorSpecs } from "../../../worker/factors/factor-specs.ts";
 import { createRandom } from "../../../worker/market-data/synthetic.ts";
