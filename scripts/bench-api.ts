@@ -104,6 +104,7 @@ import {
   printColumns,
   round,
   runAndExit,
+  request as authorizedRequest,
   runBatch,
   seconds,
   sleep,
@@ -390,32 +391,6 @@ class LoadGenerator {
   }
 }
 
-interface FirstAnswer {
-  status: number;
-  etag: string | null;
-  text: string;
-  body: unknown;
-  ms: number;
-}
-
-/** One request with the bearer token and `headers`: status, ETag, text (JSON parsed when it is JSON), time. */
-async function firstAnswer(url: string, token: string, headers: Record<string, string> = {}): Promise<FirstAnswer> {
-  const sent = performance.now();
-  const response = await fetch(url, {
-    headers: { authorization: `Bearer ${token}`, ...headers },
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await response.text();
-  const ms = performance.now() - sent;
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, etag: response.headers.get("etag"), text, body, ms };
-}
-
 interface LoadFigures {
   connections: number;
   seconds: number;
@@ -537,7 +512,7 @@ async function measureRoute(
   profiling: Profiling | null,
 ): Promise<RouteFigures> {
   const url = `${runtime.base}/api/v1${spec.path}`;
-  const plain = await firstAnswer(url, token);
+  const plain = await authorizedRequest(url, token);
   if (plain.status !== 200) {
     throw new Error(
       `${spec.name}: GET ${spec.path} answered ${plain.status}, not 200:\n${excerpt(plain)}\nlog tail:\n${tail(runtime.logFile, 20)}`,
@@ -556,7 +531,7 @@ async function measureRoute(
   if (spec.revalidate) {
     if (plain.etag === null) throw new Error(`${spec.name}: GET ${spec.path} answered 200 without an ETag`);
     headers["if-none-match"] = plain.etag;
-    first = await firstAnswer(url, token, { "if-none-match": plain.etag });
+    first = await authorizedRequest(url, token, { headers: { "if-none-match": plain.etag } });
     if (first.status !== 304 || first.text !== "")
       throw new Error(
         `${spec.name}: GET ${spec.path} with If-None-Match ${plain.etag} answered ${first.status} with ${first.text.length} bytes, not an empty 304`,

@@ -10,8 +10,9 @@
 // Miniflare starts one workerd process, a child of this process; its CPU time (utime + stime
 // from /proc/<pid>/stat, every thread of it: the isolate, its I/O and the runtime's own work,
 // Miniflare's small entry and loopback workers included) is what `workerdCpuSeconds` reads.
-import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import path from "node:path";
+import { allProcesses } from "../bench-batch/stack.ts";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
@@ -52,21 +53,9 @@ class FileLog extends Log {
 
 /** The workerd processes whose parent is `parentPid`, from /proc. */
 export function workerdChildren(parentPid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // exited meanwhile
-    }
-    const close = stat.lastIndexOf(")");
-    const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-    if (comm === "workerd" && ppid === parentPid) found.push(Number(entry));
-  }
-  return found;
+  return (allProcesses() ?? [])
+    .filter((process) => process.comm === "workerd" && Number(process.fields[1]) === parentPid)
+    .map((process) => process.pid);
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat. */

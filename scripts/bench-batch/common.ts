@@ -187,6 +187,8 @@ export async function startHealthyWorker(options: WranglerOptions): Promise<{ wr
 
 export interface HttpAnswer {
   status: number;
+  /** The answer's ETag header, if any. */
+  etag: string | null;
   text: string;
   body: unknown;
   ms: number;
@@ -196,7 +198,7 @@ export interface HttpAnswer {
 export async function request(
   url: string,
   token: string,
-  init: { method?: string; body?: unknown } = {},
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<HttpAnswer> {
   const sent = performance.now();
   const response = await fetch(url, {
@@ -204,6 +206,7 @@ export async function request(
     headers: {
       authorization: `Bearer ${token}`,
       ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      ...init.headers,
     },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     signal: AbortSignal.timeout(60_000),
@@ -216,7 +219,7 @@ export async function request(
   } catch {
     // not JSON: keep the text
   }
-  return { status: response.status, text, body, ms };
+  return { status: response.status, etag: response.headers.get("etag"), text, body, ms };
 }
 
 /** The first 2,000 characters of an answer, for an error message. */

@@ -211,8 +211,8 @@ export interface GroupProcess {
   fields: string[];
 }
 
-/** The processes in a process group, from /proc/<pid>/stat. Null where /proc is not available. */
-export function groupProcesses(pgid: number): GroupProcess[] | null {
+/** Every process, from /proc/<pid>/stat. Null where /proc is not available. */
+export function allProcesses(): GroupProcess[] | null {
   if (!existsSync("/proc/self/stat")) return null;
   const found: GroupProcess[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -226,11 +226,14 @@ export function groupProcesses(pgid: number): GroupProcess[] | null {
     // pid (comm) state ppid pgrp … utime(14) stime(15): fields after the last ")".
     const close = stat.lastIndexOf(")");
     const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const fields = stat.slice(close + 2).split(" ");
-    if (Number(fields[2]) !== pgid) continue;
-    found.push({ pid: Number(entry), comm, fields });
+    found.push({ pid: Number(entry), comm, fields: stat.slice(close + 2).split(" ") });
   }
   return found;
+}
+
+/** The processes in a process group. Null where /proc is not available. */
+export function groupProcesses(pgid: number): GroupProcess[] | null {
+  return allProcesses()?.filter((process) => Number(process.fields[2]) === pgid) ?? null;
 }
 
 /**
