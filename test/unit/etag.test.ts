@@ -32,7 +32,10 @@ describe("entity tags", () => {
       await tagOf("http://x/api?a=1", analyst),
       await tagOf("http://x/api?a=1", { ...analyst, org: "org-b" }),
       await tagOf("http://x/api?a=1", { ...analyst, sub: "other" }),
-      await tagOf("http://x/api?a=1", { ...analyst, permissions: new Set(["VIEW_FACTOR_ANALYTICS", "MANAGE_PORTFOLIOS"]) }),
+      await tagOf("http://x/api?a=1", {
+        ...analyst,
+        permissions: new Set(["VIEW_FACTOR_ANALYTICS", "MANAGE_PORTFOLIOS"]),
+      }),
       await tagOf("http://x/api?a=2", analyst, "v1"),
       await tagOf("http://x/api?a=1", analyst, "v1", "csv"),
     ];
