@@ -24,9 +24,15 @@ export const batchRuns = sqliteTable(
     dates: text("dates", { mode: "json" }).notNull().$type<string[]>().default(sql`'[]'`),
     portfolioId: text("portfolio_id"),
     forceRerun: integer("force_rerun", { mode: "boolean" }).notNull().default(false),
-    /** Market data: replace closes of another source that differ (an admin's `replace_prices`); default keep and report them. */
+    /**
+     * Market data: replace closes of another source that differ (an admin's `replace_prices`); default keep and report
+     * them.
+     */
     replacePrices: integer("replace_prices", { mode: "boolean" }).notNull().default(false),
-    /** The phases the run goes through, in order; null = every phase (a portfolio history run has only the portfolio phases). */
+    /**
+     * The phases the run goes through, in order; null = every phase (a portfolio history run has only the portfolio
+     * phases).
+     */
     phases: text("phases", { mode: "json" }).$type<string[]>(),
     /** Dates added because a price revision made their stored betas stale, with what was revised. */
     staleDates: text("stale_dates", { mode: "json" }).$type<{ date: string; symbols: string[] }[]>(),

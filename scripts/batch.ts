@@ -21,9 +21,11 @@ import type { BatchRunDetail, BatchRunPhase, BatchRunStartResponse } from "../wo
 import { ApiClient, ApiRequestError, apiBaseUrl, formatError, StackUnreachableError } from "./api-client.ts";
 import { LocalStackError } from "./local-config.ts";
 
-export const batchUsage = `usage:
+export const batchUsage =
+  `usage:
   npm run batch -- --date YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
-  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
+  npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD [--force] ` +
+  `[--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
   npm run batch -- --last N [--force] [--replace-prices] [--portfolio ID] [--url URL] [--timeout SECONDS]
 
 Runs the batch on the running local stack (\`npm start\`) and follows it until it ends.
@@ -204,7 +206,10 @@ export function formatProgress(detail: BatchRunDetail): string {
   return parts.join("; ");
 }
 
-/** Lays out rows under headers; columns in `rightAligned` are padded on the left, a left-aligned last column is not padded. */
+/**
+ * Lays out rows under headers; columns in `rightAligned` are padded on the left, a left-aligned last column is not
+ * padded.
+ */
 export function formatTable(
   headers: readonly string[],
   rows: readonly (readonly string[])[],
@@ -266,7 +271,8 @@ export function formatFailedChunks(detail: Pick<BatchRunDetail, "failed_chunks" 
       chunk.items.slice(0, listedItems).join(", ") +
       (chunk.items.length > listedItems ? `, … (${chunk.items.length} items)` : "");
     lines.push(
-      `  ${chunk.date} ${chunk.phase} chunk ${chunk.chunk_index} [${items}]: ${chunk.error_text ?? "no error recorded"}`,
+      `  ${chunk.date} ${chunk.phase} chunk ${chunk.chunk_index} ` +
+        `[${items}]: ${chunk.error_text ?? "no error recorded"}`,
     );
   }
   if (detail.failed_chunks.length < detail.failed_chunks_total)
@@ -283,7 +289,8 @@ export function formatFailedItems(phases: readonly BatchRunPhase[], limit = 10):
   const lines = [`failed items (${failed.length > limit ? `first ${limit} of ${failed.length}` : failed.length}):`];
   for (const { phase, issue } of failed.slice(0, limit)) {
     lines.push(
-      `  ${phase.date} ${phase.name} ${issue.item}${issue.factor ? ` ${issue.factor}` : ""}: ${issue.reason} — ${issue.detail}`,
+      `  ${phase.date} ${phase.name} ${issue.item}${issue.factor ? ` ${issue.factor}` : ""}: ${issue.reason} ` +
+        `— ${issue.detail}`,
     );
   }
   return lines.join("\n");
@@ -300,7 +307,10 @@ export function formatOutcome(detail: BatchRunDetail): string {
   return run.error_text ? `${line}\n${run.error_text}` : line;
 }
 
-/** An error worth retrying while following a run: the stack unreachable or silent, a 5xx (503 DATABASE_UNAVAILABLE), a 429 or 408. */
+/**
+ * An error worth retrying while following a run: the stack unreachable or silent, a 5xx (503 DATABASE_UNAVAILABLE), a
+ * 429 or 408.
+ */
 export function isTransient(error: unknown): boolean {
   return (
     error instanceof StackUnreachableError ||
@@ -343,9 +353,11 @@ export function formatTimeout(
   const state =
     lastStatus === null ? "its state is unknown (the last polls failed)" : `it was ${lastStatus} at the last poll`;
   return [
-    `timed out after ${formatDuration(timeoutSeconds * 1000)} following run ${runId}; ${state} and it is still running on the stack.`,
+    `timed out after ${formatDuration(timeoutSeconds * 1000)} following ` +
+      `run ${runId}; ${state} and it is still running on the stack.`,
     `Follow it with: curl -H "authorization: Bearer $TOKEN" ${baseUrl}/api/v1/admin/batch/runs/${runId}`,
-    `or repeat the same \`npm run batch\` command (it follows the active run rather than starting another), with a larger --timeout.`,
+    `or repeat the same \`npm run batch\` command (it follows the ` +
+      `active run rather than starting another), with a larger --timeout.`,
   ].join("\n");
 }
 
@@ -409,7 +421,8 @@ export async function main(args: readonly string[], pollIntervalMs = 1000): Prom
           if (plan.kind === "fail") throw error;
           if (plan.kind === "timeout") return null;
           console.error(
-            `${clock()} poll failed (attempt ${failures}), retrying in ${formatDuration(plan.delayMs)}: ${formatError(error).split("\n", 1)[0]}`,
+            `${clock()} poll failed (attempt ${failures}), ` +
+              `retrying in ${formatDuration(plan.delayMs)}: ${formatError(error).split("\n", 1)[0]}`,
           );
           await sleep(plan.delayMs);
         }

@@ -236,7 +236,9 @@ async function copyEndDateRows(
   const list = columns.map((name) => `"${name}"`).join(", ");
   const select = columns.map((name) => (name === dateColumn ? "d.value" : `t."${name}"`)).join(", ");
   const inserted = await client.execute({
-    sql: `INSERT INTO "${table}" (${list}) SELECT ${select} FROM "${table}" t, json_each(?) d WHERE t."${keyColumn}" = ? AND t."${dateColumn}" = ? ON CONFLICT DO NOTHING`,
+    sql:
+      `INSERT INTO "${table}" (${list}) SELECT ${select} FROM "${table}" t, json_each(?) d ` +
+      `WHERE t."${keyColumn}" = ? AND t."${dateColumn}" = ? ON CONFLICT DO NOTHING`,
     args: [JSON.stringify(dates), keyValue, endDate],
   });
   return [sourceRows, inserted.rowsAffected];
@@ -283,7 +285,8 @@ function checkExposures(body: unknown): string {
   );
   if (dates.length !== exposureDates.length || factors.length !== expectedFactors || !aligned) {
     throw new Error(
-      `expected ${exposureDates.length} dates × ${expectedFactors} factors, got ${dates.length} dates × ${factors.length} factors${aligned ? "" : " (series not aligned with the dates)"}`,
+      `expected ${exposureDates.length} dates × ${expectedFactors} factors, got ${dates.length} ` +
+        `dates × ${factors.length} factors${aligned ? "" : " (series not aligned with the dates)"}`,
     );
   }
   const cells = dates.length * factors.length;
@@ -292,7 +295,11 @@ function checkExposures(body: unknown): string {
   const [portfolio, benchmark, active] = [count("portfolio"), count("benchmark"), count("active")];
   if (portfolio < cells || benchmark < cells)
     say(`  WARNING: not every cell has a value: ${portfolio}/${cells} portfolio, ${benchmark}/${cells} benchmark`);
-  return `${dates.length} dates × ${factors.length} factors (${dates[0]}..${dates.at(-1)}), benchmark ${answer.benchmark}; values: portfolio ${portfolio}/${cells}, benchmark ${benchmark}/${cells}, active ${active}/${cells}`;
+  return (
+    `${dates.length} dates × ${factors.length} factors (${dates[0]}..${dates.at(-1)}), ` +
+    `benchmark ${answer.benchmark}; values: portfolio ${portfolio}/${cells}, ` +
+    `benchmark ${benchmark}/${cells}, active ${active}/${cells}`
+  );
 }
 
 interface DrillDownBody {
@@ -306,7 +313,10 @@ function checkDrillDown(body: unknown): string {
   const drill = body as DrillDownBody;
   if (drill.date !== endDate || !Array.isArray(drill.rows) || drill.rows.length === 0)
     throw new Error(`expected rows for ${endDate}, got ${drill.rows?.length ?? 0} rows for ${drill.date}`);
-  return `${drill.rows.length} rows, ${drill.missing.length} missing, exposure ${drill.exposure === null ? "null" : round(drill.exposure, 4)}`;
+  return (
+    `${drill.rows.length} rows, ${drill.missing.length} missing, ` +
+    `exposure ${drill.exposure === null ? "null" : round(drill.exposure, 4)}`
+  );
 }
 
 function routeSpecs(sector: string): RouteSpec[] {
@@ -495,7 +505,12 @@ function describeLoad(figures: LoadFigures): string {
     .map(([code, n]) => `${code}×${thousands(n)}`)
     .join(", ");
   const cpu = figures.cpuMsPerRequest.workerd;
-  return `${figures.connections} conn, ${figures.seconds} s: ${figures.requestsPerSecond} req/s, p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms, max ${figures.latencyMs.max} ms; workerd ${cpu === null ? "n/a" : `${cpu} ms`}/req; ${figures.errors} errors, ${figures.unexpected} unexpected (${codes || "no answers"})`;
+  return (
+    `${figures.connections} conn, ${figures.seconds} s: ${figures.requestsPerSecond} req/s, ` +
+    `p50 ${figures.latencyMs.p50} ms, p99 ${figures.latencyMs.p99} ms, ` +
+    `max ${figures.latencyMs.max} ms; workerd ${cpu === null ? "n/a" : `${cpu} ms`}/req; ${figures.errors} ` +
+    `errors, ${figures.unexpected} unexpected (${codes || "no answers"})`
+  );
 }
 
 interface Profiling {
@@ -515,7 +530,8 @@ async function measureRoute(
   const plain = await authorizedRequest(url, token);
   if (plain.status !== 200) {
     throw new Error(
-      `${spec.name}: GET ${spec.path} answered ${plain.status}, not 200:\n${excerpt(plain)}\nlog tail:\n${tail(runtime.logFile, 20)}`,
+      `${spec.name}: GET ${spec.path} answered ${plain.status}, ` +
+        `not 200:\n${excerpt(plain)}\nlog tail:\n${tail(runtime.logFile, 20)}`,
     );
   }
   let holds: string;
@@ -523,7 +539,8 @@ async function measureRoute(
     holds = spec.check(plain.body);
   } catch (error) {
     throw new Error(
-      `${spec.name}: GET ${spec.path} answered 200 but not what it should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(plain)}`,
+      `${spec.name}: GET ${spec.path} answered 200 but not what it ` +
+        `should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(plain)}`,
     );
   }
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -534,7 +551,8 @@ async function measureRoute(
     first = await authorizedRequest(url, token, { headers: { "if-none-match": plain.etag } });
     if (first.status !== 304 || first.text !== "")
       throw new Error(
-        `${spec.name}: GET ${spec.path} with If-None-Match ${plain.etag} answered ${first.status} with ${first.text.length} bytes, not an empty 304`,
+        `${spec.name}: GET ${spec.path} with If-None-Match ${plain.etag} ` +
+          `answered ${first.status} with ${first.text.length} bytes, not an empty 304`,
       );
     holds = `304 for If-None-Match ${plain.etag} (the 200 it revalidates: ${holds})`;
   }
@@ -551,7 +569,8 @@ async function measureRoute(
   if (warmupSeconds > 0) {
     const warm = await loader.run(request("warm-up", connections, warmupSeconds));
     say(
-      `  warm-up ${warmupSeconds} s: ${round(warm.requests.average)} req/s, p99 ${warm.exactLatency.p99} ms, ${warm.errors} errors (not counted)`,
+      `  warm-up ${warmupSeconds} s: ${round(warm.requests.average)} req/s, ` +
+        `p99 ${warm.exactLatency.p99} ms, ${warm.errors} errors (not counted)`,
     );
     await settle();
   }
@@ -656,7 +675,8 @@ function printTable(runtime: RuntimeName, routes: readonly RouteFigures[]): void
       cell(route.single?.latencyMs.p99, r?.single.p99, 2),
       route.target.noErrors
         ? "0"
-        : `${route.loaded.errors + (route.single?.errors ?? 0)}+${route.loaded.unexpected + (route.single?.unexpected ?? 0)}`,
+        : `${route.loaded.errors + (route.single?.errors ?? 0)}+` +
+          `${route.loaded.unexpected + (route.single?.unexpected ?? 0)}`,
       route.name === "floor"
         ? "(floor)"
         : route.target.cpuWithinRatio === null
@@ -739,10 +759,16 @@ async function prepareData(
     ms: round(performance.now() - copyStarted),
   };
   say(
-    `copied ${portfolioId}'s end-date rows (${exposureSource} exposures, ${snapshotSource} snapshot) and ${benchmarkSymbol}'s ${benchmarkSource} betas to the ${earlier.length} weekdays ${copied.from}..${copied.to} in SQL: ${thousands(exposureRows)} + ${snapshotRows} + ${thousands(benchmarkRows)} rows (the exposures route reads stored rows; who wrote them does not change its work)`,
+    `copied ${portfolioId}'s end-date rows (${exposureSource} exposures, ${snapshotSource} snapshot) ` +
+      `and ${benchmarkSymbol}'s ${benchmarkSource} betas to the ${earlier.length} ` +
+      `weekdays ${copied.from}..${copied.to} in SQL: ${thousands(exposureRows)} ` +
+      `+ ${snapshotRows} + ${thousands(benchmarkRows)} rows (the exposures route reads stored rows; ` +
+      `who wrote them does not change its work)`,
   );
   const sectorRow = await client.execute({
-    sql: "SELECT sector, count(*) AS n FROM symbol_daily_metrics WHERE metrics_date = ? AND sector IS NOT NULL GROUP BY sector ORDER BY n DESC, sector LIMIT 1",
+    sql:
+      "SELECT sector, count(*) AS n FROM symbol_daily_metrics WHERE metrics_date = ? AND sector IS NOT NULL " +
+      "GROUP BY sector ORDER BY n DESC, sector LIMIT 1",
     args: [endDate],
   });
   const sector = sectorRow.rows[0]?.["sector"];
@@ -773,7 +799,10 @@ async function main(): Promise<number> {
   });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(
-    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days); runtimes: ${selectedRuntimes.join(", ")}`,
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols ` +
+      `(${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), ` +
+      `seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} ` +
+      `(${lookbackDays} days); runtimes: ${selectedRuntimes.join(", ")}`,
   );
 
   // 1. Database: server, migrations, bench data.
@@ -802,7 +831,8 @@ async function main(): Promise<number> {
   writeFileSync(config, toml.replace(rateLimit, `$1${raisedRateLimit}`));
   say(`bundled the Worker and copied its config and assets in ${seconds(bundleMs)}`);
   say(
-    `raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} requests a period in the snapshot's wrangler.toml (the project's is unchanged)`,
+    `raised the per-caller rate limit API_RATE_LIMIT from ${originalRateLimit} to ${thousands(raisedRateLimit)} ` +
+      `requests a period in the snapshot's wrangler.toml (the project's is unchanged)`,
   );
   const profiling =
     profileDir === null ? null : { dir: profileDir, markers: bundleModules(path.join(dir, "worker/bundle/index.js")) };
@@ -839,7 +869,8 @@ async function main(): Promise<number> {
         ? await InspectorSession.open(runtime.inspectorPort, "core:user:factor-exposure")
         : null;
     say(
-      `${name}: measuring ${selectedRoutes.length} route(s): ${warmupSeconds} s warm-up, ${durationSeconds} s at ${connections} connections, ${singleDurationSeconds} s at 1 connection`,
+      `${name}: measuring ${selectedRoutes.length} route(s): ${warmupSeconds} s warm-up, ${durationSeconds} ` +
+        `s at ${connections} connections, ${singleDurationSeconds} s at 1 connection`,
     );
     const routes: RouteFigures[] = [];
     for (const spec of routeSpecs(prepared.sector))
@@ -862,7 +893,9 @@ async function main(): Promise<number> {
   const setupMs = performance.now() - setupStarted;
 
   console.log(
-    `\nAPI routes: ${seed.symbols} symbols, ${exposureDates.length} exposure dates × ${expectedFactors} factors, portfolio ${portfolioId}; ${durationSeconds} s at ${connections} connections and ${singleDurationSeconds} s at 1 connection per route (after ${warmupSeconds} s warm-up)`,
+    `\nAPI routes: ${seed.symbols} symbols, ${exposureDates.length} exposure dates × ${expectedFactors} factors, ` +
+      `portfolio ${portfolioId}; ${durationSeconds} s at ${connections} connections and ${singleDurationSeconds} ` +
+      `s at 1 connection per route (after ${warmupSeconds} s warm-up)`,
   );
   for (const spec of routeSpecs(prepared?.sector ?? "?"))
     console.log(
@@ -873,13 +906,18 @@ async function main(): Promise<number> {
     printTable(runtime.name, runtime.routes);
   }
   console.log(
-    "  (figures (ratio to the floor's); latency of every answer in fractional ms; CPU per answer during the measured run at 50 connections)",
+    "  (figures (ratio to the floor's); latency of every answer in fractional ms; " +
+      "CPU per answer during the measured run at 50 connections)",
   );
   const direct = results.find((runtime) => runtime.name === "direct");
   if (direct) {
     const t = direct.targets;
     console.log(
-      `\nTargets on the direct runtime: CPU ≤ ${targets.cpuRatio}× floor ${t.cpuNotMet.length === 0 ? "MET" : `NOT MET (${t.cpuNotMet.join(", ")})`}; p99 ≤ ${targets.p99Ms} ms at ${connections} connections ${t.p99NotMet.length === 0 ? "MET" : `NOT MET (${t.p99NotMet.join(", ")})`}; no errors ${t.errors.length === 0 ? "MET" : `NOT MET (${t.errors.join(", ")})`}`,
+      `\nTargets on the direct runtime: CPU ≤ ${targets.cpuRatio}× ` +
+        `floor ${t.cpuNotMet.length === 0 ? "MET" : `NOT MET (${t.cpuNotMet.join(", ")})`}; ` +
+        `p99 ≤ ${targets.p99Ms} ms at ${connections} ` +
+        `connections ${t.p99NotMet.length === 0 ? "MET" : `NOT MET (${t.p99NotMet.join(", ")})`}; ` +
+        `no errors ${t.errors.length === 0 ? "MET" : `NOT MET (${t.errors.join(", ")})`}`,
     );
   }
 
@@ -904,7 +942,8 @@ async function main(): Promise<number> {
       loadGenerator: "autocannon (child process)",
       rateLimit: { binding: "API_RATE_LIMIT", configured: Number(originalRateLimit), benchmark: raisedRateLimit },
       workerSource:
-        "bundle snapshot (wrangler deploy --dry-run); direct: Miniflare with wrangler's bindings; wrangler: wrangler dev --no-bundle",
+        "bundle snapshot (wrangler deploy --dry-run); direct: " +
+        "Miniflare with wrangler's bindings; wrangler: wrangler dev --no-bundle",
       profileDir: profileDir === null ? null : path.relative(projectRoot, profileDir),
     },
     setup: {
@@ -924,11 +963,14 @@ async function main(): Promise<number> {
     runtimes: results,
     notes: [
       "requestsPerSecond: autocannon's mean of per-second answer counts over the measured run",
-      "latencyMs: every answer's time in fractional ms (load.ts); autocannonLatencyMs: autocannon's whole-ms histogram; closed loop, so latency ≈ connections / throughput",
-      "cpuMsPerRequest.workerd: the runtime's workerd CPU seconds during the measured run / answers received (see each runtime's cpuCounts)",
+      "latencyMs: every answer's time in fractional ms (load.ts); autocannonLatencyMs: " +
+        "autocannon's whole-ms histogram; closed loop, so latency ≈ connections / throughput",
+      "cpuMsPerRequest.workerd: the runtime's workerd CPU seconds during " +
+        "the measured run / answers received (see each runtime's cpuCounts)",
       "cpuSeconds.libsqlServerProcess: this process, which hosts the libSQL server (and, with wrangler, reads its log)",
       "ratiosToFloor: each figure divided by the floor route's in the same runtime and run",
-      "exposure rows for the dates before the end date are the end date's rows copied in SQL (one portfolio and the benchmark)",
+      "exposure rows for the dates before the end date are the end " +
+        "date's rows copied in SQL (one portfolio and the benchmark)",
       "loopback database, no network round trips as in production",
     ],
   });

@@ -362,7 +362,9 @@ async function waitForRun(
     }
     if (!progress) throw new Error(`run ${runId} is not in the database`);
     if (progress.status === "completed" || progress.status === "partial" || progress.status === "failed") return;
-    const signature = `${progress.status}:${progress.phasesRecorded}:${progress.chunksDone}:${progress.chunksFailed}:${progress.chunksPending}`;
+    const signature =
+      `${progress.status}:${progress.phasesRecorded}:` +
+      `${progress.chunksDone}:${progress.chunksFailed}:${progress.chunksPending}`;
     if (signature !== lastSignature) {
       lastSignature = signature;
       lastChange = Date.now();
@@ -376,7 +378,9 @@ async function waitForRun(
           : "";
       reportedFailures = failuresNow;
       say(
-        `  ${progress.status}: ${progress.phasesRecorded}/${expectedPhases} phases, chunks ${progress.chunksDone} done, ${progress.chunksPending} pending, ${progress.chunksFailed} failed (${seconds(Date.now() - pollStarted)})${failed}`,
+        `  ${progress.status}: ${progress.phasesRecorded}/${expectedPhases} phases, ` +
+          `chunks ${progress.chunksDone} done, ${progress.chunksPending} ` +
+          `pending, ${progress.chunksFailed} failed (${seconds(Date.now() - pollStarted)})${failed}`,
       );
     }
     if (Date.now() - lastChange > stallMs)
@@ -430,13 +434,13 @@ async function benchRun(
   };
   const response = await postJson(`${base}${request.path}`, request.body);
   if (response.status !== 202 && response.status !== 200) {
-    throw new Error(
-      `POST ${request.path} answered ${response.status}: ${JSON.stringify(response.body)}${response.status === 404 ? " (is the admin API wired in worker/index.ts?)" : ""}`,
-    );
+    const hint = response.status === 404 ? " (is the admin API wired in worker/index.ts?)" : "";
+    throw new Error(`POST ${request.path} answered ${response.status}: ${JSON.stringify(response.body)}${hint}`);
   }
   const started = response.body as { run_id: string; outcome: string; dates: string[] };
   say(
-    `  run ${started.run_id} ${started.outcome}: ${started.dates.length} date(s) ${started.dates[0]}..${started.dates.at(-1)}`,
+    `  run ${started.run_id} ${started.outcome}: ${started.dates.length} ` +
+      `date(s) ${started.dates[0]}..${started.dates.at(-1)}`,
   );
   let finished = true;
   try {
@@ -514,7 +518,8 @@ async function benchRun(
 function printRun(title: string, run: RunFigures): void {
   const perDate = run.kind === "backfill";
   console.log(
-    `\n${title}: run ${run.runId}, ${run.dates} date(s) ${run.firstDate}..${run.lastDate}, status ${run.status}${run.finished ? "" : " (benchmark gave up waiting)"}`,
+    `\n${title}: run ${run.runId}, ${run.dates} date(s) ${run.firstDate}..${run.lastDate}, ` +
+      `status ${run.status}${run.finished ? "" : " (benchmark gave up waiting)"}`,
   );
   const header = perDate
     ? [
@@ -583,20 +588,27 @@ function printRun(title: string, run: RunFigures): void {
       "  (total: summed over dates, which run in parallel and wait in the queue; span: first start to last finish)",
     );
   console.log(
-    `  end to end: ${seconds(run.endToEndMs)} (POST to finished_at); POST to first phase start: ${run.toFirstPhaseMs === null ? "n/a" : seconds(run.toFirstPhaseMs)}`,
+    `  end to end: ${seconds(run.endToEndMs)} (POST to finished_at); ` +
+      `POST to first phase start: ${run.toFirstPhaseMs === null ? "n/a" : seconds(run.toFirstPhaseMs)}`,
   );
   console.log(
-    `  rows stored: ${thousands(run.totals.rowsStored)} (${thousands(run.totals.rowsStoredPerSecond)}/s end to end), unchanged ${thousands(run.totals.rowsUnchanged)}, deleted ${thousands(run.totals.rowsDeleted)}; ${run.totals.datesPerMinute} dates/min`,
+    `  rows stored: ${thousands(run.totals.rowsStored)} (${thousands(run.totals.rowsStoredPerSecond)}/s ` +
+      `end to end), unchanged ${thousands(run.totals.rowsUnchanged)}, ` +
+      `deleted ${thousands(run.totals.rowsDeleted)}; ${run.totals.datesPerMinute} dates/min`,
   );
   const slowest = run.slowestMessages[0];
   console.log(
     slowest
-      ? `  slowest message: ${slowest.phase} ${slowest.date} chunk ${slowest.chunkIndex} (${slowest.items} items) ${slowest.ms} ms wall`
+      ? `  slowest message: ${slowest.phase} ${slowest.date} ` +
+          `chunk ${slowest.chunkIndex} (${slowest.items} items) ${slowest.ms} ms wall`
       : "  slowest message: none recorded",
   );
   const q = run.queue;
   console.log(
-    `  queue: ${q.invocations} consumer invocations, ${q.messages} messages (${q.meanMessagesPerInvocation}/invocation), slowest invocation ${q.maxMs} ms, mean ${q.meanMs} ms; ${q.messageFailures} message failure(s), ${q.notAcked} not acked, ${q.deadLettered} dead-lettered${q.reloads > 0 ? `; WARNING: wrangler reloaded ${q.reloads} time(s)` : ""}`,
+    `  queue: ${q.invocations} consumer invocations, ${q.messages} messages ` +
+      `(${q.meanMessagesPerInvocation}/invocation), slowest invocation ${q.maxMs} ms, ` +
+      `mean ${q.meanMs} ms; ${q.messageFailures} message failure(s), ${q.notAcked} not acked, ${q.deadLettered} ` +
+      `dead-lettered${q.reloads > 0 ? `; WARNING: wrangler reloaded ${q.reloads} time(s)` : ""}`,
   );
   for (const [error, n] of Object.entries(q.errors)) console.log(`    ${n}× ${error}`);
   const cpu = run.cpuSeconds;
@@ -606,7 +618,9 @@ function printRun(title: string, run: RunFigures): void {
         .join(", ")
     : "n/a";
   console.log(
-    `  CPU during the run (${cpu.wallSeconds.toFixed(1)} s wall): libSQL server process ${cpu.libsqlServerProcess.toFixed(1)} s; wrangler group: ${group}; busiest 5 s: workerd ${cpu.workerdPeakCores5s} cores, libSQL ${cpu.libsqlPeakCores5s} cores`,
+    `  CPU during the run (${cpu.wallSeconds.toFixed(1)} s wall): ` +
+      `libSQL server process ${cpu.libsqlServerProcess.toFixed(1)} s; wrangler group: ${group}; ` +
+      `busiest 5 s: workerd ${cpu.workerdPeakCores5s} cores, libSQL ${cpu.libsqlPeakCores5s} cores`,
   );
   for (const failed of run.failedPhases.slice(0, 10))
     console.log(
@@ -625,7 +639,9 @@ async function main(): Promise<number> {
   benchToken = operatorToken;
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(
-    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`,
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ` +
+      `ETFs + ${marketOptions.equities} equities), seed ${marketOptions.seed}, ` +
+      `window ${marketOptions.startDate}..${endDate} (${lookbackDays} days)`,
   );
 
   // 1. Database: server, migrations, bench data.
@@ -673,7 +689,8 @@ async function main(): Promise<number> {
   };
   const logFile = path.join(dir, "wrangler.log");
   say(
-    `starting wrangler dev on http://127.0.0.1:${port} (log ${logFile}); chunks: ${chunkConfig.symbolChunkSize} symbols, ${chunkConfig.marketDataChunkSize} market data, ${chunkConfig.portfolioChunkSize} portfolios`,
+    `starting wrangler dev on http://127.0.0.1:${port} (log ${logFile}); chunks: ${chunkConfig.symbolChunkSize} ` +
+      `symbols, ${chunkConfig.marketDataChunkSize} market data, ${chunkConfig.portfolioChunkSize} portfolios`,
   );
   const { wrangler, base } = await startHealthyWorker({
     port,
@@ -709,7 +726,8 @@ async function main(): Promise<number> {
     const from = firstBackfillDate;
     const to = lastBackfillDate;
     say(
-      `backfill: POST /api/v1/admin/batch/backfill {"from": "${from}", "to": "${to}"} (${backfillDates.length} weekdays)`,
+      `backfill: POST /api/v1/admin/batch/backfill {"from": ` +
+        `"${from}", "to": "${to}"} (${backfillDates.length} weekdays)`,
     );
     const hardLimitMs = Math.max(20, Math.ceil((backfillDates.length / targets.backfillDates) * 120)) * 60_000;
     backfill = await benchRun(
@@ -761,24 +779,32 @@ async function main(): Promise<number> {
     },
   };
   console.log("\nTargets");
+  const oneDateStatus = oneDate.status !== "completed" ? ` (status ${oneDate.status})` : "";
   console.log(
-    `  one date end to end ≤ ${seconds(targets.oneDateMs)}: ${seconds(oneDate.endToEndMs)} ${verdict.oneDate.met ? "MET" : "NOT MET"}${oneDate.status !== "completed" ? ` (status ${oneDate.status})` : ""}`,
+    `  one date end to end ≤ ${seconds(targets.oneDateMs)}: ` +
+      `${seconds(oneDate.endToEndMs)} ${verdict.oneDate.met ? "MET" : "NOT MET"}${oneDateStatus}`,
   );
   if (verdict.backfill && backfill) {
     const verdictText =
       verdict.backfill.met === null ? "(no verdict: run the full 120 dates)" : verdict.backfill.met ? "MET" : "NOT MET";
     const measured = verdict.backfill.projected
-      ? `${backfill.dates} dates in ${seconds(backfill.endToEndMs)}; linear projection to ${targets.backfillDates} dates ${((scaledBackfillMs ?? 0) / 60_000).toFixed(1)} min, an overestimate since dates overlap`
+      ? `${backfill.dates} dates in ${seconds(backfill.endToEndMs)}; linear projection to ${targets.backfillDates} ` +
+        `dates ${((scaledBackfillMs ?? 0) / 60_000).toFixed(1)} min, an overestimate since dates overlap`
       : `${(backfill.endToEndMs / 60_000).toFixed(1)} min`;
+    const backfillStatus = backfill.status !== "completed" ? ` (status ${backfill.status})` : "";
     console.log(
-      `  ${targets.backfillDates}-date backfill ≤ ${targets.backfillMs / 60_000} min: ${measured} ${verdictText}${backfill.status !== "completed" ? ` (status ${backfill.status})` : ""}`,
+      `  ${targets.backfillDates}-date backfill ≤ ${targets.backfillMs / 60_000} min: ` +
+        `${measured} ${verdictText}${backfillStatus}`,
     );
   } else {
     console.log("  backfill: not run");
   }
   const worst = [slowestOf(oneDate), slowestOf(backfill)].filter((m) => m !== null).sort((a, b) => b.ms - a.ms)[0];
+  const worstText = worst ? `${worst.ms} ms (${worst.phase} ${worst.date} chunk ${worst.chunkIndex})` : "n/a";
   console.log(
-    `  slowest message ≤ ${cpuLimit / 2} ms (half the ${cpuLimit / 1000} s CPU limit, wall time): ${worst ? `${worst.ms} ms (${worst.phase} ${worst.date} chunk ${worst.chunkIndex})` : "n/a"} ${verdict.slowestMessage.wellInside ? "MET" : "NOT MET"}; slowest invocation ${verdict.slowestMessage.slowestInvocationMs} ms`,
+    `  slowest message ≤ ${cpuLimit / 2} ms (half the ${cpuLimit / 1000} s CPU limit, wall time): ` +
+      `${worstText} ${verdict.slowestMessage.wellInside ? "MET" : "NOT MET"}; ` +
+      `slowest invocation ${verdict.slowestMessage.slowestInvocationMs} ms`,
   );
 
   const results = {
@@ -812,9 +838,12 @@ async function main(): Promise<number> {
     targets: verdict,
     notes: [
       "endToEndMs: from the POST to the run's finished_at (database clock on this machine)",
-      "phase totalMs: batch_phase_results.duration_ms (first chunk planned to phase recorded); for the backfill the sum over dates, which run in parallel",
-      "rowsStoredPerSecond: rows inserted or changed / duration; market data re-fetches seeded closes, so its rows are unchanged",
-      "slowest message: batch_chunks counts.duration_ms, the consumer's wall time for one chunk; wall ≥ CPU in workerd",
+      "phase totalMs: batch_phase_results.duration_ms (first chunk planned to phase recorded); " +
+        "for the backfill the sum over dates, which run in parallel",
+      "rowsStoredPerSecond: rows inserted or changed / duration; " +
+        "market data re-fetches seeded closes, so its rows are unchanged",
+      "slowest message: batch_chunks counts.duration_ms, " +
+        "the consumer's wall time for one chunk; wall ≥ CPU in workerd",
       "wrangler dev: one workerd process, one queue batch delivered at a time, no CPU limit enforced",
     ],
   };

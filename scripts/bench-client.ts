@@ -50,7 +50,8 @@ async function main(): Promise<number> {
   const jsGzip = js.reduce((sum, file) => sum + file.gzipBytes, 0);
   const cssGzip = css.reduce((sum, file) => sum + file.gzipBytes, 0);
   say(
-    `JavaScript: ${(jsGzip / 1024).toFixed(1)} KB gzipped (${(js.reduce((s, f) => s + f.bytes, 0) / 1024).toFixed(0)} KB raw, ${js.length} file(s)); budget 150 KB`,
+    `JavaScript: ${(jsGzip / 1024).toFixed(1)} KB gzipped ` +
+      `(${(js.reduce((s, f) => s + f.bytes, 0) / 1024).toFixed(0)} KB raw, ${js.length} file(s)); budget 150 KB`,
   );
   say(`CSS: ${(cssGzip / 1024).toFixed(1)} KB gzipped`);
 
@@ -104,7 +105,8 @@ async function main(): Promise<number> {
     },
   };
   say(
-    `first load to the heatmap, cold cache (${runs} runs): median ${figures.cold_ms.median} ms, p95 ${figures.cold_ms.p95} ms, max ${figures.cold_ms.max} ms; budget 2,000 ms`,
+    `first load to the heatmap, cold cache (${runs} runs): median ${figures.cold_ms.median} ms, ` +
+      `p95 ${figures.cold_ms.p95} ms, max ${figures.cold_ms.max} ms; budget 2,000 ms`,
   );
   say(`first load to the heatmap, warm cache: median ${figures.warm_ms.median} ms, p95 ${figures.warm_ms.p95} ms`);
   const withinBudget = jsGzip <= jsBudgetBytes && figures.cold_ms.max <= firstLoadBudgetMs;

@@ -79,7 +79,10 @@ function latencySummary(values: number[]) {
   };
 }
 
-/** RSS from a third into the run to its end: after the warm-up (connections opened, caches filled), flat memory shows as ~0. */
+/**
+ * RSS from a third into the run to its end: after the warm-up (connections opened, caches filled), flat memory shows as
+ * ~0.
+ */
 function steadyGrowth(samples: readonly { t: number; rss: number | null }[], atEnd: number | null) {
   const last = samples.at(-1);
   if (last === undefined || atEnd === null) return null;
@@ -269,7 +272,8 @@ async function main(): Promise<number> {
     const done = Object.values(okCounts).reduce((a, b) => a + b, 0);
     const failed = [...errors.values()].reduce((a, b) => a + b, 0);
     say(
-      `${thousands(done)} ops ok, ${thousands(failed)} errors, ${thousands(acknowledged.size)} rows acknowledged, server RSS ${rssMiB(pid) ?? "?"} MiB`,
+      `${thousands(done)} ops ok, ${thousands(failed)} errors, ${thousands(acknowledged.size)} ` +
+        `rows acknowledged, server RSS ${rssMiB(pid) ?? "?"} MiB`,
     );
   }, 10_000);
 
@@ -326,7 +330,8 @@ async function main(): Promise<number> {
   const perKind = kinds.map((kind) => [kind, latencySummary(latencies[kind])] as const);
 
   console.log(
-    `\n${clientCount} clients, ${round(elapsedMs / 1000, 1)} s: ${thousands(totalOk)} operations ok (${opsPerSecond} ops/s), ${thousands(totalErrors)} errors`,
+    `\n${clientCount} clients, ${round(elapsedMs / 1000, 1)} s: ${thousands(totalOk)} ` +
+      `operations ok (${opsPerSecond} ops/s), ${thousands(totalErrors)} errors`,
   );
   console.log("\nlatency (ms)");
   printColumns(
@@ -354,17 +359,20 @@ async function main(): Promise<number> {
   const steady = steadyGrowth(rssSamples, rssAtEnd);
   if (steady !== null)
     console.log(
-      `  steady state: ${steady.fromMiB} MiB at ${steady.fromSecond} s (a third in), ${steady.toMiB} MiB at the end: ${steady.growthMiB >= 0 ? "+" : ""}${steady.growthMiB} MiB`,
+      `  steady state: ${steady.fromMiB} MiB at ${steady.fromSecond} s (a third in), ${steady.toMiB} ` +
+        `MiB at the end: ${steady.growthMiB >= 0 ? "+" : ""}${steady.growthMiB} MiB`,
     );
   if (connections !== null)
     console.log(
-      `server connections: ${connections.opened} opened in all, ${connections.open} open at the end (cap ${connections.max})`,
+      `server connections: ${connections.opened} opened in ` +
+        `all, ${connections.open} open at the end (cap ${connections.max})`,
     );
   console.log(
     `server stopped cleanly: ${stoppedCleanly ? "yes" : `no (${JSON.stringify(exit)})`}; integrity_check: ${integrity}`,
   );
   console.log(
-    `acknowledged writes: ${thousands(acknowledged.size)}; on disk: ${thousands(onDisk.size)}; acknowledged but MISSING: ${missing.length}; on disk but not acknowledged: ${unacknowledgedPresent}`,
+    `acknowledged writes: ${thousands(acknowledged.size)}; on disk: ${thousands(onDisk.size)}; ` +
+      `acknowledged but MISSING: ${missing.length}; on disk but not acknowledged: ${unacknowledgedPresent}`,
   );
   if (missing.length > 0) console.log(`  missing, first ones: ${missing.slice(0, 10).join(", ")}`);
 

@@ -262,7 +262,9 @@ const results = {
     checksum: round(tally.checksum, 6),
     maxRelativeDifferenceToSingleDate: tally.maxBackfillDifference,
     excludedCheckMs: round(tally.checkMs, 0),
-    note: "wall time excludes the three single-date recomputations of the difference check; includes the consumer's pass over each table",
+    note:
+      "wall time excludes the three single-date recomputations of the difference check; " +
+      "includes the consumer's pass over each table",
   },
   memory: { afterBuild, afterBackfill, peakRssMiB: round(maxRssKiB / 1024, 1) },
 };

@@ -395,13 +395,17 @@ interface PublishReferences {
 
 async function publishReferences(db: Client, runId: string, logFile: string): Promise<PublishReferences> {
   const phase = await db.execute({
-    sql: "select started_at, finished_at, duration_ms from batch_phase_results where run_id = ? and calculation_date = ? and phase = 'publish'",
+    sql:
+      "select started_at, finished_at, duration_ms from batch_phase_results " +
+      "where run_id = ? and calculation_date = ? and phase = 'publish'",
     args: [runId, endDate],
   });
   const row = phase.rows[0];
   if (!row) throw new Error(`no publish phase result for run ${runId} on ${endDate}`);
   const chunks = await db.execute({
-    sql: "select updated_at, counts from batch_chunks where run_id = ? and calculation_date = ? and phase = 'publish' and status = 'done' order by chunk_index",
+    sql:
+      "select updated_at, counts from batch_chunks " +
+      "where run_id = ? and calculation_date = ? and phase = 'publish' and status = 'done' order by chunk_index",
     args: [runId, endDate],
   });
   const chunk = chunks.rows[0];
@@ -450,7 +454,9 @@ async function main(): Promise<number> {
   });
   const marketOptions = benchMarketOptions({ endDate, symbols, lookbackDays });
   say(
-    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ETFs + ${marketOptions.equities} equities), ${portfolioCount} portfolios of ${positionsPerPortfolio} positions; ${clientCount} clients`,
+    `temp dir ${dir}; end date ${endDate}; ${symbols} symbols (${marketOptions.etfs} ` +
+      `ETFs + ${marketOptions.equities} equities), ${portfolioCount} portfolios ` +
+      `of ${positionsPerPortfolio} positions; ${clientCount} clients`,
   );
 
   // 1. Database: the libSQL server in a child process, migrations, the bench data.
@@ -486,7 +492,8 @@ async function main(): Promise<number> {
     (line) => say(line),
   );
   say(
-    `seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions in ${seconds(seed.ms.total)}`,
+    `seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} ` +
+      `portfolios, ${seed.positions} positions in ${seconds(seed.ms.total)}`,
   );
   const db = createClient({ url: dbUrl, authToken });
   onStop(() => db.close());
@@ -526,7 +533,8 @@ async function main(): Promise<number> {
   const memoryBeforeConnecting = memorySnapshot("before connecting", wrangler, port);
   const memory: MemorySnapshot[] = [memoryBeforeConnecting];
   say(
-    `memory before connecting: workerd ${memoryBeforeConnecting.workerdMiB} MiB (${memoryBeforeConnecting.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
+    `memory before connecting: workerd ${memoryBeforeConnecting.workerdMiB} MiB ` +
+      `(${memoryBeforeConnecting.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
   );
 
   // 4. The clients: ticket, socket, welcome, subscribe, subscribed; `concurrency` at a time.
@@ -557,7 +565,8 @@ async function main(): Promise<number> {
   }, 1_000);
   onStop(() => clearInterval(heartbeat));
   say(
-    `connecting ${clientCount} clients (${concurrency} at a time; ${Math.ceil(clientCount / portfolioCount)} per portfolio), Origin ${origin}`,
+    `connecting ${clientCount} clients (${concurrency} at a ` +
+      `time; ${Math.ceil(clientCount / portfolioCount)} per portfolio), Origin ${origin}`,
   );
   const cpuBeforeConnect = groupCpuSeconds(pgid);
   const connectStarted = performance.now();
@@ -606,7 +615,8 @@ async function main(): Promise<number> {
         : null,
   };
   say(
-    `${subscribed.length} of ${clientCount} clients subscribed in ${seconds(connectMs)} (${connectFigures.perSecond}/s); per client: ${describeLatency(connectFigures.totalMs)}`,
+    `${subscribed.length} of ${clientCount} clients subscribed in ${seconds(connectMs)} ` +
+      `(${connectFigures.perSecond}/s); per client: ${describeLatency(connectFigures.totalMs)}`,
   );
   for (const [reason, n] of failures) say(`  FAILED ×${n}: ${reason}`);
   if (subscribed.length === 0) throw new Error(`no client subscribed; wrangler log tail:\n${tail(logFile, 40)}`);
@@ -614,7 +624,8 @@ async function main(): Promise<number> {
   const connectedMemory = memorySnapshot("all connected and subscribed", wrangler, port);
   memory.push(connectedMemory);
   say(
-    `memory with ${subscribed.length} clients: workerd ${connectedMemory.workerdMiB} MiB (${connectedMemory.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
+    `memory with ${subscribed.length} clients: workerd ${connectedMemory.workerdMiB} ` +
+      `MiB (${connectedMemory.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")})`,
   );
 
   // 5. The batch publish: the same date again; its publish phase sends every portfolio.
@@ -730,13 +741,17 @@ async function main(): Promise<number> {
         : null,
   };
   say(
-    `  publish phase started ${iso(references.phaseStartedAt)}, its work ${iso(references.workStartedAt)} (queue hop ${batchPublish.references.queueHopMs ?? "?"} ms), chunk ${references.chunkDurationMs ?? "?"} ms`,
+    `  publish phase started ${iso(references.phaseStartedAt)}, its work ${iso(references.workStartedAt)} ` +
+      `(queue hop ${batchPublish.references.queueHopMs ?? "?"} ms), chunk ${references.chunkDurationMs ?? "?"} ms`,
   );
   say(
-    `  received by ${batchCheck.received} of ${batchCheck.expected}: from the publish work ${describeLatency(fromWork)}; first → last ${batchPublish.spreadFirstToLastMs ?? "?"} ms`,
+    `  received by ${batchCheck.received} of ${batchCheck.expected}: from the publish ` +
+      `work ${describeLatency(fromWork)}; first → last ${batchPublish.spreadFirstToLastMs ?? "?"} ms`,
   );
   say(
-    `  lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, foreign ${batchCheck.foreign}, invalid ${batchCheck.invalid}; batch.completed received by ${batchCompletedReceived}`,
+    `  lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, ` +
+      `wrong seq ${batchCheck.wrongSeq}, foreign ${batchCheck.foreign}, ` +
+      `invalid ${batchCheck.invalid}; batch.completed received by ${batchCompletedReceived}`,
   );
   memory.push(memorySnapshot("after the batch publish", wrangler, port));
 
@@ -766,7 +781,8 @@ async function main(): Promise<number> {
     );
     const listeners = subscribed.filter((client) => client.spec.portfolioId === changedPortfolio);
     say(
-      `position change: PATCH /api/v1/portfolios/${changedPortfolio}/positions/${position.id} quantity ${position.quantity} → ${quantity} (${listeners.length} clients listening)`,
+      `position change: PATCH /api/v1/portfolios/${changedPortfolio}/positions/${position.id} ` +
+        `quantity ${position.quantity} → ${quantity} (${listeners.length} clients listening)`,
     );
     const sentAt = Date.now();
     const patch = await request(`${base}/api/v1/portfolios/${changedPortfolio}/positions/${position.id}`, ownerToken, {
@@ -801,10 +817,12 @@ async function main(): Promise<number> {
       delivery: { ...check, receiptTimes: undefined },
     };
     say(
-      `  PATCH answered 200 in ${round(patch.ms)} ms; received by ${check.received} of ${check.expected}: from the PATCH ${describeLatency(latency)}`,
+      `  PATCH answered 200 in ${round(patch.ms)} ms; ` +
+        `received by ${check.received} of ${check.expected}: from the PATCH ${describeLatency(latency)}`,
     );
     say(
-      `  lost ${check.lost}, duplicates ${check.duplicates} (others' clients getting it count here), wrong seq ${check.wrongSeq}, foreign ${check.foreign}, invalid ${check.invalid}`,
+      `  lost ${check.lost}, duplicates ${check.duplicates} (others' clients getting it count here), ` +
+        `wrong seq ${check.wrongSeq}, foreign ${check.foreign}, invalid ${check.invalid}`,
     );
   }
   await sleep(1_000);
@@ -825,7 +843,9 @@ async function main(): Promise<number> {
   };
   clearInterval(heartbeat);
   say(
-    `closed ${closedCleanly} of ${stillOpen} open sockets (close codes: ${JSON.stringify(closeCodes)}); ${unexpectedCloses.length} closed by the other side before the end; pings ${heartbeats.pingsSent}, pongs ${heartbeats.pongs}`,
+    `closed ${closedCleanly} of ${stillOpen} open sockets (close ` +
+      `codes: ${JSON.stringify(closeCodes)}); ${unexpectedCloses.length} closed ` +
+      `by the other side before the end; pings ${heartbeats.pingsSent}, pongs ${heartbeats.pongs}`,
   );
 
   // Summary.
@@ -837,27 +857,41 @@ async function main(): Promise<number> {
   const met = p99Met && lostMet && allConnected;
   const mem = (label: string) => memory.find((m) => m.label === label);
   console.log(
-    `\nLive updates: ${clientCount} clients, ${portfolioCount} portfolios (${Math.ceil(clientCount / portfolioCount)} clients each), one hub (org:${benchOrg}), ${seed.symbols} symbols, end date ${endDate}`,
+    `\nLive updates: ${clientCount} clients, ${portfolioCount} portfolios ` +
+      `(${Math.ceil(clientCount / portfolioCount)} clients each), ` +
+      `one hub (org:${benchOrg}), ${seed.symbols} symbols, end date ${endDate}`,
   );
   console.log(
-    `  connected and subscribed  ${subscribed.length} of ${clientCount} in ${seconds(connectMs)} (${connectFigures.perSecond}/s, ${concurrency} at a time); per client ticket ${describeLatency(connectFigures.ticketMs)}`,
+    `  connected and subscribed  ${subscribed.length} of ${clientCount} ` +
+      `in ${seconds(connectMs)} (${connectFigures.perSecond}/s, ${concurrency} at a time); ` +
+      `per client ticket ${describeLatency(connectFigures.ticketMs)}`,
   );
   console.log(
-    `                            upgrade→welcome ${describeLatency(connectFigures.welcomeMs)}; subscribe ${describeLatency(connectFigures.subscribeMs)}`,
+    `                            upgrade→welcome ${describeLatency(connectFigures.welcomeMs)}; ` +
+      `subscribe ${describeLatency(connectFigures.subscribeMs)}`,
   );
   console.log(`  batch publish (run ${secondBatch.runId}, ${secondBatch.status} in ${seconds(secondBatch.ms)}):`);
   console.log(`    publish work → receipt  ${describeLatency(fromWork)}`);
   console.log(
-    `    phase start → receipt   ${describeLatency(fromPhase)} (includes the queue hop of ${batchPublish.references.queueHopMs ?? "?"} ms)`,
+    `    phase start → receipt   ${describeLatency(fromPhase)} (includes ` +
+      `the queue hop of ${batchPublish.references.queueHopMs ?? "?"} ms)`,
   );
   console.log(
-    `    first → last receipt    ${batchPublish.spreadFirstToLastMs ?? "?"} ms; by portfolio in id order (first–last client, ms from the publish work): ${portfolioSamples}`,
+    `    first → last receipt    ${batchPublish.spreadFirstToLastMs ?? "?"} ms; ` +
+      `by portfolio in id order (first–last client, ms from the publish work): ${portfolioSamples}`,
+  );
+  const logBeforeLastReceiptMs =
+    batchPublish.lastReceiptAfterWorkerLogMs === null ? "?" : -batchPublish.lastReceiptAfterWorkerLogMs;
+  console.log(
+    `    publish chunk ${references.chunkDurationMs ?? "?"} ms; ` +
+      `the Worker logged batch.published (${references.loggedSockets ?? "?"} sockets; after batch.completed) ` +
+      `${logBeforeLastReceiptMs} ms after the last receipt`,
   );
   console.log(
-    `    publish chunk ${references.chunkDurationMs ?? "?"} ms; the Worker logged batch.published (${references.loggedSockets ?? "?"} sockets; after batch.completed) ${batchPublish.lastReceiptAfterWorkerLogMs === null ? "?" : -batchPublish.lastReceiptAfterWorkerLogMs} ms after the last receipt`,
-  );
-  console.log(
-    `    delivered ${batchCheck.received} of ${batchCheck.expected}; lost ${batchCheck.lost}, duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, wrong cause ${batchCheck.wrongCause}, foreign ${batchCheck.foreign}, invalid ${batchCheck.invalid}; batch.completed ${batchCompletedReceived} of ${subscribed.length}`,
+    `    delivered ${batchCheck.received} of ${batchCheck.expected}; lost ${batchCheck.lost}, ` +
+      `duplicates ${batchCheck.duplicates}, wrong seq ${batchCheck.wrongSeq}, ` +
+      `wrong cause ${batchCheck.wrongCause}, foreign ${batchCheck.foreign}, ` +
+      `invalid ${batchCheck.invalid}; batch.completed ${batchCompletedReceived} of ${subscribed.length}`,
   );
   console.log(`    this process's event-loop delay during it: max ${loopDelayMs.max} ms, p99 ${loopDelayMs.p99} ms`);
   if (positionChange) {
@@ -865,30 +899,37 @@ async function main(): Promise<number> {
     console.log(
       `  position change on ${changedPortfolio} (PATCH answered in ${String(positionChange["patchMs"])} ms):`,
     );
+    const fromPatchSent = positionChange["latencyFromPatchSentMs"] as LatencyFigures | null;
+    console.log(`    PATCH sent → receipt    ${describeLatency(fromPatchSent)}`);
     console.log(
-      `    PATCH sent → receipt    ${describeLatency(positionChange["latencyFromPatchSentMs"] as LatencyFigures | null)}`,
-    );
-    console.log(
-      `    delivered ${delivery.received} of ${delivery.expected}; lost ${delivery.lost}, duplicates ${delivery.duplicates}, wrong seq ${delivery.wrongSeq}, foreign ${delivery.foreign}`,
+      `    delivered ${delivery.received} of ${delivery.expected}; lost ${delivery.lost}, ` +
+        `duplicates ${delivery.duplicates}, wrong seq ${delivery.wrongSeq}, foreign ${delivery.foreign}`,
     );
   }
   console.log(`  memory (RSS, MiB)          ${memory.map((m) => `${m.label}: workerd ${m.workerdMiB}`).join("; ")}`);
   for (const snapshot of memory)
     console.log(
-      `    ${snapshot.label.padEnd(29)} ${snapshot.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")}; this process ${snapshot.benchProcessMiB}`,
+      `    ${snapshot.label.padEnd(29)} ${snapshot.processes.map((p) => `${p.role} ${p.rssMiB}`).join(", ")}; ` +
+        `this process ${snapshot.benchProcessMiB}`,
     );
   const before = mem("before connecting");
   const connected = mem("all connected and subscribed");
   if (before && connected && subscribed.length > 0) {
     console.log(
-      `    per connected client: ${round(((connected.workerdMiB - before.workerdMiB) * 1024) / subscribed.length, 1)} KiB of workerd RSS`,
+      `    per connected ` +
+        `client: ${round(((connected.workerdMiB - before.workerdMiB) * 1024) / subscribed.length, 1)} ` +
+        `KiB of workerd RSS`,
     );
   }
   console.log(
-    `\nTarget: p99 ≤ ${targets.p99Ms} ms from the publish work to receipt: ${p99Met ? "MET" : "NOT MET"} (p99 ${p99 ?? "n/a"} ms); zero lost (no duplicates, seq + 1): ${lostMet ? "MET" : "NOT MET"} (lost ${batchCheck.lost}); all ${clientCount} connected: ${allConnected ? "yes" : `NO (${subscribed.length})`} → ${met ? "MET" : "NOT MET"}`,
+    `\nTarget: p99 ≤ ${targets.p99Ms} ms from the publish work to receipt: ${p99Met ? "MET" : "NOT MET"} ` +
+      `(p99 ${p99 ?? "n/a"} ms); zero lost (no duplicates, seq + 1): ${lostMet ? "MET" : "NOT MET"} ` +
+      `(lost ${batchCheck.lost}); all ${clientCount} ` +
+      `connected: ${allConnected ? "yes" : `NO (${subscribed.length})`} → ${met ? "MET" : "NOT MET"}`,
   );
   console.log(
-    `  (from the publish phase's start, queue hop included: p99 ${fromPhase?.p99 ?? "n/a"} ms, ${fromPhase !== null && fromPhase.p99 <= targets.p99Ms ? "within" : "over"} ${targets.p99Ms} ms)`,
+    `  (from the publish phase's start, queue hop included: p99 ${fromPhase?.p99 ?? "n/a"} ` +
+      `ms, ${fromPhase !== null && fromPhase.p99 <= targets.p99Ms ? "within" : "over"} ${targets.p99Ms} ms)`,
   );
 
   const results = {
@@ -908,7 +949,8 @@ async function main(): Promise<number> {
       positionChangePortfolio: flags["skip-position-change"] ? null : changedPortfolio,
       workerVars: vars,
       workerSource:
-        "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle); wrangler.toml unchanged (rate limit per sub; every client has its own sub)",
+        "bundle snapshot (wrangler deploy --dry-run, served with --no-bundle); " +
+        "wrangler.toml unchanged (rate limit per sub; every client has its own sub)",
     },
     setup: { ms: round(setupMs), seed, migrationsApplied: migration.migrationsApplied, firstBatch },
     connect: connectFigures,
@@ -928,10 +970,14 @@ async function main(): Promise<number> {
       met,
     },
     notes: [
-      "receipt times: Date.now() in the client's message event (one Node process for every client); database times: SQLite's strftime('now') on the same machine",
-      "publish work start = the publish chunk's updated_at − its duration_ms (measured by the consumer in workerd, whose clock advances across I/O): may be a few ms late",
-      "publish phase start = batch_phase_results.started_at, when the publish chunk was planned: includes the queue hop to its consumer",
-      "lost: subscribed clients without an exposures.updated for their portfolio in the window; duplicates: extra ones, or any for a portfolio that was not updated",
+      "receipt times: Date.now() in the client's message event (one Node process for every client); " +
+        "database times: SQLite's strftime('now') on the same machine",
+      "publish work start = the publish chunk's updated_at − its duration_ms (measured " +
+        "by the consumer in workerd, whose clock advances across I/O): may be a few ms late",
+      "publish phase start = batch_phase_results.started_at, " +
+        "when the publish chunk was planned: includes the queue hop to its consumer",
+      "lost: subscribed clients without an exposures.updated for their portfolio in the window; " +
+        "duplicates: extra ones, or any for a portfolio that was not updated",
       "memory: VmRSS of each process in wrangler dev's process group, from /proc",
     ],
   };

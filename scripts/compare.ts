@@ -112,7 +112,8 @@ export function formatReportSummary(report: DualWriteReport): string {
     lines.push(`dates with differences (${worstDates.length} of ${report.dates.length}):`);
     for (const date of worstDates.slice(0, listedDiscrepancies)) {
       lines.push(
-        `  ${date.date}: ${date.discrepancies} discrepancies, ${date.missing_symbols} missing, match rate ${percent(date.match_rate)}`,
+        `  ${date.date}: ${date.discrepancies} discrepancies, ${date.missing_symbols} missing, ` +
+          `match rate ${percent(date.match_rate)}`,
       );
     }
   }
@@ -124,7 +125,8 @@ export function formatReportSummary(report: DualWriteReport): string {
           ? `${d.portfolio_id} position ${d.position_id} ${d.symbol}${d.is_option ? " (option)" : ""}`
           : `${d.portfolio_id} portfolio`;
       lines.push(
-        `  ${d.date} ${where} ${d.factor_key}: old ${d.old_value}, new ${d.new_value ?? "missing"}, difference ${d.difference ?? "n/a"}`,
+        `  ${d.date} ${where} ${d.factor_key}: old ${d.old_value}, ` +
+          `new ${d.new_value ?? "missing"}, difference ${d.difference ?? "n/a"}`,
       );
     }
   }

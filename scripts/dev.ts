@@ -146,7 +146,8 @@ async function inspectDatabase(url: string, authToken: string): Promise<Database
     const [universe, prices, owned] = await client.batch(
       [
         "select count(*) as n from symbol_universe",
-        "select count(*) as n, coalesce(sum(source = 'synthetic'), 0) as synthetic, max(date) as last from market_prices",
+        "select count(*) as n, coalesce(sum(source = 'synthetic'), 0) as synthetic, " +
+          "max(date) as last from market_prices",
         "select count(*) as n from portfolios",
       ],
       "read",
@@ -426,7 +427,8 @@ async function claimSettings(settings: StartSettings): Promise<{ inspectorPort: 
   const owner = running.find((stack) => stack.dataDir === settings.dataDir);
   if (owner) {
     throw new Error(
-      `DATA_DIR=${displayDir(settings.dataDir)} is in use by the stack running on port ${owner.port} (pid ${owner.pid}): stop it first, or start a second stack with ${await suggestion()}`,
+      `DATA_DIR=${displayDir(settings.dataDir)} is in use by the stack running on port ${owner.port} ` +
+        `(pid ${owner.pid}): stop it first, or start a second stack with ${await suggestion()}`,
     );
   }
   for (const [variable, port] of [
@@ -437,13 +439,15 @@ async function claimSettings(settings: StartSettings): Promise<{ inspectorPort: 
     const stack = running.find((candidate) => candidate.port === port || candidate.libsqlPort === port);
     const user = stack ? `the stack over DATA_DIR=${displayDir(stack.dataDir)} (pid ${stack.pid})` : "another program";
     throw new Error(
-      `port ${port} (${variable}) is already in use by ${user}: stop it, or start this stack with ${await suggestion()}`,
+      `port ${port} (${variable}) is already in use by ${user}: ` +
+        `stop it, or start this stack with ${await suggestion()}`,
     );
   }
   if (settings.inspectorPort !== undefined) {
     if (await isPortOpen(settings.inspectorPort))
       throw new Error(
-        `INSPECTOR_PORT ${settings.inspectorPort} is already in use: choose another, or leave it unset to use a free one`,
+        `INSPECTOR_PORT ${settings.inspectorPort} is already in use: ` +
+          `choose another, or leave it unset to use a free one`,
       );
     return { inspectorPort: settings.inspectorPort };
   }
@@ -454,7 +458,9 @@ async function claimSettings(settings: StartSettings): Promise<{ inspectorPort: 
 }
 
 /** Who the dashboard link signs in, as the banner says it. */
-const demoIdentityNote = `signed in as the demo analyst: ${demoOwner}, org ${demoOrg}, every permission, for 12 h; \`npm run link\` prints a fresh link`;
+const demoIdentityNote =
+  `signed in as the demo analyst: ${demoOwner}, org ${demoOrg}, ` +
+  `every permission, for 12 h; \`npm run link\` prints a fresh link`;
 
 function mintDemoToken(jwtSecret: string): Promise<string> {
   // The demo analyst owns the seeded portfolios and may do everything (the dashboard opens signed in).
@@ -493,7 +499,8 @@ async function main(options: StartOptions): Promise<void> {
 
   const migration = await migrateDatabase(databaseUrl, secrets.libsqlAuthToken);
   say(
-    `migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; built-in stress scenarios written: ${migration.scenariosSeeded}`,
+    `migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; ` +
+      `built-in stress scenarios written: ${migration.scenariosSeeded}`,
   );
   let demoEndDate: string | null = null;
   if (options.demo) {
@@ -501,7 +508,8 @@ async function main(options: StartOptions): Promise<void> {
     demoEndDate = seed.endDate;
     say(
       seed.seeded
-        ? `seeded synthetic demo data: ${seed.symbols} symbols, ${seed.prices} closes to ${seed.endDate}, ${seed.portfolios} portfolios, ${seed.positions} positions`
+        ? `seeded synthetic demo data: ${seed.symbols} symbols, ${seed.prices} closes ` +
+            `to ${seed.endDate}, ${seed.portfolios} portfolios, ${seed.positions} positions`
         : `database already has data (${seed.symbols} symbols); keeping it`,
     );
   }
@@ -510,8 +518,11 @@ async function main(options: StartOptions): Promise<void> {
   if (!options.demo) {
     say(
       contents.symbols === 0 && contents.portfolios === 0
-        ? "--no-demo: a clean start; no demo data seeded (the database holds the factor definitions and built-in stress scenarios only)"
-        : `--no-demo: the database already has data (${contents.symbols} symbols, ${contents.prices} closes, ${contents.portfolios} portfolios${holdsDemo ? ", the synthetic demo among them" : ""}); keeping it, nothing is deleted`,
+        ? "--no-demo: a clean start; no demo data seeded (the database " +
+            "holds the factor definitions and built-in stress scenarios only)"
+        : `--no-demo: the database already has data (${contents.symbols} ` +
+            `symbols, ${contents.prices} closes, ${contents.portfolios} ` +
+            `portfolios${holdsDemo ? ", the synthetic demo among them" : ""}); keeping it, nothing is deleted`,
     );
   }
   const provider = chooseProvider(process.env["MARKET_DATA_PROVIDER"], contents);
@@ -609,15 +620,18 @@ function ownDataLines(contents: DatabaseContents): string[] {
       "",
       "  Clean start: no prices yet. Next steps, in another terminal in this folder",
       '  (README "Use your own data" has the file formats):',
-      "    npm run import:prices -- prices.csv        date,symbol,close[,adj_close,volume]; SPY TLT VTV VUG MTUM QUAL IWM USMV included",
+      "    npm run import:prices -- prices.csv        date,symbol,close[,adj_close,volume]; " +
+        "SPY TLT VTV VUG MTUM QUAL IWM USMV included",
       "    npm run import:profiles -- profiles.csv    optional: company names, sectors, ratios",
       '    npm run import:positions -- --name "My portfolio" positions.csv',
       "    npm run batch -- --last 10                 the last 10 trading days of your prices (or --from D1 --to D2)",
-      "  then open the Dashboard link below: it signs in as the demo analyst, who owns the portfolio import:positions creates.",
+      "  then open the Dashboard link below: it signs in as the demo analyst, " +
+        "who owns the portfolio import:positions creates.",
     ];
   }
   return [
-    `  Your data      ${contents.symbols} symbols, ${contents.prices} closes up to ${contents.lastPriceDate ?? "?"}, ${contents.portfolios} portfolio(s)`,
+    `  Your data      ${contents.symbols} symbols, ${contents.prices} closes up ` +
+      `to ${contents.lastPriceDate ?? "?"}, ${contents.portfolios} portfolio(s)`,
     "                 compute dates with `npm run batch -- --last 10` (or `--from YYYY-MM-DD --to YYYY-MM-DD`)",
   ];
 }
@@ -658,12 +672,16 @@ async function startFirstBackfill(
   });
   if (!started.ok)
     return {
-      line: `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); run \`npm run batch\` yourself.`,
+      line:
+        `  Could not start the first batch run (HTTP ${started.status}: ${await started.text()}); ` +
+        `run \`npm run batch\` yourself.`,
       runId: null,
     };
   const { run_id: runId } = (await started.json()) as { run_id: string };
   return {
-    line: `  First start: computing ${from}..${endDate} in the background (about a minute; follow it on the Batch page;\n  the sign-in link is printed again when it ends).`,
+    line:
+      `  First start: computing ${from}..${endDate} in the background (about a minute; ` +
+      `follow it on the Batch page;\n  the sign-in link is printed again when it ends).`,
     runId,
   };
 }

@@ -19,7 +19,9 @@ import { formatLineProblem, readImportFile } from "./import-cli.ts";
 const defaultOwner = "demo";
 const defaultOrg = "demo-org";
 
-export const importPositionsUsage = `usage: npm run import:positions -- --name NAME [--benchmark SYMBOL] [--cash N] [--replace] [--owner SUB] [--org ORG] [--url URL] FILE.csv
+export const importPositionsUsage =
+  `usage: npm run import:positions -- --name NAME [--benchmark SYMBOL] ` +
+  `[--cash N] [--replace] [--owner SUB] [--org ORG] [--url URL] FILE.csv
 
 Creates the portfolio NAME (or uses yours of that name) on the running stack (\`npm start\`) and
 imports FILE.csv into it, all or nothing.
@@ -224,8 +226,10 @@ export async function main(args: readonly string[]): Promise<number> {
     const portfolioPath = `/portfolios/${encodeURIComponent(portfolio.id)}`;
     console.log(
       created
-        ? `created portfolio "${portfolio.name}" (${portfolio.id}) for ${portfolio.owner}: benchmark ${portfolio.benchmark_symbol}, cash ${portfolio.cash}`
-        : `using portfolio "${portfolio.name}" (${portfolio.id}) of ${portfolio.owner}: ${positionsBefore} position(s) so far`,
+        ? `created portfolio "${portfolio.name}" (${portfolio.id}) for ${portfolio.owner}: ` +
+            `benchmark ${portfolio.benchmark_symbol}, cash ${portfolio.cash}`
+        : `using portfolio "${portfolio.name}" (${portfolio.id}) ` +
+            `of ${portfolio.owner}: ${positionsBefore} position(s) so far`,
     );
     importing = true;
     const { body: answer } = await client.postText<ImportAnswer>(
@@ -253,7 +257,8 @@ export async function main(args: readonly string[]): Promise<number> {
       console.log(`set "${updated.name}": benchmark ${updated.benchmark_symbol}, cash ${updated.cash}`);
     }
     console.log(
-      "its exposures show on the dashboard for the dates the batch computes (npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD)",
+      "its exposures show on the dashboard for the dates the batch " +
+        "computes (npm run batch -- --from YYYY-MM-DD --to YYYY-MM-DD)",
     );
     return 0;
   } catch (error) {
@@ -266,7 +271,8 @@ export async function main(args: readonly string[]): Promise<number> {
           console.error(`nothing was imported; the portfolio "${target.portfolio.name}" created for it was removed`);
         } catch (cleanup) {
           console.error(
-            `nothing was imported; the empty portfolio "${target.portfolio.name}" created for it could not be removed: ${formatError(cleanup)}`,
+            `nothing was imported; the empty portfolio "${target.portfolio.name}" ` +
+              `created for it could not be removed: ${formatError(cleanup)}`,
           );
         }
       } else console.error(`nothing was imported into "${target.portfolio.name}"`);
@@ -275,7 +281,8 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(formatError(error));
     if (isBenchmarkRefusal(error))
       console.error(
-        "a benchmark needs prices: import them first (npm run import:prices -- prices.csv), or choose another with --benchmark",
+        "a benchmark needs prices: import them first (npm run import:prices -- prices.csv), " +
+          "or choose another with --benchmark",
       );
     return 1;
   }

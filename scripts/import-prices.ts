@@ -9,7 +9,8 @@ import { parseMaxDailyMove, validatePriceCsv } from "../worker/market-data/price
 import { runImportCommand, takeFlag } from "./import-cli.ts";
 
 const usage =
-  "usage: npm run import:prices -- FILE.csv [--max-daily-move FACTOR]   (columns: date,symbol,close[,adj_close,volume]; FACTOR > 1, default 5, Infinity = no check)";
+  "usage: npm run import:prices -- FILE.csv [--max-daily-move FACTOR]   (columns: " +
+  "date,symbol,close[,adj_close,volume]; FACTOR > 1, default 5, Infinity = no check)";
 const flag = takeFlag(process.argv.slice(2), "--max-daily-move", parseMaxDailyMove);
 
 if (!flag.ok) {
@@ -32,11 +33,13 @@ if (!flag.ok) {
                 .slice(0, 3)
                 .map(
                   (example) =>
-                    `${example.symbol} ${example.date} ${example.storedClose} (${example.storedSource}) → ${example.close}`,
+                    `${example.symbol} ${example.date} ${example.storedClose} ` +
+                    `(${example.storedSource}) → ${example.close}`,
                 )
                 .join(", ")}`;
         return (
-          `${summary.rows} price(s): ${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged; ` +
+          `${summary.rows} price(s): ${summary.inserted} ` +
+          `inserted, ${summary.updated} updated, ${summary.unchanged} unchanged; ` +
           `${summary.symbolsRegistered} new symbol(s), ${summary.symbolsWidened} with a wider date range${replacedNote}`
         );
       },

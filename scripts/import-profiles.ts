@@ -9,12 +9,17 @@ import { runImportCommand } from "./import-cli.ts";
 
 process.exitCode = await runImportCommand(
   {
-    usage: `usage: npm run import:profiles -- FILE.csv   (columns: ${profileColumns.join(",")}; symbol and as_of required)`,
+    usage:
+      `usage: npm run import:profiles -- FILE.csv   (columns: ${profileColumns.join(",")}; ` +
+      `symbol and as_of required)`,
     validate: validateProfileCsv,
     async write(db, valid) {
       const summary = await writeProfiles(db, valid.rows, valid.fields);
       const older = summary.older > 0 ? `, ${summary.older} older than the stored profile (kept the stored one)` : "";
-      return `${summary.rows} profile(s): ${summary.inserted} inserted, ${summary.updated} updated, ${summary.unchanged} unchanged${older}; ${summary.symbolsRegistered} new symbol(s)`;
+      return (
+        `${summary.rows} profile(s): ${summary.inserted} inserted, ${summary.updated} ` +
+        `updated, ${summary.unchanged} unchanged${older}; ${summary.symbolsRegistered} new symbol(s)`
+      );
     },
   },
   process.argv.slice(2),

@@ -37,7 +37,8 @@ async function main(args: readonly string[]): Promise<number> {
     // A link to a stack that is not there would open an error page; say what to start instead.
     if (!stack.running && !(await isPortOpen(stack.port))) {
       console.error(
-        `error: no local stack is running (nothing answers on ${stack.baseUrl}); start it with \`${stackSettingsText(stack)} npm start\`, which prints a link too`,
+        `error: no local stack is running (nothing answers on ${stack.baseUrl}); ` +
+          `start it with \`${stackSettingsText(stack)} npm start\`, which prints a link too`,
       );
       return 1;
     }

@@ -350,10 +350,11 @@ function runningList(stacks: readonly StackRecord[]): string {
 
 /**
  * Which stack a command means, decided from the stacks running and the settings it was given
- * alone (the commands call `findLocalStack`, which reads both). The one running stack that has every given setting; with no
- * such stack, the given settings completed with the defaults, unless a running stack has one of
- * them (its port, its data folder): mixing two stacks' settings signs with one stack's secret and
- * talks to the other. `command` names the command in the messages (e.g. `npm run batch`).
+ * alone (the commands call `findLocalStack`, which reads both). The one running stack that has
+ * every given setting; with no such stack, the given settings completed with the defaults, unless
+ * a running stack has one of them (its port, its data folder): mixing two stacks' settings signs
+ * with one stack's secret and talks to the other. `command` names the command in the messages
+ * (e.g. `npm run batch`).
  */
 export function chooseStack(
   running: readonly StackRecord[],
@@ -383,7 +384,8 @@ export function chooseStack(
   if (only && another) {
     throw new LocalStackError(
       [
-        `${matches.length} local stacks are running${asked ? ` with ${asked}` : ""}; say which one by giving its PORT and DATA_DIR, e.g. \`${stackSettingsText(only)} ${command}\`:`,
+        `${matches.length} local stacks are running${asked ? ` with ${asked}` : ""}; ` +
+          `say which one by giving its PORT and DATA_DIR, e.g. \`${stackSettingsText(only)} ${command}\`:`,
         runningList(matches),
       ].join("\n"),
     );
@@ -417,9 +419,13 @@ export function chooseStack(
         `no running stack has ${asked}; part of that is another stack's:`,
         ...overlapping.map(
           (stack) =>
-            `  ${clashes(stack)}: the stack running with ${stackSettingsText(stack)} (libSQL on ${stack.libsqlPort}, pid ${stack.pid})`,
+            `  ${clashes(stack)}: the stack running with ${stackSettingsText(stack)} ` +
+            `(libSQL on ${stack.libsqlPort}, pid ${stack.pid})`,
         ),
-        `To use ${overlapping.length > 1 ? "one of them, give its settings, e.g." : "that stack, give its settings:"} \`${stackSettingsText(firstOverlapping)} ${command}\`. A stack of your own needs a DATA_DIR, PORT and LIBSQL_PORT no running stack has: \`DATA_DIR=… PORT=… LIBSQL_PORT=… npm start\`.`,
+        `To ` +
+          `use ${overlapping.length > 1 ? "one of them, give its settings, e.g." : "that stack, give its settings:"} ` +
+          `\`${stackSettingsText(firstOverlapping)} ${command}\`. A stack of your own needs a DATA_DIR, ` +
+          `PORT and LIBSQL_PORT no running stack has: \`DATA_DIR=… PORT=… LIBSQL_PORT=… npm start\`.`,
       ].join("\n"),
     );
   }
@@ -465,11 +471,14 @@ export function readLocalSecrets(stack: LocalStack): LocalSecrets {
   const start = `\`${stackSettingsText(stack)} npm start\``;
   if (stack.running)
     throw new LocalStackError(
-      `the stack running over DATA_DIR=${where} has no ${secretsFileName} (was it deleted?); restart it with ${start} to create one`,
+      `the stack running over DATA_DIR=${where} has no ${secretsFileName} (was it deleted?); ` +
+        `restart it with ${start} to create one`,
     );
   throw new LocalStackError(
     [
-      `DATA_DIR=${where} has no ${secretsFileName}, and no stack is running with ${stackSettingsText(stack)}: only \`npm start\` creates the secrets this command signs with. Start that stack first (${start}), or give the PORT and DATA_DIR of one that runs.`,
+      `DATA_DIR=${where} has no ${secretsFileName}, and no stack is running with ${stackSettingsText(stack)}: ` +
+        `only \`npm start\` creates the secrets this command signs with. Start that stack first (${start}), ` +
+        `or give the PORT and DATA_DIR of one that runs.`,
       ...(stack.otherStacks.length > 0 ? ["Running now:", runningList(stack.otherStacks)] : []),
     ].join("\n"),
   );

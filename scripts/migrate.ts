@@ -50,7 +50,9 @@ export async function migrateDatabase(url: string, authToken?: string): Promise<
       .onConflictDoUpdate({
         target: stressScenarios.id,
         set: { name: sql`excluded.name`, description: sql`excluded.description`, shocks: sql`excluded.shocks` },
-        setWhere: sql`${stressScenarios.name} is not excluded.name or ${stressScenarios.description} is not excluded.description or ${stressScenarios.shocks} is not excluded.shocks`,
+        setWhere: sql`${stressScenarios.name} is not excluded.name
+          or ${stressScenarios.description} is not excluded.description
+          or ${stressScenarios.shocks} is not excluded.shocks`,
       })
       .returning({ id: stressScenarios.id });
     return { migrationsApplied: after - before, factorsSeeded: seeded.length, scenariosSeeded: scenarios.length };
@@ -74,7 +76,9 @@ if (import.meta.main) {
     const { url, authToken } = databaseTarget();
     const summary = await migrateDatabase(url, authToken);
     console.log(
-      `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) applied, ${summary.factorsSeeded} default factor(s) seeded, ${summary.scenariosSeeded} built-in stress scenario(s) written`,
+      `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) ` +
+        `applied, ${summary.factorsSeeded} default factor(s) ` +
+        `seeded, ${summary.scenariosSeeded} built-in stress scenario(s) written`,
     );
     return 0;
   });

@@ -227,7 +227,9 @@ function demoPortfolios(market: SyntheticMarket): { portfolioRows: PortfolioRow[
     openedOn = startDate,
   ) => {
     const strike = Math.max(1, Math.round(closeOn(underlying, openedOn) * moneyness));
-    const occ = `${underlying} ${expiry.slice(2).replaceAll("-", "")}${optionType === "call" ? "C" : "P"}${String(strike * 1000).padStart(8, "0")}`;
+    const occ =
+      `${underlying} ${expiry.slice(2).replaceAll("-", "")}` +
+      `${optionType === "call" ? "C" : "P"}${String(strike * 1000).padStart(8, "0")}`;
     add({
       portfolioId,
       symbol: occ,

@@ -134,7 +134,8 @@ export async function startBenchDatabase(
   say(`migrated (${migration.migrationsApplied} migrations) in ${seconds(migrateMs)}`);
   const seed = await seedBenchData(server.url, authToken, spec, (line) => say(line));
   say(
-    `seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} portfolios, ${seed.positions} positions (${seed.optionPositions} options) in ${seconds(seed.ms.total)}`,
+    `seeded ${seed.symbols} symbols, ${thousands(seed.priceRows)} closes, ${seed.portfolios} ` +
+      `portfolios, ${seed.positions} positions (${seed.optionPositions} options) in ${seconds(seed.ms.total)}`,
   );
   return { server, migrateMs, seed };
 }
@@ -194,7 +195,10 @@ export interface HttpAnswer {
   ms: number;
 }
 
-/** A request with a bearer token (and a JSON body when given), 60 s at most: the answer's text, its JSON when it is JSON, and the time to the whole answer. */
+/**
+ * A request with a bearer token (and a JSON body when given), 60 s at most: the answer's text, its JSON when it is
+ * JSON, and the time to the whole answer.
+ */
 export async function request(
   url: string,
   token: string,
@@ -325,7 +329,8 @@ export async function runBatch(
       lastReport = performance.now();
       const chunks = detail.progress.chunks;
       say(
-        `  ${status}: ${detail.phases.length} phases recorded, chunks ${chunks.done} done, ${chunks.pending} pending, ${chunks.failed} failed (${seconds(performance.now() - postAt)})`,
+        `  ${status}: ${detail.phases.length} phases recorded, chunks ${chunks.done} ` +
+          `done, ${chunks.pending} pending, ${chunks.failed} failed (${seconds(performance.now() - postAt)})`,
       );
     }
     if (performance.now() - postAt > hardLimitMs)
@@ -375,7 +380,10 @@ export function exitOnSignals(): void {
   });
 }
 
-/** Runs a benchmark's `main`, then stops everything started and exits with its code (1, the error printed, when it throws). */
+/**
+ * Runs a benchmark's `main`, then stops everything started and exits with its code (1, the error printed, when it
+ * throws).
+ */
 export function runAndExit(main: () => Promise<number>): void {
   main().then(
     (code) => exit(code),

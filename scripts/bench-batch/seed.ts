@@ -89,7 +89,8 @@ export async function seedBenchData(
   const generateMs = performance.now() - generated;
   const { calendar, instruments, series } = market;
   log(
-    `generated the market: ${instruments.length} symbols (${etfs} ETFs), ${calendar.length} weekdays ${calendar[0]} to ${calendar.at(-1)} in ${(generateMs / 1000).toFixed(1)} s`,
+    `generated the market: ${instruments.length} symbols (${etfs} ETFs), ${calendar.length} ` +
+      `weekdays ${calendar[0]} to ${calendar.at(-1)} in ${(generateMs / 1000).toFixed(1)} s`,
   );
 
   const client = createClient({ url, authToken });
@@ -146,7 +147,9 @@ export async function seedBenchData(
     }
     const pricesMs = performance.now() - pricesStarted;
     log(
-      `wrote ${priceRows.toLocaleString("en-US")} closes in ${requests} transactions in ${(pricesMs / 1000).toFixed(1)} s (${Math.round(priceRows / (pricesMs / 1000)).toLocaleString("en-US")} rows/s)`,
+      `wrote ${priceRows.toLocaleString("en-US")} closes in ${requests} ` +
+        `transactions in ${(pricesMs / 1000).toFixed(1)} s ` +
+        `(${Math.round(priceRows / (pricesMs / 1000)).toLocaleString("en-US")} rows/s)`,
     );
 
     return {
@@ -276,7 +279,9 @@ export function benchPortfolios(
       const delta = givenDelta ? (Math.round(between(0.2, 0.8) * 100) / 100) * (optionType === "call" ? 1 : -1) : null;
       const impliedVol = givenDelta ? null : Math.round(between(0.15, 0.6) * 100) / 100;
       const premium = random() < 0.5 ? Math.round(spot * between(0.01, 0.08) * 100) / 100 : null;
-      const occ = `${underlying} ${expiry.slice(2).replaceAll("-", "")}${optionType === "call" ? "C" : "P"}${String(strike * 1000).padStart(8, "0")}`;
+      const occ =
+        `${underlying} ${expiry.slice(2).replaceAll("-", "")}` +
+        `${optionType === "call" ? "C" : "P"}${String(strike * 1000).padStart(8, "0")}`;
       add({
         symbol: occ,
         instrument: "option",

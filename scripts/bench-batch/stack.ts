@@ -187,7 +187,8 @@ export async function waitForHealthy(url: string, child: ManagedChild, timeoutMs
   while (Date.now() < deadline) {
     if (child.child.exitCode !== null || child.child.signalCode !== null) {
       throw new Error(
-        `${child.name} exited (${child.child.signalCode ?? `code ${child.child.exitCode}`}) before the Worker was healthy`,
+        `${child.name} exited (${child.child.signalCode ?? `code ${child.child.exitCode}`}) ` +
+          `before the Worker was healthy`,
       );
     }
     try {

@@ -64,7 +64,9 @@ const textOrNull = (value: unknown): string | null => (value === null || value =
 
 export async function readRun(client: Client, runId: string): Promise<RunRow | undefined> {
   const result = await client.execute({
-    sql: "select id, status, dates, created_at, started_at, finished_at, error_text, counts from batch_runs where id = ?",
+    sql:
+      "select id, status, dates, created_at, started_at, " +
+      "finished_at, error_text, counts from batch_runs where id = ?",
     args: [runId],
   });
   const row = result.rows[0];
@@ -158,7 +160,8 @@ export async function readChunkStats(client: Client, runId: string): Promise<Chu
 
 export async function readSlowestChunks(client: Client, runId: string, limit = 5): Promise<SlowChunk[]> {
   const result = await client.execute({
-    sql: `select phase, calculation_date, chunk_index, json_array_length(symbols) as items, json_extract(counts, '$.duration_ms') as ms
+    sql: `select phase, calculation_date, chunk_index, json_array_length(symbols) as items,
+            json_extract(counts, '$.duration_ms') as ms
             from batch_chunks where run_id = ? and counts is not null
             order by ms desc limit ?`,
     args: [runId, limit],

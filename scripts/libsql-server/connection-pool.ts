@@ -18,7 +18,10 @@ export type LibsqlStatement = ReturnType<LibsqlDatabase["prepare"]>;
 const maxCachedStatements = 64;
 /** Connections open at once (idle or in use), the default of `maxConnections`. */
 export const defaultMaxConnections = 128;
-/** Page cache per connection, in KiB (SQLite's default is 2,000 KiB): 128 connections × 256 KiB bound it at 32 MiB; the OS caches the file anyway. */
+/**
+ * Page cache per connection, in KiB (SQLite's default is 2,000 KiB): 128 connections × 256 KiB bound it at 32 MiB; the
+ * OS caches the file anyway.
+ */
 const cacheSizeKiB = 256;
 /** SQL texts whose "does it write" answer is remembered per database. */
 const maxRememberedWrites = 2000;
@@ -82,7 +85,10 @@ export class Connection {
     return this.db.inTransaction;
   }
 
-  /** sqlite3_changes() and sqlite3_last_insert_rowid() of the last completed statement; `run().lastInsertRowid` is a lossy JS number. */
+  /**
+   * sqlite3_changes() and sqlite3_last_insert_rowid() of the last completed statement; `run().lastInsertRowid` is a
+   * lossy JS number.
+   */
   changesAndLastInsertRowid(): { changes: bigint; lastInsertRowid: bigint } {
     this.#changesStatement ??= this.db.prepare("SELECT changes(), last_insert_rowid()").raw(true);
     // get() steps once and then resets the statement, so it never stays "in progress".
@@ -155,7 +161,8 @@ export class ConnectionPool {
       const mode: unknown = connection.db.prepare("PRAGMA journal_mode=WAL").raw(true).get();
       if (!Array.isArray(mode) || String(mode[0]).toLowerCase() !== "wal") {
         throw new Error(
-          `could not switch ${this.#dbPath} to WAL mode (journal_mode is ${String(Array.isArray(mode) ? mode[0] : mode)})`,
+          `could not switch ${this.#dbPath} to WAL mode (journal_mode ` +
+            `is ${String(Array.isArray(mode) ? mode[0] : mode)})`,
         );
       }
     } catch (error) {
@@ -189,7 +196,10 @@ export class ConnectionPool {
     this.#writes.set(sql, writes);
   }
 
-  /** A connection for a stream: an idle one, a new one while under the cap, or the next one released, waiting at most `timeoutMs`. */
+  /**
+   * A connection for a stream: an idle one, a new one while under the cap, or the next one released, waiting at most
+   * `timeoutMs`.
+   */
   acquire(timeoutMs: number): Promise<Connection> {
     if (this.#closed)
       return Promise.reject(new HranaError("database is locked: the server is shutting down", "SQLITE_BUSY"));
@@ -206,7 +216,8 @@ export class ConnectionPool {
             this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
             reject(
               new HranaError(
-                `database is locked: this statement waited ${Date.now() - started} ms (the busy timeout) for one of the server's ${this.#maxConnections} connections, all in use by other streams; retry later`,
+                `database is locked: this statement waited ${Date.now() - started} ms (the busy timeout) for one ` +
+                  `of the server's ${this.#maxConnections} connections, all in use by other streams; retry later`,
                 "SQLITE_BUSY",
               ),
             );

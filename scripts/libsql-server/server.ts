@@ -36,11 +36,19 @@ export interface LibsqlServerOptions {
   host?: string;
   /** When set, Hrana requests need `Authorization: Bearer <authToken>`. */
   authToken?: string;
-  /** A stream (and its transaction, which is rolled back, releasing the write turn) is dropped after this long without requests; default 10 s. */
+  /**
+   * A stream (and its transaction, which is rolled back, releasing the write turn) is dropped after this long without
+   * requests; default 10 s.
+   */
   streamIdleMs?: number;
-  /** How long a write waits for its turn (another stream's write or write transaction), then SQLITE_BUSY; default 5 s. */
+  /**
+   * How long a write waits for its turn (another stream's write or write transaction), then SQLITE_BUSY; default 5 s.
+   */
   busyTimeoutMs?: number;
-  /** SQLite connections open at once, idle or in use (default 128); a stream finding all in use waits up to busyTimeoutMs. */
+  /**
+   * SQLite connections open at once, idle or in use (default 128); a stream finding all in use waits up to
+   * busyTimeoutMs.
+   */
   maxConnections?: number;
   /** Under this much free disk space GET /health answers 503 degraded; default 16 MiB. */
   minFreeBytes?: number;
@@ -361,9 +369,8 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
         sendJson(res, error.status, { message: error.message, code: error.code });
         return;
       }
-      log(
-        `libsql-server: internal error on ${req.method ?? "?"} ${req.url ?? "?"}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(`libsql-server: internal error on ${req.method ?? "?"} ${req.url ?? "?"}: ${detail}`);
       sendJson(res, 500, {
         message: `Internal server error: ${error instanceof Error ? error.message : String(error)}`,
         code: "INTERNAL_ERROR",

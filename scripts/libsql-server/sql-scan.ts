@@ -29,7 +29,10 @@ export interface SqlStatement {
 export interface ParameterTable {
   /** What sqlite3_bind_parameter_count() would return: the largest parameter index in use. */
   count: number;
-  /** names[i - 1] is the name of parameter i as sqlite3_bind_parameter_name() reports it ("?3", ":id"), or null for "?" and unused indexes. */
+  /**
+   * names[i - 1] is the name of parameter i as sqlite3_bind_parameter_name() reports it ("?3", ":id"), or null for "?"
+   * and unused indexes.
+   */
   names: (string | null)[];
   /** Parameter indexes that appear in the SQL text; indexes skipped by "?NNN" are absent. */
   used: Set<number>;
@@ -41,13 +44,19 @@ export interface StatementInfo {
   sql: string;
   parameters: ParameterTable;
   isExplain: boolean;
-  /** INSERT, UPDATE, DELETE or REPLACE, possibly behind a WITH clause: the only statements whose sqlite3_changes() is meaningful. */
+  /**
+   * INSERT, UPDATE, DELETE or REPLACE, possibly behind a WITH clause: the only statements whose sqlite3_changes() is
+   * meaningful.
+   */
   changesRows: boolean;
   /** libSQL's "BEGIN TRANSACTION READONLY" (plain SQLite would read READONLY as a transaction name). */
   beginsReadonlyTransaction: boolean;
   /** PRAGMA, ATTACH and DETACH change per-connection state that must not leak into another stream via the pool. */
   changesConnectionState: boolean;
-  /** A RETURNING keyword appears (so an INSERT/UPDATE/DELETE may return rows); false positives only cost the general path. */
+  /**
+   * A RETURNING keyword appears (so an INSERT/UPDATE/DELETE may return rows); false positives only cost the general
+   * path.
+   */
   mayReturnRows: boolean;
 }
 
@@ -69,7 +78,10 @@ function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
 }
 
-/** Tokenizes SQL text, dropping whitespace and comments. Unterminated strings and comments run to the end, as in SQLite (which then reports the error when preparing). */
+/**
+ * Tokenizes SQL text, dropping whitespace and comments. Unterminated strings and comments run to the end, as in SQLite
+ * (which then reports the error when preparing).
+ */
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
   const length = sql.length;
@@ -220,7 +232,10 @@ function completeTokenClass(token: Token): number {
   }
 }
 
-/** Splits SQL text into statements the way SQLite would execute them one after another; empty statements (";;", comments) are dropped. */
+/**
+ * Splits SQL text into statements the way SQLite would execute them one after another; empty statements (";;",
+ * comments) are dropped.
+ */
 export function splitStatements(sql: string): SqlStatement[] {
   const statements: SqlStatement[] = [];
   let state = 0;

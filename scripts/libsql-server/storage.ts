@@ -49,13 +49,17 @@ export class StorageMonitor {
       if (disk.free_bytes < this.#minFreeBytes) {
         problems.push({
           code: "DISK_LOW",
-          message: `the database's disk has ${disk.free_bytes} bytes free, under the ${this.#minFreeBytes} the server requires; writes may fail with SQLITE_FULL`,
+          message:
+            `the database's disk has ${disk.free_bytes} bytes free, ` +
+            `under the ${this.#minFreeBytes} the server requires; writes may fail with SQLITE_FULL`,
         });
       }
     } catch (error) {
       problems.push({
         code: "DISK_IO_ERROR",
-        message: `cannot read the free space of ${this.#directory}: ${error instanceof Error ? error.message : String(error)}`,
+        message:
+          `cannot read the free space ` +
+          `of ${this.#directory}: ${error instanceof Error ? error.message : String(error)}`,
       });
     }
     const failure = this.#lastFailure;

@@ -100,7 +100,8 @@ function bindArguments(parameters: ParameterTable, stmt: Stmt): SqliteValue[] {
     if (positional.length !== parameters.count) {
       const verb = positional.length > parameters.count ? "Too many" : "Not enough";
       throw new HranaError(
-        `${verb} arguments: the statement has ${describeParameterCount(parameters)}, but ${positional.length} positional argument${positional.length === 1 ? " was" : "s were"} given`,
+        `${verb} arguments: the statement has ${describeParameterCount(parameters)}, ` +
+          `but ${positional.length} positional argument${positional.length === 1 ? " was" : "s were"} given`,
         "ARGS_INVALID",
       );
     }
@@ -166,7 +167,8 @@ function singleStatement(sql: string): StatementInfo {
   if (first === undefined) throw new HranaError("SQL string does not contain any statement", "SQL_NO_STATEMENT");
   if (statements.length > 1) {
     throw new HranaError(
-      `SQL string contains more than one statement (${statements.length}); execute them one by one, in a batch, or as a sequence`,
+      `SQL string contains more than one statement (${statements.length}); ` +
+        `execute them one by one, in a batch, or as a sequence`,
       "SQL_MANY_STATEMENTS",
     );
   }
@@ -335,7 +337,8 @@ export class Stream {
       const info = describeStatement(statement);
       if (info.parameters.count > 0) {
         throw new HranaError(
-          `Statements in a sequence cannot take parameters, but this one has ${describeParameterCount(info.parameters)}: ${info.sql}`,
+          `Statements in a sequence cannot take parameters, ` +
+            `but this one has ${describeParameterCount(info.parameters)}: ${info.sql}`,
           "ARGS_INVALID",
         );
       }

@@ -55,7 +55,8 @@ export class WriteLock {
             this.#holder === undefined ? "" : ` (held by another stream for ${Date.now() - this.#heldSince} ms)`;
           reject(
             new HranaError(
-              `database is locked: this write waited ${Date.now() - startedAt} ms (the busy timeout) for the database's write lock${heldFor}, ` +
+              `database is locked: this write waited ${Date.now() - startedAt} ` +
+                `ms (the busy timeout) for the database's write lock${heldFor}, ` +
                 `which another stream's write or transaction still holds; nothing of this statement was written`,
               "SQLITE_BUSY",
             ),

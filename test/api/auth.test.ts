@@ -227,23 +227,27 @@ describe("limits and errors", () => {
     expect(error).toMatchObject({ code: "AUTH_NOT_CONFIGURED" });
   });
 
-  it("answers 503 DATABASE_UNAVAILABLE with Retry-After when the database cannot be reached: no stack, no SQL, no connection details", async () => {
-    const logs = captureLogs("http.database_unavailable");
-    const token = await tokenFor(owner);
-    const response = await app.fetch(
-      new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", {
-        headers: { authorization: `Bearer ${token}` },
-      }),
-      { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" },
-    );
-    const text = await response.text();
-    expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("5");
-    expect(JSON.parse(text)).toMatchObject({
-      error: { code: "DATABASE_UNAVAILABLE", details: { reason: "unreachable" } },
-    });
-    expect(text).not.toMatch(/select|127\.0\.0\.1|Error:/i);
-    // The detail the caller does not get goes to the log.
-    expect(logs).toMatchObject([{ level: "error", path: "/api/v1/data/symbols", reason: "unreachable" }]);
-  });
+  it(
+    "answers 503 DATABASE_UNAVAILABLE with Retry-After when the database cannot be reached: no stack, no SQL, " +
+      "no connection details",
+    async () => {
+      const logs = captureLogs("http.database_unavailable");
+      const token = await tokenFor(owner);
+      const response = await app.fetch(
+        new Request("http://localhost/api/v1/data/symbols?sort_by=pe_ratio", {
+          headers: { authorization: `Bearer ${token}` },
+        }),
+        { ...env, TURSO_DATABASE_URL: "http://127.0.0.1:9" },
+      );
+      const text = await response.text();
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(JSON.parse(text)).toMatchObject({
+        error: { code: "DATABASE_UNAVAILABLE", details: { reason: "unreachable" } },
+      });
+      expect(text).not.toMatch(/select|127\.0\.0\.1|Error:/i);
+      // The detail the caller does not get goes to the log.
+      expect(logs).toMatchObject([{ level: "error", path: "/api/v1/data/symbols", reason: "unreachable" }]);
+    },
+  );
 });

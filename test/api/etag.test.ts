@@ -84,20 +84,23 @@ describe("conditional GETs", () => {
     }
   });
 
-  it("answer If-None-Match with the same tag 304, without a body, with the validators and security headers", async () => {
-    for (const path of routes()) {
-      const etag = await tagOf(path);
-      expect(await tagOf(path), `${path}: the tag is stable while nothing changes`).toBe(etag);
-      const answer = await revalidate(path, etag);
-      expect(answer.status, path).toBe(304);
-      expect(answer.text, path).toBe("");
-      expect(answer.headers.get("content-type"), path).toBeNull();
-      expect(answer.etag, path).toBe(etag);
-      expect(answer.headers.get("cache-control"), path).toBe("private, no-cache");
-      expect(answer.headers.get("vary"), path).toBe("Authorization, Accept");
-      expect(answer.headers.get("x-content-type-options"), path).toBe("nosniff");
-    }
-  });
+  it(
+    "answer If-None-Match with the same tag 304, without a body, " + "with the validators and security headers",
+    async () => {
+      for (const path of routes()) {
+        const etag = await tagOf(path);
+        expect(await tagOf(path), `${path}: the tag is stable while nothing changes`).toBe(etag);
+        const answer = await revalidate(path, etag);
+        expect(answer.status, path).toBe(304);
+        expect(answer.text, path).toBe("");
+        expect(answer.headers.get("content-type"), path).toBeNull();
+        expect(answer.etag, path).toBe(etag);
+        expect(answer.headers.get("cache-control"), path).toBe("private, no-cache");
+        expect(answer.headers.get("vary"), path).toBe("Authorization, Accept");
+        expect(answer.headers.get("x-content-type-options"), path).toBe("nosniff");
+      }
+    },
+  );
 
   it("compare weakly, accept lists and *, and answer 200 to a tag that does not match or is malformed", async () => {
     const path = routes()[3] ?? "";
@@ -195,35 +198,38 @@ describe("conditional GETs", () => {
     expect((await revalidate(exposures, settled)).status).toBe(304);
   });
 
-  it("answer 200 with a new tag when the stored numbers a position change refreshes change, with no batch run", async () => {
-    // What refreshLatestExposures writes (worker/realtime/publish.ts), outside any run: the
-    // latest date's exposure rows and snapshot. Written here directly, then put back.
-    const exposures = routes()[3] ?? "";
-    await waitForIdleRuns();
-    const etag = await tagOf(exposures);
-    const where = and(
-      eq(portfolioFactorExposures.portfolioId, portfolio),
-      eq(portfolioFactorExposures.calculationDate, latestDate),
-    );
-    const rows = await db.select().from(portfolioFactorExposures).where(where);
-    expect(rows.length).toBeGreaterThan(0);
-    const [first] = rows;
-    if (first === undefined) return;
-    const one = and(where, eq(portfolioFactorExposures.factorId, first.factorId));
-    await db
-      .update(portfolioFactorExposures)
-      .set({ exposureDollar: first.exposureDollar + 1 })
-      .where(one);
-    try {
-      const changed = await revalidate(exposures, etag);
-      expect(changed.status).toBe(200);
-      expect(changed.etag).not.toBe(etag);
-    } finally {
-      await db.update(portfolioFactorExposures).set({ exposureDollar: first.exposureDollar }).where(one);
-    }
-    // Put back, the same numbers: the same tag as before.
-    expect((await revalidate(exposures, etag)).status).toBe(304);
-  });
+  it(
+    "answer 200 with a new tag when the stored numbers a position change refreshes change, " + "with no batch run",
+    async () => {
+      // What refreshLatestExposures writes (worker/realtime/publish.ts), outside any run: the
+      // latest date's exposure rows and snapshot. Written here directly, then put back.
+      const exposures = routes()[3] ?? "";
+      await waitForIdleRuns();
+      const etag = await tagOf(exposures);
+      const where = and(
+        eq(portfolioFactorExposures.portfolioId, portfolio),
+        eq(portfolioFactorExposures.calculationDate, latestDate),
+      );
+      const rows = await db.select().from(portfolioFactorExposures).where(where);
+      expect(rows.length).toBeGreaterThan(0);
+      const [first] = rows;
+      if (first === undefined) return;
+      const one = and(where, eq(portfolioFactorExposures.factorId, first.factorId));
+      await db
+        .update(portfolioFactorExposures)
+        .set({ exposureDollar: first.exposureDollar + 1 })
+        .where(one);
+      try {
+        const changed = await revalidate(exposures, etag);
+        expect(changed.status).toBe(200);
+        expect(changed.etag).not.toBe(etag);
+      } finally {
+        await db.update(portfolioFactorExposures).set({ exposureDollar: first.exposureDollar }).where(one);
+      }
+      // Put back, the same numbers: the same tag as before.
+      expect((await revalidate(exposures, etag)).status).toBe(304);
+    },
+  );
 
   it("answer 200 with a new tag after a batch run", async () => {
     const tags = new Map<string, string>();

@@ -174,46 +174,50 @@ async function changeQuantity(quantity: number): Promise<void> {
 }
 
 describe("the upgrade", () => {
-  it("is refused before any socket for a missing, malformed, reused, foreign or expired ticket and a wrong Origin", async () => {
-    expect((await errorOf(await upgrade(null), 401)).code).toBe("INVALID_TICKET");
-    expect((await errorOf(await upgrade("not-a-ticket"), 401)).code).toBe("INVALID_TICKET");
+  it(
+    "is refused before any socket for a missing, malformed, reused, " + "foreign or expired ticket and a wrong Origin",
+    async () => {
+      expect((await errorOf(await upgrade(null), 401)).code).toBe("INVALID_TICKET");
+      expect((await errorOf(await upgrade("not-a-ticket"), 401)).code).toBe("INVALID_TICKET");
 
-    const ticket = await ticketFor(owner);
-    expect(
-      (await errorOf(await upgrade(ticket, { Upgrade: "websocket", Origin: "https://evil.example" }), 403)).code,
-    ).toBe("ORIGIN_NOT_ALLOWED");
-    expect((await errorOf(await upgrade(ticket, { Upgrade: "websocket" }), 403)).code).toBe("ORIGIN_NOT_ALLOWED");
-    expect((await errorOf(await upgrade(ticket, { Origin: origin }), 426)).code).toBe("UPGRADE_REQUIRED");
-    const first = await upgrade(ticket);
-    expect(first.status).toBe(101);
-    first.webSocket!.accept();
-    first.webSocket!.close(1000, "done");
-    expect((await errorOf(await upgrade(ticket), 401)).code).toBe("INVALID_TICKET"); // single use
+      const ticket = await ticketFor(owner);
+      expect(
+        (await errorOf(await upgrade(ticket, { Upgrade: "websocket", Origin: "https://evil.example" }), 403)).code,
+      ).toBe("ORIGIN_NOT_ALLOWED");
+      expect((await errorOf(await upgrade(ticket, { Upgrade: "websocket" }), 403)).code).toBe("ORIGIN_NOT_ALLOWED");
+      expect((await errorOf(await upgrade(ticket, { Origin: origin }), 426)).code).toBe("UPGRADE_REQUIRED");
+      const first = await upgrade(ticket);
+      expect(first.status).toBe(101);
+      first.webSocket!.accept();
+      first.webSocket!.close(1000, "done");
+      expect((await errorOf(await upgrade(ticket), 401)).code).toBe("INVALID_TICKET"); // single use
 
-    // A ticket pointed at another hub no longer matches its signature: refused by the Worker,
-    // before any Durable Object is addressed (so no hub is created for a made-up name).
-    const foreign = (await ticketFor(owner)).replace(/^[^.]+/, encodeHubName("org:other-org"));
-    expect(await errorOf(await upgrade(foreign), 401)).toMatchObject({
-      code: "INVALID_TICKET",
-      message: expect.stringMatching(/signature/),
-    });
-    const forged = `${encodeHubName("org:any-name")}.${Date.now().toString(36)}.${"ab".repeat(16)}.${"cd".repeat(32)}`;
-    expect(await errorOf(await upgrade(forged), 401)).toMatchObject({
-      code: "INVALID_TICKET",
-      message: expect.stringMatching(/signature/),
-    });
-    // The old format (hub name and 64 hex characters) is malformed now.
-    expect((await errorOf(await upgrade(`${encodeHubName("org:any-name")}.${"ab".repeat(32)}`), 401)).message).toMatch(
-      /required|malformed/,
-    );
+      // A ticket pointed at another hub no longer matches its signature: refused by the Worker,
+      // before any Durable Object is addressed (so no hub is created for a made-up name).
+      const foreign = (await ticketFor(owner)).replace(/^[^.]+/, encodeHubName("org:other-org"));
+      expect(await errorOf(await upgrade(foreign), 401)).toMatchObject({
+        code: "INVALID_TICKET",
+        message: expect.stringMatching(/signature/),
+      });
+      const forged =
+        `${encodeHubName("org:any-name")}.${Date.now().toString(36)}.` + `${"ab".repeat(16)}.${"cd".repeat(32)}`;
+      expect(await errorOf(await upgrade(forged), 401)).toMatchObject({
+        code: "INVALID_TICKET",
+        message: expect.stringMatching(/signature/),
+      });
+      // The old format (hub name and 64 hex characters) is malformed now.
+      expect(
+        (await errorOf(await upgrade(`${encodeHubName("org:any-name")}.${"ab".repeat(32)}`), 401)).message,
+      ).toMatch(/required|malformed/);
 
-    const expired = await ticketFor(owner);
-    await runInDurableObject(liveHub(env, "org:live-org"), (hub: LiveHub, state) => {
-      void hub;
-      state.storage.sql.exec("update tickets set expires_at = ? where ticket = ?", Date.now() - 1, expired);
-    });
-    expect((await errorOf(await upgrade(expired), 401)).message).toMatch(/expired/);
-  });
+      const expired = await ticketFor(owner);
+      await runInDurableObject(liveHub(env, "org:live-org"), (hub: LiveHub, state) => {
+        void hub;
+        state.storage.sql.exec("update tickets set expires_at = ? where ticket = ?", Date.now() - 1, expired);
+      });
+      expect((await errorOf(await upgrade(expired), 401)).message).toMatch(/expired/);
+    },
+  );
 
   it("works for an org and sub outside Latin-1, and for a sub longer than a socket tag may be", async () => {
     for (const identity of [
@@ -254,71 +258,79 @@ describe("the upgrade", () => {
 });
 
 describe("subscriptions", () => {
-  it("pushes exposures.updated to a subscriber of its own portfolio after a position change, with the recomputed numbers", async () => {
-    const client = await connect(owner);
-    client.send({ type: "subscribe", portfolio_id: portfolioId });
-    const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
-    await changeQuantity(200);
-    const update = await client.next(
-      "exposures.updated",
-      (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq,
-    );
-    expect(update).toMatchObject({ cause: "positions", date: latestDate });
-    expect(update.exposures).toHaveLength(12);
-    // The last push agrees with what is stored once the refreshes settle (an earlier change's
-    // refresh may still be pushing when this one starts); SPY on itself has beta 1, so the
-    // market exposure is the weight of 200 SPY shares in the equity.
-    const marketOf = (message: { exposures: { factor_key: string; exposure: number | null }[] }) =>
-      message.exposures.find((exposure) => exposure.factor_key === "market_beta")!.exposure;
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const stored = await json<{ factors: { portfolio: (number | null)[] }[] }>(
-        await call(`/portfolios/${portfolioId}/exposures?factors=market_beta&from=${latestDate}`, {
-          sub: owner.sub,
-          org: owner.org,
-        }),
-      );
-      const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as {
-        exposures: { factor_key: string; exposure: number | null }[];
-      };
-      const expected = (200 * spyClose) / (10_000 + 200 * spyClose);
-      if (stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) && Math.abs(marketOf(pushed)! - expected) < 1e-9)
-        break;
-      if (Date.now() > deadline)
-        throw new Error(
-          `stored ${stored.factors[0]!.portfolio.at(-1)} and pushed ${marketOf(pushed)} never agreed on ${expected}`,
-        );
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    client.ws.close(1000, "done");
-  });
-
-  it("never pushes a date whose betas are not written yet: a position change during a batch uses the latest date with betas", async () => {
-    // A batch in progress has written the next date's metrics (phase 2) but not its betas (phase 3).
-    const nextDate = "2026-07-01";
-    await db
-      .insert(symbolDailyMetrics)
-      .values({ symbol: "SPY", metricsDate: nextDate, currentPrice: spyClose, dataQualityScore: 10 });
-    try {
-      await waitForIdleRuns();
+  it(
+    "pushes exposures.updated to a subscriber of its own portfolio after a position change, " +
+      "with the recomputed numbers",
+    async () => {
       const client = await connect(owner);
       client.send({ type: "subscribe", portfolio_id: portfolioId });
       const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
-      await changeQuantity(175);
+      await changeQuantity(200);
       const update = await client.next(
         "exposures.updated",
-        (message) =>
-          message.portfolio_id === portfolioId && message.seq > subscribed.seq && message.cause === "positions",
+        (message) => message.portfolio_id === portfolioId && message.seq > subscribed.seq,
       );
-      expect(update.date).toBe(latestDate);
-      expect(update.exposures.some((exposure) => exposure.exposure !== null)).toBe(true);
+      expect(update).toMatchObject({ cause: "positions", date: latestDate });
+      expect(update.exposures).toHaveLength(12);
+      // The last push agrees with what is stored once the refreshes settle (an earlier change's
+      // refresh may still be pushing when this one starts); SPY on itself has beta 1, so the
+      // market exposure is the weight of 200 SPY shares in the equity.
+      const marketOf = (message: { exposures: { factor_key: string; exposure: number | null }[] }) =>
+        message.exposures.find((exposure) => exposure.factor_key === "market_beta")!.exposure;
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const stored = await json<{ factors: { portfolio: (number | null)[] }[] }>(
+          await call(`/portfolios/${portfolioId}/exposures?factors=market_beta&from=${latestDate}`, {
+            sub: owner.sub,
+            org: owner.org,
+          }),
+        );
+        const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as {
+          exposures: { factor_key: string; exposure: number | null }[];
+        };
+        const expected = (200 * spyClose) / (10_000 + 200 * spyClose);
+        if (stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) && Math.abs(marketOf(pushed)! - expected) < 1e-9)
+          break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `stored ${stored.factors[0]!.portfolio.at(-1)} and pushed ${marketOf(pushed)} never agreed on ${expected}`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       client.ws.close(1000, "done");
-    } finally {
+    },
+  );
+
+  it(
+    "never pushes a date whose betas are not written yet: " +
+      "a position change during a batch uses the latest date with betas",
+    async () => {
+      // A batch in progress has written the next date's metrics (phase 2) but not its betas (phase 3).
+      const nextDate = "2026-07-01";
       await db
-        .delete(symbolDailyMetrics)
-        .where(and(eq(symbolDailyMetrics.symbol, "SPY"), eq(symbolDailyMetrics.metricsDate, nextDate)));
-    }
-  });
+        .insert(symbolDailyMetrics)
+        .values({ symbol: "SPY", metricsDate: nextDate, currentPrice: spyClose, dataQualityScore: 10 });
+      try {
+        await waitForIdleRuns();
+        const client = await connect(owner);
+        client.send({ type: "subscribe", portfolio_id: portfolioId });
+        const subscribed = await client.next("subscribed", (message) => message.portfolio_id === portfolioId);
+        await changeQuantity(175);
+        const update = await client.next(
+          "exposures.updated",
+          (message) =>
+            message.portfolio_id === portfolioId && message.seq > subscribed.seq && message.cause === "positions",
+        );
+        expect(update.date).toBe(latestDate);
+        expect(update.exposures.some((exposure) => exposure.exposure !== null)).toBe(true);
+        client.ws.close(1000, "done");
+      } finally {
+        await db
+          .delete(symbolDailyMetrics)
+          .where(and(eq(symbolDailyMetrics.symbol, "SPY"), eq(symbolDailyMetrics.metricsDate, nextDate)));
+      }
+    },
+  );
 
   it("pushes the batch's exposures, its progress and the completed date", async () => {
     const client = await connect(owner);
@@ -413,19 +425,24 @@ describe("resuming", () => {
 });
 
 describe("bad messages and closing", () => {
-  it("answers malformed and oversized messages with an error, and closes a client that keeps sending them", async () => {
-    const logs = captureLogs("live.closed_for_errors");
-    const client = await connect(owner);
-    client.send("not json");
-    expect((await client.next("error")).code).toBe("MALFORMED");
-    client.send({ type: "subscribe" });
-    expect((await client.next("error", (message) => message.message.includes("portfolio_id"))).code).toBe("MALFORMED");
-    client.send({ type: "subscribe", portfolio_id: "x".repeat(5_000) });
-    expect((await client.next("error", (message) => message.code === "TOO_LARGE")).code).toBe("TOO_LARGE");
-    for (let i = 3; i < maxClientErrors; i++) client.send({ type: "dance" });
-    expect(await client.closedWith()).toMatchObject({ code: 1008 });
-    expect(logs).toMatchObject([{ level: "warn", errors: maxClientErrors }]);
-  });
+  it(
+    "answers malformed and oversized messages with an error, " + "and closes a client that keeps sending them",
+    async () => {
+      const logs = captureLogs("live.closed_for_errors");
+      const client = await connect(owner);
+      client.send("not json");
+      expect((await client.next("error")).code).toBe("MALFORMED");
+      client.send({ type: "subscribe" });
+      expect((await client.next("error", (message) => message.message.includes("portfolio_id"))).code).toBe(
+        "MALFORMED",
+      );
+      client.send({ type: "subscribe", portfolio_id: "x".repeat(5_000) });
+      expect((await client.next("error", (message) => message.code === "TOO_LARGE")).code).toBe("TOO_LARGE");
+      for (let i = 3; i < maxClientErrors; i++) client.send({ type: "dance" });
+      expect(await client.closedWith()).toMatchObject({ code: 1008 });
+      expect(logs).toMatchObject([{ level: "warn", errors: maxClientErrors }]);
+    },
+  );
 
   it("answers a flood of messages with RATE_LIMITED, without querying for each, and closes the socket", async () => {
     const logs = captureLogs("live.closed_for_errors", "live.message_failed");

@@ -26,31 +26,34 @@ async function createPortfolio(name: string, extra: Record<string, unknown> = {}
 }
 
 describe("portfolios", () => {
-  it("creates, reads, lists, renames and deletes a portfolio of the caller's, with 409 on a duplicate name", async () => {
-    const created = await createPortfolio("Growth sleeve", { cash: 1_000, benchmark_symbol: "qqq" });
-    expect(created).toMatchObject({
-      name: "Growth sleeve",
-      owner,
-      org: "pf-org",
-      cash: 1_000,
-      benchmark_symbol: "QQQ",
-      writable: true,
-    });
-    expect(await json<PortfolioResponse>(await call(`/portfolios/${created.id}`, own))).toEqual(created);
-    const conflict = await errorOf(
-      await call("/portfolios", { ...own, method: "POST", body: { name: "Growth sleeve" } }),
-      409,
-    );
-    expect(conflict.code).toBe("CONFLICT");
-    const renamed = await json<PortfolioResponse>(
-      await call(`/portfolios/${created.id}`, { ...own, method: "PATCH", body: { name: "Growth", cash: 2_500 } }),
-    );
-    expect(renamed).toMatchObject({ name: "Growth", cash: 2_500 });
-    const list = await json<{ portfolios: PortfolioResponse[] }>(await call("/portfolios", own));
-    expect(list.portfolios.map((p) => p.id)).toContain(created.id);
-    expect((await call(`/portfolios/${created.id}`, { ...own, method: "DELETE" })).status).toBe(204);
-    expect((await errorOf(await call(`/portfolios/${created.id}`, own), 404)).code).toBe("NOT_FOUND");
-  });
+  it(
+    "creates, reads, lists, renames and deletes a portfolio of the caller's, " + "with 409 on a duplicate name",
+    async () => {
+      const created = await createPortfolio("Growth sleeve", { cash: 1_000, benchmark_symbol: "qqq" });
+      expect(created).toMatchObject({
+        name: "Growth sleeve",
+        owner,
+        org: "pf-org",
+        cash: 1_000,
+        benchmark_symbol: "QQQ",
+        writable: true,
+      });
+      expect(await json<PortfolioResponse>(await call(`/portfolios/${created.id}`, own))).toEqual(created);
+      const conflict = await errorOf(
+        await call("/portfolios", { ...own, method: "POST", body: { name: "Growth sleeve" } }),
+        409,
+      );
+      expect(conflict.code).toBe("CONFLICT");
+      const renamed = await json<PortfolioResponse>(
+        await call(`/portfolios/${created.id}`, { ...own, method: "PATCH", body: { name: "Growth", cash: 2_500 } }),
+      );
+      expect(renamed).toMatchObject({ name: "Growth", cash: 2_500 });
+      const list = await json<{ portfolios: PortfolioResponse[] }>(await call("/portfolios", own));
+      expect(list.portfolios.map((p) => p.id)).toContain(created.id);
+      expect((await call(`/portfolios/${created.id}`, { ...own, method: "DELETE" })).status).toBe(204);
+      expect((await errorOf(await call(`/portfolios/${created.id}`, own), 404)).code).toBe("NOT_FOUND");
+    },
+  );
 
   it("validates bodies: empty name, non-finite cash, a benchmark outside the universe, unknown fields", async () => {
     const error = await errorOf(
@@ -268,152 +271,163 @@ describe("positions", () => {
 });
 
 describe("exposures", () => {
-  it("serves the stored exposures per date with the benchmark's betas and the active difference, columnar", async () => {
-    const body = await json<ExposuresResponse>(
-      await call(`/portfolios/demo-long-short/exposures?from=${batchDates[0]}`),
-    );
-    expect(body.benchmark).toBe("QQQ");
-    expect(body.dates).toEqual(batchDates);
-    expect(body.factors).toHaveLength(12);
-    for (const factor of body.factors) {
-      for (const key of [
-        "portfolio",
-        "exposure_dollar",
-        "coverage",
-        "r_squared",
-        "benchmark",
-        "benchmark_r_squared",
-        "active",
-      ] as const)
-        expect(factor[key], `${factor.key}.${key}`).toHaveLength(batchDates.length);
-    }
-    const stored = await db
-      .select()
-      .from(portfolioFactorExposures)
-      .where(
-        and(
-          eq(portfolioFactorExposures.portfolioId, "demo-long-short"),
-          eq(portfolioFactorExposures.calculationDate, latestDate),
-          eq(portfolioFactorExposures.factorId, 1),
-        ),
-      )
-      .get();
-    const last = batchDates.length - 1;
-    const market = body.factors.find((factor) => factor.key === "market_beta")!;
-    // Exact: the numbers cross as round-trip text.
-    expect(market.portfolio[last]).toBe(stored!.exposureValue);
-    expect(market.exposure_dollar[last]).toBe(stored!.exposureDollar);
-    expect(market.coverage[last]).toBe(stored!.coverage);
-    expect(market.r_squared[last]).toBe(stored!.rSquared);
-    // The holdings' R²: their symbols' R² weighted by |market value × delta| (the drill-down's rows).
-    const drill = await json<DrillDownResponse>(
-      await call(`/portfolios/demo-long-short/exposures/stocks?factor=market_beta&date=${latestDate}`),
-    );
-    let weighted = 0;
-    let weights = 0;
-    for (const row of drill.rows) {
-      const beta = await db
+  it(
+    "serves the stored exposures per date with the benchmark's betas " + "and the active difference, columnar",
+    async () => {
+      const body = await json<ExposuresResponse>(
+        await call(`/portfolios/demo-long-short/exposures?from=${batchDates[0]}`),
+      );
+      expect(body.benchmark).toBe("QQQ");
+      expect(body.dates).toEqual(batchDates);
+      expect(body.factors).toHaveLength(12);
+      for (const factor of body.factors) {
+        for (const key of [
+          "portfolio",
+          "exposure_dollar",
+          "coverage",
+          "r_squared",
+          "benchmark",
+          "benchmark_r_squared",
+          "active",
+        ] as const)
+          expect(factor[key], `${factor.key}.${key}`).toHaveLength(batchDates.length);
+      }
+      const stored = await db
+        .select()
+        .from(portfolioFactorExposures)
+        .where(
+          and(
+            eq(portfolioFactorExposures.portfolioId, "demo-long-short"),
+            eq(portfolioFactorExposures.calculationDate, latestDate),
+            eq(portfolioFactorExposures.factorId, 1),
+          ),
+        )
+        .get();
+      const last = batchDates.length - 1;
+      const market = body.factors.find((factor) => factor.key === "market_beta")!;
+      // Exact: the numbers cross as round-trip text.
+      expect(market.portfolio[last]).toBe(stored!.exposureValue);
+      expect(market.exposure_dollar[last]).toBe(stored!.exposureDollar);
+      expect(market.coverage[last]).toBe(stored!.coverage);
+      expect(market.r_squared[last]).toBe(stored!.rSquared);
+      // The holdings' R²: their symbols' R² weighted by |market value × delta| (the drill-down's rows).
+      const drill = await json<DrillDownResponse>(
+        await call(`/portfolios/demo-long-short/exposures/stocks?factor=market_beta&date=${latestDate}`),
+      );
+      let weighted = 0;
+      let weights = 0;
+      for (const row of drill.rows) {
+        const beta = await db
+          .select()
+          .from(symbolFactorExposures)
+          .where(
+            and(
+              eq(symbolFactorExposures.symbol, row.beta_symbol),
+              eq(symbolFactorExposures.calculationDate, latestDate),
+              eq(symbolFactorExposures.factorId, 1),
+            ),
+          )
+          .get();
+        if (beta?.rSquared === null || beta?.rSquared === undefined) continue;
+        weighted += Math.abs(row.market_value * row.delta) * beta.rSquared;
+        weights += Math.abs(row.market_value * row.delta);
+      }
+      expect(weights).toBeGreaterThan(0);
+      expect(market.r_squared[last]).toBeCloseTo(weighted / weights, 12);
+      const allRSquared = body.factors.flatMap((factor) =>
+        factor.r_squared.filter((value): value is number => value !== null),
+      );
+      expect(allRSquared.length).toBeGreaterThan(0);
+      expect(allRSquared.every((value) => value >= 0 && value <= 1)).toBe(true);
+      const qqq = await db
         .select()
         .from(symbolFactorExposures)
         .where(
           and(
-            eq(symbolFactorExposures.symbol, row.beta_symbol),
+            eq(symbolFactorExposures.symbol, "QQQ"),
             eq(symbolFactorExposures.calculationDate, latestDate),
             eq(symbolFactorExposures.factorId, 1),
           ),
         )
         .get();
-      if (beta?.rSquared === null || beta?.rSquared === undefined) continue;
-      weighted += Math.abs(row.market_value * row.delta) * beta.rSquared;
-      weights += Math.abs(row.market_value * row.delta);
-    }
-    expect(weights).toBeGreaterThan(0);
-    expect(market.r_squared[last]).toBeCloseTo(weighted / weights, 12);
-    const allRSquared = body.factors.flatMap((factor) =>
-      factor.r_squared.filter((value): value is number => value !== null),
-    );
-    expect(allRSquared.length).toBeGreaterThan(0);
-    expect(allRSquared.every((value) => value >= 0 && value <= 1)).toBe(true);
-    const qqq = await db
-      .select()
-      .from(symbolFactorExposures)
-      .where(
-        and(
-          eq(symbolFactorExposures.symbol, "QQQ"),
-          eq(symbolFactorExposures.calculationDate, latestDate),
-          eq(symbolFactorExposures.factorId, 1),
-        ),
-      )
-      .get();
-    expect(market.benchmark[last]).toBe(qqq!.betaValue);
-    expect(market.benchmark_r_squared[last]).toBe(qqq!.rSquared);
-    expect(market.active[last]).toBe(market.portfolio[last]! - market.benchmark[last]!);
-    expect(body.data_quality).toMatchObject({ date: latestDate, positions_total: expect.any(Number) });
-    const snapshot = await db
-      .select()
-      .from(portfolioSnapshots)
-      .where(and(eq(portfolioSnapshots.portfolioId, "demo-long-short"), eq(portfolioSnapshots.date, latestDate)))
-      .get();
-    expect(body.equity[last]).toBe(snapshot!.equity);
-  });
+      expect(market.benchmark[last]).toBe(qqq!.betaValue);
+      expect(market.benchmark_r_squared[last]).toBe(qqq!.rSquared);
+      expect(market.active[last]).toBe(market.portfolio[last]! - market.benchmark[last]!);
+      expect(body.data_quality).toMatchObject({ date: latestDate, positions_total: expect.any(Number) });
+      const snapshot = await db
+        .select()
+        .from(portfolioSnapshots)
+        .where(and(eq(portfolioSnapshots.portfolioId, "demo-long-short"), eq(portfolioSnapshots.date, latestDate)))
+        .get();
+      expect(body.equity[last]).toBe(snapshot!.equity);
+    },
+  );
 
-  it("takes a factor subset and benchmark=none, exports CSV, and refuses unknown factors and reversed ranges", async () => {
-    const body = await json<ExposuresResponse>(
-      await call("/portfolios/demo-core-equity/exposures?factors=value,growth&benchmark=none"),
-    );
-    expect(body.factors.map((factor) => factor.key)).toEqual(["value", "growth"]);
-    expect(body.benchmark).toBeNull();
-    expect(
-      body.factors.every(
-        (factor) => factor.benchmark.every((value) => value === null) && factor.active.every((value) => value === null),
-      ),
-    ).toBe(true);
-    const csv = await call("/portfolios/demo-core-equity/exposures?factors=value&format=csv");
-    const lines = (await csv.text()).trim().split("\r\n");
-    expect(lines[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,r_squared,benchmark,active");
-    expect(lines).toHaveLength(1 + body.dates.length);
-    expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?factors=luck"), 400)).details).toEqual([
-      { path: "factors", message: expect.stringContaining("luck") },
-    ]);
-    expect(
-      (await errorOf(await call("/portfolios/demo-core-equity/exposures?from=2026-06-30&to=2026-06-01"), 400)).details,
-    ).toEqual([{ path: "from", message: expect.any(String) }]);
-  });
+  it(
+    "takes a factor subset and benchmark=none, exports CSV, " + "and refuses unknown factors and reversed ranges",
+    async () => {
+      const body = await json<ExposuresResponse>(
+        await call("/portfolios/demo-core-equity/exposures?factors=value,growth&benchmark=none"),
+      );
+      expect(body.factors.map((factor) => factor.key)).toEqual(["value", "growth"]);
+      expect(body.benchmark).toBeNull();
+      expect(
+        body.factors.every(
+          (factor) =>
+            factor.benchmark.every((value) => value === null) && factor.active.every((value) => value === null),
+        ),
+      ).toBe(true);
+      const csv = await call("/portfolios/demo-core-equity/exposures?factors=value&format=csv");
+      const lines = (await csv.text()).trim().split("\r\n");
+      expect(lines[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,r_squared,benchmark,active");
+      expect(lines).toHaveLength(1 + body.dates.length);
+      expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?factors=luck"), 400)).details).toEqual([
+        { path: "factors", message: expect.stringContaining("luck") },
+      ]);
+      expect(
+        (await errorOf(await call("/portfolios/demo-core-equity/exposures?from=2026-06-30&to=2026-06-01"), 400))
+          .details,
+      ).toEqual([{ path: "from", message: expect.any(String) }]);
+    },
+  );
 });
 
 describe("drill-down", () => {
-  it("lists the stock contributions of a factor and date, sorted by size, summing to the portfolio's exposure", async () => {
-    for (const factor of ["market_beta", "value", "size_spread"]) {
-      const body = await json<DrillDownResponse>(
-        await call(`/portfolios/demo-options/exposures/stocks?factor=${factor}&date=${latestDate}`),
+  it(
+    "lists the stock contributions of a factor and date, sorted by size, " + "summing to the portfolio's exposure",
+    async () => {
+      for (const factor of ["market_beta", "value", "size_spread"]) {
+        const body = await json<DrillDownResponse>(
+          await call(`/portfolios/demo-options/exposures/stocks?factor=${factor}&date=${latestDate}`),
+        );
+        expect(body.rows.length).toBeGreaterThan(3);
+        const sum = body.rows.reduce((total, row) => total + row.contribution!, 0);
+        expect(sum).toBeCloseTo(body.exposure!, 12);
+        expect(body.totals.contribution).toBeCloseTo(body.exposure!, 12);
+        const sizes = body.rows.map((row) => Math.abs(row.contribution!));
+        expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+        const option = body.rows.find((row) => row.instrument === "option");
+        if (option) expect(option.contribution).toBeCloseTo(option.weight! * option.delta * option.beta, 14);
+        // The batch stored the same exposure for the date.
+        const stored = await json<ExposuresResponse>(
+          await call(
+            `/portfolios/demo-options/exposures?from=${latestDate}&to=${latestDate}&factors=${factor}&benchmark=none`,
+          ),
+        );
+        expect(stored.factors[0]!.portfolio[0]).toBeCloseTo(body.exposure!, 12);
+      }
+      const csv = await (await call(`/portfolios/demo-options/exposures/stocks?factor=value&format=csv`)).text();
+      expect(csv.split("\r\n")[0]).toBe(
+        "symbol,beta_symbol,instrument,market_value,weight,delta,beta,contribution,contribution_dollar,quality_flag",
       );
-      expect(body.rows.length).toBeGreaterThan(3);
-      const sum = body.rows.reduce((total, row) => total + row.contribution!, 0);
-      expect(sum).toBeCloseTo(body.exposure!, 12);
-      expect(body.totals.contribution).toBeCloseTo(body.exposure!, 12);
-      const sizes = body.rows.map((row) => Math.abs(row.contribution!));
-      expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
-      const option = body.rows.find((row) => row.instrument === "option");
-      if (option) expect(option.contribution).toBeCloseTo(option.weight! * option.delta * option.beta, 14);
-      // The batch stored the same exposure for the date.
-      const stored = await json<ExposuresResponse>(
-        await call(
-          `/portfolios/demo-options/exposures?from=${latestDate}&to=${latestDate}&factors=${factor}&benchmark=none`,
-        ),
-      );
-      expect(stored.factors[0]!.portfolio[0]).toBeCloseTo(body.exposure!, 12);
-    }
-    const csv = await (await call(`/portfolios/demo-options/exposures/stocks?factor=value&format=csv`)).text();
-    expect(csv.split("\r\n")[0]).toBe(
-      "symbol,beta_symbol,instrument,market_value,weight,delta,beta,contribution,contribution_dollar,quality_flag",
-    );
-    expect(
-      (await errorOf(await call("/portfolios/demo-options/exposures/stocks?factor=value&date=2026-06-27"), 404)).code,
-    ).toBe("NO_DATA");
-    expect((await errorOf(await call("/portfolios/demo-options/exposures/stocks"), 400)).details).toEqual([
-      { path: "factor", message: "factor is required" },
-    ]);
-  });
+      expect(
+        (await errorOf(await call("/portfolios/demo-options/exposures/stocks?factor=value&date=2026-06-27"), 404)).code,
+      ).toBe("NO_DATA");
+      expect((await errorOf(await call("/portfolios/demo-options/exposures/stocks"), 400)).details).toEqual([
+        { path: "factor", message: "factor is required" },
+      ]);
+    },
+  );
 });
 
 describe("stress", () => {
@@ -466,45 +480,49 @@ describe("stress", () => {
 });
 
 describe("what-if", () => {
-  it("aggregates hypothetical holdings without storing anything, compared with the portfolio it starts from", async () => {
-    const positions = await json<{ positions: PositionResponse[] }>(
-      await call(`/portfolios/demo-long-short/positions?date=${latestDate}`),
-    );
-    const holdings = positions.positions.map(({ id: _id, portfolio_id: _portfolio, ...position }) => position);
-    const same = await json<WhatIfResponse>(
-      await call("/what-if", { method: "POST", body: { portfolio_id: "demo-long-short", holdings } }),
-    );
-    expect(same.date).toBe(latestDate);
-    for (const factor of same.comparison!.factors)
-      if (factor.exposure.change !== null) expect(Math.abs(factor.exposure.change)).toBeLessThan(1e-12);
-    const more = await json<WhatIfResponse>(
-      await call("/what-if", {
-        method: "POST",
-        body: {
-          portfolio_id: "demo-long-short",
-          holdings: [...holdings, { symbol: "SPY", instrument: "etf", quantity: 1_000 }],
-        },
-      }),
-    );
-    const market = more.comparison!.factors.find((factor) => factor.factor_key === "market_beta")!;
-    expect(market.exposure_dollar.change).toBeGreaterThan(0);
-    const empty = await json<WhatIfResponse>(
-      await call("/what-if", { method: "POST", body: { holdings: [], cash: 1_000 } }),
-    );
-    expect(empty.original).toBeNull();
-    expect(empty.what_if.exposures.every((exposure) => exposure.exposure === null)).toBe(true); // nothing held: missing, not 0
-    expect(
-      (
-        await errorOf(
-          await call("/what-if", {
-            method: "POST",
-            body: { holdings: [{ symbol: "SPY", instrument: "etf", quantity: "ten" }] },
-          }),
-          400,
-        )
-      ).details,
-    ).toEqual([{ path: "holdings[0].quantity", message: "quantity must be a number" }]);
-  });
+  it(
+    "aggregates hypothetical holdings without storing anything, " + "compared with the portfolio it starts from",
+    async () => {
+      const positions = await json<{ positions: PositionResponse[] }>(
+        await call(`/portfolios/demo-long-short/positions?date=${latestDate}`),
+      );
+      const holdings = positions.positions.map(({ id: _id, portfolio_id: _portfolio, ...position }) => position);
+      const same = await json<WhatIfResponse>(
+        await call("/what-if", { method: "POST", body: { portfolio_id: "demo-long-short", holdings } }),
+      );
+      expect(same.date).toBe(latestDate);
+      for (const factor of same.comparison!.factors)
+        if (factor.exposure.change !== null) expect(Math.abs(factor.exposure.change)).toBeLessThan(1e-12);
+      const more = await json<WhatIfResponse>(
+        await call("/what-if", {
+          method: "POST",
+          body: {
+            portfolio_id: "demo-long-short",
+            holdings: [...holdings, { symbol: "SPY", instrument: "etf", quantity: 1_000 }],
+          },
+        }),
+      );
+      const market = more.comparison!.factors.find((factor) => factor.factor_key === "market_beta")!;
+      expect(market.exposure_dollar.change).toBeGreaterThan(0);
+      const empty = await json<WhatIfResponse>(
+        await call("/what-if", { method: "POST", body: { holdings: [], cash: 1_000 } }),
+      );
+      expect(empty.original).toBeNull();
+      // nothing held: missing, not 0
+      expect(empty.what_if.exposures.every((exposure) => exposure.exposure === null)).toBe(true);
+      expect(
+        (
+          await errorOf(
+            await call("/what-if", {
+              method: "POST",
+              body: { holdings: [{ symbol: "SPY", instrument: "etf", quantity: "ten" }] },
+            }),
+            400,
+          )
+        ).details,
+      ).toEqual([{ path: "holdings[0].quantity", message: "quantity must be a number" }]);
+    },
+  );
 });
 
 describe("the typed client", () => {

@@ -57,18 +57,21 @@ describe("security headers on /api/v1", () => {
     expectApiHeaders(response, "CSV", revalidated);
   });
 
-  it("are on a conditional route's 200 and 304, whose Cache-Control lets a browser keep and revalidate it", async () => {
-    const fresh = await call("/data/symbols?limit=2");
-    expect(fresh.status).toBe(200);
-    await fresh.arrayBuffer();
-    expectApiHeaders(fresh, "200 with an ETag", revalidated);
-    const etag = fresh.headers.get("etag") ?? "";
-    expect(etag).toMatch(/^W\//);
-    const unchanged = await call("/data/symbols?limit=2", { headers: { "if-none-match": etag } });
-    expect(unchanged.status).toBe(304);
-    await unchanged.arrayBuffer();
-    expectApiHeaders(unchanged, "304", revalidated);
-  });
+  it(
+    "are on a conditional route's 200 and 304, " + "whose Cache-Control lets a browser keep and revalidate it",
+    async () => {
+      const fresh = await call("/data/symbols?limit=2");
+      expect(fresh.status).toBe(200);
+      await fresh.arrayBuffer();
+      expectApiHeaders(fresh, "200 with an ETag", revalidated);
+      const etag = fresh.headers.get("etag") ?? "";
+      expect(etag).toMatch(/^W\//);
+      const unchanged = await call("/data/symbols?limit=2", { headers: { "if-none-match": etag } });
+      expect(unchanged.status).toBe(304);
+      await unchanged.arrayBuffer();
+      expectApiHeaders(unchanged, "304", revalidated);
+    },
+  );
 
   it("are on a 503 from a misconfigured Worker too", async () => {
     const request = new Request("http://localhost/api/v1/factors", { headers: { authorization: "Bearer a.b.c" } });

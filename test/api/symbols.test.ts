@@ -61,29 +61,32 @@ describe("GET /data/symbols", () => {
     expect(typeof row.market_cap === "number" || row.market_cap === null).toBe(true);
   });
 
-  it("sorts on every whitelisted column in both directions, nulls last (by symbol), ties by symbol, across pages", async () => {
-    const rows = await allRows();
-    // Numbers cross exactly: the same as the table holds.
-    const stored = await db.select().from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, latestDate));
-    const byRow = new Map(stored.map((row) => [row.symbol, row]));
-    for (const row of rows)
-      expect([row.return_1d, row.factor_market_beta, row.current_price]).toEqual([
-        byRow.get(row.symbol)!.return1d,
-        byRow.get(row.symbol)!.factorMarketBeta,
-        byRow.get(row.symbol)!.currentPrice,
-      ]);
-    expect(rows.some((row) => row.pe_ratio === null)).toBe(true); // ETFs have no P/E: the nulls are real
-    for (const column of symbolSortColumns) {
-      for (const order of ["asc", "desc"] as const) {
-        const first = await page(`sort_by=${column}&sort_order=${order}&limit=500`);
-        const second = await page(`sort_by=${column}&sort_order=${order}&limit=500&offset=500`);
-        expect(
-          [...first.symbols, ...second.symbols].map((row) => row.symbol),
-          `${column} ${order}`,
-        ).toEqual(expectedOrder(rows, column, order));
+  it(
+    "sorts on every whitelisted column " + "in both directions, nulls last (by symbol), ties by symbol, across pages",
+    async () => {
+      const rows = await allRows();
+      // Numbers cross exactly: the same as the table holds.
+      const stored = await db.select().from(symbolDailyMetrics).where(eq(symbolDailyMetrics.metricsDate, latestDate));
+      const byRow = new Map(stored.map((row) => [row.symbol, row]));
+      for (const row of rows)
+        expect([row.return_1d, row.factor_market_beta, row.current_price]).toEqual([
+          byRow.get(row.symbol)!.return1d,
+          byRow.get(row.symbol)!.factorMarketBeta,
+          byRow.get(row.symbol)!.currentPrice,
+        ]);
+      expect(rows.some((row) => row.pe_ratio === null)).toBe(true); // ETFs have no P/E: the nulls are real
+      for (const column of symbolSortColumns) {
+        for (const order of ["asc", "desc"] as const) {
+          const first = await page(`sort_by=${column}&sort_order=${order}&limit=500`);
+          const second = await page(`sort_by=${column}&sort_order=${order}&limit=500&offset=500`);
+          expect(
+            [...first.symbols, ...second.symbols].map((row) => row.symbol),
+            `${column} ${order}`,
+          ).toEqual(expectedOrder(rows, column, order));
+        }
       }
-    }
-  });
+    },
+  );
 
   it("filters by sector, minimum market cap and maximum P/E, and counts what matches", async () => {
     const rows = await allRows();
@@ -115,42 +118,48 @@ describe("GET /data/symbols", () => {
     );
   });
 
-  it("searches with q: symbols starting with it or company names containing it, case-insensitive, % and _ literal", async () => {
-    const rows = await allRows();
-    const target = rows.find((row) => row.company_name !== null && row.symbol.length >= 3)!;
-    const prefix = target.symbol.slice(0, 3).toLowerCase();
-    const word = target.company_name!.split(" ")[0]!.toUpperCase();
-    const matches = (q: string) =>
-      rows
-        .filter(
-          (row) =>
-            row.symbol.toLowerCase().startsWith(q.toLowerCase()) ||
-            (row.company_name ?? "").toLowerCase().includes(q.toLowerCase()),
-        )
-        .map((row) => row.symbol)
-        .sort();
-    for (const q of [prefix, word]) {
-      const found = await page(`q=${encodeURIComponent(q)}&limit=500`);
-      expect(found.symbols.map((row) => row.symbol).sort()).toEqual(matches(q));
-      expect(found.total_count).toBe(matches(q).length);
-      expect(found.symbols.map((row) => row.symbol)).toContain(target.symbol);
-    }
-    // LIKE's wildcards are plain characters in q.
-    expect((await page("q=%25")).total_count).toBe(0);
-    expect((await page("q=_")).total_count).toBe(0);
-    const empty = await errorOf(await call("/data/symbols?q=%20"), 400);
-    expect(empty.details).toEqual([{ path: "q", message: "q must not be empty" }]);
-  });
+  it(
+    "searches with q: " + "symbols starting with it or company names containing it, case-insensitive, % and _ literal",
+    async () => {
+      const rows = await allRows();
+      const target = rows.find((row) => row.company_name !== null && row.symbol.length >= 3)!;
+      const prefix = target.symbol.slice(0, 3).toLowerCase();
+      const word = target.company_name!.split(" ")[0]!.toUpperCase();
+      const matches = (q: string) =>
+        rows
+          .filter(
+            (row) =>
+              row.symbol.toLowerCase().startsWith(q.toLowerCase()) ||
+              (row.company_name ?? "").toLowerCase().includes(q.toLowerCase()),
+          )
+          .map((row) => row.symbol)
+          .sort();
+      for (const q of [prefix, word]) {
+        const found = await page(`q=${encodeURIComponent(q)}&limit=500`);
+        expect(found.symbols.map((row) => row.symbol).sort()).toEqual(matches(q));
+        expect(found.total_count).toBe(matches(q).length);
+        expect(found.symbols.map((row) => row.symbol)).toContain(target.symbol);
+      }
+      // LIKE's wildcards are plain characters in q.
+      expect((await page("q=%25")).total_count).toBe(0);
+      expect((await page("q=_")).total_count).toBe(0);
+      const empty = await errorOf(await call("/data/symbols?q=%20"), 400);
+      expect(empty.details).toEqual([{ path: "q", message: "q must not be empty" }]);
+    },
+  );
 
-  it("pages to the edges: offset past the end is empty with the total, limit 500 is allowed and 501 is not", async () => {
-    const past = await page("offset=100000");
-    expect(past.symbols).toEqual([]);
-    expect(past.total_count).toBeGreaterThan(500);
-    expect((await page("limit=500")).symbols).toHaveLength(500);
-    const error = await errorOf(await call("/data/symbols?limit=501"), 400);
-    expect(error.code).toBe("VALIDATION_ERROR");
-    expect(error.details).toEqual([{ path: "limit", message: "limit must be a whole number from 1 to 500" }]);
-  });
+  it(
+    "pages to the edges: offset past the end is empty with the total, " + "limit 500 is allowed and 501 is not",
+    async () => {
+      const past = await page("offset=100000");
+      expect(past.symbols).toEqual([]);
+      expect(past.total_count).toBeGreaterThan(500);
+      expect((await page("limit=500")).symbols).toHaveLength(500);
+      const error = await errorOf(await call("/data/symbols?limit=501"), 400);
+      expect(error.code).toBe("VALIDATION_ERROR");
+      expect(error.details).toEqual([{ path: "limit", message: "limit must be a whole number from 1 to 500" }]);
+    },
+  );
 
   it("rejects unknown sort columns, bad numbers and unknown parameters with the field and the reason", async () => {
     const sort = await errorOf(await call("/data/symbols?sort_by=password"), 400);

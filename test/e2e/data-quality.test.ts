@@ -103,64 +103,68 @@ describe("a portfolio with holdings the numbers cannot use", () => {
   let heatmapPage: Page;
   let heatmapErrors: string[];
 
-  it("imports a CSV whose warnings name the unpriced stock's and the expired option's lines, on the page and in the API's answer", async () => {
-    // The exposures page is open before the import: the history must arrive there live.
-    heatmapPage = await context.newPage();
-    heatmapErrors = watchErrors(heatmapPage);
-    // A new tab: the token is per tab (sessionStorage), so this one signs in from the link too.
-    await heatmapPage.goto(`${baseUrl}/?portfolio=${portfolioId}#token=${token}`);
-    await heatmapPage.getByText("No computed exposures yet").waitFor();
-    await expect.poll(() => heatmapPage.getByTestId("connection-state").innerText()).toBe("Live");
-    await heatmapPage.evaluate(() => {
-      const state = window as unknown as { e2eMarker: string; e2eHistory: string[] };
-      state.e2eMarker = "still here";
-      state.e2eHistory = [];
-      new MutationObserver(() => {
-        const text = document.querySelector("[data-testid=history-progress]")?.textContent;
-        if (text && state.e2eHistory.at(-1) !== text) state.e2eHistory.push(text);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+  it(
+    "imports a CSV whose warnings name the unpriced stock's and the expired option's lines, " +
+      "on the page and in the API's answer",
+    async () => {
+      // The exposures page is open before the import: the history must arrive there live.
+      heatmapPage = await context.newPage();
+      heatmapErrors = watchErrors(heatmapPage);
+      // A new tab: the token is per tab (sessionStorage), so this one signs in from the link too.
+      await heatmapPage.goto(`${baseUrl}/?portfolio=${portfolioId}#token=${token}`);
+      await heatmapPage.getByText("No computed exposures yet").waitFor();
+      await expect.poll(() => heatmapPage.getByTestId("connection-state").innerText()).toBe("Live");
+      await heatmapPage.evaluate(() => {
+        const state = window as unknown as { e2eMarker: string; e2eHistory: string[] };
+        state.e2eMarker = "still here";
+        state.e2eHistory = [];
+        new MutationObserver(() => {
+          const text = document.querySelector("[data-testid=history-progress]")?.textContent;
+          if (text && state.e2eHistory.at(-1) !== text) state.e2eHistory.push(text);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
 
-    await page.getByRole("heading", { level: 1 }).waitFor();
-    const csv = [
-      "symbol,instrument,quantity,opened_on,cost_basis,underlying_symbol,option_type,strike,expiry,multiplier,delta",
-      `${stocks[0]},stock,100,${openedOn},,,,,,,`,
-      `${stocks[1]},stock,80,${openedOn},,,,,,,`,
-      `ZZZQ,stock,200,${openedOn},,,,,,,`,
-      `${optionSymbol},option,3,${openedOn},,${stocks[0]},call,100,${expiry},100,0.5`,
-    ].join("\n");
-    await page.getByLabel("CSV text").fill(`${csv}\n`);
-    const [response] = await Promise.all([
-      page.waitForResponse((candidate) => candidate.url().includes("/positions/import")),
-      page.getByRole("button", { name: /^Import/ }).click(),
-    ]);
-    expect(response.status()).toBe(200);
-    const answer = (await response.json()) as ImportAnswer;
-    expect(answer.imported).toBe(4);
-    const byLine = new Map(answer.warnings.map((warning) => [warning.line, warning]));
-    expect(byLine.get(4)).toMatchObject({ symbol: "ZZZQ", reason: "no_prices" });
-    expect(byLine.get(5)).toMatchObject({ symbol: optionSymbol, reason: "expired" });
-    expect(byLine.has(2) || byLine.has(3)).toBe(false);
-    // The history run starts now: a picture of the indicator, if it is still up (it is asserted below).
-    await heatmapPage
-      .getByTestId("history-progress")
-      .waitFor({ timeout: 5_000 })
-      .then(
-        () => screenshot(heatmapPage, "data-quality-history"),
-        () => undefined,
-      );
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      const csv = [
+        "symbol,instrument,quantity,opened_on,cost_basis,underlying_symbol,option_type,strike,expiry,multiplier,delta",
+        `${stocks[0]},stock,100,${openedOn},,,,,,,`,
+        `${stocks[1]},stock,80,${openedOn},,,,,,,`,
+        `ZZZQ,stock,200,${openedOn},,,,,,,`,
+        `${optionSymbol},option,3,${openedOn},,${stocks[0]},call,100,${expiry},100,0.5`,
+      ].join("\n");
+      await page.getByLabel("CSV text").fill(`${csv}\n`);
+      const [response] = await Promise.all([
+        page.waitForResponse((candidate) => candidate.url().includes("/positions/import")),
+        page.getByRole("button", { name: /^Import/ }).click(),
+      ]);
+      expect(response.status()).toBe(200);
+      const answer = (await response.json()) as ImportAnswer;
+      expect(answer.imported).toBe(4);
+      const byLine = new Map(answer.warnings.map((warning) => [warning.line, warning]));
+      expect(byLine.get(4)).toMatchObject({ symbol: "ZZZQ", reason: "no_prices" });
+      expect(byLine.get(5)).toMatchObject({ symbol: optionSymbol, reason: "expired" });
+      expect(byLine.has(2) || byLine.has(3)).toBe(false);
+      // The history run starts now: a picture of the indicator, if it is still up (it is asserted below).
+      await heatmapPage
+        .getByTestId("history-progress")
+        .waitFor({ timeout: 5_000 })
+        .then(
+          () => screenshot(heatmapPage, "data-quality-history"),
+          () => undefined,
+        );
 
-    // The page lists them by line, with the reason in words.
-    const warnings = page.getByTestId("position-warnings");
-    await warnings.waitFor();
-    const lineFour = warnings.locator("li[data-line='4']");
-    const lineFive = warnings.locator("li[data-line='5']");
-    expect(await lineFour.innerText()).toMatch(/line 4\s*ZZZQ: No prices/);
-    expect(await lineFive.innerText()).toMatch(/^line 5/);
-    expect(await lineFive.innerText()).toContain(`${optionSymbol}: Expired`);
-    expect(await warnings.locator("li").count()).toBe(answer.warnings.length);
-    await screenshot(page, "data-quality-import");
-  });
+      // The page lists them by line, with the reason in words.
+      const warnings = page.getByTestId("position-warnings");
+      await warnings.waitFor();
+      const lineFour = warnings.locator("li[data-line='4']");
+      const lineFive = warnings.locator("li[data-line='5']");
+      expect(await lineFour.innerText()).toMatch(/line 4\s*ZZZQ: No prices/);
+      expect(await lineFive.innerText()).toMatch(/^line 5/);
+      expect(await lineFive.innerText()).toContain(`${optionSymbol}: Expired`);
+      expect(await warnings.locator("li").count()).toBe(answer.warnings.length);
+      await screenshot(page, "data-quality-import");
+    },
+  );
 
   it("fills in the history on the open exposures page without a reload, saying so while it runs", {
     timeout: 180_000,
@@ -320,68 +324,72 @@ describe("a portfolio with holdings the numbers cannot use", () => {
 });
 
 describe("a run's data warnings", () => {
-  it("shows a kept price conflict with both values, and dates added for stale betas (the run's answer rewritten: the demo market never conflicts)", async () => {
-    const { runs } = await apiJson<{ runs: RunSummary[] }>(baseUrl, token, "/admin/batch/runs?limit=50");
-    const backfill = runs.find((run) => run.trigger === "backfill" && run.status === "completed");
-    expect(backfill).toBeDefined();
-    // Test instrumentation only: the synthetic demo provider is never asked about a symbol with
-    // closes of another source, so no run of the demo has a conflict; this one's answer gets two.
-    await page.route(`**/api/v1/admin/batch/runs/${backfill!.id}?*`, async (route) => {
-      const response = await route.fetch();
-      const body = (await response.json()) as {
-        run: { dates: string[]; stale_dates: { date: string; symbols: string[] }[] };
-        phases: {
-          date: string;
-          name: string;
-          counts: Record<string, unknown>;
-          issues?: { item: string; kind: string; reason: string; detail: string }[];
-        }[];
-      };
-      const date = body.run.dates.at(-1)!;
-      body.run.stale_dates = [{ date: body.run.dates[0]!, symbols: [stocks[0], stocks[1]] }];
-      for (const phase of body.phases) {
-        if (phase.date === date && phase.name === "market_data") {
-          phase.counts["price_conflicts_kept"] = 2;
-          phase.issues = [
-            ...(phase.issues ?? []),
-            {
-              item: stocks[0],
-              kind: "skipped",
-              reason: "source_conflict",
-              detail: `stored close 101.50 (csv), provider 100.10 (stooq): kept 101.50`,
-            },
-            {
-              item: stocks[1],
-              kind: "skipped",
-              reason: "source_conflict",
-              detail: `stored close 55.00 (upload), provider 54.20 (stooq): kept 55.00`,
-            },
-          ];
+  it(
+    "shows a kept price conflict with both values, and dates added for stale betas (the run's answer rewritten: " +
+      "the demo market never conflicts)",
+    async () => {
+      const { runs } = await apiJson<{ runs: RunSummary[] }>(baseUrl, token, "/admin/batch/runs?limit=50");
+      const backfill = runs.find((run) => run.trigger === "backfill" && run.status === "completed");
+      expect(backfill).toBeDefined();
+      // Test instrumentation only: the synthetic demo provider is never asked about a symbol with
+      // closes of another source, so no run of the demo has a conflict; this one's answer gets two.
+      await page.route(`**/api/v1/admin/batch/runs/${backfill!.id}?*`, async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as {
+          run: { dates: string[]; stale_dates: { date: string; symbols: string[] }[] };
+          phases: {
+            date: string;
+            name: string;
+            counts: Record<string, unknown>;
+            issues?: { item: string; kind: string; reason: string; detail: string }[];
+          }[];
+        };
+        const date = body.run.dates.at(-1)!;
+        body.run.stale_dates = [{ date: body.run.dates[0]!, symbols: [stocks[0], stocks[1]] }];
+        for (const phase of body.phases) {
+          if (phase.date === date && phase.name === "market_data") {
+            phase.counts["price_conflicts_kept"] = 2;
+            phase.issues = [
+              ...(phase.issues ?? []),
+              {
+                item: stocks[0],
+                kind: "skipped",
+                reason: "source_conflict",
+                detail: `stored close 101.50 (csv), provider 100.10 (stooq): kept 101.50`,
+              },
+              {
+                item: stocks[1],
+                kind: "skipped",
+                reason: "source_conflict",
+                detail: `stored close 55.00 (upload), provider 54.20 (stooq): kept 55.00`,
+              },
+            ];
+          }
+          if (phase.date === date && phase.name === "universe_factors") phase.counts["recomputed_stale"] = 2;
         }
-        if (phase.date === date && phase.name === "universe_factors") phase.counts["recomputed_stale"] = 2;
-      }
-      await route.fulfill({ response, json: body });
-    });
-    await page.goto(`${baseUrl}/batch?run=${backfill!.id}`);
-    const banner = page.getByTestId("run-data-warnings");
-    await banner.waitFor();
-    expect(await banner.locator("li[data-kind=price_conflicts_kept]").innerText()).toMatch(
-      /2 price conflicts kept: the provider's close differs from an imported one/,
-    );
-    expect(await banner.locator("li[data-kind=recomputed_stale]").innerText()).toMatch(
-      /2 symbols recomputed after a price revision/,
-    );
-    const phaseWarning = page.getByTestId("phase-table").locator("li.data-warning[data-kind=price_conflicts_kept]");
-    await phaseWarning.waitFor();
-    const text = await phaseWarning.innerText();
-    expect(text).toContain("stored close 101.50 (csv), provider 100.10 (stooq)");
-    expect(text).toContain(stocks[1]);
-    expect(await page.getByTestId("stale-dates").innerText()).toMatch(
-      /1 earlier date added: a price revision made their stored betas stale/,
-    );
-    await screenshot(page, "data-quality-batch-conflicts");
-    await page.unroute(`**/api/v1/admin/batch/runs/${backfill!.id}?*`);
-  });
+        await route.fulfill({ response, json: body });
+      });
+      await page.goto(`${baseUrl}/batch?run=${backfill!.id}`);
+      const banner = page.getByTestId("run-data-warnings");
+      await banner.waitFor();
+      expect(await banner.locator("li[data-kind=price_conflicts_kept]").innerText()).toMatch(
+        /2 price conflicts kept: the provider's close differs from an imported one/,
+      );
+      expect(await banner.locator("li[data-kind=recomputed_stale]").innerText()).toMatch(
+        /2 symbols recomputed after a price revision/,
+      );
+      const phaseWarning = page.getByTestId("phase-table").locator("li.data-warning[data-kind=price_conflicts_kept]");
+      await phaseWarning.waitFor();
+      const text = await phaseWarning.innerText();
+      expect(text).toContain("stored close 101.50 (csv), provider 100.10 (stooq)");
+      expect(text).toContain(stocks[1]);
+      expect(await page.getByTestId("stale-dates").innerText()).toMatch(
+        /1 earlier date added: a price revision made their stored betas stale/,
+      );
+      await screenshot(page, "data-quality-batch-conflicts");
+      await page.unroute(`**/api/v1/admin/batch/runs/${backfill!.id}?*`);
+    },
+  );
 });
 
 describe("a symbol's missing betas", () => {

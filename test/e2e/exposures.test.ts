@@ -292,7 +292,8 @@ describe("the heatmap", () => {
     const market = exposures.factors[0]!;
     expect(lines).toContain(`${exposures.dates[last]},${market.key},${String(market.portfolio[last])}`);
     expect(lines).toContain(
-      `${exposures.dates[last - 19]},${exposures.factors[11]!.key},${String(exposures.factors[11]!.portfolio[last - 19] ?? "")}`,
+      `${exposures.dates[last - 19]},${exposures.factors[11]!.key},` +
+        `${String(exposures.factors[11]!.portfolio[last - 19] ?? "")}`,
     );
 
     const [pngDownload] = await Promise.all([

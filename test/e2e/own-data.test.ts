@@ -157,7 +157,8 @@ function startStack(command: string, timeoutMs: number): Promise<string> {
       () =>
         reject(
           new Error(
-            `\`${command}\` printed no dashboard link within ${timeoutMs / 1000} s:\n${stackOutput.slice(-40).join("\n")}`,
+            `\`${command}\` printed no dashboard link within ${timeoutMs / 1000} s:\n` +
+              `${stackOutput.slice(-40).join("\n")}`,
           ),
         ),
       timeoutMs,
@@ -228,7 +229,8 @@ function batchRange(): { from: string; to: string } {
     if (last) return { from: weekdaysEndingOn(fixtureEndDate, Number(last[1]))[0]!, to: fixtureEndDate };
   }
   throw new Error(
-    `the section computes no dates (no \`npm run batch -- --last N\` or \`--from D1 --to D2\`); its commands:\n${commands.join("\n")}`,
+    `the section computes no dates (no \`npm run batch -- --last N\` or \`--from D1 --to D2\`); its commands:\n` +
+      `${commands.join("\n")}`,
   );
 }
 

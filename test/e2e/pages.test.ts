@@ -97,54 +97,58 @@ describe("universe", () => {
 });
 
 describe("portfolios", () => {
-  it("creates a portfolio, adds a position, and shows a CSV import's line-numbered errors without importing", async () => {
-    await page.goto(`${baseUrl}/portfolios`);
-    const form = page.getByRole("form", { name: "Create portfolio" });
-    await form.getByLabel("Name").fill("E2E portfolio");
-    await form.getByLabel("Cash ($)").fill("50000");
-    await form.getByRole("button", { name: "Create portfolio" }).click();
-    await page.getByRole("heading", { name: "E2E portfolio", level: 1 }).waitFor();
-    const id = new URL(page.url()).pathname.split("/").pop()!;
+  it(
+    "creates a portfolio, adds a position, " + "and shows a CSV import's line-numbered errors without importing",
+    async () => {
+      await page.goto(`${baseUrl}/portfolios`);
+      const form = page.getByRole("form", { name: "Create portfolio" });
+      await form.getByLabel("Name").fill("E2E portfolio");
+      await form.getByLabel("Cash ($)").fill("50000");
+      await form.getByRole("button", { name: "Create portfolio" }).click();
+      await page.getByRole("heading", { name: "E2E portfolio", level: 1 }).waitFor();
+      const id = new URL(page.url()).pathname.split("/").pop()!;
 
-    await page.getByRole("button", { name: "Add position" }).click();
-    const add = page.getByRole("form", { name: "Add position" });
-    await add.getByLabel("Symbol", { exact: true }).fill("SPY");
-    await add.getByLabel("Quantity").fill("100");
-    await add.getByRole("button", { name: "Add position" }).click();
-    await expect.poll(() => page.getByTestId("positions-table").locator("tr[data-position-id]").count()).toBe(1);
+      await page.getByRole("button", { name: "Add position" }).click();
+      const add = page.getByRole("form", { name: "Add position" });
+      await add.getByLabel("Symbol", { exact: true }).fill("SPY");
+      await add.getByLabel("Quantity").fill("100");
+      await add.getByRole("button", { name: "Add position" }).click();
+      await expect.poll(() => page.getByTestId("positions-table").locator("tr[data-position-id]").count()).toBe(1);
 
-    await page
-      .getByLabel("CSV text")
-      .fill(
-        "symbol,instrument,quantity,opened_on\nSPY,stock,10,2026-01-05\nQQQ,bond,5,2026-01-05\nIWM,stock,lots,2026-01-05\n",
-      );
-    await page.getByRole("button", { name: /^Import/ }).click();
-    const refused = page.getByRole("alert").filter({ hasText: "Import refused" });
-    await refused.waitFor();
-    const text = await refused.innerText();
-    expect(text).toMatch(/line 3/);
-    expect(text).toMatch(/instrument/);
-    expect(text).toMatch(/line 4/);
-    expect(text).toMatch(/quantity/);
-    // All or nothing: still the one position.
-    const positions = await apiJson<{ positions: unknown[] }>(baseUrl, token, `/portfolios/${id}/positions`);
-    expect(positions.positions).toHaveLength(1);
-    await screenshot(page, "portfolio");
-    await narrowScreenshot(page, "portfolio");
-    await page.goto(`${baseUrl}/portfolios`);
-    await page.getByTestId("portfolio-table").waitFor();
-    await screenshot(page, "portfolios");
-    // Deleting asks in place first.
-    await page.getByRole("button", { name: "Delete E2E portfolio" }).click();
-    await page
-      .getByRole("group", { name: "Confirm deleting E2E portfolio" })
-      .getByRole("button", { name: "Confirm delete" })
-      .click();
-    await expect.poll(() => page.locator(`tr[data-portfolio-id="${id}"]`).count()).toBe(0);
-    expect(
-      (await fetch(`${baseUrl}/api/v1/portfolios/${id}`, { headers: { authorization: `Bearer ${token}` } })).status,
-    ).toBe(404);
-  });
+      await page
+        .getByLabel("CSV text")
+        .fill(
+          "symbol,instrument,quantity,opened_on\nSPY,stock,10,2026-01-05\nQQQ,bond,5,2026-01-05\n" +
+            "IWM,stock,lots,2026-01-05\n",
+        );
+      await page.getByRole("button", { name: /^Import/ }).click();
+      const refused = page.getByRole("alert").filter({ hasText: "Import refused" });
+      await refused.waitFor();
+      const text = await refused.innerText();
+      expect(text).toMatch(/line 3/);
+      expect(text).toMatch(/instrument/);
+      expect(text).toMatch(/line 4/);
+      expect(text).toMatch(/quantity/);
+      // All or nothing: still the one position.
+      const positions = await apiJson<{ positions: unknown[] }>(baseUrl, token, `/portfolios/${id}/positions`);
+      expect(positions.positions).toHaveLength(1);
+      await screenshot(page, "portfolio");
+      await narrowScreenshot(page, "portfolio");
+      await page.goto(`${baseUrl}/portfolios`);
+      await page.getByTestId("portfolio-table").waitFor();
+      await screenshot(page, "portfolios");
+      // Deleting asks in place first.
+      await page.getByRole("button", { name: "Delete E2E portfolio" }).click();
+      await page
+        .getByRole("group", { name: "Confirm deleting E2E portfolio" })
+        .getByRole("button", { name: "Confirm delete" })
+        .click();
+      await expect.poll(() => page.locator(`tr[data-portfolio-id="${id}"]`).count()).toBe(0);
+      expect(
+        (await fetch(`${baseUrl}/api/v1/portfolios/${id}`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(404);
+    },
+  );
 });
 
 describe("batch and live updates", () => {

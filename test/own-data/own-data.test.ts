@@ -110,50 +110,54 @@ beforeAll(async () => {
 });
 
 describe("a user's own prices from a clean start (provider stored)", () => {
-  it("computes every beta equal to scikit-learn / statsmodels to 1e-9, and serves every missing one with its reason and figures", async () => {
-    let compared = 0;
-    let reasons = 0;
-    for (const row of fixture.expected) {
-      const detail = await json<SymbolDetailResponse>(
-        await call(`/data/symbols/${row.symbol.toLowerCase()}?date=${row.date}&from=${row.date}&to=${row.date}`),
+  it(
+    "computes every beta equal to scikit-learn / statsmodels to 1e-9, " +
+      "and serves every missing one with its reason and figures",
+    async () => {
+      let compared = 0;
+      let reasons = 0;
+      for (const row of fixture.expected) {
+        const detail = await json<SymbolDetailResponse>(
+          await call(`/data/symbols/${row.symbol.toLowerCase()}?date=${row.date}&from=${row.date}&to=${row.date}`),
+        );
+        expect(detail.betas_date).toBe(row.date);
+        const served = new Map(detail.betas.map((beta) => [beta.factor_key, beta]));
+        const missing = new Map(detail.missing_betas.map((gap) => [gap.factor_key, gap]));
+        expect(served.size + missing.size).toBe(12);
+        for (const [factorKey, [beta, observations]] of Object.entries(row.betas)) {
+          const got = served.get(factorKey);
+          expect(got, `${row.symbol} ${factorKey} on ${row.date}`).toBeDefined();
+          expect(
+            Math.abs(got!.beta - beta),
+            `${row.symbol} ${factorKey} on ${row.date}: ${got!.beta} vs ${beta}`,
+          ).toBeLessThan(1e-9);
+          expect(got!.observations).toBe(observations);
+          compared++;
+        }
+        for (const [factorKey, reason] of Object.entries(row.missing)) {
+          const got = missing.get(factorKey);
+          expect(got, `${row.symbol} ${factorKey} on ${row.date} should be missing`).toBeDefined();
+          expect(got).toMatchObject({
+            reason: reason.reason,
+            observations: reason.observations ?? null,
+            min_observations: reason.min_observations ?? null,
+            last_close_date: reason.last_close_date ?? null,
+          });
+          expect(got!.detail.length).toBeGreaterThan(10);
+          reasons++;
+        }
+      }
+      // The data set exercises the estimates and both reasons.
+      expect(compared).toBeGreaterThan(8_000);
+      expect(reasons).toBeGreaterThan(400);
+      expect(fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "stale_prices"))).toBe(
+        true,
       );
-      expect(detail.betas_date).toBe(row.date);
-      const served = new Map(detail.betas.map((beta) => [beta.factor_key, beta]));
-      const missing = new Map(detail.missing_betas.map((gap) => [gap.factor_key, gap]));
-      expect(served.size + missing.size).toBe(12);
-      for (const [factorKey, [beta, observations]] of Object.entries(row.betas)) {
-        const got = served.get(factorKey);
-        expect(got, `${row.symbol} ${factorKey} on ${row.date}`).toBeDefined();
-        expect(
-          Math.abs(got!.beta - beta),
-          `${row.symbol} ${factorKey} on ${row.date}: ${got!.beta} vs ${beta}`,
-        ).toBeLessThan(1e-9);
-        expect(got!.observations).toBe(observations);
-        compared++;
-      }
-      for (const [factorKey, reason] of Object.entries(row.missing)) {
-        const got = missing.get(factorKey);
-        expect(got, `${row.symbol} ${factorKey} on ${row.date} should be missing`).toBeDefined();
-        expect(got).toMatchObject({
-          reason: reason.reason,
-          observations: reason.observations ?? null,
-          min_observations: reason.min_observations ?? null,
-          last_close_date: reason.last_close_date ?? null,
-        });
-        expect(got!.detail.length).toBeGreaterThan(10);
-        reasons++;
-      }
-    }
-    // The data set exercises the estimates and both reasons.
-    expect(compared).toBeGreaterThan(8_000);
-    expect(reasons).toBeGreaterThan(400);
-    expect(fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "stale_prices"))).toBe(
-      true,
-    );
-    expect(
-      fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "insufficient_data")),
-    ).toBe(true);
-  });
+      expect(
+        fixture.expected.some((row) => Object.values(row.missing).some((m) => m.reason === "insufficient_data")),
+      ).toBe(true);
+    },
+  );
 
   it("stores no synthetic close, and the delisted symbol keeps no ok betas once stale", async () => {
     const synthetic = await db.select({ n: count() }).from(marketPrices).where(ne(marketPrices.source, "csv")).get();
@@ -209,43 +213,47 @@ describe("a new portfolio of the user's own positions", () => {
     ]);
   });
 
-  it("has its history computed from stored betas, one date per computed date since the positions opened, with no batch run asked for", async () => {
-    const deadline = Date.now() + 120_000;
-    let exposures: ExposuresResponse | undefined;
-    for (;;) {
-      const historyRun = await db
-        .select({ id: batchRuns.id, status: batchRuns.status })
-        .from(batchRuns)
-        .where(eq(batchRuns.trigger, "portfolio"))
-        .get();
-      if (historyRun && historyRun.status !== "queued" && historyRun.status !== "running") {
-        const detail = await waitForRun(historyRun.id);
-        expect(detail.run.status, detail.run.error_text ?? "").toBe("completed");
-        expect(detail.run.phase_plan).toEqual(["portfolio_analytics", "publish"]);
-        exposures = await json<ExposuresResponse>(
-          await call(`/portfolios/${portfolioId}/exposures?from=${dates[0]}&to=${lastDate}`),
-        );
-        break;
+  it(
+    "has its history computed from stored betas, one date per computed date since the positions opened, " +
+      "with no batch run asked for",
+    async () => {
+      const deadline = Date.now() + 120_000;
+      let exposures: ExposuresResponse | undefined;
+      for (;;) {
+        const historyRun = await db
+          .select({ id: batchRuns.id, status: batchRuns.status })
+          .from(batchRuns)
+          .where(eq(batchRuns.trigger, "portfolio"))
+          .get();
+        if (historyRun && historyRun.status !== "queued" && historyRun.status !== "running") {
+          const detail = await waitForRun(historyRun.id);
+          expect(detail.run.status, detail.run.error_text ?? "").toBe("completed");
+          expect(detail.run.phase_plan).toEqual(["portfolio_analytics", "publish"]);
+          exposures = await json<ExposuresResponse>(
+            await call(`/portfolios/${portfolioId}/exposures?from=${dates[0]}&to=${lastDate}`),
+          );
+          break;
+        }
+        if (Date.now() > deadline) throw new Error("no portfolio history run finished");
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      if (Date.now() > deadline) throw new Error("no portfolio history run finished");
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    expect(exposures.dates).toEqual(dates.slice(dates.length - 40));
-    expect(exposures.dates).toHaveLength(40);
-    const market = exposures.factors.find((factor) => factor.key === "market_beta")!;
-    expect(market.portfolio.every((value) => value !== null && Number.isFinite(value))).toBe(true);
-    // Coverage by count says what coverage by value cannot: NOPX and the expired option are left out.
-    expect(market.positions_total.at(-1)).toBe(5);
-    expect(market.positions_used.at(-1)).toBe(3);
-    expect(market.coverage_count.at(-1)).toBeCloseTo(3 / 5, 12);
-    const quality = exposures.data_quality;
-    expect(quality?.positions_excluded.map((p) => [p.symbol, p.reason])).toEqual(
-      expect.arrayContaining([
-        ["NOPX", "no_price"],
-        ["SPY 260515C", "expired"],
-      ]),
-    );
-  });
+      expect(exposures.dates).toEqual(dates.slice(dates.length - 40));
+      expect(exposures.dates).toHaveLength(40);
+      const market = exposures.factors.find((factor) => factor.key === "market_beta")!;
+      expect(market.portfolio.every((value) => value !== null && Number.isFinite(value))).toBe(true);
+      // Coverage by count says what coverage by value cannot: NOPX and the expired option are left out.
+      expect(market.positions_total.at(-1)).toBe(5);
+      expect(market.positions_used.at(-1)).toBe(3);
+      expect(market.coverage_count.at(-1)).toBeCloseTo(3 / 5, 12);
+      const quality = exposures.data_quality;
+      expect(quality?.positions_excluded.map((p) => [p.symbol, p.reason])).toEqual(
+        expect.arrayContaining([
+          ["NOPX", "no_price"],
+          ["SPY 260515C", "expired"],
+        ]),
+      );
+    },
+  );
 
   it("serves NOPX as no_prices once a run computed it", async () => {
     const run = await runBatch("/admin/batch/run", { date: lastDate });
@@ -255,81 +263,84 @@ describe("a new portfolio of the user's own positions", () => {
     expect(nopx.missing_betas[0]).toMatchObject({ reason: "no_prices", detail: "no close of NOPX is stored" });
   });
 
-  it("flows a corrected close through: the next run recomputes the dates whose windows hold it, without force", async () => {
-    const correctedDate = dates[dates.length - 10]!;
-    const stored = await db
-      .select()
-      .from(marketPrices)
-      .where(and(eq(marketPrices.symbol, "STK5"), eq(marketPrices.date, correctedDate)))
-      .get();
-    expect(stored).toBeDefined();
-    const betasBefore = await db
-      .select({ date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue })
-      .from(symbolFactorExposures)
-      .where(and(eq(symbolFactorExposures.symbol, "STK5"), eq(symbolFactorExposures.factorId, 1)))
-      .orderBy(asc(symbolFactorExposures.calculationDate));
-    const exposureBefore = await db
-      .select({ value: portfolioFactorExposures.exposureValue })
-      .from(portfolioFactorExposures)
-      .where(
-        and(
-          eq(portfolioFactorExposures.portfolioId, portfolioId),
-          eq(portfolioFactorExposures.factorId, 1),
-          eq(portfolioFactorExposures.calculationDate, correctedDate),
-        ),
-      )
-      .get();
+  it(
+    "flows a corrected close through: the next run recomputes " + "the dates whose windows hold it, without force",
+    async () => {
+      const correctedDate = dates[dates.length - 10]!;
+      const stored = await db
+        .select()
+        .from(marketPrices)
+        .where(and(eq(marketPrices.symbol, "STK5"), eq(marketPrices.date, correctedDate)))
+        .get();
+      expect(stored).toBeDefined();
+      const betasBefore = await db
+        .select({ date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue })
+        .from(symbolFactorExposures)
+        .where(and(eq(symbolFactorExposures.symbol, "STK5"), eq(symbolFactorExposures.factorId, 1)))
+        .orderBy(asc(symbolFactorExposures.calculationDate));
+      const exposureBefore = await db
+        .select({ value: portfolioFactorExposures.exposureValue })
+        .from(portfolioFactorExposures)
+        .where(
+          and(
+            eq(portfolioFactorExposures.portfolioId, portfolioId),
+            eq(portfolioFactorExposures.factorId, 1),
+            eq(portfolioFactorExposures.calculationDate, correctedDate),
+          ),
+        )
+        .get();
 
-    await importCsv(`date,symbol,close\n${correctedDate},STK5,${(stored!.close * 1.03).toFixed(4)}\n`);
-    const revision = await db.select().from(priceRevisions).where(eq(priceRevisions.symbol, "STK5")).get();
-    expect(revision?.earliestDate).toBe(correctedDate);
+      await importCsv(`date,symbol,close\n${correctedDate},STK5,${(stored!.close * 1.03).toFixed(4)}\n`);
+      const revision = await db.select().from(priceRevisions).where(eq(priceRevisions.symbol, "STK5")).get();
+      expect(revision?.earliestDate).toBe(correctedDate);
 
-    const run = await runBatch("/admin/batch/run", { date: lastDate });
-    expect(run.run.status, run.run.error_text ?? "").toBe("completed");
-    const staleDates = dates.filter((date) => date >= correctedDate);
-    expect(run.run.stale_dates).toEqual(staleDates.map((date) => ({ date, symbols: ["STK5"] })));
-    expect(run.run.dates).toEqual(staleDates);
-    const universe = run.phases.filter((phase) => phase.name === "universe_factors");
-    expect(universe.map((phase) => phase.counts.recomputed_stale)).toEqual(staleDates.map(() => 1));
-    expect(await db.select({ n: count() }).from(staleBetas).get()).toEqual({ n: 0 });
-    expect(await db.select({ n: count() }).from(priceRevisions).get()).toEqual({ n: 0 });
+      const run = await runBatch("/admin/batch/run", { date: lastDate });
+      expect(run.run.status, run.run.error_text ?? "").toBe("completed");
+      const staleDates = dates.filter((date) => date >= correctedDate);
+      expect(run.run.stale_dates).toEqual(staleDates.map((date) => ({ date, symbols: ["STK5"] })));
+      expect(run.run.dates).toEqual(staleDates);
+      const universe = run.phases.filter((phase) => phase.name === "universe_factors");
+      expect(universe.map((phase) => phase.counts.recomputed_stale)).toEqual(staleDates.map(() => 1));
+      expect(await db.select({ n: count() }).from(staleBetas).get()).toEqual({ n: 0 });
+      expect(await db.select({ n: count() }).from(priceRevisions).get()).toEqual({ n: 0 });
 
-    // The recomputed betas are the engine's on the corrected closes; the dates before are untouched.
-    const factors = await loadActiveFactors(db);
-    const betasAfter = await db
-      .select({ date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue })
-      .from(symbolFactorExposures)
-      .where(and(eq(symbolFactorExposures.symbol, "STK5"), eq(symbolFactorExposures.factorId, 1)))
-      .orderBy(asc(symbolFactorExposures.calculationDate));
-    for (const after of betasAfter) {
-      const before = betasBefore.find((row) => row.date === after.date)!;
-      if (after.date < correctedDate) {
-        expect(after.beta).toBe(before.beta);
-        continue;
+      // The recomputed betas are the engine's on the corrected closes; the dates before are untouched.
+      const factors = await loadActiveFactors(db);
+      const betasAfter = await db
+        .select({ date: symbolFactorExposures.calculationDate, beta: symbolFactorExposures.betaValue })
+        .from(symbolFactorExposures)
+        .where(and(eq(symbolFactorExposures.symbol, "STK5"), eq(symbolFactorExposures.factorId, 1)))
+        .orderBy(asc(symbolFactorExposures.calculationDate));
+      for (const after of betasAfter) {
+        const before = betasBefore.find((row) => row.date === after.date)!;
+        if (after.date < correctedDate) {
+          expect(after.beta).toBe(before.beta);
+          continue;
+        }
+        expect(after.beta).not.toBe(before.beta);
+        const closes = await loadCloseRows(db, [...fixture.symbols], "2025-01-01", after.date);
+        const engine = computeUniverseBetas(
+          buildFactorEngineInput(closes, factors, { maxDailyMove: 5 }).input,
+          after.date,
+        );
+        const expected = engine.symbolBetasFor("STK5")!.betas["market_beta"]!;
+        expect(expected.status).toBe("estimated");
+        if (expected.status === "estimated") expect(Math.abs(after.beta - expected.beta)).toBeLessThan(1e-12);
       }
-      expect(after.beta).not.toBe(before.beta);
-      const closes = await loadCloseRows(db, [...fixture.symbols], "2025-01-01", after.date);
-      const engine = computeUniverseBetas(
-        buildFactorEngineInput(closes, factors, { maxDailyMove: 5 }).input,
-        after.date,
-      );
-      const expected = engine.symbolBetasFor("STK5")!.betas["market_beta"]!;
-      expect(expected.status).toBe("estimated");
-      if (expected.status === "estimated") expect(Math.abs(after.beta - expected.beta)).toBeLessThan(1e-12);
-    }
-    const exposureAfter = await db
-      .select({ value: portfolioFactorExposures.exposureValue })
-      .from(portfolioFactorExposures)
-      .where(
-        and(
-          eq(portfolioFactorExposures.portfolioId, portfolioId),
-          eq(portfolioFactorExposures.factorId, 1),
-          eq(portfolioFactorExposures.calculationDate, correctedDate),
-        ),
-      )
-      .get();
-    expect(exposureAfter?.value).not.toBe(exposureBefore?.value);
-  });
+      const exposureAfter = await db
+        .select({ value: portfolioFactorExposures.exposureValue })
+        .from(portfolioFactorExposures)
+        .where(
+          and(
+            eq(portfolioFactorExposures.portfolioId, portfolioId),
+            eq(portfolioFactorExposures.factorId, 1),
+            eq(portfolioFactorExposures.calculationDate, correctedDate),
+          ),
+        )
+        .get();
+      expect(exposureAfter?.value).not.toBe(exposureBefore?.value);
+    },
+  );
 
   it("marks every symbol stale when a factor input is corrected", async () => {
     const correctedDate = dates[dates.length - 3]!;

@@ -242,26 +242,29 @@ describe("a cron-triggered run over the demo universe", () => {
     });
   });
 
-  it("serves the dual-write report over the run's dates: the per-position path agrees with the cached betas", async () => {
-    const response = await exports.default.fetch(
-      `http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`,
-      { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) },
-    );
-    expect(response.status).toBe(200);
-    const report = await response.json<DualWriteReport>();
-    expect(report.overall.comparisons).toBeGreaterThan(100);
-    expect(report.overall.discrepancies).toBe(0);
-    expect(report.recommendation).toBe("SAFE_TO_DEPRECATE");
-    expect(report.dates.map((d) => d.date)).toEqual([friday, monday]);
-    const invalid = await exports.default.fetch(
-      `http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`,
-      { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) },
-    );
-    expect(invalid.status).toBe(400);
-    expect(await invalid.json()).toMatchObject({
-      error: { code: "VALIDATION_ERROR", details: [expect.objectContaining({ path: "start_date" })] },
-    });
-  });
+  it(
+    "serves the dual-write report over the run's dates: " + "the per-position path agrees with the cached betas",
+    async () => {
+      const response = await exports.default.fetch(
+        `http://localhost/api/v1/admin/dual-write/report?start_date=${friday}&end_date=${monday}`,
+        { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) },
+      );
+      expect(response.status).toBe(200);
+      const report = await response.json<DualWriteReport>();
+      expect(report.overall.comparisons).toBeGreaterThan(100);
+      expect(report.overall.discrepancies).toBe(0);
+      expect(report.recommendation).toBe("SAFE_TO_DEPRECATE");
+      expect(report.dates.map((d) => d.date)).toEqual([friday, monday]);
+      const invalid = await exports.default.fetch(
+        `http://localhost/api/v1/admin/dual-write/report?start_date=${monday}&end_date=${friday}`,
+        { headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]) },
+      );
+      expect(invalid.status).toBe(400);
+      expect(await invalid.json()).toMatchObject({
+        error: { code: "VALIDATION_ERROR", details: [expect.objectContaining({ path: "start_date" })] },
+      });
+    },
+  );
 
   it("reports a symbol without prices with its reason and stores no number for it", async () => {
     const results = await phaseResults(cronRunId);
@@ -408,48 +411,51 @@ describe("failures", () => {
     expect(denormalize).toMatchObject({ success: true });
   });
 
-  it("dead-letters a chunk that keeps failing: the phase records what is missing and the run ends partial", async () => {
-    const logs = captureLogs(
-      "batch.message_failed",
-      "batch.chunk_error_not_recorded",
-      "batch.message_dead_lettered",
-      "batch.phase",
-      "batch.run_finished",
-    );
-    const runId = await runAwaitingChunks(monday);
-    const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
-    for (let attempt = 1; attempt <= 6; attempt++) {
-      expect(await deliver(batchQueueName, message, attempt, unreachableDatabase)).toEqual({
-        acked: false,
-        retried: true,
-      });
-    }
-    expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
-    // After max_retries the queue moves the message to the dead-letter queue.
-    expect(await deliver(batchDeadLetterQueueName, message, 6)).toEqual({ acked: true, retried: false });
-    const run = await waitForRunEnd(runId);
-    expect(run.status).toBe("partial");
-    expect(run.errorText).toContain(
-      "phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)",
-    );
-    const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
-    expect(denormalize.success).toBe(false);
-    const counts = denormalize.counts as StoredPhaseCounts;
-    expect(counts).toMatchObject({ chunks_total: 2, chunks_done: 1, chunks_failed: 1, failed: 20 });
-    expect(counts.failed_reasons).toEqual({ chunk_dead_lettered: 20 });
-    expect(denormalize.message).toContain("1 of 2 chunks dead-lettered");
-    expect(eventsOf(logs).filter((event) => event === "batch.message_failed")).toHaveLength(6);
-    // The consumer that ends the run logs it just after the status the test waited for.
-    await vi.waitFor(() =>
-      expect(logs.filter((line) => line.level === "error" && line["runId"] === runId)).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({ event: "batch.message_dead_lettered" }),
-          expect.objectContaining({ event: "batch.phase", name: "denormalize", success: false }),
-          expect.objectContaining({ event: "batch.run_finished", status: "partial" }),
-        ]),
-      ),
-    );
-  });
+  it(
+    "dead-letters a chunk that keeps failing: " + "the phase records what is missing and the run ends partial",
+    async () => {
+      const logs = captureLogs(
+        "batch.message_failed",
+        "batch.chunk_error_not_recorded",
+        "batch.message_dead_lettered",
+        "batch.phase",
+        "batch.run_finished",
+      );
+      const runId = await runAwaitingChunks(monday);
+      const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
+      for (let attempt = 1; attempt <= 6; attempt++) {
+        expect(await deliver(batchQueueName, message, attempt, unreachableDatabase)).toEqual({
+          acked: false,
+          retried: true,
+        });
+      }
+      expect(await deliver(batchQueueName, { ...message, chunkIndex: 0 }, 1)).toEqual({ acked: true, retried: false });
+      // After max_retries the queue moves the message to the dead-letter queue.
+      expect(await deliver(batchDeadLetterQueueName, message, 6)).toEqual({ acked: true, retried: false });
+      const run = await waitForRunEnd(runId);
+      expect(run.status).toBe("partial");
+      expect(run.errorText).toContain(
+        "phase.chunk denormalize chunk 1 for 2026-06-29 was dead-lettered after 6 attempt(s)",
+      );
+      const denormalize = (await phaseResults(runId)).find((row) => row.phase === "denormalize")!;
+      expect(denormalize.success).toBe(false);
+      const counts = denormalize.counts as StoredPhaseCounts;
+      expect(counts).toMatchObject({ chunks_total: 2, chunks_done: 1, chunks_failed: 1, failed: 20 });
+      expect(counts.failed_reasons).toEqual({ chunk_dead_lettered: 20 });
+      expect(denormalize.message).toContain("1 of 2 chunks dead-lettered");
+      expect(eventsOf(logs).filter((event) => event === "batch.message_failed")).toHaveLength(6);
+      // The consumer that ends the run logs it just after the status the test waited for.
+      await vi.waitFor(() =>
+        expect(logs.filter((line) => line.level === "error" && line["runId"] === runId)).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ event: "batch.message_dead_lettered" }),
+            expect.objectContaining({ event: "batch.phase", name: "denormalize", success: false }),
+            expect.objectContaining({ event: "batch.run_finished", status: "partial" }),
+          ]),
+        ),
+      );
+    },
+  );
 });
 
 /** A queue that takes messages and delivers none: a `wrangler dev` killed with its queues in memory. */
@@ -504,66 +510,69 @@ async function deliverWithDatabase(queue: string, body: BatchMessage, attempts: 
 }
 
 describe("recovery: the ledger drives it, the queue is a doorbell", () => {
-  it("completes a run whose every message was dropped, through the sweep, with rows identical to a clean run", async () => {
-    const logs = captureLogs("batch.run_swept");
-    const before = await dateSnapshot(monday);
-    const { queue, sent } = droppingQueue();
-    const created = await createRun(db, queue, {
-      trigger: "admin",
-      startDate: monday,
-      endDate: monday,
-      forceRerun: true,
-    });
-    if (created.outcome !== "started") throw new Error(`expected a new run, got ${created.outcome}`);
-    const runId = created.runId;
-    expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
-    const deps = { db, env, queue, config: batchConfig(env), redelivery: false };
+  it(
+    "completes a run whose every message was dropped, through the sweep, " + "with rows identical to a clean run",
+    async () => {
+      const logs = captureLogs("batch.run_swept");
+      const before = await dateSnapshot(monday);
+      const { queue, sent } = droppingQueue();
+      const created = await createRun(db, queue, {
+        trigger: "admin",
+        startDate: monday,
+        endDate: monday,
+        forceRerun: true,
+      });
+      if (created.outcome !== "started") throw new Error(`expected a new run, got ${created.outcome}`);
+      const runId = created.runId;
+      expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
+      const deps = { db, env, queue, config: batchConfig(env), redelivery: false };
 
-    // Queued, its run.start lost: the sweep rings it again.
-    sent.length = 0;
-    expect(await sweepRun(queue, runId)).toEqual([]); // not stalled yet
-    await stall();
-    expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: 1 }]);
-    expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
-    // Running, the first phase's phase.start lost.
-    await processBatchMessage(deps, sent.splice(0)[0]!);
-    expect((await runById(runId))?.status).toBe("running");
-    expect(sent.splice(0)).toEqual([{ type: "phase.start", runId, date: monday, phase: "market_data" }]); // lost
-    await stall();
-    expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: 1 }]);
-    expect(sent).toEqual([{ type: "phase.start", runId, date: monday, phase: "market_data" }]);
-    // The phase planned, its chunk messages lost: the sweep re-sends the pending chunks.
-    await processBatchMessage(deps, sent.splice(0)[0]!);
-    const planned = sent.splice(0);
-    expect(planned.length).toBeGreaterThan(1);
-    expect(planned.every((message) => message.type === "phase.chunk" && message.phase === "market_data")).toBe(true);
-    await stall();
-    expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: planned.length }]);
-    expect(sent).toEqual(planned);
+      // Queued, its run.start lost: the sweep rings it again.
+      sent.length = 0;
+      expect(await sweepRun(queue, runId)).toEqual([]); // not stalled yet
+      await stall();
+      expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: 1 }]);
+      expect(sent).toEqual([{ type: "run.start", runId, date: monday }]);
+      // Running, the first phase's phase.start lost.
+      await processBatchMessage(deps, sent.splice(0)[0]!);
+      expect((await runById(runId))?.status).toBe("running");
+      expect(sent.splice(0)).toEqual([{ type: "phase.start", runId, date: monday, phase: "market_data" }]); // lost
+      await stall();
+      expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: 1 }]);
+      expect(sent).toEqual([{ type: "phase.start", runId, date: monday, phase: "market_data" }]);
+      // The phase planned, its chunk messages lost: the sweep re-sends the pending chunks.
+      await processBatchMessage(deps, sent.splice(0)[0]!);
+      const planned = sent.splice(0);
+      expect(planned.length).toBeGreaterThan(1);
+      expect(planned.every((message) => message.type === "phase.chunk" && message.phase === "market_data")).toBe(true);
+      await stall();
+      expect(await sweepRun(queue, runId)).toMatchObject([{ action: "reenqueued", messages: planned.length }]);
+      expect(sent).toEqual(planned);
 
-    // Lost again; this time reading the run's status (the admin detail) sweeps it onto the real queue.
-    await stall();
-    const ctx = createExecutionContext();
-    const response = await worker.fetch!(
-      new Request(`http://localhost/api/v1/admin/batch/runs/${runId}?include_issues=false`, {
-        headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]),
-      }),
-      { ...env, BATCH_STALL_SECONDS: "1" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
-    expect(response.status).toBe(200);
-    const ended = await waitForRunEnd(runId);
-    expect(ended.status).toBe("completed");
-    expect(ended.errorText).toBeNull();
-    expect(recoveryOf(ended.counts)).toMatchObject({ sweeps_total: 4 });
-    // Every re-enqueue is logged for the operator.
-    expect(logs.filter((line) => line["runId"] === runId)).toHaveLength(4);
-    const results = await phaseResults(runId);
-    expect(results.map((row) => row.phase).sort()).toEqual([...batchPhases].sort());
-    expect(results.every((row) => row.success)).toBe(true);
-    expect(await dateSnapshot(monday)).toEqual(before);
-  });
+      // Lost again; this time reading the run's status (the admin detail) sweeps it onto the real queue.
+      await stall();
+      const ctx = createExecutionContext();
+      const response = await worker.fetch!(
+        new Request(`http://localhost/api/v1/admin/batch/runs/${runId}?include_issues=false`, {
+          headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]),
+        }),
+        { ...env, BATCH_STALL_SECONDS: "1" },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(response.status).toBe(200);
+      const ended = await waitForRunEnd(runId);
+      expect(ended.status).toBe("completed");
+      expect(ended.errorText).toBeNull();
+      expect(recoveryOf(ended.counts)).toMatchObject({ sweeps_total: 4 });
+      // Every re-enqueue is logged for the operator.
+      expect(logs.filter((line) => line["runId"] === runId)).toHaveLength(4);
+      const results = await phaseResults(runId);
+      expect(results.map((row) => row.phase).sort()).toEqual([...batchPhases].sort());
+      expect(results.every((row) => row.success)).toBe(true);
+      expect(await dateSnapshot(monday)).toEqual(before);
+    },
+  );
 
   it("retries the dead-letter write when the database fails, and ends the run partial with the reason", async () => {
     const logs = captureLogs(
@@ -619,66 +628,73 @@ describe("recovery: the ledger drives it, the queue is a doorbell", () => {
     );
   });
 
-  it("shows a retrying chunk's error in the run detail, and ends a run that cannot progress as failed with the reason", async () => {
-    const logs = captureLogs("batch.message_failed", "batch.run_swept", "batch.run_finished");
-    const runId = await runAwaitingChunks(monday);
-    await db
-      .update(batchRuns)
-      .set({ phases: ["denormalize", "publish"] })
-      .where(eq(batchRuns.id, runId));
-    // The chunk throws (a misconfigured setting): retried, its error recorded on the chunk row.
-    const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
-    expect(await deliver(batchQueueName, message, 1, { BATCH_SYMBOL_CHUNK_SIZE: "many" } as Partial<Env>)).toEqual({
-      acked: false,
-      retried: true,
-    });
-    const response = await exports.default.fetch(`http://localhost/api/v1/admin/batch/runs/${runId}`, {
-      headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]),
-    });
-    const detail = await response.json<BatchRunDetail>();
-    expect(detail.progress.last_error).toMatchObject({
-      date: monday,
-      phase: "denormalize",
-      chunk_index: 1,
-      attempt: 1,
-      message: expect.stringContaining("BATCH_SYMBOL_CHUNK_SIZE"),
-    });
-    expect(detail.progress.last_error!.message.length).toBeLessThanOrEqual(500);
+  it(
+    "shows a retrying chunk's error in the run detail, " +
+      "and ends a run that cannot progress as failed with the reason",
+    async () => {
+      const logs = captureLogs("batch.message_failed", "batch.run_swept", "batch.run_finished");
+      const runId = await runAwaitingChunks(monday);
+      await db
+        .update(batchRuns)
+        .set({ phases: ["denormalize", "publish"] })
+        .where(eq(batchRuns.id, runId));
+      // The chunk throws (a misconfigured setting): retried, its error recorded on the chunk row.
+      const message: BatchMessage = { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 };
+      expect(await deliver(batchQueueName, message, 1, { BATCH_SYMBOL_CHUNK_SIZE: "many" } as Partial<Env>)).toEqual({
+        acked: false,
+        retried: true,
+      });
+      const response = await exports.default.fetch(`http://localhost/api/v1/admin/batch/runs/${runId}`, {
+        headers: await authHeaders("pipeline-operator", ["RUN_BATCH"]),
+      });
+      const detail = await response.json<BatchRunDetail>();
+      expect(detail.progress.last_error).toMatchObject({
+        date: monday,
+        phase: "denormalize",
+        chunk_index: 1,
+        attempt: 1,
+        message: expect.stringContaining("BATCH_SYMBOL_CHUNK_SIZE"),
+      });
+      expect(detail.progress.last_error!.message.length).toBeLessThanOrEqual(500);
 
-    // Its retry is due in 30 s: the sweep leaves the run alone until then.
-    const { queue, sent } = droppingQueue();
-    await stall();
-    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "waiting_retry" }]);
-    expect(sent).toEqual([]);
-    // The retry's time passed and its message was lost too: every sweep re-enqueues, nothing progresses.
-    await db.update(batchChunks).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchChunks.runId, runId));
-    await db.update(batchRuns).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchRuns.id, runId));
-    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "reenqueued", messages: 2, sweeps: 1 }]);
-    expect(sent.splice(0)).toEqual([
-      { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 0 },
-      { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 },
-    ]);
-    await stall();
-    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "reenqueued", messages: 2, sweeps: 2 }]);
-    await stall();
-    expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "ended", sweeps: 3 }]);
-    const run = (await runById(runId))!;
-    expect(run.status).toBe("failed");
-    expect(run.finishedAt).not.toBeNull();
-    expect(run.errorText).toMatch(
-      /^no progress for \d+s after 2 re-enqueues: 2026-06-29 denormalize: 2 of 2 chunks pending \(last error, attempt 1: .*BATCH_SYMBOL_CHUNK_SIZE/,
-    );
-    // Ended: no later sweep touches it.
-    await stall();
-    expect(await sweepRun(queue, runId, 2)).toEqual([]);
-    expect(eventsOf(logs.filter((line) => line["runId"] === runId))).toEqual([
-      "batch.message_failed",
-      "batch.run_swept",
-      "batch.run_swept",
-      "batch.run_finished",
-    ]);
-    expect(logs.at(-1)).toMatchObject({ level: "error", status: "failed" });
-  });
+      // Its retry is due in 30 s: the sweep leaves the run alone until then.
+      const { queue, sent } = droppingQueue();
+      await stall();
+      expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "waiting_retry" }]);
+      expect(sent).toEqual([]);
+      // The retry's time passed and its message was lost too: every sweep re-enqueues, nothing progresses.
+      await db.update(batchChunks).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchChunks.runId, runId));
+      await db.update(batchRuns).set({ updatedAt: "2000-01-01T00:00:00.000Z" }).where(eq(batchRuns.id, runId));
+      expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "reenqueued", messages: 2, sweeps: 1 }]);
+      expect(sent.splice(0)).toEqual([
+        { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 0 },
+        { type: "phase.chunk", runId, date: monday, phase: "denormalize", chunkIndex: 1 },
+      ]);
+      await stall();
+      expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "reenqueued", messages: 2, sweeps: 2 }]);
+      await stall();
+      expect(await sweepRun(queue, runId, 2)).toMatchObject([{ action: "ended", sweeps: 3 }]);
+      const run = (await runById(runId))!;
+      expect(run.status).toBe("failed");
+      expect(run.finishedAt).not.toBeNull();
+      expect(run.errorText).toMatch(
+        new RegExp(
+          /^no progress for \d+s after 2 re-enqueues: 2026-06-29 denormalize: /.source +
+            /2 of 2 chunks pending \(last error, attempt 1: .*BATCH_SYMBOL_CHUNK_SIZE/.source,
+        ),
+      );
+      // Ended: no later sweep touches it.
+      await stall();
+      expect(await sweepRun(queue, runId, 2)).toEqual([]);
+      expect(eventsOf(logs.filter((line) => line["runId"] === runId))).toEqual([
+        "batch.message_failed",
+        "batch.run_swept",
+        "batch.run_swept",
+        "batch.run_finished",
+      ]);
+      expect(logs.at(-1)).toMatchObject({ level: "error", status: "failed" });
+    },
+  );
 });
 
 describe("isolation: one portfolio cannot fail the others (issue 15)", () => {

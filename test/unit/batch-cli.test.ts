@@ -177,9 +177,12 @@ describe("formatPhaseTable", () => {
     ]);
     expect(table.split("\n")).toEqual([
       "date        phase             ok      duration  total  computed  skipped  failed  rows stored  message",
-      "----------  ----------------  ----  ----------  -----  --------  -------  ------  -----------  -------------------------------------------------------------",
-      "2025-01-15  market_data       ok        850 ms    509       509        0       0          509  509 closes stored",
-      "2025-01-15  universe_factors  FAIL      12.3 s    509       500        2       7         6000  500 of 509 symbols computed; 7 failed (chunk 3 dead-lettered)",
+      "----------  ----------------  ----  ----------  -----  --------  -------  ------  -----------  " +
+        "-------------------------------------------------------------",
+      "2025-01-15  market_data       ok        850 ms    509       509        0       0          509  509 closes " +
+        "stored",
+      "2025-01-15  universe_factors  FAIL      12.3 s    509       500        2       7         6000  500 of 509 " +
+        "symbols computed; 7 failed (chunk 3 dead-lettered)",
       "2025-01-15  publish           ok    2 min 05 s      1         1        0       0            0  published",
     ]);
   });
@@ -250,7 +253,8 @@ function detail(overrides: Partial<BatchRunDetail> = {}): BatchRunDetail {
 describe("progress and failed chunks", () => {
   it("prints the run's progress on one line", () => {
     expect(formatProgress(detail())).toBe(
-      "[running] 1/2 date(s) published; 2025-01-16: universe_factors (6/10 chunks done, 1 failed); 1 failed chunk(s) so far",
+      "[running] 1/2 date(s) published; 2025-01-16: universe_factors (6/10 chunks done, 1 failed); " +
+        "1 failed chunk(s) so far",
     );
   });
 
@@ -420,7 +424,8 @@ describe("following a run through transient errors (--timeout)", () => {
   it("says the run is still going and how to follow it when the timeout passes", () => {
     const message = formatTimeout("run-1", "http://127.0.0.1:8787", 3600, "running");
     expect(message).toContain(
-      "timed out after 60 min 00 s following run run-1; it was running at the last poll and it is still running on the stack",
+      "timed out after 60 min 00 s following run run-1; it was running at the last poll and it is still running on " +
+        "the stack",
     );
     expect(message).toContain("http://127.0.0.1:8787/api/v1/admin/batch/runs/run-1");
     expect(message).toContain("npm run batch");

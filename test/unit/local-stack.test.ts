@@ -85,7 +85,12 @@ describe("chooseStack", () => {
   it("refuses settings that mix a running stack's with another data folder (the 401 of a foreign secret)", () => {
     // PORT is a's, DATA_DIR is not: a's Worker would get a token signed with /data/other's secret.
     expect(() => chooseStack([a], { port: 8787, dataDir: "/data/other" }, "npm run batch")).toThrow(
-      /no running stack has PORT=8787 DATA_DIR=\/data\/other.*\n {2}PORT=8787 and LIBSQL_PORT=8080 \(the default\): the stack running with PORT=8787 DATA_DIR=\/data\/a.*\nTo use that stack, give its settings: `PORT=8787 DATA_DIR=\/data\/a npm run batch`/,
+      new RegExp(
+        /no running stack has PORT=8787 DATA_DIR=\/data\/other.*\n {2}/.source +
+          /PORT=8787 and LIBSQL_PORT=8080 \(the default\): the stack running with PORT=8787 DATA_DIR=\/data\/a.*\n/
+            .source +
+          /To use that stack, give its settings: `PORT=8787 DATA_DIR=\/data\/a npm run batch`/.source,
+      ),
     );
     // Only DATA_DIR given: the default PORT is a's.
     expect(() => chooseStack([a], { dataDir: "/data/other" })).toThrow(
@@ -141,7 +146,10 @@ describe("secrets", () => {
     const stack = chooseStack([], { port: 9101, libsqlPort: 9102, dataDir });
     expect(() => readLocalSecrets(stack)).toThrow(LocalStackError);
     expect(() => readLocalSecrets(stack)).toThrow(
-      /has no local-secrets\.json, and no stack is running with PORT=9101 DATA_DIR=.*only `npm start` creates the secrets/,
+      new RegExp(
+        /has no local-secrets\.json, and no stack is running with PORT=9101 DATA_DIR=/.source +
+          /.*only `npm start` creates the secrets/.source,
+      ),
     );
     expect(existsSync(dataDir)).toBe(false);
   });

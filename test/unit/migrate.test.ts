@@ -53,7 +53,8 @@ describe("db:migrate", () => {
 
   it("creates every table of the data model with its natural-key constraints", async () => {
     const tables = await client.execute(
-      "select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like 'sqlite%' order by name",
+      "select name from sqlite_master where type = 'table' and name not like '\\_\\_%' escape '\\' and name not like " +
+        "'sqlite%' order by name",
     );
     expect(tables.rows.map((row) => row["name"])).toEqual([
       "batch_chunks",
@@ -77,37 +78,51 @@ describe("db:migrate", () => {
       "symbol_universe",
     ]);
     await client.execute(
-      "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('AAA', 1, '2025-01-02', 1.1, 200, 'ok', 'ols', 365)",
+      "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, " +
+        "quality_flag, calculation_method, regression_window_days) values ('AAA', 1, '2025-01-02', 1.1, 200, 'ok', " +
+        "'ols', 365)",
     );
     await expect(
       client.execute(
-        "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('AAA', 1, '2025-01-02', 1.2, 200, 'ok', 'ols', 365)",
+        "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, " +
+          "quality_flag, calculation_method, regression_window_days) values ('AAA', 1, '2025-01-02', 1.2, 200, 'ok', " +
+          "'ols', 365)",
       ),
     ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_UNIQUE" });
     // A beta outside the cap or a flag that means "no beta" is refused by the schema itself.
     await expect(
       client.execute(
-        "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('BBB', 1, '2025-01-02', 7, 200, 'ok', 'ols', 365)",
+        "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, " +
+          "quality_flag, calculation_method, regression_window_days) values ('BBB', 1, '2025-01-02', 7, 200, 'ok', " +
+          "'ols', 365)",
       ),
     ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_CHECK" });
     await expect(
       client.execute(
-        "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, quality_flag, calculation_method, regression_window_days) values ('BBB', 1, '2025-01-02', 0, 10, 'insufficient_data', 'ols', 365)",
+        "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, " +
+          "quality_flag, calculation_method, regression_window_days) values ('BBB', 1, '2025-01-02', 0, 10, " +
+          "'insufficient_data', 'ols', 365)",
       ),
     ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_CHECK" });
     // 0003 made exposure_value and coverage nullable in place: the coverage CHECK and the natural key survive.
     await client.execute("insert into portfolios (id, owner, name) values ('p-migrate', 'o', 'migrate test')");
     await client.execute(
-      "insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 1, '2025-01-02', null, 10, null, 1, 1)",
+      "insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, " +
+        "exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 1, '2025-01-02', null, 10, " +
+        "null, 1, 1)",
     );
     await expect(
       client.execute(
-        "insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 2, '2025-01-02', 1, 10, 1.5, 1, 1)",
+        "insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, " +
+          "exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 2, '2025-01-02', 1, 10, " +
+          "1.5, 1, 1)",
       ),
     ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_CHECK" });
     await expect(
       client.execute(
-        "insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 1, '2025-01-02', 1, 10, 0.5, 1, 1)",
+        "insert into portfolio_factor_exposures (portfolio_id, factor_id, calculation_date, exposure_value, " +
+          "exposure_dollar, coverage, positions_used, positions_total) values ('p-migrate', 1, '2025-01-02', 1, 10, " +
+          "0.5, 1, 1)",
       ),
     ).rejects.toMatchObject({ code: "SQLITE_CONSTRAINT_UNIQUE" });
     await client.execute("delete from portfolios where id = 'p-migrate'");
@@ -147,7 +162,8 @@ describe("demo seed", () => {
     const first = await seedDemoData(server.url, authToken, now);
     const seconds = (performance.now() - started) / 1000;
     console.log(
-      `demo seed: ${first.symbols} symbols, ${first.prices} closes, ${first.positions} positions in ${seconds.toFixed(2)} s`,
+      `demo seed: ${first.symbols} symbols, ${first.prices} closes, ` +
+        `${first.positions} positions in ${seconds.toFixed(2)} s`,
     );
     expect(first).toMatchObject({ seeded: true, portfolios: 5, endDate: "2026-11-20" });
     expect(first.symbols).toBeGreaterThanOrEqual(509);
@@ -155,7 +171,8 @@ describe("demo seed", () => {
     expect(second.seeded).toBe(false);
 
     const prices = await client.execute(
-      "select count(*) as n, min(close) as low, count(distinct source) as sources, max(source) as source, min(date) as first, max(date) as last, count(distinct date) as days from market_prices",
+      "select count(*) as n, min(close) as low, count(distinct source) as sources, max(source) as source, " +
+        "min(date) as first, max(date) as last, count(distinct date) as days from market_prices",
     );
     const summary = prices.rows[0]!;
     expect(Number(summary["n"])).toBe(first.prices);
@@ -166,14 +183,16 @@ describe("demo seed", () => {
     expect(Number(summary["days"])).toBeGreaterThanOrEqual(252);
 
     const universe = await client.execute(
-      "select asset_type, count(*) as n, sum(symbol like 'SYN%') as syn, sum(not is_active) as inactive from symbol_universe group by asset_type order by asset_type",
+      "select asset_type, count(*) as n, sum(symbol like 'SYN%') as syn, sum(not is_active) as inactive from " +
+        "symbol_universe group by asset_type order by asset_type",
     );
     expect(universe.rows.map((row) => ({ ...row }))).toEqual([
       { asset_type: "equity", n: 500, syn: 500, inactive: 5 },
       { asset_type: "etf", n: 9, syn: 0, inactive: 0 },
     ]);
     const profiles = await client.execute(
-      "select count(*) as n, sum(company_name like '%(synthetic)') as labelled, sum(pe_ratio is null) as no_pe, sum(pe_ratio = 0) as zero_pe from company_profiles",
+      "select count(*) as n, sum(company_name like '%(synthetic)') as labelled, sum(pe_ratio is null) as no_pe, " +
+        "sum(pe_ratio = 0) as zero_pe from company_profiles",
     );
     expect({ ...profiles.rows[0] }).toMatchObject({ n: 509, labelled: 509, zero_pe: 0 });
     expect(Number(profiles.rows[0]?.["no_pe"])).toBeGreaterThan(9);
@@ -181,7 +200,8 @@ describe("demo seed", () => {
     const portfolios = await client.execute("select distinct owner, org from portfolios");
     expect(portfolios.rows.map((row) => ({ ...row }))).toEqual([{ owner: "demo", org: "demo-org" }]);
     const kinds = await client.execute(
-      "select instrument, sum(quantity < 0) as shorts, count(*) as n from positions group by instrument order by instrument",
+      "select instrument, sum(quantity < 0) as shorts, count(*) as n from positions group by instrument order by " +
+        "instrument",
     );
     const byKind = Object.fromEntries(
       kinds.rows.map((row) => [row["instrument"], { n: Number(row["n"]), shorts: Number(row["shorts"]) }]),
@@ -192,7 +212,9 @@ describe("demo seed", () => {
     expect(byKind["stock"]?.shorts).toBeGreaterThan(0);
     expect(byKind["etf"]?.shorts).toBeGreaterThan(0);
     const options = await client.execute(
-      "select sum(delta is not null) as with_delta, sum(delta is null and implied_vol is not null) as vol_only, sum(premium is not null) as with_premium, sum(expiry < '2026-11-20') as expired from positions where instrument = 'option'",
+      "select sum(delta is not null) as with_delta, sum(delta is null and implied_vol is not null) as vol_only, " +
+        "sum(premium is not null) as with_premium, sum(expiry < '2026-11-20') as expired from positions where " +
+        "instrument = 'option'",
     );
     expect({ ...options.rows[0] }).toEqual({ with_delta: 3, vol_only: 2, with_premium: 3, expired: 1 });
     const dated = await client.execute(
@@ -202,7 +224,8 @@ describe("demo seed", () => {
     expect(Number(dated.rows[0]?.["opened_later"])).toBeGreaterThanOrEqual(2);
     // Every held public symbol and option underlying is in the universe with prices.
     const orphans = await client.execute(
-      "select p.symbol from positions p left join symbol_universe u on u.symbol = coalesce(p.underlying_symbol, p.symbol) where p.instrument <> 'private' and u.symbol is null",
+      "select p.symbol from positions p left join symbol_universe u on u.symbol = coalesce(p.underlying_symbol, " +
+        "p.symbol) where p.instrument <> 'private' and u.symbol is null",
     );
     expect(orphans.rows).toEqual([]);
   });

@@ -44,32 +44,38 @@ describe("openApiDocument", () => {
     }
   });
 
-  it("documents request schemas from the validating zod schemas: query parameters as text, bodies with their fields", () => {
-    const list = document.paths["/data/symbols"]!["get"]! as {
-      parameters: { name: string; schema: Record<string, unknown> }[];
-    };
-    const sortBy = list.parameters.find((parameter) => parameter.name === "sort_by")!;
-    expect(sortBy.schema["enum"]).toContain("factor_market_beta");
-    expect(list.parameters.map((parameter) => parameter.name)).toEqual(
-      expect.arrayContaining(["limit", "offset", "sector", "min_market_cap", "max_pe_ratio", "sort_order"]),
-    );
-    const create = document.paths["/portfolios/{id}/positions"]!["post"]! as {
-      requestBody: { content: Record<string, { schema: { properties: Record<string, unknown>; required: string[] } }> };
-    };
-    const schema = deref(create.requestBody.content["application/json"]!.schema);
-    expect(Object.keys(schema.properties)).toEqual(
-      expect.arrayContaining(["symbol", "instrument", "quantity", "opened_on", "delta", "implied_vol", "expiry"]),
-    );
-    expect(schema.required).toEqual(expect.arrayContaining(["symbol", "instrument", "quantity", "opened_on"]));
-    const csv = document.paths["/portfolios/{id}/positions/import"]!["post"]! as {
-      requestBody: { content: Record<string, unknown> };
-    };
-    expect(Object.keys(csv.requestBody.content)).toEqual(["text/csv"]);
-    const exposures = document.paths["/portfolios/{id}/exposures"]!["get"]! as {
-      responses: Record<string, { content?: Record<string, unknown> }>;
-    };
-    expect(Object.keys(exposures.responses["200"]!.content!)).toEqual(["application/json", "text/csv"]);
-  });
+  it(
+    "documents request schemas from the validating zod schemas: query parameters as text, " +
+      "bodies with their fields",
+    () => {
+      const list = document.paths["/data/symbols"]!["get"]! as {
+        parameters: { name: string; schema: Record<string, unknown> }[];
+      };
+      const sortBy = list.parameters.find((parameter) => parameter.name === "sort_by")!;
+      expect(sortBy.schema["enum"]).toContain("factor_market_beta");
+      expect(list.parameters.map((parameter) => parameter.name)).toEqual(
+        expect.arrayContaining(["limit", "offset", "sector", "min_market_cap", "max_pe_ratio", "sort_order"]),
+      );
+      const create = document.paths["/portfolios/{id}/positions"]!["post"]! as {
+        requestBody: {
+          content: Record<string, { schema: { properties: Record<string, unknown>; required: string[] } }>;
+        };
+      };
+      const schema = deref(create.requestBody.content["application/json"]!.schema);
+      expect(Object.keys(schema.properties)).toEqual(
+        expect.arrayContaining(["symbol", "instrument", "quantity", "opened_on", "delta", "implied_vol", "expiry"]),
+      );
+      expect(schema.required).toEqual(expect.arrayContaining(["symbol", "instrument", "quantity", "opened_on"]));
+      const csv = document.paths["/portfolios/{id}/positions/import"]!["post"]! as {
+        requestBody: { content: Record<string, unknown> };
+      };
+      expect(Object.keys(csv.requestBody.content)).toEqual(["text/csv"]);
+      const exposures = document.paths["/portfolios/{id}/exposures"]!["get"]! as {
+        responses: Record<string, { content?: Record<string, unknown> }>;
+      };
+      expect(Object.keys(exposures.responses["200"]!.content!)).toEqual(["application/json", "text/csv"]);
+    },
+  );
 
   it("declares every path parameter of every route, as a required path parameter", () => {
     for (const [name, route] of Object.entries(routes) as [string, RouteContract][]) {

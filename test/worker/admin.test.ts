@@ -613,25 +613,28 @@ describe("POST /admin/market-data/prices", () => {
 });
 
 describe("admin permissions", () => {
-  it("answers 401 without a token and 403 without RUN_BATCH, before reading the request, and creates nothing", async () => {
-    const noToken = await exports.default.fetch(`${admin}/batch/run`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ date: "2021-03-09" }),
-    });
-    expect(noToken.status).toBe(401);
-    expect(noToken.headers.get("www-authenticate")).toMatch(/^Bearer /);
-    const viewer = await authHeaders("admin-viewer", ["VIEW_FACTOR_ANALYTICS", "IMPORT_MARKET_DATA"]);
-    const forbidden = await exports.default.fetch(`${admin}/batch/run`, {
-      method: "POST",
-      headers: { ...viewer, "content-type": "application/json" },
-      body: JSON.stringify({ date: "2021-03-09" }),
-    });
-    expect(forbidden.status).toBe(403);
-    expect(await errorOf(forbidden)).toMatchObject({ code: "FORBIDDEN", details: { required: "RUN_BATCH" } });
-    expect(await db.select().from(batchRuns).where(eq(batchRuns.startDate, "2021-03-09"))).toHaveLength(0);
-    expect((await exports.default.fetch(`${admin}/batch/runs`, { headers: viewer })).status).toBe(403);
-  });
+  it(
+    "answers 401 without a token and 403 without RUN_BATCH, before reading the request, " + "and creates nothing",
+    async () => {
+      const noToken = await exports.default.fetch(`${admin}/batch/run`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ date: "2021-03-09" }),
+      });
+      expect(noToken.status).toBe(401);
+      expect(noToken.headers.get("www-authenticate")).toMatch(/^Bearer /);
+      const viewer = await authHeaders("admin-viewer", ["VIEW_FACTOR_ANALYTICS", "IMPORT_MARKET_DATA"]);
+      const forbidden = await exports.default.fetch(`${admin}/batch/run`, {
+        method: "POST",
+        headers: { ...viewer, "content-type": "application/json" },
+        body: JSON.stringify({ date: "2021-03-09" }),
+      });
+      expect(forbidden.status).toBe(403);
+      expect(await errorOf(forbidden)).toMatchObject({ code: "FORBIDDEN", details: { required: "RUN_BATCH" } });
+      expect(await db.select().from(batchRuns).where(eq(batchRuns.startDate, "2021-03-09"))).toHaveLength(0);
+      expect((await exports.default.fetch(`${admin}/batch/runs`, { headers: viewer })).status).toBe(403);
+    },
+  );
 
   it("needs IMPORT_MARKET_DATA, not RUN_BATCH, for the price upload", async () => {
     const runner = await authHeaders("admin-runner", ["RUN_BATCH"]);

@@ -140,71 +140,74 @@ describe("symbol metrics phase (one chunk), before the factors", () => {
 });
 
 describe("universe factors phase (one chunk)", () => {
-  it("stores the factor engine's betas for every symbol of the chunk, and reports the ones it cannot compute", async () => {
-    const result = await computeUniverseFactorsChunk(db, {
-      calculationDate,
-      symbols: [...equities, shortHistory, "WTNOPRICE"],
-      forceRerun: false,
-    });
-    const expected = computeUniverseBetas(
-      buildFactorEngineInput(
-        allPrices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close })),
-        defaultFactorSpecs,
-      ).input,
-      calculationDate,
-    );
-    const stored = await storedRows(equities);
-    let compared = 0;
-    for (const row of stored) {
-      const factor = defaultFactorSpecs.find((f) => f.id === row.factorId)!;
-      const beta = expected.symbolBetasFor(row.symbol)!.betas[factor.key]!;
-      expect(beta.status).toBe("estimated");
-      if (beta.status !== "estimated") continue;
-      expect(row.betaValue).toBe(beta.beta);
-      expect(row.rSquared).toBe(beta.rSquared);
-      expect(row.observations).toBe(beta.observations);
-      expect(row.qualityFlag).toBe(beta.qualityFlag);
-      expect(row.regularizationAlpha).toBe(beta.regularizationAlpha);
-      compared++;
-    }
-    const estimatedCount = liveEquities
-      .flatMap((s) => Object.values(expected.symbolBetasFor(s)!.betas))
-      .filter((b) => b.status === "estimated").length;
-    expect(compared).toBe(estimatedCount);
-    expect(compared).toBeGreaterThan(liveEquities.length * defaultFactorSpecs.length * 0.9);
-    expect(staleEquities.length).toBeGreaterThan(0);
-    expect(result.counts).toMatchObject({
-      symbolsTotal: 14,
-      symbolsComputed: 13 - staleEquities.length,
-      symbolsSkipped: 0,
-      rowsWritten: estimatedCount,
-      rowsDeleted: 0,
-    });
-    expect(result.missing).toContainEqual(
-      expect.objectContaining({ symbol: "WTNOPRICE", factorKey: null, reason: "no_prices" }),
-    );
-    const short = result.missing.filter((m) => m.symbol === shortHistory);
-    expect(short.map((m) => m.reason)).toEqual(Array(defaultFactorSpecs.length).fill("insufficient_data"));
-    expect(await storedRows([shortHistory, "WTNOPRICE", ...staleEquities])).toEqual([]);
-    // Every missing beta is stored with its reason and figures.
-    const gaps = await db.select().from(symbolBetaGaps).where(eq(symbolBetaGaps.calculationDate, calculationDate));
-    const gapsOf = (symbol: string) => gaps.filter((gap) => gap.symbol === symbol);
-    expect(gapsOf(shortHistory)).toHaveLength(defaultFactorSpecs.length);
-    for (const gap of gapsOf(shortHistory)) {
-      expect(gap).toMatchObject({ reason: "insufficient_data", minObservations: 60 });
-      expect(gap.observations).toBeGreaterThan(20);
-      expect(gap.observations).toBeLessThan(60);
-    }
-    expect(gapsOf("WTNOPRICE").map((gap) => gap.reason)).toEqual(Array(defaultFactorSpecs.length).fill("no_prices"));
-    for (const symbol of staleEquities) {
-      expect(gapsOf(symbol)).toHaveLength(defaultFactorSpecs.length);
-      for (const gap of gapsOf(symbol))
-        expect(gap).toMatchObject({ reason: "stale_prices", lastCloseDate: lastCloseOf(symbol) });
-      expect(result.missing).toContainEqual(
-        expect.objectContaining({ symbol, factorKey: null, reason: "stale_prices" }),
+  it(
+    "stores the factor engine's betas for every symbol of the chunk, " + "and reports the ones it cannot compute",
+    async () => {
+      const result = await computeUniverseFactorsChunk(db, {
+        calculationDate,
+        symbols: [...equities, shortHistory, "WTNOPRICE"],
+        forceRerun: false,
+      });
+      const expected = computeUniverseBetas(
+        buildFactorEngineInput(
+          allPrices.map((p) => ({ symbol: p.symbol, date: p.date, close: p.close })),
+          defaultFactorSpecs,
+        ).input,
+        calculationDate,
       );
-    }
-  });
+      const stored = await storedRows(equities);
+      let compared = 0;
+      for (const row of stored) {
+        const factor = defaultFactorSpecs.find((f) => f.id === row.factorId)!;
+        const beta = expected.symbolBetasFor(row.symbol)!.betas[factor.key]!;
+        expect(beta.status).toBe("estimated");
+        if (beta.status !== "estimated") continue;
+        expect(row.betaValue).toBe(beta.beta);
+        expect(row.rSquared).toBe(beta.rSquared);
+        expect(row.observations).toBe(beta.observations);
+        expect(row.qualityFlag).toBe(beta.qualityFlag);
+        expect(row.regularizationAlpha).toBe(beta.regularizationAlpha);
+        compared++;
+      }
+      const estimatedCount = liveEquities
+        .flatMap((s) => Object.values(expected.symbolBetasFor(s)!.betas))
+        .filter((b) => b.status === "estimated").length;
+      expect(compared).toBe(estimatedCount);
+      expect(compared).toBeGreaterThan(liveEquities.length * defaultFactorSpecs.length * 0.9);
+      expect(staleEquities.length).toBeGreaterThan(0);
+      expect(result.counts).toMatchObject({
+        symbolsTotal: 14,
+        symbolsComputed: 13 - staleEquities.length,
+        symbolsSkipped: 0,
+        rowsWritten: estimatedCount,
+        rowsDeleted: 0,
+      });
+      expect(result.missing).toContainEqual(
+        expect.objectContaining({ symbol: "WTNOPRICE", factorKey: null, reason: "no_prices" }),
+      );
+      const short = result.missing.filter((m) => m.symbol === shortHistory);
+      expect(short.map((m) => m.reason)).toEqual(Array(defaultFactorSpecs.length).fill("insufficient_data"));
+      expect(await storedRows([shortHistory, "WTNOPRICE", ...staleEquities])).toEqual([]);
+      // Every missing beta is stored with its reason and figures.
+      const gaps = await db.select().from(symbolBetaGaps).where(eq(symbolBetaGaps.calculationDate, calculationDate));
+      const gapsOf = (symbol: string) => gaps.filter((gap) => gap.symbol === symbol);
+      expect(gapsOf(shortHistory)).toHaveLength(defaultFactorSpecs.length);
+      for (const gap of gapsOf(shortHistory)) {
+        expect(gap).toMatchObject({ reason: "insufficient_data", minObservations: 60 });
+        expect(gap.observations).toBeGreaterThan(20);
+        expect(gap.observations).toBeLessThan(60);
+      }
+      expect(gapsOf("WTNOPRICE").map((gap) => gap.reason)).toEqual(Array(defaultFactorSpecs.length).fill("no_prices"));
+      for (const symbol of staleEquities) {
+        expect(gapsOf(symbol)).toHaveLength(defaultFactorSpecs.length);
+        for (const gap of gapsOf(symbol))
+          expect(gap).toMatchObject({ reason: "stale_prices", lastCloseDate: lastCloseOf(symbol) });
+        expect(result.missing).toContainEqual(
+          expect.objectContaining({ symbol, factorKey: null, reason: "stale_prices" }),
+        );
+      }
+    },
+  );
 
   it("skips symbols already stored for the date, and changes nothing when the chunk is delivered again", async () => {
     const before = await storedRows(equities);

@@ -83,7 +83,8 @@ afterAll(async () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   console.warn(
-    `batch.test.ts: runs still active at the end of the file: ${active.map((run) => `${run.id} (${run.status})`).join(", ")}`,
+    `batch.test.ts: runs still active at the end of the file: ` +
+      `${active.map((run) => `${run.id} (${run.status})`).join(", ")}`,
   );
 }, 70_000);
 

@@ -299,66 +299,69 @@ describe("dual-write compare report", () => {
     });
   });
 
-  it("lists an injected beta discrepancy (and the portfolio one it causes) and recommends KEEP_DUAL_WRITE", async () => {
-    const target = (await positionRows(calculationDate, ids.main)).find(
-      (row) => row.positionId === "pa-dual-long" && row.factorId === marketBetaId,
-    )!;
-    const cached = (await cachedBeta(stockA, marketBetaId, calculationDate)).betaValue;
-    await db
-      .update(positionFactorExposures)
-      .set({ betaValue: target.betaValue + 0.01 })
-      .where(eq(positionFactorExposures.id, target.id));
+  it(
+    "lists an injected beta discrepancy (and the portfolio one it causes) " + "and recommends KEEP_DUAL_WRITE",
+    async () => {
+      const target = (await positionRows(calculationDate, ids.main)).find(
+        (row) => row.positionId === "pa-dual-long" && row.factorId === marketBetaId,
+      )!;
+      const cached = (await cachedBeta(stockA, marketBetaId, calculationDate)).betaValue;
+      await db
+        .update(positionFactorExposures)
+        .set({ betaValue: target.betaValue + 0.01 })
+        .where(eq(positionFactorExposures.id, target.id));
 
-    const betaOnly = await buildDualWriteReport(db, fullRange);
-    expect(betaOnly.recommendation).toBe("KEEP_DUAL_WRITE");
-    expect(betaOnly.reason).toContain("1 discrepancy");
-    expect(betaOnly.overall).toMatchObject({
-      discrepancies: 1,
-      by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 0 } },
-    });
-    expect(betaOnly.overall.match_rate).toBeLessThan(1);
-    expect(betaOnly.discrepancies).toHaveLength(1);
-    const [discrepancy] = betaOnly.discrepancies;
-    expect(discrepancy).toMatchObject({
-      date: calculationDate,
-      kind: "position_beta",
-      portfolio_id: ids.main,
-      position_id: "pa-dual-long",
-      symbol: stockA,
-      factor_key: "market_beta",
-      is_option: false,
-      new_value: cached,
-    });
-    expect(discrepancy!.old_value).toBeCloseTo(cached + 0.01, 12);
-    expect(discrepancy!.difference).toBeCloseTo(-0.01, 12);
-    expect(betaOnly.dates.find((d) => d.date === earlier)!.discrepancies).toBe(0);
+      const betaOnly = await buildDualWriteReport(db, fullRange);
+      expect(betaOnly.recommendation).toBe("KEEP_DUAL_WRITE");
+      expect(betaOnly.reason).toContain("1 discrepancy");
+      expect(betaOnly.overall).toMatchObject({
+        discrepancies: 1,
+        by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 0 } },
+      });
+      expect(betaOnly.overall.match_rate).toBeLessThan(1);
+      expect(betaOnly.discrepancies).toHaveLength(1);
+      const [discrepancy] = betaOnly.discrepancies;
+      expect(discrepancy).toMatchObject({
+        date: calculationDate,
+        kind: "position_beta",
+        portfolio_id: ids.main,
+        position_id: "pa-dual-long",
+        symbol: stockA,
+        factor_key: "market_beta",
+        is_option: false,
+        new_value: cached,
+      });
+      expect(discrepancy!.old_value).toBeCloseTo(cached + 0.01, 12);
+      expect(discrepancy!.difference).toBeCloseTo(-0.01, 12);
+      expect(betaOnly.dates.find((d) => d.date === earlier)!.discrepancies).toBe(0);
 
-    // The old path's exposure moves with its beta: Σ position exposures now differs by weight × 0.01.
-    expect(target.weight * 0.01).toBeGreaterThan(1e-3);
-    await db
-      .update(positionFactorExposures)
-      .set({ exposureValue: target.weight * target.delta * (target.betaValue + 0.01) })
-      .where(eq(positionFactorExposures.id, target.id));
-    const both = await buildDualWriteReport(db, fullRange);
-    expect(both.overall).toMatchObject({
-      discrepancies: 2,
-      by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 1 } },
-    });
-    const portfolioLevel = both.discrepancies.find((d) => d.kind === "portfolio_exposure")!;
-    expect(portfolioLevel).toMatchObject({
-      date: calculationDate,
-      portfolio_id: ids.main,
-      factor_key: "market_beta",
-      position_id: null,
-    });
-    expect(portfolioLevel.difference).toBeCloseTo(-target.weight * 0.01, 12);
-    expect(both.recommendation).toBe("KEEP_DUAL_WRITE");
+      // The old path's exposure moves with its beta: Σ position exposures now differs by weight × 0.01.
+      expect(target.weight * 0.01).toBeGreaterThan(1e-3);
+      await db
+        .update(positionFactorExposures)
+        .set({ exposureValue: target.weight * target.delta * (target.betaValue + 0.01) })
+        .where(eq(positionFactorExposures.id, target.id));
+      const both = await buildDualWriteReport(db, fullRange);
+      expect(both.overall).toMatchObject({
+        discrepancies: 2,
+        by_kind: { position_beta: { discrepancies: 1 }, portfolio_exposure: { discrepancies: 1 } },
+      });
+      const portfolioLevel = both.discrepancies.find((d) => d.kind === "portfolio_exposure")!;
+      expect(portfolioLevel).toMatchObject({
+        date: calculationDate,
+        portfolio_id: ids.main,
+        factor_key: "market_beta",
+        position_id: null,
+      });
+      expect(portfolioLevel.difference).toBeCloseTo(-target.weight * 0.01, 12);
+      expect(both.recommendation).toBe("KEEP_DUAL_WRITE");
 
-    // The next run restores the row, and the report is clean again.
-    const restored = await runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds, dualWrite: true });
-    expect(restored.counts.rows_stored).toBe(1);
-    expect((await buildDualWriteReport(db, fullRange)).recommendation).toBe("SAFE_TO_DEPRECATE");
-  });
+      // The next run restores the row, and the report is clean again.
+      const restored = await runPortfolioAnalyticsChunk(db, { calculationDate, portfolioIds, dualWrite: true });
+      expect(restored.counts.rows_stored).toBe(1);
+      expect((await buildDualWriteReport(db, fullRange)).recommendation).toBe("SAFE_TO_DEPRECATE");
+    },
+  );
 
   it("reports missing symbols on either side, and does not call that safe", async () => {
     const row = (await positionRows(earlier, ids.two)).find(

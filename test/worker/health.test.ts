@@ -15,19 +15,22 @@ async function callWorker(request: Request, overrides: Partial<Env>): Promise<Re
 }
 
 describe("GET /api/v1/health", () => {
-  it("reports ok after real queries through drizzle, with every migration applied and the live hub reachable", async () => {
-    const response = await exports.default.fetch("http://factor.test/api/v1/health");
-    expect(response.status).toBe(200);
-    const health = await response.json<HealthReport>();
-    expect(health).toEqual({
-      status: "ok",
-      db: "ok",
-      storage: "ok",
-      migrations: { applied: journal.entries.length, expected: journal.entries.length, pending: [] },
-      live: "ok",
-      version: packageJson.version,
-    });
-  });
+  it(
+    "reports ok after real queries through drizzle, " + "with every migration applied and the live hub reachable",
+    async () => {
+      const response = await exports.default.fetch("http://factor.test/api/v1/health");
+      expect(response.status).toBe(200);
+      const health = await response.json<HealthReport>();
+      expect(health).toEqual({
+        status: "ok",
+        db: "ok",
+        storage: "ok",
+        migrations: { applied: journal.entries.length, expected: journal.entries.length, pending: [] },
+        live: "ok",
+        version: packageJson.version,
+      });
+    },
+  );
 
   it("answers 503 with a JSON error when the database is unreachable", async () => {
     const logs = captureLogs("health.db_unreachable", "health.storage_unknown");

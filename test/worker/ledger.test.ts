@@ -59,37 +59,40 @@ describe("batch ledger", () => {
     expect(await chunkStatus(db, { ...key, chunkIndex: 0 })).toBe("done");
   });
 
-  it("records the phase only when no chunk is pending, and only once when the last chunks finish together", async () => {
-    const key = { runId: await newRun(), calculationDate: "2025-03-03", phase: "universe_factors" };
-    const chunks = await planPhaseChunks(db, key, ["A", "B", "C", "D"], 1);
-    const startedAt = new Date().toISOString();
-    await completeChunk(db, chunks[0]!, { rows: 12 });
-    await completeChunk(db, chunks[1]!, { rows: 12 });
-    const early = await claimPhaseCompletion(db, key, startedAt, summarize);
-    expect(early).toEqual({ claimed: false, progress: { total: 4, pending: 2, done: 2, failed: 0 } });
+  it(
+    "records the phase only when no chunk is pending, " + "and only once when the last chunks finish together",
+    async () => {
+      const key = { runId: await newRun(), calculationDate: "2025-03-03", phase: "universe_factors" };
+      const chunks = await planPhaseChunks(db, key, ["A", "B", "C", "D"], 1);
+      const startedAt = new Date().toISOString();
+      await completeChunk(db, chunks[0]!, { rows: 12 });
+      await completeChunk(db, chunks[1]!, { rows: 12 });
+      const early = await claimPhaseCompletion(db, key, startedAt, summarize);
+      expect(early).toEqual({ claimed: false, progress: { total: 4, pending: 2, done: 2, failed: 0 } });
 
-    // Two consumers finish the last two chunks at the same time and both try to advance.
-    const [claimA, claimB] = await Promise.all(
-      [chunks[2]!, chunks[3]!].map(async (chunk) => {
-        await completeChunk(db, chunk, { rows: 10 });
-        return claimPhaseCompletion(db, key, startedAt, summarize);
-      }),
-    );
-    // Whoever commits the last completion reads progress after every other commit, so it
-    // sees nothing pending: someone always claims, and the unique key lets only one.
-    expect([claimA!, claimB!].filter((claim) => claim.claimed)).toHaveLength(1);
-    expect((await claimPhaseCompletion(db, key, startedAt, summarize)).claimed).toBe(false);
-    const results = await db
-      .select()
-      .from(batchPhaseResults)
-      .where(and(eq(batchPhaseResults.runId, key.runId), eq(batchPhaseResults.phase, key.phase)));
-    expect(results).toHaveLength(1);
-    expect(results[0]).toMatchObject({
-      success: true,
-      message: "4 chunk(s) done",
-      counts: { chunks: 4, failedChunks: 0, rowsWritten: 44 },
-    });
-  });
+      // Two consumers finish the last two chunks at the same time and both try to advance.
+      const [claimA, claimB] = await Promise.all(
+        [chunks[2]!, chunks[3]!].map(async (chunk) => {
+          await completeChunk(db, chunk, { rows: 10 });
+          return claimPhaseCompletion(db, key, startedAt, summarize);
+        }),
+      );
+      // Whoever commits the last completion reads progress after every other commit, so it
+      // sees nothing pending: someone always claims, and the unique key lets only one.
+      expect([claimA!, claimB!].filter((claim) => claim.claimed)).toHaveLength(1);
+      expect((await claimPhaseCompletion(db, key, startedAt, summarize)).claimed).toBe(false);
+      const results = await db
+        .select()
+        .from(batchPhaseResults)
+        .where(and(eq(batchPhaseResults.runId, key.runId), eq(batchPhaseResults.phase, key.phase)));
+      expect(results).toHaveLength(1);
+      expect(results[0]).toMatchObject({
+        success: true,
+        message: "4 chunk(s) done",
+        counts: { chunks: 4, failedChunks: 0, rowsWritten: 44 },
+      });
+    },
+  );
 
   it("completes a phase with a dead-lettered chunk as unsuccessful, saying what failed", async () => {
     const key = { runId: await newRun(), calculationDate: "2025-03-03", phase: "universe_factors" };

@@ -67,7 +67,10 @@ async function storedPrices(symbols: readonly string[]) {
     .orderBy(asc(marketPrices.symbol), asc(marketPrices.date));
 }
 
-/** The market's closes of `symbols` in [from, to] as stored rows (the writer's JSON path may move a close by an ulp). */
+/**
+ * The market's closes of `symbols` in [from, to] as stored rows (the writer's JSON path may move a close by an
+ * ulp).
+ */
 function expectedSyntheticRows(prefix: string, symbols: readonly string[], from: string, to: string) {
   return market.prices
     .filter((p) => symbols.includes(p.symbol) && p.date >= from && p.date <= to)
@@ -83,60 +86,68 @@ function expectedSyntheticRows(prefix: string, symbols: readonly string[], from:
 }
 
 describe("market data phase (one chunk)", () => {
-  it("stores the synthetic provider's closes of the lookback window, skips a delisted symbol and fails one the market lacks", async () => {
-    const prefix = "MDA";
-    // The delisting date: the delisted equity has closes in the week before, none on the date.
-    const calculationDate = delisted.delistedOn!;
-    const from = addDays(calculationDate, -7);
-    const symbols = equities.map((instrument) => instrument.symbol);
-    const trading = symbols.filter((symbol) =>
-      market.prices.some((p) => p.symbol === symbol && p.date === calculationDate),
-    );
-    expect(trading).toHaveLength(equities.length - 1);
-    expect(market.prices.some((p) => p.symbol === delisted.symbol && p.date >= from && p.date < calculationDate)).toBe(
-      true,
-    );
+  it(
+    "stores the synthetic provider's closes of the lookback window, " +
+      "skips a delisted symbol and fails one the market lacks",
+    async () => {
+      const prefix = "MDA";
+      // The delisting date: the delisted equity has closes in the week before, none on the date.
+      const calculationDate = delisted.delistedOn!;
+      const from = addDays(calculationDate, -7);
+      const symbols = equities.map((instrument) => instrument.symbol);
+      const trading = symbols.filter((symbol) =>
+        market.prices.some((p) => p.symbol === symbol && p.date === calculationDate),
+      );
+      expect(trading).toHaveLength(equities.length - 1);
+      expect(
+        market.prices.some((p) => p.symbol === delisted.symbol && p.date >= from && p.date < calculationDate),
+      ).toBe(true);
 
-    const chunkSymbols = [...symbols.map((symbol) => prefix + symbol), `${prefix}NOSUCH`];
-    const outcome = await runMarketDataChunk(db, prefixed(createSyntheticProvider({ market: marketOptions }), prefix), {
-      calculationDate,
-      symbols: chunkSymbols,
-    });
+      const chunkSymbols = [...symbols.map((symbol) => prefix + symbol), `${prefix}NOSUCH`];
+      const outcome = await runMarketDataChunk(
+        db,
+        prefixed(createSyntheticProvider({ market: marketOptions }), prefix),
+        {
+          calculationDate,
+          symbols: chunkSymbols,
+        },
+      );
 
-    const expected = expectedSyntheticRows(prefix, symbols, from, calculationDate);
-    expect(await storedPrices(chunkSymbols)).toEqual(expected);
-    // The window reaches 7 calendar days back: a close missed earlier in the week is filled in.
-    expect(expected[0]!.date).toBe(market.calendar.find((date) => date >= from));
-    expect(outcome.counts).toEqual({
-      unit: "symbols",
-      total: symbols.length + 1,
-      computed: trading.length,
-      skipped: 1,
-      skipped_reasons: { no_close_on_date: 1 },
-      failed: 1,
-      failed_reasons: { no_data: 1 },
-      rows_stored: expected.length,
-      rows_unchanged: 0,
-      rows_deleted: 0,
-      price_conflicts_kept: 0,
-      price_conflicts_replaced: 0,
-    });
-    expect(outcome.issues).toEqual([
-      {
-        item: prefix + delisted.symbol,
-        kind: "skipped",
-        reason: "no_close_on_date",
-        detail: expect.stringContaining(calculationDate),
-      },
-      {
-        item: `${prefix}NOSUCH`,
-        kind: "failed",
-        reason: "no_data",
-        detail: expect.stringContaining("not in the synthetic market"),
-      },
-    ]);
-    expect(outcome.duration_ms).toBeGreaterThanOrEqual(0);
-  });
+      const expected = expectedSyntheticRows(prefix, symbols, from, calculationDate);
+      expect(await storedPrices(chunkSymbols)).toEqual(expected);
+      // The window reaches 7 calendar days back: a close missed earlier in the week is filled in.
+      expect(expected[0]!.date).toBe(market.calendar.find((date) => date >= from));
+      expect(outcome.counts).toEqual({
+        unit: "symbols",
+        total: symbols.length + 1,
+        computed: trading.length,
+        skipped: 1,
+        skipped_reasons: { no_close_on_date: 1 },
+        failed: 1,
+        failed_reasons: { no_data: 1 },
+        rows_stored: expected.length,
+        rows_unchanged: 0,
+        rows_deleted: 0,
+        price_conflicts_kept: 0,
+        price_conflicts_replaced: 0,
+      });
+      expect(outcome.issues).toEqual([
+        {
+          item: prefix + delisted.symbol,
+          kind: "skipped",
+          reason: "no_close_on_date",
+          detail: expect.stringContaining(calculationDate),
+        },
+        {
+          item: `${prefix}NOSUCH`,
+          kind: "failed",
+          reason: "no_data",
+          detail: expect.stringContaining("not in the synthetic market"),
+        },
+      ]);
+      expect(outcome.duration_ms).toBeGreaterThanOrEqual(0);
+    },
+  );
 
   it("stores nothing new when the same chunk runs twice, and leaves the table as it was", async () => {
     const prefix = "MDB";
@@ -156,98 +167,102 @@ describe("market data phase (one chunk)", () => {
     expect(await storedPrices(chunk.symbols)).toEqual(afterFirst);
   });
 
-  it("records Stooq's per-symbol answers with their reasons and stores rows only for the symbol answered with CSV", async () => {
-    const apiKey = "md-t3st-k3y";
-    const calculationDate = "2023-03-15";
-    // Stooq's daily CSV (Date,Open,High,Low,Close,Volume), kept to d1..d2 as Stooq does.
-    const csvLines = [
-      "2023-03-07,151.04,153.4,150.1,151.6,56182028",
-      "2023-03-08,153.88,154.54,153.47,152.87,47204791",
-      "2023-03-09,153.56,154.54,150.23,150.59,53833582",
-      "2023-03-10,150.21,150.94,147.61,148.5,68572400",
-      "2023-03-13,147.81,153.14,147.7,150.47,84457122",
-      "2023-03-14,151.28,153.4,150.1,152.59,73695893",
-      "2023-03-15,151.19,153.25,149.92,152.99,77167866",
-    ];
-    const answers: Record<string, (d1: string, d2: string) => Response> = {
-      "mdsqcsv.us": (d1, d2) => {
-        const rows = csvLines.filter((line) => {
-          const date = line.slice(0, 10).replaceAll("-", "");
-          return date >= d1 && date <= d2;
-        });
-        return new Response(`${["Date,Open,High,Low,Close,Volume", ...rows].join("\r\n")}\r\n`, {
-          headers: { "content-type": "text/csv" },
-        });
-      },
-      "mdsqnodata.us": () => new Response("No data", { headers: { "content-type": "text/plain" } }),
-      "mdsqhtml.us": () =>
-        new Response(
-          `<!DOCTYPE html><html><head><title>Stooq - Error</title></head><body><p>Service unavailable, try later.</p></body></html>`,
-          {
-            headers: { "content-type": "text/html; charset=utf-8" },
-          },
-        ),
-      "mdsqlimit.us": () =>
-        new Response("Exceeded the daily hits limit", { headers: { "content-type": "text/plain" } }),
-    };
-    const requested: URL[] = [];
-    const stooqStandIn: typeof fetch = async (input) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      requested.push(url);
-      const answer =
-        url.pathname === "/q/d/l/" && url.searchParams.get("apikey") === apiKey
-          ? answers[url.searchParams.get("s") ?? ""]
-          : undefined;
-      return answer
-        ? answer(url.searchParams.get("d1") ?? "", url.searchParams.get("d2") ?? "")
-        : new Response("not found", { status: 404 });
-    };
-    // One request at a time, so the daily limit (which stops further requests) is met last.
-    const provider = createMarketDataProvider({
-      name: "stooq",
-      env: { STOOQ_API_KEY: apiKey, STOOQ_CONCURRENCY: "1" },
-      fetch: stooqStandIn,
-    });
-    const symbols = ["MDSQCSV", "MDSQNODATA", "MDSQHTML", "MDSQLIMIT"];
+  it(
+    "records Stooq's per-symbol answers with their reasons " + "and stores rows only for the symbol answered with CSV",
+    async () => {
+      const apiKey = "md-t3st-k3y";
+      const calculationDate = "2023-03-15";
+      // Stooq's daily CSV (Date,Open,High,Low,Close,Volume), kept to d1..d2 as Stooq does.
+      const csvLines = [
+        "2023-03-07,151.04,153.4,150.1,151.6,56182028",
+        "2023-03-08,153.88,154.54,153.47,152.87,47204791",
+        "2023-03-09,153.56,154.54,150.23,150.59,53833582",
+        "2023-03-10,150.21,150.94,147.61,148.5,68572400",
+        "2023-03-13,147.81,153.14,147.7,150.47,84457122",
+        "2023-03-14,151.28,153.4,150.1,152.59,73695893",
+        "2023-03-15,151.19,153.25,149.92,152.99,77167866",
+      ];
+      const answers: Record<string, (d1: string, d2: string) => Response> = {
+        "mdsqcsv.us": (d1, d2) => {
+          const rows = csvLines.filter((line) => {
+            const date = line.slice(0, 10).replaceAll("-", "");
+            return date >= d1 && date <= d2;
+          });
+          return new Response(`${["Date,Open,High,Low,Close,Volume", ...rows].join("\r\n")}\r\n`, {
+            headers: { "content-type": "text/csv" },
+          });
+        },
+        "mdsqnodata.us": () => new Response("No data", { headers: { "content-type": "text/plain" } }),
+        "mdsqhtml.us": () =>
+          new Response(
+            "<!DOCTYPE html><html><head><title>Stooq - Error</title></head>" +
+              "<body><p>Service unavailable, try later.</p></body></html>",
+            {
+              headers: { "content-type": "text/html; charset=utf-8" },
+            },
+          ),
+        "mdsqlimit.us": () =>
+          new Response("Exceeded the daily hits limit", { headers: { "content-type": "text/plain" } }),
+      };
+      const requested: URL[] = [];
+      const stooqStandIn: typeof fetch = async (input) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        requested.push(url);
+        const answer =
+          url.pathname === "/q/d/l/" && url.searchParams.get("apikey") === apiKey
+            ? answers[url.searchParams.get("s") ?? ""]
+            : undefined;
+        return answer
+          ? answer(url.searchParams.get("d1") ?? "", url.searchParams.get("d2") ?? "")
+          : new Response("not found", { status: 404 });
+      };
+      // One request at a time, so the daily limit (which stops further requests) is met last.
+      const provider = createMarketDataProvider({
+        name: "stooq",
+        env: { STOOQ_API_KEY: apiKey, STOOQ_CONCURRENCY: "1" },
+        fetch: stooqStandIn,
+      });
+      const symbols = ["MDSQCSV", "MDSQNODATA", "MDSQHTML", "MDSQLIMIT"];
 
-    const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols });
+      const outcome = await runMarketDataChunk(db, provider, { calculationDate, symbols });
 
-    expect(
-      requested.map((url) => [url.searchParams.get("s"), url.searchParams.get("d1"), url.searchParams.get("d2")]),
-    ).toEqual(symbols.map((symbol) => [`${symbol.toLowerCase()}.us`, "20230308", "20230315"]));
-    expect(outcome.counts).toMatchObject({
-      total: 4,
-      computed: 1,
-      skipped: 0,
-      failed: 3,
-      failed_reasons: { no_data: 1, unexpected_response: 1, rate_limited: 1 },
-      rows_stored: 6,
-      rows_unchanged: 0,
-    });
-    expect(outcome.issues.map(({ item, kind, reason }) => ({ item, kind, reason }))).toEqual([
-      { item: "MDSQNODATA", kind: "failed", reason: "no_data" },
-      { item: "MDSQHTML", kind: "failed", reason: "unexpected_response" },
-      { item: "MDSQLIMIT", kind: "failed", reason: "rate_limited" },
-    ]);
-    for (const issue of outcome.issues) {
-      expect(issue.detail).not.toBe("");
-      expect(issue.detail).not.toContain(apiKey);
-    }
-    // The CSV's rows in the window, as sent; nothing at all (no zeros) for the failed symbols.
-    expect(await storedPrices(symbols)).toEqual(
-      csvLines.slice(1).map((line) => {
-        const [date, , , , close, volume] = line.split(",");
-        return {
-          symbol: "MDSQCSV",
-          date,
-          close: Number(close),
-          adjClose: null,
-          volume: Number(volume),
-          source: "stooq",
-        };
-      }),
-    );
-  });
+      expect(
+        requested.map((url) => [url.searchParams.get("s"), url.searchParams.get("d1"), url.searchParams.get("d2")]),
+      ).toEqual(symbols.map((symbol) => [`${symbol.toLowerCase()}.us`, "20230308", "20230315"]));
+      expect(outcome.counts).toMatchObject({
+        total: 4,
+        computed: 1,
+        skipped: 0,
+        failed: 3,
+        failed_reasons: { no_data: 1, unexpected_response: 1, rate_limited: 1 },
+        rows_stored: 6,
+        rows_unchanged: 0,
+      });
+      expect(outcome.issues.map(({ item, kind, reason }) => ({ item, kind, reason }))).toEqual([
+        { item: "MDSQNODATA", kind: "failed", reason: "no_data" },
+        { item: "MDSQHTML", kind: "failed", reason: "unexpected_response" },
+        { item: "MDSQLIMIT", kind: "failed", reason: "rate_limited" },
+      ]);
+      for (const issue of outcome.issues) {
+        expect(issue.detail).not.toBe("");
+        expect(issue.detail).not.toContain(apiKey);
+      }
+      // The CSV's rows in the window, as sent; nothing at all (no zeros) for the failed symbols.
+      expect(await storedPrices(symbols)).toEqual(
+        csvLines.slice(1).map((line) => {
+          const [date, , , , close, volume] = line.split(",");
+          return {
+            symbol: "MDSQCSV",
+            date,
+            close: Number(close),
+            adjClose: null,
+            volume: Number(volume),
+            source: "stooq",
+          };
+        }),
+      );
+    },
+  );
 
   it("counts a corrected close as stored and replaces the stored row", async () => {
     const row = { symbol: "MDFIX", date: "2023-04-14", adjClose: null, volume: 500, source: "md-third-party", line: 2 };
@@ -293,20 +308,24 @@ describe("market data phase (one chunk)", () => {
     expect(await storedPrices([...symbols, `MDTHROW${equities[0]!.symbol}`])).toEqual([]);
   });
 
-  it("writes the chunk in one transaction: a close of 0 from a provider rejects the chunk and stores none of its rows", async () => {
-    const row = { date: "2023-04-14", adjClose: null, volume: 1000, source: "md-third-party", line: 2 };
-    const provider = fixedProvider("md-third-party", {
-      prices: [
-        { ...row, symbol: "MDTXGOOD", close: 10.5 },
-        { ...row, symbol: "MDTXZERO", close: 0 },
-      ],
-      failures: [],
-    });
-    await expect(
-      runMarketDataChunk(db, provider, { calculationDate: "2023-04-14", symbols: ["MDTXGOOD", "MDTXZERO"] }),
-    ).rejects.toSatisfy((error: unknown) => describeError(error).includes("CHECK constraint failed"));
-    expect(await storedPrices(["MDTXGOOD", "MDTXZERO"])).toEqual([]);
-  });
+  it(
+    "writes the chunk in one transaction: " +
+      "a close of 0 from a provider rejects the chunk and stores none of its rows",
+    async () => {
+      const row = { date: "2023-04-14", adjClose: null, volume: 1000, source: "md-third-party", line: 2 };
+      const provider = fixedProvider("md-third-party", {
+        prices: [
+          { ...row, symbol: "MDTXGOOD", close: 10.5 },
+          { ...row, symbol: "MDTXZERO", close: 0 },
+        ],
+        failures: [],
+      });
+      await expect(
+        runMarketDataChunk(db, provider, { calculationDate: "2023-04-14", symbols: ["MDTXGOOD", "MDTXZERO"] }),
+      ).rejects.toSatisfy((error: unknown) => describeError(error).includes("CHECK constraint failed"));
+      expect(await storedPrices(["MDTXGOOD", "MDTXZERO"])).toEqual([]);
+    },
+  );
 
   it("rejects a result that leaves a symbol without rows or a failure, before writing anything", async () => {
     const provider = fixedProvider("md-third-party", {

@@ -336,33 +336,37 @@ describe("portfolio analytics phase (one chunk)", () => {
     expect(firstRun.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
-  it("stores the exposures aggregatePortfolio gives on phase 2's closes and phase 3's betas, one row per factor with an exposure", async () => {
-    const { exposures } = await storedRows(stored);
-    let compared = 0;
-    for (const portfolioId of [ids.main, ids.one, ids.openedToday, ids.negative]) {
-      const expected = (await expectedAggregation(portfolioId)).exposures.filter((e) => e.exposureDollar !== null);
-      const rows = exposures.filter((row) => row.portfolioId === portfolioId);
-      expect(rows.map((row) => row.factorId)).toEqual(expected.map((e) => e.factorId));
-      for (const [i, e] of expected.entries()) {
-        expect(rows[i]).toMatchObject({
-          exposureValue: e.exposure,
-          exposureDollar: e.exposureDollar,
-          coverage: e.coverage,
-          positionsUsed: e.positionsUsed,
-          positionsTotal: e.positionsTotal,
-        });
-        compared++;
+  it(
+    "stores the exposures aggregatePortfolio gives on phase 2's closes and phase 3's betas, " +
+      "one row per factor with an exposure",
+    async () => {
+      const { exposures } = await storedRows(stored);
+      let compared = 0;
+      for (const portfolioId of [ids.main, ids.one, ids.openedToday, ids.negative]) {
+        const expected = (await expectedAggregation(portfolioId)).exposures.filter((e) => e.exposureDollar !== null);
+        const rows = exposures.filter((row) => row.portfolioId === portfolioId);
+        expect(rows.map((row) => row.factorId)).toEqual(expected.map((e) => e.factorId));
+        for (const [i, e] of expected.entries()) {
+          expect(rows[i]).toMatchObject({
+            exposureValue: e.exposure,
+            exposureDollar: e.exposureDollar,
+            coverage: e.coverage,
+            positionsUsed: e.positionsUsed,
+            positionsTotal: e.positionsTotal,
+          });
+          compared++;
+        }
       }
-    }
-    expect(compared).toBeGreaterThan(40);
-    // The main portfolio: long, short, ETF, two options and the private position are held
-    // (the closed one is not); 5 public positions, all with every beta.
-    const main = exposures.filter((row) => row.portfolioId === ids.main);
-    expect(main).toHaveLength(defaultFactorSpecs.length);
-    expect(main.every((row) => row.positionsTotal === 5 && row.positionsUsed === 5 && row.coverage === 1)).toBe(true);
-    // Nothing held: no exposure rows.
-    expect(exposures.filter((row) => row.portfolioId === ids.empty)).toEqual([]);
-  });
+      expect(compared).toBeGreaterThan(40);
+      // The main portfolio: long, short, ETF, two options and the private position are held
+      // (the closed one is not); 5 public positions, all with every beta.
+      const main = exposures.filter((row) => row.portfolioId === ids.main);
+      expect(main).toHaveLength(defaultFactorSpecs.length);
+      expect(main.every((row) => row.positionsTotal === 5 && row.positionsUsed === 5 && row.coverage === 1)).toBe(true);
+      // Nothing held: no exposure rows.
+      expect(exposures.filter((row) => row.portfolioId === ids.empty)).toEqual([]);
+    },
+  );
 
   it("matches a hand computation of the one-stock portfolio's market exposure", async () => {
     const { betaRows } = await storedInputs();
@@ -452,11 +456,14 @@ describe("portfolio analytics phase (one chunk)", () => {
     }
   });
 
-  it("fails a portfolio whose holdings do not validate, writing nothing for it, and goes on with the others", async () => {
-    const rows = await storedRows([ids.invalid]);
-    expect(rows).toEqual({ exposures: [], snapshots: [], stress: [], positionRows: [] });
-    expect((await storedRows([ids.one])).snapshots).toHaveLength(1);
-  });
+  it(
+    "fails a portfolio whose holdings do not validate, writing nothing for it, " + "and goes on with the others",
+    async () => {
+      const rows = await storedRows([ids.invalid]);
+      expect(rows).toEqual({ exposures: [], snapshots: [], stress: [], positionRows: [] });
+      expect((await storedRows([ids.one])).snapshots).toHaveLength(1);
+    },
+  );
 
   it("stores a null exposure_value (never 0) when equity ≤ 0, with the dollar exposure", async () => {
     const { exposures, snapshots, stress } = await storedRows([ids.negative]);

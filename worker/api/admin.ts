@@ -32,10 +32,14 @@ const runOptions = {
     .boolean({ error: "force_rerun must be true or false" })
     .optional()
     .meta({ description: "Recompute betas already stored for the date(s)." }),
-  replace_prices: z.boolean({ error: "replace_prices must be true or false" }).optional().meta({
-    description:
-      "Market data: replace stored closes of another source (imports, uploads) that differ from the provider's. By default they are kept and each conflict is reported.",
-  }),
+  replace_prices: z
+    .boolean({ error: "replace_prices must be true or false" })
+    .optional()
+    .meta({
+      description:
+        "Market data: replace stored closes of another source (imports, uploads) that differ from the provider's. " +
+        "By default they are kept and each conflict is reported.",
+    }),
 };
 
 /** `POST /admin/batch/run`. */
@@ -71,7 +75,9 @@ export const batchBackfillRequestSchema = z
     to: isoDate("to")
       .optional()
       .meta({
-        description: `Last date of the range, inclusive, not after today (UTC); at most ${maxBackfillCalendarDays} calendar days after from.`,
+        description:
+          "Last date of the range, inclusive, not after today (UTC); " +
+          `at most ${maxBackfillCalendarDays} calendar days after from.`,
       }),
     last_trading_days: z
       .number({ error: "last_trading_days must be a whole number" })
@@ -81,7 +87,9 @@ export const batchBackfillRequestSchema = z
       .optional()
       .meta({
         description:
-          "Instead of from/to: the N most recent trading days of the stored closes (the dates on which the market reference SPY has a close, up to today), e.g. after importing your own prices.",
+          "Instead of from/to: the N most recent trading days of the stored closes " +
+          "(the dates on which the market reference SPY has a close, up to today), " +
+          "e.g. after importing your own prices.",
       }),
     ...runOptions,
   })
@@ -121,7 +129,9 @@ export const batchBackfillRequestSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["to"],
-        message: `the range is longer than ${maxBackfillCalendarDays} calendar days (to must be on or before ${lastAllowed}); split the backfill`,
+        message:
+          `the range is longer than ${maxBackfillCalendarDays} calendar days ` +
+          `(to must be on or before ${lastAllowed}); split the backfill`,
       });
     } else if (weekdaysBetween(from, to).length === 0) {
       ctx.addIssue({

@@ -76,17 +76,29 @@ export const exposureFactorSeriesSchema = z
   .object({
     key: z.string(),
     name: z.string(),
-    /** Per date (aligned with `dates`): Σ weight × delta × beta; null when no position had a beta (never 0 for missing). */
+    /**
+     * Per date (aligned with `dates`): Σ weight × delta × beta; null when no position had a beta (never 0 for
+     * missing).
+     */
     portfolio: series,
     exposure_dollar: series,
-    /** Share of gross exposure that had a beta, 0–1 (by value: unpriced and expired positions are outside gross, so see coverage_count too). */
+    /**
+     * Share of gross exposure that had a beta, 0–1 (by value: unpriced and expired positions are outside gross, so
+     * see coverage_count too).
+     */
     coverage: series,
-    /** Coverage by count: positions with a beta for the factor / public positions held (priced or not, expired included), 0–1. */
+    /**
+     * Coverage by count: positions with a beta for the factor / public positions held (priced or not, expired
+     * included), 0–1.
+     */
     coverage_count: series,
     /** The counts behind coverage_count. */
     positions_used: series,
     positions_total: series,
-    /** The holdings' R² for the factor, weighted by |market value × delta|, 0–1; null when no holding's beta has an R². */
+    /**
+     * The holdings' R² for the factor, weighted by |market value × delta|, 0–1; null when no holding's beta has an
+     * R².
+     */
     r_squared: series,
     /** The benchmark symbol's beta; null without a benchmark or a stored beta. */
     benchmark: series,

@@ -359,7 +359,8 @@ export const routes = {
     permission: "ticket",
     tag: "live",
     summary:
-      "Upgrade to the live WebSocket (Upgrade: websocket, an allowed Origin, ?ticket=). Messages: worker/realtime/messages.ts.",
+      "Upgrade to the live WebSocket (Upgrade: websocket, an allowed Origin, ?ticket=). " +
+      "Messages: worker/realtime/messages.ts.",
     query: liveConnectQuerySchema,
   },
 

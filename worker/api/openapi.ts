@@ -121,8 +121,8 @@ function errorResponse(status: ErrorStatus): JsonSchema {
 
 /**
  * Every error status a route can answer: those of its kind (a token: 401, 403, 429 and 503;
- * a live ticket: 401, 403, 426 and 503; any input, or any guarded route (unknown query keys): 400; a path parameter: 404; a body: 413;
- * a CSV body: 415) and the route's own (`errors` in the table).
+ * a live ticket: 401, 403, 426 and 503; any input, or any guarded route (unknown query keys): 400; a path parameter:
+ * 404; a body: 413; a CSV body: 415) and the route's own (`errors` in the table).
  */
 export function errorStatuses(route: RouteContract): ErrorStatus[] {
   const statuses = new Set<ErrorStatus>(route.errors ?? []);
@@ -225,7 +225,10 @@ export function openApiDocument(serverUrl = "/api/v1"): JsonSchema {
       title: "Factor exposure service",
       version: "1",
       description:
-        "Factor betas of every symbol, portfolio exposures aggregated from them, stress tests and what-if portfolios. Bearer JWT on every route but health and this document; each operation names its permission in x-required-permission.",
+        "Factor betas of every symbol, portfolio exposures aggregated from them, " +
+        "stress tests and what-if portfolios. " +
+        "Bearer JWT on every route but health and this document; " +
+        "each operation names its permission in x-required-permission.",
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }],

@@ -148,7 +148,9 @@ export function positionIssues(position: PositionInput): { path: string; message
   ) {
     issues.push({
       path: "symbol",
-      message: `a ${position.instrument}'s symbol must be a ticker (1-20 letters, digits, dots or dashes), got ${JSON.stringify(position.symbol)}`,
+      message:
+        `a ${position.instrument}'s symbol must be a ticker (1-20 letters, digits, dots or dashes), ` +
+        `got ${JSON.stringify(position.symbol)}`,
     });
   }
   if (position.instrument === "option") {
@@ -219,7 +221,10 @@ export const positionWarningSchema = z
     symbol: z.string(),
     reason: z.enum(positionWarningReasons).meta({
       description:
-        "no_prices: no close of the symbol (an option's underlying) is stored; stale_prices: its last close is too old for betas; no_betas: prices but no betas on the latest computed date (the detail says why); not_computed: no batch run has computed it yet; expired: an option past its expiry.",
+        "no_prices: no close of the symbol (an option's underlying) is stored; " +
+        "stale_prices: its last close is too old for betas; " +
+        "no_betas: prices but no betas on the latest computed date (the detail says why); " +
+        "not_computed: no batch run has computed it yet; expired: an option past its expiry.",
     }),
     detail: z.string(),
   })

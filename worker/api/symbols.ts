@@ -163,7 +163,11 @@ export const missingBetaSchema = z
     factor_name: z.string(),
     reason: z.enum(missingBetaReasons).meta({
       description:
-        "insufficient_data: fewer observations than the factor's minimum; stale_prices: the last close is too old (last_close_date); no_prices: no close in the window (not listed yet, or gone); degenerate: a regressor without variance; no_factor_data: the factor's inputs have no returns; not_computed: no batch run has computed this symbol on this date.",
+        "insufficient_data: fewer observations than the factor's minimum; " +
+        "stale_prices: the last close is too old (last_close_date); " +
+        "no_prices: no close in the window (not listed yet, or gone); degenerate: a regressor without variance; " +
+        "no_factor_data: the factor's inputs have no returns; " +
+        "not_computed: no batch run has computed this symbol on this date.",
     }),
     detail: z.string(),
     /** insufficient_data: observations in the window, and the factor's minimum. */

@@ -150,7 +150,8 @@ function recommend(overall: DualWriteCounts): { recommendation: DualWriteRecomme
   if (overall.discrepancies > 0) {
     const { position_beta: beta, portfolio_exposure: portfolio } = overall.by_kind;
     problems.push(
-      `${plural(overall.discrepancies, "discrepancy")} beyond tolerance (${beta.discrepancies} position betas beyond ${dualWriteTolerances.position_beta}, ` +
+      `${plural(overall.discrepancies, "discrepancy")} beyond tolerance ` +
+        `(${beta.discrepancies} position betas beyond ${dualWriteTolerances.position_beta}, ` +
         `${portfolio.discrepancies} portfolio exposures beyond ${dualWriteTolerances.portfolio_exposure})`,
     );
   }

@@ -127,9 +127,11 @@ export async function runMarketDataChunk(
       item: conflict.symbol,
       kind: "skipped",
       reason: chunk.replacePrices ? "source_conflict_replaced" : "source_conflict",
-      detail: `${conflict.symbol} on ${conflict.date}: stored ${conflict.storedClose} (${conflict.storedSource}), ${provider.name} has ${conflict.close}; ${
-        chunk.replacePrices ? "replaced (replace_prices)" : `kept the ${conflict.storedSource} close`
-      }`,
+      detail:
+        `${conflict.symbol} on ${conflict.date}: stored ${conflict.storedClose} (${conflict.storedSource}), ` +
+        `${provider.name} has ${conflict.close}; ${
+          chunk.replacePrices ? "replaced (replace_prices)" : `kept the ${conflict.storedSource} close`
+        }`,
     });
   }
 
@@ -149,7 +151,9 @@ export async function runMarketDataChunk(
         item: symbol,
         kind: "skipped",
         reason: "no_close_on_date",
-        detail: `${provider.name} has no close for ${symbol} on ${calculationDate}, its last from ${from} is on ${outcome.dates.at(-1)} (halted, delisted or not a trading day)`,
+        detail:
+          `${provider.name} has no close for ${symbol} on ${calculationDate}, ` +
+          `its last from ${from} is on ${outcome.dates.at(-1)} (halted, delisted or not a trading day)`,
       });
     }
   }

@@ -159,7 +159,8 @@ async function startRun(deps: BatchDeps, runId: string): Promise<void> {
       startedAt: sql`coalesce(${batchRuns.startedAt}, ${isoNow})`,
       updatedAt: sql`${isoNow}`,
       // A portfolio history run frees its "queued" key when it starts: later changes start another.
-      dedupeKey: sql`case when ${batchRuns.trigger} = 'portfolio' then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
+      dedupeKey: sql`case when ${batchRuns.trigger} = 'portfolio'
+        then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
     })
     .where(and(eq(batchRuns.id, runId), eq(batchRuns.status, "queued")));
   // Read again: a queued history run's dates may have widened until the update above.
@@ -204,9 +205,11 @@ async function runSymbols(db: Database, run: RunRow): Promise<string[]> {
           sql`(${symbolUniverse.addedBy} is null
             or exists (select 1 from ${marketPrices} where ${marketPrices.symbol} = ${symbolUniverse.symbol})
             or ${symbolUniverse.symbol} in (
-              select case when ${positions.instrument} = 'option' then ${positions.underlyingSymbol} else ${positions.symbol} end
+              select case when ${positions.instrument} = 'option'
+                then ${positions.underlyingSymbol} else ${positions.symbol} end
               from ${positions}
-              where ${positions.instrument} <> 'private' and (${positions.closedOn} is null or ${positions.closedOn} > ${run.startDate})))`,
+              where ${positions.instrument} <> 'private'
+                and (${positions.closedOn} is null or ${positions.closedOn} > ${run.startDate})))`,
         ),
       );
     return rows.map((row) => row.symbol);
@@ -290,7 +293,9 @@ async function startPhase(
     const counts = emptyCounts(unit, items.length);
     counts.skipped = items.length;
     if (items.length > 0) counts.skipped_reasons["not_trading_day"] = items.length;
-    const message = `not a trading day: ${marketReferenceSymbol} has no close on ${key.calculationDate}; ${items.length} ${unit} skipped`;
+    const message =
+      `not a trading day: ${marketReferenceSymbol} has no close on ${key.calculationDate}; ` +
+      `${items.length} ${unit} skipped`;
     await recordAndAdvance(deps, run, key, {
       success: true,
       message,
@@ -571,9 +576,8 @@ export function phaseMessage(counts: StoredPhaseCounts): string {
   const parts = [`${counts.computed} of ${counts.total} ${counts.unit} computed`];
   if (counts.skipped > 0) parts.push(`${counts.skipped} skipped (${describeReasons(counts.skipped_reasons)})`);
   if (counts.failed > 0) parts.push(`${counts.failed} failed (${describeReasons(counts.failed_reasons)})`);
-  parts.push(
-    `${counts.rows_stored} rows stored, ${counts.rows_unchanged} unchanged${counts.rows_deleted > 0 ? `, ${counts.rows_deleted} deleted` : ""}`,
-  );
+  const deleted = counts.rows_deleted > 0 ? `, ${counts.rows_deleted} deleted` : "";
+  parts.push(`${counts.rows_stored} rows stored, ${counts.rows_unchanged} unchanged${deleted}`);
   if ((counts.price_conflicts_kept ?? 0) > 0)
     parts.push(
       `${counts.price_conflicts_kept} closes of another source kept (source_conflict; replace_prices replaces them)`,
@@ -776,7 +780,8 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
       finishedAt: sql`${isoNow}`,
       updatedAt: sql`${isoNow}`,
       // An admin or backfill run frees its request key, so the same request can run again.
-      dedupeKey: sql`case when ${batchRuns.dedupeKey} like '%:active' then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
+      dedupeKey: sql`case when ${batchRuns.dedupeKey} like '%:active'
+        then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
       ...(missing.length > 0
         ? { errorText: sql`trim(coalesce(${batchRuns.errorText} || char(10), '') || ${missing.join("\n")})` }
         : {}),
@@ -796,16 +801,18 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
  */
 export async function recordDeadLetter(deps: BatchDeps, message: BatchMessage, attempts: number): Promise<void> {
   const { db } = deps;
+  const chunk = message.type === "phase.chunk" ? ` chunk ${message.chunkIndex}` : "";
   const where =
     message.type === "run.start"
       ? `run.start for ${message.date}`
-      : `${message.type} ${message.phase}${message.type === "phase.chunk" ? ` chunk ${message.chunkIndex}` : ""} for ${message.date}`;
+      : `${message.type} ${message.phase}${chunk} for ${message.date}`;
   const reason = `${where} was dead-lettered after ${attempts} attempt(s)`;
   // Appended once: the consumer repeats this whole function when a later write fails.
   await db
     .update(batchRuns)
     .set({
-      errorText: sql`case when instr(coalesce(${batchRuns.errorText}, ''), ${reason}) > 0 then ${batchRuns.errorText} else trim(coalesce(${batchRuns.errorText} || char(10), '') || ${reason}) end`,
+      errorText: sql`case when instr(coalesce(${batchRuns.errorText}, ''), ${reason}) > 0 then ${batchRuns.errorText}
+        else trim(coalesce(${batchRuns.errorText} || char(10), '') || ${reason}) end`,
       updatedAt: sql`${isoNow}`,
       ...(message.type === "run.start" ? { status: "partial" as const, finishedAt: sql`${isoNow}` } : {}),
     })

@@ -80,7 +80,9 @@ export interface PhaseChunkTally extends ChunkTally {
 export interface BatchRunProgress {
   dates_total: number;
   dates_published: number;
-  /** The latest date with work recorded (chunks or phase results) and no publish result yet; null when there is none. */
+  /**
+   * The latest date with work recorded (chunks or phase results) and no publish result yet; null when there is none.
+   */
   current_date: string | null;
   /** On `current_date`, the first phase (in `batchPhases` order) without a result. */
   current_phase: BatchPhase | null;

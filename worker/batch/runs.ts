@@ -236,7 +236,8 @@ export async function startPortfolioHistoryRun(
     const widened = await db
       .update(batchRuns)
       .set({
-        dates: sql`(select json_group_array(value) from (select value from json_each(${batchRuns.dates}) union select value from json_each(${JSON.stringify(dates)}) order by value))`,
+        dates: sql`(select json_group_array(value) from (select value from json_each(${batchRuns.dates})
+          union select value from json_each(${JSON.stringify(dates)}) order by value))`,
         startDate: sql`min(${batchRuns.startDate}, ${first})`,
         endDate: sql`max(${batchRuns.endDate}, ${last})`,
       })

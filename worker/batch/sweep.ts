@@ -113,8 +113,10 @@ export async function sweepStalledRuns(deps: SweepDeps, options: SweepOptions = 
         inArray(batchRuns.status, ["queued", "running"]),
         lt(batchRuns.updatedAt, cutoff),
         ...(options.runId === undefined ? [] : [eq(batchRuns.id, options.runId)]),
-        sql`not exists (select 1 from ${batchChunks} where ${batchChunks.runId} = ${batchRuns.id} and ${batchChunks.updatedAt} >= ${cutoff})`,
-        sql`not exists (select 1 from ${batchPhaseResults} where ${batchPhaseResults.runId} = ${batchRuns.id} and ${batchPhaseResults.finishedAt} >= ${cutoff})`,
+        sql`not exists (select 1 from ${batchChunks}
+          where ${batchChunks.runId} = ${batchRuns.id} and ${batchChunks.updatedAt} >= ${cutoff})`,
+        sql`not exists (select 1 from ${batchPhaseResults}
+          where ${batchPhaseResults.runId} = ${batchRuns.id} and ${batchPhaseResults.finishedAt} >= ${cutoff})`,
       ),
     )
     .orderBy(asc(batchRuns.updatedAt))
@@ -210,11 +212,11 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
 
   if (sweeps > config.maxSweeps) {
     const stalledFor = Math.max(0, Math.round((now - Date.parse(recovery.stalled_since)) / 1000));
-    const reason =
-      `no progress for ${stalledFor}s after ${sweeps - 1} re-enqueues: ${waiting.join("; ") || "nothing left to enqueue"}`.slice(
-        0,
-        maxReasonChars,
-      );
+    const waitingFor = waiting.join("; ") || "nothing left to enqueue";
+    const reason = `no progress for ${stalledFor}s after ${sweeps - 1} re-enqueues: ${waitingFor}`.slice(
+      0,
+      maxReasonChars,
+    );
     const status = publishedDates.size > 0 ? "partial" : "failed";
     const ended = await db
       .update(batchRuns)
@@ -225,7 +227,8 @@ async function sweepRun(deps: SweepDeps, run: RunRow, now: number): Promise<Swep
         updatedAt: sql`${isoNow}`,
         errorText: sql`trim(coalesce(${batchRuns.errorText} || char(10), '') || ${reason})`,
         // Free a request's key (as `finishRunIfComplete` does), so the same request can run again.
-        dedupeKey: sql`case when ${batchRuns.dedupeKey} like '%:active' or ${batchRuns.dedupeKey} like '%:queued' then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
+        dedupeKey: sql`case when ${batchRuns.dedupeKey} like '%:active' or ${batchRuns.dedupeKey} like '%:queued'
+          then ${batchRuns.dedupeKey} || ':' || ${batchRuns.id} else ${batchRuns.dedupeKey} end`,
       })
       .where(
         and(
@@ -312,9 +315,10 @@ function plan(
       for (const chunk of pending)
         messages.push({ type: "phase.chunk", runId: run.id, date, phase: current, chunkIndex: chunk.chunkIndex });
       const lastError = pending.map((chunk) => parseChunkError(chunk.errorText)).find((error) => error !== null);
-      waiting.push(
-        `${date} ${current}: ${pending.length} of ${ofPhase.length} chunks pending${lastError ? ` (last error, attempt ${lastError.attempt}: ${lastError.message.slice(0, 200)})` : ""}`,
-      );
+      const lastErrorNote = lastError
+        ? ` (last error, attempt ${lastError.attempt}: ${lastError.message.slice(0, 200)})`
+        : "";
+      waiting.push(`${date} ${current}: ${pending.length} of ${ofPhase.length} chunks pending${lastErrorNote}`);
     } else {
       // Every chunk finished but the phase is not recorded: a finished chunk's message records it.
       const finished = required(ofPhase[0], `a chunk of ${date} ${current}`);

@@ -210,7 +210,8 @@ export async function computeUniverseFactorsChunk(
       gapOfEveryFactor(
         symbol,
         "stale_prices",
-        `${symbol}'s last close is on ${last}, ${behind} before ${date} (the limit is ${staleAfter}): halted or delisted`,
+        `${symbol}'s last close is on ${last}, ${behind} before ${date} ` +
+          `(the limit is ${staleAfter}): halted or delisted`,
         last,
       );
       continue;

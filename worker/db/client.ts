@@ -13,7 +13,10 @@ export type Database = LibSQLDatabase & { $client: Client };
 export interface DatabaseConfig {
   TURSO_DATABASE_URL: string;
   TURSO_AUTH_TOKEN: string;
-  /** Optional: how long one database request may take, in ms (default 10 000). Not a wrangler.toml var; set it as a secret or in .dev.vars to change it. */
+  /**
+   * Optional: how long one database request may take, in ms (default 10 000). Not a wrangler.toml var; set it as a
+   * secret or in .dev.vars to change it.
+   */
   DB_TIMEOUT_MS?: string | number;
 }
 

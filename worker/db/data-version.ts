@@ -81,8 +81,10 @@ export function exposuresVersion(caller: Caller, portfolioId: string): ReadState
     sql: `select p.id as portfolio, p.benchmark_symbol, p.updated_at, ${batchColumns},
   (select group_concat(e.factor_id || ',' || ifnull(printf('%!.17g', e.exposure_value), '') || ',' ||
       printf('%!.17g', e.exposure_dollar) || ',' || ifnull(printf('%!.17g', e.coverage), '') || ',' ||
-      ifnull(printf('%!.17g', e.r_squared), '') || ',' || e.positions_used || ',' || e.positions_total, ';' order by e.factor_id)
-    from portfolio_factor_exposures e where e.portfolio_id = ?1 and e.calculation_date = ${refreshedDate}) as refreshed_exposures,
+      ifnull(printf('%!.17g', e.r_squared), '') || ',' || e.positions_used || ',' || e.positions_total, ';'
+      order by e.factor_id)
+    from portfolio_factor_exposures e where e.portfolio_id = ?1 and e.calculation_date = ${refreshedDate})
+    as refreshed_exposures,
   s.equity as refreshed_equity, s.data_quality as refreshed_data_quality
 from (select 1) left join portfolios p on p.id = ?1 and (${visible})
 left join portfolio_snapshots s on s.portfolio_id = p.id and s.date = ${refreshedDate}`,

@@ -51,7 +51,8 @@ const chosenFactors = `(select id from factor_definitions where is_active = 1
  * (which JSON cannot carry; JavaScript's JSON.stringify writes null for it too), are `null`.
  */
 const jsonNumber = (value: string) =>
-  `(case when (${value}) is null or abs(${value}) > 1.7976931348623157e308 then 'null' else printf('%!.17g', ${value}) end)`;
+  `(case when (${value}) is null or abs(${value}) > 1.7976931348623157e308 ` +
+  `then 'null' else printf('%!.17g', ${value}) end)`;
 
 /** A JSON array of `value` over the range's dates (the rows with a date), in date order; `[]` without any. */
 const jsonSeries = (value: string) =>
@@ -79,8 +80,10 @@ export function exposuresStatements(caller: Caller, read: ExposuresRead): ReadSt
     { sql: `${exposureRange} select from_date, to_date from r`, args: range },
     {
       sql: `${exposureRange}, ${dates}
-        select json_group_array(date order by date), '[' || ifnull(group_concat(${jsonNumber("equity")}, ',' order by date), '') || ']',
-          (select s.data_quality from portfolio_snapshots s where s.portfolio_id = ?1 and s.date = (select max(date) from d))
+        select json_group_array(date order by date),
+          '[' || ifnull(group_concat(${jsonNumber("equity")}, ',' order by date), '') || ']',
+          (select s.data_quality from portfolio_snapshots s
+            where s.portfolio_id = ?1 and s.date = (select max(date) from d))
         from d`,
       args: range,
     },
@@ -92,20 +95,24 @@ export function exposuresStatements(caller: Caller, read: ExposuresRead): ReadSt
           select f.id, d.date, e.exposure_value, e.exposure_dollar, e.coverage, e.r_squared, e.positions_used,
             e.positions_total, b.beta_value, b.r_squared
           from f cross join d
-          left join portfolio_factor_exposures e on e.portfolio_id = ?1 and e.factor_id = f.id and e.calculation_date = d.date
-          left join symbol_factor_exposures b on ?7 = 1 and b.symbol = coalesce(?6, (select benchmark_symbol from portfolios where id = ?1))
+          left join portfolio_factor_exposures e on e.portfolio_id = ?1 and e.factor_id = f.id
+            and e.calculation_date = d.date
+          left join symbol_factor_exposures b on ?7 = 1
+            and b.symbol = coalesce(?6, (select benchmark_symbol from portfolios where id = ?1))
             and b.factor_id = f.id and b.calculation_date = d.date)
         select '{"key":' || json_quote(f.key) || ',"name":' || json_quote(f.name)
           || ',"portfolio":' || ${jsonSeries(jsonNumber("c.ev"))}
           || ',"exposure_dollar":' || ${jsonSeries(jsonNumber("c.ed"))}
           || ',"coverage":' || ${jsonSeries(jsonNumber("c.cv"))}
-          || ',"coverage_count":' || ${jsonSeries(`(case when c.pu is null or c.pt is null or c.pt <= 0 then 'null' else ${jsonNumber("cast(c.pu as real) / c.pt")} end)`)}
+          || ',"coverage_count":' || ${jsonSeries(`(case when c.pu is null or c.pt is null or c.pt <= 0 then 'null'
+            else ${jsonNumber("cast(c.pu as real) / c.pt")} end)`)}
           || ',"positions_used":' || ${jsonSeries(jsonNumber("c.pu"))}
           || ',"positions_total":' || ${jsonSeries(jsonNumber("c.pt"))}
           || ',"r_squared":' || ${jsonSeries(jsonNumber("c.rs"))}
           || ',"benchmark":' || ${jsonSeries(jsonNumber("c.bv"))}
           || ',"benchmark_r_squared":' || ${jsonSeries(jsonNumber("c.br"))}
-          || ',"active":' || ${jsonSeries(`(case when c.ev is null or c.bv is null then 'null' else ${jsonNumber("c.ev - c.bv")} end)`)}
+          || ',"active":' || ${jsonSeries(`(case when c.ev is null or c.bv is null then 'null'
+            else ${jsonNumber("c.ev - c.bv")} end)`)}
           || '}'
         from f left join c on c.factor_id = f.id
         group by f.id order by f.display_order, f.id`,
@@ -127,7 +134,8 @@ export interface DrillDownRead {
  * aggregation reads them (worker/factors/portfolio.ts `betaSymbolOf`, `isHeldOn`).
  */
 const heldOnDate = `with d(date) as (select coalesce(?1, (select max(metrics_date) from symbol_daily_metrics))),
-held(symbol) as (select distinct case when x.instrument = 'option' then coalesce(x.underlying_symbol, x.symbol) else x.symbol end
+held(symbol) as (select distinct
+    case when x.instrument = 'option' then coalesce(x.underlying_symbol, x.symbol) else x.symbol end
   from positions x, d where x.portfolio_id = ?2 and x.instrument <> 'private'
     and (x.opened_on is null or x.opened_on <= d.date) and (x.closed_on is null or x.closed_on > d.date))`;
 
@@ -145,7 +153,8 @@ export function drillDownStatements(caller: Caller, read: DrillDownRead): ReadSt
     drillDownVersion(caller, read.portfolioId),
     {
       sql: `select coalesce(?1, (select max(metrics_date) from symbol_daily_metrics)),
-        exists (select 1 from symbol_daily_metrics where metrics_date = coalesce(?1, (select max(metrics_date) from symbol_daily_metrics)))`,
+        exists (select 1 from symbol_daily_metrics
+          where metrics_date = coalesce(?1, (select max(metrics_date) from symbol_daily_metrics)))`,
       args: [read.date ?? null],
     },
     {

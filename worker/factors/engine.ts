@@ -29,7 +29,9 @@ export { betaCap, Outcome } from "./quality.ts";
 
 export interface FactorEngineBuild {
   input: FactorEngineInput;
-  /** Prices not used, with date and reason (bad values, off-calendar dates, suspect moves when `maxDailyMove` is set). */
+  /**
+   * Prices not used, with date and reason (bad values, off-calendar dates, suspect moves when `maxDailyMove` is set).
+   */
   rejectedPrices: RejectedPrice[];
 }
 

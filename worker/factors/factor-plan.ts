@@ -93,13 +93,15 @@ function validateSpecs(factors: readonly FactorSpec[]): void {
         if (alpha !== ridgeReference.ridgeAlpha) {
           throw invalid(
             spec,
-            `ridge_alpha ${alpha} differs from ${ridgeReference.key}'s ${ridgeReference.ridgeAlpha}; all ridge factors share one α`,
+            `ridge_alpha ${alpha} differs from ${ridgeReference.key}'s ${ridgeReference.ridgeAlpha}; ` +
+              "all ridge factors share one α",
           );
         }
         if (spec.windowDays !== ridgeReference.windowDays) {
           throw invalid(
             spec,
-            `window_days ${spec.windowDays} differs from ${ridgeReference.key}'s ${ridgeReference.windowDays}; all ridge factors share one window`,
+            `window_days ${spec.windowDays} differs from ${ridgeReference.key}'s ${ridgeReference.windowDays}; ` +
+              "all ridge factors share one window",
           );
         }
       }

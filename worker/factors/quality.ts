@@ -124,11 +124,17 @@ function missingDetail(
     case Outcome.insufficientData:
       return `${observations} observations, ${spec.minObservations} required`;
     case Outcome.noFactorData:
-      return `no day with returns of all of ${factor.inputSymbols.join(", ")} in the ${spec.windowDays}-day window ending ${calculationDate}`;
+      return (
+        `no day with returns of all of ${factor.inputSymbols.join(", ")} ` +
+        `in the ${spec.windowDays}-day window ending ${calculationDate}`
+      );
     case Outcome.degenerateRegressor:
       return `${factor.regressorLabel} returns have zero variance over the ${observations} observations`;
     case Outcome.singularSystem:
-      return `the inputs ${factor.inputSymbols.join(", ")} are collinear and α = ${spec.ridgeAlpha} cannot separate them`;
+      return (
+        `the inputs ${factor.inputSymbols.join(", ")} are collinear ` +
+        `and α = ${spec.ridgeAlpha} cannot separate them`
+      );
     default:
       return "the estimate is not finite (extreme returns)";
   }

@@ -242,7 +242,9 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
         if (!Object.is(previous.close, row.close) || !sameAdjClose(previous.adjClose, row.adjClose)) {
           throw new FactorEngineError(
             "duplicate_price",
-            `${symbol} has two different prices on ${row.date}: close ${previous.close} / adjusted ${previous.adjClose ?? "none"} and close ${row.close} / adjusted ${row.adjClose ?? "none"}`,
+            `${symbol} has two different prices on ${row.date}: ` +
+              `close ${previous.close} / adjusted ${previous.adjClose ?? "none"} and ` +
+              `close ${row.close} / adjusted ${row.adjClose ?? "none"}`,
             { symbol, date: row.date },
           );
         }
@@ -339,7 +341,9 @@ export function buildReturnPanelFromPrices(rows: Iterable<PriceRow>, options: Pr
           symbol,
           date: calendar[t]!,
           reason: "suspect_move",
-          detail: `${price} moves ×${formatRatio(ratio, maxDailyMove)} from ${from} on ${calendar[t - 1]} to ${to} on ${calendar[t]}; the bound is a factor of ${maxDailyMove}`,
+          detail:
+            `${price} moves ×${formatRatio(ratio, maxDailyMove)} from ${from} on ${calendar[t - 1]} ` +
+            `to ${to} on ${calendar[t]}; the bound is a factor of ${maxDailyMove}`,
         });
       } else {
         returns[row + t] = simpleReturn;

@@ -146,7 +146,9 @@ export function parseOptionalNumber(raw: string, column: string): CellResult<num
   return { ok: true, value: value === 0 ? 0 : value };
 }
 
-/** The largest close a price file may carry: far above any traded price, far below what overflows a product (issue 15). */
+/**
+ * The largest close a price file may carry: far above any traded price, far below what overflows a product (issue 15).
+ */
 export const maxPrice = 1e9;
 /** The largest positive amount otherwise (a market cap, an enterprise value). */
 export const maxAmount = 1e15;

@@ -182,7 +182,8 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
       where p.source is not ${source} and (p.close is not j.value ->> 2 or p.adj_close is not j.value ->> 3)`;
   const conflictCounts = payloads.map((payload) => db.get(sql`select count(*) as n ${conflictsOf(payload)}`));
   const conflictExamples = payloads.map((payload) =>
-    db.all(sql`select j.value ->> 0 as symbol, j.value ->> 1 as date, p.close as stored_close, p.source as stored_source, j.value ->> 2 as close
+    db.all(sql`select j.value ->> 0 as symbol, j.value ->> 1 as date, p.close as stored_close,
+        p.source as stored_source, j.value ->> 2 as close
       ${conflictsOf(payload)} order by 1, 2 limit ${maxConflictExamples}`),
   );
   // A close that changes (or appears) on a date the batch already computed is a revision: the
@@ -196,7 +197,8 @@ export function planPriceWrite<TSchema extends Record<string, unknown>>(
       left join market_prices as p on p.symbol = j.value ->> 0 and p.date = j.value ->> 1
       where (p.symbol is null or p.close is not j.value ->> 2 or p.adj_close is not j.value ->> 3)
         and (${replaceOthers ? 1 : 0} or p.symbol is null or p.source = ${source})
-        and j.value ->> 1 <= (select max(r.calculation_date) from batch_phase_results as r where r.phase = 'universe_factors')
+        and j.value ->> 1 <= (select max(r.calculation_date) from batch_phase_results as r
+          where r.phase = 'universe_factors')
       group by j.value ->> 0
       on conflict (symbol) do update set
         earliest_date = min(price_revisions.earliest_date, excluded.earliest_date), updated_at = excluded.updated_at`),
@@ -385,7 +387,8 @@ export function planProfileWrite<TSchema extends Record<string, unknown>>(
 
 function assetTypeOf(symbol: SQL): SQL {
   return sql`case when ${symbol} in (select value from json_each(${JSON.stringify(knownEtfSymbols)}))
-      or exists (select 1 from factor_definitions as f where ${symbol} in (f.input_symbol, f.long_symbol, f.short_symbol))
+      or exists (select 1 from factor_definitions as f
+        where ${symbol} in (f.input_symbol, f.long_symbol, f.short_symbol))
     then 'etf' else 'equity' end`;
 }
 

@@ -128,7 +128,9 @@ export function validatePriceCsv(text: string, options: PriceValidationOptions =
       } else {
         errors.push({
           line,
-          reason: `${symbol} on ${date} is already on line ${earlier.line} with different values (${describe(earlier)} there, ${describe(price)} here)`,
+          reason:
+            `${symbol} on ${date} is already on line ${earlier.line} with different values ` +
+            `(${describe(earlier)} there, ${describe(price)} here)`,
         });
       }
       continue;
@@ -224,7 +226,8 @@ export function describeSuspectMove(
 ): string {
   const value = (row: PriceRow) => (move.field === "close" ? row.close : row.adjClose);
   return (
-    `${move.to.symbol} ${move.field} moves ×${formatRatio(move.ratio, maxDailyMove)} from ${move.from.date} (${at(move.from)}, ${value(move.from)}) ` +
+    `${move.to.symbol} ${move.field} moves ×${formatRatio(move.ratio, maxDailyMove)} ` +
+    `from ${move.from.date} (${at(move.from)}, ${value(move.from)}) ` +
     `to ${move.to.date} (${value(move.to)}); the bound is a factor of ${maxDailyMove} (${setting})`
   );
 }

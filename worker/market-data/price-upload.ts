@@ -102,7 +102,8 @@ const maxDailyMoveSchema = z
   .gt(1, { error: (issue) => `max_daily_move must be a factor > 1, e.g. 5, got ${String(issue.input)}` })
   .meta({
     description:
-      `The largest factor a symbol's close (or adjusted close) may move by between its consecutive rows by date in this upload, ` +
+      "The largest factor a symbol's close (or adjusted close) may move by " +
+      `between its consecutive rows by date in this upload, ` +
       `either way: a ratio above it or below its inverse is refused. > 1; default ${defaultMaxDailyMove}.`,
     examples: [8],
   });
@@ -222,7 +223,9 @@ export function validatePriceUpload(body: unknown, options: PriceUploadOptions =
       errors.push({
         path: `prices[${index}]`,
         index,
-        reason: `${row.symbol} on ${row.date} is already at prices[${earlier.line}] with different values (${describe(earlier)} there, ${describe(row)} here)`,
+        reason:
+          `${row.symbol} on ${row.date} is already at prices[${earlier.line}] with different values ` +
+          `(${describe(earlier)} there, ${describe(row)} here)`,
       });
     }
   });

@@ -109,7 +109,9 @@ export function validateProfileCsv(text: string): ProfileImportResult {
       else
         errors.push({
           line,
-          reason: `${symbol} already has a profile on line ${earlier.line} with a different ${differing.join(", ")}; a file holds one profile per symbol`,
+          reason:
+            `${symbol} already has a profile on line ${earlier.line} with a different ${differing.join(", ")}; ` +
+            "a file holds one profile per symbol",
         });
       continue;
     }

@@ -88,7 +88,8 @@ export async function planHoldingWrites(
       : ((await db.select({ n: count() }).from(positions).where(eq(positions.portfolioId, portfolioId)).get())?.n ?? 0);
     if (held + options.added > limits.positionsPerPortfolio) {
       throw quotaExceeded(
-        `the portfolio would hold ${held + options.added} positions (${held} now, ${options.added} new), over the limit of ${limits.positionsPerPortfolio}`,
+        `the portfolio would hold ${held + options.added} positions (${held} now, ${options.added} new), ` +
+          `over the limit of ${limits.positionsPerPortfolio}`,
         "MAX_POSITIONS_PER_PORTFOLIO",
         limits.positionsPerPortfolio,
       );
@@ -114,12 +115,15 @@ export async function planHoldingWrites(
         429,
         "QUOTA_EXCEEDED",
         `${fresh.length} of these symbols are new to the service (e.g. ${fresh.slice(0, 5).join(", ")}); ` +
-          `with ${used} added today that is over the ${limits.newSymbolsPerDay} new symbols a tenant may add per day (MAX_NEW_SYMBOLS_PER_DAY); ` +
+          `with ${used} added today that is over the ${limits.newSymbolsPerDay} new symbols ` +
+          "a tenant may add per day (MAX_NEW_SYMBOLS_PER_DAY); " +
           `the quota resets at midnight UTC`,
         [
           {
             path: "symbol",
-            message: `at most ${limits.newSymbolsPerDay} new symbols per day; ${Math.max(0, limits.newSymbolsPerDay - used)} left today`,
+            message:
+              `at most ${limits.newSymbolsPerDay} new symbols per day; ` +
+              `${Math.max(0, limits.newSymbolsPerDay - used)} left today`,
           },
         ],
         { "Retry-After": String(retryAfter) },

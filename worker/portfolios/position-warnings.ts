@@ -89,7 +89,9 @@ export async function positionWarnings(
       warnings.push({
         ...at,
         reason: "no_prices",
-        detail: `no close of ${symbol} is stored: the position is left out of every number until its prices are imported`,
+        detail:
+          `no close of ${symbol} is stored: ` +
+          "the position is left out of every number until its prices are imported",
       });
       continue;
     }

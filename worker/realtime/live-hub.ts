@@ -85,9 +85,11 @@ export class LiveHub extends DurableObject<Env> {
     super(ctx, env);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(pingMessage, pongMessage));
     ctx.storage.sql.exec(`
-      create table if not exists tickets (ticket text primary key, sub text not null, org text, permissions text not null, expires_at integer not null);
+      create table if not exists tickets (ticket text primary key, sub text not null, org text,
+        permissions text not null, expires_at integer not null);
       create table if not exists topics (topic text primary key, seq integer not null);
-      create table if not exists messages (topic text not null, seq integer not null, payload text not null, at integer not null, primary key (topic, seq));
+      create table if not exists messages (topic text not null, seq integer not null, payload text not null,
+        at integer not null, primary key (topic, seq));
       create table if not exists events (id integer primary key check (id = 1), payload text not null);
     `);
   }
@@ -152,7 +154,9 @@ export class LiveHub extends DurableObject<Env> {
         {
           error: {
             code: "TOO_MANY_SOCKETS",
-            message: `you have ${open} live sockets open, the most one user may (LIVE_MAX_SOCKETS_PER_USER); close one first`,
+            message:
+              `you have ${open} live sockets open, ` +
+              "the most one user may (LIVE_MAX_SOCKETS_PER_USER); close one first",
           },
         },
         { status: 429, headers: { "Retry-After": String(heartbeatSeconds) } },

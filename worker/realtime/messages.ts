@@ -70,7 +70,10 @@ export const resyncMessage = z.object({
   seq: sequence,
   reason: z.string(),
 });
-/** What a run is: its trigger (`portfolio` for a portfolio's history run), its portfolio (null: all), and how many dates it computes. */
+/**
+ * What a run is: its trigger (`portfolio` for a portfolio's history run), its portfolio (null: all), and how many dates
+ * it computes.
+ */
 export const batchRunFacts = z.object({
   trigger: z.string(),
   portfolio_id: z.nullable(z.string()),

@@ -112,7 +112,10 @@ function afterPositionsChanged(
   );
 }
 
-/** Runs a write whose batch ends with a cap guard; the guard's failure (a concurrent request got there first) is the cap's 409. */
+/**
+ * Runs a write whose batch ends with a cap guard; the guard's failure (a concurrent request got there first) is the
+ * cap's 409.
+ */
 async function writeWithinCaps<T>(env: object, write: () => Promise<T>): Promise<T> {
   try {
     return await write();

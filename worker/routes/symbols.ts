@@ -145,7 +145,8 @@ export function symbolsQueries(_db: unknown, metricsDate: string | SQL, query: S
   if (query.q !== undefined) {
     const { prefix, contains } = typeof query.q === "string" ? likePatterns(query.q) : query.q;
     filters.push(
-      sql`(${symbolDailyMetrics.symbol} like ${prefix} escape '\\' or ${symbolDailyMetrics.companyName} like ${contains} escape '\\')`,
+      sql`(${symbolDailyMetrics.symbol} like ${prefix} escape '\\'
+        or ${symbolDailyMetrics.companyName} like ${contains} escape '\\')`,
     );
   }
   if (query.min_market_cap !== undefined) filters.push(gte(symbolDailyMetrics.marketCap, query.min_market_cap));
@@ -508,7 +509,8 @@ export const symbolRoutes = new Hono<ApiEnv>()
               : betasDate === null
                 ? "no batch run has computed any date yet"
                 : dateComputed
-                  ? `${symbol} was not part of the batch run that computed ${betasDate} (added to the universe since?); the next run computes it`
+                  ? `${symbol} was not part of the batch run that computed ${betasDate} ` +
+                    "(added to the universe since?); the next run computes it"
                   : `no batch run has computed ${betasDate}`;
             return {
               ...common,

@@ -72,7 +72,10 @@ export function ExposureLines(props: {
         class="chart"
         ref={host}
         role="img"
-        aria-label={`Exposure lines of ${factors.map((factor) => factor.name).join(", ") || "no factor"}, ${exposures.dates[start] ?? ""} to ${exposures.dates[end] ?? ""}`}
+        aria-label={
+          `Exposure lines of ${factors.map((factor) => factor.name).join(", ") || "no factor"}, ` +
+          `${exposures.dates[start] ?? ""} to ${exposures.dates[end] ?? ""}`
+        }
         data-testid="exposure-lines"
       />
       <table class="data readout" aria-live="off">

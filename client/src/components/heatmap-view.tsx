@@ -44,7 +44,10 @@ export function Legend(props: { scale: DivergingScale; width?: number }): JSX.El
   return (
     <div
       class="legend"
-      aria-label={`Colour scale from ${formatExposure(-props.scale.extent)} (red) through 0 (white) to ${formatExposure(props.scale.extent)} (green)`}
+      aria-label={
+        `Colour scale from ${formatExposure(-props.scale.extent)} (red) through 0 (white) ` +
+        `to ${formatExposure(props.scale.extent)} (green)`
+      }
       role="img"
     >
       <span>{formatExposure(-props.scale.extent, 2)}</span>
@@ -198,14 +201,15 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
 
   return (
     <div class="heatmap">
-      {/* biome-ignore lint/a11y/useSemanticElements: a group names the widget; a <fieldset> is for form controls (its own border and legend layout) */}
+      {/* A <fieldset> is for form controls (its own border and legend layout). */}
+      {/* biome-ignore lint/a11y/useSemanticElements: a group names the widget */}
       <div
         class="chart heatmap-chart"
         ref={host}
         // A custom keyboard widget over a canvas (not an ARIA grid: it has no cell elements); the
         // focused cell is announced through the live region below, and "Show table" is the
         // same numbers as a real table.
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: the widget takes focus to receive the arrow keys that move its focused cell
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: it takes focus for the arrow keys that move its focused cell
         tabIndex={0}
         role="group"
         aria-roledescription="heatmap"
@@ -221,7 +225,8 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
           <div
             class="tooltip"
             role="tooltip"
-            // Right of the pointer, or left of it in the chart's right half, so it never hides the cell's neighbours off-screen.
+            // Right of the pointer, or left of it in the chart's right half, so it never hides the cell's
+            // neighbours off-screen.
             style={{
               left: `${validTip.left}px`,
               top: `${validTip.top + 14}px`,
@@ -252,7 +257,8 @@ function HeatmapTable(props: HeatmapProps): JSX.Element {
     <section
       class="table-wrap heatmap-table"
       aria-label={`${props.label} as a table`}
-      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable, or keyboard users cannot scroll it (WCAG 2.1.1)
+      // A scrollable region must be focusable, or keyboard users cannot scroll it (WCAG 2.1.1).
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable
       tabIndex={0}
     >
       <table class="data">

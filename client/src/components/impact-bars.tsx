@@ -64,7 +64,10 @@ export function ImpactBars(props: { items: readonly ImpactBarItem[]; label: stri
             {item.value === null && item.missingNote ? <span class="impact-missing">{item.missingNote}</span> : null}
           </span>
           <span
-            class={`impact-value num ${item.value === null ? "" : item.value < 0 ? "negative" : item.value > 0 ? "positive" : ""}`}
+            class={
+              "impact-value num " +
+              (item.value === null ? "" : item.value < 0 ? "negative" : item.value > 0 ? "positive" : "")
+            }
           >
             {item.text}
           </span>

@@ -63,7 +63,8 @@ export function LeftOutNote(props: {
   const publicHeld = quality.positions_total - quality.positions_private;
   const privateNote =
     quality.positions_private > 0
-      ? ` ${quality.positions_private} private position${quality.positions_private === 1 ? "" : "s"} have no public returns and are left out by design.`
+      ? ` ${quality.positions_private} private position${quality.positions_private === 1 ? "" : "s"} ` +
+        "have no public returns and are left out by design."
       : "";
 
   if (line === null) {

@@ -117,7 +117,8 @@ export function SymbolPicker(props: {
       />
       <ul
         id={listId}
-        // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: the listbox of the ARIA combobox pattern; a list of options, styled as one (ul/li)
+        // A list of options, styled as one (ul/li).
+        // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: the listbox of the ARIA combobox pattern
         role="listbox"
         aria-label={`Symbols matching ${props.value}`}
         class="symbol-options"
@@ -134,11 +135,14 @@ export function SymbolPicker(props: {
       >
         {expanded
           ? suggestions.map((option, index) => (
-              // biome-ignore lint/a11y/useFocusableInteractive: focus stays in the input, which points at the active option with aria-activedescendant (WAI-ARIA combobox pattern)
+              // Focus stays in the input, which points at the active option with aria-activedescendant
+              // (WAI-ARIA combobox pattern).
+              // biome-ignore lint/a11y/useFocusableInteractive: focus stays in the input (aria-activedescendant)
               <li
                 key={option.symbol}
                 id={`${id}-option-${index}`}
-                // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: an option of the listbox above, styled as a list item
+                // Styled as a list item.
+                // biome-ignore lint/a11y/noNoninteractiveElementToInteractiveRole: an option of the listbox above
                 role="option"
                 aria-selected={index === active}
                 class={index === active ? "active" : ""}

@@ -176,7 +176,9 @@ export function Segmented<V extends string>(props: {
   return (
     <div class="segmented" role="radiogroup" aria-label={props.label}>
       {props.options.map((option) => (
-        // biome-ignore lint/a11y/useSemanticElements: a segmented control of styled buttons (WAI-ARIA radio group pattern); native radios would need hidden inputs and restyled labels
+        // A segmented control of styled buttons (WAI-ARIA radio group pattern); native radios would need hidden
+        // inputs and restyled labels.
+        // biome-ignore lint/a11y/useSemanticElements: a segmented control of styled buttons (radio group pattern)
         <button
           key={option.value}
           type="button"
@@ -231,7 +233,8 @@ export function ConfirmDelete(props: {
     }
   };
   return (
-    // biome-ignore lint/a11y/useSemanticElements: an inline pair of buttons next to the row they act on; a <fieldset> is a block with its own border and padding
+    // A <fieldset> is a block with its own border and padding.
+    // biome-ignore lint/a11y/useSemanticElements: an inline pair of buttons next to the row they act on
     <span class="confirm" role="group" aria-label={`Confirm deleting ${props.what}`}>
       {props.question ? <span>{props.question}</span> : null}
       <button

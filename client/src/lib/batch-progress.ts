@@ -159,7 +159,10 @@ export function applyLiveMessage(progress: RunProgress, message: BatchProgress |
   return next;
 }
 
-/** The phases of a date in the run's plan order (phases reported outside it after them), pending where nothing is known. */
+/**
+ * The phases of a date in the run's plan order (phases reported outside it after them), pending where nothing is
+ * known.
+ */
 export function phaseBars(progress: RunProgress, date: string): PhaseBar[] {
   const known = progress.dates[date] ?? {};
   const others = Object.keys(known)
@@ -276,7 +279,10 @@ export function phaseDataWarnings(phase: PhaseDataInput): DataWarning[] {
       kind: "price_conflicts_kept",
       tone: "warn",
       count: kept,
-      text: `${plural(kept, "price conflict")}: the provider's close differs from a stored close of another source (an import); the stored close was kept. Check the examples, then rerun with "replace prices" if the provider is right.`,
+      text:
+        `${plural(kept, "price conflict")}: the provider's close differs from a stored close of another source ` +
+        `(an import); the stored close was kept. Check the examples, then rerun with "replace prices" ` +
+        "if the provider is right.",
       examples: examples("source_conflict"),
     });
   }
@@ -286,7 +292,9 @@ export function phaseDataWarnings(phase: PhaseDataInput): DataWarning[] {
       kind: "returns_rejected",
       tone: "warn",
       count: rejected,
-      text: `${plural(rejected, "daily return")} not used in the regressions: a suspect move (beyond the allowed daily change).`,
+      text:
+        `${plural(rejected, "daily return")} not used in the regressions: ` +
+        "a suspect move (beyond the allowed daily change).",
       examples: examples("suspect_move"),
     });
   }

@@ -54,7 +54,8 @@ export interface MissingBetaLike {
 export function missingBetaText(gap: MissingBetaLike): string {
   const label = reasonLabel(gap.reason);
   if (gap.reason === "insufficient_data" && gap.observations !== null && gap.min_observations !== null) {
-    return `${label}: ${gap.observations.toLocaleString("en-US")} of ${gap.min_observations.toLocaleString("en-US")} observations`;
+    const minimum = gap.min_observations.toLocaleString("en-US");
+    return `${label}: ${gap.observations.toLocaleString("en-US")} of ${minimum} observations`;
   }
   if (gap.reason === "stale_prices" && gap.last_close_date) return `${label}: last close ${gap.last_close_date}`;
   return label;
@@ -325,7 +326,9 @@ export function leftOutGroupText(group: LeftOutGroup, factorName: (key: string) 
   const scope =
     group.factors === "all" || group.kind !== "some_betas"
       ? ""
-      : ` (${group.factors.length <= 3 ? group.factors.map(factorName).join(", ") : `${group.factors.length} factors`})`;
+      : ` (${
+          group.factors.length <= 3 ? group.factors.map(factorName).join(", ") : `${group.factors.length} factors`
+        })`;
   const value = group.value === null ? "" : ` · ${formatDollars(group.value)}`;
   return `${label}${scope}${value}`;
 }

@@ -51,7 +51,8 @@ export function formatMoney(
   const cents = options.cents ?? "auto";
   const amount = cents === "never" ? Math.round(value) : Math.round(value * 100) / 100;
   const fraction = cents === "always" || (cents === "auto" && Math.round(Math.abs(amount) * 100) % 100 !== 0) ? 2 : 0;
-  const text = `$${Math.abs(amount).toLocaleString("en-US", { minimumFractionDigits: fraction, maximumFractionDigits: fraction })}`;
+  const digits = { minimumFractionDigits: fraction, maximumFractionDigits: fraction };
+  const text = `$${Math.abs(amount).toLocaleString("en-US", digits)}`;
   return signed(text, amount, options.sign ?? false);
 }
 

@@ -182,7 +182,10 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
         </label>
         <label
           class="check"
-          title="Market data: replace stored closes of another source (imports, uploads) that differ from the provider's; by default they are kept and each conflict is reported"
+          title={
+            "Market data: replace stored closes of another source (imports, uploads) that differ from the " +
+            "provider's; by default they are kept and each conflict is reported"
+          }
         >
           <input
             type="checkbox"
@@ -370,7 +373,10 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
                 </td>
                 <td
                   class="num"
-                  title={`${counts.rows_stored} stored, ${counts.rows_unchanged} unchanged, ${counts.rows_deleted} deleted`}
+                  title={
+                    `${counts.rows_stored} stored, ${counts.rows_unchanged} unchanged, ` +
+                    `${counts.rows_deleted} deleted`
+                  }
                 >
                   {integer(counts.rows_stored)}
                   {counts.rows_unchanged > 0 ? (
@@ -404,8 +410,9 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
                           <li key={index}>
                             <span class={`badge ${issue.kind === "failed" ? "bad" : "warn"}`}>{issue.kind}</span>{" "}
                             <code>{issue.item}</code>
-                            {issue.factor ? <span class="muted"> · {issue.factor}</span> : null} · {issue.reason} ·{" "}
-                            <span class="muted">{issue.detail}</span>
+                            {issue.factor ? <span class="muted"> · {issue.factor}</span> : null}
+                            {" · "}
+                            {issue.reason} · <span class="muted">{issue.detail}</span>
                           </li>
                         ))}
                       </ul>
@@ -655,7 +662,8 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
                 on{" "}
                 {warning.dates.length === 1
                   ? warning.dates[0]
-                  : `${warning.dates.length} dates (${warning.dates[0]} → ${warning.dates[warning.dates.length - 1]})`}
+                  : `${warning.dates.length} dates ` +
+                    `(${warning.dates[0]} → ${warning.dates[warning.dates.length - 1]})`}
                 ; see the{" "}
                 {warning.kind === "returns_rejected" || warning.kind === "recomputed_stale"
                   ? "Universe factors"
@@ -803,7 +811,10 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
                     href={`/batch?run=${encodeURIComponent(run.id)}`}
                     aria-current={current ? "true" : undefined}
                     title={run.id}
-                    aria-label={`Run ${shortId(run.id)} (${run.status}, ${run.start_date}${run.end_date !== run.start_date ? ` to ${run.end_date}` : ""})`}
+                    aria-label={
+                      `Run ${shortId(run.id)} (${run.status}, ` +
+                      `${run.start_date}${run.end_date !== run.start_date ? ` to ${run.end_date}` : ""})`
+                    }
                   >
                     <code>{shortId(run.id)}</code>
                   </a>
@@ -823,7 +834,10 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
                   {run.stale_dates.length > 0 ? (
                     <span
                       class="badge small-badge"
-                      title={`Dates added because a price revision made their betas stale: ${run.stale_dates.map((entry) => entry.date).join(", ")}`}
+                      title={
+                        "Dates added because a price revision made their betas stale: " +
+                        run.stale_dates.map((entry) => entry.date).join(", ")
+                      }
                     >
                       +{run.stale_dates.length} stale
                     </span>

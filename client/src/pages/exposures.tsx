@@ -377,7 +377,9 @@ function ExposuresView(props: ViewProps): JSX.Element {
       ? `${dates[range[0]]} – ${dates[range[1]]}`
       : dates[range[1]]
     : "";
-  const heatmapTitle = `${columns === "dates" ? portfolio.name : "All portfolios"} · ${views.find((option) => option.value === view)?.label} exposures · ${rangeLabel}`;
+  const viewLabel = views.find((option) => option.value === view)?.label;
+  const heatmapSubject = columns === "dates" ? portfolio.name : "All portfolios";
+  const heatmapTitle = `${heatmapSubject} · ${viewLabel} exposures · ${rangeLabel}`;
 
   const exportCsv = (): void => {
     if (!matrix) return;
@@ -387,9 +389,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
       (row, column) => matrix.values[row]?.[column] ?? null,
       columns === "dates" ? "date" : "portfolio_id",
     );
+    const subject = columns === "dates" ? portfolio.id : "portfolios";
+    const lastKey = columns === "dates" ? matrix.columnKeys[matrix.columnKeys.length - 1] : dates[range[1]];
     download(
       new Blob([csv], { type: "text/csv" }),
-      `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${matrix.columnKeys[0] ?? ""}${columns === "dates" ? `-${matrix.columnKeys[matrix.columnKeys.length - 1] ?? ""}` : `-${dates[range[1]] ?? ""}`}.csv`,
+      `heatmap-${subject}-${view}-${matrix.columnKeys[0] ?? ""}-${lastKey ?? ""}.csv`,
     );
   };
   const exportImage = async (): Promise<void> => {
@@ -549,7 +553,8 @@ function ExposuresView(props: ViewProps): JSX.Element {
           <Empty>
             {history
               ? "Computing this portfolio's history: its dates appear here as they are computed."
-              : "No computed exposures yet: the daily batch computes them (an operator can run it from the Batch page)."}
+              : "No computed exposures yet: the daily batch computes them " +
+                "(an operator can run it from the Batch page)."}
           </Empty>
         ) : null}
         {matrix && matrix.xs.length > 0 ? (

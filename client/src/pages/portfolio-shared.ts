@@ -7,7 +7,9 @@ import { can } from "../state/session.ts";
 /** Today's date (the browser's calendar) as YYYY-MM-DD. */
 export function todayIso(): string {
   const now = new Date();
-  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+  const month = String(now.getMonth() + 1).padStart(2, "0");
+  const day = String(now.getDate()).padStart(2, "0");
+  return `${now.getFullYear()}-${month}-${day}`;
 }
 
 /** Whether a position is held on `date` (opened on or before it, not yet closed). */

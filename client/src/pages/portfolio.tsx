@@ -115,6 +115,7 @@ const instrumentLabels = { stock: "Stock", etf: "ETF", option: "Option", private
   string
 >;
 const instrumentOptions = Object.entries(instrumentLabels) as [Instrument, string][];
+const instrumentKeys = Object.keys(instrumentLabels).join(", ");
 const optionTypeLabels = { call: "Call", put: "Put" } as const satisfies Record<OptionType, string>;
 
 const fieldLabels: Record<PositionField, string> = {
@@ -561,7 +562,9 @@ function PositionBadges(props: {
 
 // ---- CSV import -------------------------------------------------------------------------------
 
-const exampleCsv = `symbol,instrument,quantity,cost_basis,opened_on,closed_on,underlying_symbol,option_type,strike,expiry,multiplier,delta,implied_vol,premium
+const exampleCsv =
+  "symbol,instrument,quantity,cost_basis,opened_on,closed_on,underlying_symbol,option_type,strike,expiry,multiplier," +
+  `delta,implied_vol,premium
 SPY,etf,100,58000,2026-01-05,,,,,,,,,
 QQQ 261218C00500000,option,-5,,2026-01-05,,QQQ,call,500,2026-12-18,100,0.45,,12.5
 `;
@@ -700,8 +703,8 @@ function CsvImport(props: {
           ))}
         </ul>
         <p class="muted" style={{ margin: 0 }}>
-          instrument: {Object.keys(instrumentLabels).join(", ")} · dates YYYY-MM-DD · option_type call or put · options
-          need underlying_symbol, option_type, strike, expiry and delta or implied_vol.
+          instrument: {instrumentKeys} · dates YYYY-MM-DD · option_type call or put · options need underlying_symbol,
+          option_type, strike, expiry and delta or implied_vol.
         </p>
         <p class="label" style={{ margin: "0.6rem 0 0" }}>
           Example
@@ -869,7 +872,10 @@ function Details(props: {
 
 function readOnlyReason(portfolio: PortfolioResponse): string | null {
   if (!portfolio.writable)
-    return `Read-only: this portfolio belongs to ${portfolio.owner}${portfolio.org ? ` and is shared with ${portfolio.org}` : ""}.`;
+    return (
+      `Read-only: this portfolio belongs to ${portfolio.owner}` +
+      `${portfolio.org ? ` and is shared with ${portfolio.org}` : ""}.`
+    );
   if (!can("MANAGE_PORTFOLIOS")) return "Read-only: your token does not carry MANAGE_PORTFOLIOS.";
   return null;
 }

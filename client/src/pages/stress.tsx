@@ -159,9 +159,13 @@ export function StressPage(): JSX.Element {
   return (
     <Page
       title="Stress test"
-      subtitle="The $ impact of factor shocks on a portfolio: impact = $ exposure to the factor × its shock, summed over the shocked factors."
+      subtitle={
+        "The $ impact of factor shocks on a portfolio: impact = $ exposure to the factor × its shock, " +
+        "summed over the shocked factors."
+      }
     >
-      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls; a <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row */}
+      {/* A <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row. */}
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls */}
       <div class="toolbar stress-toolbar" role="group" aria-label="Stress test inputs">
         <div class="field">
           <label for="stress-portfolio">Portfolio</label>
@@ -309,7 +313,8 @@ function ScenarioPicker(props: {
       </label>
       {!scenario.builtin && mayDelete && scenario.owner === me ? (
         confirming === scenario.id ? (
-          // biome-ignore lint/a11y/useSemanticElements: an inline pair of buttons inside a list row; a <fieldset> is a block with its own border and padding
+          // A <fieldset> is a block with its own border and padding.
+          // biome-ignore lint/a11y/useSemanticElements: an inline pair of buttons inside a list row
           <span class="scenario-confirm" role="group" aria-label={`Confirm deleting ${scenario.name}`}>
             <button type="button" class="button small danger" disabled={deleting} onClick={() => void remove(scenario)}>
               {deleting ? "Deleting…" : "Delete"}
@@ -408,8 +413,8 @@ function CustomShocks(props: {
   return (
     <div class="custom-shocks">
       <p class="hint">
-        Each factor's move in its own return units: −10 means the factor's ETF (or long − short spread) falls 10%. Leave
-        a factor empty not to shock it.{" "}
+        {"Each factor's move in its own return units: −10 means the factor's ETF (or long − short spread) " +
+          "falls 10%. Leave a factor empty not to shock it."}{" "}
         <button
           type="button"
           class="link-button"
@@ -419,7 +424,8 @@ function CustomShocks(props: {
           Clear all
         </button>
       </p>
-      {/* biome-ignore lint/a11y/useSemanticElements: a labelled grid of inputs; a <fieldset> would bring its border and padding, and it does not lay out as a CSS grid in every browser */}
+      {/* A <fieldset> would bring its border and padding, and it does not lay out as a CSS grid in every browser. */}
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled grid of inputs */}
       <div class="shock-grid" role="group" aria-label="Shock per factor, in percent">
         {props.factors.map((factor) => {
           const error = props.errors[factor.key];
@@ -596,7 +602,9 @@ function StressResultView(props: {
     value: impact.impact,
     text: formatImpact(impact.impact),
     missingNote: "no exposure",
-    title: `${name(impact.factor_key)}: $ exposure ${formatDollarsFull(impact.exposure_dollar)} × shock ${formatShock(impact.shock)} = ${formatDollarsFull(impact.impact)}`,
+    title:
+      `${name(impact.factor_key)}: $ exposure ${formatDollarsFull(impact.exposure_dollar)} ` +
+      `× shock ${formatShock(impact.shock)} = ${formatDollarsFull(impact.impact)}`,
   }));
   items.push({
     key: "total",
@@ -609,6 +617,9 @@ function StressResultView(props: {
     title: `Total: ${formatDollarsFull(result.total)}${result.complete ? "" : " (partial)"}`,
   });
   const missingNames = result.missing.map(name);
+  const portfolioName = props.portfolio?.name ?? result.portfolio_id;
+  const returnText =
+    result.total_return === null ? "return on equity —" : `${formatPercent(result.total_return, 2)} of equity`;
   return (
     <div class="stress-result" data-testid="stress-result">
       <div class="stress-summary">
@@ -618,7 +629,7 @@ function StressResultView(props: {
             {result.scenario.name}
           </div>
           <div class="muted small">
-            {props.portfolio?.name ?? result.portfolio_id} · as of {result.date} · equity {formatDollars(result.equity)}
+            {portfolioName} · as of {result.date} · equity {formatDollars(result.equity)}
           </div>
         </div>
         <div class="stress-total">
@@ -630,7 +641,7 @@ function StressResultView(props: {
             {formatDollarsFull(result.total)}
           </div>
           <div class="muted small" data-testid="stress-total-return">
-            {result.total_return === null ? "return on equity —" : `${formatPercent(result.total_return, 2)} of equity`}
+            {returnText}
           </div>
         </div>
       </div>

@@ -225,7 +225,8 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
                         style={{ background: css(background), color: css(textColorOn(background)) }}
                         title={
                           point
-                            ? `${name} on ${date}: ${formatExposure(point.beta, 4)}, R² ${formatRSquared(point.r_squared)}`
+                            ? `${name} on ${date}: ${formatExposure(point.beta, 4)}, ` +
+                              `R² ${formatRSquared(point.r_squared)}`
                             : `${name} on ${date}: no beta`
                         }
                       >

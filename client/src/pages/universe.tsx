@@ -426,7 +426,8 @@ export function UniversePage(): JSX.Element {
           <strong>CSV export failed:</strong> {exporting.message}
         </div>
       ) : null}
-      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls; a <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row */}
+      {/* A <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row. */}
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls */}
       <div class="toolbar universe-filters" role="group" aria-label="Filters">
         <div class="field">
           <label for="universe-sector">Sector</label>

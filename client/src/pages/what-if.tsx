@@ -260,7 +260,8 @@ export function WhatIfPage(): JSX.Element {
       title="What-if"
       subtitle="Edit a portfolio's holdings and see its factor exposures change as you type. Nothing is saved."
     >
-      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls; a <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row */}
+      {/* A <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row. */}
+      {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls */}
       <div class="toolbar" role="group" aria-label="What-if inputs">
         <div class="field">
           <label for="what-if-start">Start from</label>
@@ -436,7 +437,10 @@ function HoldingsTable(props: {
             <th
               scope="col"
               class="num col-value"
-              title="Quantity × the latest close; options: contracts × multiplier × the underlying's close (delta-free notional)"
+              title={
+                "Quantity × the latest close; options: contracts × multiplier × the underlying's close " +
+                "(delta-free notional)"
+              }
             >
               Value
             </th>
@@ -554,7 +558,8 @@ function HoldingsTable(props: {
               {draft.instrument === "option" ? (
                 <tr class="option-row">
                   <td colSpan={6}>
-                    {/* biome-ignore lint/a11y/useSemanticElements: a labelled row of inputs inside a table cell; a <fieldset> would bring its border and padding */}
+                    {/* A <fieldset> would bring its border and padding. */}
+                    {/* biome-ignore lint/a11y/useSemanticElements: a labelled row of inputs inside a table cell */}
                     <div class="option-fields" role="group" aria-label={`Option terms of ${label}`}>
                       {(
                         [
@@ -633,12 +638,14 @@ function HoldingsTable(props: {
                   <td colSpan={6} id={`${rowId}-notes`}>
                     {issues.length > 0 ? (
                       <ul class="row-issues" data-testid="row-issues">
-                        {issues.map((issue, i) => (
-                          <li key={i}>
-                            {issue.path && !issue.message.startsWith(issue.path) ? <code>{issue.path}</code> : null}{" "}
-                            {issue.message}
-                          </li>
-                        ))}
+                        {issues.map((issue, i) => {
+                          const showPath = issue.path && !issue.message.startsWith(issue.path);
+                          return (
+                            <li key={i}>
+                              {showPath ? <code>{issue.path}</code> : null} {issue.message}
+                            </li>
+                          );
+                        })}
                       </ul>
                     ) : null}
                     {notes.length > 0 ? <p class="row-quality">Not fully counted: {notes.join("; ")}</p> : null}
@@ -748,28 +755,38 @@ function Comparison(props: {
             </tr>
           </thead>
           <tbody>
-            {rows.map((row) => (
-              <tr
-                key={row.key}
-                data-testid={`exposure-${row.key}`}
-                title={`${row.name}: coverage ${coverageLabel({ value: row.coverage, used: row.positionsUsed, total: row.positionsTotal }).text}${compared ? `; $ exposure ${formatDollars(row.originalDollar)} → ${formatDollars(row.whatIfDollar)}` : ""}`}
-              >
-                <th scope="row" class="row-head">
-                  {row.name}
-                </th>
-                {compared ? <td class="num">{formatExposure(row.original)}</td> : null}
-                <td class="num" data-testid="what-if-value">
-                  {formatExposure(row.whatIf)}
-                </td>
-                {compared ? (
-                  <ChangeCell value={row.change} format={(value) => formatExposure(value)} testId="change-value" />
-                ) : null}
-                <td class="bar-col">
-                  <MiniBar value={row.whatIf} reference={compared ? row.original : null} extent={extent} />
-                </td>
-                <td class="num col-dollar">{signedDollars(row.whatIfDollar)}</td>
-              </tr>
-            ))}
+            {rows.map((row) => {
+              const coverage = coverageLabel({
+                value: row.coverage,
+                used: row.positionsUsed,
+                total: row.positionsTotal,
+              });
+              const change = compared
+                ? `; $ exposure ${formatDollars(row.originalDollar)} → ${formatDollars(row.whatIfDollar)}`
+                : "";
+              return (
+                <tr
+                  key={row.key}
+                  data-testid={`exposure-${row.key}`}
+                  title={`${row.name}: coverage ${coverage.text}${change}`}
+                >
+                  <th scope="row" class="row-head">
+                    {row.name}
+                  </th>
+                  {compared ? <td class="num">{formatExposure(row.original)}</td> : null}
+                  <td class="num" data-testid="what-if-value">
+                    {formatExposure(row.whatIf)}
+                  </td>
+                  {compared ? (
+                    <ChangeCell value={row.change} format={(value) => formatExposure(value)} testId="change-value" />
+                  ) : null}
+                  <td class="bar-col">
+                    <MiniBar value={row.whatIf} reference={compared ? row.original : null} extent={extent} />
+                  </td>
+                  <td class="num col-dollar">{signedDollars(row.whatIfDollar)}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
@@ -777,7 +794,8 @@ function Comparison(props: {
         {quality.positions_valued} of {quality.positions_total} holdings valued
         {quality.positions_private > 0 ? `, ${quality.positions_private} private (no public returns, left out)` : ""}
         {quality.symbols_missing.length > 0
-          ? `; ${quality.symbols_missing.length} symbol${quality.symbols_missing.length === 1 ? "" : "s"} without betas for some factors`
+          ? `; ${quality.symbols_missing.length} symbol${quality.symbols_missing.length === 1 ? "" : "s"} ` +
+            "without betas for some factors"
           : ""}
         .
       </p>

@@ -226,11 +226,15 @@ describe("the run's phase plan", () => {
     expect(nextPhaseOf(historyPlan, "market_data")).toBeUndefined();
   });
 
-  it("keeps the full plan when a detail names none (an older Worker) and lists phases reported outside the plan after it", () => {
-    expect(mergeDetail(emptyRunProgress(runId), midRun).plan).toEqual([...batchPhases]);
-    const progress = applyLiveMessage(emptyRunProgress(runId, historyPlan), progressMessage("market_data", 1, 1));
-    expect(phaseBars(progress, date).map((bar) => bar.phase)).toEqual([...historyPlan, "market_data"]);
-  });
+  it(
+    "keeps the full plan when a detail names none (an older Worker) " +
+      "and lists phases reported outside the plan after it",
+    () => {
+      expect(mergeDetail(emptyRunProgress(runId), midRun).plan).toEqual([...batchPhases]);
+      const progress = applyLiveMessage(emptyRunProgress(runId, historyPlan), progressMessage("market_data", 1, 1));
+      expect(phaseBars(progress, date).map((bar) => bar.phase)).toEqual([...historyPlan, "market_data"]);
+    },
+  );
 });
 
 describe("data warnings", () => {

@@ -199,10 +199,8 @@ describe("reading a pasted token", () => {
   const now = Date.UTC(2026, 10, 21);
 
   it("reads sub, org, known permissions and expiry; tolerates a Bearer prefix", () => {
-    const read = readToken(
-      `Bearer ${token({ sub: "ana", org: "acme", permissions: ["RUN_BATCH", "NOT_A_PERMISSION"], exp: now / 1000 + 60 })}`,
-      now,
-    );
+    const claims = { sub: "ana", org: "acme", permissions: ["RUN_BATCH", "NOT_A_PERMISSION"], exp: now / 1000 + 60 };
+    const read = readToken(`Bearer ${token(claims)}`, now);
     expect(read.ok).toBe(true);
     if (!read.ok) return;
     expect(read.session.sub).toBe("ana");

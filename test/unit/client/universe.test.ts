@@ -55,7 +55,8 @@ describe("universe URL state", () => {
   it("ignores what the API would refuse: unknown sort columns, bad orders, sizes, pages, dates, numbers", () => {
     const state = readUniverseState(
       query(
-        "sort_by=sortBy&sort_order=up&limit=7&page=-2&date=20261120&min_market_cap=abc&max_pe_ratio=1e999&sector=%20%20",
+        "sort_by=sortBy&sort_order=up&limit=7&page=-2&date=20261120&" +
+          "min_market_cap=abc&max_pe_ratio=1e999&sector=%20%20",
       ),
     );
     expect(state).toEqual(defaultUniverseState);

@@ -28,7 +28,8 @@ function expectSameTables(actual: UniverseBetas, expected: UniverseBetas): void 
   for (let i = 0; i < expected.rawBeta.length; i++) {
     const beta = expected.rawBeta[i]!;
     const rSquared = expected.rSquared[i]!;
-    const where = `${expected.calculationDate} ${expected.symbols[Math.floor(i / expected.factorCount)]} ${expected.factors[i % expected.factorCount]!.spec.key}`;
+    const symbol = expected.symbols[Math.floor(i / expected.factorCount)];
+    const where = `${expected.calculationDate} ${symbol} ${expected.factors[i % expected.factorCount]!.spec.key}`;
     if (Number.isNaN(beta)) expect(actual.rawBeta[i], where).toBeNaN();
     else
       expect(closeTo(actual.rawBeta[i]!, beta, tolerance, 1), `${where}: ${actual.rawBeta[i]} vs ${beta}`).toBe(true);

@@ -41,7 +41,8 @@ export function leastSquares(columns: readonly (readonly number[])[], y: readonl
     for (let j = i + 1; j < p; j++) sum -= a[j]![i]! * coefficients[j]!;
     coefficients[i] = sum / a[i]![i]!;
   }
-  // R⁻¹ by back substitution on the identity; (XᵀX)⁻¹ = R⁻¹R⁻ᵀ, so its diagonal is the squared row norms of R⁻¹.
+  // R⁻¹ by back substitution on the identity; (XᵀX)⁻¹ = R⁻¹R⁻ᵀ, so its diagonal is the squared row norms
+  // of R⁻¹.
   const inverse: number[][] = Array.from({ length: p }, () => new Array<number>(p).fill(0));
   for (let c = 0; c < p; c++) {
     for (let i = p - 1; i >= 0; i--) {

@@ -20,24 +20,27 @@ const wellConditioned = (a: PortfolioAggregation) =>
   Math.abs(a.equity) > 1e-6 * (Math.abs(a.cash) + a.gross + premiums(a));
 
 describe("aggregation properties", () => {
-  it("scaling every quantity and the cash by a power of 2 scales dollars exactly and leaves exposures unchanged", () => {
-    fc.assert(
-      fc.property(aggregationInput(), fc.constantFrom(0.25, 0.5, 2, 8, 1024), (input, c) => {
-        const base = aggregatePortfolio(input);
-        const big = aggregatePortfolio(scaled(input, c));
-        expect(big.equity).toBe(base.equity * c);
-        expect(big.gross).toBe(base.gross * c);
-        expect(big.net).toBe(base.net * c);
-        big.exposures.forEach((e, i) => {
-          const b = base.exposures[i]!;
-          expect(e.exposure).toBe(b.exposure);
-          expect(e.exposureDollar).toBe(b.exposureDollar === null ? null : b.exposureDollar * c);
-          expect(e.coverage).toBe(b.coverage);
-          expect([e.positionsUsed, e.positionsTotal]).toEqual([b.positionsUsed, b.positionsTotal]);
-        });
-      }),
-    );
-  });
+  it(
+    "scaling every quantity and the cash by a power of 2 scales dollars exactly " + "and leaves exposures unchanged",
+    () => {
+      fc.assert(
+        fc.property(aggregationInput(), fc.constantFrom(0.25, 0.5, 2, 8, 1024), (input, c) => {
+          const base = aggregatePortfolio(input);
+          const big = aggregatePortfolio(scaled(input, c));
+          expect(big.equity).toBe(base.equity * c);
+          expect(big.gross).toBe(base.gross * c);
+          expect(big.net).toBe(base.net * c);
+          big.exposures.forEach((e, i) => {
+            const b = base.exposures[i]!;
+            expect(e.exposure).toBe(b.exposure);
+            expect(e.exposureDollar).toBe(b.exposureDollar === null ? null : b.exposureDollar * c);
+            expect(e.coverage).toBe(b.coverage);
+            expect([e.positionsUsed, e.positionsTotal]).toEqual([b.positionsUsed, b.positionsTotal]);
+          });
+        }),
+      );
+    },
+  );
 
   it("scaling by any c > 0 scales dollars by c and leaves exposures unchanged (to rounding)", () => {
     fc.assert(

@@ -93,7 +93,9 @@ function compareAll(): { comparisons: Comparison[]; missing: string[] } {
       ]!;
       const se = standardError(factor, instrument, estimate.observations);
       comparisons.push({
-        label: `${instrument.symbol} ${factor.key}: ${estimate.rawBeta.toFixed(4)} vs ${target.toFixed(4)} (SE ${se.toFixed(4)})`,
+        label:
+          `${instrument.symbol} ${factor.key}: ${estimate.rawBeta.toFixed(4)} vs ${target.toFixed(4)}` +
+          ` (SE ${se.toFixed(4)})`,
         z: (estimate.rawBeta - target) / se,
         wrongZ: (estimate.rawBeta - otherTarget) / se,
       });

@@ -436,61 +436,66 @@ describe("downdating the regressor side to a subset of the dates", () => {
     return trusted ? out.fit : null;
   }
 
-  it("equals the per-symbol fit to 1e-12 whenever it trusts itself, with few, many or clustered missing dates and awkward data", () => {
-    const trusted = new Map<string, number>();
-    const tried = new Map<string, number>();
-    fc.assert(
-      fc.property(
-        fc.record({
-          seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-          n: fc.integer({ min: 20, max: 300 }),
-          ridge: fc.boolean(),
-          p: fc.integer({ min: 2, max: 6 }),
-          missing: fc.constantFrom<Missing>("few", "many", "clustered"),
-          awkward: fc.constantFrom<Awkward>(
-            "none",
-            "none",
-            "calm subset",
-            "offset mean",
-            "outliers",
-            "unrelated response",
-          ),
-        }),
-        ({ seed, n, ridge, p, missing, awkward }) => {
-          const testCase = makeCase(seed, n, ridge ? p : 1, ridge, missing, awkward);
-          if (n - testCase.missing.length < 2) return;
-          const expected = fitOnSubset(testCase);
-          const actual = fitByDowndating(testCase);
-          const key = `${ridge ? "ridge" : "ols"} ${awkward}`;
-          tried.set(key, (tried.get(key) ?? 0) + 1);
-          if (awkward === "calm subset")
-            expect(actual, "a regressor near-constant over S is never downdated").toBeNull();
-          if (actual === null) return;
-          trusted.set(key, (trusted.get(key) ?? 0) + 1);
-          expect(actual.responseConstant).toBe(expected.responseConstant);
-          for (let k = 0; k < testCase.columns.length; k++) {
-            const where = `${key} ${missing} n=${n} column ${k}: ${actual.coefficients[k]} vs ${expected.coefficients[k]}`;
-            expect(closeTo(actual.coefficients[k]!, expected.coefficients[k]!, 1e-12, 0), where).toBe(true);
-          }
-          if (!Number.isNaN(expected.rSquared))
-            expect(closeTo(actual.rSquared, expected.rSquared, 1e-12, 0), `${key} R²`).toBe(true);
-        },
-      ),
-      { numRuns: 400 },
-    );
-    // Not vacuous: well-behaved OLS downdates are trusted nearly always (the misses are slopes
-    // near 0, for which rounding is large relative to the slope); the joint ridge of these
-    // correlated columns is trusted now and then (about one fit in ten) — enough that the
-    // comparison above runs on it.
-    const olsTried = tried.get("ols none") ?? 0;
-    expect(olsTried).toBeGreaterThan(10);
-    expect(trusted.get("ols none") ?? 0).toBeGreaterThan(0.7 * olsTried);
-    expect(trusted.get("ols offset mean") ?? 0).toBeGreaterThan(0);
-    const ridgeTrusted = [...trusted]
-      .filter(([key]) => key.startsWith("ridge"))
-      .reduce((sum, [, count]) => sum + count, 0);
-    expect(ridgeTrusted).toBeGreaterThan(0);
-  });
+  it(
+    "equals the per-symbol fit to 1e-12 whenever it trusts itself, with few, " +
+      "many or clustered missing dates and awkward data",
+    () => {
+      const trusted = new Map<string, number>();
+      const tried = new Map<string, number>();
+      fc.assert(
+        fc.property(
+          fc.record({
+            seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+            n: fc.integer({ min: 20, max: 300 }),
+            ridge: fc.boolean(),
+            p: fc.integer({ min: 2, max: 6 }),
+            missing: fc.constantFrom<Missing>("few", "many", "clustered"),
+            awkward: fc.constantFrom<Awkward>(
+              "none",
+              "none",
+              "calm subset",
+              "offset mean",
+              "outliers",
+              "unrelated response",
+            ),
+          }),
+          ({ seed, n, ridge, p, missing, awkward }) => {
+            const testCase = makeCase(seed, n, ridge ? p : 1, ridge, missing, awkward);
+            if (n - testCase.missing.length < 2) return;
+            const expected = fitOnSubset(testCase);
+            const actual = fitByDowndating(testCase);
+            const key = `${ridge ? "ridge" : "ols"} ${awkward}`;
+            tried.set(key, (tried.get(key) ?? 0) + 1);
+            if (awkward === "calm subset")
+              expect(actual, "a regressor near-constant over S is never downdated").toBeNull();
+            if (actual === null) return;
+            trusted.set(key, (trusted.get(key) ?? 0) + 1);
+            expect(actual.responseConstant).toBe(expected.responseConstant);
+            for (let k = 0; k < testCase.columns.length; k++) {
+              const where =
+                `${key} ${missing} n=${n} column ${k}: ` + `${actual.coefficients[k]} vs ${expected.coefficients[k]}`;
+              expect(closeTo(actual.coefficients[k]!, expected.coefficients[k]!, 1e-12, 0), where).toBe(true);
+            }
+            if (!Number.isNaN(expected.rSquared))
+              expect(closeTo(actual.rSquared, expected.rSquared, 1e-12, 0), `${key} R²`).toBe(true);
+          },
+        ),
+        { numRuns: 400 },
+      );
+      // Not vacuous: well-behaved OLS downdates are trusted nearly always (the misses are slopes
+      // near 0, for which rounding is large relative to the slope); the joint ridge of these
+      // correlated columns is trusted now and then (about one fit in ten) — enough that the
+      // comparison above runs on it.
+      const olsTried = tried.get("ols none") ?? 0;
+      expect(olsTried).toBeGreaterThan(10);
+      expect(trusted.get("ols none") ?? 0).toBeGreaterThan(0.7 * olsTried);
+      expect(trusted.get("ols offset mean") ?? 0).toBeGreaterThan(0);
+      const ridgeTrusted = [...trusted]
+        .filter(([key]) => key.startsWith("ridge"))
+        .reduce((sum, [, count]) => sum + count, 0);
+      expect(ridgeTrusted).toBeGreaterThan(0);
+    },
+  );
 
   it("keeps its differences well inside the tolerance it promises", () => {
     // Many OLS fits with few missing dates: the largest observed relative difference of a

@@ -32,27 +32,31 @@ function returnsOf(panel: ReturnPanel, symbol: string): (number | null)[] {
 }
 
 describe("maxDailyMove in the engine", () => {
-  it("leaves out both returns of a 1000× spike, keeps the closes and reports each with both dates, prices and the ratio", () => {
-    const { panel, rejectedPrices } = buildReturnPanelFromPrices(
-      [...spy, ...series("AAPL", [150, 151, 151_000, 152, 153, 154])],
-      { maxDailyMove: 5 },
-    );
-    expect(returnsOf(panel, "AAPL")).toEqual([null, 151 / 150 - 1, null, null, 153 / 152 - 1, 154 / 153 - 1]);
-    expect(rejectedPrices).toEqual([
-      {
-        symbol: "AAPL",
-        date: "2025-03-05",
-        reason: "suspect_move",
-        detail: "close moves ×1000 from 151 on 2025-03-04 to 151000 on 2025-03-05; the bound is a factor of 5",
-      },
-      {
-        symbol: "AAPL",
-        date: "2025-03-06",
-        reason: "suspect_move",
-        detail: "close moves ×0.001007 from 151000 on 2025-03-05 to 152 on 2025-03-06; the bound is a factor of 5",
-      },
-    ]);
-  });
+  it(
+    "leaves out both returns of a 1000× spike, keeps the closes and reports each with both dates, " +
+      "prices and the ratio",
+    () => {
+      const { panel, rejectedPrices } = buildReturnPanelFromPrices(
+        [...spy, ...series("AAPL", [150, 151, 151_000, 152, 153, 154])],
+        { maxDailyMove: 5 },
+      );
+      expect(returnsOf(panel, "AAPL")).toEqual([null, 151 / 150 - 1, null, null, 153 / 152 - 1, 154 / 153 - 1]);
+      expect(rejectedPrices).toEqual([
+        {
+          symbol: "AAPL",
+          date: "2025-03-05",
+          reason: "suspect_move",
+          detail: "close moves ×1000 from 151 on 2025-03-04 to 151000 on 2025-03-05; the bound is a factor of 5",
+        },
+        {
+          symbol: "AAPL",
+          date: "2025-03-06",
+          reason: "suspect_move",
+          detail: "close moves ×0.001007 from 151000 on 2025-03-05 to 152 on 2025-03-06; the bound is a factor of 5",
+        },
+      ]);
+    },
+  );
 
   it("accepts a ratio exactly at the bound either way and refuses one just beyond it", () => {
     const { panel, rejectedPrices } = buildReturnPanelFromPrices(

@@ -364,22 +364,25 @@ describe("quality flags", () => {
     }
   });
 
-  it("reports no_factor_data when an input has no returns in the window (one missing ETF stops every ridge beta)", () => {
-    const universe = controlled(150, { STOCK: (t, m) => m(t) + noiseAt(t) });
-    const { MTUM: _removed, ...returns } = universe.returns;
-    const table = expectSharedEqualsDirect(engineInput({ ...universe, returns }, specs), universe.calendar[149]!);
-    const betas = table.symbolBetasFor("STOCK")!.betas;
-    for (const key of ["value", "growth", "momentum", "quality", "size", "low_volatility", "momentum_spread"]) {
-      expect(betas[key], key).toMatchObject({
-        status: "missing",
-        reason: "no_factor_data",
-        observations: 0,
-        factorObservations: 0,
-      });
-    }
-    expect(betas.market_beta).toMatchObject({ status: "estimated" });
-    expect(betas.size_spread).toMatchObject({ status: "estimated" });
-  });
+  it(
+    "reports no_factor_data when an input has no returns " + "in the window (one missing ETF stops every ridge beta)",
+    () => {
+      const universe = controlled(150, { STOCK: (t, m) => m(t) + noiseAt(t) });
+      const { MTUM: _removed, ...returns } = universe.returns;
+      const table = expectSharedEqualsDirect(engineInput({ ...universe, returns }, specs), universe.calendar[149]!);
+      const betas = table.symbolBetasFor("STOCK")!.betas;
+      for (const key of ["value", "growth", "momentum", "quality", "size", "low_volatility", "momentum_spread"]) {
+        expect(betas[key], key).toMatchObject({
+          status: "missing",
+          reason: "no_factor_data",
+          observations: 0,
+          factorObservations: 0,
+        });
+      }
+      expect(betas.market_beta).toMatchObject({ status: "estimated" });
+      expect(betas.size_spread).toMatchObject({ status: "estimated" });
+    },
+  );
 
   it("estimates every estimated beta finite and never writes a missing beta as a number, whatever the data", () => {
     fc.assert(
@@ -496,7 +499,11 @@ describe("factor set as data", () => {
         (specs) => specs.map((s) => (s.key === "value" ? { ...s, minObservations: 1 } : s)),
         /value.*min_observations/,
       ],
-      ["negative α", (specs) => specs.map((s) => (s.method === "ridge" ? { ...s, ridgeAlpha: -1 } : s)), /ridge_alpha/],
+      [
+        "negative α",
+        (specs) => specs.map((spec) => (spec.method === "ridge" ? { ...spec, ridgeAlpha: -1 } : spec)),
+        /ridge_alpha/,
+      ],
       [
         "α on an OLS factor",
         (specs) => specs.map((s) => (s.key === "market_beta" ? { ...s, ridgeAlpha: 1 } : s)),

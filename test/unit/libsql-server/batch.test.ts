@@ -66,18 +66,21 @@ describe("batch", () => {
     expect(results[1]?.rows[0]?.[0]).toBe(1n);
   });
 
-  it("in read mode fails a write with SQLITE_READONLY and changes nothing; the next stream can write again", async () => {
-    await expectLibsqlError(
-      client.batch(["SELECT 1", "INSERT INTO notes (body) VALUES ('sneaky')"], "read"),
-      "SQLITE_READONLY",
-      /readonly/,
-    );
-    expect(await bodies()).toEqual([]);
-    // The pooled connection must not stay read-only after the READONLY transaction.
-    for (let i = 0; i < 4; i++)
-      await client.execute({ sql: "INSERT INTO notes (body) VALUES (?)", args: [`after-${i}`] });
-    expect(await bodies()).toHaveLength(4);
-  });
+  it(
+    "in read mode fails a write with SQLITE_READONLY and changes nothing; " + "the next stream can write again",
+    async () => {
+      await expectLibsqlError(
+        client.batch(["SELECT 1", "INSERT INTO notes (body) VALUES ('sneaky')"], "read"),
+        "SQLITE_READONLY",
+        /readonly/,
+      );
+      expect(await bodies()).toEqual([]);
+      // The pooled connection must not stay read-only after the READONLY transaction.
+      for (let i = 0; i < 4; i++)
+        await client.execute({ sql: "INSERT INTO notes (body) VALUES (?)", args: [`after-${i}`] });
+      expect(await bodies()).toHaveLength(4);
+    },
+  );
 
   it("in deferred mode commits, and a failing step rolls it back", async () => {
     await client.batch(
@@ -95,69 +98,73 @@ describe("batch", () => {
     expect(await bodies()).toEqual(["d1", "d2"]);
   });
 
-  it("evaluates ok, error, not, and, or and is_autocommit conditions, skipping steps whose condition is false (raw HTTP)", async () => {
-    const step = (sql: string, condition?: unknown) => ({
-      ...(condition === undefined ? {} : { condition }),
-      stmt: { sql },
-    });
-    const response = await pipeline(
-      server.url,
-      null,
-      [
-        {
-          type: "batch",
-          batch: {
-            steps: [
-              step("SELECT 1"), // 0 ok
-              step("SELECT nope"), // 1 error
-              step("SELECT 'ok0'", { type: "ok", step: 0 }), // 2 runs
-              step("SELECT 'ok1'", { type: "ok", step: 1 }), // 3 skipped
-              step("SELECT 'err1'", { type: "error", step: 1 }), // 4 runs
-              step("SELECT 'not'", { type: "not", cond: { type: "ok", step: 1 } }), // 5 runs
-              step("SELECT 'and'", {
-                type: "and",
-                conds: [
-                  { type: "ok", step: 0 },
-                  { type: "ok", step: 1 },
-                ],
-              }), // 6 skipped
-              step("SELECT 'or'", {
-                type: "or",
-                conds: [
-                  { type: "ok", step: 0 },
-                  { type: "ok", step: 1 },
-                ],
-              }), // 7 runs
-              step("SELECT 'auto'", { type: "is_autocommit" }), // 8 runs
-              step("BEGIN"), // 9
-              step("SELECT 'auto2'", { type: "is_autocommit" }), // 10 skipped: inside a transaction
-              step("ROLLBACK"), // 11
-            ],
+  it(
+    "evaluates ok, error, not, and, or and is_autocommit conditions, " +
+      "skipping steps whose condition is false (raw HTTP)",
+    async () => {
+      const step = (sql: string, condition?: unknown) => ({
+        ...(condition === undefined ? {} : { condition }),
+        stmt: { sql },
+      });
+      const response = await pipeline(
+        server.url,
+        null,
+        [
+          {
+            type: "batch",
+            batch: {
+              steps: [
+                step("SELECT 1"), // 0 ok
+                step("SELECT nope"), // 1 error
+                step("SELECT 'ok0'", { type: "ok", step: 0 }), // 2 runs
+                step("SELECT 'ok1'", { type: "ok", step: 1 }), // 3 skipped
+                step("SELECT 'err1'", { type: "error", step: 1 }), // 4 runs
+                step("SELECT 'not'", { type: "not", cond: { type: "ok", step: 1 } }), // 5 runs
+                step("SELECT 'and'", {
+                  type: "and",
+                  conds: [
+                    { type: "ok", step: 0 },
+                    { type: "ok", step: 1 },
+                  ],
+                }), // 6 skipped
+                step("SELECT 'or'", {
+                  type: "or",
+                  conds: [
+                    { type: "ok", step: 0 },
+                    { type: "ok", step: 1 },
+                  ],
+                }), // 7 runs
+                step("SELECT 'auto'", { type: "is_autocommit" }), // 8 runs
+                step("BEGIN"), // 9
+                step("SELECT 'auto2'", { type: "is_autocommit" }), // 10 skipped: inside a transaction
+                step("ROLLBACK"), // 11
+              ],
+            },
           },
-        },
-        { type: "close" },
-      ],
-      "/v3/pipeline",
-    );
-    const batch = okResponse(response.results[0]);
-    if (batch.type !== "batch") throw new Error("wrong response type");
-    const ran = batch.result.step_results.map((result) => result !== null);
-    expect(ran).toEqual([true, false, true, false, true, true, false, true, true, true, false, true]);
-    expect(batch.result.step_errors.map((error) => error?.code ?? null)).toEqual([
-      null,
-      "SQLITE_ERROR",
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-      null,
-    ]);
-  });
+          { type: "close" },
+        ],
+        "/v3/pipeline",
+      );
+      const batch = okResponse(response.results[0]);
+      if (batch.type !== "batch") throw new Error("wrong response type");
+      const ran = batch.result.step_results.map((result) => result !== null);
+      expect(ran).toEqual([true, false, true, false, true, true, false, true, true, true, false, true]);
+      expect(batch.result.step_errors.map((error) => error?.code ?? null)).toEqual([
+        null,
+        "SQLITE_ERROR",
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ]);
+    },
+  );
 
   it("rejects a condition that refers to the current or a later step", async () => {
     const response = await pipeline(server.url, null, [
@@ -185,7 +192,8 @@ describe("sequence", () => {
   it("stops at the first failing statement, keeping the effects of the earlier ones", async () => {
     await expectLibsqlError(
       client.executeMultiple(
-        "INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s3');",
+        "INSERT INTO notes (body) VALUES ('s1'); INSERT INTO notes (body) VALUES ('s1'); " +
+          "INSERT INTO notes (body) VALUES ('s3');",
       ),
       "SQLITE_CONSTRAINT_UNIQUE",
     );

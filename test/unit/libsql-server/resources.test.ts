@@ -58,26 +58,30 @@ describe("connection pool", () => {
     expect((await clients[1]!.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(160);
   });
 
-  it("makes a stream wait for a connection while all are in transactions, and answers SQLITE_BUSY naming the cap after the busy timeout", async () => {
-    const db = await server({ maxConnections: 2, busyTimeoutMs: 400 });
-    await client(db.url).execute("CREATE TABLE t (id INTEGER PRIMARY KEY)");
-    const first = await client(db.url).transaction("read");
-    const second = await client(db.url).transaction("read");
-    await first.execute("SELECT 1");
-    await second.execute("SELECT 1");
-    const started = Date.now();
-    await expectLibsqlError(
-      client(db.url).execute("SELECT 1"),
-      "SQLITE_BUSY",
-      /waited \d+ ms \(the busy timeout\) for one of the server's 2 connections/,
-    );
-    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
-    // A waiting stream gets the connection a finished transaction gives back.
-    const waiting = client(db.url).execute("SELECT 42 AS answer");
-    await first.commit();
-    expect((await waiting).rows[0]?.answer).toBe(42);
-    await second.rollback();
-  });
+  it(
+    "makes a stream wait for a connection while all are in transactions, " +
+      "and answers SQLITE_BUSY naming the cap after the busy timeout",
+    async () => {
+      const db = await server({ maxConnections: 2, busyTimeoutMs: 400 });
+      await client(db.url).execute("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+      const first = await client(db.url).transaction("read");
+      const second = await client(db.url).transaction("read");
+      await first.execute("SELECT 1");
+      await second.execute("SELECT 1");
+      const started = Date.now();
+      await expectLibsqlError(
+        client(db.url).execute("SELECT 1"),
+        "SQLITE_BUSY",
+        /waited \d+ ms \(the busy timeout\) for one of the server's 2 connections/,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+      // A waiting stream gets the connection a finished transaction gives back.
+      const waiting = client(db.url).execute("SELECT 42 AS answer");
+      await first.commit();
+      expect((await waiting).rows[0]?.answer).toBe(42);
+      await second.rollback();
+    },
+  );
 });
 
 describe("long one-off writes", () => {
@@ -85,17 +89,18 @@ describe("long one-off writes", () => {
     const db = await server();
     const c = client(db.url);
     await c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
-    const insert = (from: number, count: number): string =>
-      `INSERT INTO t (id, v) VALUES ${Array.from({ length: count }, (_, i) => `(${from + i}, 'value number ${from + i}')`).join(", ")}`;
+    const insert = (from: number, count: number): string => {
+      const rows = Array.from({ length: count }, (_, i) => `(${from + i}, 'value number ${from + i}')`);
+      return `INSERT INTO t (id, v) VALUES ${rows.join(", ")}`;
+    };
     const sql = insert(1, 500);
     expect(sql.length).toBeGreaterThan(4096);
     const result = await c.execute(sql);
     expect(result.rowsAffected).toBe(500);
     expect(result.lastInsertRowid).toBe(500n);
     // A long write with RETURNING still returns its rows.
-    const returning = await c.execute(
-      `INSERT INTO t (id, v) VALUES ${Array.from({ length: 300 }, (_, i) => `(${1000 + i}, 'returned row ${i}')`).join(", ")} RETURNING id`,
-    );
+    const returnedRows = Array.from({ length: 300 }, (_, i) => `(${1000 + i}, 'returned row ${i}')`);
+    const returning = await c.execute(`INSERT INTO t (id, v) VALUES ${returnedRows.join(", ")} RETURNING id`);
     expect(returning.rows).toHaveLength(300);
     expect(returning.rowsAffected).toBe(300);
     // A failing one (a duplicate key) changes nothing and leaves the connection usable.

@@ -70,24 +70,27 @@ describe("interactive transactions", () => {
     expect(await names()).toEqual(["dave"]);
   });
 
-  it("a second writer waits for an interactive write transaction, without blocking the server, then succeeds", async () => {
-    const transaction = await client.transaction("write");
-    await transaction.execute("INSERT INTO accounts VALUES ('first', 1)");
-    let settled = false;
-    const second = otherClient.execute("INSERT INTO accounts VALUES ('second', 2)").finally(() => {
-      settled = true;
-    });
-    await sleep(200);
-    expect(settled).toBe(false);
-    // The wait is asynchronous: the server keeps answering meanwhile.
-    const health = await fetch(new URL("/health", server.url));
-    expect(health.status).toBe(200);
-    await transaction.execute("INSERT INTO accounts VALUES ('third', 3)");
-    await transaction.commit();
-    const inserted = await second;
-    expect(inserted.rowsAffected).toBe(1);
-    expect(await names()).toEqual(["first", "second", "third"]);
-  });
+  it(
+    "a second writer waits for an interactive write transaction, " + "without blocking the server, then succeeds",
+    async () => {
+      const transaction = await client.transaction("write");
+      await transaction.execute("INSERT INTO accounts VALUES ('first', 1)");
+      let settled = false;
+      const second = otherClient.execute("INSERT INTO accounts VALUES ('second', 2)").finally(() => {
+        settled = true;
+      });
+      await sleep(200);
+      expect(settled).toBe(false);
+      // The wait is asynchronous: the server keeps answering meanwhile.
+      const health = await fetch(new URL("/health", server.url));
+      expect(health.status).toBe(200);
+      await transaction.execute("INSERT INTO accounts VALUES ('third', 3)");
+      await transaction.commit();
+      const inserted = await second;
+      expect(inserted.rowsAffected).toBe(1);
+      expect(await names()).toEqual(["first", "second", "third"]);
+    },
+  );
 });
 
 describe("busy timeout", () => {
@@ -155,26 +158,30 @@ describe("batons", () => {
 });
 
 describe("stream expiry", () => {
-  it("a transaction left idle expires: the client gets STREAM_EXPIRED, its writes are rolled back and the lock is released", async () => {
-    const shortLived = await startTestServer({ streamIdleMs: 150, busyTimeoutMs: 100 });
-    const idleClient = createClient({ url: shortLived.url });
-    const otherWriter = createClient({ url: shortLived.url });
-    try {
-      await idleClient.execute("CREATE TABLE t (a)");
-      const transaction = await idleClient.transaction("write");
-      await transaction.execute("INSERT INTO t VALUES ('uncommitted')");
-      await sleep(400);
-      // With the lock released, this write succeeds well within the 100 ms busy timeout.
-      await otherWriter.execute("INSERT INTO t VALUES ('other')");
-      await expectLibsqlError(transaction.execute("SELECT 1"), "STREAM_EXPIRED", /expired/);
-      const rows = await otherWriter.execute("SELECT a FROM t");
-      expect(rows.rows.map((row) => row[0])).toEqual(["other"]);
-    } finally {
-      idleClient.close();
-      otherWriter.close();
-      await shortLived.stop();
-    }
-  });
+  it(
+    "a transaction left idle expires: the client gets STREAM_EXPIRED, " +
+      "its writes are rolled back and the lock is released",
+    async () => {
+      const shortLived = await startTestServer({ streamIdleMs: 150, busyTimeoutMs: 100 });
+      const idleClient = createClient({ url: shortLived.url });
+      const otherWriter = createClient({ url: shortLived.url });
+      try {
+        await idleClient.execute("CREATE TABLE t (a)");
+        const transaction = await idleClient.transaction("write");
+        await transaction.execute("INSERT INTO t VALUES ('uncommitted')");
+        await sleep(400);
+        // With the lock released, this write succeeds well within the 100 ms busy timeout.
+        await otherWriter.execute("INSERT INTO t VALUES ('other')");
+        await expectLibsqlError(transaction.execute("SELECT 1"), "STREAM_EXPIRED", /expired/);
+        const rows = await otherWriter.execute("SELECT a FROM t");
+        expect(rows.rows.map((row) => row[0])).toEqual(["other"]);
+      } finally {
+        idleClient.close();
+        otherWriter.close();
+        await shortLived.stop();
+      }
+    },
+  );
 
   it("an expired baton sent over raw HTTP gets 400 with code STREAM_EXPIRED", async () => {
     const shortLived = await startTestServer({ streamIdleMs: 100 });

@@ -74,18 +74,21 @@ describe("issue 14: writes that waited on another stream's transaction stay dura
     expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual(acknowledged);
   });
 
-  it("every acknowledged row of the 2-client reproduction is on disk after kill -9, and the server is not wedged", async () => {
-    const dbPath = tempDbPath();
-    const cli = await startCli(dbPath, children);
-    const acknowledged = await reproduce(cli.url);
-    // The server keeps working normally afterwards: another interactive transaction commits.
-    const transaction = await client(cli.url).transaction("write");
-    await transaction.execute("INSERT INTO t VALUES ('after')");
-    await transaction.commit();
-    cli.child.kill("SIGKILL");
-    expect(await cli.exited).toEqual({ code: null, signal: "SIGKILL" });
-    expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual([...acknowledged, "after"]);
-  });
+  it(
+    "every acknowledged row of the 2-client reproduction is on disk after kill -9, " + "and the server is not wedged",
+    async () => {
+      const dbPath = tempDbPath();
+      const cli = await startCli(dbPath, children);
+      const acknowledged = await reproduce(cli.url);
+      // The server keeps working normally afterwards: another interactive transaction commits.
+      const transaction = await client(cli.url).transaction("write");
+      await transaction.execute("INSERT INTO t VALUES ('after')");
+      await transaction.commit();
+      cli.child.kill("SIGKILL");
+      expect(await cli.exited).toEqual({ code: null, signal: "SIGKILL" });
+      expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual([...acknowledged, "after"]);
+    },
+  );
 
   it("many writers queued behind one transaction are all acknowledged and all durable (kill -9)", async () => {
     const dbPath = tempDbPath();
@@ -147,57 +150,65 @@ describe("issue 14: writes that waited on another stream's transaction stay dura
 });
 
 describe("write turns", () => {
-  it("an interactive transaction left idle past streamIdleMs is rolled back and the writer waiting behind it proceeds", async () => {
-    const server = await startTestServer({ streamIdleMs: 300, busyTimeoutMs: 5_000 });
-    try {
-      const idle = client(server.url);
-      const next = client(server.url);
-      await idle.execute("CREATE TABLE t (v TEXT NOT NULL)");
-      const transaction = await idle.transaction("write");
-      await transaction.execute("INSERT INTO t VALUES ('abandoned')");
-      const started = Date.now();
-      // Already waiting when the transaction expires: it gets the turn then, not at its busy timeout.
-      await next.execute("INSERT INTO t VALUES ('next')");
-      const waited = Date.now() - started;
-      expect(waited).toBeGreaterThanOrEqual(200);
-      expect(waited).toBeLessThan(3_000);
-      await expectLibsqlError(transaction.execute("INSERT INTO t VALUES ('too late')"), "STREAM_EXPIRED", /expired/);
-      transaction.close();
-      expect((await next.execute("SELECT v FROM t")).rows.map((row) => row[0])).toEqual(["next"]);
-    } finally {
-      await server.stop();
-    }
-  });
+  it(
+    "an interactive transaction left idle past streamIdleMs is rolled back " +
+      "and the writer waiting behind it proceeds",
+    async () => {
+      const server = await startTestServer({ streamIdleMs: 300, busyTimeoutMs: 5_000 });
+      try {
+        const idle = client(server.url);
+        const next = client(server.url);
+        await idle.execute("CREATE TABLE t (v TEXT NOT NULL)");
+        const transaction = await idle.transaction("write");
+        await transaction.execute("INSERT INTO t VALUES ('abandoned')");
+        const started = Date.now();
+        // Already waiting when the transaction expires: it gets the turn then, not at its busy timeout.
+        await next.execute("INSERT INTO t VALUES ('next')");
+        const waited = Date.now() - started;
+        expect(waited).toBeGreaterThanOrEqual(200);
+        expect(waited).toBeLessThan(3_000);
+        await expectLibsqlError(transaction.execute("INSERT INTO t VALUES ('too late')"), "STREAM_EXPIRED", /expired/);
+        transaction.close();
+        expect((await next.execute("SELECT v FROM t")).rows.map((row) => row[0])).toEqual(["next"]);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
-  it("a writer waiting past busyTimeoutMs gets a clear SQLITE_BUSY naming the wait, and nothing of its batch is written", async () => {
-    const server = await startTestServer({ busyTimeoutMs: 250, streamIdleMs: 10_000 });
-    try {
-      const holder = client(server.url);
-      const waiter = client(server.url);
-      await holder.execute("CREATE TABLE t (v TEXT NOT NULL)");
-      const transaction = await holder.transaction("write");
-      await transaction.execute("INSERT INTO t VALUES ('holder')");
-      const started = Date.now();
-      const error = await expectLibsqlError(
-        waiter.batch(
-          ["INSERT INTO t VALUES ('w1')", "INSERT INTO t VALUES ('w2')", "INSERT INTO t VALUES ('w3')"],
-          "write",
-        ),
-        "SQLITE_BUSY",
-        /database is locked: this write waited \d+ ms \(the busy timeout\) for the database's write lock/,
-      );
-      expect(error.message).toMatch(/nothing of this statement was written/);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(240);
-      await expectLibsqlError(waiter.execute("INSERT INTO t VALUES ('single')"), "SQLITE_BUSY", /waited \d+ ms/);
-      await transaction.commit();
-      // Once the turn is free the same client writes normally.
-      await waiter.execute("INSERT INTO t VALUES ('after')");
-      const rows = await waiter.execute("SELECT v FROM t ORDER BY rowid");
-      expect(rows.rows.map((row) => row[0])).toEqual(["holder", "after"]);
-    } finally {
-      await server.stop();
-    }
-  });
+  it(
+    "a writer waiting past busyTimeoutMs gets a clear SQLITE_BUSY naming the wait, " +
+      "and nothing of its batch is written",
+    async () => {
+      const server = await startTestServer({ busyTimeoutMs: 250, streamIdleMs: 10_000 });
+      try {
+        const holder = client(server.url);
+        const waiter = client(server.url);
+        await holder.execute("CREATE TABLE t (v TEXT NOT NULL)");
+        const transaction = await holder.transaction("write");
+        await transaction.execute("INSERT INTO t VALUES ('holder')");
+        const started = Date.now();
+        const error = await expectLibsqlError(
+          waiter.batch(
+            ["INSERT INTO t VALUES ('w1')", "INSERT INTO t VALUES ('w2')", "INSERT INTO t VALUES ('w3')"],
+            "write",
+          ),
+          "SQLITE_BUSY",
+          /database is locked: this write waited \d+ ms \(the busy timeout\) for the database's write lock/,
+        );
+        expect(error.message).toMatch(/nothing of this statement was written/);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+        await expectLibsqlError(waiter.execute("INSERT INTO t VALUES ('single')"), "SQLITE_BUSY", /waited \d+ ms/);
+        await transaction.commit();
+        // Once the turn is free the same client writes normally.
+        await waiter.execute("INSERT INTO t VALUES ('after')");
+        const rows = await waiter.execute("SELECT v FROM t ORDER BY rowid");
+        expect(rows.rows.map((row) => row[0])).toEqual(["holder", "after"]);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
   it("reads are not queued behind a write transaction", async () => {
     const server = await startTestServer({ busyTimeoutMs: 5_000 });
@@ -218,30 +229,33 @@ describe("write turns", () => {
     }
   });
 
-  it("a deferred transaction whose snapshot went stale gets SQLITE_BUSY_SNAPSHOT, and its connection stays usable", async () => {
-    const server = await startTestServer({ busyTimeoutMs: 2_000 });
-    try {
-      const first = client(server.url);
-      const second = client(server.url);
-      await first.execute("CREATE TABLE t (v TEXT NOT NULL)");
-      const deferred = await first.transaction("deferred");
-      expect((await deferred.execute("SELECT count(*) FROM t")).rows[0]?.[0]).toBe(0);
-      await second.execute("INSERT INTO t VALUES ('other')");
-      await expectLibsqlError(deferred.execute("INSERT INTO t VALUES ('stale')"), "SQLITE_BUSY_SNAPSHOT");
-      await deferred.rollback();
-      // The turn was given back and no statement was left in progress: both clients write and commit.
-      await first.execute("INSERT INTO t VALUES ('first')");
-      await first.batch(["INSERT INTO t VALUES ('batch')"], "write");
-      await second.execute("INSERT INTO t VALUES ('second')");
-      const dbPath = server.dbPath;
-      expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual([
-        "other",
-        "first",
-        "batch",
-        "second",
-      ]);
-    } finally {
-      await server.stop();
-    }
-  });
+  it(
+    "a deferred transaction whose snapshot went stale gets SQLITE_BUSY_SNAPSHOT, " + "and its connection stays usable",
+    async () => {
+      const server = await startTestServer({ busyTimeoutMs: 2_000 });
+      try {
+        const first = client(server.url);
+        const second = client(server.url);
+        await first.execute("CREATE TABLE t (v TEXT NOT NULL)");
+        const deferred = await first.transaction("deferred");
+        expect((await deferred.execute("SELECT count(*) FROM t")).rows[0]?.[0]).toBe(0);
+        await second.execute("INSERT INTO t VALUES ('other')");
+        await expectLibsqlError(deferred.execute("INSERT INTO t VALUES ('stale')"), "SQLITE_BUSY_SNAPSHOT");
+        await deferred.rollback();
+        // The turn was given back and no statement was left in progress: both clients write and commit.
+        await first.execute("INSERT INTO t VALUES ('first')");
+        await first.batch(["INSERT INTO t VALUES ('batch')"], "write");
+        await second.execute("INSERT INTO t VALUES ('second')");
+        const dbPath = server.dbPath;
+        expect(await readColumnElsewhere(dbPath, "SELECT v FROM t ORDER BY rowid")).toEqual([
+          "other",
+          "first",
+          "batch",
+          "second",
+        ]);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });

@@ -142,42 +142,46 @@ describe("writePrices", () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it("treats a different price as a correction, replaces the whole row, and widens but never narrows the universe dates", async () => {
-    await writePrices(db(), prices(priceFile));
-    const corrections = [
-      "date,symbol,close,volume",
-      "2024-12-31,AAA,10,900", // new, earlier than first_seen
-      "2025-01-02,AAA,10.3,1000", // corrected close; the file has no adj_close, so it becomes NULL
-      "2025-01-03,SPY,592.4,", // same as stored
-    ].join("\n");
-    expect(await writePrices(db(), prices(corrections))).toEqual({
-      rows: 3,
-      inserted: 1,
-      updated: 1,
-      unchanged: 1,
-      symbolsRegistered: 0,
-      symbolsWidened: 1,
-      conflicts: { kept: 0, replaced: 0, examples: [] },
-    });
-    const state = await snapshot();
-    expect(state.prices).toContainEqual({
-      symbol: "AAA",
-      date: "2025-01-02",
-      close: 10.3,
-      adj_close: null,
-      volume: 1000,
-      source: "csv",
-    });
-    expect(state.universe.find((row) => row.symbol === "AAA")).toMatchObject({
-      first_seen_date: "2024-12-31",
-      last_seen_date: "2025-01-03",
-    });
+  it(
+    "treats a different price as a correction, replaces the whole row, " +
+      "and widens but never narrows the universe dates",
+    async () => {
+      await writePrices(db(), prices(priceFile));
+      const corrections = [
+        "date,symbol,close,volume",
+        "2024-12-31,AAA,10,900", // new, earlier than first_seen
+        "2025-01-02,AAA,10.3,1000", // corrected close; the file has no adj_close, so it becomes NULL
+        "2025-01-03,SPY,592.4,", // same as stored
+      ].join("\n");
+      expect(await writePrices(db(), prices(corrections))).toEqual({
+        rows: 3,
+        inserted: 1,
+        updated: 1,
+        unchanged: 1,
+        symbolsRegistered: 0,
+        symbolsWidened: 1,
+        conflicts: { kept: 0, replaced: 0, examples: [] },
+      });
+      const state = await snapshot();
+      expect(state.prices).toContainEqual({
+        symbol: "AAA",
+        date: "2025-01-02",
+        close: 10.3,
+        adj_close: null,
+        volume: 1000,
+        source: "csv",
+      });
+      expect(state.universe.find((row) => row.symbol === "AAA")).toMatchObject({
+        first_seen_date: "2024-12-31",
+        last_seen_date: "2025-01-03",
+      });
 
-    const before = await snapshot();
-    const narrow = "date,symbol,close,volume\n2025-01-02,AAA,10.3,1000\n";
-    expect(await writePrices(db(), prices(narrow))).toMatchObject({ unchanged: 1, symbolsWidened: 0 });
-    expect(await snapshot()).toEqual(before);
-  });
+      const before = await snapshot();
+      const narrow = "date,symbol,close,volume\n2025-01-02,AAA,10.3,1000\n";
+      expect(await writePrices(db(), prices(narrow))).toMatchObject({ unchanged: 1, symbolsWidened: 0 });
+      expect(await snapshot()).toEqual(before);
+    },
+  );
 
   it("can record where prices came from, and a new source is a change", async () => {
     await writePrices(db(), prices(priceFile), { source: "vendor-a" });
@@ -192,7 +196,8 @@ describe("writePrices", () => {
 
   it("registers an input of any factor definition as an ETF", async () => {
     await client.execute(
-      "insert into factor_definitions (id, key, name, category, method, input_symbol, window_days, min_observations, description, display_order) values (99, 'tech', 'Tech', 'market', 'ols', 'XLK', 365, 60, 'x', 99)",
+      "insert into factor_definitions (id, key, name, category, method, input_symbol, window_days, min_observations, " +
+        "description, display_order) values (99, 'tech', 'Tech', 'market', 'ols', 'XLK', 365, 60, 'x', 99)",
     );
     await writePrices(db(), prices("date,symbol,close\n2025-01-02,XLK,230\n2025-01-02,XLKZ,1\n"));
     const types = await client.execute("select symbol, asset_type from symbol_universe order by symbol");
@@ -232,7 +237,8 @@ describe("writePrices", () => {
     for (let s = 0; s < 40; s++) {
       for (let d = 1; d <= 28; d++)
         lines.push(
-          `2025-02-${String(d).padStart(2, "0")},SYM${s},${(100 + s + d / 7).toFixed(6)},${(99 + s + d / 3).toFixed(6)},${s * 1000 + d}`,
+          `2025-02-${String(d).padStart(2, "0")},SYM${s},` +
+            `${(100 + s + d / 7).toFixed(6)},${(99 + s + d / 3).toFixed(6)},${s * 1000 + d}`,
         );
     }
     const rows = prices(lines.join("\n"));
@@ -258,91 +264,99 @@ describe("writeProfiles", () => {
     "BBB,Bbb Co.,Utilities,Electric Utilities,4e9,,,1.9,1.7,2025-06-30",
   ].join("\n");
 
-  it("inserts profiles with missing values as NULL, registers the symbols with their sector, and re-imports as a no-op", async () => {
-    expect(await importProfiles(profileFile)).toEqual({
-      rows: 2,
-      inserted: 2,
-      updated: 0,
-      unchanged: 0,
-      older: 0,
-      symbolsRegistered: 2,
-    });
-    const state = await snapshot();
-    expect(state.profiles).toEqual([
-      {
+  it(
+    "inserts profiles with missing values as NULL, registers the symbols with their sector, " +
+      "and re-imports as a no-op",
+    async () => {
+      expect(await importProfiles(profileFile)).toEqual({
+        rows: 2,
+        inserted: 2,
+        updated: 0,
+        unchanged: 0,
+        older: 0,
+        symbolsRegistered: 2,
+      });
+      const state = await snapshot();
+      expect(state.profiles).toEqual([
+        {
+          symbol: "AAA",
+          company_name: "Aaa Corp, Inc.",
+          sector: "Industrials",
+          industry: "Machinery",
+          market_cap: 1.2e10,
+          enterprise_value: 1.3e10,
+          pe_ratio: 18.5,
+          ps_ratio: 2.1,
+          pb_ratio: 3.3,
+          as_of: "2025-06-30",
+        },
+        {
+          symbol: "BBB",
+          company_name: "Bbb Co.",
+          sector: "Utilities",
+          industry: "Electric Utilities",
+          market_cap: 4e9,
+          enterprise_value: null,
+          pe_ratio: null,
+          ps_ratio: 1.9,
+          pb_ratio: 1.7,
+          as_of: "2025-06-30",
+        },
+      ]);
+      expect(
+        state.universe.map((row) => [row["symbol"], row["asset_type"], row["sector"], row["first_seen_date"]]),
+      ).toEqual([
+        ["AAA", "equity", "Industrials", "2025-06-30"],
+        ["BBB", "equity", "Utilities", "2025-06-30"],
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await importProfiles(profileFile)).toEqual({
+        rows: 2,
+        inserted: 0,
+        updated: 0,
+        unchanged: 2,
+        older: 0,
+        symbolsRegistered: 0,
+      });
+      expect(await snapshot()).toEqual(state);
+    },
+  );
+
+  it(
+    "updates only the columns a file has, stores an empty cell as NULL, " +
+      "and skips a profile older than the stored one",
+    async () => {
+      await importProfiles(profileFile);
+      const update = [
+        "symbol,pe_ratio,sector,as_of",
+        "AAA,,Capital Goods,2025-07-31",
+        "BBB,14,Utilities,2025-03-31",
+      ].join("\n");
+      expect(await importProfiles(update)).toEqual({
+        rows: 2,
+        inserted: 0,
+        updated: 1,
+        unchanged: 0,
+        older: 1,
+        symbolsRegistered: 0,
+      });
+      const state = await snapshot();
+      expect(state.profiles[0]).toEqual({
         symbol: "AAA",
         company_name: "Aaa Corp, Inc.",
-        sector: "Industrials",
+        sector: "Capital Goods",
         industry: "Machinery",
         market_cap: 1.2e10,
         enterprise_value: 1.3e10,
-        pe_ratio: 18.5,
+        pe_ratio: null,
         ps_ratio: 2.1,
         pb_ratio: 3.3,
-        as_of: "2025-06-30",
-      },
-      {
-        symbol: "BBB",
-        company_name: "Bbb Co.",
-        sector: "Utilities",
-        industry: "Electric Utilities",
-        market_cap: 4e9,
-        enterprise_value: null,
-        pe_ratio: null,
-        ps_ratio: 1.9,
-        pb_ratio: 1.7,
-        as_of: "2025-06-30",
-      },
-    ]);
-    expect(
-      state.universe.map((row) => [row["symbol"], row["asset_type"], row["sector"], row["first_seen_date"]]),
-    ).toEqual([
-      ["AAA", "equity", "Industrials", "2025-06-30"],
-      ["BBB", "equity", "Utilities", "2025-06-30"],
-    ]);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(await importProfiles(profileFile)).toEqual({
-      rows: 2,
-      inserted: 0,
-      updated: 0,
-      unchanged: 2,
-      older: 0,
-      symbolsRegistered: 0,
-    });
-    expect(await snapshot()).toEqual(state);
-  });
-
-  it("updates only the columns a file has, stores an empty cell as NULL, and skips a profile older than the stored one", async () => {
-    await importProfiles(profileFile);
-    const update = [
-      "symbol,pe_ratio,sector,as_of",
-      "AAA,,Capital Goods,2025-07-31",
-      "BBB,14,Utilities,2025-03-31",
-    ].join("\n");
-    expect(await importProfiles(update)).toEqual({
-      rows: 2,
-      inserted: 0,
-      updated: 1,
-      unchanged: 0,
-      older: 1,
-      symbolsRegistered: 0,
-    });
-    const state = await snapshot();
-    expect(state.profiles[0]).toEqual({
-      symbol: "AAA",
-      company_name: "Aaa Corp, Inc.",
-      sector: "Capital Goods",
-      industry: "Machinery",
-      market_cap: 1.2e10,
-      enterprise_value: 1.3e10,
-      pe_ratio: null,
-      ps_ratio: 2.1,
-      pb_ratio: 3.3,
-      as_of: "2025-07-31",
-    });
-    expect(state.profiles[1]).toMatchObject({ symbol: "BBB", pe_ratio: null, as_of: "2025-06-30" });
-    expect(state.universe.map((row) => row["sector"])).toEqual(["Capital Goods", "Utilities"]);
-  });
+        as_of: "2025-07-31",
+      });
+      expect(state.profiles[1]).toMatchObject({ symbol: "BBB", pe_ratio: null, as_of: "2025-06-30" });
+      expect(state.universe.map((row) => row["sector"])).toEqual(["Capital Goods", "Utilities"]);
+    },
+  );
 
   it("does not change a price-registered symbol's dates", async () => {
     await writePrices(db(), prices(priceFile));

@@ -145,18 +145,21 @@ describe("validatePriceCsv", () => {
     expect(same.ok && same.rows).toHaveLength(1);
     expect(
       errorsOf(
-        "date,symbol,close,volume\n2025-01-02,AAA,10,5\n2025-01-03,AAA,11,5\n2025-01-02,AAA,10.5,5\n2025-01-02,AAA,10,6\n",
+        "date,symbol,close,volume\n2025-01-02,AAA,10,5\n2025-01-03,AAA,11,5\n2025-01-02,AAA,10.5,5\n" +
+          "2025-01-02,AAA,10,6\n",
       ),
     ).toEqual([
       {
         line: 4,
         reason:
-          "AAA on 2025-01-02 is already on line 2 with different values (close 10, volume 5 there, close 10.5, volume 5 here)",
+          "AAA on 2025-01-02 is already on line 2 with different values (close 10, volume 5 there, close 10.5, " +
+          "volume 5 here)",
       },
       {
         line: 5,
         reason:
-          "AAA on 2025-01-02 is already on line 2 with different values (close 10, volume 5 there, close 10, volume 6 here)",
+          "AAA on 2025-01-02 is already on line 2 with different values (close 10, volume 5 there, close 10, " +
+          "volume 6 here)",
       },
     ]);
   });
@@ -191,23 +194,29 @@ const spike = [
 ].join("\n");
 
 describe("validatePriceCsv: one-day moves", () => {
-  it("refuses a move beyond a factor of 5 with its line, citing the other line, both dates and values, the ratio and the bound", () => {
-    expect(defaultMaxDailyMove).toBe(5);
-    expect(errorsOf(spike)).toEqual([
-      {
-        line: 12,
-        column: "close",
-        reason:
-          "AAPL close moves ×1000 from 2025-03-03 (line 11, 150) to 2025-03-04 (150000); the bound is a factor of 5 (--max-daily-move)",
-      },
-      {
-        line: 13,
-        column: "close",
-        reason:
-          "AAPL close moves ×0.001007 from 2025-03-04 (line 12, 150000) to 2025-03-05 (151); the bound is a factor of 5 (--max-daily-move)",
-      },
-    ]);
-  });
+  it(
+    "refuses a move beyond a factor of 5 with its line, citing the other line, both dates and values, " +
+      "the ratio and the bound",
+    () => {
+      expect(defaultMaxDailyMove).toBe(5);
+      expect(errorsOf(spike)).toEqual([
+        {
+          line: 12,
+          column: "close",
+          reason:
+            "AAPL close moves ×1000 from 2025-03-03 (line 11, 150) to 2025-03-04 (150000); " +
+            "the bound is a factor of 5 (--max-daily-move)",
+        },
+        {
+          line: 13,
+          column: "close",
+          reason:
+            "AAPL close moves ×0.001007 from 2025-03-04 (line 12, 150000) to 2025-03-05 (151); " +
+            "the bound is a factor of 5 (--max-daily-move)",
+        },
+      ]);
+    },
+  );
 
   it("compares a symbol's rows in date order, whatever the file's order", () => {
     const shuffled = [
@@ -222,13 +231,15 @@ describe("validatePriceCsv: one-day moves", () => {
         line: 2,
         column: "close",
         reason:
-          "AAA close moves ×10 from 2025-03-04 (line 4, 1) to 2025-03-05 (10); the bound is a factor of 5 (--max-daily-move)",
+          "AAA close moves ×10 from 2025-03-04 (line 4, 1) to 2025-03-05 (10); the bound is a factor of 5 " +
+          "(--max-daily-move)",
       },
       {
         line: 4,
         column: "close",
         reason:
-          "AAA close moves ×0.1 from 2025-03-03 (line 3, 10) to 2025-03-04 (1); the bound is a factor of 5 (--max-daily-move)",
+          "AAA close moves ×0.1 from 2025-03-03 (line 3, 10) to 2025-03-04 (1); the bound is a factor of 5 " +
+          "(--max-daily-move)",
       },
     ]);
   });
@@ -268,7 +279,8 @@ describe("validatePriceCsv: one-day moves", () => {
         line: 5,
         column: "adj_close",
         reason:
-          "ADJ adj_close moves ×101 from 2025-03-03 (line 4, 20) to 2025-03-04 (2020); the bound is a factor of 5 (--max-daily-move)",
+          "ADJ adj_close moves ×101 from 2025-03-03 (line 4, 20) to 2025-03-04 (2020); " +
+          "the bound is a factor of 5 (--max-daily-move)",
       },
     ]);
   });
@@ -299,13 +311,15 @@ describe("validatePriceCsv: one-day moves", () => {
         line: 4,
         column: "close",
         reason:
-          "AAA close moves ×10 from 2025-03-03 (line 2, 10) to 2025-03-05 (100); the bound is a factor of 5 (--max-daily-move)",
+          "AAA close moves ×10 from 2025-03-03 (line 2, 10) to 2025-03-05 (100); the bound is a factor of 5 " +
+          "(--max-daily-move)",
       },
       { line: 5, column: "volume", reason: 'volume "x" is not a number' },
       {
         line: 6,
         reason:
-          "AAA on 2025-03-05 is already on line 4 with different values (close 100, volume 1 there, close 99, volume 1 here)",
+          "AAA on 2025-03-05 is already on line 4 with different values (close 100, volume 1 there, close 99, " +
+          "volume 1 here)",
       },
     ]);
   });
@@ -387,13 +401,15 @@ describe("--max-daily-move", () => {
       const plain = await run(file);
       expect(plain.code).toBe(1);
       expect(plain.stderr).toContain(
-        `${file}: line 12: AAPL close moves ×1000 from 2025-03-03 (line 11, 150) to 2025-03-04 (150000); the bound is a factor of 5 (--max-daily-move)`,
+        `${file}: line 12: AAPL close moves ×1000 from 2025-03-03 (line 11, 150) to 2025-03-04 (150000); ` +
+          "the bound is a factor of 5 (--max-daily-move)",
       );
       expect(plain.stderr).toContain(`2 error(s) in ${file}; nothing was imported`);
       const wider = await run(file, "--max-daily-move", "8");
       expect(wider.code).toBe(1);
       expect(wider.stderr).toContain(
-        "line 12: AAPL close moves ×1000 from 2025-03-03 (line 11, 150) to 2025-03-04 (150000); the bound is a factor of 8 (--max-daily-move)",
+        "line 12: AAPL close moves ×1000 from 2025-03-03 (line 11, 150) to 2025-03-04 (150000); " +
+          "the bound is a factor of 8 (--max-daily-move)",
       );
     });
 

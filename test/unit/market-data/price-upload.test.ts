@@ -163,7 +163,8 @@ describe("validatePriceUpload", () => {
         path: "prices[2]",
         index: 2,
         reason:
-          "AAA on 2025-01-02 is already at prices[0] with different values (close 10, volume 5 there, close 10.5, adj_close 10.4 here)",
+          "AAA on 2025-01-02 is already at prices[0] with different values (close 10, volume 5 there, close 10.5, " +
+          "adj_close 10.4 here)",
       },
     ]);
   });
@@ -259,14 +260,16 @@ describe("validatePriceUpload", () => {
           index: 2,
           field: "adj_close",
           reason:
-            "AAPL adj_close moves ×0.001007 from 2025-03-04 (prices[3], 150000) to 2025-03-05 (151); the bound is a factor of 5 (max_daily_move)",
+            "AAPL adj_close moves ×0.001007 from 2025-03-04 (prices[3], 150000) to 2025-03-05 (151); " +
+            "the bound is a factor of 5 (max_daily_move)",
         },
         {
           path: "prices[3].close",
           index: 3,
           field: "close",
           reason:
-            "AAPL close moves ×1000 from 2025-03-03 (prices[0], 150) to 2025-03-04 (150000); the bound is a factor of 5 (max_daily_move)",
+            "AAPL close moves ×1000 from 2025-03-03 (prices[0], 150) to 2025-03-04 (150000); " +
+            "the bound is a factor of 5 (max_daily_move)",
         },
       ]);
     });

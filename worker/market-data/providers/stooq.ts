@@ -232,7 +232,9 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
       const title = /<title[^>]*>([^<]*)<\/title>/i.exec(trimmed)?.[1]?.trim();
       return fail({
         reason: "unexpected_response",
-        detail: `an HTML page instead of CSV${title ? ` ("${snippet(title)}")` : ""}; Stooq sends one when the API key is missing or not accepted, or a browser check`,
+        detail:
+          `an HTML page instead of CSV${title ? ` ("${snippet(title)}")` : ""}; ` +
+          "Stooq sends one when the API key is missing or not accepted, or a browser check",
       });
     }
     return parseCsvBody(symbol, text, from, to, fail);
@@ -345,7 +347,9 @@ export function createStooqProvider(options: StooqProviderOptions): MarketDataPr
             if (failuresInARow >= outageThreshold) {
               stop ??= {
                 reason: failure.reason,
-                detail: `not requested: ${failuresInARow} symbols in a row failed (last: ${failure.reason}), so Stooq is treated as down for the rest of this run`,
+                detail:
+                  `not requested: ${failuresInARow} symbols in a row failed (last: ${failure.reason}), ` +
+                  "so Stooq is treated as down for the rest of this run",
               };
             }
           } else {

@@ -66,7 +66,9 @@ export function createSyntheticProvider(options: SyntheticProviderOptions): Mark
           collector.fail({
             symbol,
             reason: "no_data",
-            detail: `${symbol} is not in the synthetic market (seed ${options.market.seed}, ${options.market.equities} equities)`,
+            detail:
+              `${symbol} is not in the synthetic market ` +
+              `(seed ${options.market.seed}, ${options.market.equities} equities)`,
           });
           continue;
         }

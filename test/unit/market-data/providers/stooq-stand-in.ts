@@ -53,13 +53,16 @@ export function stooqCsv(lines: readonly string[], header = csvHeader): Script {
 export const noData: Script = () => ({ body: "No data" });
 export const dailyLimit: Script = () => ({ body: "Exceeded the daily hits limit" });
 export const htmlPage: Script = () => ({
-  body: `<!DOCTYPE html><html><head><title>Stooq - Error</title></head><body><p>Service unavailable, try later.</p></body></html>`,
+  body:
+    "<!DOCTYPE html><html><head><title>Stooq - Error</title></head>" +
+    "<body><p>Service unavailable, try later.</p></body></html>",
   contentType: "text/html; charset=utf-8",
 });
 
 const apiKeyPage = (given: string) =>
   `<!DOCTYPE html>\n<html><head><title>Stooq - get your apikey</title></head><body>` +
-  `<p>The key "${given}" is not valid. To download data get your apikey at https://stooq.com/q/d/?s=spy.us&get_apikey</p></body></html>`;
+  `<p>The key "${given}" is not valid. ` +
+  "To download data get your apikey at https://stooq.com/q/d/?s=spy.us&get_apikey</p></body></html>";
 
 export async function startStandIn(
   scripts: Readonly<Record<string, Script>>,

@@ -116,7 +116,9 @@ describe("Stooq provider against a local stand-in", () => {
       "flaky.us": (request, attempt) =>
         attempt === 1 ? { status: 503, body: "Service Unavailable" } : stooqCsv(aaplLines)(request, attempt),
       "badrow.us": () => ({
-        body: `${csvHeader}\r\n2025-01-02,1,1,1,10,100\r\n2025-01-03,1,1,1,11,100\r\n2025-01-06,1,1,1,0,100\r\n2025-01-07,1,1,1,abc,100\r\n`,
+        body:
+          `${csvHeader}\r\n2025-01-02,1,1,1,10,100\r\n2025-01-03,1,1,1,11,100\r\n` +
+          "2025-01-06,1,1,1,0,100\r\n2025-01-07,1,1,1,abc,100\r\n",
       }),
       "garbage.us": () => ({ body: "Error: unknown parameter\n" }),
       "gone.us": () => ({ status: 404, body: "Not Found" }),
