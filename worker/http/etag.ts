@@ -23,6 +23,9 @@
 // depends on the token and the format), on the 200 and on the 304.
 import type { Context, TypedResponse } from "hono";
 import type { Caller } from "../auth/permissions.ts";
+import type { Database } from "../db/client.ts";
+import { readVersion } from "../db/data-version.ts";
+import type { ReadStatement } from "../db/read-batch.ts";
 
 export const conditionalCacheControl = "private, no-cache";
 export const conditionalVary = "Authorization, Accept";
@@ -91,4 +94,24 @@ export function notModified(c: Context, etag: string): TypedResponse<never, 304,
 export function withValidators<T extends Response>(response: T, etag: string): T {
   for (const [name, value] of Object.entries(validatorHeaders(etag))) response.headers.set(name, value);
   return response;
+}
+
+/**
+ * The 304 for a request whose If-None-Match matches the tag of the current data version, read
+ * alone (one small statement); null when the request has no If-None-Match, the version names no
+ * visible object (`requires`: the route then answers its 404 as usual) or the data changed.
+ */
+export async function notModifiedIfCurrent(
+  c: Context,
+  db: Pick<Database, "$client">,
+  representation: readonly unknown[],
+  statement: ReadStatement,
+  options: { requires?: string } = {},
+): Promise<TypedResponse<never, 304, "json"> | null> {
+  const ifNoneMatch = c.req.header("if-none-match");
+  if (ifNoneMatch === undefined) return null;
+  const version = await readVersion(db, statement, options);
+  if (version === null) return null;
+  const etag = await entityTag(representation, version);
+  return ifNoneMatchMatches(ifNoneMatch, etag) ? notModified(c, etag) : null;
 }

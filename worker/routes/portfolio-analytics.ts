@@ -31,7 +31,7 @@ import { portfolioNotFound, readablePortfolio } from "../auth/ownership.ts";
 import { addDays } from "../dates.ts";
 import { betaTableFrom } from "../db/betas.ts";
 import { getDatabase } from "../db/client.ts";
-import { drillDownVersion, exposuresVersion, readVersion, versionOf } from "../db/data-version.ts";
+import { drillDownVersion, exposuresVersion, versionOf } from "../db/data-version.ts";
 import { activeFactorsFrom } from "../db/factors.ts";
 import {
   closesFrom,
@@ -47,7 +47,7 @@ import { factorDrillDown } from "../factors/portfolio-drill-down.ts";
 import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
-import { entityTag, ifNoneMatchMatches, notModified, representationOf, withValidators } from "../http/etag.ts";
+import { entityTag, notModifiedIfCurrent, representationOf, withValidators } from "../http/etag.ts";
 import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { required } from "../required.ts";
@@ -73,14 +73,10 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       const today = new Date().toISOString().slice(0, 10);
       // `to` defaults to today when the portfolio has no snapshot: the date is part of the tag.
       const representation = [...representationOf(c, "getExposures", caller, csv ? "csv" : "json"), today];
-      const ifNoneMatch = c.req.header("if-none-match");
-      if (ifNoneMatch !== undefined) {
-        const version = await readVersion(db, exposuresVersion(caller, id), { requires: "portfolio" });
-        if (version !== null) {
-          const etag = await entityTag(representation, version);
-          if (ifNoneMatchMatches(ifNoneMatch, etag)) return notModified(c, etag);
-        }
-      }
+      const unchanged = await notModifiedIfCurrent(c, db, representation, exposuresVersion(caller, id), {
+        requires: "portfolio",
+      });
+      if (unchanged) return unchanged;
       const [versionResult, factorsResult, rangeResult, datesResult, seriesResult] = await readTogether(
         db,
         exposuresStatements(caller, {
@@ -164,14 +160,10 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       const db = getDatabase(c.env);
       const csv = wantsCsv(c, query.format);
       const representation = representationOf(c, "getDrillDown", caller, csv ? "csv" : "json");
-      const ifNoneMatch = c.req.header("if-none-match");
-      if (ifNoneMatch !== undefined) {
-        const version = await readVersion(db, drillDownVersion(caller, id), { requires: "portfolio" });
-        if (version !== null) {
-          const etag = await entityTag(representation, version);
-          if (ifNoneMatchMatches(ifNoneMatch, etag)) return notModified(c, etag);
-        }
-      }
+      const unchanged = await notModifiedIfCurrent(c, db, representation, drillDownVersion(caller, id), {
+        requires: "portfolio",
+      });
+      if (unchanged) return unchanged;
       const [versionResult, dateResult, positionsResult, factorsResult, closesResult, betasResult, gapsResult] =
         await readTogether(
           db,

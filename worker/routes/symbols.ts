@@ -57,7 +57,14 @@ import { batchVersion, readVersion, symbolVersion, versionOf } from "../db/data-
 import { firstRow, type ReadStatement, readTogether, toStatement } from "../db/read-batch.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
-import { entityTag, ifNoneMatchMatches, notModified, representationOf, withValidators } from "../http/etag.ts";
+import {
+  entityTag,
+  ifNoneMatchMatches,
+  notModified,
+  notModifiedIfCurrent,
+  representationOf,
+  withValidators,
+} from "../http/etag.ts";
 import { validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { tenantOf } from "../quotas.ts";
@@ -285,13 +292,8 @@ export const sectorRoutes = new Hono<ApiEnv>().get(
     const query = c.req.valid("query");
     const db = getDatabase(c.env);
     const representation = representationOf(c, "listSectors", c.get("caller"), "json");
-    if (c.req.header("if-none-match") !== undefined) {
-      const version = await readVersion(db, batchVersion());
-      if (version !== null) {
-        const etag = await entityTag(representation, version);
-        if (ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
-      }
-    }
+    const unchanged = await notModifiedIfCurrent(c, db, representation, batchVersion());
+    if (unchanged) return unchanged;
     const [versionResult, sectorsResult] = await readTogether(db, [batchVersion(), sectorsStatement(query.date)]);
     const etag = await entityTag(representation, versionOf(firstRow(versionResult)) ?? []);
     // One row per sector of the date (NULL for the rows without one); a date without metrics
@@ -318,13 +320,8 @@ export const symbolRoutes = new Hono<ApiEnv>()
     const db = getDatabase(c.env);
     const csv = wantsCsv(c, query.format);
     const representation = representationOf(c, "listSymbols", c.get("caller"), csv ? "csv" : "json");
-    if (c.req.header("if-none-match") !== undefined) {
-      const version = await readVersion(db, batchVersion());
-      if (version !== null) {
-        const etag = await entityTag(representation, version);
-        if (ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
-      }
-    }
+    const unchanged = await notModifiedIfCurrent(c, db, representation, batchVersion());
+    if (unchanged) return unchanged;
     const [versionResult, countsResult, withValue, withoutValue] = await readTogether(db, [
       batchVersion(),
       ...symbolsPageStatements(query),
