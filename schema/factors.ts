@@ -68,6 +68,11 @@ export const symbolFactorExposures = sqliteTable(
     calculationDate: text("calculation_date").notNull(),
     betaValue: real("beta_value").notNull(),
     rawBetaValue: real("raw_beta_value"),
+    /**
+     * Standard error of the raw beta (docs/design.md §11): OLS and spreads sqrt(s²/Sxx) with
+     * s² = SSR/(n − 2); ridge from s²·A⁻¹ZᵀZA⁻¹. Null only on rows stored before it existed.
+     */
+    standardError: real("standard_error"),
     rSquared: real("r_squared"),
     observations: integer("observations").notNull(),
     qualityFlag: text("quality_flag", { enum: qualityFlags }).notNull(),

@@ -3,3 +3,4 @@ export * from "./universe.ts";
 export * from "./factors.ts";
 export * from "./portfolios.ts";
 export * from "./batch.ts";
+export * from "./risk.ts";

@@ -500,6 +500,7 @@ async function main(options: StartOptions): Promise<void> {
   const migration = await migrateDatabase(databaseUrl, secrets.libsqlAuthToken);
   say(
     `migrations: ${migration.migrationsApplied} applied now; default factors seeded: ${migration.factorsSeeded}; ` +
+      `risk factors seeded: ${migration.riskFactorsSeeded}; ` +
       `built-in stress scenarios written: ${migration.scenariosSeeded}`,
   );
   let demoEndDate: string | null = null;

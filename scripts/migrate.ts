@@ -6,9 +6,10 @@ import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
-import { factorDefinitions, stressScenarios } from "../schema/index.ts";
+import { factorDefinitions, riskFactors, stressScenarios } from "../schema/index.ts";
 import { BUILTIN_STRESS_SCENARIOS } from "../worker/factors/stress.ts";
 import { defaultFactors } from "../schema/seed/default-factors.ts";
+import { defaultRiskFactors } from "../schema/seed/default-risk-factors.ts";
 import { databaseTarget, reportingStackErrors } from "./local-config.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("../schema/migrations", import.meta.url));
@@ -16,6 +17,8 @@ export const migrationsFolder = fileURLToPath(new URL("../schema/migrations", im
 export interface MigrationSummary {
   migrationsApplied: number;
   factorsSeeded: number;
+  /** Risk lens factors inserted (docs/design.md §11); seeded once, like the factor set. */
+  riskFactorsSeeded: number;
   /** Built-in stress scenarios inserted or brought in line with the code's definitions. */
   scenariosSeeded: number;
 }
@@ -33,6 +36,11 @@ export async function migrateDatabase(url: string, authToken?: string): Promise<
       .values([...defaultFactors])
       .onConflictDoNothing()
       .returning({ id: factorDefinitions.id });
+    const riskSeeded = await db
+      .insert(riskFactors)
+      .values([...defaultRiskFactors])
+      .onConflictDoNothing()
+      .returning({ id: riskFactors.id });
     // Built-in scenarios belong to the code: updated when their definition changes, and
     // otherwise untouched, so a second run writes nothing.
     const scenarios = await db
@@ -55,7 +63,12 @@ export async function migrateDatabase(url: string, authToken?: string): Promise<
           or ${stressScenarios.shocks} is not excluded.shocks`,
       })
       .returning({ id: stressScenarios.id });
-    return { migrationsApplied: after - before, factorsSeeded: seeded.length, scenariosSeeded: scenarios.length };
+    return {
+      migrationsApplied: after - before,
+      factorsSeeded: seeded.length,
+      riskFactorsSeeded: riskSeeded.length,
+      scenariosSeeded: scenarios.length,
+    };
   } finally {
     client.close();
   }
@@ -77,7 +90,7 @@ if (import.meta.main) {
     const summary = await migrateDatabase(url, authToken);
     console.log(
       `migrated ${new URL(url).host}: ${summary.migrationsApplied} migration(s) ` +
-        `applied, ${summary.factorsSeeded} default factor(s) ` +
+        `applied, ${summary.factorsSeeded} default factor(s) and ${summary.riskFactorsSeeded} risk factor(s) ` +
         `seeded, ${summary.scenariosSeeded} built-in stress scenario(s) written`,
     );
     return 0;

@@ -38,12 +38,14 @@ describe("db:migrate", () => {
     expect(await migrateDatabase(server.url, authToken)).toEqual({
       migrationsApplied: journal.entries.length,
       factorsSeeded: 12,
+      riskFactorsSeeded: 7,
       scenariosSeeded: BUILTIN_STRESS_SCENARIOS.length,
     });
     const afterFirst = await schemaSnapshot();
     expect(await migrateDatabase(server.url, authToken)).toEqual({
       migrationsApplied: 0,
       factorsSeeded: 0,
+      riskFactorsSeeded: 0,
       scenariosSeeded: 0,
     });
     expect(await schemaSnapshot()).toBe(afterFirst);
@@ -61,7 +63,9 @@ describe("db:migrate", () => {
       "batch_phase_results",
       "batch_runs",
       "company_profiles",
+      "factor_covariances",
       "factor_definitions",
+      "factor_returns",
       "market_prices",
       "portfolio_factor_exposures",
       "portfolio_snapshots",
@@ -70,11 +74,13 @@ describe("db:migrate", () => {
       "position_factor_exposures",
       "positions",
       "price_revisions",
+      "risk_factors",
       "stale_betas",
       "stress_scenarios",
       "symbol_beta_gaps",
       "symbol_daily_metrics",
       "symbol_factor_exposures",
+      "symbol_risk_loadings",
       "symbol_universe",
     ]);
     await client.execute(

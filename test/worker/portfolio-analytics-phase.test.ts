@@ -246,6 +246,7 @@ async function storedInputs() {
       beta: row.betaValue,
       rawBeta: row.rawBetaValue ?? row.betaValue,
       rSquared: row.rSquared,
+      standardError: row.standardError,
       qualityFlag: row.qualityFlag as EstimatedQualityFlag,
       regularizationAlpha: row.regularizationAlpha,
     };

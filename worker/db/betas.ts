@@ -35,6 +35,7 @@ export async function loadStoredBetaTable(
         calculationMethod: symbolFactorExposures.calculationMethod,
         regularizationAlpha: symbolFactorExposures.regularizationAlpha,
         regressionWindowDays: symbolFactorExposures.regressionWindowDays,
+        standardError: symbolFactorExposures.standardError,
       })
       .from(symbolFactorExposures)
       .where(
@@ -67,6 +68,7 @@ export type StoredBetaRow = Pick<
   | "calculationDate"
   | "betaValue"
   | "rawBetaValue"
+  | "standardError"
   | "rSquared"
   | "observations"
   | "qualityFlag"
@@ -110,6 +112,7 @@ export function betaTableFrom(
       beta: row.betaValue,
       rawBeta: row.rawBetaValue ?? row.betaValue,
       rSquared: row.rSquared,
+      standardError: row.standardError,
       qualityFlag: row.qualityFlag,
       regularizationAlpha: row.regularizationAlpha,
     };

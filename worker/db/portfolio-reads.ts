@@ -170,7 +170,8 @@ export function drillDownStatements(caller: Caller, read: DrillDownRead): ReadSt
     },
     {
       sql: `${heldOnDate} select b.symbol, b.factor_id, b.calculation_date, b.beta_value, b.raw_beta_value, b.r_squared,
-          b.observations, b.quality_flag, b.calculation_method, b.regularization_alpha, b.regression_window_days
+          b.observations, b.quality_flag, b.calculation_method, b.regularization_alpha, b.regression_window_days,
+          b.standard_error
         from d, symbol_factor_exposures b
         where b.calculation_date = d.date and b.symbol in (select symbol from held) and b.factor_id = ${askedFactor}`,
       args: held,
@@ -228,6 +229,7 @@ export function storedBetasFrom(result: ResultSet | undefined): StoredBetaRow[] 
     calculationMethod: String(row[8]) as FactorMethod,
     regularizationAlpha: numberOrNull(row[9]),
     regressionWindowDays: Number(row[10]),
+    standardError: numberOrNull(row[11]),
   }));
 }
 

@@ -43,6 +43,7 @@ import {
   planDate,
   recordCompleteSet,
   recordGroup,
+  refineResiduals,
   shiftSetResponse,
   UniverseBetas,
 } from "./universe.ts";
@@ -326,6 +327,7 @@ export function computeBackfill(
       previousStart[setIndex] = plan.sets[setIndex]!.start;
       previousEnd[setIndex] = plan.sets[setIndex]!.end;
     }
+    refineResiduals(input, table, (index) => index);
     if (options.onDate) options.onDate(table);
     else results.push(table);
   }

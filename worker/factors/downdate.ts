@@ -45,7 +45,7 @@
 // per-symbol fit, so flags never differ.
 import { choleskyFactor, choleskySolve } from "./linear-algebra.ts";
 import { betaCap } from "./quality.ts";
-import { completeMoments, solveFit } from "./regression.ts";
+import { completeMoments, completeRegressorSide, solveFit } from "./regression.ts";
 import type { FitResult, RegressorSummary, ResponseMoments, ResponseSums } from "./regression.ts";
 
 /** Relative difference to the per-symbol fit a downdated fit may carry (tests hold 1e-12). */
@@ -186,6 +186,7 @@ export function fitDowndated(
     summary.activeCount = 0;
     scaledProducts[0] = products[productsOffset]!;
   }
+  completeRegressorSide(summary);
   const moments = out.moments;
   completeMoments(summary, nS, sums.shift, sums.sumDeviation, sums.sumSquaredDeviation, scaledProducts, 0, moments);
   const fit = out.fit;
@@ -211,6 +212,8 @@ export function fitDowndated(
   if (!ridge) {
     const relative = crossError[0]! / Math.abs(moments.cross[0]!) + sumUnit * root[0]! * root[0]!;
     if (!(2 * relative <= tolerance)) return false;
+    // The standard error rests on SSR = Syy·(1 − R²): relative error 2·relative·R²/(1 − R²).
+    if (!Number.isNaN(rSquared) && !(2 * relative * rSquared <= tolerance * (1 - rSquared))) return false;
     return !nearCap(fit.coefficients[0]!, relative);
   }
   // Ridge: bound δb = A⁻¹(δcross − δG·b) with |A⁻¹|, A = (ZᵀZ)_S + αI.
@@ -243,6 +246,8 @@ export function fitDowndated(
   residualError += unit * (syy + 3 * Math.abs(fitted));
   if (!Number.isNaN(rSquared)) {
     if (!(residualError <= tolerance * rSquared * syy)) return false;
+    // The standard errors rest on SSR itself.
+    if (!(residualError <= tolerance * (1 - rSquared) * syy)) return false;
   }
   return true;
 }

@@ -11,8 +11,14 @@ import type { FactorDescription } from "./quality.ts";
 import type { ReturnPanel } from "./returns.ts";
 import type { FactorMethod, FactorSpec } from "./types.ts";
 
+/**
+ * How a group regresses: a lens method, or `joint` — the risk lens's OLS on several columns
+ * at once (docs/design.md §11; built by risk-model.ts, never from a factor row).
+ */
+export type GroupMethod = FactorMethod | "joint";
+
 export interface RegressionGroup {
-  readonly method: FactorMethod;
+  readonly method: GroupMethod;
   /** Position in the factor list of each column's factor (one column unless ridge). */
   readonly factorIndices: readonly number[];
   /** Regressor series over the calendar (NaN where an input has no return). */
@@ -111,7 +117,7 @@ function validateSpecs(factors: readonly FactorSpec[]): void {
   }
 }
 
-function symbolSeries(panel: ReturnPanel, symbol: string): Float64Array {
+export function symbolSeries(panel: ReturnPanel, symbol: string): Float64Array {
   const days = panel.calendar.length;
   const s = panel.symbolIndex.get(symbol);
   // An input the panel lacks simply has no returns: its factor reports `no_factor_data`.
@@ -135,8 +141,9 @@ function sameMask(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-interface DraftGroup {
-  method: FactorMethod;
+/** A group before it is placed in an observation set. */
+export interface DraftGroup {
+  method: GroupMethod;
   factorIndices: number[];
   columns: Float64Array[];
   inputSymbols: string[];
@@ -206,6 +213,31 @@ export function createFactorEngineInput(panel: ReturnPanel, factors: readonly Fa
     }
   });
 
+  return compileGroups(panel, factors, descriptions, drafts);
+}
+
+/**
+ * Each factor's daily regressor series over the panel's calendar (NaN where an input has no
+ * return): r_input for OLS and ridge factors, r_long − r_short for spreads — the lens factors'
+ * returns the batch stores in `factor_returns`.
+ */
+export function lensFactorReturnSeries(input: FactorEngineInput): { keys: string[]; series: Float64Array[] } {
+  const series: Float64Array[] = new Array<Float64Array>(input.factors.length);
+  for (const group of input.groups)
+    group.factorIndices.forEach((f, k) => {
+      series[f] = group.columns[k]!;
+    });
+  return { keys: input.factors.map((factor) => factor.key), series: Array.from(series, (column) => column) };
+}
+
+/** Places the groups in observation sets (same window, inputs with returns on the same days). */
+export function compileGroups(
+  panel: ReturnPanel,
+  factors: readonly FactorSpec[],
+  descriptions: readonly FactorDescription[],
+  drafts: readonly DraftGroup[],
+): FactorEngineInput {
+  const days = panel.calendar.length;
   const sets: { windowDays: number; available: Uint8Array; groupIndices: number[]; columnCount: number }[] = [];
   const groups: RegressionGroup[] = drafts.map((draft, g) => {
     const available = availability(draft.columns, days);

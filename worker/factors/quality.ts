@@ -45,9 +45,10 @@ export function classifyEstimate(
   responseConstant: boolean,
   observations: number,
   factorObservations: number,
+  capped = true,
 ): OutcomeCode {
   if (responseConstant) return Outcome.degenerateEstimate;
-  if (Math.abs(rawBeta) > betaCap) return Outcome.capped;
+  if (capped && Math.abs(rawBeta) > betaCap) return Outcome.capped;
   if (5 * observations < 4 * factorObservations) return Outcome.limitedHistory;
   return Outcome.ok;
 }
@@ -71,6 +72,7 @@ export function materializeBeta(
   rSquared: number,
   observations: number,
   factorObservations: number,
+  standardError: number,
 ): SymbolFactorBeta {
   const spec = factor.spec;
   // Object literals with every field spelled out (no spread): one hidden class per status,
@@ -88,6 +90,7 @@ export function materializeBeta(
       beta: capBeta(rawBeta),
       rawBeta,
       rSquared: Number.isFinite(rSquared) ? rSquared : null,
+      standardError: Number.isFinite(standardError) ? standardError : null,
       qualityFlag: estimatedFlags[outcome]!,
       regularizationAlpha: spec.method === "ridge" ? spec.ridgeAlpha : null,
     };

@@ -211,9 +211,34 @@ export interface RegressorSummary {
   readonly penalizedGram: Float64Array;
   /** False when ZᵀZ + αI is not positive definite (possible only with α = 0). */
   solvable: boolean;
+  /**
+   * A joint OLS (the risk lens, docs/design.md §11): solved as a ridge with α = 0 on the
+   * standardized columns, which is OLS exactly; a column with zero variance or a centred XᵀX
+   * whose reciprocal condition number is below 1e-12 makes the whole regression degenerate
+   * instead of dropping the column.
+   */
+  readonly joint: boolean;
+  /**
+   * Per column: the factor v_k with Var(coefficient_k) = s²·v_k in raw units, from the
+   * regressor side alone (so shared by every symbol on the same dates). OLS and spreads:
+   * 1/Sxx. Ridge: [A⁻¹ZᵀZA⁻¹]_kk / σ_k² with A = ZᵀZ + αI (for α = 0: [(ZᵀZ)⁻¹]_kk / σ_k²).
+   * NaN for a dropped column.
+   */
+  readonly varianceFactor: Float64Array;
+  /** Joint OLS: λ_min/λ_max of the centred XᵀX (0 with a zero-variance column); NaN otherwise. */
+  reciprocalCondition: number;
+  /** Scratch for the variance factors: A⁻¹ and one column of work. */
+  readonly inverse: Float64Array;
+  readonly work: Float64Array;
 }
 
-export function createRegressorSummary(columnCount: number, ridgeAlpha: number | null, capacity = 0): RegressorSummary {
+export function createRegressorSummary(
+  columnCount: number,
+  ridgeAlpha: number | null,
+  capacity = 0,
+  joint = false,
+): RegressorSummary {
+  if (joint && ridgeAlpha !== 0) throw new RangeError("a joint OLS is solved with α = 0");
   if (ridgeAlpha === null && columnCount !== 1) throw new RangeError("an OLS or spread regression has one regressor");
   return {
     columnCount,
@@ -231,6 +256,11 @@ export function createRegressorSummary(columnCount: number, ridgeAlpha: number |
     choleskyFactor: new Float64Array(columnCount * columnCount),
     penalizedGram: new Float64Array(columnCount * columnCount),
     solvable: true,
+    joint,
+    varianceFactor: new Float64Array(columnCount),
+    reciprocalCondition: NaN,
+    inverse: new Float64Array(columnCount * columnCount),
+    work: new Float64Array(columnCount),
   };
 }
 
@@ -307,6 +337,104 @@ export function summarizeRegressors(
     for (let a = 0; a < q; a++) penalized[a * q + a] = gram[a * q + a]! + summary.ridgeAlpha!;
     summary.solvable = choleskyFactor(penalized, q, summary.choleskyFactor);
   }
+  completeRegressorSide(summary);
+}
+
+/**
+ * What the standard errors and the joint regression's conditioning need from the regressor
+ * side (`varianceFactor`, `reciprocalCondition`), once the means, scales, ZᵀZ and its factor
+ * are set: by `summarizeRegressors`, or by a downdate (downdate.ts).
+ */
+export function completeRegressorSide(summary: RegressorSummary): void {
+  const p = summary.columnCount;
+  const factor = summary.varianceFactor;
+  if (summary.ridgeAlpha === null) {
+    factor[0] = summary.degenerate[0] === 1 ? NaN : 1 / summary.centeredSumOfSquares[0]!;
+    return;
+  }
+  for (let k = 0; k < p; k++) factor[k] = NaN;
+  const q = summary.activeCount;
+  if (summary.joint) {
+    summary.reciprocalCondition = q < p ? 0 : reciprocalConditionOfRawGram(summary);
+  }
+  if (q === 0 || !summary.solvable) return;
+  // Columns of A⁻¹ by solving A·x = e_b with the Cholesky factor.
+  const inverse = summary.inverse;
+  const work = summary.work;
+  for (let b = 0; b < q; b++) {
+    for (let a = 0; a < q; a++) work[a] = a === b ? 1 : 0;
+    choleskySolve(summary.choleskyFactor, q, work, 0, work, 0);
+    for (let a = 0; a < q; a++) inverse[a * q + b] = work[a]!;
+  }
+  const gram = summary.gram;
+  const alpha = summary.ridgeAlpha;
+  for (let a = 0; a < q; a++) {
+    let variance: number;
+    if (alpha === 0) {
+      variance = inverse[a * q + a]!;
+    } else {
+      // [A⁻¹ G A⁻¹]_aa = Σ_bc A⁻¹_ab G_bc A⁻¹_ca.
+      variance = 0;
+      for (let b = 0; b < q; b++) {
+        let row = 0;
+        for (let c = 0; c < q; c++) row += gram[b * q + c]! * inverse[c * q + a]!;
+        variance += inverse[a * q + b]! * row;
+      }
+    }
+    const k = summary.activeColumns[a]!;
+    const scale = summary.scale[k]!;
+    factor[k] = variance / (scale * scale);
+  }
+}
+
+/**
+ * λ_min/λ_max of the centred XᵀX = diag(σ√n)… in raw units: (XᵀX)_ab = σ_a σ_b (ZᵀZ)_ab. By
+ * cyclic Jacobi rotations (a handful of columns: exact to rounding, no library needed).
+ */
+function reciprocalConditionOfRawGram(summary: RegressorSummary): number {
+  const p = summary.columnCount;
+  const m = summary.inverse; // free until the variance factors are formed
+  for (let a = 0; a < p; a++)
+    for (let b = 0; b < p; b++) m[a * p + b] = summary.gram[a * p + b]! * summary.scale[a]! * summary.scale[b]!;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    let diagonal = 0;
+    for (let a = 0; a < p; a++) {
+      diagonal += m[a * p + a]! * m[a * p + a]!;
+      for (let b = a + 1; b < p; b++) off += m[a * p + b]! * m[a * p + b]!;
+    }
+    if (off <= 1e-30 * diagonal) break;
+    for (let a = 0; a < p; a++) {
+      for (let b = a + 1; b < p; b++) {
+        const apq = m[a * p + b]!;
+        if (apq === 0) continue;
+        const theta = (m[b * p + b]! - m[a * p + a]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const sn = t * c;
+        for (let k = 0; k < p; k++) {
+          const mka = m[k * p + a]!;
+          const mkb = m[k * p + b]!;
+          m[k * p + a] = c * mka - sn * mkb;
+          m[k * p + b] = sn * mka + c * mkb;
+        }
+        for (let k = 0; k < p; k++) {
+          const mak = m[a * p + k]!;
+          const mbk = m[b * p + k]!;
+          m[a * p + k] = c * mak - sn * mbk;
+          m[b * p + k] = sn * mak + c * mbk;
+        }
+      }
+    }
+  }
+  let smallest = Infinity;
+  let largest = 0;
+  for (let a = 0; a < p; a++) {
+    const eigenvalue = Math.abs(m[a * p + a]!);
+    smallest = Math.min(smallest, eigenvalue);
+    largest = Math.max(largest, eigenvalue);
+  }
+  return largest > 0 ? smallest / largest : 0;
 }
 
 /** The response side of one fit, reduced to what the solve needs. Reusable scratch. */
@@ -404,10 +532,19 @@ export interface FitResult {
   solved: boolean;
   /** False when an overflow produced a non-finite coefficient or R²: treat as no estimate. */
   finite: boolean;
+  /**
+   * s² = SSR / (n − q − 1), q the columns estimated (1 for OLS and spreads): the residual
+   * variance, daily, in squared return units. NaN when there is no degree of freedom.
+   */
+  residualVariance: number;
+  /** Per column, sqrt(s²·v_k) (`RegressorSummary.varianceFactor`); NaN where the coefficient is. */
+  readonly standardErrors: Float64Array;
 }
 
 export function createFitResult(columnCount: number): FitResult {
   return {
+    residualVariance: NaN,
+    standardErrors: new Float64Array(columnCount),
     coefficients: new Float64Array(columnCount),
     standardizedCoefficients: new Float64Array(columnCount),
     intercept: 0,
@@ -435,10 +572,13 @@ export function solveFit(
   for (let k = 0; k < p; k++) {
     result.coefficients[k] = NaN;
     result.standardizedCoefficients[k] = NaN;
+    result.standardErrors[k] = NaN;
   }
   result.solved = true;
   let intercept = meanY;
   let rSquared = NaN;
+  let residualSumOfSquares = NaN;
+  let estimated = 0;
   if (summary.ridgeAlpha === null) {
     if (summary.degenerate[0] === 0) {
       const sxx = summary.centeredSumOfSquares[0]!;
@@ -448,6 +588,8 @@ export function solveFit(
       result.standardizedCoefficients[0] = slope;
       intercept -= slope * summary.mean[0]!;
       if (!responseConstant) rSquared = Math.min(1, (sxy * sxy) / (sxx * syy));
+      residualSumOfSquares = Math.max(0, syy - slope * sxy);
+      estimated = 1;
     }
   } else {
     const q = summary.activeCount;
@@ -472,21 +614,31 @@ export function solveFit(
         for (let c = 0; c < q; c++) row += summary.gram[a * q + c]! * scratch[q + c]!;
         explained += b * row;
       }
-      if (!responseConstant) {
-        const residualSumOfSquares = syy - 2 * fitted + explained;
-        rSquared = Math.min(1, Math.max(0, 1 - residualSumOfSquares / syy));
-      }
+      residualSumOfSquares = Math.max(0, syy - 2 * fitted + explained);
+      estimated = q;
+      if (!responseConstant) rSquared = Math.min(1, Math.max(0, 1 - residualSumOfSquares / syy));
     } else if (!responseConstant) {
       rSquared = 0;
     }
   }
   result.intercept = intercept;
   result.rSquared = rSquared;
+  const freedom = n - estimated - 1;
+  const residualVariance = estimated > 0 && freedom > 0 ? residualSumOfSquares / freedom : NaN;
+  result.residualVariance = residualVariance;
+  if (estimated > 0) {
+    for (let k = 0; k < p; k++) {
+      const factor = summary.varianceFactor[k]!;
+      if (!Number.isNaN(result.coefficients[k]!)) result.standardErrors[k] = Math.sqrt(residualVariance * factor);
+    }
+  }
   let finite = !(rSquared === Infinity || rSquared === -Infinity) && Number.isFinite(syy);
   for (let k = 0; k < p; k++) {
     const coefficient = result.coefficients[k]!;
     if (coefficient === Infinity || coefficient === -Infinity) finite = false;
     if (Number.isNaN(coefficient) && summary.degenerate[k] === 0 && result.solved) finite = false;
+    const standardError = result.standardErrors[k]!;
+    if (standardError === Infinity) finite = false;
   }
   result.finite = finite;
 }
@@ -504,6 +656,10 @@ export interface UnivariateOlsFit {
   rSquared: number | null;
   regressorConstant: boolean;
   responseConstant: boolean;
+  /** sqrt(s²/Sxx) with s² = SSR/(n − 2) (statsmodels' `bse[1]`); null when the slope is. */
+  standardError: number | null;
+  /** s² (statsmodels' `mse_resid`); null when the slope is null or n = 2. */
+  residualVariance: number | null;
 }
 
 export interface RidgeFit {
@@ -518,6 +674,9 @@ export interface RidgeFit {
   means: number[];
   scales: number[];
   responseConstant: boolean;
+  /** Raw units: sqrt(s²·[A⁻¹ZᵀZA⁻¹]_kk)/σ_k, s² = SSR/(n − q − 1); null when the coefficient is. */
+  standardErrors: (number | null)[];
+  residualVariance: number | null;
 }
 
 function toCheckedSeries(values: ArrayLike<number>, name: string, length: number): Float64Array {
@@ -535,6 +694,41 @@ function identityDates(n: number): Int32Array {
   const dates = new Int32Array(n);
   for (let i = 0; i < n; i++) dates[i] = i;
   return dates;
+}
+
+/**
+ * For a stand-alone fit with R² ≥ 1 − 1e-4: SSR from the residuals instead of the moments,
+ * then s² and the standard errors (universe.ts `refineResiduals` explains why; same rule).
+ */
+function refineStandAlone(
+  summary: RegressorSummary,
+  regressors: readonly Float64Array[],
+  response: Float64Array,
+  result: FitResult,
+): void {
+  if (!(result.rSquared >= 1 - 1e-4)) return;
+  const n = response.length;
+  const p = regressors.length;
+  let meanY = 0;
+  for (let i = 0; i < n; i++) meanY += response[i]!;
+  meanY /= n;
+  let estimated = 0;
+  for (let k = 0; k < p; k++) if (!Number.isNaN(result.coefficients[k]!)) estimated++;
+  let ssr = 0;
+  for (let i = 0; i < n; i++) {
+    let residual = response[i]! - meanY;
+    for (let k = 0; k < p; k++) {
+      const coefficient = result.coefficients[k]!;
+      if (!Number.isNaN(coefficient)) residual -= coefficient * (regressors[k]![i]! - summary.mean[k]!);
+    }
+    ssr += residual * residual;
+  }
+  const freedom = n - estimated - 1;
+  result.residualVariance = freedom > 0 ? ssr / freedom : NaN;
+  for (let k = 0; k < p; k++) {
+    if (!Number.isNaN(result.coefficients[k]!))
+      result.standardErrors[k] = Math.sqrt(result.residualVariance * summary.varianceFactor[k]!);
+  }
 }
 
 function nullable(value: number): number | null {
@@ -556,6 +750,7 @@ export function fitUnivariateOls(x: ArrayLike<number>, y: ArrayLike<number>): Un
   accumulateResponse(summary, deviations, sums, new Float64Array(1), moments);
   const result = createFitResult(1);
   solveFit(summary, moments, result, new Float64Array(2));
+  refineStandAlone(summary, [regressor], response, result);
   const regressorConstant = summary.degenerate[0] === 1;
   return {
     observations: n,
@@ -564,6 +759,8 @@ export function fitUnivariateOls(x: ArrayLike<number>, y: ArrayLike<number>): Un
     rSquared: nullable(result.rSquared),
     regressorConstant,
     responseConstant: result.responseConstant,
+    standardError: regressorConstant ? null : nullable(result.standardErrors[0]!),
+    residualVariance: regressorConstant ? null : nullable(result.residualVariance),
   };
 }
 
@@ -589,6 +786,7 @@ export function fitStandardizedRidge(
   accumulateResponse(summary, deviations, sums, new Float64Array(p), moments);
   const result = createFitResult(p);
   solveFit(summary, moments, result, new Float64Array(2 * p));
+  refineStandAlone(summary, regressors, response, result);
   const ok = result.solved && result.finite;
   return {
     observations: n,
@@ -599,6 +797,67 @@ export function fitStandardizedRidge(
     rSquared: ok ? nullable(result.rSquared) : null,
     means: Array.from(summary.mean),
     scales: Array.from(summary.scale),
+    responseConstant: result.responseConstant,
+    standardErrors: Array.from(result.standardErrors, (value) => (ok ? nullable(value) : null)),
+    residualVariance: ok ? nullable(result.residualVariance) : null,
+  };
+}
+
+export interface JointOlsFit {
+  observations: number;
+  /** Raw-unit slopes (statsmodels' `params[1:]`); null when the regression is degenerate. */
+  coefficients: (number | null)[];
+  standardErrors: (number | null)[];
+  intercept: number | null;
+  residualVariance: number | null;
+  rSquared: number | null;
+  /** λ_min/λ_max of the centred XᵀX; below 1e-12 the fit is degenerate (no coefficients). */
+  reciprocalCondition: number;
+  degenerate: boolean;
+  responseConstant: boolean;
+}
+
+/**
+ * OLS of y on several columns jointly, with an intercept (statsmodels' `OLS(y,
+ * add_constant(X)).fit()`): the risk lens's regression (docs/design.md §11), through the
+ * same steps as the engine (a ridge with α = 0 on the standardized columns).
+ */
+export function fitJointOls(
+  columns: readonly ArrayLike<number>[],
+  y: ArrayLike<number>,
+  minReciprocalCondition = 1e-12,
+): JointOlsFit {
+  const n = y.length;
+  const p = columns.length;
+  if (p < 1) throw new RangeError("a joint regression needs at least one column");
+  if (n < p + 2) throw new RangeError(`a joint regression on ${p} columns needs at least ${p + 2} observations`);
+  const regressors = columns.map((column, k) => toCheckedSeries(column, `column ${k}`, n));
+  const response = toCheckedSeries(y, "y", n);
+  const summary = createRegressorSummary(p, 0, n, true);
+  summarizeRegressors(summary, regressors, identityDates(n), n);
+  const moments = createResponseMoments(p);
+  const deviations = new Float64Array(n);
+  const sums = createResponseSums();
+  shiftResponse(response, n, deviations, sums);
+  accumulateResponse(summary, deviations, sums, new Float64Array(p), moments);
+  const result = createFitResult(p);
+  solveFit(summary, moments, result, new Float64Array(2 * p));
+  refineStandAlone(summary, regressors, response, result);
+  const degenerate =
+    summary.activeCount < p ||
+    !(summary.reciprocalCondition >= minReciprocalCondition) ||
+    !result.solved ||
+    !result.finite;
+  const value = (x: number) => (degenerate ? null : nullable(x));
+  return {
+    observations: n,
+    coefficients: Array.from(result.coefficients, value),
+    standardErrors: Array.from(result.standardErrors, value),
+    intercept: value(result.intercept),
+    residualVariance: value(result.residualVariance),
+    rSquared: value(result.rSquared),
+    reciprocalCondition: summary.reciprocalCondition,
+    degenerate,
     responseConstant: result.responseConstant,
   };
 }

@@ -46,6 +46,12 @@ export interface EstimatedBeta extends BetaCommon {
   rawBeta: number;
   /** In-sample R²; null when the symbol's returns have zero variance (R² undefined). */
   rSquared: number | null;
+  /**
+   * Standard error of `rawBeta` (docs/design.md §11): OLS and spreads sqrt(s²/Sxx), s² =
+   * SSR/(n − 2); ridge sqrt(s²·[A⁻¹ZᵀZA⁻¹]_kk)/σ_k, s² = SSR/(n − q − 1). The engine always
+   * gives one; null only for a stored beta computed before standard errors existed.
+   */
+  standardError: number | null;
   qualityFlag: EstimatedQualityFlag;
   /** Ridge α for ridge factors, null for OLS and spreads. */
   regularizationAlpha: number | null;

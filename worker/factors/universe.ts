@@ -28,7 +28,7 @@ import { FactorEngineError } from "./errors.ts";
 import type { FactorEngineInput, RegressionGroup } from "./factor-plan.ts";
 import { createDowndateScratch, fitDowndated } from "./downdate.ts";
 import type { DowndateScratch } from "./downdate.ts";
-import { classifyEstimate, materializeBeta, Outcome } from "./quality.ts";
+import { classifyEstimate, isEstimated, materializeBeta, Outcome } from "./quality.ts";
 import type { FactorDescription } from "./quality.ts";
 import {
   accumulateResponse,
@@ -46,6 +46,7 @@ import {
 } from "./regression.ts";
 import type { FitResult, RegressorSummary, ResponseMoments, ResponseSums } from "./regression.ts";
 import { dayNumber, windowEnd, windowStart } from "./returns.ts";
+import { minReciprocalCondition } from "./risk-settings.ts";
 import type { SymbolBetas, SymbolFactorBeta } from "./types.ts";
 
 /**
@@ -66,6 +67,12 @@ export class UniverseBetas {
   readonly rawBeta: Float64Array;
   readonly rSquared: Float64Array;
   readonly observations: Int32Array;
+  /** Standard error of the raw beta (NaN where there is no beta). */
+  readonly standardError: Float64Array;
+  /** The regression's residual variance s² (the same for every factor of a group; NaN where no fit). */
+  readonly residualVariance: Float64Array;
+  /** v_k with standard error = sqrt(s²·v_k) (regression.ts `varianceFactor`), for `refineResiduals`. */
+  readonly varianceFactor: Float64Array;
   private symbolLookup: Map<string, number> | null = null;
 
   constructor(calculationDate: string, symbols: readonly string[], factors: readonly FactorDescription[]) {
@@ -79,6 +86,9 @@ export class UniverseBetas {
     this.rawBeta = new Float64Array(size);
     this.rSquared = new Float64Array(size);
     this.observations = new Int32Array(size);
+    this.standardError = new Float64Array(size);
+    this.residualVariance = new Float64Array(size);
+    this.varianceFactor = new Float64Array(size);
   }
 
   beta(symbolIndex: number, factorIndex: number): SymbolFactorBeta {
@@ -91,6 +101,7 @@ export class UniverseBetas {
       this.rSquared[at]!,
       this.observations[at]!,
       this.factorObservations[factorIndex]!,
+      this.standardError[at]!,
     );
   }
 
@@ -155,7 +166,7 @@ export function planDate(input: FactorEngineInput, calculationDate: string): Dat
     const columnOffsets = new Int32Array(set.columnCount);
     for (const g of set.groupIndices) {
       const group = input.groups[g]!;
-      const summary = createRegressorSummary(group.columns.length, group.ridgeAlpha, count);
+      const summary = createRegressorSummary(group.columns.length, group.ridgeAlpha, count, group.method === "joint");
       summarizeRegressors(summary, group.columns, dates, count);
       summaries[g] = summary;
       for (let k = 0; k < group.columns.length; k++) {
@@ -188,7 +199,7 @@ export function createGroupScratch(group: RegressionGroup): GroupScratch {
     fit: createFitResult(p),
     solve: new Float64Array(2 * p),
     products: new Float64Array(p),
-    summary: createRegressorSummary(p, group.ridgeAlpha),
+    summary: createRegressorSummary(p, group.ridgeAlpha, 0, group.method === "joint"),
   };
 }
 
@@ -331,6 +342,14 @@ export function recordGroup(
   fit: FitResult | null,
 ): void {
   const base = symbolIndex * table.factorCount;
+  const joint = group.method === "joint";
+  // A joint regression is degenerate as a whole: a zero-variance column, or a centred XᵀX too
+  // ill-conditioned to separate the factors (docs/design.md §11).
+  let jointOutcome: number | null = null;
+  if (joint && summary !== null && fit !== null && factorObservations > 0) {
+    if (summary.activeCount < summary.columnCount) jointOutcome = Outcome.degenerateRegressor;
+    else if (!(summary.reciprocalCondition >= minReciprocalCondition)) jointOutcome = Outcome.singularSystem;
+  }
   for (let k = 0; k < group.factorIndices.length; k++) {
     const f = group.factorIndices[k]!;
     const at = base + f;
@@ -338,20 +357,31 @@ export function recordGroup(
     let outcome: number;
     let rawBeta = NaN;
     let rSquared = NaN;
+    let standardError = NaN;
+    let residualVariance = NaN;
+    let varianceFactor = NaN;
     if (factorObservations === 0) outcome = Outcome.noFactorData;
     else if (observations < group.minObservations[k]! || summary === null || fit === null)
       outcome = Outcome.insufficientData;
+    else if (jointOutcome !== null) outcome = jointOutcome;
     else if (summary.degenerate[k] === 1) outcome = Outcome.degenerateRegressor;
     else if (!fit.solved) outcome = Outcome.singularSystem;
     else if (!fit.finite) outcome = Outcome.nonFinite;
     else {
       rawBeta = fit.coefficients[k]!;
       rSquared = fit.rSquared;
-      outcome = classifyEstimate(rawBeta, fit.responseConstant, observations, factorObservations);
+      standardError = fit.standardErrors[k]!;
+      residualVariance = fit.residualVariance;
+      varianceFactor = summary.varianceFactor[k]!;
+      // Risk loadings are not capped: they enter variances and P&L sums as they are.
+      outcome = classifyEstimate(rawBeta, fit.responseConstant, observations, factorObservations, !joint);
     }
     table.outcome[at] = outcome;
     table.rawBeta[at] = rawBeta;
     table.rSquared[at] = rSquared;
+    table.standardError[at] = standardError;
+    table.residualVariance[at] = residualVariance;
+    table.varianceFactor[at] = varianceFactor;
   }
 }
 
@@ -1041,6 +1071,7 @@ export function computeUniverseBetas(
     }
   }
   for (const setIndex of active) fitIncompleteSymbols(input, plan, setIndex, scratch, table);
+  refineResiduals(input, table, identity);
   if (options.fitPaths) addFitPaths(options.fitPaths, scratch.fitPaths);
   return table;
 }
@@ -1062,6 +1093,15 @@ export function computeSymbolBetasDirect(
   symbol: string,
   calculationDate: string,
 ): SymbolBetas {
+  return computeSymbolTableDirect(input, symbol, calculationDate).symbolBetas(0);
+}
+
+/** `computeSymbolBetasDirect` as a one-symbol table (the risk model reads its arrays). */
+export function computeSymbolTableDirect(
+  input: FactorEngineInput,
+  symbol: string,
+  calculationDate: string,
+): UniverseBetas {
   const symbolIndex = input.panel.symbolIndex.get(symbol);
   if (symbolIndex === undefined) {
     throw new FactorEngineError("unknown_symbol", `no returns for ${symbol} (calculation date ${calculationDate})`, {
@@ -1082,5 +1122,95 @@ export function computeSymbolBetasDirect(
       for (const f of input.groups[g]!.factorIndices) table.factorObservations[f] = factorObservations;
     fitSetDirect(input, setIndex, symbolIndex, start, end, factorObservations, scratch, table, 0);
   });
-  return table.symbolBetas(0);
+  refineResiduals(input, table, () => symbolIndex);
+  return table;
+}
+
+function identity(index: number): number {
+  return index;
+}
+
+/**
+ * Fits with R² at least 1 − this have their residual sum of squares recomputed from the
+ * residuals (`refineResiduals`).
+ */
+export const refineAboveRSquared = 1 - 1e-4;
+
+/**
+ * The moments give SSR = Syy − bᵀcross (− …), which cancels as R² → 1: its relative rounding
+ * is about ε·√n/(1 − R²), so a symbol that tracks its factors closely (an index ETF on the
+ * market, a symbol built from the factors) would get a residual variance, and standard
+ * errors, with few correct digits. For every fit with R² ≥ `refineAboveRSquared` this
+ * recomputes SSR as Σ e_i² from the residuals e_i = (y_i − ȳ) − Σ_k β_k (x_k,i − x̄_k) over
+ * the fit's observation dates, and s² and the standard errors from it (statsmodels forms SSR
+ * the same way). Below that threshold the moments' SSR is good to about 1e-11 relative.
+ * Every path (shared, pattern, downdated, per-symbol, backfill) ends with this same step.
+ * `panelIndex` maps a table row to its panel row.
+ */
+export function refineResiduals(
+  input: FactorEngineInput,
+  table: UniverseBetas,
+  panelIndex: (tableIndex: number) => number,
+): void {
+  const panel = input.panel;
+  const days = panel.calendar.length;
+  const endDay = dayNumber(table.calculationDate);
+  const end = windowEnd(panel.calendarDays, endDay);
+  const factorCount = table.factorCount;
+  for (const group of input.groups) {
+    const set = input.sets[group.setIndex]!;
+    const start = windowStart(panel.calendarDays, endDay, group.windowDays);
+    const p = group.columns.length;
+    for (let s = 0; s < table.symbols.length; s++) {
+      const base = s * factorCount;
+      let estimated = 0;
+      let tight = false;
+      for (let k = 0; k < p; k++) {
+        const at = base + group.factorIndices[k]!;
+        if (!isEstimated(table.outcome[at]!)) continue;
+        estimated++;
+        if (table.rSquared[at]! >= refineAboveRSquared) tight = true;
+      }
+      if (!tight) continue;
+      const row = panelIndex(s) * days;
+      const returns = panel.returns;
+      let n = 0;
+      let meanY = 0;
+      for (let t = start; t < end; t++) {
+        const y = returns[row + t]!;
+        if (set.available[t] === 1 && !Number.isNaN(y)) {
+          n++;
+          meanY += y;
+        }
+      }
+      meanY /= n;
+      const means = new Float64Array(p);
+      for (let k = 0; k < p; k++) {
+        const column = group.columns[k]!;
+        let sum = 0;
+        for (let t = start; t < end; t++)
+          if (set.available[t] === 1 && !Number.isNaN(returns[row + t]!)) sum += column[t]!;
+        means[k] = sum / n;
+      }
+      let ssr = 0;
+      for (let t = start; t < end; t++) {
+        const y = returns[row + t]!;
+        if (set.available[t] !== 1 || Number.isNaN(y)) continue;
+        let residual = y - meanY;
+        for (let k = 0; k < p; k++) {
+          const at = base + group.factorIndices[k]!;
+          if (isEstimated(table.outcome[at]!)) residual -= table.rawBeta[at]! * (group.columns[k]![t]! - means[k]!);
+        }
+        ssr += residual * residual;
+      }
+      const freedom = n - estimated - 1;
+      const residualVariance = freedom > 0 ? ssr / freedom : NaN;
+      for (let k = 0; k < p; k++) {
+        const at = base + group.factorIndices[k]!;
+        if (!isEstimated(table.outcome[at]!)) continue;
+        table.residualVariance[at] = residualVariance;
+        table.standardError[at] = Math.sqrt(residualVariance * table.varianceFactor[at]!);
+      }
+    }
+  }
 }

@@ -35,6 +35,19 @@ function expectSameTables(actual: UniverseBetas, expected: UniverseBetas): void 
       expect(closeTo(actual.rawBeta[i]!, beta, tolerance, 1), `${where}: ${actual.rawBeta[i]} vs ${beta}`).toBe(true);
     if (Number.isNaN(rSquared)) expect(actual.rSquared[i], where).toBeNaN();
     else expect(Math.abs(actual.rSquared[i]! - rSquared), where).toBeLessThanOrEqual(tolerance);
+    // Relative to themselves, with a floor from the beta's own precision: a beta off by δ moves
+    // the residuals by δ·(x − x̄), so SE by about δ/√n and s² by that times SE·σ_x·2 — it matters
+    // only for exact fits (SPY on SPY), where both are rounding noise.
+    const seFloor = Number.isNaN(beta) ? 0 : Math.max(Math.abs(beta), 1) / Math.sqrt(expected.observations[i]!);
+    for (const [name, values, expectedValues, floor] of [
+      ["SE", actual.standardError, expected.standardError, seFloor],
+      ["s²", actual.residualVariance, expected.residualVariance, 1e-10],
+    ] as const) {
+      const value = expectedValues[i]!;
+      if (Number.isNaN(value)) expect(values[i], `${where} ${name}`).toBeNaN();
+      else
+        expect(closeTo(values[i]!, value, tolerance, floor), `${where} ${name}: ${values[i]} vs ${value}`).toBe(true);
+    }
   }
 }
 

@@ -41,6 +41,7 @@ export function estimated(key: string, beta: number, qualityFlag: EstimatedQuali
     beta,
     rawBeta: beta,
     rSquared: 0.5,
+    standardError: 0.05,
     qualityFlag,
     regularizationAlpha: spec.ridgeAlpha,
   };

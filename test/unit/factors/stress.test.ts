@@ -123,6 +123,7 @@ describe("built-in scenarios", () => {
                 beta: 1,
                 rawBeta: 1,
                 rSquared: 0.5,
+                standardError: 0.05,
                 qualityFlag: "ok" as const,
                 regularizationAlpha: f.ridgeAlpha,
               },

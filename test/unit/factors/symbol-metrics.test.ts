@@ -27,6 +27,7 @@ const estimated = (key: string, beta: number): EstimatedBeta => ({
   beta,
   rawBeta: beta,
   rSquared: 0.5,
+  standardError: 0.04,
   qualityFlag: "ok",
   regularizationAlpha: null,
 });

@@ -67,6 +67,13 @@ function expectSameBeta(actual: SymbolFactorBeta, expected: SymbolFactorBeta, to
   if (actual.rSquared !== null && expected.rSquared !== null) {
     expect(closeTo(actual.rSquared, expected.rSquared, tolerance, 0), `${where} R²`).toBe(true);
   }
+  // The standard error relative to itself (the beta's scale would hide its own digits), with a
+  // floor far below any real one for exact fits (SPY on SPY), where it is rounding noise.
+  expect(actual.standardError, where).not.toBeNull();
+  expect(
+    closeTo(actual.standardError!, expected.standardError!, tolerance, 1e-6),
+    `${where} SE: ${actual.standardError} vs ${expected.standardError}`,
+  ).toBe(true);
 }
 
 function expectSharedEqualsDirect(

@@ -1,0 +1,137 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { createdAt, updatedAt } from "./columns.ts";
+
+// The risk lens of docs/design.md §11: a few nearly independent factor return series, one
+// joint regression per symbol on them, and their covariance. Everything is per date.
+
+/**
+ * The risk lens, seeded as data like the factor set: a factor's daily return is the long
+ * symbol's return, minus the short symbol's when there is one.
+ */
+export const riskFactors = sqliteTable(
+  "risk_factors",
+  {
+    id: integer("id").primaryKey(),
+    key: text("key").notNull().unique(),
+    name: text("name").notNull().unique(),
+    longSymbol: text("long_symbol").notNull(),
+    shortSymbol: text("short_symbol"),
+    description: text("description").notNull(),
+    displayOrder: integer("display_order").notNull(),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check("risk_factors_legs", sql`${t.shortSymbol} is null or ${t.shortSymbol} <> ${t.longSymbol}`)],
+);
+
+export const factorReturnKinds = ["lens", "risk"] as const;
+export type FactorReturnKind = (typeof factorReturnKinds)[number];
+
+/**
+ * Daily factor returns: the regressor of each lens factor (`kind` 'lens', keyed by the
+ * factor_definitions key: r_SPY for market_beta, r_VUG − r_VTV for growth_value_spread) and
+ * each risk factor (`kind` 'risk'). A date on which an input has no return has no row.
+ */
+export const factorReturns = sqliteTable(
+  "factor_returns",
+  {
+    kind: text("kind", { enum: factorReturnKinds }).notNull(),
+    factorKey: text("factor_key").notNull(),
+    date: text("date").notNull(),
+    value: real("value").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.kind, t.factorKey, t.date] }),
+    index("factor_returns_date_idx").on(t.date),
+    check("factor_returns_kind", sql`${t.kind} in ('lens', 'risk')`),
+  ],
+);
+
+export const riskLoadingFlags = ["ok", "limited_history", "degenerate"] as const;
+export type RiskLoadingFlag = (typeof riskLoadingFlags)[number];
+export const riskLoadingReasons = [
+  "insufficient_data",
+  "degenerate",
+  "no_factor_data",
+  "stale_prices",
+  "no_prices",
+] as const;
+export type RiskLoadingReason = (typeof riskLoadingReasons)[number];
+
+/**
+ * One joint regression per symbol and date on the active risk factors: loadings and their
+ * standard errors keyed by risk factor key, the residual variance s² (daily, squared
+ * returns), R², observations; or no loadings and the reason. Missing is a row with a reason,
+ * never zeros.
+ */
+export const symbolRiskLoadings = sqliteTable(
+  "symbol_risk_loadings",
+  {
+    symbol: text("symbol").notNull(),
+    calculationDate: text("calculation_date").notNull(),
+    /** Set when estimated; null with `reason` when not. */
+    qualityFlag: text("quality_flag", { enum: riskLoadingFlags }),
+    reason: text("reason", { enum: riskLoadingReasons }),
+    loadings: text("loadings", { mode: "json" }).$type<Record<string, number>>(),
+    standardErrors: text("standard_errors", { mode: "json" }).$type<Record<string, number>>(),
+    residualVariance: real("residual_variance"),
+    rSquared: real("r_squared"),
+    observations: integer("observations"),
+    factorObservations: integer("factor_observations"),
+    windowDays: integer("window_days").notNull(),
+    /** Why it is missing, or what limits it ("48 of 250 days"). */
+    detail: text("detail"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.symbol, t.calculationDate] }),
+    index("symbol_risk_loadings_date_idx").on(t.calculationDate),
+    check(
+      "symbol_risk_loadings_flag",
+      sql`${t.qualityFlag} is null or ${t.qualityFlag} in ('ok', 'limited_history', 'degenerate')`,
+    ),
+    check(
+      "symbol_risk_loadings_reason",
+      sql`${t.reason} is null or ${t.reason} in ('insufficient_data', 'degenerate', 'no_factor_data', 'stale_prices', 'no_prices')`,
+    ),
+    // Exactly one of an estimate (flag, loadings, standard errors, s²) and a reason.
+    check(
+      "symbol_risk_loadings_estimate_or_reason",
+      sql`(${t.qualityFlag} is not null and ${t.reason} is null and ${t.loadings} is not null
+        and ${t.standardErrors} is not null and ${t.residualVariance} is not null)
+      or (${t.qualityFlag} is null and ${t.reason} is not null and ${t.loadings} is null)`,
+    ),
+  ],
+);
+
+export const covarianceReasons = ["insufficient_history", "no_factors"] as const;
+export type CovarianceReason = (typeof covarianceReasons)[number];
+
+/**
+ * The exponentially weighted daily covariance of the risk factors on a date (docs/design.md
+ * §11), per half-life. `factor_keys` orders the rows and columns of `matrix`. A date without
+ * enough factor history is stored with its reason and no matrix: reported, never filled.
+ */
+export const factorCovariances = sqliteTable(
+  "factor_covariances",
+  {
+    calculationDate: text("calculation_date").notNull(),
+    halfLifeDays: real("half_life_days").notNull(),
+    factorKeys: text("factor_keys", { mode: "json" }).notNull().$type<string[]>(),
+    matrix: text("matrix", { mode: "json" }).$type<number[][]>(),
+    /** Days used: trading days ≤ the date on which every risk factor has a return (at most the maximum). */
+    observations: integer("observations").notNull(),
+    firstDate: text("first_date"),
+    lastDate: text("last_date"),
+    reason: text("reason", { enum: covarianceReasons }),
+    detail: text("detail"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.calculationDate, t.halfLifeDays] }),
+    check("factor_covariances_half_life", sql`${t.halfLifeDays} > 0`),
+    check("factor_covariances_matrix_or_reason", sql`(${t.matrix} is null) = (${t.reason} is not null)`),
+  ],
+);
