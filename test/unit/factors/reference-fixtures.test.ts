@@ -1,7 +1,7 @@
 // Agreement with independent implementations: scikit-learn (StandardScaler + Ridge) and
 // statsmodels (OLS with a constant), through fixtures written by scripts/reference-fixtures.py.
 // The same inputs go through the whole engine (panel → factor specs → betas) and through the
-// stand-alone fits (which also expose intercepts).
+// stand-alone fits (which also expose intercepts and residual variances).
 //
 // Comparison: |actual − expected| ≤ 1e-9 · max(|expected|, case scale) + 1e-15, where the case
 // scale is the largest |coefficient| the reference reports for the case, so a coefficient
@@ -9,6 +9,14 @@
 // floor (in raw beta units, 10+ orders below any meaningful beta) only matters for constant
 // returns, where every coefficient is rounding noise around 0 (scikit-learn gives ~1e-33,
 // statsmodels ~1e-18, the engine an exact 0). R² is compared absolutely (its scale is 1).
+//
+// Standard errors (docs/design.md §11): statsmodels' bse[1] for OLS and spreads; for ridge the
+// design's Var(b) = s²·A⁻¹ZᵀZA⁻¹ evaluated directly in numpy. Each is compared to 1e-9 relative
+// to itself (standard errors of one fit differ in size, so no case scale), with the same
+// 1e-15 absolute floor in beta units; a residual variance s² to 1e-9 relative with a floor of
+// 1e-30 in squared return units ((1e-15)²). The floors only matter for constant returns, where
+// the reference's standard errors are rounding noise (~1e-18) or 0. A null expectation (a
+// constant regressor, or no degrees of freedom left: n − 2 or n − q − 1 ≤ 0) must be null.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createFactorEngineInput } from "../../../worker/factors/factor-plan.ts";
@@ -28,12 +36,16 @@ interface RidgeCase {
     standardizedCoefficients: (number | null)[];
     intercept: number;
     rSquared: number | null;
+    standardErrors: (number | null)[];
+    residualVariance: number | null;
   };
 }
 interface OlsExpectation {
   slope: number | null;
   intercept: number | null;
   rSquared: number | null;
+  standardError: number | null;
+  residualVariance: number | null;
 }
 interface OlsCase {
   name: string;
@@ -59,6 +71,7 @@ const fixtures = JSON.parse(readFileSync(new URL("./fixtures/reference.json", im
 
 const relative = 1e-9;
 const absoluteFloor = 1e-15;
+const varianceFloor = 1e-30;
 
 function expectAgreement(actual: number, expected: number, scale: number, what: string): void {
   const tolerance = relative * Math.max(Math.abs(expected), scale) + absoluteFloor;
@@ -72,6 +85,17 @@ function expectRSquared(actual: number | null, expected: number | null, what: st
     expect(actual, what).not.toBeNull();
     expect(Math.abs(actual! - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(relative);
   }
+}
+
+/** A standard error or residual variance: null when the reference has none, else 1e-9 relative + `floor`. */
+function expectRelative(actual: number | null, expected: number | null, floor: number, what: string): void {
+  if (expected === null) {
+    expect(actual, what).toBeNull();
+    return;
+  }
+  expect(actual, what).not.toBeNull();
+  const tolerance = relative * Math.abs(expected) + floor;
+  expect(Math.abs(actual! - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance);
 }
 
 function caseScale(values: readonly (number | null)[]): number {
@@ -136,6 +160,12 @@ describe("reference fixtures", () => {
         expect(beta.status, `style_${k}`).toBe("estimated");
         if (beta.status !== "estimated") continue;
         expectAgreement(beta.rawBeta, expected, scale, `style_${k}`);
+        expectRelative(
+          beta.standardError,
+          ridgeCase.expected.standardErrors[k] ?? null,
+          absoluteFloor,
+          `se style_${k}`,
+        );
         expectRSquared(beta.rSquared, ridgeCase.expected.rSquared, "R²");
         expect(beta.regularizationAlpha).toBe(ridgeCase.alpha);
         expect(beta.observations).toBe(ridgeCase.y.length);
@@ -149,6 +179,7 @@ describe("reference fixtures", () => {
         const expected = ridgeCase.expected.coefficients[k]!;
         if (expected === null) {
           expect(fit.coefficients[k]).toBeNull();
+          expect(fit.standardErrors[k]).toBeNull();
           continue;
         }
         expectAgreement(fit.coefficients[k]!, expected, scale, `coefficient ${k}`);
@@ -166,6 +197,20 @@ describe("reference fixtures", () => {
       );
       expectAgreement(fit.intercept!, ridgeCase.expected.intercept, interceptScale, "intercept");
       expectRSquared(fit.rSquared, ridgeCase.expected.rSquared, "R²");
+    });
+
+    it("matches the design's ridge standard errors and residual variance stand-alone", () => {
+      const fit = fitStandardizedRidge(ridgeCase.columns, ridgeCase.y, ridgeCase.alpha);
+      expect(fit.standardErrors).toHaveLength(p);
+      for (let k = 0; k < p; k++) {
+        expectRelative(
+          fit.standardErrors[k] ?? null,
+          ridgeCase.expected.standardErrors[k] ?? null,
+          absoluteFloor,
+          `se ${k}`,
+        );
+      }
+      expectRelative(fit.residualVariance, ridgeCase.expected.residualVariance, varianceFloor, "s²");
     });
   });
 
@@ -186,6 +231,7 @@ describe("reference fixtures", () => {
       if (beta.status !== "estimated") return;
       expectAgreement(beta.rawBeta, olsCase.expected.slope, scale, "slope");
       expectRSquared(beta.rSquared, olsCase.expected.rSquared, "R²");
+      expectRelative(beta.standardError, olsCase.expected.standardError, absoluteFloor, "standard error");
       expect(beta.beta).toBe(Math.max(-5, Math.min(5, beta.rawBeta)));
     });
 
@@ -194,6 +240,8 @@ describe("reference fixtures", () => {
       if (olsCase.expected.slope === null) {
         expect(fit.slope).toBeNull();
         expect(fit.intercept).toBeNull();
+        expect(fit.standardError).toBeNull();
+        expect(fit.residualVariance).toBeNull();
         return;
       }
       expectAgreement(fit.slope!, olsCase.expected.slope, scale, "slope");
@@ -203,6 +251,12 @@ describe("reference fixtures", () => {
       );
       expectAgreement(fit.intercept!, olsCase.expected.intercept!, interceptScale, "intercept");
       expectRSquared(fit.rSquared, olsCase.expected.rSquared, "R²");
+    });
+
+    it("matches statsmodels' standard error (bse) and residual variance (mse_resid) stand-alone", () => {
+      const fit = fitUnivariateOls(olsCase.x, olsCase.y);
+      expectRelative(fit.standardError, olsCase.expected.standardError, absoluteFloor, "standard error");
+      expectRelative(fit.residualVariance, olsCase.expected.residualVariance, varianceFloor, "s²");
     });
   });
 
@@ -216,6 +270,17 @@ describe("reference fixtures", () => {
       if (beta.status !== "estimated") return;
       expectAgreement(beta.rawBeta, spreadCase.expected.slope!, Math.abs(spreadCase.expected.slope!), "slope");
       expectRSquared(beta.rSquared, spreadCase.expected.rSquared, "R²");
+      expectRelative(beta.standardError, spreadCase.expected.standardError, absoluteFloor, "standard error");
+    });
+
+    it("matches statsmodels' slope, standard error and residual variance stand-alone", () => {
+      // The regressor is long − short in float64, as the engine forms it.
+      const spread = spreadCase.long.map((value, i) => value - spreadCase.short[i]!);
+      const fit = fitUnivariateOls(spread, spreadCase.y);
+      const expected = spreadCase.expected;
+      expectAgreement(fit.slope!, expected.slope!, Math.abs(expected.slope!), "slope");
+      expectRelative(fit.standardError, expected.standardError, absoluteFloor, "standard error");
+      expectRelative(fit.residualVariance, expected.residualVariance, varianceFloor, "s²");
     });
   });
 });
