@@ -187,7 +187,7 @@ describe("batch and live updates", () => {
       )
       .toBe("completed");
     expect(seen.size).toBeGreaterThanOrEqual(2);
-    expect(await page.locator("li[data-testid^=phase-] .progress[data-state=completed]").count()).toBe(6);
+    expect(await page.locator("li[data-testid^=phase-] .progress[data-state=completed]").count()).toBe(7);
     await screenshot(page, "batch");
     await narrowScreenshot(page, "batch");
 

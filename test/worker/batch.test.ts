@@ -212,6 +212,7 @@ describe("queue()", () => {
       "market_data",
       "portfolio_analytics",
       "publish",
+      "risk_model",
       "symbol_metrics",
       "universe_factors",
     ]);

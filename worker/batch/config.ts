@@ -2,6 +2,7 @@
 // `npm run bench:batch` (see README "Batch pipeline"). Invalid values throw at the start of a
 // message, so a misconfiguration shows up as a failing (then dead-lettered) message with the
 // setting's name, not as silently different chunks.
+import { defaultRiskModelSettings } from "../factors/risk-settings.ts";
 import { readPositiveInteger, readSetting } from "../market-data/providers/result.ts";
 
 export interface BatchConfig {
@@ -45,6 +46,11 @@ export interface BatchConfig {
   stallSeconds: number;
   /** Sweeps in a row without progress after which the sweep ends the run `failed` (or `partial`). */
   maxSweeps: number;
+  /**
+   * Half-life in trading days of the risk model's exponentially weighted factor covariance
+   * (docs/design.md §11), `RISK_COVARIANCE_HALF_LIFE_DAYS`; the covariance is stored per half-life.
+   */
+  riskHalfLifeDays: number;
 }
 
 export const defaultBatchConfig: BatchConfig = {
@@ -59,6 +65,7 @@ export const defaultBatchConfig: BatchConfig = {
   maxDailyMove: 5,
   stallSeconds: 120,
   maxSweeps: 5,
+  riskHalfLifeDays: defaultRiskModelSettings.halfLifeDays,
 };
 
 export function batchConfig(env: object): BatchConfig {
@@ -92,7 +99,17 @@ export function batchConfig(env: object): BatchConfig {
     maxDailyMove: readMoveBound(env, "PRICE_MAX_DAILY_MOVE", defaultBatchConfig.maxDailyMove),
     stallSeconds: readPositiveInteger(env, "BATCH_STALL_SECONDS", defaultBatchConfig.stallSeconds),
     maxSweeps: readPositiveInteger(env, "BATCH_RUN_MAX_SWEEPS", defaultBatchConfig.maxSweeps),
+    riskHalfLifeDays: readPositiveNumber(env, "RISK_COVARIANCE_HALF_LIFE_DAYS", defaultBatchConfig.riskHalfLifeDays),
   };
+}
+
+/** A finite number > 0 (e.g. "90" or "62.5"), or the default when the setting is absent or empty. */
+function readPositiveNumber(env: object, name: string, fallback: number): number {
+  const raw = readSetting(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`setting ${name} must be a positive number, got "${raw}"`);
+  return value;
 }
 
 /** A factor > 1 (e.g. "5"), or the default when the setting is absent or empty. */

@@ -81,6 +81,7 @@ import {
   type StoredPhaseCounts,
 } from "./telemetry.ts";
 import { clearStaleMarks } from "./revisions.ts";
+import { runRiskModelChunk } from "./risk-model-phase.ts";
 import { computeUniverseFactorsChunk } from "./universe-factors.ts";
 
 export interface BatchDeps {
@@ -99,6 +100,7 @@ const phaseUnits: Record<BatchPhase, PhaseUnit> = {
   market_data: "symbols",
   symbol_metrics: "symbols",
   universe_factors: "symbols",
+  risk_model: "symbols",
   portfolio_analytics: "portfolios",
   denormalize: "symbols",
   publish: "portfolios",
@@ -108,6 +110,7 @@ const phaseUnits: Record<BatchPhase, PhaseUnit> = {
 const tradingPhases: ReadonlySet<BatchPhase> = new Set([
   "symbol_metrics",
   "universe_factors",
+  "risk_model",
   "portfolio_analytics",
   "denormalize",
 ]);
@@ -389,7 +392,7 @@ async function runChunk(deps: BatchDeps, key: ChunkKey & { phase: BatchPhase }):
 async function processChunk(
   deps: BatchDeps,
   run: RunRow,
-  key: PhaseKey & { phase: BatchPhase },
+  key: ChunkKey & { phase: BatchPhase },
   items: string[],
 ): Promise<ChunkOutcome> {
   const { db, env, config } = deps;
@@ -471,6 +474,17 @@ async function processChunk(
       }
       return { counts, issues, duration_ms: Date.now() - started };
     }
+    case "risk_model":
+      // Chunk 0 also stores the date's factor returns and covariance (./risk-model-phase.ts).
+      return runRiskModelChunk(db, {
+        calculationDate,
+        symbols: items,
+        forceRerun: run.forceRerun,
+        dateLevel: key.chunkIndex === 0,
+        stalePriceTradingDays: config.stalePriceTradingDays,
+        maxDailyMove: config.maxDailyMove,
+        halfLifeDays: config.riskHalfLifeDays,
+      });
     case "portfolio_analytics":
       return runPortfolioAnalyticsChunk(db, {
         calculationDate,
@@ -506,7 +520,7 @@ async function processChunk(
 }
 
 /**
- * Phase 6: pushes the date's exposures of every portfolio the run computed to its live hub
+ * The last phase, publish: pushes the date's exposures of every portfolio the run computed to its live hub
  * (`exposures.updated`, cause "batch"), then `batch.completed` to the same hubs.
  */
 async function publishDate(deps: BatchDeps, run: RunRow, date: string): Promise<ChunkOutcome> {
@@ -588,6 +602,24 @@ export function phaseMessage(counts: StoredPhaseCounts): string {
     parts.push(`${counts.recomputed_stale} symbols recomputed after a price revision`);
   if ((counts.returns_rejected ?? 0) > 0)
     parts.push(`${counts.returns_rejected} daily returns not used (suspect moves)`);
+  if (counts.loadings_estimated !== undefined) {
+    const missing = counts.loadings_missing ?? 0;
+    const reasons = missing > 0 ? ` (${describeReasons(counts.loadings_missing_reasons ?? {})})` : "";
+    parts.push(`${counts.loadings_estimated} risk loadings estimated, ${missing} stored missing${reasons}`);
+  }
+  if (counts.factor_returns_stored !== undefined) {
+    const unchanged = counts.factor_returns_unchanged ?? 0;
+    const deleted = (counts.factor_returns_deleted ?? 0) > 0 ? `, ${counts.factor_returns_deleted} deleted` : "";
+    parts.push(`${counts.factor_returns_stored} factor returns stored, ${unchanged} unchanged${deleted}`);
+  }
+  if (counts.covariance !== undefined) {
+    const days = counts.covariance_observations ?? 0;
+    parts.push(
+      counts.covariance === "estimated"
+        ? `factor covariance estimated on ${days} days`
+        : `no factor covariance: ${counts.covariance} (${days} days)`,
+    );
+  }
   if (counts.chunks_failed > 0) parts.push(`${counts.chunks_failed} of ${counts.chunks_total} chunks dead-lettered`);
   return parts.join("; ");
 }
@@ -663,9 +695,10 @@ async function recordAndAdvance(
       errorText: outcome.errorText ?? null,
     },
   );
+  // The marks go once the last phase that reads them (risk_model, after universe_factors) is recorded.
   if (
     claimed &&
-    key.phase === "universe_factors" &&
+    key.phase === "risk_model" &&
     outcome.success &&
     run.portfolioId === null &&
     run.trigger !== "portfolio"
@@ -765,7 +798,9 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
   };
   for (const row of results) {
     const counts = row.counts as Partial<StoredPhaseCounts> | null;
-    totals.rows_stored += counts?.rows_stored ?? 0;
+    // Every row the phase wrote: the risk model's factor returns and covariance besides its loadings.
+    totals.rows_stored +=
+      (counts?.rows_stored ?? 0) + (counts?.factor_returns_stored ?? 0) + (counts?.covariance_stored ?? 0);
     totals.items_failed += counts?.failed ?? 0;
   }
   const missing = failedPhases.map((row) => `${row.date} ${row.phase}: ${row.message}`);

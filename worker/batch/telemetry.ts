@@ -12,6 +12,7 @@ export const batchPhases = [
   "market_data",
   "symbol_metrics",
   "universe_factors",
+  "risk_model",
   "portfolio_analytics",
   "denormalize",
   "publish",
@@ -66,6 +67,25 @@ export interface PhaseCounts {
   recomputed_stale?: number;
   /** Universe factors: daily returns not used (a `suspect_move` beyond PRICE_MAX_DAILY_MOVE, …), listed as issues. */
   returns_rejected?: number;
+  /**
+   * Risk model: symbols whose joint loadings were stored, and symbols stored without loadings, by
+   * reason (`insufficient_data`, `degenerate`, `no_factor_data`, `stale_prices`, `no_prices`).
+   */
+  loadings_estimated?: number;
+  loadings_missing?: number;
+  loadings_missing_reasons?: Record<string, number>;
+  /** Risk model (its chunk 0): `factor_returns` rows inserted or changed, already equal, removed. */
+  factor_returns_stored?: number;
+  factor_returns_unchanged?: number;
+  factor_returns_deleted?: number;
+  /**
+   * Risk model (its chunk 0): the date's factor covariance, estimated or stored with its reason
+   * (`insufficient_history`, also listed as an issue; `no_factors`), the days it used, and
+   * whether its row was inserted or changed (1) or already equal (0).
+   */
+  covariance?: "estimated" | "insufficient_history" | "no_factors";
+  covariance_observations?: number;
+  covariance_stored?: number;
 }
 
 /** One skipped or failed item of a phase, with its reason. */
@@ -164,6 +184,24 @@ export function addCounts(total: PhaseCounts, add: PhaseCounts): void {
     total.betas_missing_reasons ??= {};
     total.betas_missing_reasons[reason] = (total.betas_missing_reasons[reason] ?? 0) + n;
   }
+  if (add.loadings_estimated !== undefined)
+    total.loadings_estimated = (total.loadings_estimated ?? 0) + add.loadings_estimated;
+  if (add.loadings_missing !== undefined) total.loadings_missing = (total.loadings_missing ?? 0) + add.loadings_missing;
+  for (const [reason, n] of Object.entries(add.loadings_missing_reasons ?? {})) {
+    total.loadings_missing_reasons ??= {};
+    total.loadings_missing_reasons[reason] = (total.loadings_missing_reasons[reason] ?? 0) + n;
+  }
+  if (add.factor_returns_stored !== undefined)
+    total.factor_returns_stored = (total.factor_returns_stored ?? 0) + add.factor_returns_stored;
+  if (add.factor_returns_unchanged !== undefined)
+    total.factor_returns_unchanged = (total.factor_returns_unchanged ?? 0) + add.factor_returns_unchanged;
+  if (add.factor_returns_deleted !== undefined)
+    total.factor_returns_deleted = (total.factor_returns_deleted ?? 0) + add.factor_returns_deleted;
+  // One chunk of the phase (its first) reports the covariance: taken as it is.
+  if (add.covariance !== undefined) total.covariance = add.covariance;
+  if (add.covariance_observations !== undefined) total.covariance_observations = add.covariance_observations;
+  if (add.covariance_stored !== undefined)
+    total.covariance_stored = (total.covariance_stored ?? 0) + add.covariance_stored;
   for (const [reason, n] of Object.entries(add.skipped_reasons))
     total.skipped_reasons[reason] = (total.skipped_reasons[reason] ?? 0) + n;
   for (const [reason, n] of Object.entries(add.failed_reasons))

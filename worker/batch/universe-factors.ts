@@ -1,7 +1,8 @@
 // Phase 3 of the daily batch for one chunk of symbols: betas of every active factor on the
-// calculation date, computed once per symbol from the closes stored in libSQL and written
-// to `symbol_factor_exposures`. Idempotent: writes are upserts on the natural key that touch
-// only rows whose values differ, and all of a chunk's writes are one transaction.
+// calculation date (each with its standard error), computed once per symbol from the closes
+// stored in libSQL and written to `symbol_factor_exposures`. Idempotent: writes are upserts on
+// the natural key that touch only rows whose values differ, and all of a chunk's writes are one
+// transaction.
 //
 // Every beta it cannot estimate is stored in `symbol_beta_gaps` with its reason and figures
 // (docs/design.md §4.5): `insufficient_data` (observations and the minimum), `degenerate`,
@@ -13,6 +14,10 @@
 // Stored betas are skipped (`already_stored`) unless the run forces them or a price revision
 // marked them stale (`stale_betas`, see ./revisions.ts): those are recomputed and counted in
 // `recomputed_stale`.
+//
+// Which symbols a chunk can compute at all (`no_prices`, `stale_prices`) and which stale marks
+// force a recompute are decided here for every symbol phase (`symbolCloseStatuses`,
+// `loadStaleMarks`; the risk model phase, ./risk-model-phase.ts, decides alike).
 import { and, eq, inArray, lte, max, or, sql } from "drizzle-orm";
 import { marketPrices, staleBetas, symbolBetaGaps, symbolFactorExposures } from "../../schema/index.ts";
 import type { BetaGapReason } from "../../schema/index.ts";
@@ -85,8 +90,8 @@ export async function computeUniverseFactorsChunk(
   const staleAfter = chunk.stalePriceTradingDays ?? defaultBatchConfig.stalePriceTradingDays;
   const factors = await loadActiveFactors(db);
   // Stored betas, stored reasons (a symbol without any beta is computed too) and stale marks, read together.
-  const [storedRows, gapRows, staleRows] = chunk.forceRerun
-    ? [[], [], []]
+  const [storedRows, gapRows, isStale] = chunk.forceRerun
+    ? [[], [], () => false]
     : await Promise.all([
         db
           .selectDistinct({ symbol: symbolFactorExposures.symbol })
@@ -98,18 +103,8 @@ export async function computeUniverseFactorsChunk(
           .selectDistinct({ symbol: symbolBetaGaps.symbol })
           .from(symbolBetaGaps)
           .where(and(eq(symbolBetaGaps.calculationDate, date), inArray(symbolBetaGaps.symbol, requested))),
-        db
-          .select({ symbol: staleBetas.symbol })
-          .from(staleBetas)
-          .where(
-            and(
-              eq(staleBetas.calculationDate, date),
-              or(eq(staleBetas.symbol, "*"), inArray(staleBetas.symbol, requested)),
-            ),
-          ),
+        loadStaleMarks(db, date, requested),
       ]);
-  const staleMarked = new Set(staleRows.map((row) => row.symbol));
-  const isStale = (symbol: string) => staleMarked.has("*") || staleMarked.has(symbol);
   const stored = new Set([...storedRows, ...gapRows].map((row) => row.symbol));
   const toCompute = requested.filter((symbol) => !stored.has(symbol) || isStale(symbol));
   const counts: UniverseFactorsCounts = {
@@ -141,36 +136,13 @@ export async function computeUniverseFactorsChunk(
     (rejected) => wanted.has(rejected.symbol) && rejected.reason !== "off_calendar",
   );
 
-  // Staleness: trading days (the market reference's closes) after each symbol's last close, up to the date.
-  const calendar = prices
-    .filter((row) => row.symbol === marketReferenceSymbol && row.date <= date)
-    .map((row) => row.date);
-  const lastCloseInWindow = new Map<string, string>();
-  for (const row of prices)
-    if (row.date <= date && (lastCloseInWindow.get(row.symbol) ?? "") < row.date)
-      lastCloseInWindow.set(row.symbol, row.date);
-  const tradingDaysAfter = (last: string) => calendar.filter((day) => day > last).length;
-  // Symbols without a close in the loaded range: their last close before it, or none at all.
-  const withoutCloses = toCompute.filter((symbol) => !lastCloseInWindow.has(symbol));
-  const earlierClose = new Map<string, string>();
-  if (withoutCloses.length > 0) {
-    const rows = await db
-      .select({ symbol: marketPrices.symbol, last: max(marketPrices.date) })
-      .from(marketPrices)
-      .where(and(inArray(marketPrices.symbol, withoutCloses), lte(marketPrices.date, date)))
-      .groupBy(marketPrices.symbol);
-    for (const row of rows) if (row.last !== null) earlierClose.set(row.symbol, row.last);
-  }
-  const firstCloseAfter = new Map<string, string>();
-  const neverListed = withoutCloses.filter((symbol) => !earlierClose.has(symbol));
-  if (neverListed.length > 0) {
-    const rows = await db
-      .select({ symbol: marketPrices.symbol, first: sql<string>`min(${marketPrices.date})` })
-      .from(marketPrices)
-      .where(inArray(marketPrices.symbol, neverListed))
-      .groupBy(marketPrices.symbol);
-    for (const row of rows) firstCloseAfter.set(row.symbol, row.first);
-  }
+  const closeStatus = await symbolCloseStatuses(db, {
+    calculationDate: date,
+    symbols: toCompute,
+    prices,
+    stalePriceTradingDays: staleAfter,
+    windowDays,
+  });
 
   const rows: (typeof symbolFactorExposures.$inferInsert)[] = [];
   const gaps: (typeof symbolBetaGaps.$inferInsert)[] = [];
@@ -190,35 +162,15 @@ export async function computeUniverseFactorsChunk(
     }
   };
   for (const symbol of toCompute) {
-    const last = lastCloseInWindow.get(symbol) ?? earlierClose.get(symbol) ?? null;
-    if (last === null) {
-      const first = firstCloseAfter.get(symbol);
-      gapOfEveryFactor(
-        symbol,
-        "no_prices",
-        first
-          ? `no close of ${symbol} on or before ${date}: its first close is on ${first}`
-          : `no close of ${symbol} is stored`,
-        null,
-      );
+    const status = closeStatus.get(symbol) ?? noCloseStatus(symbol);
+    if (status.status !== "current") {
+      gapOfEveryFactor(symbol, status.status, status.detail, status.lastClose);
       continue;
     }
-    // A symbol whose last close is before the loaded range is stale by far more than any bound.
-    const staleDays = lastCloseInWindow.has(symbol) ? tradingDaysAfter(last) : Number.POSITIVE_INFINITY;
-    if (staleDays > staleAfter) {
-      const behind = Number.isFinite(staleDays) ? `${staleDays} trading days` : `more than ${windowDays} calendar days`;
-      gapOfEveryFactor(
-        symbol,
-        "stale_prices",
-        `${symbol}'s last close is on ${last}, ${behind} before ${date} ` +
-          `(the limit is ${staleAfter}): halted or delisted`,
-        last,
-      );
-      continue;
-    }
+    const last = status.lastClose;
     const symbolBetas = universe.symbolBetasFor(symbol);
     if (!symbolBetas) {
-      gapOfEveryFactor(symbol, "no_prices", `no usable close of ${symbol} between ${from} and ${date}`, last);
+      gapOfEveryFactor(symbol, "no_prices", noUsableCloseDetail(symbol, from, date), last);
       continue;
     }
     counts.symbolsComputed++;
@@ -248,6 +200,7 @@ export async function computeUniverseFactorsChunk(
         calculationDate: date,
         betaValue: beta.beta,
         rawBetaValue: beta.rawBeta === beta.beta ? null : beta.rawBeta,
+        standardError: beta.standardError,
         rSquared: beta.rSquared,
         observations: beta.observations,
         qualityFlag: beta.qualityFlag,
@@ -291,4 +244,126 @@ export async function computeUniverseFactorsChunk(
   counts.rowsUnchanged = rows.length - written;
   counts.rowsDeleted = results.slice(upserts.length, upserts.length + deletions.length).reduce((sum, n) => sum + n, 0);
   return { counts, missing, rejectedReturns };
+}
+
+/**
+ * The stale marks (`stale_betas`, ./revisions.ts) of the date among `symbols`: a symbol phase
+ * recomputes a marked symbol as if forced. `*` marks every symbol.
+ */
+export async function loadStaleMarks(
+  db: Database,
+  date: string,
+  symbols: readonly string[],
+): Promise<(symbol: string) => boolean> {
+  const rows = await db
+    .select({ symbol: staleBetas.symbol })
+    .from(staleBetas)
+    .where(
+      and(
+        eq(staleBetas.calculationDate, date),
+        or(eq(staleBetas.symbol, "*"), inArray(staleBetas.symbol, [...symbols])),
+      ),
+    );
+  const marked = new Set(rows.map((row) => row.symbol));
+  return (symbol) => marked.has("*") || marked.has(symbol);
+}
+
+/**
+ * Whether a symbol's closes allow computing it on the date, as every symbol phase decides it
+ * (docs/design.md §4.5): `current` with its last close; `no_prices` (no close on or before the
+ * date: not listed yet — the detail names the first close — or none stored); `stale_prices`
+ * (the last close more than the allowed trading days before the date: halted or delisted).
+ */
+export type SymbolCloseStatus =
+  | { status: "current"; lastClose: string }
+  | { status: "no_prices"; lastClose: null; detail: string }
+  | { status: "stale_prices"; lastClose: string; detail: string };
+
+export interface SymbolCloseStatusInput {
+  calculationDate: string;
+  symbols: readonly string[];
+  /** The closes the phase loaded for its window, the market reference's among them (its dates are the trading days). */
+  prices: readonly { symbol: string; date: string }[];
+  /** A symbol whose last close is more than this many trading days before the date is stale. */
+  stalePriceTradingDays: number;
+  /** Calendar days of the window the closes were loaded for (named in a detail). */
+  windowDays: number;
+}
+
+/** The close status of each of `symbols` (./universe-factors.ts and ./risk-model-phase.ts decide alike). */
+export async function symbolCloseStatuses(
+  db: Database,
+  input: SymbolCloseStatusInput,
+): Promise<Map<string, SymbolCloseStatus>> {
+  const { calculationDate: date, prices, stalePriceTradingDays: staleAfter, windowDays } = input;
+  // Staleness: trading days (the market reference's closes) after each symbol's last close, up to the date.
+  const calendar = prices
+    .filter((row) => row.symbol === marketReferenceSymbol && row.date <= date)
+    .map((row) => row.date);
+  const lastCloseInWindow = new Map<string, string>();
+  for (const row of prices)
+    if (row.date <= date && (lastCloseInWindow.get(row.symbol) ?? "") < row.date)
+      lastCloseInWindow.set(row.symbol, row.date);
+  const tradingDaysAfter = (last: string) => calendar.filter((day) => day > last).length;
+  // Symbols without a close in the loaded range: their last close before it, or none at all.
+  const withoutCloses = input.symbols.filter((symbol) => !lastCloseInWindow.has(symbol));
+  const earlierClose = new Map<string, string>();
+  if (withoutCloses.length > 0) {
+    const rows = await db
+      .select({ symbol: marketPrices.symbol, last: max(marketPrices.date) })
+      .from(marketPrices)
+      .where(and(inArray(marketPrices.symbol, withoutCloses), lte(marketPrices.date, date)))
+      .groupBy(marketPrices.symbol);
+    for (const row of rows) if (row.last !== null) earlierClose.set(row.symbol, row.last);
+  }
+  const firstCloseAfter = new Map<string, string>();
+  const neverListed = withoutCloses.filter((symbol) => !earlierClose.has(symbol));
+  if (neverListed.length > 0) {
+    const rows = await db
+      .select({ symbol: marketPrices.symbol, first: sql<string>`min(${marketPrices.date})` })
+      .from(marketPrices)
+      .where(inArray(marketPrices.symbol, neverListed))
+      .groupBy(marketPrices.symbol);
+    for (const row of rows) firstCloseAfter.set(row.symbol, row.first);
+  }
+  const statuses = new Map<string, SymbolCloseStatus>();
+  for (const symbol of input.symbols) {
+    const last = lastCloseInWindow.get(symbol) ?? earlierClose.get(symbol) ?? null;
+    if (last === null) {
+      const first = firstCloseAfter.get(symbol);
+      statuses.set(symbol, {
+        status: "no_prices",
+        lastClose: null,
+        detail: first
+          ? `no close of ${symbol} on or before ${date}: its first close is on ${first}`
+          : `no close of ${symbol} is stored`,
+      });
+      continue;
+    }
+    // A symbol whose last close is before the loaded range is stale by far more than any bound.
+    const staleDays = lastCloseInWindow.has(symbol) ? tradingDaysAfter(last) : Number.POSITIVE_INFINITY;
+    if (staleDays > staleAfter) {
+      const behind = Number.isFinite(staleDays) ? `${staleDays} trading days` : `more than ${windowDays} calendar days`;
+      statuses.set(symbol, {
+        status: "stale_prices",
+        lastClose: last,
+        detail:
+          `${symbol}'s last close is on ${last}, ${behind} before ${date} ` +
+          `(the limit is ${staleAfter}): halted or delisted`,
+      });
+      continue;
+    }
+    statuses.set(symbol, { status: "current", lastClose: last });
+  }
+  return statuses;
+}
+
+/** A symbol the status was not asked for (never happens: every symbol of the chunk is). */
+function noCloseStatus(symbol: string): SymbolCloseStatus {
+  return { status: "no_prices", lastClose: null, detail: `no close of ${symbol} is stored` };
+}
+
+/** The detail of a symbol with a recent close that the engine still has no returns for. */
+export function noUsableCloseDetail(symbol: string, from: string, date: string): string {
+  return `no usable close of ${symbol} between ${from} and ${date}`;
 }

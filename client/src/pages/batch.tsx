@@ -61,6 +61,7 @@ const phaseNames: Record<string, string> = {
   market_data: "Market data",
   symbol_metrics: "Symbol metrics",
   universe_factors: "Universe factors",
+  risk_model: "Risk model",
   portfolio_analytics: "Portfolio analytics",
   denormalize: "Denormalize",
   publish: "Publish",

@@ -148,7 +148,7 @@ describe("applyLiveMessage", () => {
   it("publishes the date on batch.completed and ignores other runs", () => {
     const progress = applyLiveMessage(emptyRunProgress(runId), completedMessage());
     expect(progress.completedDates).toEqual([date]);
-    expect(phaseBars(progress, date)[5]?.state).toBe("completed");
+    expect(phaseBars(progress, date).at(-1)?.state).toBe("completed");
     const untouched = emptyRunProgress(runId);
     expect(applyLiveMessage(untouched, progressMessage("market_data", 6, 6, true, "run-2"))).toBe(untouched);
     expect(applyLiveMessage(untouched, completedMessage("run-2"))).toBe(untouched);
