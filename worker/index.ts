@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { liveRoutes } from "./routes/live.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { portfolioRoutes } from "./routes/portfolios.ts";
+import { riskRoutes } from "./routes/risk.ts";
 import { stressRoutes } from "./routes/stress.ts";
 import { whatIfRoutes } from "./routes/what-if.ts";
 import { sectorRoutes, symbolRoutes } from "./routes/symbols.ts";
@@ -34,6 +35,7 @@ const api = new Hono<{ Bindings: Env }>()
   .route("/data/symbols", symbolRoutes)
   .route("/data/sectors", sectorRoutes)
   .route("/factors", factorRoutes)
+  .route("/risk", riskRoutes)
   .route("/portfolios", portfolioRoutes)
   .route("/stress", stressRoutes)
   .route("/what-if", whatIfRoutes)

@@ -1,7 +1,12 @@
 // The symbol table, one symbol's page and the factor list, over the batch's real output.
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { symbolDailyMetrics } from "../../schema/index.ts";
+import {
+  factorDefinitions,
+  symbolDailyMetrics,
+  symbolFactorExposures,
+  symbolRiskLoadings,
+} from "../../schema/index.ts";
 import type { FactorsResponse } from "../../worker/api/factors.ts";
 import {
   factorSortColumns,
@@ -13,6 +18,7 @@ import {
   type SymbolDetailResponse,
   type SymbolRow,
   type SymbolsResponse,
+  symbolDetailResponseSchema,
 } from "../../worker/api/symbols.ts";
 import { symbolsQueries } from "../../worker/routes/symbols.ts";
 import { call, db, ensureBatchOutput, errorOf, json, latestDate } from "./support.ts";
@@ -280,6 +286,147 @@ describe("GET /data/symbols/:symbol", () => {
   it("answers 404 for a symbol outside the universe and 400 for a malformed one", async () => {
     expect((await errorOf(await call("/data/symbols/NOPE123"), 404)).code).toBe("NOT_FOUND");
     expect((await errorOf(await call("/data/symbols/%24%24"), 400)).code).toBe("VALIDATION_ERROR");
+  });
+});
+
+describe("GET /data/symbols/:symbol: standard errors and risk loadings", () => {
+  /** Stores (or replaces) a symbol's risk loadings row for a date. */
+  async function storeLoadings(row: typeof symbolRiskLoadings.$inferInsert): Promise<void> {
+    const { symbol: _symbol, calculationDate: _date, ...rest } = row;
+    await db
+      .insert(symbolRiskLoadings)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [symbolRiskLoadings.symbol, symbolRiskLoadings.calculationDate],
+        set: {
+          qualityFlag: null,
+          reason: null,
+          loadings: null,
+          standardErrors: null,
+          residualVariance: null,
+          rSquared: null,
+          observations: null,
+          factorObservations: null,
+          detail: null,
+          ...rest,
+        },
+      });
+  }
+
+  it("serves each beta's standard error, or null with not_computed for a row stored before the column", async () => {
+    const before = await json<SymbolDetailResponse>(await call("/data/symbols/SPY"));
+    const [first, second] = before.betas;
+    const idOf = async (key: string) =>
+      (await db.select().from(factorDefinitions).where(eq(factorDefinitions.key, key)).get())!.id;
+    const rowOf = async (key: string) =>
+      and(
+        eq(symbolFactorExposures.symbol, "SPY"),
+        eq(symbolFactorExposures.calculationDate, latestDate),
+        eq(symbolFactorExposures.factorId, await idOf(key)),
+      );
+    await db
+      .update(symbolFactorExposures)
+      .set({ standardError: 0.0123 })
+      .where(await rowOf(first!.factor_key));
+    await db
+      .update(symbolFactorExposures)
+      .set({ standardError: null })
+      .where(await rowOf(second!.factor_key));
+    const body = await json<SymbolDetailResponse>(await call("/data/symbols/SPY"));
+    expect(symbolDetailResponseSchema.safeParse(body).success).toBe(true);
+    expect(body.betas.find((beta) => beta.factor_key === first!.factor_key)).toMatchObject({
+      standard_error: 0.0123,
+      standard_error_reason: null,
+    });
+    expect(body.betas.find((beta) => beta.factor_key === second!.factor_key)).toMatchObject({
+      standard_error: null,
+      standard_error_reason: "not_computed",
+    });
+    for (const beta of body.betas)
+      expect(beta.standard_error === null ? beta.standard_error_reason : "a number").not.toBeNull();
+  });
+
+  it("serves the date's estimated loadings in the risk factors' order, with the specific volatility", async () => {
+    await storeLoadings({
+      symbol: "SPY",
+      calculationDate: latestDate,
+      qualityFlag: "limited_history",
+      // Stored in another order than the factors' display order.
+      loadings: { size: 0.01, market: 1.002, rates: -0.03 },
+      standardErrors: { rates: 0.004, market: 0.0011, size: 0.002 },
+      residualVariance: 4e-6,
+      rSquared: 0.998,
+      observations: 120,
+      factorObservations: 250,
+      windowDays: 365,
+      detail: "120 of 250 days",
+    });
+    const body = await json<SymbolDetailResponse>(await call("/data/symbols/spy"));
+    expect(symbolDetailResponseSchema.safeParse(body).success).toBe(true);
+    expect(body.risk_loadings).toEqual({
+      date: latestDate,
+      status: "estimated",
+      quality_flag: "limited_history",
+      loadings: { market: 1.002, rates: -0.03, size: 0.01 },
+      standard_errors: { market: 0.0011, rates: 0.004, size: 0.002 },
+      residual_variance: 4e-6,
+      specific_volatility: Math.sqrt(252 * 4e-6),
+      r_squared: 0.998,
+      observations: 120,
+      factor_observations: 250,
+      window_days: 365,
+      detail: "120 of 250 days",
+    });
+    expect(Object.keys(body.risk_loadings.status === "estimated" ? body.risk_loadings.loadings : {})).toEqual([
+      "market",
+      "rates",
+      "size",
+    ]);
+    expect(body.risk_loadings.status === "estimated" && body.risk_loadings.specific_volatility).toBeCloseTo(
+      0.0317490157,
+      9,
+    );
+  });
+
+  it("serves a stored reason as missing with its detail and observations, never zeros", async () => {
+    await storeLoadings({
+      symbol: "TLT",
+      calculationDate: latestDate,
+      reason: "insufficient_data",
+      observations: 48,
+      windowDays: 365,
+      detail: "48 observations in the window, fewer than 60",
+    });
+    const body = await json<SymbolDetailResponse>(await call("/data/symbols/TLT"));
+    expect(symbolDetailResponseSchema.safeParse(body).success).toBe(true);
+    expect(body.betas_date).toBe(latestDate);
+    expect(body.risk_loadings).toEqual({
+      date: latestDate,
+      status: "missing",
+      reason: "insufficient_data",
+      detail: "48 observations in the window, fewer than 60",
+      observations: 48,
+    });
+  });
+
+  it("answers not_computed for a date without stored loadings", async () => {
+    const count = await db
+      .select({ n: sql<number>`count(*)` })
+      .from(symbolRiskLoadings)
+      .where(and(eq(symbolRiskLoadings.symbol, "SPY"), eq(symbolRiskLoadings.calculationDate, "2026-06-25")))
+      .get();
+    expect(count?.n).toBe(0);
+    const body = await json<SymbolDetailResponse>(await call("/data/symbols/SPY?date=2026-06-25"));
+    expect(symbolDetailResponseSchema.safeParse(body).success).toBe(true);
+    expect(body.risk_loadings).toMatchObject({
+      date: "2026-06-25",
+      status: "missing",
+      reason: "not_computed",
+      observations: null,
+    });
+    expect(body.risk_loadings.status === "missing" && body.risk_loadings.detail).toMatch(
+      /no risk loadings are stored for SPY on 2026-06-25/,
+    );
   });
 });
 

@@ -156,7 +156,7 @@ describe("db:migrate", () => {
       env: { ...process.env, TURSO_DATABASE_URL: server.url, TURSO_AUTH_TOKEN: authToken },
     });
     expect(stdout).toContain(
-      "0 migration(s) applied, 0 default factor(s) seeded, 0 built-in stress scenario(s) written",
+      "0 migration(s) applied, 0 default factor(s) and 0 risk factor(s) seeded, 0 built-in stress scenario(s) written",
     );
   });
 });

@@ -46,6 +46,14 @@ import {
   positionUpdateSchema,
 } from "./portfolios.ts";
 import {
+  covarianceQuerySchema,
+  covarianceResponseSchema,
+  factorReturnsQuerySchema,
+  factorReturnsResponseSchema,
+  riskFactorsQuerySchema,
+  riskFactorsResponseSchema,
+} from "./risk.ts";
+import {
   sectorsQuerySchema,
   sectorsResponseSchema,
   symbolDetailQuerySchema,
@@ -165,6 +173,45 @@ export const routes = {
     errors: [400],
     summary: "The factor definitions.",
     response: factorsResponseSchema,
+  },
+
+  listRiskFactors: {
+    method: "get",
+    path: "/risk/factors",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
+    tag: "risk",
+    csv: true,
+    summary: "The active risk factors in display order, with the risk model's settings (CSV: one row per factor).",
+    query: riskFactorsQuerySchema,
+    response: riskFactorsResponseSchema,
+  },
+  getFactorReturns: {
+    method: "get",
+    path: "/risk/factor-returns",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
+    tag: "risk",
+    csv: true,
+    summary:
+      "Stored daily factor returns (risk or lens) over a range of at most 2,000 days, one array per factor " +
+      "(CSV: a row per date, a column per factor).",
+    query: factorReturnsQuerySchema,
+    response: factorReturnsResponseSchema,
+  },
+  getCovariance: {
+    method: "get",
+    path: "/risk/covariance",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
+    tag: "risk",
+    csv: true,
+    errors: [404],
+    summary:
+      "The stored daily factor covariance of a date (default the latest), with annualized volatilities and " +
+      "correlations; 404 when none was computed for the date (CSV: the matrix, factor keys on both edges).",
+    query: covarianceQuerySchema,
+    response: covarianceResponseSchema,
   },
 
   listPortfolios: {

@@ -4,6 +4,7 @@ import { getTableColumns } from "drizzle-orm";
 import { z } from "zod";
 import { betaGapReasons, factorMethods, qualityFlags, symbolDailyMetrics } from "../../schema/index.ts";
 import { formatField, isoDate, plainText, queryInteger, queryNumber, symbolField, whenFieldsValid } from "./fields.ts";
+import { riskLoadingsSchema } from "./risk.ts";
 
 const nullableFactor = z.number().nullable();
 
@@ -146,6 +147,17 @@ export const symbolBetaSchema = z
     factor_name: z.string(),
     beta: z.number(),
     raw_beta: z.number().nullable().meta({ description: "The uncapped estimate when |beta| was capped at 5." }),
+    standard_error: z
+      .number()
+      .nullable()
+      .meta({
+        description:
+          "Standard error of the (raw) estimate: OLS and spreads sqrt(s² / Σ(x − x̄)²), ridge from s² A⁻¹ZᵀZA⁻¹ " +
+          "(docs/design.md §11); null with standard_error_reason when it is not stored.",
+      }),
+    standard_error_reason: z.enum(["not_computed"]).nullable().meta({
+      description: "not_computed: the beta was stored before standard errors were (recompute the date to fill it).",
+    }),
     r_squared: z.number().nullable(),
     observations: z.number().int(),
     quality_flag: z.enum(qualityFlags),
@@ -201,6 +213,8 @@ export const symbolDetailResponseSchema = z
     betas: z.array(symbolBetaSchema),
     /** Active factors without a stored beta on `betas_date`, each with its reason and figures: never reported as 0. */
     missing_betas: z.array(missingBetaSchema),
+    /** The symbol's loadings on the risk factors on `betas_date` (docs/design.md §11), or why there are none. */
+    risk_loadings: riskLoadingsSchema,
     history: z.object({
       from: z.string(),
       to: z.string(),

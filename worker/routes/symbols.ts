@@ -31,12 +31,15 @@ import {
   companyProfiles,
   factorDefinitions,
   marketPrices,
+  riskFactors,
   symbolBetaGaps,
   symbolDailyMetrics,
   symbolFactorExposures,
+  symbolRiskLoadings,
   symbolUniverse,
 } from "../../schema/index.ts";
 import { routes } from "../api/contract.ts";
+import type { RiskLoadings } from "../api/risk.ts";
 import {
   maxHistoryDays,
   type SectorsResponse,
@@ -55,6 +58,7 @@ import { latestBetaDate } from "../db/betas.ts";
 import { type Database, getDatabase } from "../db/client.ts";
 import { batchVersion, readVersion, symbolVersion, versionOf } from "../db/data-version.ts";
 import { firstRow, type ReadStatement, readTogether, toStatement } from "../db/read-batch.ts";
+import { tradingDaysPerYear } from "../factors/risk-settings.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
 import { ApiError } from "../http/errors.ts";
 import {
@@ -407,7 +411,7 @@ export const symbolRoutes = new Hono<ApiEnv>()
         eq(symbolDailyMetrics.symbol, symbol),
         ...(query.date ? [lte(symbolDailyMetrics.metricsDate, query.date)] : []),
       ];
-      const [metrics, betaRows, historyRows, gapRows, dateComputed] = await Promise.all([
+      const [metrics, betaRows, historyRows, gapRows, dateComputed, loadingsRow, riskFactorRows] = await Promise.all([
         db
           .select()
           .from(symbolDailyMetrics)
@@ -446,6 +450,18 @@ export const symbolRoutes = new Hono<ApiEnv>()
               .from(symbolBetaGaps)
               .where(and(eq(symbolBetaGaps.symbol, symbol), eq(symbolBetaGaps.calculationDate, betasDate))),
         betasDate === null ? Promise.resolve(false) : isComputedDate(db, betasDate),
+        betasDate === null
+          ? Promise.resolve(undefined)
+          : db
+              .select()
+              .from(symbolRiskLoadings)
+              .where(and(eq(symbolRiskLoadings.symbol, symbol), eq(symbolRiskLoadings.calculationDate, betasDate)))
+              .get(),
+        db
+          .select({ key: riskFactors.key })
+          .from(riskFactors)
+          .where(eq(riskFactors.isActive, true))
+          .orderBy(asc(riskFactors.displayOrder), asc(riskFactors.id)),
       ]);
       const gapByFactor = new Map(gapRows.map((row) => [row.factorId, row]));
       const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
@@ -477,6 +493,10 @@ export const symbolRoutes = new Hono<ApiEnv>()
               factor_name: factor.name,
               beta: row.betaValue,
               raw_beta: row.rawBetaValue,
+              // Null only on betas stored before the column existed: said so, never a made-up number.
+              ...(row.standardError !== null && Number.isFinite(row.standardError)
+                ? { standard_error: row.standardError, standard_error_reason: null }
+                : { standard_error: null, standard_error_reason: "not_computed" as const }),
               r_squared: row.rSquared,
               observations: row.observations,
               quality_flag: row.qualityFlag,
@@ -518,6 +538,12 @@ export const symbolRoutes = new Hono<ApiEnv>()
               last_close_date: null,
             };
           }),
+        risk_loadings: riskLoadingsOf(
+          symbol,
+          betasDate,
+          loadingsRow,
+          riskFactorRows.map((row) => row.key),
+        ),
         history: {
           from,
           to,
@@ -532,6 +558,79 @@ export const symbolRoutes = new Hono<ApiEnv>()
       return etag === null ? c.json(response, 200) : withValidators(c.json(response, 200), etag);
     },
   );
+
+/** Numbers of a stored JSON map, in the risk factors' display order (keys not among them after, as stored). */
+function orderedNumbers(values: Record<string, unknown> | null, order: readonly string[]): Record<string, number> {
+  const entries = Object.entries(values ?? {}).filter(
+    (entry): entry is [string, number] => typeof entry[1] === "number" && Number.isFinite(entry[1]),
+  );
+  const rank = (key: string) => {
+    const index = order.indexOf(key);
+    return index === -1 ? order.length : index;
+  };
+  return Object.fromEntries(entries.sort(([a], [b]) => rank(a) - rank(b)));
+}
+
+const riskReasonDetails: Record<string, string> = {
+  insufficient_data: "fewer observations in the window than the risk model's minimum",
+  degenerate: "the risk factors are collinear over the window",
+  no_factor_data: "no risk factor has a return in the window",
+  stale_prices: "the last close is too old",
+  no_prices: "no close in the window",
+};
+
+/**
+ * A symbol's risk loadings on `date` (the page's betas date): the stored estimate, the stored
+ * reason there is none, or `not_computed` when the batch stored nothing for the symbol on it.
+ */
+export function riskLoadingsOf(
+  symbol: string,
+  date: string | null,
+  row: typeof symbolRiskLoadings.$inferSelect | undefined,
+  factorOrder: readonly string[],
+): RiskLoadings {
+  if (date === null)
+    return {
+      date: null,
+      status: "missing",
+      reason: "not_computed",
+      detail: "no batch run has computed any date yet",
+      observations: null,
+    };
+  if (row === undefined)
+    return {
+      date,
+      status: "missing",
+      reason: "not_computed",
+      detail: `no risk loadings are stored for ${symbol} on ${date}: the batch's risk phase has not computed them`,
+      observations: null,
+    };
+  if (row.qualityFlag !== null && row.loadings !== null && row.residualVariance !== null) {
+    const residualVariance = row.residualVariance;
+    return {
+      date,
+      status: "estimated",
+      quality_flag: row.qualityFlag,
+      loadings: orderedNumbers(row.loadings, factorOrder),
+      standard_errors: orderedNumbers(row.standardErrors, factorOrder),
+      residual_variance: residualVariance,
+      specific_volatility: Math.sqrt(tradingDaysPerYear * Math.max(0, residualVariance)),
+      r_squared: row.rSquared,
+      observations: row.observations,
+      factor_observations: row.factorObservations,
+      window_days: row.windowDays,
+      detail: row.detail,
+    };
+  }
+  const reason = row.reason ?? "insufficient_data";
+  return {
+    date,
+    status: "missing",
+    reason,
+    detail: row.detail ?? riskReasonDetails[reason] ?? reason,
+    observations: row.observations,
+  };
+}
 
 /** The latest date with a stored beta or a stored reason for the symbol. */
 async function latestSymbolDate(db: Database, symbol: string): Promise<string | null> {
