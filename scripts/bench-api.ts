@@ -14,6 +14,9 @@
 //   drill_down         GET /portfolios/<id>/exposures/stocks?factor=market_beta&date=<end date>
 //   exposures_304      the exposures request with If-None-Match: its ETag (every answer a 304
 //                      read from the data version alone, docs/api.md "Conditional requests")
+//   symbol_detail      GET /data/symbols/SPY: betas with standard errors, history, risk loadings
+//   risk_covariance    GET /risk/covariance?date=<end date>: the stored EWMA covariance
+//   risk_factor_returns GET /risk/factor-returns?from=<a year before>&to=<end date>
 // all under /api/v1, with a bearer token of the bench portfolios' owner (every permission).
 //
 // Two runtimes (--runtime direct|wrangler|both, default both), one after the other, never at
@@ -87,6 +90,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { ExposuresResponse } from "../worker/api/analytics.ts";
+import { addDays } from "../worker/dates.ts";
 import { allPermissions, mintDevToken } from "./dev-token.ts";
 import { projectRoot } from "./local-config.ts";
 import {
@@ -147,6 +151,9 @@ const routeNames = [
   "exposures",
   "drill_down",
   "exposures_304",
+  "symbol_detail",
+  "risk_covariance",
+  "risk_factor_returns",
 ] as const;
 type RouteName = (typeof routeNames)[number];
 
@@ -319,6 +326,34 @@ function checkDrillDown(body: unknown): string {
   );
 }
 
+interface CovarianceBody {
+  date: string | null;
+  matrix: number[][] | null;
+  observations: number;
+  reason?: string | null;
+}
+
+function checkCovariance(body: unknown): string {
+  const covariance = body as CovarianceBody;
+  if (covariance.date !== endDate) throw new Error(`expected the covariance of ${endDate}, got ${covariance.date}`);
+  return covariance.matrix
+    ? `${covariance.matrix.length}×${covariance.matrix.length} on ${covariance.observations} days`
+    : `no matrix: ${covariance.reason} (${covariance.observations} days)`;
+}
+
+function checkFactorReturns(body: unknown): string {
+  const answer = body as { dates: string[]; factors: string[] };
+  if (!Array.isArray(answer.dates) || answer.dates.length === 0) throw new Error("expected stored factor returns");
+  return `${answer.dates.length} dates × ${answer.factors.length} risk factors`;
+}
+
+function checkSymbolDetail(body: unknown): string {
+  const detail = body as { symbol: string; betas: unknown[]; risk_loadings: { status: string } };
+  if (detail.symbol !== benchmarkSymbol || !Array.isArray(detail.betas))
+    throw new Error(`expected ${benchmarkSymbol}'s page`);
+  return `${detail.betas.length} betas with standard errors, risk loadings ${detail.risk_loadings.status}`;
+}
+
 function routeSpecs(sector: string): RouteSpec[] {
   const from = exposureDates[0] ?? endDate;
   const exposuresPath = `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`;
@@ -358,6 +393,14 @@ function routeSpecs(sector: string): RouteSpec[] {
       check: checkDrillDown,
     },
     { name: "exposures_304", path: exposuresPath, revalidate: true, check: checkExposures },
+    { name: "symbol_detail", path: `/data/symbols/${benchmarkSymbol}`, revalidate: false, check: checkSymbolDetail },
+    { name: "risk_covariance", path: `/risk/covariance?date=${endDate}`, revalidate: false, check: checkCovariance },
+    {
+      name: "risk_factor_returns",
+      path: `/risk/factor-returns?from=${addDays(endDate, -365)}&to=${endDate}`,
+      revalidate: false,
+      check: checkFactorReturns,
+    },
   ];
   return specs.filter((spec) => selectedRoutes.includes(spec.name));
 }

@@ -16,7 +16,24 @@
 // time (a round's per-symbol time is the sum of its slices). Reported: median and minimum of
 // each path (per-symbol: over rounds), the ratio of the medians, of the minimums, and the
 // median over rounds of (round's per-symbol time / round's median shared run) — the steadiest.
-import { mkdirSync, writeFileSync } from "node:fs";
+//
+// The risk model (issue 17, docs/design.md §11), on the same panel and date, measured in the
+// same run and printed as ratios:
+// - `oneDate.riskModel`: loadings of every symbol + the factor covariance vs the 12 lens factors, runs
+//   interleaved pair by pair (order alternating), medians; target risk / lens ≤ 1.
+// - `numpyBaseline`: scripts/bench-risk-numpy.py times a vectorized numpy solve of the same
+//   loadings (and standard errors) over the symbols with complete history, which this script
+//   writes to a temporary directory (float64 little-endian, plus a JSON header); its results for
+//   a few symbols must equal the engine's to 1e-9 relative (else the run exits 1). Target
+//   numpy / engine ≥ 1 (numpy no faster). Skipped, with the reason, when Debian's
+//   /usr/bin/python3 (`BENCH_PYTHON` to use another) or its numpy is missing.
+// - `backfillEverything`: the 252-date backfill of the lens betas, the risk loadings and one
+//   covariance per date vs the lens-only backfill above; target ≤ 2×.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -25,17 +42,37 @@ import {
   computeBackfill,
   computeSymbolBetasDirect,
   computeUniverseBetas,
+  Outcome,
 } from "../worker/factors/engine.ts";
 import type { PriceRow, UniverseBetas } from "../worker/factors/engine.ts";
 import type { FactorSpec } from "../worker/factors/types.ts";
 import { generateSyntheticMarket, type SyntheticMarket } from "../worker/market-data/synthetic.ts";
 import { defaultFactorSpecs } from "../worker/factors/factor-specs.ts";
+import {
+  computeFactorCovariance,
+  computeRiskBackfill,
+  computeUniverseRiskLoadings,
+  createRiskEngineInput,
+  riskFactorReturnSeries,
+} from "../worker/factors/risk-model.ts";
+import type { FactorCovariance, RiskFactorSpec, RiskLoadingsTable } from "../worker/factors/risk-model.ts";
+import { defaultRiskModelSettings } from "../worker/factors/risk-settings.ts";
+import { dayNumber, windowEnd, windowStart } from "../worker/factors/returns.ts";
+import type { ReturnPanel } from "../worker/factors/returns.ts";
+import { defaultRiskFactors } from "../schema/seed/default-risk-factors.ts";
 
 const equities = Number(process.env.BENCH_EQUITIES ?? 5000);
 const backfillDates = 252;
 const seed = 20240611;
 
 const factorSpecs: readonly FactorSpec[] = defaultFactorSpecs;
+const riskFactorSpecs: readonly RiskFactorSpec[] = defaultRiskFactors.map((f) => ({
+  id: f.id,
+  key: f.key,
+  name: f.name,
+  longSymbol: f.longSymbol,
+  shortSymbol: f.shortSymbol ?? null,
+}));
 
 /**
  * Price rows of the project's synthetic market (worker/market-data/synthetic.ts, the same
@@ -86,6 +123,286 @@ const collectGarbage = exposeGarbageCollection();
 
 const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
+// --- The risk model's tables, read through these few functions only. ---
+
+/** One symbol's risk loadings and their standard errors from the engine's table; null when it has none. */
+function engineLoadingsOf(
+  table: RiskLoadingsTable,
+  symbolIndex: number,
+): { loadings: number[]; standardErrors: number[] } | null {
+  const row = table.loadings(symbolIndex);
+  if (row.status !== "estimated") return null;
+  return {
+    loadings: riskFactorSpecs.map((f) => row.loadings[f.key]!),
+    standardErrors: riskFactorSpecs.map((f) => row.standardErrors[f.key]!),
+  };
+}
+
+/** How many symbols got loadings, and a checksum of the loadings (the consumer's pass over a table). */
+interface RiskTally {
+  estimated: number;
+  missing: number;
+  checksum: number;
+}
+function tallyRiskTable(table: RiskLoadingsTable, into: RiskTally): void {
+  // Over the typed arrays under the table (as the lens tally), one outcome per symbol × factor.
+  const { outcome, rawBeta, factorCount } = table.table;
+  for (let i = 0; i < outcome.length; i += factorCount) {
+    if (outcome[i]! <= Outcome.degenerateEstimate) {
+      into.estimated++;
+      for (let k = 0; k < factorCount; k++) into.checksum += rawBeta[i + k]!;
+    } else {
+      into.missing++;
+    }
+  }
+}
+/** Largest difference between two tables' loadings, relative to max(1, |loading|) as the lens check. */
+function compareRiskTables(a: RiskLoadingsTable, b: RiskLoadingsTable): number {
+  let max = 0;
+  for (let s = 0; s < input.panel.symbols.length; s++) {
+    const x = engineLoadingsOf(a, s);
+    const y = engineLoadingsOf(b, s);
+    if ((x === null) !== (y === null)) throw new Error(`risk tables disagree on ${input.panel.symbols[s]}`);
+    if (x === null || y === null) continue;
+    for (let k = 0; k < x.loadings.length; k++) {
+      const loading = y.loadings[k]!;
+      max = Math.max(max, Math.abs(x.loadings[k]! - loading) / Math.max(1, Math.abs(loading)));
+    }
+  }
+  return max;
+}
+/** The sum of a covariance's entries (a consumer's pass over it; 0 when the date has none). */
+function covarianceSum(covariance: FactorCovariance): number {
+  if (covariance.status !== "estimated") return 0;
+  let sum = 0;
+  for (const row of covariance.matrix) for (const value of row) sum += value;
+  return sum;
+}
+function summarizeRiskTable(table: RiskLoadingsTable): RiskTally {
+  const into = { estimated: 0, missing: 0, checksum: 0 };
+  tallyRiskTable(table, into);
+  return into;
+}
+
+/** Largest relative difference |a − b| / |b| over paired values (b the reference). */
+function maxRelativeDifference(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) throw new Error(`${a.length} values against ${b.length}`);
+  let max = 0;
+  for (let i = 0; i < b.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!) / Math.abs(b[i]!));
+  return max;
+}
+
+/** A panel of some of `panel`'s symbols (same calendar), rows copied. */
+function subPanel(panel: ReturnPanel, symbolIndexes: readonly number[]): ReturnPanel {
+  const days = panel.calendar.length;
+  const returns = new Float64Array(symbolIndexes.length * days);
+  const symbols = symbolIndexes.map((s, i) => {
+    returns.set(panel.returns.subarray(s * days, (s + 1) * days), i * days);
+    return panel.symbols[s]!;
+  });
+  return {
+    calendar: panel.calendar,
+    calendarDays: panel.calendarDays,
+    symbols,
+    symbolIndex: new Map(symbols.map((symbol, i) => [symbol, i])),
+    returns,
+  };
+}
+
+interface NumpyTiming {
+  medianMs: number;
+  minMs: number;
+  runs: number;
+}
+interface NumpyCheck {
+  symbol: string;
+  loadings: number[];
+  standardErrors: number[];
+  residualVariance: number;
+  rSquared: number;
+}
+interface NumpyOutput {
+  numpy: string;
+  python: string;
+  blas: unknown;
+  observations: number;
+  factors: number;
+  symbols: number;
+  warmup: number;
+  variants: Record<string, NumpyTiming>;
+  fastest: string;
+  medianMs: number;
+  minMs: number;
+  singleThread: NumpyTiming | null;
+  maxRelativeDifferenceBetweenVariants: { loadings: number; standardErrors: number };
+  check: NumpyCheck[];
+}
+
+/** Debian's Python (with python3-numpy); `BENCH_PYTHON` overrides it. */
+const python = process.env["BENCH_PYTHON"] ?? "/usr/bin/python3";
+const numpyScript = fileURLToPath(new URL("./bench-risk-numpy.py", import.meta.url));
+/** Symbols whose numpy results are checked against the engine's. */
+const numpyCheckSymbols = 8;
+
+/** Runs scripts/bench-risk-numpy.py on the complete-history symbols of `lastDate` (see the call). */
+function runNumpyBaseline() {
+  const panel = input.panel;
+  const days = panel.calendar.length;
+  const { keys, series } = riskFactorReturnSeries(riskInput);
+  const endDay = dayNumber(lastDate);
+  const from = windowStart(panel.calendarDays, endDay, defaultRiskModelSettings.windowDays);
+  const to = windowEnd(panel.calendarDays, endDay);
+  const factorDates: number[] = [];
+  for (let t = from; t < to; t++) if (series.every((f) => !Number.isNaN(f[t]!))) factorDates.push(t);
+  const factorSymbols = new Set(riskFactorSpecs.flatMap((f) => [f.longSymbol, f.shortSymbol ?? f.longSymbol]));
+  const complete: number[] = [];
+  for (let s = 0; s < panel.symbols.length; s++) {
+    if (factorSymbols.has(panel.symbols[s]!)) continue;
+    const row = s * days;
+    if (factorDates.every((t) => !Number.isNaN(panel.returns[row + t]!))) complete.push(s);
+  }
+  const n = factorDates.length;
+  const k = series.length;
+  const m = complete.length;
+  const shape = { observations: n, factors: k, completeSymbols: m, universeSymbols: panel.symbols.length };
+
+  // The engine's loadings over a panel of only those symbols (plus the factor ETFs, which the
+  // factor returns need): the same work as numpy's, give or take the 8 ETFs.
+  const completePanelInput = createRiskEngineInput(
+    subPanel(panel, [...complete, ...[...factorSymbols].flatMap((symbol) => panel.symbolIndex.get(symbol) ?? [])]),
+    riskFactorSpecs,
+  );
+  // Both engine figures again, interleaved (order alternating), just before numpy runs.
+  for (let warm = 0; warm < 3; warm++) computeUniverseRiskLoadings(completePanelInput, lastDate);
+  collectGarbage();
+  const universeRuns: number[] = [];
+  const completePanelRuns: number[] = [];
+  for (let r = 0; r < 31; r++) {
+    const universeFirst = r % 2 === 0;
+    if (universeFirst) universeRuns.push(time(() => computeUniverseRiskLoadings(riskInput, lastDate)).ms);
+    completePanelRuns.push(time(() => computeUniverseRiskLoadings(completePanelInput, lastDate)).ms);
+    if (!universeFirst) universeRuns.push(time(() => computeUniverseRiskLoadings(riskInput, lastDate)).ms);
+  }
+  const engineUniverseMs = median(universeRuns);
+  const engineCompleteMs = median(completePanelRuns);
+  const engine = {
+    universeLoadingsMedianMs: round(engineUniverseMs),
+    universeLoadingsMinMs: round(Math.min(...universeRuns)),
+    completePanelLoadingsMedianMs: round(engineCompleteMs),
+    completePanelLoadingsMinMs: round(Math.min(...completePanelRuns)),
+    runs: completePanelRuns.length,
+  };
+
+  const skipped = (reason: string) => {
+    console.error(`bench:factors: numpy comparison skipped: ${reason}`);
+    return { skipped: true as const, reason, ...shape, engine };
+  };
+  if (new Uint8Array(new Float64Array([1]).buffer)[7] !== 0x3f) return skipped("this machine is not little-endian");
+  const directory = mkdtempSync(join(tmpdir(), "bench-risk-numpy-"));
+  let run: ReturnType<typeof spawnSync>;
+  try {
+    const x = new Float64Array(n * k);
+    const y = new Float64Array(n * m);
+    for (let i = 0; i < n; i++) {
+      const t = factorDates[i]!;
+      for (let f = 0; f < k; f++) x[i * k + f] = series[f]![t]!;
+      for (let j = 0; j < m; j++) y[i * m + j] = panel.returns[complete[j]! * days + t]!;
+    }
+    writeFileSync(join(directory, "x.f64"), x);
+    writeFileSync(join(directory, "y.f64"), y);
+    const header = {
+      observations: n,
+      factors: k,
+      symbols: m,
+      factorKeys: keys,
+      symbolNames: complete.map((s) => panel.symbols[s]!),
+      check: numpyCheckSymbols,
+      x: "x.f64",
+      y: "y.f64",
+    };
+    writeFileSync(join(directory, "header.json"), JSON.stringify(header));
+    run = spawnSync(python, [numpyScript, directory], { encoding: "utf8", maxBuffer: 64 << 20, timeout: 600_000 });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  if (run.error !== undefined) {
+    const code = (run.error as NodeJS.ErrnoException).code;
+    return skipped(code === "ENOENT" ? `${python} not found` : `${python} failed to run: ${run.error.message}`);
+  }
+  const stderr = String(run.stderr);
+  if (run.status !== 0) {
+    if (/No module named '?numpy/.test(stderr))
+      return skipped(`numpy is not installed for ${python} (apt-get install -y python3-numpy)`);
+    process.exitCode = 1;
+    return skipped(`scripts/bench-risk-numpy.py exited with ${run.status}: ${stderr.trim().split("\n").at(-1)}`);
+  }
+  const output = JSON.parse(String(run.stdout)) as NumpyOutput;
+
+  // Same numbers? numpy's results for the first symbols against the engine's table.
+  let maxLoadingDifference = 0;
+  let maxStandardErrorDifference = 0;
+  for (const expected of output.check) {
+    const actual = engineLoadingsOf(riskTable, panel.symbolIndex.get(expected.symbol)!);
+    if (actual === null) throw new Error(`the engine has no risk loadings for ${expected.symbol}, numpy does`);
+    maxLoadingDifference = Math.max(maxLoadingDifference, maxRelativeDifference(actual.loadings, expected.loadings));
+    maxStandardErrorDifference = Math.max(
+      maxStandardErrorDifference,
+      maxRelativeDifference(actual.standardErrors, expected.standardErrors),
+    );
+  }
+  const agree = maxLoadingDifference <= 1e-9 && maxStandardErrorDifference <= 1e-9;
+  if (!agree) {
+    process.exitCode = 1;
+    console.error(
+      `bench:factors: numpy and the engine disagree (loadings ${maxLoadingDifference}, ` +
+        `standard errors ${maxStandardErrorDifference}): the comparison is void`,
+    );
+  }
+  return {
+    skipped: false as const,
+    ...shape,
+    numpy: {
+      version: output.numpy,
+      python: output.python,
+      blas: output.blas,
+      medianMs: round(output.medianMs, 3),
+      minMs: round(output.minMs, 3),
+      fastestVariant: output.fastest,
+      variants: Object.fromEntries(
+        Object.entries(output.variants).map(([name, v]) => [
+          name,
+          { medianMs: round(v.medianMs, 3), minMs: round(v.minMs, 3), runs: v.runs },
+        ]),
+      ),
+      warmup: output.warmup,
+      singleThread:
+        output.singleThread === null
+          ? null
+          : { medianMs: round(output.singleThread.medianMs, 3), minMs: round(output.singleThread.minMs, 3) },
+      maxRelativeDifferenceBetweenVariants: output.maxRelativeDifferenceBetweenVariants,
+    },
+    engine,
+    /** numpy / engine: ≥ 1 means numpy is no faster (the target). */
+    ratioNumpyOverEngineUniverse: round(output.medianMs / engineUniverseMs, 2),
+    ratioNumpyOverEngineCompletePanel: round(output.medianMs / engineCompleteMs, 2),
+    ratioOfMinimumsNumpyOverEngineCompletePanel: round(output.minMs / Math.min(...completePanelRuns), 2),
+    ratioNumpySingleThreadOverEngineCompletePanel:
+      output.singleThread === null ? null : round(output.singleThread.medianMs / engineCompleteMs, 2),
+    check: {
+      symbols: output.check.length,
+      maxRelativeDifferenceLoadings: maxLoadingDifference,
+      maxRelativeDifferenceStandardErrors: maxStandardErrorDifference,
+      agreeTo1e9: agree,
+    },
+    note:
+      `numpy solves the ${m} symbols with a return on every one of the ${n} factor dates (loadings and ` +
+      "standard errors; file loading excluded); `engine.universeLoadingsMedianMs` is the engine's loadings " +
+      `for all ${panel.symbols.length} symbols (incomplete histories included, more work), ` +
+      "`engine.completePanelLoadingsMedianMs` on a panel of only the complete symbols and the factor ETFs " +
+      "(the same work as numpy's); numpy's BLAS uses every core unless `singleThread`, the engine one",
+  };
+}
+
 // About 2 years of weekdays: 252 backfill dates plus a full 365-day window before the first.
 const generation = time(() => {
   const market = generateSyntheticMarket({
@@ -105,6 +422,8 @@ const build = time(() => buildFactorEngineInput(rows, factorSpecs));
 rows.length = 0;
 const { input, rejectedPrices } = build.result;
 const symbolCount = input.panel.symbols.length;
+const riskBuild = time(() => createRiskEngineInput(input.panel, riskFactorSpecs));
+const riskInput = riskBuild.result;
 const afterBuild = memory();
 
 // One date: the shared path's first (cold) run, a per-symbol warm-up over a tenth of the
@@ -161,11 +480,63 @@ for (let s = 0; s < symbolCount; s++) {
 }
 direct = [];
 
+// Risk model vs the 12 lens factors, same panel and date (issue 17). Warm-up: the cold runs
+// and three more of each; then `rounds` rounds (heap collected before each) of `slices` pairs
+// — a lens run and a risk run (loadings of every symbol, then the covariance) — the order
+// within a pair alternating, so both sides sample the same stretches of time.
+collectGarbage();
+const riskCold = time(() => computeUniverseRiskLoadings(riskInput, lastDate));
+const covarianceCold = time(() => computeFactorCovariance(riskInput, lastDate));
+for (let warm = 0; warm < 3; warm++) {
+  computeUniverseBetas(input, lastDate);
+  computeUniverseRiskLoadings(riskInput, lastDate);
+  computeFactorCovariance(riskInput, lastDate);
+}
+let riskTable = riskCold.result;
+let covariance = covarianceCold.result;
+const lensRuns: number[] = [];
+const riskRuns: number[] = [];
+const riskLoadingRuns: number[] = [];
+const covarianceRuns: number[] = [];
+const pairRatios: number[] = [];
+function timeRiskModel(): number {
+  const loadings = time(() => computeUniverseRiskLoadings(riskInput, lastDate));
+  const factorCovariance = time(() => computeFactorCovariance(riskInput, lastDate));
+  riskTable = loadings.result;
+  covariance = factorCovariance.result;
+  riskLoadingRuns.push(loadings.ms);
+  covarianceRuns.push(factorCovariance.ms);
+  return loadings.ms + factorCovariance.ms;
+}
+for (let r = 0; r < rounds; r++) {
+  collectGarbage();
+  for (let pair = 0; pair < slices; pair++) {
+    let lensMs: number;
+    let riskMs: number;
+    if (pair % 2 === 0) {
+      lensMs = time(() => computeUniverseBetas(input, lastDate)).ms;
+      riskMs = timeRiskModel();
+    } else {
+      riskMs = timeRiskModel();
+      lensMs = time(() => computeUniverseBetas(input, lastDate)).ms;
+    }
+    lensRuns.push(lensMs);
+    riskRuns.push(riskMs);
+    pairRatios.push(riskMs / lensMs);
+  }
+}
+const riskSummary = summarizeRiskTable(riskTable);
+
+// The numpy baseline: the symbols with a return on every date of the window on which every risk
+// factor has one (the factor ETFs themselves left out: they are regressors), their returns and
+// the factor returns on those dates, handed to scripts/bench-risk-numpy.py.
+const numpyBaseline = runNumpyBaseline();
+
 // The backfill: the last 252 trading dates, streamed (one date's table alive at a time).
 const dates = calendar.slice(-backfillDates);
 const sampleDates = new Set([dates[0]!, dates[126]!, dates[251]!]);
 const tally = { estimated: 0, missing: 0, checksum: 0, maxBackfillDifference: 0, checkMs: 0 };
-function tallyTable(betas: UniverseBetas): void {
+function tallyTable(betas: UniverseBetas, into: { estimated: number; missing: number; checksum: number }): void {
   // Counters updated inside the loop: the loop is compiled while it runs (on-stack
   // replacement), and code after it would have had no type feedback yet — a deoptimization on
   // every date.
@@ -173,10 +544,10 @@ function tallyTable(betas: UniverseBetas): void {
   const rawBeta = betas.rawBeta;
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i]! <= 3) {
-      tally.estimated++;
-      tally.checksum += rawBeta[i]!;
+      into.estimated++;
+      into.checksum += rawBeta[i]!;
     } else {
-      tally.missing++;
+      into.missing++;
     }
   }
 }
@@ -197,11 +568,35 @@ const backfill = time(() =>
   computeBackfill(input, dates, {
     // The consumer's work in plain functions (`tallyTable`), checked with --trace-deopt.
     onDate: (betas) => {
-      tallyTable(betas);
+      tallyTable(betas, tally);
       if (sampleDates.has(betas.calculationDate)) checkAgainstSingleDate(betas);
     },
   }),
 );
+
+// The backfill of everything: the same lens backfill and consumer pass (without the check),
+// then the risk loadings' backfill and one factor covariance per date, over the same dates.
+collectGarbage();
+const everythingTally = { estimated: 0, missing: 0, checksum: 0 };
+const riskBackfillTally: RiskTally = { estimated: 0, missing: 0, checksum: 0 };
+let covarianceChecksum = 0;
+let maxRiskBackfillDifference = 0;
+const everythingLens = time(() =>
+  computeBackfill(input, dates, { onDate: (betas) => tallyTable(betas, everythingTally) }),
+);
+const everythingRisk = time(() =>
+  computeRiskBackfill(riskInput, dates, {
+    onDate: (table) => {
+      tallyRiskTable(table, riskBackfillTally);
+      if (table.calculationDate === lastDate) maxRiskBackfillDifference = compareRiskTables(table, riskTable);
+    },
+  }),
+);
+const everythingCovariance = time(() => {
+  for (const date of dates) covarianceChecksum += covarianceSum(computeFactorCovariance(riskInput, date));
+});
+if (everythingTally.estimated !== tally.estimated || everythingTally.checksum !== tally.checksum)
+  throw new Error("the second lens backfill differs from the first");
 const afterBackfill = memory();
 const maxRssKiB = process.resourceUsage().maxRSS;
 
@@ -209,6 +604,10 @@ const sharedMs = median(sharedRuns);
 const directMs = median(directRuns);
 const sharedMinMs = Math.min(...sharedRuns);
 const directMinMs = Math.min(...directRuns);
+const lensMs = median(lensRuns);
+const riskMs = median(riskRuns);
+const todayBackfillMs = backfill.ms - tally.checkMs;
+const everythingMs = everythingLens.ms + everythingRisk.ms + everythingCovariance.ms;
 const results = {
   machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
   universe: {
@@ -222,7 +621,11 @@ const results = {
     rejectedPrices: rejectedPrices.length,
   },
   dataGeneration: { ms: round(generation.ms, 0) },
-  inputBuild: { ms: round(build.ms, 0), usPerRow: round((build.ms * 1000) / rowCount, 3) },
+  inputBuild: {
+    ms: round(build.ms, 0),
+    usPerRow: round((build.ms * 1000) / rowCount, 3),
+    riskInputMs: round(riskBuild.ms, 1),
+  },
   oneDate: {
     calculationDate: lastDate,
     shared: {
@@ -248,7 +651,29 @@ const results = {
     ratioRangeOverRounds: [round(Math.min(...roundRatios), 1), round(Math.max(...roundRatios), 1)],
     ratioPerSymbolOverSharedWithMaterialize: round(directMs / (sharedMs + materialize.ms), 1),
     maxRelativeDifferenceBetweenPaths: maxPathDifference,
+    /** Issue 17: loadings of every symbol + the factor covariance vs the 12 lens factors, interleaved. */
+    riskModel: {
+      factors: riskFactorSpecs.length,
+      coldLoadingsMs: round(riskCold.ms),
+      coldCovarianceMs: round(covarianceCold.ms),
+      medianMs: round(riskMs),
+      minMs: round(Math.min(...riskRuns)),
+      loadingsMedianMs: round(median(riskLoadingRuns)),
+      covarianceMedianMs: round(median(covarianceRuns), 3),
+      runs: riskRuns.length,
+      usPerSymbol: round((riskMs * 1000) / symbolCount, 3),
+      lensMedianMs: round(lensMs),
+      lensMinMs: round(Math.min(...lensRuns)),
+      ratioRiskOverLens: round(riskMs / lensMs, 2),
+      ratioOfMinimums: round(Math.min(...riskRuns) / Math.min(...lensRuns), 2),
+      ratioMedianOverPairs: round(median(pairRatios), 2),
+      withinLensCost: riskMs <= lensMs,
+      symbolsWithLoadings: riskSummary.estimated,
+      symbolsWithoutLoadings: riskSummary.missing,
+      covarianceChecksum: covarianceSum(covariance),
+    },
   },
+  numpyBaseline,
   backfill: {
     dates: dates.length,
     firstDate: dates[0],
@@ -266,9 +691,67 @@ const results = {
       "wall time excludes the three single-date recomputations of the difference check; " +
       "includes the consumer's pass over each table",
   },
+  /** Issue 17: the 252-date backfill of the lens betas, the risk loadings and the covariance. */
+  backfillEverything: {
+    dates: dates.length,
+    ms: round(everythingMs, 0),
+    msPerDate: round(everythingMs / dates.length),
+    lensMs: round(everythingLens.ms, 0),
+    riskLoadingsMs: round(everythingRisk.ms, 0),
+    covarianceMs: round(everythingCovariance.ms, 0),
+    todayMs: round(todayBackfillMs, 0),
+    ratioEverythingOverToday: round(everythingMs / todayBackfillMs, 2),
+    ratioEverythingOverSameRunLens: round(everythingMs / everythingLens.ms, 2),
+    withinTwiceToday: everythingMs <= 2 * todayBackfillMs,
+    riskStats: everythingRisk.result.stats,
+    riskLoadingsEstimated: riskBackfillTally.estimated,
+    riskLoadingsMissing: riskBackfillTally.missing,
+    riskChecksum: round(riskBackfillTally.checksum, 6),
+    covarianceChecksum: covarianceChecksum,
+    maxRelativeDifferenceToSingleDate: maxRiskBackfillDifference,
+    note:
+      "today = the lens backfill above (`backfill.ms`); everything = a second lens backfill with the same " +
+      "consumer pass, then the risk loadings' backfill (consumer pass over each table) and " +
+      "computeFactorCovariance on each date, one after the other",
+  },
   memory: { afterBuild, afterBackfill, peakRssMiB: round(maxRssKiB / 1024, 1) },
 };
 
 console.log(JSON.stringify(results, null, 2));
 mkdirSync(new URL("../bench-results/", import.meta.url), { recursive: true });
 writeFileSync(new URL("../bench-results/factors.json", import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+
+// The issue 17 figures as ratios.
+const risk = results.oneDate.riskModel;
+const yesNo = (ok: boolean): string => (ok ? "yes" : "NO");
+console.log(
+  `\nrisk model (loadings + covariance) / 12-factor engine, one date: ${risk.medianMs} / ${risk.lensMedianMs} ms` +
+    ` = ${risk.ratioRiskOverLens}× (median over pairs ${risk.ratioMedianOverPairs}×) — ≤ 1: ` +
+    yesNo(risk.withinLensCost),
+);
+if (numpyBaseline.skipped) {
+  console.log(`numpy / engine: skipped (${numpyBaseline.reason})`);
+} else {
+  const { numpy, engine } = numpyBaseline;
+  const completeRatio = numpyBaseline.ratioNumpyOverEngineCompletePanel;
+  console.log(
+    `numpy loadings + standard errors (${numpyBaseline.completeSymbols} complete symbols, ${numpy.fastestVariant}, ` +
+      `BLAS on every core) ${numpy.medianMs} ms / engine loadings on a panel of those symbols ` +
+      `${engine.completePanelLoadingsMedianMs} ms = ${completeRatio}× — ` +
+      `numpy no faster: ${yesNo(completeRatio >= 1)}`,
+  );
+  console.log(
+    `  / engine loadings, all ${symbolCount} symbols ${engine.universeLoadingsMedianMs} ms = ` +
+      `${numpyBaseline.ratioNumpyOverEngineUniverse}×` +
+      (numpy.singleThread === null
+        ? ""
+        : `; numpy with BLAS on one thread ${numpy.singleThread.medianMs} ms / engine on those symbols = ` +
+          `${numpyBaseline.ratioNumpySingleThreadOverEngineCompletePanel}×`),
+  );
+}
+const everything = results.backfillEverything;
+console.log(
+  `backfill of everything / today's backfill, ${everything.dates} dates: ${everything.ms} / ${everything.todayMs} ms` +
+    ` = ${everything.ratioEverythingOverToday}× (over the same run's lens part ` +
+    `${everything.ratioEverythingOverSameRunLens}×) — ≤ 2: ${yesNo(everything.withinTwiceToday)}`,
+);

@@ -537,7 +537,11 @@ export interface FitResult {
    * variance, daily, in squared return units. NaN when there is no degree of freedom.
    */
   residualVariance: number;
-  /** Per column, sqrt(s²·v_k) (`RegressorSummary.varianceFactor`); NaN where the coefficient is. */
+  /**
+   * Per column, sqrt(s²·v_k) (`RegressorSummary.varianceFactor`); NaN where the coefficient is.
+   * Filled by `fillStandardErrors`, not by `solveFit`: the engine stores s² and v_k and takes
+   * the square root only for the betas it hands out.
+   */
   readonly standardErrors: Float64Array;
 }
 
@@ -572,7 +576,6 @@ export function solveFit(
   for (let k = 0; k < p; k++) {
     result.coefficients[k] = NaN;
     result.standardizedCoefficients[k] = NaN;
-    result.standardErrors[k] = NaN;
   }
   result.solved = true;
   let intercept = meanY;
@@ -626,20 +629,13 @@ export function solveFit(
   const freedom = n - estimated - 1;
   const residualVariance = estimated > 0 && freedom > 0 ? residualSumOfSquares / freedom : NaN;
   result.residualVariance = residualVariance;
-  if (estimated > 0) {
-    for (let k = 0; k < p; k++) {
-      const factor = summary.varianceFactor[k]!;
-      if (!Number.isNaN(result.coefficients[k]!)) result.standardErrors[k] = Math.sqrt(residualVariance * factor);
-    }
-  }
   let finite = !(rSquared === Infinity || rSquared === -Infinity) && Number.isFinite(syy);
   for (let k = 0; k < p; k++) {
     const coefficient = result.coefficients[k]!;
     if (coefficient === Infinity || coefficient === -Infinity) finite = false;
     if (Number.isNaN(coefficient) && summary.degenerate[k] === 0 && result.solved) finite = false;
-    const standardError = result.standardErrors[k]!;
-    if (standardError === Infinity) finite = false;
   }
+  if (residualVariance === Infinity) finite = false;
   result.finite = finite;
 }
 
@@ -725,9 +721,14 @@ function refineStandAlone(
   }
   const freedom = n - estimated - 1;
   result.residualVariance = freedom > 0 ? ssr / freedom : NaN;
-  for (let k = 0; k < p; k++) {
-    if (!Number.isNaN(result.coefficients[k]!))
-      result.standardErrors[k] = Math.sqrt(result.residualVariance * summary.varianceFactor[k]!);
+}
+
+/** `result.standardErrors` from its s² and the summary's variance factors (NaN where no coefficient). */
+export function fillStandardErrors(summary: RegressorSummary, result: FitResult): void {
+  for (let k = 0; k < summary.columnCount; k++) {
+    result.standardErrors[k] = Number.isNaN(result.coefficients[k]!)
+      ? NaN
+      : Math.sqrt(result.residualVariance * summary.varianceFactor[k]!);
   }
 }
 
@@ -751,6 +752,7 @@ export function fitUnivariateOls(x: ArrayLike<number>, y: ArrayLike<number>): Un
   const result = createFitResult(1);
   solveFit(summary, moments, result, new Float64Array(2));
   refineStandAlone(summary, [regressor], response, result);
+  fillStandardErrors(summary, result);
   const regressorConstant = summary.degenerate[0] === 1;
   return {
     observations: n,
@@ -787,6 +789,7 @@ export function fitStandardizedRidge(
   const result = createFitResult(p);
   solveFit(summary, moments, result, new Float64Array(2 * p));
   refineStandAlone(summary, regressors, response, result);
+  fillStandardErrors(summary, result);
   const ok = result.solved && result.finite;
   return {
     observations: n,
@@ -843,6 +846,7 @@ export function fitJointOls(
   const result = createFitResult(p);
   solveFit(summary, moments, result, new Float64Array(2 * p));
   refineStandAlone(summary, regressors, response, result);
+  fillStandardErrors(summary, result);
   const degenerate =
     summary.activeCount < p ||
     !(summary.reciprocalCondition >= minReciprocalCondition) ||

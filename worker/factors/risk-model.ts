@@ -230,7 +230,7 @@ export class RiskLoadingsTable {
       const standardErrors: Record<string, number> = {};
       for (let k = 0; k < K; k++) {
         loadings[factors[k]!.key] = table.rawBeta[at + k]!;
-        standardErrors[factors[k]!.key] = table.standardError[at + k]!;
+        standardErrors[factors[k]!.key] = table.standardErrorAt(at + k);
       }
       const rSquared = table.rSquared[at]!;
       return {

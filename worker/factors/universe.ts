@@ -67,12 +67,12 @@ export class UniverseBetas {
   readonly rawBeta: Float64Array;
   readonly rSquared: Float64Array;
   readonly observations: Int32Array;
-  /** Standard error of the raw beta (NaN where there is no beta). */
-  readonly standardError: Float64Array;
   /** The regression's residual variance s² (the same for every factor of a group; NaN where no fit). */
   readonly residualVariance: Float64Array;
-  /** v_k with standard error = sqrt(s²·v_k) (regression.ts `varianceFactor`), for `refineResiduals`. */
+  /** v_k with standard error = sqrt(s²·v_k) (regression.ts `varianceFactor`); see `standardErrorAt`. */
   readonly varianceFactor: Float64Array;
+  /** Fits with R² ≥ `refineAboveRSquared`, for `refineResiduals`: symbol index and group. */
+  readonly tightFits: { symbolIndex: number; group: RegressionGroup }[] = [];
   private symbolLookup: Map<string, number> | null = null;
 
   constructor(calculationDate: string, symbols: readonly string[], factors: readonly FactorDescription[]) {
@@ -86,7 +86,6 @@ export class UniverseBetas {
     this.rawBeta = new Float64Array(size);
     this.rSquared = new Float64Array(size);
     this.observations = new Int32Array(size);
-    this.standardError = new Float64Array(size);
     this.residualVariance = new Float64Array(size);
     this.varianceFactor = new Float64Array(size);
   }
@@ -101,8 +100,13 @@ export class UniverseBetas {
       this.rSquared[at]!,
       this.observations[at]!,
       this.factorObservations[factorIndex]!,
-      this.standardError[at]!,
+      this.standardErrorAt(at),
     );
+  }
+
+  /** Standard error of the raw beta at `at` (NaN where there is no beta). */
+  standardErrorAt(at: number): number {
+    return Math.sqrt(this.residualVariance[at]! * this.varianceFactor[at]!);
   }
 
   symbolBetas(symbolIndex: number): SymbolBetas {
@@ -357,7 +361,6 @@ export function recordGroup(
     let outcome: number;
     let rawBeta = NaN;
     let rSquared = NaN;
-    let standardError = NaN;
     let residualVariance = NaN;
     let varianceFactor = NaN;
     if (factorObservations === 0) outcome = Outcome.noFactorData;
@@ -370,7 +373,6 @@ export function recordGroup(
     else {
       rawBeta = fit.coefficients[k]!;
       rSquared = fit.rSquared;
-      standardError = fit.standardErrors[k]!;
       residualVariance = fit.residualVariance;
       varianceFactor = summary.varianceFactor[k]!;
       // Risk loadings are not capped: they enter variances and P&L sums as they are.
@@ -379,10 +381,10 @@ export function recordGroup(
     table.outcome[at] = outcome;
     table.rawBeta[at] = rawBeta;
     table.rSquared[at] = rSquared;
-    table.standardError[at] = standardError;
     table.residualVariance[at] = residualVariance;
     table.varianceFactor[at] = varianceFactor;
   }
+  if (fit !== null && fit.rSquared >= refineAboveRSquared) table.tightFits.push({ symbolIndex, group });
 }
 
 /**
@@ -1152,65 +1154,58 @@ export function refineResiduals(
   table: UniverseBetas,
   panelIndex: (tableIndex: number) => number,
 ): void {
+  const fits = table.tightFits;
+  if (fits.length === 0) return;
   const panel = input.panel;
   const days = panel.calendar.length;
+  const returns = panel.returns;
   const endDay = dayNumber(table.calculationDate);
   const end = windowEnd(panel.calendarDays, endDay);
-  const factorCount = table.factorCount;
-  for (const group of input.groups) {
+  // A symbol recorded twice for a group (a downdate not trusted, then fitted per symbol) is refined twice: harmless.
+  for (const { symbolIndex, group } of fits) {
+    const base = symbolIndex * table.factorCount;
     const set = input.sets[group.setIndex]!;
     const start = windowStart(panel.calendarDays, endDay, group.windowDays);
     const p = group.columns.length;
-    for (let s = 0; s < table.symbols.length; s++) {
-      const base = s * factorCount;
-      let estimated = 0;
-      let tight = false;
-      for (let k = 0; k < p; k++) {
-        const at = base + group.factorIndices[k]!;
-        if (!isEstimated(table.outcome[at]!)) continue;
-        estimated++;
-        if (table.rSquared[at]! >= refineAboveRSquared) tight = true;
-      }
-      if (!tight) continue;
-      const row = panelIndex(s) * days;
-      const returns = panel.returns;
-      let n = 0;
-      let meanY = 0;
-      for (let t = start; t < end; t++) {
-        const y = returns[row + t]!;
-        if (set.available[t] === 1 && !Number.isNaN(y)) {
-          n++;
-          meanY += y;
-        }
-      }
-      meanY /= n;
-      const means = new Float64Array(p);
-      for (let k = 0; k < p; k++) {
-        const column = group.columns[k]!;
-        let sum = 0;
-        for (let t = start; t < end; t++)
-          if (set.available[t] === 1 && !Number.isNaN(returns[row + t]!)) sum += column[t]!;
-        means[k] = sum / n;
-      }
-      let ssr = 0;
-      for (let t = start; t < end; t++) {
-        const y = returns[row + t]!;
-        if (set.available[t] !== 1 || Number.isNaN(y)) continue;
-        let residual = y - meanY;
-        for (let k = 0; k < p; k++) {
-          const at = base + group.factorIndices[k]!;
-          if (isEstimated(table.outcome[at]!)) residual -= table.rawBeta[at]! * (group.columns[k]![t]! - means[k]!);
-        }
-        ssr += residual * residual;
-      }
-      const freedom = n - estimated - 1;
-      const residualVariance = freedom > 0 ? ssr / freedom : NaN;
-      for (let k = 0; k < p; k++) {
-        const at = base + group.factorIndices[k]!;
-        if (!isEstimated(table.outcome[at]!)) continue;
-        table.residualVariance[at] = residualVariance;
-        table.standardError[at] = Math.sqrt(residualVariance * table.varianceFactor[at]!);
+    let estimated = 0;
+    for (let k = 0; k < p; k++) if (isEstimated(table.outcome[base + group.factorIndices[k]!]!)) estimated++;
+    if (estimated === 0) continue;
+    const row = panelIndex(symbolIndex) * days;
+    let n = 0;
+    let meanY = 0;
+    for (let t = start; t < end; t++) {
+      const y = returns[row + t]!;
+      if (set.available[t] === 1 && !Number.isNaN(y)) {
+        n++;
+        meanY += y;
       }
     }
+    meanY /= n;
+    const means = new Float64Array(p);
+    for (let k = 0; k < p; k++) {
+      const column = group.columns[k]!;
+      let sum = 0;
+      for (let t = start; t < end; t++)
+        if (set.available[t] === 1 && !Number.isNaN(returns[row + t]!)) sum += column[t]!;
+      means[k] = sum / n;
+    }
+    let ssr = 0;
+    for (let t = start; t < end; t++) {
+      const y = returns[row + t]!;
+      if (set.available[t] !== 1 || Number.isNaN(y)) continue;
+      let residual = y - meanY;
+      for (let k = 0; k < p; k++) {
+        const at = base + group.factorIndices[k]!;
+        if (isEstimated(table.outcome[at]!)) residual -= table.rawBeta[at]! * (group.columns[k]![t]! - means[k]!);
+      }
+      ssr += residual * residual;
+    }
+    const freedom = n - estimated - 1;
+    const residualVariance = freedom > 0 ? ssr / freedom : NaN;
+    for (let k = 0; k < p; k++) {
+      const at = base + group.factorIndices[k]!;
+      if (isEstimated(table.outcome[at]!)) table.residualVariance[at] = residualVariance;
+    }
   }
+  fits.length = 0;
 }
