@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, updatedAt } from "./columns.ts";
+import { portfolios } from "./portfolios.ts";
 
 // The risk lens of docs/design.md §11: a few nearly independent factor return series, one
 // joint regression per symbol on them, and their covariance. Everything is per date.
@@ -133,5 +134,64 @@ export const factorCovariances = sqliteTable(
     primaryKey({ columns: [t.calculationDate, t.halfLifeDays] }),
     check("factor_covariances_half_life", sql`${t.halfLifeDays} > 0`),
     check("factor_covariances_matrix_or_reason", sql`(${t.matrix} is null) = (${t.reason} is not null)`),
+  ],
+);
+
+/**
+ * The daily risk summary of a portfolio (docs/design.md §11, "Portfolio risk"), stored by the
+ * batch's portfolio phase and by a live recompute, so date ranges are reads. Variances are
+ * daily, in squared fractions of equity; volatilities annualized (√252); VaR one-day, dollars.
+ * A number the model could not give is null with the reason in `data_quality`, never 0.
+ */
+export const portfolioRiskSummaries = sqliteTable(
+  "portfolio_risk_summaries",
+  {
+    portfolioId: text("portfolio_id")
+      .notNull()
+      .references(() => portfolios.id, { onDelete: "cascade" }),
+    date: text("date").notNull(),
+    /** The benchmark symbol the active figures are against; null without one. */
+    benchmarkSymbol: text("benchmark_symbol"),
+    equity: real("equity"),
+    totalVariance: real("total_variance"),
+    factorVariance: real("factor_variance"),
+    specificVariance: real("specific_variance"),
+    volatility: real("volatility"),
+    /** Factor variance / total variance. */
+    factorShare: real("factor_share"),
+    valueAtRisk95: real("value_at_risk_95"),
+    valueAtRisk99: real("value_at_risk_99"),
+    activeVariance: real("active_variance"),
+    trackingError: real("tracking_error"),
+    /**
+     * Everything else of the day's risk block (exposures with standard errors, factor and
+     * holding contributions, total and active), as the API serves it.
+     */
+    detail: text("detail", { mode: "json" }),
+    /** What was left out and why (positions without loadings, a missing covariance). */
+    dataQuality: text("data_quality", { mode: "json" }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.portfolioId, t.date] }), index("portfolio_risk_summaries_date_idx").on(t.date)],
+);
+
+/**
+ * A user's saved historical stress episode: the stored factor returns over (from, to] are
+ * summed and applied to the day's loadings. Names are unique per owner.
+ */
+export const stressEpisodes = sqliteTable(
+  "stress_episodes",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    name: text("name").notNull(),
+    fromDate: text("from_date").notNull(),
+    toDate: text("to_date").notNull(),
+    description: text("description").notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("stress_episodes_owner_name").on(t.owner, t.name),
+    check("stress_episodes_range", sql`${t.fromDate} < ${t.toDate}`),
   ],
 );
