@@ -17,6 +17,12 @@
 //   symbol_detail      GET /data/symbols/SPY: betas with standard errors, history, risk loadings
 //   risk_covariance    GET /risk/covariance?date=<end date>: the stored EWMA covariance
 //   risk_factor_returns GET /risk/factor-returns?from=<a year before>&to=<end date>
+//   risk_one_date      GET /portfolios/<id>/risk?date=<end date>: the portfolio's risk computed per
+//                      request (positions, closes, lens betas, stored loadings and covariance)
+//   risk_series        GET /portfolios/<id>/risk?from=<first of 120 dates>&to=<end date>: the
+//                      stored risk summaries (volatility, tracking error, VaR …) of 120 dates
+//   attribution        GET /portfolios/<id>/attribution?from=<first of 120 dates>&to=<end date>:
+//                      120 days of P&L split into risk factor and specific parts
 // all under /api/v1, with a bearer token of the bench portfolios' owner (every permission).
 //
 // Two runtimes (--runtime direct|wrangler|both, default both), one after the other, never at
@@ -50,12 +56,13 @@
 // first runtime started runs the real batch for the end date through the admin API
 // (POST /admin/batch/run, polled until it ends: runBatch in scripts/bench-batch/common.ts): it
 // stores the metrics, betas, portfolio exposures and snapshots the routes read. Rather than a
-// 13-minute backfill, the end date's rows of the measured portfolio and of SPY are then copied
-// in SQL to the 119 weekdays before it (INSERT … SELECT with the date replaced): the exposures
-// route reads the same number of rows whoever wrote them, so it does the same work (the values
-// repeat). autocannon runs in a child process (scripts/bench-api/load.ts), not on this
-// process's event loop. Everything started is stopped on exit, error or Ctrl-C; `--keep` keeps
-// the temp dir.
+// 13-minute backfill, the end date's rows of the measured portfolio (exposures, snapshot, risk
+// summary) and of SPY are then copied in SQL to the 119 weekdays before it (INSERT … SELECT
+// with the date replaced): the exposures, risk series and attribution routes read the same
+// number of rows whoever wrote them, so they do the same work (the values repeat; the
+// attribution's factor returns are the batch's own). autocannon runs in a child process
+// (scripts/bench-api/load.ts), not on this process's event loop. Everything started is stopped
+// on exit, error or Ctrl-C; `--keep` keeps the temp dir.
 //
 // --profile DIR: after each route's measured runs on the direct runtime, one more run at 50
 // connections with the isolate's V8 sampling profiler on (the inspector, Miniflare's
@@ -154,6 +161,9 @@ const routeNames = [
   "symbol_detail",
   "risk_covariance",
   "risk_factor_returns",
+  "risk_one_date",
+  "risk_series",
+  "attribution",
 ] as const;
 type RouteName = (typeof routeNames)[number];
 
@@ -354,6 +364,34 @@ function checkSymbolDetail(body: unknown): string {
   return `${detail.betas.length} betas with standard errors, risk loadings ${detail.risk_loadings.status}`;
 }
 
+function checkRiskOneDate(body: unknown): string {
+  const risk = body as {
+    date: string;
+    total: { volatility: number } | null;
+    total_unavailable: { reason: string } | null;
+  };
+  if (risk.date !== endDate) throw new Error(`expected the risk of ${endDate}, got ${risk.date}`);
+  return risk.total
+    ? `volatility ${round(risk.total.volatility, 4)} on ${risk.date}`
+    : `no total risk: ${risk.total_unavailable?.reason}`;
+}
+
+function checkRiskSeries(body: unknown): string {
+  const series = body as { dates: string[]; volatility: (number | null)[]; missing: unknown[] };
+  if (!Array.isArray(series.dates) || series.dates.length !== exposureDates.length)
+    throw new Error(`expected ${exposureDates.length} dates of risk summaries, got ${series.dates?.length ?? 0}`);
+  const values = series.volatility.filter((value) => value !== null).length;
+  return `${series.dates.length} dates, ${values} volatilities, ${series.missing.length} missing`;
+}
+
+function checkAttribution(body: unknown): string {
+  const attribution = body as { days: unknown[]; days_attributed: number; factors: string[] };
+  if (!Array.isArray(attribution.days) || attribution.days.length !== exposureDates.length)
+    throw new Error(`expected ${exposureDates.length} days, got ${attribution.days?.length ?? 0}`);
+  const { days, factors, days_attributed: attributed } = attribution;
+  return `${days.length} days × ${factors.length} risk factors, ${attributed} attributed`;
+}
+
 function routeSpecs(sector: string): RouteSpec[] {
   const from = exposureDates[0] ?? endDate;
   const exposuresPath = `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`;
@@ -400,6 +438,24 @@ function routeSpecs(sector: string): RouteSpec[] {
       path: `/risk/factor-returns?from=${addDays(endDate, -365)}&to=${endDate}`,
       revalidate: false,
       check: checkFactorReturns,
+    },
+    {
+      name: "risk_one_date",
+      path: `/portfolios/${portfolioId}/risk?date=${endDate}`,
+      revalidate: false,
+      check: checkRiskOneDate,
+    },
+    {
+      name: "risk_series",
+      path: `/portfolios/${portfolioId}/risk?from=${from}&to=${endDate}`,
+      revalidate: false,
+      check: checkRiskSeries,
+    },
+    {
+      name: "attribution",
+      path: `/portfolios/${portfolioId}/attribution?from=${from}&to=${endDate}`,
+      revalidate: false,
+      check: checkAttribution,
     },
   ];
   return specs.filter((spec) => selectedRoutes.includes(spec.name));
@@ -784,6 +840,15 @@ async function prepareData(
     portfolioId,
     earlier,
   );
+  // The risk series and the attribution read the stored risk summaries (and the snapshots above).
+  const [riskSource, riskRows] = await copyEndDateRows(
+    client,
+    "portfolio_risk_summaries",
+    "date",
+    "portfolio_id",
+    portfolioId,
+    earlier,
+  );
   const [benchmarkSource, benchmarkRows] = await copyEndDateRows(
     client,
     "symbol_factor_exposures",
@@ -798,15 +863,16 @@ async function prepareData(
     to: earlier.at(-1) ?? null,
     portfolioFactorExposures: { endDateRows: exposureSource, inserted: exposureRows },
     portfolioSnapshots: { endDateRows: snapshotSource, inserted: snapshotRows },
+    portfolioRiskSummaries: { endDateRows: riskSource, inserted: riskRows },
     benchmarkBetas: { symbol: benchmarkSymbol, endDateRows: benchmarkSource, inserted: benchmarkRows },
     ms: round(performance.now() - copyStarted),
   };
   say(
-    `copied ${portfolioId}'s end-date rows (${exposureSource} exposures, ${snapshotSource} snapshot) ` +
-      `and ${benchmarkSymbol}'s ${benchmarkSource} betas to the ${earlier.length} ` +
+    `copied ${portfolioId}'s end-date rows (${exposureSource} exposures, ${snapshotSource} snapshot, ` +
+      `${riskSource} risk summary) and ${benchmarkSymbol}'s ${benchmarkSource} betas to the ${earlier.length} ` +
       `weekdays ${copied.from}..${copied.to} in SQL: ${thousands(exposureRows)} ` +
-      `+ ${snapshotRows} + ${thousands(benchmarkRows)} rows (the exposures route reads stored rows; ` +
-      `who wrote them does not change its work)`,
+      `+ ${snapshotRows} + ${riskRows} + ${thousands(benchmarkRows)} rows (the exposures, risk series and ` +
+      `attribution routes read stored rows; who wrote them does not change their work)`,
   );
   const sectorRow = await client.execute({
     sql:

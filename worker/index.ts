@@ -15,6 +15,7 @@ import { factorRoutes } from "./routes/factors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { liveRoutes } from "./routes/live.ts";
 import { metaRoutes } from "./routes/meta.ts";
+import { portfolioRiskRoutes, stressEpisodeRoutes } from "./routes/portfolio-risk.ts";
 import { portfolioRoutes } from "./routes/portfolios.ts";
 import { riskRoutes } from "./routes/risk.ts";
 import { stressRoutes } from "./routes/stress.ts";
@@ -37,7 +38,9 @@ const api = new Hono<{ Bindings: Env }>()
   .route("/factors", factorRoutes)
   .route("/risk", riskRoutes)
   .route("/portfolios", portfolioRoutes)
+  .route("/portfolios", portfolioRiskRoutes)
   .route("/stress", stressRoutes)
+  .route("/stress/episodes", stressEpisodeRoutes)
   .route("/what-if", whatIfRoutes)
   .route("/live", liveRoutes)
   .route("/admin", adminRoutes);

@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { symbolDailyMetrics } from "../../schema/index.ts";
+import { portfolioRiskSummaries, symbolDailyMetrics } from "../../schema/index.ts";
 import type { LiveTicketResponse } from "../../worker/api/live.ts";
 import type { PortfolioResponse, PositionResponse } from "../../worker/api/portfolios.ts";
 import type { Permission } from "../../worker/auth/permissions.ts";
@@ -297,6 +297,37 @@ describe("subscriptions", () => {
           );
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      // Right after each exposures.updated: the recomputed risk summary of the same date, with its seq.
+      const risk = await client.next(
+        "risk.updated",
+        (message) => message.portfolio_id === portfolioId && message.seq === update.seq,
+      );
+      expect(risk).toMatchObject({ cause: "positions", date: latestDate });
+      const order = client.messages.filter((message) => "seq" in message && message.seq === update.seq);
+      expect(order.map((message) => message.type)).toEqual(["exposures.updated", "risk.updated"]);
+      // The last one pushed is the summary stored for the latest positions.
+      const lastRisk = client.messages.filter((message) => message.type === "risk.updated").at(-1)!;
+      const summary = await db
+        .select()
+        .from(portfolioRiskSummaries)
+        .where(and(eq(portfolioRiskSummaries.portfolioId, portfolioId), eq(portfolioRiskSummaries.date, latestDate)))
+        .get();
+      expect(lastRisk.risk).toMatchObject({
+        benchmark_symbol: "SPY",
+        equity: summary!.equity,
+        volatility: summary!.volatility,
+        tracking_error: summary!.trackingError,
+        factor_share: summary!.factorShare,
+        value_at_risk_95: summary!.valueAtRisk95,
+        value_at_risk_99: summary!.valueAtRisk99,
+        total_variance: summary!.totalVariance,
+        reason: null,
+      });
+      expect(lastRisk.risk.equity).toBeCloseTo(10_000 + 200 * spyClose, 6);
+      expect(lastRisk.risk.volatility).toBeGreaterThan(0);
+      // 200 SPY and cash against SPY: the active risk is the cash's, a fraction of SPY's own.
+      expect(lastRisk.risk.tracking_error).toBeGreaterThan(0);
+      expect(lastRisk.risk.tracking_error!).toBeLessThan(lastRisk.risk.volatility!);
       client.ws.close(1000, "done");
     },
   );
@@ -355,6 +386,13 @@ describe("subscriptions", () => {
       60_000,
     );
     expect(update.date).toBe(latestDate);
+    expect(
+      await client.next(
+        "risk.updated",
+        (message) => message.portfolio_id === portfolioId && message.seq === update.seq,
+        60_000,
+      ),
+    ).toMatchObject({ cause: "batch", date: latestDate });
     const completed = await client.next("batch.completed", (message) => message.run_id === runId, 60_000);
     expect(completed.summary.phases_failed).toBe(0);
     client.ws.close(1000, "done");
@@ -412,11 +450,16 @@ describe("resuming", () => {
     expect(subscribed).toMatchObject({ seq: last, replayed: missed.length });
     const replayed = again.messages.filter((message) => message.type === "exposures.updated");
     expect(replayed.map((message) => (message as { seq: number }).seq)).toEqual(missed);
+    // Each with the risk summary that followed it, under the same number (not a number of its own).
+    const replayedRisk = again.messages.filter((message) => message.type === "risk.updated");
+    expect(replayedRisk.map((message) => (message as { seq: number }).seq)).toEqual(missed);
     // Nothing twice, no gap: a subscriber that is up to date gets nothing replayed.
     const current = await connect(owner);
     current.send({ type: "subscribe", portfolio_id: portfolioId, last_seq: last });
     expect(await current.next("subscribed")).toMatchObject({ replayed: 0 });
-    expect(current.messages.filter((message) => message.type === "exposures.updated")).toEqual([]);
+    expect(
+      current.messages.filter((message) => message.type === "exposures.updated" || message.type === "risk.updated"),
+    ).toEqual([]);
     const ahead = await connect(owner);
     ahead.send({ type: "subscribe", portfolio_id: portfolioId, last_seq: last + 1_000 });
     expect(await ahead.next("resync")).toMatchObject({ portfolio_id: portfolioId, seq: last });

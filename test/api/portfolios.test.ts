@@ -5,11 +5,12 @@ import { and, eq } from "drizzle-orm";
 import { hc } from "hono/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { portfolioFactorExposures, portfolioSnapshots, symbolFactorExposures } from "../../schema/index.ts";
-import type {
-  DrillDownResponse,
-  ExposuresResponse,
-  StressResponse,
-  WhatIfResponse,
+import {
+  type DrillDownResponse,
+  type ExposuresResponse,
+  type StressResponse,
+  type WhatIfResponse,
+  whatIfResponseSchema,
 } from "../../worker/api/analytics.ts";
 import type { PortfolioResponse, PositionResponse } from "../../worker/api/portfolios.ts";
 import type { AppType } from "../../worker/index.ts";
@@ -521,6 +522,71 @@ describe("what-if", () => {
           )
         ).details,
       ).toEqual([{ path: "holdings[0].quantity", message: "quantity must be a number" }]);
+    },
+  );
+});
+
+describe("what-if risk", () => {
+  it(
+    "returns the risk block of the hypothetical holdings and of the compared portfolio, " +
+      "from the stored risk model of the date, against one benchmark",
+    async () => {
+      const positions = await json<{ positions: PositionResponse[] }>(
+        await call(`/portfolios/demo-long-short/positions?date=${latestDate}`),
+      );
+      const portfolio = await json<PortfolioResponse>(await call("/portfolios/demo-long-short"));
+      const holdings = positions.positions.map(({ id: _id, portfolio_id: _portfolio, ...position }) => position);
+      const same = await json<WhatIfResponse>(
+        await call("/what-if", { method: "POST", body: { portfolio_id: "demo-long-short", holdings } }),
+      );
+      expect(whatIfResponseSchema.safeParse(same).success).toBe(true);
+      const risk = same.what_if.risk;
+      expect(risk).toMatchObject({ date: latestDate, benchmark: portfolio.benchmark_symbol });
+      expect(risk.factors.length).toBeGreaterThan(0);
+      expect(risk.data_quality.covariance_available).toBe(true);
+      expect(risk.total!.volatility).toBeGreaterThan(0);
+      expect(risk.total!.value_at_risk_99).toBeGreaterThan(risk.total!.value_at_risk_95);
+      expect(risk.exposures!.every((e) => e.standard_error >= 0)).toBe(true);
+      expect(risk.active!.tracking_error).toBeGreaterThan(0);
+      // The same holdings: the same risk on both sides, no change.
+      expect(same.original!.risk.total!.volatility).toBeCloseTo(risk.total!.volatility, 12);
+      expect(same.comparison!.risk.volatility.change!).toBeCloseTo(0, 12);
+      expect(same.comparison!.risk.tracking_error.change!).toBeCloseTo(0, 12);
+
+      // 1,000 more SPY shares than the portfolio: the risk moves, both sides given.
+      const more = await json<WhatIfResponse>(
+        await call("/what-if", {
+          method: "POST",
+          body: {
+            portfolio_id: "demo-long-short",
+            holdings: [...holdings, { symbol: "SPY", instrument: "etf", quantity: 1_000 }],
+          },
+        }),
+      );
+      expect(more.comparison!.risk.volatility).toMatchObject({
+        original: same.original!.risk.total!.volatility,
+        what_if: more.what_if.risk.total!.volatility,
+      });
+      expect(Math.abs(more.comparison!.risk.volatility.change!)).toBeGreaterThan(1e-6);
+
+      // Cash only: an honest zero volatility (not missing); against SPY, SPY's own risk as tracking error.
+      const cash = await json<WhatIfResponse>(
+        await call("/what-if", { method: "POST", body: { holdings: [], cash: 1_000 } }),
+      );
+      expect(cash.what_if.risk).toMatchObject({ benchmark: "SPY", total: { variance: 0, volatility: 0 } });
+      expect(cash.what_if.risk.active!.tracking_error).toBeGreaterThan(0);
+      expect(cash.comparison).toBeNull();
+
+      // No benchmark: no active block, and why.
+      const alone = await json<WhatIfResponse>(
+        await call("/what-if", { method: "POST", body: { holdings, cash: portfolio.cash, benchmark: "none" } }),
+      );
+      expect(alone.what_if.risk).toMatchObject({
+        benchmark: null,
+        active: null,
+        active_unavailable: { reason: "no_benchmark" },
+      });
+      expect(alone.what_if.risk.total!.volatility).toBeCloseTo(risk.total!.volatility, 12);
     },
   );
 });

@@ -1,6 +1,6 @@
 // The symbol table, one symbol's page and the factor list, over the batch's real output.
-import { and, eq, sql } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   factorDefinitions,
   symbolDailyMetrics,
@@ -290,6 +290,34 @@ describe("GET /data/symbols/:symbol", () => {
 });
 
 describe("GET /data/symbols/:symbol: standard errors and risk loadings", () => {
+  // These tests rewrite SPY's and TLT's stored numbers of the latest date; other files (the
+  // portfolio risk and what-if tests) read the same database, so the batch's rows come back after.
+  const touched = ["SPY", "TLT"];
+  let savedLoadings: (typeof symbolRiskLoadings.$inferSelect)[] = [];
+  let savedExposures: (typeof symbolFactorExposures.$inferSelect)[] = [];
+  beforeAll(async () => {
+    await ensureBatchOutput();
+    savedLoadings = await db
+      .select()
+      .from(symbolRiskLoadings)
+      .where(and(inArray(symbolRiskLoadings.symbol, touched), eq(symbolRiskLoadings.calculationDate, latestDate)));
+    savedExposures = await db
+      .select()
+      .from(symbolFactorExposures)
+      .where(and(eq(symbolFactorExposures.symbol, "SPY"), eq(symbolFactorExposures.calculationDate, latestDate)));
+  });
+  afterAll(async () => {
+    await db
+      .delete(symbolRiskLoadings)
+      .where(and(inArray(symbolRiskLoadings.symbol, touched), eq(symbolRiskLoadings.calculationDate, latestDate)));
+    if (savedLoadings.length > 0) await db.insert(symbolRiskLoadings).values(savedLoadings);
+    for (const row of savedExposures)
+      await db
+        .update(symbolFactorExposures)
+        .set({ standardError: row.standardError })
+        .where(eq(symbolFactorExposures.id, row.id));
+  });
+
   /** Stores (or replaces) a symbol's risk loadings row for a date. */
   async function storeLoadings(row: typeof symbolRiskLoadings.$inferInsert): Promise<void> {
     const { symbol: _symbol, calculationDate: _date, ...rest } = row;

@@ -1,13 +1,16 @@
 // Shapes of the analytics routes: exposures over a date range (portfolio, benchmark, active,
-// coverage, data_quality), the drill-down of one factor and date, stress tests and scenarios,
-// and what-if portfolios. `data_quality` is worker/factors/data-quality.ts's `DataQuality`;
-// its schema here is checked against that type at compile time (see the end of the file).
+// coverage, data_quality), the drill-down of one factor and date, stress tests (lens scenarios
+// and shocks; predictive and historical on the risk lens, worker/routes/portfolio-risk.ts) and
+// scenarios, and what-if portfolios. `data_quality` is worker/factors/data-quality.ts's
+// `DataQuality`; its schema here is checked against that type at compile time (see the end of
+// the file).
 import { z } from "zod";
-import { instruments } from "../../schema/index.ts";
+import { instruments, optionTypes } from "../../schema/index.ts";
 import { positionExclusionReasons, symbolMissingReasons, type DataQuality } from "../factors/data-quality.ts";
 import { controlCharacterMessage } from "../http/control-characters.ts";
 import { boundedNumber, idField, isoDate, maxAmount, plainText, symbolField, whenFieldsValid } from "./fields.ts";
 import { positionFieldSchemas, positionIssues } from "./portfolios.ts";
+import { portfolioRiskSchema, positionLeftOutSchema, symbolLeftOutSchema } from "./portfolio-risk.ts";
 
 const n = z.number().nullable();
 
@@ -233,25 +236,110 @@ export const stressScenarioCreateSchema = z
 
 export const scenarioParamsSchema = z.strictObject({ id: idField("id") });
 
+/** A risk factor key as a record key (GET /risk/factors): never one of Object.prototype's names. */
+const riskShockKey = z
+  .string()
+  .regex(/^[a-z0-9_]+$/, { error: "shock keys must be risk factor keys" })
+  .refine((key) => !(key in Object.prototype), {
+    error: (issue) => `${String(issue.input)} is not a risk factor key`,
+  });
+
+const riskShocksSchema = z
+  .record(
+    riskShockKey,
+    z
+      .number()
+      .finite()
+      .min(-1, { error: "a shock must be ≥ -1 (-100%)" })
+      .max(10, { error: "a shock must be ≤ 10 (+1000%)" }),
+  )
+  .refine((shocks) => Object.keys(shocks).length > 0, { message: "give at least one shock" })
+  .meta({
+    description:
+      "Risk factor key (GET /risk/factors) → move in the factor's return units (-0.10 = the factor falls 10%).",
+  });
+
+const propagateField = z
+  .boolean({ error: "propagate must be true or false" })
+  .optional()
+  .meta({
+    description:
+      "Also move the factors without a shock by their conditional mean Σ_US Σ_SS⁻¹ s_S (default true); the " +
+      "unpropagated impacts are always given beside.",
+  });
+
+export const predictiveStressSchema = z
+  .strictObject({ shocks: riskShocksSchema, propagate: propagateField })
+  .meta({ id: "PredictiveStress" });
+
+export const historicalStressSchema = z
+  .strictObject({
+    from: isoDate("from").optional().meta({ description: "The day before the episode's first day: (from, to]." }),
+    to: isoDate("to").optional().meta({ description: "The episode's last day." }),
+    episode_id: idField("episode_id")
+      .optional()
+      .meta({ description: "A saved or built-in episode (GET /stress/episodes), instead of from and to." }),
+    propagate: propagateField,
+  })
+  .superRefine((body, ctx) => {
+    const range = body.from !== undefined || body.to !== undefined;
+    if (range === (body.episode_id !== undefined)) {
+      ctx.addIssue({ code: "custom", path: [], message: "give either from and to, or episode_id" });
+      return;
+    }
+    if (!range) return;
+    if (body.from === undefined) ctx.addIssue({ code: "custom", path: ["from"], message: "from is required with to" });
+    else if (body.to === undefined) ctx.addIssue({ code: "custom", path: ["to"], message: "to is required with from" });
+    else if (!(body.from < body.to))
+      ctx.addIssue({
+        code: "custom",
+        path: ["from"],
+        message: `from (${body.from}) must be before to (${body.to}): the episode is (from, to]`,
+      });
+  }, whenFieldsValid)
+  .meta({ id: "HistoricalStress" });
+
 export const stressRequestSchema = z
   .strictObject({
     scenario_id: idField("scenario_id").optional().meta({ description: "A built-in or saved scenario." }),
     shocks: shocksSchema.optional().meta({ description: "Shocks set by hand (instead of scenario_id)." }),
+    predictive: predictiveStressSchema
+      .optional()
+      .meta({ description: "Shocks to risk factors, propagated to the others through the factor covariance." }),
+    historical: historicalStressSchema
+      .optional()
+      .meta({ description: "Replay the summed stored risk factor returns of an episode on the date's loadings." }),
     date: isoDate("date").optional().meta({ description: "Default: the latest metrics date." }),
   })
   .superRefine((body, ctx) => {
-    if ((body.scenario_id === undefined) === (body.shocks === undefined))
-      ctx.addIssue({ code: "custom", path: [], message: "give exactly one of scenario_id and shocks" });
+    const given = [body.scenario_id, body.shocks, body.predictive, body.historical].filter(
+      (value) => value !== undefined,
+    );
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "give exactly one of scenario_id, shocks, predictive and historical",
+      });
   }, whenFieldsValid)
   .meta({ id: "StressRequest" });
+export type StressRequest = z.output<typeof stressRequestSchema>;
+
+const stressImpactSchema = z.object({ factor_key: z.string(), shock: z.number(), exposure_dollar: n, impact: n });
+const stressScenarioRef = z.object({
+  id: z.string().nullable(),
+  name: z.string(),
+  shocks: z.record(z.string(), z.number()),
+});
 
 export const stressResponseSchema = z
   .object({
+    kind: z.literal("lens"),
     portfolio_id: z.string().nullable(),
     date: z.string(),
-    scenario: z.object({ id: z.string().nullable(), name: z.string(), shocks: z.record(z.string(), z.number()) }),
+    scenario: stressScenarioRef,
     equity: z.number(),
-    impacts: z.array(z.object({ factor_key: z.string(), shock: z.number(), exposure_dollar: n, impact: n })),
+    impacts: z.array(stressImpactSchema),
     missing: z.array(z.string()),
     total: n,
     total_return: n,
@@ -259,6 +347,125 @@ export const stressResponseSchema = z
   })
   .meta({ id: "StressResult" });
 export type StressResponse = z.output<typeof stressResponseSchema>;
+
+export const riskStressSideSchema = z
+  .object({
+    /** f by risk factor key: the shocks, and 0 (unpropagated) or the conditional mean (propagated) elsewhere. */
+    moves: z.record(z.string(), z.number()),
+    factors: z.array(
+      z.object({
+        factor_key: z.string(),
+        move: z.number(),
+        shocked: z.boolean(),
+        /** b_pk; null when equity ≤ 0. */
+        exposure: n,
+        /** Σ_s D_s b_s,k (= equity × b_pk). */
+        exposure_dollar: z.number(),
+        /** exposure_dollar × move. */
+        impact: z.number(),
+      }),
+    ),
+    /** By beta symbol (options at their delta), largest |impact| first; they sum to `total`. */
+    holdings: z.array(
+      z.object({
+        symbol: z.string(),
+        position_ids: z.array(z.string()),
+        weight: n,
+        dollar_exposure: z.number(),
+        /** r_s = b_sᵀ f. */
+        underlying_move: z.number(),
+        impact: z.number(),
+      }),
+    ),
+    /** Each option: its delta approximation (in its symbol's impact) beside its Black–Scholes repricing. */
+    options: z.array(
+      z.object({
+        position_id: z.string(),
+        symbol: z.string(),
+        underlying_symbol: z.string(),
+        option_type: z.enum(optionTypes),
+        contracts: z.number(),
+        multiplier: z.number(),
+        spot: z.number(),
+        underlying_move: z.number(),
+        delta: z.number(),
+        delta_approximation: z.number(),
+        /** contracts × multiplier × (BS(S(1 + r)) − BS(S)); null with `repriced_reason`. */
+        repriced: n,
+        repriced_reason: z.enum(["no_implied_volatility", "underlying_price_not_positive"]).nullable(),
+      }),
+    ),
+    /** Σ factor impacts (= Σ holding impacts): linear, options at delta. */
+    total: z.number(),
+    total_return: n,
+    /** `total` with each repriced option's delta approximation replaced by its repricing. */
+    total_repriced: z.number(),
+    total_repriced_return: n,
+    /** Options kept at their delta approximation in total_repriced (no implied volatility). */
+    options_delta_only: z.array(z.string()),
+  })
+  .meta({ id: "RiskStressSide" });
+
+export const riskStressResponseSchema = z
+  .object({
+    kind: z.enum(["predictive", "historical"]),
+    portfolio_id: z.string(),
+    date: z.string(),
+    /** The given (predictive) or replayed (historical) shocks; `id` the episode's. */
+    scenario: stressScenarioRef,
+    equity: z.number(),
+    /** The headline side per risk factor: `shock` is the factor's move f_k. */
+    impacts: z.array(stressImpactSchema),
+    /** Historical: risk factors without a stored return in the episode (moved 0 unpropagated). */
+    missing: z.array(z.string()),
+    total: n,
+    total_return: n,
+    /** No risk factor is missing. */
+    complete: z.boolean(),
+    /** Which side `impacts` and `total` are: propagated when it was computed, else unpropagated. */
+    headline: z.enum(["propagated", "unpropagated"]),
+    /** The risk factors, in the covariance's order. */
+    factors: z.array(z.string()),
+    propagate: z.boolean(),
+    unpropagated: riskStressSideSchema,
+    propagated: riskStressSideSchema.nullable(),
+    propagated_unavailable: z
+      .object({
+        reason: z.enum(["not_requested", "no_covariance", "singular_shocked_covariance"]),
+        detail: z.string(),
+      })
+      .nullable(),
+    episode: z
+      .object({
+        id: z.string().nullable(),
+        name: z.string(),
+        from: z.string(),
+        to: z.string(),
+        builtin: z.boolean(),
+        /** Days of (from, to] with a stored return. */
+        days: z.number().int(),
+        first_date: z.string().nullable(),
+        last_date: z.string().nullable(),
+        factors: z.array(
+          z.object({
+            factor_key: z.string(),
+            /** Σ f_k,t over the episode; null when the factor has no stored return in it. */
+            shock: n,
+            days_used: z.number().int(),
+            missing_dates: z.array(z.string()),
+          }),
+        ),
+      })
+      .nullable(),
+    symbols_left_out: z.array(symbolLeftOutSchema),
+    positions_left_out: z.array(positionLeftOutSchema),
+  })
+  .meta({ id: "RiskStressResult" });
+export type RiskStressResponse = z.output<typeof riskStressResponseSchema>;
+
+export const stressAnswerSchema = z
+  .discriminatedUnion("kind", [stressResponseSchema, riskStressResponseSchema])
+  .meta({ id: "StressAnswer" });
 
 // ---- what-if ------------------------------------------------------------------------------
 
@@ -284,8 +491,22 @@ export const whatIfRequestSchema = z
       .max(maxWhatIfHoldings, { error: `at most ${maxWhatIfHoldings} holdings` }),
     cash: boundedNumber("cash", { max: maxAmount }).optional(),
     date: isoDate("date").optional().meta({ description: "Default: the latest metrics date." }),
+    benchmark: z
+      .union([z.literal("none"), symbolField])
+      .optional()
+      .meta({
+        description:
+          "The benchmark of both risk blocks' active part (tracking error): default the compared portfolio's, " +
+          "else SPY; none leaves it out.",
+      }),
   })
   .meta({ id: "WhatIfRequest" });
+
+/**
+ * The risk of hypothetical (or the compared portfolio's) holdings on the date: the one-date answer of
+ * `GET /portfolios/:id/risk` without its request fields, computed from the stored risk model of the date.
+ */
+export const whatIfRiskSchema = portfolioRiskSchema.omit({ mode: true, portfolio_id: true }).meta({ id: "WhatIfRisk" });
 
 const aggregationSummary = z.object({
   equity: z.number(),
@@ -302,6 +523,7 @@ const aggregationSummary = z.object({
     }),
   ),
   data_quality: dataQualitySchema,
+  risk: whatIfRiskSchema,
 });
 
 const changeSchema = z.object({ original: n, what_if: n, change: n });
@@ -316,6 +538,14 @@ export const whatIfResponseSchema = z
         equity: changeSchema,
         gross: changeSchema,
         net: changeSchema,
+        /** The risk summaries side by side (null where a side has no number, with the reason in its risk block). */
+        risk: z.object({
+          volatility: changeSchema,
+          tracking_error: changeSchema,
+          factor_share: changeSchema,
+          value_at_risk_95: changeSchema,
+          value_at_risk_99: changeSchema,
+        }),
         factors: z.array(
           z.object({
             factor_key: z.string(),

@@ -20,8 +20,8 @@ import {
   exposuresQuerySchema,
   exposuresResponseSchema,
   scenarioParamsSchema,
+  stressAnswerSchema,
   stressRequestSchema,
-  stressResponseSchema,
   stressScenarioCreateSchema,
   stressScenarioListSchema,
   stressScenarioSchema,
@@ -45,6 +45,16 @@ import {
   positionWriteResponseSchema,
   positionUpdateSchema,
 } from "./portfolios.ts";
+import {
+  attributionQuerySchema,
+  attributionResponseSchema,
+  episodeParamsSchema,
+  portfolioRiskQuerySchema,
+  portfolioRiskResponseSchema,
+  stressEpisodeCreateSchema,
+  stressEpisodeListSchema,
+  stressEpisodeSchema,
+} from "./portfolio-risk.ts";
 import {
   covarianceQuerySchema,
   covarianceResponseSchema,
@@ -341,16 +351,49 @@ export const routes = {
     query: drillDownQuerySchema,
     response: drillDownResponseSchema,
   },
+  getPortfolioRisk: {
+    method: "get",
+    path: "/portfolios/:id/risk",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
+    tag: "risk",
+    csv: true,
+    errors: [422],
+    summary:
+      "One date's risk on the risk lens (exposures with standard errors, volatility, VaR, tracking error, factor " +
+      "and holding contributions), or with from/to the stored daily series (CSV: the holding contributions; the " +
+      "series).",
+    params: portfolioParamsSchema,
+    query: portfolioRiskQuerySchema,
+    response: portfolioRiskResponseSchema,
+  },
+  getAttribution: {
+    method: "get",
+    path: "/portfolios/:id/attribution",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    conditional: true,
+    tag: "risk",
+    csv: true,
+    summary:
+      "Realized daily and cumulative P&L split into risk factor and specific parts, in dollars and in return " +
+      "(CSV: a row per day).",
+    params: portfolioParamsSchema,
+    query: attributionQuerySchema,
+    response: attributionResponseSchema,
+  },
   runStress: {
     method: "post",
     path: "/portfolios/:id/stress",
     permission: "VIEW_FACTOR_ANALYTICS",
     tag: "analytics",
     errors: [422],
-    summary: "$ impact of a scenario (or hand-set shocks) per factor and in total.",
+    summary:
+      "$ impact of a scenario or hand-set lens shocks per factor and in total; or of risk factor shocks " +
+      "(predictive: propagated beside unpropagated) or a historical episode, by factor and by holding, options " +
+      "repriced beside their delta.",
     params: portfolioParamsSchema,
     body: stressRequestSchema,
-    response: stressResponseSchema,
+    response: stressAnswerSchema,
   },
   listScenarios: {
     method: "get",
@@ -380,6 +423,37 @@ export const routes = {
     status: 204,
     summary: "Delete one of the caller's saved scenarios.",
     params: scenarioParamsSchema,
+  },
+  listEpisodes: {
+    method: "get",
+    path: "/stress/episodes",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    tag: "analytics",
+    errors: [400],
+    summary:
+      "The caller's saved historical episodes and the built-in ones found in the stored factor returns (each risk " +
+      "factor's worst 20-day stretch), with their summed factor returns.",
+    response: stressEpisodeListSchema,
+  },
+  createEpisode: {
+    method: "post",
+    path: "/stress/episodes",
+    permission: "MANAGE_PORTFOLIOS",
+    tag: "analytics",
+    status: 201,
+    errors: [409],
+    summary: "Save a historical episode (from, to] by name.",
+    body: stressEpisodeCreateSchema,
+    response: stressEpisodeSchema,
+  },
+  deleteEpisode: {
+    method: "delete",
+    path: "/stress/episodes/:id",
+    permission: "MANAGE_PORTFOLIOS",
+    tag: "analytics",
+    status: 204,
+    summary: "Delete one of the caller's saved episodes.",
+    params: episodeParamsSchema,
   },
   whatIf: {
     method: "post",

@@ -491,6 +491,7 @@ async function processChunk(
         portfolioIds: items,
         dualWrite: config.dualWrite,
         maxPositions: config.maxPositionsPerPortfolio,
+        riskHalfLifeDays: config.riskHalfLifeDays,
       });
     case "denormalize": {
       const result = await denormalizeFactorColumns(db, { calculationDate, symbols: items });
@@ -800,7 +801,10 @@ export async function finishRunIfComplete(deps: Pick<BatchDeps, "db">, runId: st
     const counts = row.counts as Partial<StoredPhaseCounts> | null;
     // Every row the phase wrote: the risk model's factor returns and covariance besides its loadings.
     totals.rows_stored +=
-      (counts?.rows_stored ?? 0) + (counts?.factor_returns_stored ?? 0) + (counts?.covariance_stored ?? 0);
+      (counts?.rows_stored ?? 0) +
+      (counts?.factor_returns_stored ?? 0) +
+      (counts?.covariance_stored ?? 0) +
+      (counts?.risk_summaries_stored ?? 0);
     totals.items_failed += counts?.failed ?? 0;
   }
   const missing = failedPhases.map((row) => `${row.date} ${row.phase}: ${row.message}`);

@@ -34,6 +34,21 @@
 //   through `runStressTest`. A built-in scenario that does not validate against the active
 //   factors (a shocked factor deactivated) is skipped for the chunk and logged
 //   (`portfolio_analytics.scenario_invalid`), and its stale rows on D are deleted.
+// - `portfolio_risk_summaries` (docs/design.md §11, "Portfolio risk"): the portfolio's risk on
+//   the risk lens against its own benchmark, by `computePortfolioRisk` over the aggregation, the
+//   loadings stored on D by the risk_model phase and the factor covariance of D for the
+//   deployment's half-life (`riskHalfLifeDays`), read in one batch (worker/db/risk-reads.ts).
+//   The row holds the summary numbers (variances, volatility, factor share, VaR 95/99, active
+//   variance, tracking error), `detail` — the day's risk block as the API serves it
+//   (worker/api/portfolio-risk.ts `portfolioRiskSchema`, without `mode`, `portfolio_id` and
+//   `data_quality`) — and `data_quality` (what was left out and why). A missing input (no
+//   covariance for D, no position with loadings, no benchmark loadings) stores a row whose
+//   numbers are null, the reason in the block's `*_unavailable`, never 0. A stored covariance
+//   the engine refuses (not positive semi-definite, say) is left out with that detail and the
+//   rest is computed without it; a risk computation that still fails (an overflow, loadings
+//   that are not finite) stores no row (an earlier one of D is deleted), counted under
+//   `risk_missing_reasons` `risk_error` and logged — the portfolio's exposures are unaffected.
+//   A portfolio holding nothing on D gets its row too (cash only: zero variance).
 // - with `dualWrite`, `position_factor_exposures`: per valued position with a weight and a
 //   delta, per factor its beta symbol has an estimate for, computed independently by the
 //   per-symbol path (`computeSymbolBetasDirect` on the closes in `market_prices`): beta_value
@@ -62,7 +77,12 @@
 //   and this one's write failed too; the others keep their numbers (issue 15).
 // The orchestrator also cuts the phase's chunks by positions (BATCH_PORTFOLIO_CHUNK_POSITIONS),
 // so a large portfolio has a chunk of its own.
-// - rows_stored / rows_unchanged / rows_deleted over every table written.
+// - rows_stored / rows_unchanged / rows_deleted over every table written but the risk summaries,
+//   which are counted apart (as the risk model counts its factor returns):
+//   `risk_summaries_stored` / `_unchanged` / `_deleted`, `risk_computed`
+//   (portfolios with a volatility), `risk_missing_reasons` (why a portfolio has none: a block's
+//   reason such as `no_covariance`, or `risk_error`) and `tracking_error_missing_reasons` (why
+//   one with a volatility has no tracking error: `no_benchmark`, `benchmark_without_loadings`).
 import { marketReferenceSymbol } from "./calendar.ts";
 import { factorInputSymbols } from "../factors/factor-specs.ts";
 import { and, count, eq, gt, inArray, lte, sql } from "drizzle-orm";
@@ -70,6 +90,7 @@ import type { SQLWrapper } from "drizzle-orm";
 import {
   marketPrices,
   portfolioFactorExposures,
+  portfolioRiskSummaries,
   portfolioSnapshots,
   portfolioStressResults,
   portfolios,
@@ -82,12 +103,18 @@ import { addDays } from "../dates.ts";
 import { databaseFault, type Database } from "../db/client.ts";
 import { loadStoredBetaTable } from "../db/betas.ts";
 import { loadActiveFactors } from "../db/factors.ts";
-import { runWrites } from "../db/transaction.ts";
+import { loadRiskInputs, type PriceDecidedGap, riskModelInput, type StoredRiskInputs } from "../db/risk-reads.ts";
+import { runTransaction } from "../db/transaction.ts";
 import { upsertStatements } from "../db/upsert.ts";
 import { buildFactorEngineInput, computeSymbolBetasDirect, FactorEngineError } from "../factors/engine.ts";
 import type { FactorEngineInput } from "../factors/engine.ts";
 import { aggregatePortfolio, betaSymbolOf, HoldingValidationError, isHeldOn } from "../factors/portfolio.ts";
 import type { BetaTable, PortfolioAggregation } from "../factors/portfolio.ts";
+import type { PortfolioRiskResponse } from "../api/portfolio-risk.ts";
+import { NumericOverflowError } from "../factors/errors.ts";
+import { computePortfolioRisk } from "../factors/portfolio-risk.ts";
+import type { PortfolioRisk, RiskUnavailable, VarianceDecomposition } from "../factors/portfolio-risk.ts";
+import { defaultRiskModelSettings } from "../factors/risk-settings.ts";
 import { runStressTest, stressScenarioIssues } from "../factors/stress.ts";
 import type { StressScenario } from "../factors/stress.ts";
 import type { FactorSpec, SymbolBetas } from "../factors/types.ts";
@@ -102,6 +129,11 @@ export interface PortfolioAnalyticsChunk {
   dualWrite: boolean;
   /** A portfolio holding more positions is not computed: `failed` `too_many_positions` (default 10,000). */
   maxPositions?: number;
+  /**
+   * Half-life of the factor covariance the risk summaries use (RISK_COVARIANCE_HALF_LIFE_DAYS,
+   * `batchConfig(env).riskHalfLifeDays`); default the risk model's (90).
+   */
+  riskHalfLifeDays?: number;
 }
 
 const defaultMaxPositions = 10_000;
@@ -138,6 +170,7 @@ type ExposureRow = typeof portfolioFactorExposures.$inferInsert;
 type SnapshotRow = typeof portfolioSnapshots.$inferInsert;
 type StressRow = typeof portfolioStressResults.$inferInsert;
 type PositionExposureRow = typeof positionFactorExposures.$inferInsert;
+type RiskSummaryRow = typeof portfolioRiskSummaries.$inferInsert;
 
 /** What the chunk will write: the rows to upsert and the natural keys each portfolio keeps on D. */
 interface ChunkWrites {
@@ -145,8 +178,201 @@ interface ChunkWrites {
   snapshots: SnapshotRow[];
   stress: StressRow[];
   positionExposures: PositionExposureRow[];
+  risk: RiskSummaryRow[];
+  /** Portfolios whose risk computation failed: their risk row of D, if any, is deleted. */
+  riskFailed: string[];
   /** Portfolios whose rows on D are rewritten (computed or skipped with no positions held). */
   handled: string[];
+}
+
+/** A day's risk block as the API serves it (`GET /portfolios/:id/risk?date`), less the request's own fields. */
+export type PortfolioRiskBlock = Omit<PortfolioRiskResponse, "mode" | "portfolio_id">;
+
+const unavailableOf = (value: RiskUnavailable | null) =>
+  value === null ? null : { reason: value.reason, detail: value.detail };
+
+function decompositionOf(value: VarianceDecomposition) {
+  return {
+    variance: value.variance,
+    factor_variance: value.factorVariance,
+    specific_variance: value.specificVariance,
+    factor_share: value.variance > 0 ? value.factorVariance / value.variance : null,
+    factors: value.factors.map((f) => ({
+      factor_key: f.factorKey,
+      exposure: f.exposure,
+      contribution: f.contribution,
+      share: f.share,
+    })),
+    holdings: value.holdings.map((h) => ({
+      symbol: h.symbol,
+      position_ids: h.positionIds,
+      weight: h.weight,
+      factor_part: h.factorPart,
+      specific_part: h.specificPart,
+      contribution: h.contribution,
+      share: h.share,
+      marginal: h.marginal,
+    })),
+    shares_unavailable: value.sharesUnavailable,
+  };
+}
+
+/**
+ * `computePortfolioRisk`'s result in the API's shape (worker/api/portfolio-risk.ts), what the
+ * batch stores as a summary's `detail` and `data_quality` and `POST /what-if` returns. A symbol
+ * the engine saw no loadings for but the batch stored without them for a price reason
+ * (`priceDecided`: stale_prices, no_prices) is reported with that reason, not `not_computed`.
+ */
+export function riskBlockOf(
+  risk: PortfolioRisk,
+  priceDecided: ReadonlyMap<string, PriceDecidedGap> = new Map(),
+): PortfolioRiskBlock {
+  const { total, active, dataQuality } = risk;
+  return {
+    date: risk.date,
+    benchmark: risk.benchmarkSymbol,
+    equity: risk.equity,
+    factors: risk.factorKeys,
+    symbols: risk.symbols.map((s) => ({
+      symbol: s.symbol,
+      position_ids: s.positionIds,
+      weight: s.weight,
+      dollar_exposure: s.dollarExposure,
+    })),
+    exposures:
+      risk.exposures?.map((e) => ({
+        factor_key: e.factorKey,
+        exposure: e.exposure,
+        standard_error: e.standardError,
+        distinguishable: e.distinguishable,
+      })) ?? null,
+    exposures_unavailable: unavailableOf(risk.exposuresUnavailable),
+    total:
+      total === null
+        ? null
+        : {
+            ...decompositionOf(total),
+            volatility: total.volatility,
+            volatility_dollar: total.volatilityDollar,
+            value_at_risk_95: total.valueAtRisk95,
+            value_at_risk_99: total.valueAtRisk99,
+          },
+    total_unavailable: unavailableOf(risk.totalUnavailable),
+    active_exposures:
+      risk.activeExposures?.map((e) => ({
+        factor_key: e.factorKey,
+        exposure: e.exposure,
+        standard_error: e.standardError,
+        distinguishable: e.distinguishable,
+        portfolio: e.portfolio,
+        benchmark: e.benchmark,
+      })) ?? null,
+    active_exposures_unavailable: unavailableOf(risk.activeExposuresUnavailable),
+    active:
+      active === null
+        ? null
+        : {
+            ...decompositionOf(active),
+            benchmark: active.benchmarkSymbol,
+            tracking_error: active.trackingError,
+            tracking_error_dollar: active.trackingErrorDollar,
+          },
+    active_unavailable: unavailableOf(risk.activeUnavailable),
+    lens_exposures:
+      risk.lensExposures?.map((e) => ({
+        factor_key: e.factorKey,
+        exposure: e.exposure,
+        standard_error: e.standardError,
+        reason: e.reason,
+        detail: e.detail,
+        distinguishable: e.distinguishable,
+        symbols_used: e.symbolsUsed,
+      })) ?? null,
+    lens_exposures_unavailable: unavailableOf(risk.lensExposuresUnavailable),
+    data_quality: {
+      date: dataQuality.date,
+      equity: dataQuality.equity,
+      weights_available: dataQuality.weightsAvailable,
+      covariance_available: dataQuality.covarianceAvailable,
+      covariance_detail: dataQuality.covarianceDetail,
+      positions_held: dataQuality.positionsHeld,
+      positions_used: dataQuality.positionsUsed,
+      symbols_used: dataQuality.symbolsUsed,
+      coverage: dataQuality.coverage,
+      symbols_left_out: dataQuality.symbolsLeftOut.map((s) => {
+        const stored = s.reason === "not_computed" ? priceDecided.get(s.symbol) : undefined;
+        return {
+          symbol: s.symbol,
+          position_ids: s.positionIds,
+          reason: stored?.reason ?? s.reason,
+          detail: stored?.detail ?? s.detail,
+        };
+      }),
+      positions_left_out: dataQuality.positionsLeftOut.map((p) => ({
+        position_id: p.positionId,
+        symbol: p.symbol,
+        beta_symbol: p.betaSymbol,
+        reason: p.reason,
+        detail: p.detail,
+      })),
+    },
+    note: risk.note,
+  };
+}
+
+/**
+ * The risk of an aggregation on the stored model (`stored`, from worker/db/risk-reads.ts): the
+ * engine on the stored covariance, loadings and the benchmark. A covariance the engine refuses
+ * (a RangeError other than an overflow: not symmetric, not positive semi-definite) is left out
+ * with the engine's message as its detail, and the rest computed without it; anything else throws.
+ */
+export function portfolioRiskOn(
+  aggregation: PortfolioAggregation,
+  benchmarkSymbol: string | null,
+  stored: StoredRiskInputs,
+  lens?: { betas: BetaTable; factors: readonly FactorSpec[] },
+): PortfolioRisk {
+  const model = riskModelInput(stored);
+  const input = {
+    aggregation,
+    benchmarkSymbol,
+    ...model,
+    ...(lens ? { lensBetas: lens.betas, lensFactors: lens.factors } : {}),
+  };
+  try {
+    return computePortfolioRisk(input);
+  } catch (error) {
+    if (!(error instanceof RangeError) || error instanceof NumericOverflowError || model.covariance === null)
+      throw error;
+    return computePortfolioRisk({
+      ...input,
+      covariance: null,
+      covarianceDetail: `the stored factor covariance of ${aggregation.date} cannot be used: ${error.message}`,
+    });
+  }
+}
+
+/** A `portfolio_risk_summaries` row of a computed risk. */
+export function riskSummaryRow(portfolioId: string, block: PortfolioRiskBlock): RiskSummaryRow {
+  const { data_quality: dataQuality, ...detail } = block;
+  const { total, active } = block;
+  return {
+    portfolioId,
+    date: block.date,
+    benchmarkSymbol: block.benchmark,
+    equity: block.equity,
+    totalVariance: total?.variance ?? null,
+    factorVariance: total?.factor_variance ?? null,
+    specificVariance: total?.specific_variance ?? null,
+    volatility: total?.volatility ?? null,
+    factorShare: total?.factor_share ?? null,
+    valueAtRisk95: total?.value_at_risk_95 ?? null,
+    valueAtRisk99: total?.value_at_risk_99 ?? null,
+    activeVariance: active?.variance ?? null,
+    trackingError: active?.tracking_error ?? null,
+    detail,
+    dataQuality,
+  };
 }
 
 /** Closes and 1-day returns of the beta symbols on D, from phase 2's rows. */
@@ -284,7 +510,7 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
   const [factors, portfolioRows, positionRows, scenarioRows] = await Promise.all([
     loadActiveFactors(db),
     db
-      .select({ id: portfolios.id, cash: portfolios.cash })
+      .select({ id: portfolios.id, cash: portfolios.cash, benchmark: portfolios.benchmarkSymbol })
       .from(portfolios)
       .where(inArray(portfolios.id, portfolioIds)),
     loadable.length === 0
@@ -329,9 +555,13 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
   const betaSymbols = new Set<string>();
   for (const row of positionRows)
     if (row.instrument !== "private" && isHeldOn(row, date)) betaSymbols.add(betaSymbolOf(row));
-  const [{ closes, returns }, betas] = await Promise.all([
+  // The risk model's symbols: the beta symbols and the benchmarks (loadings, in one read batch).
+  const riskSymbols = new Set(betaSymbols);
+  for (const row of portfolioRows) if (!oversized.has(row.id)) riskSymbols.add(row.benchmark);
+  const [{ closes, returns }, betas, riskInputs] = await Promise.all([
     loadSymbolMarket(db, date, [...betaSymbols]),
     loadStoredBetaTable(db, date, [...betaSymbols], factors),
+    loadRiskInputs(db, date, [...riskSymbols], chunk.riskHalfLifeDays ?? defaultRiskModelSettings.halfLifeDays),
   ]);
   const betaTable: BetaTable = betas;
   const directBetas =
@@ -340,7 +570,45 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       : () => null;
 
   const cashById = new Map(portfolioRows.map((row) => [row.id, row.cash]));
-  const writes: ChunkWrites = { exposures: [], snapshots: [], stress: [], positionExposures: [], handled: [] };
+  const benchmarkById = new Map(portfolioRows.map((row) => [row.id, row.benchmark]));
+  const writes: ChunkWrites = {
+    exposures: [],
+    snapshots: [],
+    stress: [],
+    positionExposures: [],
+    risk: [],
+    riskFailed: [],
+    handled: [],
+  };
+  const riskMissing: Record<string, number> = {};
+  const trackingErrorMissing: Record<string, number> = {};
+  let riskComputed = 0;
+  /** The portfolio's risk row, or null (counted, logged) when the computation fails. */
+  const riskRowOf = (portfolioId: string, aggregation: PortfolioAggregation): RiskSummaryRow | null => {
+    let risk: PortfolioRisk;
+    try {
+      risk = portfolioRiskOn(aggregation, benchmarkById.get(portfolioId) ?? null, riskInputs, {
+        betas: betaTable,
+        factors,
+      });
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      riskMissing["risk_error"] = (riskMissing["risk_error"] ?? 0) + 1;
+      logEvent("warn", "portfolio_analytics.risk_failed", { calculationDate: date, portfolioId, error: error.message });
+      return null;
+    }
+    if (risk.total === null) {
+      const reason = risk.totalUnavailable?.reason ?? "unavailable";
+      riskMissing[reason] = (riskMissing[reason] ?? 0) + 1;
+    } else {
+      riskComputed++;
+      if (risk.active === null) {
+        const reason = risk.activeUnavailable?.reason ?? "unavailable";
+        trackingErrorMissing[reason] = (trackingErrorMissing[reason] ?? 0) + 1;
+      }
+    }
+    return riskSummaryRow(portfolioId, riskBlockOf(risk, riskInputs.priceDecided));
+  };
   for (const portfolioId of portfolioIds) {
     const cash = cashById.get(portfolioId);
     if (cash === undefined) {
@@ -364,9 +632,11 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       continue;
     }
     const holdings = holdingsByPortfolio.get(portfolioId) ?? [];
-    let portfolioWrites: Omit<ChunkWrites, "handled">;
+    let portfolioWrites: Omit<ChunkWrites, "handled" | "risk" | "riskFailed">;
+    let aggregated: PortfolioAggregation;
     try {
       const aggregation = aggregatePortfolio({ date, holdings, cash, closes, betas: betaTable, factors });
+      aggregated = aggregation;
       const snapshot = (pnl: { dailyPnl: number | null; dailyReturn: number | null }): SnapshotRow => ({
         portfolioId,
         date,
@@ -447,6 +717,9 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       }
       throw error;
     }
+    const riskRow = riskRowOf(portfolioId, aggregated);
+    if (riskRow === null) writes.riskFailed.push(portfolioId);
+    else writes.risk.push(riskRow);
     writes.handled.push(portfolioId);
     writes.exposures.push(...portfolioWrites.exposures);
     writes.snapshots.push(...portfolioWrites.snapshots);
@@ -514,6 +787,7 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
       writes.positionExposures,
     ),
   ];
+  const riskUpserts = upsertStatements(portfolioRiskSummaries, ["portfolioId", "date"], writes.risk);
   const deletions = [
     ...deleteByIds(staleExposures, (ids) =>
       db
@@ -534,9 +808,33 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
         .returning({ id: positionFactorExposures.id }),
     ),
   ];
-  let result: { written: number; deleted: number };
+  const riskDeletions =
+    writes.riskFailed.length === 0
+      ? []
+      : [
+          db
+            .delete(portfolioRiskSummaries)
+            .where(
+              and(
+                eq(portfolioRiskSummaries.date, date),
+                inArray(portfolioRiskSummaries.portfolioId, writes.riskFailed),
+              ),
+            )
+            .returning({ id: portfolioRiskSummaries.portfolioId }),
+        ];
+  let result: { written: number; deleted: number; riskWritten: number; riskDeleted: number };
   try {
-    result = await runWrites(db, upserts, deletions);
+    // One transaction: the upserts, the risk upserts, the deletions, the risk deletion (counted apart).
+    const rows = await runTransaction(db, [...upserts, ...riskUpserts, ...deletions, ...riskDeletions]);
+    const sum = (from: number, to: number) => rows.slice(from, to).reduce((total, n) => total + n, 0);
+    const upserted = upserts.length + riskUpserts.length;
+    const deleted = upserted + deletions.length;
+    result = {
+      written: sum(0, upserts.length),
+      riskWritten: sum(upserts.length, upserted),
+      deleted: sum(upserted, deleted),
+      riskDeleted: sum(deleted, rows.length),
+    };
   } catch (error) {
     // The database's trouble (down, busy, full) is worth a retry of the whole chunk; anything
     // else (a request too large, a constraint) is the data's, and must not fail the others.
@@ -553,12 +851,18 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     });
     return { counts: failed, issues: failedIssues, duration_ms: Date.now() - started };
   }
-  const { written, deleted } = result;
+  const { written, deleted, riskWritten, riskDeleted } = result;
   const rowsAttempted =
     writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;
   counts.rows_stored = written;
   counts.rows_unchanged = rowsAttempted - written;
   counts.rows_deleted = deleted;
+  counts.risk_summaries_stored = riskWritten;
+  counts.risk_summaries_unchanged = writes.risk.length - riskWritten;
+  counts.risk_summaries_deleted = riskDeleted;
+  counts.risk_computed = riskComputed;
+  counts.risk_missing_reasons = riskMissing;
+  counts.tracking_error_missing_reasons = trackingErrorMissing;
   return { counts, issues, duration_ms: Date.now() - started };
 }
 
@@ -584,10 +888,6 @@ async function computeEachAlone(
   for (const portfolioId of portfolioIds) {
     const outcome = await runPortfolioAnalyticsChunk(db, { ...chunk, portfolioIds: [portfolioId] });
     addCounts(counts, outcome.counts);
-    for (const [reason, n] of Object.entries(outcome.counts.skipped_reasons))
-      counts.skipped_reasons[reason] = (counts.skipped_reasons[reason] ?? 0) + n;
-    for (const [reason, n] of Object.entries(outcome.counts.failed_reasons))
-      counts.failed_reasons[reason] = (counts.failed_reasons[reason] ?? 0) + n;
     issues.push(...outcome.issues);
   }
   logEvent("warn", "portfolio_analytics.isolated", {

@@ -86,6 +86,19 @@ export interface PhaseCounts {
   covariance?: "estimated" | "insufficient_history" | "no_factors";
   covariance_observations?: number;
   covariance_stored?: number;
+  /**
+   * Portfolio analytics: `portfolio_risk_summaries` rows inserted or changed, already equal, and
+   * removed (counted apart from rows_*); portfolios whose summary has a volatility; why the
+   * others have none (`no_covariance`, `no_positions_covered`, `weights_unavailable`, or
+   * `risk_error`: no row stored), and why one with a volatility has no tracking error
+   * (`no_benchmark`, `benchmark_without_loadings`).
+   */
+  risk_summaries_stored?: number;
+  risk_summaries_unchanged?: number;
+  risk_summaries_deleted?: number;
+  risk_computed?: number;
+  risk_missing_reasons?: Record<string, number>;
+  tracking_error_missing_reasons?: Record<string, number>;
 }
 
 /** One skipped or failed item of a phase, with its reason. */
@@ -202,6 +215,21 @@ export function addCounts(total: PhaseCounts, add: PhaseCounts): void {
   if (add.covariance_observations !== undefined) total.covariance_observations = add.covariance_observations;
   if (add.covariance_stored !== undefined)
     total.covariance_stored = (total.covariance_stored ?? 0) + add.covariance_stored;
+  if (add.risk_summaries_stored !== undefined)
+    total.risk_summaries_stored = (total.risk_summaries_stored ?? 0) + add.risk_summaries_stored;
+  if (add.risk_summaries_unchanged !== undefined)
+    total.risk_summaries_unchanged = (total.risk_summaries_unchanged ?? 0) + add.risk_summaries_unchanged;
+  if (add.risk_summaries_deleted !== undefined)
+    total.risk_summaries_deleted = (total.risk_summaries_deleted ?? 0) + add.risk_summaries_deleted;
+  if (add.risk_computed !== undefined) total.risk_computed = (total.risk_computed ?? 0) + add.risk_computed;
+  for (const [reason, n] of Object.entries(add.risk_missing_reasons ?? {})) {
+    total.risk_missing_reasons ??= {};
+    total.risk_missing_reasons[reason] = (total.risk_missing_reasons[reason] ?? 0) + n;
+  }
+  for (const [reason, n] of Object.entries(add.tracking_error_missing_reasons ?? {})) {
+    total.tracking_error_missing_reasons ??= {};
+    total.tracking_error_missing_reasons[reason] = (total.tracking_error_missing_reasons[reason] ?? 0) + n;
+  }
   for (const [reason, n] of Object.entries(add.skipped_reasons))
     total.skipped_reasons[reason] = (total.skipped_reasons[reason] ?? 0) + n;
   for (const [reason, n] of Object.entries(add.failed_reasons))

@@ -1,5 +1,6 @@
-// Option deltas for the portfolio aggregation: the standard normal CDF, Black–Scholes delta,
-// and the ACT/365 year fraction between two ISO dates.
+// Option deltas for the portfolio aggregation: the standard normal CDF, Black–Scholes delta
+// and price (the price reprices options under a stress, portfolio-risk.ts), and the ACT/365
+// year fraction between two ISO dates.
 //
 // Decisions (beyond docs/factor-engine.md):
 // - The normal CDF is W. J. Cody's rational Chebyshev approximation (ACM TOMS 715, "ANORM",
@@ -151,6 +152,29 @@ export function blackScholesD1(input: Omit<BlackScholesDeltaInput, "optionType">
 export function blackScholesDelta(input: BlackScholesDeltaInput): number {
   const callDelta = normalCdf(blackScholesD1(input));
   return input.optionType === "call" ? callDelta : callDelta - 1;
+}
+
+/**
+ * Black–Scholes price per unit of the underlying (no dividends): call S·N(d1) − K·e^{−rT}·N(d2),
+ * put K·e^{−rT}·N(−d2) − S·N(−d1), d2 = d1 − σ√T. The put is written with N(−d) rather than
+ * through put–call parity so that a deep out-of-the-money put keeps its relative accuracy.
+ * Where σ√T = 0, d1 = d2 take the limit of `blackScholesD1`, so the price is the discounted
+ * intrinsic value on the forward: max(S − K·e^{−rT}, 0) for a call, max(K·e^{−rT} − S, 0) for a
+ * put. Inputs are validated as for the delta (RangeError).
+ */
+export function blackScholesPrice(input: BlackScholesDeltaInput): number {
+  const { spot, strike, years, volatility, riskFreeRate } = input;
+  const d1 = blackScholesD1(input);
+  const deviation = volatility * Math.sqrt(years);
+  const d2 = d1 - deviation; // ±∞ − finite stays ±∞
+  const discountedStrike = strike * Math.exp(-riskFreeRate * years);
+  const price =
+    input.optionType === "call"
+      ? spot * normalCdf(d1) - discountedStrike * normalCdf(d2)
+      : discountedStrike * normalCdf(-d2) - spot * normalCdf(-d1);
+  if (!Number.isFinite(price)) throw new RangeError(`Black–Scholes price is not finite (${price})`);
+  // Rounding can leave a far out-of-the-money price a hair below 0; a price is never negative.
+  return Math.max(0, price);
 }
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -31,6 +31,7 @@ import {
   type BatchCompleted,
   type BatchProgress,
   type ExposuresUpdated,
+  type RiskUpdated,
   type ServerMessage,
 } from "./messages.ts";
 
@@ -62,6 +63,8 @@ interface SocketState {
 }
 
 export type ExposureUpdate = Omit<ExposuresUpdated, "type" | "seq">;
+/** A risk summary sent right after its portfolio's exposure update of the same date (same sequence number). */
+export type RiskUpdate = Omit<RiskUpdated, "type" | "seq">;
 
 export function hubNameFor(identity: { org: string | null; sub: string }): string {
   return tenantOf(identity);
@@ -91,6 +94,8 @@ export class LiveHub extends DurableObject<Env> {
       create table if not exists messages (topic text not null, seq integer not null, payload text not null,
         at integer not null, primary key (topic, seq));
       create table if not exists events (id integer primary key check (id = 1), payload text not null);
+      create table if not exists risk_messages (topic text not null, seq integer not null, payload text not null,
+        primary key (topic, seq));
     `);
   }
 
@@ -243,15 +248,21 @@ export class LiveHub extends DurableObject<Env> {
       const seq = this.#currentSeq(request.portfolio_id);
       let replayed = 0;
       if (request.last_seq !== undefined && request.last_seq < seq) {
+        // Each exposure update with the risk summary that followed it (same sequence number).
         const missed = this.ctx.storage.sql
-          .exec<{ seq: number; payload: string }>(
-            "select seq, payload from messages where topic = ? and seq > ? order by seq",
+          .exec<{ seq: number; payload: string; risk: string | null }>(
+            `select m.seq, m.payload, r.payload as risk from messages m
+              left join risk_messages r on r.topic = m.topic and r.seq = m.seq
+              where m.topic = ? and m.seq > ? order by m.seq`,
             request.portfolio_id,
             request.last_seq,
           )
           .toArray();
         if (missed.length === seq - request.last_seq) {
-          for (const row of missed) ws.send(row.payload);
+          for (const row of missed) {
+            ws.send(row.payload);
+            if (row.risk !== null) ws.send(row.risk);
+          }
           replayed = missed.length;
         } else {
           send(ws, {
@@ -294,15 +305,26 @@ export class LiveHub extends DurableObject<Env> {
     logEvent("warn", "live.socket_error", { error: describeError(error) });
   }
 
-  /** New exposures of portfolios on this hub: a sequence number each, kept for resuming, sent to subscribers. */
-  async publishExposures(updates: readonly ExposureUpdate[]): Promise<{ delivered: number }> {
+  /**
+   * New exposures of portfolios on this hub: a sequence number each, kept for resuming, sent to
+   * subscribers. Each is followed by the `risk.updated` of `risks` for the same portfolio and date,
+   * if any, which carries the same sequence number and is kept and replayed with it.
+   */
+  async publishExposures(
+    updates: readonly ExposureUpdate[],
+    risks: readonly RiskUpdate[] = [],
+  ): Promise<{ delivered: number }> {
     const now = Date.now();
+    const riskOf = new Map(risks.map((risk) => [`${risk.portfolio_id}\u001f${risk.date}`, risk]));
     // Numbers and the replay window in one storage transaction, then the sends: outgoing
     // messages wait for the writes to be durable anyway (output gate), so one commit, not one per update.
     const payloads = this.ctx.storage.transactionSync(() =>
       updates.map((update) => {
         const seq = this.#currentSeq(update.portfolio_id) + 1;
         const payload = JSON.stringify({ type: "exposures.updated", seq, ...update } satisfies ExposuresUpdated);
+        const risk = riskOf.get(`${update.portfolio_id}\u001f${update.date}`);
+        const riskPayload =
+          risk === undefined ? null : JSON.stringify({ type: "risk.updated", seq, ...risk } satisfies RiskUpdated);
         this.ctx.storage.sql.exec(
           "insert into topics (topic, seq) values (?, ?) on conflict (topic) do update set seq = excluded.seq",
           update.portfolio_id,
@@ -321,7 +343,20 @@ export class LiveHub extends DurableObject<Env> {
           seq - replayWindowMessages,
           now - replayWindowSeconds * 1_000,
         );
-        return { topic: update.portfolio_id, payload };
+        if (riskPayload !== null)
+          this.ctx.storage.sql.exec(
+            "insert or replace into risk_messages (topic, seq, payload) values (?, ?, ?)",
+            update.portfolio_id,
+            seq,
+            riskPayload,
+          );
+        // A risk summary goes with its exposure update: out of the window together.
+        this.ctx.storage.sql.exec(
+          "delete from risk_messages where topic = ? and seq < (select min(seq) from messages where topic = ?)",
+          update.portfolio_id,
+          update.portfolio_id,
+        );
+        return { topic: update.portfolio_id, payloads: riskPayload === null ? [payload] : [payload, riskPayload] };
       }),
     );
     // Each socket's subscriptions read once (not once per update): topic → its sockets.
@@ -335,10 +370,10 @@ export class LiveHub extends DurableObject<Env> {
       }
     }
     let delivered = 0;
-    for (const { topic, payload } of payloads) {
+    for (const { topic, payloads: messages } of payloads) {
       for (const ws of subscribers.get(topic) ?? []) {
         try {
-          ws.send(payload);
+          for (const message of messages) ws.send(message);
           delivered++;
         } catch {
           // Closing as we send: the client resumes from its last sequence number.

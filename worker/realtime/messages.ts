@@ -6,8 +6,9 @@
 // sequence number it saw), `unsubscribe`. Heartbeats are the literal text `{"type":"ping"}`,
 // answered `{"type":"pong"}` by the runtime without waking the hub (see `pingMessage`).
 // Hub → client: `welcome`, `subscribed`, `unsubscribed`, `exposures.updated` (with a
-// per-portfolio sequence number), `resync` (missed messages are no longer kept: refetch),
-// `batch.progress`, `batch.completed`, `error`.
+// per-portfolio sequence number), `risk.updated` (the portfolio's risk summary of the same date,
+// right after its `exposures.updated`, carrying that message's sequence number), `resync`
+// (missed messages are no longer kept: refetch), `batch.progress`, `batch.completed`, `error`.
 import * as z from "zod/mini";
 
 /** Largest client message the hub reads; anything longer is refused. */
@@ -64,6 +65,38 @@ export const exposuresUpdatedMessage = z.object({
   equity: nullableNumber,
   exposures: z.array(exposureValue),
 });
+/**
+ * A portfolio's daily risk summary (docs/design.md §11, `portfolio_risk_summaries`): variances
+ * daily in squared fractions of equity, volatility and tracking error annualized (√252), VaR
+ * one-day in dollars. A number the model could not give is null and `reason` says why (no
+ * covariance for the date, no position with loadings, no benchmark loadings), never 0.
+ */
+export const riskSummaryValue = z.object({
+  benchmark_symbol: z.nullable(z.string()),
+  equity: nullableNumber,
+  total_variance: nullableNumber,
+  factor_variance: nullableNumber,
+  specific_variance: nullableNumber,
+  volatility: nullableNumber,
+  /** Factor variance / total variance. */
+  factor_share: nullableNumber,
+  value_at_risk_95: nullableNumber,
+  value_at_risk_99: nullableNumber,
+  active_variance: nullableNumber,
+  tracking_error: nullableNumber,
+  /** Why numbers are null (a reason code); null when the model gave every number it could. */
+  reason: z.nullable(z.string()),
+  detail: z.nullable(z.string()),
+});
+export const riskUpdatedMessage = z.object({
+  type: z.literal("risk.updated"),
+  portfolio_id: z.string(),
+  /** The sequence number of the `exposures.updated` it follows (same portfolio and date): not a number of its own. */
+  seq: sequence,
+  date: z.string(),
+  cause: z.enum(["batch", "positions"]),
+  risk: riskSummaryValue,
+});
 export const resyncMessage = z.object({
   type: z.literal("resync"),
   portfolio_id: z.string(),
@@ -109,6 +142,7 @@ export const serverMessage = z.discriminatedUnion("type", [
   subscribedMessage,
   unsubscribedMessage,
   exposuresUpdatedMessage,
+  riskUpdatedMessage,
   resyncMessage,
   batchProgressMessage,
   batchCompletedMessage,
@@ -116,6 +150,8 @@ export const serverMessage = z.discriminatedUnion("type", [
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
 export type ExposuresUpdated = z.infer<typeof exposuresUpdatedMessage>;
+export type RiskUpdated = z.infer<typeof riskUpdatedMessage>;
+export type RiskSummaryValue = z.infer<typeof riskSummaryValue>;
 export type BatchProgress = z.infer<typeof batchProgressMessage>;
 export type BatchCompleted = z.infer<typeof batchCompletedMessage>;
 

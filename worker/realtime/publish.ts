@@ -1,15 +1,24 @@
 // What reaches the live hubs: exposure updates of portfolios (after the batch's publish phase
-// and after every position change), batch progress and completed dates. Each goes to the hub
-// of the portfolio's org, or of its owner without one (worker/realtime/live-hub.ts).
+// and after every position change), each followed by the portfolio's stored risk summary of the
+// same date (`risk.updated`, when the batch stored one), batch progress and completed dates.
+// Each goes to the hub of the portfolio's org, or of its owner without one
+// (worker/realtime/live-hub.ts).
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { portfolioFactorExposures, portfolioSnapshots, portfolios, positions } from "../../schema/index.ts";
+import {
+  portfolioFactorExposures,
+  portfolioRiskSummaries,
+  portfolioSnapshots,
+  portfolios,
+  positions,
+} from "../../schema/index.ts";
+import { batchConfig } from "../batch/config.ts";
 import { runPortfolioAnalyticsChunk } from "../batch/portfolio-analytics-phase.ts";
 import type { Database } from "../db/client.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { describeError, logEvent } from "../log.ts";
 import { latestBetaDate } from "../db/betas.ts";
-import { hubNameFor, liveHub, type ExposureUpdate } from "./live-hub.ts";
-import type { BatchCompleted, BatchProgress } from "./messages.ts";
+import { hubNameFor, liveHub, type ExposureUpdate, type RiskUpdate } from "./live-hub.ts";
+import type { BatchCompleted, BatchProgress, RiskSummaryValue } from "./messages.ts";
 
 /** Hub name of each portfolio (all of them when `ids` is null). */
 export async function hubsOfPortfolios(db: Database, ids: readonly string[] | null): Promise<Map<string, string>> {
@@ -74,24 +83,107 @@ export async function storedExposureUpdates(
     }));
 }
 
-/** Sends each update to its portfolio's hub; returns how many sockets received one. */
+/** The columns of a stored risk summary a live message carries (the detail's reasons only, not the whole block). */
+const summaryColumns = {
+  portfolioId: portfolioRiskSummaries.portfolioId,
+  date: portfolioRiskSummaries.date,
+  benchmarkSymbol: portfolioRiskSummaries.benchmarkSymbol,
+  equity: portfolioRiskSummaries.equity,
+  totalVariance: portfolioRiskSummaries.totalVariance,
+  factorVariance: portfolioRiskSummaries.factorVariance,
+  specificVariance: portfolioRiskSummaries.specificVariance,
+  volatility: portfolioRiskSummaries.volatility,
+  factorShare: portfolioRiskSummaries.factorShare,
+  valueAtRisk95: portfolioRiskSummaries.valueAtRisk95,
+  valueAtRisk99: portfolioRiskSummaries.valueAtRisk99,
+  activeVariance: portfolioRiskSummaries.activeVariance,
+  trackingError: portfolioRiskSummaries.trackingError,
+  // Why numbers are null: the detail's `total_unavailable` (no volatility), else its `active_unavailable`.
+  reason: sql<string | null>`coalesce(json_extract(${portfolioRiskSummaries.detail}, '$.total_unavailable.reason'),
+    json_extract(${portfolioRiskSummaries.detail}, '$.active_unavailable.reason'))`,
+  reasonDetail: sql<string | null>`case
+    when json_extract(${portfolioRiskSummaries.detail}, '$.total_unavailable.reason') is not null
+      then json_extract(${portfolioRiskSummaries.detail}, '$.total_unavailable.detail')
+    else json_extract(${portfolioRiskSummaries.detail}, '$.active_unavailable.detail') end`,
+};
+
+/** The stored summaries of `portfolioIds` on `dates` (every pair; the caller picks). */
+function selectSummaries(db: Database, portfolioIds: string[], dates: string[]) {
+  return db
+    .select(summaryColumns)
+    .from(portfolioRiskSummaries)
+    .where(and(inArray(portfolioRiskSummaries.portfolioId, portfolioIds), inArray(portfolioRiskSummaries.date, dates)));
+}
+
+type StoredSummary = Awaited<ReturnType<typeof selectSummaries>>[number];
+
+/** A stored risk summary as the live message's `risk` block. */
+export function riskSummaryValueOf(row: StoredSummary): RiskSummaryValue {
+  return {
+    benchmark_symbol: row.benchmarkSymbol,
+    equity: row.equity,
+    total_variance: row.totalVariance,
+    factor_variance: row.factorVariance,
+    specific_variance: row.specificVariance,
+    volatility: row.volatility,
+    factor_share: row.factorShare,
+    value_at_risk_95: row.valueAtRisk95,
+    value_at_risk_99: row.valueAtRisk99,
+    active_variance: row.activeVariance,
+    tracking_error: row.trackingError,
+    reason: row.reason,
+    detail: row.reasonDetail,
+  };
+}
+
+/** The stored risk summaries of the updates' portfolios on their dates, as `risk.updated` bodies. */
+export async function storedRiskUpdates(db: Database, updates: readonly ExposureUpdate[]): Promise<RiskUpdate[]> {
+  if (updates.length === 0) return [];
+  const dates = [...new Set(updates.map((update) => update.date))];
+  const rows = await selectSummaries(db, [...new Set(updates.map((update) => update.portfolio_id))], dates);
+  const byKey = new Map(rows.map((row) => [`${row.portfolioId}\u001f${row.date}`, row]));
+  const risks: RiskUpdate[] = [];
+  for (const update of updates) {
+    const row = byKey.get(`${update.portfolio_id}\u001f${update.date}`);
+    if (row)
+      risks.push({
+        portfolio_id: update.portfolio_id,
+        date: update.date,
+        cause: update.cause,
+        risk: riskSummaryValueOf(row),
+      });
+  }
+  return risks;
+}
+
+/**
+ * Sends each update to its portfolio's hub, followed by the portfolio's stored risk summary of
+ * the date (`risk.updated`) when there is one; returns how many sockets received an update.
+ */
 export async function publishExposureUpdates(
   env: Env,
   db: Database,
   updates: readonly ExposureUpdate[],
 ): Promise<number> {
   if (updates.length === 0) return 0;
-  const hubs = await hubsOfPortfolios(
-    db,
-    updates.map((update) => update.portfolio_id),
-  );
+  const [hubs, risks] = await Promise.all([
+    hubsOfPortfolios(
+      db,
+      updates.map((update) => update.portfolio_id),
+    ),
+    storedRiskUpdates(db, updates),
+  ]);
   const byHub = new Map<string, ExposureUpdate[]>();
   for (const update of updates) {
     const hub = hubs.get(update.portfolio_id);
     if (hub) byHub.set(hub, [...(byHub.get(hub) ?? []), update]);
   }
   let delivered = 0;
-  for (const [hub, list] of byHub) delivered += (await liveHub(env, hub).publishExposures(list)).delivered;
+  for (const [hub, list] of byHub) {
+    const ids = new Set(list.map((update) => update.portfolio_id));
+    const hubRisks = risks.filter((risk) => ids.has(risk.portfolio_id));
+    delivered += (await liveHub(env, hub).publishExposures(list, hubRisks)).delivered;
+  }
   return delivered;
 }
 
@@ -110,9 +202,10 @@ export async function publishBatchEvent(
 
 /**
  * After a position change: the portfolio's latest date recomputed from the cached symbol
- * betas (the batch's own portfolio analytics for that one portfolio, so the stored exposures,
- * snapshot and stress results agree with what is pushed), then pushed to its hub. Runs after
- * the response (waitUntil); a failure is logged, and the next batch run stores the numbers.
+ * betas and the stored risk model (the batch's own portfolio analytics for that one portfolio,
+ * so the stored exposures, snapshot, stress results and risk summary agree with what is
+ * pushed), then pushed to its hub: `exposures.updated`, then `risk.updated`. Runs after the
+ * response (waitUntil); a failure is logged, and the next batch run stores the numbers.
  */
 export async function refreshLatestExposures(env: Env, db: Database, portfolioId: string): Promise<void> {
   try {
@@ -125,7 +218,12 @@ export async function refreshLatestExposures(env: Env, db: Database, portfolioId
     // latest positions.
     for (let attempt = 1; attempt <= maxRefreshAttempts; attempt++) {
       const before = await positionsVersion(db, portfolioId);
-      await runPortfolioAnalyticsChunk(db, { calculationDate: date, portfolioIds: [portfolioId], dualWrite: false });
+      await runPortfolioAnalyticsChunk(db, {
+        calculationDate: date,
+        portfolioIds: [portfolioId],
+        dualWrite: false,
+        riskHalfLifeDays: batchConfig(env).riskHalfLifeDays,
+      });
       if ((await positionsVersion(db, portfolioId)) === before || attempt === maxRefreshAttempts) break;
     }
     await publishExposureUpdates(env, db, await storedExposureUpdates(db, [portfolioId], date, "positions"));

@@ -1,7 +1,9 @@
 // A portfolio's numbers: exposures over a date range (stored by the batch, with a benchmark
 // and the active difference), the drill-down of one factor and date, and stress tests. The
 // drill-down and stress tests aggregate on demand from the stored symbol betas
-// (worker/portfolios/aggregation-input.ts), so they work for any date the batch computed.
+// (worker/portfolios/aggregation-input.ts), so they work for any date the batch computed. A
+// stress test on the risk lens (`predictive` shocks, a `historical` episode) is answered by
+// worker/routes/portfolio-risk.ts `riskStressAnswer`.
 //
 // Decisions:
 // - `benchmark` defaults to the portfolio's own benchmark symbol; `benchmark=none` leaves it
@@ -51,6 +53,7 @@ import { entityTag, notModifiedIfCurrent, representationOf, withValidators } fro
 import { noQuery, validate } from "../http/validate.ts";
 import { validationError } from "../http/validation.ts";
 import { required } from "../required.ts";
+import { riskStressAnswer } from "./portfolio-risk.ts";
 import {
   aggregationInputFor,
   analyticsDate,
@@ -286,6 +289,9 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       const body = c.req.valid("json");
       const caller = c.get("caller");
       const db = getDatabase(c.env);
+      // Risk factor shocks and historical episodes: worker/routes/portfolio-risk.ts.
+      if (body.predictive !== undefined || body.historical !== undefined)
+        return c.json(await riskStressAnswer(c.env, db, caller, id, body), 200);
       const portfolio = await readablePortfolio(db, caller, id);
       const date = await analyticsDate(db, body.date);
       let scenario: { id: string | null; name: string; description: string; shocks: Record<string, number> };
@@ -322,6 +328,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
         return { aggregation: aggregated, result: runStressTest(aggregated, stressed) };
       });
       const response: StressResponse = {
+        kind: "lens",
         portfolio_id: id,
         date,
         scenario: { id: scenario.id, name: scenario.name, shocks: scenario.shocks },

@@ -1,14 +1,27 @@
 // `POST /what-if`: the exposures of a hypothetical portfolio on a date, aggregated from the
-// stored symbol betas exactly as a stored portfolio's are; nothing is stored. With
-// `portfolio_id` the result is compared with that portfolio (which the caller must be able to
-// read), and its cash is used unless `cash` is given.
+// stored symbol betas exactly as a stored portfolio's are, and its risk on the risk lens from the
+// stored risk model of the date (loadings and factor covariance, worker/db/risk-reads.ts; the
+// same engine and block as the batch's risk summaries); nothing is stored. With `portfolio_id`
+// the result is compared with that portfolio (which the caller must be able to read), and its
+// cash is used unless `cash` is given. Both risk blocks are against one benchmark (`benchmark`,
+// else the compared portfolio's, else SPY), so their tracking errors compare.
 import { Hono } from "hono";
 import { whatIfRequestSchema, type WhatIfResponse } from "../api/analytics.ts";
 import { routes } from "../api/contract.ts";
 import { guard, type ApiEnv } from "../auth/guard.ts";
 import { readablePortfolio } from "../auth/ownership.ts";
+import { marketReferenceSymbol } from "../batch/calendar.ts";
+import { batchConfig } from "../batch/config.ts";
+import { portfolioRiskOn, type PortfolioRiskBlock, riskBlockOf } from "../batch/portfolio-analytics-phase.ts";
 import { getDatabase } from "../db/client.ts";
-import { aggregatePortfolio, type HoldingInput, type PortfolioAggregation } from "../factors/portfolio.ts";
+import { loadRiskInputs } from "../db/risk-reads.ts";
+import {
+  aggregatePortfolio,
+  betaSymbolOf,
+  type HoldingInput,
+  isHeldOn,
+  type PortfolioAggregation,
+} from "../factors/portfolio.ts";
 import { compareAggregations, type Change } from "../factors/what-if.ts";
 import { noQuery, validate } from "../http/validate.ts";
 import {
@@ -19,7 +32,7 @@ import {
 } from "../portfolios/aggregation-input.ts";
 import { storedSymbol } from "../portfolios/records.ts";
 
-function summary(aggregation: PortfolioAggregation) {
+function summary(aggregation: PortfolioAggregation, risk: PortfolioRiskBlock) {
   return {
     equity: aggregation.equity,
     gross: aggregation.gross,
@@ -33,10 +46,32 @@ function summary(aggregation: PortfolioAggregation) {
       positions_total: e.positionsTotal,
     })),
     data_quality: aggregation.dataQuality,
+    risk,
   };
 }
 
 const change = (value: Change) => ({ original: value.original, what_if: value.whatIf, change: value.change });
+
+/** what-if − original; null when either side is. */
+const changeOf = (original: number | null, whatIf: number | null) => ({
+  original,
+  what_if: whatIf,
+  change: original === null || whatIf === null ? null : whatIf - original,
+});
+
+function riskComparison(original: PortfolioRiskBlock, whatIf: PortfolioRiskBlock) {
+  return {
+    volatility: changeOf(original.total?.volatility ?? null, whatIf.total?.volatility ?? null),
+    tracking_error: changeOf(original.active?.tracking_error ?? null, whatIf.active?.tracking_error ?? null),
+    factor_share: changeOf(original.total?.factor_share ?? null, whatIf.total?.factor_share ?? null),
+    value_at_risk_95: changeOf(original.total?.value_at_risk_95 ?? null, whatIf.total?.value_at_risk_95 ?? null),
+    value_at_risk_99: changeOf(original.total?.value_at_risk_99 ?? null, whatIf.total?.value_at_risk_99 ?? null),
+  };
+}
+
+/** The beta symbols of the public holdings held on `date`: whose loadings the risk reads. */
+const heldSymbols = (holdings: readonly HoldingInput[], date: string) =>
+  holdings.filter((h) => h.instrument !== "private" && isHeldOn(h, date)).map(betaSymbolOf);
 
 export const whatIfRoutes = new Hono<ApiEnv>().post(
   "/",
@@ -70,31 +105,52 @@ export const whatIfRoutes = new Hono<ApiEnv>().post(
     const originalInput = original
       ? await aggregationInputFor(db, date, await portfolioHoldings(db, original.id), original.cash)
       : null;
+    const benchmark =
+      body.benchmark === "none" ? null : (body.benchmark ?? original?.benchmarkSymbol ?? marketReferenceSymbol);
+    const riskSymbols = [
+      ...heldSymbols(whatIfInput.holdings, date),
+      ...(originalInput ? heldSymbols(originalInput.holdings, date) : []),
+      ...(benchmark === null ? [] : [benchmark]),
+    ];
+    const riskInputs = await loadRiskInputs(db, date, riskSymbols, batchConfig(c.env).riskHalfLifeDays);
+    const riskOf = (aggregation: PortfolioAggregation, input: typeof whatIfInput) =>
+      riskBlockOf(
+        portfolioRiskOn(aggregation, benchmark, riskInputs, { betas: input.betas, factors: input.factors }),
+        riskInputs.priceDecided,
+      );
     // The hypothetical holdings are capped by the schema; the stored portfolio's values may not be.
     const inputs = [{ input: whatIfInput }, ...(originalInput ? [{ input: originalInput, prefix: "portfolio." }] : [])];
-    const { whatIf, originalAggregation, comparison } = computeWithinRange(inputs, () => {
+    const { whatIf, whatIfRisk, originalAggregation, originalRisk, comparison } = computeWithinRange(inputs, () => {
       const aggregated = aggregatePortfolio(whatIfInput);
       const stored: PortfolioAggregation | null = originalInput ? aggregatePortfolio(originalInput) : null;
       const compared = stored ? compareAggregations(stored, aggregated) : null;
-      return { whatIf: aggregated, originalAggregation: stored, comparison: compared };
+      return {
+        whatIf: aggregated,
+        whatIfRisk: riskOf(aggregated, whatIfInput),
+        originalAggregation: stored,
+        originalRisk: stored && originalInput ? riskOf(stored, originalInput) : null,
+        comparison: compared,
+      };
     });
     const response: WhatIfResponse = {
       date,
-      what_if: summary(whatIf),
-      original: originalAggregation ? summary(originalAggregation) : null,
-      comparison: comparison
-        ? {
-            equity: change(comparison.equity),
-            gross: change(comparison.gross),
-            net: change(comparison.net),
-            factors: comparison.factors.map((factor) => ({
-              factor_key: factor.factorKey,
-              exposure: change(factor.exposure),
-              exposure_dollar: change(factor.exposureDollar),
-              coverage: change(factor.coverage),
-            })),
-          }
-        : null,
+      what_if: summary(whatIf, whatIfRisk),
+      original: originalAggregation && originalRisk ? summary(originalAggregation, originalRisk) : null,
+      comparison:
+        comparison && originalRisk
+          ? {
+              equity: change(comparison.equity),
+              gross: change(comparison.gross),
+              net: change(comparison.net),
+              risk: riskComparison(originalRisk, whatIfRisk),
+              factors: comparison.factors.map((factor) => ({
+                factor_key: factor.factorKey,
+                exposure: change(factor.exposure),
+                exposure_dollar: change(factor.exposureDollar),
+                coverage: change(factor.coverage),
+              })),
+            }
+          : null,
     };
     return c.json(response, 200);
   },
