@@ -7,8 +7,16 @@
 import { z } from "zod";
 import { instruments, optionTypes } from "../../schema/index.ts";
 import { positionExclusionReasons, symbolMissingReasons, type DataQuality } from "../factors/data-quality.ts";
-import { controlCharacterMessage } from "../http/control-characters.ts";
-import { boundedNumber, idField, isoDate, maxAmount, plainText, symbolField, whenFieldsValid } from "./fields.ts";
+import {
+  boundedNumber,
+  descriptionField,
+  idField,
+  isoDate,
+  maxAmount,
+  plainText,
+  symbolField,
+  whenFieldsValid,
+} from "./fields.ts";
 import { positionFieldSchemas, positionIssues } from "./portfolios.ts";
 import { portfolioRiskSchema, positionLeftOutSchema, symbolLeftOutSchema } from "./portfolio-risk.ts";
 
@@ -222,14 +230,7 @@ export const stressScenarioListSchema = z
 export const stressScenarioCreateSchema = z
   .strictObject({
     name: plainText("name", { max: 100 }),
-    description: z
-      .string({ error: "description must be a string" })
-      .max(1000, { error: "description must be at most 1000 characters" })
-      .superRefine((value, ctx) => {
-        const message = controlCharacterMessage(value, "text", "description");
-        if (message !== null) ctx.addIssue({ code: "custom", message });
-      })
-      .optional(),
+    description: descriptionField.optional(),
     shocks: shocksSchema,
   })
   .meta({ id: "StressScenarioCreate" });

@@ -136,3 +136,12 @@ export const symbolField = z
   .regex(/^[A-Z0-9][A-Z0-9.-]{0,19}$/, {
     error: (issue) => `symbol must be 1-20 letters, digits, dots or dashes, got ${JSON.stringify(issue.input)}`,
   });
+
+/** A free-text description (saved scenarios, episodes): at most 1,000 characters, no control characters. */
+export const descriptionField = z
+  .string({ error: "description must be a string" })
+  .max(1000, { error: "description must be at most 1000 characters" })
+  .superRefine((value, ctx) => {
+    const message = controlCharacterMessage(value, "text", "description");
+    if (message !== null) ctx.addIssue({ code: "custom", message });
+  });

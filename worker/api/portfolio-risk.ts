@@ -10,8 +10,7 @@
 // A number the model cannot give is null with a reason, never 0 or NaN.
 import { z } from "zod";
 import { riskLoadingReasons } from "../../schema/index.ts";
-import { controlCharacterMessage } from "../http/control-characters.ts";
-import { formatField, idField, isoDate, plainText, symbolField, whenFieldsValid } from "./fields.ts";
+import { descriptionField, formatField, idField, isoDate, plainText, symbolField, whenFieldsValid } from "./fields.ts";
 
 const n = z.number().nullable();
 
@@ -445,14 +444,7 @@ export const stressEpisodeListSchema = z
 export const stressEpisodeCreateSchema = z
   .strictObject({
     name: plainText("name", { max: 100 }),
-    description: z
-      .string({ error: "description must be a string" })
-      .max(1000, { error: "description must be at most 1000 characters" })
-      .superRefine((value, ctx) => {
-        const message = controlCharacterMessage(value, "text", "description");
-        if (message !== null) ctx.addIssue({ code: "custom", message });
-      })
-      .optional(),
+    description: descriptionField.optional(),
     from: isoDate("from").meta({ description: "The day before the episode's first day: the episode is (from, to]." }),
     to: isoDate("to").meta({ description: "The episode's last day." }),
   })
