@@ -310,7 +310,11 @@ function seriesStatements(portfolioId: string, from: string | undefined, to: str
     union select s.date from portfolio_risk_summaries s, r
       where s.portfolio_id = ?1 and s.date >= r.f and s.date <= r.t)
   select d.date, s.portfolio_id is not null, s.benchmark_symbol, coalesce(s.equity, p.equity), s.volatility,
-    s.tracking_error, s.factor_share, s.value_at_risk_95, s.value_at_risk_99, s.data_quality, s.detail
+    s.tracking_error, s.factor_share, s.value_at_risk_95, s.value_at_risk_99, s.data_quality,
+    -- Only the reasons of the detail (a whole day's risk block is ~40 KB): what a null figure needs.
+    case when s.volatility is null or s.tracking_error is null then json_object(
+      'total_unavailable', json(json_extract(s.detail, '$.total_unavailable')),
+      'active_unavailable', json(json_extract(s.detail, '$.active_unavailable'))) end
   from d cross join r
   left join portfolio_risk_summaries s on s.portfolio_id = ?1 and s.date = d.date
   left join portfolio_snapshots p on p.portfolio_id = ?1 and p.date = d.date
@@ -459,7 +463,13 @@ function attributionStatements(portfolioId: string, from: string | undefined, to
     select s.date, s.daily_pnl,
       (select max(m.date) from market_prices m where m.symbol = ?5 and m.date < s.date) as previous
     from portfolio_snapshots s, r where s.portfolio_id = ?1 and s.date >= r.f and s.date <= r.t and ${cap})
-  select d.date, d.daily_pnl, d.previous, ps.equity, rs.detail, rs.portfolio_id is not null
+  select d.date, d.daily_pnl, d.previous, ps.equity,
+    -- Only the exposures of t − 1's risk block (the whole block is ~40 KB a day), as
+    -- "key=value;…" with 17 significant digits (SQLite's JSON output would round them to 15).
+    (select group_concat(json_extract(e.value, '$.factor_key') || '=' ||
+        ifnull(printf('%!.17g', json_extract(e.value, '$.exposure')), ''), ';')
+      from json_each(rs.detail, '$.exposures') e where rs.detail is not null),
+    rs.portfolio_id is not null
   from d
   left join portfolio_snapshots ps on ps.portfolio_id = ?1 and ps.date = d.previous
   left join portfolio_risk_summaries rs on rs.portfolio_id = ?1 and rs.date = d.previous
@@ -478,6 +488,17 @@ function attributionStatements(portfolioId: string, from: string | undefined, to
  * The risk exposures b_p by factor key stored in a summary's detail (the one-date answer's
  * `exposures` list, as the batch stores it), keeping `keys` only; null when none is stored.
  */
+/** The attribution read's "key=value;…" exposures as `{exposures: [{factor_key, exposure}]}` (null values left out). */
+function exposureListOf(value: unknown): unknown {
+  if (typeof value !== "string") return null;
+  const exposures = value
+    .split(";")
+    .map((pair) => pair.split("="))
+    .filter(([key, number]) => key !== undefined && key !== "" && number !== undefined && number !== "")
+    .map(([key, number]) => ({ factor_key: key, exposure: Number(number) }));
+  return { exposures };
+}
+
 export function storedExposures(detail: unknown, keys: readonly string[]): Record<string, number> | null {
   const record = detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>) : null;
   const list = record?.["exposures"];
@@ -522,7 +543,7 @@ function attributionBody(
       date,
       pnl: numberOrNull(row[1]),
       equityPrevious: numberOrNull(row[3]),
-      exposuresPrevious: summaryStored ? storedExposures(parsedJson(row[4]), keys) : null,
+      exposuresPrevious: summaryStored ? storedExposures(exposureListOf(row[4]), keys) : null,
       factorReturns: returns.get(date) ?? null,
     };
   });
