@@ -95,7 +95,7 @@ export const symbolRiskLoadings = sqliteTable(
     ),
     check(
       "symbol_risk_loadings_reason",
-      sql`${t.reason} is null or ${t.reason} in ('insufficient_data', 'degenerate', 'no_factor_data', 'stale_prices', 'no_prices')`,
+      sql`${t.reason} is null or ${t.reason} in (${sql.raw(riskLoadingReasons.map((r) => `'${r}'`).join(", "))})`,
     ),
     // Exactly one of an estimate (flag, loadings, standard errors, s²) and a reason.
     check(

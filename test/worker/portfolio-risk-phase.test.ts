@@ -330,7 +330,7 @@ type StoredDetail = {
 };
 
 describe("portfolio analytics phase: risk summaries", () => {
-  it("stores a risk summary per portfolio with the numbers computePortfolioRisk gives on the stored inputs", async () => {
+  it("stores a risk summary per portfolio: the numbers computePortfolioRisk gives on the stored inputs", async () => {
     const rows = await storedSummaries(chunkIds);
     expect(rows.map((row) => row.portfolioId).sort()).toEqual([...chunkIds].sort());
     for (const portfolioId of [ids.main, ids.benchmark, ids.noBenchmark]) {

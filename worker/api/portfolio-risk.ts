@@ -158,7 +158,10 @@ export const holdingRiskContributionSchema = z
     contribution: z.number(),
     /** h_s / variance; null when the variance is 0. */
     share: n,
-    /** (b_sᵀ Σ b + X_s s²_s) / sqrt(variance): the volatility added per unit of weight; null when the variance is 0. */
+    /**
+     * (b_sᵀ Σ b + X_s s²_s) / sqrt(variance): the volatility added per unit of weight; null when
+     * the variance is 0.
+     */
     marginal: n,
   })
   .meta({ id: "HoldingRiskContribution" });
@@ -403,8 +406,8 @@ export const attributionResponseSchema = z
   .meta({
     id: "Attribution",
     description:
-      "Realized P&L attribution: factor P&L_k,t = equity_{t−1} × b_p,k(t−1) × f_k,t from the stored risk summary " +
-      "of t−1 and the stored factor returns of t; specific = P&L_t − Σ_k factor P&L.",
+      "Realized P&L attribution: factor P&L_k,t = equity_{t−1} × b_p,k(t−1) × f_k,t " +
+      "from the stored risk summary of t−1 and the stored factor returns of t; specific = P&L_t − Σ_k factor P&L.",
   });
 export type AttributionResponse = z.output<typeof attributionResponseSchema>;
 

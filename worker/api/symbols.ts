@@ -152,8 +152,9 @@ export const symbolBetaSchema = z
       .nullable()
       .meta({
         description:
-          "Standard error of the (raw) estimate: OLS and spreads sqrt(s² / Σ(x − x̄)²), ridge from s² A⁻¹ZᵀZA⁻¹ " +
-          "(docs/design.md §11); null with standard_error_reason when it is not stored.",
+          "Standard error of the (raw) estimate: OLS and spreads sqrt(s² / Σ(x − x̄)²), " +
+          "ridge from s² A⁻¹ZᵀZA⁻¹ (docs/design.md §11); " +
+          "null with standard_error_reason when it is not stored.",
       }),
     standard_error_reason: z.enum(["not_computed"]).nullable().meta({
       description: "not_computed: the beta was stored before standard errors were (recompute the date to fill it).",

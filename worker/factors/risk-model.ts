@@ -390,7 +390,9 @@ export function computeFactorCovariance(input: RiskEngineInput, calculationDate:
       ...common,
       status: "missing",
       reason: "insufficient_history",
-      detail: `${m} trading days up to ${calculationDate} on which every risk factor has a return, ${minCovarianceDays} required`,
+      detail:
+        `${m} trading days up to ${calculationDate} on which every risk factor has a return, ` +
+        `${minCovarianceDays} required`,
       observations: m,
     };
   }

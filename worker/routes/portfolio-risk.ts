@@ -485,31 +485,21 @@ function attributionStatements(portfolioId: string, from: string | undefined, to
 }
 
 /**
- * The risk exposures b_p by factor key stored in a summary's detail (the one-date answer's
- * `exposures` list, as the batch stores it), keeping `keys` only; null when none is stored.
+ * The risk exposures b_p of t − 1 by factor key, from the attribution read's "key=value;…" text
+ * (the stored summary's `exposures` list, extracted in SQL), keeping `keys` only; null when the
+ * summary stores none. A factor without a finite exposure is left out (reported missing).
  */
-/** The attribution read's "key=value;…" exposures as `{exposures: [{factor_key, exposure}]}` (null values left out). */
-function exposureListOf(value: unknown): unknown {
+function exposuresFromText(value: unknown, keys: readonly string[]): Record<string, number> | null {
   if (typeof value !== "string") return null;
-  const exposures = value
-    .split(";")
-    .map((pair) => pair.split("="))
-    .filter(([key, number]) => key !== undefined && key !== "" && number !== undefined && number !== "")
-    .map(([key, number]) => ({ factor_key: key, exposure: Number(number) }));
-  return { exposures };
-}
-
-export function storedExposures(detail: unknown, keys: readonly string[]): Record<string, number> | null {
-  const record = detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>) : null;
-  const list = record?.["exposures"];
-  if (!Array.isArray(list)) return null;
   const wanted = new Set(keys);
   const out: Record<string, number> = {};
-  for (const entry of list) {
-    if (entry === null || typeof entry !== "object") continue;
-    const { factor_key: key, exposure } = entry as { factor_key?: unknown; exposure?: unknown };
-    if (typeof key === "string" && wanted.has(key) && typeof exposure === "number" && Number.isFinite(exposure))
-      out[key] = exposure;
+  for (const pair of value.split(";")) {
+    const at = pair.indexOf("=");
+    const key = pair.slice(0, at);
+    const text = pair.slice(at + 1);
+    if (at < 0 || text === "" || !wanted.has(key)) continue;
+    const exposure = Number(text);
+    if (Number.isFinite(exposure)) out[key] = exposure;
   }
   return out;
 }
@@ -543,7 +533,7 @@ function attributionBody(
       date,
       pnl: numberOrNull(row[1]),
       equityPrevious: numberOrNull(row[3]),
-      exposuresPrevious: summaryStored ? storedExposures(exposureListOf(row[4]), keys) : null,
+      exposuresPrevious: summaryStored ? exposuresFromText(row[4], keys) : null,
       factorReturns: returns.get(date) ?? null,
     };
   });

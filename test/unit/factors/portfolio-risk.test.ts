@@ -266,12 +266,14 @@ describe("computePortfolioRisk: a hand-computed three-symbol portfolio", () => {
     // Unpropagated: f = (−0.1, 0): market impact 20,000 · 0.75 · −0.1 = −1,500.
     expectRelative(result.unpropagated.total, -1_500, "unpropagated total");
     expect(result.unpropagated.factors[1]).toMatchObject({ factorKey: "rates", move: 0, shocked: false, impact: 0 });
-    // Propagated: f_rates = Σ_rm/Σ_mm · s = 0.2 · −0.1 = −0.02 → rates impact 20,000 · 0.175 · −0.02 = −70.
+    // Propagated: f_rates = Σ_rm/Σ_mm · s = 0.2 · −0.1 = −0.02
+    //   → rates impact 20,000 · 0.175 · −0.02 = −70.
     const propagated = result.propagated;
     expectRelative(propagated?.moves.rates, -0.02, "f_rates");
     expectRelative(propagated?.factors[1]?.impact, -70, "rates impact");
     expectRelative(propagated?.total, -1_570, "propagated total");
-    // By symbol: r_AAA = 1.2·−0.1 + 0.1·−0.02 = −0.122, D = 15,000 → −1,830; r_BBB = −0.076, D = −10,000 → 760;
+    // By symbol: r_AAA = 1.2·−0.1 + 0.1·−0.02 = −0.122, D = 15,000 → −1,830;
+    //   r_BBB = −0.076, D = −10,000 → 760;
     // r_CCC = −0.1, D = 5,000 → −500; Σ = −1,570.
     const symbols = bySymbol(propagated?.symbols ?? []);
     expectRelative(symbols.get("AAA")?.underlyingMove, -0.122, "r_AAA");
@@ -811,7 +813,8 @@ describe("computeAttribution", () => {
       null,
     ]);
     expect(result.days[2]?.detail).toBe("no return of rates");
-    // Day 1: market 100,000 · 1.1 · 0.01 = 1,100; rates 100,000 · 0.2 · −0.002 = −40; specific 1,200 − 1,060 = 140.
+    // Day 1: market 100,000 · 1.1 · 0.01 = 1,100; rates 100,000 · 0.2 · −0.002 = −40;
+    //   specific 1,200 − 1,060 = 140.
     expectRelative(result.days[0]?.factorPnl?.market, 1_100, "market P&L");
     expectRelative(result.days[0]?.factorPnl?.rates, -40, "rates P&L");
     expectRelative(result.days[0]?.specificPnl, 140, "specific");
@@ -863,7 +866,8 @@ describe("propagateShocks and stressPortfolio", () => {
     ];
     const { moves } = propagateShocks(sigma, keys, { a: -0.1, c: 0.02 });
     // Σ_SS = [[4e-4, 5e-5], [5e-5, 1e-4]], det = 4e-8 − 2.5e-9 = 3.75e-8;
-    // w = Σ_SS⁻¹ s = [1e-4·−0.1 − 5e-5·0.02, −5e-5·−0.1 + 4e-4·0.02] / det = [−1.1e-5, 1.3e-5] / 3.75e-8
+    // w = Σ_SS⁻¹ s = [1e-4·−0.1 − 5e-5·0.02, −5e-5·−0.1 + 4e-4·0.02] / det
+    //   = [−1.1e-5, 1.3e-5] / 3.75e-8
     // f_b = Σ_bS w = (1e-4·−1.1e-5 − 3e-5·1.3e-5) / 3.75e-8 = −1.49e-9 / 3.75e-8 = −0.039733…
     expect(moves.a).toBe(-0.1);
     expect(moves.c).toBe(0.02);
@@ -966,7 +970,8 @@ describe("propagateShocks and stressPortfolio", () => {
     expect(call).toMatchObject({ repriced: null, repricedReason: "no_implied_volatility" });
     expect(stress.unpropagated.optionsDeltaOnly).toEqual(["given"]);
     const symbolImpact = stress.unpropagated.symbols[0]!.impact;
-    expectRelative(symbolImpact, put!.deltaApproximation + call!.deltaApproximation, "symbol = Σ delta approximations");
+    const deltaSum = put!.deltaApproximation + call!.deltaApproximation;
+    expectRelative(symbolImpact, deltaSum, "symbol = Σ delta approximations");
     expectRelative(
       stress.unpropagated.totalRepriced,
       stress.unpropagated.total - put!.deltaApproximation + put!.repriced!,
@@ -1032,7 +1037,8 @@ describe("historicalShocks and worstStretch", () => {
 
   it("finds the window of consecutive stored days with the lowest sum", () => {
     const worst = worstStretch(dates, returns.market, 2);
-    // Stored days: 06-02 .01, 06-03 −.02, 06-05 −.03, 06-06 .005, 06-09 −.01; worst pair: 06-03 + 06-05 = −0.05.
+    // Stored days: 06-02 .01, 06-03 −.02, 06-05 −.03, 06-06 .005, 06-09 −.01;
+    //   worst pair: 06-03 + 06-05 = −0.05.
     expect(worst).toMatchObject({ firstDate: "2025-06-03", lastDate: "2025-06-05", to: "2025-06-05", days: 2 });
     expect(worst?.from).toBe("2025-06-02");
     expectRelative(worst?.sum, -0.05, "sum");
