@@ -156,9 +156,14 @@ export const symbolBetaSchema = z
           "ridge from s² A⁻¹ZᵀZA⁻¹ (docs/design.md §11); " +
           "null with standard_error_reason when it is not stored.",
       }),
-    standard_error_reason: z.enum(["not_computed"]).nullable().meta({
-      description: "not_computed: the beta was stored before standard errors were (recompute the date to fill it).",
-    }),
+    standard_error_reason: z
+      .enum(["too_few_observations", "not_computed"])
+      .nullable()
+      .meta({
+        description:
+          "too_few_observations: no residual degrees of freedom (observations ≤ slopes + 1); " +
+          "not_computed: the beta was stored before standard errors were (recompute the date to fill it).",
+      }),
     r_squared: z.number().nullable(),
     observations: z.number().int(),
     quality_flag: z.enum(qualityFlags),

@@ -48,8 +48,9 @@ export interface EstimatedBeta extends BetaCommon {
   rSquared: number | null;
   /**
    * Standard error of `rawBeta` (docs/design.md §11): OLS and spreads sqrt(s²/Sxx), s² =
-   * SSR/(n − 2); ridge sqrt(s²·[A⁻¹ZᵀZA⁻¹]_kk)/σ_k, s² = SSR/(n − q − 1). The engine always
-   * gives one; null only for a stored beta computed before standard errors existed.
+   * SSR/(n − 2); ridge sqrt(s²·[A⁻¹ZᵀZA⁻¹]_kk)/σ_k, s² = SSR/(n − q − 1). Null when those
+   * degrees of freedom are zero (n ≤ 2 for OLS, n ≤ q + 1 for ridge), when the regressor is
+   * constant, or for a stored beta computed before standard errors existed.
    */
   standardError: number | null;
   qualityFlag: EstimatedQualityFlag;

@@ -465,6 +465,7 @@ export const symbolRoutes = new Hono<ApiEnv>()
       ]);
       const gapByFactor = new Map(gapRows.map((row) => [row.factorId, row]));
       const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
+      const ridgeSlopes = betaRows.filter((row) => row.calculationMethod === "ridge").length;
       const response: SymbolDetailResponse = {
         symbol,
         asset_type: universe.assetType,
@@ -493,10 +494,17 @@ export const symbolRoutes = new Hono<ApiEnv>()
               factor_name: factor.name,
               beta: row.betaValue,
               raw_beta: row.rawBetaValue,
-              // Null only on betas stored before the column existed: said so, never a made-up number.
+              // Null when no residual degrees of freedom are left, or on betas stored before the
+              // column existed: said which, never a made-up number.
               ...(row.standardError !== null && Number.isFinite(row.standardError)
                 ? { standard_error: row.standardError, standard_error_reason: null }
-                : { standard_error: null, standard_error_reason: "not_computed" as const }),
+                : {
+                    standard_error: null,
+                    standard_error_reason:
+                      row.observations <= (row.calculationMethod === "ridge" ? ridgeSlopes : 1) + 1
+                        ? ("too_few_observations" as const)
+                        : ("not_computed" as const),
+                  }),
               r_squared: row.rSquared,
               observations: row.observations,
               quality_flag: row.qualityFlag,
