@@ -7,6 +7,12 @@ export const instruments = ["stock", "etf", "option", "private"] as const;
 export const optionTypes = ["call", "put"] as const;
 export type Instrument = (typeof instruments)[number];
 export type OptionType = (typeof optionTypes)[number];
+/**
+ * Why a stored portfolio exposure has no standard error: equity ≤ 0 (no weights, no exposure), or
+ * a symbol used whose beta has no standard error (stored before standard errors existed).
+ */
+export const exposureStandardErrorReasons = ["weights_unavailable", "standard_error_not_computed"] as const;
+export type ExposureStandardErrorReason = (typeof exposureStandardErrorReasons)[number];
 
 /** A portfolio belongs to its owner (JWT `sub`) and, when the token has one, an org. */
 export const portfolios = sqliteTable(
@@ -93,6 +99,12 @@ export const portfolioFactorExposures = sqliteTable(
     coverage: real("coverage"),
     /** The holdings' R² for the factor weighted by |mv·δ|, 0–1; null when no holding's beta has one. */
     rSquared: real("r_squared"),
+    /**
+     * sqrt(Σ_s (X_s·se_s)²), X_s = Σ w·δ per beta symbol (docs/design.md §11); null with
+     * `standardErrorReason`, or with neither for a row stored before the column existed.
+     */
+    standardError: real("standard_error"),
+    standardErrorReason: text("standard_error_reason", { enum: exposureStandardErrorReasons }),
     positionsUsed: integer("positions_used").notNull(),
     positionsTotal: integer("positions_total").notNull(),
     createdAt: createdAt(),
@@ -149,6 +161,12 @@ export const portfolioSnapshots = sqliteTable(
     dailyReturn: real("daily_return"),
     /** The data_quality contract of the aggregation, as JSON. */
     dataQuality: text("data_quality", { mode: "json" }),
+    /**
+     * X_s = Σ w·δ per beta symbol of the valued positions, as a JSON object by symbol: the
+     * exposures route reads the benchmark's X_B from it for the active standard error. Null when
+     * equity ≤ 0 (no weights) and for a snapshot stored before the column existed.
+     */
+    symbolWeights: text("symbol_weights", { mode: "json" }).$type<Record<string, number>>(),
     createdAt: createdAt(),
   },
   (t) => [unique("portfolio_snapshots_natural_key").on(t.portfolioId, t.date)],

@@ -380,7 +380,11 @@ describe("exposures", () => {
       ).toBe(true);
       const csv = await call("/portfolios/demo-core-equity/exposures?factors=value&format=csv");
       const lines = (await csv.text()).trim().split("\r\n");
-      expect(lines[0]).toBe("date,factor_key,portfolio,exposure_dollar,coverage,r_squared,benchmark,active");
+      expect(lines[0]).toBe(
+        "date,factor_key,portfolio,exposure_dollar,coverage,r_squared,benchmark,active,standard_error," +
+          "standard_error_reason,distinguishable,benchmark_standard_error,benchmark_standard_error_reason," +
+          "benchmark_distinguishable,active_standard_error,active_standard_error_reason,active_distinguishable",
+      );
       expect(lines).toHaveLength(1 + body.dates.length);
       expect((await errorOf(await call("/portfolios/demo-core-equity/exposures?factors=luck"), 400)).details).toEqual([
         { path: "factors", message: expect.stringContaining("luck") },

@@ -83,6 +83,36 @@ export const exposuresQuerySchema = z
 
 const series = z.array(n);
 
+/**
+ * Why an exposure's standard error is null: `no_exposure` (the exposure itself is missing),
+ * `weights_unavailable` (equity ≤ 0), `standard_error_not_computed` (a symbol's beta, or the
+ * benchmark's, has no stored standard error: computed before standard errors existed),
+ * `not_computed` (the date was stored before portfolio standard errors were: a batch rerun of the
+ * date computes them).
+ */
+export const exposureStandardErrorReasons = [
+  "no_exposure",
+  "weights_unavailable",
+  "standard_error_not_computed",
+  "not_computed",
+] as const;
+
+const standardErrorNote =
+  "Estimation errors are taken as independent across symbols (every symbol is regressed on the same factor " +
+  "returns, so they are not quite): indicative.";
+const reasonSeries = (of: string) =>
+  z.array(z.enum(exposureStandardErrorReasons).nullable()).meta({
+    description:
+      `Per date: why ${of} is null (no_exposure, weights_unavailable, standard_error_not_computed, ` +
+      "not_computed); null where it is given.",
+  });
+const distinguishableSeries = (of: string) =>
+  z.array(z.boolean().nullable()).meta({
+    description:
+      `Per date: ${of} ≠ 0 and |${of}| ≥ 2 × its standard error; false is "not distinguishable from zero". ` +
+      "Null where the standard error is.",
+  });
+
 export const exposureFactorSeriesSchema = z
   .object({
     key: z.string(),
@@ -116,6 +146,26 @@ export const exposureFactorSeriesSchema = z
     benchmark_r_squared: series,
     /** portfolio − benchmark; null when either is missing. */
     active: series,
+    standard_error: series.meta({
+      description:
+        "Per date: the portfolio exposure's standard error sqrt(Σ_s (X_s·se_s)²), X_s = Σ weight × delta per " +
+        `beta symbol (a stock and the options on it are one symbol). ${standardErrorNote}`,
+    }),
+    standard_error_reason: reasonSeries("standard_error"),
+    distinguishable: distinguishableSeries("portfolio"),
+    benchmark_standard_error: series.meta({
+      description: "Per date: the standard error of the benchmark symbol's beta.",
+    }),
+    benchmark_standard_error_reason: reasonSeries("benchmark_standard_error"),
+    benchmark_distinguishable: distinguishableSeries("benchmark"),
+    active_standard_error: series.meta({
+      description:
+        "Per date: the active exposure's standard error, the benchmark B a holding of weight −1 merged with " +
+        "the portfolio's own weight X_B in it: sqrt(se_p² + se_B²·(1 − 2·X_B)), exact for any benchmark. " +
+        standardErrorNote,
+    }),
+    active_standard_error_reason: reasonSeries("active_standard_error"),
+    active_distinguishable: distinguishableSeries("active"),
   })
   .meta({ id: "ExposureFactorSeries" });
 

@@ -18,11 +18,14 @@
 // leaves identical rows untouched (and counts them as unchanged):
 // - `portfolio_factor_exposures`: one row per factor with an exposure (exposure_dollar not
 //   null). `exposure_value` is null when equity ≤ 0 (weights undefined), `coverage` null when
-//   gross is 0. A factor without an exposure gets no row, and a row stored for it on D by an
-//   earlier run is deleted.
-// - `portfolio_snapshots`: equity, gross, net, the aggregation's `data_quality` (JSON) and
-//   the day's P&L from the symbol returns. For each valued position with a delta whose beta
-//   symbol has a `return_1d` on D:
+//   gross is 0. `standard_error` = sqrt(Σ_s (X_s se_s)²) (worker/factors/exposure-uncertainty.ts,
+//   what the risk route's lens_exposures give), null with `standard_error_reason`
+//   (`weights_unavailable`, `standard_error_not_computed`). A factor without an exposure gets no
+//   row, and a row stored for it on D by an earlier run is deleted.
+// - `portfolio_snapshots`: equity, gross, net, the aggregation's `data_quality` (JSON),
+//   `symbol_weights` (X_s by beta symbol, JSON; null when equity ≤ 0: the exposures route reads
+//   the benchmark's X_B from it for the active standard error) and the day's P&L from the symbol
+//   returns. For each valued position with a delta whose beta symbol has a `return_1d` on D:
 //     pnl_i = marketValue_i × delta_i × r_i / (1 + r_i)
 //   (market value today is mv_i, so yesterday's was mv_i / (1 + r_i); options move by their
 //   delta-approximated notional). daily_pnl = Σ pnl_i, null (never 0) when no position has a
@@ -112,6 +115,8 @@ import { aggregatePortfolio, betaSymbolOf, HoldingValidationError, isHeldOn } fr
 import type { BetaTable, PortfolioAggregation } from "../factors/portfolio.ts";
 import type { PortfolioRiskResponse } from "../api/portfolio-risk.ts";
 import { NumericOverflowError } from "../factors/errors.ts";
+import { exposureUncertainties, symbolExposureWeights } from "../factors/exposure-uncertainty.ts";
+import type { ExposureUncertainty } from "../factors/exposure-uncertainty.ts";
 import { computePortfolioRisk } from "../factors/portfolio-risk.ts";
 import type { PortfolioRisk, RiskUnavailable, VarianceDecomposition } from "../factors/portfolio-risk.ts";
 import { defaultRiskModelSettings } from "../factors/risk-settings.ts";
@@ -167,6 +172,27 @@ export function dailyPnlOf(
 }
 
 type ExposureRow = typeof portfolioFactorExposures.$inferInsert;
+
+/**
+ * The stored standard error of an exposure and why it is null: `weights_unavailable` when the
+ * exposure is (equity ≤ 0), `standard_error_not_computed` when a symbol used has a beta without
+ * one. The exposure is the aggregation's (summed per position); the standard error is
+ * `exposureUncertainties`' over the same symbols, the number the risk route's lens_exposures give.
+ */
+export function standardErrorColumns(
+  exposure: number | null,
+  uncertainty: ExposureUncertainty | undefined,
+): Pick<ExposureRow, "standardError" | "standardErrorReason"> {
+  if (exposure === null) return { standardError: null, standardErrorReason: "weights_unavailable" };
+  const standardError = uncertainty?.standardError ?? null;
+  if (standardError !== null) return { standardError, standardErrorReason: null };
+  // The aggregation and exposureUncertainties use the same symbols and lookups, so an exposure
+  // always has a used symbol there: only a missing standard error leaves the number out.
+  return {
+    standardError: null,
+    standardErrorReason: uncertainty?.reason === "standard_error_not_computed" ? uncertainty.reason : null,
+  };
+}
 type SnapshotRow = typeof portfolioSnapshots.$inferInsert;
 type StressRow = typeof portfolioStressResults.$inferInsert;
 type PositionExposureRow = typeof positionFactorExposures.$inferInsert;
@@ -637,6 +663,7 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     try {
       const aggregation = aggregatePortfolio({ date, holdings, cash, closes, betas: betaTable, factors });
       aggregated = aggregation;
+      const symbolWeights = symbolExposureWeights(aggregation.positions);
       const snapshot = (pnl: { dailyPnl: number | null; dailyReturn: number | null }): SnapshotRow => ({
         portfolioId,
         date,
@@ -646,6 +673,9 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
         dailyPnl: pnl.dailyPnl,
         dailyReturn: pnl.dailyReturn,
         dataQuality: aggregation.dataQuality,
+        symbolWeights: aggregation.weightsAvailable
+          ? Object.fromEntries(symbolWeights.map(({ symbol, weight }) => [symbol, weight]))
+          : null,
       });
       if (aggregation.positions.length === 0) {
         recordIssue(counts, issues, {
@@ -662,6 +692,9 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
         };
       } else {
         const openedOn = new Map(holdings.map((h) => [h.id, h.openedOn]));
+        const uncertainty = new Map(
+          exposureUncertainties(factors, betaTable, symbolWeights).map((u) => [u.factorId, u]),
+        );
         portfolioWrites = {
           exposures: aggregation.exposures
             .filter((e) => e.exposureDollar !== null)
@@ -673,6 +706,7 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
               exposureDollar: e.exposureDollar as number,
               coverage: e.coverage,
               rSquared: e.rSquared,
+              ...standardErrorColumns(e.exposure, uncertainty.get(e.factorId)),
               positionsUsed: e.positionsUsed,
               positionsTotal: e.positionsTotal,
             })),

@@ -10,6 +10,7 @@ import type { InValue, ResultSet, Row } from "@libsql/client/web";
 import type { BetaGapReason, FactorMethod, QualityFlag } from "../../schema/factors.ts";
 import type { Instrument, OptionType } from "../../schema/portfolios.ts";
 import type { Caller } from "../auth/permissions.ts";
+import { activeStandardError, isDistinguishable } from "../factors/exposure-uncertainty.ts";
 import type { HoldingInput } from "../factors/portfolio.ts";
 import type { StoredBetaRow, StoredGapRow } from "./betas.ts";
 import { drillDownVersion, exposuresVersion } from "./data-version.ts";
@@ -58,21 +59,63 @@ const jsonNumber = (value: string) =>
 const jsonSeries = (value: string) =>
   `'[' || ifnull(group_concat(case when c.date is not null then ${value} end, ',' order by c.date), '') || ']'`;
 
+/** A text value (NULL: `null`) as JSON text. */
+const jsonText = (value: string) => `(case when (${value}) is null then 'null' else json_quote(${value}) end)`;
+
+/**
+ * `isDistinguishable` (worker/factors/exposure-uncertainty.ts) in SQL, as JSON text: exposure ≠ 0
+ * and |exposure| ≥ 2·se, on the stored doubles (doubling and abs are exact, so both sides compare
+ * the same numbers); null when either is.
+ */
+const jsonDistinguishable = (exposure: string, standardError: string) =>
+  `(case when ${exposure} is null or ${standardError} is null then 'null'
+    when ${exposure} <> 0 and abs(${exposure}) >= 2 * ${standardError} then 'true' else 'false' end)`;
+
+/**
+ * Why the stored exposure has no standard error (`exposureStandardErrorReasons`, worker/api/analytics.ts):
+ * the reason stored with it, else no row (`no_exposure`), a row without an exposure
+ * (`weights_unavailable`), or a row stored before standard errors were (`not_computed`).
+ */
+const portfolioStandardErrorReason = `(case when c.se is not null then null when c.ser is not null then c.ser
+  when c.ed is null then 'no_exposure' when c.ev is null then 'weights_unavailable' else 'not_computed' end)`;
+
+/** Why the benchmark's beta has no standard error: no beta, or one stored before standard errors existed. */
+const benchmarkStandardErrorReason = `(case when c.bse is not null then null when c.bv is null then 'no_exposure'
+  else 'standard_error_not_computed' end)`;
+
+/**
+ * Why the active exposure has no standard error: the portfolio side's reason, no benchmark beta
+ * (`no_exposure`) or no standard error of it, or no X_B (`not_computed`: a snapshot stored
+ * before its symbol weights were). Null exactly when active, se_p, se_B and X_B are all there.
+ */
+const activeStandardErrorReason = `(case when c.ev is null or c.se is null then ${portfolioStandardErrorReason}
+  when c.bv is null then 'no_exposure' when c.bse is null then 'standard_error_not_computed'
+  when c.xb is null then 'not_computed' end)`;
+
 /**
  * The statements of `GET /portfolios/:id/exposures`, in the order the route reads them:
- * version, factors, range, the range's dates with equity and the last date's data_quality,
- * and the `factors` series, one JSON object per factor.
+ * version, factors, range, the range's dates with equity, the benchmark's X_B and the last
+ * date's data_quality, and the `factors` series, one row per factor (`exposureFactorJson`).
  *
  * The series are built by SQLite, as JSON text aligned with the dates: for each factor and date
  * of the range, the stored exposure row and the benchmark's beta (left joins on their natural
  * keys: null where none), `active` = portfolio − benchmark and `coverage_count` = used / total
  * computed there in the same double arithmetic. The Worker only joins the texts: building
  * 1,440 cells × 10 measures as objects and encoding them again was over half of the route's CPU.
+ * The active standard error needs a square root, which SQLite has only when built with its math
+ * functions: the Worker computes it (`activeStandardError`) from the series it parses for it.
  */
 export function exposuresStatements(caller: Caller, read: ExposuresRead): ReadStatement[] {
   const range: InValue[] = [read.portfolioId, read.from ?? null, read.to ?? null, read.today];
   const keys = read.factorKeys === undefined ? null : JSON.stringify(read.factorKeys);
-  const dates = `d(date, equity) as (select s.date, s.equity from r, portfolio_snapshots s
+  const args: InValue[] = [...range, keys, read.benchmark ?? null, read.benchmark === null ? 0 : 1];
+  // X_B: the portfolio's own summed weight in the benchmark symbol on the date (0 when it holds
+  // none); null without a benchmark, and for a snapshot stored before its symbol weights were.
+  const dates = `bm(symbol) as (select coalesce(?6, (select benchmark_symbol from portfolios where id = ?1))),
+    d(date, equity, xb) as (select s.date, s.equity,
+      case when ?7 = 1 and s.symbol_weights is not null then coalesce((select j.value
+        from bm, json_each(s.symbol_weights) j where j.key = bm.symbol), 0) end
+    from r, portfolio_snapshots s
     where s.portfolio_id = ?1 and s.date >= r.from_date and s.date <= r.to_date)`;
   return [
     exposuresVersion(caller, read.portfolioId),
@@ -83,22 +126,23 @@ export function exposuresStatements(caller: Caller, read: ExposuresRead): ReadSt
         select json_group_array(date order by date),
           '[' || ifnull(group_concat(${jsonNumber("equity")}, ',' order by date), '') || ']',
           (select s.data_quality from portfolio_snapshots s
-            where s.portfolio_id = ?1 and s.date = (select max(date) from d))
+            where s.portfolio_id = ?1 and s.date = (select max(date) from d)),
+          '[' || ifnull(group_concat(${jsonNumber("xb")}, ',' order by date), '') || ']'
         from d`,
-      args: range,
+      args,
     },
     {
       sql: `${exposureRange}, ${dates},
         f(id, key, name, display_order) as (select id, key, name, display_order from factor_definitions
           where id in ${chosenFactors}),
-        c(factor_id, date, ev, ed, cv, rs, pu, pt, bv, br) as (
+        c(factor_id, date, ev, ed, cv, rs, pu, pt, se, ser, bv, br, bse, xb) as (
           select f.id, d.date, e.exposure_value, e.exposure_dollar, e.coverage, e.r_squared, e.positions_used,
-            e.positions_total, b.beta_value, b.r_squared
+            e.positions_total, e.standard_error, e.standard_error_reason, b.beta_value, b.r_squared,
+            b.standard_error, d.xb
           from f cross join d
           left join portfolio_factor_exposures e on e.portfolio_id = ?1 and e.factor_id = f.id
             and e.calculation_date = d.date
-          left join symbol_factor_exposures b on ?7 = 1
-            and b.symbol = coalesce(?6, (select benchmark_symbol from portfolios where id = ?1))
+          left join symbol_factor_exposures b on ?7 = 1 and b.symbol = (select symbol from bm)
             and b.factor_id = f.id and b.calculation_date = d.date)
         select '{"key":' || json_quote(f.key) || ',"name":' || json_quote(f.name)
           || ',"portfolio":' || ${jsonSeries(jsonNumber("c.ev"))}
@@ -111,14 +155,53 @@ export function exposuresStatements(caller: Caller, read: ExposuresRead): ReadSt
           || ',"r_squared":' || ${jsonSeries(jsonNumber("c.rs"))}
           || ',"benchmark":' || ${jsonSeries(jsonNumber("c.bv"))}
           || ',"benchmark_r_squared":' || ${jsonSeries(jsonNumber("c.br"))}
-          || ',"active":' || ${jsonSeries(`(case when c.ev is null or c.bv is null then 'null'
-            else ${jsonNumber("c.ev - c.bv")} end)`)}
-          || '}'
+          || ',"standard_error_reason":' || ${jsonSeries(jsonText(portfolioStandardErrorReason))}
+          || ',"distinguishable":' || ${jsonSeries(jsonDistinguishable("c.ev", "c.se"))}
+          || ',"benchmark_standard_error_reason":' || ${jsonSeries(jsonText(benchmarkStandardErrorReason))}
+          || ',"benchmark_distinguishable":' || ${jsonSeries(jsonDistinguishable("c.bv", "c.bse"))}
+          || ',"active_standard_error_reason":' || ${jsonSeries(jsonText(activeStandardErrorReason))},
+          ${jsonSeries(`(case when c.ev is null or c.bv is null then 'null' else ${jsonNumber("c.ev - c.bv")} end)`)},
+          ${jsonSeries(jsonNumber("c.se"))},
+          ${jsonSeries(jsonNumber("c.bse"))}
         from f left join c on c.factor_id = f.id
         group by f.id order by f.display_order, f.id`,
-      args: [...range, keys, read.benchmark ?? null, read.benchmark === null ? 0 : 1],
+      args,
     },
   ];
+}
+
+const parseSeries = (text: Row[number] | undefined): (number | null)[] =>
+  typeof text === "string" ? (JSON.parse(text) as (number | null)[]) : [];
+
+/**
+ * One factor's object of the exposures answer, as JSON text, from its row of the `factors`
+ * statement and the range's X_B (the dates statement's fourth column, parsed): the SQL's text,
+ * then `active`, `standard_error` and `benchmark_standard_error` as SQLite wrote them, then the
+ * active standard error sqrt(se_p² + se_B²(1 − 2X_B)) and whether the active exposure is
+ * distinguishable from zero, computed here where all four numbers are there (where one is
+ * missing, `active_standard_error_reason` says why).
+ */
+export function exposureFactorJson(row: Row, benchmarkWeights: readonly (number | null)[]): string {
+  const active = parseSeries(row[1]);
+  const portfolio = parseSeries(row[2]);
+  const benchmark = parseSeries(row[3]);
+  const activeErrors = active.map((value, i) => {
+    const se = portfolio[i] ?? null;
+    const seB = benchmark[i] ?? null;
+    const weight = benchmarkWeights[i] ?? null;
+    return value === null || se === null || seB === null || weight === null
+      ? null
+      : activeStandardError(se, weight, seB);
+  });
+  const distinguishable = active.map((value, i) => {
+    const se = activeErrors[i] ?? null;
+    return value === null || se === null ? null : isDistinguishable(value, se);
+  });
+  return (
+    `${String(row[0])},"active":${String(row[1])},"standard_error":${String(row[2])}` +
+    `,"benchmark_standard_error":${String(row[3])},"active_standard_error":${JSON.stringify(activeErrors)}` +
+    `,"active_distinguishable":${JSON.stringify(distinguishable)}}`
+  );
 }
 
 export interface DrillDownRead {

@@ -35,12 +35,19 @@
 // - Value at risk is the one-day parametric loss at 95% / 99%, z·√V·E, a positive number of
 //   dollars (a loss), for a normal P&L with mean 0.
 // - Lens exposure uncertainty uses each symbol's lens `beta` (capped at ±5, as the exposures
-//   are) with the `standardError` of its raw estimate.
+//   are) with the `standardError` of its raw estimate: ./exposure-uncertainty.ts, the one
+//   implementation the batch's stored standard errors (GET /portfolios/:id/exposures) use too.
 // - Outputs that overflow are a NumericOverflowError (errors.ts), never ±∞ or NaN.
 import { requireFinite } from "./errors.ts";
-import { lookUpBeta } from "./data-quality.ts";
+import {
+  EXPOSURE_STANDARD_ERROR_NOTE,
+  exposureUncertainties,
+  isDistinguishable,
+  symbolExposureWeights,
+} from "./exposure-uncertainty.ts";
+import type { ExposureUncertainty } from "./exposure-uncertainty.ts";
 import { blackScholesPrice, DEFAULT_RISK_FREE_RATE, isoDateToDayNumber, yearFraction } from "./options.ts";
-import { betasOf, DEFAULT_OPTION_MULTIPLIER } from "./portfolio.ts";
+import { DEFAULT_OPTION_MULTIPLIER } from "./portfolio.ts";
 import type { BetaTable, HoldingInput, OptionType, PortfolioAggregation, PositionStatus } from "./portfolio.ts";
 import type { RiskLoadingReason, SymbolRiskLoadings } from "./risk-model.ts";
 import type { FactorSpec } from "./types.ts";
@@ -51,11 +58,7 @@ export const TRADING_DAYS_PER_YEAR = 252;
 export const VAR_Z_95 = 1.6448536269514722;
 export const VAR_Z_99 = 2.3263478740408408;
 
-/** The note shown beside every standard error of a portfolio exposure. */
-export const EXPOSURE_STANDARD_ERROR_NOTE =
-  "Standard errors of portfolio exposures are sqrt(Σ_s (X_s·se_s)²): the estimation errors of different " +
-  "symbols' loadings are taken as independent across symbols (they are not quite: every symbol is regressed " +
-  "on the same factor returns), so they are indicative. |exposure| < 2·se: not distinguishable from zero.";
+export { EXPOSURE_STANDARD_ERROR_NOTE };
 
 /** A K × K matrix, row-major, in `factorKeys` order. */
 export type Matrix = readonly (readonly number[])[];
@@ -216,20 +219,8 @@ export interface ActiveRisk extends VarianceDecomposition {
   trackingErrorDollar: number;
 }
 
-/** A lens factor's portfolio exposure with its standard error. */
-export interface LensExposureUncertainty {
-  factorId: number;
-  factorKey: string;
-  /** Σ_s X_s β_s,f over the symbols with an estimated beta; null when none has one. */
-  exposure: number | null;
-  /** sqrt(Σ_s (X_s se_s,f)²); null with `reason` when not computable. */
-  standardError: number | null;
-  reason: "no_beta" | "standard_error_not_computed" | null;
-  detail: string | null;
-  /** null when the standard error is. */
-  distinguishable: boolean | null;
-  symbolsUsed: number;
-}
+/** A lens factor's portfolio exposure with its standard error (./exposure-uncertainty.ts, shared with the batch). */
+export type LensExposureUncertainty = ExposureUncertainty;
 
 export interface PortfolioRisk {
   date: string;
@@ -439,9 +430,6 @@ function exposureVector(
   return { exposure, standardError: squares.map(Math.sqrt) };
 }
 
-const isDistinguishable = (exposure: number, standardError: number): boolean =>
-  exposure !== 0 && Math.abs(exposure) >= 2 * standardError;
-
 function riskExposures(factorKeys: readonly string[], rows: readonly WeightedSymbol[]): RiskExposure[] {
   const { exposure, standardError } = exposureVector(rows, factorKeys.length);
   return factorKeys.map((factorKey, k) => ({
@@ -535,60 +523,6 @@ function activeRows(
     residualVariance: benchmark.residualVariance,
   };
   return [...others, benchmarkRow].sort((a, b) => compareSymbols(a.symbol, b.symbol));
-}
-
-function lensExposures(
-  factors: readonly FactorSpec[],
-  table: BetaTable,
-  symbols: readonly { symbol: string; weight: number }[],
-): LensExposureUncertainty[] {
-  const keys = factors.map((f) => f.key);
-  return factors.map((factor) => {
-    let exposure = 0;
-    let squares = 0;
-    let used = 0;
-    const withoutError: string[] = [];
-    for (const { symbol, weight } of symbols) {
-      const lookup = lookUpBeta(betasOf(table, symbol, keys), factor.key);
-      if (!("estimate" in lookup)) continue;
-      used++;
-      exposure += weight * lookup.estimate.beta;
-      const se = lookup.estimate.standardError;
-      if (se === null) withoutError.push(symbol);
-      else squares += (weight * se) ** 2;
-    }
-    const common = { factorId: factor.id, factorKey: factor.key, symbolsUsed: used };
-    if (used === 0) {
-      return {
-        ...common,
-        exposure: null,
-        standardError: null,
-        reason: "no_beta" as const,
-        detail: "no position has a beta for this factor",
-        distinguishable: null,
-      };
-    }
-    const value = finiteOutput(`lens exposure to ${factor.key}`, exposure);
-    if (withoutError.length > 0) {
-      return {
-        ...common,
-        exposure: value,
-        standardError: null,
-        reason: "standard_error_not_computed" as const,
-        detail: `no standard error for the beta of ${withoutError.join(", ")}`,
-        distinguishable: null,
-      };
-    }
-    const standardError = finiteOutput(`lens standard error of ${factor.key}`, Math.sqrt(squares));
-    return {
-      ...common,
-      exposure: value,
-      standardError,
-      reason: null,
-      detail: null,
-      distinguishable: isDistinguishable(value, standardError),
-    };
-  });
 }
 
 /** Portfolio risk on the risk lens (docs/design.md §11 "Portfolio risk"; see the header). */
@@ -702,7 +636,7 @@ export function computePortfolioRisk(input: PortfolioRiskInput): PortfolioRisk {
       : null;
   const lens =
     lensExposuresUnavailable === null && input.lensBetas !== undefined && input.lensFactors !== undefined
-      ? lensExposures(input.lensFactors, input.lensBetas, lensSymbols(aggregation))
+      ? exposureUncertainties(input.lensFactors, input.lensBetas, symbolExposureWeights(aggregation.positions))
       : null;
 
   return {
@@ -724,16 +658,6 @@ export function computePortfolioRisk(input: PortfolioRiskInput): PortfolioRisk {
     dataQuality,
     note: EXPOSURE_STANDARD_ERROR_NOTE,
   };
-}
-
-/** X_s of every beta symbol with valued positions (lens betas are looked up whatever the risk loadings). */
-function lensSymbols(aggregation: RiskAggregation): { symbol: string; weight: number }[] {
-  const weights = new Map<string, number>();
-  for (const p of aggregation.positions) {
-    if (p.status !== "valued" || p.weight === null || p.delta === null) continue;
-    weights.set(p.betaSymbol, (weights.get(p.betaSymbol) ?? 0) + p.weight * p.delta);
-  }
-  return [...weights].sort((a, b) => compareSymbols(a[0], b[0])).map(([symbol, weight]) => ({ symbol, weight }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,11 @@
 // Decisions:
 // - `benchmark` defaults to the portfolio's own benchmark symbol; `benchmark=none` leaves it
 //   out. Benchmark values are the symbol's stored betas; active = portfolio − benchmark.
+// - Standard errors (docs/design.md §11): the portfolio's is stored by the batch beside its
+//   exposure, the benchmark's is its beta's; the active one is exact from those two and the
+//   portfolio's own weight X_B in the benchmark stored with the day's snapshot (the benchmark a
+//   holding of weight −1: sqrt(se_p² + se_B²(1 − 2X_B))), for any benchmark asked. Each is null
+//   with a reason where a piece is missing, never approximated.
 // - The range defaults to the 180 days up to the portfolio's latest computed date, and is
 //   capped at `maxExposureRangeDays`; a factor not held (no beta for any position) is null,
 //   never 0.
@@ -38,6 +43,7 @@ import { activeFactorsFrom } from "../db/factors.ts";
 import {
   closesFrom,
   drillDownStatements,
+  exposureFactorJson,
   exposuresStatements,
   holdingsFrom,
   storedBetasFrom,
@@ -113,7 +119,8 @@ export const analyticsRoutes = new Hono<ApiEnv>()
       // The dates, equity and every factor's series are JSON built by SQLite (worker/db/portfolio-reads.ts);
       // the body is assembled around them, typed as the schema says.
       const datesRow = firstRow(datesResult);
-      const factorSeries = (seriesResult?.rows ?? []).map((row) => String(row[0]));
+      const benchmarkWeights = JSON.parse(String(datesRow?.[3] ?? "[]")) as (number | null)[];
+      const factorSeries = (seriesResult?.rows ?? []).map((row) => exposureFactorJson(row, benchmarkWeights));
       const body =
         `{"portfolio_id":${JSON.stringify(id)},"from":${JSON.stringify(from)},"to":${JSON.stringify(to)}` +
         `,"benchmark":${JSON.stringify(benchmark)},"dates":${String(datesRow?.[0] ?? "[]")}` +
@@ -130,6 +137,15 @@ export const analyticsRoutes = new Hono<ApiEnv>()
           "r_squared",
           "benchmark",
           "active",
+          "standard_error",
+          "standard_error_reason",
+          "distinguishable",
+          "benchmark_standard_error",
+          "benchmark_standard_error_reason",
+          "benchmark_distinguishable",
+          "active_standard_error",
+          "active_standard_error_reason",
+          "active_distinguishable",
         ];
         const rows = response.dates.flatMap((date, index) =>
           response.factors.map((factor) => [
@@ -141,6 +157,15 @@ export const analyticsRoutes = new Hono<ApiEnv>()
             factor.r_squared[index],
             factor.benchmark[index],
             factor.active[index],
+            factor.standard_error[index],
+            factor.standard_error_reason[index],
+            factor.distinguishable[index],
+            factor.benchmark_standard_error[index],
+            factor.benchmark_standard_error_reason[index],
+            factor.benchmark_distinguishable[index],
+            factor.active_standard_error[index],
+            factor.active_standard_error_reason[index],
+            factor.active_distinguishable[index],
           ]),
         );
         return withValidators(csvResponse(c, `exposures-${id}-${from}-${to}.csv`, header, rows), etag);

@@ -2,11 +2,12 @@
 // cells are a canvas layer painted in uPlot's draw hook inside the plot box, so axes, the
 // cursor, sizing, high-DPI scaling (uPlot sizes its canvas in device pixels) and cursor sync
 // with the exposure lines all come from the same chart. Columns sit at integer x positions
-// (`xs`): for dates, the date's index in the loaded range, which the lines chart shares.
+// (`xs`): for dates, the date's index in the loaded range, which the lines chart shares. A cell
+// whose exposure is not distinguishable from zero (|exposure| < 2 SE) has a dotted inner border.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatExposure } from "../lib/format.ts";
-import { css, missingColor, textColorOn, type DivergingScale } from "../lib/scale.ts";
+import { css, missingColor, textColorOn, type DivergingScale, type Rgb } from "../lib/scale.ts";
 
 export interface HeatmapGrid {
   /** Column x positions (ascending integers) and their axis labels. */
@@ -16,6 +17,11 @@ export interface HeatmapGrid {
   rowLabels: string[];
   /** values[row][column]; null is missing. */
   values: (number | null)[][];
+  /**
+   * marked[row][column]: the value is not distinguishable from zero (|exposure| < 2 SE), drawn
+   * with a dotted inner border; absent or false: not marked.
+   */
+  marked?: boolean[][];
 }
 
 export interface HeatmapCell {
@@ -55,6 +61,31 @@ function rowLabelWidth(labels: readonly string[]): number {
   if (!context) return 140;
   context.font = font;
   return Math.ceil(Math.max(60, ...labels.map((label) => context.measureText(label).width)) + 16);
+}
+
+/**
+ * A cell not distinguishable from zero: a dotted border inside it, in the colour its text would
+ * have (so it shows on light and dark fills, and without colour vision), apart from the solid
+ * focus and selection outlines and the single diagonal of a missing cell.
+ */
+function drawMark(
+  context: CanvasRenderingContext2D,
+  fill: Rgb,
+  left: number,
+  top: number,
+  width: number,
+  height: number,
+): void {
+  const ratio = uPlot.pxRatio;
+  const inset = Math.min(3 * ratio, width / 4, height / 4);
+  if (width - 2 * inset <= 0 || height - 2 * inset <= 0) return;
+  context.save();
+  context.strokeStyle = css(textColorOn(fill));
+  context.globalAlpha = 0.85;
+  context.lineWidth = Math.max(1, ratio);
+  context.setLineDash([Math.max(1, 1.5 * ratio), Math.max(1, 1.5 * ratio)]);
+  context.strokeRect(left + inset, top + inset, width - 2 * inset, height - 2 * inset);
+  context.restore();
 }
 
 export function createHeatmap(root: HTMLElement, options: HeatmapOptions): HeatmapChart {
@@ -122,6 +153,8 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
           context.lineTo(left + width - gap - 2 * ratio, top + 2 * ratio);
           context.stroke();
         }
+        if (value !== null && grid.marked?.[row]?.[column])
+          drawMark(context, color, left, top, width - gap, height - gap);
         cellWidth = Math.min(cellWidth, width - gap);
         cellHeight = Math.min(cellHeight, height - gap);
       }

@@ -21,11 +21,15 @@ export interface HeatmapProps {
   label: string;
   tooltip: (cell: HeatmapCell) => ComponentChildren;
   onSelect: (cell: HeatmapCell) => void;
-  /** Called with the chart's canvas getter, for PNG export. */
-  onReady?: (exportPng: (title: string) => Promise<Blob>) => void;
+  /** Called with the chart's canvas getter, for PNG export (`markLegend`: the dotted border's legend entry). */
+  onReady?: (exportPng: (title: string, markLegend: string | null) => Promise<Blob>) => void;
   showTable: boolean;
   /** In the table view, a note under a cell's value (coverage while positions are left out) and its title. */
   cellNote?: (cell: HeatmapCell) => { short: string | null; title: string } | null;
+  /** marked[row][column]: not distinguishable from zero (|exposure| < 2 SE), drawn with a dotted border. */
+  marked?: boolean[][];
+  /** What a cell's label says about its standard error (heatmap-grid.ts `uncertaintyLabel`); null: nothing. */
+  cellUncertainty?: (cell: HeatmapCell) => { text: string; indistinguishable: boolean } | null;
 }
 
 const rowHeight = 30;
@@ -60,6 +64,15 @@ export function Legend(props: { scale: DivergingScale; width?: number }): JSX.El
   );
 }
 
+/** The legend entry of the dotted border: what a marked cell means (heatmap-grid.ts `indistinguishableLegend`). */
+export function UncertaintyLegend(props: { text: string }): JSX.Element {
+  return (
+    <p class="legend legend-indistinguishable" data-testid="legend-indistinguishable">
+      <span class="swatch-indistinguishable" aria-hidden="true" /> {props.text}
+    </p>
+  );
+}
+
 function drawLegendBar(canvas: HTMLCanvasElement, scale: DivergingScale, width: number, height: number): void {
   const ratio = window.devicePixelRatio || 1;
   canvas.width = Math.round(width * ratio);
@@ -73,7 +86,12 @@ function drawLegendBar(canvas: HTMLCanvasElement, scale: DivergingScale, width: 
   }
 }
 
-async function composePng(chart: HeatmapChart, scale: DivergingScale, title: string): Promise<Blob> {
+async function composePng(
+  chart: HeatmapChart,
+  scale: DivergingScale,
+  title: string,
+  markLegend: string | null,
+): Promise<Blob> {
   const source = chart.canvas();
   const ratio = source.width / Math.max(1, source.clientWidth || source.width);
   const header = Math.round(34 * ratio);
@@ -104,7 +122,19 @@ async function composePng(chart: HeatmapChart, scale: DivergingScale, title: str
   context.textAlign = "right";
   context.fillText(formatExposure(-scale.extent, 2), x - 6 * ratio, y + barHeight / 2);
   context.textAlign = "left";
-  context.fillText(formatExposure(scale.extent, 2), x + barWidth + 6 * ratio, y + barHeight / 2);
+  const extentText = formatExposure(scale.extent, 2);
+  context.fillText(extentText, x + barWidth + 6 * ratio, y + barHeight / 2);
+  if (markLegend !== null) {
+    // The dotted border's entry, after the bar: a swatch as the cells draw it, then its meaning.
+    const swatchX = x + barWidth + 18 * ratio + context.measureText(extentText).width;
+    context.save();
+    context.strokeStyle = "#1f2933";
+    context.lineWidth = Math.max(1, ratio);
+    context.setLineDash([Math.max(1, 1.5 * ratio), Math.max(1, 1.5 * ratio)]);
+    context.strokeRect(swatchX, y, barHeight, barHeight);
+    context.restore();
+    context.fillText(markLegend, swatchX + barHeight + 6 * ratio, y + barHeight / 2);
+  }
   return new Promise((resolve, reject) =>
     output.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the PNG could not be encoded"))), "image/png"),
   );
@@ -137,7 +167,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
       setBox(created.plotBox());
     });
     observer.observe(element);
-    props.onReady?.((title) => composePng(created, latest.current.scale, title));
+    props.onReady?.((title, markLegend) => composePng(created, latest.current.scale, title, markLegend));
     return () => {
       observer.disconnect();
       created.destroy();
@@ -150,7 +180,13 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
     const current = chart.current;
     if (!current) return;
     current.setGrid(
-      { xs: props.xs, columnLabels: props.columnLabels, rowLabels: props.rowLabels, values: props.values },
+      {
+        xs: props.xs,
+        columnLabels: props.columnLabels,
+        rowLabels: props.rowLabels,
+        values: props.values,
+        ...(props.marked ? { marked: props.marked } : {}),
+      },
       props.scale,
     );
     if (!firstDrawMarked && props.xs.length > 0) {
@@ -160,7 +196,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
     const element = host.current;
     if (element) current.setSize(Math.max(280, element.clientWidth), height);
     setBox(current.plotBox());
-  }, [props.xs, props.columnLabels, props.rowLabels, props.values, props.scale, height]);
+  }, [props.xs, props.columnLabels, props.rowLabels, props.values, props.marked, props.scale, height]);
 
   useEffect(() => chart.current?.setSelected(props.selected), [props.selected]);
   useEffect(() => chart.current?.setFocused(focused), [focused]);
@@ -198,6 +234,11 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
   const focusedCenter = focused ? chart.current?.cellCenter(focused) : null;
   const tip = hover ?? (focused && focusedCenter ? { cell: focused, ...focusedCenter } : null);
   const validTip = tip && tip.cell.column < columns && tip.cell.row < rows ? tip : null;
+  const focusedUncertainty = focused ? (props.cellUncertainty?.(focused) ?? null) : null;
+  // The marked cells as "row:column" pairs: the canvas has no element per cell to carry them.
+  const markedCells = (props.marked ?? []).flatMap((row, r) =>
+    row.flatMap((marked, c) => (marked && c < columns ? [`${r}:${c}`] : [])),
+  );
 
   return (
     <div class="heatmap">
@@ -218,6 +259,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
         data-plot-box={`${box.left},${box.top},${box.width},${box.height}`}
         data-columns={props.columnTitles.join("|")}
         data-rows={props.rowLabels.join("|")}
+        data-indistinguishable-cells={markedCells.join("|")}
         onKeyDown={onKeyDown}
         onBlur={() => setFocused(null)}
       >
@@ -240,9 +282,15 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
           </div>
         ) : null}
         {focused && !hover ? (
-          <span class="visually-hidden" aria-live="polite">
+          <span
+            class="visually-hidden"
+            aria-live="polite"
+            data-testid="heatmap-focused-cell"
+            data-indistinguishable={focusedUncertainty?.indistinguishable ? "true" : undefined}
+          >
             {props.rowLabels[focused.row]}, {props.columnTitles[focused.column]}:{" "}
             {formatExposure(props.values[focused.row]?.[focused.column] ?? null)}
+            {focusedUncertainty ? `. ${focusedUncertainty.text}` : ""}
           </span>
         ) : null}
       </div>
@@ -280,19 +328,27 @@ function HeatmapTable(props: HeatmapProps): JSX.Element {
                 const value = props.values[row]?.[column] ?? null;
                 const color = props.scale.color(value);
                 const note = value === null ? null : (props.cellNote?.({ row, column }) ?? null);
+                const uncertainty = value === null ? null : (props.cellUncertainty?.({ row, column }) ?? null);
+                const marked = uncertainty?.indistinguishable === true;
+                // Read after the number: the coverage note when positions are left out, then the standard error.
+                const description = [note?.short ? note.title : null, uncertainty?.text ?? null]
+                  .filter((part): part is string => part !== null)
+                  .join(" ");
                 return (
                   <td
                     key={column}
-                    class="num"
+                    class={marked ? "num indistinguishable" : "num"}
                     style={{ background: css(color), color: css(textColorOn(color)) }}
-                    title={note?.title}
+                    title={[note?.title, uncertainty?.text].filter(Boolean).join("\n") || undefined}
+                    data-indistinguishable={marked ? "true" : undefined}
                   >
                     {/* The coverage note is drawn from data-note (CSS), so the cell's text stays its number. */}
                     <button
                       type="button"
                       class="cell-button"
                       data-note={note?.short ?? undefined}
-                      aria-description={note?.short ? note.title : undefined}
+                      data-indistinguishable={marked ? "true" : undefined}
+                      aria-description={description || undefined}
                       onClick={() => props.onSelect({ row, column })}
                     >
                       {formatExposure(value)}

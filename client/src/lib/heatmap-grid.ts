@@ -1,13 +1,126 @@
 // The heatmap's numbers, as pure functions of the exposures the API returned: which series a
-// view shows, the window of dates the slider selects, the portfolios-as-columns matrix, and a
-// live `exposures.updated` message folded into the loaded series (no refetch).
+// view shows, the window of dates the slider selects, the portfolios-as-columns matrix, a live
+// `exposures.updated` message folded into the loaded series at once, then the route's numbers of
+// that date (standard errors included) folded in when they arrive (`DateReads` reads them), and
+// each cell's standard error: whether it can be told from zero, and the words that say so.
 import type { Exposures, ExposureSeries } from "../api/types.ts";
+import { isDistinguishable } from "../../../worker/factors/exposure-uncertainty.ts";
 import type { ExposuresUpdated } from "../../../worker/realtime/messages.ts";
 
 export type HeatmapView = "portfolio" | "benchmark" | "active";
 
 export function seriesFor(factor: ExposureSeries, view: HeatmapView): (number | null)[] {
   return view === "portfolio" ? factor.portfolio : view === "benchmark" ? factor.benchmark : factor.active;
+}
+
+/** Why a standard error is missing, as the API says (worker/api/analytics.ts `exposureStandardErrorReasons`). */
+export type StandardErrorReason = NonNullable<ExposureSeries["standard_error_reason"][number]>;
+
+/**
+ * A date a live update changed, whose numbers are being read again from the exposures route
+ * (`failed`: that read failed; it is tried again on the next update or reconnect). `seq` is the
+ * update's: only the read for the date's latest update is folded in.
+ */
+export interface PendingDate {
+  seq: number;
+  failed: boolean;
+}
+
+/** Loaded exposures, with the live-updated dates whose route numbers have not arrived yet. */
+export type LiveExposures = Exposures & { pending?: Readonly<Record<string, PendingDate>> };
+
+/**
+ * Why a cell's standard error is missing: the API's reason, or, after a live update changed it,
+ * `live_loading` (the date's numbers are being read) or `live_unavailable` (that read failed).
+ */
+export type UncertaintyReason = StandardErrorReason | "live_loading" | "live_unavailable";
+
+/** A cell's standard error (docs/design.md §11): its value, whether the exposure is told from zero, or why unknown. */
+export interface CellUncertainty {
+  standardError: number | null;
+  /** |exposure| ≥ 2 SE (and ≠ 0); false: not distinguishable from zero; null when the SE is. */
+  distinguishable: boolean | null;
+  /** Why `standardError` is null (null when it is not). */
+  reason: UncertaintyReason | null;
+}
+
+/**
+ * The view's standard error, distinguishable flag and reason on the `index`-th date; `pending`
+ * is that date's live state (a standard error without a reason is one a live update made unknown).
+ */
+export function uncertaintyFor(
+  factor: ExposureSeries,
+  view: HeatmapView,
+  index: number,
+  pending?: PendingDate,
+): CellUncertainty {
+  const [standardError, distinguishable, reason] =
+    view === "portfolio"
+      ? [factor.standard_error, factor.distinguishable, factor.standard_error_reason]
+      : view === "benchmark"
+        ? [factor.benchmark_standard_error, factor.benchmark_distinguishable, factor.benchmark_standard_error_reason]
+        : [factor.active_standard_error, factor.active_distinguishable, factor.active_standard_error_reason];
+  const value = standardError[index] ?? null;
+  return {
+    standardError: value,
+    distinguishable: distinguishable[index] ?? null,
+    reason: reason[index] ?? (value === null ? (pending?.failed ? "live_unavailable" : "live_loading") : null),
+  };
+}
+
+/** The cell is marked: its exposure is not distinguishable from zero (|exposure| < 2 SE). */
+export const isIndistinguishable = (uncertainty: CellUncertainty | null | undefined): boolean =>
+  uncertainty?.distinguishable === false;
+
+/** The legend entry of a marked cell. */
+export const indistinguishableLegend =
+  "|exposure| < 2 SE: not distinguishable from zero (errors taken as independent across symbols)";
+
+const reasonTexts: Record<UncertaintyReason, string> = {
+  no_exposure: "no exposure on this date",
+  weights_unavailable: "equity ≤ 0, so weights (and the exposure) are undefined",
+  standard_error_not_computed: "a beta used has no stored standard error (computed before standard errors existed)",
+  not_computed: "not computed for this date yet (stored before standard errors were; a batch rerun computes it)",
+  live_loading: "the exposure changed live; loading its standard error",
+  live_unavailable:
+    "the exposure changed live and its standard error could not be loaded (tried again on the next update or reconnect)",
+};
+
+/**
+ * What a cell's tooltip and screen-reader label say about its standard error: `value` the short
+ * form ("±0.120 (2 SE)", or "unavailable"), `text` the sentence. Null for a missing cell.
+ */
+export function uncertaintyLabel(
+  value: number | null,
+  uncertainty: CellUncertainty | null,
+): { value: string; text: string; indistinguishable: boolean } | null {
+  if (value === null || uncertainty === null) return null;
+  const { standardError, distinguishable, reason } = uncertainty;
+  if (standardError === null) {
+    const why = reasonTexts[reason ?? "live_loading"];
+    return {
+      value: reason === "live_loading" ? "loading…" : "unavailable",
+      text: `Standard error unavailable: ${why}.`,
+      indistinguishable: false,
+    };
+  }
+  // A standard error is ≥ 0: no sign to print, the exposures' three decimals.
+  const band = `±${(2 * standardError).toFixed(3)} (2 SE)`;
+  const independence = "errors taken as independent across symbols";
+  if (distinguishable === false)
+    return {
+      value: band,
+      text: `Not distinguishable from zero: |exposure| < 2 SE, ${band}; ${independence}.`,
+      indistinguishable: true,
+    };
+  return {
+    value: band,
+    text:
+      distinguishable === true
+        ? `Distinguishable from zero: |exposure| ≥ 2 SE, ${band}; ${independence}.`
+        : `Standard error: ${band}; ${independence}.`,
+    indistinguishable: false,
+  };
 }
 
 /** The [start, end] indices (inclusive) of a `size`-date window ending at `end`. */
@@ -27,19 +140,34 @@ export interface Matrix {
   xs: number[];
   columnKeys: string[];
   values: (number | null)[][];
+  /** Each cell's standard error (null for a missing cell), aligned with `values`. */
+  uncertainty: (CellUncertainty | null)[][];
 }
 
 /** Rows = factors, columns = the window's dates; x is the date's index in the loaded range. */
-export function datesMatrix(exposures: Exposures, view: HeatmapView, range: [number, number]): Matrix {
+export function datesMatrix(exposures: LiveExposures, view: HeatmapView, range: [number, number]): Matrix {
   const [start, end] = range;
   // The window's loaded dates (a range from windowRange over these dates never runs past them).
   const columnKeys = exposures.dates.slice(start, end + 1);
   const xs = columnKeys.map((_, offset) => start + offset);
+  const values = exposures.factors.map((factor) => xs.map((i) => seriesFor(factor, view)[i] ?? null));
   return {
     xs,
     columnKeys,
-    values: exposures.factors.map((factor) => xs.map((i) => seriesFor(factor, view)[i] ?? null)),
+    values,
+    uncertainty: exposures.factors.map((factor, row) =>
+      xs.map((i, column) =>
+        values[row]?.[column] === null
+          ? null
+          : uncertaintyFor(factor, view, i, exposures.pending?.[exposures.dates[i] ?? ""]),
+      ),
+    ),
   };
+}
+
+/** The cells to mark on the heatmap: true where the exposure is not distinguishable from zero. */
+export function indistinguishableCells(matrix: Pick<Matrix, "uncertainty">): boolean[][] {
+  return matrix.uncertainty.map((row) => row.map(isIndistinguishable));
 }
 
 /**
@@ -47,22 +175,27 @@ export function datesMatrix(exposures: Exposures, view: HeatmapView, range: [num
  * that date, or without the factor, is missing (null), never 0.
  */
 export function portfoliosMatrix(
-  byPortfolio: readonly { id: string; exposures: Exposures | undefined }[],
+  byPortfolio: readonly { id: string; exposures: LiveExposures | undefined }[],
   factorKeys: readonly string[],
   view: HeatmapView,
   date: string,
 ): Matrix {
+  const cells = factorKeys.map((key) =>
+    byPortfolio.map(({ exposures }) => {
+      if (!exposures) return null;
+      const index = exposures.dates.indexOf(date);
+      const factor = exposures.factors.find((candidate) => candidate.key === key);
+      const value = index < 0 || !factor ? null : (seriesFor(factor, view)[index] ?? null);
+      return value === null || !factor
+        ? null
+        : { value, uncertainty: uncertaintyFor(factor, view, index, exposures.pending?.[date]) };
+    }),
+  );
   return {
     xs: byPortfolio.map((_, i) => i),
     columnKeys: byPortfolio.map((entry) => entry.id),
-    values: factorKeys.map((key) =>
-      byPortfolio.map(({ exposures }) => {
-        if (!exposures) return null;
-        const index = exposures.dates.indexOf(date);
-        const factor = exposures.factors.find((candidate) => candidate.key === key);
-        return index < 0 || !factor ? null : (seriesFor(factor, view)[index] ?? null);
-      }),
-    ),
+    values: cells.map((row) => row.map((cell) => cell?.value ?? null)),
+    uncertainty: cells.map((row) => row.map((cell) => cell?.uncertainty ?? null)),
   };
 }
 
@@ -83,8 +216,22 @@ export function applyUpdate(exposures: Exposures, update: ExposuresUpdated): Exp
       const value = byKey.get(factor.key);
       if (!value) return factor;
       const benchmark = factor.benchmark[index] ?? null;
+      // The message has no standard errors: a changed exposure's (and so its active one's) are
+      // unknown until the next load, never the old numbers beside the new exposure.
+      const unknown =
+        value.exposure === (factor.portfolio[index] ?? null)
+          ? {}
+          : {
+              standard_error: replace(factor.standard_error, null),
+              standard_error_reason: replace(factor.standard_error_reason, null),
+              distinguishable: replace(factor.distinguishable, null),
+              active_standard_error: replace(factor.active_standard_error, null),
+              active_standard_error_reason: replace(factor.active_standard_error_reason, null),
+              active_distinguishable: replace(factor.active_distinguishable, null),
+            };
       return {
         ...factor,
+        ...unknown,
         portfolio: replace(factor.portfolio, value.exposure),
         exposure_dollar: replace(factor.exposure_dollar, value.exposure_dollar),
         coverage: replace(factor.coverage, value.coverage),

@@ -1,7 +1,9 @@
 // The home page: a portfolio's factor exposures as a heatmap (factors × dates, or factors ×
 // portfolios on one date), portfolio / benchmark / active, a time slider that plays the window
 // through the loaded range, a drill-down to the stocks behind any cell, PNG and CSV export,
-// and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers.
+// and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers. A cell
+// whose exposure cannot be told from zero (|exposure| < 2 standard errors) is dotted, and its
+// tooltip and labels give the 2 SE band or why there is no standard error.
 // The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=); the
 // slider follows the latest date until it is moved.
 import type { JSX } from "preact";
@@ -11,7 +13,7 @@ import { api, unwrap } from "../api/client.ts";
 import type { Exposures, Factor, Portfolio } from "../api/types.ts";
 import { DrillDownPanel, type DrillDownTarget } from "../components/drill-down.tsx";
 import { ExposureLines } from "../components/exposure-lines.tsx";
-import { HeatmapView, Legend } from "../components/heatmap-view.tsx";
+import { HeatmapView, Legend, UncertaintyLegend } from "../components/heatmap-view.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page, Segmented, SelectField, download } from "../components/ui.tsx";
 import { heatmapCsv } from "../lib/csv.ts";
 import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
@@ -21,8 +23,11 @@ import { formatDateTick, formatDollars, formatExposure, formatPercent } from "..
 import {
   applyUpdate,
   datesMatrix,
+  indistinguishableCells,
+  indistinguishableLegend,
   nextPlayEnd,
   portfoliosMatrix,
+  uncertaintyLabel,
   viewValues,
   windowRange,
   type HeatmapView as View,
@@ -255,7 +260,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const [drill, setDrill] = useState<DrillDownTarget | null>(null);
   const [showTable, setShowTable] = useState(false);
   const [chosen, setChosen] = useState<string[]>(() => factors.slice(0, 3).map((factor) => factor.key));
-  const exportPng = useRef<((title: string) => Promise<Blob>) | null>(null);
+  const exportPng = useRef<((title: string, markLegend: string | null) => Promise<Blob>) | null>(null);
 
   const factorKeys =
     (main ?? Object.values(loaded)[0])?.factors.map((factor) => factor.key) ?? factors.map((factor) => factor.key);
@@ -273,6 +278,17 @@ function ExposuresView(props: ViewProps): JSX.Element {
       date,
     );
   }, [loaded, main, view, columns, range[0], range[1], dates]);
+
+  // Cells whose exposure cannot be told from zero (|exposure| < 2 SE): dotted on the canvas.
+  const marked = useMemo(() => (matrix ? indistinguishableCells(matrix) : []), [matrix]);
+  /** A cell's standard error in words (tooltip, screen-reader label, table); null for a missing cell. */
+  const uncertaintyOf = (cell: { row: number; column: number }) =>
+    matrix
+      ? uncertaintyLabel(
+          matrix.values[cell.row]?.[cell.column] ?? null,
+          matrix.uncertainty[cell.row]?.[cell.column] ?? null,
+        )
+      : null;
 
   // One colour scale over everything loaded for this view: stable while the slider moves.
   const scale = useMemo(
@@ -344,6 +360,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
     const index = exposures ? exposures.dates.indexOf(date) : -1;
     const factor = exposures?.factors.find((entry) => entry.key === target.factorKey);
     const at = (values: (number | null)[] | undefined) => (index < 0 || !values ? null : (values[index] ?? null));
+    const uncertainty = uncertaintyOf(cell);
     return (
       <>
         <strong>{target.factorName}</strong>
@@ -351,6 +368,17 @@ function ExposuresView(props: ViewProps): JSX.Element {
         <dl>
           <dt>{views.find((option) => option.value === view)?.label}</dt>
           <dd data-testid="tooltip-value">{formatExposure(matrix.values[cell.row]?.[cell.column] ?? null)}</dd>
+          {uncertainty ? (
+            <>
+              <dt>Standard error</dt>
+              <dd
+                data-testid="tooltip-standard-error"
+                data-indistinguishable={uncertainty.indistinguishable ? "true" : undefined}
+              >
+                {uncertainty.value}
+              </dd>
+            </>
+          ) : null}
           {view !== "portfolio" ? (
             <>
               <dt>Portfolio</dt>
@@ -368,6 +396,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
           <dt>R² (benchmark)</dt>
           <dd>{formatPercent(at(factor?.benchmark_r_squared))}</dd>
         </dl>
+        {uncertainty ? (
+          <p class="tooltip-uncertainty" data-testid="tooltip-uncertainty">
+            {uncertainty.text}
+          </p>
+        ) : null}
       </>
     );
   };
@@ -399,7 +432,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const exportImage = async (): Promise<void> => {
     if (!exportPng.current) return;
     download(
-      await exportPng.current(heatmapTitle),
+      await exportPng.current(heatmapTitle, marked.some((row) => row.some(Boolean)) ? indistinguishableLegend : null),
       `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${dates[range[1]] ?? ""}.png`,
     );
   };
@@ -575,7 +608,10 @@ function ExposuresView(props: ViewProps): JSX.Element {
               onReady={(exporter) => (exportPng.current = exporter)}
               showTable={showTable}
               cellNote={cellNote}
+              marked={marked}
+              cellUncertainty={uncertaintyOf}
             />
+            <UncertaintyLegend text={indistinguishableLegend} />
           </div>
         ) : null}
         {quality && columns === "dates" ? (
