@@ -11,6 +11,7 @@ import { ExposuresPage } from "./pages/exposures.tsx";
 import { UniversePage } from "./pages/universe.tsx";
 import { SymbolPage } from "./pages/symbol.tsx";
 import { StressPage } from "./pages/stress.tsx";
+import { RiskPage } from "./pages/risk.tsx";
 import { WhatIfPage } from "./pages/what-if.tsx";
 import { PortfoliosPage } from "./pages/portfolios.tsx";
 import { PortfolioPage } from "./pages/portfolio.tsx";
@@ -26,6 +27,7 @@ interface MenuItem {
 const menu: readonly MenuItem[] = [
   { href: "/", label: "Exposures", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/universe", label: "Universe", permission: "VIEW_FACTOR_ANALYTICS" },
+  { href: "/risk", label: "Risk", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/stress", label: "Stress", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/what-if", label: "What-if", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/portfolios", label: "Portfolios", permission: "VIEW_FACTOR_ANALYTICS" },
@@ -125,6 +127,7 @@ const Exposures = guarded("VIEW_FACTOR_ANALYTICS", ExposuresPage);
 const Universe = guarded("VIEW_FACTOR_ANALYTICS", UniversePage);
 const SymbolDetail = guarded("VIEW_FACTOR_ANALYTICS", SymbolPage);
 const Stress = guarded("VIEW_FACTOR_ANALYTICS", StressPage);
+const Risk = guarded("VIEW_FACTOR_ANALYTICS", RiskPage);
 const WhatIf = guarded("VIEW_FACTOR_ANALYTICS", WhatIfPage);
 const Portfolios = guarded("VIEW_FACTOR_ANALYTICS", PortfoliosPage);
 const PortfolioDetail = guarded("VIEW_FACTOR_ANALYTICS", PortfolioPage);
@@ -142,6 +145,7 @@ function SignedIn(): JSX.Element {
           <Route path="/" component={Exposures} />
           <Route path="/universe" component={Universe} />
           <Route path="/universe/:symbol" component={SymbolDetail} />
+          <Route path="/risk" component={Risk} />
           <Route path="/stress" component={Stress} />
           <Route path="/what-if" component={WhatIf} />
           <Route path="/portfolios" component={Portfolios} />

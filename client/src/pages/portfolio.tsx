@@ -988,6 +988,9 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
           <a class="button" href={`/?portfolio=${encoded}`}>
             Exposures
           </a>
+          <a class="button" href={`/risk?portfolio=${encoded}`}>
+            Risk
+          </a>
           <a class="button" href={`/what-if?portfolio=${encoded}`}>
             What-if
           </a>
