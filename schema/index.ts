@@ -4,3 +4,4 @@ export * from "./factors.ts";
 export * from "./portfolios.ts";
 export * from "./batch.ts";
 export * from "./risk.ts";
+export * from "./alerts.ts";

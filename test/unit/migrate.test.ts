@@ -59,6 +59,7 @@ describe("db:migrate", () => {
         "'sqlite%' order by name",
     );
     expect(tables.rows.map((row) => row["name"])).toEqual([
+      "alerts",
       "batch_chunks",
       "batch_phase_results",
       "batch_runs",
@@ -68,6 +69,7 @@ describe("db:migrate", () => {
       "factor_returns",
       "market_prices",
       "portfolio_factor_exposures",
+      "portfolio_limits",
       "portfolio_risk_summaries",
       "portfolio_snapshots",
       "portfolio_stress_results",
@@ -84,6 +86,8 @@ describe("db:migrate", () => {
       "symbol_factor_exposures",
       "symbol_risk_loadings",
       "symbol_universe",
+      "webhook_deliveries",
+      "webhooks",
     ]);
     await client.execute(
       "insert into symbol_factor_exposures (symbol, factor_id, calculation_date, beta_value, observations, " +
