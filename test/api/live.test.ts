@@ -275,28 +275,36 @@ describe("subscriptions", () => {
       // The last push agrees with what is stored once the refreshes settle (an earlier change's
       // refresh may still be pushing when this one starts); SPY on itself has beta 1, so the
       // market exposure is the weight of 200 SPY shares in the equity.
-      const marketOf = (message: { exposures: { factor_key: string; exposure: number | null }[] }) =>
-        message.exposures.find((exposure) => exposure.factor_key === "market_beta")!.exposure;
+      type Pushed = { exposures: { factor_key: string; exposure: number | null; standard_error?: number | null }[] };
+      const marketEntry = (message: Pushed) =>
+        message.exposures.find((exposure) => exposure.factor_key === "market_beta")!;
+      const marketOf = (message: Pushed) => marketEntry(message).exposure;
       const deadline = Date.now() + 20_000;
       for (;;) {
-        const stored = await json<{ factors: { portfolio: (number | null)[] }[] }>(
+        const stored = await json<{ factors: { portfolio: (number | null)[]; standard_error: (number | null)[] }[] }>(
           await call(`/portfolios/${portfolioId}/exposures?factors=market_beta&from=${latestDate}`, {
             sub: owner.sub,
             org: owner.org,
           }),
         );
-        const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as {
-          exposures: { factor_key: string; exposure: number | null }[];
-        };
+        const pushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as Pushed;
         const expected = (200 * spyClose) / (10_000 + 200 * spyClose);
-        if (stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) && Math.abs(marketOf(pushed)! - expected) < 1e-9)
+        // The pushed standard error is the one the exposures route serves for that date, exactly.
+        if (
+          stored.factors[0]!.portfolio.at(-1) === marketOf(pushed) &&
+          stored.factors[0]!.standard_error.at(-1) === marketEntry(pushed).standard_error &&
+          Math.abs(marketOf(pushed)! - expected) < 1e-9
+        )
           break;
         if (Date.now() > deadline)
           throw new Error(
-            `stored ${stored.factors[0]!.portfolio.at(-1)} and pushed ${marketOf(pushed)} never agreed on ${expected}`,
+            `stored ${stored.factors[0]!.portfolio.at(-1)} ± ${stored.factors[0]!.standard_error.at(-1)} and pushed ` +
+              `${marketOf(pushed)} ± ${marketEntry(pushed).standard_error} never agreed on ${expected}`,
           );
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      const lastPushed = client.messages.filter((message) => message.type === "exposures.updated").at(-1) as Pushed;
+      expect(marketEntry(lastPushed).standard_error).toEqual(expect.any(Number));
       // Right after each exposures.updated: the recomputed risk summary of the same date, with its seq.
       const risk = await client.next(
         "risk.updated",

@@ -40,6 +40,11 @@ export const exposureValue = z.object({
   coverage: nullableNumber,
   /** The holdings' R² for the factor (|mv·δ|-weighted); absent in messages stored before it existed. */
   r_squared: z.optional(nullableNumber),
+  /**
+   * The exposure's standard error as stored (the exposures route's `standard_error`; null: none,
+   * that route says why); absent in messages stored before it existed.
+   */
+  standard_error: z.optional(nullableNumber),
 });
 
 export const welcomeMessage = z.object({

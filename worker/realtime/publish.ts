@@ -29,7 +29,10 @@ export async function hubsOfPortfolios(db: Database, ids: readonly string[] | nu
   return new Map(rows.map((row) => [row.id, hubNameFor({ org: row.org, sub: row.owner })]));
 }
 
-/** The stored exposures of `ids` on `date` as live updates (every active factor; null where none). */
+/**
+ * The stored exposures of `ids` on `date` as live updates (every active factor; null where none),
+ * each with its stored standard error (the benchmark's and active ones are the exposures route's).
+ */
 export async function storedExposureUpdates(
   db: Database,
   ids: readonly string[],
@@ -47,6 +50,7 @@ export async function storedExposureUpdates(
         dollars: portfolioFactorExposures.exposureDollar,
         coverage: portfolioFactorExposures.coverage,
         rSquared: portfolioFactorExposures.rSquared,
+        standardError: portfolioFactorExposures.standardError,
       })
       .from(portfolioFactorExposures)
       .where(
@@ -78,6 +82,7 @@ export async function storedExposureUpdates(
           exposure_dollar: row?.dollars ?? null,
           coverage: row?.coverage ?? null,
           r_squared: row?.rSquared ?? null,
+          standard_error: row?.standardError ?? null,
         };
       }),
     }));

@@ -83,12 +83,13 @@ const reasonTexts: Record<UncertaintyReason, string> = {
   not_computed: "not computed for this date yet (stored before standard errors were; a batch rerun computes it)",
   live_loading: "the exposure changed live; loading its standard error",
   live_unavailable:
-    "the exposure changed live and its standard error could not be loaded (tried again on the next update or reconnect)",
+    "the exposure changed live and its standard error could not load (tried again on the next update or reconnect)",
 };
 
 /**
  * What a cell's tooltip and screen-reader label say about its standard error: `value` the short
- * form ("±0.120 (2 SE)", or "unavailable"), `text` the sentence. Null for a missing cell.
+ * form ("±0.120 (2 SE)", "loading…" while a live-updated date is read, or "unavailable"), `text`
+ * the sentence. Null for a missing cell.
  */
 export function uncertaintyLabel(
   value: number | null,
@@ -97,10 +98,10 @@ export function uncertaintyLabel(
   if (value === null || uncertainty === null) return null;
   const { standardError, distinguishable, reason } = uncertainty;
   if (standardError === null) {
-    const why = reasonTexts[reason ?? "live_loading"];
+    const why = reason ?? "live_loading";
     return {
-      value: reason === "live_loading" ? "loading…" : "unavailable",
-      text: `Standard error unavailable: ${why}.`,
+      value: why === "live_loading" ? "loading…" : "unavailable",
+      text: `Standard error unavailable: ${reasonTexts[why]}.`,
       indistinguishable: false,
     };
   }
@@ -199,39 +200,60 @@ export function portfoliosMatrix(
   };
 }
 
+/** `list` with its `index`-th entry replaced. */
+const replaceAt = <T>(list: readonly T[], index: number, value: T): T[] =>
+  list.map((old, i) => (i === index ? value : old));
+
 /**
- * Folds a live update into loaded exposures. Returns the new object, or null when the update
- * cannot be applied in place (a date the range does not hold): the caller refetches then.
+ * Folds a live update into loaded exposures at once, and marks its date pending: the caller reads
+ * the date again from the exposures route (`DateReads`) and folds that in (`foldDateReads`).
+ * Returns the new object, or null when the update cannot be applied in place (a date the range
+ * does not hold): the caller refetches then.
+ *
+ * The standard errors: the message's portfolio standard error (the stored number, so exactly
+ * the route's) is folded in with whether it tells the exposure from zero; an active standard
+ * error needs the benchmark's and the portfolio's weight in it, so where the exposure or its
+ * standard error changed it is unknown (`live_loading`) until the date's read, never the old
+ * number beside the new exposure. A message without a standard error (stored before messages
+ * had one) leaves an unchanged exposure's as they were and makes a changed one's unknown.
  */
-export function applyUpdate(exposures: Exposures, update: ExposuresUpdated): Exposures | null {
+export function applyUpdate(exposures: LiveExposures, update: ExposuresUpdated): LiveExposures | null {
   if (update.portfolio_id !== exposures.portfolio_id) return exposures;
   const index = exposures.dates.indexOf(update.date);
   if (index < 0) return null;
   const byKey = new Map(update.exposures.map((value) => [value.factor_key, value]));
-  const replace = <T>(list: T[], value: T): T[] => list.map((old, i) => (i === index ? value : old));
+  const replace = <T>(list: readonly T[], value: T): T[] => replaceAt(list, index, value);
   return {
     ...exposures,
+    pending: { ...exposures.pending, [update.date]: { seq: update.seq, failed: false } },
     equity: replace(exposures.equity, update.equity),
     factors: exposures.factors.map((factor) => {
       const value = byKey.get(factor.key);
       if (!value) return factor;
       const benchmark = factor.benchmark[index] ?? null;
-      // The message has no standard errors: a changed exposure's (and so its active one's) are
-      // unknown until the next load, never the old numbers beside the new exposure.
-      const unknown =
-        value.exposure === (factor.portfolio[index] ?? null)
-          ? {}
-          : {
-              standard_error: replace(factor.standard_error, null),
-              standard_error_reason: replace(factor.standard_error_reason, null),
-              distinguishable: replace(factor.distinguishable, null),
-              active_standard_error: replace(factor.active_standard_error, null),
-              active_standard_error_reason: replace(factor.active_standard_error_reason, null),
-              active_distinguishable: replace(factor.active_distinguishable, null),
-            };
+      const standardError = value.standard_error;
+      const unchanged =
+        value.exposure === (factor.portfolio[index] ?? null) &&
+        (standardError === undefined || standardError === (factor.standard_error[index] ?? null));
+      const errors = unchanged
+        ? {}
+        : {
+            standard_error: replace(factor.standard_error, standardError ?? null),
+            // A null standard error's reason is the route's to say (the date's read brings it).
+            standard_error_reason: replace(factor.standard_error_reason, null),
+            distinguishable: replace(
+              factor.distinguishable,
+              value.exposure === null || standardError === undefined || standardError === null
+                ? null
+                : isDistinguishable(value.exposure, standardError),
+            ),
+            active_standard_error: replace(factor.active_standard_error, null),
+            active_standard_error_reason: replace(factor.active_standard_error_reason, null),
+            active_distinguishable: replace(factor.active_distinguishable, null),
+          };
       return {
         ...factor,
-        ...unknown,
+        ...errors,
         portfolio: replace(factor.portfolio, value.exposure),
         exposure_dollar: replace(factor.exposure_dollar, value.exposure_dollar),
         coverage: replace(factor.coverage, value.coverage),
@@ -244,6 +266,137 @@ export function applyUpdate(exposures: Exposures, update: ExposuresUpdated): Exp
       };
     }),
   };
+}
+
+/** The dates of a read (date → the `seq` of the update it was asked for). */
+export type DateRead = ReadonlyMap<string, number>;
+
+/**
+ * Folds the exposures route's answer for live-updated dates (`answer`, a range covering the
+ * read's dates; null: the read failed) into loaded exposures. A date still pending for the same
+ * update gets every series of the route on that date (its standard errors and reasons in all
+ * three views, and the counts and benchmark the message does not carry) and is no longer pending;
+ * one the answer lacks, or any date of a failed read, is marked failed. A date updated again
+ * since (another `seq`: its own read follows), or no longer pending (a full load replaced the
+ * exposures), is left alone: a stale read never overwrites newer numbers.
+ */
+export function foldDateReads(exposures: LiveExposures, read: DateRead, answer: Exposures | null): LiveExposures {
+  const pending = { ...exposures.pending };
+  let factors = exposures.factors;
+  let equity = exposures.equity;
+  let changed = false;
+  for (const [date, seq] of read) {
+    if (pending[date]?.seq !== seq) continue;
+    changed = true;
+    const index = exposures.dates.indexOf(date);
+    if (index < 0) {
+      delete pending[date];
+      continue;
+    }
+    const from = answer ? answer.dates.indexOf(date) : -1;
+    const answered = factors.map((factor) => answer?.factors.find((candidate) => candidate.key === factor.key));
+    if (from < 0 || answered.some((factor) => factor === undefined)) {
+      pending[date] = { seq, failed: true };
+      continue;
+    }
+    delete pending[date];
+    equity = replaceAt(equity, index, answer?.equity[from] ?? null);
+    factors = factors.map((factor, row) => foldSeries(factor, index, answered[row] ?? factor, from));
+  }
+  if (!changed) return exposures;
+  return { ...exposures, equity, factors, pending };
+}
+
+/** `factor` with every series' `index`-th entry replaced by `source`'s `from`-th (key and name kept). */
+function foldSeries(factor: ExposureSeries, index: number, source: ExposureSeries, from: number): ExposureSeries {
+  const folded: Record<string, unknown> = { ...factor };
+  for (const [name, series] of Object.entries(factor)) {
+    const replacement: unknown = (source as Record<string, unknown>)[name];
+    if (Array.isArray(series) && Array.isArray(replacement))
+      folded[name] = replaceAt(series as unknown[], index, (replacement[from] as unknown) ?? null);
+  }
+  return folded as unknown as ExposureSeries;
+}
+
+/**
+ * The failed dates of loaded exposures, to read again (on the next update or a reconnect), and
+ * the exposures with those dates loading again.
+ */
+export function retryFailedReads(exposures: LiveExposures): { exposures: LiveExposures; read: DateRead } {
+  const failed = Object.entries(exposures.pending ?? {}).filter(([, state]) => state.failed);
+  if (failed.length === 0) return { exposures, read: new Map() };
+  const pending = { ...exposures.pending };
+  for (const [date, state] of failed) pending[date] = { seq: state.seq, failed: false };
+  return { exposures: { ...exposures, pending }, read: new Map(failed.map(([date, state]) => [date, state.seq])) };
+}
+
+/**
+ * Reads live-updated dates from the exposures route, one read per portfolio at a time: dates
+ * asked meanwhile wait and go together in the next read (a history run publishing dates in
+ * quick succession costs a read per round trip, not one per date, and none is starved). A read
+ * whose every date was asked again (updated again) is cancelled for the new one. `settle` gets
+ * each read's dates and answer (null: failed), never a cancelled read's.
+ */
+export class DateReads {
+  readonly #read: (portfolioId: string, dates: readonly string[], signal: AbortSignal) => Promise<Exposures>;
+  readonly #settle: (portfolioId: string, read: DateRead, answer: Exposures | null) => void;
+  readonly #inFlight = new Map<string, { read: DateRead; controller: AbortController }>();
+  readonly #queued = new Map<string, Map<string, number>>();
+
+  constructor(
+    read: (portfolioId: string, dates: readonly string[], signal: AbortSignal) => Promise<Exposures>,
+    settle: (portfolioId: string, read: DateRead, answer: Exposures | null) => void,
+  ) {
+    this.#read = read;
+    this.#settle = settle;
+  }
+
+  /** Reads the portfolio's dates (date → update `seq`): at once, or after the read in flight. */
+  request(portfolioId: string, dates: DateRead): void {
+    if (dates.size === 0) return;
+    const queue = this.#queued.get(portfolioId) ?? new Map<string, number>();
+    for (const [date, seq] of dates) queue.set(date, seq);
+    this.#queued.set(portfolioId, queue);
+    const current = this.#inFlight.get(portfolioId);
+    if (current && [...current.read.keys()].every((date) => queue.has(date))) {
+      current.controller.abort();
+      this.#inFlight.delete(portfolioId);
+    }
+    if (!this.#inFlight.has(portfolioId)) this.#start(portfolioId);
+  }
+
+  /** Cancels every read and forgets the queued dates (the page's portfolios or benchmark changed, or it closed). */
+  cancel(): void {
+    for (const { controller } of this.#inFlight.values()) controller.abort();
+    this.#inFlight.clear();
+    this.#queued.clear();
+  }
+
+  #start(portfolioId: string): void {
+    const read = this.#queued.get(portfolioId);
+    if (!read || read.size === 0) return;
+    this.#queued.delete(portfolioId);
+    const controller = new AbortController();
+    this.#inFlight.set(portfolioId, { read, controller });
+    const dates = [...read.keys()].sort();
+    let promise: Promise<Exposures>;
+    try {
+      promise = this.#read(portfolioId, dates, controller.signal);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    void promise
+      .then(
+        (answer) => answer,
+        () => null,
+      )
+      .then((answer) => {
+        if (controller.signal.aborted) return;
+        this.#inFlight.delete(portfolioId);
+        this.#settle(portfolioId, read, answer);
+        this.#start(portfolioId);
+      });
+  }
 }
 
 /** Every finite value of a view over the whole loaded range: the colour scale's domain. */

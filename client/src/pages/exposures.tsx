@@ -1,16 +1,17 @@
 // The home page: a portfolio's factor exposures as a heatmap (factors × dates, or factors ×
 // portfolios on one date), portfolio / benchmark / active, a time slider that plays the window
 // through the loaded range, a drill-down to the stocks behind any cell, PNG and CSV export,
-// and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers. A cell
-// whose exposure cannot be told from zero (|exposure| < 2 standard errors) is dotted, and its
-// tooltip and labels give the 2 SE band or why there is no standard error.
+// and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers at once,
+// then the updated date is read again from the route for its standard errors. A cell whose
+// exposure cannot be told from zero (|exposure| < 2 standard errors) is dotted, and its tooltip
+// and labels give the 2 SE band or why there is no standard error.
 // The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=); the
 // slider follows the latest date until it is moved.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, unwrap } from "../api/client.ts";
-import type { Exposures, Factor, Portfolio } from "../api/types.ts";
+import type { Factor, Portfolio } from "../api/types.ts";
 import { DrillDownPanel, type DrillDownTarget } from "../components/drill-down.tsx";
 import { ExposureLines } from "../components/exposure-lines.tsx";
 import { HeatmapView, Legend, UncertaintyLegend } from "../components/heatmap-view.tsx";
@@ -22,18 +23,22 @@ import { coverageLabel, type CoverageLabel } from "../lib/data-quality.ts";
 import { formatDateTick, formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
 import {
   applyUpdate,
+  DateReads,
   datesMatrix,
+  foldDateReads,
   indistinguishableCells,
   indistinguishableLegend,
   nextPlayEnd,
   portfoliosMatrix,
+  retryFailedReads,
   uncertaintyLabel,
   viewValues,
   windowRange,
   type HeatmapView as View,
+  type LiveExposures,
 } from "../lib/heatmap-grid.ts";
 import { divergingScale } from "../lib/scale.ts";
-import { onLive, subscribePortfolio } from "../state/live.ts";
+import { connectionState, onLive, subscribePortfolio } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./exposures.css";
 
@@ -136,7 +141,16 @@ function ExposuresView(props: ViewProps): JSX.Element {
 
   // Which portfolios' exposures are needed: the chosen one, or all of them as columns.
   const needed = columns === "portfolios" ? portfolios.map((entry) => entry.id) : [portfolio.id];
-  const [loaded, setLoaded] = useState<Record<string, Exposures>>({});
+  // What is loaded, also kept in a ref so that live messages read and change the latest state
+  // synchronously (several can arrive before the next render).
+  const [loaded, setLoadedState] = useState<Record<string, LiveExposures>>({});
+  const loadedRef = useRef(loaded);
+  const updateLoaded = (change: (current: Record<string, LiveExposures>) => Record<string, LiveExposures>): void => {
+    const next = change(loadedRef.current);
+    if (next === loadedRef.current) return;
+    loadedRef.current = next;
+    setLoadedState(next);
+  };
   const [loadError, setLoadError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const [version, setVersion] = useState(0);
@@ -162,6 +176,39 @@ function ExposuresView(props: ViewProps): JSX.Element {
   );
   const history = useHistoryRun(portfolio.id);
 
+  // A live-updated date's numbers, standard errors included, read again from the route with the
+  // page's benchmark (one read per portfolio at a time; lib/heatmap-grid.ts `DateReads`).
+  const benchmarkRef = useRef(benchmark);
+  benchmarkRef.current = benchmark;
+  const dateReads = useRef<DateReads | null>(null);
+  dateReads.current ??= new DateReads(
+    (id, dates, signal) => {
+      const query = {
+        from: dates[0] ?? "",
+        to: dates[dates.length - 1] ?? "",
+        ...(benchmarkRef.current ? { benchmark: benchmarkRef.current } : {}),
+      };
+      return unwrap(api.portfolios[":id"].exposures.$get({ param: { id }, query }, { init: { signal } }));
+    },
+    (id, read, answer) =>
+      updateLoaded((current) => {
+        const exposures = current[id];
+        const next = exposures ? foldDateReads(exposures, read, answer) : exposures;
+        return next === exposures || !next ? current : { ...current, [id]: next };
+      }),
+  );
+  /** Reads the portfolio's failed dates again (after a later update or a reconnect). */
+  const retryReads = (id: string): void => {
+    const exposures = loadedRef.current[id];
+    if (!exposures) return;
+    const retry = retryFailedReads(exposures);
+    if (retry.read.size === 0) return;
+    updateLoaded((current) => ({ ...current, [id]: retry.exposures }));
+    dateReads.current?.request(id, retry.read);
+  };
+  // Reads asked for other portfolios or another benchmark are of no use (the full load follows).
+  useEffect(() => () => dateReads.current?.cancel(), [needed.join(","), benchmark]);
+
   useEffect(() => {
     const controller = new AbortController();
     setLoading(true);
@@ -179,7 +226,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
     ).then(
       (entries) => {
         if (controller.signal.aborted) return;
-        setLoaded(Object.fromEntries(entries));
+        updateLoaded(() => Object.fromEntries(entries));
         setLoading(false);
       },
       (error: unknown) => {
@@ -191,24 +238,26 @@ function ExposuresView(props: ViewProps): JSX.Element {
     return () => controller.abort();
   }, [needed.join(","), benchmark, version]);
 
-  // Live: subscribe to what is shown; fold updates in place, refetch what cannot be folded.
+  // Live: subscribe to what is shown; fold updates in place, then read the date again for its
+  // standard errors; refetch what cannot be folded.
   useEffect(() => {
     const unsubscribes = needed.map((id) => subscribePortfolio(id));
     const stop = onLive((message) => {
       if (message.type === "exposures.updated") {
-        setLoaded((current) => {
-          const exposures = current[message.portfolio_id];
-          if (!exposures) return current;
-          const next = applyUpdate(exposures, message);
-          if (next === null) {
-            // A date the page does not hold (a batch or the portfolio's history run computing it).
-            requestReload();
-            return current;
-          }
-          // A position change: the message has the numbers, not the counts or data_quality.
-          if (message.cause === "positions") requestReload();
-          return { ...current, [message.portfolio_id]: next };
-        });
+        const id = message.portfolio_id;
+        const exposures = loadedRef.current[id];
+        if (!exposures) return;
+        const next = applyUpdate(exposures, message);
+        if (next === null) {
+          // A date the page does not hold (a batch or the portfolio's history run computing it).
+          requestReload();
+          return;
+        }
+        // A position change: the message has the numbers, and the date's read the counts, not data_quality.
+        if (message.cause === "positions") requestReload();
+        updateLoaded((current) => ({ ...current, [id]: next }));
+        dateReads.current?.request(id, new Map([[message.date, message.seq]]));
+        retryReads(id);
       } else if (
         (message.type === "resync" && needed.includes(message.portfolio_id)) ||
         message.type === "batch.completed"
@@ -216,8 +265,15 @@ function ExposuresView(props: ViewProps): JSX.Element {
         requestReload();
       }
     });
+    // A reconnect reads the dates whose read failed again.
+    let previous = connectionState.peek();
+    const stopConnection = connectionState.subscribe((state) => {
+      if (state === "open" && previous !== "open") for (const id of Object.keys(loadedRef.current)) retryReads(id);
+      previous = state;
+    });
     return () => {
       stop();
+      stopConnection();
       for (const unsubscribe of unsubscribes) unsubscribe();
     };
   }, [needed.join(",")]);

@@ -1,12 +1,15 @@
-// The dashboard's pure state: the heatmap's matrices, slider window and live folding; the
-// reconnect backoff; reading a pasted token.
+// The dashboard's pure state: the heatmap's matrices, slider window and live folding, and the
+// reads of live-updated dates (test/unit/client/exposure-uncertainty.test.ts folds their
+// answers); the reconnect backoff; reading a pasted token.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import type { Exposures } from "../../../client/src/api/types.ts";
 import { reconnectDelayMs } from "../../../client/src/lib/backoff.ts";
 import {
   applyUpdate,
+  DateReads,
   datesMatrix,
+  type DateRead,
   nextPlayEnd,
   portfoliosMatrix,
   viewValues,
@@ -178,6 +181,93 @@ describe("live updates folded into loaded exposures", () => {
   it("asks for a refetch (null) for a date the range does not hold, and ignores other portfolios", () => {
     expect(applyUpdate(core, update("2026-07-01", 1))).toBeNull();
     expect(applyUpdate(core, { ...update("2026-06-30", 9), portfolio_id: "someone-else" })).toBe(core);
+  });
+});
+
+describe("reads of live-updated dates", () => {
+  // A fake route: each read waits until the test answers (or fails) it.
+  function harness() {
+    const asked: { id: string; dates: readonly string[]; signal: AbortSignal; answer: () => void; fail: () => void }[] =
+      [];
+    const settled: { id: string; read: [string, number][]; answered: boolean }[] = [];
+    const reads = new DateReads(
+      (id, dates, signal) =>
+        new Promise<Exposures>((resolve, reject) => {
+          const body = exposures(
+            id,
+            [...dates],
+            [...dates].map(() => 1),
+            [...dates].map(() => 1),
+          );
+          asked.push({ id, dates, signal, answer: () => resolve(body), fail: () => reject(new Error("offline")) });
+        }),
+      (id, read: DateRead, answer) => settled.push({ id, read: [...read], answered: answer !== null }),
+    );
+    return { reads, asked, settled };
+  }
+  const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  it("reads a date at once, and the dates asked meanwhile together in the next read", async () => {
+    const { reads, asked, settled } = harness();
+    reads.request("core", new Map([["2026-06-29", 1]]));
+    reads.request("core", new Map([["2026-06-30", 2]]));
+    reads.request("core", new Map([["2026-06-26", 3]]));
+    reads.request("other", new Map([["2026-06-30", 1]]));
+    expect(asked.map(({ id, dates }) => [id, dates])).toEqual([
+      ["core", ["2026-06-29"]],
+      ["other", ["2026-06-30"]],
+    ]);
+    asked[0]!.answer();
+    await flush();
+    expect(settled).toEqual([{ id: "core", read: [["2026-06-29", 1]], answered: true }]);
+    // One read for both dates, in date order (the route's from = first, to = last).
+    expect(asked[2]).toMatchObject({ id: "core", dates: ["2026-06-26", "2026-06-30"] });
+    asked[2]!.fail();
+    await flush();
+    expect(settled.at(-1)).toEqual({
+      id: "core",
+      read: [
+        ["2026-06-30", 2],
+        ["2026-06-26", 3],
+      ],
+      answered: false,
+    });
+    expect(asked).toHaveLength(3);
+  });
+
+  it("cancels a read whose every date was updated again, and never settles it", async () => {
+    const { reads, asked, settled } = harness();
+    reads.request("core", new Map([["2026-06-30", 1]]));
+    reads.request("core", new Map([["2026-06-30", 2]]));
+    expect(asked[0]!.signal.aborted).toBe(true);
+    expect(asked[1]).toMatchObject({ dates: ["2026-06-30"] });
+    asked[0]!.answer();
+    asked[1]!.answer();
+    await flush();
+    expect(settled).toEqual([{ id: "core", read: [["2026-06-30", 2]], answered: true }]);
+    // A read with other dates too is kept (its other dates are still wanted); the date goes again after it.
+    reads.request(
+      "core",
+      new Map([
+        ["2026-06-26", 3],
+        ["2026-06-29", 3],
+      ]),
+    );
+    reads.request("core", new Map([["2026-06-29", 4]]));
+    expect(asked[2]!.signal.aborted).toBe(false);
+    expect(asked).toHaveLength(3);
+    asked[2]!.answer();
+    await flush();
+    expect(settled).toHaveLength(2);
+    expect(asked[3]).toMatchObject({ dates: ["2026-06-29"] });
+    // Cancelled (the page's portfolios or benchmark changed): aborted, never settled, nothing queued left.
+    reads.request("core", new Map([["2026-06-30", 5]]));
+    reads.cancel();
+    expect(asked[3]!.signal.aborted).toBe(true);
+    asked[3]!.answer();
+    await flush();
+    expect(settled).toHaveLength(2);
+    expect(asked).toHaveLength(4);
   });
 });
 
