@@ -13,7 +13,14 @@ import type { ComponentChildren, JSX } from "preact";
 import { useMemo, useState } from "preact/hooks";
 import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
 import { reasonLabel } from "../lib/data-quality.ts";
-import { formatDollars, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
+import {
+  formatDollars,
+  formatMoney,
+  formatNumber,
+  formatPercent,
+  formatSignedDollars,
+  missing,
+} from "../lib/format.ts";
 import {
   customEpisodeId,
   customRangeErrors,
@@ -38,6 +45,8 @@ import {
 } from "../lib/risk-stress.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
 import { ImpactBars, type ImpactBarItem } from "./impact-bars.tsx";
+import { SaveNamedForm } from "./save-named.tsx";
+import { ShockGrid } from "./shock-grid.tsx";
 import { ConfirmDelete, download, Empty, ErrorNotice, Field, Loading, Segmented } from "./ui.tsx";
 import "../pages/analysis.css";
 import "./data-quality.css";
@@ -86,13 +95,6 @@ const repricedReasonText: Record<string, string> = {
 /** Whole dollars with an explicit sign (`−$200,104`, `+$8,295`) for the totals and tables. */
 const formatDollarsFull = (value: number | null | undefined): string =>
   formatMoney(value, { cents: "never", sign: true });
-
-/** Compact dollars with an explicit sign for the bars (`−$200K`, `+$8.30K`). */
-function formatImpact(value: number | null): string {
-  if (value === null || !Number.isFinite(value)) return missing;
-  const text = formatDollars(value);
-  return value > 0 && text !== "$0" ? `+${text}` : text;
-}
 
 const tone = (value: number | null | undefined): string =>
   value === null || value === undefined || value === 0 ? "" : value < 0 ? "negative" : "positive";
@@ -299,53 +301,19 @@ function ShockInputs(props: {
 }): JSX.Element {
   return (
     <div class="custom-shocks">
-      <p class="hint">
-        {"Each risk factor's move in its own return units: −10 means the factor falls 10%. Leave a factor " +
-          "empty not to shock it; it then moves with the shocked ones."}{" "}
-        <button
-          type="button"
-          class="link-button"
-          onClick={props.onClear}
-          disabled={Object.values(props.text).every((value) => value.trim() === "")}
-        >
-          Clear all
-        </button>
-      </p>
-      {/* A <fieldset> would bring its border and padding, and it does not lay out as a CSS grid in every browser. */}
-      {/* biome-ignore lint/a11y/useSemanticElements: a labelled grid of inputs */}
-      <div class="shock-grid" role="group" aria-label="Shock per risk factor, in percent">
-        {props.factors.map((factor) => {
-          const error = props.errors[factor.key];
-          const id = `risk-shock-${factor.key}`;
-          return (
-            <div key={factor.key} class={`field shock-field${error ? " field-invalid" : ""}`}>
-              <label for={id} title={factor.description}>
-                {factor.name}
-              </label>
-              <span class="input-suffix">
-                <input
-                  id={id}
-                  type="text"
-                  inputMode="decimal"
-                  autocomplete="off"
-                  placeholder="—"
-                  value={props.text[factor.key] ?? ""}
-                  aria-invalid={error ? true : undefined}
-                  aria-describedby={error ? `${id}-error` : undefined}
-                  data-testid={id}
-                  onInput={(event) => props.onChange(factor.key, event.currentTarget.value)}
-                />
-                <span aria-hidden="true">%</span>
-              </span>
-              {error ? (
-                <small id={`${id}-error`} class="field-error">
-                  {error}
-                </small>
-              ) : null}
-            </div>
-          );
-        })}
-      </div>
+      <ShockGrid
+        factors={props.factors}
+        text={props.text}
+        errors={props.errors}
+        onChange={props.onChange}
+        onClear={props.onClear}
+        hint={
+          "Each risk factor's move in its own return units: −10 means the factor falls 10%. Leave a factor " +
+          "empty not to shock it; it then moves with the shocked ones."
+        }
+        label="Shock per risk factor, in percent"
+        idPrefix="risk-shock-"
+      />
     </div>
   );
 }
@@ -507,74 +475,16 @@ function SaveEpisode(props: {
   disabled: boolean;
   onSaved: (episode: Episode) => void;
 }): JSX.Element {
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [savedName, setSavedName] = useState<string | null>(null);
-  const issues = error instanceof ApiFailure ? error.issues : [];
-  const nameIssue = issues.find((issue) => issue.path === "name")?.message ?? null;
-  const descriptionIssue = issues.find((issue) => issue.path === "description")?.message ?? null;
-
-  const save = async (event: Event) => {
-    event.preventDefault();
-    setSaving(true);
-    setError(null);
-    setSavedName(null);
-    try {
-      const episode = await unwrap(
-        api.stress.episodes.$post({
-          json: {
-            name: name.trim(),
-            from: props.from,
-            to: props.to,
-            ...(description.trim() ? { description: description.trim() } : {}),
-          },
-        }),
-      );
-      setSavedName(episode.name);
-      setName("");
-      setDescription("");
-      props.onSaved(episode);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setSaving(false);
-    }
-  };
-
   return (
-    <form class="save-scenario" onSubmit={(event) => void save(event)} aria-labelledby="save-episode-title">
-      <h4 id="save-episode-title">Save this range as an episode</h4>
-      <div class="save-scenario-fields">
-        <Field
-          label="Episode name"
-          id="risk-episode-name"
-          value={name}
-          maxLength={100}
-          required
-          error={nameIssue}
-          onInput={(event) => setName(event.currentTarget.value)}
-        />
-        <Field
-          label="Description (optional)"
-          id="risk-episode-description"
-          value={description}
-          maxLength={1000}
-          error={descriptionIssue}
-          onInput={(event) => setDescription(event.currentTarget.value)}
-        />
-        <button type="submit" class="button primary" disabled={props.disabled || saving || name.trim() === ""}>
-          {saving ? "Saving…" : "Save episode"}
-        </button>
-      </div>
-      {error && !nameIssue && !descriptionIssue ? (
-        <ErrorNotice error={error} title="Could not save the episode" />
-      ) : null}
-      <p class="sr-status" role="status">
-        {savedName ? `Saved “${savedName}”.` : ""}
-      </p>
-    </form>
+    <SaveNamedForm
+      noun="episode"
+      title="Save this range as an episode"
+      heading="h4"
+      idPrefix="risk-episode"
+      disabled={props.disabled}
+      save={(fields) => unwrap(api.stress.episodes.$post({ json: { ...fields, from: props.from, to: props.to } }))}
+      onSaved={props.onSaved}
+    />
   );
 }
 
@@ -676,7 +586,7 @@ function StressResultView(props: {
     label: factorName(row.key),
     detail: `${sourceLabels[row.source]} · move ${formatMove(row.move)}`,
     value: propagatedShown ? row.impact : row.impactUnpropagated,
-    text: formatImpact(propagatedShown ? row.impact : row.impactUnpropagated),
+    text: formatSignedDollars(propagatedShown ? row.impact : row.impactUnpropagated),
     title:
       `${factorName(row.key)}: $ exposure ${formatDollarsFull(row.exposureDollar)} × move ${formatMove(row.move)} ` +
       `= ${formatDollarsFull(propagatedShown ? row.impact : row.impactUnpropagated)}`,
@@ -686,7 +596,7 @@ function StressResultView(props: {
     label: propagatedShown ? "Total, propagated" : "Total",
     detail: `${formatPercent(headline.total_return, 2)} of equity`,
     value: headline.total,
-    text: formatImpact(headline.total),
+    text: formatSignedDollars(headline.total),
     total: true,
     title: `Total: ${formatDollarsFull(headline.total)}`,
   });

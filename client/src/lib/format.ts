@@ -39,6 +39,13 @@ export function formatDollars(value: number | null | undefined): string {
   return signed(`$${abs.toFixed(0)}`, Math.round(value) === 0 ? 0 : value, false);
 }
 
+/** Compact dollars with an explicit sign (`−$200K`, `+$8.30K`): impacts beside bars. */
+export function formatSignedDollars(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return missing;
+  const text = formatDollars(value);
+  return value > 0 && text !== "$0" ? `+${text}` : text;
+}
+
 /**
  * Dollars exactly, grouped: `$250,000`, `−$1,234.50`. Cents: "auto" shows them only when there
  * are any, "always" (prices) or "never" (rounded to whole dollars). `sign` adds "+" to positives.

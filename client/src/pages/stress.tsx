@@ -8,8 +8,10 @@ import { useLocation } from "preact-iso";
 import { useMemo, useState } from "preact/hooks";
 import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
 import { ImpactBars, type ImpactBarItem } from "../components/impact-bars.tsx";
+import { SaveNamedForm } from "../components/save-named.tsx";
+import { ShockGrid } from "../components/shock-grid.tsx";
 import { Async, Card, Empty, ErrorNotice, Field, Loading, Page } from "../components/ui.tsx";
-import { formatDollars, formatMoney, formatPercent, missing } from "../lib/format.ts";
+import { formatDollars, formatMoney, formatPercent, formatSignedDollars, missing } from "../lib/format.ts";
 import { parseNumberInput } from "../lib/what-if-holdings.ts";
 import { can, session } from "../state/session.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
@@ -38,13 +40,6 @@ function shockInputText(shock: number): string {
 /** Whole dollars with an explicit sign (`−$200,104`, `+$8,295`) for the detail table. */
 const formatDollarsFull = (value: number | null | undefined): string =>
   formatMoney(value, { cents: "never", sign: true });
-
-/** Compact dollars with an explicit sign for the bars (`−$200K`, `+$8.30K`). */
-function formatImpact(value: number | null): string {
-  if (value === null || !Number.isFinite(value)) return missing;
-  const text = formatDollars(value);
-  return value > 0 && text !== "$0" ? `+${text}` : text;
-}
 
 interface ParsedShocks {
   shocks: Record<string, number>;
@@ -412,53 +407,19 @@ function CustomShocks(props: {
 }): JSX.Element {
   return (
     <div class="custom-shocks">
-      <p class="hint">
-        {"Each factor's move in its own return units: −10 means the factor's ETF (or long − short spread) " +
-          "falls 10%. Leave a factor empty not to shock it."}{" "}
-        <button
-          type="button"
-          class="link-button"
-          onClick={props.onClear}
-          disabled={Object.values(props.text).every((value) => value.trim() === "")}
-        >
-          Clear all
-        </button>
-      </p>
-      {/* A <fieldset> would bring its border and padding, and it does not lay out as a CSS grid in every browser. */}
-      {/* biome-ignore lint/a11y/useSemanticElements: a labelled grid of inputs */}
-      <div class="shock-grid" role="group" aria-label="Shock per factor, in percent">
-        {props.factors.map((factor) => {
-          const error = props.errors[factor.key];
-          const id = `shock-${factor.key}`;
-          return (
-            <div key={factor.key} class={`field shock-field${error ? " field-invalid" : ""}`}>
-              <label for={id} title={factor.description}>
-                {factor.name}
-              </label>
-              <span class="input-suffix">
-                <input
-                  id={id}
-                  type="text"
-                  inputMode="decimal"
-                  autocomplete="off"
-                  placeholder="—"
-                  value={props.text[factor.key] ?? ""}
-                  aria-invalid={error ? true : undefined}
-                  aria-describedby={error ? `${id}-error` : undefined}
-                  data-testid={id}
-                  onInput={(event) => props.onChange(factor.key, event.currentTarget.value)}
-                />
-                <span aria-hidden="true">%</span>
-              </span>
-              {error ? (
-                <small id={`${id}-error`} class="field-error">
-                  {error}
-                </small>
-              ) : null}
-            </div>
-          );
-        })}
-      </div>
+      <ShockGrid
+        factors={props.factors}
+        text={props.text}
+        errors={props.errors}
+        onChange={props.onChange}
+        onClear={props.onClear}
+        hint={
+          "Each factor's move in its own return units: −10 means the factor's ETF (or long − short spread) " +
+          "falls 10%. Leave a factor empty not to shock it."
+        }
+        label="Shock per factor, in percent"
+        idPrefix="shock-"
+      />
       {can("MANAGE_PORTFOLIOS") ? (
         <SaveScenario shocks={props.shocks} disabled={!props.canSave} onSaved={props.onSaved} />
       ) : null}
@@ -471,73 +432,16 @@ function SaveScenario(props: {
   disabled: boolean;
   onSaved: (scenario: Scenario) => void;
 }): JSX.Element {
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [savedName, setSavedName] = useState<string | null>(null);
-  const issues = error instanceof ApiFailure ? error.issues : [];
-  const nameIssue = issues.find((issue) => issue.path === "name")?.message ?? null;
-  const descriptionIssue = issues.find((issue) => issue.path === "description")?.message ?? null;
-
-  const save = async (event: Event) => {
-    event.preventDefault();
-    setSaving(true);
-    setError(null);
-    setSavedName(null);
-    try {
-      const scenario = await unwrap(
-        api.stress.scenarios.$post({
-          json: {
-            name: name.trim(),
-            ...(description.trim() ? { description: description.trim() } : {}),
-            shocks: props.shocks,
-          },
-        }),
-      );
-      setSavedName(scenario.name);
-      setName("");
-      setDescription("");
-      props.onSaved(scenario);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setSaving(false);
-    }
-  };
-
   return (
-    <form class="save-scenario" onSubmit={(event) => void save(event)} aria-labelledby="save-scenario-title">
-      <h3 id="save-scenario-title">Save as a scenario</h3>
-      <div class="save-scenario-fields">
-        <Field
-          label="Scenario name"
-          id="scenario-name"
-          value={name}
-          maxLength={100}
-          required
-          error={nameIssue}
-          onInput={(event) => setName(event.currentTarget.value)}
-        />
-        <Field
-          label="Description (optional)"
-          id="scenario-description"
-          value={description}
-          maxLength={1000}
-          error={descriptionIssue}
-          onInput={(event) => setDescription(event.currentTarget.value)}
-        />
-        <button type="submit" class="button primary" disabled={props.disabled || saving || name.trim() === ""}>
-          {saving ? "Saving…" : "Save scenario"}
-        </button>
-      </div>
-      {error && !nameIssue && !descriptionIssue ? (
-        <ErrorNotice error={error} title="Could not save the scenario" />
-      ) : null}
-      <p class="sr-status" role="status">
-        {savedName ? `Saved “${savedName}”.` : ""}
-      </p>
-    </form>
+    <SaveNamedForm
+      noun="scenario"
+      title="Save as a scenario"
+      heading="h3"
+      idPrefix="scenario"
+      disabled={props.disabled}
+      save={(fields) => unwrap(api.stress.scenarios.$post({ json: { ...fields, shocks: props.shocks } }))}
+      onSaved={props.onSaved}
+    />
   );
 }
 
@@ -600,7 +504,7 @@ function StressResultView(props: {
     label: name(impact.factor_key),
     detail: `shock ${formatShock(impact.shock)}`,
     value: impact.impact,
-    text: formatImpact(impact.impact),
+    text: formatSignedDollars(impact.impact),
     missingNote: "no exposure",
     title:
       `${name(impact.factor_key)}: $ exposure ${formatDollarsFull(impact.exposure_dollar)} ` +
@@ -611,7 +515,7 @@ function StressResultView(props: {
     label: "Total",
     detail: result.total_return === null ? undefined : `${formatPercent(result.total_return, 2)} of equity`,
     value: result.total,
-    text: formatImpact(result.total),
+    text: formatSignedDollars(result.total),
     missingNote: "no shocked factor has an exposure",
     total: true,
     title: `Total: ${formatDollarsFull(result.total)}${result.complete ? "" : " (partial)"}`,
