@@ -4,7 +4,9 @@
 // same engine and block as the batch's risk summaries); nothing is stored. With `portfolio_id`
 // the result is compared with that portfolio (which the caller must be able to read), and its
 // cash is used unless `cash` is given. Both risk blocks are against one benchmark (`benchmark`,
-// else the compared portfolio's, else SPY), so their tracking errors compare.
+// else the compared portfolio's, else SPY), so their tracking errors compare. With `hedge`, the
+// hypothetical holdings' suggested hedge against that benchmark: the block of
+// `POST /portfolios/:id/hedge` (./hedge.ts).
 import { Hono } from "hono";
 import { whatIfRequestSchema, type WhatIfResponse } from "../api/analytics.ts";
 import { routes } from "../api/contract.ts";
@@ -24,6 +26,7 @@ import {
 } from "../factors/portfolio.ts";
 import { compareAggregations, type Change } from "../factors/what-if.ts";
 import { noQuery, validate } from "../http/validate.ts";
+import { hedgeAnswer, prepareHedge } from "./hedge.ts";
 import {
   aggregationInputFor,
   analyticsDate,
@@ -107,10 +110,13 @@ export const whatIfRoutes = new Hono<ApiEnv>().post(
       : null;
     const benchmark =
       body.benchmark === "none" ? null : (body.benchmark ?? original?.benchmarkSymbol ?? marketReferenceSymbol);
+    const hedgeOptions = body.hedge;
+    const prepared = hedgeOptions === undefined ? null : await prepareHedge(db, date, hedgeOptions.instruments);
     const riskSymbols = [
       ...heldSymbols(whatIfInput.holdings, date),
       ...(originalInput ? heldSymbols(originalInput.holdings, date) : []),
       ...(benchmark === null ? [] : [benchmark]),
+      ...(prepared?.instruments ?? []),
     ];
     const riskInputs = await loadRiskInputs(db, date, riskSymbols, batchConfig(c.env).riskHalfLifeDays);
     const riskOf = (aggregation: PortfolioAggregation, input: typeof whatIfInput) =>
@@ -120,18 +126,33 @@ export const whatIfRoutes = new Hono<ApiEnv>().post(
       );
     // The hypothetical holdings are capped by the schema; the stored portfolio's values may not be.
     const inputs = [{ input: whatIfInput }, ...(originalInput ? [{ input: originalInput, prefix: "portfolio." }] : [])];
-    const { whatIf, whatIfRisk, originalAggregation, originalRisk, comparison } = computeWithinRange(inputs, () => {
-      const aggregated = aggregatePortfolio(whatIfInput);
-      const stored: PortfolioAggregation | null = originalInput ? aggregatePortfolio(originalInput) : null;
-      const compared = stored ? compareAggregations(stored, aggregated) : null;
-      return {
-        whatIf: aggregated,
-        whatIfRisk: riskOf(aggregated, whatIfInput),
-        originalAggregation: stored,
-        originalRisk: stored && originalInput ? riskOf(stored, originalInput) : null,
-        comparison: compared,
-      };
-    });
+    const { whatIf, whatIfRisk, originalAggregation, originalRisk, comparison, hedge } = computeWithinRange(
+      inputs,
+      () => {
+        const aggregated = aggregatePortfolio(whatIfInput);
+        const stored: PortfolioAggregation | null = originalInput ? aggregatePortfolio(originalInput) : null;
+        const compared = stored ? compareAggregations(stored, aggregated) : null;
+        return {
+          whatIf: aggregated,
+          whatIfRisk: riskOf(aggregated, whatIfInput),
+          originalAggregation: stored,
+          originalRisk: stored && originalInput ? riskOf(stored, originalInput) : null,
+          comparison: compared,
+          hedge:
+            hedgeOptions === undefined || prepared === null
+              ? null
+              : hedgeAnswer({
+                  options: hedgeOptions,
+                  prepared,
+                  stored: riskInputs,
+                  aggregation: aggregated,
+                  input: whatIfInput,
+                  benchmark,
+                  prefix: "hedge.",
+                }),
+        };
+      },
+    );
     const response: WhatIfResponse = {
       date,
       what_if: summary(whatIf, whatIfRisk),
@@ -151,6 +172,7 @@ export const whatIfRoutes = new Hono<ApiEnv>().post(
               })),
             }
           : null,
+      hedge,
     };
     return c.json(response, 200);
   },

@@ -377,3 +377,155 @@ export function matchSymbols(universe: readonly SymbolOption[], query: string, l
   );
   return [...byTicker, ...byName].slice(0, limit);
 }
+
+/** A suggested trade, as the hedge of `POST /what-if` answers it (the fields applying it reads). */
+export interface TradeLike {
+  symbol: string;
+  instrument: "stock" | "etf";
+  /** Unrounded. */
+  shares: number;
+  /** The close the trade is priced at. */
+  close: number;
+}
+
+/** Applied trades are rounded to this many decimals of a share (a ten-thousandth). */
+export const appliedShareDecimals = 4;
+
+const roundShares = (value: number, decimals: number): number => {
+  const rounded = Number(value.toFixed(decimals));
+  // `+ 0`: a sale to nothing reads 0, not −0.
+  return rounded + 0;
+};
+
+export interface AppliedTrades {
+  drafts: HoldingDraft[];
+  /** Σ shares added × close: what the trades cost, to take from cash so equity stays what it was. */
+  spent: number;
+}
+
+/**
+ * The drafts with the trades added ("Apply to holdings"): each trade's shares, rounded to
+ * `decimals`, are added to the first stock or ETF row of the same symbol whose quantity reads as
+ * a number (a row sold down to 0 is removed, since a quantity of 0 is refused), else appended as
+ * a new row of the trade's instrument. `spent` is what the shares actually added cost at their
+ * close, so that cash − spent keeps equity unchanged, as the hedge assumes.
+ */
+export function applyTrades(
+  drafts: readonly HoldingDraft[],
+  trades: readonly TradeLike[],
+  nextKey: () => string,
+  decimals = appliedShareDecimals,
+): AppliedTrades {
+  let rows = [...drafts];
+  let spent = 0;
+  for (const trade of trades) {
+    const symbol = trade.symbol.trim().toUpperCase();
+    const row = rows.find(
+      (candidate) =>
+        (candidate.instrument === "stock" || candidate.instrument === "etf") &&
+        candidate.symbol.trim().toUpperCase() === symbol &&
+        typeof parseNumberInput(candidate.quantity) === "number",
+    );
+    const held = row === undefined ? null : parseNumberInput(row.quantity);
+    if (row !== undefined && typeof held === "number") {
+      const after = roundShares(held + trade.shares, decimals);
+      if (after === held) continue;
+      spent += (after - held) * trade.close;
+      rows =
+        after === 0
+          ? rows.filter((candidate) => candidate !== row)
+          : rows.map((candidate) => (candidate === row ? { ...candidate, quantity: String(after) } : candidate));
+      continue;
+    }
+    const shares = roundShares(trade.shares, decimals);
+    if (shares === 0) continue;
+    spent += shares * trade.close;
+    rows.push({ ...blankDraft(nextKey(), trade.instrument), symbol, quantity: String(shares) });
+  }
+  return { drafts: rows, spent };
+}
+
+/**
+ * The holdings as the position import's CSV (`POST /portfolios/:id/positions/import`): a header
+ * of the columns any holding uses, one line per holding, each opened on `openedOn`.
+ */
+export function holdingsCsv(holdings: readonly HypotheticalHolding[], openedOn: string): string {
+  const optional = [
+    "underlying_symbol",
+    "option_type",
+    "strike",
+    "expiry",
+    "multiplier",
+    "delta",
+    "implied_vol",
+    "premium",
+  ] as const;
+  const used = optional.filter((column) => holdings.some((holding) => holding[column] !== undefined));
+  const header = ["symbol", "instrument", "quantity", "opened_on", ...used];
+  const field = (value: string | number | undefined): string => {
+    const text = value === undefined ? "" : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const lines = holdings.map((holding) =>
+    [holding.symbol, holding.instrument, holding.quantity, openedOn, ...used.map((column) => holding[column])]
+      .map(field)
+      .join(","),
+  );
+  return `${[header.join(","), ...lines].join("\n")}\n`;
+}
+
+/** The API calls saving a portfolio makes (injected, so the sequence is unit-tested). */
+export interface SaveSteps {
+  create(body: { name: string; cash: number; benchmark_symbol?: string }): Promise<{ id: string }>;
+  importCsv(portfolioId: string, csv: string): Promise<void>;
+  remove(portfolioId: string): Promise<void>;
+}
+
+export type SaveOutcome =
+  | { status: "saved"; id: string }
+  /** Nothing was created (the name was refused, say). */
+  | { status: "not_created"; error: unknown }
+  /** The positions could not be added; the portfolio was deleted again. */
+  | { status: "rolled_back"; error: unknown }
+  /** The positions could not be added, and the empty portfolio `id` could not be deleted either. */
+  | { status: "left_empty"; id: string; error: unknown; cleanupError: unknown };
+
+/**
+ * "Save as portfolio": creates the portfolio, then imports the holdings in one all-or-nothing
+ * request (`mode=replace`). When the import fails the portfolio is deleted again, so a failure
+ * never leaves a half-made portfolio behind silently; when even that fails, the outcome says
+ * which portfolio is left, empty.
+ */
+export async function saveAsPortfolio(
+  steps: SaveSteps,
+  request: {
+    name: string;
+    cash: number;
+    benchmark?: string;
+    holdings: readonly HypotheticalHolding[];
+    openedOn: string;
+  },
+): Promise<SaveOutcome> {
+  let id: string;
+  try {
+    ({ id } = await steps.create({
+      name: request.name,
+      cash: request.cash,
+      ...(request.benchmark ? { benchmark_symbol: request.benchmark } : {}),
+    }));
+  } catch (error) {
+    return { status: "not_created", error };
+  }
+  if (request.holdings.length === 0) return { status: "saved", id };
+  try {
+    await steps.importCsv(id, holdingsCsv(request.holdings, request.openedOn));
+    return { status: "saved", id };
+  } catch (error) {
+    try {
+      await steps.remove(id);
+      return { status: "rolled_back", error };
+    } catch (cleanupError) {
+      return { status: "left_empty", id, error, cleanupError };
+    }
+  }
+}

@@ -6,16 +6,23 @@
 // `holdings[i].field` paths), their errors are shown on those rows and the request is sent
 // again without them, so the table always describes the valid holdings, and says which rows
 // it leaves out. A number that cannot be read is caught here (the API could not be asked).
+//
+// Below them, "Suggest hedge" asks the same request for a hedge (components/hedge-panel.tsx) and
+// can apply its trades to the holdings: shares added (merged into a row of the same symbol) and
+// their cost taken from cash, so equity stays what the hedge assumed. With MANAGE_PORTFOLIOS the
+// holdings can be saved as a new portfolio.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
+import { type HedgeBlock, HedgePanel, SaveAsPortfolio } from "../components/hedge-panel.tsx";
 import { barExtent, MiniBar } from "../components/impact-bars.tsx";
 import { SymbolPicker } from "../components/symbol-picker.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page } from "../components/ui.tsx";
 import { coverageLabel } from "../lib/data-quality.ts";
 import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
 import {
+  applyTrades,
   blankDraft,
   buildHoldings,
   draftFromPosition,
@@ -30,6 +37,7 @@ import {
   type RowIssue,
   type SymbolOption,
 } from "../lib/what-if-holdings.ts";
+import { can } from "../state/session.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
 import "./analysis.css";
 
@@ -72,6 +80,8 @@ function loadUniverse(): Promise<{ symbols: UniverseSymbol[]; date: string | nul
 
 interface Outcome {
   result: WhatIfResult;
+  /** The request that produced `result` (the hedge asks the same, with `hedge`). */
+  body: WhatIfBody;
   /** holdings[i] of the request that produced `result` came from row rowKeys[i]. */
   rowKeys: string[];
   /** Rows the API refused, with its messages; they are not in `result`. */
@@ -197,8 +207,9 @@ export function WhatIfPage(): JSX.Element {
         let rowKeys = built.rowKeys;
         let refused = new Map<string, RowIssue[]>();
         let result: WhatIfResult;
+        let sent = body(built.holdings);
         try {
-          result = await post(body(built.holdings));
+          result = await post(sent);
         } catch (error) {
           const byRow =
             error instanceof ApiFailure && error.status === 400 ? issuesByRow(error.issues, built.rowKeys) : null;
@@ -207,12 +218,13 @@ export function WhatIfPage(): JSX.Element {
           refused = byRow.rows;
           const retry = buildHoldings(settled.drafts, new Set(refused.keys()));
           rowKeys = retry.rowKeys;
-          result = await post(body(retry.holdings));
+          sent = body(retry.holdings);
+          result = await post(sent);
         }
         if (!controller.signal.aborted)
           setComputation({
             status: "ok",
-            outcome: { result, rowKeys, refused, drafts: settled.drafts },
+            outcome: { result, body: sent, rowKeys, refused, drafts: settled.drafts },
             error: null,
             otherIssues: [],
           });
@@ -254,6 +266,20 @@ export function WhatIfPage(): JSX.Element {
       draftsFor !== startId ||
       computation.status === "loading");
   const excluded = [...rowIssues.keys()].filter((key) => drafts.some((row) => row.key === key && !isBlankDraft(row)));
+  // The cash the what-if counts: the field's, else the starting portfolio's (the API's default), else 0.
+  const typedCash = parseNumberInput(cash);
+  const effectiveCash = typeof typedCash === "number" ? typedCash : (startPortfolio?.cash ?? 0);
+  // The holdings of the latest answer, as sent (the rows the API refused left out).
+  const savedHoldings = useMemo(
+    () => (outcome ? buildHoldings(outcome.drafts, new Set(outcome.refused.keys())).holdings : null),
+    [outcome],
+  );
+  const applyHedge = (block: HedgeBlock) => {
+    const applied = applyTrades(drafts, block.trades, nextKey);
+    setDrafts(applied.drafts);
+    // Bought with cash: equity unchanged, as the hedge assumes (to the cent).
+    setCash(String(Number((effectiveCash - applied.spent).toFixed(2))));
+  };
 
   return (
     <Page
@@ -385,6 +411,35 @@ export function WhatIfPage(): JSX.Element {
           )}
         </Card>
       </div>
+
+      {outcome ? (
+        <Card title="Suggest hedge" label="Suggest hedge">
+          <HedgePanel
+            request={outcome.body}
+            benchmark={outcome.result.what_if.risk.benchmark}
+            stale={pending}
+            onApply={applyHedge}
+          />
+        </Card>
+      ) : null}
+      {outcome && can("MANAGE_PORTFOLIOS") ? (
+        <Card title="Save as portfolio" label="Save as portfolio">
+          <SaveAsPortfolio
+            holdings={savedHoldings}
+            blocked={
+              pending
+                ? "Wait for the numbers to update."
+                : excluded.length > 0
+                  ? `Fix or remove the ${excluded.length === 1 ? "row" : `${excluded.length} rows`} with errors ` +
+                    "first: they would not be saved."
+                  : null
+            }
+            cash={effectiveCash}
+            benchmark={outcome.result.what_if.risk.benchmark}
+            date={outcome.result.date}
+          />
+        </Card>
+      ) : null}
     </Page>
   );
 }
