@@ -21,7 +21,11 @@
 //   position change   PATCH /portfolios/<--portfolio>/positions/<its first position> (quantity
 //                     +10%) by the owner: the Worker recomputes that portfolio's latest date
 //                     after the response and pushes it (cause "positions") to its 10 clients.
-//                     Latency: receipt − the moment the PATCH was sent (no target).
+//                     Latency: receipt − the moment the PATCH was sent (no target). Before it,
+//                     a limit on that portfolio's market exposure pinned to its stored value
+//                     (POST, then PATCH min = max = the value: within, bounds inclusive), so the
+//                     change breaches it: the same latency to each listener's `alert.raised` of
+//                     the latest date (docs/live.md). The limit is deleted afterwards.
 // Lost messages: every subscribed client must receive exactly one `exposures.updated` for its
 // portfolio per publish, with seq = the previous seq + 1 (subscribed's seq, then the batch's);
 // missing ones are lost, extra ones duplicates; no client may get another portfolio's update.
@@ -771,6 +775,22 @@ async function main(): Promise<number> {
       Math.round(position.quantity * 1.1) === position.quantity
         ? position.quantity + Math.sign(position.quantity || 1)
         : Math.round(position.quantity * 1.1);
+    // A limit the change is sure to breach: the portfolio's market exposure bounded to exactly its
+    // stored value (bounds are inclusive, so within now), set through the API like a user's. Any
+    // change of the position then records `breached` and pushes `alert.raised` to the listeners.
+    const probe = await request(`${base}/api/v1/portfolios/${changedPortfolio}/limits`, ownerToken, {
+      method: "POST",
+      body: { metric: "exposure", factor_key: "market_beta", max_value: 1e6, description: "bench:live" },
+    });
+    if (probe.status !== 201) throw new Error(`POST …/limits answered ${probe.status}: ${excerpt(probe)}`);
+    const limit = probe.body as { id: string; current: { value: number | null; date: string | null } };
+    const exposureNow = limit.current.value;
+    if (exposureNow === null) throw new Error(`no stored market exposure for ${changedPortfolio}: ${excerpt(probe)}`);
+    const pinned = await request(`${base}/api/v1/portfolios/${changedPortfolio}/limits/${limit.id}`, ownerToken, {
+      method: "PATCH",
+      body: { min_value: exposureNow, max_value: exposureNow },
+    });
+    if (pinned.status !== 200) throw new Error(`PATCH …/limits answered ${pinned.status}: ${excerpt(pinned)}`);
     const marks = clients.map((client) => client.inbox.length);
     const seqBefore = new Map(
       subscribed.map((client) => [
@@ -806,6 +826,25 @@ async function main(): Promise<number> {
         required(seqBefore.get(client.spec.index), `the seq before the change of client ${client.spec.index}`) + 1,
     );
     const latency = latencyFigures(check.receiptTimes.map((at) => at - sentAt));
+    // The limit's alert of the latest date, per listener: its first `alert.raised` after the PATCH
+    // (the refresh's, or the history run's for the same date if that got there first).
+    const alertDeadline = Date.now() + waitSeconds * 1000;
+    const alertReceipt = (client: LiveClient) =>
+      client.inbox.slice(markOf(marks, client)).find((receipt) => {
+        if (receipt.type !== "alert.raised") return false;
+        const message = JSON.parse(receipt.text) as { limit_id?: string; date?: string };
+        return message.limit_id === limit.id && message.date === limit.current.date;
+      });
+    while (Date.now() < alertDeadline && listeners.some((client) => alertReceipt(client) === undefined))
+      await sleep(50);
+    const alertTimes = listeners.flatMap((client) => {
+      const receipt = alertReceipt(client);
+      return receipt === undefined ? [] : [receipt.at - sentAt];
+    });
+    const alertLatency = latencyFigures(alertTimes);
+    await request(`${base}/api/v1/portfolios/${changedPortfolio}/limits/${limit.id}`, ownerToken, {
+      method: "DELETE",
+    });
     positionChange = {
       portfolio: changedPortfolio,
       position: position.id,
@@ -815,10 +854,20 @@ async function main(): Promise<number> {
       allReceivedBeforeTimeout: complete,
       latencyFromPatchSentMs: latency,
       delivery: { ...check, receiptTimes: undefined },
+      alert: {
+        limit: `market_beta exposure in [${exposureNow}, ${exposureNow}]`,
+        received: alertTimes.length,
+        expected: listeners.length,
+        latencyFromPatchSentMs: alertLatency,
+      },
     };
     say(
       `  PATCH answered 200 in ${round(patch.ms)} ms; ` +
         `received by ${check.received} of ${check.expected}: from the PATCH ${describeLatency(latency)}`,
+    );
+    say(
+      `  alert.raised of the breached limit received by ${alertTimes.length} of ${listeners.length}: ` +
+        `from the PATCH ${describeLatency(alertLatency)}`,
     );
     say(
       `  lost ${check.lost}, duplicates ${check.duplicates} (others' clients getting it count here), ` +
@@ -901,6 +950,8 @@ async function main(): Promise<number> {
     );
     const fromPatchSent = positionChange["latencyFromPatchSentMs"] as LatencyFigures | null;
     console.log(`    PATCH sent → receipt    ${describeLatency(fromPatchSent)}`);
+    const alert = positionChange["alert"] as { latencyFromPatchSentMs: LatencyFigures | null } | undefined;
+    console.log(`    PATCH sent → alert.raised ${describeLatency(alert?.latencyFromPatchSentMs ?? null)}`);
     console.log(
       `    delivered ${delivery.received} of ${delivery.expected}; lost ${delivery.lost}, ` +
         `duplicates ${delivery.duplicates}, wrong seq ${delivery.wrongSeq}, foreign ${delivery.foreign}`,

@@ -13,6 +13,8 @@ import { apiSecurityHeaders } from "./http/security-headers.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { factorRoutes } from "./routes/factors.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { hedgeRoutes } from "./routes/hedge.ts";
+import { alertRoutes, limitRoutes } from "./routes/limits.ts";
 import { liveRoutes } from "./routes/live.ts";
 import { metaRoutes } from "./routes/meta.ts";
 import { portfolioRiskRoutes, stressEpisodeRoutes } from "./routes/portfolio-risk.ts";
@@ -21,6 +23,9 @@ import { riskRoutes } from "./routes/risk.ts";
 import { stressRoutes } from "./routes/stress.ts";
 import { whatIfRoutes } from "./routes/what-if.ts";
 import { sectorRoutes, symbolRoutes } from "./routes/symbols.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { handleWebhookQueue } from "./webhooks/consumer.ts";
+import { webhookQueueName, type WebhookMessage } from "./webhooks/messages.ts";
 
 export { LiveHub } from "./realtime/live-hub.ts";
 
@@ -39,10 +44,14 @@ const api = new Hono<{ Bindings: Env }>()
   .route("/risk", riskRoutes)
   .route("/portfolios", portfolioRoutes)
   .route("/portfolios", portfolioRiskRoutes)
+  .route("/portfolios", limitRoutes)
+  .route("/alerts", alertRoutes)
+  .route("/portfolios", hedgeRoutes)
   .route("/stress", stressRoutes)
   .route("/stress/episodes", stressEpisodeRoutes)
   .route("/what-if", whatIfRoutes)
   .route("/live", liveRoutes)
+  .route("/webhooks", webhookRoutes)
   .route("/admin", adminRoutes);
 api.onError(handleError);
 api.notFound(handleNotFound);
@@ -63,6 +72,8 @@ export default {
   },
 
   async queue(batch, env, _ctx) {
-    await handleBatchQueue(batch, env, getDatabase(env));
+    // Webhook deliveries have a queue of their own (wrangler.toml): a slow receiver never holds a batch chunk.
+    if (batch.queue === webhookQueueName) await handleWebhookQueue(batch, env, getDatabase(env));
+    else await handleBatchQueue(batch, env, getDatabase(env));
   },
-} satisfies ExportedHandler<Env, BatchMessage>;
+} satisfies ExportedHandler<Env, BatchMessage | WebhookMessage>;

@@ -5,6 +5,9 @@
 //
 //   MAX_POSITIONS_PER_PORTFOLIO       10,000  (the position import's own limit per file)
 //   MAX_PORTFOLIOS_PER_OWNER             100
+//   MAX_LIMITS_PER_PORTFOLIO             100  exposure limits on one portfolio (each is evaluated
+//                                             by every recompute of the portfolio)
+//   MAX_WEBHOOKS_PER_ORG                  10  webhooks an org may register (each alert is sent to each)
 //   MAX_NEW_SYMBOLS_PER_DAY              500  new tickers a tenant (org, or user without one)
 //                                             may bring into the shared universe per UTC day
 //   LIVE_MAX_SOCKETS_PER_USER              8  open live sockets per user (tabs, devices)
@@ -16,6 +19,8 @@ import { ApiError } from "./http/errors.ts";
 export interface Quotas {
   positionsPerPortfolio: number;
   portfoliosPerOwner: number;
+  limitsPerPortfolio: number;
+  webhooksPerOrg: number;
   newSymbolsPerDay: number;
   socketsPerUser: number;
   messagesPerSecond: number;
@@ -24,6 +29,8 @@ export interface Quotas {
 export const defaultQuotas: Quotas = {
   positionsPerPortfolio: 10_000,
   portfoliosPerOwner: 100,
+  limitsPerPortfolio: 100,
+  webhooksPerOrg: 10,
   newSymbolsPerDay: 500,
   socketsPerUser: 8,
   messagesPerSecond: 10,
@@ -34,6 +41,8 @@ export function quotas(env: object): Quotas {
   return {
     positionsPerPortfolio: readPositiveInteger(env, "MAX_POSITIONS_PER_PORTFOLIO", defaultQuotas.positionsPerPortfolio),
     portfoliosPerOwner: readPositiveInteger(env, "MAX_PORTFOLIOS_PER_OWNER", defaultQuotas.portfoliosPerOwner),
+    limitsPerPortfolio: readPositiveInteger(env, "MAX_LIMITS_PER_PORTFOLIO", defaultQuotas.limitsPerPortfolio),
+    webhooksPerOrg: readPositiveInteger(env, "MAX_WEBHOOKS_PER_ORG", defaultQuotas.webhooksPerOrg),
     newSymbolsPerDay: readPositiveInteger(env, "MAX_NEW_SYMBOLS_PER_DAY", defaultQuotas.newSymbolsPerDay),
     socketsPerUser: readPositiveInteger(env, "LIVE_MAX_SOCKETS_PER_USER", defaultQuotas.socketsPerUser),
     messagesPerSecond: readPositiveInteger(env, "LIVE_MAX_MESSAGES_PER_SECOND", defaultQuotas.messagesPerSecond),

@@ -1,11 +1,15 @@
-// The shell: routing (preact-iso), the permission-aware menu, the live connection's state, and
-// sign-in. Without a session every route shows the sign-in page; a 401 anywhere signs out.
+// The shell: routing (preact-iso), the permission-aware menu (with the alerts' count), the live
+// connection's state, the live alerts' toasts, and sign-in. Without a session every route shows
+// the sign-in page; a 401 anywhere signs out.
 import { useSignalEffect } from "@preact/signals";
 import type { JSX } from "preact";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { can, session, signOut, type Permission } from "./state/session.ts";
 import { connectionState, lastError, nextAttemptAt, reconnectNow, syncConnectionWithSession } from "./state/live.ts";
+import { alertSummary, syncAlertsWithSession } from "./state/alerts.ts";
+import { AlertToasts } from "./components/toast.tsx";
+import { AlertsPage } from "./pages/alerts.tsx";
 import { SignInPage } from "./pages/signin.tsx";
 import { ExposuresPage } from "./pages/exposures.tsx";
 import { UniversePage } from "./pages/universe.tsx";
@@ -31,6 +35,7 @@ const menu: readonly MenuItem[] = [
   { href: "/stress", label: "Stress", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/what-if", label: "What-if", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/portfolios", label: "Portfolios", permission: "VIEW_FACTOR_ANALYTICS" },
+  { href: "/alerts", label: "Alerts", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/batch", label: "Batch", permission: "RUN_BATCH" },
 ];
 
@@ -66,6 +71,18 @@ function ConnectionPill(): JSX.Element {
   );
 }
 
+/** Unacknowledged ongoing breaches of the visible portfolios (../state/alerts.ts), live; nothing at 0. */
+function AlertBadge(): JSX.Element | null {
+  const count = alertSummary.value?.unacknowledged_breaches ?? 0;
+  if (count === 0) return null;
+  return (
+    <span class="nav-badge" data-testid="alerts-badge" data-count={count}>
+      {count}
+      <span class="visually-hidden"> unacknowledged {count === 1 ? "breach" : "breaches"}</span>
+    </span>
+  );
+}
+
 function Header(): JSX.Element {
   const { path } = useLocation();
   const current = session.value;
@@ -85,6 +102,7 @@ function Header(): JSX.Element {
               <li key={item.href}>
                 <a href={item.href} aria-current={isCurrent(item.href, path) ? "page" : undefined}>
                   {item.label}
+                  {item.href === "/alerts" ? <AlertBadge /> : null}
                 </a>
               </li>
             ))}
@@ -132,6 +150,7 @@ const WhatIf = guarded("VIEW_FACTOR_ANALYTICS", WhatIfPage);
 const Portfolios = guarded("VIEW_FACTOR_ANALYTICS", PortfoliosPage);
 const PortfolioDetail = guarded("VIEW_FACTOR_ANALYTICS", PortfolioPage);
 const Batch = guarded("RUN_BATCH", BatchPage);
+const Alerts = guarded("VIEW_FACTOR_ANALYTICS", AlertsPage);
 
 function SignedIn(): JSX.Element {
   return (
@@ -150,10 +169,12 @@ function SignedIn(): JSX.Element {
           <Route path="/what-if" component={WhatIf} />
           <Route path="/portfolios" component={Portfolios} />
           <Route path="/portfolios/:id" component={PortfolioDetail} />
+          <Route path="/alerts" component={Alerts} />
           <Route path="/batch" component={Batch} />
           <Route default component={NotFoundPage} />
         </Router>
       </main>
+      <AlertToasts />
     </>
   );
 }
@@ -162,6 +183,7 @@ export function App(): JSX.Element {
   useSignalEffect(() => {
     void session.value;
     syncConnectionWithSession();
+    syncAlertsWithSession();
   });
   useEffect(() => {
     // A token that expires while the page is open signs out at that moment.

@@ -2,7 +2,7 @@
 // without wrangler dev and its proxy (a second workerd that passes every request through a
 // Durable Object, and a Node process that logs each one). The bindings are wrangler's own
 // reading of the same wrangler.toml (`unstable_getMiniflareWorkerOptions`: vars, the LiveHub
-// Durable Object, both queues and their consumers, the rate limit, the static assets), with
+// Durable Object, the queues and their consumers, the rate limit, the static assets), with
 // the bench's vars and secrets over them, as `wrangler dev --var` and the environment give
 // them. Miniflare's per-request log line is off (`logRequests: false`): production has no such
 // log either. workerd's output goes to a log file.

@@ -54,11 +54,13 @@ function requestFor(route: RouteContract): { path: string; body?: unknown; heade
     "POST /portfolios/:id/positions": { symbol: "SPY", instrument: "etf", quantity: 1, opened_on: "2026-01-02" },
     "PATCH /portfolios/:id/positions/:positionId": { quantity: 2 },
     "POST /portfolios/:id/stress": { shocks: { market_beta: -0.1 } },
+    "POST /portfolios/:id/hedge": { target: "total" },
     "POST /stress/scenarios": { name: `matrix ${crypto.randomUUID()}`, shocks: { market_beta: -0.1 } },
     "POST /what-if": { holdings: [], portfolio_id: ids.portfolio },
     "POST /admin/batch/run": { date: "2021-06-01" },
     "POST /admin/batch/backfill": { from: "2021-06-01", to: "2021-06-02" },
     "POST /admin/market-data/prices": { prices: [] },
+    "PATCH /webhooks/:id": { description: "probe" },
   };
   const queries: Partial<Record<string, string>> = { "GET /portfolios/:id/exposures/stocks": "?factor=market_beta" };
   const query = queries[routeKey(route)] ?? "";

@@ -254,6 +254,17 @@ function validBodies(fixtures: Fixtures): Partial<Record<string, fc.Arbitrary<Re
     fc.double({ min: -1, max: 10, noNaN: true }),
     { minKeys: 1, maxKeys: 3 },
   );
+  const hedgeOptions = fc.record(
+    {
+      target: fc.constantFrom("tracking_error", "total"),
+      instruments: fc.uniqueArray(fc.constantFrom("SPY", "TLT", "VUG", "VTV", "MTUM", "IWM"), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      penalty: fc.double({ min: 0, max: 1, noNaN: true }),
+    },
+    { requiredKeys: ["target"] },
+  );
   return {
     createPortfolio: fc.record({
       name: fc.string({ minLength: 1, maxLength: 40 }),
@@ -284,8 +295,19 @@ function validBodies(fixtures: Fixtures): Partial<Record<string, fc.Arbitrary<Re
         cash: fc.integer({ min: 0, max: 1e9 }),
         portfolio_id: fc.constant(fixtures.portfolio),
         date: dates,
+        hedge: hedgeOptions,
       },
       { requiredKeys: ["holdings"] },
+    ),
+    hedgePortfolio: fc.record(
+      {
+        target: hedgeOptions.map((options) => options.target),
+        instruments: fc.uniqueArray(tickers, { minLength: 1, maxLength: 4 }),
+        penalty: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e6, noNaN: true })),
+        date: dates,
+        benchmark: fc.constantFrom("SPY", "QQQ", "none"),
+      },
+      { requiredKeys: ["target"] },
     ),
   };
 }

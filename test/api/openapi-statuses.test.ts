@@ -60,6 +60,7 @@ const rejectsAnyQuery = new Set([
   "deleteEpisode",
   "whatIf",
   "runStress",
+  "hedgePortfolio",
   "runBatch",
   "backfillBatch",
   "uploadPrices",
@@ -80,11 +81,13 @@ function requestFor(route: RouteContract, ids: { portfolio: string; position: st
     "POST /portfolios/:id/positions": { symbol: "SPY", instrument: "etf", quantity: 1, opened_on: "2026-01-02" },
     "PATCH /portfolios/:id/positions/:positionId": { quantity: 2 },
     "POST /portfolios/:id/stress": { shocks: { market_beta: -0.1 } },
+    "POST /portfolios/:id/hedge": { target: "total" },
     "POST /stress/scenarios": { name: `probe ${crypto.randomUUID()}`, shocks: { market_beta: -0.1 } },
     "POST /what-if": { holdings: [] },
     "POST /admin/batch/run": { date: "2026-06-30", portfolio_id: "probe-missing" },
     "POST /admin/batch/backfill": { from: "2026-06-29", to: "2026-06-30", portfolio_id: "probe-missing" },
     "POST /admin/market-data/prices": { prices: [] },
+    "PATCH /webhooks/:id": { description: "probe" },
   };
   const queries: Partial<Record<string, string>> = {
     "GET /portfolios/:id/exposures/stocks": "factor=market_beta",

@@ -108,6 +108,8 @@ describe("openApiDocument", () => {
     expect(statuses("/portfolios/{id}", "patch")).toEqual(expect.arrayContaining(["403", "404", "409"]));
     expect(statuses("/stress/scenarios", "post")).toContain("409");
     expect(statuses("/what-if", "post")).toEqual(expect.arrayContaining(["400", "404", "413", "422"]));
+    // A hedge that cannot be computed (singular instruments, no benchmark) is a 422 naming the field.
+    expect(statuses("/portfolios/{id}/hedge", "post")).toEqual(expect.arrayContaining(["400", "404", "413", "422"]));
     expect(statuses("/admin/batch/run", "post")).toEqual(expect.arrayContaining(["200", "202", "404"]));
     expect(statuses("/admin/batch/backfill", "post")).toEqual(expect.arrayContaining(["200", "202", "404", "409"]));
     expect(statuses("/admin/batch/runs/{id}", "get")).toContain("404");

@@ -10,6 +10,8 @@ declare module "vitest" {
     silentDbUrl: string;
     /** A port that was just closed: a database that is down (db-faults-setup.mjs). */
     closedDbUrl: string;
+    /** A webhook receiver on loopback that records requests and answers as scripted (webhook-receiver-setup.mjs). */
+    webhookReceiverUrl: string;
   }
 }
 export {};

@@ -21,7 +21,7 @@ export default defineConfig({
           BATCH_CATCH_UP_DAYS: "1",
         },
         // Deliver queue messages promptly so tests can watch a run move through the queue.
-        queueConsumers: { "factor-batch": { maxBatchTimeout: 0.05 } },
+        queueConsumers: { "factor-batch": { maxBatchTimeout: 0.05 }, "factor-webhooks": { maxBatchTimeout: 0.05 } },
       },
     })),
   ],
@@ -29,7 +29,12 @@ export default defineConfig({
     name: "worker",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
-    globalSetup: ["./global-setup.ts", "./db-faults-setup.mjs", "../workerd-output-setup.ts"],
+    globalSetup: [
+      "./global-setup.ts",
+      "./db-faults-setup.mjs",
+      "./webhook-receiver-setup.mjs",
+      "../workerd-output-setup.ts",
+    ],
     testTimeout: 20_000,
   },
 });

@@ -17,6 +17,7 @@ import {
   symbolField,
   whenFieldsValid,
 } from "./fields.ts";
+import { hedgeBlockSchema, hedgeOptionsSchema } from "./hedge.ts";
 import { positionFieldSchemas, positionIssues } from "./portfolios.ts";
 import { portfolioRiskSchema, positionLeftOutSchema, symbolLeftOutSchema } from "./portfolio-risk.ts";
 
@@ -550,6 +551,11 @@ export const whatIfRequestSchema = z
           "The benchmark of both risk blocks' active part (tracking error): default the compared portfolio's, " +
           "else SPY; none leaves it out.",
       }),
+    hedge: hedgeOptionsSchema.optional().meta({
+      description:
+        "Also suggest a hedge of the hypothetical holdings (as POST /portfolios/:id/hedge, against `benchmark`): " +
+        "the answer's `hedge`; a hedge that cannot be computed is a 422 naming hedge.<field>.",
+    }),
   })
   .meta({ id: "WhatIfRequest" });
 
@@ -607,6 +613,8 @@ export const whatIfResponseSchema = z
         ),
       })
       .nullable(),
+    /** The suggested hedge of the hypothetical holdings; null when `hedge` was not asked for. */
+    hedge: hedgeBlockSchema.nullable(),
   })
   .meta({ id: "WhatIfResult" });
 export type WhatIfResponse = z.output<typeof whatIfResponseSchema>;

@@ -29,7 +29,20 @@ import {
   whatIfResponseSchema,
 } from "./analytics.ts";
 import { factorsResponseSchema } from "./factors.ts";
+import { hedgeRequestSchema, hedgeResponseSchema } from "./hedge.ts";
 import { liveConnectQuerySchema, liveTicketResponseSchema } from "./live.ts";
+import {
+  alertListQuerySchema,
+  alertListSchema,
+  alertParamsSchema,
+  alertSchema,
+  alertSummarySchema,
+  limitCreateSchema,
+  limitListSchema,
+  limitParamsSchema,
+  limitUpdateSchema,
+  limitWriteResponseSchema,
+} from "./limits.ts";
 import {
   portfolioCreateSchema,
   portfolioListSchema,
@@ -72,6 +85,7 @@ import {
   symbolsQuerySchema,
   symbolsResponseSchema,
 } from "./symbols.ts";
+import { webhookRoutes } from "./webhooks.ts";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
@@ -395,6 +409,20 @@ export const routes = {
     body: stressRequestSchema,
     response: stressAnswerSchema,
   },
+  hedgePortfolio: {
+    method: "post",
+    path: "/portfolios/:id/hedge",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    tag: "risk",
+    errors: [422],
+    summary:
+      "Suggested hedge trades (dollars and shares at the date's close) in a few instruments, minimizing the " +
+      "tracking error or total variance plus a penalty on trade size, with the risk before and after; 422 " +
+      "HEDGE_UNAVAILABLE naming the field when no hedge can be computed.",
+    params: portfolioParamsSchema,
+    body: hedgeRequestSchema,
+    response: hedgeResponseSchema,
+  },
   listScenarios: {
     method: "get",
     path: "/stress/scenarios",
@@ -464,6 +492,83 @@ export const routes = {
     summary: "Exposures of a hypothetical portfolio, optionally compared with a stored one; nothing is stored.",
     body: whatIfRequestSchema,
     response: whatIfResponseSchema,
+  },
+
+  listLimits: {
+    method: "get",
+    path: "/portfolios/:id/limits",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    tag: "limits",
+    summary:
+      "A portfolio's exposure limits, each with where its number stands on the latest computed date and its " +
+      "latest alert.",
+    params: portfolioParamsSchema,
+    response: limitListSchema,
+  },
+  createLimit: {
+    method: "post",
+    path: "/portfolios/:id/limits",
+    permission: "MANAGE_PORTFOLIOS",
+    tag: "limits",
+    status: 201,
+    errors: [409],
+    summary:
+      "Add a limit (min and/or max, inclusive) on an exposure, active exposure, risk exposure, factor share, " +
+      "tracking error or volatility; evaluated at once on the latest computed date (409 over the per-portfolio cap).",
+    params: portfolioParamsSchema,
+    body: limitCreateSchema,
+    response: limitWriteResponseSchema,
+  },
+  updateLimit: {
+    method: "patch",
+    path: "/portfolios/:id/limits/:limitId",
+    permission: "MANAGE_PORTFOLIOS",
+    tag: "limits",
+    summary:
+      "Change a limit (merged; the result must be a valid limit); evaluated at once on the latest computed date.",
+    params: limitParamsSchema,
+    body: limitUpdateSchema,
+    response: limitWriteResponseSchema,
+  },
+  deleteLimit: {
+    method: "delete",
+    path: "/portfolios/:id/limits/:limitId",
+    permission: "MANAGE_PORTFOLIOS",
+    tag: "limits",
+    status: 204,
+    summary: "Delete a limit and its alerts.",
+    params: limitParamsSchema,
+  },
+  listAlerts: {
+    method: "get",
+    path: "/alerts",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    tag: "limits",
+    csv: true,
+    errors: [404],
+    summary:
+      "Alerts of the caller's visible portfolios, newest first, a page at a time (cursor); each with its limit as " +
+      "it is now and whether the breach is ongoing (CSV: a row per alert of the page).",
+    query: alertListQuerySchema,
+    response: alertListSchema,
+  },
+  alertSummary: {
+    method: "get",
+    path: "/alerts/summary",
+    permission: "VIEW_FACTOR_ANALYTICS",
+    tag: "limits",
+    summary:
+      "Ongoing breaches of the caller's visible portfolios (acknowledged or not) and the portfolios that have limits.",
+    response: alertSummarySchema,
+  },
+  acknowledgeAlert: {
+    method: "post",
+    path: "/alerts/:id/acknowledge",
+    permission: "MANAGE_PORTFOLIOS",
+    tag: "limits",
+    summary: "Acknowledge an alert (idempotent: the first acknowledgement's who and when are kept).",
+    params: alertParamsSchema,
+    response: alertSchema,
   },
 
   liveTicket: {
@@ -542,6 +647,8 @@ export const routes = {
     summary: "Bulk JSON price upload (the CSV import's validation).",
     body: priceUploadSchema,
   },
+
+  ...webhookRoutes,
 } as const satisfies Record<string, RouteContract>;
 
 export type RouteName = keyof typeof routes;

@@ -100,7 +100,10 @@ const errorDescriptions: Record<ErrorStatus, string> = {
   409: "A conflict: a name already used, a quota reached, or a run already covering the dates.",
   413: "The body is larger than the route's limit (`PAYLOAD_TOO_LARGE`).",
   415: "The body's media type is not the one the route takes (`UNSUPPORTED_MEDIA_TYPE`).",
-  422: "Stored values are out of range for the computation (`VALUE_OUT_OF_RANGE`, naming each).",
+  422:
+    "The request is well formed but cannot be carried out: stored values out of range for the computation " +
+    "(`VALUE_OUT_OF_RANGE`, naming each), a hedge without a unique solution (`HEDGE_UNAVAILABLE`), a webhook " +
+    "URL the address guard refuses (`URL_NOT_ALLOWED`); `details` name the field and the reason.",
   426: "The request is not a WebSocket upgrade (`UPGRADE_REQUIRED`).",
   429: "Too many requests from the caller (`RATE_LIMITED`, with Retry-After).",
   503:

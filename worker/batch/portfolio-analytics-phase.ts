@@ -52,6 +52,9 @@
 //   that are not finite) stores no row (an earlier one of D is deleted), counted under
 //   `risk_missing_reasons` `risk_error` and logged — the portfolio's exposures are unaffected.
 //   A portfolio holding nothing on D gets its row too (cash only: zero variance).
+// - `alerts`: the portfolios' limits evaluated on the numbers above (worker/alerts/evaluate.ts): a
+//   crossing of a limit's bounds inserts one alert, decided inside this transaction, so a redelivered
+//   chunk or a concurrent recompute records none again; the alerts written are pushed after the commit.
 // - with `dualWrite`, `position_factor_exposures`: per valued position with a weight and a
 //   delta, per factor its beta symbol has an estimate for, computed independently by the
 //   per-symbol path (`computeSymbolBetasDirect` on the closes in `market_prices`): beta_value
@@ -91,6 +94,7 @@ import { factorInputSymbols } from "../factors/factor-specs.ts";
 import { and, count, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { SQLWrapper } from "drizzle-orm";
 import {
+  type AlertCause,
   marketPrices,
   portfolioFactorExposures,
   portfolioRiskSummaries,
@@ -108,6 +112,7 @@ import { loadStoredBetaTable } from "../db/betas.ts";
 import { loadActiveFactors } from "../db/factors.ts";
 import { loadRiskInputs, type PriceDecidedGap, riskModelInput, type StoredRiskInputs } from "../db/risk-reads.ts";
 import { runTransaction } from "../db/transaction.ts";
+import { planChunkAlerts, publishCommittedAlerts } from "../alerts/evaluate.ts";
 import { upsertStatements } from "../db/upsert.ts";
 import { buildFactorEngineInput, computeSymbolBetasDirect, FactorEngineError } from "../factors/engine.ts";
 import type { FactorEngineInput } from "../factors/engine.ts";
@@ -139,6 +144,11 @@ export interface PortfolioAnalyticsChunk {
    * `batchConfig(env).riskHalfLifeDays`); default the risk model's (90).
    */
   riskHalfLifeDays?: number;
+  /**
+   * What recomputed the numbers, recorded on the alerts their limits raise or clear (docs/design.md
+   * §11, "Limits and alerts"): `batch` (default) or `positions` (a position change's refresh).
+   */
+  alertCause?: AlertCause;
 }
 
 const defaultMaxPositions = 10_000;
@@ -856,10 +866,31 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
             )
             .returning({ id: portfolioRiskSummaries.portfolioId }),
         ];
+  // Limits are evaluated on the numbers about to be stored, and their crossings recorded in the same
+  // transaction (worker/alerts/evaluate.ts: a redelivery or a concurrent recompute records none again).
+  const alertPlan = await planChunkAlerts(db, {
+    date,
+    cause: chunk.alertCause ?? "batch",
+    portfolioIds: writes.handled,
+    factors,
+    exposures: writes.exposures,
+    risk: writes.risk,
+    benchmarkOf: (portfolioId) => benchmarkById.get(portfolioId) ?? null,
+  });
   let result: { written: number; deleted: number; riskWritten: number; riskDeleted: number };
+  let alertCounts: number[];
   try {
-    // One transaction: the upserts, the risk upserts, the deletions, the risk deletion (counted apart).
-    const rows = await runTransaction(db, [...upserts, ...riskUpserts, ...deletions, ...riskDeletions]);
+    // One transaction: the upserts, the risk upserts, the deletions, the risk deletion (counted apart),
+    // the limits' alerts.
+    const all = await runTransaction(db, [
+      ...upserts,
+      ...riskUpserts,
+      ...deletions,
+      ...riskDeletions,
+      ...alertPlan.statements,
+    ]);
+    const rows = all.slice(0, all.length - alertPlan.statements.length);
+    alertCounts = all.slice(rows.length);
     const sum = (from: number, to: number) => rows.slice(from, to).reduce((total, n) => total + n, 0);
     const upserted = upserts.length + riskUpserts.length;
     const deleted = upserted + deletions.length;
@@ -885,6 +916,7 @@ export async function runPortfolioAnalyticsChunk(db: Database, chunk: PortfolioA
     });
     return { counts: failed, issues: failedIssues, duration_ms: Date.now() - started };
   }
+  await publishCommittedAlerts(db, alertPlan, alertCounts);
   const { written, deleted, riskWritten, riskDeleted } = result;
   const rowsAttempted =
     writes.exposures.length + writes.snapshots.length + writes.stress.length + writes.positionExposures.length;

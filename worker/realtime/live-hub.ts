@@ -1,5 +1,5 @@
 // The LiveHub Durable Object (docs/design.md §9): holds the dashboards' WebSockets with the
-// hibernation API and pushes batch progress and exposure updates to them.
+// hibernation API and pushes batch progress, exposure updates and limit alerts to them.
 //
 // Sharding: one hub per org (`org:<org>`), and one per user without an org (`user:<sub>`). A
 // caller always connects to its own hub (`hubNameFor(caller)`); a portfolio's updates go to
@@ -29,6 +29,7 @@ import {
   pingMessage,
   pongMessage,
   type BatchCompleted,
+  type AlertMessage,
   type BatchProgress,
   type ExposuresUpdated,
   type RiskUpdated,
@@ -397,6 +398,26 @@ export class LiveHub extends DurableObject<Env> {
       if (!state || (event.type === "batch.progress" && !state.permissions.includes("RUN_BATCH"))) continue;
       try {
         ws.send(payload);
+        delivered++;
+      } catch {
+        // Closing as we send.
+      }
+    }
+    return { delivered };
+  }
+
+  /**
+   * Limit crossings (`alert.raised`, `alert.cleared`) to the subscribers of each alert's portfolio.
+   * Not numbered nor kept: the alerts table is the record a reconnecting client reads.
+   */
+  async publishAlerts(messages: readonly AlertMessage[]): Promise<{ delivered: number }> {
+    let delivered = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = ws.deserializeAttachment() as SocketState | null;
+      const wanted = messages.filter((message) => state?.topics.includes(message.portfolio_id) ?? false);
+      if (wanted.length === 0) continue;
+      try {
+        for (const message of wanted) ws.send(JSON.stringify(message));
         delivered++;
       } catch {
         // Closing as we send.

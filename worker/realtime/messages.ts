@@ -8,7 +8,8 @@
 // Hub → client: `welcome`, `subscribed`, `unsubscribed`, `exposures.updated` (with a
 // per-portfolio sequence number), `risk.updated` (the portfolio's risk summary of the same date,
 // right after its `exposures.updated`, carrying that message's sequence number), `resync`
-// (missed messages are no longer kept: refetch), `batch.progress`, `batch.completed`, `error`.
+// (missed messages are no longer kept: refetch), `batch.progress`, `batch.completed`, `alert.raised`
+// and `alert.cleared` (a limit crossed; not numbered), `error`.
 import * as z from "zod/mini";
 
 /** Largest client message the hub reads; anything longer is refused. */
@@ -134,6 +135,31 @@ export const batchCompletedMessage = z.object({
   date: z.string(),
   summary: z.object({ phases_ok: z.number(), phases_failed: z.number(), portfolios_updated: z.number() }),
 });
+/**
+ * A limit's number crossed its bounds (docs/design.md §11, "Limits and alerts"): `alert.raised` when
+ * it went outside [min, max], `alert.cleared` when it came back within. Sent to the portfolio's
+ * subscribers like `exposures.updated`, but not numbered nor kept for replay: the `alerts` table is
+ * the record, and a client that (re)connects reads it (GET /alerts, /alerts/summary). `metric` is
+ * one of schema/alerts.ts `limitMetrics` (not imported: that module would bring drizzle into the
+ * dashboard's bundle).
+ */
+const alertFields = {
+  portfolio_id: z.string(),
+  alert_id: z.string(),
+  limit_id: z.string(),
+  metric: z.string(),
+  factor_key: z.nullable(z.string()),
+  /** The number evaluated (never missing: a missing number raises and clears nothing). */
+  value: z.number(),
+  min_value: nullableNumber,
+  max_value: nullableNumber,
+  /** The computed date the number is of. */
+  date: z.string(),
+  cause: z.enum(["batch", "positions"]),
+  created_at: z.string(),
+};
+export const alertRaisedMessage = z.object({ type: z.literal("alert.raised"), ...alertFields });
+export const alertClearedMessage = z.object({ type: z.literal("alert.cleared"), ...alertFields });
 export const errorCodes = ["MALFORMED", "TOO_LARGE", "FORBIDDEN", "NOT_FOUND", "RATE_LIMITED", "INTERNAL"] as const;
 export const errorMessage = z.object({
   type: z.literal("error"),
@@ -151,6 +177,8 @@ export const serverMessage = z.discriminatedUnion("type", [
   resyncMessage,
   batchProgressMessage,
   batchCompletedMessage,
+  alertRaisedMessage,
+  alertClearedMessage,
   errorMessage,
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
@@ -159,6 +187,9 @@ export type RiskUpdated = z.infer<typeof riskUpdatedMessage>;
 export type RiskSummaryValue = z.infer<typeof riskSummaryValue>;
 export type BatchProgress = z.infer<typeof batchProgressMessage>;
 export type BatchCompleted = z.infer<typeof batchCompletedMessage>;
+export type AlertRaised = z.infer<typeof alertRaisedMessage>;
+export type AlertCleared = z.infer<typeof alertClearedMessage>;
+export type AlertMessage = AlertRaised | AlertCleared;
 
 /** Parses a message from the other side; `null` with the reason when it is not one. */
 export function parseMessage<S extends z.ZodMiniType>(

@@ -228,6 +228,8 @@ export async function refreshLatestExposures(env: Env, db: Database, portfolioId
         portfolioIds: [portfolioId],
         dualWrite: false,
         riskHalfLifeDays: batchConfig(env).riskHalfLifeDays,
+        // Its limits' alerts (pushed by the phase, before the exposures below) say what caused them.
+        alertCause: "positions",
       });
       if ((await positionsVersion(db, portfolioId)) === before || attempt === maxRefreshAttempts) break;
     }

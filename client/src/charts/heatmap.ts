@@ -3,7 +3,8 @@
 // cursor, sizing, high-DPI scaling (uPlot sizes its canvas in device pixels) and cursor sync
 // with the exposure lines all come from the same chart. Columns sit at integer x positions
 // (`xs`): for dates, the date's index in the loaded range, which the lines chart shares. A cell
-// whose exposure is not distinguishable from zero (|exposure| < 2 SE) has a dotted inner border.
+// whose exposure is not distinguishable from zero (|exposure| < 2 SE) has a dotted inner border;
+// one whose value breaches a limit a solid orange-red outline inside the focus and selection ones.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatExposure } from "../lib/format.ts";
@@ -22,6 +23,11 @@ export interface HeatmapGrid {
    * with a dotted inner border; absent or false: not marked.
    */
   marked?: boolean[][];
+  /**
+   * breached[row][column]: the value breaches one of the portfolio's limits, drawn with a solid
+   * outline; absent or false: not breached.
+   */
+  breached?: boolean[][];
 }
 
 export interface HeatmapCell {
@@ -75,15 +81,38 @@ function drawMark(
   top: number,
   width: number,
   height: number,
+  breached: boolean,
 ): void {
   const ratio = uPlot.pxRatio;
-  const inset = Math.min(3 * ratio, width / 4, height / 4);
+  // Inside a breach outline (which ends 4 px in) when there is one, so both show.
+  const inset = Math.min((breached ? 5.5 : 3) * ratio, width / 4, height / 4);
   if (width - 2 * inset <= 0 || height - 2 * inset <= 0) return;
   context.save();
   context.strokeStyle = css(textColorOn(fill));
   context.globalAlpha = 0.85;
   context.lineWidth = Math.max(1, ratio);
   context.setLineDash([Math.max(1, 1.5 * ratio), Math.max(1, 1.5 * ratio)]);
+  context.strokeRect(left + inset, top + inset, width - 2 * inset, height - 2 * inset);
+  context.restore();
+}
+
+/** The breach outline's colour: apart from focus (#2458c6), selection (#111827) and the scale's red and green. */
+export const breachColor = "#d9480f";
+
+/**
+ * A cell whose value breaches a limit: a solid 2 px outline from 2 to 4 px inside the cell, just
+ * within the focus and selection outlines (0 to 2 px), so a focused or selected breached cell
+ * shows both; the dotted mark, when the cell has one, moves inside it.
+ */
+function drawBreach(context: CanvasRenderingContext2D, left: number, top: number, width: number, height: number): void {
+  const ratio = uPlot.pxRatio;
+  // Narrow cells (a long window) keep the outline, thinner and nearer the edge, rather than lose it.
+  const lineWidth = Math.max(1, Math.min(2 * ratio, width / 4, height / 4));
+  const inset = Math.min(2 * ratio + lineWidth / 2, width / 4, height / 4);
+  if (width - 2 * inset <= 0 || height - 2 * inset <= 0) return;
+  context.save();
+  context.strokeStyle = breachColor;
+  context.lineWidth = lineWidth;
   context.strokeRect(left + inset, top + inset, width - 2 * inset, height - 2 * inset);
   context.restore();
 }
@@ -153,8 +182,10 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
           context.lineTo(left + width - gap - 2 * ratio, top + 2 * ratio);
           context.stroke();
         }
+        const breached = value !== null && grid.breached?.[row]?.[column] === true;
+        if (breached) drawBreach(context, left, top, width - gap, height - gap);
         if (value !== null && grid.marked?.[row]?.[column])
-          drawMark(context, color, left, top, width - gap, height - gap);
+          drawMark(context, color, left, top, width - gap, height - gap, breached);
         cellWidth = Math.min(cellWidth, width - gap);
         cellHeight = Math.min(cellHeight, height - gap);
       }
@@ -174,6 +205,7 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
         }
       });
     }
+    // After the cells' own marks and breach outlines, so these stay on top of them.
     for (const [cell, stroke] of [
       [focused, "#2458c6"],
       [selected, "#111827"],

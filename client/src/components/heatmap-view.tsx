@@ -3,7 +3,7 @@
 // of the same numbers, and PNG export (chart + title + legend composed on one canvas).
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { createHeatmap, type HeatmapCell, type HeatmapChart } from "../charts/heatmap.ts";
+import { breachColor, createHeatmap, type HeatmapCell, type HeatmapChart } from "../charts/heatmap.ts";
 import { formatExposure } from "../lib/format.ts";
 import { css, textColorOn, type DivergingScale } from "../lib/scale.ts";
 import "./data-quality.css";
@@ -21,8 +21,8 @@ export interface HeatmapProps {
   label: string;
   tooltip: (cell: HeatmapCell) => ComponentChildren;
   onSelect: (cell: HeatmapCell) => void;
-  /** Called with the chart's canvas getter, for PNG export (`markLegend`: the dotted border's legend entry). */
-  onReady?: (exportPng: (title: string, markLegend: string | null) => Promise<Blob>) => void;
+  /** Called with the chart's canvas getter, for PNG export (the dotted border's and the breach outline's entries). */
+  onReady?: (exportPng: (title: string, legends: PngLegends) => Promise<Blob>) => void;
   showTable: boolean;
   /** In the table view, a note under a cell's value (coverage while positions are left out) and its title. */
   cellNote?: (cell: HeatmapCell) => { short: string | null; title: string } | null;
@@ -30,6 +30,18 @@ export interface HeatmapProps {
   marked?: boolean[][];
   /** What a cell's label says about its standard error (heatmap-grid.ts `uncertaintyLabel`); null: nothing. */
   cellUncertainty?: (cell: HeatmapCell) => { text: string; indistinguishable: boolean } | null;
+  /** breached[row][column]: the value breaches a limit, drawn with a solid outline. */
+  breached?: boolean[][];
+  /** The limits a cell breaches, in words (limit-view.ts `heatmapBreaches`); null: none. */
+  cellBreach?: (cell: HeatmapCell) => string | null;
+}
+
+/** The PNG's legend entries beyond the colour bar; null leaves one out (no cell it would explain). */
+export interface PngLegends {
+  /** The dotted border's (heatmap-grid.ts `indistinguishableLegend`). */
+  mark: string | null;
+  /** The breach outline's (limit-view.ts `breachLegend`). */
+  breach: string | null;
 }
 
 const rowHeight = 30;
@@ -73,6 +85,15 @@ export function UncertaintyLegend(props: { text: string }): JSX.Element {
   );
 }
 
+/** The legend entry of the breach outline (limit-view.ts `breachLegend`), shown while some cell is outlined. */
+export function BreachLegend(props: { text: string }): JSX.Element {
+  return (
+    <p class="legend legend-breached" data-testid="legend-breached">
+      <span class="swatch-breached" aria-hidden="true" /> {props.text}
+    </p>
+  );
+}
+
 function drawLegendBar(canvas: HTMLCanvasElement, scale: DivergingScale, width: number, height: number): void {
   const ratio = window.devicePixelRatio || 1;
   canvas.width = Math.round(width * ratio);
@@ -90,12 +111,14 @@ async function composePng(
   chart: HeatmapChart,
   scale: DivergingScale,
   title: string,
-  markLegend: string | null,
+  legends: PngLegends,
 ): Promise<Blob> {
   const source = chart.canvas();
   const ratio = source.width / Math.max(1, source.clientWidth || source.width);
   const header = Math.round(34 * ratio);
-  const footer = Math.round(34 * ratio);
+  // The breach entry takes a line of its own under the bar: beside the dotted one it would run off a narrow chart.
+  const breachLine = legends.breach === null ? 0 : Math.round(20 * ratio);
+  const footer = Math.round(34 * ratio) + breachLine;
   const output = document.createElement("canvas");
   output.width = source.width;
   output.height = source.height + header + footer;
@@ -111,7 +134,7 @@ async function composePng(
   // The legend: the scale's bar with its extent either side.
   const barWidth = Math.round(200 * ratio);
   const barHeight = Math.round(10 * ratio);
-  const y = header + source.height + (footer - barHeight) / 2;
+  const y = header + source.height + (footer - breachLine - barHeight) / 2;
   const x = Math.round(70 * ratio);
   for (let i = 0; i < barWidth; i++) {
     context.fillStyle = css(scale.color(-scale.extent + (2 * scale.extent * (i + 0.5)) / barWidth));
@@ -124,7 +147,7 @@ async function composePng(
   context.textAlign = "left";
   const extentText = formatExposure(scale.extent, 2);
   context.fillText(extentText, x + barWidth + 6 * ratio, y + barHeight / 2);
-  if (markLegend !== null) {
+  if (legends.mark !== null) {
     // The dotted border's entry, after the bar: a swatch as the cells draw it, then its meaning.
     const swatchX = x + barWidth + 18 * ratio + context.measureText(extentText).width;
     context.save();
@@ -133,7 +156,17 @@ async function composePng(
     context.setLineDash([Math.max(1, 1.5 * ratio), Math.max(1, 1.5 * ratio)]);
     context.strokeRect(swatchX, y, barHeight, barHeight);
     context.restore();
-    context.fillText(markLegend, swatchX + barHeight + 6 * ratio, y + barHeight / 2);
+    context.fillText(legends.mark, swatchX + barHeight + 6 * ratio, y + barHeight / 2);
+  }
+  if (legends.breach !== null) {
+    // A swatch as the cells draw the outline (2 px, solid), under the bar's start.
+    const lineY = y + barHeight + Math.round(10 * ratio);
+    context.save();
+    context.strokeStyle = breachColor;
+    context.lineWidth = 2 * ratio;
+    context.strokeRect(x + ratio, lineY + ratio, barHeight - 2 * ratio, barHeight - 2 * ratio);
+    context.restore();
+    context.fillText(legends.breach, x + barHeight + 6 * ratio, lineY + barHeight / 2);
   }
   return new Promise((resolve, reject) =>
     output.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the PNG could not be encoded"))), "image/png"),
@@ -167,7 +200,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
       setBox(created.plotBox());
     });
     observer.observe(element);
-    props.onReady?.((title, markLegend) => composePng(created, latest.current.scale, title, markLegend));
+    props.onReady?.((title, legends) => composePng(created, latest.current.scale, title, legends));
     return () => {
       observer.disconnect();
       created.destroy();
@@ -186,6 +219,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
         rowLabels: props.rowLabels,
         values: props.values,
         ...(props.marked ? { marked: props.marked } : {}),
+        ...(props.breached ? { breached: props.breached } : {}),
       },
       props.scale,
     );
@@ -196,7 +230,7 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
     const element = host.current;
     if (element) current.setSize(Math.max(280, element.clientWidth), height);
     setBox(current.plotBox());
-  }, [props.xs, props.columnLabels, props.rowLabels, props.values, props.marked, props.scale, height]);
+  }, [props.xs, props.columnLabels, props.rowLabels, props.values, props.marked, props.breached, props.scale, height]);
 
   useEffect(() => chart.current?.setSelected(props.selected), [props.selected]);
   useEffect(() => chart.current?.setFocused(focused), [focused]);
@@ -235,10 +269,10 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
   const tip = hover ?? (focused && focusedCenter ? { cell: focused, ...focusedCenter } : null);
   const validTip = tip && tip.cell.column < columns && tip.cell.row < rows ? tip : null;
   const focusedUncertainty = focused ? (props.cellUncertainty?.(focused) ?? null) : null;
-  // The marked cells as "row:column" pairs: the canvas has no element per cell to carry them.
-  const markedCells = (props.marked ?? []).flatMap((row, r) =>
-    row.flatMap((marked, c) => (marked && c < columns ? [`${r}:${c}`] : [])),
-  );
+  const focusedBreach = focused ? (props.cellBreach?.(focused) ?? null) : null;
+  // The marked and breached cells as "row:column" pairs: the canvas has no element per cell to carry them.
+  const cellList = (grid: boolean[][] | undefined) =>
+    (grid ?? []).flatMap((row, r) => row.flatMap((on, c) => (on && c < columns ? [`${r}:${c}`] : []))).join("|");
 
   return (
     <div class="heatmap">
@@ -259,7 +293,8 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
         data-plot-box={`${box.left},${box.top},${box.width},${box.height}`}
         data-columns={props.columnTitles.join("|")}
         data-rows={props.rowLabels.join("|")}
-        data-indistinguishable-cells={markedCells.join("|")}
+        data-indistinguishable-cells={cellList(props.marked)}
+        data-breached-cells={cellList(props.breached)}
         onKeyDown={onKeyDown}
         onBlur={() => setFocused(null)}
       >
@@ -287,9 +322,11 @@ export function HeatmapView(props: HeatmapProps): JSX.Element {
             aria-live="polite"
             data-testid="heatmap-focused-cell"
             data-indistinguishable={focusedUncertainty?.indistinguishable ? "true" : undefined}
+            data-breached={focusedBreach ? "true" : undefined}
           >
             {props.rowLabels[focused.row]}, {props.columnTitles[focused.column]}:{" "}
             {formatExposure(props.values[focused.row]?.[focused.column] ?? null)}
+            {focusedBreach ? `. ${focusedBreach}` : ""}
             {focusedUncertainty ? `. ${focusedUncertainty.text}` : ""}
           </span>
         ) : null}
@@ -330,17 +367,26 @@ function HeatmapTable(props: HeatmapProps): JSX.Element {
                 const note = value === null ? null : (props.cellNote?.({ row, column }) ?? null);
                 const uncertainty = value === null ? null : (props.cellUncertainty?.({ row, column }) ?? null);
                 const marked = uncertainty?.indistinguishable === true;
-                // Read after the number: the coverage note when positions are left out, then the standard error.
-                const description = [note?.short ? note.title : null, uncertainty?.text ?? null]
+                const breach = value === null ? null : (props.cellBreach?.({ row, column }) ?? null);
+                // Read after the number: the breached limits, the coverage note when positions are left
+                // out, then the standard error.
+                const description = [
+                  breach ? `${breach}.` : null,
+                  note?.short ? note.title : null,
+                  uncertainty?.text ?? null,
+                ]
                   .filter((part): part is string => part !== null)
                   .join(" ");
                 return (
                   <td
                     key={column}
-                    class={marked ? "num indistinguishable" : "num"}
+                    class={["num", marked ? "indistinguishable" : "", breach ? "breached" : ""]
+                      .filter(Boolean)
+                      .join(" ")}
                     style={{ background: css(color), color: css(textColorOn(color)) }}
-                    title={[note?.title, uncertainty?.text].filter(Boolean).join("\n") || undefined}
+                    title={[breach, note?.title, uncertainty?.text].filter(Boolean).join("\n") || undefined}
                     data-indistinguishable={marked ? "true" : undefined}
+                    data-breached={breach ? "true" : undefined}
                   >
                     {/* The coverage note is drawn from data-note (CSS), so the cell's text stays its number. */}
                     <button

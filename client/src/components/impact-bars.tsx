@@ -1,9 +1,11 @@
 // Diverging bars around a zero line: red to the left for negative, green to the right for
 // positive (scale.ts's end colours), the value always printed beside the bar so colour is
 // never the only signal. `ImpactBars` is a labelled list (stress impacts); `MiniBar` is one
-// small bar for a table cell (what-if exposures), optionally with a reference marker.
+// small bar for a table cell (what-if exposures), optionally with a reference marker. A bar whose
+// number breaches a limit is outlined, and its title and hidden text say which limit.
 import type { ComponentChildren, CSSProperties, JSX } from "preact";
 import { css, negativeColor, positiveColor } from "../lib/scale.ts";
+import "./limits.css";
 
 export interface ImpactBarItem {
   key: string;
@@ -17,6 +19,8 @@ export interface ImpactBarItem {
   missingNote?: string;
   title?: string;
   total?: boolean;
+  /** A limit this bar's number breaches (its description): the row is outlined and says so to every reader. */
+  breached?: string;
 }
 
 /** The share of the half-track a value fills, 0–50 (%), for a symmetric extent. */
@@ -49,13 +53,15 @@ export function ImpactBars(props: { items: readonly ImpactBarItem[]; label: stri
       {props.items.map((item) => (
         <li
           key={item.key}
-          class={`impact-row${item.total ? " impact-total" : ""}`}
-          title={item.title}
+          class={`impact-row${item.total ? " impact-total" : ""}${item.breached ? " impact-breached" : ""}`}
+          title={item.breached ? `${item.title ? `${item.title}. ` : ""}Limit breached: ${item.breached}` : item.title}
           data-testid={`impact-${item.key}`}
           data-value={item.value ?? ""}
+          data-breached={item.breached ? "" : undefined}
         >
           <span class="impact-label">
             <span class="impact-name">{item.label}</span>
+            {item.breached ? <span class="visually-hidden">Limit breached: {item.breached}</span> : null}
             {item.detail ? <span class="impact-detail">{item.detail}</span> : null}
           </span>
           <span class="bar-track impact-track" aria-hidden="true">

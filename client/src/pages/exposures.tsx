@@ -4,7 +4,8 @@
 // and exposure lines in sync with the heatmap. Live updates fold into the loaded numbers at once,
 // then the updated date is read again from the route for its standard errors. A cell whose
 // exposure cannot be told from zero (|exposure| < 2 standard errors) is dotted, and its tooltip
-// and labels give the 2 SE band or why there is no standard error.
+// and labels give the 2 SE band or why there is no standard error. A cell whose number breaches
+// one of its portfolio's limits is outlined, and its labels name the limit.
 // The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=); the
 // slider follows the latest date until it is moved.
 import type { JSX } from "preact";
@@ -14,7 +15,7 @@ import { api, unwrap } from "../api/client.ts";
 import type { Factor, Portfolio } from "../api/types.ts";
 import { DrillDownPanel, type DrillDownTarget } from "../components/drill-down.tsx";
 import { ExposureLines } from "../components/exposure-lines.tsx";
-import { HeatmapView, Legend, UncertaintyLegend } from "../components/heatmap-view.tsx";
+import { BreachLegend, HeatmapView, Legend, type PngLegends, UncertaintyLegend } from "../components/heatmap-view.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page, Segmented, SelectField, download } from "../components/ui.tsx";
 import { heatmapCsv } from "../lib/csv.ts";
 import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
@@ -37,6 +38,7 @@ import {
   type HeatmapView as View,
   type LiveExposures,
 } from "../lib/heatmap-grid.ts";
+import { type BreachColumn, breachLegend, heatmapBreaches, isOwnBenchmark } from "../lib/limit-view.ts";
 import { divergingScale } from "../lib/scale.ts";
 import { connectionState, onLive, subscribePortfolio } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
@@ -58,6 +60,8 @@ const syncKey = "exposures";
 const playIntervalMs = 400;
 /** Live news that needs a refetch (new dates, counts) refetches at most this often. */
 const reloadGapMs = 1_000;
+/** The limits are read again this long after the portfolio's live news (news meanwhile joins that read). */
+const limitsSettleMs = 500;
 
 function useQueryState(): [Record<string, string>, (changes: Record<string, string | null>) => void] {
   const location = useLocation();
@@ -206,6 +210,44 @@ function ExposuresView(props: ViewProps): JSX.Element {
     updateLoaded((current) => ({ ...current, [id]: retry.exposures }));
     dateReads.current?.request(id, retry.read);
   };
+  // The shown portfolios' limits (portfolio id → its limits): a cell whose number breaches one is
+  // outlined. A failed read keeps the last limits (useAsync): the outlines are an aid, the numbers
+  // are shown either way.
+  const limits = useAsync(
+    async (signal) => {
+      const entries = await Promise.all(
+        needed.map((id) =>
+          unwrap(api.portfolios[":id"].limits.$get({ param: { id } }, { init: { signal } })).then(
+            (body) => [id, body.limits] as const,
+          ),
+        ),
+      );
+      return Object.fromEntries(entries);
+    },
+    [needed.join(",")],
+  );
+  const reloadLimits = limits.reload;
+  const limitsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(
+    () => () => {
+      if (limitsTimer.current !== null) clearTimeout(limitsTimer.current);
+    },
+    [],
+  );
+  /**
+   * Reads the limits again shortly after the portfolio's news: they can be edited elsewhere (an
+   * edit that crosses a bound raises or clears an alert). News while a read is scheduled joins it,
+   * so a history run's burst of dates costs a read per interval, and a steady stream never
+   * postpones it for good (each read aborts the one before).
+   */
+  const requestLimitsReload = (): void => {
+    if (limitsTimer.current !== null) return;
+    limitsTimer.current = setTimeout(() => {
+      limitsTimer.current = null;
+      reloadLimits();
+    }, limitsSettleMs);
+  };
+
   // Reads asked for other portfolios or another benchmark are of no use (the full load follows).
   useEffect(() => () => dateReads.current?.cancel(), [needed.join(","), benchmark]);
 
@@ -243,6 +285,14 @@ function ExposuresView(props: ViewProps): JSX.Element {
   useEffect(() => {
     const unsubscribes = needed.map((id) => subscribePortfolio(id));
     const stop = onLive((message) => {
+      if (
+        (message.type === "alert.raised" ||
+          message.type === "alert.cleared" ||
+          message.type === "exposures.updated" ||
+          message.type === "resync") &&
+        needed.includes(message.portfolio_id)
+      )
+        requestLimitsReload();
       if (message.type === "exposures.updated") {
         const id = message.portfolio_id;
         const exposures = loadedRef.current[id];
@@ -316,7 +366,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const [drill, setDrill] = useState<DrillDownTarget | null>(null);
   const [showTable, setShowTable] = useState(false);
   const [chosen, setChosen] = useState<string[]>(() => factors.slice(0, 3).map((factor) => factor.key));
-  const exportPng = useRef<((title: string, markLegend: string | null) => Promise<Blob>) | null>(null);
+  const exportPng = useRef<((title: string, legends: PngLegends) => Promise<Blob>) | null>(null);
 
   const factorKeys =
     (main ?? Object.values(loaded)[0])?.factors.map((factor) => factor.key) ?? factors.map((factor) => factor.key);
@@ -337,6 +387,28 @@ function ExposuresView(props: ViewProps): JSX.Element {
 
   // Cells whose exposure cannot be told from zero (|exposure| < 2 SE): dotted on the canvas.
   const marked = useMemo(() => (matrix ? indistinguishableCells(matrix) : []), [matrix]);
+  // Cells whose number breaches a limit of their column's portfolio: outlined on the canvas. The
+  // active view's limits are evaluated against the portfolio's own benchmark, so each column checks
+  // the benchmark its numbers were served against.
+  const breaches = useMemo(() => {
+    if (!matrix) return null;
+    const byId = limits.data ?? {};
+    const columnOf = (id: string): BreachColumn => ({
+      limits: byId[id] ?? [],
+      ownBenchmark: isOwnBenchmark(
+        loaded[id]?.benchmark,
+        portfolios.find((entry) => entry.id === id)?.benchmark_symbol,
+      ),
+    });
+    const columnLimits =
+      columns === "dates" ? matrix.columnKeys.map(() => columnOf(portfolio.id)) : matrix.columnKeys.map(columnOf);
+    return heatmapBreaches(matrix.values, factorKeys, view, columnLimits);
+  }, [matrix, limits.data, loaded, portfolios, portfolio.id, columns, view, factorKeys.join(",")]);
+  const breached = useMemo(() => breaches?.breached ?? [], [breaches]);
+  const anyBreached = breached.some((row) => row.some(Boolean));
+  /** The limits a cell breaches, in words (tooltip, screen-reader label, table); null: none. */
+  const breachOf = (cell: { row: number; column: number }): string | null =>
+    breaches?.texts[cell.row]?.[cell.column] ?? null;
   /** A cell's standard error in words (tooltip, screen-reader label, table); null for a missing cell. */
   const uncertaintyOf = (cell: { row: number; column: number }) =>
     matrix
@@ -417,10 +489,16 @@ function ExposuresView(props: ViewProps): JSX.Element {
     const factor = exposures?.factors.find((entry) => entry.key === target.factorKey);
     const at = (values: (number | null)[] | undefined) => (index < 0 || !values ? null : (values[index] ?? null));
     const uncertainty = uncertaintyOf(cell);
+    const breach = breachOf(cell);
     return (
       <>
         <strong>{target.factorName}</strong>
         <div>{columns === "dates" ? date : `${portfolioName(portfolioId)} · ${date}`}</div>
+        {breach ? (
+          <p class="tooltip-breach" data-testid="tooltip-breach">
+            {breach}
+          </p>
+        ) : null}
         <dl>
           <dt>{views.find((option) => option.value === view)?.label}</dt>
           <dd data-testid="tooltip-value">{formatExposure(matrix.values[cell.row]?.[cell.column] ?? null)}</dd>
@@ -488,7 +566,10 @@ function ExposuresView(props: ViewProps): JSX.Element {
   const exportImage = async (): Promise<void> => {
     if (!exportPng.current) return;
     download(
-      await exportPng.current(heatmapTitle, marked.some((row) => row.some(Boolean)) ? indistinguishableLegend : null),
+      await exportPng.current(heatmapTitle, {
+        mark: marked.some((row) => row.some(Boolean)) ? indistinguishableLegend : null,
+        breach: anyBreached ? breachLegend : null,
+      }),
       `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${dates[range[1]] ?? ""}.png`,
     );
   };
@@ -666,8 +747,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
               cellNote={cellNote}
               marked={marked}
               cellUncertainty={uncertaintyOf}
+              breached={breached}
+              cellBreach={breachOf}
             />
             <UncertaintyLegend text={indistinguishableLegend} />
+            {anyBreached ? <BreachLegend text={breachLegend} /> : null}
           </div>
         ) : null}
         {quality && columns === "dates" ? (

@@ -1,7 +1,8 @@
 // One portfolio: its name, benchmark and cash (editable by its owner with MANAGE_PORTFOLIOS),
 // its effective-dated positions — stocks, ETFs, options with their contract fields, private
 // holdings — added, edited in place and deleted, and a CSV import whose refusals list every
-// bad line and field. Read-only for an org member's portfolio or without MANAGE_PORTFOLIOS.
+// bad line and field; its exposure limits (LimitsCard). Read-only for an org member's portfolio or
+// without MANAGE_PORTFOLIOS.
 import type { ComponentChildren, JSX, TargetedEvent } from "preact";
 import { useRoute } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -10,6 +11,7 @@ import type { Instrument, OptionType } from "../../../.types/schema/portfolios";
 import { ApiFailure, api, authorizedFetch, unwrap, type JsonBody } from "../api/client.ts";
 import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
 import { LeftOutNote } from "../components/left-out.tsx";
+import { LimitsCard } from "../components/limits-card.tsx";
 import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
 import {
   isExpiredOption,
@@ -1068,6 +1070,7 @@ export function PortfolioPage(props: { id?: string; params?: { id?: string } }):
           }
         </Async>
       </Card>
+      <LimitsCard portfolioId={id} editable={editable} />
       {editable ? (
         <Card title="Import positions from CSV" label="Import positions from CSV">
           <CsvImport

@@ -7,7 +7,8 @@
 // - cumulative P&L attribution over the range: stacked uPlot areas and the table;
 // - stress on the risk lens: predictive shocks and historical replay (RiskStress).
 // A position change or a batch reaches the page live (`risk.updated`, `exposures.updated`,
-// `resync`, `batch.completed`) and reloads what it shows.
+// `resync`, `batch.completed`, the portfolio's `alert.*`) and reloads what it shows. A breached limit
+// of the shown date outlines its factor's bar and the volatility / tracking error tile.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -25,6 +26,7 @@ import { RiskStress } from "../components/risk-stress.tsx";
 import { Card, Empty, ErrorNotice, Field, Loading, Page, Segmented, download } from "../components/ui.tsx";
 import { formatDollars, formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
 import { reasonLabel } from "../lib/data-quality.ts";
+import { type RiskBreaches, riskBreaches } from "../lib/limit-view.ts";
 import {
   attributionCsv,
   attributionStack,
@@ -101,13 +103,20 @@ function Headline(props: {
   historyLabel: string;
   unavailable?: string | null;
   title?: string;
+  /** A breached limit on this figure (its description): outlined, and said in the title. */
+  breached?: string | null;
 }): JSX.Element {
   return (
-    <div class="risk-headline" title={props.title}>
+    <div
+      class={`risk-headline${props.breached ? " breached" : ""}`}
+      title={props.breached ? `${props.title ?? ""}. Limit breached: ${props.breached}` : props.title}
+      data-breached={props.breached ? "" : undefined}
+    >
       <div class="risk-headline-label">{props.label}</div>
       <div class="risk-headline-value" data-testid={props.testId} data-value={props.dataValue ?? ""}>
         {props.unavailable ? missing : props.value}
       </div>
+      {props.breached ? <span class="visually-hidden">Limit breached: {props.breached}</span> : null}
       {props.unavailable ? (
         <div class="risk-headline-note">{props.unavailable}</div>
       ) : props.secondary ? (
@@ -122,7 +131,11 @@ function unavailableText(block: { reason: string; detail: string } | null): stri
   return block ? `${reasonLabel(block.reason)}: ${block.detail}` : null;
 }
 
-function HeadlineFigures(props: { risk: RiskDate; series: PortfolioRiskSeriesResponse | null }): JSX.Element {
+function HeadlineFigures(props: {
+  risk: RiskDate;
+  series: PortfolioRiskSeriesResponse | null;
+  breaches: RiskBreaches;
+}): JSX.Element {
   const { risk, series } = props;
   const total = risk.total;
   const active = risk.active;
@@ -145,6 +158,7 @@ function HeadlineFigures(props: { risk: RiskDate; series: PortfolioRiskSeriesRes
         historyLabel={`Volatility, ${range}`}
         unavailable={totalMissing}
         title="sqrt(252 × daily variance): a fraction of equity a year"
+        breached={props.breaches.volatility}
       />
       <Headline
         label={`Tracking error${risk.benchmark ? ` vs ${risk.benchmark}` : ""}`}
@@ -156,6 +170,7 @@ function HeadlineFigures(props: { risk: RiskDate; series: PortfolioRiskSeriesRes
         historyLabel={`Tracking error against the portfolio's benchmark, ${range}`}
         unavailable={activeMissing}
         title="sqrt(252 × variance of the portfolio minus its benchmark)"
+        breached={props.breaches.trackingError}
       />
       <Headline
         label="One-day VaR 95%"
@@ -647,6 +662,14 @@ export function RiskPage(): JSX.Element {
     },
     [portfolioId, date, benchmark],
   );
+  // The portfolio's limits: a breached one outlines its bar or tile (on the date they are of).
+  const limits = useAsync(
+    (signal) =>
+      portfolioId
+        ? unwrap(api.portfolios[":id"].limits.$get({ param: { id: portfolioId } }, { init: { signal } }))
+        : Promise.resolve(null),
+    [portfolioId],
+  );
   const attribution = useAsync<AttributionResponse | null>(
     (signal) =>
       portfolioId
@@ -681,7 +704,7 @@ export function RiskPage(): JSX.Element {
   const [liveVersion, setLiveVersion] = useState(0);
   const [updatedAt, setUpdatedAt] = useState<string | null>(null);
   const reloaders = useRef<(() => void)[]>([]);
-  reloaders.current = [risk.reload, series.reload, attribution.reload];
+  reloaders.current = [risk.reload, series.reload, attribution.reload, limits.reload];
   useEffect(() => {
     if (!portfolioId) return;
     const unsubscribe = subscribePortfolio(portfolioId);
@@ -689,7 +712,11 @@ export function RiskPage(): JSX.Element {
     const stop = onLive((message) => {
       const ours =
         message.type === "batch.completed" ||
-        ((message.type === "risk.updated" || message.type === "exposures.updated" || message.type === "resync") &&
+        ((message.type === "risk.updated" ||
+          message.type === "exposures.updated" ||
+          message.type === "resync" ||
+          message.type === "alert.raised" ||
+          message.type === "alert.cleared") &&
           message.portfolio_id === portfolioId);
       if (!ours) return;
       if (timer) clearTimeout(timer);
@@ -711,7 +738,14 @@ export function RiskPage(): JSX.Element {
     [factors.data],
   );
   const riskData = risk.data ?? null;
-  const items = riskData ? contributionItems(riskData, view, names) : null;
+  const breaches = riskBreaches(limits.data?.limits ?? [], riskData?.date ?? null);
+  const items =
+    riskData === null
+      ? null
+      : (contributionItems(riskData, view, names)?.map((item) => ({
+          ...item,
+          breached: breaches[view].get(item.key.replace(/^contribution-/, "")),
+        })) ?? null);
   const block = riskData ? (view === "total" ? riskData.total : riskData.active) : null;
   const blockMissing = riskData
     ? view === "total"
@@ -798,7 +832,7 @@ export function RiskPage(): JSX.Element {
                 {riskData.date} · equity {formatMoney(riskData.equity, { cents: "never" })}
                 {riskData.benchmark ? ` · benchmark ${riskData.benchmark}` : " · no benchmark"}
               </p>
-              <HeadlineFigures risk={riskData} series={series.data ?? null} />
+              <HeadlineFigures risk={riskData} series={series.data ?? null} breaches={breaches} />
               <Card
                 title="Where the risk comes from"
                 label="Factor contributions"
