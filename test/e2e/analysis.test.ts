@@ -1,6 +1,7 @@
 // Stress tests and what-if in Chromium against the running stack: a built-in scenario's bars
 // equal the API's impacts, hand-set shocks recompute, a scenario is saved and deleted; a
-// what-if edit recomputes the exposures (debounced) and compares them with the original.
+// what-if edit recomputes the exposures (debounced) and compares them with the original; trades
+// are funded from cash (equity unchanged); an unreadable quantity is an error that stops the recompute.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatExposure } from "../../client/src/lib/format.ts";
@@ -88,6 +89,71 @@ describe("what-if", () => {
     expect(await market.getByTestId("change-value").innerText()).toMatch(/^[+]?0\.000$/);
     expect(await page.getByTestId("holding-row").count()).toBeGreaterThan(3);
     await screenshot(page, "what-if");
+  });
+
+  it("funds trades from cash: removing a holding and adding one leaves equity as it was", async () => {
+    const status = page.getByTestId("what-if-status");
+    const equity = page.getByTestId("total-equity");
+    const startEquity = Number(await equity.getByTestId("total-original").getAttribute("data-value"));
+    const startCash = Number(await page.getByLabel("Cash ($)").inputValue());
+    const rows = page.getByTestId("holding-row");
+    const count = await rows.count();
+    let removed = -1;
+    for (let i = 0; i < count && removed < 0; i++) {
+      const instrument = await rows
+        .nth(i)
+        .getByRole("combobox", { name: /^Instrument of/ })
+        .inputValue();
+      if (instrument === "stock" || instrument === "etf") removed = i;
+    }
+    expect(removed).toBeGreaterThanOrEqual(0);
+    const symbol = await rows.nth(removed).getByTestId("holding-symbol").inputValue();
+    await page
+      .getByRole("button", { name: `Remove ${symbol}` })
+      .first()
+      .click();
+    await page.getByRole("button", { name: "+ Add holding" }).click();
+    const added = rows.last();
+    await added.getByTestId("holding-symbol").fill("SPY");
+    await page.keyboard.press("Escape");
+    await added.getByLabel("Instrument of SPY").selectOption("etf");
+    await added.getByTestId("holding-quantity").fill("25");
+    await expect.poll(() => page.getByTestId("trade-cost").count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/^As of/);
+    // The cash moved by the trades; the equity did not (to the cent).
+    const cost = Number(await page.getByTestId("trade-cost").getAttribute("data-value"));
+    expect(Number(await page.getByLabel("Cash ($)").inputValue())).toBeCloseTo(startCash - cost, 2);
+    await expect
+      .poll(async () => Number(await equity.getByTestId("total-what-if").getAttribute("data-value")), {
+        timeout: 15_000,
+      })
+      .toBeCloseTo(startEquity, 2);
+    expect(await page.getByTestId("trade-unpriced").count()).toBe(0);
+  });
+
+  it("shows a quantity that is not a number on its row and does not drop the holding from the request", async () => {
+    const status = page.getByTestId("what-if-status");
+    const sent: string[] = [];
+    const record = (request: { url(): string; method(): string; postData(): string | null }) => {
+      if (request.method() === "POST" && request.url().endsWith("/what-if")) sent.push(request.postData() ?? "");
+    };
+    page.on("request", record);
+    const row = page.getByTestId("holding-row").last();
+    await row.getByTestId("holding-quantity").fill("12x");
+    await expect
+      .poll(() => row.getByTestId("row-issues").innerText(), { timeout: 15_000 })
+      .toContain('quantity must be a number, got "12x"');
+    await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/^Not recomputed/);
+    expect(await row.getByTestId("holding-quantity").getAttribute("aria-invalid")).toBe("true");
+    // The recompute is stopped, not sent without the row.
+    await page.waitForTimeout(800);
+    expect(sent).toEqual([]);
+    await row.getByTestId("holding-quantity").fill("12");
+    await expect.poll(() => status.innerText(), { timeout: 15_000 }).toMatch(/^As of/);
+    page.off("request", record);
+    expect(sent.length).toBeGreaterThan(0);
+    const body = JSON.parse(sent.at(-1)!) as { holdings: { symbol: string; quantity: number }[] };
+    expect(body.holdings.at(-1)).toMatchObject({ symbol: "SPY", quantity: 12 });
   });
 
   it("recomputes as holdings are typed, equal to the API's what-if for the same holdings", async () => {

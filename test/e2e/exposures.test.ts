@@ -1,7 +1,8 @@
 // The exposures page in Chromium against the running stack: sign-in, the heatmap's colours read
 // from its canvas pixels, the portfolio / benchmark / active toggle, the time slider and play,
-// the drill-down summing to its cell, PNG and CSV downloads, and a batch run started from the
-// Batch page updating the open heatmap without a reload. Expected numbers come from the API.
+// the drill-down summing to its cell, PNG and CSV downloads, each portfolio column's own
+// benchmark, the views without a benchmark, and a batch run started from the Batch page
+// updating the open heatmap without a reload. Expected numbers come from the API.
 import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -312,10 +313,22 @@ describe("the heatmap", () => {
     expect(png.readUInt32BE(20)).toBeGreaterThan(canvasSize[1]!);
   });
 
-  it("puts portfolios in columns on the slider's date", async () => {
+  it("puts portfolios in columns on the slider's date, each against its own benchmark", async () => {
     await page.getByRole("radio", { name: "Portfolios" }).click();
-    const { portfolios } = await apiJson<{ portfolios: { id: string; name: string }[] }>(baseUrl, token, "/portfolios");
-    await expect.poll(() => heatmapColumns(page)).toEqual(portfolios.map((entry) => entry.name));
+    const { portfolios } = await apiJson<{ portfolios: { id: string; name: string; benchmark_symbol: string }[] }>(
+      baseUrl,
+      token,
+      "/portfolios",
+    );
+    // Each column names the benchmark its numbers are against (the seed's Small Cap Tilt: IWM).
+    expect(new Set(portfolios.map((entry) => entry.benchmark_symbol)).size).toBeGreaterThan(1);
+    await expect
+      .poll(() => heatmapColumns(page))
+      .toEqual(portfolios.map((entry) => `${entry.name} · vs ${entry.benchmark_symbol}`));
+    expect(await page.locator(".subtitle").innerText()).toContain("each against its own benchmark");
+    expect(
+      await page.getByRole("heading", { name: "Portfolio exposure by factor and portfolio", level: 2 }).innerText(),
+    ).toContain("each against its own benchmark");
     const date = exposures.dates.at(-1)!;
     expect(await page.getByTestId("window-label").innerText()).toBe(date);
     // Each portfolio's market beta on that date, as the API has it.
@@ -335,6 +348,33 @@ describe("the heatmap", () => {
     await page.getByRole("button", { name: "Hide table" }).click();
     await screenshot(page, "exposures-portfolios");
     await page.getByRole("radio", { name: "Dates" }).click();
+  });
+
+  it("turns the Benchmark and Active views off without a benchmark, and says why", async () => {
+    await page.goto(`${baseUrl}/?portfolio=${portfolioId}&view=active`);
+    await page.getByTestId("heatmap").locator("canvas").waitFor();
+    await page.getByLabel("Benchmark", { exact: true }).selectOption("none");
+    // Active was shown: the Portfolio view replaces it, with the reason, instead of an all-grey grid.
+    await expect.poll(() => page.getByRole("radio", { name: "Active" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("radio", { name: "Benchmark" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("radio", { name: "Portfolio", exact: true }).getAttribute("aria-checked")).toBe("true");
+    expect(await page.getByTestId("view-note").innerText()).toBe(
+      "No benchmark chosen, so portfolio exposures are shown: " +
+        "choose a benchmark to see benchmark and active exposures.",
+    );
+    expect(await page.locator(".subtitle").innerText()).toContain("no benchmark");
+    const last = exposures.dates.length - 1;
+    await page.getByRole("button", { name: "Show table" }).click();
+    const marketRow = page.locator(".heatmap-table tbody tr").first();
+    await expect
+      .poll(async () => (await marketRow.locator("td").last().innerText()).trim())
+      .toBe(formatExposure(exposures.factors[0]!.portfolio[last]));
+    await page.getByRole("button", { name: "Hide table" }).click();
+    // The URL keeps the view asked for: choosing a benchmark again brings Active back.
+    await page.getByLabel("Benchmark", { exact: true }).selectOption("");
+    await expect.poll(() => page.getByRole("radio", { name: "Active" }).getAttribute("aria-checked")).toBe("true");
+    expect(await page.getByTestId("view-note").count()).toBe(0);
+    await page.getByRole("radio", { name: "Portfolio", exact: true }).click();
   });
 
   it("has no page errors", () => {

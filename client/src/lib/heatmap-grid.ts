@@ -2,12 +2,62 @@
 // view shows, the window of dates the slider selects, the portfolios-as-columns matrix, a live
 // `exposures.updated` message folded into the loaded series at once, then the route's numbers of
 // that date (standard errors included) folded in when they arrive (`DateReads` reads them), and
-// each cell's standard error: whether it can be told from zero, and the words that say so.
+// each cell's standard error: whether it can be told from zero, and the words that say so; the
+// views a benchmark choice allows and the words naming each column's benchmark.
 import type { Exposures, ExposureSeries } from "../api/types.ts";
 import { isDistinguishable } from "../../../worker/factors/exposure-uncertainty.ts";
 import type { ExposuresUpdated } from "../../../worker/realtime/messages.ts";
 
 export type HeatmapView = "portfolio" | "benchmark" | "active";
+
+// The benchmark picker's choice: "" each portfolio's own, "none", or a symbol for every portfolio shown.
+
+/** Why the Benchmark and Active views are off: the page has no benchmark ("none"). */
+export const noBenchmarkReason = "choose a benchmark to see benchmark and active exposures";
+
+/** Whether a view has numbers with the page's benchmark: Benchmark and Active need one. */
+export const viewAvailable = (view: HeatmapView, benchmark: string): boolean =>
+  view === "portfolio" || benchmark !== "none";
+
+/** The view shown: the one asked for (URL or buttons), or Portfolio when it needs a benchmark and there is none. */
+export const shownView = (asked: HeatmapView, benchmark: string): HeatmapView =>
+  viewAvailable(asked, benchmark) ? asked : "portfolio";
+
+/**
+ * The sentence under the controls without a benchmark (null with one): the views it turns off,
+ * and that the Portfolio view is shown when the one asked for (URL, or None picked while in it) needs one.
+ */
+export function noBenchmarkNote(asked: HeatmapView, benchmark: string): string | null {
+  if (viewAvailable("active", benchmark)) return null;
+  return viewAvailable(asked, benchmark)
+    ? `No benchmark chosen: ${noBenchmarkReason}.`
+    : `No benchmark chosen, so portfolio exposures are shown: ${noBenchmarkReason}.`;
+}
+
+/**
+ * The benchmark a portfolio's numbers are against: the one the API served (`served`, once loaded;
+ * GET /portfolios/:id/exposures applies an explicit benchmark to every portfolio), else the choice,
+ * else the portfolio's own. Null: none.
+ */
+export function columnBenchmark(choice: string, own: string | null, served: string | null | undefined): string | null {
+  if (served !== undefined) return served;
+  return choice === "none" ? null : choice || own;
+}
+
+/** A portfolio column's title: its name and the benchmark its numbers are against. */
+export const portfolioColumnTitle = (name: string, benchmark: string | null): string =>
+  `${name} · ${benchmark ? `vs ${benchmark}` : "no benchmark"}`;
+
+/**
+ * The heatmap's benchmark in words (subtitle, heading, PNG title). Dates as columns: the
+ * portfolio's `benchmark`. Portfolios as columns: each against its own (the picker's default),
+ * or every one against the chosen symbol.
+ */
+export function benchmarkPhrase(choice: string, columns: "dates" | "portfolios", benchmark: string | null): string {
+  if (choice === "none") return "no benchmark";
+  if (columns === "portfolios") return choice ? `each against ${choice}` : "each against its own benchmark";
+  return benchmark ? `benchmark ${benchmark}` : "no benchmark";
+}
 
 export function seriesFor(factor: ExposureSeries, view: HeatmapView): (number | null)[] {
   return view === "portfolio" ? factor.portfolio : view === "benchmark" ? factor.benchmark : factor.active;

@@ -399,16 +399,14 @@ const roundShares = (value: number, decimals: number): number => {
 
 export interface AppliedTrades {
   drafts: HoldingDraft[];
-  /** Σ shares added × close: what the trades cost, to take from cash so equity stays what it was. */
-  spent: number;
 }
 
 /**
  * The drafts with the trades added ("Apply to holdings"): each trade's shares, rounded to
  * `decimals`, are added to the first stock or ETF row of the same symbol whose quantity reads as
  * a number (a row sold down to 0 is removed, since a quantity of 0 is refused), else appended as
- * a new row of the trade's instrument. `spent` is what the shares actually added cost at their
- * close, so that cash − spent keeps equity unchanged, as the hedge assumes.
+ * a new row of the trade's instrument. Cash is not touched here: the page pays for the trades as
+ * for any other edit, through `tradeFunding` (at the trade's close), so nothing is counted twice.
  */
 export function applyTrades(
   drafts: readonly HoldingDraft[],
@@ -417,7 +415,6 @@ export function applyTrades(
   decimals = appliedShareDecimals,
 ): AppliedTrades {
   let rows = [...drafts];
-  let spent = 0;
   for (const trade of trades) {
     const symbol = trade.symbol.trim().toUpperCase();
     const row = rows.find(
@@ -430,7 +427,6 @@ export function applyTrades(
     if (row !== undefined && typeof held === "number") {
       const after = roundShares(held + trade.shares, decimals);
       if (after === held) continue;
-      spent += (after - held) * trade.close;
       rows =
         after === 0
           ? rows.filter((candidate) => candidate !== row)
@@ -439,10 +435,101 @@ export function applyTrades(
     }
     const shares = roundShares(trade.shares, decimals);
     if (shares === 0) continue;
-    spent += shares * trade.close;
     rows.push({ ...blankDraft(nextKey(), trade.instrument), symbol, quantity: String(shares) });
   }
-  return { drafts: rows, spent };
+  return { drafts: rows };
+}
+
+/** A changed holding whose trade could not be priced, so is not paid from (or into) cash. */
+export interface UnpricedTrade {
+  key: string;
+  symbol: string;
+  reason: string;
+}
+
+export interface TradeFunding {
+  /** Σ Δquantity × unit value over the priced trades: what they cost (negative: they raised cash). */
+  cost: number;
+  /** Changed holdings left out of `cost`, each once. */
+  unpriced: UnpricedTrade[];
+}
+
+/**
+ * What one unit of a holding adds to equity, as the aggregation counts it (worker/factors/portfolio.ts):
+ * a share at its close; an option contract at premium × multiplier (100 when empty); a private
+ * holding is not priced here. A reason instead when it cannot be priced.
+ */
+export function unitValue(draft: HoldingDraft, priceOf: (symbol: string) => number | null): number | string {
+  if (draft.instrument === "private") return "private holding, not priced";
+  if (draft.instrument === "option") {
+    const premium = parseNumberInput(draft.premium);
+    const multiplier = parseNumberInput(draft.multiplier);
+    if (typeof premium !== "number") return "option without a premium";
+    if (multiplier === "invalid") return "option multiplier is not a number";
+    return premium * (multiplier === "empty" ? 100 : multiplier);
+  }
+  const price = priceOf(draft.symbol.trim().toUpperCase());
+  return price === null ? "no close on the date" : price;
+}
+
+/**
+ * The trades between the starting drafts and the current ones (rows matched by key; a row added
+ * has no start, a row removed no current): each changed row sells its starting holding and buys
+ * its current one, so cash − cost leaves equity (Σ holdings + cash) unchanged. An empty quantity
+ * holds nothing; a quantity that is not a number, or a holding with no unit value, is reported
+ * in `unpriced` (never guessed) and its row left out of `cost`.
+ */
+export function tradeFunding(
+  start: readonly HoldingDraft[],
+  current: readonly HoldingDraft[],
+  priceOf: (symbol: string) => number | null,
+): TradeFunding {
+  let cost = 0;
+  const unpriced: UnpricedTrade[] = [];
+  const startByKey = new Map(start.map((row) => [row.key, row]));
+  const currentKeys = new Set(current.map((row) => row.key));
+  const pairs: [HoldingDraft | undefined, HoldingDraft | undefined][] = [
+    ...current.map((row): [HoldingDraft | undefined, HoldingDraft] => [startByKey.get(row.key), row]),
+    ...start.filter((row) => !currentKeys.has(row.key)).map((row): [HoldingDraft, undefined] => [row, undefined]),
+  ];
+  for (const [before, after] of pairs) {
+    if (before && after && sameHolding(before, after)) continue;
+    let rowCost = 0;
+    let problem: { draft: HoldingDraft; reason: string } | null = null;
+    for (const [draft, sign] of [
+      [before, -1],
+      [after, 1],
+    ] as const) {
+      if (!draft || isBlankDraft(draft) || problem) continue;
+      const quantity = parseNumberInput(draft.quantity);
+      if (quantity === "invalid") problem = { draft, reason: "quantity is not a number" };
+      else if (quantity !== "empty" && quantity !== 0) {
+        const unit = unitValue(draft, priceOf);
+        if (typeof unit === "string") problem = { draft, reason: unit };
+        else rowCost += sign * quantity * unit;
+      }
+    }
+    if (problem) {
+      unpriced.push({
+        key: problem.draft.key,
+        symbol: problem.draft.symbol.trim() || "(no symbol)",
+        reason: problem.reason,
+      });
+    } else cost += rowCost;
+  }
+  return { cost, unpriced };
+}
+
+/**
+ * The what-if's cash: the typed text when there is one (it wins: trades are then not funded),
+ * else the starting cash less what the trades cost, to the cent.
+ */
+export function cashAfterTrades(startCash: number, funding: TradeFunding, typed: string | null): number | "invalid" {
+  if (typed !== null) {
+    const parsed = parseNumberInput(typed);
+    if (parsed !== "empty") return parsed;
+  }
+  return funding.cost === 0 ? startCash : Number((startCash - funding.cost).toFixed(2)) + 0;
 }
 
 /**

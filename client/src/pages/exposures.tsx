@@ -24,15 +24,22 @@ import { coverageLabel, type CoverageLabel } from "../lib/data-quality.ts";
 import { formatDateTick, formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
 import {
   applyUpdate,
+  benchmarkPhrase,
+  columnBenchmark,
   DateReads,
   datesMatrix,
   foldDateReads,
   indistinguishableCells,
   indistinguishableLegend,
   nextPlayEnd,
+  noBenchmarkNote,
+  noBenchmarkReason,
+  portfolioColumnTitle,
   portfoliosMatrix,
   retryFailedReads,
+  shownView,
   uncertaintyLabel,
+  viewAvailable,
   viewValues,
   windowRange,
   type HeatmapView as View,
@@ -135,12 +142,18 @@ interface ViewProps {
 
 function ExposuresView(props: ViewProps): JSX.Element {
   const { portfolios, factors, portfolio, query, setQuery } = props;
-  const view: View = views.some((option) => option.value === query["view"]) ? (query["view"] as View) : "portfolio";
   const columns: Columns = query["columns"] === "portfolios" ? "portfolios" : "dates";
   const windowSize = windowSizes.includes(query["window"] as (typeof windowSizes)[number])
     ? Number(query["window"])
     : 20;
   const benchmark = query["benchmark"] ?? "";
+  // Without a benchmark the Benchmark and Active views have no numbers: the Portfolio view is
+  // shown instead, and says why (the URL keeps the view asked for, back once a benchmark is chosen).
+  const askedView: View = views.some((option) => option.value === query["view"])
+    ? (query["view"] as View)
+    : "portfolio";
+  const view = shownView(askedView, benchmark);
+  const viewNote = noBenchmarkNote(askedView, benchmark);
   const benchmarkChoices = useMemo(() => benchmarkOptions(portfolios, factors), [portfolios, factors]);
 
   // Which portfolios' exposures are needed: the chosen one, or all of them as columns.
@@ -430,11 +443,24 @@ function ExposuresView(props: ViewProps): JSX.Element {
     [loaded, main, view, columns],
   );
 
-  const columnTitles = matrix ? (columns === "dates" ? matrix.columnKeys : matrix.columnKeys.map(portfolioName)) : [];
+  /** The benchmark a portfolio's numbers are against (the served one once loaded). */
+  const benchmarkOf = (id: string): string | null =>
+    columnBenchmark(
+      benchmark,
+      portfolios.find((entry) => entry.id === id)?.benchmark_symbol ?? null,
+      loaded[id]?.benchmark,
+    );
+  // Portfolios as columns: each column's title (table, tooltip) names the benchmark it is against;
+  // the canvas keeps the short names.
+  const columnTitles = matrix
+    ? columns === "dates"
+      ? matrix.columnKeys
+      : matrix.columnKeys.map((id) => portfolioColumnTitle(portfolioName(id), benchmarkOf(id)))
+    : [];
   const columnLabels = matrix
     ? columns === "dates"
       ? matrix.columnKeys.map((date, i) => formatDateTick(date, i > 0 ? matrix.columnKeys[i - 1] : undefined))
-      : columnTitles
+      : matrix.columnKeys.map(portfolioName)
     : [];
 
   /**
@@ -493,7 +519,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
     return (
       <>
         <strong>{target.factorName}</strong>
-        <div>{columns === "dates" ? date : `${portfolioName(portfolioId)} · ${date}`}</div>
+        <div>
+          {columns === "dates"
+            ? date
+            : `${portfolioColumnTitle(portfolioName(portfolioId), benchmarkOf(portfolioId))} · ${date}`}
+        </div>
         {breach ? (
           <p class="tooltip-breach" data-testid="tooltip-breach">
             {breach}
@@ -546,7 +576,12 @@ function ExposuresView(props: ViewProps): JSX.Element {
     : "";
   const viewLabel = views.find((option) => option.value === view)?.label;
   const heatmapSubject = columns === "dates" ? portfolio.name : "All portfolios";
-  const heatmapTitle = `${heatmapSubject} · ${viewLabel} exposures · ${rangeLabel}`;
+  const benchmarkText = benchmarkPhrase(
+    benchmark,
+    columns,
+    columnBenchmark(benchmark, portfolio.benchmark_symbol, main?.benchmark),
+  );
+  const heatmapTitle = `${heatmapSubject} · ${viewLabel} exposures · ${benchmarkText} · ${rangeLabel}`;
 
   const exportCsv = (): void => {
     if (!matrix) return;
@@ -574,7 +609,6 @@ function ExposuresView(props: ViewProps): JSX.Element {
     );
   };
 
-  const effectiveBenchmark = main?.benchmark ?? (benchmark || portfolio.benchmark_symbol);
   const quality = main?.data_quality;
 
   return (
@@ -582,8 +616,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
       title="Exposures"
       subtitle={
         <>
-          {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · benchmark{" "}
-          {effectiveBenchmark ?? "none"}
+          {columns === "dates" ? portfolio.name : `${needed.length} portfolios`} · {benchmarkText}
           {main?.dates.length
             ? ` · ${main.dates.length} dates loaded (${main.dates[0]} – ${main.dates[main.dates.length - 1]})`
             : ""}
@@ -624,12 +657,12 @@ function ExposuresView(props: ViewProps): JSX.Element {
               }}
             />
           </div>
-          <div class="field">
+          <div class="field" title={viewNote ? `Benchmark and Active: ${noBenchmarkReason}` : undefined}>
             <span class="label">Show</span>
             <Segmented
               label="Show"
               value={view}
-              options={views}
+              options={views.map((option) => ({ ...option, disabled: !viewAvailable(option.value, benchmark) }))}
               onChange={(value) => setQuery({ view: value === "portfolio" ? null : value })}
             />
           </div>
@@ -693,8 +726,8 @@ function ExposuresView(props: ViewProps): JSX.Element {
         label="Heatmap"
         title={
           <>
-            {views.find((option) => option.value === view)?.label} exposure by factor
-            {columns === "dates" ? " and date" : " and portfolio"}
+            {viewLabel} exposure by factor
+            {columns === "dates" ? " and date" : " and portfolio"} · {benchmarkText}
           </>
         }
         actions={
@@ -718,6 +751,11 @@ function ExposuresView(props: ViewProps): JSX.Element {
         }
       >
         {loadError ? <ErrorNotice error={loadError} retry={reload} /> : null}
+        {viewNote ? (
+          <p class="view-note" data-testid="view-note" role="status">
+            {viewNote}
+          </p>
+        ) : null}
         {loading && !matrix ? <Loading what="exposures" /> : null}
         {!loading && matrix && matrix.xs.length === 0 ? (
           <Empty>

@@ -5,12 +5,18 @@
 // Invalid rows do not blank the numbers: when the API refuses some rows (400 with
 // `holdings[i].field` paths), their errors are shown on those rows and the request is sent
 // again without them, so the table always describes the valid holdings, and says which rows
-// it leaves out. A number that cannot be read is caught here (the API could not be asked).
+// it leaves out. A number that cannot be read is caught here and stops the recompute (the row
+// is marked; it is never dropped from the request silently).
+//
+// Trades are funded: starting from a portfolio, every change of a holding's quantity (a row
+// added, removed or resized) moves cash by −Δquantity × its unit value at the date's close
+// (`tradeFunding`), so equity changes only when the user types the cash (which then wins, until
+// "Fund trades from cash"). Holdings that cannot be priced are named beside the cash field.
 //
 // Below them, "Suggest hedge" asks the same request for a hedge (components/hedge-panel.tsx) and
-// can apply its trades to the holdings: shares added (merged into a row of the same symbol) and
-// their cost taken from cash, so equity stays what the hedge assumed. With MANAGE_PORTFOLIOS the
-// holdings can be saved as a new portfolio.
+// can apply its trades to the holdings: shares added (merged into a row of the same symbol), paid
+// from cash by the same funding (at the trades' closes), so equity stays what the hedge assumed.
+// With MANAGE_PORTFOLIOS the holdings can be saved as a new portfolio.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -20,11 +26,12 @@ import { barExtent, MiniBar } from "../components/impact-bars.tsx";
 import { SymbolPicker } from "../components/symbol-picker.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page } from "../components/ui.tsx";
 import { coverageLabel } from "../lib/data-quality.ts";
-import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
+import { formatDollars, formatExposure, formatMoney, formatPercent, missing } from "../lib/format.ts";
 import {
   applyTrades,
   blankDraft,
   buildHoldings,
+  cashAfterTrades,
   draftFromPosition,
   exposureComparison,
   holdingNotes,
@@ -33,6 +40,7 @@ import {
   issuesByRow,
   parseNumberInput,
   sameHolding,
+  tradeFunding,
   type HoldingDraft,
   type RowIssue,
   type SymbolOption,
@@ -125,8 +133,11 @@ export function WhatIfPage(): JSX.Element {
   /** The start the current drafts were made from: the what-if compares with that portfolio. */
   const [draftsFor, setDraftsFor] = useState<string | null>(null);
   const [startDrafts, setStartDrafts] = useState<HoldingDraft[]>([]);
-  const [cash, setCash] = useState("");
+  /** The cash as typed; null: funded automatically (the starting cash less the trades' cost). */
+  const [typedCash, setTypedCash] = useState<string | null>(null);
   const [startCash, setStartCash] = useState("");
+  /** The closes of applied hedge trades, for symbols the universe does not price. */
+  const [tradeCloses, setTradeCloses] = useState<ReadonlyMap<string, number>>(new Map());
 
   // The starting holdings: the portfolio's positions held on the latest metrics date (the
   // date POST /what-if uses), copied without dates so each is held on that date.
@@ -153,7 +164,7 @@ export function WhatIfPage(): JSX.Element {
     setDraftsFor(start.data.startId);
     setDrafts(start.data.drafts);
     setStartDrafts(start.data.drafts);
-    setCash(start.data.cash);
+    setTypedCash(null);
     setStartCash(start.data.cash);
   }, [start.status, start.data]);
 
@@ -169,8 +180,27 @@ export function WhatIfPage(): JSX.Element {
   const removeRow = (key: string) => setDrafts((rows) => rows.filter((row) => row.key !== key));
   const reset = () => {
     setDrafts(startDrafts);
-    setCash(startCash);
+    setTypedCash(null);
   };
+
+  // ---- funding: trades move cash (from a portfolio; an empty start has no cash to fund from) ----
+  const universePrices = universe.data?.symbols;
+  const priceOf = useMemo(() => {
+    const prices = new Map((universePrices ?? []).map((entry) => [entry.symbol, entry.price]));
+    return (symbol: string) => prices.get(symbol) ?? tradeCloses.get(symbol) ?? null;
+  }, [universePrices, tradeCloses]);
+  const funded = draftsFor !== null && draftsFor !== "";
+  const funding = useMemo(
+    () => (funded ? tradeFunding(startDrafts, drafts, priceOf) : { cost: 0, unpriced: [] }),
+    [funded, startDrafts, drafts, priceOf],
+  );
+  const startCashValue = parseNumberInput(startCash);
+  const automaticCash = cashAfterTrades(typeof startCashValue === "number" ? startCashValue : 0, funding, null);
+  // The cash as sent: typed, else the funded cash (from a portfolio), else empty (0); the field shows
+  // the typed text, else the funded cash.
+  const typed = typedCash !== null && typedCash.trim() !== "";
+  const cash = typed ? (typedCash ?? "") : funded ? String(automaticCash) : "";
+  const cashInput = typedCash ?? cash;
   // Focus the symbol of a row just added, so "Add holding" then typing works from the keyboard.
   useEffect(() => {
     if (!addedRow.current) return;
@@ -184,6 +214,8 @@ export function WhatIfPage(): JSX.Element {
   const cashLocalError =
     parseNumberInput(cash) === "invalid" ? `cash must be a number, got ${JSON.stringify(cash.trim())}` : null;
   const built = useMemo(() => buildHoldings(settled.drafts), [settled.drafts]);
+  // A number that cannot be read stops the recompute: the row is never left out silently.
+  const blocked = built.localIssues.size > 0;
   const [computation, setComputation] = useState<Computation>({
     status: "idle",
     outcome: null,
@@ -193,7 +225,7 @@ export function WhatIfPage(): JSX.Element {
   const startLoaded = settled.startId !== null && settled.startId === startId;
 
   useEffect(() => {
-    if (!startLoaded || settled.startId === null || cashParsed === "invalid") return;
+    if (!startLoaded || settled.startId === null || cashParsed === "invalid" || blocked) return;
     const controller = new AbortController();
     const body = (holdings: WhatIfBody["holdings"]): WhatIfBody => ({
       holdings,
@@ -240,7 +272,7 @@ export function WhatIfPage(): JSX.Element {
       }
     })();
     return () => controller.abort();
-  }, [built, cashParsed, settled.startId, startLoaded]);
+  }, [built, blocked, cashParsed, settled.startId, startLoaded]);
 
   const outcome = computation.outcome;
   // Errors on the rows as they are now: numbers that cannot be read (checked on every key),
@@ -266,9 +298,10 @@ export function WhatIfPage(): JSX.Element {
       draftsFor !== startId ||
       computation.status === "loading");
   const excluded = [...rowIssues.keys()].filter((key) => drafts.some((row) => row.key === key && !isBlankDraft(row)));
+  const unreadable = buildHoldings(drafts).localIssues.size;
   // The cash the what-if counts: the field's, else the starting portfolio's (the API's default), else 0.
-  const typedCash = parseNumberInput(cash);
-  const effectiveCash = typeof typedCash === "number" ? typedCash : (startPortfolio?.cash ?? 0);
+  const shownCash = parseNumberInput(cash);
+  const effectiveCash = typeof shownCash === "number" ? shownCash : (startPortfolio?.cash ?? 0);
   // The holdings of the latest answer, as sent (the rows the API refused left out).
   const savedHoldings = useMemo(
     () => (outcome ? buildHoldings(outcome.drafts, new Set(outcome.refused.keys())).holdings : null),
@@ -276,9 +309,15 @@ export function WhatIfPage(): JSX.Element {
   );
   const applyHedge = (block: HedgeBlock) => {
     const applied = applyTrades(drafts, block.trades, nextKey);
+    const closes = new Map(tradeCloses);
+    for (const trade of block.trades) closes.set(trade.symbol.trim().toUpperCase(), trade.close);
+    setTradeCloses(closes);
     setDrafts(applied.drafts);
-    // Bought with cash: equity unchanged, as the hedge assumes (to the cent).
-    setCash(String(Number((effectiveCash - applied.spent).toFixed(2))));
+    // Bought with cash: equity unchanged, as the hedge assumes. Funded automatically, the cash
+    // follows the drafts; typed (or from an empty start), it pays by the same funding here.
+    if (funded && typedCash === null) return;
+    const paid = tradeFunding(drafts, applied.drafts, (symbol) => priceOf(symbol) ?? closes.get(symbol) ?? null);
+    setTypedCash(String(cashAfterTrades(effectiveCash, paid, null)));
   };
 
   return (
@@ -315,16 +354,39 @@ export function WhatIfPage(): JSX.Element {
             type="text"
             inputMode="decimal"
             autocomplete="off"
-            value={cash}
+            value={cashInput}
             disabled={draftsFor !== startId}
-            placeholder={startId ? "the portfolio's" : "0"}
+            placeholder={funded ? String(automaticCash) : "0"}
             aria-invalid={cashIssue ? true : undefined}
-            aria-describedby={cashIssue ? "what-if-cash-error" : undefined}
-            onInput={(event) => setCash(event.currentTarget.value)}
+            aria-describedby={cashIssue ? "what-if-cash-error" : funded ? "what-if-cash-funding" : undefined}
+            onInput={(event) => setTypedCash(event.currentTarget.value)}
           />
           {cashIssue ? (
             <small id="what-if-cash-error" class="field-error">
               {cashIssue}
+            </small>
+          ) : null}
+          {funded ? (
+            <small id="what-if-cash-funding" class="hint" data-testid="cash-funding">
+              {typed ? (
+                <>
+                  Cash typed: trades are no longer funded automatically.{" "}
+                  <button type="button" class="link-button" onClick={() => setTypedCash(null)}>
+                    Fund trades from cash
+                  </button>
+                </>
+              ) : funding.cost !== 0 ? (
+                <span data-testid="trade-cost" data-value={funding.cost}>
+                  Trades: {formatMoney(-funding.cost, { sign: true })} {funding.cost > 0 ? "from" : "to"} cash
+                </span>
+              ) : null}
+              {funding.unpriced.length > 0 ? (
+                <span data-testid="trade-unpriced">
+                  {" "}
+                  Not funded (cannot be priced):{" "}
+                  {funding.unpriced.map((entry) => `${entry.symbol} (${entry.reason})`).join(", ")}.
+                </span>
+              ) : null}
             </small>
           ) : null}
         </div>
@@ -337,7 +399,7 @@ export function WhatIfPage(): JSX.Element {
           onClick={reset}
           disabled={
             draftsFor !== startId ||
-            (cash === startCash &&
+            (typedCash === null &&
               drafts.length === startDrafts.length &&
               drafts.every((row, i) => startDrafts[i] !== undefined && sameHolding(row, startDrafts[i])))
           }
@@ -345,7 +407,13 @@ export function WhatIfPage(): JSX.Element {
           Reset
         </button>
         <span class="what-if-status muted small" role="status" aria-live="polite" data-testid="what-if-status">
-          {pending ? "Recomputing…" : outcome ? `As of ${outcome.result.date}` : ""}
+          {blocked && !pending
+            ? "Not recomputed: fix the quantities and numbers marked in red"
+            : pending
+              ? "Recomputing…"
+              : outcome
+                ? `As of ${outcome.result.date}`
+                : ""}
         </span>
       </div>
       {portfolios.status === "error" ? (
@@ -384,8 +452,10 @@ export function WhatIfPage(): JSX.Element {
           ) : null}
           {excluded.length > 0 ? (
             <p class="analysis-note" role="note" data-testid="rows-left-out">
-              <span class="badge warn">{excluded.length === 1 ? "1 row" : `${excluded.length} rows`} left out</span> The
-              exposures leave out the rows with errors until they are fixed.
+              <span class="badge warn">{excluded.length === 1 ? "1 row" : `${excluded.length} rows`} with errors</span>{" "}
+              {unreadable > 0
+                ? "A number that cannot be read stops the recompute: the exposures are of the last valid holdings."
+                : "The exposures leave out the rows with errors until they are fixed."}
             </p>
           ) : null}
         </Card>
@@ -395,7 +465,7 @@ export function WhatIfPage(): JSX.Element {
             <ErrorNotice error={computation.error} title="Could not compute the what-if" />
           ) : null}
           {outcome ? (
-            <div class="async" aria-busy={pending} data-stale={pending ? "" : undefined}>
+            <div class="async" aria-busy={pending} data-stale={pending || blocked ? "" : undefined}>
               <Comparison
                 outcome={outcome}
                 factors={factors.data?.factors ?? []}
@@ -417,7 +487,7 @@ export function WhatIfPage(): JSX.Element {
           <HedgePanel
             request={outcome.body}
             benchmark={outcome.result.what_if.risk.benchmark}
-            stale={pending}
+            stale={pending || blocked}
             onApply={applyHedge}
           />
         </Card>
@@ -775,8 +845,14 @@ function Comparison(props: {
                 <th scope="row" class="row-head">
                   {name}
                 </th>
-                {compared ? <td class="num">{formatDollars(change.original)}</td> : null}
-                <td class="num">{formatDollars(change.what_if)}</td>
+                {compared ? (
+                  <td class="num" data-testid="total-original" data-value={change.original ?? undefined}>
+                    {formatDollars(change.original)}
+                  </td>
+                ) : null}
+                <td class="num" data-testid="total-what-if" data-value={change.what_if ?? undefined}>
+                  {formatDollars(change.what_if)}
+                </td>
                 {compared ? <ChangeCell value={change.change} format={signedDollars} /> : null}
               </tr>
             ))}

@@ -7,11 +7,17 @@ import type { Exposures } from "../../../client/src/api/types.ts";
 import { reconnectDelayMs } from "../../../client/src/lib/backoff.ts";
 import {
   applyUpdate,
+  benchmarkPhrase,
+  columnBenchmark,
   DateReads,
   datesMatrix,
   type DateRead,
   nextPlayEnd,
+  noBenchmarkNote,
+  portfolioColumnTitle,
   portfoliosMatrix,
+  shownView,
+  viewAvailable,
   viewValues,
   windowRange,
 } from "../../../client/src/lib/heatmap-grid.ts";
@@ -56,6 +62,49 @@ function exposures(id: string, dates: string[], market: (number | null)[], bench
 }
 
 const dates = ["2026-06-24", "2026-06-25", "2026-06-26", "2026-06-29", "2026-06-30"];
+
+describe("heatmap benchmark labels", () => {
+  it("offers the Benchmark and Active views only with a benchmark, and falls back to Portfolio without", () => {
+    for (const choice of ["", "SPY"]) {
+      expect(viewAvailable("active", choice)).toBe(true);
+      expect(viewAvailable("benchmark", choice)).toBe(true);
+      expect(shownView("active", choice)).toBe("active");
+      expect(noBenchmarkNote("active", choice)).toBeNull();
+    }
+    expect(viewAvailable("portfolio", "none")).toBe(true);
+    expect(viewAvailable("active", "none")).toBe(false);
+    expect(viewAvailable("benchmark", "none")).toBe(false);
+    expect(shownView("active", "none")).toBe("portfolio");
+    expect(shownView("benchmark", "none")).toBe("portfolio");
+    expect(noBenchmarkNote("portfolio", "none")).toBe(
+      "No benchmark chosen: choose a benchmark to see benchmark and active exposures.",
+    );
+    expect(noBenchmarkNote("active", "none")).toBe(
+      "No benchmark chosen, so portfolio exposures are shown: " +
+        "choose a benchmark to see benchmark and active exposures.",
+    );
+  });
+
+  it("names each portfolio column's own benchmark, the chosen one, or none", () => {
+    // Before the numbers load: the choice, else the portfolio's own; after: what the API served.
+    expect(columnBenchmark("", "IWM", undefined)).toBe("IWM");
+    expect(columnBenchmark("SPY", "IWM", undefined)).toBe("SPY");
+    expect(columnBenchmark("none", "IWM", undefined)).toBeNull();
+    expect(columnBenchmark("", "IWM", "IWM")).toBe("IWM");
+    expect(columnBenchmark("", "IWM", null)).toBeNull();
+    expect(portfolioColumnTitle("Small Cap Tilt", "IWM")).toBe("Small Cap Tilt · vs IWM");
+    expect(portfolioColumnTitle("Small Cap Tilt", null)).toBe("Small Cap Tilt · no benchmark");
+  });
+
+  it("says each portfolio is against its own benchmark unless one was chosen for all", () => {
+    expect(benchmarkPhrase("", "portfolios", "SPY")).toBe("each against its own benchmark");
+    expect(benchmarkPhrase("IWM", "portfolios", "SPY")).toBe("each against IWM");
+    expect(benchmarkPhrase("none", "portfolios", null)).toBe("no benchmark");
+    expect(benchmarkPhrase("", "dates", "IWM")).toBe("benchmark IWM");
+    expect(benchmarkPhrase("SPY", "dates", "SPY")).toBe("benchmark SPY");
+    expect(benchmarkPhrase("none", "dates", null)).toBe("no benchmark");
+  });
+});
 
 describe("heatmap window", () => {
   it("selects the last `size` dates up to the slider position", () => {

@@ -1,6 +1,6 @@
 // The what-if page's hedge panel and "Save as portfolio", their pure parts: the penalty slider's
 // log scale, the instrument choices, the request options, applying trades to the holdings (merged
-// by symbol, paid for with cash), the holdings as an import CSV, and the save sequence's rollback.
+// by symbol, paid for with cash through the what-if's trade funding), the holdings as an import CSV, and the save sequence's rollback.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -22,6 +22,7 @@ import {
   holdingsCsv,
   type SaveSteps,
   saveAsPortfolio,
+  tradeFunding,
 } from "../../../client/src/lib/what-if-holdings.ts";
 import { parseCsv } from "../../../worker/market-data/csv.ts";
 import { DEFAULT_HEDGE_PENALTY } from "../../../worker/factors/hedge.ts";
@@ -86,13 +87,18 @@ describe("applyTrades", () => {
   let counter = 0;
   const nextKey = () => `new-${++counter}`;
 
-  it("adds shares to a stock or ETF row of the same symbol, appends new ones, and says what they cost", () => {
+  it("adds shares to a stock or ETF row of the same symbol, appends new ones, funded as any trade", () => {
     const drafts = [
       draft("a", { symbol: "SPY", instrument: "etf", quantity: "100" }),
       draft("b", { symbol: "AAPL", instrument: "stock", quantity: "1,000" }),
       draft("c", { symbol: "SPY 270319P00504000", instrument: "option", quantity: "2", underlying_symbol: "SPY" }),
     ];
-    const { drafts: rows, spent } = applyTrades(
+    const closes = new Map([
+      ["SPY", 500],
+      ["TLT", 90],
+      ["AAPL", 200],
+    ]);
+    const { drafts: rows } = applyTrades(
       drafts,
       [
         { symbol: "SPY", instrument: "etf", shares: -40.123456, close: 500 },
@@ -109,7 +115,10 @@ describe("applyTrades", () => {
     ]);
     // The option row is untouched (not a share of SPY); AAPL's trade rounds to nothing.
     expect(rows[2]).toBe(drafts[2]);
-    expect(spent).toBeCloseTo(-40.1235 * 500 + 12.5 * 90, 8);
+    // What they cost, by the one funding rule: the rounded shares at their closes.
+    const funding = tradeFunding(drafts, rows, (symbol) => closes.get(symbol) ?? null);
+    expect(funding.cost).toBeCloseTo(-40.1235 * 500 + 12.5 * 90, 8);
+    expect(funding.unpriced).toEqual([]);
     // The request built from them sends the new quantities.
     expect(buildHoldings(rows).holdings.find((h) => h.symbol === "SPY" && h.instrument === "etf")?.quantity).toBe(
       59.8765,
@@ -118,13 +127,13 @@ describe("applyTrades", () => {
 
   it("removes a row sold down to nothing (a quantity of 0 is refused), and keeps equity with cash", () => {
     const drafts = [draft("a", { symbol: "MTUM", instrument: "etf", quantity: "500" })];
-    const { drafts: rows, spent } = applyTrades(
+    const { drafts: rows } = applyTrades(
       drafts,
       [{ symbol: "MTUM", instrument: "etf", shares: -500.00000001, close: 200 }],
       nextKey,
     );
     expect(rows).toEqual([]);
-    expect(spent).toBe(-100_000);
+    expect(tradeFunding(drafts, rows, () => 200).cost).toBe(-100_000);
   });
 
   it("appends a new row beside one whose quantity does not read as a number", () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   blankDraft,
   buildHoldings,
+  cashAfterTrades,
   draftFromPosition,
   exposureComparison,
   holdingNotes,
@@ -13,6 +14,7 @@ import {
   matchSymbols,
   parseNumberInput,
   sameHolding,
+  tradeFunding,
   type HoldingDraft,
   type PositionLike,
 } from "../../../client/src/lib/what-if-holdings.ts";
@@ -275,5 +277,141 @@ describe("matchSymbols", () => {
     expect(matchSymbols(universe, "a", 2).map((option) => option.symbol)).toEqual(["A", "AA"]);
     expect(matchSymbols(universe, "  ")).toEqual([]);
     expect(matchSymbols(universe, "zzz")).toEqual([]);
+  });
+});
+
+describe("trade funding", () => {
+  const prices = new Map([
+    ["SPY", 530.25],
+    ["QQQ", 508.1],
+    ["AAPL", 201.37],
+  ]);
+  const priceOf = (symbol: string) => prices.get(symbol) ?? null;
+  const start = [
+    draft("spy", { symbol: "SPY", instrument: "etf", quantity: "500" }),
+    draft("aapl", { symbol: "AAPL", instrument: "stock", quantity: "1,000" }),
+    draftFromPosition(optionPosition, "put"),
+    draft("priv", { symbol: "Fund II", instrument: "private", quantity: "1" }),
+  ];
+  const startCash = 25_000;
+  /** Σ holdings (quantity × unit value, options at premium × multiplier) + cash. */
+  const equity = (drafts: readonly HoldingDraft[], cash: number) =>
+    cash +
+    drafts.reduce((sum, row) => {
+      const quantity = parseNumberInput(row.quantity);
+      if (typeof quantity !== "number" || row.instrument === "private") return sum;
+      const unit = row.instrument === "option" ? Number(row.premium) * 100 : priceOf(row.symbol.toUpperCase())!;
+      return sum + quantity * unit;
+    }, 0);
+
+  it("costs nothing and keeps the starting cash when nothing changed", () => {
+    const funding = tradeFunding(start, start, priceOf);
+    expect(funding).toEqual({ cost: 0, unpriced: [] });
+    expect(cashAfterTrades(startCash, funding, null)).toBe(startCash);
+  });
+
+  it("adds a removed holding's value to cash and takes an added one's from it", () => {
+    const removed = tradeFunding(
+      start,
+      start.filter((row) => row.key !== "spy"),
+      priceOf,
+    );
+    expect(removed.cost).toBeCloseTo(-500 * 530.25, 8);
+    expect(cashAfterTrades(startCash, removed, null)).toBe(25_000 + 265_125);
+    const added = tradeFunding(
+      start,
+      [...start, draft("new", { symbol: "qqq", instrument: "etf", quantity: "1000" })],
+      priceOf,
+    );
+    expect(added.cost).toBeCloseTo(508_100, 8);
+    expect(cashAfterTrades(startCash, added, null)).toBe(25_000 - 508_100);
+  });
+
+  it("funds a resize by Δquantity, an option by premium × multiplier, a re-typed symbol as a sale and a buy", () => {
+    const current = start.map((row) =>
+      row.key === "aapl"
+        ? { ...row, quantity: "1,250" }
+        : row.key === "put"
+          ? { ...row, quantity: "4" }
+          : row.key === "spy"
+            ? { ...row, symbol: "QQQ" }
+            : row,
+    );
+    const funding = tradeFunding(start, current, priceOf);
+    expect(funding.unpriced).toEqual([]);
+    expect(funding.cost).toBeCloseTo(250 * 201.37 + (4 - 10) * 6.5 * 100 + 500 * (508.1 - 530.25), 8);
+  });
+
+  it("leaves equity (Σ holdings + cash) unchanged by any trades it can price", () => {
+    const symbols = ["SPY", "QQQ", "AAPL"];
+    const row = fc.record({
+      symbol: fc.constantFrom(...symbols),
+      quantity: fc.integer({ min: -5_000, max: 5_000 }).filter((q) => q !== 0),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.option(row), { minLength: 4, maxLength: 8 }), (edits) => {
+        // Each start row is kept, resized or removed (null); rows past the start are added.
+        const current: HoldingDraft[] = [];
+        edits.forEach((edit, i) => {
+          const base = start[i];
+          if (edit === null) return;
+          if (base && base.instrument !== "stock" && base.instrument !== "etf") current.push(base);
+          else
+            current.push(
+              draft(base?.key ?? `added-${i}`, {
+                symbol: edit.symbol,
+                instrument: "etf",
+                quantity: String(edit.quantity),
+              }),
+            );
+        });
+        const funding = tradeFunding(start, current, priceOf);
+        // Only the private row is never priced; it adds nothing to equity either side.
+        expect(funding.unpriced.every((entry) => entry.key === "priv")).toBe(true);
+        const cash = cashAfterTrades(startCash, funding, null);
+        expect(typeof cash).toBe("number");
+        expect(equity(current, cash as number)).toBeCloseTo(equity(start, startCash), 6);
+      }),
+    );
+  });
+
+  it("lets typed cash win (an empty field falls back to the funded cash)", () => {
+    const funding = tradeFunding(start, start.slice(1), priceOf);
+    expect(cashAfterTrades(startCash, funding, "1,000")).toBe(1_000);
+    expect(cashAfterTrades(startCash, funding, "12x")).toBe("invalid");
+    expect(cashAfterTrades(startCash, funding, " ")).toBe(startCash + 265_125);
+  });
+
+  it("reports the trades it cannot price instead of guessing", () => {
+    const current = [
+      { ...start[0]!, quantity: "12x" },
+      start[1]!,
+      { ...start[2]!, premium: "", quantity: "20" },
+      { ...start[3]!, quantity: "2" },
+      draft("new", { symbol: "NOPX", instrument: "stock", quantity: "10" }),
+      draft("typing", { symbol: "MSFT", instrument: "stock", quantity: "" }),
+    ];
+    const funding = tradeFunding(start, current, priceOf);
+    expect(funding.cost).toBe(0);
+    expect(funding.unpriced.map(({ key, reason }) => [key, reason])).toEqual([
+      ["spy", "quantity is not a number"],
+      ["put", "option without a premium"],
+      ["priv", "private holding, not priced"],
+      ["new", "no close on the date"],
+    ]);
+  });
+});
+
+describe("a quantity that is not a number", () => {
+  it("is an error on its row, never a holding dropped silently", () => {
+    const drafts = [
+      draft("a", { symbol: "SPY", instrument: "etf", quantity: "12x" }),
+      draft("b", { symbol: "QQQ", instrument: "etf", quantity: "10" }),
+    ];
+    expect(parseNumberInput("12x")).toBe("invalid");
+    const built = buildHoldings(drafts);
+    expect(built.localIssues.get("a")).toEqual([{ path: "quantity", message: 'quantity must be a number, got "12x"' }]);
+    // The page stops the recompute while any row has such an issue (what-if.tsx `blocked`).
+    expect(built.holdings.map((h) => h.symbol)).toEqual(["QQQ"]);
   });
 });
