@@ -75,7 +75,7 @@ const factorIds = async () =>
   new Map((await db.select().from(factorDefinitions)).map((factor) => [factor.key, factor.id]));
 
 describe("standard errors of the exposures", () => {
-  it("serve the portfolio's as sqrt(Σ_s (X_s se_s)²) of the stored numbers, the risk route's lens number", async () => {
+  it("serve the portfolio's as sqrt(Σ_s (X_s se_s)²) of the stored numbers (the risk route's)", async () => {
     const ids = await factorIds();
     // demo-options holds stocks and options on some of them (one symbol each), and SPY puts.
     const body = await exposuresOf("demo-options");

@@ -262,8 +262,8 @@ export function HedgePanel(props: {
             : state.status === "error"
               ? "No hedge: see the message below."
               : block
-                ? `Hedge as of ${block.date}: ${measureName(block)} ${formatPercent(block.target_risk.before, 2)} → ` +
-                  `${formatPercent(block.target_risk.after, 2)}`
+                ? `Hedge as of ${block.date}: ${measureName(block)} ` +
+                  `${formatPercent(block.target_risk.before, 2)} → ${formatPercent(block.target_risk.after, 2)}`
                 : ""}
         </p>
         {state.status === "error" ? <ErrorNotice error={state.error} title="Could not compute the hedge" /> : null}
@@ -531,7 +531,8 @@ export function SaveAsPortfolio(props: {
       </button>
       <p class="hint">
         {props.blocked ??
-          `${props.holdings?.length ?? 0} holdings opened on ${props.date ?? missing}, cash ${formatDollars(props.cash)}.`}
+          `${props.holdings?.length ?? 0} holdings opened on ${props.date ?? missing}, ` +
+            `cash ${formatDollars(props.cash)}.`}
       </p>
       <div role="status" aria-live="polite" data-testid="save-portfolio-status">
         {result?.status === "saved" ? (

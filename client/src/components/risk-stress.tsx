@@ -435,8 +435,8 @@ function EpisodePicker(props: {
       {isCustom ? (
         <div class="episode-range">
           <p class="hint">
-            The episode is (from, to]: the stored risk factor returns of the days after “from” up to and including “to”
-            are summed.
+            {"The episode is (from, to]: the stored risk factor returns are summed over the days after " +
+              "“from”, up to and including “to”."}
           </p>
           {/* A <fieldset> would bring its border, padding and legend layout to a row of two fields. */}
           {/* biome-ignore lint/a11y/useSemanticElements: a labelled row of two inputs */}
@@ -757,7 +757,8 @@ function HoldingTable(props: {
   result: RiskStressResult;
 }): JSX.Element {
   const { holdings, result } = props;
-  if (holdings.length === 0) return <p class="muted small">No holding with loadings: every impact by holding is 0.</p>;
+  if (holdings.length === 0)
+    return <p class="muted small">No holding has loadings on this date: there is no impact by holding to show.</p>;
   return (
     <div class="table-wrap risk-stress-holdings">
       <table class="data" data-testid="risk-holding-table">

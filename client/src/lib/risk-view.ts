@@ -53,6 +53,8 @@ export function attributionStack(response: AttributionResponse): AttributionStac
   const layers: AttributionLayer[] = [
     ...response.factors.map((key) => ({
       key,
+      // `cumulative.factor_pnl` has every factor key (sums over the attributed days, 0 before the
+      // first one); a key it lacked would be an API bug, shown as no P&L rather than a crash.
       values: response.days.map((day) => day.cumulative.factor_pnl[key] ?? 0),
     })),
     { key: "specific", values: response.days.map((day) => day.cumulative.specific_pnl) },

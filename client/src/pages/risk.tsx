@@ -222,7 +222,8 @@ function contributionItems(risk: RiskDate, view: View, names: Map<string, RiskFa
       title:
         `${name}: ${formatPercent(factor.share)} of the ${view === "total" ? "variance" : "active variance"}` +
         (exposure
-          ? `; exposure ${formatExposure(exposure.exposure)}, standard error ${formatNumber(exposure.standard_error, 4)}` +
+          ? `; exposure ${formatExposure(exposure.exposure)}, ` +
+            `standard error ${formatNumber(exposure.standard_error, 4)}` +
             (exposure.distinguishable ? "" : " (|exposure| < 2 SE: not distinguishable from zero)") +
             ". Standard errors take estimation errors as independent across symbols."
           : ""),

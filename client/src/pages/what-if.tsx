@@ -298,6 +298,7 @@ export function WhatIfPage(): JSX.Element {
       draftsFor !== startId ||
       computation.status === "loading");
   const excluded = [...rowIssues.keys()].filter((key) => drafts.some((row) => row.key === key && !isBlankDraft(row)));
+  const excludedBadge = `${excluded.length === 1 ? "1 row" : `${excluded.length} rows`} with errors`;
   const unreadable = buildHoldings(drafts).localIssues.size;
   // The cash the what-if counts: the field's, else the starting portfolio's (the API's default), else 0.
   const shownCash = parseNumberInput(cash);
@@ -452,7 +453,7 @@ export function WhatIfPage(): JSX.Element {
           ) : null}
           {excluded.length > 0 ? (
             <p class="analysis-note" role="note" data-testid="rows-left-out">
-              <span class="badge warn">{excluded.length === 1 ? "1 row" : `${excluded.length} rows`} with errors</span>{" "}
+              <span class="badge warn">{excludedBadge}</span>{" "}
               {unreadable > 0
                 ? "A number that cannot be read stops the recompute: the exposures are of the last valid holdings."
                 : "The exposures leave out the rows with errors until they are fixed."}
