@@ -20,6 +20,7 @@ import { WhatIfPage } from "./pages/what-if.tsx";
 import { PortfoliosPage } from "./pages/portfolios.tsx";
 import { PortfolioPage } from "./pages/portfolio.tsx";
 import { BatchPage } from "./pages/batch.tsx";
+import { FactorsPage } from "./pages/factors.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
 
 interface MenuItem {
@@ -36,6 +37,7 @@ const menu: readonly MenuItem[] = [
   { href: "/what-if", label: "What-if", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/portfolios", label: "Portfolios", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/alerts", label: "Alerts", permission: "VIEW_FACTOR_ANALYTICS" },
+  { href: "/factors", label: "Factors", permission: "VIEW_FACTOR_ANALYTICS" },
   { href: "/batch", label: "Batch", permission: "RUN_BATCH" },
 ];
 
@@ -151,6 +153,7 @@ const Portfolios = guarded("VIEW_FACTOR_ANALYTICS", PortfoliosPage);
 const PortfolioDetail = guarded("VIEW_FACTOR_ANALYTICS", PortfolioPage);
 const Batch = guarded("RUN_BATCH", BatchPage);
 const Alerts = guarded("VIEW_FACTOR_ANALYTICS", AlertsPage);
+const Factors = guarded("VIEW_FACTOR_ANALYTICS", FactorsPage);
 
 function SignedIn(): JSX.Element {
   return (
@@ -171,6 +174,7 @@ function SignedIn(): JSX.Element {
           <Route path="/portfolios/:id" component={PortfolioDetail} />
           <Route path="/alerts" component={Alerts} />
           <Route path="/batch" component={Batch} />
+          <Route path="/factors" component={Factors} />
           <Route default component={NotFoundPage} />
         </Router>
       </main>

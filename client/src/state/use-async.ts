@@ -1,7 +1,9 @@
 // Loading data for a page: one hook that runs an async load when its inputs change, keeps the
 // last result while reloading (no flash of empty content), drops stale answers, and exposes
-// `reload` for live updates and retries.
+// `reload` for live updates and retries. A load that failed runs again by itself when the live
+// connection (re)opens: the network that failed it is probably back.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { connectionState } from "./live.ts";
 
 export type AsyncState<T> =
   | { status: "loading"; data: T | undefined; error: null }
@@ -33,6 +35,15 @@ export function useAsync<T>(
   }, [...inputs, version]);
 
   const reload = useCallback(() => setVersion((value) => value + 1), []);
+  const failed = state.status === "error";
+  useEffect(() => {
+    if (!failed) return;
+    let previous = connectionState.peek();
+    return connectionState.subscribe((now) => {
+      if (now === "open" && previous !== "open") reload();
+      previous = now;
+    });
+  }, [failed, reload]);
   return { ...state, reload };
 }
 
