@@ -9,6 +9,8 @@ import { can, session, signOut, type Permission } from "./state/session.ts";
 import { connectionState, lastError, nextAttemptAt, reconnectNow, syncConnectionWithSession } from "./state/live.ts";
 import { alertSummary, syncAlertsWithSession } from "./state/alerts.ts";
 import { AlertToasts } from "./components/toast.tsx";
+import { formatInstant } from "./lib/format.ts";
+import { Who } from "./components/who.tsx";
 import { AlertsPage } from "./pages/alerts.tsx";
 import { SignInPage } from "./pages/signin.tsx";
 import { ExposuresPage } from "./pages/exposures.tsx";
@@ -112,12 +114,7 @@ function Header(): JSX.Element {
       </nav>
       <div class="topbar-end">
         <ConnectionPill />
-        {current ? (
-          <span class="who" title={`${[...current.permissions].join(", ")}`}>
-            {current.sub}
-            {current.org ? <span class="org"> · {current.org}</span> : null}
-          </span>
-        ) : null}
+        {current ? <Who session={current} /> : null}
         <button type="button" class="button small ghost" onClick={() => signOut(null)}>
           Sign out
         </button>
@@ -194,7 +191,7 @@ export function App(): JSX.Element {
     const current = session.value;
     if (!current) return;
     const timer = setTimeout(
-      () => signOut("Signed out: the token expired."),
+      () => signOut(`Signed out: the token expired at ${formatInstant(current.expiresAt)}.`),
       Math.max(0, current.expiresAt - Date.now()),
     );
     return () => clearTimeout(timer);

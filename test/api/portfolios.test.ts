@@ -269,6 +269,36 @@ describe("positions", () => {
       ).code,
     ).toBe("UNSUPPORTED_MEDIA_TYPE");
   });
+
+  it("refuses an import's date in any form but YYYY-MM-DD, naming the line, the field and the value", async () => {
+    const portfolio = await createPortfolio("Import dates");
+    const csv = [
+      "symbol,instrument,quantity,opened_on,closed_on,underlying_symbol,option_type,strike,expiry,delta",
+      "SPY,etf,10,2026-01-02,,,,,,",
+      "QQQ,etf,5,12/01/2026,,,,,,",
+      "IWM,etf,5,2026-2-1,20260301,,,,,",
+      "X,option,1,2026-01-02,,SPY,call,500,2026-02-30,0.5",
+    ].join("\n");
+    const error = await errorOf(
+      await call(`/portfolios/${portfolio.id}/positions/import`, {
+        ...own,
+        method: "POST",
+        body: csv,
+        headers: { "content-type": "text/csv" },
+      }),
+      400,
+    );
+    expect(error.message).toBe("4 error(s) in the CSV; nothing was imported");
+    expect(error.details).toEqual([
+      { line: 3, path: "opened_on", message: 'opened_on must be a calendar date YYYY-MM-DD, got "12/01/2026"' },
+      { line: 4, path: "opened_on", message: 'opened_on must be a calendar date YYYY-MM-DD, got "2026-2-1"' },
+      { line: 4, path: "closed_on", message: 'closed_on must be a calendar date YYYY-MM-DD, got "20260301"' },
+      { line: 5, path: "expiry", message: 'expiry must be a calendar date YYYY-MM-DD, got "2026-02-30"' },
+    ]);
+    expect(
+      (await json<{ positions: unknown[] }>(await call(`/portfolios/${portfolio.id}/positions`, own))).positions,
+    ).toEqual([]);
+  });
 });
 
 describe("exposures", () => {

@@ -82,7 +82,13 @@ describe("the dashboard under its CSP", () => {
     await page.getByTestId("heatmap").locator("canvas").waitFor();
     await expect.poll(() => page.getByTestId("connection-state").innerText(), { timeout: 15_000 }).toBe("Live");
     const exportButton = (name: string) => page.getByRole("button", { name }).first();
-    const [csv] = await Promise.all([page.waitForEvent("download"), exportButton("Export CSV").click()]);
+    const [csv] = await Promise.all([
+      page.waitForEvent("download"),
+      (async () => {
+        await page.getByText("Export CSV", { exact: true }).click();
+        await page.getByRole("button", { name: "Wide: a row per factor" }).click();
+      })(),
+    ]);
     expect(csv.suggestedFilename()).toMatch(/\.csv$/);
     const [png] = await Promise.all([page.waitForEvent("download"), exportButton("Export PNG").click()]);
     expect(png.suggestedFilename()).toMatch(/\.png$/);

@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatExposure, formatPercent } from "../../client/src/lib/format.ts";
-import { divergingScale } from "../../client/src/lib/scale.ts";
+import { cleanNumber } from "../../client/src/lib/csv.ts";
+import { fileSlug } from "../../client/src/lib/heatmap-grid.ts";
+import { factorScale } from "../../client/src/lib/scale.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
 import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
 
@@ -20,6 +22,7 @@ let page: Page;
 let errors: string[];
 let token: string;
 let portfolioId: string;
+let portfolioName: string;
 let exposures: ExposuresResponse;
 
 interface Cell {
@@ -52,17 +55,12 @@ async function heatmapColumns(target: Page): Promise<string[]> {
   return ((await target.getByTestId("heatmap").getAttribute("data-columns")) ?? "").split("|");
 }
 
-function allValues(response: ExposuresResponse, view: "portfolio" | "benchmark" | "active"): number[] {
-  return response.factors.flatMap((factor) =>
-    factor[view].filter((value): value is number => value !== null && Number.isFinite(value)),
-  );
-}
-
 beforeAll(async () => {
   browser = await launchBrowser();
   token = await tokenFor(secret);
-  const { portfolios } = await apiJson<{ portfolios: { id: string }[] }>(baseUrl, token, "/portfolios");
+  const { portfolios } = await apiJson<{ portfolios: { id: string; name: string }[] }>(baseUrl, token, "/portfolios");
   portfolioId = portfolios[0]!.id;
+  portfolioName = portfolios[0]!.name;
   exposures = await apiJson<ExposuresResponse>(baseUrl, token, `/portfolios/${portfolioId}/exposures`);
   expect(exposures.dates.length).toBeGreaterThan(20);
   context = await newContext(browser);
@@ -117,7 +115,9 @@ describe("the heatmap", () => {
     const columns = await heatmapColumns(page);
     const last = exposures.dates.length - 1;
     expect(columns).toEqual(exposures.dates.slice(last - 19));
-    const scale = divergingScale(allValues(exposures, "portfolio"));
+    // The default scale is the factor's fixed one (the Universe's colours): one colour per value everywhere.
+    const colorOf = (cell: { row: number; value: number }) =>
+      factorScale(exposures.factors[cell.row]!.key).color(cell.value);
     // The last date's market beta (the largest, green), the most negative value in view (red),
     // and the value closest to 0 (near white).
     const window = exposures.factors.flatMap((factor, row) =>
@@ -131,7 +131,7 @@ describe("the heatmap", () => {
     const market = { row: 0, column: 19, value: exposures.factors[0]!.portfolio[last]! };
     expect(mostNegative.value).toBeLessThan(0);
     for (const cell of [market, mostNegative, nearZero]) {
-      const expected = scale.color(cell.value);
+      const expected = colorOf(cell);
       const actual = await cellPixel(page, cell);
       for (let channel = 0; channel < 3; channel++)
         expect(
@@ -217,10 +217,9 @@ describe("the heatmap", () => {
     await page.getByRole("radio", { name: "Active" }).click();
     await expect.poll(cellText).toBe(formatExposure(factor.active[last]));
     expect(factor.active[last]).toBeCloseTo(factor.portfolio[last]! - factor.benchmark[last]!, 12);
-    // The active view's colours come from its own symmetric scale.
-    const scale = divergingScale(allValues(exposures, "active"));
+    // The active view's colours come from the same fixed scale of the factor.
     const pixel = await cellPixel(page, { row: 1, column: 19 });
-    const expected = scale.color(factor.active[last]);
+    const expected = factorScale(factor.key).color(factor.active[last]);
     for (let channel = 0; channel < 3; channel++)
       expect(Math.abs(pixel[channel]! - expected[channel]!)).toBeLessThanOrEqual(2);
     await page.getByRole("radio", { name: "Portfolio", exact: true }).click();
@@ -280,22 +279,29 @@ describe("the heatmap", () => {
     const last = exposures.dates.length - 1;
     const [csvDownload] = await Promise.all([
       page.waitForEvent("download"),
-      page.getByRole("button", { name: "Export CSV" }).first().click(),
+      (async () => {
+        await page.getByText("Export CSV", { exact: true }).click();
+        await page.getByRole("button", { name: "Long: a row per value" }).click();
+      })(),
     ]);
+    const slug = fileSlug(portfolioName, portfolioId);
     expect(csvDownload.suggestedFilename()).toBe(
-      `heatmap-${portfolioId}-portfolio-${exposures.dates[last - 19]}-${exposures.dates[last]}.csv`,
+      `heatmap-${slug}-portfolio-${exposures.dates[last - 19]}-${exposures.dates[last]}-long.csv`,
     );
     const lines = readFileSync((await csvDownload.path())!, "utf8")
       .trim()
       .split(/\r?\n/);
-    expect(lines[0]).toBe("date,factor_key,value");
-    expect(lines).toHaveLength(1 + 20 * exposures.factors.length);
+    // A header block of `# key: value` lines, then the table.
+    const header = lines.filter((line) => line.startsWith("#"));
+    expect(header.length).toBe(5);
+    expect(lines[header.length]).toBe("date,factor_key,factor_name,value");
+    expect(lines).toHaveLength(header.length + 1 + 20 * exposures.factors.length);
     const market = exposures.factors[0]!;
-    expect(lines).toContain(`${exposures.dates[last]},${market.key},${String(market.portfolio[last])}`);
-    expect(lines).toContain(
-      `${exposures.dates[last - 19]},${exposures.factors[11]!.key},` +
-        `${String(exposures.factors[11]!.portfolio[last - 19] ?? "")}`,
-    );
+    const row = (date: string, factor: (typeof exposures.factors)[number], value: number | null) =>
+      `${date},${factor.key},${factor.name},${cleanNumber(value) ?? ""}`;
+    expect(lines).toContain(row(exposures.dates[last]!, market, market.portfolio[last] ?? null));
+    const eleventh = exposures.factors[11]!;
+    expect(lines).toContain(row(exposures.dates[last - 19]!, eleventh, eleventh.portfolio[last - 19] ?? null));
 
     const [pngDownload] = await Promise.all([
       page.waitForEvent("download"),

@@ -204,6 +204,13 @@ export const drillDownResponseSchema = z
     portfolio_id: z.string(),
     date: z.string(),
     factor_key: z.string(),
+    cash: z.number().meta({ description: "The portfolio's cash: part of equity, with no factor loading." }),
+    options_notional: z.number().meta({
+      description:
+        "Σ signed notional of the valued options (rows and missing): their weights count it, while equity " +
+        "counts their premium, so Σ weights + cash / equity = 1 + (options_notional − options_premium) / equity.",
+    }),
+    options_premium: z.number().meta({ description: "Σ premium value of those options (0 without a premium)." }),
     equity: z.number(),
     gross: z.number(),
     weights_available: z.boolean(),
@@ -220,6 +227,12 @@ export const drillDownResponseSchema = z
         quality_flag: z.string(),
         contribution: n,
         contribution_dollar: z.number(),
+        name: z.string().nullable().meta({ description: "Company name of `beta_symbol` (an option's underlying)." }),
+        premium_value: n.meta({
+          description:
+            "Options: contracts × multiplier × premium, what counts in equity (the weight is at notional); " +
+            "null for stocks and options without a premium.",
+        }),
       }),
     ),
     missing: z.array(
@@ -232,6 +245,7 @@ export const drillDownResponseSchema = z
         detail: z.string(),
         market_value: n,
         weight: n,
+        name: z.string().nullable(),
       }),
     ),
     totals: z.object({ weight: n, contribution: n, contribution_dollar: n }),

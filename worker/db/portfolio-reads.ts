@@ -247,7 +247,8 @@ export function drillDownStatements(caller: Caller, read: DrillDownRead): ReadSt
     },
     activeFactorsStatement,
     {
-      sql: `${heldOnDate} select m.symbol, m.current_price from d, symbol_daily_metrics m
+      // The company name (third column) labels the drill-down's rows; `closesFrom` reads the first two.
+      sql: `${heldOnDate} select m.symbol, m.current_price, m.company_name from d, symbol_daily_metrics m
         where m.metrics_date = d.date and m.symbol in (select symbol from held)`,
       args: held.slice(0, 2),
     },
@@ -289,6 +290,14 @@ export function holdingsFrom(result: ResultSet | undefined): HoldingInput[] {
     impliedVol: numberOrNull(row[12]),
     premium: numberOrNull(row[13]),
   }));
+}
+
+/** Company names by symbol from the drill-down's closes statement (its third column), where known. */
+export function companyNamesFrom(result: ResultSet | undefined): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const row of result?.rows ?? [])
+    if (row[2] !== null && row[2] !== undefined && String(row[2]) !== "") names.set(String(row[0]), String(row[2]));
+  return names;
 }
 
 /** Closes by symbol (a NULL close left out, as `aggregationInputFor` does). */

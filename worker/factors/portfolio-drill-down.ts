@@ -9,6 +9,10 @@
 // |contributionDollar| when equity ≤ 0 and weights are null: the same order, as equity only
 // scales), ties by symbol then first position id. Private positions are listed as missing
 // (reason `private`) so that the drill-down accounts for every position held on D.
+// The result carries the portfolio's cash and its valued options' notional and premium (rows and
+// left out alike), so that a reader can reconcile the weights with equity: Σ weights + cash /
+// equity = 1 + (options' notional − their premium) / equity, as options count at notional in
+// weights but at their premium in equity (worker/factors/portfolio.ts).
 import { compareText, lookUpBeta } from "./data-quality.ts";
 import { requireFinite } from "./errors.ts";
 import type { PositionExclusionReason, SymbolMissingReason } from "./data-quality.ts";
@@ -32,6 +36,8 @@ export interface DrillDownRow {
   contribution: number | null;
   /** marketValue × delta × beta. */
   contributionDollar: number;
+  /** Options: Σ contracts × multiplier × premium (what counts in equity); null for stocks and without a premium. */
+  premiumValue: number | null;
 }
 
 export interface DrillDownMissingRow {
@@ -50,6 +56,12 @@ export interface FactorDrillDown {
   date: string;
   factorId: number;
   factorKey: string;
+  /** The portfolio's cash (part of equity, no factor loading). */
+  cash: number;
+  /** Σ signed notional of the valued options (rows and left out): what their weights count. */
+  optionsNotional: number;
+  /** Σ premium value of those options (0 without a premium): what equity counts of them. */
+  optionsPremium: number;
   equity: number;
   gross: number;
   weightsAvailable: boolean;
@@ -63,6 +75,10 @@ export interface FactorDrillDown {
 
 const sumOrNull = (values: readonly (number | null)[]): number | null =>
   values.length === 0 || values.some((v) => v === null) ? null : values.reduce<number>((s, v) => s + (v ?? 0), 0);
+
+/** Σ of premium values, null while none of them is known (a stock's, an option's without a premium). */
+const addPremium = (sum: number | null, value: number | null): number | null =>
+  sum === null ? value : value === null ? sum : sum + value;
 
 const finiteOrNull = (what: string, value: number | null): number | null =>
   value === null ? null : requireFinite(what, value, "drill-down");
@@ -106,6 +122,7 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
             qualityFlag: lookup.estimate.qualityFlag,
             contribution,
             contributionDollar,
+            premiumValue: p.premiumValue,
           });
         } else {
           row.positionIds.push(p.positionId);
@@ -114,6 +131,7 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
           row.contribution =
             row.contribution === null || contribution === null ? null : row.contribution + contribution;
           row.contributionDollar += contributionDollar;
+          row.premiumValue = addPremium(row.premiumValue, p.premiumValue);
         }
         continue;
       }
@@ -139,6 +157,14 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
     }
   }
 
+  let optionsNotional = 0;
+  let optionsPremium = 0;
+  for (const p of aggregation.positions) {
+    if (p.instrument !== "option" || p.marketValue === null) continue;
+    optionsNotional += p.marketValue;
+    optionsPremium += p.premiumValue ?? 0;
+  }
+
   // Each row's numbers are finite when the aggregation's sums are, except with absurd magnitudes.
   for (const row of rows.values()) {
     requireFinite(`contribution_dollar of ${row.symbol}`, row.contributionDollar, "drill-down");
@@ -160,6 +186,9 @@ export function factorDrillDown(input: AggregationInput, factorKey: string): Fac
     date: aggregation.date,
     factorId: factor.id,
     factorKey,
+    cash: aggregation.cash,
+    optionsNotional: requireFinite("options' notional", optionsNotional, "drill-down"),
+    optionsPremium: requireFinite("options' premium", optionsPremium, "drill-down"),
     equity: aggregation.equity,
     gross: aggregation.gross,
     weightsAvailable: aggregation.weightsAvailable,

@@ -42,6 +42,7 @@ import { drillDownVersion, exposuresVersion, versionOf } from "../db/data-versio
 import { activeFactorsFrom } from "../db/factors.ts";
 import {
   closesFrom,
+  companyNamesFrom,
   drillDownStatements,
   exposureFactorJson,
   exposuresStatements,
@@ -229,10 +230,14 @@ export const analyticsRoutes = new Hono<ApiEnv>()
         factors: asked,
       };
       const drill = computeWithinRange([{ input }], () => factorDrillDown(input, query.factor));
+      const names = companyNamesFrom(closesResult);
       const response: DrillDownResponse = {
         portfolio_id: id,
         date,
         factor_key: drill.factorKey,
+        cash: drill.cash,
+        options_notional: drill.optionsNotional,
+        options_premium: drill.optionsPremium,
         equity: drill.equity,
         gross: drill.gross,
         weights_available: drill.weightsAvailable,
@@ -248,6 +253,8 @@ export const analyticsRoutes = new Hono<ApiEnv>()
           quality_flag: row.qualityFlag,
           contribution: row.contribution,
           contribution_dollar: row.contributionDollar,
+          name: names.get(row.betaSymbol) ?? null,
+          premium_value: row.premiumValue,
         })),
         missing: drill.missing.map((row) => ({
           symbol: row.symbol,
@@ -258,6 +265,7 @@ export const analyticsRoutes = new Hono<ApiEnv>()
           detail: row.detail,
           market_value: row.marketValue,
           weight: row.weight,
+          name: names.get(row.betaSymbol) ?? null,
         })),
         totals: {
           weight: drill.totals.weight,

@@ -5,16 +5,21 @@
 // (`xs`): for dates, the date's index in the loaded range, which the lines chart shares. A cell
 // whose exposure is not distinguishable from zero (|exposure| < 2 SE) has a dotted inner border;
 // one whose value breaches a limit a solid orange-red outline inside the focus and selection ones.
+// Each row has its own colour scale (lib/scale.ts `rowScales`: the factor's fixed one, or the
+// row's own extent). The row labels are not drawn here: the chart leaves a blank strip of the
+// labels' width on its left, and the view lays focusable label elements over it (hover and focus
+// explain the factor; they stay put while the columns scroll). Numbers are printed only in cells
+// at least as wide as the widest number's measured text.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatExposure } from "../lib/format.ts";
-import { css, missingColor, textColorOn, type DivergingScale, type Rgb } from "../lib/scale.ts";
+import { css, type DivergingScale, missingColor, type Rgb, textColorOn } from "../lib/scale.ts";
 
 export interface HeatmapGrid {
   /** Column x positions (ascending integers) and their axis labels. */
   xs: number[];
   columnLabels: string[];
-  /** Row labels, top to bottom. */
+  /** Row labels, top to bottom (drawn by the view, not on the canvas; their count sets the rows). */
   rowLabels: string[];
   /** values[row][column]; null is missing. */
   values: (number | null)[][];
@@ -41,10 +46,15 @@ export interface HeatmapOptions {
   syncKey?: string;
   onHover: (cell: HeatmapCell | null, position: { left: number; top: number } | null) => void;
   onClick: (cell: HeatmapCell) => void;
+  /** The width in CSS pixels of the strip left of the cells that the view's row labels cover. */
+  labelSpace: () => number;
+  /** After each draw that changes it: whether the cells' numbers were printed (wide enough cells). */
+  onNumbers?: (shown: boolean) => void;
 }
 
 export interface HeatmapChart {
-  setGrid(grid: HeatmapGrid, scale: DivergingScale): void;
+  /** The grid and one colour scale per row (top to bottom). */
+  setGrid(grid: HeatmapGrid, scales: readonly DivergingScale[]): void;
   setSelected(cell: HeatmapCell | null): void;
   setFocused(cell: HeatmapCell | null): void;
   setSize(width: number, height: number): void;
@@ -61,12 +71,37 @@ export interface HeatmapChart {
 
 const font = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const axisStroke = "#52606d";
+/** The cells' number font, in CSS pixels (scaled by the pixel ratio when drawn). */
+const numberFontPx = 11;
+const numberFont = (px: number) => `${px}px system-ui, sans-serif`;
+/** Space either side of a printed number, in CSS pixels. */
+const numberPadding = 4;
+/** The height a cell needs for a number, in CSS pixels. */
+const numberHeight = 14;
 
-function rowLabelWidth(labels: readonly string[]): number {
-  const context = document.createElement("canvas").getContext("2d");
-  if (!context) return 140;
-  context.font = font;
-  return Math.ceil(Math.max(60, ...labels.map((label) => context.measureText(label).width)) + 16);
+let measure: CanvasRenderingContext2D | null | undefined;
+
+/**
+ * The width in CSS pixels a cell needs to print every value of `values` as the cells do
+ * (`formatExposure(v, 2)` in the number font), padding included: measured with the font, so the
+ * threshold follows the browser's glyphs rather than a guess (about 36 px for "+0.38").
+ */
+export function numberWidth(values: readonly (readonly (number | null)[])[]): number {
+  measure ??= document.createElement("canvas").getContext("2d");
+  // One sample per distinct text length: the digits are the same width in system fonts' numbers.
+  const texts = new Map<number, string>([[5, "−8.88"]]);
+  for (const row of values)
+    for (const value of row)
+      if (value !== null) {
+        const text = formatExposure(value, 2);
+        if (!texts.has(text.length)) texts.set(text.length, text);
+      }
+  let widest = 0;
+  if (measure) {
+    measure.font = numberFont(numberFontPx);
+    for (const text of texts.values()) widest = Math.max(widest, measure.measureText(text).width);
+  } else widest = 7 * Math.max(...texts.keys());
+  return Math.ceil(widest + 2 * numberPadding);
 }
 
 /**
@@ -119,7 +154,11 @@ function drawBreach(context: CanvasRenderingContext2D, left: number, top: number
 
 export function createHeatmap(root: HTMLElement, options: HeatmapOptions): HeatmapChart {
   let grid: HeatmapGrid = { xs: [], columnLabels: [], rowLabels: [], values: [] };
-  let scale: DivergingScale | null = null;
+  let scales: readonly DivergingScale[] = [];
+  /** The CSS width a cell needs for its number (`numberWidth` of the grid's values). */
+  let numbersNeed = Number.POSITIVE_INFINITY;
+  /** Whether the last draw printed the numbers (reported through `onNumbers` when it changes). */
+  let numbersShown: boolean | null = null;
   let selected: HeatmapCell | null = null;
   let focused: HeatmapCell | null = null;
   let hovered: HeatmapCell | null = null;
@@ -154,9 +193,9 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
   }
 
   function drawCells(u: uPlot): void {
-    // A const the callbacks below see as non-null (`scale` itself can be reassigned).
-    const cellScale = scale;
-    if (!cellScale || grid.xs.length === 0) return;
+    // A const the callbacks below see (`scales` itself can be reassigned).
+    const cellScales = scales;
+    if (grid.xs.length === 0) return;
     const context = u.ctx;
     const ratio = uPlot.pxRatio;
     context.save();
@@ -170,7 +209,7 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
       for (let row = 0; row < rows(); row++) {
         const [left, top, width, height] = cellRect(u, x, row);
         const value = grid.values[row]?.[column] ?? null;
-        const color = value === null ? missingColor : cellScale.color(value);
+        const color = value === null ? missingColor : (cellScales[row]?.color(value) ?? missingColor);
         context.fillStyle = css(color);
         context.fillRect(left, top, width - gap, height - gap);
         if (value === null) {
@@ -190,9 +229,11 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
         cellHeight = Math.min(cellHeight, height - gap);
       }
     });
-    // Values printed in the cells when they fit (wide columns: few dates, or portfolios).
-    if (cellWidth >= 46 * ratio && cellHeight >= 14 * ratio) {
-      context.font = `${Math.round(11 * ratio)}px system-ui, sans-serif`;
+    // Values printed in the cells when the widest fits (wide columns: few dates, or portfolios);
+    // narrower cells show none rather than overlapping ones (the tooltip and the table have them).
+    const showNumbers = cellWidth >= numbersNeed * ratio && cellHeight >= numberHeight * ratio;
+    if (showNumbers) {
+      context.font = numberFont(Math.round(numberFontPx * ratio));
       context.textAlign = "center";
       context.textBaseline = "middle";
       grid.xs.forEach((x, column) => {
@@ -200,7 +241,7 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
           const value = grid.values[row]?.[column] ?? null;
           if (value === null) continue;
           const [left, top, width, height] = cellRect(u, x, row);
-          context.fillStyle = css(textColorOn(cellScale.color(value)));
+          context.fillStyle = css(textColorOn(cellScales[row]?.color(value) ?? missingColor));
           context.fillText(formatExposure(value, 2), left + (width - gap) / 2, top + (height - gap) / 2);
         }
       });
@@ -219,6 +260,10 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
       context.strokeRect(left + ratio, top + ratio, width - gap - 2 * ratio, height - gap - 2 * ratio);
     }
     context.restore();
+    if (showNumbers !== numbersShown) {
+      numbersShown = showNumbers;
+      options.onNumbers?.(showNumbers);
+    }
   }
 
   const plot = new uPlot(
@@ -260,15 +305,15 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
           },
           values: (_u, splits) => splits.map((x) => grid.columnLabels[grid.xs.indexOf(x)] ?? ""),
         },
+        // A blank strip the view's row labels cover (elements, so they can be hovered and focused).
         {
-          stroke: axisStroke,
-          font,
+          show: true,
+          size: () => options.labelSpace(),
+          gap: 0,
           grid: { show: false },
           ticks: { show: false },
-          size: () => rowLabelWidth(grid.rowLabels),
-          gap: 6,
-          splits: () => grid.rowLabels.map((_, row) => rowY(row)),
-          values: (_u, splits) => splits.map((y) => grid.rowLabels[rows() - 1 - y] ?? ""),
+          splits: () => [],
+          values: () => [],
         },
       ],
       series: [{}, { label: "cells", show: true, stroke: "transparent", points: { show: false }, paths: () => null }],
@@ -312,9 +357,10 @@ export function createHeatmap(root: HTMLElement, options: HeatmapOptions): Heatm
   }
 
   return {
-    setGrid(next, nextScale) {
+    setGrid(next, nextScales) {
       grid = next;
-      scale = nextScale;
+      scales = nextScales;
+      numbersNeed = numberWidth(next.values);
       // A y placeholder per column: uPlot needs aligned series even though the cells draw themselves.
       plot.setData([next.xs, next.xs.map(() => null)], true);
       plot.redraw(false, true);

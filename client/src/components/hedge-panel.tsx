@@ -29,7 +29,7 @@ import {
 } from "../lib/hedge.ts";
 import { type HypotheticalHolding, type SaveOutcome, saveAsPortfolio } from "../lib/what-if-holdings.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
-import { ErrorNotice } from "./ui.tsx";
+import { ErrorNotice, TableWrap } from "./ui.tsx";
 import "./hedge-panel.css";
 
 type WhatIfResult = JsonBody<Awaited<ReturnType<(typeof api)["what-if"]["$post"]>>>;
@@ -322,7 +322,7 @@ function HedgeResult(props: { block: HedgeBlock; names: ReadonlyMap<string, stri
   const after = split(block.after);
   return (
     <div class="hedge-result">
-      <div class="table-wrap">
+      <TableWrap label="Suggested trades">
         <table class="data" aria-label="Suggested trades" data-testid="hedge-trades">
           <thead>
             <tr>
@@ -357,8 +357,8 @@ function HedgeResult(props: { block: HedgeBlock; names: ReadonlyMap<string, stri
             ))}
           </tbody>
         </table>
-      </div>
-      <div class="table-wrap">
+      </TableWrap>
+      <TableWrap label="Risk before and after the hedge">
         <table class="data" aria-label="Risk before and after the hedge" data-testid="hedge-risk">
           <thead>
             <tr>
@@ -407,8 +407,8 @@ function HedgeResult(props: { block: HedgeBlock; names: ReadonlyMap<string, stri
             ) : null}
           </tbody>
         </table>
-      </div>
-      <div class="table-wrap">
+      </TableWrap>
+      <TableWrap label="Risk factor exposures before and after the hedge">
         <table class="data" aria-label="Risk factor exposures before and after the hedge" data-testid="hedge-exposures">
           <thead>
             <tr>
@@ -440,7 +440,7 @@ function HedgeResult(props: { block: HedgeBlock; names: ReadonlyMap<string, stri
             })}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       <p class="hint">
         λ = {formatPenalty(block.penalty)}
         {block.penalty_default ? " (the default)" : ""}: the trades cost {formatNumber(block.penalty_cost, 8)} in

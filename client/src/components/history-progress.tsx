@@ -1,13 +1,19 @@
 // "computing history… N of M dates" while the open portfolio's history run is under way (see
 // lib/history-run.ts). The live messages say what each run is; a caller with RUN_BATCH also reads
-// the runs' summaries (a run already under way when the page opened, and its end).
+// the runs' summaries (a run already under way when the page opened, and its end). For a
+// portfolio with no computed date yet, `FirstStart` says what computes it: the run under way with
+// the time left, live, or the nightly schedule (and, for an operator, the Batch page).
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, unwrap } from "../api/client.ts";
 import {
+  computingIndicator,
+  computingText,
   emptyHistoryState,
   historyIndicator,
   historyText,
+  scheduleText,
+  type ComputingIndicator,
   noteLiveMessage,
   noteRunFacts,
   runsWithoutFacts,
@@ -33,6 +39,17 @@ async function runFacts(runId: string, signal: AbortSignal): Promise<RunFacts> {
 
 /** The open portfolio's history run under way, or null. */
 export function useHistoryRun(portfolioId: string): HistoryIndicator | null {
+  return useRunProgress(portfolioId).history;
+}
+
+/**
+ * The portfolio's history run under way (`history`), and the run that computes its dates when it
+ * has none yet (`computing`: its history run or a run over every portfolio), or null.
+ */
+export function useRunProgress(portfolioId: string): {
+  history: HistoryIndicator | null;
+  computing: ComputingIndicator | null;
+} {
   const [state, setState] = useState<HistoryState>(emptyHistoryState);
   const [now, setNow] = useState(() => Date.now());
   const asked = useRef(new Set<string>());
@@ -45,9 +62,10 @@ export function useHistoryRun(portfolioId: string): HistoryIndicator | null {
     unwrap(api.admin.batch.runs.$get({ query: { limit: "10" } }, { init: { signal: controller.signal } })).then(
       (list) => {
         if (controller.signal.aborted) return;
+        // Runs over every portfolio too: on first start a backfill computes the portfolio's dates.
         setState((current) =>
           list.runs
-            .filter((run) => run.trigger === "portfolio")
+            .filter((run) => run.trigger === "portfolio" || run.portfolio_id === null)
             .reduce((next, run) => noteRunFacts(next, run.id, run, Date.now()), current),
         );
       },
@@ -86,10 +104,11 @@ export function useHistoryRun(portfolioId: string): HistoryIndicator | null {
   }, [state, mayReadRuns]);
 
   const indicator = historyIndicator(state, portfolioId, now);
+  const computing = computingIndicator(state, portfolioId, now);
 
   // While one is shown: refresh its facts (a run can end without a last message) and let the
-  // quiet timeout pass.
-  const runId = indicator?.runId ?? null;
+  // quiet timeout pass (and the time left move).
+  const runId = indicator?.runId ?? computing?.runId ?? null;
   useEffect(() => {
     if (runId === null) return;
     const controller = new AbortController();
@@ -107,7 +126,7 @@ export function useHistoryRun(portfolioId: string): HistoryIndicator | null {
     };
   }, [runId, mayReadRuns]);
 
-  return indicator;
+  return { history: indicator, computing };
 }
 
 export function HistoryProgress(props: { indicator: HistoryIndicator | null }): JSX.Element | null {
@@ -126,5 +145,48 @@ export function HistoryProgress(props: { indicator: HistoryIndicator | null }): 
       <progress max={indicator.total} value={indicator.done} aria-hidden="true" />
       {text}
     </span>
+  );
+}
+
+/**
+ * The empty heatmap of a portfolio with no computed date: the run computing it ("Computing
+ * history: 12 of 40 dates, about 2 min left."), updating live, or, when none runs, when the
+ * nightly batch will; an operator (RUN_BATCH) is pointed to the Batch page to run it now.
+ */
+export function FirstStart(props: { computing: ComputingIndicator | null }): JSX.Element {
+  const { computing } = props;
+  const operator = can("RUN_BATCH");
+  if (computing)
+    return (
+      <div class="first-start" data-testid="first-start" data-state="running">
+        <p role="status" aria-live="polite" data-testid="first-start-progress">
+          <span class="spinner" aria-hidden="true" /> {computingText(computing)}
+        </p>
+        <progress max={computing.total} value={computing.done} aria-hidden="true" />
+        <p class="muted">The heatmap fills in as each date lands; there is no need to reload.</p>
+        {operator && computing.kind === "batch" ? (
+          <p class="muted">
+            <a href="/batch">Follow the run on the Batch page</a>.
+          </p>
+        ) : null}
+      </div>
+    );
+  return (
+    <div class="first-start" data-testid="first-start" data-state="idle">
+      <p>
+        <strong>No computed exposures yet.</strong> {scheduleText(new Date())}
+      </p>
+      <p class="muted">
+        Adding positions computes the latest date at once, and the dates since they were opened in the background.
+        {operator ? (
+          <>
+            {" "}
+            To compute every portfolio now, <a href="/batch">run the batch or a backfill from the Batch page</a>.
+          </>
+        ) : (
+          " An operator can run the batch sooner."
+        )}
+      </p>
+    </div>
   );
 }

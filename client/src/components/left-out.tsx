@@ -16,6 +16,7 @@ import {
 } from "../lib/data-quality.ts";
 import { formatDollars } from "../lib/format.ts";
 import { useAsync } from "../state/use-async.ts";
+import { TableWrap } from "./ui.tsx";
 import "./data-quality.css";
 
 const kindTone: Record<LeftOutGroup["kind"], string> = {
@@ -86,7 +87,7 @@ export function LeftOutNote(props: {
           {value !== null ? ` · ${formatDollars(value)} of known value` : ""}
         </span>
       </summary>
-      <div class="table-wrap">
+      <TableWrap label={`Positions left out on ${quality.date}`}>
         <table class="data left-out-table" aria-label={`Positions left out on ${quality.date}`}>
           <thead>
             <tr>
@@ -120,7 +121,7 @@ export function LeftOutNote(props: {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       {privateNote ? <p class="muted small">{privateNote.trim()}</p> : null}
     </details>
   );

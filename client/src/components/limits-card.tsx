@@ -25,7 +25,7 @@ import { loadFactors } from "../pages/universe.tsx";
 import { refreshAlerts } from "../state/alerts.ts";
 import { onLive } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
-import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field } from "./ui.tsx";
+import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, TableWrap } from "./ui.tsx";
 import "../pages/alerts.css";
 
 const metrics = Object.keys(metricLabels) as LimitMetric[];
@@ -348,7 +348,7 @@ export function LimitsCard(props: { portfolioId: string; editable: boolean }): J
           data.limits.length === 0 ? (
             <Empty>{editable ? "No limits yet: add one." : "This portfolio has no limits."}</Empty>
           ) : (
-            <div class="table-wrap">
+            <TableWrap label="Limits table">
               <table class="data limits-table" data-testid="limits-table">
                 <caption class="visually-hidden">The portfolio's limits and where their numbers stand</caption>
                 <thead>
@@ -385,7 +385,7 @@ export function LimitsCard(props: { portfolioId: string; editable: boolean }): J
                   )}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           )
         }
       </Async>

@@ -44,10 +44,11 @@ import {
   type StressMode,
 } from "../lib/risk-stress.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
+import { DateField } from "./date-field.tsx";
 import { ImpactBars, type ImpactBarItem } from "./impact-bars.tsx";
 import { SaveNamedForm } from "./save-named.tsx";
 import { ShockGrid } from "./shock-grid.tsx";
-import { ConfirmDelete, download, Empty, ErrorNotice, Field, Loading, Segmented } from "./ui.tsx";
+import { ConfirmDelete, download, Empty, ErrorNotice, Loading, Segmented, TableWrap } from "./ui.tsx";
 import "../pages/analysis.css";
 import "./data-quality.css";
 import "./risk-stress.css";
@@ -441,23 +442,22 @@ function EpisodePicker(props: {
           {/* A <fieldset> would bring its border, padding and legend layout to a row of two fields. */}
           {/* biome-ignore lint/a11y/useSemanticElements: a labelled row of two inputs */}
           <div class="episode-range-fields" role="group" aria-label="Custom range">
-            <Field
+            {/* Text that is not a date is no range ("", with the field saying why): nothing to save. */}
+            <DateField
               label="From (the day before the first day)"
               id="risk-episode-from"
-              type="date"
               value={props.from}
               error={props.fromError ?? null}
               data-testid="risk-episode-from"
-              onInput={(event) => props.onFrom(event.currentTarget.value)}
+              onChange={(date) => props.onFrom(date ?? "")}
             />
-            <Field
+            <DateField
               label="To (the last day)"
               id="risk-episode-to"
-              type="date"
               value={props.to}
               error={props.toError ?? null}
               data-testid="risk-episode-to"
-              onInput={(event) => props.onTo(event.currentTarget.value)}
+              onChange={(date) => props.onTo(date ?? "")}
             />
           </div>
           {props.canManage ? (
@@ -696,7 +696,7 @@ function FactorTable(props: {
 }): JSX.Element {
   const { result } = props;
   return (
-    <div class="table-wrap">
+    <TableWrap label="Risk factor moves and their impact">
       <table class="data" data-testid="risk-move-table">
         <caption class="risk-stress-caption">Risk factor moves and their impact, propagated and unpropagated</caption>
         <thead>
@@ -748,7 +748,7 @@ function FactorTable(props: {
           </tr>
         </tfoot>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -760,7 +760,7 @@ function HoldingTable(props: {
   if (holdings.length === 0)
     return <p class="muted small">No holding has loadings on this date: there is no impact by holding to show.</p>;
   return (
-    <div class="table-wrap risk-stress-holdings">
+    <TableWrap label="Impact per holding" class="risk-stress-holdings">
       <table class="data" data-testid="risk-holding-table">
         <caption class="risk-stress-caption">
           Impact per holding (options at their delta, in their underlying's row), largest first
@@ -812,7 +812,7 @@ function HoldingTable(props: {
           </tr>
         </tfoot>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -829,7 +829,7 @@ function repricedCell(side: ReturnType<typeof optionImpactRows>[number]["propaga
 
 function OptionTable(props: { options: ReturnType<typeof optionImpactRows> }): JSX.Element {
   return (
-    <div class="table-wrap">
+    <TableWrap label="Options: delta approximation and repricing">
       <table class="data" data-testid="risk-option-table">
         <caption class="risk-stress-caption">
           Options: the delta approximation beside the Black–Scholes repricing, propagated and unpropagated
@@ -901,7 +901,7 @@ function OptionTable(props: { options: ReturnType<typeof optionImpactRows> }): J
           ))}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -933,7 +933,7 @@ function LeftOutList(props: { result: RiskStressResult }): JSX.Element {
           · {line} · on {date}
         </span>
       </summary>
-      <div class="table-wrap">
+      <TableWrap label={`Positions left out of the stress test on ${date}`}>
         <table class="data left-out-table">
           <caption class="visually-hidden">Positions left out of the stress test on {date}, with the reason</caption>
           <thead>
@@ -974,7 +974,7 @@ function LeftOutList(props: { result: RiskStressResult }): JSX.Element {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
     </details>
   );
 }

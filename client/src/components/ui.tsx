@@ -1,7 +1,7 @@
 // The dashboard's building blocks: page frame, loading / empty / error states, labelled form
 // fields, buttons and notices. Every state a page can be in has one look, everywhere.
-import type { ComponentChildren, InputHTMLAttributes, JSX, PartialInputHTMLAttributes } from "preact";
-import { useState } from "preact/hooks";
+import type { ComponentChildren, InputHTMLAttributes, JSX, PartialInputHTMLAttributes, Ref } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { describeFailure, ApiFailure } from "../api/client.ts";
 import type { AsyncState } from "../state/use-async.ts";
 
@@ -68,7 +68,11 @@ export function ErrorNotice(props: { error: unknown; retry?: () => void; title?:
           {issues.map((issue, index) => (
             <li key={index}>
               {issue.line !== undefined ? <span class="issue-line">line {issue.line}</span> : null}
-              {issue.path ? <code>{issue.path}</code> : null} {issue.message}
+              {issue.path ? <code>{issue.path}</code> : null}{" "}
+              {/* "opened_on must be…" already names its field: the code above stands for it. */}
+              {issue.path && issue.message.startsWith(`${issue.path} `)
+                ? issue.message.slice(issue.path.length + 1)
+                : issue.message}
             </li>
           ))}
         </ul>
@@ -102,6 +106,54 @@ export function Async<T>(props: {
       ) : null}
       {props.children(state.data)}
     </div>
+  );
+}
+
+/**
+ * Whether an element has something to scroll (content wider or taller than its box), kept up to date as it
+ * or its children resize. Such an element should be a tab stop (`tabIndex={scrolls ? 0 : undefined}`) so a
+ * keyboard user can reach it and scroll with the arrow keys (WCAG 2.1.1, axe's scrollable-region-focusable);
+ * one that fits adds no stop to the tab order.
+ */
+export function useScrolls<T extends HTMLElement>(): [Ref<T>, boolean] {
+  const element = useRef<T>(null);
+  const [scrolls, setScrolls] = useState(false);
+  // After every render: the content inside may have been replaced, so its size is observed afresh.
+  useEffect(() => {
+    const box = element.current;
+    if (!box) return;
+    const measure = (): void =>
+      setScrolls(box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1);
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(box);
+    for (const child of Array.from(box.children)) observer.observe(child);
+    return () => observer.disconnect();
+  });
+  return [element, scrolls];
+}
+
+/** The frame a table scrolls in when it is wider (or taller) than its place: a named region, a tab stop then. */
+export function TableWrap(props: {
+  label: string;
+  class?: string;
+  busy?: boolean;
+  testid?: string;
+  children: ComponentChildren;
+}): JSX.Element {
+  const [frame, scrolls] = useScrolls<HTMLElement>();
+  // A <section> with a name is a region landmark.
+  return (
+    <section
+      ref={frame}
+      class={`table-wrap ${props.class ?? ""}`}
+      aria-label={props.label}
+      aria-busy={props.busy}
+      tabIndex={scrolls ? 0 : undefined}
+      data-testid={props.testid}
+    >
+      {props.children}
+    </section>
   );
 }
 

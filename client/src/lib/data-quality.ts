@@ -28,6 +28,10 @@ const reasonLabels: Record<string, string> = {
   expired: "Expired",
   // the drill-down lists private holdings too
   private: "Private",
+  // a stored beta's quality flag (the symbol page, the Universe)
+  ok: "OK",
+  limited_history: "Limited history",
+  capped: "Capped",
 };
 
 /** The label of a reason code: `insufficient_data` → "Insufficient data". */

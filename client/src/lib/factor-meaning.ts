@@ -39,8 +39,10 @@ const methodText: Record<Factor["method"], (factor: Factor) => string> = {
 };
 
 function inputsText(factor: Factor): string {
-  if (factor.method === "spread") return `${factor.long_symbol ?? "?"} minus ${factor.short_symbol ?? "?"} daily returns`;
-  if (factor.method === "ridge") return `${factor.input_symbol ?? "?"} daily returns, jointly with the other style ETFs`;
+  if (factor.method === "spread")
+    return `${factor.long_symbol ?? "?"} minus ${factor.short_symbol ?? "?"} daily returns`;
+  if (factor.method === "ridge")
+    return `${factor.input_symbol ?? "?"} daily returns, jointly with the other style ETFs`;
   return `${factor.input_symbol ?? "?"} daily returns`;
 }
 
@@ -64,7 +66,8 @@ function caveatText(factor: Factor): string | null {
       "A loading, not a z-score or a characteristic: every style ETF holds the market, so broad index funds " +
       "load on style factors too (SPY itself shows a positive Value loading)."
     );
-  if (factor.method === "spread") return "Near 0 for a stock that moves like the short leg; the sign says which leg it follows.";
+  if (factor.method === "spread")
+    return "Near 0 for a stock that moves like the short leg; the sign says which leg it follows.";
   return null;
 }
 
@@ -92,4 +95,35 @@ export function factorMeaningText(factor: Factor): string {
     `Window: ${meaning.window}`,
     ...(meaning.caveat ? [`Note: ${meaning.caveat}`] : []),
   ].join("\n");
+}
+
+/** The ETF symbols a factor regresses on: its input, or its long then its short leg. */
+export function factorSymbols(factor: Pick<Factor, "input_symbol" | "long_symbol" | "short_symbol">): string[] {
+  const symbols = [factor.input_symbol, factor.long_symbol, factor.short_symbol];
+  return symbols.filter((symbol): symbol is string => symbol !== null && symbol !== "");
+}
+
+/** A piece of text, or a symbol in it that a page can link to its symbol page. */
+export type TextPart = { text: string } | { symbol: string };
+
+/**
+ * `text` cut at every whole-word occurrence of `symbols` (so `SPY` in "SPY daily returns" is a
+ * part, but not inside "SPYG"), for the factors page to link each ETF it names.
+ */
+export function symbolParts(text: string, symbols: readonly string[]): TextPart[] {
+  const known = [...new Set(symbols.filter((symbol) => symbol !== ""))].sort((a, b) => b.length - a.length);
+  if (known.length === 0) return text === "" ? [] : [{ text }];
+  const escaped = known.map((symbol) => symbol.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  // A symbol is a whole word: not next to a letter, digit, dot or dash (BRK.B, BF-B are symbols too).
+  const pattern = new RegExp(`(?<![\\w.-])(${escaped.join("|")})(?![\\w-]|\\.\\w)`, "g");
+  const parts: TextPart[] = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index;
+    if (start > last) parts.push({ text: text.slice(last, start) });
+    parts.push({ symbol: match[0] });
+    last = start + match[0].length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
 }

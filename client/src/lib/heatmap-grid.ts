@@ -4,6 +4,7 @@
 // that date (standard errors included) folded in when they arrive (`DateReads` reads them), and
 // each cell's standard error: whether it can be told from zero, and the words that say so; the
 // views a benchmark choice allows and the words naming each column's benchmark.
+// Also the slider's date as the URL carries it, and the exports' titles and file names.
 import type { Exposures, ExposureSeries } from "../api/types.ts";
 import { isDistinguishable } from "../../../worker/factors/exposure-uncertainty.ts";
 import type { ExposuresUpdated } from "../../../worker/realtime/messages.ts";
@@ -456,4 +457,93 @@ export function viewValues(exposures: readonly Exposures[], view: HeatmapView): 
     for (const factor of entry.factors)
       for (const value of seriesFor(factor, view)) if (value !== null && Number.isFinite(value)) values.push(value);
   return values;
+}
+
+// ---- the slider's date in the URL (`?date=`) ------------------------------------------------
+
+/** The slider at the latest date: a batch adding a date moves the window with it. */
+export const followLatest = Number.MAX_SAFE_INTEGER;
+
+const isoDate = /^\d{4}-\d{2}-\d{2}$/;
+const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+
+/**
+ * The slider's position from the URL's `date` (the window's last date, or the date shown with
+ * portfolios as columns) over the loaded `dates` (sorted): absent, follow the latest; a loaded
+ * date, its index; any other date, the nearest loaded one (the earlier of two as near) with a
+ * note saying so; not a date, follow the latest with a note. No note before dates are loaded.
+ */
+export function pinnedEnd(dates: readonly string[], asked: string | undefined): { end: number; note: string | null } {
+  if (asked === undefined || asked === "") return { end: followLatest, note: null };
+  if (!isoDate.test(asked) || Number.isNaN(dayNumber(asked)))
+    return { end: followLatest, note: `"${asked}" in the address is not a date (YYYY-MM-DD): showing the latest.` };
+  if (dates.length === 0) return { end: followLatest, note: null };
+  const exact = dates.indexOf(asked);
+  if (exact >= 0) return { end: exact, note: null };
+  const target = dayNumber(asked);
+  let nearest = 0;
+  for (const [index, date] of dates.entries())
+    if (Math.abs(dayNumber(date) - target) < Math.abs(dayNumber(dates[nearest] ?? date) - target)) nearest = index;
+  return {
+    end: nearest,
+    note: `${asked} has no computed exposures: showing the nearest loaded date, ${dates[nearest]}.`,
+  };
+}
+
+/** What the URL's `date` becomes when the slider moves to `index`: null (removed) at the latest date. */
+export function dateParam(dates: readonly string[], index: number): string | null {
+  if (index >= dates.length - 1) return null;
+  return dates[Math.max(0, index)] ?? null;
+}
+
+// ---- export titles and file names -------------------------------------------------------------
+
+/**
+ * The PNG's title (and the printed page's): subject, view with its benchmark, dates —
+ * "Growth Tilt — active vs SPY — 2026-10-01 to 2026-11-30". `benchmark` is the dates' portfolio's
+ * (null: none); with portfolios as columns `choice` says whose ("" each one's own).
+ */
+export function heatmapExportTitle(input: {
+  subject: string;
+  view: HeatmapView;
+  columns: "dates" | "portfolios";
+  benchmark: string | null;
+  choice: string;
+  from: string;
+  to: string;
+}): string {
+  const against =
+    input.choice === "none"
+      ? null
+      : input.columns === "portfolios"
+        ? input.choice || "each one's own benchmark"
+        : input.benchmark;
+  const view =
+    input.view === "active"
+      ? `active vs ${against ?? "no benchmark"}`
+      : input.view === "benchmark"
+        ? `benchmark exposures (${against ?? "no benchmark"})`
+        : `portfolio exposures (${against ? `benchmark ${against}` : "no benchmark"})`;
+  const dates = !input.from || input.from === input.to ? input.to : `${input.from} to ${input.to}`;
+  return [input.subject, view, dates].filter(Boolean).join(" — ");
+}
+
+/** A name as a file name part: lower case, letters and digits joined by "-" ("Growth Tilt" → "growth-tilt"). */
+export function fileSlug(name: string, fallback: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "") // the accents NFKD split off: "é" → "e"
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60);
+  return slug || fallback;
+}
+
+/** "heatmap-growth-tilt-active-2026-10-01-2026-11-30-wide.csv": subject, view, dates, then what it is. */
+export function heatmapFileName(subject: string, view: HeatmapView, dates: readonly string[], suffix: string): string {
+  const first = dates[0] ?? "";
+  const last = dates[dates.length - 1] ?? "";
+  const span = first === last ? [last] : [first, last];
+  return `heatmap-${[subject, view, ...span].filter(Boolean).join("-")}${suffix}`;
 }

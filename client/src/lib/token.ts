@@ -1,6 +1,7 @@
 // Reading a pasted JWT's claims (not verifying them: the API verifies every request; the
 // dashboard only uses them to hide what the caller may not do and to sign out at expiry).
 import { permissions as knownPermissions, type Permission } from "../../../worker/auth/permissions.ts";
+import { formatInstant } from "./format.ts";
 
 export interface Session {
   token: string;
@@ -41,7 +42,7 @@ export function readToken(
     return { ok: false, reason: "the token has no sub claim" };
   if (typeof record["exp"] !== "number") return { ok: false, reason: "the token has no exp claim" };
   const expiresAt = record["exp"] * 1000;
-  if (expiresAt <= now) return { ok: false, reason: `the token expired at ${new Date(expiresAt).toLocaleString()}` };
+  if (expiresAt <= now) return { ok: false, reason: `the token expired ${formatInstant(expiresAt)}` };
   const granted = Array.isArray(record["permissions"]) ? record["permissions"] : [];
   const permissions = new Set(knownPermissions.filter((permission) => granted.includes(permission)));
   const org = typeof record["org"] === "string" ? record["org"] : null;

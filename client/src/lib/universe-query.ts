@@ -1,7 +1,9 @@
-// The universe table's state as a URL query (so links and reloads keep sort, filters and page),
-// the API query it stands for, and the small pure rules around it: which columns sort, which
-// way a first click sorts, the pager's numbers, the CSV export's
-// pages. No DOM and no fetch here: the pages pass their I/O in.
+// The universe table's state as a URL query (so links and reloads keep search, sort, filters and
+// page), the API query it stands for, and the small pure rules around it: which columns sort,
+// which way a first click sorts, the pager's numbers, the CSV export's pages, and the words the
+// universe and symbol pages show for the API's codes. No DOM and no fetch here: the pages pass
+// their I/O in.
+import { reasonLabel } from "./data-quality.ts";
 
 /** Factor columns of `GET /data/symbols`, in the API's order (`factor_<key>` of GET /factors). */
 export const factorColumns = [
@@ -40,6 +42,8 @@ export const defaultPageSize = 50;
 export const maxApiLimit = 500;
 
 export interface UniverseState {
+  /** The search: a symbol prefix or a fragment of a company name (the API's `q`); null = none. */
+  q: string | null;
   sortBy: SortColumn;
   sortOrder: SortOrder;
   sector: string | null;
@@ -54,6 +58,7 @@ export interface UniverseState {
 }
 
 export const defaultUniverseState: UniverseState = {
+  q: null,
   sortBy: "symbol",
   sortOrder: "asc",
   sector: null,
@@ -67,6 +72,22 @@ export const defaultUniverseState: UniverseState = {
 const isSortColumn = (value: string | undefined): value is SortColumn =>
   (sortColumns as readonly string[]).includes(value ?? "");
 const isoDatePattern = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The API's longest `q` (worker/api/symbols.ts). */
+export const maxSearchLength = 40;
+
+/** What a query value may not hold (worker/http/control-characters.ts, "line"): C0 and DEL. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job
+const controlCharacters = /[\u0000-\u001f\u007f]/g;
+
+/**
+ * A typed search as the API's `q`: trimmed, without control characters (the API refuses them)
+ * and cut to its 40 characters, so a pasted line never turns the table into a 400; null when blank.
+ */
+export function searchText(text: string): string | null {
+  const cleaned = text.replace(controlCharacters, " ").trim().slice(0, maxSearchLength).trim();
+  return cleaned === "" ? null : cleaned;
+}
 
 /** A decimal as typed (`1.5`, `-3`, `.5`, `2e3`): null when blank, "invalid" when not a finite number. */
 export function parseDecimal(text: string): number | null | "invalid" {
@@ -100,6 +121,7 @@ export function readUniverseState(query: Readonly<Record<string, string | undefi
   const minMarketCap = numberParam(query["min_market_cap"]);
   const maxPeRatio = numberParam(query["max_pe_ratio"]);
   return {
+    q: searchText(query["q"] ?? ""),
     sortBy,
     sortOrder,
     sector,
@@ -114,6 +136,7 @@ export function readUniverseState(query: Readonly<Record<string, string | undefi
 /** The URL query for a state (`?…`, or "" for the defaults); defaults are left out. */
 export function universeSearch(state: UniverseState): string {
   const params = new URLSearchParams();
+  if (state.q !== null) params.set("q", state.q);
   if (state.sortBy !== defaultUniverseState.sortBy) params.set("sort_by", state.sortBy);
   if (state.sortOrder !== defaultOrder(state.sortBy)) params.set("sort_order", state.sortOrder);
   if (state.sector !== null) params.set("sector", state.sector);
@@ -129,6 +152,7 @@ export function universeSearch(state: UniverseState): string {
 /** The filters and sort as `GET /data/symbols` query values (no paging). */
 export function filterQuery(state: UniverseState): Record<string, string> {
   const query: Record<string, string> = { sort_by: state.sortBy, sort_order: state.sortOrder };
+  if (state.q !== null) query["q"] = state.q;
   if (state.sector !== null) query["sector"] = state.sector;
   if (state.minMarketCap !== null) query["min_market_cap"] = String(state.minMarketCap);
   if (state.maxPeRatio !== null) query["max_pe_ratio"] = String(state.maxPeRatio);
@@ -182,14 +206,12 @@ export function pageRange(page: number, pageSize: number, total: number, rowsSho
 }
 
 /**
- * The fixed colour extent of a factor column: full red or green at ±extent, so a value keeps
- * its colour across pages, sorts and filters (an extent from the visible page would repaint
- * the same beta when the page changes). Market beta centres on 1 across a universe, so its
- * extent is 2 (a very high-beta stock); the style and spread loadings rarely pass ±1. Values
- * beyond are clamped to full colour; the number is always printed in the cell.
+ * The left edge of a tooltip `width` wide under a header whose left edge is at `anchorLeft`, in a
+ * viewport `viewportWidth` wide: under the header when it fits, else moved left until it does
+ * (right-hand headers), never closer than `margin` to either edge of the viewport.
  */
-export function factorExtent(column: string): number {
-  return column === "factor_market_beta" ? 2 : 1;
+export function tooltipLeft(anchorLeft: number, width: number, viewportWidth: number, margin = 8): number {
+  return Math.max(margin, Math.min(anchorLeft, viewportWidth - margin - width));
 }
 
 /** `market_beta` → `Market beta`: a label when GET /factors has not answered. */
@@ -247,20 +269,54 @@ export function joinCsvPages(pages: readonly string[]): string {
   return out;
 }
 
-/** How a stored beta's quality flag reads, and the badge class that goes with it. */
-export function qualityBadge(flag: string): { label: string; tone: "ok" | "warn" | "bad" } {
-  switch (flag) {
-    case "ok":
-      return { label: "OK", tone: "ok" };
-    case "limited_history":
-      return { label: "Limited history", tone: "warn" };
-    case "capped":
-      return { label: "Capped", tone: "warn" };
-    case "insufficient_data":
-      return { label: "Insufficient data", tone: "bad" };
-    case "degenerate":
-      return { label: "Degenerate", tone: "bad" };
+/**
+ * The tooltip of a word shown in place of a code: what it means when known, then the code
+ * itself, so an analyst can match the screen to the API, the CSV and the docs.
+ */
+export function codeTitle(code: string, meaning?: string | null): string {
+  return meaning ? `${meaning} (code: ${code})` : `Code: ${code}`;
+}
+
+/** What each quality flag of a stored beta says about it (docs/factor-engine.md, "Quality flags"). */
+const qualityMeanings: Record<string, string> = {
+  ok: "Estimated on at least 80% of the factor's observations in the window",
+  limited_history: "Estimated on fewer than 80% of the factor's observations in the window (but at least the minimum)",
+  capped: "The estimate was beyond ±5 and is stored as ±5; the raw estimate is shown beside it",
+  degenerate: "The symbol's returns were constant in the window: the slope is about 0 and R² is undefined",
+  insufficient_data: "Fewer observations than the factor's minimum",
+};
+
+const qualityTones: Record<string, "ok" | "warn" | "bad"> = {
+  ok: "ok",
+  limited_history: "warn",
+  capped: "warn",
+  insufficient_data: "bad",
+  degenerate: "bad",
+};
+
+/**
+ * How a stored beta's quality flag reads: the words of the one reason map
+ * (data-quality.ts `reasonLabel`, which humanizes the flags it does not list), the badge's tone,
+ * and a tooltip with the meaning and the code.
+ */
+export function qualityBadge(flag: string): { label: string; tone: "ok" | "warn" | "bad"; title: string } {
+  return {
+    label: reasonLabel(flag),
+    tone: qualityTones[flag] ?? "warn",
+    title: codeTitle(flag, qualityMeanings[flag]),
+  };
+}
+
+/** A symbol's asset type (`symbol_universe.asset_type`) in words. */
+export function assetTypeLabel(assetType: string): string {
+  switch (assetType) {
+    case "equity":
+      return "Equity";
+    case "etf":
+      return "ETF";
+    case "option_underlying":
+      return "Option underlying";
     default:
-      return { label: humanizeKey(flag), tone: "warn" };
+      return humanizeKey(assetType);
   }
 }

@@ -8,7 +8,8 @@ import { useLocation } from "preact-iso";
 import { useEffect, useState } from "preact/hooks";
 import type { AlertResponse } from "../../../.types/worker/api/limits";
 import { api, authorizedFetch, unwrap } from "../api/client.ts";
-import { Card, Empty, ErrorNotice, Loading, Page, download } from "../components/ui.tsx";
+import { Card, Empty, ErrorNotice, Loading, Page, TableWrap, download } from "../components/ui.tsx";
+import { formatInstant } from "../lib/format.ts";
 import { formatBounds, formatLimitValue, limitName } from "../lib/limit-view.ts";
 import { onLive } from "../state/live.ts";
 import { refreshAlerts } from "../state/alerts.ts";
@@ -70,13 +71,17 @@ function AlertRow(props: { alert: AlertResponse; onAcknowledged: (alert: AlertRe
           {current.date ? ` (${current.date})` : ""}
         </span>
       </td>
-      <td title={alert.created_at}>
-        {alert.created_at.slice(0, 16).replace("T", " ")} UTC
+      <td>
+        {formatInstant(alert.created_at)}
         <span class="muted alert-detail">{alert.cause === "batch" ? "daily batch" : "a change"}</span>
       </td>
       <td>
         {alert.acknowledged_at ? (
-          <span class="muted" data-testid="alert-acknowledged" title={alert.acknowledged_at}>
+          <span
+            class="muted"
+            data-testid="alert-acknowledged"
+            title={`acknowledged ${formatInstant(alert.acknowledged_at)}`}
+          >
             by {alert.acknowledged_by}
           </span>
         ) : can("MANAGE_PORTFOLIOS") ? (
@@ -234,7 +239,7 @@ export function AlertsPage(): JSX.Element {
             limits on a <a href="/portfolios">portfolio's page</a>.
           </Empty>
         ) : (
-          <div class="table-wrap" aria-busy={first.status === "loading"}>
+          <TableWrap label="Limit alerts" busy={first.status === "loading"}>
             <table class="data alerts-table" data-testid="alerts-table">
               <caption class="visually-hidden">Limit alerts, newest first</caption>
               <thead>
@@ -269,7 +274,7 @@ export function AlertsPage(): JSX.Element {
               </button>
             ) : null}
             {olderError ? <ErrorNotice error={olderError} title="Could not load older alerts" /> : null}
-          </div>
+          </TableWrap>
         )}
       </Card>
     </Page>

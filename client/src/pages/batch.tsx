@@ -7,7 +7,8 @@ import { useLocation } from "preact-iso";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { BatchRunPhase, BatchRunSummary } from "../../../.types/worker/batch/run-history";
 import { ApiFailure, api, unwrap } from "../api/client.ts";
-import { Async, Card, Empty, ErrorNotice, Field, Loading, Page } from "../components/ui.tsx";
+import { DateField } from "../components/date-field.tsx";
+import { Async, Card, Empty, ErrorNotice, Loading, Page, TableWrap } from "../components/ui.tsx";
 import {
   applyLiveMessage,
   barFraction,
@@ -26,7 +27,7 @@ import {
   type PhaseBar,
   type RunProgress,
 } from "../lib/batch-progress.ts";
-import { missing } from "../lib/format.ts";
+import { formatInstant, missing } from "../lib/format.ts";
 import { batchPhases } from "../../../worker/batch/telemetry.ts";
 import { onLive } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
@@ -73,11 +74,6 @@ function isActive(status: RunStatus): boolean {
 
 function StatusBadge(props: { status: RunStatus }): JSX.Element {
   return <span class={`badge ${statusBadge[props.status]}`}>{props.status}</span>;
-}
-
-/** An ISO timestamp as `2026-11-21 23:52:07` (UTC); missing "—". */
-function formatTime(iso: string | null | undefined): string {
-  return iso ? iso.slice(0, 19).replace("T", " ") : missing;
 }
 
 function shortId(id: string): string {
@@ -133,6 +129,7 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
+    if (date === "" || weekend) return;
     setBusy(true);
     setError(null);
     setStarted(null);
@@ -158,19 +155,19 @@ function RunForm(props: { onStarted: (runId: string, outcome: "started" | "alrea
   return (
     <Card title="Run the batch" label="Run the batch">
       <form class="run-form" onSubmit={submit} aria-label="Run the batch" noValidate>
-        <Field
+        {/* Text that is not a date (or after today) leaves no date: the run cannot start. */}
+        <DateField
           label="Run date"
           id="run-date"
-          type="date"
           required
           max={todayUtc()}
           value={date}
-          onInput={(event) => {
-            setDate(event.currentTarget.value);
+          onChange={(next) => {
+            setDate(next ?? "");
             setError(null);
           }}
           error={dateIssue ?? (weekend ? "a weekend: batch runs compute weekdays only" : null)}
-          hint="A weekday, not after today (UTC)"
+          hint="a weekday, not after today (UTC)"
         />
         <label class="check" title="Recompute betas and results already stored for the date">
           <input
@@ -300,7 +297,7 @@ function DataWarnings(props: { warnings: readonly DataWarning[]; truncated: bool
 function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly PhaseBar[] }): JSX.Element {
   const byName = new Map(props.phases.map((phase) => [phase.name, phase]));
   return (
-    <div class="table-wrap">
+    <TableWrap label="Phase telemetry">
       <table class="data phase-table" data-testid="phase-table">
         <caption class="visually-hidden">Phase telemetry</caption>
         <thead>
@@ -426,7 +423,7 @@ function PhaseTable(props: { phases: readonly BatchRunPhase[]; bars: readonly Ph
           })}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -629,8 +626,8 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
           </dd>
         </div>
         <div>
-          <dt>Started (UTC)</dt>
-          <dd>{formatTime(run.started_at ?? run.created_at)}</dd>
+          <dt>Started</dt>
+          <dd>{formatInstant(run.started_at ?? run.created_at)}</dd>
         </div>
         <div>
           <dt>Duration</dt>
@@ -740,7 +737,7 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
               : ""}
             )
           </h3>
-          <div class="table-wrap">
+          <TableWrap label="Dead-lettered chunks">
             <table class="data">
               <thead>
                 <tr>
@@ -768,7 +765,7 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </section>
       ) : null}
     </div>
@@ -779,7 +776,7 @@ function RunDetail(props: { runId: string; onStatusChange: () => void }): JSX.El
 
 function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | null; now: number }): JSX.Element {
   return (
-    <div class="table-wrap">
+    <TableWrap label="Batch runs">
       <table class="data" data-testid="run-table">
         <caption class="visually-hidden">Batch runs, newest first</caption>
         <thead>
@@ -792,7 +789,7 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
               Published
             </th>
             <th scope="col">Requested by</th>
-            <th scope="col">Created (UTC)</th>
+            <th scope="col">Created</th>
             <th scope="col" class="num">
               Duration
             </th>
@@ -849,7 +846,7 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
                   {run.dates_published} / {run.dates_total}
                 </td>
                 <td>{run.requested_by ?? missing}</td>
-                <td>{formatTime(run.created_at)}</td>
+                <td>{formatInstant(run.created_at)}</td>
                 <td class="num">{runDuration(run, props.now)}</td>
                 <td class="wrap" title={run.error_text ?? undefined}>
                   {runCounts(run.counts)}
@@ -860,7 +857,7 @@ function RunTable(props: { runs: readonly BatchRunSummary[]; selected: string | 
           })}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 

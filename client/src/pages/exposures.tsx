@@ -6,8 +6,10 @@
 // exposure cannot be told from zero (|exposure| < 2 standard errors) is dotted, and its tooltip
 // and labels give the 2 SE band or why there is no standard error. A cell whose number breaches
 // one of its portfolio's limits is outlined, and its labels name the limit.
-// The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=); the
-// slider follows the latest date until it is moved.
+// The page's choices live in the URL (?portfolio=&view=&columns=&benchmark=&window=&date=&scale=); the
+// slider follows the latest date unless `date` pins it (lib/heatmap-grid.ts `pinnedEnd`). A
+// portfolio with no computed date says what computes it (components/history-progress.tsx
+// `FirstStart`), and a load that failed runs again when the live connection comes back.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -15,10 +17,10 @@ import { api, unwrap } from "../api/client.ts";
 import type { Factor, Portfolio } from "../api/types.ts";
 import { DrillDownPanel, type DrillDownTarget } from "../components/drill-down.tsx";
 import { ExposureLines } from "../components/exposure-lines.tsx";
-import { BreachLegend, HeatmapView, Legend, type PngLegends, UncertaintyLegend } from "../components/heatmap-view.tsx";
+import { BreachLegend, HeatmapView, type PngLegends, UncertaintyLegend } from "../components/heatmap-view.tsx";
 import { Card, Empty, ErrorNotice, Loading, Page, Segmented, SelectField, download } from "../components/ui.tsx";
-import { heatmapCsv } from "../lib/csv.ts";
-import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
+import { type CsvLayout, heatmapCsvHeader, heatmapExportCsv } from "../lib/csv.ts";
+import { FirstStart, HistoryProgress, useRunProgress } from "../components/history-progress.tsx";
 import { LeftOutNote } from "../components/left-out.tsx";
 import { coverageLabel, type CoverageLabel } from "../lib/data-quality.ts";
 import { formatDateTick, formatDollars, formatExposure, formatPercent } from "../lib/format.ts";
@@ -27,26 +29,33 @@ import {
   benchmarkPhrase,
   columnBenchmark,
   DateReads,
+  dateParam,
   datesMatrix,
+  fileSlug,
   foldDateReads,
+  heatmapExportTitle,
+  heatmapFileName,
   indistinguishableCells,
   indistinguishableLegend,
   nextPlayEnd,
   noBenchmarkNote,
   noBenchmarkReason,
+  pinnedEnd,
   portfolioColumnTitle,
   portfoliosMatrix,
   retryFailedReads,
   shownView,
   uncertaintyLabel,
   viewAvailable,
-  viewValues,
+  seriesFor,
   windowRange,
   type HeatmapView as View,
   type LiveExposures,
 } from "../lib/heatmap-grid.ts";
 import { type BreachColumn, breachLegend, heatmapBreaches, isOwnBenchmark } from "../lib/limit-view.ts";
-import { divergingScale } from "../lib/scale.ts";
+import { factorMeaning } from "../lib/factor-meaning.ts";
+import { fitForPrint } from "../lib/print-fit.ts";
+import { parseScaleMode, rowScales } from "../lib/scale.ts";
 import { connectionState, onLive, subscribePortfolio } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
 import "./exposures.css";
@@ -191,7 +200,9 @@ function ExposuresView(props: ViewProps): JSX.Element {
     },
     [],
   );
-  const history = useHistoryRun(portfolio.id);
+  const { history, computing } = useRunProgress(portfolio.id);
+  // On paper the heatmap's sideways-scrolling columns are zoomed to the page, not cut (lib/print-fit.ts).
+  useEffect(() => fitForPrint(".heatmap-inner"), []);
 
   // A live-updated date's numbers, standard errors included, read again from the route with the
   // page's benchmark (one read per portfolio at a time; lib/heatmap-grid.ts `DateReads`).
@@ -292,6 +303,17 @@ function ExposuresView(props: ViewProps): JSX.Element {
     );
     return () => controller.abort();
   }, [needed.join(","), benchmark, version]);
+  // A load that failed runs again when the live connection (re)opens: the network that failed it
+  // is probably back (as useAsync's loads do).
+  const failed = loadError !== null;
+  useEffect(() => {
+    if (!failed) return;
+    let previous = connectionState.peek();
+    return connectionState.subscribe((now) => {
+      if (now === "open" && previous !== "open") reload();
+      previous = now;
+    });
+  }, [failed]);
 
   // Live: subscribe to what is shown; fold updates in place, then read the date again for its
   // standard errors; refetch what cannot be folded.
@@ -349,9 +371,12 @@ function ExposuresView(props: ViewProps): JSX.Element {
     return [...all].sort();
   }, [loaded, columns, main]);
 
-  // The slider: the index of the window's last date (or the date shown, with portfolios as columns).
-  // MAX_SAFE_INTEGER: the latest date, whichever it is (a batch adding a date moves the window).
-  const [end, setEnd] = useState<number>(Number.MAX_SAFE_INTEGER);
+  // The slider: the index of the window's last date (or the date shown, with portfolios as columns),
+  // from the URL's `date`: absent, the latest date, whichever it is (a batch adding a date moves
+  // the window); moving the slider to the latest date removes it again.
+  const pinned = useMemo(() => pinnedEnd(dates, query["date"]), [dates, query["date"]]);
+  const end = pinned.end;
+  const setEnd = (index: number): void => setQuery({ date: dateParam(dates, index) });
   const [playing, setPlaying] = useState(false);
   const lastIndex = dates.length - 1;
   const clampedEnd = Math.min(Math.max(end, 0), Math.max(0, lastIndex));
@@ -431,16 +456,27 @@ function ExposuresView(props: ViewProps): JSX.Element {
         )
       : null;
 
-  // One colour scale over everything loaded for this view: stable while the slider moves.
-  const scale = useMemo(
+  // A colour scale per row (?scale=row: each row's largest |value|, else the factor's fixed scale,
+  // the Universe's colours), over everything loaded for this view: stable while the slider moves.
+  const scaleMode = parseScaleMode(query["scale"]);
+  const scales = useMemo(() => {
+    const shown = columns === "dates" ? (main ? [main] : []) : needed.flatMap((id) => (loaded[id] ? [loaded[id]] : []));
+    const rowValues = factorKeys.map((key) =>
+      shown.flatMap((exposures) => {
+        const factor = exposures.factors.find((entry) => entry.key === key);
+        return factor ? seriesFor(factor, view) : [];
+      }),
+    );
+    return rowScales(scaleMode, factorKeys, rowValues);
+  }, [loaded, main, view, columns, scaleMode, factorKeys.join(",")]);
+  // What each row's factor means (its label's hover and focus explanation).
+  const rowHelp = useMemo(
     () =>
-      divergingScale(
-        viewValues(
-          columns === "dates" ? (main ? [main] : []) : needed.flatMap((id) => (loaded[id] ? [loaded[id]] : [])),
-          view,
-        ),
-      ),
-    [loaded, main, view, columns],
+      factorKeys.map((key) => {
+        const factor = factors.find((entry) => entry.key === key);
+        return factor ? factorMeaning(factor) : null;
+      }),
+    [factors, factorKeys.join(",")],
   );
 
   /** The benchmark a portfolio's numbers are against (the served one once loaded). */
@@ -483,7 +519,12 @@ function ExposuresView(props: ViewProps): JSX.Element {
     const target = cellTarget(cell);
     if (!target) return;
     setSelected(cell);
-    setDrill({ ...target, portfolioName: portfolioName(target.portfolioId) });
+    const viewLabel = views.find((option) => option.value === view)?.label;
+    setDrill({
+      ...target,
+      portfolioName: portfolioName(target.portfolioId),
+      ...(view === "portfolio" || !viewLabel ? {} : { view: viewLabel }),
+    });
   };
 
   /** Coverage by value and by count of a cell (its portfolio, factor and date). */
@@ -583,33 +624,66 @@ function ExposuresView(props: ViewProps): JSX.Element {
   );
   const heatmapTitle = `${heatmapSubject} · ${viewLabel} exposures · ${benchmarkText} · ${rangeLabel}`;
 
-  const exportCsv = (): void => {
+  // The exports name what they show: the PNG's title and the file names carry the portfolio, the
+  // view, its benchmark and the dates (lib/heatmap-grid.ts); the CSV opens with the same facts.
+  const shownDates = matrix ? (columns === "dates" ? matrix.columnKeys : [dates[range[1]] ?? ""]) : [];
+  const exportTitle = heatmapExportTitle({
+    subject: columns === "dates" ? portfolio.name : `All portfolios (${needed.length})`,
+    view,
+    columns,
+    benchmark: columnBenchmark(benchmark, portfolio.benchmark_symbol, main?.benchmark),
+    choice: benchmark,
+    from: shownDates[0] ?? "",
+    to: shownDates[shownDates.length - 1] ?? "",
+  });
+  const fileSubject = columns === "dates" ? fileSlug(portfolio.name, portfolio.id) : "all-portfolios";
+  const exportMenu = useRef<HTMLDetailsElement>(null);
+  const exportCsv = (layout: CsvLayout): void => {
+    if (exportMenu.current) exportMenu.current.open = false;
     if (!matrix) return;
-    const csv = heatmapCsv(
-      factorKeys,
-      matrix.columnKeys,
-      (row, column) => matrix.values[row]?.[column] ?? null,
-      columns === "dates" ? "date" : "portfolio_id",
+    const exportColumns = matrix.columnKeys.map((key) =>
+      columns === "dates" ? { key } : { key, name: portfolioName(key), benchmark: benchmarkOf(key) },
     );
-    const subject = columns === "dates" ? portfolio.id : "portfolios";
-    const lastKey = columns === "dates" ? matrix.columnKeys[matrix.columnKeys.length - 1] : dates[range[1]];
-    download(
-      new Blob([csv], { type: "text/csv" }),
-      `heatmap-${subject}-${view}-${matrix.columnKeys[0] ?? ""}-${lastKey ?? ""}.csv`,
-    );
+    const csv = heatmapExportCsv({
+      layout,
+      columnsAre: columns,
+      header: heatmapCsvHeader({
+        layout,
+        columnsAre: columns,
+        view,
+        portfolios:
+          columns === "dates"
+            ? [{ id: portfolio.id, name: portfolio.name, benchmark: benchmarkOf(portfolio.id) }]
+            : exportColumns.map((column) => ({
+                id: column.key,
+                name: column.name ?? column.key,
+                benchmark: column.benchmark ?? null,
+              })),
+        dates: shownDates,
+        benchmarkChoice: benchmark,
+      }),
+      columns: exportColumns,
+      factors: factorKeys.map((key, row) => ({ key, name: factorNames[row] ?? key })),
+      value: (row, column) => matrix.values[row]?.[column] ?? null,
+    });
+    download(new Blob([csv], { type: "text/csv" }), heatmapFileName(fileSubject, view, shownDates, `-${layout}.csv`));
   };
   const exportImage = async (): Promise<void> => {
     if (!exportPng.current) return;
     download(
-      await exportPng.current(heatmapTitle, {
+      await exportPng.current(exportTitle, {
         mark: marked.some((row) => row.some(Boolean)) ? indistinguishableLegend : null,
         breach: anyBreached ? breachLegend : null,
       }),
-      `heatmap-${columns === "dates" ? portfolio.id : "portfolios"}-${view}-${dates[range[1]] ?? ""}.png`,
+      heatmapFileName(fileSubject, view, shownDates, ".png"),
     );
   };
 
   const quality = main?.data_quality;
+  const empty = !loading && matrix !== null && matrix.xs.length === 0;
+  // Nothing to export without a cell (a portfolio with no computed date), nor while a load
+  // replaces the numbers shown (they would be the old choice's, or some portfolios' missing).
+  const hasCells = matrix !== null && matrix.xs.length > 0 && !loading;
 
   return (
     <Page
@@ -705,7 +779,8 @@ function ExposuresView(props: ViewProps): JSX.Element {
           <input
             id="time-slider"
             type="range"
-            min={Math.min(size, dates.length) - 1}
+            // A date pinned before the first full window (a link's) shows a shorter window: the thumb goes there too.
+            min={Math.min(size, dates.length, clampedEnd + 1) - 1}
             max={Math.max(0, lastIndex)}
             step={1}
             value={clampedEnd}
@@ -732,7 +807,6 @@ function ExposuresView(props: ViewProps): JSX.Element {
         }
         actions={
           <>
-            <Legend scale={scale} />
             <button
               type="button"
               class="button small"
@@ -741,28 +815,59 @@ function ExposuresView(props: ViewProps): JSX.Element {
             >
               {showTable ? "Hide table" : "Show table"}
             </button>
-            <button type="button" class="button small" onClick={exportCsv} disabled={!matrix}>
-              Export CSV
-            </button>
-            <button type="button" class="button small" onClick={() => void exportImage()} disabled={!matrix}>
+            <details
+              class="export-menu"
+              ref={exportMenu}
+              onToggle={(event) => {
+                // Nothing to export yet: the menu stays shut.
+                if (!hasCells && event.currentTarget.open) event.currentTarget.open = false;
+              }}
+            >
+              <summary class="button small" aria-disabled={!hasCells || undefined}>
+                Export CSV
+              </summary>
+              <div class="export-choices">
+                <button type="button" class="button small" onClick={() => exportCsv("wide")} disabled={!hasCells}>
+                  Wide: a row per factor
+                </button>
+                <button type="button" class="button small" onClick={() => exportCsv("long")} disabled={!hasCells}>
+                  Long: a row per value
+                </button>
+              </div>
+            </details>
+            <button
+              type="button"
+              class="button small"
+              onClick={() => void exportImage()}
+              disabled={!hasCells}
+              data-png-title={exportTitle}
+            >
               Export PNG
             </button>
           </>
         }
       >
         {loadError ? <ErrorNotice error={loadError} retry={reload} /> : null}
+        {matrix && matrix.xs.length > 0 ? (
+          // What the printed page names above the heatmap (the controls are not printed).
+          <p class="print-title" aria-hidden="true">
+            {exportTitle}
+          </p>
+        ) : null}
+        {pinned.note ? (
+          <p class="view-note" data-testid="date-note" role="status">
+            {pinned.note}
+          </p>
+        ) : null}
         {viewNote ? (
           <p class="view-note" data-testid="view-note" role="status">
             {viewNote}
           </p>
         ) : null}
         {loading && !matrix ? <Loading what="exposures" /> : null}
-        {!loading && matrix && matrix.xs.length === 0 ? (
+        {empty ? (
           <Empty>
-            {history
-              ? "Computing this portfolio's history: its dates appear here as they are computed."
-              : "No computed exposures yet: the daily batch computes them " +
-                "(an operator can run it from the Batch page)."}
+            <FirstStart computing={computing} />
           </Empty>
         ) : null}
         {matrix && matrix.xs.length > 0 ? (
@@ -774,7 +879,9 @@ function ExposuresView(props: ViewProps): JSX.Element {
               columnTitles={columnTitles}
               rowLabels={factorNames}
               values={matrix.values}
-              scale={scale}
+              scales={scales}
+              onScaleMode={(mode) => setQuery({ scale: mode === "fixed" ? null : mode })}
+              rowHelp={rowHelp}
               selected={selected}
               syncKey={syncKey}
               label={heatmapTitle}

@@ -1,3 +1,4 @@
+// The page for an address no route matches: says so and links back to the exposures.
 import type { JSX } from "preact";
 
 export function NotFoundPage(): JSX.Element {

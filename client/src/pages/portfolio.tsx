@@ -9,10 +9,23 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { PortfolioResponse, PositionCreate, PositionResponse } from "../../../.types/worker/api/portfolios";
 import type { Instrument, OptionType } from "../../../.types/schema/portfolios";
 import { ApiFailure, api, authorizedFetch, unwrap, type JsonBody } from "../api/client.ts";
+import { DateField } from "../components/date-field.tsx";
 import { HistoryProgress, useHistoryRun } from "../components/history-progress.tsx";
 import { LeftOutNote } from "../components/left-out.tsx";
 import { LimitsCard } from "../components/limits-card.tsx";
-import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Loading, Page, Segmented } from "../components/ui.tsx";
+import {
+  Async,
+  Card,
+  ConfirmDelete,
+  Empty,
+  ErrorNotice,
+  Field,
+  Loading,
+  Page,
+  Segmented,
+  TableWrap,
+  useScrolls,
+} from "../components/ui.tsx";
 import {
   isExpiredOption,
   leftOutSummary,
@@ -21,7 +34,15 @@ import {
   type LeftOutKind,
   type PositionWarningLike,
 } from "../lib/data-quality.ts";
-import { formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
+import {
+  dateProblem,
+  formatExposure,
+  formatInstant,
+  formatMoney,
+  formatNumber,
+  formatPercent,
+  missing,
+} from "../lib/format.ts";
 import { onLive, subscribePortfolio } from "../state/live.ts";
 import { can } from "../state/session.ts";
 import { useAsync } from "../state/use-async.ts";
@@ -175,6 +196,11 @@ function readDraft(draft: Draft): { body: PositionBody | null; errors: Partial<R
   if (draft.quantity.trim() === "") errors.quantity = "Quantity is required";
   else if (quantity === 0) errors.quantity = "Quantity must not be 0";
   if (draft.opened_on.trim() === "") errors.opened_on = "Opened on is required";
+  // A date field holds what was typed; one that is not a date stops the form here, as its field says.
+  for (const field of ["opened_on", "closed_on", ...(isOption ? ["expiry" as const] : [])] as const) {
+    const problem = draft[field].trim() === "" ? null : dateProblem(draft[field]);
+    if (problem !== null) errors[field] = problem;
+  }
   const optional = (value: () => number | string | null, field: PositionField) =>
     isOption || !(optionFields as readonly string[]).includes(field) ? value() : null;
   const body = {
@@ -269,7 +295,18 @@ function PositionForm(props: {
       class: extra.class,
       onInput: (event: TargetedEvent<HTMLInputElement>) => set(field, event.currentTarget.value),
     };
-    if (extra.date) return <Field {...common} type="date" />;
+    if (extra.date)
+      return (
+        <DateField
+          label={common.label}
+          id={common.id}
+          value={common.value}
+          error={common.error}
+          hint={common.hint}
+          required={requiredColumns.includes(field)}
+          onChange={(_date, text) => set(field, text)}
+        />
+      );
     if (numberFields.has(field)) return <Field {...common} type="number" step="any" inputMode="decimal" />;
     return <Field {...common} type="text" autoComplete="off" spellcheck={false} />;
   };
@@ -405,7 +442,7 @@ function PositionsTable(props: {
   };
 
   return (
-    <div class="table-wrap">
+    <TableWrap label="Positions table">
       <table class="data positions" data-testid="positions-table">
         <caption class="visually-hidden">Positions</caption>
         <thead>
@@ -524,7 +561,7 @@ function PositionsTable(props: {
           })}
         </tbody>
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -585,6 +622,8 @@ function CsvImport(props: {
   const [error, setError] = useState<unknown>(null);
   const [result, setResult] = useState<ImportResult | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  // The example's long lines scroll sideways rather than wrap (a wrapped CSV line reads as two rows).
+  const [example, exampleScrolls] = useScrolls<HTMLPreElement>();
 
   const readFile = async (event: Event): Promise<void> => {
     const file = (event.currentTarget as HTMLInputElement).files?.[0];
@@ -688,10 +727,13 @@ function CsvImport(props: {
         </div>
         {error ? <ErrorNotice error={error} title="Import refused" /> : null}
       </div>
-      <div class="small">
+      <section class="small import-format" aria-labelledby="import-format-title" data-testid="import-format">
+        <h3 id="import-format-title" class="label" style={{ margin: "0 0 0.3rem", fontSize: "0.85rem" }}>
+          Accepted format
+        </h3>
         <p class="muted" style={{ margin: 0 }}>
-          A header row naming the columns (any order), then one position per line. All or nothing: if any line is wrong,
-          every error is listed by line and field and nothing is written.
+          A header row naming the columns (any order), then one position per line; an empty field is an absent value.
+          All or nothing: if any line is wrong, every error is listed by line and field and nothing is written.
         </p>
         <p class="label" style={{ margin: "0.6rem 0 0" }}>
           Columns (<span class="required-key">highlighted</span> are required)
@@ -704,18 +746,29 @@ function CsvImport(props: {
             </li>
           ))}
         </ul>
-        <p class="muted" style={{ margin: 0 }}>
-          instrument: {instrumentKeys} · dates YYYY-MM-DD · option_type call or put · options need underlying_symbol,
-          option_type, strike, expiry and delta or implied_vol.
-        </p>
+        <ul class="muted" style={{ margin: "0 0 0.6rem", paddingLeft: "1.1rem" }}>
+          <li data-testid="import-date-format">
+            <strong>Dates YYYY-MM-DD</strong> (<code>2026-01-05</code>) only: <code>01/05/2026</code>,{" "}
+            <code>2026-1-5</code> or a day that does not exist (<code>2026-02-30</code>) is refused with its line.
+          </li>
+          <li>
+            Numbers plain (<code>-5</code>, <code>58000</code>, <code>0.45</code>): no $ or thousands separators.
+          </li>
+          <li>
+            instrument: {instrumentKeys}; option_type call or put; options need underlying_symbol, option_type, strike,
+            expiry and delta or implied_vol.
+          </li>
+        </ul>
         <p class="label" style={{ margin: "0.6rem 0 0" }}>
           Example
         </p>
-        <pre class="example">{exampleCsv}</pre>
+        <pre class="example" ref={example} tabIndex={exampleScrolls ? 0 : undefined}>
+          {exampleCsv}
+        </pre>
         <button type="button" class="button small" onClick={() => setText(exampleCsv)}>
           Use the example
         </button>
-      </div>
+      </section>
     </form>
   );
 }
@@ -862,7 +915,7 @@ function Details(props: {
           </div>
           <div>
             <dt>Updated</dt>
-            <dd title={portfolio.updated_at}>{portfolio.updated_at.slice(0, 16).replace("T", " ")} UTC</dd>
+            <dd>{formatInstant(portfolio.updated_at)}</dd>
           </div>
         </dl>
       )}

@@ -6,7 +6,7 @@ import { useLocation } from "preact-iso";
 import { useState } from "preact/hooks";
 import type { PortfolioResponse, PositionResponse } from "../../../.types/worker/api/portfolios";
 import { api, unwrap } from "../api/client.ts";
-import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Page } from "../components/ui.tsx";
+import { Async, Card, ConfirmDelete, Empty, ErrorNotice, Field, Page, TableWrap } from "../components/ui.tsx";
 import { formatMoney, missing } from "../lib/format.ts";
 import { can } from "../state/session.ts";
 import { checkPortfolioFields, heldOn, splitIssues, todayIso } from "./portfolio-shared.ts";
@@ -181,7 +181,7 @@ export function PortfoliosPage(): JSX.Element {
             data.portfolios.length === 0 ? (
               <Empty>{manage ? "No portfolios yet: create one above." : "No portfolios are visible to you."}</Empty>
             ) : (
-              <div class="table-wrap">
+              <TableWrap label="Portfolio table">
                 <table class="data" data-testid="portfolio-table">
                   <caption class="visually-hidden">Portfolios</caption>
                   <thead>
@@ -245,7 +245,7 @@ export function PortfoliosPage(): JSX.Element {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
             )
           }
         </Async>

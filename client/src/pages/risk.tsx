@@ -21,10 +21,19 @@ import type { RiskFactorsResponse } from "../../../worker/api/risk.ts";
 import { api, unwrap } from "../api/client.ts";
 import { type AttributionChart, createAttributionChart } from "../charts/attribution.ts";
 import { lineColors } from "../charts/lines.ts";
+import { DateField } from "../components/date-field.tsx";
 import { ImpactBars, type ImpactBarItem } from "../components/impact-bars.tsx";
 import { RiskStress } from "../components/risk-stress.tsx";
-import { Card, Empty, ErrorNotice, Field, Loading, Page, Segmented, download } from "../components/ui.tsx";
-import { formatDollars, formatExposure, formatMoney, formatNumber, formatPercent, missing } from "../lib/format.ts";
+import { Card, Empty, ErrorNotice, Field, Loading, Page, Segmented, TableWrap, download } from "../components/ui.tsx";
+import {
+  formatDollars,
+  formatExposure,
+  formatInstant,
+  formatMoney,
+  formatNumber,
+  formatPercent,
+  missing,
+} from "../lib/format.ts";
 import { reasonLabel } from "../lib/data-quality.ts";
 import { type RiskBreaches, riskBreaches } from "../lib/limit-view.ts";
 import {
@@ -283,7 +292,7 @@ function HoldingsTable(props: { rows: readonly HoldingRow[]; view: View; varianc
     }
   };
   return (
-    <div class="table-wrap">
+    <TableWrap label="Holding contributions">
       <table class="data risk-holdings" data-testid="risk-holdings">
         <caption class="visually-hidden">
           Holding contributions to the {props.view === "total" ? "variance" : "active variance"}, sortable by column
@@ -340,7 +349,7 @@ function HoldingsTable(props: { rows: readonly HoldingRow[]; view: View; varianc
           {all ? `Show the first ${holdingPageSize}` : `Show all ${sorted.length}`}
         </button>
       ) : null}
-    </div>
+    </TableWrap>
   );
 }
 
@@ -481,7 +490,7 @@ function AttributionView(props: {
           </figcaption>
         </figure>
       )}
-      <div class="table-wrap">
+      <TableWrap label="P&L attribution">
         <table class="data" data-testid="attribution-table">
           <caption class="visually-hidden">
             P&L attribution from {attribution.from} to {attribution.to}: the parts add up to the P&L
@@ -534,7 +543,7 @@ function AttributionView(props: {
             </tr>
           </tfoot>
         </table>
-      </div>
+      </TableWrap>
       {missingDays.length > 0 ? (
         <details class="risk-missing">
           <summary>
@@ -724,7 +733,7 @@ export function RiskPage(): JSX.Element {
       timer = setTimeout(() => {
         for (const reload of reloaders.current) reload();
         setLiveVersion((value) => value + 1);
-        setUpdatedAt(new Date().toLocaleTimeString("en-GB"));
+        setUpdatedAt(formatInstant(Date.now()));
       }, liveSettleMs);
     });
     return () => {
@@ -797,12 +806,15 @@ export function RiskPage(): JSX.Element {
             ))}
           </select>
         </div>
-        <Field
+        {/* While a date field's text is not a date the last date stays in use (the field says why). */}
+        <DateField
           label="Date (empty: latest)"
           id="risk-date"
-          type="date"
           value={dateText}
-          onInput={(event) => setDateText(event.currentTarget.value)}
+          dates={series.data?.dates}
+          onChange={(next) => {
+            if (next !== null) setDateText(next);
+          }}
         />
         <Field
           label="Benchmark"
@@ -910,19 +922,23 @@ export function RiskPage(): JSX.Element {
             label="P&L attribution"
             actions={
               <div class="risk-range">
-                <Field
+                <DateField
                   label="From"
                   id="risk-from"
-                  type="date"
                   value={fromText}
-                  onInput={(event) => setFromText(event.currentTarget.value)}
+                  dates={series.data?.dates}
+                  onChange={(next) => {
+                    if (next !== null) setFromText(next);
+                  }}
                 />
-                <Field
+                <DateField
                   label="To"
                   id="risk-to"
-                  type="date"
                   value={toText}
-                  onInput={(event) => setToText(event.currentTarget.value)}
+                  dates={series.data?.dates}
+                  onChange={(next) => {
+                    if (next !== null) setToText(next);
+                  }}
                 />
               </div>
             }

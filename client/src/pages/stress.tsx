@@ -7,10 +7,11 @@ import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useMemo, useState } from "preact/hooks";
 import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
+import { DateField } from "../components/date-field.tsx";
 import { ImpactBars, type ImpactBarItem } from "../components/impact-bars.tsx";
 import { SaveNamedForm } from "../components/save-named.tsx";
 import { ShockGrid } from "../components/shock-grid.tsx";
-import { Async, Card, Empty, ErrorNotice, Field, Loading, Page } from "../components/ui.tsx";
+import { Async, Card, Empty, ErrorNotice, Loading, Page, TableWrap } from "../components/ui.tsx";
 import { formatDollars, formatMoney, formatPercent, formatSignedDollars, missing } from "../lib/format.ts";
 import { parseNumberInput } from "../lib/what-if-holdings.ts";
 import { can, session } from "../state/session.ts";
@@ -183,13 +184,15 @@ export function StressPage(): JSX.Element {
             ) : null}
           </select>
         </div>
-        <Field
+        {/* While the text is not a date the last date stays in use (the field says what is wrong). */}
+        <DateField
           label="Date (empty: latest)"
           id="stress-date"
-          type="date"
           value={date}
           error={dateIssue}
-          onInput={(event) => setDate(event.currentTarget.value)}
+          onChange={(next) => {
+            if (next !== null) setDate(next);
+          }}
         />
       </div>
       {portfolios.status === "error" ? (
@@ -556,7 +559,7 @@ function StressResultView(props: {
         </p>
       ) : null}
       <ImpactBars items={items} label="Impact per factor" testId="impact-bars" />
-      <div class="table-wrap">
+      <TableWrap label="Impact per factor, in detail">
         <table class="data" aria-label="Impact per factor, in detail" data-testid="impact-table">
           <thead>
             <tr>
@@ -602,7 +605,7 @@ function StressResultView(props: {
             </tr>
           </tfoot>
         </table>
-      </div>
+      </TableWrap>
     </div>
   );
 }

@@ -1,15 +1,18 @@
 // One symbol (`GET /data/symbols/:symbol`): its profile and day's metrics, the factor betas of
 // its latest (or the linked) date with R², observations, method and quality, the factors it
-// has no beta for and why, and every factor's beta over the last year as a table.
+// has no beta for and why, and every factor's beta over the last year as a table. Codes the API
+// gives (reasons, quality flags, methods, the asset type) show as words with the code in the
+// tooltip; a factor's name explains it on hover and links to its entry on the factors page.
 import type { ComponentChildren, JSX } from "preact";
 import { useLocation, useRoute } from "preact-iso";
 import { useEffect } from "preact/hooks";
 import { ApiFailure, api, unwrap, type JsonBody } from "../api/client.ts";
-import { Async, Card, Empty, ErrorNotice, Page } from "../components/ui.tsx";
+import { Async, Card, Empty, ErrorNotice, Page, TableWrap } from "../components/ui.tsx";
 import { missingBetaText } from "../lib/data-quality.ts";
+import { factorMeaning, factorMeaningText, legendUnit } from "../lib/factor-meaning.ts";
 import { formatDollars, formatExposure, formatMoney, formatPercent, missing } from "../lib/format.ts";
-import { css, divergingScale, textColorOn } from "../lib/scale.ts";
-import { factorExtent, formatRatio, humanizeKey, qualityBadge } from "../lib/universe-query.ts";
+import { css, factorScale, textColorOn } from "../lib/scale.ts";
+import { assetTypeLabel, codeTitle, formatRatio, humanizeKey, qualityBadge } from "../lib/universe-query.ts";
 import { onLive } from "../state/live.ts";
 import { useAsync } from "../state/use-async.ts";
 import { loadFactors, universeHref, type FactorDefinition } from "./universe.tsx";
@@ -39,7 +42,7 @@ function Fact(props: { label: string; children: ComponentChildren; title?: strin
 }
 
 function BetaCell(props: { factorKey: string; value: number | null; title: string }): JSX.Element {
-  const background = divergingScale([], factorExtent(`factor_${props.factorKey}`)).color(props.value);
+  const background = factorScale(props.factorKey).color(props.value);
   return (
     <td
       class="num factor-cell"
@@ -54,24 +57,45 @@ function BetaCell(props: { factorKey: string; value: number | null; title: strin
 interface FactorRow {
   key: string;
   name: string;
+  definition: FactorDefinition | undefined;
   beta: Beta | null;
   gap: MissingBeta | null;
 }
 
 /** Every factor once, in display order: its stored beta, or why there is none. */
 function factorRows(detail: SymbolDetail, factors: readonly FactorDefinition[] | undefined): FactorRow[] {
-  const names = new Map((factors ?? []).map((factor) => [factor.key, factor.name]));
+  const definitions = new Map((factors ?? []).map((factor) => [factor.key, factor]));
   const order = new Map((factors ?? []).map((factor) => [factor.key, factor.display_order]));
   const rows: FactorRow[] = [
-    ...detail.betas.map((beta) => ({ key: beta.factor_key, name: beta.factor_name, beta, gap: null })),
+    ...detail.betas.map((beta) => ({
+      key: beta.factor_key,
+      name: beta.factor_name,
+      definition: definitions.get(beta.factor_key),
+      beta,
+      gap: null,
+    })),
     ...detail.missing_betas.map((gap) => ({
       key: gap.factor_key,
-      name: gap.factor_name || (names.get(gap.factor_key) ?? humanizeKey(gap.factor_key)),
+      name: gap.factor_name || (definitions.get(gap.factor_key)?.name ?? humanizeKey(gap.factor_key)),
+      definition: definitions.get(gap.factor_key),
       beta: null,
       gap,
     })),
   ];
   return rows.sort((a, b) => (order.get(a.key) ?? 1e9) - (order.get(b.key) ?? 1e9));
+}
+
+/** A factor's name: linked to its entry on the factors page, its meaning on hover. */
+function FactorName(props: { row: FactorRow }): JSX.Element {
+  const { row } = props;
+  return (
+    <a
+      href={`/factors#${encodeURIComponent(row.key)}`}
+      title={row.definition ? factorMeaningText(row.definition) : `${row.name}: on the factors page`}
+    >
+      {row.name}
+    </a>
+  );
 }
 
 function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefinition[] | undefined }): JSX.Element {
@@ -85,12 +109,12 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
       {rows.length === 0 ? (
         <Empty>No active factors.</Empty>
       ) : (
-        <div class="table-wrap">
+        <TableWrap label="Factor betas table">
           <table class="data betas-table" aria-label="Factor betas">
             <thead>
               <tr>
                 <th scope="col">Factor</th>
-                <th scope="col" class="num">
+                <th scope="col" class="num" title={legendUnit}>
                   Beta
                 </th>
                 <th scope="col" class="num">
@@ -114,9 +138,18 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
                   const text = gap ? missingBetaText(gap) : "No beta";
                   return (
                     <tr key={row.key} data-factor={row.key} data-missing="" data-reason={gap?.reason}>
-                      <th scope="row">{row.name}</th>
+                      <th scope="row">
+                        <FactorName row={row} />
+                      </th>
                       <td colSpan={5} class="reason" title={gap?.detail || undefined} data-testid="missing-beta-reason">
-                        {text}
+                        {/* The words; the reason's code in their own tooltip, the detail in the cell's. */}
+                        {gap ? (
+                          <span class="coded" title={codeTitle(gap.reason, gap.detail || null)} data-code={gap.reason}>
+                            {text}
+                          </span>
+                        ) : (
+                          text
+                        )}
                         {gap?.detail ? <span class="visually-hidden"> ({gap.detail})</span> : null}
                       </td>
                       <td>
@@ -129,7 +162,9 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
                 const badge = qualityBadge(beta.quality_flag);
                 return (
                   <tr key={row.key} data-factor={row.key}>
-                    <th scope="row">{row.name}</th>
+                    <th scope="row">
+                      <FactorName row={row} />
+                    </th>
                     <BetaCell
                       factorKey={row.key}
                       value={beta.beta}
@@ -139,13 +174,21 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
                     <td class="num">{beta.observations.toLocaleString("en-US")}</td>
                     <td class="num">{beta.window_days} d</td>
                     <td>
-                      {methodLabels[beta.method] ?? beta.method}
+                      <span
+                        class="coded"
+                        title={codeTitle(beta.method, row.definition ? factorMeaning(row.definition).method : null)}
+                        data-code={beta.method}
+                      >
+                        {methodLabels[beta.method] ?? humanizeKey(beta.method)}
+                      </span>
                       {beta.regularization_alpha !== null ? (
                         <span class="muted"> (α {beta.regularization_alpha})</span>
                       ) : null}
                     </td>
                     <td>
-                      <span class={`badge ${badge.tone}`}>{badge.label}</span>
+                      <span class={`badge ${badge.tone}`} title={badge.title} data-code={beta.quality_flag}>
+                        {badge.label}
+                      </span>
                       {beta.raw_beta !== null ? (
                         <span class="muted small"> raw {formatExposure(beta.raw_beta)}</span>
                       ) : null}
@@ -155,7 +198,7 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
               })}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Card>
   );
@@ -163,6 +206,7 @@ function BetasCard(props: { detail: SymbolDetail; factors: readonly FactorDefini
 
 function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefinition[] | undefined }): JSX.Element {
   const { history } = props.detail;
+  const definitions = new Map((props.factors ?? []).map((factor) => [factor.key, factor]));
   const names = new Map((props.factors ?? []).map((factor) => [factor.key, factor.name]));
   const series = history.series;
   const byDate = new Map<string, Map<string, { beta: number; r_squared: number | null }>>();
@@ -179,7 +223,7 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
   const rows = [...byDate].sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
   const columns = series.map((line) => ({
     line,
-    scale: divergingScale([], factorExtent(`factor_${line.factor_key}`)),
+    scale: factorScale(line.factor_key),
   }));
   return (
     <Card
@@ -198,16 +242,24 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
           No betas stored between {history.from} and {history.to}.
         </Empty>
       ) : (
-        <div class="table-wrap history-wrap">
+        <TableWrap label="Beta history table" class="history-wrap">
           <table class="data history-table" aria-label="Beta history">
             <thead>
               <tr>
                 <th scope="col">Date</th>
-                {series.map((line) => (
-                  <th key={line.factor_key} scope="col" class="num">
-                    {names.get(line.factor_key) ?? humanizeKey(line.factor_key)}
-                  </th>
-                ))}
+                {series.map((line) => {
+                  const definition = definitions.get(line.factor_key);
+                  return (
+                    <th
+                      key={line.factor_key}
+                      scope="col"
+                      class="num"
+                      title={definition ? factorMeaningText(definition) : undefined}
+                    >
+                      {names.get(line.factor_key) ?? humanizeKey(line.factor_key)}
+                    </th>
+                  );
+                })}
               </tr>
             </thead>
             <tbody>
@@ -238,7 +290,7 @@ function HistoryCard(props: { detail: SymbolDetail; factors: readonly FactorDefi
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </Card>
   );
@@ -337,7 +389,9 @@ export function SymbolPage(props: { symbol?: string; params?: Record<string, str
               {name ?? "No company name"} · {sector ?? "no sector"}
               {industry ? ` · ${industry}` : ""}{" "}
               <span class="badges">
-                <span class="badge">{data.asset_type}</span>
+                <span class="badge" title={codeTitle(data.asset_type)} data-code={data.asset_type}>
+                  {assetTypeLabel(data.asset_type)}
+                </span>
                 {data.is_active ? null : <span class="badge warn">Inactive</span>}
                 {date ? <span class="badge running">Pinned to {date}</span> : null}
               </span>

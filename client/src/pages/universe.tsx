@@ -1,13 +1,16 @@
-// The universe: the symbol table of one metrics date (`GET /data/symbols`), sorted, filtered
-// and paged by the server. The table's state lives in the URL query, so a link or a reload
-// shows the same rows; the factor columns are coloured on a fixed diverging scale per column.
+// The universe: the symbol table of one metrics date (`GET /data/symbols`), searched (symbol
+// prefix or company name), sorted, filtered and paged by the server. The table's state lives in
+// the URL query, so a link or a reload shows the same rows; the factor columns are coloured on
+// each factor's fixed scale (`factorScale`, the heatmap's and the symbol page's too), and each
+// factor header explains its number on hover and focus and links to the factors page.
 import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, authorizedFetch, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
-import { Async, Empty, Field, Page, download } from "../components/ui.tsx";
+import { Async, Empty, Field, Page, TableWrap, download } from "../components/ui.tsx";
+import { exposureUnit, factorMeaningText, legendUnit } from "../lib/factor-meaning.ts";
 import { formatDollars, formatExposure, formatPercent, missing } from "../lib/format.ts";
-import { css, divergingScale, textColorOn, type DivergingScale } from "../lib/scale.ts";
+import { css, factorScale, textColorOn, type DivergingScale } from "../lib/scale.ts";
 import {
   ariaSort,
   billionsText,
@@ -15,7 +18,6 @@ import {
   dollarsFromBillions,
   exportQueries,
   factorColumns,
-  factorExtent,
   formatRatio,
   humanizeKey,
   joinCsvPages,
@@ -24,7 +26,9 @@ import {
   pageSizes,
   parseDecimal,
   readUniverseState,
+  searchText,
   sortedBy,
+  tooltipLeft,
   universeSearch,
   type FactorColumn,
   type SortColumn,
@@ -33,6 +37,7 @@ import {
 import { onLive } from "../state/live.ts";
 import { useAsync, useDebounced } from "../state/use-async.ts";
 import "./universe.css";
+import "./universe-clarity.css";
 
 type SymbolsBody = JsonBody<Awaited<ReturnType<typeof api.data.symbols.$get>>>;
 type SymbolRow = SymbolsBody["symbols"][number];
@@ -101,8 +106,8 @@ interface Column {
   numeric: boolean;
   title?: string;
   cell: (row: SymbolRow) => JSX.Element;
-  /** Factor columns: the row's value and the column's colour scale. */
-  factor?: { column: FactorColumn; scale: DivergingScale };
+  /** Factor columns: the row's value, the column's colour scale, and its definition when GET /factors answered. */
+  factor?: { column: FactorColumn; scale: DivergingScale; definition: FactorDefinition | undefined };
 }
 
 function FactorCell(props: {
@@ -142,8 +147,9 @@ function buildColumns(factors: readonly FactorDefinition[] | undefined, date: st
       key: "company_name",
       label: "Company",
       numeric: false,
+      // The cell shows the whole name to a screen reader (the text is only cut by CSS) and on hover.
       cell: (row) => (
-        <span class="company" title={row.company_name ?? undefined}>
+        <span class="company" title={row.company_name ?? "No company name stored"}>
           {row.company_name ?? missing}
         </span>
       ),
@@ -209,18 +215,88 @@ function buildColumns(factors: readonly FactorDefinition[] | undefined, date: st
     ...ordered.map((column): Column => {
       const factor = byColumn.get(column);
       const label = factor?.name ?? humanizeKey(column);
-      const scale = divergingScale([], factorExtent(column));
       return {
         key: column,
         label,
         sort: column,
         numeric: true,
-        title: factor?.description,
         cell: (row) => <>{formatExposure(row[column], 2)}</>,
-        factor: { column, scale },
+        factor: { column, scale: factorScale(column), definition: factor },
       };
     }),
   ];
+}
+
+/** Where a factor header's explanation sits: fixed to the viewport, under the header. */
+interface TipPlace {
+  left: number;
+  top: number;
+  width: number;
+}
+
+/**
+ * A factor's meaning (factor-meaning.ts) under its header while the pointer is on the header or
+ * a control in it has keyboard focus (`:focus-visible`, not the focus a tap leaves); Escape hides
+ * it until the next hover or focus (WCAG 1.4.13). It is fixed to the viewport, so the table's
+ * scroll frame cannot clip it, and leaves on scroll. Screen readers get the same text as the
+ * sort button's and the link's description.
+ */
+function useHeaderTip(): {
+  place: TipPlace | null;
+  handlers: {
+    onMouseEnter: () => void;
+    onMouseLeave: () => void;
+    onFocusIn: (event: FocusEvent) => void;
+    onFocusOut: () => void;
+    onKeyDown: (event: KeyboardEvent) => void;
+  };
+  ref: { current: HTMLTableCellElement | null };
+} {
+  const ref = useRef<HTMLTableCellElement>(null);
+  const [hovered, setHovered] = useState(false);
+  const [focused, setFocused] = useState(false);
+  const [dismissed, setDismissed] = useState(false);
+  const [place, setPlace] = useState<TipPlace | null>(null);
+  const shown = (hovered || focused) && !dismissed;
+  useEffect(() => {
+    const header = ref.current;
+    if (!shown || !header) {
+      setPlace(null);
+      return;
+    }
+    const rect = header.getBoundingClientRect();
+    const viewport = document.documentElement.clientWidth;
+    const width = Math.min(384, viewport - 16);
+    setPlace({ left: tooltipLeft(rect.left, width, viewport), top: rect.bottom + 2, width });
+    const leave = (): void => setDismissed(true);
+    window.addEventListener("scroll", leave, { capture: true, passive: true });
+    window.addEventListener("resize", leave);
+    return () => {
+      window.removeEventListener("scroll", leave, { capture: true });
+      window.removeEventListener("resize", leave);
+    };
+  }, [shown]);
+  return {
+    place,
+    ref,
+    handlers: {
+      onMouseEnter: () => {
+        setDismissed(false);
+        setHovered(true);
+      },
+      onMouseLeave: () => setHovered(false),
+      onFocusIn: (event) => {
+        // Keyboard focus only: a tap or click that sorts should not open a box over the rows.
+        if (event.target instanceof Element && !event.target.matches(":focus-visible")) return;
+        setDismissed(false);
+        setFocused(true);
+      },
+      onFocusOut: () => setFocused(false),
+      onKeyDown: (event) => {
+        if (event.key === "Escape") setDismissed(true);
+      },
+    },
+  };
 }
 
 function SortHeader(props: {
@@ -230,7 +306,8 @@ function SortHeader(props: {
 }): JSX.Element {
   const { column, state } = props;
   const sort = column.sort;
-  const isFactor = column.key.startsWith("factor_");
+  const definition = column.factor?.definition;
+  const tip = useHeaderTip();
   if (!sort) {
     return (
       <th scope="col" class={column.numeric ? "num" : ""} title={column.title}>
@@ -239,36 +316,86 @@ function SortHeader(props: {
     );
   }
   const current = ariaSort(state, sort);
+  const tipId = definition ? `factor-tip-${definition.key}` : undefined;
+  const button = (
+    <button
+      type="button"
+      class="sort-button"
+      // A factor's explanation is the tooltip below; a native title would cover it.
+      title={definition ? undefined : column.title ? `${column.title} (sort)` : `Sort by ${column.label}`}
+      aria-describedby={tipId}
+      onClick={() => props.onSort(sort)}
+    >
+      <span>{column.label}</span>
+      <span class={`sort-mark ${current ? "active" : ""}`} aria-hidden="true">
+        {current === "ascending" ? "▲" : current === "descending" ? "▼" : "↕"}
+      </span>
+    </button>
+  );
+  if (!definition)
+    return (
+      <th
+        scope="col"
+        class={`${column.numeric ? "num" : ""} ${column.factor ? "factor-head" : ""}`}
+        aria-sort={current}
+        data-column={sort}
+      >
+        {button}
+      </th>
+    );
   return (
     <th
+      ref={tip.ref}
       scope="col"
-      class={`${column.numeric ? "num" : ""} ${isFactor ? "factor-head" : ""}`}
+      class={`${column.numeric ? "num" : ""} factor-head ${tip.place ? "tip-open" : ""}`}
+      // The column's name is the factor's: the "?" link and the tooltip are not part of it.
+      aria-label={column.label}
       aria-sort={current}
       data-column={sort}
+      {...tip.handlers}
     >
-      <button
-        type="button"
-        class="sort-button"
-        title={column.title ? `${column.title} (sort)` : `Sort by ${column.label}`}
-        onClick={() => props.onSort(sort)}
+      <span class="factor-head-inner">
+        {button}
+        <a
+          class="factor-help"
+          href={`/factors#${encodeURIComponent(definition.key)}`}
+          aria-label={`What ${definition.name} means`}
+          aria-describedby={tipId}
+        >
+          ?
+        </a>
+      </span>
+      {/* Out of the header's own name (aria-hidden) but read as the controls' description. */}
+      <div
+        id={tipId}
+        class="factor-tip"
+        role="tooltip"
+        aria-hidden="true"
+        data-testid="factor-tip"
+        hidden={tip.place === null}
+        style={
+          tip.place
+            ? { left: `${tip.place.left}px`, top: `${tip.place.top}px`, width: `${tip.place.width}px` }
+            : undefined
+        }
       >
-        <span>{column.label}</span>
-        <span class={`sort-mark ${current ? "active" : ""}`} aria-hidden="true">
-          {current === "ascending" ? "▲" : current === "descending" ? "▼" : "↕"}
-        </span>
-      </button>
+        {factorMeaningText(definition)}
+        <span class="factor-tip-hint">Click the name to sort; “?” opens the factors page.</span>
+      </div>
     </th>
   );
 }
 
 function Legend(): JSX.Element {
-  const stops = [-1, -0.5, 0, 0.5, 1];
-  const scale = divergingScale([], 1);
+  // The style and spread loadings' scale; market beta's is twice as wide (said in words).
+  const scale = factorScale("value");
   return (
     // A note (ancillary content) can carry a label, and its text stays readable, unlike an img's.
-    <div class="legend universe-legend" role="note" aria-label="Factor colour scale">
-      <span>Factor cells:</span>
-      {stops.map((stop) => {
+    <div class="legend universe-legend" role="note" aria-label="Factor colour scale" title={legendUnit}>
+      <span>
+        Factor cells, <strong>{exposureUnit}</strong>:
+      </span>
+      {scale.ticks.map((stop) => {
         const color = scale.color(stop);
         return (
           <span key={stop} class="legend-swatch" style={{ background: css(color), color: css(textColorOn(color)) }}>
@@ -279,7 +406,10 @@ function Legend(): JSX.Element {
       <span class="legend-swatch" style={{ background: css(scale.color(null)) }}>
         {missing}
       </span>
-      <span class="muted">full colour at ±1 (market beta ±2); grey = no beta</span>
+      <span class="muted">
+        full colour at ±{scale.extent} (market beta ±{factorScale("market_beta").extent}); grey = no beta ·{" "}
+        <a href="/factors">what the factors mean</a>
+      </span>
     </div>
   );
 }
@@ -314,6 +444,30 @@ function useFilterText(
   return { text: textValue, setText, invalid: parsedValue === "invalid", parsedValue };
 }
 
+/**
+ * The search box: follows the URL's `q` and writes it back once typing pauses (Enter writes it
+ * at once), so every keystroke does not cost a request or a history entry.
+ */
+function useSearchText(current: string | null, apply: (value: string | null) => void) {
+  const [textValue, setText] = useState(current ?? "");
+  const settled = useDebounced(textValue, 300);
+  useEffect(() => {
+    const next = searchText(settled);
+    if (next !== current) apply(next);
+    // Deliberately only on a settled edit: that is what writes the URL.
+  }, [settled]);
+  useEffect(() => {
+    // The URL changed elsewhere (back button, clear): show its value unless that is what is typed.
+    if (searchText(textValue) !== current) setText(current ?? "");
+    // Deliberately only on a URL change.
+  }, [current]);
+  return {
+    text: textValue,
+    setText,
+    applyNow: () => searchText(textValue) !== current && apply(searchText(textValue)),
+  };
+}
+
 export function UniversePage(): JSX.Element {
   const location = useLocation();
   const state = readUniverseState(location.query);
@@ -341,6 +495,7 @@ export function UniversePage(): JSX.Element {
     [reloadTable, reloadSectors],
   );
 
+  const searchBox = useSearchText(state.q, (value) => navigate({ ...state, q: value, page: 1 }));
   const cap = useFilterText(
     state.minMarketCap,
     billionsText,
@@ -365,7 +520,8 @@ export function UniversePage(): JSX.Element {
   const columns = buildColumns(factors.data, state.date);
   const sectorOptions = [...(sectors.data ?? [])];
   if (state.sector !== null && !sectorOptions.includes(state.sector)) sectorOptions.push(state.sector);
-  const filtered = state.sector !== null || state.minMarketCap !== null || state.maxPeRatio !== null;
+  const filtered =
+    state.q !== null || state.sector !== null || state.minMarketCap !== null || state.maxPeRatio !== null;
 
   const [exporting, setExporting] = useState<{ status: "idle" | "running" | "error"; message?: string }>({
     status: "idle",
@@ -429,6 +585,19 @@ export function UniversePage(): JSX.Element {
       {/* A <fieldset> would bring its border, padding and legend layout to a toolbar styled as a row. */}
       {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of controls */}
       <div class="toolbar universe-filters" role="group" aria-label="Filters">
+        <Field
+          label="Symbol or company"
+          id="universe-search"
+          class="universe-search"
+          type="search"
+          autocomplete="off"
+          spellcheck={false}
+          placeholder="e.g. SPY or software"
+          title="Symbols that start with the text, or company names that contain it (any case)"
+          value={searchBox.text}
+          onInput={(event) => searchBox.setText(event.currentTarget.value)}
+          onKeyDown={(event) => event.key === "Enter" && searchBox.applyNow()}
+        />
         <div class="field">
           <label for="universe-sector">Sector</label>
           <select
@@ -523,12 +692,20 @@ export function UniversePage(): JSX.Element {
               </Empty>
             ) : (
               <Empty>
-                No symbols match these filters.{" "}
+                {state.q !== null
+                  ? `No symbol starts with “${state.q}” and no company name contains it${
+                      state.sector !== null || state.minMarketCap !== null || state.maxPeRatio !== null
+                        ? " within these filters"
+                        : ""
+                    }. `
+                  : "No symbols match these filters. "}
                 {filtered ? (
                   <button
                     type="button"
                     class="link-button"
-                    onClick={() => navigate({ ...state, sector: null, minMarketCap: null, maxPeRatio: null, page: 1 })}
+                    onClick={() =>
+                      navigate({ ...state, q: null, sector: null, minMarketCap: null, maxPeRatio: null, page: 1 })
+                    }
                   >
                     Clear filters
                   </button>
@@ -538,7 +715,7 @@ export function UniversePage(): JSX.Element {
           }
           return (
             <>
-              <div class="table-wrap universe-wrap">
+              <TableWrap label="Symbols table" class="universe-wrap">
                 <table class="data universe-table" aria-label="Symbols" aria-rowcount={body.total_count + 1}>
                   <thead>
                     <tr>
@@ -578,7 +755,7 @@ export function UniversePage(): JSX.Element {
                     ))}
                   </tbody>
                 </table>
-              </div>
+              </TableWrap>
               <nav class="pager" aria-label="Pages">
                 <span data-testid="universe-range" aria-live="polite">
                   Rows {range.first.toLocaleString("en-US")}–{range.last.toLocaleString("en-US")} of{" "}

@@ -21,10 +21,11 @@ import type { JSX } from "preact";
 import { useLocation } from "preact-iso";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiFailure, describeFailure, unwrap, type JsonBody } from "../api/client.ts";
+import { DateInput } from "../components/date-field.tsx";
 import { type HedgeBlock, HedgePanel, SaveAsPortfolio } from "../components/hedge-panel.tsx";
 import { barExtent, MiniBar } from "../components/impact-bars.tsx";
 import { SymbolPicker } from "../components/symbol-picker.tsx";
-import { Card, Empty, ErrorNotice, Loading, Page } from "../components/ui.tsx";
+import { Card, Empty, ErrorNotice, Loading, Page, TableWrap } from "../components/ui.tsx";
 import { coverageLabel } from "../lib/data-quality.ts";
 import { formatDollars, formatExposure, formatMoney, formatPercent, missing } from "../lib/format.ts";
 import {
@@ -551,7 +552,7 @@ function HoldingsTable(props: {
       </Empty>
     );
   return (
-    <div class="table-wrap holdings-wrap">
+    <TableWrap label="What-if holdings" class="holdings-wrap">
       <table class="data holdings" aria-label="What-if holdings" data-testid="holdings-table">
         <thead>
           <tr>
@@ -720,12 +721,11 @@ function HoldingsTable(props: {
                                 <option value="put">Put</option>
                               </select>
                             ) : field === "expiry" ? (
-                              <input
+                              <DateInput
                                 id={id}
-                                type="date"
                                 value={draft.expiry}
-                                aria-invalid={invalid ? true : undefined}
-                                onInput={(event) => props.onChange(draft.key, { expiry: event.currentTarget.value })}
+                                invalid={invalid}
+                                onChange={(_date, text) => props.onChange(draft.key, { expiry: text })}
                               />
                             ) : (
                               <input
@@ -782,7 +782,7 @@ function HoldingsTable(props: {
           );
         })}
       </table>
-    </div>
+    </TableWrap>
   );
 }
 
@@ -832,7 +832,7 @@ function Comparison(props: {
   const quality = result.what_if.data_quality;
   return (
     <div class="comparison">
-      <div class="table-wrap">
+      <TableWrap label="Equity, gross and net">
         <table class="data" aria-label="Equity, gross and net" data-testid="totals-table">
           <thead>
             <tr>
@@ -859,8 +859,8 @@ function Comparison(props: {
             ))}
           </tbody>
         </table>
-      </div>
-      <div class="table-wrap">
+      </TableWrap>
+      <TableWrap label="Factor exposures, original and what-if">
         <table
           class="data exposure-comparison"
           aria-label="Factor exposures, original and what-if"
@@ -921,7 +921,7 @@ function Comparison(props: {
             })}
           </tbody>
         </table>
-      </div>
+      </TableWrap>
       <p class="muted small">
         {quality.positions_valued} of {quality.positions_total} holdings valued
         {quality.positions_private > 0 ? `, ${quality.positions_private} private (no public returns, left out)` : ""}

@@ -1,16 +1,18 @@
-// The universe table's pure rules: URL state round trips, the API query it stands for, sort
-// toggling, the pager's numbers, sector discovery over a fake API, the CSV export's pages.
+// The universe table's pure rules: URL state round trips (the search among them), the API query
+// it stands for, sort toggling, the pager's numbers, the CSV export's pages, the words shown for
+// codes, and where a header's tooltip sits.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   ariaSort,
+  assetTypeLabel,
   billionsText,
+  codeTitle,
   defaultOrder,
   defaultUniverseState,
   dollarsFromBillions,
   exportQueries,
   factorColumns,
-  factorExtent,
   formatRatio,
   joinCsvPages,
   pageQuery,
@@ -19,11 +21,14 @@ import {
   parseDecimal,
   qualityBadge,
   readUniverseState,
+  searchText,
   sortColumns,
   sortedBy,
+  tooltipLeft,
   universeSearch,
   type UniverseState,
 } from "../../../client/src/lib/universe-query.ts";
+import { reasonLabel } from "../../../client/src/lib/data-quality.ts";
 
 const query = (search: string) => Object.fromEntries(new URLSearchParams(search));
 
@@ -35,6 +40,7 @@ describe("universe URL state", () => {
 
   it("round-trips every valid state through the URL", () => {
     const state = fc.record<UniverseState>({
+      q: fc.option(fc.constantFrom("SPY", "software", "a b", "50%_off", "Ü&ö=?#", "x".repeat(40)), { nil: null }),
       sortBy: fc.constantFrom(...sortColumns),
       sortOrder: fc.constantFrom("asc", "desc"),
       sector: fc.option(fc.constantFrom("Energy", "Health Care", "Real Estate & Co", "ETF"), { nil: null }),
@@ -61,6 +67,33 @@ describe("universe URL state", () => {
     );
     expect(state).toEqual(defaultUniverseState);
     expect(readUniverseState(query("min_market_cap=-5")).minMarketCap).toBeNull();
+  });
+
+  it("reads the search as the API's q: trimmed, without control characters, at most 40 characters", () => {
+    expect(readUniverseState(query("q=%20soft%20")).q).toBe("soft");
+    expect(readUniverseState(query("q=%20%20")).q).toBeNull();
+    expect(readUniverseState(query("q=a%00b%0Ac")).q).toBe("a b c");
+    expect(readUniverseState(query(`q=${"y".repeat(60)}`)).q).toBe("y".repeat(40));
+    expect(searchText("\u007f")).toBeNull();
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (typed) => {
+        const q = searchText(typed);
+        if (q === null) return;
+        expect(q.length).toBeGreaterThan(0);
+        expect(q.length).toBeLessThanOrEqual(40);
+        expect(q).toBe(q.trim());
+        expect([...q].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)).toBe(false);
+        expect(searchText(q)).toBe(q);
+      }),
+    );
+  });
+
+  it("sends the search with the table's query and the export's, and keeps it out of the URL when empty", () => {
+    const state: UniverseState = { ...defaultUniverseState, q: "Halion", page: 2 };
+    expect(pageQuery(state)).toMatchObject({ q: "Halion", offset: "50" });
+    expect(exportQueries(state, 10, null)[0]).toMatchObject({ q: "Halion", format: "csv" });
+    expect(universeSearch(state)).toBe("?q=Halion&page=2");
+    expect(pageQuery(defaultUniverseState)).not.toHaveProperty("q");
   });
 
   it("leaves out a sort order that is the column's default", () => {
@@ -196,15 +229,54 @@ describe("formatting", () => {
     expect(formatRatio(Number.NaN)).toBe("\u2014");
   });
 
-  it("colours market beta on ±2 and every other factor on ±1", () => {
-    expect(factorExtent("factor_market_beta")).toBe(2);
-    expect(factorExtent("factor_value")).toBe(1);
+  it("labels quality flags in words from the one reason map, with a tone and the code in the tooltip", () => {
+    expect(qualityBadge("ok")).toMatchObject({ label: "OK", tone: "ok" });
+    expect(qualityBadge("capped")).toMatchObject({ label: "Capped", tone: "warn" });
+    expect(qualityBadge("limited_history")).toMatchObject({ label: "Limited history", tone: "warn" });
+    // The same words data-quality.ts gives the reason anywhere else.
+    expect(qualityBadge("insufficient_data")).toMatchObject({ label: reasonLabel("insufficient_data"), tone: "bad" });
+    expect(qualityBadge("degenerate").label).toBe(reasonLabel("degenerate"));
+    for (const flag of ["ok", "limited_history", "capped", "degenerate", "insufficient_data", "new_flag"]) {
+      const badge = qualityBadge(flag);
+      expect(badge.label).not.toContain("_");
+      expect(badge.title.toLowerCase()).toContain(`code: ${flag}`);
+    }
+    expect(qualityBadge("limited_history").title).toMatch(/80%/);
   });
 
-  it("labels quality flags with a tone", () => {
-    expect(qualityBadge("ok")).toEqual({ label: "OK", tone: "ok" });
-    expect(qualityBadge("capped").tone).toBe("warn");
-    expect(qualityBadge("insufficient_data").tone).toBe("bad");
+  it("puts a code in a tooltip after its meaning", () => {
+    expect(codeTitle("no_price")).toBe("Code: no_price");
+    expect(codeTitle("no_price", "No close on the date")).toBe("No close on the date (code: no_price)");
+    expect(codeTitle("no_price", "")).toBe("Code: no_price");
+  });
+
+  it("names asset types in words", () => {
+    expect(assetTypeLabel("etf")).toBe("ETF");
+    expect(assetTypeLabel("equity")).toBe("Equity");
+    expect(assetTypeLabel("option_underlying")).toBe("Option underlying");
+    expect(assetTypeLabel("closed_end_fund")).toBe("Closed end fund");
+  });
+});
+
+describe("header tooltip", () => {
+  it("sits under the header when it fits, else as far right as fits, never off either edge", () => {
+    expect(tooltipLeft(100, 300, 1280)).toBe(100);
+    expect(tooltipLeft(1200, 300, 1280)).toBe(1280 - 8 - 300);
+    expect(tooltipLeft(-40, 300, 1280)).toBe(8);
+    expect(tooltipLeft(50, 374, 390)).toBe(8);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -2000, max: 4000 }),
+        fc.integer({ min: 320, max: 3000 }),
+        fc.integer({ min: 50, max: 400 }),
+        (anchor, viewport, width) => {
+          const left = tooltipLeft(anchor, width, viewport);
+          expect(left).toBeGreaterThanOrEqual(8);
+          if (width + 16 <= viewport) expect(left + width).toBeLessThanOrEqual(viewport - 8);
+          if (anchor >= 8 && anchor + width <= viewport - 8) expect(left).toBe(anchor);
+        },
+      ),
+    );
   });
 });
 
