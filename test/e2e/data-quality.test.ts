@@ -219,6 +219,8 @@ describe("a portfolio with holdings the numbers cannot use", () => {
     // Tooltip of the market beta on the last date: coverage by value and by count, never 100%.
     const heatmap = heatmapPage.getByTestId("heatmap");
     await heatmap.locator("canvas").waitFor();
+    // The pointer only hovers what is on screen, and not under the sticky top bar.
+    await heatmap.evaluate((element) => element.scrollIntoView({ block: "center" }));
     const columns = ((await heatmap.getAttribute("data-columns")) ?? "").split("|").length;
     const box = (await heatmap.getAttribute("data-plot-box"))!.split(",").map(Number) as [
       number,

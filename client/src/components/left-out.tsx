@@ -64,8 +64,9 @@ export function LeftOutNote(props: {
   const publicHeld = quality.positions_total - quality.positions_private;
   const privateNote =
     quality.positions_private > 0
-      ? ` ${quality.positions_private} private position${quality.positions_private === 1 ? "" : "s"} ` +
-        "have no public returns and are left out by design."
+      ? quality.positions_private === 1
+        ? " 1 private position has no public returns and is left out by design."
+        : ` ${quality.positions_private} private positions have no public returns and are left out by design.`
       : "";
 
   if (line === null) {
