@@ -3,17 +3,15 @@
 // 1280×800 and at a phone's 390×844, with no serious or critical violation; at 390 px nothing is wider than
 // the window. The states: sign-in (with a refusal shown), the exposures heatmap, its table, benchmark and
 // active views and a drill-down, every route, the 404 page, the risk page's stress builder with a result,
-// the what-if page with a suggested hedge and a portfolio's CSV import with its refusal listed.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import type { AxeResults } from "axe-core";
+// the what-if page with a suggested hedge and a portfolio's CSV import with its refusal listed. A live alert
+// toast is checked where one is raised (alerts.test.ts); axe itself is in axe.ts.
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { seriousViolations } from "./axe.ts";
 import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 let browser: Browser;
 let token: string;
@@ -36,34 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** axe's serious and critical violations on the page as it stands, one readable line per rule. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const { axe } = window as unknown as { axe: { run: (context: Document, options: object) => Promise<AxeResults> } };
-    const results = await axe.run(document, { resultTypes: ["violations"] });
-    return results.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact ?? null,
-      help: violation.help,
-      nodes: violation.nodes.map((node) => ({
-        target: node.target.join(" "),
-        summary: (node.any[0]?.message ?? node.failureSummary ?? "").replace(/\s+/g, " "),
-      })),
-    }));
-  });
-  return violations
-    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-    .map(
-      (violation) =>
-        `${violation.id} (${violation.impact}, ${violation.nodes.length}×): ${violation.help}\n` +
-        violation.nodes
-          .slice(0, 8)
-          .map((node) => `    ${node.target} :: ${node.summary}`)
-          .join("\n"),
-    );
-}
 
 /** Waits until the page shows its heading and no part of it is still loading. */
 async function settle(page: Page): Promise<void> {

@@ -10,6 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
 import type { LimitResponse } from "../../worker/api/limits.ts";
+import { seriousViolations } from "./axe.ts";
 import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
 
 const baseUrl = inject("baseUrl");
@@ -127,6 +128,14 @@ describe("limits and alerts in the dashboard", () => {
     console.log(`alerts e2e: PATCH sent → toast shown in ${Date.now() - sentAt} ms`);
     expect(await toast.first().innerText()).toContain("market_beta exposure");
     expect(await page.locator(".toasts").getAttribute("aria-live")).toBe("polite");
+    // The toast is a page state too: no serious or critical axe violation, at 1280 px and on a phone.
+    expect(await seriousViolations(page), "axe with a toast").toEqual([]);
+    const size = page.viewportSize()!;
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await seriousViolations(page), "axe with a toast at 390 px").toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(page, "alerts-toast-390");
+    await page.setViewportSize(size);
     await expect
       .poll(() => page.locator(`[data-testid=limit-row][data-limit-id="${limit.id}"]`).getAttribute("data-state"))
       .toBe("breached");
