@@ -11,7 +11,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { cleanNumber } from "../../client/src/lib/csv.ts";
 import { fileSlug } from "../../client/src/lib/heatmap-grid.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import {
+  apiJson,
+  dropLastSocket,
+  keepSockets,
+  launchBrowser,
+  newContext,
+  screenshot,
+  tokenFor,
+  watchErrors,
+} from "./browser.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");
@@ -363,18 +372,7 @@ describe("a failed load", () => {
   it("loads again, without a click, when the live connection comes back", async () => {
     const live = await context.newPage();
     const liveErrors = watchErrors(live);
-    // Test instrumentation only: keep a handle on the page's sockets so the test can drop one.
-    await live.addInitScript(() => {
-      const Native = window.WebSocket;
-      const sockets: WebSocket[] = [];
-      (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets = sockets;
-      window.WebSocket = class extends Native {
-        constructor(url: string | URL, protocols?: string | string[]) {
-          super(url, protocols);
-          sockets.push(this);
-        }
-      };
-    });
+    await keepSockets(live);
     await live.goto(`${baseUrl}/?portfolio=${portfolio.id}#token=${token}`);
     await live.getByTestId("heatmap").locator("canvas").waitFor();
     const state = live.getByTestId("connection-state");
@@ -390,9 +388,7 @@ describe("a failed load", () => {
     );
     const exposuresUrl = (url: URL) => /\/portfolios\/[^/]+\/exposures$/.test(url.pathname);
     await live.route(exposuresUrl, (route) => route.abort("internetdisconnected"));
-    await live.evaluate(() =>
-      (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.at(-1)!.close(4001, "drop"),
-    );
+    await dropLastSocket(live, "drop");
     await expect.poll(() => state.innerText()).toBe("Live: reconnecting");
     await live.getByRole("combobox", { name: "Benchmark" }).selectOption(other);
     const failure = live.getByRole("alert").filter({ hasText: "Something went wrong" });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Factor } from "../../client/src/api/types.ts";
 import { divergingScale, factorScale, type Rgb } from "../../client/src/lib/scale.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { apiJson, heatmapCellPixel, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");
@@ -23,28 +23,8 @@ let exposures: ExposuresResponse;
 let factors: Factor[];
 
 /** The canvas pixel (RGB) near the left edge of a heatmap cell, clear of its printed number. */
-async function cellPixel(target: Page, row: number, column: number): Promise<Rgb> {
-  return target.evaluate(
-    ([r, c]) => {
-      const root = document.querySelector<HTMLElement>("[data-testid=heatmap]")!;
-      const canvas = root.querySelector("canvas")!;
-      const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [
-        number,
-        number,
-        number,
-        number,
-      ];
-      const columns = root.dataset["columns"]!.split("|").length;
-      const rows = root.dataset["rows"]!.split("|").length;
-      const ratio = canvas.width / canvas.clientWidth;
-      const x = (left + (c + 0.08) * (width / columns)) * ratio;
-      const y = (top + (r + 0.5) * (height / rows)) * ratio;
-      const data = canvas.getContext("2d")!.getImageData(Math.round(x), Math.round(y), 1, 1).data;
-      return [data[0]!, data[1]!, data[2]!] as const;
-    },
-    [row, column] as const,
-  );
-}
+const cellPixel = async (target: Page, row: number, column: number): Promise<Rgb> =>
+  heatmapCellPixel(target, { row, column }, 0.08);
 
 function expectColor(actual: Rgb, expected: Rgb, what: string): void {
   for (let channel = 0; channel < 3; channel++)

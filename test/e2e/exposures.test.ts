@@ -11,7 +11,7 @@ import { cleanNumber } from "../../client/src/lib/csv.ts";
 import { fileSlug } from "../../client/src/lib/heatmap-grid.ts";
 import { factorScale } from "../../client/src/lib/scale.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { apiJson, heatmapCellPixel, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");
@@ -31,25 +31,7 @@ interface Cell {
 }
 
 /** The canvas pixel (RGB) at a point inside a heatmap cell, away from its printed value. */
-async function cellPixel(target: Page, cell: Cell): Promise<[number, number, number]> {
-  return target.evaluate(({ row, column }) => {
-    const root = document.querySelector<HTMLElement>("[data-testid=heatmap]")!;
-    const canvas = root.querySelector("canvas")!;
-    const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    const columns = root.dataset["columns"]!.split("|").length;
-    const rows = root.dataset["rows"]!.split("|").length;
-    const ratio = canvas.width / canvas.clientWidth;
-    const x = (left + (column + 0.15) * (width / columns)) * ratio;
-    const y = (top + (row + 0.5) * (height / rows)) * ratio;
-    const data = canvas.getContext("2d")!.getImageData(Math.round(x), Math.round(y), 1, 1).data;
-    return [data[0]!, data[1]!, data[2]!] as [number, number, number];
-  }, cell);
-}
+const cellPixel = (target: Page, cell: Cell) => heatmapCellPixel(target, cell, 0.15);
 
 async function heatmapColumns(target: Page): Promise<string[]> {
   return ((await target.getByTestId("heatmap").getAttribute("data-columns")) ?? "").split("|");

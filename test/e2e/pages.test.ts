@@ -7,7 +7,16 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatExposure } from "../../client/src/lib/format.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import {
+  apiJson,
+  dropLastSocket,
+  keepSockets,
+  launchBrowser,
+  newContext,
+  screenshot,
+  tokenFor,
+  watchErrors,
+} from "./browser.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");
@@ -215,18 +224,7 @@ describe("reconnecting", () => {
 
     const live = await context.newPage();
     const liveErrors = watchErrors(live);
-    // Test instrumentation only: keep a handle on the page's sockets so the test can drop one.
-    await live.addInitScript(() => {
-      const Native = window.WebSocket;
-      const sockets: WebSocket[] = [];
-      (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets = sockets;
-      window.WebSocket = class extends Native {
-        constructor(url: string | URL, protocols?: string | string[]) {
-          super(url, protocols);
-          sockets.push(this);
-        }
-      };
-    });
+    await keepSockets(live);
     await live.goto(`${baseUrl}/?portfolio=${portfolioId}#token=${token}`);
     await live.getByTestId("heatmap").locator("canvas").waitFor();
     const state = live.getByTestId("connection-state");
@@ -244,9 +242,7 @@ describe("reconnecting", () => {
         body: '{"error":{"code":"UNAVAILABLE","message":"test outage"}}',
       }),
     );
-    await live.evaluate(() =>
-      (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.at(-1)!.close(4001, "test drop"),
-    );
+    await dropLastSocket(live, "test drop");
     await expect.poll(() => state.innerText()).toBe("Live: reconnecting");
 
     // Meanwhile a position change is published to the hub, which this client misses.

@@ -57,7 +57,7 @@ import { factorMeaning } from "../lib/factor-meaning.ts";
 import { fitForPrint } from "../lib/print-fit.ts";
 import { parseScaleMode, rowScales } from "../lib/scale.ts";
 import { connectionState, onLive, subscribePortfolio } from "../state/live.ts";
-import { useAsync } from "../state/use-async.ts";
+import { useAsync, useRetryOnReconnect } from "../state/use-async.ts";
 import "./exposures.css";
 
 type Columns = "dates" | "portfolios";
@@ -305,15 +305,7 @@ function ExposuresView(props: ViewProps): JSX.Element {
   }, [needed.join(","), benchmark, version]);
   // A load that failed runs again when the live connection (re)opens: the network that failed it
   // is probably back (as useAsync's loads do).
-  const failed = loadError !== null;
-  useEffect(() => {
-    if (!failed) return;
-    let previous = connectionState.peek();
-    return connectionState.subscribe((now) => {
-      if (now === "open" && previous !== "open") reload();
-      previous = now;
-    });
-  }, [failed]);
+  useRetryOnReconnect(loadError !== null, reload);
 
   // Live: subscribe to what is shown; fold updates in place, then read the date again for its
   // standard errors; refetch what cannot be folded.

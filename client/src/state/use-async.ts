@@ -35,16 +35,25 @@ export function useAsync<T>(
   }, [...inputs, version]);
 
   const reload = useCallback(() => setVersion((value) => value + 1), []);
-  const failed = state.status === "error";
+  useRetryOnReconnect(state.status === "error", reload);
+  return { ...state, reload };
+}
+
+/**
+ * While `failed`, calls `reload` when the live connection (re)opens: the network that failed the
+ * load is probably back.
+ */
+export function useRetryOnReconnect(failed: boolean, reload: () => void): void {
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
   useEffect(() => {
     if (!failed) return;
     let previous = connectionState.peek();
     return connectionState.subscribe((now) => {
-      if (now === "open" && previous !== "open") reload();
+      if (now === "open" && previous !== "open") reloadRef.current();
       previous = now;
     });
-  }, [failed, reload]);
-  return { ...state, reload };
+  }, [failed]);
 }
 
 /** A value that follows `value` after it has stopped changing for `delayMs`. */
