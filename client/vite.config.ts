@@ -12,8 +12,9 @@ export default defineConfig({
   build: {
     outDir: fileURLToPath(new URL("../dist/client", import.meta.url)),
     emptyOutDir: true,
-    // The dashboard's JavaScript budget is 150 KB gzipped (npm run bench:client reports it).
-    chunkSizeWarningLimit: 400,
+    // The dashboard's JavaScript budget is 150 KB gzipped (npm run bench:client reports it); this
+    // raw-size warning sits a little above today's one file (about 410 kB raw, 130 KB gzipped).
+    chunkSizeWarningLimit: 450,
   },
   // `vite` (development only): the page from Vite, the API and live socket from the Worker that
   // `npm start` runs. The live socket's Origin is rewritten to the Worker's, which it allows.
