@@ -11,16 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { cleanNumber } from "../../client/src/lib/csv.ts";
 import { fileSlug } from "../../client/src/lib/heatmap-grid.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import {
-  apiJson,
-  dropLastSocket,
-  keepSockets,
-  launchBrowser,
-  newContext,
-  screenshot,
-  tokenFor,
-  watchErrors,
-} from "./browser.ts";
+import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { dropLastSocket, keepSockets } from "./in-page.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Factor } from "../../client/src/api/types.ts";
 import { divergingScale, factorScale, type Rgb } from "../../client/src/lib/scale.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import { apiJson, heatmapCellPixel, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { heatmapCellPixel } from "./in-page.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");

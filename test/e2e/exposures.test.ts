@@ -11,7 +11,8 @@ import { cleanNumber } from "../../client/src/lib/csv.ts";
 import { fileSlug } from "../../client/src/lib/heatmap-grid.ts";
 import { factorScale } from "../../client/src/lib/scale.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import { apiJson, heatmapCellPixel, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { heatmapCellPixel } from "./in-page.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");

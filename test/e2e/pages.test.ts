@@ -7,16 +7,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatExposure } from "../../client/src/lib/format.ts";
 import type { ExposuresResponse } from "../../worker/api/analytics.ts";
-import {
-  apiJson,
-  dropLastSocket,
-  keepSockets,
-  launchBrowser,
-  newContext,
-  screenshot,
-  tokenFor,
-  watchErrors,
-} from "./browser.ts";
+import { apiJson, launchBrowser, newContext, screenshot, tokenFor, watchErrors } from "./browser.ts";
+import { dropLastSocket, keepSockets } from "./in-page.ts";
 
 const baseUrl = inject("baseUrl");
 const secret = inject("jwtSecret");

@@ -1,0 +1,60 @@
+// Helpers that run code in the page (heatmap pixels, the live socket) for the end-to-end tests; kept
+// apart from browser.ts, which Node scripts import too (bench:client) and whose types have no DOM.
+import type { Page } from "playwright-core";
+
+/**
+ * The canvas pixel (RGB) inside a heatmap cell, a fraction `across` of its width from its left
+ * edge (clear of the printed number), read through the chart's data attributes.
+ */
+export async function heatmapCellPixel(
+  target: Page,
+  cell: { row: number; column: number },
+  across = 0.1,
+): Promise<[number, number, number]> {
+  return target.evaluate(
+    ({ row, column, across }) => {
+      const root = document.querySelector<HTMLElement>("[data-testid=heatmap]")!;
+      const canvas = root.querySelector("canvas")!;
+      const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [
+        number,
+        number,
+        number,
+        number,
+      ];
+      const columns = root.dataset["columns"]!.split("|").length;
+      const rows = root.dataset["rows"]!.split("|").length;
+      const ratio = canvas.width / canvas.clientWidth;
+      const x = (left + (column + across) * (width / columns)) * ratio;
+      const y = (top + (row + 0.5) * (height / rows)) * ratio;
+      const data = canvas.getContext("2d")!.getImageData(Math.round(x), Math.round(y), 1, 1).data;
+      return [data[0]!, data[1]!, data[2]!] as [number, number, number];
+    },
+    { ...cell, across },
+  );
+}
+
+/**
+ * Test instrumentation only: keeps a handle on every WebSocket the page opens
+ * (`window.e2eSockets`), so that a test can drop one (`dropLastSocket`) or count them.
+ */
+export async function keepSockets(target: Page): Promise<void> {
+  await target.addInitScript(() => {
+    const Native = window.WebSocket;
+    const sockets: WebSocket[] = [];
+    (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets = sockets;
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    };
+  });
+}
+
+/** Closes the page's newest WebSocket (kept by `keepSockets`) with `reason`. */
+export async function dropLastSocket(target: Page, reason: string): Promise<void> {
+  await target.evaluate(
+    (why) => (window as unknown as { e2eSockets: WebSocket[] }).e2eSockets.at(-1)!.close(4001, why),
+    reason,
+  );
+}
