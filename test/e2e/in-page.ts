@@ -4,7 +4,8 @@ import type { Page } from "playwright-core";
 
 /**
  * The canvas pixel (RGB) inside a heatmap cell, a fraction `across` of its width from its left
- * edge (clear of the printed number), read through the chart's data attributes.
+ * edge and a fifth of its height from its top: clear of the printed number (centred, whose width
+ * depends on the machine's fonts) and inside the dotted mark's inset.
  */
 export async function heatmapCellPixel(
   target: Page,
@@ -25,7 +26,7 @@ export async function heatmapCellPixel(
       const rows = root.dataset["rows"]!.split("|").length;
       const ratio = canvas.width / canvas.clientWidth;
       const x = (left + (column + across) * (width / columns)) * ratio;
-      const y = (top + (row + 0.5) * (height / rows)) * ratio;
+      const y = (top + (row + 0.2) * (height / rows)) * ratio;
       const data = canvas.getContext("2d")!.getImageData(Math.round(x), Math.round(y), 1, 1).data;
       return [data[0]!, data[1]!, data[2]!] as [number, number, number];
     },
