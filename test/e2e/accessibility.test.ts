@@ -39,6 +39,10 @@ afterAll(async () => {
 async function settle(page: Page): Promise<void> {
   await page.locator("h1").first().waitFor();
   await page.waitForFunction(() => document.querySelectorAll(".state-loading, [aria-busy='true']").length === 0);
+  // What the last render set off (resize observers, the re-render they ask for) lands in the next frames.
+  await page.evaluate(
+    () => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)))),
+  );
 }
 
 /** No serious or critical axe violation and, at a phone's width, nothing wider than the window. */

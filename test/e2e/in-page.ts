@@ -13,21 +13,32 @@ export async function heatmapCellPixel(
   across = 0.1,
 ): Promise<[number, number, number]> {
   return target.evaluate(
-    ({ row, column, across }) => {
-      const root = document.querySelector<HTMLElement>("[data-testid=heatmap]")!;
-      const canvas = root.querySelector("canvas")!;
-      const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [
-        number,
-        number,
-        number,
-        number,
-      ];
-      const columns = root.dataset["columns"]!.split("|").length;
-      const rows = root.dataset["rows"]!.split("|").length;
-      const ratio = canvas.width / canvas.clientWidth;
-      const x = (left + (column + across) * (width / columns)) * ratio;
-      const y = (top + (row + 0.2) * (height / rows)) * ratio;
-      const data = canvas.getContext("2d")!.getImageData(Math.round(x), Math.round(y), 1, 1).data;
+    async ({ row, column, across }) => {
+      const read = () => {
+        const root = document.querySelector<HTMLElement>("[data-testid=heatmap]")!;
+        const canvas = root.querySelector("canvas")!;
+        const [left, top, width, height] = root.dataset["plotBox"]!.split(",").map(Number) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        const columns = root.dataset["columns"]!.split("|").length;
+        const rows = root.dataset["rows"]!.split("|").length;
+        const ratio = canvas.width / canvas.clientWidth;
+        const x = (left + (column + across) * (width / columns)) * ratio;
+        const y = (top + (row + 0.2) * (height / rows)) * ratio;
+        return canvas.getContext("2d")!.getImageData(Math.round(x), Math.round(y), 1, 1).data;
+      };
+      // A cell is always painted opaque; a transparent pixel is a canvas between a resize (which
+      // clears it, e.g. when a scroll bar appears) and its redraw: read again on the next frames.
+      let data = read();
+      for (let frame = 0; frame < 60 && data[3] !== 255; frame++) {
+        await new Promise((done) => requestAnimationFrame(done));
+        data = read();
+      }
+      // Still transparent: no colour at all, which no expectation matches.
+      if (data[3] !== 255) return [-1, -1, -1] as [number, number, number];
       return [data[0]!, data[1]!, data[2]!] as [number, number, number];
     },
     { ...cell, across },

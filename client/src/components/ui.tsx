@@ -124,11 +124,22 @@ export function useScrolls<T extends HTMLElement>(): [Ref<T>, boolean] {
     if (!box) return;
     const measure = (): void =>
       setScrolls(box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1);
-    measure();
     const observer = new ResizeObserver(measure);
-    observer.observe(box);
-    for (const child of Array.from(box.children)) observer.observe(child);
-    return () => observer.disconnect();
+    const watch = (): void => {
+      measure();
+      observer.disconnect();
+      observer.observe(box);
+      for (const child of Array.from(box.children)) observer.observe(child);
+    };
+    watch();
+    // Content that changes inside without this component rendering again (a child's own state
+    // replacing its table, rows arriving) may start or stop the scrolling: measure it then too.
+    const mutations = new MutationObserver(watch);
+    mutations.observe(box, { childList: true, subtree: true, characterData: true });
+    return () => {
+      observer.disconnect();
+      mutations.disconnect();
+    };
   });
   return [element, scrolls];
 }
