@@ -37,12 +37,15 @@ const names = new Map<string, string>();
 let stopListening: (() => void) | null = null;
 let refreshTimer: ReturnType<typeof setTimeout> | null = null;
 let generation = 0;
+/** Reads of the summary in the order they were sent: an older answer arriving late is dropped. */
+let reads = 0;
 
 async function loadSummary(): Promise<void> {
   const mine = generation;
+  const read = ++reads;
   try {
     const [summary, portfolios] = await Promise.all([unwrap(api.alerts.summary.$get()), unwrap(api.portfolios.$get())]);
-    if (mine !== generation) return;
+    if (mine !== generation || read !== reads) return;
     for (const portfolio of portfolios.portfolios) names.set(portfolio.id, portfolio.name);
     alertSummary.value = summary;
     const wanted = new Set(summary.portfolios_with_limits);
