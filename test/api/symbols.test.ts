@@ -281,6 +281,56 @@ describe("GET /data/symbols/:symbol", () => {
     expect(body.betas.length + body.missing_betas.length).toBe(12);
     const history = body.history.series.find((series) => series.factor_key === "market_beta")!;
     expect(history.points.map((point) => point.date)).toEqual(["2026-06-26", "2026-06-29", "2026-06-30"]);
+    // Every series is the stored rows of its factor in the range, in date order, numbers exactly as
+    // stored (they cross packed as text) and a null R² as null.
+    const stored = await db
+      .select({
+        key: factorDefinitions.key,
+        date: symbolFactorExposures.calculationDate,
+        beta: symbolFactorExposures.betaValue,
+        r_squared: symbolFactorExposures.rSquared,
+      })
+      .from(symbolFactorExposures)
+      .innerJoin(factorDefinitions, eq(factorDefinitions.id, symbolFactorExposures.factorId))
+      .where(eq(symbolFactorExposures.symbol, "SPY"))
+      .orderBy(symbolFactorExposures.calculationDate);
+    expect(stored.length).toBeGreaterThan(12);
+    for (const series of body.history.series) {
+      const expected = stored
+        .filter((row) => row.key === series.factor_key && row.date >= body.history.from && row.date <= body.history.to)
+        .map(({ date, beta, r_squared }) => ({ date, beta, r_squared }));
+      expect(series.points).toEqual(expected);
+    }
+  });
+
+  it("serves a history point's missing R² as null and a beta's digits exactly", async () => {
+    const date = latestDate;
+    const [row] = await db
+      .select()
+      .from(symbolFactorExposures)
+      .where(and(eq(symbolFactorExposures.symbol, "TLT"), eq(symbolFactorExposures.calculationDate, date)))
+      .limit(1);
+    expect(row).toBeDefined();
+    const saved = { betaValue: row!.betaValue, rSquared: row!.rSquared };
+    const where = and(
+      eq(symbolFactorExposures.symbol, "TLT"),
+      eq(symbolFactorExposures.calculationDate, date),
+      eq(symbolFactorExposures.factorId, row!.factorId),
+    );
+    // 17 significant digits, and a value whose shortest form is long: both must come back as the same double.
+    const beta = 0.1 + 0.2;
+    await db.update(symbolFactorExposures).set({ betaValue: beta, rSquared: null }).where(where);
+    try {
+      const body = await json<SymbolDetailResponse>(await call("/data/symbols/TLT"));
+      const factorKey = (await db.select().from(factorDefinitions).where(eq(factorDefinitions.id, row!.factorId)))[0]!
+        .key;
+      const point = body.history.series
+        .find((series) => series.factor_key === factorKey)!
+        .points.find((p) => p.date === date)!;
+      expect(point).toEqual({ date, beta, r_squared: null });
+    } finally {
+      await db.update(symbolFactorExposures).set(saved).where(where);
+    }
   });
 
   it("answers 404 for a symbol outside the universe and 400 for a malformed one", async () => {

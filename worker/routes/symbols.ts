@@ -55,7 +55,8 @@ import {
 import { type ApiEnv, guard } from "../auth/guard.ts";
 import { addDays } from "../dates.ts";
 import { latestBetaDate } from "../db/betas.ts";
-import { type Database, getDatabase } from "../db/client.ts";
+import { getDatabase } from "../db/client.ts";
+import { exactText } from "../db/compact.ts";
 import { batchVersion, readVersion, symbolVersion, versionOf } from "../db/data-version.ts";
 import { firstRow, type ReadStatement, readTogether, toStatement } from "../db/read-batch.ts";
 import { tradingDaysPerYear } from "../factors/risk-settings.ts";
@@ -373,15 +374,28 @@ export const symbolRoutes = new Hono<ApiEnv>()
       const version = await readVersion(db, symbolVersion(symbol));
       const etag = version === null ? null : await entityTag(representation, version);
       if (etag !== null && ifNoneMatchMatches(c.req.header("if-none-match"), etag)) return notModified(c, etag);
-      const [universe, profile, factors] = await Promise.all([
-        db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)).get(),
-        db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)).get(),
+      // One request for what the defaults depend on (a libSQL batch: one HTTP request, one read
+      // transaction), one more for the rest: each request costs the Worker about a millisecond of
+      // CPU (worker/db/read-batch.ts), and the page used to send a dozen.
+      const [universeRows, profileRows, factors, [latestBeta], [latestGap]] = await db.batch([
+        db.select().from(symbolUniverse).where(eq(symbolUniverse.symbol, symbol)),
+        db.select().from(companyProfiles).where(eq(companyProfiles.symbol, symbol)),
         db
           .select()
           .from(factorDefinitions)
           .where(eq(factorDefinitions.isActive, true))
           .orderBy(factorDefinitions.displayOrder),
+        db
+          .select({ date: max(symbolFactorExposures.calculationDate) })
+          .from(symbolFactorExposures)
+          .where(eq(symbolFactorExposures.symbol, symbol)),
+        db
+          .select({ date: max(symbolBetaGaps.calculationDate) })
+          .from(symbolBetaGaps)
+          .where(eq(symbolBetaGaps.symbol, symbol)),
       ]);
+      const universe = universeRows[0];
+      const profile = profileRows[0];
       // A ticker a tenant brought in (through a position) and that has no prices yet is that
       // tenant's to see: to anyone else it is as unknown as one never added, so the universe does
       // not tell who holds what (issue 15). Prices make it market data, shown to everyone.
@@ -399,7 +413,8 @@ export const symbolRoutes = new Hono<ApiEnv>()
 
       // Default: the latest date the batch computed for this symbol (a beta or a stored reason),
       // else the latest date it computed at all (the symbol is then `not_computed` on it).
-      const betasDate = query.date ?? (await latestSymbolDate(db, symbol)) ?? (await latestBetaDate(db));
+      const betasDate =
+        query.date ?? laterDate(latestBeta?.date ?? null, latestGap?.date ?? null) ?? (await latestBetaDate(db));
       const to = query.to ?? betasDate ?? query.date ?? new Date().toISOString().slice(0, 10);
       const from = query.from ?? addDays(to, -365);
       if (addDays(from, maxHistoryDays) < to)
@@ -411,28 +426,29 @@ export const symbolRoutes = new Hono<ApiEnv>()
         eq(symbolDailyMetrics.symbol, symbol),
         ...(query.date ? [lte(symbolDailyMetrics.metricsDate, query.date)] : []),
       ];
-      const [metrics, betaRows, historyRows, gapRows, dateComputed, loadingsRow, riskFactorRows] = await Promise.all([
+      // Without a betas date the statements that need one match nothing (no stored row has the
+      // date ''): no betas, no gaps, not computed, no loadings.
+      const onDate = betasDate ?? "";
+      const [metricsRows, betaRows, historyRows, gapRows, [computed], loadingsRows, riskFactorRows] = await db.batch([
         db
           .select()
           .from(symbolDailyMetrics)
           .where(and(...metricsFilter))
           .orderBy(desc(symbolDailyMetrics.metricsDate))
-          .limit(1)
-          .get(),
-        betasDate === null
-          ? Promise.resolve([])
-          : db
-              .select()
-              .from(symbolFactorExposures)
-              .where(
-                and(eq(symbolFactorExposures.symbol, symbol), eq(symbolFactorExposures.calculationDate, betasDate)),
-              ),
+          .limit(1),
+        db
+          .select()
+          .from(symbolFactorExposures)
+          .where(and(eq(symbolFactorExposures.symbol, symbol), eq(symbolFactorExposures.calculationDate, onDate))),
+        // Each factor's history as one text cell (date,beta,r²;…, in date order; worker/db/compact.ts):
+        // a year of 12 factors crosses as 12 cells, not 3,000 rows of 4 (their decoding was about
+        // a third of the route's CPU).
         db
           .select({
             factorId: symbolFactorExposures.factorId,
-            date: symbolFactorExposures.calculationDate,
-            beta: symbolFactorExposures.betaValue,
-            rSquared: symbolFactorExposures.rSquared,
+            points: sql<string>`group_concat(${symbolFactorExposures.calculationDate} || ',' ||
+              ${exactText(symbolFactorExposures.betaValue)} || ',' || ${exactText(symbolFactorExposures.rSquared)},
+              ';' order by ${symbolFactorExposures.calculationDate})`,
           })
           .from(symbolFactorExposures)
           .where(
@@ -442,27 +458,29 @@ export const symbolRoutes = new Hono<ApiEnv>()
               lte(symbolFactorExposures.calculationDate, to),
             ),
           )
-          .orderBy(asc(symbolFactorExposures.calculationDate)),
-        betasDate === null
-          ? Promise.resolve([])
-          : db
-              .select()
-              .from(symbolBetaGaps)
-              .where(and(eq(symbolBetaGaps.symbol, symbol), eq(symbolBetaGaps.calculationDate, betasDate))),
-        betasDate === null ? Promise.resolve(false) : isComputedDate(db, betasDate),
-        betasDate === null
-          ? Promise.resolve(undefined)
-          : db
-              .select()
-              .from(symbolRiskLoadings)
-              .where(and(eq(symbolRiskLoadings.symbol, symbol), eq(symbolRiskLoadings.calculationDate, betasDate)))
-              .get(),
+          .groupBy(symbolFactorExposures.factorId),
+        db
+          .select()
+          .from(symbolBetaGaps)
+          .where(and(eq(symbolBetaGaps.symbol, symbol), eq(symbolBetaGaps.calculationDate, onDate))),
+        db
+          .select({ n: count() })
+          .from(batchPhaseResults)
+          .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.calculationDate, onDate))),
+        db
+          .select()
+          .from(symbolRiskLoadings)
+          .where(and(eq(symbolRiskLoadings.symbol, symbol), eq(symbolRiskLoadings.calculationDate, onDate))),
         db
           .select({ key: riskFactors.key })
           .from(riskFactors)
           .where(eq(riskFactors.isActive, true))
           .orderBy(asc(riskFactors.displayOrder), asc(riskFactors.id)),
       ]);
+      const metrics = metricsRows[0];
+      const loadingsRow = loadingsRows[0];
+      const dateComputed = betasDate !== null && (computed?.n ?? 0) > 0;
+      const historyByFactor = new Map(historyRows.map((row) => [row.factorId, unpackHistory(row.points)]));
       const gapByFactor = new Map(gapRows.map((row) => [row.factorId, row]));
       const betaByFactor = new Map(betaRows.map((row) => [row.factorId, row]));
       const ridgeSlopes = betaRows.filter((row) => row.calculationMethod === "ridge").length;
@@ -557,9 +575,7 @@ export const symbolRoutes = new Hono<ApiEnv>()
           to,
           series: factors.map((factor) => ({
             factor_key: factor.key,
-            points: historyRows
-              .filter((row) => row.factorId === factor.id)
-              .map((row) => ({ date: row.date, beta: row.beta, r_squared: row.rSquared })),
+            points: historyByFactor.get(factor.id) ?? [],
           })),
         },
       };
@@ -640,29 +656,17 @@ export function riskLoadingsOf(
   };
 }
 
-/** The latest date with a stored beta or a stored reason for the symbol. */
-async function latestSymbolDate(db: Database, symbol: string): Promise<string | null> {
-  const [beta, gap] = await Promise.all([
-    db
-      .select({ date: max(symbolFactorExposures.calculationDate) })
-      .from(symbolFactorExposures)
-      .where(eq(symbolFactorExposures.symbol, symbol))
-      .get(),
-    db
-      .select({ date: max(symbolBetaGaps.calculationDate) })
-      .from(symbolBetaGaps)
-      .where(eq(symbolBetaGaps.symbol, symbol))
-      .get(),
-  ]);
-  const dates = [beta?.date, gap?.date].filter((date): date is string => typeof date === "string").sort();
-  return dates.at(-1) ?? null;
+/** The later of two ISO dates (either may be null). */
+function laterDate(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  return b === null || a >= b ? a : b;
 }
 
-async function isComputedDate(db: Database, date: string): Promise<boolean> {
-  const row = await db
-    .select({ n: count() })
-    .from(batchPhaseResults)
-    .where(and(eq(batchPhaseResults.phase, "universe_factors"), eq(batchPhaseResults.calculationDate, date)))
-    .get();
-  return (row?.n ?? 0) > 0;
+/** A factor's packed history (`date,beta,r²;…`, numbers as exact text, '' for null) as points. */
+function unpackHistory(packed: string | null): { date: string; beta: number; r_squared: number | null }[] {
+  if (!packed) return [];
+  return packed.split(";").map((point) => {
+    const [date = "", beta = "", rSquared = ""] = point.split(",");
+    return { date, beta: Number(beta), r_squared: rSquared === "" ? null : Number(rSquared) };
+  });
 }

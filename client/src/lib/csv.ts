@@ -49,12 +49,25 @@ export interface HeatmapExport {
   value: (row: number, column: number) => number | null;
 }
 
+// Rounding for every CSV the dashboard builds (the heatmap's and the drill-down's): a missing or
+// non-finite number is an empty cell (null), never 0 or NaN; −0 prints as 0.
+
+/** `digits` significant digits (betas and exposures: 6). */
+export const roundSignificant = (value: number | null, digits = 6): number | null =>
+  value === null || !Number.isFinite(value) ? null : Number(value.toPrecision(digits)) + 0;
+
+/** `decimals` digits after the point (weights and deltas: 6). */
+export const roundDecimals = (value: number | null, decimals = 6): number | null =>
+  value === null || !Number.isFinite(value) ? null : Number(value.toFixed(decimals)) + 0;
+
+/** Dollars: to the cent. */
+export const roundCents = (value: number | null): number | null => roundDecimals(value, 2);
+
 /**
  * A number without binary noise: 12 significant digits, far more than an exposure's precision,
  * so an active exposure computed as a difference reads 0.1, not 0.09999999999999987.
  */
-export const cleanNumber = (value: number | null): number | null =>
-  value === null || !Number.isFinite(value) ? null : Number(value.toPrecision(12));
+export const cleanNumber = (value: number | null): number | null => roundSignificant(value, 12);
 
 /**
  * The heatmap as CSV. The file opens with `# key: value` lines, one field each, naming what it

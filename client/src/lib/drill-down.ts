@@ -19,7 +19,7 @@
 //   (factor, portfolio, date, view, equity, precision). Numbers are rounded to a stated
 //   precision — weights and deltas to 6 decimals, betas and exposures to 6 significant digits,
 //   dollars to the cent — so no 0.30000000000000004; totals are summed before rounding.
-import { buildCsv, type CsvCell } from "./csv.ts";
+import { buildCsv, type CsvCell, roundCents, roundDecimals, roundSignificant } from "./csv.ts";
 import { formatExposure, formatPercent } from "./format.ts";
 
 /** The parts of a drill-down answer this module reads (GET /portfolios/:id/exposures/stocks). */
@@ -387,17 +387,6 @@ export function weightsNote(totals: DrillDownTotals): string {
 }
 
 // ---- CSV --------------------------------------------------------------------------------------
-
-/** Weights and deltas: 6 decimals. */
-export const roundDecimals = (value: number | null, decimals = 6): number | null =>
-  value === null || !Number.isFinite(value) ? null : Number(value.toFixed(decimals)) + 0;
-
-/** Betas and exposures: 6 significant digits. */
-export const roundSignificant = (value: number | null, digits = 6): number | null =>
-  value === null || !Number.isFinite(value) ? null : Number(value.toPrecision(digits)) + 0;
-
-/** Dollars: to the cent. */
-export const roundCents = (value: number | null): number | null => roundDecimals(value, 2);
 
 export const csvPrecision =
   "weights and deltas to 6 decimals; betas and contributions to 6 significant digits; dollars to the cent";

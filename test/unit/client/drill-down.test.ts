@@ -17,12 +17,11 @@ import {
   matchesFilter,
   nextSort,
   optionTerms,
-  roundDecimals,
-  roundSignificant,
   sortHoldings,
   sortLeftOut,
   weightsNote,
 } from "../../../client/src/lib/drill-down.ts";
+import { roundDecimals, roundSignificant } from "../../../client/src/lib/csv.ts";
 import { parseCsv } from "../../../worker/market-data/csv.ts";
 
 const csvRows = (text: string) => parseCsv(text).records.map((record) => record.fields);
