@@ -11,6 +11,16 @@ export function exactText(column: SQLWrapper): SQL<string> {
   return sql<string>`(case when ${column} is null then '' else printf('%!.17g', ${column}) end)`;
 }
 
+/** `exactText` for SQL written as text (`column` an expression such as `b.beta_value`). */
+export function exactTextSql(column: string): string {
+  return `(case when ${column} is null then '' else printf('%!.17g', ${column}) end)`;
+}
+
+/** A packed field as a number, '' (NULL) as null. */
+export function packedNumber(field: string | undefined): number | null {
+  return field === undefined || field === "" ? null : Number(field);
+}
+
 /** `group_concat` of `fields` joined by ',' per row and ';' between rows. */
 export function packedRows(fields: readonly SQL[]): SQL<string> {
   return sql<string>`group_concat(${sql.join([...fields], sql` || ',' || `)}, ';')`;

@@ -13,6 +13,7 @@ import type { Caller } from "../auth/permissions.ts";
 import { activeStandardError, isDistinguishable } from "../factors/exposure-uncertainty.ts";
 import type { HoldingInput } from "../factors/portfolio.ts";
 import type { StoredBetaRow, StoredGapRow } from "./betas.ts";
+import { exactTextSql, packedNumber } from "./compact.ts";
 import { drillDownVersion, exposuresVersion } from "./data-version.ts";
 import { activeFactorsStatement } from "./factors.ts";
 import type { ReadStatement } from "./read-batch.ts";
@@ -253,9 +254,7 @@ export function drillDownStatements(caller: Caller, read: DrillDownRead): ReadSt
       args: held.slice(0, 2),
     },
     {
-      sql: `${heldOnDate} select b.symbol, b.factor_id, b.calculation_date, b.beta_value, b.raw_beta_value, b.r_squared,
-          b.observations, b.quality_flag, b.calculation_method, b.regularization_alpha, b.regression_window_days,
-          b.standard_error
+      sql: `${heldOnDate} select ${packedBetasColumn}
         from d, symbol_factor_exposures b
         where b.calculation_date = d.date and b.symbol in (select symbol from held) and b.factor_id = ${askedFactor}`,
       args: held,
@@ -308,21 +307,55 @@ export function closesFrom(result: ResultSet | undefined): Map<string, number> {
   return closes;
 }
 
+/**
+ * `storedBetasFrom`'s columns of `symbol_factor_exposures b`, packed by SQLite into one text cell
+ * (worker/db/compact.ts: numbers as exact text, NULL as '', ',' between fields and ';' between
+ * rows; symbols, dates, flags and methods hold neither). A portfolio's 600 betas cross Hrana as
+ * one cell instead of 600 rows of 12, whose decoding was a quarter of the risk route's CPU.
+ * Use as `select ${packedBetasColumn} from … symbol_factor_exposures b where …`.
+ */
+export const packedBetasColumn = `group_concat(b.symbol || ',' || b.factor_id || ',' || b.calculation_date || ',' ||
+  ${exactTextSql("b.beta_value")} || ',' || ${exactTextSql("b.raw_beta_value")} || ',' ||
+  ${exactTextSql("b.r_squared")} || ',' || b.observations || ',' || b.quality_flag || ',' ||
+  b.calculation_method || ',' || ${exactTextSql("b.regularization_alpha")} || ',' ||
+  b.regression_window_days || ',' || ${exactTextSql("b.standard_error")}, ';')`;
+
+/** The stored betas of a `packedBetasColumn` statement (one row, one cell; NULL without any). */
 export function storedBetasFrom(result: ResultSet | undefined): StoredBetaRow[] {
-  return (result?.rows ?? []).map((row) => ({
-    symbol: String(row[0]),
-    factorId: Number(row[1]),
-    calculationDate: String(row[2]),
-    betaValue: Number(row[3]),
-    rawBetaValue: numberOrNull(row[4]),
-    rSquared: numberOrNull(row[5]),
-    observations: Number(row[6]),
-    qualityFlag: String(row[7]) as QualityFlag,
-    calculationMethod: String(row[8]) as FactorMethod,
-    regularizationAlpha: numberOrNull(row[9]),
-    regressionWindowDays: Number(row[10]),
-    standardError: numberOrNull(row[11]),
-  }));
+  const packed = result?.rows[0]?.[0];
+  if (packed === null || packed === undefined || packed === "") return [];
+  return String(packed)
+    .split(";")
+    .map((line) => {
+      const [
+        symbol = "",
+        factorId = "",
+        date = "",
+        beta = "",
+        raw = "",
+        rSquared = "",
+        observations = "",
+        flag = "",
+        method = "",
+        alpha = "",
+        windowDays = "",
+        standardError = "",
+      ] = line.split(",");
+      return {
+        symbol,
+        factorId: Number(factorId),
+        calculationDate: date,
+        betaValue: Number(beta),
+        rawBetaValue: packedNumber(raw),
+        rSquared: packedNumber(rSquared),
+        observations: Number(observations),
+        qualityFlag: flag as QualityFlag,
+        calculationMethod: method as FactorMethod,
+        regularizationAlpha: packedNumber(alpha),
+        regressionWindowDays: Number(windowDays),
+        standardError: packedNumber(standardError),
+      };
+    });
 }
 
 export function storedGapsFrom(result: ResultSet | undefined): StoredGapRow[] {

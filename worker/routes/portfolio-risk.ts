@@ -64,7 +64,7 @@ import { betaTableFrom } from "../db/betas.ts";
 import { type Database, getDatabase } from "../db/client.ts";
 import { drillDownVersion, versionOf } from "../db/data-version.ts";
 import { activeFactorsFrom, activeFactorsStatement } from "../db/factors.ts";
-import { closesFrom, holdingsFrom, storedBetasFrom, storedGapsFrom } from "../db/portfolio-reads.ts";
+import { closesFrom, holdingsFrom, packedBetasColumn, storedBetasFrom, storedGapsFrom } from "../db/portfolio-reads.ts";
 import { firstRow, type ReadStatement, readTogether } from "../db/read-batch.ts";
 import { riskInputStatements, riskInputsFrom, riskModelInput, type StoredRiskInputs } from "../db/risk-reads.ts";
 import {
@@ -154,10 +154,7 @@ function lensStatements(date: string, symbols: readonly string[]): ReadStatement
       args,
     },
     {
-      sql: `select b.symbol, b.factor_id, b.calculation_date, b.beta_value, b.raw_beta_value, b.r_squared,
-          b.observations, b.quality_flag, b.calculation_method, b.regularization_alpha, b.regression_window_days,
-          b.standard_error
-        from symbol_factor_exposures b where b.calculation_date = ?1 and b.symbol in ${held}
+      sql: `select ${packedBetasColumn} from symbol_factor_exposures b where b.calculation_date = ?1 and b.symbol in ${held}
           and b.factor_id in (select id from factor_definitions where is_active = 1)`,
       args,
     },
