@@ -16,6 +16,11 @@ export function exactTextSql(column: string): string {
   return `(case when ${column} is null then '' else printf('%!.17g', ${column}) end)`;
 }
 
+/** `packedRows`' text (or one written the same way in SQL) as rows of fields; NULL or '' is no rows. */
+export function packedLines(value: unknown): string[][] {
+  return typeof value === "string" && value !== "" ? value.split(";").map((line) => line.split(",")) : [];
+}
+
 /** A packed field as a number, '' (NULL) as null. */
 export function packedNumber(field: string | undefined): number | null {
   return field === undefined || field === "" ? null : Number(field);

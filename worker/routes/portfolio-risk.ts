@@ -65,6 +65,7 @@ import { type Database, getDatabase } from "../db/client.ts";
 import { drillDownVersion, versionOf } from "../db/data-version.ts";
 import { activeFactorsFrom, activeFactorsStatement } from "../db/factors.ts";
 import { closesFrom, holdingsFrom, packedBetasColumn, storedBetasFrom, storedGapsFrom } from "../db/portfolio-reads.ts";
+import { alignFactorReturns, packedFactorReturnsColumn } from "../db/factor-return-reads.ts";
 import { firstRow, type ReadStatement, readTogether } from "../db/read-batch.ts";
 import { riskInputStatements, riskInputsFrom, riskModelInput, type StoredRiskInputs } from "../db/risk-reads.ts";
 import {
@@ -474,7 +475,7 @@ function attributionStatements(portfolioId: string, from: string | undefined, to
       args,
     },
     {
-      sql: `${attributionRange} select fr.date, fr.factor_key, fr.value from factor_returns fr, r
+      sql: `${attributionRange} select ${packedFactorReturnsColumn} from factor_returns fr, r
   where fr.kind = 'risk' and fr.date >= r.f and fr.date <= r.t and ${cap}`,
       args: args.slice(0, 4),
     },
@@ -507,19 +508,19 @@ function attributionBody(
   to: string,
   keys: readonly string[],
   dayRows: readonly Row[],
-  returnRows: readonly Row[],
+  packedReturns: unknown,
 ): AttributionResponse {
+  // Each date's finite returns of `keys` (a missing one is absent, reported by the attribution).
+  const aligned = alignFactorReturns(packedReturns, keys);
   const returns = new Map<string, Record<string, number>>();
-  const wanted = new Set(keys);
-  for (const row of returnRows) {
-    const key = String(row[1]);
-    const value = Number(row[2]);
-    if (!wanted.has(key) || !Number.isFinite(value)) continue;
-    const date = String(row[0]);
-    const day = returns.get(date) ?? {};
-    day[key] = value;
-    returns.set(date, day);
-  }
+  aligned.dates.forEach((date, t) => {
+    const day: Record<string, number> = {};
+    keys.forEach((key, k) => {
+      const value = aligned.columns[k]?.[t];
+      if (value !== null && value !== undefined) day[key] = value;
+    });
+    if (Object.keys(day).length > 0) returns.set(date, day);
+  });
   const previousDates: (string | null)[] = [];
   const days: AttributionDay[] = dayRows.map((row) => {
     const date = String(row[0]);
@@ -591,26 +592,16 @@ async function loadStoredReturns(db: Database, range?: { from: string; to: strin
   const [factorsResult, returnsResult] = await readTogether(db, [
     { sql: "select key, name from risk_factors where is_active = 1 order by display_order, id", args: [] },
     {
-      sql: `select date, factor_key, value from factor_returns where kind = 'risk'
-        and (?1 is null or date >= ?1) and (?2 is null or date <= ?2) order by date`,
+      sql: `select ${packedFactorReturnsColumn} from factor_returns fr where fr.kind = 'risk'
+        and (?1 is null or fr.date >= ?1) and (?2 is null or fr.date <= ?2)`,
       args: [range?.from ?? null, range?.to ?? null],
     },
   ]);
   const factors = (factorsResult?.rows ?? []).map((row) => ({ key: String(row[0]), name: String(row[1]) }));
-  const index = new Map(factors.map((factor, k) => [factor.key, k]));
-  const dates: string[] = [];
-  const columns: (number | null)[][] = factors.map(() => []);
-  for (const row of returnsResult?.rows ?? []) {
-    const k = index.get(String(row[1]));
-    if (k === undefined) continue;
-    const date = String(row[0]);
-    if (dates.at(-1) !== date) {
-      dates.push(date);
-      for (const column of columns) column.push(null);
-    }
-    const value = Number(row[2]);
-    (columns[k] as (number | null)[])[dates.length - 1] = Number.isFinite(value) ? value : null;
-  }
+  const { dates, columns } = alignFactorReturns(
+    firstRow(returnsResult)?.[0],
+    factors.map((factor) => factor.key),
+  );
   return { dates, byKey: Object.fromEntries(factors.map((factor, k) => [factor.key, columns[k] ?? []])), factors };
 }
 
@@ -1008,7 +999,7 @@ export const portfolioRiskRoutes = new Hono<ApiEnv>()
       const { from, to } = rangeOf(rangeResult);
       checkRange(from, to, query.to === undefined ? "the default, the latest snapshot or today" : "given");
       const keys = (keysResult?.rows ?? []).map((row) => String(row[0]));
-      const body = attributionBody(id, from, to, keys, daysResult?.rows ?? [], returnsResult?.rows ?? []);
+      const body = attributionBody(id, from, to, keys, daysResult?.rows ?? [], firstRow(returnsResult)?.[0]);
       if (csv) {
         const header = [
           "date",

@@ -21,8 +21,8 @@ import { type ApiEnv, guard } from "../auth/guard.ts";
 import { batchConfig } from "../batch/config.ts";
 import { addDays } from "../dates.ts";
 import { getDatabase } from "../db/client.ts";
-import { exactTextSql, packedNumber } from "../db/compact.ts";
 import { batchVersion, versionOf } from "../db/data-version.ts";
+import { alignFactorReturns, packedFactorReturnsColumn } from "../db/factor-return-reads.ts";
 import { firstRow, type ReadStatement, readTogether } from "../db/read-batch.ts";
 import { defaultRiskModelSettings, type RiskModelSettings, tradingDaysPerYear } from "../factors/risk-settings.ts";
 import { csvResponse, wantsCsv } from "../http/csv-export.ts";
@@ -86,12 +86,9 @@ function factorReturnStatements(from: string | undefined, to: string | undefined
   return [
     { sql: `${rangeCte} select f, t from range`, args },
     // Nothing is read for a range over the cap: the route answers 400 from the bounds.
-    // The rows packed into one text cell in date order (date,key,value;…; worker/db/compact.ts):
-    // a year of seven factors crosses Hrana as one cell, not 1,800 rows, whose decoding was a third
-    // of the route's CPU. Dates and factor keys hold no ',' or ';'.
+    // Packed into one text cell (worker/db/factor-return-reads.ts).
     {
-      sql: `${rangeCte} select group_concat(fr.date || ',' || fr.factor_key || ',' || ${exactTextSql("fr.value")},
-  ';' order by fr.date) from factor_returns fr, range
+      sql: `${rangeCte} select ${packedFactorReturnsColumn} from factor_returns fr, range
 where fr.kind = ?3 and fr.date >= range.f and fr.date <= range.t
   and julianday(range.t) - julianday(range.f) <= ${maxFactorReturnRangeDays}`,
       args,
@@ -263,22 +260,8 @@ export const riskRoutes = new Hono<ApiEnv>()
         { path: "from", message: `from must be within ${maxFactorReturnRangeDays} days of to` },
       ]);
     const factors = keysOf(factorsResult);
-    const column = new Map(factors.map((key, index) => [key, index]));
-    const dates: string[] = [];
-    const cells: (number | null)[][] = factors.map(() => []);
-    const packed = firstRow(returnsResult)?.[0];
-    for (const line of typeof packed === "string" && packed !== "" ? packed.split(";") : []) {
-      const [date = "", key = "", text = ""] = line.split(",");
-      const index = column.get(key);
-      // Returns of factors no longer active are not part of the answer.
-      if (index === undefined) continue;
-      if (dates.at(-1) !== date) {
-        dates.push(date);
-        for (const series of cells) series.push(null);
-      }
-      const value = packedNumber(text);
-      (cells[index] as (number | null)[])[dates.length - 1] = value !== null && Number.isFinite(value) ? value : null;
-    }
+    // Returns of factors no longer active are not part of the answer.
+    const { dates, columns: cells } = alignFactorReturns(firstRow(returnsResult)?.[0], factors);
     const missing = factors.flatMap((key, index) => {
       const count = (cells[index] ?? []).filter((value) => value === null).length;
       return count === 0 ? [] : [{ factor_key: key, dates: count, reason: "no_return" as const }];
