@@ -17,7 +17,10 @@ export interface AlignedFactorReturns {
   columns: (number | null)[][];
 }
 
-/** A `packedFactorReturnsColumn` cell aligned by date for `keys`; returns of other keys (retired factors) are left out. */
+/**
+ * A `packedFactorReturnsColumn` cell aligned by date for `keys`; returns of other keys (retired
+ * factors) are left out.
+ */
 export function alignFactorReturns(packed: unknown, keys: readonly string[]): AlignedFactorReturns {
   const index = new Map(keys.map((key, k) => [key, k]));
   const dates: string[] = [];

@@ -155,7 +155,8 @@ function lensStatements(date: string, symbols: readonly string[]): ReadStatement
       args,
     },
     {
-      sql: `select ${packedBetasColumn} from symbol_factor_exposures b where b.calculation_date = ?1 and b.symbol in ${held}
+      sql: `select ${packedBetasColumn} from symbol_factor_exposures b
+        where b.calculation_date = ?1 and b.symbol in ${held}
           and b.factor_id in (select id from factor_definitions where is_active = 1)`,
       args,
     },
