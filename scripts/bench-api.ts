@@ -91,7 +91,6 @@
 // - Other processes on the machine (tests, another dev stack) skew the figures; the JSON
 //   records the load average at start and end.
 import { createClient, type Client } from "@libsql/client";
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -128,7 +127,8 @@ import {
 } from "./bench-batch/common.ts";
 import { benchMarketOptions, benchOrg, benchOwner } from "./bench-batch/seed.ts";
 import { freePort, onStop, snapshotWorker, tail } from "./bench-batch/stack.ts";
-import type { LoadReply, LoadRequest, LoadResult } from "./bench-api/load.ts";
+import type { LoadRequest, LoadResult } from "./bench-api/load.ts";
+import { LoadGenerator } from "./bench-api/load-generator.ts";
 import {
   bundleModules,
   InspectorSession,
@@ -462,43 +462,6 @@ function routeSpecs(sector: string): RouteSpec[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** The autocannon child: one request at a time over IPC. */
-class LoadGenerator {
-  readonly #child: ChildProcess;
-  #pending: { resolve: (result: LoadResult) => void; reject: (error: Error) => void } | null = null;
-
-  constructor() {
-    this.#child = fork(path.join(projectRoot, "scripts/bench-api/load.ts"), [], {
-      cwd: projectRoot,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    this.#child.on("message", (message: LoadReply) => {
-      const pending = this.#pending;
-      this.#pending = null;
-      if (!pending) return;
-      if (message.ok) pending.resolve(message.result);
-      else pending.reject(new Error(`autocannon failed: ${message.error}`));
-    });
-    this.#child.once("exit", (code, signal) => {
-      const pending = this.#pending;
-      this.#pending = null;
-      pending?.reject(new Error(`the load generator exited (${signal ?? `code ${code}`})`));
-    });
-  }
-
-  run(request: LoadRequest): Promise<LoadResult> {
-    if (this.#pending) throw new Error("the load generator is busy");
-    return new Promise<LoadResult>((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      this.#child.send(request);
-    });
-  }
-
-  stop(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill("SIGTERM");
-  }
-}
 
 interface LoadFigures {
   connections: number;
