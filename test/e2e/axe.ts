@@ -7,8 +7,27 @@ import type { Page } from "playwright-core";
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-/** axe's serious and critical violations on the page as it stands, one readable line per rule. */
+/**
+ * Waits until no refresh is in flight and no CSS transition runs: while one is, the previous
+ * answer is dimmed (`.async[data-stale]`, opacity 0.6 in styles.css, with `aria-busy`) and fades
+ * back in over 0.2 s, and axe would measure the dimmed text's contrast. The audits are of settled
+ * page states; a test that runs one right after a live update (a toast) would otherwise race the
+ * page's refetch. (A result kept dimmed after a failed recomputation is a settled state: it is not
+ * busy.)
+ */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      document.querySelector('.async[aria-busy="true"]') === null &&
+      document.getAnimations().every((animation) => !(animation instanceof CSSTransition)),
+    undefined,
+    { timeout: 10_000 },
+  );
+}
+
+/** axe's serious and critical violations on the page once it has settled, one readable line per rule. */
 export async function seriousViolations(page: Page): Promise<string[]> {
+  await settled(page);
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const { axe } = window as unknown as { axe: { run: (context: Document, options: object) => Promise<AxeResults> } };
