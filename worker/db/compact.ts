@@ -26,7 +26,20 @@ export function packedNumber(field: string | undefined): number | null {
   return field === undefined || field === "" ? null : Number(field);
 }
 
-/** `group_concat` of `fields` joined by ',' per row and ';' between rows. */
-export function packedRows(fields: readonly SQL[]): SQL<string> {
-  return sql<string>`group_concat(${sql.join([...fields], sql` || ',' || `)}, ';')`;
+/**
+ * `group_concat` of `fields` joined by ',' per row and ';' between rows, in `orderBy`'s order when
+ * given (SQL promises no order inside a group otherwise). A field that is NULL would make its whole
+ * row NULL, and group_concat would drop the row without a word: wrap nullable columns in
+ * `exactText`; the others must be NOT NULL.
+ */
+export function packedRows(fields: readonly SQL[], orderBy?: SQLWrapper): SQL<string> {
+  const joined = sql.join([...fields], sql` || ',' || `);
+  return orderBy === undefined
+    ? sql<string>`group_concat(${joined}, ';')`
+    : sql<string>`group_concat(${joined}, ';' order by ${orderBy})`;
+}
+
+/** `packedRows` for SQL written as text (fields such as `b.symbol`, `exactTextSql("b.beta_value")`). */
+export function packedRowsSql(fields: readonly string[], orderBy?: string): string {
+  return `group_concat(${fields.join(" || ',' || ")}, ';'${orderBy === undefined ? "" : ` order by ${orderBy}`})`;
 }

@@ -1,14 +1,16 @@
 // Stored factor returns (`factor_returns`) as the routes read them: packed by SQLite into one
 // text cell in date order (./compact.ts), then aligned by date in the Worker. A year of seven
 // factors crosses Hrana as one cell, not 1,800 rows, whose decoding was a third of a route's CPU.
-import { exactTextSql, packedLines, packedNumber } from "./compact.ts";
+import { exactTextSql, packedLines, packedNumber, packedRowsSql } from "./compact.ts";
 
 /**
  * `date,factor_key,value;…` of the rows of `factor_returns fr` a query selects, in date order
  * (value exact, NULL as ''). Dates and factor keys (`[a-z0-9_]`) hold no ',' or ';'.
  */
-export const packedFactorReturnsColumn = `group_concat(fr.date || ',' || fr.factor_key || ',' ||
-  ${exactTextSql("fr.value")}, ';' order by fr.date)`;
+export const packedFactorReturnsColumn = packedRowsSql(
+  ["fr.date", "fr.factor_key", exactTextSql("fr.value")],
+  "fr.date",
+);
 
 export interface AlignedFactorReturns {
   /** Every date with a return of at least one of `keys`, ascending. */

@@ -13,7 +13,7 @@ import type { Caller } from "../auth/permissions.ts";
 import { activeStandardError, isDistinguishable } from "../factors/exposure-uncertainty.ts";
 import type { HoldingInput } from "../factors/portfolio.ts";
 import type { StoredBetaRow, StoredGapRow } from "./betas.ts";
-import { exactTextSql, packedNumber } from "./compact.ts";
+import { exactTextSql, packedLines, packedNumber, packedRowsSql } from "./compact.ts";
 import { drillDownVersion, exposuresVersion } from "./data-version.ts";
 import { activeFactorsStatement } from "./factors.ts";
 import type { ReadStatement } from "./read-batch.ts";
@@ -344,48 +344,37 @@ export function closesFrom(result: ResultSet | undefined): Map<string, number> {
  * one cell instead of 600 rows of 12, whose decoding was a quarter of the risk route's CPU.
  * Use as `select ${packedBetasColumn} from … symbol_factor_exposures b where …`.
  */
-export const packedBetasColumn = `group_concat(b.symbol || ',' || b.factor_id || ',' || b.calculation_date || ',' ||
-  ${exactTextSql("b.beta_value")} || ',' || ${exactTextSql("b.raw_beta_value")} || ',' ||
-  ${exactTextSql("b.r_squared")} || ',' || b.observations || ',' || b.quality_flag || ',' ||
-  b.calculation_method || ',' || ${exactTextSql("b.regularization_alpha")} || ',' ||
-  b.regression_window_days || ',' || ${exactTextSql("b.standard_error")}, ';')`;
+export const packedBetasColumn = packedRowsSql([
+  "b.symbol",
+  "b.factor_id",
+  "b.calculation_date",
+  exactTextSql("b.beta_value"),
+  exactTextSql("b.raw_beta_value"),
+  exactTextSql("b.r_squared"),
+  "b.observations",
+  "b.quality_flag",
+  "b.calculation_method",
+  exactTextSql("b.regularization_alpha"),
+  "b.regression_window_days",
+  exactTextSql("b.standard_error"),
+]);
 
 /** The stored betas of a `packedBetasColumn` statement (one row, one cell; NULL without any). */
 export function storedBetasFrom(result: ResultSet | undefined): StoredBetaRow[] {
-  const packed = result?.rows[0]?.[0];
-  if (packed === null || packed === undefined || packed === "") return [];
-  return String(packed)
-    .split(";")
-    .map((line) => {
-      const [
-        symbol = "",
-        factorId = "",
-        date = "",
-        beta = "",
-        raw = "",
-        rSquared = "",
-        observations = "",
-        flag = "",
-        method = "",
-        alpha = "",
-        windowDays = "",
-        standardError = "",
-      ] = line.split(",");
-      return {
-        symbol,
-        factorId: Number(factorId),
-        calculationDate: date,
-        betaValue: Number(beta),
-        rawBetaValue: packedNumber(raw),
-        rSquared: packedNumber(rSquared),
-        observations: Number(observations),
-        qualityFlag: flag as QualityFlag,
-        calculationMethod: method as FactorMethod,
-        regularizationAlpha: packedNumber(alpha),
-        regressionWindowDays: Number(windowDays),
-        standardError: packedNumber(standardError),
-      };
-    });
+  return packedLines(result?.rows[0]?.[0]).map((field) => ({
+    symbol: field[0] ?? "",
+    factorId: Number(field[1]),
+    calculationDate: field[2] ?? "",
+    betaValue: Number(field[3]),
+    rawBetaValue: packedNumber(field[4]),
+    rSquared: packedNumber(field[5]),
+    observations: Number(field[6]),
+    qualityFlag: field[7] as QualityFlag,
+    calculationMethod: field[8] as FactorMethod,
+    regularizationAlpha: packedNumber(field[9]),
+    regressionWindowDays: Number(field[10]),
+    standardError: packedNumber(field[11]),
+  }));
 }
 
 export function storedGapsFrom(result: ResultSet | undefined): StoredGapRow[] {

@@ -56,7 +56,7 @@ import { type ApiEnv, guard } from "../auth/guard.ts";
 import { addDays } from "../dates.ts";
 import { latestBetaDate } from "../db/betas.ts";
 import { getDatabase } from "../db/client.ts";
-import { exactText } from "../db/compact.ts";
+import { exactText, packedLines, packedNumber, packedRows } from "../db/compact.ts";
 import { batchVersion, readVersion, symbolVersion, versionOf } from "../db/data-version.ts";
 import { firstRow, type ReadStatement, readTogether, toStatement } from "../db/read-batch.ts";
 import { tradingDaysPerYear } from "../factors/risk-settings.ts";
@@ -446,9 +446,14 @@ export const symbolRoutes = new Hono<ApiEnv>()
         db
           .select({
             factorId: symbolFactorExposures.factorId,
-            points: sql<string>`group_concat(${symbolFactorExposures.calculationDate} || ',' ||
-              ${exactText(symbolFactorExposures.betaValue)} || ',' || ${exactText(symbolFactorExposures.rSquared)},
-              ';' order by ${symbolFactorExposures.calculationDate})`,
+            points: packedRows(
+              [
+                sql`${symbolFactorExposures.calculationDate}`,
+                exactText(symbolFactorExposures.betaValue),
+                exactText(symbolFactorExposures.rSquared),
+              ],
+              symbolFactorExposures.calculationDate,
+            ),
           })
           .from(symbolFactorExposures)
           .where(
@@ -664,9 +669,9 @@ function laterDate(a: string | null, b: string | null): string | null {
 
 /** A factor's packed history (`date,beta,r²;…`, numbers as exact text, '' for null) as points. */
 function unpackHistory(packed: string | null): { date: string; beta: number; r_squared: number | null }[] {
-  if (!packed) return [];
-  return packed.split(";").map((point) => {
-    const [date = "", beta = "", rSquared = ""] = point.split(",");
-    return { date, beta: Number(beta), r_squared: rSquared === "" ? null : Number(rSquared) };
-  });
+  return packedLines(packed).map(([date = "", beta, rSquared]) => ({
+    date,
+    beta: Number(beta),
+    r_squared: packedNumber(rSquared),
+  }));
 }
