@@ -26,7 +26,11 @@
 //   writes to a temporary directory (float64 little-endian, plus a JSON header); its results for
 //   a few symbols must equal the engine's to 1e-9 relative (else the run exits 1). Target
 //   numpy / engine ≥ 1 (numpy no faster). Skipped, with the reason, when Debian's
-//   /usr/bin/python3 (`BENCH_PYTHON` to use another) or its numpy is missing.
+//   /usr/bin/python3 (`BENCH_PYTHON` to use another) or its numpy is missing. Beside it,
+//   `numpyBaseline.floor`: the same symbols' products and sums alone on contiguous rows, with the
+//   engine's kernels and with WebAssembly SIMD (bench-factors/products-floor.ts), the least any
+//   engine of this design does; numpy's whole solve / the SIMD floor < 1 means no such engine can
+//   be level with numpy here.
 // - `backfillEverything`: the 252-date backfill of the lens betas, the risk loadings and one
 //   covariance per date vs the lens-only backfill above; target ≤ 2×.
 import { spawnSync } from "node:child_process";
@@ -60,6 +64,9 @@ import { defaultRiskModelSettings } from "../worker/factors/risk-settings.ts";
 import { dayNumber, windowEnd, windowStart } from "../worker/factors/returns.ts";
 import type { ReturnPanel } from "../worker/factors/returns.ts";
 import { defaultRiskFactors } from "../schema/seed/default-risk-factors.ts";
+import { planDate } from "../worker/factors/universe.ts";
+import { floorColumns, measureProductsFloor } from "./bench-factors/products-floor.ts";
+import type { ProductsFloor } from "./bench-factors/products-floor.ts";
 
 const equities = Number(process.env.BENCH_EQUITIES ?? 5000);
 const backfillDates = 252;
@@ -244,8 +251,47 @@ const numpyScript = fileURLToPath(new URL("./bench-risk-numpy.py", import.meta.u
 /** Symbols whose numpy results are checked against the engine's. */
 const numpyCheckSymbols = 8;
 
+/**
+ * The floor under any engine (scripts/bench-factors/products-floor.ts): the complete symbols'
+ * products with the joint regression's own weight columns (the engine's plan for the date) and
+ * their sums, on contiguous rows of deviations d_i = y_i − y_0 over the factor dates (numpy's
+ * layout), and, when the factor dates are consecutive trading days, on rows at the panel's
+ * stride (the engine's layout: a symbol's whole calendar per row).
+ */
+async function productsFloorOf(
+  complete: readonly number[],
+  factorDates: readonly number[],
+): Promise<{ contiguous: ProductsFloor; panelRows: ProductsFloor | null } | { skipped: string }> {
+  const summary = planDate(riskInput.engine, lastDate).summaries[0];
+  if (summary === undefined || summary.columnCount !== floorColumns || summary.observations !== factorDates.length)
+    return { skipped: `the kernel is written for ${floorColumns} risk factors on the plan's dates` };
+  const n = factorDates.length;
+  const m = complete.length;
+  const days = input.panel.calendar.length;
+  const returns = input.panel.returns;
+  const values = new Float64Array(m * n);
+  complete.forEach((s, j) => {
+    const first = returns[s * days + factorDates[0]!]!;
+    for (let i = 0; i < n; i++) values[j * n + i] = returns[s * days + factorDates[i]!]! - first;
+  });
+  const contiguous = await measureProductsFloor({ values, m, n, stride: n, offset: 0 }, summary.weights, 31);
+  const start = factorDates[0]!;
+  if (factorDates[n - 1]! - start !== n - 1) return { contiguous, panelRows: null };
+  const panelValues = new Float64Array(m * days);
+  complete.forEach((s, j) => {
+    const first = returns[s * days + start]!;
+    for (let t = 0; t < days; t++) panelValues[j * days + t] = returns[s * days + t]! - first;
+  });
+  const panelRows = await measureProductsFloor(
+    { values: panelValues, m, n, stride: days, offset: start },
+    summary.weights,
+    31,
+  );
+  return { contiguous, panelRows };
+}
+
 /** Runs scripts/bench-risk-numpy.py on the complete-history symbols of `lastDate` (see the call). */
-function runNumpyBaseline() {
+async function runNumpyBaseline() {
   const panel = input.panel;
   const days = panel.calendar.length;
   const { keys, series } = riskFactorReturnSeries(riskInput);
@@ -293,9 +339,18 @@ function runNumpyBaseline() {
     runs: completePanelRuns.length,
   };
 
+  const floor = await productsFloorOf(complete, factorDates);
+  for (const measured of "contiguous" in floor ? [floor.contiguous, floor.panelRows] : []) {
+    if (measured !== null && measured.maxRelativeDifference !== 0) {
+      process.exitCode = 1;
+      console.error(`bench:factors: the SIMD products differ from dotProduct's (${measured.maxRelativeDifference})`);
+    }
+  }
+  const simdMs = "contiguous" in floor ? floor.contiguous.webAssemblySimd.medianMs : null;
+
   const skipped = (reason: string) => {
     console.error(`bench:factors: numpy comparison skipped: ${reason}`);
-    return { skipped: true as const, reason, ...shape, engine };
+    return { skipped: true as const, reason, ...shape, engine, floor };
   };
   if (new Uint8Array(new Float64Array([1]).buffer)[7] !== 0x3f) return skipped("this machine is not little-endian");
   const directory = mkdtempSync(join(tmpdir(), "bench-risk-numpy-"));
@@ -382,6 +437,15 @@ function runNumpyBaseline() {
       maxRelativeDifferenceBetweenVariants: output.maxRelativeDifferenceBetweenVariants,
     },
     engine,
+    floor,
+    /** numpy's whole solve / the SIMD products alone: below 1, no engine doing this work is level with numpy. */
+    ratioNumpyOverSimdProducts: simdMs === null ? null : round(output.medianMs / simdMs, 2),
+    ratioNumpySingleThreadOverSimdProducts:
+      simdMs === null || output.singleThread === null ? null : round(output.singleThread.medianMs / simdMs, 2),
+    ratioNumpyOverSimdProductsOnPanelRows:
+      "contiguous" in floor && floor.panelRows !== null
+        ? round(output.medianMs / floor.panelRows.webAssemblySimd.medianMs, 2)
+        : null,
     /** numpy / engine: ≥ 1 means numpy is no faster (the target). */
     ratioNumpyOverEngineUniverse: round(output.medianMs / engineUniverseMs, 2),
     ratioNumpyOverEngineCompletePanel: round(output.medianMs / engineCompleteMs, 2),
@@ -530,7 +594,7 @@ const riskSummary = summarizeRiskTable(riskTable);
 // The numpy baseline: the symbols with a return on every date of the window on which every risk
 // factor has one (the factor ETFs themselves left out: they are regressors), their returns and
 // the factor returns on those dates, handed to scripts/bench-risk-numpy.py.
-const numpyBaseline = runNumpyBaseline();
+const numpyBaseline = await runNumpyBaseline();
 
 // The backfill: the last 252 trading dates, streamed (one date's table alive at a time).
 const dates = calendar.slice(-backfillDates);
@@ -748,6 +812,26 @@ if (numpyBaseline.skipped) {
         : `; numpy with BLAS on one thread ${numpy.singleThread.medianMs} ms / engine on those symbols = ` +
           `${numpyBaseline.ratioNumpySingleThreadOverEngineCompletePanel}×`),
   );
+}
+if ("contiguous" in numpyBaseline.floor) {
+  const { contiguous, panelRows } = numpyBaseline.floor;
+  console.log(
+    `  floor: the products and sums alone (no gathering, no solve; ${contiguous.symbols} contiguous rows × ` +
+      `${contiguous.observations} dates × ${contiguous.columns} columns): the engine's kernels ` +
+      `${contiguous.javascript?.medianMs} ms, WebAssembly SIMD ${contiguous.webAssemblySimd.medianMs} ms` +
+      (panelRows === null ? "" : ` (${panelRows.webAssemblySimd.medianMs} ms on rows at the panel's stride)`) +
+      (numpyBaseline.skipped
+        ? ""
+        : `; numpy's whole solve / SIMD products = ${numpyBaseline.ratioNumpyOverSimdProducts}×` +
+          (numpyBaseline.ratioNumpySingleThreadOverSimdProducts === null
+            ? ""
+            : ` (BLAS on one thread ${numpyBaseline.ratioNumpySingleThreadOverSimdProducts}×)`) +
+          (numpyBaseline.ratioNumpyOverSimdProductsOnPanelRows === null
+            ? ""
+            : `, on the panel's rows ${numpyBaseline.ratioNumpyOverSimdProductsOnPanelRows}×`)),
+  );
+} else {
+  console.log(`  floor: skipped (${numpyBaseline.floor.skipped})`);
 }
 const everything = results.backfillEverything;
 console.log(

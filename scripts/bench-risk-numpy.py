@@ -92,7 +92,12 @@ def blas_info():
         from threadpoolctl import threadpool_info
 
         return [
-            {"api": p.get("internal_api"), "threads": p.get("num_threads"), "version": p.get("version")}
+            {
+                "api": p.get("internal_api"),
+                "threads": p.get("num_threads"),
+                "version": p.get("version"),
+                "architecture": p.get("architecture"),
+            }
             for p in threadpool_info()
         ]
     except Exception as error:  # threadpoolctl is optional
