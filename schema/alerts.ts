@@ -40,8 +40,12 @@ export const factorLimitMetrics = [
 export const alertStates = ["breached", "cleared"] as const;
 export type AlertState = (typeof alertStates)[number];
 
-/** What recomputed the numbers an alert was evaluated on. */
-export const alertCauses = ["batch", "positions"] as const;
+/**
+ * What evaluated the limit: the batch computing the date (`batch`), a position or cash change's
+ * refresh of the latest date (`positions`), or the limit's own create or edit (`limit`), which
+ * evaluates it on the numbers already stored.
+ */
+export const alertCauses = ["batch", "positions", "limit"] as const;
 export type AlertCause = (typeof alertCauses)[number];
 
 export const portfolioLimits = sqliteTable(

@@ -275,7 +275,7 @@ describe("alerts", () => {
         factor_key: "market_beta",
         value: market,
         max_value: market - 0.05,
-        cause: "positions",
+        cause: "limit",
         date: latestDate,
         acknowledged_at: null,
         ongoing: true,

@@ -155,7 +155,8 @@ const alertFields = {
   max_value: nullableNumber,
   /** The computed date the number is of. */
   date: z.string(),
-  cause: z.enum(["batch", "positions"]),
+  /** What evaluated the limit: the batch, a position change's refresh, or the limit's create or edit. */
+  cause: z.enum(["batch", "positions", "limit"]),
   created_at: z.string(),
 };
 export const alertRaisedMessage = z.object({ type: z.literal("alert.raised"), ...alertFields });

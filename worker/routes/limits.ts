@@ -11,7 +11,7 @@
 //   on `factor_key` listing the valid keys.
 // - Creating or editing a limit evaluates it at once on the portfolio's latest computed date, from
 //   the numbers stored for that date, in the write's own transaction: a crossing records its alert
-//   (cause `positions`: evaluated outside the batch, after a user's change) and pushes it live, so a
+//   (cause `limit`: the limit's own change, not the numbers') and pushes it live, so a
 //   limit created already breached shows as breached — in the answer, the alerts and the badge —
 //   without waiting for the next recompute. An edit continues the limit's history (its alerts stay).
 // - At most MAX_LIMITS_PER_PORTFOLIO (100) limits per portfolio: every recompute evaluates them all.
@@ -166,7 +166,7 @@ async function writeAndEvaluate(
   writes: Parameters<typeof runTransaction>[1],
 ): Promise<AlertRow | null> {
   const plan = numbers
-    ? planAlerts([limit], () => numbers.values, numbers.date, "positions")
+    ? planAlerts([limit], () => numbers.values, numbers.date, "limit")
     : { statements: [], keys: [] };
   const counts = await runTransaction(db, [...writes, ...plan.statements]);
   const written = await committedAlerts(db, plan, counts.slice(writes.length));

@@ -22,6 +22,13 @@ type AcknowledgedFilter = "" | "true" | "false";
 
 const pageSize = 50;
 
+/** What evaluated the limit, in words (docs/api.md, "Limits and alerts"). */
+const alertCauseText: Record<AlertResponse["cause"], string> = {
+  batch: "daily batch",
+  positions: "a position change",
+  limit: "limit set or edited",
+};
+
 function filtersFrom(query: Record<string, string>) {
   const state: StateFilter = query["state"] === "breached" || query["state"] === "cleared" ? query["state"] : "";
   const acknowledged: AcknowledgedFilter =
@@ -73,7 +80,7 @@ function AlertRow(props: { alert: AlertResponse; onAcknowledged: (alert: AlertRe
       </td>
       <td>
         {formatInstant(alert.created_at)}
-        <span class="muted alert-detail">{alert.cause === "batch" ? "daily batch" : "a change"}</span>
+        <span class="muted alert-detail">{alertCauseText[alert.cause]}</span>
       </td>
       <td>
         {alert.acknowledged_at ? (
