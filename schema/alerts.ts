@@ -149,6 +149,12 @@ export const webhookDeliveries = sqliteTable(
     alertId: text("alert_id")
       .notNull()
       .references(() => alerts.id, { onDelete: "cascade" }),
+    /**
+     * The alert's `created_at` when this delivery was scheduled. A breach that clears and returns
+     * on the same date raises the date's alert row again with a new `created_at`, so the re-raise
+     * is a delivery of its own (the unique key below), not swallowed as the first one's duplicate.
+     */
+    alertCreatedAt: text("alert_created_at").notNull().default(""),
     event: text("event", { enum: ["alert.raised", "alert.cleared"] }).notNull(),
     body: text("body").notNull(),
     status: text("status", { enum: webhookDeliveryStatuses }).notNull().default("pending"),
@@ -162,7 +168,7 @@ export const webhookDeliveries = sqliteTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex("webhook_deliveries_webhook_alert").on(t.webhookId, t.alertId),
+    uniqueIndex("webhook_deliveries_webhook_alert_raise").on(t.webhookId, t.alertId, t.alertCreatedAt),
     index("webhook_deliveries_webhook_created_idx").on(t.webhookId, t.createdAt),
   ],
 );

@@ -17,6 +17,7 @@ import { getDatabase } from "../../worker/db/client.ts";
 import type { ApiErrorBody } from "../../worker/http/errors.ts";
 import worker from "../../worker/index.ts";
 import { webhookConfig } from "../../worker/webhooks/config.ts";
+import { recordAlertStatement } from "../../worker/alerts/evaluate.ts";
 import { processDeliveryMessage, scheduleAlertDeliveries } from "../../worker/webhooks/deliveries.ts";
 import { webhookQueueName, type WebhookMessage } from "../../worker/webhooks/messages.ts";
 import type { Resolver } from "../../worker/webhooks/url-guard.ts";
@@ -510,6 +511,71 @@ describe("alert deliveries", () => {
       expect(body.event).toBe(body.alert["state"] === "breached" ? "alert.raised" : "alert.cleared");
     }
     expect(new Set(requests.map((request) => JSON.parse(request.body).alert.id))).toEqual(new Set(alertIds));
+  });
+
+  it("delivers a breach raised again on its date (breached, cleared, breached) as a new delivery, once", async () => {
+    const who = tenant("reraise");
+    const key = crypto.randomUUID();
+    await register(who, { url: hookUrl(key) });
+    const portfolioId = `wh-portfolio-${crypto.randomUUID()}`;
+    const limit = {
+      id: `wh-limit-${crypto.randomUUID()}`,
+      metric: "tracking_error" as const,
+      factorKey: null,
+      minValue: null,
+      maxValue: 0.05,
+    };
+    await db
+      .insert(portfolios)
+      .values({ id: portfolioId, owner: who.sub, org: who.org, name: `Webhooks ${portfolioId}` });
+    await db.insert(portfolioLimits).values({ ...limit, portfolioId, createdBy: who.sub });
+    const date = "2026-06-15";
+    // The recording statement the batch and the position refresh run (worker/alerts/evaluate.ts).
+    const record = async (state: "breached" | "cleared", value: number): Promise<string> => {
+      const [result] = await db.$client.batch(
+        [recordAlertStatement({ limit, date, state, value, cause: "positions" })],
+        "write",
+      );
+      const id = result?.rows[0]?.[0];
+      if (typeof id !== "string") throw new Error(`no ${state} alert recorded`);
+      return id;
+    };
+    const queue = recordingQueue();
+    // One message at a time, in the order they were queued (a batch's messages run concurrently).
+    const sendAll = async (from: number) => {
+      for (const [index, body] of queue.sent.slice(from).entries()) await deliver([{ id: `m-${from + index}`, body }]);
+    };
+
+    const breached = await record("breached", 0.071);
+    await scheduleAlertDeliveries(queue.env, [breached]);
+    const cleared = await record("cleared", 0.049);
+    await scheduleAlertDeliveries(queue.env, [cleared]);
+    await sendAll(0);
+    // Back over the bound on the same date: the date's breached row is raised again (same id).
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await record("breached", 0.08)).toBe(breached);
+    await scheduleAlertDeliveries(queue.env, [breached]);
+    await scheduleAlertDeliveries(queue.env, [breached]);
+    await sendAll(2);
+
+    const requests = await received(key);
+    const events = requests.map((request) => {
+      const body = JSON.parse(request.body) as { id: string; event: string; alert: { id: string; value: number } };
+      return [body.event, body.alert.id, body.alert.value, request.headers["x-factor-delivery"] === body.id];
+    });
+    expect(events).toEqual([
+      ["alert.raised", breached, 0.071, true],
+      ["alert.cleared", cleared, 0.049, true],
+      ["alert.raised", breached, 0.08, true],
+    ]);
+    const ids = requests.map((request) => request.headers["x-factor-delivery"]);
+    expect(new Set(ids).size).toBe(3);
+    const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.alertId, breached));
+    expect(rows.map((row) => row.status)).toEqual(["delivered", "delivered"]);
+    const [first, again] = [...rows].sort((a, b) => (a.alertCreatedAt < b.alertCreatedAt ? -1 : 1));
+    expect(first?.alertCreatedAt).not.toBe(again?.alertCreatedAt);
+    const stored = await db.select().from(alerts).where(eq(alerts.id, breached)).get();
+    expect(again?.alertCreatedAt).toBe(stored?.createdAt);
   });
 
   it("sends once when a delivery's message comes twice at once (scheduled twice before either ran)", async () => {

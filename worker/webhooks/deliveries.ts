@@ -3,8 +3,8 @@
 // the webhook queue for it; the queue consumer (./consumer.ts) then makes one attempt per
 // message and records its outcome on the row.
 //
-// Exactly once in effect: the row is unique per webhook and alert (a redelivered batch message
-// inserts nothing), each attempt is claimed with a conditional update of the row's attempt count
+// Exactly once in effect: the row is unique per webhook and raise of an alert (its created_at: a
+// redelivered batch message inserts nothing; a breach raised again on its date is a new raise), each attempt is claimed with a conditional update of the row's attempt count
 // that also leases the delivery for the attempt's duration (of two messages for the same
 // delivery, one sends; the other waits for the outcome), and a message for a delivery already
 // `delivered` or `dead` is acked without sending. A receiver may still see a delivery twice when
@@ -66,7 +66,9 @@ export interface WebhookScheduleEnv extends DatabaseConfig {
 
 /**
  * Schedules the deliveries of newly inserted alerts to their orgs' active webhooks: a row per
- * (webhook, alert), inserted with ON CONFLICT DO NOTHING, and a queue message for each delivery
+ * (webhook, alert, the alert's created_at), inserted with ON CONFLICT DO NOTHING — so a breach
+ * raised again on its date (a new created_at, evaluate.ts) is delivered again, while scheduling
+ * the same raise twice inserts nothing —, and a queue message for each delivery
  * of these alerts that is still pending and never attempted — the new rows, and rows an earlier
  * call inserted but whose messages were never sent (it failed between the two). A message too
  * many is harmless: the attempt is claimed on the row. Alerts of portfolios without an org have
@@ -109,7 +111,16 @@ export async function scheduleAlertDeliveries(
         const id = crypto.randomUUID();
         const event = alertEvent(alert.state);
         const body = JSON.stringify({ id, event, created_at: createdAt, alert: alertPayload(alert, portfolioName) });
-        return { id, webhookId: hook.id, alertId: alert.id, event, body, createdAt, updatedAt: createdAt };
+        return {
+          id,
+          webhookId: hook.id,
+          alertId: alert.id,
+          alertCreatedAt: alert.createdAt,
+          event,
+          body,
+          createdAt,
+          updatedAt: createdAt,
+        };
       }),
   );
   for (const slice of chunk(rows, rowsPerInsert))
