@@ -23,6 +23,12 @@
 //                      stored risk summaries (volatility, tracking error, VaR …) of 120 dates
 //   attribution        GET /portfolios/<id>/attribution?from=<first of 120 dates>&to=<end date>:
 //                      120 days of P&L split into risk factor and specific parts
+//   hedge              POST /portfolios/<id>/hedge {target: tracking_error, date, benchmark: SPY}:
+//                      the suggested trades in the default instruments, solved per request
+//   limits             GET /portfolios/<id>/limits: the 10 seeded limits (`benchLimits`), each
+//                      with its number on the latest computed date
+//   alerts             GET /alerts?portfolio_id=<id>&limit=50: a page of the seeded limits' alerts
+//                      (one on every fourth of the 120 dates per limit), each with its limit now
 // all under /api/v1, with a bearer token of the bench portfolios' owner (every permission).
 //
 // Two runtimes (--runtime direct|wrangler|both, default both), one after the other, never at
@@ -149,6 +155,26 @@ const targets = { p99Ms: 100, cpuRatio: 2 };
 const expectedFactors = 12;
 const raisedRateLimit = 1_000_000;
 const benchmarkSymbol = "SPY";
+/**
+ * The limits the `limits` and `alerts` routes read, one of each metric (and a few more lens
+ * factors): `npm run bench:batch` seeds none. Each gets an alert on every fourth exposure date,
+ * breached and cleared in turn, so the alerts route pages through a history.
+ */
+const benchLimits: readonly { metric: string; factorKey: string | null; min: number | null; max: number | null }[] = [
+  { metric: "exposure", factorKey: "market_beta", min: null, max: 0.9 },
+  { metric: "exposure", factorKey: "momentum", min: -0.2, max: 0.2 },
+  { metric: "exposure", factorKey: "size", min: -0.3, max: null },
+  { metric: "active_exposure", factorKey: "market_beta", min: -0.1, max: 0.1 },
+  { metric: "risk_exposure", factorKey: "market", min: null, max: 1 },
+  { metric: "active_risk_exposure", factorKey: "size", min: -0.2, max: 0.2 },
+  { metric: "factor_share", factorKey: "market", min: null, max: 0.8 },
+  { metric: "tracking_error", factorKey: null, min: null, max: 0.05 },
+  { metric: "volatility", factorKey: null, min: 0.05, max: 0.2 },
+  { metric: "volatility", factorKey: null, min: null, max: 0.3 },
+];
+/** Alerts asked for per page by the `alerts` route. */
+const benchAlertsPage = 50;
+
 /** `floor` is a reference, not a target: a public static page with no token, no database. */
 const routeNames = [
   "floor",
@@ -164,6 +190,9 @@ const routeNames = [
   "risk_one_date",
   "risk_series",
   "attribution",
+  "hedge",
+  "limits",
+  "alerts",
 ] as const;
 type RouteName = (typeof routeNames)[number];
 
@@ -271,6 +300,8 @@ interface RouteSpec {
    * every answer must be a 304 without a body.
    */
   revalidate: boolean;
+  /** A POST's JSON body (the hedge); GET when absent. */
+  body?: unknown;
   /** Checks the first 200 answer's body; returns what it holds, throws when it is not what the route should answer. */
   check(body: unknown): string;
 }
@@ -392,6 +423,28 @@ function checkAttribution(body: unknown): string {
   return `${days.length} days × ${factors.length} risk factors, ${attributed} attributed`;
 }
 
+function checkHedge(body: unknown): string {
+  const hedge = body as { date: string; instruments: string[]; trades: unknown[]; target_risk: { measure: string } };
+  if (hedge.date !== endDate || !Array.isArray(hedge.trades))
+    throw new Error(`expected a hedge on ${endDate}, got ${String(hedge.date)}`);
+  return `${hedge.trades.length} trades in ${hedge.instruments.length} instruments, ${hedge.target_risk.measure}`;
+}
+
+function checkLimits(body: unknown): string {
+  const list = body as { limits: { current: { position: string } }[] };
+  if (!Array.isArray(list.limits) || list.limits.length !== benchLimits.length)
+    throw new Error(`expected the ${benchLimits.length} seeded limits, got ${list.limits?.length ?? 0}`);
+  const breached = list.limits.filter((limit) => limit.current.position === "breached").length;
+  return `${list.limits.length} limits, ${breached} breached now, each with its current number`;
+}
+
+function checkAlerts(body: unknown): string {
+  const list = body as { alerts: unknown[]; next_cursor: string | null };
+  if (!Array.isArray(list.alerts) || list.alerts.length !== benchAlertsPage)
+    throw new Error(`expected a full page of ${benchAlertsPage} alerts, got ${list.alerts?.length ?? 0}`);
+  return `${list.alerts.length} alerts (a page; more: ${list.next_cursor !== null}), each with its limit now`;
+}
+
 function routeSpecs(sector: string): RouteSpec[] {
   const from = exposureDates[0] ?? endDate;
   const exposuresPath = `/portfolios/${portfolioId}/exposures?from=${from}&to=${endDate}&benchmark=${benchmarkSymbol}`;
@@ -456,6 +509,20 @@ function routeSpecs(sector: string): RouteSpec[] {
       path: `/portfolios/${portfolioId}/attribution?from=${from}&to=${endDate}`,
       revalidate: false,
       check: checkAttribution,
+    },
+    {
+      name: "hedge",
+      path: `/portfolios/${portfolioId}/hedge`,
+      revalidate: false,
+      body: { target: "tracking_error", date: endDate, benchmark: benchmarkSymbol },
+      check: checkHedge,
+    },
+    { name: "limits", path: `/portfolios/${portfolioId}/limits`, revalidate: false, check: checkLimits },
+    {
+      name: "alerts",
+      path: `/alerts?portfolio_id=${portfolioId}&limit=${benchAlertsPage}`,
+      revalidate: false,
+      check: checkAlerts,
     },
   ];
   return specs.filter((spec) => selectedRoutes.includes(spec.name));
@@ -589,10 +656,11 @@ async function measureRoute(
   profiling: Profiling | null,
 ): Promise<RouteFigures> {
   const url = `${runtime.base}/api/v1${spec.path}`;
-  const plain = await authorizedRequest(url, token);
+  const method = spec.body === undefined ? "GET" : "POST";
+  const plain = await authorizedRequest(url, token, spec.body === undefined ? {} : { method, body: spec.body });
   if (plain.status !== 200) {
     throw new Error(
-      `${spec.name}: GET ${spec.path} answered ${plain.status}, ` +
+      `${spec.name}: ${method} ${spec.path} answered ${plain.status}, ` +
         `not 200:\n${excerpt(plain)}\nlog tail:\n${tail(runtime.logFile, 20)}`,
     );
   }
@@ -601,11 +669,14 @@ async function measureRoute(
     holds = spec.check(plain.body);
   } catch (error) {
     throw new Error(
-      `${spec.name}: GET ${spec.path} answered 200 but not what it ` +
+      `${spec.name}: ${method} ${spec.path} answered 200 but not what it ` +
         `should: ${error instanceof Error ? error.message : String(error)}\n${excerpt(plain)}`,
     );
   }
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    ...(spec.body === undefined ? {} : { "content-type": "application/json" }),
+  };
   let first = plain;
   if (spec.revalidate) {
     if (plain.etag === null) throw new Error(`${spec.name}: GET ${spec.path} answered 200 without an ETag`);
@@ -619,7 +690,7 @@ async function measureRoute(
     holds = `304 for If-None-Match ${plain.etag} (the 200 it revalidates: ${holds})`;
   }
   const expectedStatus = spec.revalidate ? 304 : 200;
-  say(`${runtime.name} ${spec.name}: GET /api/v1${spec.path}${spec.revalidate ? " (If-None-Match)" : ""}`);
+  say(`${runtime.name} ${spec.name}: ${method} /api/v1${spec.path}${spec.revalidate ? " (If-None-Match)" : ""}`);
   say(`  first answer ${first.status} in ${round(first.ms)} ms, ${thousands(first.text.length)} bytes: ${holds}`);
   const request = (title: string, connectionCount: number, seconds: number): LoadRequest => ({
     url,
@@ -627,6 +698,7 @@ async function measureRoute(
     durationSeconds: seconds,
     headers,
     title: `${runtime.name} ${spec.name} ${title}`,
+    ...(spec.body === undefined ? {} : { method: "POST" as const, body: JSON.stringify(spec.body) }),
   });
   if (warmupSeconds > 0) {
     const warm = await loader.run(request("warm-up", connections, warmupSeconds));
@@ -837,6 +909,30 @@ async function prepareData(
       `+ ${snapshotRows} + ${riskRows} + ${thousands(benchmarkRows)} rows (the exposures, risk series and ` +
       `attribution routes read stored rows; who wrote them does not change their work)`,
   );
+  // The limits and their alerts (see `benchLimits`).
+  const alertDates = exposureDates.filter((_, index) => index % 4 === 0);
+  await client.batch(
+    benchLimits.flatMap((limit, index) => {
+      const id = `bench-limit-${index}`;
+      return [
+        {
+          sql:
+            "INSERT INTO portfolio_limits (id, portfolio_id, metric, factor_key, min_value, max_value, description, " +
+            "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+          args: [id, portfolioId, limit.metric, limit.factorKey, limit.min, limit.max, `bench ${index}`, benchOwner],
+        },
+        {
+          sql:
+            "INSERT INTO alerts (id, limit_id, portfolio_id, date, state, metric, factor_key, value, min_value, " +
+            "max_value, cause) SELECT ? || '-' || d.key, ?, ?, d.value, iif(d.key % 2 = 0, 'breached', 'cleared'), " +
+            "?, ?, iif(d.key % 2 = 0, 1.5, 0.01), ?, ?, 'batch' FROM json_each(?) d WHERE true ON CONFLICT DO NOTHING",
+          args: [id, id, portfolioId, limit.metric, limit.factorKey, limit.min, limit.max, JSON.stringify(alertDates)],
+        },
+      ];
+    }),
+    "write",
+  );
+  say(`seeded ${benchLimits.length} limits with an alert each on ${alertDates.length} dates`);
   const sectorRow = await client.execute({
     sql:
       "SELECT sector, count(*) AS n FROM symbol_daily_metrics WHERE metrics_date = ? AND sector IS NOT NULL " +
@@ -971,7 +1067,8 @@ async function main(): Promise<number> {
   );
   for (const spec of routeSpecs(prepared?.sector ?? "?"))
     console.log(
-      `  ${spec.name.padEnd(18)} GET /api/v1${spec.path}${spec.revalidate ? "  (If-None-Match: its ETag)" : ""}`,
+      `  ${spec.name.padEnd(18)} ${spec.body === undefined ? "GET" : "POST"} /api/v1${spec.path}` +
+        (spec.revalidate ? "  (If-None-Match: its ETag)" : ""),
     );
   for (const runtime of results) {
     console.log(`\n${runtime.name}: workerd CPU = ${runtime.cpuCounts}`);

@@ -16,6 +16,9 @@ export interface LoadRequest {
   durationSeconds: number;
   headers: Record<string, string>;
   title: string;
+  /** Default GET; a POST sends `body` (JSON text) with every request. */
+  method?: "GET" | "POST";
+  body?: string;
 }
 
 type Histogram = autocannon.Histogram;
@@ -83,6 +86,8 @@ function run(request: LoadRequest): Promise<LoadResult> {
         duration: request.durationSeconds,
         headers: request.headers,
         title: request.title,
+        ...(request.method === undefined ? {} : { method: request.method }),
+        ...(request.body === undefined ? {} : { body: request.body }),
       },
       (error, result) => {
         if (error) return reject(error);
