@@ -6,7 +6,7 @@ import Database from "libsql";
 import { describe, expect, it } from "vitest";
 import { packedLines } from "../../worker/db/compact.ts";
 import { alignFactorReturns, packedFactorReturnsColumn } from "../../worker/db/factor-return-reads.ts";
-import { packedBetasColumn, storedBetasFrom } from "../../worker/db/portfolio-reads.ts";
+import { packedBetasColumn, storedBetasFrom } from "../../worker/db/betas.ts";
 import type { ResultSet } from "@libsql/client/web";
 
 /** A one-cell result as the libSQL client gives it (rows indexable by column position). */

@@ -7,13 +7,11 @@
 // the version's portfolio column: the route answers 404 when it is null, whatever the other
 // statements read.
 import type { InValue, ResultSet, Row } from "@libsql/client/web";
-import type { BetaGapReason, FactorMethod, QualityFlag } from "../../schema/factors.ts";
 import type { Instrument, OptionType } from "../../schema/portfolios.ts";
 import type { Caller } from "../auth/permissions.ts";
 import { activeStandardError, isDistinguishable } from "../factors/exposure-uncertainty.ts";
 import type { HoldingInput } from "../factors/portfolio.ts";
-import type { StoredBetaRow, StoredGapRow } from "./betas.ts";
-import { exactTextSql, packedLines, packedNumber, packedRowsSql } from "./compact.ts";
+import { packedBetasColumn } from "./betas.ts";
 import { drillDownVersion, exposuresVersion } from "./data-version.ts";
 import { activeFactorsStatement } from "./factors.ts";
 import type { ReadStatement } from "./read-batch.ts";
@@ -335,55 +333,4 @@ export function closesFrom(result: ResultSet | undefined): Map<string, number> {
   for (const row of result?.rows ?? [])
     if (row[1] !== null && row[1] !== undefined) closes.set(String(row[0]), Number(row[1]));
   return closes;
-}
-
-/**
- * `storedBetasFrom`'s columns of `symbol_factor_exposures b`, packed by SQLite into one text cell
- * (worker/db/compact.ts: numbers as exact text, NULL as '', ',' between fields and ';' between
- * rows; symbols, dates, flags and methods hold neither). A portfolio's 600 betas cross Hrana as
- * one cell instead of 600 rows of 12, whose decoding was a quarter of the risk route's CPU.
- * Use as `select ${packedBetasColumn} from … symbol_factor_exposures b where …`.
- */
-export const packedBetasColumn = packedRowsSql([
-  "b.symbol",
-  "b.factor_id",
-  "b.calculation_date",
-  exactTextSql("b.beta_value"),
-  exactTextSql("b.raw_beta_value"),
-  exactTextSql("b.r_squared"),
-  "b.observations",
-  "b.quality_flag",
-  "b.calculation_method",
-  exactTextSql("b.regularization_alpha"),
-  "b.regression_window_days",
-  exactTextSql("b.standard_error"),
-]);
-
-/** The stored betas of a `packedBetasColumn` statement (one row, one cell; NULL without any). */
-export function storedBetasFrom(result: ResultSet | undefined): StoredBetaRow[] {
-  return packedLines(result?.rows[0]?.[0]).map((field) => ({
-    symbol: field[0] ?? "",
-    factorId: Number(field[1]),
-    calculationDate: field[2] ?? "",
-    betaValue: Number(field[3]),
-    rawBetaValue: packedNumber(field[4]),
-    rSquared: packedNumber(field[5]),
-    observations: Number(field[6]),
-    qualityFlag: field[7] as QualityFlag,
-    calculationMethod: field[8] as FactorMethod,
-    regularizationAlpha: packedNumber(field[9]),
-    regressionWindowDays: Number(field[10]),
-    standardError: packedNumber(field[11]),
-  }));
-}
-
-export function storedGapsFrom(result: ResultSet | undefined): StoredGapRow[] {
-  return (result?.rows ?? []).map((row) => ({
-    symbol: String(row[0]),
-    factorId: Number(row[1]),
-    calculationDate: String(row[2]),
-    reason: String(row[3]) as BetaGapReason,
-    observations: numberOrNull(row[4]),
-    detail: String(row[5]),
-  }));
 }

@@ -36,7 +36,7 @@ import { portfolioParamsSchema } from "../api/portfolios.ts";
 import { type ApiEnv, guard } from "../auth/guard.ts";
 import { portfolioNotFound, readablePortfolio } from "../auth/ownership.ts";
 import { addDays } from "../dates.ts";
-import { betaTableFrom } from "../db/betas.ts";
+import { betaTableFrom, storedBetasFrom, storedGapsFrom } from "../db/betas.ts";
 import { getDatabase } from "../db/client.ts";
 import { drillDownVersion, exposuresVersion, versionOf } from "../db/data-version.ts";
 import { activeFactorsFrom } from "../db/factors.ts";
@@ -47,8 +47,6 @@ import {
   exposureFactorJson,
   exposuresStatements,
   holdingsFrom,
-  storedBetasFrom,
-  storedGapsFrom,
 } from "../db/portfolio-reads.ts";
 import { firstRow, readTogether } from "../db/read-batch.ts";
 import { type AggregationInput, aggregatePortfolio } from "../factors/portfolio.ts";
