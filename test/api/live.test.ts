@@ -375,6 +375,13 @@ describe("subscriptions", () => {
     const client = await connect(owner);
     client.send({ type: "subscribe", portfolio_id: portfolioId });
     await client.next("subscribed");
+    // Viewers (no RUN_BATCH) of the same tenant: one watching the portfolio gets the run's progress,
+    // one that is not subscribed to it only the completed date.
+    const viewerPermissions = allPermissions.filter((permission) => permission !== "RUN_BATCH");
+    const watching = await connect({ ...owner, permissions: viewerPermissions });
+    watching.send({ type: "subscribe", portfolio_id: portfolioId });
+    await watching.next("subscribed");
+    const elsewhere = await connect({ ...owner, permissions: viewerPermissions });
     const started = await call("/admin/batch/run", {
       method: "POST",
       sub: owner.sub,
@@ -403,7 +410,12 @@ describe("subscriptions", () => {
     ).toMatchObject({ cause: "batch", date: latestDate });
     const completed = await client.next("batch.completed", (message) => message.run_id === runId, 60_000);
     expect(completed.summary.phases_failed).toBe(0);
-    client.ws.close(1000, "done");
+    const watched = await watching.next("batch.progress", (message) => message.run_id === runId, 60_000);
+    expect(watched).toMatchObject({ run: { portfolio_id: portfolioId }, date: latestDate });
+    await watching.next("batch.completed", (message) => message.run_id === runId, 60_000);
+    await elsewhere.next("batch.completed", (message) => message.run_id === runId, 60_000);
+    expect(elsewhere.messages.filter((message) => message.type === "batch.progress")).toEqual([]);
+    for (const socket of [client, watching, elsewhere]) socket.ws.close(1000, "done");
   });
 
   it("answers a subscription to another owner's portfolio with an error and sends it nothing", async () => {

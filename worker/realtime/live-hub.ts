@@ -67,6 +67,12 @@ export type ExposureUpdate = Omit<ExposuresUpdated, "type" | "seq">;
 /** A risk summary sent right after its portfolio's exposure update of the same date (same sequence number). */
 export type RiskUpdate = Omit<RiskUpdated, "type" | "seq">;
 
+/** Whether `state`'s socket is sent `event` (see `LiveHub.publishBatch`). */
+function watchesProgress(state: SocketState, event: BatchProgress): boolean {
+  const portfolioId = event.run.portfolio_id;
+  return state.permissions.includes("RUN_BATCH") || portfolioId === null || state.topics.includes(portfolioId);
+}
+
 export function hubNameFor(identity: { org: string | null; sub: string }): string {
   return tenantOf(identity);
 }
@@ -384,7 +390,13 @@ export class LiveHub extends DurableObject<Env> {
     return { delivered };
   }
 
-  /** Batch progress goes to callers who may run the batch; a completed date to everyone. */
+  /**
+   * A completed date goes to everyone. Progress goes to callers who may run the batch, and to a
+   * viewer when the run is theirs to watch: a run over every portfolio, or the history run of a
+   * portfolio the socket subscribed to (checked readable when it subscribed). So an analyst who
+   * opens a page mid-run sees it move from the first finished phase, not from the first
+   * completed date, and never learns of another member's portfolio's run.
+   */
   async publishBatch(event: BatchProgress | BatchCompleted): Promise<{ delivered: number }> {
     if (event.type === "batch.completed")
       this.ctx.storage.sql.exec(
@@ -395,7 +407,7 @@ export class LiveHub extends DurableObject<Env> {
     let delivered = 0;
     for (const ws of this.ctx.getWebSockets()) {
       const state = ws.deserializeAttachment() as SocketState | null;
-      if (!state || (event.type === "batch.progress" && !state.permissions.includes("RUN_BATCH"))) continue;
+      if (!state || (event.type === "batch.progress" && !watchesProgress(state, event))) continue;
       try {
         ws.send(payload);
         delivered++;

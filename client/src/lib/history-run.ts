@@ -1,7 +1,8 @@
 // A portfolio's history filling in: after its positions change, the Worker starts a "portfolio"
 // history run (portfolio_analytics and publish over every computed date since the change). Its
-// `batch.progress` (RUN_BATCH sockets only) and `batch.completed` messages say what the run is
-// (`run`: trigger, portfolio, dates total), and a caller who may read runs also gets the run's
+// `batch.progress` (to RUN_BATCH sockets and to sockets subscribed to the portfolio) and
+// `batch.completed` messages say what the run is (`run`: trigger, portfolio, dates total), and a
+// caller who may read runs also gets the run's
 // summary from the admin API. This module folds both into "computing history… N of M dates"
 // for one portfolio, and, for a portfolio with no computed date yet, into what computes it: its
 // history run or a batch over every portfolio (a backfill), with the time left at the pace so
