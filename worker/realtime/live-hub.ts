@@ -20,6 +20,7 @@ import { isPermission, type Caller, type Permission } from "../auth/permissions.
 import { getDatabase } from "../db/client.ts";
 import { quotas, tenantOf } from "../quotas.ts";
 import { describeError, logEvent } from "../log.ts";
+import { watchesProgress } from "./progress-audience.ts";
 import { decodeHubName } from "./tickets.ts";
 import {
   clientMessage,
@@ -66,12 +67,6 @@ interface SocketState {
 export type ExposureUpdate = Omit<ExposuresUpdated, "type" | "seq">;
 /** A risk summary sent right after its portfolio's exposure update of the same date (same sequence number). */
 export type RiskUpdate = Omit<RiskUpdated, "type" | "seq">;
-
-/** Whether `state`'s socket is sent `event` (see `LiveHub.publishBatch`). */
-function watchesProgress(state: SocketState, event: BatchProgress): boolean {
-  const portfolioId = event.run.portfolio_id;
-  return state.permissions.includes("RUN_BATCH") || portfolioId === null || state.topics.includes(portfolioId);
-}
 
 export function hubNameFor(identity: { org: string | null; sub: string }): string {
   return tenantOf(identity);
