@@ -269,21 +269,26 @@ async function productsFloorOf(
   const m = complete.length;
   const days = input.panel.calendar.length;
   const returns = input.panel.returns;
-  const values = new Float64Array(m * n);
-  complete.forEach((s, j) => {
-    const first = returns[s * days + factorDates[0]!]!;
-    for (let i = 0; i < n; i++) values[j * n + i] = returns[s * days + factorDates[i]!]! - first;
-  });
-  const contiguous = await measureProductsFloor({ values, m, n, stride: n, offset: 0 }, summary.weights, 31);
   const start = factorDates[0]!;
+  // One row per complete symbol: its returns on `columns` (calendar indices) less its first factor date's.
+  const deviationRows = (columns: readonly number[]): Float64Array => {
+    const rows = new Float64Array(m * columns.length);
+    complete.forEach((s, j) => {
+      const first = returns[s * days + start]!;
+      columns.forEach((t, i) => {
+        rows[j * columns.length + i] = returns[s * days + t]! - first;
+      });
+    });
+    return rows;
+  };
+  const contiguous = await measureProductsFloor(
+    { values: deviationRows(factorDates), m, n, stride: n, offset: 0 },
+    summary.weights,
+    31,
+  );
   if (factorDates[n - 1]! - start !== n - 1) return { contiguous, panelRows: null };
-  const panelValues = new Float64Array(m * days);
-  complete.forEach((s, j) => {
-    const first = returns[s * days + start]!;
-    for (let t = 0; t < days; t++) panelValues[j * days + t] = returns[s * days + t]! - first;
-  });
   const panelRows = await measureProductsFloor(
-    { values: panelValues, m, n, stride: days, offset: start },
+    { values: deviationRows(Array.from({ length: days }, (_, t) => t)), m, n, stride: days, offset: start },
     summary.weights,
     31,
   );

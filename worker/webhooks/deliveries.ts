@@ -4,9 +4,10 @@
 // message and records its outcome on the row.
 //
 // Exactly once in effect: the row is unique per webhook and raise of an alert (its created_at: a
-// redelivered batch message inserts nothing; a breach raised again on its date is a new raise), each attempt is claimed with a conditional update of the row's attempt count
-// that also leases the delivery for the attempt's duration (of two messages for the same
-// delivery, one sends; the other waits for the outcome), and a message for a delivery already
+// redelivered batch message inserts nothing; a breach raised again on its date is a new raise),
+// each attempt is claimed with a conditional update of the row's attempt count that also leases
+// the delivery for the attempt's duration (of two messages for the same delivery, one sends; the
+// other waits for the outcome), and a message for a delivery already
 // `delivered` or `dead` is acked without sending. A receiver may still see a delivery twice when
 // the Worker dies between its request and the write of its outcome: receivers dedupe on
 // `X-Factor-Delivery`.
